@@ -1,0 +1,35 @@
+/** What a CLI command may touch, so tests run commands in-process with captured output. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Resolves when the user asks to stop (SIGINT/SIGTERM); long-running commands await it. */
+  waitForStopSignal: () => Promise<NodeJS.Signals>;
+}
+
+export type CliCommand = (argv: string[], io: CliIo) => Promise<number>;
+
+/** Exit codes: 0 ok, 1 failure or error-level finding, 2 usage error. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export class UsageError extends Error {}
+
+export function processCliIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    waitForStopSignal: () =>
+      new Promise((resolve) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          resolve(signal);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      }),
+  };
+}

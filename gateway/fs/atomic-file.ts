@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import path from 'node:path';
+
+/** Mode for files that hold secrets or trust state. */
+export const SECRET_FILE_MODE = 0o600;
+export const SECRET_DIR_MODE = 0o700;
+
+export interface AtomicWriteOptions {
+  /** File mode of the result; defaults to 0600 because almost everything we write is trust state. */
+  mode?: number;
+  /** Refuse to replace a destination that is a symbolic link (exec-approvals.json must not follow links). */
+  refuseSymlink?: boolean;
+  /** Create missing parent directories with this mode (default 0700). */
+  dirMode?: number;
+}
+
+export class SymlinkRefusedError extends Error {
+  readonly code = 'SYMLINK_REFUSED';
+  constructor(readonly filePath: string) {
+    super(`refusing to write ${filePath}: it is a symbolic link`);
+  }
+}
+
+const writeChains = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `task` after every earlier task queued for the same key has settled.
+ * Serializes read-modify-write cycles on one file within this process.
+ */
+export function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const previous = writeChains.get(key) ?? Promise.resolve();
+  const next = previous.then(task, task);
+  const tail = next.catch(() => undefined);
+  writeChains.set(key, tail);
+  void tail.then(() => {
+    if (writeChains.get(key) === tail) writeChains.delete(key);
+  });
+  return next;
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  // Directory fsync makes the rename durable; not supported on Windows, where rename is already durable enough.
+  if (process.platform === 'win32') return;
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, fsConstants.O_RDONLY);
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on directories; the data file itself is already synced.
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * Writes `data` to `filePath` atomically: a temp file in the same directory, fsync, rename, fsync the directory.
+ * A crash at any point leaves either the old content or the new content, never a mix.
+ */
+export async function writeFileAtomic(
+  filePath: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const mode = options.mode ?? SECRET_FILE_MODE;
+  const dir = path.dirname(filePath);
+  await fs.mkdir(dir, { recursive: true, mode: options.dirMode ?? SECRET_DIR_MODE });
+  if (options.refuseSymlink) {
+    const stat = await fs.lstat(filePath).catch(() => undefined);
+    if (stat?.isSymbolicLink()) throw new SymlinkRefusedError(filePath);
+  }
+  const tempPath = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await fs.open(tempPath, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await fs.rm(tempPath, { force: true });
+    throw error;
+  }
+  await handle.close();
+  try {
+    // open() honours the umask; make the mode exact.
+    await fs.chmod(tempPath, mode);
+    await fs.rename(tempPath, filePath);
+  } catch (error) {
+    await fs.rm(tempPath, { force: true });
+    throw error;
+  }
+  await fsyncDirectory(dir);
+}
+
+export async function writeJsonAtomic(filePath: string, value: unknown, options: AtomicWriteOptions = {}): Promise<void> {
+  await writeFileAtomic(filePath, `${JSON.stringify(value, null, 2)}\n`, options);
+}
+
+export type JsonReadResult<T> =
+  | { kind: 'missing' }
+  | { kind: 'ok'; value: T; raw: string }
+  | { kind: 'corrupt'; error: string; quarantinedTo: string };
+
+export interface ReadJsonOptions<T> {
+  /** Validates and normalizes the parsed value; throw to reject the shape. */
+  parse?: (value: unknown) => T;
+  /** Larger files are treated as corrupt rather than parsed into memory. */
+  maxBytes?: number;
+}
+
+/** Default cap on trust-state files: far above any real pairing list, far below anything that hurts. */
+export const DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a JSON state file. A file that does not parse (or fails `parse`) is moved aside to
+ * `<file>.corrupt-<timestamp>` and reported, never silently emptied or overwritten.
+ */
+export async function readJsonFile<T = unknown>(filePath: string, options: ReadJsonOptions<T> = {}): Promise<JsonReadResult<T>> {
+  let raw: string;
+  try {
+    const stat = await fs.stat(filePath);
+    if (!stat.isFile()) {
+      return quarantine(filePath, `${filePath} is not a regular file`, false);
+    }
+    if (stat.size > (options.maxBytes ?? DEFAULT_MAX_JSON_BYTES)) {
+      return quarantine(filePath, `${filePath} is ${stat.size} bytes, over the ${options.maxBytes ?? DEFAULT_MAX_JSON_BYTES}-byte limit`);
+    }
+    raw = await fs.readFile(filePath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    throw error;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    return quarantine(filePath, `${filePath} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (options.parse) {
+    try {
+      return { kind: 'ok', value: options.parse(value), raw };
+    } catch (error) {
+      return quarantine(filePath, `${filePath} has the wrong shape: ${(error as Error).message}`);
+    }
+  }
+  return { kind: 'ok', value: value as T, raw };
+}
+
+async function quarantine(filePath: string, error: string, move = true): Promise<JsonReadResult<never>> {
+  if (!move) return { kind: 'corrupt', error, quarantinedTo: '' };
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const quarantinedTo = `${filePath}.corrupt-${stamp}-${randomBytes(3).toString('hex')}`;
+  await fs.rename(filePath, quarantinedTo);
+  return { kind: 'corrupt', error, quarantinedTo };
+}
