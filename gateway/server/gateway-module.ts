@@ -1,0 +1,112 @@
+import type { ZodType } from 'zod';
+import type { OperatorScope } from '../protocol/scopes';
+
+/**
+ * The contract between the gateway core and the features that plug into it (pairing, node registry,
+ * exec approvals, ...). A feature is a GatewayModule: methods it serves, events it may emit, and
+ * hooks on the connection lifecycle. The core owns sockets, handshake, auth, scopes and framing.
+ */
+
+export type ConnectionRole = 'operator' | 'node';
+
+/** Where a connection comes from, for pairing decisions (spec 2.3). */
+export type Locality = 'direct_local' | 'cli_container_local' | 'remote';
+
+export interface ClientInfo {
+  id: string;
+  mode: string;
+  version: string;
+  platform: string;
+  deviceFamily?: string;
+  displayName?: string;
+  modelIdentifier?: string;
+  instanceId?: string;
+}
+
+/** An authenticated connection, as modules see it. */
+export interface GatewayConnection {
+  readonly connId: string;
+  readonly role: ConnectionRole;
+  /** Granted scopes (already normalized: admin implies read+write, write implies read). */
+  readonly scopes: readonly string[];
+  /** Present when the client proved a device identity. */
+  readonly deviceId?: string;
+  readonly client: ClientInfo;
+  readonly caps: readonly string[];
+  /** Node claims from `connect` (empty for operators). */
+  readonly commands: readonly string[];
+  readonly permissions: Readonly<Record<string, boolean>>;
+  readonly pathEnv?: string;
+  readonly remoteAddress: string;
+  readonly locality: Locality;
+  readonly connectedAtMs: number;
+  /** Sends a targeted event (no `seq`), e.g. `node.invoke.request`. Returns false if the socket is gone. */
+  sendEvent(event: string, payload: unknown): boolean;
+  close(code: number, reason: string): void;
+}
+
+/** Who may call a method: a scope (admin satisfies all, write satisfies read), any authenticated session, or nodes. */
+export type MethodAccess =
+  | { kind: 'scope'; scope: OperatorScope }
+  | { kind: 'any' }
+  | { kind: 'node' };
+
+/** Thrown by handlers to answer `ok:false` with a protocol error; the connection stays open. */
+export class GatewayMethodError extends Error {
+  constructor(
+    readonly code: 'INVALID_REQUEST' | 'UNAVAILABLE' | 'NOT_PAIRED' | 'APPROVAL_NOT_FOUND' | 'AGENT_TIMEOUT' | 'NOT_LINKED',
+    message: string,
+    readonly details?: Record<string, unknown>,
+    readonly retryable?: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface MethodCall<P> {
+  params: P;
+  conn: GatewayConnection;
+  /** The request id, for logging. */
+  requestId: string;
+  /**
+   * Sends an interim `res` for this request (spec 1.2: `payload.status === "accepted"`); the handler's
+   * return value is then sent as the final `res` with the same id (two-phase requests).
+   */
+  sendInterim(payload: unknown): void;
+}
+
+export interface MethodDefinition<P = any> {
+  name: string;
+  access: MethodAccess;
+  /** Compiled once at module load; unknown keys should be rejected where the reference does. */
+  params: ZodType<P>;
+  handler: (call: MethodCall<P>) => unknown | Promise<unknown>;
+}
+
+export interface GatewayHost {
+  readonly stateDir: string;
+  /** Every authenticated connection currently open. */
+  connections(): Iterable<GatewayConnection>;
+  /** Broadcast event (carries the per-connection `seq`) to the connections `filter` accepts. */
+  broadcast(event: string, payload: unknown, filter?: (conn: GatewayConnection) => boolean): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface GatewayModule {
+  readonly name: string;
+  methods(): MethodDefinition[];
+  /** Events this module may emit, advertised in `hello-ok.features.events`. */
+  events(): string[];
+  /** Called once when the gateway starts, before it accepts connections. */
+  start?(host: GatewayHost): void | Promise<void>;
+  /** Called after `hello-ok` was sent. */
+  onConnected?(conn: GatewayConnection): void;
+  onDisconnected?(conn: GatewayConnection, code: number, reason: string): void;
+  stop?(): void | Promise<void>;
+}
+
+/** Helpers for the event filters modules need most. */
+export function hasScope(conn: GatewayConnection, scope: OperatorScope): boolean {
+  if (conn.role !== 'operator') return false;
+  return conn.scopes.includes('operator.admin') || conn.scopes.includes(scope);
+}
