@@ -1,0 +1,300 @@
+/**
+ * The one contract between the main process, the preload bridge and the renderer. It has no runtime imports so
+ * the sandboxed preload bundle stays tiny; main validates every argument against ipc-schemas.ts, which is typed
+ * against this file. Nothing here may carry a secret: tokens, keys and passwords never leave the main process.
+ */
+
+export type Decision = 'allow-once' | 'allow-always' | 'deny';
+export type SecurityMode = 'deny' | 'allowlist' | 'full';
+export type AskMode = 'off' | 'on-miss' | 'always';
+
+export interface OwnerView {
+  /** clawdesk: this app embeds the gateway; other-process: something else listens (PID when the OS tells). */
+  kind: 'clawdesk' | 'other-process' | 'unknown' | 'none';
+  pid?: number;
+  processName?: string;
+  description: string;
+}
+
+export type GatewayState = 'starting' | 'running' | 'attached' | 'stopped' | 'degraded' | 'error';
+
+export interface AppStatus {
+  version: string;
+  platform: string;
+  gateway: {
+    state: GatewayState;
+    port: number;
+    url?: string;
+    owner: OwnerView;
+    /** What the user can do about the owner, e.g. how to hand the port over. */
+    handOver?: string;
+    error?: string;
+  };
+  pendingApprovals: number;
+  pendingPairings: number;
+  secretsBackend: string;
+  startAtLogin: boolean;
+}
+
+export interface PendingDeviceView {
+  requestId: string;
+  deviceId: string;
+  displayName?: string;
+  platform?: string;
+  role?: string;
+  roles?: string[];
+  scopes?: string[];
+  remoteIp?: string;
+  isRepair?: boolean;
+  ts: number;
+}
+
+export interface DeviceTokenView {
+  role: string;
+  scopes: string[];
+  createdAtMs: number;
+  rotatedAtMs?: number;
+  revokedAtMs?: number;
+  lastUsedAtMs?: number;
+}
+
+export interface PairedDeviceView {
+  deviceId: string;
+  displayName?: string;
+  platform?: string;
+  roles?: string[];
+  scopes?: string[];
+  remoteIp?: string;
+  tokens: DeviceTokenView[];
+  createdAtMs?: number;
+  approvedAtMs?: number;
+}
+
+export interface DevicesView {
+  pending: PendingDeviceView[];
+  paired: PairedDeviceView[];
+}
+
+export interface NodeView {
+  nodeId: string;
+  displayName?: string;
+  platform?: string;
+  version?: string;
+  remoteIp?: string;
+  connected?: boolean;
+  paired?: boolean;
+  commands?: string[];
+  connectedAtMs?: number;
+}
+
+export interface PendingApprovalView {
+  id: string;
+  /** Display-safe command text (escaped, redacted). */
+  command: string;
+  cwd?: string;
+  agentId?: string;
+  host?: string;
+  nodeId?: string;
+  security?: string;
+  ask?: string;
+  allowedDecisions: Decision[];
+  warnings: string[];
+  createdAtMs: number;
+  expiresAtMs: number;
+}
+
+export type HistoryDecision = Decision | 'expired' | 'no-decision';
+
+export interface ApprovalHistoryEntry {
+  id: string;
+  command: string;
+  cwd?: string;
+  agentId?: string;
+  host?: string;
+  nodeId?: string;
+  decision: HistoryDecision;
+  /** "you" (this app's prompt), "fallback (askFallback=deny)", or another client's name. */
+  decidedBy: string;
+  requestedAtMs: number;
+  resolvedAtMs: number;
+}
+
+export interface HistoryQuery {
+  text?: string;
+  decision?: HistoryDecision;
+  limit?: number;
+}
+
+export interface PolicyTriple {
+  security: SecurityMode;
+  ask: AskMode;
+  askFallback: SecurityMode;
+}
+
+export type PolicyPreset = 'locked-down' | 'ask-every-time' | 'allowlist-ask-on-miss' | 'trusted';
+
+export interface ExecPolicyView {
+  /** The exec-approvals host file and what it sets (null when absent). */
+  hostFilePath?: string;
+  hostFile: PolicyTriple | null;
+  /** tools.exec.* from the gateway config (null when unset). */
+  config: Partial<PolicyTriple> | null;
+  /** Per field, the stricter of config and host file. */
+  effective: PolicyTriple;
+  /** For each field, which side decided it. */
+  decidedBy: Record<keyof PolicyTriple, 'host-file' | 'config' | 'both' | 'built-in default'>;
+  presets: Array<{ id: PolicyPreset; label: string; policy: PolicyTriple }>;
+}
+
+export interface StateDirView {
+  path: string;
+  source: string;
+  exists: boolean;
+  active: boolean;
+  notes: string[];
+}
+
+export interface DoctorFindingView {
+  id: string;
+  severity: 'info' | 'warn' | 'error';
+  message: string;
+  fix?: string;
+}
+
+export interface StateView {
+  dirs: StateDirView[];
+  findings: DoctorFindingView[];
+}
+
+export interface MigrationStepView {
+  action: string;
+  from?: string;
+  to?: string;
+  detail: string;
+}
+
+export interface MigrationView {
+  dryRun: boolean;
+  applied: boolean;
+  steps: MigrationStepView[];
+}
+
+export interface SecretsView {
+  backend: string;
+  available: boolean;
+  detail: string;
+}
+
+export interface LogEntryView {
+  ts: number;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  source: 'app' | 'gateway';
+  message: string;
+}
+
+export interface ExportFile {
+  fileName: string;
+  mimeType: string;
+  content: string;
+}
+
+/** A line of the approval prompt, ready to show: `text` is escaped; `flags` say why it is marked. */
+export interface PromptLine {
+  label: string;
+  text: string;
+  flags: string[];
+}
+
+export interface ApprovalPromptView {
+  promptId: string;
+  title: string;
+  message: string;
+  command: PromptLine;
+  context: PromptLine[];
+  warnings: string[];
+  footer: string;
+  decisions: Decision[];
+  expiresAtMs: number;
+}
+
+export type Topic = 'status' | 'approvals' | 'devices' | 'nodes' | 'history' | 'policy' | 'state' | 'logs' | 'prompt';
+
+export interface AppEvent {
+  type: 'changed';
+  topics: Topic[];
+}
+
+/** Request/response methods: each becomes the IPC channel `clawdesk:<name>`. */
+export interface InvokeApi {
+  getStatus(): Promise<AppStatus>;
+  controlGateway(action: 'start' | 'stop' | 'restart'): Promise<AppStatus>;
+  setStartAtLogin(enabled: boolean): Promise<AppStatus>;
+  listDevices(): Promise<DevicesView>;
+  approveDevice(requestId: string): Promise<void>;
+  rejectDevice(requestId: string): Promise<void>;
+  removeDevice(deviceId: string): Promise<void>;
+  rotateDeviceToken(deviceId: string, role: string): Promise<void>;
+  revokeDeviceToken(deviceId: string, role: string): Promise<void>;
+  listNodes(): Promise<NodeView[]>;
+  listPendingApprovals(): Promise<PendingApprovalView[]>;
+  resolveApproval(id: string, decision: Decision): Promise<void>;
+  queryApprovalHistory(query: HistoryQuery): Promise<ApprovalHistoryEntry[]>;
+  exportApprovalHistory(format: 'json' | 'csv'): Promise<ExportFile>;
+  getExecPolicy(): Promise<ExecPolicyView>;
+  applyPolicyPreset(preset: PolicyPreset): Promise<ExecPolicyView>;
+  getState(): Promise<StateView>;
+  migrateState(dryRun: boolean): Promise<MigrationView>;
+  getSecrets(): Promise<SecretsView>;
+  getLogs(limit: number): Promise<LogEntryView[]>;
+  exportSupportBundle(): Promise<ExportFile>;
+  getApprovalPrompt(): Promise<ApprovalPromptView | null>;
+  decideApprovalPrompt(promptId: string, decision: Decision): Promise<void>;
+  openExternal(url: string): Promise<boolean>;
+}
+
+export type InvokeMethod = keyof InvokeApi;
+
+/** Every method, in one list the preload and the router both walk. `satisfies` keeps it exhaustive. */
+export const INVOKE_METHODS = [
+  'getStatus',
+  'controlGateway',
+  'setStartAtLogin',
+  'listDevices',
+  'approveDevice',
+  'rejectDevice',
+  'removeDevice',
+  'rotateDeviceToken',
+  'revokeDeviceToken',
+  'listNodes',
+  'listPendingApprovals',
+  'resolveApproval',
+  'queryApprovalHistory',
+  'exportApprovalHistory',
+  'getExecPolicy',
+  'applyPolicyPreset',
+  'getState',
+  'migrateState',
+  'getSecrets',
+  'getLogs',
+  'exportSupportBundle',
+  'getApprovalPrompt',
+  'decideApprovalPrompt',
+  'openExternal',
+] as const satisfies readonly InvokeMethod[];
+
+type Missing = Exclude<InvokeMethod, (typeof INVOKE_METHODS)[number]>;
+/** Compile-time check: adding a method to InvokeApi without listing it fails here. */
+export const INVOKE_METHODS_COMPLETE: [Missing] extends [never] ? true : Missing = true;
+
+export const EVENT_CHANNEL = 'clawdesk:event';
+
+export function invokeChannel(method: InvokeMethod): string {
+  return `clawdesk:${method}`;
+}
+
+/** What the preload exposes as `window.clawdesk`. */
+export interface ClawdeskApi extends InvokeApi {
+  onEvent(listener: (event: AppEvent) => void): () => void;
+}
+
+export const API_GLOBAL = 'clawdesk';

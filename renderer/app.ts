@@ -1,0 +1,2 @@
+// Dashboard entry point (views are added in renderer/views).
+export {};
