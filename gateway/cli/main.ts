@@ -1,4 +1,5 @@
 import { CliCommand, CliIo, EXIT_USAGE, UsageError, processCliIo } from './cli-io';
+import { CLAWDESK_VERSION } from '../version';
 
 const USAGE = `Usage: clawdesk <command> [options]
 
@@ -30,7 +31,7 @@ export async function runCli(argv: string[], io: CliIo = processCliIo()): Promis
     return name ? 0 : EXIT_USAGE;
   }
   if (name === '--version' || name === '-v') {
-    io.stdout(`${require('../../package.json').version}\n`);
+    io.stdout(`${CLAWDESK_VERSION}\n`);
     return 0;
   }
   const load = COMMANDS[name];

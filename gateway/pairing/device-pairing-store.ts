@@ -1,0 +1,432 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+import { readJsonFile, serialize, writeJsonAtomic } from '../fs/atomic-file';
+import { isOperatorScope, normalizeScopes, scopeSatisfied, scopesCovered } from '../protocol/scopes';
+import { safeEqualSecret } from '../server/shared-auth';
+
+export const PENDING_TTL_MS = 5 * 60_000;
+
+export type PairingReason = 'not-paired' | 'role-upgrade' | 'scope-upgrade' | 'metadata-upgrade';
+
+const optionalString = z.string().optional();
+const stringList = z.array(z.string()).optional();
+
+const tokenEntrySchema = z.looseObject({
+  token: z.string().min(1),
+  role: z.string().min(1),
+  scopes: z.array(z.string()),
+  createdAtMs: z.number(),
+  rotatedAtMs: z.number().optional(),
+  revokedAtMs: z.number().optional(),
+  lastUsedAtMs: z.number().optional(),
+});
+
+const pendingRequestSchema = z.looseObject({
+  requestId: z.string().min(1),
+  deviceId: z.string().min(1),
+  publicKey: z.string().min(1),
+  displayName: optionalString,
+  platform: optionalString,
+  deviceFamily: optionalString,
+  clientId: optionalString,
+  clientMode: optionalString,
+  role: optionalString,
+  roles: stringList,
+  scopes: stringList,
+  remoteIp: optionalString,
+  silent: z.boolean().optional(),
+  isRepair: z.boolean().optional(),
+  ts: z.number(),
+});
+
+const pairedDeviceSchema = z.looseObject({
+  deviceId: z.string().min(1),
+  publicKey: z.string().min(1),
+  displayName: optionalString,
+  platform: optionalString,
+  deviceFamily: optionalString,
+  clientId: optionalString,
+  clientMode: optionalString,
+  role: optionalString,
+  roles: stringList,
+  scopes: stringList,
+  approvedScopes: stringList,
+  remoteIp: optionalString,
+  tokens: z.record(z.string(), tokenEntrySchema).optional(),
+  createdAtMs: z.number(),
+  approvedAtMs: z.number(),
+});
+
+export type DeviceTokenEntry = z.infer<typeof tokenEntrySchema>;
+export type PendingPairingRequest = z.infer<typeof pendingRequestSchema>;
+export type PairedDevice = z.infer<typeof pairedDeviceSchema>;
+
+/** Maps keyed by requestId / deviceId (OpenClaw's shape); a legacy array is accepted and converted. */
+function mapOf<T extends z.ZodType>(entry: T, key: string) {
+  return (value: unknown): Record<string, z.infer<T>> => {
+    const entries: unknown[] = Array.isArray(value)
+      ? value
+      : value && typeof value === 'object'
+        ? Object.values(value as Record<string, unknown>)
+        : (() => {
+            throw new Error('expected an object map');
+          })();
+    const out: Record<string, z.infer<T>> = {};
+    for (const raw of entries) {
+      const parsed = entry.parse(raw) as Record<string, unknown>;
+      out[String(parsed[key])] = parsed as z.infer<T>;
+    }
+    return out;
+  };
+}
+
+export class PairingError extends Error {
+  constructor(message: string, readonly details?: Record<string, unknown>) {
+    super(message);
+  }
+}
+
+export interface CorruptFileReport {
+  file: string;
+  error: string;
+  quarantinedTo: string;
+}
+
+export interface PairingRequestInput {
+  deviceId: string;
+  publicKey: string;
+  role: string;
+  scopes: readonly string[];
+  displayName?: string;
+  platform?: string;
+  deviceFamily?: string;
+  clientId?: string;
+  clientMode?: string;
+  remoteIp?: string;
+  silent: boolean;
+}
+
+export interface DevicePairingStoreOptions {
+  now?: () => number;
+}
+
+/** Opaque device tokens: 32 random bytes, b64url (spec 3.1). */
+export function mintDeviceToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  const x = [...(a ?? [])].sort();
+  const y = [...(b ?? [])].sort();
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+function union(...lists: (readonly string[] | undefined)[]): string[] {
+  return [...new Set(lists.flatMap((l) => l ?? []))];
+}
+
+function rolesOf(record: { role?: string; roles?: string[] }): string[] {
+  return union(record.roles, record.role ? [record.role] : []);
+}
+
+/** The scopes a role may carry: operator.* for operators, `<role>.*` for others (spec 3.2). */
+function scopeBelongsToRole(scope: string, role: string): boolean {
+  return role === 'operator' ? isOperatorScope(scope) : scope.startsWith(`${role}.`);
+}
+
+/**
+ * Device pairing state (`devices/pending.json`, `devices/paired.json`), held in memory and written through
+ * atomically. A mutation resolves only once its write is durable, so nothing acknowledged is lost.
+ */
+export class DevicePairingStore {
+  private pending: Record<string, PendingPairingRequest> = {};
+  private paired: Record<string, PairedDevice> = {};
+  readonly corruptFiles: CorruptFileReport[] = [];
+  private readonly now: () => number;
+
+  private constructor(readonly stateDir: string, options: DevicePairingStoreOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get pendingPath(): string {
+    return path.join(this.stateDir, 'devices', 'pending.json');
+  }
+
+  get pairedPath(): string {
+    return path.join(this.stateDir, 'devices', 'paired.json');
+  }
+
+  static async open(stateDir: string, options: DevicePairingStoreOptions = {}): Promise<DevicePairingStore> {
+    const store = new DevicePairingStore(stateDir, options);
+    await store.reload();
+    return store;
+  }
+
+  /** Re-reads both files (corrupt ones are quarantined and reported, and the store starts empty for them). */
+  async reload(): Promise<void> {
+    const pending = await readJsonFile(this.pendingPath, { parse: mapOf(pendingRequestSchema, 'requestId') });
+    const paired = await readJsonFile(this.pairedPath, { parse: mapOf(pairedDeviceSchema, 'deviceId') });
+    for (const [file, result] of [[this.pendingPath, pending], [this.pairedPath, paired]] as const) {
+      if (result.kind === 'corrupt') this.corruptFiles.push({ file, error: result.error, quarantinedTo: result.quarantinedTo });
+    }
+    this.pending = pending.kind === 'ok' ? pending.value : {};
+    this.paired = paired.kind === 'ok' ? paired.value : {};
+    this.prunePending();
+  }
+
+  private prunePending(): boolean {
+    const cutoff = this.now() - PENDING_TTL_MS;
+    let changed = false;
+    for (const [id, request] of Object.entries(this.pending)) {
+      if (request.ts < cutoff) {
+        delete this.pending[id];
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  private persist(): Promise<void> {
+    const pending = structuredClone(this.pending);
+    const paired = structuredClone(this.paired);
+    return serialize(path.join(this.stateDir, 'devices'), async () => {
+      await writeJsonAtomic(this.pendingPath, pending);
+      await writeJsonAtomic(this.pairedPath, paired);
+    });
+  }
+
+  getPaired(deviceId: string): PairedDevice | undefined {
+    return this.paired[deviceId];
+  }
+
+  listPaired(): PairedDevice[] {
+    return Object.values(this.paired);
+  }
+
+  listPending(): PendingPairingRequest[] {
+    this.prunePending();
+    return Object.values(this.pending);
+  }
+
+  getPending(requestId: string): PendingPairingRequest | undefined {
+    this.prunePending();
+    return this.pending[requestId];
+  }
+
+  /** Roles of non-revoked token entries, bounded by the approved roles. A tokenless record has none (spec 3.9). */
+  effectiveRoles(device: PairedDevice): string[] {
+    const approved = rolesOf(device);
+    const tokenRoles = Object.values(device.tokens ?? {})
+      .filter((t) => t.revokedAtMs === undefined)
+      .map((t) => t.role);
+    return tokenRoles.filter((role) => approved.includes(role));
+  }
+
+  approvedScopes(device: PairedDevice): string[] {
+    return device.approvedScopes ?? device.scopes ?? [];
+  }
+
+  /** Why this connect needs (re)pairing, or null when the paired record covers it (spec 3.3). */
+  pairingReason(input: { deviceId: string; publicKey: string; role: string; scopes: readonly string[]; platform?: string; deviceFamily?: string }, normalize: (v?: string) => string): PairingReason | null {
+    const device = this.paired[input.deviceId];
+    if (!device || device.publicKey !== input.publicKey) return 'not-paired';
+    if (device.platform && normalize(device.platform) !== normalize(input.platform)) return 'metadata-upgrade';
+    if (device.deviceFamily && normalize(device.deviceFamily) !== normalize(input.deviceFamily)) return 'metadata-upgrade';
+    if (!this.effectiveRoles(device).includes(input.role)) return 'role-upgrade';
+    if (input.scopes.length > 0) {
+      const approved = this.approvedScopes(device);
+      if (approved.length === 0 || !scopesCovered(approved, input.scopes)) return 'scope-upgrade';
+    }
+    return null;
+  }
+
+  /** Files or refreshes a pending request (spec 3.3 requestDevicePairing). */
+  async requestPairing(input: PairingRequestInput): Promise<{ request: PendingPairingRequest; created: boolean }> {
+    this.prunePending();
+    const forDevice = Object.values(this.pending).filter((r) => r.deviceId === input.deviceId);
+    const only = forDevice.length === 1 ? forDevice[0] : undefined;
+    if (only && only.publicKey === input.publicKey && only.role === input.role && sameList(only.roles, [input.role]) && sameList(only.scopes, input.scopes)) {
+      only.ts = this.now();
+      only.silent = Boolean(only.silent) && input.silent;
+      only.remoteIp = input.remoteIp ?? only.remoteIp;
+      await this.persist();
+      return { request: only, created: false };
+    }
+    for (const old of forDevice) delete this.pending[old.requestId];
+    const samePublicKey = forDevice.filter((r) => r.publicKey === input.publicKey);
+    const request: PendingPairingRequest = {
+      requestId: randomUUID(),
+      deviceId: input.deviceId,
+      publicKey: input.publicKey,
+      displayName: input.displayName,
+      platform: input.platform,
+      deviceFamily: input.deviceFamily,
+      clientId: input.clientId,
+      clientMode: input.clientMode,
+      role: input.role,
+      roles: union([input.role], ...samePublicKey.map((r) => rolesOf(r))),
+      scopes: union(input.scopes, ...samePublicKey.map((r) => r.scopes)),
+      remoteIp: input.remoteIp,
+      silent: input.silent,
+      isRepair: this.paired[input.deviceId] !== undefined,
+      ts: this.now(),
+    };
+    this.pending[request.requestId] = request;
+    await this.persist();
+    return { request, created: true };
+  }
+
+  /**
+   * Approves a pending request (spec 3.5). `callerScopes` are the approver's session scopes; `trusted` is
+   * the gateway's own silent approval, where the device approves what it asked for.
+   */
+  async approve(requestId: string, approver: { callerScopes: readonly string[]; trusted?: boolean }): Promise<{ request: PendingPairingRequest; device: PairedDevice }> {
+    const request = this.getPending(requestId);
+    if (!request) throw new PairingError('unknown requestId', { requestId });
+    const roles = rolesOf(request);
+    const scopes = request.scopes ?? [];
+    for (const scope of scopes) {
+      if (!roles.some((role) => scopeBelongsToRole(scope, role))) throw new PairingError(`invalid scope for requested roles: ${scope}`);
+    }
+    if (!approver.trusted) {
+      for (const scope of scopes) {
+        if (isOperatorScope(scope) && !scopeSatisfied(approver.callerScopes, scope)) throw new PairingError(`missing scope: ${scope}`);
+      }
+      if (roles.some((role) => role !== 'operator') && !approver.callerScopes.includes('operator.admin')) {
+        throw new PairingError('missing scope: operator.admin');
+      }
+    }
+    const now = this.now();
+    const existing = this.paired[request.deviceId];
+    const keepExisting = existing && existing.publicKey === request.publicKey;
+    const approvedScopes = normalizeScopes(union(keepExisting ? this.approvedScopes(existing) : [], scopes));
+    const tokens: Record<string, DeviceTokenEntry> = keepExisting ? { ...(existing.tokens ?? {}) } : {};
+    for (const role of roles) {
+      const previous = tokens[role];
+      tokens[role] = {
+        token: mintDeviceToken(),
+        role,
+        scopes: approvedScopes.filter((s) => scopeBelongsToRole(s, role)),
+        createdAtMs: previous?.createdAtMs ?? now,
+        ...(previous ? { rotatedAtMs: now } : {}),
+      };
+    }
+    const device: PairedDevice = {
+      ...(keepExisting ? existing : {}),
+      deviceId: request.deviceId,
+      publicKey: request.publicKey,
+      displayName: request.displayName ?? (keepExisting ? existing.displayName : undefined),
+      platform: request.platform,
+      deviceFamily: request.deviceFamily,
+      clientId: request.clientId,
+      clientMode: request.clientMode,
+      role: request.role,
+      roles: union(keepExisting ? rolesOf(existing) : [], roles),
+      scopes: approvedScopes,
+      approvedScopes,
+      remoteIp: request.remoteIp,
+      tokens,
+      createdAtMs: keepExisting ? existing.createdAtMs : now,
+      approvedAtMs: now,
+    };
+    this.paired[request.deviceId] = device;
+    delete this.pending[requestId];
+    await this.persist();
+    return { request, device };
+  }
+
+  async reject(requestId: string): Promise<PendingPairingRequest> {
+    const request = this.getPending(requestId);
+    if (!request) throw new PairingError('unknown requestId', { requestId });
+    delete this.pending[requestId];
+    await this.persist();
+    return request;
+  }
+
+  async remove(deviceId: string): Promise<PairedDevice> {
+    const device = this.paired[deviceId];
+    if (!device) throw new PairingError('unknown deviceId', { deviceId });
+    delete this.paired[deviceId];
+    for (const request of Object.values(this.pending)) if (request.deviceId === deviceId) delete this.pending[request.requestId];
+    await this.persist();
+    return device;
+  }
+
+  /** A token for (device, role) covering `scopes`: reused while it covers them, else minted within the approved baseline. */
+  async ensureDeviceToken(deviceId: string, role: string, scopes: readonly string[]): Promise<DeviceTokenEntry | null> {
+    const device = this.paired[deviceId];
+    if (!device || !rolesOf(device).includes(role)) return null;
+    const approved = this.approvedScopes(device);
+    const current = device.tokens?.[role];
+    // A revoked token is never revived here: revocation is undone only by an explicit rotate or re-approval.
+    if (!current || current.revokedAtMs !== undefined) return null;
+    if (scopesCovered(current.scopes, scopes) && scopesCovered(approved, current.scopes.filter(isOperatorScope))) return current;
+    if (!scopesCovered(approved, scopes)) return null;
+    const now = this.now();
+    const next: DeviceTokenEntry = {
+      ...current,
+      token: mintDeviceToken(),
+      scopes: normalizeScopes(union(current.scopes, scopes)).filter((s) => scopeBelongsToRole(s, role) && scopeSatisfied(approved, s)),
+      rotatedAtMs: now,
+    };
+    device.tokens = { ...device.tokens, [role]: next };
+    await this.persist();
+    return next;
+  }
+
+  /** Constant-time check of a presented device token; revoked tokens never verify. */
+  verifyDeviceToken(deviceId: string, role: string, token: string): DeviceTokenEntry | null {
+    const entry = this.paired[deviceId]?.tokens?.[role];
+    if (!entry || entry.revokedAtMs !== undefined) return null;
+    return safeEqualSecret(token, entry.token) ? entry : null;
+  }
+
+  async rotateToken(deviceId: string, role: string, scopes: readonly string[] | undefined, callerScopes: readonly string[]): Promise<DeviceTokenEntry> {
+    const device = this.paired[deviceId];
+    const denied = () => new PairingError('device token rotation denied', { deviceId, role });
+    if (!device || !rolesOf(device).includes(role)) throw denied();
+    const approved = this.approvedScopes(device);
+    const wanted = normalizeScopes(scopes ?? device.tokens?.[role]?.scopes ?? approved.filter((s) => scopeBelongsToRole(s, role)));
+    if (!wanted.every((s) => scopeBelongsToRole(s, role) && scopeSatisfied(approved, s))) throw denied();
+    if (!wanted.filter(isOperatorScope).every((s) => scopeSatisfied(callerScopes, s))) throw denied();
+    const now = this.now();
+    const previous = device.tokens?.[role];
+    const entry: DeviceTokenEntry = { token: mintDeviceToken(), role, scopes: wanted, createdAtMs: previous?.createdAtMs ?? now, rotatedAtMs: now };
+    device.tokens = { ...device.tokens, [role]: entry };
+    await this.persist();
+    return entry;
+  }
+
+  async revokeToken(deviceId: string, role: string): Promise<number> {
+    const entry = this.paired[deviceId]?.tokens?.[role];
+    if (!entry) throw new PairingError('unknown device token', { deviceId, role });
+    entry.revokedAtMs = entry.revokedAtMs ?? this.now();
+    await this.persist();
+    return entry.revokedAtMs;
+  }
+
+  /** Writes connection metadata back to the record (spec 3.3 step 5), only when it changed. */
+  async touchMetadata(deviceId: string, meta: { displayName?: string; clientId?: string; clientMode?: string; remoteIp?: string }): Promise<void> {
+    const device = this.paired[deviceId];
+    if (!device) return;
+    let changed = false;
+    for (const key of ['displayName', 'clientId', 'clientMode', 'remoteIp'] as const) {
+      const value = meta[key];
+      if (value !== undefined && device[key] !== value) {
+        device[key] = value;
+        changed = true;
+      }
+    }
+    if (changed) await this.persist();
+  }
+}
+
+/** The shape `device.pair.list` exposes: no token strings, no approvedScopes (spec 3.7). */
+export function redactPairedDevice(device: PairedDevice): Record<string, unknown> {
+  const { tokens, approvedScopes: _approved, ...rest } = device;
+  return {
+    ...rest,
+    tokens: Object.values(tokens ?? {}).map(({ token: _token, ...meta }) => meta),
+  };
+}

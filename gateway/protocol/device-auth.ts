@@ -1,0 +1,191 @@
+import { createHash, createPublicKey, generateKeyPairSync, KeyObject, sign, verify } from 'node:crypto';
+import { DEVICE_SIGNATURE_SKEW_MS, type DeviceProof } from './frames';
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+export function base64UrlEncode(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64url');
+}
+
+/** Accepts base64url or standard base64, padded or not. Returns null on anything else. */
+export function decodeBase64Flexible(text: string): Buffer | null {
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) return null;
+  return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+}
+
+/** ASCII-only lowercase after trim (spec 1.5: normalizeDeviceMetadataForAuth). */
+export function normalizeDeviceMetadata(value: string | undefined): string {
+  if (!value) return '';
+  return value.trim().replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+}
+
+export function deriveDeviceId(rawPublicKey: Uint8Array): string {
+  return createHash('sha256').update(rawPublicKey).digest('hex');
+}
+
+/** The raw 32-byte key from a b64url/base64 raw key or a PEM SPKI; null when it is not an Ed25519 key. */
+export function parsePublicKey(publicKey: string): Buffer | null {
+  const text = publicKey.trim();
+  if (text.startsWith('-----BEGIN')) {
+    try {
+      const key = createPublicKey(text);
+      if (key.asymmetricKeyType !== 'ed25519') return null;
+      const der = key.export({ type: 'spki', format: 'der' });
+      return der.subarray(ED25519_SPKI_PREFIX.length);
+    } catch {
+      return null;
+    }
+  }
+  const bytes = decodeBase64Flexible(text);
+  if (!bytes) return null;
+  if (bytes.length === 32) return bytes;
+  if (bytes.length === 44 && bytes.subarray(0, 12).equals(ED25519_SPKI_PREFIX)) return bytes.subarray(12);
+  return null;
+}
+
+const keyObjectCache = new Map<string, KeyObject>();
+const KEY_CACHE_LIMIT = 4096;
+
+export function publicKeyObjectFromRaw(raw: Uint8Array): KeyObject {
+  const cacheKey = Buffer.from(raw).toString('hex');
+  let key = keyObjectCache.get(cacheKey);
+  if (!key) {
+    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+    if (keyObjectCache.size >= KEY_CACHE_LIMIT) keyObjectCache.delete(keyObjectCache.keys().next().value as string);
+    keyObjectCache.set(cacheKey, key);
+  }
+  return key;
+}
+
+export interface DeviceAuthPayloadFields {
+  deviceId: string;
+  clientId: string;
+  clientMode: string;
+  role: string;
+  scopes: readonly string[];
+  signedAtMs: number;
+  /** `auth.token ?? auth.deviceToken ?? auth.bootstrapToken ?? ""` (spec 1.5). */
+  token: string;
+  nonce: string;
+  platform?: string;
+  deviceFamily?: string;
+}
+
+export function buildDeviceAuthPayloadV3(f: DeviceAuthPayloadFields): string {
+  return [
+    'v3',
+    f.deviceId,
+    f.clientId,
+    f.clientMode,
+    f.role,
+    f.scopes.join(','),
+    String(f.signedAtMs),
+    f.token,
+    f.nonce,
+    normalizeDeviceMetadata(f.platform),
+    normalizeDeviceMetadata(f.deviceFamily),
+  ].join('|');
+}
+
+export function buildDeviceAuthPayloadV2(f: DeviceAuthPayloadFields): string {
+  return ['v2', f.deviceId, f.clientId, f.clientMode, f.role, f.scopes.join(','), String(f.signedAtMs), f.token, f.nonce].join('|');
+}
+
+export type DeviceAuthFailureCode =
+  | 'DEVICE_AUTH_DEVICE_ID_MISMATCH'
+  | 'DEVICE_AUTH_SIGNATURE_EXPIRED'
+  | 'DEVICE_AUTH_NONCE_REQUIRED'
+  | 'DEVICE_AUTH_NONCE_MISMATCH'
+  | 'DEVICE_AUTH_SIGNATURE_INVALID'
+  | 'DEVICE_AUTH_PUBLIC_KEY_INVALID';
+
+export const DEVICE_AUTH_FAILURES: Record<DeviceAuthFailureCode, { message: string; reason: string }> = {
+  DEVICE_AUTH_DEVICE_ID_MISMATCH: { message: 'device identity mismatch', reason: 'device-id-mismatch' },
+  DEVICE_AUTH_SIGNATURE_EXPIRED: { message: 'device signature expired', reason: 'device-signature-stale' },
+  DEVICE_AUTH_NONCE_REQUIRED: { message: 'device nonce required', reason: 'device-nonce-missing' },
+  DEVICE_AUTH_NONCE_MISMATCH: { message: 'device nonce mismatch', reason: 'device-nonce-mismatch' },
+  DEVICE_AUTH_SIGNATURE_INVALID: { message: 'device signature invalid', reason: 'device-signature' },
+  DEVICE_AUTH_PUBLIC_KEY_INVALID: { message: 'device public key invalid', reason: 'device-public-key' },
+};
+
+export type DeviceProofResult =
+  | { ok: true; publicKeyRaw: Buffer; payloadVersion: 'v3' | 'v2' }
+  | { ok: false; code: DeviceAuthFailureCode };
+
+export interface DeviceProofContext {
+  clientId: string;
+  clientMode: string;
+  role: string;
+  scopes: readonly string[];
+  token: string;
+  /** The nonce this connection's challenge carried. */
+  challengeNonce: string;
+  platform?: string;
+  deviceFamily?: string;
+  nowMs: number;
+  skewMs?: number;
+}
+
+/** Verifies a device proof in the reference's order (spec 1.5). */
+export function verifyDeviceProof(proof: DeviceProof, ctx: DeviceProofContext): DeviceProofResult {
+  const raw = parsePublicKey(proof.publicKey);
+  if (!raw) return { ok: false, code: 'DEVICE_AUTH_PUBLIC_KEY_INVALID' };
+  if (deriveDeviceId(raw) !== proof.id) return { ok: false, code: 'DEVICE_AUTH_DEVICE_ID_MISMATCH' };
+  if (Math.abs(ctx.nowMs - proof.signedAt) > (ctx.skewMs ?? DEVICE_SIGNATURE_SKEW_MS)) {
+    return { ok: false, code: 'DEVICE_AUTH_SIGNATURE_EXPIRED' };
+  }
+  const nonce = proof.nonce.trim();
+  if (!nonce) return { ok: false, code: 'DEVICE_AUTH_NONCE_REQUIRED' };
+  if (nonce !== ctx.challengeNonce) return { ok: false, code: 'DEVICE_AUTH_NONCE_MISMATCH' };
+  const signature = decodeBase64Flexible(proof.signature);
+  if (!signature || signature.length !== 64) return { ok: false, code: 'DEVICE_AUTH_SIGNATURE_INVALID' };
+  let key: KeyObject;
+  try {
+    key = publicKeyObjectFromRaw(raw);
+  } catch {
+    return { ok: false, code: 'DEVICE_AUTH_PUBLIC_KEY_INVALID' };
+  }
+  const fields: DeviceAuthPayloadFields = {
+    deviceId: proof.id,
+    clientId: ctx.clientId,
+    clientMode: ctx.clientMode,
+    role: ctx.role,
+    scopes: ctx.scopes,
+    signedAtMs: proof.signedAt,
+    token: ctx.token,
+    nonce,
+    platform: ctx.platform,
+    deviceFamily: ctx.deviceFamily,
+  };
+  if (verify(null, Buffer.from(buildDeviceAuthPayloadV3(fields), 'utf8'), key, signature)) {
+    return { ok: true, publicKeyRaw: raw, payloadVersion: 'v3' };
+  }
+  if (verify(null, Buffer.from(buildDeviceAuthPayloadV2(fields), 'utf8'), key, signature)) {
+    return { ok: true, publicKeyRaw: raw, payloadVersion: 'v2' };
+  }
+  return { ok: false, code: 'DEVICE_AUTH_SIGNATURE_INVALID' };
+}
+
+/** A device identity able to prove itself in `connect`; the keychain-backed store provides one too. */
+export interface DeviceSigner {
+  readonly deviceId: string;
+  /** Raw 32-byte public key, b64url. */
+  readonly publicKey: string;
+  sign(payload: string): string;
+}
+
+/** An in-memory Ed25519 identity (tests, benchmarks, ephemeral clients). */
+export function createEphemeralDeviceSigner(): DeviceSigner {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return deviceSignerFromKeys(publicKey, privateKey);
+}
+
+export function deviceSignerFromKeys(publicKey: KeyObject, privateKey: KeyObject): DeviceSigner {
+  const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(ED25519_SPKI_PREFIX.length);
+  return {
+    deviceId: deriveDeviceId(raw),
+    publicKey: base64UrlEncode(raw),
+    sign: (payload) => base64UrlEncode(sign(null, Buffer.from(payload, 'utf8'), privateKey)),
+  };
+}

@@ -1,0 +1,212 @@
+import { CLAWDESK_VERSION } from '../version';
+import { createHash, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import type { GatewayConnection, GatewayHost, GatewayModule, MethodDefinition } from './gateway-module';
+
+const GATEWAY_VERSION = CLAWDESK_VERSION;
+
+export interface CoreModuleOptions {
+  stateDir: string;
+  configPath?: string;
+  authMode: string;
+}
+
+export interface PresenceEntry {
+  host: string;
+  ip?: string;
+  version: string;
+  platform: string;
+  deviceFamily?: string;
+  mode: string;
+  reason: string;
+  instanceId?: string;
+  deviceId?: string;
+  roles?: string[];
+  scopes?: string[];
+  text: string;
+  ts: number;
+}
+
+const emptyParams = z.looseObject({});
+
+function deviceFamilyOf(platform: NodeJS.Platform): string {
+  return platform === 'darwin' ? 'Mac' : platform === 'win32' ? 'Windows' : platform === 'linux' ? 'Linux' : platform;
+}
+
+/**
+ * Methods every OpenClaw client expects from a gateway: `health`, `status`, `system-presence`, `config.get`.
+ * Clawdesk runs no agents or channels, so those sections are present and empty.
+ */
+export function createCoreModule(options: CoreModuleOptions) {
+  let host: GatewayHost | undefined;
+  const instanceId = randomUUID();
+  const startedAt = Date.now();
+  const version = { presence: 1, health: 1 };
+  const hostname = os.hostname();
+  const sessionsPath = path.join(options.stateDir, 'agents', 'main', 'sessions');
+
+  const selfPresence = (): PresenceEntry => ({
+    host: hostname,
+    ip: hostname,
+    version: GATEWAY_VERSION,
+    platform: `${process.platform} ${os.release()}`,
+    deviceFamily: deviceFamilyOf(process.platform),
+    mode: 'gateway',
+    reason: 'self',
+    instanceId,
+    text: `Gateway: ${hostname} · Clawdesk ${GATEWAY_VERSION} · mode gateway`,
+    ts: startedAt,
+  });
+
+  const presenceOf = (conn: GatewayConnection): PresenceEntry => ({
+    host: conn.client.displayName ?? conn.client.id,
+    ip: conn.remoteAddress,
+    version: conn.client.version,
+    platform: conn.client.platform,
+    deviceFamily: conn.client.deviceFamily,
+    mode: conn.client.mode,
+    reason: 'connect',
+    instanceId: conn.client.instanceId,
+    deviceId: conn.deviceId,
+    roles: [conn.role],
+    scopes: [...conn.scopes],
+    text: `${conn.role === 'node' ? 'Node' : 'Client'}: ${conn.client.displayName ?? conn.client.id} · ${conn.client.version} · mode ${conn.client.mode}`,
+    ts: conn.connectedAtMs,
+  });
+
+  const presence = (): PresenceEntry[] => {
+    const entries = [selfPresence()];
+    // CLI connections are one-shot calls; like the reference, they are not tracked as presence.
+    for (const conn of host?.connections() ?? []) if (conn.client.mode !== 'cli' && conn.client.mode !== 'probe') entries.push(presenceOf(conn));
+    return entries;
+  };
+
+  const healthSummary = () => {
+    const started = Date.now();
+    return {
+      ok: true,
+      ts: started,
+      durationMs: 0,
+      channels: {},
+      channelOrder: [],
+      channelLabels: {},
+      heartbeatSeconds: 0,
+      defaultAgentId: 'main',
+      agents: [],
+      sessions: { path: sessionsPath, count: 0, recent: [] },
+    };
+  };
+
+  const readConfig = async () => {
+    const configPath = options.configPath ?? path.join(options.stateDir, 'openclaw.json');
+    let raw: string | null = null;
+    try {
+      raw = await fs.readFile(configPath, 'utf8');
+    } catch {
+      raw = null;
+    }
+    let config: unknown = {};
+    let valid = true;
+    let issues: string[] = [];
+    if (raw !== null) {
+      try {
+        config = require('json5').parse(raw);
+      } catch (error) {
+        valid = false;
+        issues = [(error as Error).message];
+      }
+    }
+    return { configPath, raw, config: redactSecrets(config), valid, issues };
+  };
+
+  const methods: MethodDefinition[] = [
+    {
+      name: 'health',
+      access: { kind: 'any' },
+      params: z.looseObject({ probe: z.boolean().optional() }),
+      handler: () => healthSummary(),
+    },
+    {
+      name: 'status',
+      access: { kind: 'scope', scope: 'operator.read' },
+      params: emptyParams,
+      handler: () => ({
+        ok: true,
+        ts: Date.now(),
+        version: GATEWAY_VERSION,
+        runtime: { name: 'clawdesk', version: GATEWAY_VERSION, node: process.version, platform: process.platform, pid: process.pid },
+        uptimeMs: Date.now() - startedAt,
+        authMode: options.authMode,
+        stateDir: options.stateDir,
+        heartbeat: { defaultAgentId: 'main', agents: [] },
+        channelSummary: [],
+        queuedSystemEvents: [],
+        sessions: { paths: [sessionsPath], count: 0, defaults: { model: null, contextTokens: null }, recent: [], byAgent: [] },
+        connections: [...(host?.connections() ?? [])].length,
+      }),
+    },
+    {
+      name: 'system-presence',
+      access: { kind: 'scope', scope: 'operator.read' },
+      params: emptyParams,
+      handler: () => presence(),
+    },
+    {
+      name: 'config.get',
+      access: { kind: 'scope', scope: 'operator.read' },
+      params: emptyParams,
+      handler: async () => {
+        const { configPath, raw, config, valid, issues } = await readConfig();
+        return {
+          path: configPath,
+          exists: raw !== null,
+          valid,
+          issues,
+          hash: raw === null ? '' : createHash('sha256').update(raw).digest('hex'),
+          config,
+          parsed: config,
+        };
+      },
+    },
+  ];
+
+  return {
+    name: 'core',
+    methods: () => methods,
+    events: () => ['presence', 'health'],
+    start(gatewayHost: GatewayHost) {
+      host = gatewayHost;
+    },
+    onConnected(conn: GatewayConnection) {
+      if (conn.client.mode === 'cli' || conn.client.mode === 'probe') return;
+      version.presence += 1;
+      host?.broadcast('presence', { presence: presence() }, (c) => c.role === 'operator' && c.scopes.length > 0);
+    },
+    onDisconnected(conn: GatewayConnection) {
+      if (conn.client.mode === 'cli' || conn.client.mode === 'probe') return;
+      version.presence += 1;
+      host?.broadcast('presence', { presence: presence() }, (c) => c.role === 'operator' && c.scopes.length > 0);
+    },
+    presence,
+    healthSummary,
+    stateVersion: () => ({ ...version }),
+  } satisfies GatewayModule & Record<string, unknown>;
+}
+
+const SECRET_KEY = /(token|password|secret|apikey|api_key|privatekey|private_key)$/i;
+
+/** Config values under secret-looking keys are replaced, so `config.get` never echoes credentials. */
+export function redactSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactSecrets);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      out[key] = SECRET_KEY.test(key) && typeof inner === 'string' ? '__OPENCLAW_REDACTED__' : redactSecrets(inner);
+    }
+    return out;
+  }
+  return value;
+}

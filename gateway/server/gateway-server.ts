@@ -1,0 +1,575 @@
+import { CLAWDESK_VERSION } from '../version';
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { DevicePairingStore, type PendingPairingRequest } from '../pairing/device-pairing-store';
+import { canSeePairingConn as canSeePairing, createDevicePairingModule } from '../pairing/device-pairing-module';
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  describeZodError,
+  errorResponse,
+  MAX_BUFFERED_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_PREAUTH_PAYLOAD_BYTES,
+  okResponse,
+  PROTOCOL_VERSION,
+  requestFrameSchema,
+  TICK_INTERVAL_MS,
+  type ErrorShape,
+  type ResponseFrame,
+} from '../protocol/frames';
+import { scopeSatisfied } from '../protocol/scopes';
+import { createCoreModule } from './core-module';
+import {
+  GatewayMethodError,
+  type ClientInfo,
+  type ConnectionRole,
+  type GatewayConnection,
+  type GatewayHost,
+  type GatewayModule,
+  type Locality,
+  type MethodDefinition,
+} from './gateway-module';
+import { evaluateConnect, type AcceptedConnection } from './handshake';
+import { isLoopbackAddress, normalizeOrigin } from './locality';
+import { AuthRateLimiter, DEFAULT_RATE_LIMIT, validateAuthConfig, type GatewayAuthConfig, type RateLimitOptions } from './shared-auth';
+
+export const GATEWAY_VERSION = CLAWDESK_VERSION;
+export const DEFAULT_GATEWAY_PORT = 18789;
+
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface GatewayServerOptions {
+  stateDir: string;
+  auth: GatewayAuthConfig;
+  /** Defaults to 127.0.0.1. Anything beyond loopback needs token or password auth. */
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  configPath?: string;
+  modules?: GatewayModule[];
+  /** Browser origins allowed to connect (e.g. the dashboard's); every other Origin is refused. */
+  allowedOrigins?: string[];
+  handshakeTimeoutMs?: number;
+  tickIntervalMs?: number;
+  maxBufferedBytes?: number;
+  /** Delay before answering a wrong secret, to slow guessing (the reference waits ~250 ms). */
+  authFailureDelayMs?: number;
+  rateLimit?: RateLimitOptions;
+  /** Open connections allowed per peer address, and how many of those may still be in the handshake. */
+  maxConnectionsPerAddress?: number;
+  maxPendingHandshakesPerAddress?: number;
+  /** Consecutive unauthorized calls tolerated before the socket is closed (spec: more than 10). */
+  maxUnauthorizedStreak?: number;
+  /** Veto on silent local pairing (same-user checks, "always prompt" setting). */
+  allowSilentLocalPairing?: (input: { remoteAddress: string; remotePort: number; localPort: number; deviceId: string }) => boolean | Promise<boolean>;
+  log?: LogFn;
+}
+
+export interface RunningGateway {
+  readonly port: number;
+  readonly host: string;
+  readonly url: string;
+  readonly stateDir: string;
+  readonly gatewayHost: GatewayHost;
+  readonly pairing: DevicePairingStore;
+  /** Sends `shutdown`, closes every client with 1012 "service restart", stops modules. */
+  close(reason?: string): Promise<void>;
+}
+
+interface QueuedFrame {
+  data: RawData;
+  isBinary: boolean;
+}
+
+const MAX_FRAMES_BEFORE_HELLO = 32;
+
+class Connection implements GatewayConnection {
+  readonly connId = randomUUID();
+  readonly nonce = randomUUID();
+  state: 'handshake' | 'connecting' | 'open' | 'closed' = 'handshake';
+  private seq = 0;
+  unauthorizedStreak = 0;
+  queued: QueuedFrame[] = [];
+  handshakeTimer?: NodeJS.Timeout;
+  accepted?: AcceptedConnection;
+  connectedAtMs = 0;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly request: IncomingMessage,
+    readonly remoteAddress: string,
+    private readonly server: GatewayServer,
+  ) {}
+
+  get role(): ConnectionRole {
+    return this.accepted?.role ?? 'operator';
+  }
+  get scopes(): readonly string[] {
+    return this.accepted?.scopes ?? [];
+  }
+  get deviceId(): string | undefined {
+    return this.accepted?.deviceId;
+  }
+  get client(): ClientInfo {
+    return this.accepted?.client ?? { id: 'unknown', mode: 'unknown', version: '', platform: '' };
+  }
+  get caps(): readonly string[] {
+    return this.accepted?.caps ?? [];
+  }
+  get commands(): readonly string[] {
+    return this.accepted?.commands ?? [];
+  }
+  get permissions(): Readonly<Record<string, boolean>> {
+    return this.accepted?.permissions ?? {};
+  }
+  get pathEnv(): string | undefined {
+    return this.accepted?.pathEnv;
+  }
+  get locality(): Locality {
+    return this.accepted?.locality ?? 'remote';
+  }
+
+  /** Sends a serialized frame, closing the socket if the peer stopped reading. */
+  sendRaw(text: string): boolean {
+    if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount + text.length > this.server.maxBufferedBytes) {
+      this.close(1008, 'slow consumer');
+      return false;
+    }
+    this.ws.send(text);
+    return true;
+  }
+
+  send(frame: object): boolean {
+    return this.sendRaw(JSON.stringify(frame));
+  }
+
+  sendEvent(event: string, payload: unknown): boolean {
+    return this.send({ type: 'event', event, payload });
+  }
+
+  /** Broadcast frames carry this connection's own sequence number. */
+  sendSequencedEvent(event: string, payloadJson: string): boolean {
+    this.seq += 1;
+    return this.sendRaw(`{"type":"event","event":${JSON.stringify(event)},"payload":${payloadJson},"seq":${this.seq}}`);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.ws.close(code, reason.length > 120 ? reason.slice(0, 120) : reason);
+  }
+}
+
+class GatewayServer {
+  readonly httpServer: http.Server;
+  readonly wss: WebSocketServer;
+  readonly connections = new Set<Connection>();
+  private readonly perAddress = new Map<string, { open: number; handshaking: number }>();
+  readonly methods = new Map<string, MethodDefinition>();
+  readonly events = new Set<string>(['connect.challenge', 'tick', 'shutdown']);
+  readonly rateLimiter: AuthRateLimiter;
+  readonly allowedOrigins: ReadonlySet<string>;
+  readonly maxBufferedBytes: number;
+  private tickTimer?: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+  readonly log: LogFn;
+  readonly host: GatewayHost;
+  private closing = false;
+
+  constructor(readonly options: GatewayServerOptions, readonly pairing: DevicePairingStore, readonly modules: GatewayModule[]) {
+    this.log = options.log ?? (() => undefined);
+    this.rateLimiter = new AuthRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
+    this.allowedOrigins = new Set((options.allowedOrigins ?? []).map(normalizeOrigin));
+    this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+    this.httpServer = http.createServer((req, res) => this.handleHttp(req, res));
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PREAUTH_PAYLOAD_BYTES, perMessageDeflate: false });
+    this.httpServer.on('upgrade', (req, socket, head) => {
+      const address = req.socket.remoteAddress ?? 'unknown';
+      const counts = this.perAddress.get(address) ?? { open: 0, handshaking: 0 };
+      if (this.closing || counts.open >= (options.maxConnectionsPerAddress ?? 4096) || counts.handshaking >= (options.maxPendingHandshakesPerAddress ?? 512)) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, address));
+    });
+    this.host = {
+      stateDir: options.stateDir,
+      connections: () => [...this.connections].filter((c) => c.state === 'open'),
+      broadcast: (event, payload, filter) => this.broadcast(event, payload, filter),
+      log: this.log,
+    };
+    for (const module of modules) {
+      for (const method of module.methods()) {
+        if (this.methods.has(method.name)) throw new Error(`gateway method ${method.name} registered twice (module ${module.name})`);
+        this.methods.set(method.name, method);
+      }
+      for (const event of module.events()) this.events.add(event);
+    }
+  }
+
+  uptimeMs(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  private handleHttp(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const json = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    if (req.method === 'GET' && path === '/healthz') return json(200, { ok: true, status: 'live' });
+    if (req.method === 'GET' && path === '/readyz') {
+      return this.closing ? json(503, { ready: false, failing: ['shutting-down'], uptimeMs: this.uptimeMs() }) : json(200, { ready: true, failing: [], uptimeMs: this.uptimeMs() });
+    }
+    json(404, { ok: false, error: 'not found' });
+  }
+
+  private adjustCount(address: string, field: 'open' | 'handshaking', delta: number): void {
+    const counts = this.perAddress.get(address) ?? { open: 0, handshaking: 0 };
+    counts[field] += delta;
+    if (counts.open <= 0 && counts.handshaking <= 0) this.perAddress.delete(address);
+    else this.perAddress.set(address, counts);
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage, address: string): void {
+    const conn = new Connection(ws, req, address, this);
+    this.connections.add(conn);
+    this.adjustCount(address, 'open', 1);
+    this.adjustCount(address, 'handshaking', 1);
+    let handshaking = true;
+    const leaveHandshake = () => {
+      if (handshaking) {
+        handshaking = false;
+        this.adjustCount(address, 'handshaking', -1);
+      }
+    };
+    ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary, leaveHandshake));
+    ws.on('error', (error) => this.log('debug', 'websocket error', { connId: conn.connId, error: error.message }));
+    ws.on('close', (code, reasonBuffer) => {
+      const wasOpen = conn.state === 'open';
+      conn.state = 'closed';
+      clearTimeout(conn.handshakeTimer);
+      leaveHandshake();
+      this.adjustCount(address, 'open', -1);
+      this.connections.delete(conn);
+      if (wasOpen) {
+        for (const module of this.modules) {
+          try {
+            module.onDisconnected?.(conn, code, reasonBuffer.toString());
+          } catch (error) {
+            this.log('error', `module ${module.name} failed in onDisconnected`, { error: String(error) });
+          }
+        }
+      }
+    });
+    conn.handshakeTimer = setTimeout(() => conn.close(1000, 'handshake timeout'), this.options.handshakeTimeoutMs ?? handshakeTimeoutFromEnv());
+    conn.send({ type: 'event', event: 'connect.challenge', payload: { nonce: conn.nonce, ts: Date.now() } });
+  }
+
+  private onMessage(conn: Connection, data: RawData, isBinary: boolean, leaveHandshake: () => void): void {
+    if (conn.state === 'closed') return;
+    if (conn.state === 'connecting') {
+      if (conn.queued.length >= MAX_FRAMES_BEFORE_HELLO) {
+        conn.close(1008, 'too many frames before hello-ok');
+        return;
+      }
+      conn.queued.push({ data, isBinary });
+      return;
+    }
+    if (conn.state === 'handshake') {
+      void this.handleFirstFrame(conn, data, isBinary, leaveHandshake);
+      return;
+    }
+    void this.handleRequestFrame(conn, data, isBinary);
+  }
+
+  private async handleFirstFrame(conn: Connection, data: RawData, isBinary: boolean, leaveHandshake: () => void): Promise<void> {
+    conn.state = 'connecting';
+    let frame: unknown;
+    try {
+      if (isBinary) throw new Error('binary frame');
+      frame = JSON.parse(data.toString());
+    } catch {
+      // The reference closes silently here; the close reason still says why.
+      conn.close(1000, 'invalid handshake: expected a JSON text frame');
+      return;
+    }
+    const parsed = requestFrameSchema.safeParse(frame);
+    const id = typeof (frame as { id?: unknown })?.id === 'string' && (frame as { id: string }).id ? (frame as { id: string }).id : 'invalid';
+    if (!parsed.success || parsed.data.method !== 'connect') {
+      conn.send(errorResponse(id, { code: 'INVALID_REQUEST', message: 'invalid handshake: first request must be connect' }));
+      conn.close(1008, 'invalid handshake: first request must be connect');
+      return;
+    }
+    let result;
+    try {
+      result = await evaluateConnect({
+        params: parsed.data.params,
+        challengeNonce: conn.nonce,
+        remoteAddress: conn.remoteAddress,
+        headers: conn.request.headers,
+        auth: this.options.auth,
+        allowedOrigins: this.allowedOrigins,
+        pairing: this.pairing,
+        rateLimiter: this.rateLimiter,
+        nowMs: Date.now(),
+        allowSilentLocalPairing: ({ deviceId }) =>
+          this.options.allowSilentLocalPairing
+            ? this.options.allowSilentLocalPairing({
+                remoteAddress: conn.remoteAddress,
+                remotePort: conn.request.socket.remotePort ?? 0,
+                localPort: conn.request.socket.localPort ?? 0,
+                deviceId,
+              })
+            : true,
+        onPairingRequested: (request) => this.broadcastPairingRequested(request),
+        onPairingResolved: (event) => this.broadcast('device.pair.resolved', event, canSeePairing),
+      });
+    } catch (error) {
+      this.log('error', 'connect failed unexpectedly', { error: String(error) });
+      conn.send(errorResponse(parsed.data.id, { code: 'UNAVAILABLE', message: 'gateway error while connecting; retry shortly', retryable: true, retryAfterMs: 1000 }));
+      conn.close(1011, 'internal error');
+      return;
+    }
+    if ((conn.state as Connection['state']) === 'closed') return;
+    if (!result.ok) {
+      const failure = result;
+      const finish = () => {
+        conn.send(errorResponse(parsed.data.id, failure.error));
+        conn.close(failure.closeCode, failure.closeReason);
+      };
+      if (failure.slow) setTimeout(finish, this.options.authFailureDelayMs ?? 250).unref();
+      else finish();
+      return;
+    }
+    clearTimeout(conn.handshakeTimer);
+    leaveHandshake();
+    conn.accepted = result.connection;
+    conn.connectedAtMs = Date.now();
+    raisePayloadLimit(conn.ws, MAX_PAYLOAD_BYTES);
+    conn.send(okResponse(parsed.data.id, this.helloPayload(conn)));
+    conn.state = 'open';
+    for (const module of this.modules) {
+      try {
+        module.onConnected?.(conn);
+      } catch (error) {
+        this.log('error', `module ${module.name} failed in onConnected`, { error: String(error) });
+      }
+    }
+    const queued = conn.queued;
+    conn.queued = [];
+    for (const frame of queued) await this.handleRequestFrame(conn, frame.data, frame.isBinary);
+  }
+
+  private helloPayload(conn: Connection): Record<string, unknown> {
+    const accepted = conn.accepted!;
+    const isAdmin = accepted.scopes.includes('operator.admin');
+    const core = this.modules.find((m) => m.name === 'core') as ReturnType<typeof createCoreModule> | undefined;
+    const auth: Record<string, unknown> = { method: accepted.authMethod, role: accepted.role, scopes: accepted.scopes };
+    if (accepted.deviceToken) {
+      auth.deviceToken = accepted.deviceToken.token;
+      auth.issuedAtMs = accepted.deviceToken.issuedAtMs;
+    }
+    return {
+      type: 'hello-ok',
+      protocol: PROTOCOL_VERSION,
+      server: { version: GATEWAY_VERSION, connId: conn.connId },
+      features: { methods: [...this.methods.keys()], events: [...this.events] },
+      snapshot: {
+        presence: core?.presence() ?? [],
+        health: core?.healthSummary() ?? { ok: true },
+        stateVersion: core?.stateVersion() ?? { presence: 0, health: 0 },
+        uptimeMs: this.uptimeMs(),
+        authMode: this.options.auth.mode,
+        ...(isAdmin ? { stateDir: this.options.stateDir, configPath: this.options.configPath } : {}),
+      },
+      auth,
+      policy: {
+        maxPayload: MAX_PAYLOAD_BYTES,
+        maxBufferedBytes: this.maxBufferedBytes,
+        tickIntervalMs: this.options.tickIntervalMs ?? TICK_INTERVAL_MS,
+      },
+    };
+  }
+
+  private async handleRequestFrame(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) {
+      conn.send(errorResponse('invalid', { code: 'INVALID_REQUEST', message: 'invalid frame: binary frames are not supported; send JSON text frames' }));
+      return;
+    }
+    let frame: unknown;
+    try {
+      frame = JSON.parse(data.toString());
+    } catch {
+      conn.send(errorResponse('invalid', { code: 'INVALID_REQUEST', message: 'invalid frame: not valid JSON' }));
+      return;
+    }
+    const parsed = requestFrameSchema.safeParse(frame);
+    if (!parsed.success) {
+      const rawId = (frame as { id?: unknown } | null)?.id;
+      const id = typeof rawId === 'string' && rawId ? rawId : 'invalid';
+      conn.send(errorResponse(id, { code: 'INVALID_REQUEST', message: `invalid frame: ${describeZodError(parsed.error)}; only {type:"req", id, method, params?} frames are accepted after connect` }));
+      return;
+    }
+    const { id, method: name, params } = parsed.data;
+    const respond = (frame: ResponseFrame) => conn.send(frame);
+    if (name === 'connect') {
+      respond(errorResponse(id, { code: 'INVALID_REQUEST', message: 'connect is only valid as the first request' }));
+      return;
+    }
+    const method = this.methods.get(name);
+    if (!method) {
+      respond(errorResponse(id, { code: 'INVALID_REQUEST', message: `unknown method: ${name}`, details: { code: 'UNKNOWN_METHOD', method: name } }));
+      return;
+    }
+    const denial = this.accessDenial(conn, method);
+    if (denial) {
+      respond(errorResponse(id, denial));
+      conn.unauthorizedStreak += 1;
+      if (conn.unauthorizedStreak > (this.options.maxUnauthorizedStreak ?? 10)) conn.close(1008, 'repeated unauthorized calls');
+      return;
+    }
+    conn.unauthorizedStreak = 0;
+    const checked = method.params.safeParse(params ?? {});
+    if (!checked.success) {
+      respond(errorResponse(id, { code: 'INVALID_REQUEST', message: `invalid ${name} params: ${describeZodError(checked.error)}` }));
+      return;
+    }
+    try {
+      const result = await method.handler({
+        params: checked.data,
+        conn,
+        requestId: id,
+        sendInterim: (payload) => respond(okResponse(id, payload)),
+      });
+      respond(okResponse(id, result ?? {}));
+    } catch (error) {
+      respond(errorResponse(id, toErrorShape(error, name, this.log)));
+    }
+  }
+
+  private accessDenial(conn: Connection, method: MethodDefinition): ErrorShape | null {
+    const access = method.access;
+    if (access.kind === 'any') return null;
+    if (access.kind === 'node') {
+      return conn.role === 'node' ? null : { code: 'INVALID_REQUEST', message: `unauthorized role: ${conn.role}`, details: { code: 'UNAUTHORIZED_ROLE' } };
+    }
+    if (conn.role !== 'operator') {
+      return { code: 'INVALID_REQUEST', message: `unauthorized role: ${conn.role}`, details: { code: 'UNAUTHORIZED_ROLE' } };
+    }
+    if (!scopeSatisfied(conn.scopes, access.scope)) {
+      return { code: 'INVALID_REQUEST', message: `missing scope: ${access.scope}`, details: { code: 'MISSING_SCOPE', scope: access.scope } };
+    }
+    return null;
+  }
+
+  broadcast(event: string, payload: unknown, filter?: (conn: GatewayConnection) => boolean): void {
+    const payloadJson = JSON.stringify(payload ?? {});
+    for (const conn of this.connections) {
+      if (conn.state !== 'open') continue;
+      if (filter && !filter(conn)) continue;
+      conn.sendSequencedEvent(event, payloadJson);
+    }
+  }
+
+  broadcastPairingRequested(request: PendingPairingRequest): void {
+    this.broadcast('device.pair.requested', request, canSeePairing);
+  }
+
+  startTicks(): void {
+    const interval = this.options.tickIntervalMs ?? TICK_INTERVAL_MS;
+    this.tickTimer = setInterval(() => this.broadcast('tick', { ts: Date.now() }), interval);
+    this.tickTimer.unref();
+  }
+
+  async close(reason: string): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.tickTimer);
+    this.broadcast('shutdown', { reason });
+    for (const conn of this.connections) conn.close(1012, 'service restart');
+    for (const module of [...this.modules].reverse()) {
+      try {
+        await module.stop?.();
+      } catch (error) {
+        this.log('error', `module ${module.name} failed to stop`, { error: String(error) });
+      }
+    }
+    await new Promise<void>((resolve) => {
+      this.wss.close(() => resolve());
+    });
+    // Sockets that ignore the close handshake are cut after a grace period.
+    const deadline = setTimeout(() => {
+      for (const conn of this.connections) conn.ws.terminate();
+    }, 1000);
+    deadline.unref();
+    await new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    clearTimeout(deadline);
+  }
+}
+
+
+function handshakeTimeoutFromEnv(): number {
+  const fromEnv = Number(process.env.OPENCLAW_HANDSHAKE_TIMEOUT_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_HANDSHAKE_TIMEOUT_MS;
+}
+
+/** ws enforces one maxPayload for the server; after the handshake this connection may send larger frames. */
+function raisePayloadLimit(ws: WebSocket, limit: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = limit;
+}
+
+function toErrorShape(error: unknown, method: string, log: LogFn): ErrorShape {
+  if (error instanceof GatewayMethodError) {
+    return {
+      code: error.code,
+      message: error.message,
+      ...(error.details ? { details: error.details } : {}),
+      ...(error.retryable !== undefined ? { retryable: error.retryable } : {}),
+    };
+  }
+  log('error', `method ${method} failed`, { error: error instanceof Error ? error.stack : String(error) });
+  return { code: 'UNAVAILABLE', message: `${method} failed: ${error instanceof Error ? error.message : String(error)}` };
+}
+
+export async function startGatewayServer(options: GatewayServerOptions): Promise<RunningGateway> {
+  validateAuthConfig(options.auth);
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopbackAddress(host) && host !== 'localhost' && options.auth.mode === 'none') {
+    throw new Error(`refusing to bind ${host} with auth "none": binding beyond loopback requires token or password auth`);
+  }
+  const pairing = await DevicePairingStore.open(options.stateDir);
+  for (const report of pairing.corruptFiles) {
+    options.log?.('warn', `corrupt state file moved aside: ${report.error}`, { file: report.file, quarantinedTo: report.quarantinedTo });
+  }
+  const modules: GatewayModule[] = [
+    createCoreModule({ stateDir: options.stateDir, configPath: options.configPath, authMode: options.auth.mode }),
+    createDevicePairingModule(pairing),
+    ...(options.modules ?? []),
+  ];
+  const server = new GatewayServer(options, pairing, modules);
+  for (const module of modules) await module.start?.(server.host);
+  await new Promise<void>((resolve, reject) => {
+    server.httpServer.once('error', reject);
+    server.httpServer.listen(options.port ?? DEFAULT_GATEWAY_PORT, host, () => {
+      server.httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  server.startTicks();
+  const address = server.httpServer.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    port: address.port,
+    host,
+    url: `ws://${urlHost}:${address.port}`,
+    stateDir: options.stateDir,
+    gatewayHost: server.host,
+    pairing,
+    close: (reason = 'gateway stopping') => server.close(reason),
+  };
+}

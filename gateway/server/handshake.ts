@@ -1,0 +1,260 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  connectParamsSchema,
+  describeZodError,
+  MIN_NODE_PROTOCOL_VERSION,
+  MIN_PROBE_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+  type ConnectParams,
+  type ErrorShape,
+} from '../protocol/frames';
+import { DEVICE_AUTH_FAILURES, normalizeDeviceMetadata, verifyDeviceProof } from '../protocol/device-auth';
+import { normalizeScopes } from '../protocol/scopes';
+import type { DevicePairingStore, PairingReason, PendingPairingRequest } from '../pairing/device-pairing-store';
+import type { ClientInfo, ConnectionRole, Locality } from './gateway-module';
+import { isOriginAllowed, resolveLocality } from './locality';
+import { AuthRateLimiter, checkSharedSecret, type GatewayAuthConfig } from './shared-auth';
+
+export interface HandshakeContext {
+  params: unknown;
+  challengeNonce: string;
+  remoteAddress: string;
+  headers: IncomingHttpHeaders;
+  auth: GatewayAuthConfig;
+  allowedOrigins: ReadonlySet<string>;
+  pairing: DevicePairingStore;
+  rateLimiter: AuthRateLimiter;
+  nowMs: number;
+  /** Extra veto on silent local pairing (e.g. the peer belongs to another local user). */
+  allowSilentLocalPairing: (input: { remoteAddress: string; deviceId: string; reason: PairingReason }) => boolean | Promise<boolean>;
+  onPairingRequested: (request: PendingPairingRequest) => void;
+  onPairingResolved: (event: { requestId: string; deviceId: string; decision: 'approved' | 'rejected'; ts: number }) => void;
+}
+
+export interface AcceptedConnection {
+  role: ConnectionRole;
+  scopes: string[];
+  client: ClientInfo;
+  deviceId?: string;
+  caps: string[];
+  commands: string[];
+  permissions: Record<string, boolean>;
+  pathEnv?: string;
+  locality: Locality;
+  authMethod: 'none' | 'token' | 'password' | 'device-token';
+  deviceToken?: { token: string; scopes: string[]; issuedAtMs: number };
+  minProtocol: number;
+}
+
+export type HandshakeResult =
+  | { ok: true; connection: AcceptedConnection }
+  | { ok: false; error: ErrorShape; closeCode: number; closeReason: string; slow?: boolean };
+
+function fail(error: ErrorShape, closeCode = 1008, closeReason?: string): HandshakeResult {
+  return { ok: false, error, closeCode, closeReason: closeReason ?? error.message };
+}
+
+function authFailure(detailCode: string, message: string, extra: Record<string, unknown>): HandshakeResult {
+  return fail({ code: 'INVALID_REQUEST', message, details: { code: detailCode, ...extra } });
+}
+
+const AUTH_MESSAGES: Record<string, string> = {
+  AUTH_TOKEN_MISSING: 'unauthorized: gateway token missing (pass the gateway token: --token or OPENCLAW_GATEWAY_TOKEN)',
+  AUTH_TOKEN_MISMATCH: 'unauthorized: gateway token mismatch (check --token / OPENCLAW_GATEWAY_TOKEN / gateway.auth.token)',
+  AUTH_PASSWORD_MISSING: 'unauthorized: gateway password missing (pass --password or OPENCLAW_GATEWAY_PASSWORD)',
+  AUTH_PASSWORD_MISMATCH: 'unauthorized: gateway password mismatch',
+};
+
+/** How to approve a pending request, in words a person can act on. */
+export function pairingApprovalHint(requestId: string): string {
+  return `pairing required: approve this device with \`clawdesk devices approve ${requestId}\` (or \`openclaw devices approve ${requestId}\`), or from the Clawdesk tray`;
+}
+
+/**
+ * Decides a `connect` request: validation, protocol, origin, device proof, auth, device-identity rules,
+ * pairing (silent for the owner on this machine, explicit otherwise) and device-token issuance.
+ */
+export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeResult> {
+  const parsed = connectParamsSchema.safeParse(ctx.params);
+  if (!parsed.success) {
+    return fail({ code: 'INVALID_REQUEST', message: `invalid connect params: ${describeZodError(parsed.error)}` });
+  }
+  const params: ConnectParams = parsed.data;
+  const role = params.role ?? 'operator';
+  const isNodeClient = role === 'node' && params.client.mode === 'node';
+  const isProbeClient = params.client.mode === 'probe';
+  const floor = isNodeClient ? MIN_NODE_PROTOCOL_VERSION : isProbeClient ? MIN_PROBE_PROTOCOL_VERSION : PROTOCOL_VERSION;
+  const negotiable = params.minProtocol <= PROTOCOL_VERSION && params.maxProtocol >= floor && params.minProtocol <= params.maxProtocol;
+  if (!negotiable) {
+    return fail(
+      {
+        code: 'INVALID_REQUEST',
+        message: 'protocol mismatch',
+        details: { code: 'PROTOCOL_MISMATCH', expectedProtocol: PROTOCOL_VERSION, minimumProbeProtocol: MIN_PROBE_PROTOCOL_VERSION, minimumNodeProtocol: MIN_NODE_PROTOCOL_VERSION },
+      },
+      1002,
+    );
+  }
+  if (role !== 'operator' && role !== 'node') {
+    return fail({ code: 'INVALID_REQUEST', message: 'invalid role', details: { code: 'INVALID_ROLE', role } });
+  }
+  const origin = typeof ctx.headers.origin === 'string' ? ctx.headers.origin : undefined;
+  if (!isOriginAllowed(origin, ctx.allowedOrigins)) {
+    return fail({
+      code: 'INVALID_REQUEST',
+      message: `origin not allowed (${origin}): browser pages may not connect to this gateway`,
+      details: { code: 'CONTROL_UI_ORIGIN_NOT_ALLOWED', reason: 'origin-not-allowed' },
+    });
+  }
+  const lockedFor = ctx.rateLimiter.retryAfter(ctx.remoteAddress);
+  if (lockedFor > 0) {
+    return fail({
+      code: 'INVALID_REQUEST',
+      message: `unauthorized: too many failed authentication attempts; retry in ${Math.ceil(lockedFor / 1000)} s`,
+      details: { code: 'AUTH_RATE_LIMITED', authReason: 'rate_limited', recommendedNextStep: 'wait_then_retry' },
+      retryable: true,
+      retryAfterMs: lockedFor,
+    });
+  }
+
+  const requestedScopes = role === 'node' ? (params.scopes ?? []).filter((s) => s.startsWith('node.')) : (params.scopes ?? []);
+  const signedToken = params.auth?.token ?? params.auth?.deviceToken ?? params.auth?.bootstrapToken ?? '';
+  const device = params.device;
+  if (device) {
+    const proof = verifyDeviceProof(device, {
+      clientId: params.client.id,
+      clientMode: params.client.mode,
+      role,
+      scopes: params.scopes ?? [],
+      token: signedToken,
+      challengeNonce: ctx.challengeNonce,
+      platform: params.client.platform,
+      deviceFamily: params.client.deviceFamily,
+      nowMs: ctx.nowMs,
+    });
+    if (!proof.ok) {
+      const failure = DEVICE_AUTH_FAILURES[proof.code];
+      return fail({ code: 'INVALID_REQUEST', message: failure.message, details: { code: proof.code, reason: failure.reason } });
+    }
+  }
+
+  // Shared secret first; a paired device may instead present its device token.
+  let authMethod: AcceptedConnection['authMethod'];
+  const shared = checkSharedSecret(ctx.auth, params.auth);
+  if (shared.kind === 'ok') {
+    authMethod = shared.method;
+  } else {
+    const candidate = params.auth?.deviceToken ?? params.auth?.token;
+    const viaDeviceToken = device && candidate ? ctx.pairing.verifyDeviceToken(device.id, role, candidate) : null;
+    if (viaDeviceToken) {
+      authMethod = 'device-token';
+    } else {
+      ctx.rateLimiter.recordFailure(ctx.remoteAddress);
+      const usedDeviceToken = Boolean(device && params.auth?.deviceToken);
+      const detailCode = usedDeviceToken ? 'AUTH_DEVICE_TOKEN_MISMATCH' : shared.detailCode;
+      const message = usedDeviceToken ? 'unauthorized: device token mismatch (rotate/reissue device token)' : AUTH_MESSAGES[shared.detailCode]!;
+      const result = authFailure(detailCode, message, {
+        authReason: shared.kind === 'absent' && !usedDeviceToken ? 'token_missing' : 'token_mismatch',
+        canRetryWithDeviceToken: shared.kind === 'mismatch' && Boolean(device) && Boolean(params.auth?.token) && !params.auth?.deviceToken,
+        recommendedNextStep: shared.kind === 'absent' && !usedDeviceToken ? 'update_auth_configuration' : 'update_auth_credentials',
+      });
+      // Wrong guesses are answered slowly; a missing secret (a configuration mistake) is answered at once.
+      return shared.kind === 'mismatch' || usedDeviceToken ? { ...(result as Extract<HandshakeResult, { ok: false }>), slow: true } : result;
+    }
+  }
+  ctx.rateLimiter.recordSuccess(ctx.remoteAddress);
+  const sharedAuthOk = authMethod === 'token' || authMethod === 'password';
+  const locality = resolveLocality({ remoteAddress: ctx.remoteAddress, headers: ctx.headers, clientId: params.client.id, clientMode: params.client.mode, sharedAuthOk });
+  const client: ClientInfo = { ...params.client };
+  const base = {
+    role: role as ConnectionRole,
+    client,
+    caps: params.caps ?? [],
+    commands: role === 'node' ? (params.commands ?? []) : [],
+    permissions: params.permissions ?? {},
+    pathEnv: params.pathEnv,
+    locality,
+    authMethod,
+    minProtocol: params.minProtocol,
+  };
+
+  if (!device) {
+    // The owner's own machine: shared secret holders, and under auth "none" direct-local clients without a
+    // browser Origin, are served with the scopes they ask for (spec 9.3, 9.9). Nodes always need a device.
+    const ownerLocal = ctx.auth.mode === 'none' && locality === 'direct_local' && origin === undefined;
+    if (role === 'operator' && (sharedAuthOk || ownerLocal)) {
+      return { ok: true, connection: { ...base, scopes: normalizeScopes(requestedScopes) } };
+    }
+    return fail({
+      code: 'NOT_PAIRED',
+      message: role === 'node' ? 'device identity required: nodes must present a device identity' : 'device identity required',
+      details: { code: 'DEVICE_IDENTITY_REQUIRED' },
+    });
+  }
+
+  const publicKey = device.publicKey;
+  const reason = ctx.pairing.pairingReason(
+    { deviceId: device.id, publicKey, role, scopes: requestedScopes, platform: params.client.platform, deviceFamily: params.client.deviceFamily },
+    normalizeDeviceMetadata,
+  );
+  if (reason) {
+    const existing = ctx.pairing.getPaired(device.id);
+    const revokedRole = existing?.tokens?.[role]?.revokedAtMs !== undefined;
+    let silent =
+      locality !== 'remote' &&
+      origin === undefined &&
+      (reason === 'not-paired' || reason === 'role-upgrade' || reason === 'scope-upgrade') &&
+      // An owner's revocation stands: a revoked role is re-granted only by an explicit approval.
+      !revokedRole;
+    if (silent) silent = await ctx.allowSilentLocalPairing({ remoteAddress: ctx.remoteAddress, deviceId: device.id, reason });
+    const { request } = await ctx.pairing.requestPairing({
+      deviceId: device.id,
+      publicKey,
+      role,
+      scopes: requestedScopes,
+      displayName: params.client.displayName,
+      platform: params.client.platform,
+      deviceFamily: params.client.deviceFamily,
+      clientId: params.client.id,
+      clientMode: params.client.mode,
+      remoteIp: ctx.remoteAddress,
+      silent,
+    });
+    if (!silent) {
+      ctx.onPairingRequested(request);
+      return fail(
+        {
+          code: 'NOT_PAIRED',
+          message: pairingApprovalHint(request.requestId),
+          details: { code: 'PAIRING_REQUIRED', requestId: request.requestId, reason },
+        },
+        1008,
+        'pairing required',
+      );
+    }
+    await ctx.pairing.approve(request.requestId, { callerScopes: requestedScopes, trusted: true });
+    ctx.onPairingResolved({ requestId: request.requestId, deviceId: device.id, decision: 'approved', ts: ctx.nowMs });
+  }
+
+  const paired = ctx.pairing.getPaired(device.id)!;
+  // Pinned metadata replaces what the client claims (spec 3.3 step 2).
+  if (paired.platform) client.platform = paired.platform;
+  if (paired.deviceFamily) client.deviceFamily = paired.deviceFamily;
+  const token = await ctx.pairing.ensureDeviceToken(device.id, role, requestedScopes);
+  await ctx.pairing.touchMetadata(device.id, {
+    displayName: params.client.displayName,
+    clientId: params.client.id,
+    clientMode: params.client.mode,
+    remoteIp: ctx.remoteAddress,
+  });
+  return {
+    ok: true,
+    connection: {
+      ...base,
+      client,
+      deviceId: device.id,
+      scopes: role === 'node' ? requestedScopes : normalizeScopes(requestedScopes),
+      deviceToken: token ? { token: token.token, scopes: token.scopes, issuedAtMs: token.rotatedAtMs ?? token.createdAtMs } : undefined,
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+export type AuthMode = 'none' | 'token' | 'password';
+
+export interface GatewayAuthConfig {
+  mode: AuthMode;
+  token?: string;
+  password?: string;
+}
+
+/** Constant-time comparison that does not leak the secret's length (both sides are hashed first). */
+export function safeEqualSecret(provided: string | undefined, expected: string | undefined): boolean {
+  if (typeof provided !== 'string' || typeof expected !== 'string' || expected.length === 0) return false;
+  const a = createHash('sha256').update(provided, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+export function validateAuthConfig(auth: GatewayAuthConfig): void {
+  if (auth.mode === 'token' && !auth.token) {
+    throw new Error('auth mode "token" needs a token (--token, OPENCLAW_GATEWAY_TOKEN, or gateway.auth.token in openclaw.json)');
+  }
+  if (auth.mode === 'password' && !auth.password) {
+    throw new Error('auth mode "password" needs a password (--password, OPENCLAW_GATEWAY_PASSWORD, or gateway.auth.password in openclaw.json)');
+  }
+}
+
+export type SharedAuthOutcome =
+  | { kind: 'ok'; method: 'none' | 'token' | 'password' }
+  | { kind: 'absent'; detailCode: 'AUTH_TOKEN_MISSING' | 'AUTH_PASSWORD_MISSING' }
+  | { kind: 'mismatch'; detailCode: 'AUTH_TOKEN_MISMATCH' | 'AUTH_PASSWORD_MISMATCH' };
+
+export function checkSharedSecret(auth: GatewayAuthConfig, provided: { token?: string; password?: string } | undefined): SharedAuthOutcome {
+  switch (auth.mode) {
+    case 'none':
+      return { kind: 'ok', method: 'none' };
+    case 'token':
+      if (!provided?.token) return { kind: 'absent', detailCode: 'AUTH_TOKEN_MISSING' };
+      return safeEqualSecret(provided.token, auth.token) ? { kind: 'ok', method: 'token' } : { kind: 'mismatch', detailCode: 'AUTH_TOKEN_MISMATCH' };
+    case 'password':
+      if (!provided?.password) return { kind: 'absent', detailCode: 'AUTH_PASSWORD_MISSING' };
+      return safeEqualSecret(provided.password, auth.password)
+        ? { kind: 'ok', method: 'password' }
+        : { kind: 'mismatch', detailCode: 'AUTH_PASSWORD_MISMATCH' };
+  }
+}
+
+export interface RateLimitOptions {
+  /** Failures allowed within the window before the address is locked out. */
+  maxFailures: number;
+  windowMs: number;
+  lockoutMs: number;
+  /** Bound on tracked addresses so a spray of addresses cannot grow memory without limit. */
+  maxTrackedAddresses: number;
+}
+
+export const DEFAULT_RATE_LIMIT: RateLimitOptions = { maxFailures: 10, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 10_000 };
+
+interface FailureRecord {
+  failures: number[];
+  lockedUntil: number;
+}
+
+/** Per-address auth failure limiter. Loopback is not exempt: a local web page or process can guess too. */
+export class AuthRateLimiter {
+  private readonly records = new Map<string, FailureRecord>();
+
+  constructor(private readonly options: RateLimitOptions = DEFAULT_RATE_LIMIT, private readonly now: () => number = Date.now) {}
+
+  /** Milliseconds until the address may try again, or 0. */
+  retryAfter(address: string): number {
+    const record = this.records.get(address);
+    if (!record) return 0;
+    return Math.max(0, record.lockedUntil - this.now());
+  }
+
+  recordFailure(address: string): void {
+    const now = this.now();
+    let record = this.records.get(address);
+    if (!record) {
+      if (this.records.size >= this.options.maxTrackedAddresses) {
+        this.records.delete(this.records.keys().next().value as string);
+      }
+      record = { failures: [], lockedUntil: 0 };
+      this.records.set(address, record);
+    }
+    record.failures = record.failures.filter((t) => now - t < this.options.windowMs);
+    record.failures.push(now);
+    if (record.failures.length >= this.options.maxFailures) {
+      record.lockedUntil = now + this.options.lockoutMs;
+      record.failures = [];
+    }
+  }
+
+  recordSuccess(address: string): void {
+    const record = this.records.get(address);
+    if (record && record.lockedUntil <= this.now()) this.records.delete(address);
+  }
+}
