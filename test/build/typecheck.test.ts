@@ -22,4 +22,7 @@ describe('UI code that tsc -p tsconfig.json does not cover', () => {
   it('the preload type-checks against electron.d.ts and the IPC contract', () => {
     expect(typecheck('preload/tsconfig.json')).toBe('');
   });
+  it('main-process tests and their fakes type-check against electron.d.ts', () => {
+    expect(typecheck('test/main/tsconfig.json')).toBe('');
+  });
 });

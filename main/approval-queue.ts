@@ -1,0 +1,213 @@
+import { buildApprovalPrompt, DEFAULT_PROMPT_LIMITS, type ExecApprovalRequested, type PromptLimits } from './approval-prompt-text';
+import type { ApprovalPromptView, Decision } from './ipc/ipc-contract';
+
+/** Shows one prompt and answers with the user's choice. Cancel, Esc and closing must answer `deny`. */
+export interface ApprovalPresenter {
+  present(view: ApprovalPromptView, signal: AbortSignal): Promise<Decision>;
+  /** Brings the prompt that is showing to the front (a notification was clicked). */
+  focus?(): void;
+}
+
+export type PresentBlocker = 'no-display' | 'locked' | 'suspended' | 'user-away' | 'disabled';
+
+export type OutcomeSource =
+  /** The person chose in the dialog, a notification action or the dashboard. */
+  | 'user'
+  /** No answer before the timeout, or the app could not present: the askFallback policy decided. */
+  | 'fallback'
+  /** Another approval client resolved it first, or the gateway expired it. */
+  | 'elsewhere'
+  /** Denied without asking: the command could not be shown whole. */
+  | 'unreviewable';
+
+export interface ApprovalOutcome {
+  id: string;
+  /** null: this app does not decide (resolved elsewhere, or the fallback left it to the gateway). */
+  decision: Decision | null;
+  source: OutcomeSource;
+  detail?: string;
+}
+
+export interface ApprovalQueueOptions {
+  presenter: ApprovalPresenter;
+  /** Why a prompt cannot be shown right now, or undefined when it can. */
+  blocker(): PresentBlocker | undefined;
+  /** askFallback for this request (deny / allowlist / full resolved by the policy engine); null leaves it undecided. */
+  fallback(event: ExecApprovalRequested, reason: 'timeout' | PresentBlocker): Promise<Decision | null> | Decision | null;
+  /** How long the person has to answer before askFallback decides; the request's expiry also bounds it. */
+  promptTimeoutMs?: number;
+  limits?: PromptLimits;
+  now?: () => number;
+  /** Told about every request that reaches the head of the queue or joins it (notifications, tray badge). */
+  onChange?(): void;
+  onOutcome?(event: ExecApprovalRequested, outcome: ApprovalOutcome): void;
+}
+
+interface Entry {
+  event: ExecApprovalRequested;
+  view: ApprovalPromptView;
+  settle(outcome: ApprovalOutcome): void;
+  done: Promise<ApprovalOutcome>;
+  abort: AbortController;
+  timer?: ReturnType<typeof setTimeout>;
+  showing: boolean;
+}
+
+/**
+ * The exec-approval prompt queue: one dialog at a time, in arrival order. Each request ends exactly once —
+ * by the person, by askFallback (timeout or cannot present), by being resolved elsewhere or expiring, or by
+ * an immediate deny when it cannot be shown whole.
+ */
+export class ApprovalQueue {
+  private readonly entries = new Map<string, Entry>();
+  private readonly order: string[] = [];
+  private readonly now: () => number;
+  private pumping = false;
+
+  constructor(private readonly options: ApprovalQueueOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  canPresent(): boolean {
+    return this.options.blocker() === undefined;
+  }
+
+  /** Pending prompts, head first (for the tray count and the dashboard). */
+  pending(): ApprovalPromptView[] {
+    return this.order.map((id) => this.entries.get(id)!.view);
+  }
+
+  current(): ApprovalPromptView | undefined {
+    const head = this.order[0];
+    const entry = head === undefined ? undefined : this.entries.get(head);
+    return entry?.showing ? entry.view : undefined;
+  }
+
+  /** Queues a request; resolves when it has ended one way or another. The same id twice shares one outcome. */
+  request(event: ExecApprovalRequested): Promise<ApprovalOutcome> {
+    const existing = this.entries.get(event.id);
+    if (existing) return existing.done;
+
+    const built = buildApprovalPrompt(event, this.options.limits ?? DEFAULT_PROMPT_LIMITS);
+    if (built.kind === 'deny') {
+      const outcome: ApprovalOutcome = { id: event.id, decision: 'deny', source: 'unreviewable', detail: built.detail };
+      this.options.onOutcome?.(event, outcome);
+      return Promise.resolve(outcome);
+    }
+    const blocker = this.options.blocker();
+    if (blocker !== undefined) return this.fallbackWithoutPrompt(event, blocker);
+
+    let settle!: (outcome: ApprovalOutcome) => void;
+    const done = new Promise<ApprovalOutcome>((resolve) => (settle = resolve));
+    const entry: Entry = { event, view: built.view, settle, done, abort: new AbortController(), showing: false };
+    this.entries.set(event.id, entry);
+    this.order.push(event.id);
+
+    const untilExpiry = event.expiresAtMs - this.now();
+    const timeout = Math.max(0, Math.min(this.options.promptTimeoutMs ?? Number.POSITIVE_INFINITY, untilExpiry));
+    if (Number.isFinite(timeout)) entry.timer = setTimeout(() => void this.onTimeout(event.id, timeout === untilExpiry), timeout);
+
+    this.options.onChange?.();
+    void this.pump();
+    return done;
+  }
+
+  /** The person decided outside the dialog (notification action, dashboard). Unknown ids are ignored. */
+  decide(id: string, decision: Decision): boolean {
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    const allowed = decision === 'deny' || entry.view.decisions.includes(decision);
+    this.finish(entry, { id, decision: allowed ? decision : 'deny', source: 'user', detail: allowed ? undefined : `${decision} is not allowed for this request` });
+    return true;
+  }
+
+  /** `exec.approval.resolved` arrived from the gateway: another client decided, or it expired. */
+  resolvedElsewhere(id: string, detail?: string): void {
+    const entry = this.entries.get(id);
+    if (entry) this.finish(entry, { id, decision: null, source: 'elsewhere', detail });
+  }
+
+  /** Brings the showing prompt forward; when `id` is queued behind another, nothing else changes. */
+  focus(): void {
+    this.options.presenter.focus?.();
+  }
+
+  /** Ends everything (app quitting): open prompts close and their requests fall back. */
+  async dispose(): Promise<void> {
+    for (const id of [...this.order]) {
+      const entry = this.entries.get(id);
+      if (entry) this.finish(entry, { id, decision: await this.options.fallback(entry.event, 'disabled'), source: 'fallback', detail: 'app closing' });
+    }
+  }
+
+  private async fallbackWithoutPrompt(event: ExecApprovalRequested, reason: 'timeout' | PresentBlocker): Promise<ApprovalOutcome> {
+    const outcome: ApprovalOutcome = { id: event.id, decision: await this.options.fallback(event, reason), source: 'fallback', detail: reason };
+    this.options.onOutcome?.(event, outcome);
+    return outcome;
+  }
+
+  private async onTimeout(id: string, expired: boolean): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    if (expired) {
+      // The gateway has expired it too; nothing this app says would count.
+      this.finish(entry, { id, decision: null, source: 'elsewhere', detail: 'expired' });
+      return;
+    }
+    // Close the dialog first so the person cannot answer after the fallback was chosen.
+    this.remove(entry);
+    const decision = await this.options.fallback(entry.event, 'timeout');
+    this.finish(entry, { id, decision, source: 'fallback', detail: 'timeout' });
+  }
+
+  private remove(entry: Entry): void {
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.abort.abort();
+    const index = this.order.indexOf(entry.event.id);
+    if (index >= 0) this.order.splice(index, 1);
+  }
+
+  private finish(entry: Entry, outcome: ApprovalOutcome): void {
+    if (this.entries.get(entry.event.id) !== entry) return;
+    this.remove(entry);
+    this.entries.delete(entry.event.id);
+    entry.settle(outcome);
+    this.options.onOutcome?.(entry.event, outcome);
+    this.options.onChange?.();
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const head = this.order[0];
+        if (head === undefined) return;
+        const entry = this.entries.get(head)!;
+        const blocker = this.options.blocker();
+        if (blocker !== undefined) {
+          this.remove(entry);
+          const decision = await this.options.fallback(entry.event, blocker);
+          this.finish(entry, { id: head, decision, source: 'fallback', detail: blocker });
+          continue;
+        }
+        entry.showing = true;
+        this.options.onChange?.();
+        let choice: Decision;
+        try {
+          choice = await this.options.presenter.present(entry.view, entry.abort.signal);
+        } catch {
+          choice = 'deny';
+        }
+        entry.showing = false;
+        // Closed because it ended some other way: that outcome stands, the dialog's answer is void.
+        if (entry.abort.signal.aborted || this.entries.get(head) !== entry) continue;
+        const allowed = choice === 'deny' || entry.view.decisions.includes(choice);
+        this.finish(entry, { id: head, decision: allowed ? choice : 'deny', source: 'user' });
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}
