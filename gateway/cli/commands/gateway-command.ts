@@ -1,7 +1,151 @@
-import { CliCommand, EXIT_FAILURE } from '../cli-io';
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  createConfigWithToken,
+  generateGatewayToken,
+  readOpenClawConfig,
+  resolveGatewaySettings,
+} from '../../config/gateway-config';
+import { startGatewayServer, type LogFn } from '../../server/gateway-server';
+import type { GatewayModule } from '../../server/gateway-module';
+import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../../state/state-paths';
+import { EXIT_FAILURE, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
-// Placeholder until this command lands.
-export const gatewayCommand: CliCommand = async (_argv, io) => {
-  io.stderr('clawdesk gateway: not implemented yet\n');
-  return EXIT_FAILURE;
+const USAGE = `Usage: clawdesk gateway run [options]
+
+Runs the OpenClaw-compatible gateway in the foreground, with Clawdesk's exec runner attached.
+
+Options:
+  --port N                 Port (default: OPENCLAW_GATEWAY_PORT, gateway.port in openclaw.json, or 18789)
+  --bind loopback|lan      Listen on 127.0.0.1 (default) or on all interfaces (needs token or password auth)
+  --auth none|token|password
+  --token T                Shared token (default: gateway.auth.token in openclaw.json, or OPENCLAW_GATEWAY_TOKEN)
+  --password P             Shared password (default: gateway.auth.password, or OPENCLAW_GATEWAY_PASSWORD)
+  --no-node                Do not start the exec runner
+  --allow-origin ORIGIN    Allow a browser origin to connect (repeatable); every other Origin is refused
+  --profile NAME           Use the state dir ~/.openclaw-NAME
+  --verbose                Log connections and pairing decisions
+`;
+
+/** Extra parts the composition root wires in (the exec runner and approvals). */
+export interface GatewayRunExtensions {
+  modules?: (ctx: { stateDir: string }) => GatewayModule[] | Promise<GatewayModule[]>;
+  /** Starts the exec runner against the running gateway; returns its stop function. */
+  startNode?: (ctx: { url: string; stateDir: string; token?: string; password?: string; io: CliIo }) => Promise<() => Promise<void>>;
+}
+
+let extensions: GatewayRunExtensions = {};
+
+/** Lets the exec runner register itself without this command importing it (and for tests). */
+export function setGatewayRunExtensions(next: GatewayRunExtensions): void {
+  extensions = next;
+}
+
+function loadDefaultExtensions(): GatewayRunExtensions {
+  try {
+    // The exec runner is optional at this layer: present in a full build, absent in a partial one.
+    return require('../../node-host/gateway-run-extensions').gatewayRunExtensions as GatewayRunExtensions;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return {};
+    throw error;
+  }
+}
+
+export const gatewayCommand: CliCommand = async (argv, io) => {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h') {
+    io.stdout(USAGE);
+    return sub ? 0 : 2;
+  }
+  if (sub !== 'run') throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        port: { type: 'string' },
+        bind: { type: 'string' },
+        auth: { type: 'string' },
+        token: { type: 'string' },
+        password: { type: 'string' },
+        'no-node': { type: 'boolean', default: false },
+        'allow-origin': { type: 'string', multiple: true },
+        profile: { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const pathEnv = { ...currentPathEnvironment(), env: io.env };
+  const { stateDir } = resolveStateDir(pathEnv, { profile: values.profile });
+  const configPath = resolveConfigPath(pathEnv, stateDir);
+  let settings;
+  try {
+    const config = await readOpenClawConfig(configPath);
+    settings = resolveGatewaySettings(values, io.env, config);
+    if (settings.auth.mode === 'token' && !settings.auth.token) {
+      if (config.exists) {
+        throw new ConfigError(`token auth needs a token: pass --token, set OPENCLAW_GATEWAY_TOKEN, or add gateway.auth.token to ${configPath} (or run with --auth none on loopback)`);
+      }
+      const token = generateGatewayToken();
+      await createConfigWithToken(configPath, settings.port, token);
+      settings = { ...settings, auth: { mode: 'token' as const, token }, sources: { ...settings.sources, secret: `generated, saved to ${configPath}` } };
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr(`clawdesk gateway: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    throw error;
+  }
+
+  const ext = { ...loadDefaultExtensions(), ...extensions };
+  const log: LogFn = (level, message, fields) => {
+    if (level === 'debug' && !values.verbose) return;
+    io.stderr(`[${level}] ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
+  };
+  let gateway;
+  try {
+    gateway = await startGatewayServer({
+      stateDir,
+      configPath,
+      host: settings.host,
+      port: settings.port,
+      auth: settings.auth,
+      allowedOrigins: [...settings.allowedOrigins, ...(values['allow-origin'] ?? [])],
+      modules: ext.modules ? await ext.modules({ stateDir }) : [],
+      log,
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'EADDRINUSE' ? `port ${settings.port} is already in use (another gateway running? see \`clawdesk doctor\`)` : (error as Error).message;
+    io.stderr(`clawdesk gateway: cannot start: ${reason}\n`);
+    return EXIT_FAILURE;
+  }
+  io.stdout(`Clawdesk gateway listening on ${gateway.url}\n`);
+  io.stdout(`State dir: ${stateDir}\n`);
+  io.stdout(`Auth: ${settings.auth.mode} (${settings.sources.auth}${settings.sources.secret ? `; secret from ${settings.sources.secret}` : ''})\n`);
+  let stopNode: (() => Promise<void>) | undefined;
+  if (!values['no-node'] && ext.startNode) {
+    try {
+      stopNode = await ext.startNode({ url: gateway.url, stateDir, token: settings.auth.token, password: settings.auth.password, io });
+      io.stdout('Exec runner: connected\n');
+    } catch (error) {
+      io.stderr(`clawdesk gateway: the exec runner did not start: ${(error as Error).message}\n`);
+    }
+  } else if (values['no-node']) {
+    io.stdout('Exec runner: disabled (--no-node)\n');
+  }
+  const signal = await io.waitForStopSignal();
+  io.stdout(`Stopping (${signal})...\n`);
+  await stopNode?.().catch(() => undefined);
+  await gateway.close(`stopped by ${signal}`);
+  return 0;
 };
