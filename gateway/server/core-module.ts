@@ -137,6 +137,7 @@ export function createCoreModule(options: CoreModuleOptions) {
         ok: true,
         ts: Date.now(),
         version: GATEWAY_VERSION,
+        runtimeVersion: GATEWAY_VERSION,
         runtime: { name: 'clawdesk', version: GATEWAY_VERSION, node: process.version, platform: process.platform, pid: process.pid },
         uptimeMs: Date.now() - startedAt,
         authMode: options.authMode,

@@ -221,6 +221,7 @@ class GatewayServer {
       res.end(text);
     };
     if (req.method === 'GET' && path === '/healthz') return json(200, { ok: true, status: 'live' });
+    if (req.method === 'GET' && path === '/startupz') return json(200, { ok: true, status: 'started', version: GATEWAY_VERSION, uptimeMs: this.uptimeMs() });
     if (req.method === 'GET' && path === '/readyz') {
       return this.closing ? json(503, { ready: false, failing: ['shutting-down'], uptimeMs: this.uptimeMs() }) : json(200, { ready: true, failing: [], uptimeMs: this.uptimeMs() });
     }
@@ -461,7 +462,11 @@ class GatewayServer {
       return { code: 'INVALID_REQUEST', message: `unauthorized role: ${conn.role}`, details: { code: 'UNAUTHORIZED_ROLE' } };
     }
     if (!scopeSatisfied(conn.scopes, access.scope)) {
-      return { code: 'INVALID_REQUEST', message: `missing scope: ${access.scope}`, details: { code: 'MISSING_SCOPE', scope: access.scope } };
+      return {
+        code: 'INVALID_REQUEST',
+        message: `missing scope: ${access.scope}`,
+        details: { code: 'MISSING_SCOPE', missingScope: access.scope, requiredScopes: [access.scope] },
+      };
     }
     return null;
   }
