@@ -1,0 +1,120 @@
+import {
+  EXEC_ASK,
+  EXEC_SECURITY,
+  type AllowlistEntry,
+  type ExecApprovalsFile,
+  type ExecAsk,
+  type ExecAskFallback,
+  type ExecPolicyFields,
+  type ExecSecurity,
+} from './approvals-file';
+
+/** The resolved policy for one agent (spec 4.2). */
+export interface ExecPolicy {
+  security: ExecSecurity;
+  ask: ExecAsk;
+  askFallback: ExecAskFallback;
+  autoAllowSkills: boolean;
+}
+
+export type ApprovalDecision = 'allow-once' | 'allow-always' | 'deny';
+export const APPROVAL_DECISIONS: readonly ApprovalDecision[] = ['allow-once', 'allow-always', 'deny'];
+
+/** Clawdesk's built-in defaults when no file (or no field) says otherwise: the strict end, like macOS and [win]. */
+export const CLAWDESK_EXEC_DEFAULTS: ExecPolicy = {
+  security: 'allowlist',
+  ask: 'on-miss',
+  askFallback: 'deny',
+  autoAllowSkills: false,
+};
+
+export const WILDCARD_AGENT = '*';
+
+/** Scalars resolve agent → "*" → defaults → fallback (spec 4.2). */
+export function resolveExecPolicy(
+  file: ExecApprovalsFile,
+  agentId: string | null | undefined,
+  fallback: ExecPolicy = CLAWDESK_EXEC_DEFAULTS,
+): ExecPolicy {
+  const layers: ExecPolicyFields[] = [];
+  if (agentId && agentId !== WILDCARD_AGENT && file.agents[agentId]) layers.push(file.agents[agentId]);
+  if (file.agents[WILDCARD_AGENT]) layers.push(file.agents[WILDCARD_AGENT]);
+  if (file.defaults) layers.push(file.defaults);
+  const pick = <K extends keyof ExecPolicyFields>(key: K): ExecPolicyFields[K] => {
+    for (const layer of layers) if (layer[key] !== undefined) return layer[key];
+    return undefined;
+  };
+  return {
+    security: pick('security') ?? fallback.security,
+    ask: pick('ask') ?? fallback.ask,
+    askFallback: pick('askFallback') ?? fallback.askFallback,
+    autoAllowSkills: pick('autoAllowSkills') ?? fallback.autoAllowSkills,
+  };
+}
+
+/** Wildcard entries first, then the agent's own: additive (spec 4.2). */
+export function resolveAllowlist(file: ExecApprovalsFile, agentId: string | null | undefined): AllowlistEntry[] {
+  const out = [...(file.agents[WILDCARD_AGENT]?.allowlist ?? [])];
+  if (agentId && agentId !== WILDCARD_AGENT) out.push(...(file.agents[agentId]?.allowlist ?? []));
+  return out;
+}
+
+export function stricterSecurity(a: ExecSecurity, b: ExecSecurity): ExecSecurity {
+  return EXEC_SECURITY.indexOf(a) <= EXEC_SECURITY.indexOf(b) ? a : b;
+}
+
+export function stricterAsk(a: ExecAsk, b: ExecAsk): ExecAsk {
+  return EXEC_ASK.indexOf(a) >= EXEC_ASK.indexOf(b) ? a : b;
+}
+
+/**
+ * The stricter of two layers (gateway config and host file): minimum security, maximum ask, minimum fallback.
+ * Either side may be partial; a missing field defers to the other side.
+ */
+export function combineStricter(base: ExecPolicy, other: Partial<ExecPolicy> | undefined): ExecPolicy {
+  if (!other) return base;
+  return {
+    security: other.security ? stricterSecurity(base.security, other.security) : base.security,
+    ask: other.ask ? stricterAsk(base.ask, other.ask) : base.ask,
+    askFallback: other.askFallback ? stricterSecurity(base.askFallback, other.askFallback) : base.askFallback,
+    autoAllowSkills: base.autoAllowSkills && (other.autoAllowSkills ?? true),
+  };
+}
+
+export interface ApprovalNeedInput {
+  policy: ExecPolicy;
+  /** The command could be analysed (no redirections, substitutions, unknown shells...). */
+  analysisOk: boolean;
+  /** Every segment matched the allowlist. */
+  allowlistSatisfied: boolean;
+  /** A durable allow-always entry (not a user-written pattern) covered the command. */
+  durableAllowAlways?: boolean;
+}
+
+/** requiresExecApproval (spec 4.2). */
+export function requiresApproval(input: ApprovalNeedInput): boolean {
+  const { policy } = input;
+  if (policy.security === 'deny') return false; // nothing to approve: it is refused outright
+  if (policy.ask === 'always') return true;
+  if (input.durableAllowAlways) return false;
+  return policy.ask === 'on-miss' && policy.security === 'allowlist' && (!input.analysisOk || !input.allowlistSatisfied);
+}
+
+/** While ask=always, allow-always is not offered: it could never suppress a prompt (spec 4.2). */
+export function allowedDecisions(ask: ExecAsk): ApprovalDecision[] {
+  return ask === 'always' ? ['allow-once', 'deny'] : ['allow-once', 'allow-always', 'deny'];
+}
+
+/**
+ * What askFallback decides when a prompt was needed but no approver answered (spec 4.2):
+ * deny → deny; allowlist → allow only on a match; full → allow once.
+ */
+export function askFallbackDecision(fallback: ExecAskFallback, allowlistSatisfied: boolean): 'allow-once' | 'deny' {
+  if (fallback === 'full') return 'allow-once';
+  if (fallback === 'allowlist' && allowlistSatisfied) return 'allow-once';
+  return 'deny';
+}
+
+export function isApprovalDecision(value: unknown): value is ApprovalDecision {
+  return typeof value === 'string' && (APPROVAL_DECISIONS as readonly string[]).includes(value);
+}

@@ -1,0 +1,412 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import os from 'node:os';
+import { z } from 'zod';
+import { analyzeCommand, deriveAllowAlwaysEntries, evaluateAllowlist, type CommandAnalysis } from './allowlist';
+import { ExecApprovalsStore, EXEC_ASK, EXEC_SECURITY, type AllowlistEntry } from './approvals-file';
+import { commandName, detectCarrier, INLINE_EVAL_FLAGS, POSIX_SHELLS, renderArgv } from './command-analysis';
+import { hostFileProbe, pathFor, resolveExecutable, type FileProbe, type ResolveContext } from './executable-resolution';
+import {
+  allowedDecisions,
+  combineStricter,
+  requiresApproval,
+  resolveAllowlist,
+  resolveExecPolicy,
+  WILDCARD_AGENT,
+  type ExecPolicy,
+} from './policy';
+import { applyEnvOverrides, consoleCodePage, decoderForCodePage, runProcess, type RunProcessResult } from './process-runner';
+
+/**
+ * The node's side of `system.run.prepare` / `system.run` / `system.which` (spec 5.3, 5.4): plans, its own policy
+ * re-check (the gateway's approval is necessary, never sufficient), execution and lifecycle events.
+ */
+
+/** An error answered in `node.invoke.result` as `{code, message}`; nothing ran. */
+export class NodeCommandError extends Error {
+  constructor(
+    readonly code: 'INVALID_REQUEST' | 'UNAVAILABLE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface MutableFileOperand {
+  argvIndex: number;
+  path: string;
+  sha256: string;
+}
+
+export interface SystemRunPlan {
+  argv: string[];
+  cwd: string | null;
+  commandText: string;
+  commandPreview?: string;
+  agentId: string | null;
+  sessionKey: string | null;
+  mutableFileOperand: MutableFileOperand | null;
+}
+
+const argvSchema = z.array(z.string()).min(1, 'command must be a non-empty array of strings');
+const nullableString = z.string().nullable().optional();
+
+const planSchema = z.object({
+  argv: argvSchema,
+  cwd: z.string().nullable().optional(),
+  commandText: z.string().optional(),
+  commandPreview: z.string().nullable().optional(),
+  agentId: nullableString,
+  sessionKey: nullableString,
+  mutableFileOperand: z
+    .object({ argvIndex: z.number().int().min(0), path: z.string(), sha256: z.string() })
+    .nullable()
+    .optional(),
+}).passthrough();
+
+export const systemRunPrepareParamsSchema = z.object({
+  command: argvSchema,
+  rawCommand: z.string().nullable().optional(),
+  cwd: nullableString,
+  agentId: nullableString,
+  sessionKey: nullableString,
+  security: z.enum(EXEC_SECURITY).optional(),
+  ask: z.enum(EXEC_ASK).optional(),
+}).passthrough();
+
+export const systemRunParamsSchema = z.object({
+  command: argvSchema,
+  rawCommand: z.string().nullable().optional(),
+  systemRunPlan: planSchema.nullable().optional(),
+  cwd: nullableString,
+  env: z.record(z.string(), z.unknown()).nullable().optional(),
+  timeoutMs: z.number().int().min(0).max(24 * 3600_000).nullable().optional(),
+  needsScreenRecording: z.boolean().optional(),
+  agentId: nullableString,
+  sessionKey: nullableString,
+  approved: z.boolean().optional(),
+  approvalDecision: z.enum(['allow-once', 'allow-always']).nullable().optional(),
+  runId: nullableString,
+  suppressNotifyOnExit: z.boolean().optional(),
+  security: z.enum(EXEC_SECURITY).optional(),
+  ask: z.enum(EXEC_ASK).optional(),
+}).passthrough();
+
+export const systemWhichParamsSchema = z.object({ bins: z.array(z.string()).max(256) }).passthrough();
+
+export type SystemRunParams = z.infer<typeof systemRunParamsSchema>;
+
+export interface SystemRunResult {
+  exitCode?: number | null;
+  timedOut: boolean;
+  success: boolean;
+  stdout: string;
+  stderr: string;
+  error: string | null;
+}
+
+export type ExecLifecycleEvent = 'exec.started' | 'exec.finished' | 'exec.denied';
+
+export interface SystemRunnerOptions {
+  store: ExecApprovalsStore;
+  platform?: NodeJS.Platform;
+  /** The environment commands inherit (overrides are merged on top); defaults to process.env. */
+  baseEnv?: Record<string, string | undefined>;
+  /** Working directory when a request names none. */
+  defaultCwd?: string;
+  home?: string;
+  probe?: FileProbe;
+  maxOutputChars?: number;
+  emit?: (event: ExecLifecycleEvent, payload: Record<string, unknown>) => void;
+}
+
+const EVENT_OUTPUT_TAIL = 20_000;
+
+export function parseParams<T>(schema: z.ZodType<T>, params: unknown): T {
+  const parsed = schema.safeParse(params ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    throw new NodeCommandError('INVALID_REQUEST', `invalid params: ${where}${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+export class SystemRunner {
+  private readonly platform: NodeJS.Platform;
+  private readonly baseEnv: Record<string, string | undefined>;
+  private readonly defaultCwd: string;
+  private readonly home: string;
+  private readonly probe: FileProbe;
+  /** allow-once run ids already used here: a replay through a confused gateway still runs nothing twice. */
+  private readonly consumedOnce = new Set<string>();
+
+  constructor(private readonly options: SystemRunnerOptions) {
+    this.platform = options.platform ?? process.platform;
+    this.baseEnv = options.baseEnv ?? process.env;
+    this.defaultCwd = options.defaultCwd ?? os.homedir();
+    this.home = options.home ?? os.homedir();
+    this.probe = options.probe ?? hostFileProbe;
+  }
+
+  private resolveCtx(cwd: string | null): ResolveContext {
+    return { platform: this.platform, env: this.baseEnv, cwd: cwd ?? this.defaultCwd, home: this.home, probe: this.probe };
+  }
+
+  /** `rawCommand` must be the canonical rendering of argv, or the payload of a shell carrier (spec 5.3, 9.7). */
+  checkRawCommand(argv: readonly string[], rawCommand: string | null | undefined): void {
+    if (rawCommand === undefined || rawCommand === null) return;
+    if (rawCommand === renderArgv(argv)) return;
+    const carrier = detectCarrier(argv, this.platform);
+    if (carrier && 'payload' in carrier && rawCommand === carrier.payload) return;
+    throw new NodeCommandError('INVALID_REQUEST', 'RAW_COMMAND_MISMATCH: rawCommand does not match command');
+  }
+
+  private resolveCwd(cwd: string | null | undefined): string | null {
+    if (cwd === undefined || cwd === null || cwd === '') return null;
+    const p = pathFor(this.platform);
+    const absolute = p.resolve(this.defaultCwd, cwd);
+    let real: string;
+    try {
+      real = realpathSync.native(absolute);
+      if (!statSync(real).isDirectory()) throw new Error('not a directory');
+    } catch {
+      throw new NodeCommandError('INVALID_REQUEST', `CWD_NOT_FOUND: working directory ${cwd} does not exist or is not a directory`);
+    }
+    return real;
+  }
+
+  /** Builds the approval plan: resolved executable, real cwd, canonical text, hash of a script operand. */
+  buildPlan(input: { command: string[]; rawCommand?: string | null; cwd?: string | null; agentId?: string | null; sessionKey?: string | null }): SystemRunPlan {
+    this.checkRawCommand(input.command, input.rawCommand);
+    const cwd = this.resolveCwd(input.cwd);
+    const resolved = resolveExecutable(input.command[0], this.resolveCtx(cwd));
+    if (!resolved) {
+      throw new NodeCommandError('INVALID_REQUEST', `EXECUTABLE_NOT_FOUND: "${input.command[0]}" was not found on this node's PATH`);
+    }
+    const argv = [resolved, ...input.command.slice(1)];
+    const carrier = detectCarrier(argv, this.platform);
+    const commandText = carrier && 'payload' in carrier ? carrier.payload : renderArgv(input.command);
+    return {
+      argv,
+      cwd,
+      commandText,
+      commandPreview: commandText.length > 240 ? `${commandText.slice(0, 239)}…` : commandText,
+      agentId: input.agentId ?? null,
+      sessionKey: input.sessionKey ?? null,
+      mutableFileOperand: this.scriptOperand(argv, cwd),
+    };
+  }
+
+  /** `python x.py`, `bash run.sh`, `node app.js`: the script's content is part of what was approved. */
+  private scriptOperand(argv: string[], cwd: string | null): MutableFileOperand | null {
+    const name = commandName(argv[0], this.platform);
+    const interpreter = POSIX_SHELLS.has(name) || name in INLINE_EVAL_FLAGS || /^python[0-9.]*$/.test(name);
+    if (!interpreter || detectCarrier(argv, this.platform)) return null;
+    for (let i = 1; i < argv.length; i++) {
+      if (argv[i].startsWith('-')) continue;
+      const p = pathFor(this.platform).resolve(cwd ?? this.defaultCwd, argv[i]);
+      try {
+        const real = realpathSync.native(p);
+        if (!statSync(real).isFile()) return null;
+        return { argvIndex: i, path: real, sha256: createHash('sha256').update(readFileSync(real)).digest('hex') };
+      } catch {
+        return null;
+      }
+    }
+    return null;
+  }
+
+  private async policyFor(agentId: string | null | undefined, requested: Partial<ExecPolicy>): Promise<{ policy: ExecPolicy; allowlist: AllowlistEntry[] }> {
+    const state = await this.options.store.read();
+    const key = agentId || WILDCARD_AGENT;
+    const policy = combineStricter(resolveExecPolicy(state.file, key), requested);
+    return { policy, allowlist: resolveAllowlist(state.file, key) };
+  }
+
+  async prepare(rawParams: unknown): Promise<Record<string, unknown>> {
+    const params = parseParams(systemRunPrepareParamsSchema, rawParams);
+    const plan = this.buildPlan(params);
+    const { policy, allowlist } = await this.policyFor(params.agentId, { security: params.security, ask: params.ask });
+    const analysis = analyzeCommand(plan.argv, this.resolveCtx(plan.cwd));
+    const evaluation = evaluateAllowlist(analysis, allowlist, this.resolveCtx(plan.cwd));
+    const coverage = deriveAllowAlwaysEntries(analysis, this.platform);
+    return {
+      plan,
+      execPolicy: {
+        security: policy.security,
+        ask: policy.ask,
+        askFallback: policy.askFallback,
+        allowlistSatisfied: evaluation.satisfied,
+        analysisOk: analysis.ok,
+        requiresApproval: requiresApproval({
+          policy,
+          analysisOk: analysis.ok || evaluation.satisfied,
+          allowlistSatisfied: evaluation.satisfied,
+          durableAllowAlways: evaluation.durableAllowAlways,
+        }),
+        allowedDecisions: allowedDecisions(policy.ask),
+      },
+      allowAlwaysCoverage: { patterns: coverage.map((e) => e.pattern), exactCommandOnly: coverage.every((e) => e.pattern.startsWith('=')) },
+    };
+  }
+
+  which(rawParams: unknown): { bins: Record<string, string> } {
+    const params = parseParams(systemWhichParamsSchema, rawParams);
+    const bins: Record<string, string> = {};
+    for (const name of params.bins) {
+      const found = resolveExecutable(name, this.resolveCtx(null));
+      if (found) bins[name] = found;
+    }
+    return { bins };
+  }
+
+  async run(rawParams: unknown): Promise<SystemRunResult> {
+    const params = parseParams(systemRunParamsSchema, rawParams);
+    const sessionKey = params.sessionKey ?? params.systemRunPlan?.sessionKey ?? 'node';
+    const agentId = params.agentId ?? params.systemRunPlan?.agentId ?? null;
+    const runId = params.runId ?? null;
+    const baseEvent = { sessionKey, runId, host: 'node', command: renderArgv(params.command) };
+    const deny = (message: string, code: 'INVALID_REQUEST' | 'UNAVAILABLE' = 'UNAVAILABLE'): never => {
+      this.options.emit?.('exec.denied', { ...baseEvent, reason: message, suppressNotifyOnExit: params.suppressNotifyOnExit });
+      throw new NodeCommandError(code, message);
+    };
+
+    let plan: SystemRunPlan;
+    try {
+      if (params.systemRunPlan) {
+        const supplied = params.systemRunPlan;
+        const rebuilt = this.buildPlan({
+          command: params.command,
+          rawCommand: params.rawCommand,
+          cwd: params.cwd ?? supplied.cwd ?? null,
+          agentId,
+          sessionKey,
+        });
+        if (JSON.stringify(rebuilt.argv) !== JSON.stringify(supplied.argv)) deny('SYSTEM_RUN_DENIED: execution plan mismatch');
+        if ((rebuilt.cwd ?? null) !== (supplied.cwd ?? null)) deny('SYSTEM_RUN_DENIED: approval cwd changed since approval');
+        const approvedOperand = supplied.mutableFileOperand ?? null;
+        if (approvedOperand) {
+          let current: string | null = null;
+          try {
+            current = createHash('sha256').update(readFileSync(approvedOperand.path)).digest('hex');
+          } catch {
+            current = null;
+          }
+          if (current !== approvedOperand.sha256 || rebuilt.mutableFileOperand?.path !== approvedOperand.path) {
+            deny('SYSTEM_RUN_DENIED: script operand changed since approval');
+          }
+        } else if (rebuilt.mutableFileOperand && params.approved) {
+          deny('SYSTEM_RUN_DENIED: execution plan mismatch');
+        }
+        plan = rebuilt;
+      } else {
+        plan = this.buildPlan({ command: params.command, rawCommand: params.rawCommand, cwd: params.cwd, agentId, sessionKey });
+      }
+    } catch (error) {
+      if (error instanceof NodeCommandError) {
+        if (!/^SYSTEM_RUN_/.test(error.message)) deny(error.message, error.code);
+        throw error;
+      }
+      throw error;
+    }
+
+    const { policy, allowlist } = await this.policyFor(agentId, { security: params.security, ask: params.ask });
+    if (policy.security === 'deny') deny('SYSTEM_RUN_DISABLED: security=deny');
+
+    const ctx = this.resolveCtx(plan.cwd);
+    const analysis = analyzeCommand(plan.argv, ctx);
+    const evaluation = evaluateAllowlist(analysis, allowlist, ctx);
+    const approved = params.approved === true;
+    if (approved && runId && params.approvalDecision !== 'allow-always') {
+      if (this.consumedOnce.has(runId)) deny('SYSTEM_RUN_DENIED: approval already used');
+    }
+    const needsApproval = requiresApproval({
+      policy,
+      analysisOk: analysis.ok || evaluation.satisfied,
+      allowlistSatisfied: evaluation.satisfied,
+      durableAllowAlways: evaluation.durableAllowAlways,
+    });
+    if (needsApproval && !approved) deny('SYSTEM_RUN_DENIED: approval required');
+    if (policy.security === 'allowlist' && !approved && !evaluation.satisfied) {
+      deny(`SYSTEM_RUN_DENIED: allowlist miss${analysis.reason ? ` (${analysis.reason})` : ''}`);
+    }
+
+    const carrier = detectCarrier(plan.argv, this.platform);
+    const shellCarrier = carrier !== null && carrier.kind !== 'inline-eval';
+    const envCheck = applyEnvOverrides(this.baseEnv, params.env ?? undefined, { platform: this.platform, shellCarrier });
+    if (!envCheck.ok) deny(envCheck.message);
+    const env = (envCheck as { ok: true; env: Record<string, string> }).env;
+
+    if (approved && runId && params.approvalDecision !== 'allow-always') this.consumedOnce.add(runId);
+    if (approved && params.approvalDecision === 'allow-always') await this.persistAllowAlways(agentId, analysis);
+    else if (evaluation.satisfied && !approved) void this.recordUse(agentId, evaluation, analysis).catch(() => undefined);
+
+    this.options.emit?.('exec.started', { ...baseEvent });
+    const result: RunProcessResult = await runProcess({
+      argv: plan.argv,
+      cwd: plan.cwd ?? this.defaultCwd,
+      env,
+      timeoutMs: params.timeoutMs ?? undefined,
+      maxOutputChars: this.options.maxOutputChars,
+      platform: this.platform,
+      decode: this.platform === 'win32' ? decoderForCodePage(consoleCodePage(this.platform)) : undefined,
+    });
+    const output = `${result.stdout}${result.stderr}`;
+    this.options.emit?.('exec.finished', {
+      ...baseEvent,
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      success: result.success,
+      output: output.length > EVENT_OUTPUT_TAIL ? output.slice(-EVENT_OUTPUT_TAIL) : output,
+      suppressNotifyOnExit: params.suppressNotifyOnExit,
+    });
+    return {
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      success: result.success,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      error: result.error,
+    };
+  }
+
+  /** allow-always: the node writes the entries itself (spec 5.4), into the agent's list ("*" when none). */
+  private async persistAllowAlways(agentId: string | null, analysis: CommandAnalysis): Promise<void> {
+    const entries = deriveAllowAlwaysEntries(analysis, this.platform);
+    const key = agentId || WILDCARD_AGENT;
+    await this.options.store.update((file) => {
+      const agent = (file.agents[key] ??= {});
+      const list = (agent.allowlist ??= []);
+      let changed = false;
+      for (const entry of entries) {
+        if (list.some((e) => e.pattern === entry.pattern && !e.argPattern)) continue;
+        list.push(entry);
+        changed = true;
+      }
+      return changed;
+    });
+  }
+
+  private async recordUse(agentId: string | null, evaluation: ReturnType<typeof evaluateAllowlist>, analysis: CommandAnalysis): Promise<void> {
+    const ids = new Map<string, string | undefined>();
+    if (evaluation.exactEntry) ids.set(evaluation.exactEntry.id, undefined);
+    for (const m of evaluation.matches) ids.set(m.entry.id, m.segment.resolvedPath ?? undefined);
+    if (!ids.size) return;
+    const now = Date.now();
+    await this.options.store.update((file) => {
+      let changed = false;
+      for (const key of [agentId || WILDCARD_AGENT, WILDCARD_AGENT]) {
+        for (const entry of file.agents[key]?.allowlist ?? []) {
+          if (!ids.has(entry.id)) continue;
+          entry.lastUsedAt = now;
+          entry.lastUsedCommand = analysis.commandText;
+          const resolved = ids.get(entry.id);
+          if (resolved) entry.lastResolvedPath = resolved;
+          changed = true;
+        }
+      }
+      return changed;
+    });
+  }
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ExecApprovalsError,
+  ExecApprovalsStore,
+  importLegacyExecApprovals,
+  normalizeExecApprovals,
+} from '../../gateway/exec/approvals-file';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-approvals-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('normalizeExecApprovals', () => {
+  it('treats a wrong version as the empty policy', () => {
+    expect(normalizeExecApprovals({ version: 2, defaults: { security: 'full' } })).toEqual({ version: 1, agents: {} });
+    expect(normalizeExecApprovals(null)).toEqual({ version: 1, agents: {} });
+  });
+
+  it('coerces strings, drops junk, fills ids, dedupes and strips commandText', () => {
+    const file = normalizeExecApprovals({
+      version: 1,
+      defaults: { security: 'bogus', ask: 'always', askFallback: 'full' },
+      agents: {
+        main: {
+          security: 'allowlist',
+          allowlist: ['/usr/bin/rg', { pattern: '/usr/bin/rg' }, { pattern: '' }, 42, { pattern: '/bin/ls', commandText: 'ls' }],
+        },
+      },
+    });
+    expect(file.defaults).toEqual({ ask: 'always', askFallback: 'full' });
+    const list = file.agents.main.allowlist!;
+    expect(list.map((e) => e.pattern)).toEqual(['/usr/bin/rg', '/bin/ls']);
+    expect(list.every((e) => typeof e.id === 'string' && e.id.length > 0)).toBe(true);
+    expect('commandText' in list[1]).toBe(false);
+  });
+
+  it('merges agents.default into agents.main', () => {
+    const file = normalizeExecApprovals({
+      version: 1,
+      agents: { default: { ask: 'always', allowlist: ['/bin/a'] }, main: { ask: 'off', allowlist: ['/bin/b'] } },
+    });
+    expect(file.agents.default).toBeUndefined();
+    expect(file.agents.main.ask).toBe('off');
+    expect(file.agents.main.allowlist!.map((e) => e.pattern).sort()).toEqual(['/bin/a', '/bin/b']);
+  });
+
+  it('drops an entry whose argPattern does not compile instead of widening it', () => {
+    const file = normalizeExecApprovals({ version: 1, agents: { '*': { allowlist: [{ pattern: '/bin/x', argPattern: '(' }] } } });
+    expect(file.agents['*'].allowlist).toEqual([]);
+  });
+});
+
+describe('ExecApprovalsStore', () => {
+  it('reports a missing file with hash "" and writes with CAS, 0600, and keeps the socket token private', async () => {
+    const store = new ExecApprovalsStore({ stateDir: dir });
+    const first = await store.snapshot();
+    expect(first).toMatchObject({ exists: false, hash: '', path: path.join(dir, 'exec-approvals.json') });
+    expect(first.file.socket?.path).toBe(path.join(dir, 'exec-approvals.sock'));
+
+    const written = await store.set({ version: 1, defaults: { security: 'full' }, agents: {} }, undefined);
+    const raw = readFileSync(store.filePath, 'utf8');
+    expect(written.hash).toBe(createHash('sha256').update(raw).digest('hex'));
+    expect(statSync(store.filePath).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(raw).socket.token).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    expect(written.file.socket?.token).toBeUndefined();
+    expect(written.exists).toBe(true);
+
+    await expect(store.set({ version: 1, agents: {} }, undefined)).rejects.toMatchObject({ code: 'BASE_HASH_REQUIRED' });
+    await expect(store.set({ version: 1, agents: {} }, 'deadbeef')).rejects.toMatchObject({ code: 'BASE_HASH_MISMATCH' });
+    expect(readFileSync(store.filePath, 'utf8')).toBe(raw);
+
+    const token = JSON.parse(raw).socket.token;
+    const next = await store.set({ version: 1, socket: { token: 'attacker' }, agents: { '*': { ask: 'always' } } }, written.hash);
+    expect(next.file.agents['*'].ask).toBe('always');
+    expect(JSON.parse(readFileSync(store.filePath, 'utf8')).socket.token).toBe(token);
+  });
+
+  it('refuses a non-version-1 file on set and loses nothing', async () => {
+    const store = new ExecApprovalsStore({ stateDir: dir });
+    await expect(store.set({ version: 7 }, undefined)).rejects.toBeInstanceOf(ExecApprovalsError);
+    expect(existsSync(store.filePath)).toBe(false);
+  });
+
+  it('refuses to write through a symlinked destination', async () => {
+    const target = path.join(dir, 'elsewhere.json');
+    writeFileSync(target, '{"version":1,"agents":{}}');
+    symlinkSync(target, path.join(dir, 'exec-approvals.json'));
+    const store = new ExecApprovalsStore({ stateDir: dir });
+    await expect(store.read()).rejects.toMatchObject({ code: 'SYMLINK_REFUSED' });
+    await expect(store.update(() => true)).rejects.toMatchObject({ code: 'SYMLINK_REFUSED' });
+    expect(readFileSync(target, 'utf8')).toBe('{"version":1,"agents":{}}');
+  });
+
+  it('reads an unparsable file as the empty (strict) policy without touching it', async () => {
+    writeFileSync(path.join(dir, 'exec-approvals.json'), '{nope');
+    const store = new ExecApprovalsStore({ stateDir: dir });
+    const state = await store.read();
+    expect(state.file).toEqual({ version: 1, agents: {} });
+    expect(state.exists).toBe(true);
+    expect(readFileSync(store.filePath, 'utf8')).toBe('{nope');
+  });
+});
+
+describe('importLegacyExecApprovals', () => {
+  it('imports ~/.openclaw/exec-approvals.json into a relocated state dir and reports it', async () => {
+    const home = path.join(dir, 'home');
+    const stateDir = path.join(dir, 'state');
+    mkdirSync(path.join(home, '.openclaw'), { recursive: true });
+    const legacy = path.join(home, '.openclaw', 'exec-approvals.json');
+    writeFileSync(legacy, JSON.stringify({ version: 1, agents: { main: { security: 'full', allowlist: ['/bin/ls'] } } }));
+    const report = await importLegacyExecApprovals({ stateDir, home });
+    expect(report).toMatchObject({ kind: 'imported', legacyPath: legacy });
+    const state = await new ExecApprovalsStore({ stateDir }).read();
+    expect(state.file.agents.main.security).toBe('full');
+    expect(state.file.agents.main.allowlist![0].pattern).toBe('/bin/ls');
+    expect(existsSync(legacy)).toBe(true);
+    // Running again with the same content is quiet.
+    expect(await importLegacyExecApprovals({ stateDir, home })).toEqual({ kind: 'none' });
+  });
+
+  it('reports a conflicting legacy file instead of leaving a silent second policy', async () => {
+    const home = path.join(dir, 'home');
+    const stateDir = path.join(dir, 'state');
+    mkdirSync(path.join(home, '.openclaw'), { recursive: true });
+    writeFileSync(path.join(home, '.openclaw', 'exec-approvals.json'), JSON.stringify({ version: 1, agents: { '*': { security: 'full' } } }));
+    await new ExecApprovalsStore({ stateDir }).set({ version: 1, agents: { '*': { security: 'deny' } } }, undefined);
+    const report = await importLegacyExecApprovals({ stateDir, home });
+    expect(report.kind).toBe('conflict');
+    expect((await new ExecApprovalsStore({ stateDir }).read()).file.agents['*'].security).toBe('deny');
+  });
+
+  it('does nothing when the state dir is ~/.openclaw itself', async () => {
+    const home = path.join(dir, 'home');
+    mkdirSync(path.join(home, '.openclaw'), { recursive: true });
+    writeFileSync(path.join(home, '.openclaw', 'exec-approvals.json'), '{"version":1,"agents":{}}');
+    expect(await importLegacyExecApprovals({ stateDir: path.join(home, '.openclaw'), home })).toEqual({ kind: 'none' });
+  });
+});

@@ -1,0 +1,159 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ExecApprovalsStore } from '../../gateway/exec/approvals-file';
+import { NodeCommandError, SystemRunner } from '../../gateway/exec/system-run';
+
+let dir: string;
+let stateDir: string;
+let work: string;
+let events: Array<{ event: string; payload: Record<string, unknown> }>;
+let store: ExecApprovalsStore;
+let runner: SystemRunner;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-sysrun-'));
+  stateDir = path.join(dir, 'state');
+  work = path.join(dir, 'work');
+  mkdirSync(work, { recursive: true });
+  events = [];
+  store = new ExecApprovalsStore({ stateDir });
+  runner = new SystemRunner({ store, defaultCwd: work, emit: (event, payload) => events.push({ event, payload }) });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function refusal(promise: Promise<unknown>): Promise<NodeCommandError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(NodeCommandError);
+    return error as NodeCommandError;
+  }
+  throw new Error('expected a refusal');
+}
+
+const touch = (name: string) => ['/bin/sh', '-lc', `touch ${name}`];
+
+describe('system.run.prepare', () => {
+  it('plans with the resolved executable, real cwd and the shell payload as text', async () => {
+    const out = (await runner.prepare({ command: ['sh', '-lc', 'ls -la'], rawCommand: 'ls -la', cwd: work, agentId: 'main', sessionKey: 's1' })) as any;
+    expect(out.plan.argv[0]).toMatch(/\/sh$/);
+    expect(path.isAbsolute(out.plan.argv[0])).toBe(true);
+    expect(out.plan).toMatchObject({ cwd: realpathSync(work), commandText: 'ls -la', agentId: 'main', sessionKey: 's1', mutableFileOperand: null });
+    expect(out.execPolicy).toMatchObject({ security: 'allowlist', ask: 'on-miss', askFallback: 'deny', requiresApproval: true });
+  });
+
+  it('hashes a script operand', async () => {
+    writeFileSync(path.join(work, 'job.sh'), 'echo hi\n');
+    const out = (await runner.prepare({ command: ['sh', 'job.sh'], cwd: work })) as any;
+    expect(out.plan.mutableFileOperand).toMatchObject({ argvIndex: 1, path: realpathSync(path.join(work, 'job.sh')) });
+  });
+
+  it('refuses a rawCommand that does not match, a missing executable, a missing cwd', async () => {
+    expect((await refusal(runner.prepare({ command: ['ls'], rawCommand: 'rm -rf /' }))).message).toMatch(/^RAW_COMMAND_MISMATCH/);
+    expect((await refusal(runner.prepare({ command: ['definitely-not-a-command-xyz'] }))).message).toMatch(/^EXECUTABLE_NOT_FOUND/);
+    expect((await refusal(runner.prepare({ command: ['ls'], cwd: path.join(dir, 'gone') }))).message).toMatch(/^CWD_NOT_FOUND/);
+    expect((await refusal(runner.prepare({ command: [] }))).code).toBe('INVALID_REQUEST');
+    expect((await refusal(runner.prepare({ command: 'ls' }))).code).toBe('INVALID_REQUEST');
+  });
+});
+
+describe('system.run under the node policy', () => {
+  it('asks under the defaults and runs once approved', async () => {
+    const err = await refusal(runner.run({ command: touch('a'), cwd: work }));
+    expect(err.message).toBe('SYSTEM_RUN_DENIED: approval required');
+    expect(existsSync(path.join(work, 'a'))).toBe(false);
+    expect(events.map((e) => e.event)).toEqual(['exec.denied']);
+
+    const ok = await runner.run({ command: touch('a'), cwd: work, approved: true, approvalDecision: 'allow-once', runId: 'r1' });
+    expect(ok).toMatchObject({ exitCode: 0, success: true, timedOut: false, error: null });
+    expect(existsSync(path.join(work, 'a'))).toBe(true);
+    expect(events.map((e) => e.event)).toEqual(['exec.denied', 'exec.started', 'exec.finished']);
+    expect(events[2].payload).toMatchObject({ runId: 'r1', host: 'node', exitCode: 0, success: true });
+
+    // The same allow-once run id is not honoured twice on this node.
+    expect((await refusal(runner.run({ command: touch('b'), cwd: work, approved: true, approvalDecision: 'allow-once', runId: 'r1' }))).message).toMatch(/already used/);
+    expect(existsSync(path.join(work, 'b'))).toBe(false);
+  });
+
+  it('security=deny denies even an approved run', async () => {
+    await store.set({ version: 1, agents: { '*': { security: 'deny' } } }, undefined);
+    expect((await refusal(runner.run({ command: touch('x'), cwd: work, approved: true }))).message).toBe('SYSTEM_RUN_DISABLED: security=deny');
+    expect(existsSync(path.join(work, 'x'))).toBe(false);
+  });
+
+  it('ask=off + allowlist refuses a miss without asking; full runs anything', async () => {
+    await store.set({ version: 1, agents: { '*': { security: 'allowlist', ask: 'off' } } }, undefined);
+    expect((await refusal(runner.run({ command: touch('x'), cwd: work }))).message).toMatch(/^SYSTEM_RUN_DENIED: allowlist miss/);
+    const snap = await store.snapshot();
+    await store.set({ version: 1, agents: { '*': { security: 'full', ask: 'off' } } }, snap.hash);
+    expect((await runner.run({ command: touch('x'), cwd: work })).success).toBe(true);
+    // The gateway's stricter request wins over the file.
+    expect((await refusal(runner.run({ command: touch('y'), cwd: work, ask: 'always' }))).message).toBe('SYSTEM_RUN_DENIED: approval required');
+  });
+
+  it('allow-always on bash -lc persists the inner program, not bash, and the same command then runs unasked', async () => {
+    const cmd = ['bash', '-lc', 'touch one'];
+    await runner.run({ command: cmd, cwd: work, approved: true, approvalDecision: 'allow-always', runId: 'r-always' });
+    const file = JSON.parse(readFileSync(path.join(stateDir, 'exec-approvals.json'), 'utf8'));
+    const patterns = file.agents['*'].allowlist.map((e: any) => e.pattern);
+    expect(patterns).toHaveLength(1);
+    expect(patterns[0]).toMatch(/\/touch$/);
+    expect(patterns.some((p: string) => /\/(ba)?sh$/.test(p))).toBe(false);
+    rmSync(path.join(work, 'one'));
+    expect((await runner.run({ command: cmd, cwd: work })).success).toBe(true);
+    expect(existsSync(path.join(work, 'one'))).toBe(true);
+    // bash itself stays unapproved.
+    expect((await refusal(runner.run({ command: ['bash', '-lc', 'rm -f one'], cwd: work }))).message).toBe('SYSTEM_RUN_DENIED: approval required');
+    expect((await refusal(runner.run({ command: ['bash', '-lc', 'touch two > /dev/null'], cwd: work }))).message).toBe('SYSTEM_RUN_DENIED: approval required');
+    expect(existsSync(path.join(work, 'one'))).toBe(true);
+  });
+
+  it('allow-always on inline code binds to the exact argv', async () => {
+    const cmd = [process.execPath, '-e', 'require("fs").writeFileSync("n1","")'];
+    await runner.run({ command: cmd, cwd: work, approved: true, approvalDecision: 'allow-always' });
+    const file = JSON.parse(readFileSync(path.join(stateDir, 'exec-approvals.json'), 'utf8'));
+    expect(file.agents['*'].allowlist.map((e: any) => e.pattern)).toEqual([expect.stringMatching(/^=command:/)]);
+    expect((await runner.run({ command: cmd, cwd: work })).success).toBe(true);
+    expect((await refusal(runner.run({ command: [process.execPath, '-e', 'require("fs").writeFileSync("n2","")'], cwd: work }))).message).toBe(
+      'SYSTEM_RUN_DENIED: approval required',
+    );
+    expect(existsSync(path.join(work, 'n2'))).toBe(false);
+  });
+
+  it('refuses an environment override of PATH and runs nothing', async () => {
+    const err = await refusal(runner.run({ command: [process.execPath, '-e', 'require("fs").writeFileSync("e","")'], cwd: work, env: { PATH: '/tmp/evil' }, approved: true }));
+    expect(err.message).toMatch(/^SYSTEM_RUN_DENIED: environment override rejected/);
+    expect(existsSync(path.join(work, 'e'))).toBe(false);
+    const ok = await runner.run({ command: [process.execPath, '-e', 'process.stdout.write(process.env.GREETING)'], cwd: work, env: { GREETING: 'hi' }, approved: true });
+    expect(ok.stdout).toBe('hi');
+  });
+
+  it('refuses a plan whose cwd or script operand changed since approval', async () => {
+    writeFileSync(path.join(work, 'job.sh'), 'touch ran\n');
+    const { plan } = (await runner.prepare({ command: ['sh', 'job.sh'], cwd: work })) as any;
+    writeFileSync(path.join(work, 'job.sh'), 'rm -rf "$HOME"\n');
+    expect((await refusal(runner.run({ command: ['sh', 'job.sh'], cwd: work, systemRunPlan: plan, approved: true }))).message).toMatch(/script operand changed/);
+    const other = path.join(dir, 'other');
+    mkdirSync(other);
+    writeFileSync(path.join(other, 'job.sh'), 'touch ran\n');
+    expect((await refusal(runner.run({ command: ['sh', 'job.sh'], cwd: other, systemRunPlan: plan, approved: true }))).message).toMatch(/cwd changed|operand changed/);
+    expect(existsSync(path.join(work, 'ran')) || existsSync(path.join(other, 'ran'))).toBe(false);
+    // The plan's argv differing from the command is a mismatch.
+    const p2 = (await runner.prepare({ command: ['ls'], cwd: work })) as any;
+    expect((await refusal(runner.run({ command: ['touch', 'z'], cwd: work, systemRunPlan: p2.plan, approved: true }))).message).toBe(
+      'SYSTEM_RUN_DENIED: execution plan mismatch',
+    );
+  });
+
+  it('reports a timeout', async () => {
+    const r = await runner.run({ command: [process.execPath, '-e', 'setInterval(()=>{},1000)'], cwd: work, approved: true, timeoutMs: 300 });
+    expect(r).toMatchObject({ timedOut: true, success: false });
+  });
+
+  it('which resolves names on PATH', () => {
+    const out = runner.which({ bins: ['sh', 'no-such-bin-xyz'] });
+    expect(Object.keys(out.bins)).toEqual(['sh']);
+  });
+});
