@@ -41,3 +41,79 @@ export class FakeDialog {
 }
 
 export const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+import type { MenuFactory, MenuItemOptions, NativeImageFactory, NativeImageLike, TrayLike } from '../../main/electron-facades';
+
+/** A stand-in NativeImage: records how it was made. Cast once here; everything else sees the real type. */
+export interface FakeImage {
+  source: { buffer?: Buffer; path?: string; scaleFactor?: number };
+  representations: Array<{ scaleFactor: number; buffer?: Buffer }>;
+  template: boolean;
+}
+
+export function fakeImages(): NativeImageFactory & { made: FakeImage[] } {
+  const made: FakeImage[] = [];
+  const make = (source: FakeImage['source']): NativeImageLike => {
+    const image: FakeImage = { source, representations: [], template: false };
+    made.push(image);
+    return {
+      addRepresentation: (options: Electron.AddRepresentationOptions) => {
+        image.representations.push({ scaleFactor: options.scaleFactor ?? 1, buffer: options.buffer });
+      },
+      setTemplateImage: (value: boolean) => {
+        image.template = value;
+      },
+      isEmpty: () => false,
+    } as unknown as NativeImageLike;
+  };
+  return {
+    made,
+    createFromBuffer: (buffer: Buffer, options?: Electron.CreateFromBufferOptions) => make({ buffer, scaleFactor: options?.scaleFactor }),
+    createFromPath: (path: string) => make({ path }),
+    createEmpty: () => make({}),
+  };
+}
+
+export class FakeTray {
+  images: NativeImageLike[] = [];
+  tooltip = '';
+  title = '';
+  template: MenuItemOptions[] = [];
+  readonly api: TrayLike = {
+    setImage: (image: NativeImageLike | string) => {
+      this.images.push(image as NativeImageLike);
+    },
+    setToolTip: (tooltip: string) => {
+      this.tooltip = tooltip;
+    },
+    setTitle: (title: string) => {
+      this.title = title;
+    },
+    setContextMenu: () => undefined,
+    on: (() => this.api) as unknown as TrayLike['on'],
+    destroy: () => undefined,
+  };
+  readonly menu: MenuFactory = {
+    buildFromTemplate: (template: MenuItemOptions[]) => {
+      this.template = template;
+      return {} as Electron.Menu;
+    },
+  };
+  /** Clicks a menu item by id (or a submenu item by label), as Electron would. */
+  click(id: string, checked?: boolean): void {
+    const find = (items: MenuItemOptions[]): MenuItemOptions | undefined => {
+      for (const item of items) {
+        if (item.id === id || item.label === id) return item;
+        if (Array.isArray(item.submenu)) {
+          const inner = find(item.submenu);
+          if (inner) return inner;
+        }
+      }
+      return undefined;
+    };
+    const item = find(this.template);
+    if (!item) throw new Error(`no menu item ${id}`);
+    if (item.enabled === false) throw new Error(`menu item ${id} is disabled`);
+    item.click?.({ checked: checked ?? !item.checked } as Electron.MenuItem, undefined, {} as Electron.KeyboardEvent);
+  }
+}

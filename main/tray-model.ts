@@ -1,0 +1,106 @@
+import type { TrayIconSpec } from './icon-art';
+import type { MenuItemOptions } from './electron-facades';
+import type { GatewayState, OwnerView } from './ipc/ipc-contract';
+
+/** Everything the tray shows, derived from app state; pure so the rules are tested without Electron. */
+export interface TrayInputs {
+  gateway: GatewayState;
+  port: number;
+  owner: OwnerView;
+  error?: string;
+  pendingApprovals: Array<{ id: string; summary: string }>;
+  pendingPairings: Array<{ requestId: string; summary: string }>;
+  startAtLogin: boolean;
+}
+
+export interface TrayActions {
+  showApproval(id: string): void;
+  showPairing(requestId: string): void;
+  openDashboard(): void;
+  startGateway(): void;
+  stopGateway(): void;
+  restartGateway(): void;
+  setStartAtLogin(enabled: boolean): void;
+  quit(): void;
+}
+
+/** Icon priority: an error first, then what needs the person (approvals, pairing), then the gateway state. */
+export function trayIcon(inputs: TrayInputs): TrayIconSpec {
+  if (inputs.gateway === 'error') return { state: 'error' };
+  if (inputs.pendingApprovals.length > 0) return { state: 'approvals', count: inputs.pendingApprovals.length };
+  if (inputs.pendingPairings.length > 0) return { state: 'pairing', count: inputs.pendingPairings.length };
+  if (inputs.gateway === 'stopped' || inputs.gateway === 'degraded' || inputs.gateway === 'starting') return { state: 'stopped' };
+  if (inputs.gateway === 'attached') return { state: 'attached' };
+  return { state: 'running' };
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function gatewaySummary(inputs: TrayInputs): string {
+  switch (inputs.gateway) {
+    case 'running':
+      return `Gateway running on port ${inputs.port}`;
+    case 'attached':
+      return `Attached to ${inputs.owner.description} on port ${inputs.port}`;
+    case 'starting':
+      return `Gateway starting on port ${inputs.port}`;
+    case 'stopped':
+      return 'Gateway stopped';
+    case 'degraded':
+      return `Gateway degraded${inputs.error ? `: ${inputs.error}` : ''}`;
+    case 'error':
+      return `Gateway error${inputs.error ? `: ${inputs.error}` : ''}`;
+  }
+}
+
+/** One line; OS tooltips truncate (Windows at 127 characters), so it is kept short. */
+export function trayTooltip(inputs: TrayInputs): string {
+  const parts = [`Clawdesk: ${gatewaySummary(inputs)}`];
+  if (inputs.pendingApprovals.length > 0) parts.push(plural(inputs.pendingApprovals.length, 'approval waiting', 'approvals waiting'));
+  if (inputs.pendingPairings.length > 0) parts.push(plural(inputs.pendingPairings.length, 'pairing request', 'pairing requests'));
+  const line = parts.join(' · ').replace(/[\r\n]+/g, ' ');
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+}
+
+export function trayMenu(inputs: TrayInputs, actions: TrayActions): MenuItemOptions[] {
+  const embedded = inputs.owner.kind === 'clawdesk' || inputs.owner.kind === 'none';
+  const running = inputs.gateway === 'running' || inputs.gateway === 'starting' || inputs.gateway === 'degraded';
+  const approvals: MenuItemOptions[] = inputs.pendingApprovals.map((a) => ({ label: a.summary, click: () => actions.showApproval(a.id) }));
+  const pairings: MenuItemOptions[] = inputs.pendingPairings.map((p) => ({ label: p.summary, click: () => actions.showPairing(p.requestId) }));
+  return [
+    { id: 'status', label: gatewaySummary(inputs), enabled: false },
+    ...(inputs.owner.kind === 'other-process' ? [{ id: 'owner', label: `Owner: ${inputs.owner.description}`, enabled: false }] : []),
+    { type: 'separator' },
+    {
+      id: 'approvals',
+      label: `Pending approvals (${inputs.pendingApprovals.length})`,
+      enabled: approvals.length > 0,
+      ...(approvals.length > 0 ? { submenu: approvals } : {}),
+    },
+    {
+      id: 'pairings',
+      label: `Pending pairings (${inputs.pendingPairings.length})`,
+      enabled: pairings.length > 0,
+      ...(pairings.length > 0 ? { submenu: pairings } : {}),
+    },
+    { type: 'separator' },
+    { id: 'dashboard', label: 'Open dashboard', click: () => actions.openDashboard() },
+    { type: 'separator' },
+    // Another process owns the port: never offer to start a second gateway on it.
+    { id: 'start', label: 'Start gateway', enabled: embedded && !running, click: () => actions.startGateway() },
+    { id: 'stop', label: 'Stop gateway', enabled: embedded && running, click: () => actions.stopGateway() },
+    { id: 'restart', label: 'Restart gateway', enabled: embedded && running, click: () => actions.restartGateway() },
+    { type: 'separator' },
+    {
+      id: 'login',
+      label: 'Start at login',
+      type: 'checkbox',
+      checked: inputs.startAtLogin,
+      click: (item) => actions.setStartAtLogin(item.checked),
+    },
+    { type: 'separator' },
+    { id: 'quit', label: 'Quit Clawdesk', role: undefined, click: () => actions.quit() },
+  ];
+}

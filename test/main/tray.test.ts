@@ -1,0 +1,161 @@
+import { mkdtempSync, readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { drawTrayIcon } from '../../main/icon-art';
+import { TrayController } from '../../main/tray-controller';
+import { trayIcon, trayMenu, trayTooltip, type TrayActions, type TrayInputs } from '../../main/tray-model';
+import { FakeTray, fakeImages, type FakeImage } from './fakes';
+
+const base: TrayInputs = {
+  gateway: 'running',
+  port: 18789,
+  owner: { kind: 'clawdesk', description: 'Clawdesk (this app)' },
+  pendingApprovals: [],
+  pendingPairings: [],
+  startAtLogin: false,
+};
+
+function recordingActions() {
+  const calls: string[] = [];
+  const actions: TrayActions = {
+    showApproval: (id) => calls.push(`approval:${id}`),
+    showPairing: (id) => calls.push(`pairing:${id}`),
+    openDashboard: () => calls.push('dashboard'),
+    startGateway: () => calls.push('start'),
+    stopGateway: () => calls.push('stop'),
+    restartGateway: () => calls.push('restart'),
+    setStartAtLogin: (enabled) => calls.push(`login:${enabled}`),
+    quit: () => calls.push('quit'),
+  };
+  return { calls, actions };
+}
+
+describe('tray model', () => {
+  it('icon states: running, attached, approvals with count, pairing, stopped/degraded, error', () => {
+    expect(trayIcon(base)).toEqual({ state: 'running' });
+    expect(trayIcon({ ...base, gateway: 'attached' })).toEqual({ state: 'attached' });
+    expect(trayIcon({ ...base, pendingApprovals: [{ id: 'a', summary: 'ls' }, { id: 'b', summary: 'rm' }] })).toEqual({ state: 'approvals', count: 2 });
+    expect(trayIcon({ ...base, pendingPairings: [{ requestId: 'p', summary: 'Laptop' }] })).toEqual({ state: 'pairing', count: 1 });
+    expect(trayIcon({ ...base, gateway: 'stopped' })).toEqual({ state: 'stopped' });
+    expect(trayIcon({ ...base, gateway: 'degraded' })).toEqual({ state: 'stopped' });
+    // An error outranks everything; approvals outrank pairing.
+    expect(trayIcon({ ...base, gateway: 'error', pendingApprovals: [{ id: 'a', summary: 'x' }] })).toEqual({ state: 'error' });
+    expect(
+      trayIcon({ ...base, pendingApprovals: [{ id: 'a', summary: 'x' }], pendingPairings: [{ requestId: 'p', summary: 'y' }] }).state,
+    ).toBe('approvals');
+  });
+
+  it('tooltip is one short line', () => {
+    expect(trayTooltip(base)).toBe('Clawdesk: Gateway running on port 18789');
+    const busy = trayTooltip({
+      ...base,
+      gateway: 'error',
+      error: `listen EADDRINUSE\n${'x'.repeat(300)}`,
+      pendingApprovals: [{ id: 'a', summary: 'ls' }],
+    });
+    expect(busy).not.toMatch(/\n/);
+    expect(busy.length).toBeLessThanOrEqual(120);
+  });
+
+  it('menu: status, pending approvals and pairings, dashboard, gateway controls, start at login, quit', () => {
+    const { calls, actions } = recordingActions();
+    const tray = new FakeTray();
+    tray.template = trayMenu(
+      { ...base, pendingApprovals: [{ id: 'a1', summary: 'git push' }], pendingPairings: [{ requestId: 'p1', summary: 'Pixel 9' }] },
+      actions,
+    );
+    expect(tray.template.filter((i) => i.label).map((i) => i.label)).toEqual([
+      'Gateway running on port 18789',
+      'Pending approvals (1)',
+      'Pending pairings (1)',
+      'Open dashboard',
+      'Start gateway',
+      'Stop gateway',
+      'Restart gateway',
+      'Start at login',
+      'Quit Clawdesk',
+    ]);
+    tray.click('git push');
+    tray.click('Pixel 9');
+    tray.click('dashboard');
+    tray.click('stop');
+    tray.click('restart');
+    tray.click('login', true);
+    tray.click('quit');
+    expect(calls).toEqual(['approval:a1', 'pairing:p1', 'dashboard', 'stop', 'restart', 'login:true', 'quit']);
+    expect(() => tray.click('start')).toThrow(/disabled/);
+  });
+
+  it('attached to another process: shows the owner and never offers to start/stop a gateway', () => {
+    const { actions } = recordingActions();
+    const tray = new FakeTray();
+    tray.template = trayMenu({ ...base, gateway: 'attached', owner: { kind: 'other-process', pid: 4242, description: 'openclaw-gateway (PID 4242)' } }, actions);
+    expect(tray.template.find((i) => i.id === 'owner')?.label).toBe('Owner: openclaw-gateway (PID 4242)');
+    for (const id of ['start', 'stop', 'restart']) expect(() => tray.click(id)).toThrow(/disabled/);
+  });
+});
+
+describe('TrayController', () => {
+  const { actions } = recordingActions();
+
+  it('macOS: template images at 1x and 2x, the count in the title', () => {
+    const tray = new FakeTray();
+    const images = fakeImages();
+    const controller = new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'darwin', iconCacheDir: '/nonexistent', actions });
+    controller.update({ ...base, pendingApprovals: [{ id: 'a', summary: 'x' }, { id: 'b', summary: 'y' }, { id: 'c', summary: 'z' }] });
+    const image = images.made[0]!;
+    expect(image.template).toBe(true);
+    expect(image.representations.map((r) => r.scaleFactor)).toEqual([2]);
+    expect(tray.title).toBe('3');
+    expect(tray.tooltip).toContain('3 approvals waiting');
+    // Template images are black on transparent only.
+    const png = drawTrayIcon(16, { state: 'approvals', count: 3, template: true });
+    for (let i = 0; i < png.pixels.length; i += 4) {
+      const [r, g, b, a] = png.pixels.subarray(i, i + 4);
+      if (a! > 0) expect(r === g && g === b).toBe(true);
+    }
+  });
+
+  it('Windows: a multi-size .ico read from a path', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-tray-'));
+    const tray = new FakeTray();
+    const images = fakeImages();
+    new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'win32', iconCacheDir: dir, actions }).update({ ...base, gateway: 'attached' });
+    const file = (images.made[0] as FakeImage).source.path!;
+    expect(path.dirname(file)).toBe(dir);
+    const ico = readFileSync(file);
+    const count = ico.readUInt16LE(4);
+    expect(Array.from({ length: count }, (_, i) => ico[6 + i * 16])).toEqual([16, 20, 24, 32, 40, 48]);
+  });
+
+  it('Linux: PNG; redraws only when the icon state changes', () => {
+    const tray = new FakeTray();
+    const images = fakeImages();
+    const controller = new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'linux', iconCacheDir: '/nonexistent', actions });
+    controller.update(base);
+    controller.update({ ...base, startAtLogin: true });
+    expect(tray.images).toHaveLength(1);
+    controller.update({ ...base, gateway: 'error', error: 'boom' });
+    expect(tray.images).toHaveLength(2);
+    expect(images.made[1]!.source.buffer!.subarray(1, 4).toString()).toBe('PNG');
+    expect(tray.template.find((i) => i.id === 'login')?.checked).toBe(false);
+  });
+
+  it('writes every tray state as an artifact for review', () => {
+    const out = path.join(__dirname, '..', '..', 'test-artifacts', 'tray');
+    mkdirSync(out, { recursive: true });
+    for (const spec of [
+      { state: 'running' },
+      { state: 'attached' },
+      { state: 'approvals', count: 3 },
+      { state: 'approvals', count: 12 },
+      { state: 'pairing', count: 1 },
+      { state: 'stopped' },
+      { state: 'error' },
+    ] as const) {
+      writeFileSync(path.join(out, `${spec.state}-${'count' in spec ? spec.count : 0}.png`), drawTrayIcon(64, spec).toPng());
+    }
+    expect(readdirSync(out).length).toBeGreaterThanOrEqual(7);
+  });
+});
