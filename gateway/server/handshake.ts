@@ -144,6 +144,10 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
   if (shared.kind === 'ok') {
     authMethod = shared.method;
   } else {
+    if (shared.kind === 'absent' && !device) {
+      // No secret and no identity at all: the reference answers with the identity requirement (spec 9.6).
+      return fail({ code: 'NOT_PAIRED', message: 'device identity required', details: { code: 'DEVICE_IDENTITY_REQUIRED' } });
+    }
     const candidate = params.auth?.deviceToken ?? params.auth?.token;
     const viaDeviceToken = device && candidate ? ctx.pairing.verifyDeviceToken(device.id, role, candidate) : null;
     if (viaDeviceToken) {
@@ -181,7 +185,8 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
   if (!device) {
     // The owner's own machine: shared secret holders, and under auth "none" direct-local clients without a
     // browser Origin, are served with the scopes they ask for (spec 9.3, 9.9). Nodes always need a device.
-    const ownerLocal = ctx.auth.mode === 'none' && locality === 'direct_local' && origin === undefined;
+    // A foreign Origin never gets this far, so any Origin here is one the owner allowlisted (the dashboard).
+    const ownerLocal = ctx.auth.mode === 'none' && locality === 'direct_local';
     if (role === 'operator' && (sharedAuthOk || ownerLocal)) {
       return { ok: true, connection: { ...base, scopes: normalizeScopes(requestedScopes) } };
     }
@@ -202,7 +207,6 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     const revokedRole = existing?.tokens?.[role]?.revokedAtMs !== undefined;
     let silent =
       locality !== 'remote' &&
-      origin === undefined &&
       (reason === 'not-paired' || reason === 'role-upgrade' || reason === 'scope-upgrade') &&
       // An owner's revocation stands: a revoked role is re-granted only by an explicit approval.
       !revokedRole;
