@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import type { InvokeApi, InvokeMethod } from './ipc-contract';
+
+/** Argument schemas for every IPC method; the mapped type keeps them in step with InvokeApi. */
+const id = z.string().min(1).max(256);
+const decision = z.enum(['allow-once', 'allow-always', 'deny']);
+const role = z.string().min(1).max(64);
+
+type ArgSchemas = { [K in InvokeMethod]: z.ZodType<Parameters<InvokeApi[K]>> };
+
+export const IPC_ARG_SCHEMAS: ArgSchemas = {
+  getStatus: z.tuple([]),
+  controlGateway: z.tuple([z.enum(['start', 'stop', 'restart'])]),
+  setStartAtLogin: z.tuple([z.boolean()]),
+  listDevices: z.tuple([]),
+  approveDevice: z.tuple([id]),
+  rejectDevice: z.tuple([id]),
+  removeDevice: z.tuple([id]),
+  rotateDeviceToken: z.tuple([id, role]),
+  revokeDeviceToken: z.tuple([id, role]),
+  listNodes: z.tuple([]),
+  listPendingApprovals: z.tuple([]),
+  resolveApproval: z.tuple([id, decision]),
+  queryApprovalHistory: z.tuple([
+    z
+      .object({
+        text: z.string().max(512).optional(),
+        decision: z.enum(['allow-once', 'allow-always', 'deny', 'expired', 'no-decision']).optional(),
+        limit: z.number().int().min(1).max(10_000).optional(),
+      })
+      .strict(),
+  ]),
+  exportApprovalHistory: z.tuple([z.enum(['json', 'csv'])]),
+  getExecPolicy: z.tuple([]),
+  applyPolicyPreset: z.tuple([z.enum(['locked-down', 'ask-every-time', 'allowlist-ask-on-miss', 'trusted'])]),
+  getState: z.tuple([]),
+  migrateState: z.tuple([z.boolean()]),
+  getSecrets: z.tuple([]),
+  getLogs: z.tuple([z.number().int().min(1).max(5000)]),
+  exportSupportBundle: z.tuple([]),
+  getApprovalPrompt: z.tuple([]),
+  decideApprovalPrompt: z.tuple([id, decision]),
+  openExternal: z.tuple([z.string().max(2048)]),
+};
