@@ -33,6 +33,7 @@ import {
 } from './gateway-module';
 import { evaluateConnect, type AcceptedConnection } from './handshake';
 import { isLoopbackAddress, normalizeOrigin } from './locality';
+import { createSameUserCheck } from './peer-user';
 import { AuthRateLimiter, DEFAULT_RATE_LIMIT, validateAuthConfig, type GatewayAuthConfig, type RateLimitOptions } from './shared-auth';
 
 export const GATEWAY_VERSION = CLAWDESK_VERSION;
@@ -62,8 +63,13 @@ export interface GatewayServerOptions {
   maxPendingHandshakesPerAddress?: number;
   /** Consecutive unauthorized calls tolerated before the socket is closed (spec: more than 10). */
   maxUnauthorizedStreak?: number;
-  /** Veto on silent local pairing (same-user checks, "always prompt" setting). */
-  allowSilentLocalPairing?: (input: { remoteAddress: string; remotePort: number; localPort: number; deviceId: string }) => boolean | Promise<boolean>;
+  /**
+   * Veto on silent local pairing and on the device-less owner session under auth "none" (`deviceId` absent).
+   * Default: the peer socket must belong to the gateway's own OS user (peer-user.ts).
+   */
+  allowSilentLocalPairing?: (input: { remoteAddress: string; remotePort: number; localPort: number; deviceId?: string }) => boolean | Promise<boolean>;
+  /** Every local pairing prompts (shared machines); overrides `allowSilentLocalPairing`. */
+  alwaysPromptPairing?: boolean;
   log?: LogFn;
 }
 
@@ -172,6 +178,7 @@ class GatewayServer {
   readonly rateLimiter: AuthRateLimiter;
   readonly allowedOrigins: ReadonlySet<string>;
   readonly maxBufferedBytes: number;
+  readonly allowSilentLocalPairing: NonNullable<GatewayServerOptions['allowSilentLocalPairing']>;
   private tickTimer?: NodeJS.Timeout;
   private readonly startedAt = Date.now();
   readonly log: LogFn;
@@ -183,6 +190,7 @@ class GatewayServer {
     this.rateLimiter = new AuthRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     this.allowedOrigins = new Set((options.allowedOrigins ?? []).map(normalizeOrigin));
     this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+    this.allowSilentLocalPairing = options.alwaysPromptPairing ? () => false : (options.allowSilentLocalPairing ?? createSameUserCheck());
     this.httpServer = http.createServer((req, res) => this.handleHttp(req, res));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PREAUTH_PAYLOAD_BYTES, perMessageDeflate: false });
     this.httpServer.on('upgrade', (req, socket, head) => {
@@ -318,14 +326,12 @@ class GatewayServer {
         rateLimiter: this.rateLimiter,
         nowMs: Date.now(),
         allowSilentLocalPairing: ({ deviceId }) =>
-          this.options.allowSilentLocalPairing
-            ? this.options.allowSilentLocalPairing({
-                remoteAddress: conn.remoteAddress,
-                remotePort: conn.request.socket.remotePort ?? 0,
-                localPort: conn.request.socket.localPort ?? 0,
-                deviceId,
-              })
-            : true,
+          this.allowSilentLocalPairing({
+            remoteAddress: conn.remoteAddress,
+            remotePort: conn.request.socket.remotePort ?? 0,
+            localPort: conn.request.socket.localPort ?? 0,
+            deviceId,
+          }),
         onPairingRequested: (request) => this.broadcastPairingRequested(request),
         onPairingResolved: (event) => this.broadcast('device.pair.resolved', event, canSeePairing),
       });

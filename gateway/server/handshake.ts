@@ -26,7 +26,7 @@ export interface HandshakeContext {
   rateLimiter: AuthRateLimiter;
   nowMs: number;
   /** Extra veto on silent local pairing (e.g. the peer belongs to another local user). */
-  allowSilentLocalPairing: (input: { remoteAddress: string; deviceId: string; reason: PairingReason }) => boolean | Promise<boolean>;
+  allowSilentLocalPairing: (input: { remoteAddress: string; deviceId?: string; reason: PairingReason }) => boolean | Promise<boolean>;
   onPairingRequested: (request: PendingPairingRequest) => void;
   onPairingResolved: (event: { requestId: string; deviceId: string; decision: 'approved' | 'rejected'; ts: number }) => void;
 }
@@ -186,7 +186,12 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     // The owner's own machine: shared secret holders, and under auth "none" direct-local clients without a
     // browser Origin, are served with the scopes they ask for (spec 9.3, 9.9). Nodes always need a device.
     // A foreign Origin never gets this far, so any Origin here is one the owner allowlisted (the dashboard).
-    const ownerLocal = ctx.auth.mode === 'none' && locality === 'direct_local';
+    const ownerLocal =
+      ctx.auth.mode === 'none' &&
+      locality === 'direct_local' &&
+      role === 'operator' &&
+      // Loopback is not the owner on a multi-user machine: the silent-pairing veto (same user) applies here too.
+      (await ctx.allowSilentLocalPairing({ remoteAddress: ctx.remoteAddress, reason: 'not-paired' }));
     if (role === 'operator' && (sharedAuthOk || ownerLocal)) {
       return { ok: true, connection: { ...base, scopes: normalizeScopes(requestedScopes) } };
     }
