@@ -1,0 +1,141 @@
+import { createEphemeralDeviceSigner } from '../gateway/protocol/device-auth';
+import { MiB, treeRss, type GatewayUnderTest } from './gateway-process';
+import { closeSession, firstHello, measureThroughput, openSession, type BenchIdentity, type ThroughputResult } from './gateway-wire';
+import { msSince, round, sleep, summarize, type LatencySummary } from './stats';
+
+/** What `npm run bench` measures for one gateway (section 8 of issue 2). */
+export interface GatewayFigures {
+  name: string;
+  coldStartMs: number;
+  coldStartAttempts: number;
+  idleRssMiB: number;
+  idleProcesses: number;
+  tokenHandshake: LatencySummary;
+  devicePairingMs: number;
+  deviceHandshake: LatencySummary;
+  health1: Omit<ThroughputResult, 'latencies'>;
+  health32: Omit<ThroughputResult, 'latencies'>;
+  handshakeErrors: number;
+}
+
+export interface GatewayBenchOptions {
+  connects: number;
+  warmupConnects: number;
+  throughputMs: number;
+  idleMs: number;
+  coldStartDeadlineMs: number;
+  log: (line: string) => void;
+}
+
+export const DEFAULT_GATEWAY_BENCH: Omit<GatewayBenchOptions, 'log'> = {
+  connects: 200,
+  warmupConnects: 20,
+  throughputMs: 5000,
+  idleMs: 3000,
+  coldStartDeadlineMs: 60_000,
+};
+
+/** Sequential connects (each closed fully before the next); returns ms from socket creation to hello-ok. */
+async function handshakeSeries(id: BenchIdentity, count: number, warmup: number): Promise<{ samples: number[]; errors: number }> {
+  const samples: number[] = [];
+  let errors = 0;
+  for (let i = 0; i < warmup + count; i++) {
+    try {
+      const session = await openSession(id);
+      if (i >= warmup) samples.push(session.handshakeMs);
+      await closeSession(session.ws);
+    } catch (error) {
+      errors += 1;
+      if (errors > 5) throw new Error(`handshakes keep failing: ${(error as Error).message}`);
+    }
+  }
+  return { samples, errors };
+}
+
+function strip(result: ThroughputResult & { latencies?: number[] }): Omit<ThroughputResult, 'latencies'> {
+  const { latencies: _unused, ...rest } = result;
+  return rest;
+}
+
+/**
+ * Runs every measurement against a gateway that `start()` spawns: cold start, idle RSS, handshakes (token, then a
+ * device paired once up front), `health` at 1 and 32 in flight. Stops the gateway in all cases.
+ */
+export async function benchGateway(start: () => Promise<GatewayUnderTest>, options: GatewayBenchOptions): Promise<GatewayFigures> {
+  const gateway = await start();
+  const log = (line: string) => options.log(`  [${gateway.name}] ${line}`);
+  try {
+    const tokenId: BenchIdentity = { url: gateway.url, token: gateway.token };
+    const cold = await firstHello(tokenId, { deadlineMs: options.coldStartDeadlineMs, exited: gateway.exited });
+    const coldStartMs = msSince(gateway.spawnedAtNs);
+    await closeSession(cold.session.ws);
+    log(`first hello-ok ${coldStartMs.toFixed(0)} ms after spawn (${cold.attempts} attempts)`);
+
+    await sleep(options.idleMs);
+    const rss = treeRss(gateway.pid);
+    log(`idle RSS ${(rss.bytes / MiB).toFixed(1)} MiB over ${rss.processes} process(es)`);
+
+    const token = await handshakeSeries(tokenId, options.connects, options.warmupConnects);
+    const tokenHandshake = summarize(token.samples);
+    log(`token handshake p50 ${tokenHandshake.p50.toFixed(3)} ms, p99 ${tokenHandshake.p99.toFixed(3)} ms`);
+
+    const deviceId: BenchIdentity = { ...tokenId, device: createEphemeralDeviceSigner() };
+    const pairing = await openSession(deviceId);
+    if (!pairing.hello?.auth?.deviceToken) log('note: the pairing connect returned no device token');
+    await closeSession(pairing.ws);
+    const device = await handshakeSeries(deviceId, options.connects, options.warmupConnects);
+    const deviceHandshake = summarize(device.samples);
+    log(`device handshake p50 ${deviceHandshake.p50.toFixed(3)} ms, p99 ${deviceHandshake.p99.toFixed(3)} ms (first pairing ${pairing.handshakeMs.toFixed(1)} ms)`);
+
+    const session = await openSession(tokenId);
+    // A short untimed run so both gateways are measured warm.
+    await measureThroughput(session.ws, 'health', {}, 8, Math.min(500, options.throughputMs));
+    const health1 = strip(await measureThroughput(session.ws, 'health', {}, 1, options.throughputMs));
+    log(`health x1: ${health1.reqPerSec.toFixed(0)} req/s (${health1.errors} errors, client CPU ${(health1.clientCpuCores * 100).toFixed(0)}%)`);
+    const health32 = strip(await measureThroughput(session.ws, 'health', {}, 32, options.throughputMs));
+    log(`health x32: ${health32.reqPerSec.toFixed(0)} req/s (${health32.errors} errors, client CPU ${(health32.clientCpuCores * 100).toFixed(0)}%)`);
+    await closeSession(session.ws);
+
+    return {
+      name: gateway.name,
+      coldStartMs,
+      coldStartAttempts: cold.attempts,
+      idleRssMiB: rss.bytes / MiB,
+      idleProcesses: rss.processes,
+      tokenHandshake,
+      devicePairingMs: pairing.handshakeMs,
+      deviceHandshake,
+      health1,
+      health32,
+      handshakeErrors: token.errors + device.errors,
+    };
+  } catch (error) {
+    const tail = gateway.outputTail().trim();
+    throw new Error(`${(error as Error).message}${tail ? `\n--- ${gateway.name} output (tail) ---\n${tail.slice(-2000)}` : ''}`);
+  } finally {
+    await gateway.stop();
+  }
+}
+
+/** The figures as plain JSON numbers (ms, req/s, MiB). */
+export function figuresJson(f: GatewayFigures): Record<string, unknown> {
+  const lat = (s: LatencySummary) => ({ p50: round(s.p50, 3), p99: round(s.p99, 3), n: s.n });
+  const thr = (t: Omit<ThroughputResult, 'latencies'>) => ({
+    reqPerSec: round(t.reqPerSec, 0),
+    p50Ms: round(t.p50Ms, 3),
+    p99Ms: round(t.p99Ms, 3),
+    errors: t.errors,
+    clientCpuCores: round(t.clientCpuCores, 2),
+  });
+  return {
+    coldStartMs: round(f.coldStartMs, 1),
+    idleRssMiB: round(f.idleRssMiB, 1),
+    idleProcesses: f.idleProcesses,
+    tokenHandshakeMs: lat(f.tokenHandshake),
+    deviceHandshakeMs: lat(f.deviceHandshake),
+    devicePairingMs: round(f.devicePairingMs, 2),
+    health1: thr(f.health1),
+    health32: thr(f.health32),
+    handshakeErrors: f.handshakeErrors,
+  };
+}

@@ -1,0 +1,206 @@
+import os from 'node:os';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchGateway, DEFAULT_GATEWAY_BENCH, figuresJson, type GatewayBenchOptions, type GatewayFigures } from './gateway-bench';
+import { startClawdeskGateway } from './gateway-process';
+import { loadRealOpenclaw } from './gateway-real';
+import { fmt, round, table } from './stats';
+
+/**
+ * `npm run bench`: Clawdesk's gateway and, in the same run, the real openclaw gateway from the interop cache;
+ * then the exec benchmarks when their modules are present. Prints a table and, last, one JSON line.
+ */
+
+const USAGE = `Usage: node dist/bench/run.js [--only clawdesk|openclaw] [--quick] [--skip-exec]
+  --only      measure one gateway only
+  --quick     20 connects, 1 s throughput runs (a smoke run; figures are noisy)
+  --skip-exec skip the exec benchmarks (bench/exec-*.ts)
+`;
+
+interface Target {
+  label: string;
+  unit: string;
+  better: 'lower' | 'higher';
+  target: number;
+  value: (f: GatewayFigures) => number;
+  digits: number;
+}
+
+/** Clawdesk's targets on a 2-core machine (issue 2, section 8). */
+const TARGETS: Target[] = [
+  { label: 'token handshake p50', unit: 'ms', better: 'lower', target: 1.0, value: (f) => f.tokenHandshake.p50, digits: 3 },
+  { label: 'token handshake p99', unit: 'ms', better: 'lower', target: Number.NaN, value: (f) => f.tokenHandshake.p99, digits: 3 },
+  { label: 'device handshake p50', unit: 'ms', better: 'lower', target: 1.7, value: (f) => f.deviceHandshake.p50, digits: 3 },
+  { label: 'device handshake p99', unit: 'ms', better: 'lower', target: Number.NaN, value: (f) => f.deviceHandshake.p99, digits: 3 },
+  { label: 'health, 1 in flight', unit: 'req/s', better: 'higher', target: 5000, value: (f) => f.health1.reqPerSec, digits: 0 },
+  { label: 'health, 32 in flight', unit: 'req/s', better: 'higher', target: 18000, value: (f) => f.health32.reqPerSec, digits: 0 },
+  { label: 'spawn → first hello-ok', unit: 'ms', better: 'lower', target: 300, value: (f) => f.coldStartMs, digits: 0 },
+  { label: 'idle RSS (process tree)', unit: 'MiB', better: 'lower', target: 60, value: (f) => f.idleRssMiB, digits: 1 },
+];
+
+function meets(t: Target, v: number): boolean | null {
+  if (!Number.isFinite(t.target) || !Number.isFinite(v)) return null;
+  return t.better === 'lower' ? v <= t.target : v >= t.target;
+}
+
+/** How many times better Clawdesk is (>1 = Clawdesk better), whichever direction "better" is. */
+function advantage(t: Target, ours: number, real: number): number {
+  return t.better === 'lower' ? real / ours : ours / real;
+}
+
+function printTable(ours: GatewayFigures | undefined, real: GatewayFigures | undefined): void {
+  const rows: string[][] = [['measure', 'unit', 'clawdesk', 'openclaw', 'advantage', 'target', '']];
+  for (const t of TARGETS) {
+    const o = ours ? t.value(ours) : Number.NaN;
+    const r = real ? t.value(real) : Number.NaN;
+    const adv = ours && real ? advantage(t, o, r) : Number.NaN;
+    const pass = meets(t, o);
+    rows.push([
+      t.label,
+      t.unit,
+      fmt(o, t.digits),
+      fmt(r, t.digits),
+      Number.isFinite(adv) ? `${fmt(adv, adv >= 10 ? 0 : 1)}×` : '—',
+      Number.isFinite(t.target) ? `${t.better === 'lower' ? '≤' : '≥'} ${fmt(t.target, t.digits === 0 ? 0 : 1)}` : '',
+      pass === null ? '' : pass ? 'pass' : 'MISS',
+    ]);
+  }
+  console.log(table(rows));
+  console.log('advantage = how many times better Clawdesk is than openclaw (>1 = Clawdesk better).');
+  for (const f of [ours, real]) {
+    if (!f) continue;
+    const busy = [f.health1, f.health32].filter((h) => h.clientCpuCores > 0.9);
+    if (busy.length) console.log(`note: the load generator used >90% of a core during ${f.name} health runs; that figure is a lower bound.`);
+    if (f.health1.errors || f.health32.errors || f.handshakeErrors) {
+      console.log(`note: ${f.name} errors: handshakes ${f.handshakeErrors}, health ${f.health1.errors + f.health32.errors}${f.health1.firstError ?? f.health32.firstError ? ` (${f.health1.firstError ?? f.health32.firstError})` : ''}`);
+    }
+  }
+}
+
+/** Exec benchmark modules written by the exec engineer (`bench/exec-*.ts`), each exporting async functions. */
+async function runExecBenches(log: (line: string) => void): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {};
+  let files: string[] = [];
+  try {
+    files = readdirSync(__dirname).filter((f) => /^exec-.*\.js$/.test(f)).sort();
+  } catch {
+    return results;
+  }
+  if (!files.length) {
+    log('exec benchmarks: none present (bench/exec-*.ts)');
+    return results;
+  }
+  for (const file of files) {
+    const mod = require(path.join(__dirname, file)) as Record<string, unknown>;
+    for (const [name, fn] of Object.entries(mod)) {
+      if (typeof fn !== 'function' || !/^(bench|run)/i.test(name)) continue;
+      log(`exec benchmark ${file}:${name} ...`);
+      try {
+        const value = await (fn as (o?: unknown) => Promise<unknown>)({ log });
+        results[`${file.replace(/\.js$/, '')}:${name}`] = value;
+        if (value !== undefined) console.log(typeof value === 'string' ? value : JSON.stringify(value, null, 2));
+      } catch (error) {
+        results[`${file.replace(/\.js$/, '')}:${name}`] = { error: (error as Error).message };
+        console.log(`exec benchmark ${name} failed: ${(error as Error).message}`);
+      }
+    }
+  }
+  return results;
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, 'skip-exec': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.only && values.only !== 'clawdesk' && values.only !== 'openclaw') {
+    process.stderr.write(`--only must be clawdesk or openclaw, not "${values.only}"\n${USAGE}`);
+    return 2;
+  }
+  const started = Date.now();
+  const loadAtStart = os.loadavg()[0]!;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const options: GatewayBenchOptions = values.quick
+    ? { ...DEFAULT_GATEWAY_BENCH, connects: 20, warmupConnects: 5, throughputMs: 1000, idleMs: 1000, log }
+    : { ...DEFAULT_GATEWAY_BENCH, log };
+  console.log(
+    `Clawdesk gateway benchmark · ${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}) · client node ${process.version} · load average ${os.loadavg()[0]!.toFixed(2)} · ${new Date().toISOString()}`,
+  );
+  if (os.loadavg()[0]! > os.cpus().length * 0.5) console.log('note: the machine is busy (load average above half the CPUs); figures will be noisy.');
+  console.log(
+    `${options.connects} sequential connects after ${options.warmupConnects} warm-up; health over ${options.throughputMs / 1000} s per depth on one connection; idle RSS ${options.idleMs / 1000} s after the first hello-ok. Gateways run in their own processes.`,
+  );
+
+  let ours: GatewayFigures | undefined;
+  let real: GatewayFigures | undefined;
+  const problems: Record<string, string> = {};
+  if (values.only !== 'openclaw') {
+    log('clawdesk gateway: node bin/clawdesk.js gateway run --no-node ...');
+    try {
+      ours = await benchGateway(() => startClawdeskGateway(), options);
+    } catch (error) {
+      problems.clawdesk = (error as Error).message;
+      console.log(`clawdesk gateway could not be measured: ${problems.clawdesk}`);
+    }
+  }
+  if (values.only !== 'clawdesk') {
+    log('openclaw gateway (real, from the interop cache) ...');
+    try {
+      const starter = loadRealOpenclaw(log);
+      real = await benchGateway(starter, { ...options, coldStartDeadlineMs: 120_000 });
+    } catch (error) {
+      problems.openclaw = (error as Error).message;
+      console.log(`real openclaw gateway could not be measured: ${problems.openclaw}`);
+    }
+  }
+  console.log('');
+  printTable(ours, real);
+
+  let exec: Record<string, unknown> = {};
+  if (!values['skip-exec']) {
+    console.log('');
+    exec = await runExecBenches(log);
+  }
+
+  const targets = Object.fromEntries(
+    TARGETS.filter((t) => Number.isFinite(t.target)).map((t) => [t.label, { target: t.target, unit: t.unit, value: ours ? round(t.value(ours), 3) : null, pass: ours ? meets(t, t.value(ours)) : null }]),
+  );
+  const ratios = Object.fromEntries(TARGETS.map((t) => [t.label, ours && real ? round(advantage(t, t.value(ours), t.value(real)), 2) : null]));
+  console.log(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    JSON.stringify({
+      bench: 'clawdesk-gateway',
+      at: new Date().toISOString(),
+      cpus: os.cpus().length,
+      loadAverageAtStart: round(loadAtStart, 2),
+      clawdesk: ours ? figuresJson(ours) : null,
+      openclaw: real ? figuresJson(real) : null,
+      advantage: ratios,
+      targets,
+      exec,
+      problems,
+    }),
+  );
+  return ours ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
