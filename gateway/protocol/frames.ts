@@ -58,6 +58,20 @@ export const requestFrameSchema = z.strictObject({
 });
 export type RequestFrame = z.infer<typeof requestFrameSchema>;
 
+const REQUEST_FRAME_KEYS = new Set(['type', 'id', 'method', 'params']);
+
+/**
+ * Hot-path check for a request envelope, equivalent to `requestFrameSchema` for valid frames; anything it
+ * rejects is re-checked with the schema for a precise message.
+ */
+export function isRequestFrame(frame: unknown): frame is RequestFrame {
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return false;
+  const f = frame as Record<string, unknown>;
+  if (f.type !== 'req' || typeof f.id !== 'string' || f.id === '' || typeof f.method !== 'string' || f.method === '') return false;
+  for (const key in f) if (!REQUEST_FRAME_KEYS.has(key)) return false;
+  return true;
+}
+
 export interface ErrorShape {
   code: ErrorCode;
   message: string;

@@ -14,6 +14,7 @@ import {
   MAX_PREAUTH_PAYLOAD_BYTES,
   okResponse,
   PROTOCOL_VERSION,
+  isRequestFrame,
   requestFrameSchema,
   TICK_INTERVAL_MS,
   type ErrorShape,
@@ -414,7 +415,7 @@ class GatewayServer {
       conn.send(errorResponse('invalid', { code: 'INVALID_REQUEST', message: 'invalid frame: not valid JSON' }));
       return;
     }
-    const parsed = requestFrameSchema.safeParse(frame);
+    const parsed = isRequestFrame(frame) ? { success: true as const, data: frame } : requestFrameSchema.safeParse(frame);
     if (!parsed.success) {
       const rawId = (frame as { id?: unknown } | null)?.id;
       const id = typeof rawId === 'string' && rawId ? rawId : 'invalid';
