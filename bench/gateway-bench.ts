@@ -1,5 +1,5 @@
 import { createEphemeralDeviceSigner } from '../gateway/protocol/device-auth';
-import { MiB, treeRss, type GatewayUnderTest } from './gateway-process';
+import { MiB, treeCpuMs, treeRss, type GatewayUnderTest } from './gateway-process';
 import { closeSession, firstHello, measureThroughput, openSession, type BenchIdentity, type ThroughputResult } from './gateway-wire';
 import { msSince, round, sleep, summarize, type LatencySummary } from './stats';
 
@@ -16,6 +16,8 @@ export interface GatewayFigures {
   health1: Omit<ThroughputResult, 'latencies'>;
   health32: Omit<ThroughputResult, 'latencies'>;
   handshakeErrors: number;
+  /** Gateway CPU time (process tree, user+system): to the first hello-ok, and per operation in µs. */
+  gatewayCpu: { coldStartMs: number; tokenHandshakeUs: number; deviceHandshakeUs: number; health1Us: number; health32Us: number };
 }
 
 export interface GatewayBenchOptions {
@@ -68,32 +70,44 @@ export async function benchGateway(start: () => Promise<GatewayUnderTest>, optio
     const tokenId: BenchIdentity = { url: gateway.url, token: gateway.token };
     const cold = await firstHello(tokenId, { deadlineMs: options.coldStartDeadlineMs, exited: gateway.exited });
     const coldStartMs = msSince(gateway.spawnedAtNs);
+    const coldStartCpuMs = treeCpuMs(gateway.pid);
     await closeSession(cold.session.ws);
-    log(`first hello-ok ${coldStartMs.toFixed(0)} ms after spawn (${cold.attempts} attempts)`);
+    log(`first hello-ok ${coldStartMs.toFixed(0)} ms after spawn (${cold.attempts} attempts; gateway CPU ${coldStartCpuMs.toFixed(0)} ms)`);
+    /** Gateway CPU µs per operation over a phase. */
+    const cpuPerOp = async <T>(ops: (result: T) => number, phase: () => Promise<T>): Promise<{ result: T; us: number }> => {
+      const before = treeCpuMs(gateway.pid);
+      const result = await phase();
+      const n = ops(result);
+      return { result, us: n > 0 ? ((treeCpuMs(gateway.pid) - before) * 1000) / n : Number.NaN };
+    };
 
     await sleep(options.idleMs);
     const rss = treeRss(gateway.pid);
     log(`idle RSS ${(rss.bytes / MiB).toFixed(1)} MiB over ${rss.processes} process(es)`);
 
-    const token = await handshakeSeries(tokenId, options.connects, options.warmupConnects);
+    const tokenRun = await cpuPerOp((r) => r.samples.length + r.errors, () => handshakeSeries(tokenId, options.connects, options.warmupConnects));
+    const token = tokenRun.result;
     const tokenHandshake = summarize(token.samples);
-    log(`token handshake p50 ${tokenHandshake.p50.toFixed(3)} ms, p99 ${tokenHandshake.p99.toFixed(3)} ms`);
+    log(`token handshake p50 ${tokenHandshake.p50.toFixed(3)} ms, p99 ${tokenHandshake.p99.toFixed(3)} ms (gateway CPU ~${tokenRun.us.toFixed(0)} µs each)`);
 
     const deviceId: BenchIdentity = { ...tokenId, device: createEphemeralDeviceSigner() };
     const pairing = await openSession(deviceId);
     if (!pairing.hello?.auth?.deviceToken) log('note: the pairing connect returned no device token');
     await closeSession(pairing.ws);
-    const device = await handshakeSeries(deviceId, options.connects, options.warmupConnects);
+    const deviceRun = await cpuPerOp((r) => r.samples.length + r.errors, () => handshakeSeries(deviceId, options.connects, options.warmupConnects));
+    const device = deviceRun.result;
     const deviceHandshake = summarize(device.samples);
-    log(`device handshake p50 ${deviceHandshake.p50.toFixed(3)} ms, p99 ${deviceHandshake.p99.toFixed(3)} ms (first pairing ${pairing.handshakeMs.toFixed(1)} ms)`);
+    log(`device handshake p50 ${deviceHandshake.p50.toFixed(3)} ms, p99 ${deviceHandshake.p99.toFixed(3)} ms (first pairing ${pairing.handshakeMs.toFixed(1)} ms; gateway CPU ~${deviceRun.us.toFixed(0)} µs each)`);
 
     const session = await openSession(tokenId);
     // A short untimed run so both gateways are measured warm.
     await measureThroughput(session.ws, 'health', {}, 8, Math.min(500, options.throughputMs));
-    const health1 = strip(await measureThroughput(session.ws, 'health', {}, 1, options.throughputMs));
-    log(`health x1: ${health1.reqPerSec.toFixed(0)} req/s (${health1.errors} errors, client CPU ${(health1.clientCpuCores * 100).toFixed(0)}%)`);
-    const health32 = strip(await measureThroughput(session.ws, 'health', {}, 32, options.throughputMs));
-    log(`health x32: ${health32.reqPerSec.toFixed(0)} req/s (${health32.errors} errors, client CPU ${(health32.clientCpuCores * 100).toFixed(0)}%)`);
+    const health1Run = await cpuPerOp((r) => r.completed + r.errors, () => measureThroughput(session.ws, 'health', {}, 1, options.throughputMs));
+    const health1 = strip(health1Run.result);
+    log(`health x1: ${health1.reqPerSec.toFixed(0)} req/s (${health1.errors} errors; client CPU ${(health1.clientCpuCores * 100).toFixed(0)}%, gateway CPU ~${health1Run.us.toFixed(0)} µs/req)`);
+    const health32Run = await cpuPerOp((r) => r.completed + r.errors, () => measureThroughput(session.ws, 'health', {}, 32, options.throughputMs));
+    const health32 = strip(health32Run.result);
+    log(`health x32: ${health32.reqPerSec.toFixed(0)} req/s (${health32.errors} errors; client CPU ${(health32.clientCpuCores * 100).toFixed(0)}%, gateway CPU ~${health32Run.us.toFixed(0)} µs/req)`);
     await closeSession(session.ws);
 
     return {
@@ -108,6 +122,7 @@ export async function benchGateway(start: () => Promise<GatewayUnderTest>, optio
       health1,
       health32,
       handshakeErrors: token.errors + device.errors,
+      gatewayCpu: { coldStartMs: coldStartCpuMs, tokenHandshakeUs: tokenRun.us, deviceHandshakeUs: deviceRun.us, health1Us: health1Run.us, health32Us: health32Run.us },
     };
   } catch (error) {
     const tail = gateway.outputTail().trim();
@@ -137,5 +152,12 @@ export function figuresJson(f: GatewayFigures): Record<string, unknown> {
     health1: thr(f.health1),
     health32: thr(f.health32),
     handshakeErrors: f.handshakeErrors,
+    gatewayCpu: {
+      coldStartMs: round(f.gatewayCpu.coldStartMs, 0),
+      tokenHandshakeUs: round(f.gatewayCpu.tokenHandshakeUs, 0),
+      deviceHandshakeUs: round(f.gatewayCpu.deviceHandshakeUs, 0),
+      health1Us: round(f.gatewayCpu.health1Us, 1),
+      health32Us: round(f.gatewayCpu.health32Us, 1),
+    },
   };
 }

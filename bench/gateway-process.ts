@@ -158,3 +158,26 @@ export function treeRss(rootPid: number): { bytes: number; processes: number } {
 }
 
 export const MiB = 1024 * 1024;
+
+/** Linux reports utime/stime in USER_HZ ticks, which is 100 on every mainstream kernel. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) in ms one process has used so far (0 if it is gone). */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the comm field: state(0) ppid(1) ... utime(11) stime(12).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU time of a process and its live descendants, in ms (10 ms resolution). Unlike wall time it barely moves when
+ * other work competes for the CPUs, so it is the steadier figure on a busy machine.
+ */
+export function treeCpuMs(rootPid: number): number {
+  return processTree(rootPid).reduce((sum, pid) => sum + cpuMs(pid), 0);
+}
