@@ -1,0 +1,145 @@
+import type { GatewaySession } from '../client/gateway-client';
+import type { ExecAskFallback } from '../exec/approvals-file';
+import { ExecApprovalsStore } from '../exec/approvals-file';
+import { askFallbackDecision, resolveExecPolicy, type ApprovalDecision } from '../exec/policy';
+import type { DeviceSigner } from '../protocol/device-auth';
+import { CLAWDESK_VERSION } from '../version';
+import { ReconnectingSession, type ReconnectOptions, type SessionStatus } from '../node-host/reconnecting-session';
+import type { Approver, ExecApprovalRequestedEvent } from './approver';
+
+/**
+ * An approval client (spec 9.7): connects as an operator holding operator.approvals and advertising
+ * `caps: ["exec-approvals"]`, receives `exec.approval.requested`, asks an Approver, and resolves. When the approver
+ * cannot present, or gives no answer in time, askFallback decides; a missing answer never becomes an allow.
+ */
+
+export interface ApprovalClientOptions {
+  url: string;
+  token?: string;
+  password?: string;
+  identity?: DeviceSigner;
+  approver: Approver;
+  /** askFallback for a request; defaults to the local exec-approvals.json policy for its agent (or deny). */
+  askFallback?: (event: ExecApprovalRequestedEvent) => ExecAskFallback | Promise<ExecAskFallback>;
+  /** The state dir whose exec-approvals.json gives askFallback when no function is passed. */
+  stateDir?: string;
+  /** How long a person has to answer; the request's expiry also bounds it. Default 120 s. */
+  promptTimeoutMs?: number;
+  clientId?: string;
+  clientMode?: string;
+  displayName?: string;
+  reconnect?: ReconnectOptions;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  onOutcome?: (outcome: { id: string; decision: ApprovalDecision; source: 'approver' | 'fallback'; error?: string }) => void;
+}
+
+export interface ApprovalClientHandle {
+  session(): GatewaySession | undefined;
+  status(): SessionStatus;
+  stop(): Promise<void>;
+}
+
+export async function startApprovalClient(options: ApprovalClientOptions): Promise<ApprovalClientHandle> {
+  const log = options.log ?? (() => undefined);
+  const active = new Map<string, AbortController>();
+  const store = options.stateDir ? new ExecApprovalsStore({ stateDir: options.stateDir }) : undefined;
+
+  const fallbackFor = async (event: ExecApprovalRequestedEvent): Promise<ExecAskFallback> => {
+    try {
+      if (options.askFallback) return await options.askFallback(event);
+      if (store) return resolveExecPolicy((await store.read()).file, event.request.agentId || '*').askFallback;
+    } catch (error) {
+      log('warn', 'could not read askFallback; denying', { error: String(error) });
+    }
+    return 'deny';
+  };
+
+  const decide = async (event: ExecApprovalRequestedEvent, signal: AbortSignal): Promise<{ decision: ApprovalDecision; source: 'approver' | 'fallback' }> => {
+    const allowed = event.request.allowedDecisions ?? ['allow-once', 'allow-always', 'deny'];
+    if (options.approver.canPresent()) {
+      const budget = Math.min(options.promptTimeoutMs ?? 120_000, Math.max(0, event.expiresAtMs - Date.now() - 1000));
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(), budget);
+      const both = AbortSignal.any([signal, timeout.signal]);
+      try {
+        const answer = await options.approver.present(event, both);
+        if (answer && !both.aborted) {
+          // "Always" where only once is offered (ask=always) is still the person's yes for this run.
+          const decision = allowed.includes(answer) ? answer : answer === 'allow-always' ? 'allow-once' : 'deny';
+          return { decision, source: 'approver' };
+        }
+      } catch (error) {
+        log('warn', 'approver failed; using askFallback', { error: String(error) });
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    // No answer: askFallback. The request reached us because the allowlist did not cover it.
+    return { decision: askFallbackDecision(await fallbackFor(event), false), source: 'fallback' };
+  };
+
+  const onRequested = async (session: GatewaySession, event: ExecApprovalRequestedEvent) => {
+    if (!event?.id || active.has(event.id)) return;
+    const abort = new AbortController();
+    active.set(event.id, abort);
+    try {
+      const { decision, source } = await decide(event, abort.signal);
+      if (abort.signal.aborted && source === 'approver') return;
+      if (abort.signal.aborted) return; // resolved elsewhere meanwhile
+      try {
+        await session.request('exec.approval.resolve', { id: event.id, decision }, { timeoutMs: 10_000 });
+        options.onOutcome?.({ id: event.id, decision, source });
+      } catch (error) {
+        options.onOutcome?.({ id: event.id, decision, source, error: (error as Error).message });
+        log('debug', 'exec.approval.resolve failed (already resolved elsewhere?)', { id: event.id, error: String(error) });
+      }
+    } finally {
+      active.delete(event.id);
+    }
+  };
+
+  const live = new ReconnectingSession(
+    {
+      url: options.url,
+      token: options.token,
+      password: options.password,
+      device: options.identity,
+      clientId: options.clientId ?? 'gateway-client',
+      clientMode: options.clientMode ?? 'backend',
+      clientVersion: CLAWDESK_VERSION,
+      displayName: options.displayName ?? 'Clawdesk approvals',
+      role: 'operator',
+      scopes: ['operator.approvals'],
+      caps: ['exec-approvals'],
+      startupRetries: 20,
+    },
+    options.reconnect,
+  );
+  live.on('status', (status: SessionStatus) => {
+    if (status.state !== 'connected') {
+      if (status.state === 'waiting') log('warn', `approval client: ${status.error}`);
+      return;
+    }
+    const session = status.session;
+    session.on('event', (name: string, payload: unknown) => {
+      if (name === 'exec.approval.requested') void onRequested(session, payload as ExecApprovalRequestedEvent);
+      else if (name === 'exec.approval.resolved') active.get((payload as { id?: string })?.id ?? '')?.abort();
+    });
+    // Requests that arrived while we were away.
+    session
+      .request<Array<ExecApprovalRequestedEvent>>('exec.approval.list', {}, { timeoutMs: 10_000 })
+      .then((list) => {
+        for (const item of Array.isArray(list) ? list : []) void onRequested(session, item);
+      })
+      .catch(() => undefined);
+  });
+  await live.start();
+  return {
+    session: () => live.session,
+    status: () => live.status,
+    stop: async () => {
+      for (const a of active.values()) a.abort();
+      await live.stop();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ExecApprovalsError, ExecApprovalsStore, type ExecApprovalsSnapshot } from '../exec/approvals-file';
+import { GatewayMethodError, type GatewayHost, type GatewayModule, type MethodCall, type MethodDefinition } from '../server/gateway-module';
+import type { NodeRegistry } from './node-registry';
+
+/**
+ * `exec.approvals.get/set` (the gateway host's file) and `exec.approvals.node.get/set` (relayed to the node's
+ * `system.execApprovals.*`), all admin-only, all answering the snapshot `{path, exists, hash, file}` with the
+ * socket token redacted (spec 4.3, pitfall 21).
+ */
+
+function toMethodError(error: unknown): never {
+  if (error instanceof ExecApprovalsError) throw new GatewayMethodError('INVALID_REQUEST', error.message, { code: error.code });
+  throw error;
+}
+
+/** Exactly the snapshot shape: no baseHash, no extra keys ([v4] ExecApprovalsNodeSnapshotSchema). */
+function snapshotShape(value: unknown): ExecApprovalsSnapshot {
+  const v = (value ?? {}) as Partial<ExecApprovalsSnapshot>;
+  if (typeof v.path !== 'string' || typeof v.hash !== 'string' || typeof v.exists !== 'boolean' || !v.file || typeof v.file !== 'object') {
+    throw new GatewayMethodError('UNAVAILABLE', 'node returned a malformed exec approvals snapshot', { code: 'BAD_NODE_PAYLOAD' });
+  }
+  const file = { ...(v.file as unknown as Record<string, unknown>) };
+  if (file.socket && typeof file.socket === 'object') {
+    const socket = { ...(file.socket as Record<string, unknown>) };
+    delete socket.token;
+    file.socket = socket;
+  }
+  return { path: v.path, exists: v.exists, hash: v.hash, file: file as unknown as ExecApprovalsSnapshot['file'] };
+}
+
+export class ExecApprovalsSnapshotModule implements GatewayModule {
+  readonly name = 'exec-approvals-snapshot';
+  private store?: ExecApprovalsStore;
+
+  constructor(private readonly registry: NodeRegistry, private readonly storeOverride?: ExecApprovalsStore) {}
+
+  start(host: GatewayHost): void {
+    this.store = this.storeOverride ?? new ExecApprovalsStore({ stateDir: host.stateDir });
+  }
+
+  events(): string[] {
+    return [];
+  }
+
+  methods(): MethodDefinition[] {
+    const setParams = z.looseObject({ file: z.unknown(), baseHash: z.string().nullable().optional() });
+    const nodeParams = z.looseObject({ nodeId: z.string().min(1) });
+    const nodeSetParams = nodeParams.extend({ file: z.unknown(), baseHash: z.string().nullable().optional() });
+    const admin = { kind: 'scope', scope: 'operator.admin' } as const;
+    return [
+      {
+        name: 'exec.approvals.get',
+        access: admin,
+        params: z.looseObject({}),
+        handler: () => this.store!.snapshot().catch(toMethodError),
+      },
+      {
+        name: 'exec.approvals.set',
+        access: admin,
+        params: setParams,
+        handler: ({ params }: MethodCall<z.infer<typeof setParams>>) => this.store!.set(params.file, params.baseHash ?? undefined).catch(toMethodError),
+      },
+      {
+        name: 'exec.approvals.node.get',
+        access: admin,
+        params: nodeParams,
+        handler: async ({ params }: MethodCall<z.infer<typeof nodeParams>>) => {
+          const result = await this.registry.invoke({
+            nodeId: params.nodeId,
+            command: 'system.execApprovals.get',
+            params: {},
+            idempotencyKey: randomUUID(),
+            internal: true,
+          });
+          return snapshotShape(result.payload);
+        },
+      },
+      {
+        name: 'exec.approvals.node.set',
+        access: admin,
+        params: nodeSetParams,
+        handler: async ({ params }: MethodCall<z.infer<typeof nodeSetParams>>) => {
+          const result = await this.registry.invoke({
+            nodeId: params.nodeId,
+            command: 'system.execApprovals.set',
+            params: { file: params.file, ...(params.baseHash ? { baseHash: params.baseHash } : {}) },
+            idempotencyKey: randomUUID(),
+            internal: true,
+          });
+          return snapshotShape(result.payload);
+        },
+      },
+    ];
+  }
+}

@@ -1,0 +1,195 @@
+import os from 'node:os';
+import { ExecApprovalsError, ExecApprovalsStore, importLegacyExecApprovals, type LegacyApprovalsReport } from '../exec/approvals-file';
+import { NodeCommandError, SystemRunner, type ExecLifecycleEvent } from '../exec/system-run';
+import type { GatewaySession } from '../client/gateway-client';
+import type { DeviceSigner } from '../protocol/device-auth';
+import { CLAWDESK_VERSION } from '../version';
+import { ReconnectingSession, type ReconnectOptions, type SessionStatus } from './reconnecting-session';
+
+/**
+ * Clawdesk's exec runner as an OpenClaw node (spec 5.1–5.3): connects as `node-host`/`node`, declares its commands
+ * in `connect`, answers `node.invoke.request` with `node.invoke.result`, and reports `exec.*` through `node.event`.
+ */
+
+export const NODE_COMMANDS = ['system.run.prepare', 'system.run', 'system.which', 'system.execApprovals.get', 'system.execApprovals.set'] as const;
+export const NODE_CAPS = ['system'] as const;
+
+export interface NodeHostOptions {
+  /** ws://host:port of any OpenClaw-compatible gateway. */
+  url: string;
+  token?: string;
+  password?: string;
+  /** The node's device identity (the keychain-backed one in the app, a file or ephemeral one elsewhere). */
+  identity: DeviceSigner;
+  /** Where exec-approvals.json lives. */
+  stateDir: string;
+  displayName?: string;
+  /** Home used for the legacy ~/.openclaw import check; defaults to os.homedir(). */
+  home?: string;
+  /** Working directory for commands that name none. */
+  defaultCwd?: string;
+  baseEnv?: Record<string, string | undefined>;
+  reconnect?: ReconnectOptions;
+  connectTimeoutMs?: number;
+  maxOutputChars?: number;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  onStatus?: (status: SessionStatus) => void;
+  onExecEvent?: (event: ExecLifecycleEvent, payload: Record<string, unknown>) => void;
+}
+
+export interface NodeHostHandle {
+  readonly nodeId: string;
+  readonly legacyApprovals: LegacyApprovalsReport;
+  /** The live session, when connected. */
+  session(): GatewaySession | undefined;
+  status(): SessionStatus;
+  stop(): Promise<void>;
+}
+
+/** Stable platform names the gateway's command policy recognizes (never an OS version: pitfall 5). */
+export function nodePlatform(platform: NodeJS.Platform = process.platform): { platform: string; deviceFamily: string } {
+  if (platform === 'win32') return { platform: 'windows', deviceFamily: 'Windows' };
+  if (platform === 'darwin') return { platform: 'macos', deviceFamily: 'Mac' };
+  return { platform: 'linux', deviceFamily: 'Linux' };
+}
+
+interface InvokeRequest {
+  id: string;
+  nodeId: string;
+  command: string;
+  paramsJSON?: string | null;
+  params?: unknown;
+  timeoutMs?: number;
+  idempotencyKey?: string;
+}
+
+export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostHandle> {
+  const log = options.log ?? (() => undefined);
+  const legacyApprovals = await importLegacyExecApprovals({ stateDir: options.stateDir, home: options.home ?? os.homedir() });
+  if (legacyApprovals.kind === 'imported') log('warn', `imported exec approvals from ${legacyApprovals.legacyPath} into ${legacyApprovals.targetPath}`);
+  else if (legacyApprovals.kind === 'conflict' || legacyApprovals.kind === 'unreadable') log('warn', legacyApprovals.message);
+
+  const store = new ExecApprovalsStore({ stateDir: options.stateDir });
+  const { platform, deviceFamily } = nodePlatform();
+  let live: ReconnectingSession | undefined;
+
+  const sendNodeEvent = (event: ExecLifecycleEvent, payload: Record<string, unknown>) => {
+    options.onExecEvent?.(event, payload);
+    const session = live?.session;
+    if (!session) return;
+    const clean = JSON.parse(JSON.stringify(payload)) as Record<string, unknown>;
+    session.request('node.event', { event, payloadJSON: JSON.stringify(clean) }, { timeoutMs: 10_000 }).catch((error) => {
+      log('debug', 'node.event not delivered', { event, error: String(error) });
+    });
+  };
+
+  const runner = new SystemRunner({
+    store,
+    defaultCwd: options.defaultCwd,
+    baseEnv: options.baseEnv,
+    maxOutputChars: options.maxOutputChars,
+    emit: sendNodeEvent,
+  });
+
+  const dispatch = async (command: string, params: unknown): Promise<unknown> => {
+    switch (command) {
+      case 'system.run.prepare':
+        return runner.prepare(params);
+      case 'system.run':
+        return runner.run(params);
+      case 'system.which':
+        return runner.which(params);
+      case 'system.execApprovals.get':
+        return store.snapshot();
+      case 'system.execApprovals.set': {
+        const p = (params ?? {}) as { file?: unknown; baseHash?: unknown };
+        if (p.baseHash !== undefined && p.baseHash !== null && typeof p.baseHash !== 'string') {
+          throw new NodeCommandError('INVALID_REQUEST', 'invalid params: baseHash must be a string');
+        }
+        try {
+          return await store.set(p.file, (p.baseHash as string | null | undefined) ?? undefined);
+        } catch (error) {
+          if (error instanceof ExecApprovalsError) throw new NodeCommandError('INVALID_REQUEST', error.message);
+          throw error;
+        }
+      }
+      default:
+        throw new NodeCommandError('INVALID_REQUEST', `unknown command: ${command}`);
+    }
+  };
+
+  const onInvoke = async (session: GatewaySession, req: InvokeRequest) => {
+    let result: Record<string, unknown>;
+    try {
+      let params: unknown = req.params;
+      if (typeof req.paramsJSON === 'string') {
+        try {
+          params = JSON.parse(req.paramsJSON);
+        } catch {
+          throw new NodeCommandError('INVALID_REQUEST', 'invalid params: paramsJSON is not JSON');
+        }
+      }
+      const payload = await dispatch(req.command, params);
+      result = { id: req.id, nodeId: req.nodeId, ok: true, payloadJSON: JSON.stringify(payload ?? null) };
+    } catch (error) {
+      const known = error instanceof NodeCommandError;
+      if (!known) log('error', `node command ${req.command} failed`, { error: String(error) });
+      result = {
+        id: req.id,
+        nodeId: req.nodeId,
+        ok: false,
+        error: { code: known ? error.code : 'UNAVAILABLE', message: known ? error.message : `node error: ${(error as Error).message}` },
+      };
+    }
+    if (session.closed) return;
+    await session.request('node.invoke.result', result, { timeoutMs: 30_000 }).catch((error) => {
+      log('warn', 'node.invoke.result not delivered', { id: req.id, error: String(error) });
+    });
+  };
+
+  live = new ReconnectingSession(
+    {
+      url: options.url,
+      token: options.token,
+      password: options.password,
+      device: options.identity,
+      clientId: 'node-host',
+      clientMode: 'node',
+      clientVersion: CLAWDESK_VERSION,
+      role: 'node',
+      scopes: [],
+      platform,
+      deviceFamily,
+      displayName: options.displayName ?? `Clawdesk on ${os.hostname()}`,
+      caps: [...NODE_CAPS],
+      // Declared before connect, so the gateway never sees a node without commands (pitfall 16).
+      commands: [...NODE_COMMANDS],
+      pathEnv: (options.baseEnv ?? process.env).PATH,
+      connectTimeoutMs: options.connectTimeoutMs,
+      startupRetries: 20,
+    },
+    options.reconnect,
+  );
+  live.on('status', (status: SessionStatus) => {
+    options.onStatus?.(status);
+    if (status.state === 'connected') {
+      log('info', `exec runner connected to ${options.url} as node ${options.identity.deviceId.slice(0, 12)}…`);
+      status.session.on('event', (event: string, payload: unknown) => {
+        if (event === 'node.invoke.request' && payload && typeof payload === 'object') void onInvoke(status.session, payload as InvokeRequest);
+      });
+    } else if (status.state === 'waiting') {
+      log('warn', `exec runner: ${status.error}; retrying in ${Math.round(status.retryInMs / 1000)} s`, status.pairingRequestId ? { requestId: status.pairingRequestId } : undefined);
+    } else if (status.state === 'stopped' && status.error) {
+      log('error', `exec runner stopped: ${status.error}`);
+    }
+  });
+  await live.start();
+  const session = live;
+  return {
+    nodeId: options.identity.deviceId,
+    legacyApprovals,
+    session: () => session.session,
+    status: () => session.status,
+    stop: () => session.stop(),
+  };
+}

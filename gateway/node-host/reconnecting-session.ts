@@ -1,0 +1,156 @@
+import { EventEmitter } from 'node:events';
+import { connectGateway, GatewayClientError, type GatewayClientOptions, type GatewaySession } from '../client/gateway-client';
+
+/**
+ * Keeps one protocol session alive: reconnects with exponential backoff (1 s doubling to 30 s), retries on
+ * 1012/1013/4001 and transport errors, and stops on the reference's terminal connect errors (spec 1.7).
+ */
+
+/** Detail codes after which the reference client stops reconnecting. */
+export const TERMINAL_CONNECT_CODES = new Set([
+  'AUTH_TOKEN_MISSING',
+  'AUTH_BOOTSTRAP_TOKEN_INVALID',
+  'AUTH_PASSWORD_MISSING',
+  'AUTH_PASSWORD_MISMATCH',
+  'AUTH_RATE_LIMITED',
+  'CONTROL_UI_DEVICE_IDENTITY_REQUIRED',
+  'DEVICE_IDENTITY_REQUIRED',
+  'AUTH_TOKEN_MISMATCH',
+  'AUTH_TOKEN_NOT_CONFIGURED',
+  'PROTOCOL_MISMATCH',
+]);
+
+export interface ReconnectOptions {
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export type SessionStatus =
+  | { state: 'connecting' }
+  | { state: 'connected'; session: GatewaySession }
+  | { state: 'waiting'; retryInMs: number; error: string; pairingRequestId?: string }
+  | { state: 'stopped'; error?: string; code?: string };
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+export class ReconnectingSession extends EventEmitter {
+  private stopped = false;
+  private current?: GatewaySession;
+  private timer?: NodeJS.Timeout;
+  private backoff: number;
+  private deviceToken?: string;
+  private triedDeviceToken = false;
+  status: SessionStatus = { state: 'connecting' };
+
+  constructor(
+    private readonly options: GatewayClientOptions,
+    private readonly reconnect: ReconnectOptions = {},
+  ) {
+    super();
+    this.backoff = reconnect.initialBackoffMs ?? 1000;
+  }
+
+  /** Resolves on the first hello-ok, rejects on a terminal error before it (later drops reconnect). */
+  start(): Promise<GatewaySession> {
+    return new Promise((resolve, reject) => {
+      const onStatus = (status: SessionStatus) => {
+        if (status.state === 'connected') {
+          this.off('status', onStatus);
+          resolve(status.session);
+        } else if (status.state === 'stopped') {
+          this.off('status', onStatus);
+          reject(new Error(status.error ?? 'stopped'));
+        }
+      };
+      this.on('status', onStatus);
+      void this.attempt();
+    });
+  }
+
+  get session(): GatewaySession | undefined {
+    return this.current && !this.current.closed ? this.current : undefined;
+  }
+
+  private setStatus(status: SessionStatus): void {
+    this.status = status;
+    this.emit('status', status);
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.stopped) return;
+    this.setStatus({ state: 'connecting' });
+    const opts = { ...this.options };
+    if (this.triedDeviceToken && this.deviceToken) {
+      delete opts.token;
+      opts.deviceToken = this.deviceToken;
+    }
+    let session: GatewaySession;
+    try {
+      session = await connectGateway(opts);
+    } catch (error) {
+      this.onConnectError(error);
+      return;
+    }
+    if (this.stopped) {
+      await session.close(1000, 'stopping');
+      return;
+    }
+    this.current = session;
+    this.backoff = this.reconnect.initialBackoffMs ?? 1000;
+    if (session.deviceToken) this.deviceToken = session.deviceToken;
+    session.on('close', (code: number, reason: string) => {
+      if (this.current === session) this.current = undefined;
+      this.emit('disconnected', code, reason);
+      if (!this.stopped) this.schedule(`connection closed (${code}${reason ? ` ${reason}` : ''})`);
+    });
+    this.setStatus({ state: 'connected', session });
+  }
+
+  private onConnectError(error: unknown): void {
+    if (this.stopped) return;
+    const e = error as GatewayClientError;
+    const code = e instanceof GatewayClientError ? e.detailCode : undefined;
+    const message = (error as Error).message;
+    // One retry with the device token we were issued, and only to a loopback gateway (spec 1.7).
+    if (code === 'AUTH_TOKEN_MISMATCH' && this.deviceToken && !this.triedDeviceToken && isLoopbackUrl(this.options.url)) {
+      this.triedDeviceToken = true;
+      void this.attempt();
+      return;
+    }
+    if (code === 'PAIRING_REQUIRED') {
+      // Waiting for an operator: no fast loop, but no giving up either (checklist: retry after backoff).
+      const requestId = (e.error?.details as { requestId?: string } | undefined)?.requestId;
+      this.schedule(message, this.reconnect.maxBackoffMs ?? 30_000, requestId);
+      return;
+    }
+    if (code && TERMINAL_CONNECT_CODES.has(code)) {
+      this.setStatus({ state: 'stopped', error: message, code });
+      this.stopped = true;
+      return;
+    }
+    this.schedule(message);
+  }
+
+  private schedule(error: string, delay?: number, pairingRequestId?: string): void {
+    const wait = delay ?? this.backoff;
+    this.backoff = Math.min(this.backoff * 2, this.reconnect.maxBackoffMs ?? 30_000);
+    this.setStatus({ state: 'waiting', retryInMs: wait, error, pairingRequestId });
+    this.timer = setTimeout(() => void this.attempt(), wait);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const s = this.current;
+    this.current = undefined;
+    if (s) await s.close(1000, 'client stopping');
+    this.setStatus({ state: 'stopped' });
+  }
+}
