@@ -25,4 +25,7 @@ describe('UI code that tsc -p tsconfig.json does not cover', () => {
   it('main-process tests and their fakes type-check against electron.d.ts', () => {
     expect(typecheck('test/main/tsconfig.json')).toBe('');
   });
+  it('the renderer tests and the preload stand-in type-check against the same contract', () => {
+    expect(typecheck('test/renderer/tsconfig.json')).toBe('');
+  });
 });

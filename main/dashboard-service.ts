@@ -1,0 +1,342 @@
+import { buildApprovalPrompt, type ExecApprovalRequested } from './approval-prompt-text';
+import type { ApprovalHistory } from './approval-history';
+import { hardenForDisplay } from './display-hardening';
+import type {
+  AppStatus,
+  ApprovalPromptView,
+  Decision,
+  DevicesView,
+  ExecPolicyView,
+  ExportFile,
+  InvokeApi,
+  MigrationView,
+  NodeView,
+  PairedDeviceView,
+  PendingApprovalView,
+  PendingDeviceView,
+  PolicyPreset,
+  PolicyTriple,
+  SecretsView,
+  StateView,
+} from './ipc/ipc-contract';
+import type { LogBuffer } from './log-buffer';
+
+/** The gateway calls the dashboard needs (a GatewaySession satisfies this). */
+export interface GatewayRpc {
+  request<T = unknown>(method: string, params?: unknown, options?: { timeoutMs?: number }): Promise<T>;
+}
+
+export interface PolicySources {
+  hostFilePath?: string;
+  hostFile: Partial<PolicyTriple> | null;
+  config: Partial<PolicyTriple> | null;
+}
+
+export interface DashboardDeps {
+  version: string;
+  platform: string;
+  status(): Omit<AppStatus, 'pendingApprovals' | 'pendingPairings' | 'version' | 'platform' | 'startAtLogin'>;
+  pendingPairingCount(): number;
+  controlGateway(action: 'start' | 'stop' | 'restart'): Promise<void>;
+  startAtLogin: { get(): boolean; set(enabled: boolean): void };
+  /** The operator session (approvals + pairing scopes); undefined while disconnected. */
+  gateway(): GatewayRpc | undefined;
+  approvals: {
+    pending(): ApprovalPromptView[];
+    current(): ApprovalPromptView | undefined;
+    decide(id: string, decision: Decision): boolean;
+  };
+  history: ApprovalHistory;
+  logs: LogBuffer;
+  policy?: { read(): Promise<PolicySources>; write(policy: PolicyTriple): Promise<void> };
+  state?: { scan(): Promise<StateView>; migrate(dryRun: boolean): Promise<MigrationView> };
+  secrets(): SecretsView;
+  openExternal(url: string): Promise<boolean>;
+  /** Tells open windows something changed. */
+  notify?(topics: Array<'status' | 'approvals' | 'devices' | 'nodes' | 'history' | 'policy' | 'state' | 'logs' | 'prompt'>): void;
+}
+
+const SECURITY_ORDER = ['deny', 'allowlist', 'full'] as const;
+const ASK_ORDER = ['off', 'on-miss', 'always'] as const;
+/** What applies when neither side sets a field: Clawdesk's strict defaults (spec 4.2, like the macOS app). */
+const BUILT_IN: PolicyTriple = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' };
+
+export const POLICY_PRESETS: ExecPolicyView['presets'] = [
+  { id: 'locked-down', label: 'Locked down: nothing runs', policy: { security: 'deny', ask: 'off', askFallback: 'deny' } },
+  { id: 'ask-every-time', label: 'Ask every time', policy: { security: 'allowlist', ask: 'always', askFallback: 'deny' } },
+  { id: 'allowlist-ask-on-miss', label: 'Allowlist, ask for anything else (recommended)', policy: { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' } },
+  { id: 'trusted', label: 'Trusted: run anything without asking', policy: { security: 'full', ask: 'off', askFallback: 'deny' } },
+];
+
+/** The effective exec policy: per field the stricter of the gateway config and the host file (spec 4.2). */
+export function effectivePolicy(sources: PolicySources): Pick<ExecPolicyView, 'effective' | 'decidedBy'> {
+  const effective = { ...BUILT_IN };
+  const decidedBy = {} as ExecPolicyView['decidedBy'];
+  const pick = <K extends keyof PolicyTriple>(key: K, order: readonly string[], stricterIsLower: boolean) => {
+    const host = sources.hostFile?.[key];
+    const config = sources.config?.[key];
+    if (host === undefined && config === undefined) {
+      decidedBy[key] = 'built-in default';
+      return;
+    }
+    if (host === undefined || config === undefined) {
+      effective[key] = (host ?? config) as PolicyTriple[K];
+      decidedBy[key] = host !== undefined ? 'host-file' : 'config';
+      return;
+    }
+    if (host === config) {
+      effective[key] = host as PolicyTriple[K];
+      decidedBy[key] = 'both';
+      return;
+    }
+    const hostStricter = stricterIsLower ? order.indexOf(host) < order.indexOf(config) : order.indexOf(host) > order.indexOf(config);
+    effective[key] = (hostStricter ? host : config) as PolicyTriple[K];
+    decidedBy[key] = hostStricter ? 'host-file' : 'config';
+  };
+  pick('security', SECURITY_ORDER, true);
+  pick('ask', ASK_ORDER, false);
+  pick('askFallback', SECURITY_ORDER, true);
+  return { effective, decidedBy };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? hardenForDisplay(v).text : undefined);
+const strs = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').map((x) => hardenForDisplay(x).text) : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** Only known, display-safe fields cross to the renderer: token strings and keys never do. */
+export function toPendingDevice(raw: any): PendingDeviceView {
+  return {
+    requestId: String(raw?.requestId ?? ''),
+    deviceId: String(raw?.deviceId ?? ''),
+    displayName: str(raw?.displayName),
+    platform: str(raw?.platform),
+    role: str(raw?.role),
+    roles: strs(raw?.roles),
+    scopes: strs(raw?.scopes),
+    remoteIp: str(raw?.remoteIp),
+    isRepair: raw?.isRepair === true,
+    ts: num(raw?.ts) ?? 0,
+  };
+}
+
+export function toPairedDevice(raw: any): PairedDeviceView {
+  const tokens = Array.isArray(raw?.tokens) ? raw.tokens : raw?.tokens && typeof raw.tokens === 'object' ? Object.values(raw.tokens) : [];
+  return {
+    deviceId: String(raw?.deviceId ?? ''),
+    displayName: str(raw?.displayName),
+    platform: str(raw?.platform),
+    roles: strs(raw?.roles),
+    scopes: strs(raw?.scopes),
+    remoteIp: str(raw?.remoteIp),
+    createdAtMs: num(raw?.createdAtMs),
+    approvedAtMs: num(raw?.approvedAtMs),
+    tokens: tokens.map((t: any) => ({
+      role: String(t?.role ?? ''),
+      scopes: strs(t?.scopes) ?? [],
+      createdAtMs: num(t?.createdAtMs) ?? 0,
+      rotatedAtMs: num(t?.rotatedAtMs),
+      revokedAtMs: num(t?.revokedAtMs),
+      lastUsedAtMs: num(t?.lastUsedAtMs),
+    })),
+  };
+}
+
+export function toPendingApproval(raw: ExecApprovalRequested): PendingApprovalView {
+  const built = buildApprovalPrompt(raw);
+  const r = raw.request ?? {};
+  const base = { id: raw.id, createdAtMs: raw.createdAtMs, expiresAtMs: raw.expiresAtMs, cwd: str(r.cwd), agentId: str(r.agentId), host: str(r.host), nodeId: str(r.nodeId), security: str(r.security), ask: str(r.ask) };
+  if (built.kind === 'deny') return { ...base, command: `[${built.detail}]`, allowedDecisions: ['deny'], warnings: [built.detail] };
+  return { ...base, command: built.view.command.text, allowedDecisions: built.view.decisions, warnings: built.view.warnings };
+}
+
+export class GatewayUnavailableError extends Error {
+  constructor() {
+    super('The gateway is not connected. Start it from the tray or the Status view.');
+  }
+}
+
+/** Everything the dashboard can ask for, implemented against the gateway and the app's own state. */
+export class DashboardService implements InvokeApi {
+  constructor(private readonly deps: DashboardDeps) {}
+
+  private rpc(): GatewayRpc {
+    const gateway = this.deps.gateway();
+    if (!gateway) throw new GatewayUnavailableError();
+    return gateway;
+  }
+
+  async getStatus(): Promise<AppStatus> {
+    return {
+      ...this.deps.status(),
+      version: this.deps.version,
+      platform: this.deps.platform,
+      pendingApprovals: this.deps.approvals.pending().length,
+      pendingPairings: this.deps.pendingPairingCount(),
+      startAtLogin: this.deps.startAtLogin.get(),
+    };
+  }
+
+  async controlGateway(action: 'start' | 'stop' | 'restart'): Promise<AppStatus> {
+    await this.deps.controlGateway(action);
+    return this.getStatus();
+  }
+
+  async setStartAtLogin(enabled: boolean): Promise<AppStatus> {
+    this.deps.startAtLogin.set(enabled);
+    return this.getStatus();
+  }
+
+  async listDevices(): Promise<DevicesView> {
+    const result = await this.rpc().request<{ pending?: unknown[]; paired?: unknown[] }>('device.pair.list', {});
+    return { pending: (result.pending ?? []).map(toPendingDevice), paired: (result.paired ?? []).map(toPairedDevice) };
+  }
+
+  async approveDevice(requestId: string): Promise<void> {
+    await this.rpc().request('device.pair.approve', { requestId });
+    this.deps.notify?.(['devices', 'status']);
+  }
+
+  async rejectDevice(requestId: string): Promise<void> {
+    await this.rpc().request('device.pair.reject', { requestId });
+    this.deps.notify?.(['devices', 'status']);
+  }
+
+  async removeDevice(deviceId: string): Promise<void> {
+    await this.rpc().request('device.pair.remove', { deviceId });
+    this.deps.notify?.(['devices']);
+  }
+
+  async rotateDeviceToken(deviceId: string, role: string): Promise<void> {
+    // The answer carries the new token: it stays here. The device picks it up on its next connect.
+    await this.rpc().request('device.token.rotate', { deviceId, role });
+    this.deps.notify?.(['devices']);
+  }
+
+  async revokeDeviceToken(deviceId: string, role: string): Promise<void> {
+    await this.rpc().request('device.token.revoke', { deviceId, role });
+    this.deps.notify?.(['devices']);
+  }
+
+  async listNodes(): Promise<NodeView[]> {
+    const result = await this.rpc().request<{ nodes?: any[] }>('node.list', {});
+    return (result.nodes ?? []).map((n) => ({
+      nodeId: String(n?.nodeId ?? ''),
+      displayName: str(n?.displayName),
+      platform: str(n?.platform),
+      version: str(n?.version),
+      remoteIp: str(n?.remoteIp),
+      connected: n?.connected === true,
+      paired: n?.paired === true,
+      commands: strs(n?.commands),
+      connectedAtMs: num(n?.connectedAtMs),
+    }));
+  }
+
+  async listPendingApprovals(): Promise<PendingApprovalView[]> {
+    const gateway = this.deps.gateway();
+    if (gateway) {
+      const result = await gateway.request<unknown>('exec.approval.list', {});
+      const list = (Array.isArray(result) ? result : ((result as { approvals?: unknown[] })?.approvals ?? [])) as ExecApprovalRequested[];
+      return list.filter((e) => e && typeof e.id === 'string').map(toPendingApproval);
+    }
+    return this.deps.approvals.pending().map((view) => ({
+      id: view.promptId,
+      command: view.command.text,
+      allowedDecisions: view.decisions,
+      warnings: view.warnings,
+      createdAtMs: 0,
+      expiresAtMs: view.expiresAtMs,
+    }));
+  }
+
+  async resolveApproval(id: string, decision: Decision): Promise<void> {
+    // A prompt this app holds is decided through its queue, so the dialog closes and the audit log records it.
+    if (this.deps.approvals.decide(id, decision)) return;
+    await this.rpc().request('exec.approval.resolve', { id, decision });
+    this.deps.notify?.(['approvals', 'history']);
+  }
+
+  async queryApprovalHistory(query: Parameters<InvokeApi['queryApprovalHistory']>[0]) {
+    return this.deps.history.query(query);
+  }
+
+  async exportApprovalHistory(format: 'json' | 'csv'): Promise<ExportFile> {
+    return this.deps.history.export(format);
+  }
+
+  async getExecPolicy(): Promise<ExecPolicyView> {
+    const sources: PolicySources = this.deps.policy ? await this.deps.policy.read() : { hostFile: null, config: null };
+    const hostFile = sources.hostFile ? { ...BUILT_IN, ...sources.hostFile } : null;
+    return { hostFilePath: sources.hostFilePath, hostFile, config: sources.config, ...effectivePolicy(sources), presets: POLICY_PRESETS };
+  }
+
+  async applyPolicyPreset(preset: PolicyPreset): Promise<ExecPolicyView> {
+    const chosen = POLICY_PRESETS.find((p) => p.id === preset);
+    if (!chosen || !this.deps.policy) throw new Error('The exec policy file cannot be changed from here.');
+    await this.deps.policy.write(chosen.policy);
+    this.deps.notify?.(['policy']);
+    return this.getExecPolicy();
+  }
+
+  async getState(): Promise<StateView> {
+    if (!this.deps.state) return { dirs: [], findings: [{ id: 'state-unavailable', severity: 'info', message: 'State directory scan is not available in this build.' }] };
+    return this.deps.state.scan();
+  }
+
+  async migrateState(dryRun: boolean): Promise<MigrationView> {
+    if (!this.deps.state) return { dryRun, applied: false, steps: [] };
+    const result = await this.deps.state.migrate(dryRun);
+    if (!dryRun) this.deps.notify?.(['state']);
+    return result;
+  }
+
+  async getSecrets(): Promise<SecretsView> {
+    return this.deps.secrets();
+  }
+
+  async getLogs(limit: number) {
+    return this.deps.logs.recent(limit);
+  }
+
+  async exportSupportBundle(): Promise<ExportFile> {
+    const safely = async <T>(fn: () => Promise<T>): Promise<T | { unavailable: string }> => {
+      try {
+        return await fn();
+      } catch (error) {
+        return { unavailable: (error as Error).message };
+      }
+    };
+    const bundle = {
+      generatedAt: new Date().toISOString(),
+      app: { version: this.deps.version, platform: this.deps.platform },
+      status: await this.getStatus(),
+      secretsBackend: await this.getSecrets(),
+      effectivePolicy: await safely(() => this.getExecPolicy()),
+      state: await safely(() => this.getState()),
+      pairing: await safely(() => this.listDevices()),
+      nodes: await safely(() => this.listNodes()),
+      logs: this.deps.logs.recent(2000),
+    };
+    const stamp = bundle.generatedAt.replace(/[:.]/g, '-');
+    return { fileName: `clawdesk-support-${stamp}.json`, mimeType: 'application/json', content: `${JSON.stringify(scrubSecrets(bundle), null, 2)}\n` };
+  }
+
+  async getApprovalPrompt(): Promise<ApprovalPromptView | null> {
+    return this.deps.approvals.current() ?? null;
+  }
+
+  async decideApprovalPrompt(promptId: string, decision: Decision): Promise<void> {
+    this.deps.approvals.decide(promptId, decision);
+  }
+
+  async openExternal(url: string): Promise<boolean> {
+    return this.deps.openExternal(url);
+  }
+}
+
+const SECRET_KEY = /^(token|deviceToken|password|secret|privateKey|publicKey|apiKey|authorization|cookie)$/i;
+
+/** A last pass over the support bundle: any field named like a secret is dropped, whatever produced it. */
+export function scrubSecrets<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value, (key, v) => (key && SECRET_KEY.test(key) ? undefined : v)));
+}

@@ -1,0 +1,307 @@
+import type { ClawdeskApi, Decision, HistoryDecision, PolicyTriple } from '../main/ipc/ipc-contract';
+import { download, h, table, time } from './dom';
+
+export interface ViewContext {
+  api: ClawdeskApi;
+  /** Re-renders the current view. */
+  refresh(): void;
+  /** Runs an action, shows its error (if any) in the status line, then refreshes. */
+  act(label: string, action: () => Promise<unknown>): Promise<void>;
+}
+
+export type View = (ctx: ViewContext) => Promise<HTMLElement>;
+
+const DECISION_LABEL: Record<Decision, string> = { 'allow-once': 'Allow once', 'allow-always': 'Always allow', deny: 'Deny' };
+
+export const statusView: View = async ({ api, act }) => {
+  const s = await api.getStatus();
+  const owned = s.gateway.owner.kind === 'clawdesk' || s.gateway.owner.kind === 'none';
+  const running = s.gateway.state === 'running' || s.gateway.state === 'starting' || s.gateway.state === 'degraded';
+  return h(
+    'section',
+    { 'aria-labelledby': 'status-h' },
+    h('h2', { id: 'status-h' }, 'Status'),
+    h(
+      'dl',
+      {},
+      h('dt', {}, 'Gateway'),
+      h('dd', { 'data-testid': 'gateway-state' }, s.gateway.state),
+      h('dt', {}, 'Address'),
+      h('dd', {}, s.gateway.url ?? `port ${s.gateway.port}`),
+      h('dt', {}, 'Owner'),
+      h('dd', { 'data-testid': 'gateway-owner' }, s.gateway.owner.description),
+      h('dt', {}, 'Pending approvals'),
+      h('dd', {}, s.pendingApprovals),
+      h('dt', {}, 'Pending pairings'),
+      h('dd', {}, s.pendingPairings),
+      h('dt', {}, 'Secrets backend'),
+      h('dd', {}, s.secretsBackend),
+      h('dt', {}, 'Version'),
+      h('dd', {}, `${s.version} (${s.platform})`),
+    ),
+    s.gateway.error ? h('p', { className: 'error', role: 'alert' }, s.gateway.error) : null,
+    s.gateway.handOver ? h('p', { className: 'note' }, s.gateway.handOver) : null,
+    h(
+      'div',
+      { className: 'actions' },
+      h('button', { type: 'button', disabled: !owned || running, onclick: () => act('Start gateway', () => api.controlGateway('start')) }, 'Start gateway'),
+      h('button', { type: 'button', disabled: !owned || !running, onclick: () => act('Stop gateway', () => api.controlGateway('stop')) }, 'Stop gateway'),
+      h('button', { type: 'button', disabled: !owned || !running, onclick: () => act('Restart gateway', () => api.controlGateway('restart')) }, 'Restart gateway'),
+    ),
+    h(
+      'label',
+      { className: 'check' },
+      h('input', {
+        type: 'checkbox',
+        checked: s.startAtLogin,
+        onchange: (e: Event) => act('Start at login', () => api.setStartAtLogin((e.target as HTMLInputElement).checked)),
+      }),
+      ' Start Clawdesk at login',
+    ),
+  );
+};
+
+export const devicesView: View = async ({ api, act }) => {
+  const d = await api.listDevices();
+  return h(
+    'section',
+    { 'aria-labelledby': 'devices-h' },
+    h('h2', { id: 'devices-h' }, 'Devices'),
+    h('h3', {}, 'Waiting for approval'),
+    table(
+      'Pending pairing requests',
+      ['Device', 'Platform', 'Role', 'Scopes', 'IP', 'Repair', 'Requested', 'Actions'],
+      d.pending.map((p) => [
+        p.displayName ?? p.deviceId,
+        p.platform ?? '—',
+        (p.roles ?? [p.role ?? 'operator']).join(', '),
+        (p.scopes ?? []).join(', ') || 'none',
+        p.remoteIp ?? '—',
+        p.isRepair ? 'yes' : 'no',
+        time(p.ts),
+        h(
+          'span',
+          { className: 'actions' },
+          h('button', { type: 'button', 'aria-label': `Approve ${p.displayName ?? p.deviceId}`, onclick: () => act('Approve', () => api.approveDevice(p.requestId)) }, 'Approve'),
+          h('button', { type: 'button', className: 'danger', 'aria-label': `Reject ${p.displayName ?? p.deviceId}`, onclick: () => act('Reject', () => api.rejectDevice(p.requestId)) }, 'Reject'),
+        ),
+      ]),
+      'No device is waiting.',
+    ),
+    h('h3', {}, 'Paired'),
+    table(
+      'Paired devices',
+      ['Device', 'Platform', 'Roles and tokens', 'Approved', 'Actions'],
+      d.paired.map((p) => [
+        h('span', { title: p.deviceId }, p.displayName ?? `${p.deviceId.slice(0, 12)}…`),
+        p.platform ?? '—',
+        h(
+          'ul',
+          { className: 'tokens' },
+          ...p.tokens.map((t) =>
+            h(
+              'li',
+              {},
+              `${t.role}: ${t.scopes.join(', ') || 'no scopes'}${t.revokedAtMs ? ' (revoked)' : ''} `,
+              h('button', { type: 'button', 'aria-label': `Rotate ${t.role} token of ${p.displayName ?? p.deviceId}`, onclick: () => act('Rotate token', () => api.rotateDeviceToken(p.deviceId, t.role)) }, 'Rotate'),
+              h('button', { type: 'button', 'aria-label': `Revoke ${t.role} token of ${p.displayName ?? p.deviceId}`, disabled: Boolean(t.revokedAtMs), onclick: () => act('Revoke token', () => api.revokeDeviceToken(p.deviceId, t.role)) }, 'Revoke'),
+            ),
+          ),
+        ),
+        time(p.approvedAtMs),
+        h('button', { type: 'button', className: 'danger', 'aria-label': `Remove ${p.displayName ?? p.deviceId}`, onclick: () => act('Remove device', () => api.removeDevice(p.deviceId)) }, 'Remove'),
+      ]),
+      'No paired devices.',
+    ),
+  );
+};
+
+export const nodesView: View = async ({ api }) => {
+  const nodes = await api.listNodes();
+  return h(
+    'section',
+    { 'aria-labelledby': 'nodes-h' },
+    h('h2', { id: 'nodes-h' }, 'Nodes'),
+    table(
+      'Nodes known to the gateway',
+      ['Node', 'Platform', 'Version', 'Connected', 'Paired', 'Commands', 'IP'],
+      nodes.map((n) => [n.displayName ?? n.nodeId, n.platform ?? '—', n.version ?? '—', n.connected ? 'yes' : 'no', n.paired ? 'yes' : 'no', (n.commands ?? []).join(', ') || '—', n.remoteIp ?? '—']),
+      'No nodes.',
+    ),
+  );
+};
+
+export const approvalsView: View = async ({ api, act, refresh }) => {
+  const pending = await api.listPendingApprovals();
+  const search = h('input', { type: 'search', id: 'history-search', placeholder: 'command, directory, agent…' });
+  const filter = h(
+    'select',
+    { id: 'history-decision' },
+    h('option', { value: '' }, 'Any decision'),
+    ...(['allow-once', 'allow-always', 'deny', 'expired', 'no-decision'] as const).map((d) => h('option', { value: d }, d)),
+  );
+  const results = h('div', { id: 'history-results', 'aria-live': 'polite' });
+  const runQuery = async () => {
+    const entries = await api.queryApprovalHistory({ text: search.value || undefined, decision: (filter.value || undefined) as HistoryDecision | undefined, limit: 500 });
+    results.replaceChildren(
+      table(
+        'Approval history (audit log)',
+        ['When', 'Command', 'Directory', 'Agent', 'Decision', 'Decided by'],
+        entries.map((e) => [time(e.resolvedAtMs), h('code', {}, e.command), e.cwd ?? '—', e.agentId ?? '—', e.decision, e.decidedBy]),
+        'No matching entries.',
+      ),
+    );
+  };
+  search.addEventListener('input', () => void runQuery());
+  filter.addEventListener('change', () => void runQuery());
+  await runQuery();
+  return h(
+    'section',
+    { 'aria-labelledby': 'approvals-h' },
+    h('h2', { id: 'approvals-h' }, 'Approvals'),
+    h('h3', {}, 'Waiting'),
+    pending.length === 0
+      ? h('p', { className: 'empty' }, 'No command is waiting for approval.')
+      : h(
+          'ul',
+          { className: 'cards' },
+          ...pending.map((p) =>
+            h(
+              'li',
+              { className: 'card' },
+              h('pre', { className: 'command' }, h('code', {}, p.command)),
+              h('p', { className: 'meta' }, `Directory: ${p.cwd ?? '—'} · Agent: ${p.agentId ?? '—'} · Host: ${p.host ?? '—'} · Expires: ${time(p.expiresAtMs)}`),
+              ...p.warnings.map((w) => h('p', { className: 'warning' }, w)),
+              h(
+                'div',
+                { className: 'actions' },
+                ...p.allowedDecisions.map((d) =>
+                  h('button', { type: 'button', className: d === 'deny' ? 'danger' : '', onclick: () => act(DECISION_LABEL[d], () => api.resolveApproval(p.id, d)) }, DECISION_LABEL[d]),
+                ),
+              ),
+            ),
+          ),
+        ),
+    h('h3', {}, 'History'),
+    h(
+      'div',
+      { className: 'toolbar' },
+      h('label', { for: 'history-search' }, 'Search'),
+      search,
+      h('label', { for: 'history-decision' }, 'Decision'),
+      filter,
+      h('button', { type: 'button', onclick: async () => download(await api.exportApprovalHistory('json')) }, 'Export JSON'),
+      h('button', { type: 'button', onclick: async () => download(await api.exportApprovalHistory('csv')) }, 'Export CSV'),
+      h('button', { type: 'button', onclick: () => refresh() }, 'Refresh'),
+    ),
+    results,
+  );
+};
+
+function policyRow(label: string, key: keyof PolicyTriple, view: Awaited<ReturnType<ClawdeskApi['getExecPolicy']>>) {
+  return [label, view.config?.[key] ?? 'not set', view.hostFile?.[key] ?? 'no file', h('strong', {}, view.effective[key]), view.decidedBy[key]];
+}
+
+export const policyView: View = async ({ api, act }) => {
+  const p = await api.getExecPolicy();
+  return h(
+    'section',
+    { 'aria-labelledby': 'policy-h' },
+    h('h2', { id: 'policy-h' }, 'Exec policy'),
+    h('p', {}, 'The effective policy is the stricter of the gateway config and the host file, field by field.'),
+    table(
+      'Effective exec policy',
+      ['Setting', 'Config (tools.exec)', 'Host file', 'Effective', 'Decided by'],
+      [policyRow('Security', 'security', p), policyRow('Ask', 'ask', p), policyRow('Ask fallback', 'askFallback', p)],
+      '',
+    ),
+    h('p', { className: 'meta' }, `Host file: ${p.hostFilePath ?? 'unknown'}`),
+    h('h3', {}, 'Presets'),
+    h('p', {}, 'A preset writes the host file; a stricter config still wins.'),
+    h(
+      'div',
+      { className: 'actions' },
+      ...p.presets.map((preset) =>
+        h('button', { type: 'button', onclick: () => act(`Apply preset ${preset.label}`, () => api.applyPolicyPreset(preset.id)) }, preset.label),
+      ),
+    ),
+  );
+};
+
+export const stateView: View = async ({ api }) => {
+  const s = await api.getState();
+  const preview = h('div', { id: 'migration', 'aria-live': 'polite' });
+  const showMigration = async (dryRun: boolean) => {
+    const m = await api.migrateState(dryRun);
+    preview.replaceChildren(
+      h('div', {},
+      h('h4', {}, dryRun ? 'Migration preview (dry run, nothing changed)' : m.applied ? 'Migration applied' : 'Nothing was migrated'),
+      m.steps.length === 0 ? h('p', { className: 'empty' }, 'Nothing to migrate.') : h('ol', {}, ...m.steps.map((step) => h('li', {}, `${step.action}: ${step.detail}`))),
+      dryRun && m.steps.length > 0 ? h('button', { type: 'button', className: 'danger', onclick: () => void showMigration(false) }, 'Migrate now') : null,
+      ),
+    );
+  };
+  return h(
+    'section',
+    { 'aria-labelledby': 'state-h' },
+    h('h2', { id: 'state-h' }, 'State directories'),
+    table(
+      'State directories found',
+      ['Directory', 'Source', 'Exists', 'Active', 'Notes'],
+      s.dirs.map((d) => [h('code', {}, d.path), d.source, d.exists ? 'yes' : 'no', d.active ? 'yes' : 'no', d.notes.join('; ') || '—']),
+      'No state directories found.',
+    ),
+    h('h3', {}, 'Doctor'),
+    s.findings.length === 0
+      ? h('p', { className: 'empty' }, 'No findings.')
+      : h('ul', { className: 'findings' }, ...s.findings.map((f) => h('li', { className: `finding ${f.severity}` }, h('strong', {}, `${f.severity}: `), f.message, f.fix ? h('span', { className: 'fix' }, ` Fix: ${f.fix}`) : null))),
+    h('h3', {}, 'Migration'),
+    h('button', { type: 'button', onclick: () => void showMigration(true) }, 'Preview migration'),
+    preview,
+  );
+};
+
+export const secretsView: View = async ({ api }) => {
+  const s = await api.getSecrets();
+  return h(
+    'section',
+    { 'aria-labelledby': 'secrets-h' },
+    h('h2', { id: 'secrets-h' }, 'Secrets'),
+    h('dl', {}, h('dt', {}, 'Backend'), h('dd', { 'data-testid': 'secrets-backend' }, s.backend), h('dt', {}, 'Available'), h('dd', {}, s.available ? 'yes' : 'no'), h('dt', {}, 'Details'), h('dd', {}, s.detail)),
+    h('p', { className: 'note' }, 'Secret values are never shown here.'),
+  );
+};
+
+export const logsView: View = async ({ api, refresh }) => {
+  const logs = await api.getLogs(300);
+  return h(
+    'section',
+    { 'aria-labelledby': 'logs-h' },
+    h('h2', { id: 'logs-h' }, 'Logs'),
+    h('button', { type: 'button', onclick: () => refresh() }, 'Refresh'),
+    logs.length === 0
+      ? h('p', { className: 'empty' }, 'No log lines yet.')
+      : h('pre', { className: 'logs', tabindex: 0, 'aria-label': 'Recent log lines' }, logs.map((l) => `${new Date(l.ts).toISOString()} ${l.level.padEnd(5)} [${l.source}] ${l.message}`).join('\n')),
+  );
+};
+
+export const supportView: View = async ({ api, act }) =>
+  h(
+    'section',
+    { 'aria-labelledby': 'support-h' },
+    h('h2', { id: 'support-h' }, 'Support bundle'),
+    h('p', {}, 'A JSON file with app and gateway logs, the doctor’s findings, the state-directory map, the effective exec policy and pairing state. Tokens, keys and passwords are left out.'),
+    h('button', { type: 'button', onclick: () => act('Export support bundle', async () => download(await api.exportSupportBundle())) }, 'Export support bundle'),
+  );
+
+export const VIEWS: Array<{ id: string; label: string; view: View }> = [
+  { id: 'status', label: 'Status', view: statusView },
+  { id: 'devices', label: 'Devices', view: devicesView },
+  { id: 'nodes', label: 'Nodes', view: nodesView },
+  { id: 'approvals', label: 'Approvals', view: approvalsView },
+  { id: 'policy', label: 'Exec policy', view: policyView },
+  { id: 'state', label: 'State', view: stateView },
+  { id: 'secrets', label: 'Secrets', view: secretsView },
+  { id: 'logs', label: 'Logs', view: logsView },
+  { id: 'support', label: 'Support', view: supportView },
+];

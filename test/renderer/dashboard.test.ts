@@ -1,0 +1,360 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExecModules } from '../../gateway/approvals/exec-modules';
+import { connectGateway, type GatewaySession } from '../../gateway/client/gateway-client';
+import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
+import { startGatewayServer, type RunningGateway } from '../../gateway/server/gateway-server';
+import { ApprovalHistory } from '../../main/approval-history';
+import { ApprovalQueue } from '../../main/approval-queue';
+import { DashboardService, type PolicySources } from '../../main/dashboard-service';
+import type { IpcMainInvokeEvent, IpcMainLike } from '../../main/electron-facades';
+import type { AppEvent, PolicyTriple } from '../../main/ipc/ipc-contract';
+import { registerIpcHandlers } from '../../main/ipc/ipc-router';
+import { LogBuffer } from '../../main/log-buffer';
+import { appResponseHeaders, resolveAppAsset } from '../../main/window-security';
+
+const root = path.resolve(__dirname, '..', '..');
+const artifacts = path.join(root, 'test-artifacts', 'renderer');
+const TOKEN = 'renderer-test-token-0123456789';
+const SECRET = 'sekrit-bearer-value-42';
+
+let gateway: RunningGateway;
+let operator: GatewaySession;
+let requester: GatewaySession;
+let server: http.Server;
+let baseUrl: string;
+let browser: Browser;
+let standIn: string;
+let queue: ApprovalQueue;
+let service: DashboardService;
+const rejectedIpc: string[] = [];
+
+async function startRendererServer(): Promise<void> {
+  const rendererDir = path.join(root, 'dist', 'renderer');
+  server = http.createServer((req, res) => {
+    // Same resolution and headers as the clawdesk:// protocol handler in the app.
+    const asset = resolveAppAsset(`clawdesk://app${new URL(req.url ?? '/', 'http://x').pathname}`, rendererDir);
+    if (!asset) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, appResponseHeaders(asset.mimeType)).end(readFileSync(asset.file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function openPage(hash = ''): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  const handlers = new Map<string, (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
+  const ipcMain: IpcMainLike = {
+    handle: (channel: string, listener: (event: IpcMainInvokeEvent, ...args: any[]) => Promise<unknown> | unknown) => {
+      handlers.set(channel, listener as never);
+    },
+    removeHandler: (channel: string) => {
+      handlers.delete(channel);
+    },
+  };
+  registerIpcHandlers({ ipcMain, handlers: service, isOwnWebContents: (id) => id === 1, onRejected: (m, e) => rejectedIpc.push(`${m}: ${e.message}`) });
+  // Every call goes through the real router: the sender is this page's main frame, as Electron would report it.
+  const trusted = { sender: { id: 1 }, senderFrame: { url: 'clawdesk://app/index.html', parent: null } } as unknown as IpcMainInvokeEvent;
+  await page.exposeBinding('__clawdeskIpc', async (_source, channel: string, args: unknown[]) => {
+    const handler = handlers.get(channel);
+    if (!handler) throw new Error(`no such channel ${channel}`);
+    return handler(trusted, ...args);
+  });
+  await page.addInitScript({ content: standIn });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) errors.push(msg.text());
+  });
+  (page as unknown as { errors: string[] }).errors = errors;
+  await page.goto(`${baseUrl}/index.html${hash}`);
+  return page;
+}
+
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  const violations = await page.evaluate(async () => {
+    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v: any) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+  });
+  return violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.id} (${v.impact}, ${v.nodes})`);
+}
+
+async function showView(page: Page, id: string): Promise<void> {
+  await page.click(`#tab-${id}`);
+  await page.waitForSelector(`#content[data-view="${id}"]`);
+}
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'build-ui.mjs')], { cwd: root });
+  const bundled = await build({ entryPoints: [path.join(__dirname, 'preload-stand-in.ts')], bundle: true, write: false, format: 'iife', platform: 'browser', target: 'es2022' });
+  standIn = bundled.outputFiles[0]!.text;
+  mkdirSync(artifacts, { recursive: true });
+
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-renderer-'));
+  const exec = createExecModules();
+  gateway = await startGatewayServer({
+    stateDir,
+    port: 0,
+    host: '127.0.0.1',
+    auth: { mode: 'token', token: TOKEN },
+    modules: exec.modules,
+    authFailureDelayMs: 0,
+    allowSilentLocalPairing: () => false,
+  });
+  operator = await connectGateway({
+    url: gateway.url,
+    token: TOKEN,
+    scopes: ['operator.admin', 'operator.approvals', 'operator.pairing'],
+    caps: ['exec-approvals'],
+    displayName: 'Clawdesk',
+  });
+  requester = await connectGateway({ url: gateway.url, token: TOKEN, scopes: ['operator.admin'], displayName: 'agent' });
+
+  // A paired device (approved through the gateway) and a pending one.
+  const paired = createEphemeralDeviceSigner();
+  await connectGateway({ url: gateway.url, token: TOKEN, device: paired, displayName: 'Build laptop', platform: 'linux', scopes: ['operator.read'] }).catch(() => undefined);
+  const firstList = await operator.request<{ pending: Array<{ requestId: string }> }>('device.pair.list', {});
+  await operator.request('device.pair.approve', { requestId: firstList.pending[0]!.requestId });
+  await connectGateway({ url: gateway.url, token: TOKEN, device: createEphemeralDeviceSigner(), displayName: 'Pixel \u202Egnp.exe', platform: 'android', scopes: ['operator.read', 'operator.approvals'] }).catch(() => undefined);
+
+  const history = new ApprovalHistory(path.join(stateDir, 'clawdesk', 'approval-history.jsonl'));
+  const now = Date.now();
+  await history.record({ id: 'h1', command: 'git push origin main', cwd: '/home/dev/app', agentId: 'main', host: 'gateway', decision: 'allow-once', decidedBy: 'you', requestedAtMs: now - 60_000, resolvedAtMs: now - 59_000 });
+  await history.record({ id: 'h2', command: `curl -H "Authorization: Bearer ${SECRET}" https://api.example.com`, cwd: '/tmp', agentId: 'main', host: 'gateway', decision: 'deny', decidedBy: 'you', requestedAtMs: now - 30_000, resolvedAtMs: now - 29_000 });
+  await history.record({ id: 'h3', command: '=HYPERLINK("http://evil")', cwd: '/tmp', agentId: 'ops', host: 'node', decision: 'expired', decidedBy: 'fallback (askFallback=deny)', requestedAtMs: now - 10_000, resolvedAtMs: now - 9_000 });
+
+  const logs = new LogBuffer();
+  logs.add('app', 'info', 'Clawdesk started');
+  logs.add('gateway', 'info', `gateway listening on ${gateway.url}`);
+  logs.add('gateway', 'warn', 'client sent', { token: TOKEN });
+
+  let policy: PolicySources = { hostFilePath: path.join(stateDir, 'exec-approvals.json'), hostFile: { security: 'full', ask: 'off' }, config: { security: 'allowlist', ask: 'on-miss' } };
+  queue = new ApprovalQueue({
+    // The window presenter's stand-in: the prompt stays up until it is decided or aborted.
+    presenter: { present: (_view, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve('deny'))) },
+    blocker: () => undefined,
+    fallback: () => 'deny',
+  });
+  service = new DashboardService({
+    version: '0.1.0',
+    platform: 'linux',
+    status: () => ({ gateway: { state: 'running', port: gateway.port, url: gateway.url, owner: { kind: 'clawdesk', description: 'Clawdesk (this app)' } }, secretsBackend: 'libsecret (Secret Service)' }),
+    pendingPairingCount: () => 1,
+    controlGateway: async () => undefined,
+    startAtLogin: { get: () => false, set: () => undefined },
+    gateway: () => operator,
+    approvals: { pending: () => queue.pending(), current: () => queue.current(), decide: (id, d) => queue.decide(id, d) },
+    history,
+    logs,
+    policy: {
+      read: async () => policy,
+      write: async (triple: PolicyTriple) => {
+        policy = { ...policy, hostFile: triple };
+      },
+    },
+    state: {
+      scan: async () => ({
+        dirs: [
+          { path: stateDir, source: 'env', exists: true, active: true, notes: [] },
+          { path: path.join(os.homedir(), '.clawdbot'), source: 'legacy', exists: true, active: false, notes: ['legacy directory with data'] },
+        ],
+        findings: [{ id: 'multiple-state-dirs', severity: 'warn', message: 'Two state directories hold pairing data.', fix: 'Migrate the legacy one.' }],
+      }),
+      migrate: async (dryRun) => ({ dryRun, applied: !dryRun, steps: [{ action: 'copy', from: '~/.clawdbot/devices', to: `${stateDir}/devices`, detail: 'devices/paired.json (2 devices)' }] }),
+    },
+    secrets: () => ({ backend: 'libsecret (Secret Service)', available: true, detail: 'Keys are kept in the login keyring.' }),
+    openExternal: async () => false,
+  });
+
+  await startRendererServer();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await operator?.close();
+  await requester?.close();
+  await gateway?.close();
+});
+
+describe('dashboard in headless Chromium, backed by a real gateway', () => {
+  it('every view renders, is screenshotted, and has no serious accessibility violations', async () => {
+    const page = await openPage();
+    for (const id of ['status', 'devices', 'nodes', 'approvals', 'policy', 'state', 'secrets', 'logs', 'support']) {
+      await showView(page, id);
+      await page.screenshot({ path: path.join(artifacts, `${id}.png`), fullPage: true });
+      expect(await axeViolations(page), id).toEqual([]);
+    }
+    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+    await page.close();
+  });
+
+  it('status shows who owns the gateway', async () => {
+    const page = await openPage('#status');
+    await page.waitForSelector('#content[data-view="status"]');
+    expect(await page.textContent('[data-testid="gateway-owner"]')).toBe('Clawdesk (this app)');
+    expect(await page.textContent('[data-testid="gateway-state"]')).toBe('running');
+    await page.close();
+  });
+
+  it('devices: the pending request (escaped name) is approved through the real gateway', async () => {
+    const page = await openPage('#devices');
+    await page.waitForSelector('#content[data-view="devices"]');
+    const text = await page.textContent('#content');
+    expect(text).toContain('Pixel ⟨RLO⟩gnp.exe');
+    expect(text).toContain('Build laptop');
+    expect(text).not.toContain('\u202E');
+    await page.click('button[aria-label="Approve Pixel ⟨RLO⟩gnp.exe"]');
+    await page.waitForFunction(() => document.querySelector('#status-line')?.textContent === 'Approve: done.');
+    const list = await operator.request<{ pending: unknown[]; paired: Array<{ displayName?: string }> }>('device.pair.list', {});
+    expect(list.pending).toEqual([]);
+    expect(list.paired.map((d) => d.displayName)).toContain('Pixel \u202Egnp.exe');
+    // Rotating a token must not put the token in the page.
+    await page.click('button[aria-label="Rotate operator token of Build laptop"]');
+    await page.waitForFunction(() => document.querySelector('#status-line')?.textContent === 'Rotate token: done.');
+    const html = await page.content();
+    expect(html).not.toMatch(/"token"|deviceToken/);
+    await page.close();
+  });
+
+  it('approvals: a real pending request is denied from the dashboard and the requester gets the decision', async () => {
+    const decision = requester.request<{ decision: string | null }>(
+      'exec.approval.request',
+      { command: `curl -H "Authorization: Bearer ${SECRET}" https://ex\u0430mple.com`, cwd: '/tmp', host: 'gateway', security: 'allowlist', ask: 'on-miss', agentId: 'main', timeoutMs: 60_000, twoPhase: true },
+      { expectFinal: true, timeoutMs: 30_000 },
+    );
+    const page = await openPage('#approvals');
+    await page.waitForSelector('#content[data-view="approvals"] .card');
+    const card = await page.textContent('.card');
+    expect(card).not.toContain(SECRET);
+    expect(card).toContain('‹redacted›');
+    expect(card).toContain('looks like "a"');
+    await page.screenshot({ path: path.join(artifacts, 'approvals-pending.png'), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
+    await page.click('.card button:has-text("Deny")');
+    expect((await decision).decision).toBe('deny');
+    await page.close();
+  });
+
+  it('approvals history: searchable, and exported as JSON and CSV without secrets', async () => {
+    const page = await openPage('#approvals');
+    await page.waitForSelector('#history-results table');
+    await page.fill('#history-search', 'git push');
+    await page.waitForFunction(() => document.querySelectorAll('#history-results tbody tr').length === 1);
+    expect(await page.textContent('#history-results tbody')).toContain('git push origin main');
+    await page.fill('#history-search', '');
+    await page.selectOption('#history-decision', 'deny');
+    await page.waitForFunction(() => document.querySelectorAll('#history-results tbody tr').length === 1);
+    expect(await page.textContent('#history-results tbody')).toContain('‹redacted›');
+
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export CSV")')]);
+    const csv = readFileSync((await csvDownload.path())!, 'utf8');
+    expect(csvDownload.suggestedFilename()).toMatch(/^clawdesk-approvals-.*\.csv$/);
+    expect(csv.split('\r\n')[0]).toBe('requestedAtMs,resolvedAtMs,id,decision,decidedBy,command,cwd,agentId,host,nodeId');
+    expect(csv).toContain(`"'=HYPERLINK(""http://evil"")"`);
+    expect(csv).not.toContain(SECRET);
+    const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export JSON")')]);
+    const json = JSON.parse(readFileSync((await jsonDownload.path())!, 'utf8'));
+    expect(json.map((e: { id: string }) => e.id)).toEqual(expect.arrayContaining(['h1', 'h2', 'h3']));
+    expect(JSON.stringify(json)).not.toContain(SECRET);
+    await page.close();
+  });
+
+  it('exec policy: the stricter side wins; a preset rewrites the host file', async () => {
+    const page = await openPage('#policy');
+    await page.waitForSelector('#content[data-view="policy"] table');
+    const rows = await page.$$eval('#content tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows[0]).toEqual(['Security', 'allowlist', 'full', 'allowlist', 'config']);
+    expect(rows[1]).toEqual(['Ask', 'on-miss', 'off', 'on-miss', 'config']);
+    await page.click('button:has-text("Ask every time")');
+    await page.waitForFunction(() => document.querySelector('#status-line')?.textContent?.endsWith('done.'));
+    const after = await page.$$eval('#content tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(after[1]).toEqual(['Ask', 'on-miss', 'always', 'always', 'host-file']);
+    await page.close();
+  });
+
+  it('state: scan, doctor findings and a dry-run migration preview', async () => {
+    const page = await openPage('#state');
+    await page.waitForSelector('#content[data-view="state"] table');
+    expect(await page.textContent('#content')).toContain('Two state directories hold pairing data.');
+    await page.click('button:has-text("Preview migration")');
+    await page.waitForSelector('#migration ol');
+    expect(await page.textContent('#migration')).toContain('dry run, nothing changed');
+    await page.screenshot({ path: path.join(artifacts, 'state-migration-preview.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('support bundle: downloaded, with logs and pairing state but no token', async () => {
+    const page = await openPage('#support');
+    await page.waitForSelector('#content[data-view="support"] button');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export support bundle")')]);
+    const text = readFileSync((await download.path())!, 'utf8');
+    const bundle = JSON.parse(text);
+    expect(bundle.logs.length).toBeGreaterThan(0);
+    expect(bundle.pairing.paired.length).toBeGreaterThan(0);
+    expect(bundle.effectivePolicy.effective).toBeDefined();
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toMatch(/"(token|deviceToken|publicKey)"/);
+    await page.close();
+  });
+
+  it('live updates: an app event re-renders the view', async () => {
+    const page = await openPage('#status');
+    await page.waitForSelector('#content[data-view="status"]');
+    await page.evaluate(() => document.querySelector('#content')!.replaceChildren());
+    await page.evaluate((event: AppEvent) => (window as any).__clawdeskEmit(event), { type: 'changed', topics: ['status'] } as AppEvent);
+    await page.waitForSelector('[data-testid="gateway-state"]');
+    await page.close();
+  });
+
+  it('the approval prompt page: monospace command, Deny focused, Esc denies', async () => {
+    const outcome = queue.request({
+      id: 'prompt-1',
+      request: {
+        command: 'cat notes\u202Etxt.sh && rm -rf ~/.ssh # \u200B',
+        cwd: '/home/dev',
+        agentId: 'main',
+        resolvedPath: '/usr/bin/cat',
+        host: 'gateway',
+        security: 'allowlist',
+        ask: 'on-miss',
+        allowedDecisions: ['allow-once', 'deny'],
+      },
+      createdAtMs: Date.now(),
+      expiresAtMs: Date.now() + 60_000,
+    });
+    const page = await openPage('#prompt');
+    await page.waitForSelector('.prompt pre.command');
+    expect(await page.textContent('h1')).toBe('Allow this command?');
+    expect(await page.textContent('pre.command')).toBe('cat notes⟨RLO⟩txt.sh && rm -rf ~/.ssh # ⟨ZWSP⟩');
+    expect(await page.$$eval('.prompt-actions button', (bs) => bs.map((b) => b.textContent))).toEqual(['Allow once', 'Deny']);
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.decision)).toBe('deny');
+    const font = await page.$eval('pre.command', (el) => getComputedStyle(el).fontFamily);
+    expect(font).toMatch(/mono|Menlo|Consolas/i);
+    expect(await page.textContent('.prompt')).toContain('This runs on this machine.');
+    await page.screenshot({ path: path.join(artifacts, 'approval-prompt.png'), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
+    await page.keyboard.press('Escape');
+    expect(await outcome).toMatchObject({ decision: 'deny', source: 'user' });
+    await page.close();
+  });
+
+  it('no IPC call from the pages was rejected', () => {
+    expect(rejectedIpc).toEqual([]);
+  });
+});
