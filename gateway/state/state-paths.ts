@@ -167,6 +167,34 @@ export function isPathInside(platform: NodeJS.Platform, parent: string, child: s
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${p.sep}`) && !p.isAbsolute(rel));
 }
 
+/**
+ * Clawdesk's own data dir (secret vault, identity record), where Electron's app.getPath('userData') puts it for the
+ * app name "clawdesk": XDG config on Linux, Application Support on macOS, %APPDATA% on Windows. Based on the OS
+ * home, not OPENCLAW_HOME: it belongs to Clawdesk, not to OpenClaw. CLAWDESK_DATA_DIR overrides it.
+ */
+export function resolveClawdeskDataDir(pe: PathEnvironment, opts: { profile?: string } = {}): string {
+  const p = pathApi(pe.platform);
+  const override = envValue(pe, 'CLAWDESK_DATA_DIR');
+  const profile = opts.profile?.trim();
+  if (profile && profile !== DEFAULT_PROFILE && !PROFILE_NAME.test(profile)) throw new InvalidProfileError(profile);
+  const name = profile && profile !== DEFAULT_PROFILE ? `clawdesk-${profile}` : 'clawdesk';
+  const osHome = resolveOsHome(pe);
+  if (override) return expandUserPath(override, osHome, pe);
+  switch (pe.platform) {
+    case 'win32':
+      return p.join(envValue(pe, 'APPDATA') ?? p.join(osHome, 'AppData', 'Roaming'), name);
+    case 'darwin':
+      return p.join(osHome, 'Library', 'Application Support', name);
+    default:
+      return p.join(expandUserPath(envValue(pe, 'XDG_CONFIG_HOME') ?? p.join(osHome, '.config'), osHome, pe), name);
+  }
+}
+
+/** The OS home without OPENCLAW_HOME (HOME, USERPROFILE, os.homedir(), cwd), for things that ignore OPENCLAW_HOME. */
+export function resolveOsHomeDir(pe: PathEnvironment): string {
+  return resolveOsHome(pe);
+}
+
 export function currentPathEnvironment(): PathEnvironment {
   return {
     env: process.env,

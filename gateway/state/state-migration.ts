@@ -1,0 +1,622 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { writeFileAtomic } from '../fs/atomic-file';
+import { BackupManifest, backupName, defaultBackupRoot, publishBackup, readBackupManifest, writeBackup } from './state-backup';
+import {
+  DeviceAuthFile,
+  ExecApprovalsFile,
+  JsonObject,
+  OpenClawIdentityFile,
+  PairedDevice,
+  PendingRequest,
+  StateRead,
+  parseDeviceAuth,
+  parseExecApprovals,
+  parseObject,
+  parseOpenClawIdentity,
+  parsePairedDevices,
+  parsePairedNodes,
+  parsePending,
+  readStateJson,
+} from './state-files';
+import {
+  MergeNote,
+  checkExecApprovalsInvariants,
+  checkPairedInvariants,
+  mergeByNewestApproval,
+  mergeConfig,
+  mergeDeviceAuth,
+  mergeExecApprovals,
+  mergeKeepTarget,
+  mergePairedDevices,
+  mergePending,
+  rewriteStatePaths,
+} from './state-merge';
+import { CONFIG_FILENAME, LEGACY_CONFIG_FILENAMES, STATE_DIRNAME, isPathInside } from './state-paths';
+import {
+  RecoveryOutcome,
+  StepHook,
+  TxJournal,
+  TxOp,
+  abortPreparing,
+  beginTransaction,
+  commitTransaction,
+  findJournal,
+  newTransactionId,
+  recoverTransaction,
+} from './state-transaction';
+import { copyOne, copyTree, lexists, sha256File, walkTree } from './state-tree';
+
+/**
+ * `clawdesk state migrate --from <dir> --to <dir>`: merges one OpenClaw state dir into another, backs both up
+ * first, swaps the result in crash-consistently (state-transaction.ts), and leaves a link at the old location.
+ * A second run finds the old location already linked to the new one and changes nothing.
+ */
+
+export interface PlannedFile {
+  rel: string;
+  action: 'merge' | 'copy' | 'archive' | 'keep-target' | 'skip' | 'rewrite';
+  detail: string;
+}
+
+export interface MigrationPlan {
+  from: string;
+  to: string;
+  fromReal?: string;
+  toReal?: string;
+  targetExists: boolean;
+  status: 'ready' | 'nothing-to-do' | 'blocked';
+  blockers: string[];
+  warnings: string[];
+  steps: string[];
+  files: PlannedFile[];
+  notes: MergeNote[];
+  backupDir?: string;
+  link: 'symlink' | 'junction';
+}
+
+export class MigrationBlockedError extends Error {
+  readonly code = 'MIGRATION_BLOCKED';
+  constructor(readonly plan: MigrationPlan) {
+    super(`cannot migrate ${plan.from} to ${plan.to}: ${plan.blockers.join('; ')}`);
+  }
+}
+
+export interface MigrateOptions {
+  from: string;
+  to: string;
+  /** For `~` in config values (defaults to the OS home). */
+  home?: string;
+  /** Where timestamped backups go (default: `.clawdesk-state-backups` beside the target). */
+  backupRoot?: string;
+  dryRun?: boolean;
+  platform?: NodeJS.Platform;
+  now?: () => number;
+  /** Test hook called at every step boundary. */
+  step?: StepHook;
+}
+
+export interface MigrationResult {
+  plan: MigrationPlan;
+  outcome: 'migrated' | 'nothing-to-do' | 'dry-run';
+  backupDir?: string;
+  recovered: Array<{ journal: string; outcome: RecoveryOutcome }>;
+}
+
+interface Recipe {
+  mkdirs: string[];
+  copies: Array<{ from: string; rel: string }>;
+  writes: Array<{ rel: string; content: string }>;
+  /** Parsed inputs and outputs for the staging check. */
+  checks: {
+    paired?: { inputs: Array<Record<string, PairedDevice>>; rel: string };
+    exec?: { inputs: ExecApprovalsFile[]; rel: string };
+    accounted: Array<{ rel: string; expect: 'present' }>;
+  };
+}
+
+const SPECIAL = new Set([
+  CONFIG_FILENAME,
+  ...LEGACY_CONFIG_FILENAMES,
+  'identity/device.json',
+  'identity/device-auth.json',
+  'devices/paired.json',
+  'devices/pending.json',
+  'devices/bootstrap.json',
+  'nodes/paired.json',
+  'nodes/pending.json',
+  'node.json',
+  'exec-approvals.json',
+]);
+
+/** Leftovers of interrupted atomic writes and live sockets are not state. */
+function isTransient(rel: string): boolean {
+  const name = rel.split('/').pop()!;
+  return /^\..+\.tmp$/.test(name) || /\.\d+\.[0-9a-f]+\.new$/.test(name) || name === 'exec-approvals.sock';
+}
+
+export async function planMigration(options: MigrateOptions): Promise<MigrationPlan> {
+  return (await buildPlan(options)).plan;
+}
+
+async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan; recipe: Recipe }> {
+  const platform = options.platform ?? process.platform;
+  const from = path.resolve(options.from);
+  const to = path.resolve(options.to);
+  const link = platform === 'win32' ? 'junction' : 'symlink';
+  const plan: MigrationPlan = { from, to, targetExists: false, status: 'ready', blockers: [], warnings: [], steps: [], files: [], notes: [], link };
+  const recipe: Recipe = { mkdirs: [], copies: [], writes: [], checks: { accounted: [] } };
+  const blocked = () => plan.blockers.length > 0;
+  const block = (message: string) => {
+    plan.blockers.push(message);
+    plan.status = 'blocked';
+    return { plan, recipe };
+  };
+
+  // --- the source
+  const fromLstat = await fs.lstat(from).catch((error: NodeJS.ErrnoException) => error);
+  if (fromLstat instanceof Error) {
+    return block(fromLstat.code === 'ENOENT' ? `the source ${from} does not exist` : `cannot read the source ${from}: ${fromLstat.message}`);
+  }
+  let fromReal: string;
+  try {
+    fromReal = await fs.realpath(from);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return block(code === 'ELOOP' ? `the source ${from} is a circular chain of symbolic links` : `the source ${from} is a dangling link (${(error as Error).message})`);
+  }
+  plan.fromReal = fromReal;
+  const fromStat = await fs.stat(fromReal);
+  if (!fromStat.isDirectory()) return block(`the source ${from} is a file, not a state directory`);
+  try {
+    await fs.readdir(fromReal);
+  } catch (error) {
+    return block(`cannot read the source ${from}: ${(error as Error).message}`);
+  }
+
+  // --- the target
+  const toLstat = await fs.lstat(to).catch(() => undefined);
+  let toReal: string;
+  if (toLstat) {
+    try {
+      toReal = await fs.realpath(to);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return block(code === 'ELOOP' ? `the target ${to} is a circular chain of symbolic links` : `the target ${to} is a dangling link`);
+    }
+    const toStat = await fs.stat(toReal);
+    if (!toStat.isDirectory()) return block(`the target ${to} is a file, not a directory`);
+    plan.targetExists = true;
+  } else {
+    toReal = path.join(await realAncestor(path.dirname(to)), path.basename(to));
+  }
+  plan.toReal = toReal;
+
+  if (fromReal === toReal) {
+    plan.status = 'nothing-to-do';
+    plan.steps.push(from === fromReal ? `${from} is already the target` : `${from} already links to ${toReal}: nothing to migrate`);
+    return { plan, recipe };
+  }
+  if (isPathInside(platform, fromReal, toReal)) return block(`the target ${to} is inside the source ${from}; choose a target outside it`);
+  if (isPathInside(platform, toReal, fromReal)) return block(`the source ${from} is inside the target ${to}; choose a source outside it`);
+
+  // --- read both trees
+  let sourceEntries;
+  try {
+    sourceEntries = await walkTree(fromReal);
+  } catch (error) {
+    return block(`cannot read everything in ${from}: ${(error as Error).message}`);
+  }
+  const targetHas = async (rel: string) => (plan.targetExists ? fs.lstat(path.join(toReal, rel)).catch(() => undefined) : undefined);
+
+  const read = async <T>(root: string, rel: string, parse: (v: unknown) => T, json5 = false): Promise<StateRead<T> | undefined> => {
+    if (root === toReal && !plan.targetExists) return { kind: 'missing' };
+    const result = await readStateJson(path.join(root, rel), { parse, json5 });
+    if (result.kind === 'corrupt' || result.kind === 'unreadable') {
+      block(`${result.error}. Nothing was changed: repair it, or run \`clawdesk doctor --fix\` to move it aside`);
+      return undefined;
+    }
+    return result;
+  };
+  const ok = <T>(r: StateRead<T> | undefined): T | undefined => (r && r.kind === 'ok' ? r.value : undefined);
+  const label = path.basename(from).replace(/^\./, '') || 'source';
+  let archiveRoot = `migrated-from-${label}`;
+  for (let n = 2; await targetHas(archiveRoot); n++) archiveRoot = `migrated-from-${label}-${n}`;
+  const archive = (rel: string, why: string) => {
+    recipe.copies.push({ from: path.join(fromReal, rel), rel: `${archiveRoot}/${rel}` });
+    plan.files.push({ rel, action: 'archive', detail: `${why}; the source's copy is kept at ${archiveRoot}/${rel}` });
+    recipe.checks.accounted.push({ rel: `${archiveRoot}/${rel}`, expect: 'present' });
+  };
+  const write = (rel: string, value: unknown, detail: string, action: PlannedFile['action'] = 'merge') => {
+    recipe.writes.push({ rel, content: `${JSON.stringify(value, null, 2)}\n` });
+    plan.files.push({ rel, action, detail });
+  };
+  const copy = (rel: string, detail: string, destRel = rel) => {
+    recipe.copies.push({ from: path.join(fromReal, rel), rel: destRel });
+    plan.files.push({ rel, action: 'copy', detail });
+    recipe.checks.accounted.push({ rel: destRel, expect: 'present' });
+  };
+  const home = options.home ?? os.homedir();
+  const fromDirs = [...new Set([from, fromReal])];
+
+  // --- config: key by key, conflicts reported, paths into the old dir rewritten
+  const srcCfgRel = [CONFIG_FILENAME, ...LEGACY_CONFIG_FILENAMES].find((rel) => sourceEntries.some((e) => e.rel === rel));
+  let tgtCfgRel: string | undefined;
+  for (const rel of [CONFIG_FILENAME, ...LEGACY_CONFIG_FILENAMES]) if (!tgtCfgRel && (await targetHas(rel))) tgtCfgRel = rel;
+  const srcCfgRead = srcCfgRel ? await read(fromReal, srcCfgRel, parseObject, true) : undefined;
+  const tgtCfgRead = tgtCfgRel ? await read(toReal, tgtCfgRel, parseObject, true) : undefined;
+  if (blocked()) return { plan, recipe };
+  const srcCfg = ok(srcCfgRead);
+  const tgtCfg = ok(tgtCfgRead);
+  if (srcCfg || tgtCfg) {
+    const destRel = tgtCfgRel ?? CONFIG_FILENAME;
+    const notes: MergeNote[] = [];
+    const merged = srcCfg && tgtCfg ? mergeConfig(tgtCfg, srcCfg, notes, destRel) : (tgtCfg ?? srcCfg)!;
+    const { value, rewritten } = rewriteStatePaths(merged, fromDirs, to, platform, home);
+    plan.notes.push(...notes);
+    const changedTarget = tgtCfg ? !isDeepStrictEqual(value, tgtCfg) : true;
+    if (!changedTarget) {
+      plan.files.push({ rel: destRel, action: 'keep-target', detail: 'the target config already holds everything' });
+    } else if (!tgtCfg && rewritten.length === 0 && srcCfgRel) {
+      copy(srcCfgRel, srcCfgRel === destRel ? 'config copied as is' : `config copied as ${destRel}`, destRel);
+    } else {
+      const parts = [srcCfg && tgtCfg ? 'configs merged key by key' : 'config'];
+      if (rewritten.length > 0) parts.push(`paths into ${from} rewritten at ${rewritten.join(', ')}`);
+      parts.push('written as plain JSON (comments are not kept; the original is in the backup)');
+      write(destRel, value, parts.join('; '), srcCfg && tgtCfg ? 'merge' : 'rewrite');
+    }
+  }
+
+  // --- identity: the target's is kept; the source's is archived
+  const srcId = ok(await read(fromReal, 'identity/device.json', parseOpenClawIdentity));
+  const tgtId = ok(await read(toReal, 'identity/device.json', parseOpenClawIdentity));
+  const srcAuthRead = await read<DeviceAuthFile>(fromReal, 'identity/device-auth.json', parseDeviceAuth);
+  const tgtAuthRead = await read<DeviceAuthFile>(toReal, 'identity/device-auth.json', parseDeviceAuth);
+  if (blocked()) return { plan, recipe };
+  const idOf = (f?: OpenClawIdentityFile) => f?.derivedDeviceId ?? f?.deviceId;
+  const keptId = idOf(tgtId) ?? idOf(srcId);
+  if (srcId && tgtId) {
+    if (idOf(srcId) !== idOf(tgtId)) {
+      archive('identity/device.json', `two identities: the target's ${short(idOf(tgtId))} is kept, the source's ${short(idOf(srcId))} archived`);
+      plan.warnings.push(`the source's device identity ${short(idOf(srcId))} is archived, not used: gateways that paired it will ask to pair ${short(idOf(tgtId))}`);
+    } else {
+      plan.files.push({ rel: 'identity/device.json', action: 'keep-target', detail: 'the same identity is in both' });
+    }
+  } else if (srcId) {
+    copy('identity/device.json', `identity ${short(idOf(srcId))} moved in`);
+  }
+  const srcAuth = ok(srcAuthRead) as (DeviceAuthFile & JsonObject) | undefined;
+  const tgtAuth = ok(tgtAuthRead) as (DeviceAuthFile & JsonObject) | undefined;
+  if (srcAuth) {
+    if (keptId && srcAuth.deviceId !== keptId) {
+      archive('identity/device-auth.json', `its tokens belong to ${short(srcAuth.deviceId)}, not the kept identity`);
+    } else if (tgtAuth && tgtAuth.deviceId === srcAuth.deviceId) {
+      const merged = mergeDeviceAuth(tgtAuth, srcAuth);
+      if (isDeepStrictEqual(merged, tgtAuth)) plan.files.push({ rel: 'identity/device-auth.json', action: 'keep-target', detail: 'no newer tokens in the source' });
+      else write('identity/device-auth.json', merged, 'device tokens merged per role (newest wins)');
+    } else if (tgtAuth) {
+      archive('identity/device-auth.json', `the target's tokens (for ${short(tgtAuth.deviceId)}) are kept`);
+    } else {
+      copy('identity/device-auth.json', 'device tokens moved in');
+    }
+  }
+
+  // --- pairing, nodes, exec approvals
+  const mergeFile = async <T extends object>(
+    rel: string,
+    parse: (v: unknown) => T,
+    merge: (t: T, s: T, notes: MergeNote[]) => T,
+    describe: string,
+  ) => {
+    const s = await read(fromReal, rel, parse);
+    const t = await read(toReal, rel, parse);
+    if (blocked() || !s || s.kind !== 'ok') return;
+    if (!t || t.kind !== 'ok') {
+      const normalized = merge({} as T, s.value, []);
+      if (isDeepStrictEqual(normalized, JSON.parse(s.raw))) copy(rel, 'moved in');
+      else write(rel, normalized, `moved in, normalized (${describe})`);
+      return;
+    }
+    const notes: MergeNote[] = [];
+    const merged = merge(t.value, s.value, notes);
+    plan.notes.push(...notes);
+    if (isDeepStrictEqual(merged, JSON.parse(t.raw))) plan.files.push({ rel, action: 'keep-target', detail: 'the target already holds everything' });
+    else write(rel, merged, describe);
+  };
+  const pairedSrc = ok(await read(fromReal, 'devices/paired.json', parsePairedDevices));
+  const pairedTgt = ok(await read(toReal, 'devices/paired.json', parsePairedDevices));
+  if (blocked()) return { plan, recipe };
+  if (pairedSrc) recipe.checks.paired = { inputs: [pairedSrc, ...(pairedTgt ? [pairedTgt] : [])], rel: 'devices/paired.json' };
+  await mergeFile('devices/paired.json', parsePairedDevices, (t, s, n) => mergePairedDevices(t, s, n), 'devices united by deviceId; newest approval wins; revoked tokens stay revoked');
+  await mergeFile<Record<string, PendingRequest>>('devices/pending.json', parsePending, (t, s, n) => mergePending(t, s, n, 'devices/pending.json'), 'pending requests united');
+  await mergeFile<Record<string, unknown>>('devices/bootstrap.json', parseObject, (t, s, n) => mergeKeepTarget(t, s, n, 'devices/bootstrap.json'), 'bootstrap tokens united');
+  await mergeFile<Record<string, JsonObject>>('nodes/paired.json', parsePairedNodes, (t, s, n) => mergeByNewestApproval(t, s, n, 'nodes/paired.json'), 'nodes united by nodeId; newest approval wins');
+  await mergeFile<Record<string, PendingRequest>>('nodes/pending.json', parsePending, (t, s, n) => mergePending(t, s, n, 'nodes/pending.json'), 'pending node requests united');
+  const execSrc = ok(await read(fromReal, 'exec-approvals.json', parseExecApprovals));
+  const execTgt = ok(await read(toReal, 'exec-approvals.json', parseExecApprovals));
+  if (blocked()) return { plan, recipe };
+  if (execSrc) {
+    recipe.checks.exec = { inputs: [execSrc, ...(execTgt ? [execTgt] : [])], rel: 'exec-approvals.json' };
+    const notes: MergeNote[] = [];
+    const merged = execTgt ? mergeExecApprovals(execTgt, execSrc, notes) : execSrc;
+    const { value } = rewriteStatePaths(merged.socket ? { socket: merged.socket } : {}, fromDirs, to, platform, home);
+    const result = merged.socket ? { ...merged, socket: (value as { socket: ExecApprovalsFile['socket'] }).socket } : merged;
+    plan.notes.push(...notes);
+    if (execTgt && isDeepStrictEqual(result, execTgt)) plan.files.push({ rel: 'exec-approvals.json', action: 'keep-target', detail: 'nothing new' });
+    else if (!execTgt && isDeepStrictEqual(result, execSrc)) copy('exec-approvals.json', 'moved in');
+    else write('exec-approvals.json', result, execTgt ? 'allowlists united; defaults and agent policies: the stricter wins' : 'moved in; socket path rewritten');
+  }
+  const nodeSrc = sourceEntries.some((e) => e.rel === 'node.json');
+  if (nodeSrc) {
+    const tgtNode = await targetHas('node.json');
+    if (!tgtNode) copy('node.json', 'node host config moved in');
+    else if (!(await sameFile(path.join(fromReal, 'node.json'), path.join(toReal, 'node.json')))) archive('node.json', "the target's node identity is kept");
+  }
+
+  // --- everything else: copied when new, skipped when identical, archived when different
+  const archivedDirs: string[] = [];
+  for (const { rel, stat } of sourceEntries) {
+    if (SPECIAL.has(rel) || rel === srcCfgRel) continue;
+    if (archivedDirs.some((d) => rel.startsWith(`${d}/`))) continue;
+    if (isTransient(rel)) {
+      plan.files.push({ rel, action: 'skip', detail: 'temporary file or socket, recreated by its owner' });
+      continue;
+    }
+    const existing = await targetHas(rel);
+    if (stat.isDirectory()) {
+      if (!existing) recipe.mkdirs.push(rel);
+      else if (!existing.isDirectory()) {
+        archivedDirs.push(rel);
+        recipe.copies.push({ from: path.join(fromReal, rel), rel: `${archiveRoot}/${rel}` });
+        plan.files.push({ rel, action: 'archive', detail: `a directory in the source but not in the target; kept at ${archiveRoot}/${rel}` });
+      }
+      continue;
+    }
+    if (!stat.isFile() && !stat.isSymbolicLink()) {
+      plan.files.push({ rel, action: 'skip', detail: 'not a regular file (socket, pipe or device)' });
+      continue;
+    }
+    if (!existing) {
+      recipe.copies.push({ from: path.join(fromReal, rel), rel });
+      recipe.checks.accounted.push({ rel, expect: 'present' });
+      continue;
+    }
+    if (await sameEntry(path.join(fromReal, rel), path.join(toReal, rel))) continue;
+    archive(rel, 'differs from the target\'s file, which is kept');
+  }
+  const copiedCount = recipe.copies.filter((c) => !c.rel.startsWith(archiveRoot) && !SPECIAL.has(c.rel)).length;
+  if (copiedCount > 0) plan.files.push({ rel: '(other files)', action: 'copy', detail: `${copiedCount} file(s) only in the source copied over` });
+
+  // --- the plan, in words
+  const backupRoot = options.backupRoot ?? defaultBackupRoot(toReal);
+  plan.backupDir = path.join(backupRoot, '<timestamp>');
+  plan.steps.push(`back up ${from}${plan.targetExists ? ` and ${to}` : ''} under ${backupRoot}`);
+  plan.steps.push(`build the merged state beside ${to} and check it`);
+  plan.steps.push(plan.targetExists ? `swap it in at ${to}` : `move it into place at ${to}`);
+  plan.steps.push(`replace ${from} with a ${link} to ${to}`);
+  plan.steps.push('verify the result; on any difference, roll everything back');
+  if (path.basename(fromReal) === STATE_DIRNAME) {
+    plan.warnings.push(
+      `${from} will be a ${link}: OpenClaw releases before PR #92056 refuse to write exec-approvals.json through a linked ~/.openclaw; set OPENCLAW_STATE_DIR=${to} for them`,
+    );
+  }
+  if (await gatewayLockPresent()) plan.warnings.push('an OpenClaw gateway lock exists: stop the gateway (and Clawdesk) first, or its next write may go to the old location');
+  return { plan, recipe };
+}
+
+/** Runs a migration: recovers an interrupted one first, plans, backs up, stages, swaps, verifies. */
+export async function migrateState(options: MigrateOptions): Promise<MigrationResult> {
+  const recovered = await recoverInterruptedMigrations([options.to, options.from], options.step);
+  const { plan, recipe } = await buildPlan(options);
+  if (plan.status === 'blocked') throw new MigrationBlockedError(plan);
+  if (plan.status === 'nothing-to-do') return { plan, outcome: 'nothing-to-do', recovered };
+  if (options.dryRun) return { plan, outcome: 'dry-run', recovered };
+
+  const now = options.now ?? Date.now;
+  const fromReal = plan.fromReal!;
+  const toReal = plan.toReal!;
+  const id = newTransactionId();
+  const backupRoot = options.backupRoot ?? defaultBackupRoot(toReal);
+  const backupDir = path.join(backupRoot, backupName(now(), id));
+  const partialBackup = path.join(backupRoot, `.partial-${id}`);
+  const staging = path.join(path.dirname(toReal), `.${path.basename(toReal)}.staging-${id}`);
+  const ops: TxOp[] = [
+    { path: toReal, install: { kind: 'dir', staged: staging }, aside: path.join(path.dirname(toReal), `.${path.basename(toReal)}.old-${id}`), existedBefore: plan.targetExists },
+    {
+      path: fromReal,
+      install: { kind: 'link', target: toReal, linkType: plan.link === 'junction' ? 'junction' : 'dir' },
+      aside: path.join(path.dirname(fromReal), `.${path.basename(fromReal)}.old-${id}`),
+      existedBefore: true,
+    },
+  ];
+  const journal = await beginTransaction({ id, purpose: 'migrate', ops, scratch: [partialBackup], info: { from: fromReal, to: toReal, backup: backupDir }, step: options.step });
+  try {
+    await writeBackup(
+      partialBackup,
+      [
+        { role: 'to', path: toReal },
+        { role: 'from', path: fromReal },
+      ],
+      { id, reason: 'migrate', createdAtMs: now() },
+    );
+    await publishBackup(partialBackup, backupDir);
+    await options.step?.('backup-published');
+    await buildStaging(staging, plan.targetExists ? toReal : undefined, recipe);
+    await options.step?.('staging-built');
+    const problems = await checkStaging(staging, recipe);
+    if (problems.length > 0) throw new MigrationBlockedError({ ...plan, status: 'blocked', blockers: [`the merged result failed its checks: ${problems.join('; ')}`] });
+  } catch (error) {
+    await abortPreparing(journal);
+    throw error;
+  }
+  await commitTransaction(journal, options.step);
+  return { plan: { ...plan, backupDir }, outcome: 'migrated', backupDir, recovered };
+}
+
+async function buildStaging(staging: string, targetReal: string | undefined, recipe: Recipe): Promise<void> {
+  if (targetReal) await copyTree(targetReal, staging);
+  else await fs.mkdir(staging, { mode: 0o700 });
+  for (const rel of recipe.mkdirs) await fs.mkdir(path.join(staging, rel), { recursive: true, mode: 0o700 });
+  for (const { from, rel } of recipe.copies) {
+    const dest = path.join(staging, rel);
+    const st = await fs.lstat(from);
+    if (st.isDirectory()) {
+      await fs.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+      await copyTree(from, dest);
+    } else {
+      await fs.rm(dest, { force: true });
+      await copyOne(from, dest);
+    }
+  }
+  for (const { rel, content } of recipe.writes) await writeFileAtomic(path.join(staging, rel), content);
+}
+
+/** Re-reads what was staged: every written file parses, nothing granted was lost, nothing revoked came back. */
+async function checkStaging(staging: string, recipe: Recipe): Promise<string[]> {
+  const problems: string[] = [];
+  for (const { rel } of recipe.writes) {
+    const result = await readStateJson(path.join(staging, rel));
+    if (result.kind !== 'ok') problems.push(`${rel} does not read back`);
+  }
+  if (recipe.checks.paired) {
+    const merged = await readStateJson(path.join(staging, recipe.checks.paired.rel), { parse: parsePairedDevices });
+    if (merged.kind !== 'ok') problems.push('devices/paired.json does not read back');
+    else problems.push(...checkPairedInvariants(recipe.checks.paired.inputs, merged.value));
+  }
+  if (recipe.checks.exec) {
+    const merged = await readStateJson(path.join(staging, recipe.checks.exec.rel), { parse: parseExecApprovals });
+    if (merged.kind !== 'ok') problems.push('exec-approvals.json does not read back');
+    else problems.push(...checkExecApprovalsInvariants(recipe.checks.exec.inputs, merged.value));
+  }
+  for (const { rel } of recipe.checks.accounted) {
+    if (!(await lexists(path.join(staging, rel)))) problems.push(`${rel} is missing`);
+  }
+  return problems;
+}
+
+/** Finishes or undoes interrupted migrations/restores touching any of these dirs. */
+export async function recoverInterruptedMigrations(
+  dirs: string[],
+  step?: StepHook,
+): Promise<Array<{ journal: string; outcome: RecoveryOutcome }>> {
+  const out: Array<{ journal: string; outcome: RecoveryOutcome }> = [];
+  const seen = new Set<string>();
+  for (const dir of dirs) {
+    for (const candidate of new Set([path.resolve(dir), await fs.realpath(dir).catch(() => path.resolve(dir))])) {
+      const found = await findJournal(candidate);
+      if (!found || seen.has(found.path)) continue;
+      seen.add(found.path);
+      if ('corrupt' in found) throw new Error(`${found.corrupt}; inspect it by hand (the state dirs were not touched)`);
+      out.push({ journal: found.path, outcome: await recoverTransaction(found.journal, step) });
+    }
+  }
+  return out;
+}
+
+/** Lists interrupted transactions without touching them (for doctor). */
+export async function findInterruptedMigrations(dirs: string[]): Promise<Array<{ journal: string; phase?: TxJournal['phase']; pid?: number; error?: string }>> {
+  const out: Array<{ journal: string; phase?: TxJournal['phase']; pid?: number; error?: string }> = [];
+  const seen = new Set<string>();
+  for (const dir of dirs) {
+    const found = await findJournal(path.resolve(dir)).catch((error: Error) => ({ corrupt: error.message, path: dir }));
+    if (!found || seen.has(found.path)) continue;
+    seen.add(found.path);
+    if ('corrupt' in found) out.push({ journal: found.path, error: found.corrupt });
+    else out.push({ journal: found.path, phase: found.journal.phase, pid: found.journal.pid });
+  }
+  return out;
+}
+
+export interface RestoreResult {
+  manifest: BackupManifest;
+  /** A backup of what was there just before the restore, so the restore itself can be undone. */
+  safetyBackupDir: string;
+  restored: string[];
+}
+
+/** `clawdesk state restore <backup>`: puts every directory in the backup back as it was, crash-consistently. */
+export async function restoreBackup(backupDir: string, options: { backupRoot?: string; now?: () => number; step?: StepHook } = {}): Promise<RestoreResult> {
+  const resolved = path.resolve(backupDir);
+  const manifest = await readBackupManifest(resolved);
+  const paths = manifest.entries.map((e) => e.path);
+  await recoverInterruptedMigrations(paths, options.step);
+  const now = options.now ?? Date.now;
+  const id = newTransactionId();
+  const backupRoot = options.backupRoot ?? path.dirname(resolved);
+  const safetyBackupDir = path.join(backupRoot, `${backupName(now(), id)}-before-restore`);
+  const partial = path.join(backupRoot, `.partial-${id}`);
+  const ops: TxOp[] = manifest.entries.map((entry) => {
+    const aside = path.join(path.dirname(entry.path), `.${path.basename(entry.path)}.old-${id}`);
+    const existedBefore = true;
+    if (entry.state === 'dir') {
+      return { path: entry.path, install: { kind: 'dir', staged: path.join(path.dirname(entry.path), `.${path.basename(entry.path)}.restoring-${id}`) }, aside, existedBefore };
+    }
+    if (entry.state === 'link') {
+      return { path: entry.path, install: { kind: 'link', target: path.resolve(path.dirname(entry.path), entry.linkTarget!), linkType: process.platform === 'win32' ? 'junction' : 'dir' }, aside, existedBefore };
+    }
+    return { path: entry.path, install: { kind: 'absent' }, aside, existedBefore };
+  });
+  for (const op of ops) op.existedBefore = await lexists(op.path);
+  const journal = await beginTransaction({ id, purpose: 'restore', ops, scratch: [partial], info: { backup: resolved, safety: safetyBackupDir }, step: options.step });
+  try {
+    await writeBackup(partial, manifest.entries.map((e) => ({ role: e.role, path: e.path })), { id, reason: 'restore', createdAtMs: now() });
+    await publishBackup(partial, safetyBackupDir);
+    for (const [index, entry] of manifest.entries.entries()) {
+      const op = ops[index]!;
+      if (entry.state === 'dir' && op.install.kind === 'dir') {
+        await fs.mkdir(path.dirname(entry.path), { recursive: true, mode: 0o700 });
+        await copyTree(path.join(resolved, entry.copy!), op.install.staged);
+      }
+    }
+    await options.step?.('staging-built');
+  } catch (error) {
+    await abortPreparing(journal);
+    throw error;
+  }
+  await commitTransaction(journal, options.step);
+  return { manifest, safetyBackupDir, restored: paths };
+}
+
+async function realAncestor(dir: string): Promise<string> {
+  let current = dir;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(await fs.realpath(current), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(current);
+      if (parent === current) return dir;
+      rest.push(path.basename(current));
+      current = parent;
+    }
+  }
+}
+
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([fs.stat(a), fs.stat(b)]);
+  if (sa.size !== sb.size) return false;
+  return (await sha256File(a)) === (await sha256File(b));
+}
+
+async function sameEntry(a: string, b: string): Promise<boolean> {
+  const [la, lb] = await Promise.all([fs.lstat(a), fs.lstat(b)]);
+  if (la.isSymbolicLink() || lb.isSymbolicLink()) {
+    return la.isSymbolicLink() && lb.isSymbolicLink() && (await fs.readlink(a)) === (await fs.readlink(b));
+  }
+  if (!la.isFile() || !lb.isFile()) return false;
+  return sameFile(a, b);
+}
+
+async function gatewayLockPresent(): Promise<boolean> {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (uid === undefined) return false;
+  const dir = path.join(os.tmpdir(), `openclaw-${uid}`);
+  const entries = await fs.readdir(dir).catch(() => [] as string[]);
+  return entries.some((name) => /lock/i.test(name));
+}
+
+function short(id: string | undefined): string {
+  return id ? `${id.slice(0, 12)}…` : '(unknown)';
+}

@@ -1,0 +1,379 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic-file';
+import { TreeManifest, diffManifests, fsyncPath, fsyncTree, lexists, treeManifest } from './state-tree';
+
+/**
+ * Replaces whole directories so that a crash (kill -9, power loss) at any instant leaves either the old state or
+ * the new state once recovered — never a mix. The new contents are built in staging dirs beside their targets; a
+ * journal written atomically before the first rename records what goes where, and every step is idempotent, so
+ * recovery (the next start, `clawdesk doctor --fix`, or a rerun) can always finish the job or undo it:
+ *
+ *   preparing   → staging is being built; recovery deletes it (old state stays).
+ *   committing  → staging is complete and fsynced; recovery rolls forward.
+ *   committed   → all renames done; recovery checks the result and cleans up.
+ *   rolling-back→ a verification failed; recovery keeps rolling back.
+ */
+
+export type TxInstall =
+  | { kind: 'dir'; staged: string }
+  | { kind: 'link'; target: string; linkType: 'dir' | 'junction' }
+  | { kind: 'absent' };
+
+export interface TxOp {
+  /** The directory being replaced. */
+  path: string;
+  install: TxInstall;
+  /** Where the current content is moved (kept until the transaction is done; it is also in the backup). */
+  aside: string;
+  existedBefore: boolean;
+}
+
+export type TxPhase = 'preparing' | 'committing' | 'committed' | 'rolling-back';
+
+export interface TxJournal {
+  version: 1;
+  kind: 'clawdesk-state-transaction';
+  id: string;
+  purpose: 'migrate' | 'restore';
+  pid: number;
+  hostname: string;
+  startedAtMs: number;
+  phase: TxPhase;
+  ops: TxOp[];
+  /** Manifests of the staged dirs, by op index, recorded when committing starts. */
+  expected?: Record<string, TreeManifest>;
+  journalPath: string;
+  pointerPaths: string[];
+  /** Extra paths to delete when the transaction ends either way (partial backups, scratch dirs). */
+  scratch: string[];
+  /** Free-form facts for reporting (from/to, backup dir). */
+  info: Record<string, string>;
+}
+
+export class TransactionInProgressError extends Error {
+  readonly code = 'MIGRATION_IN_PROGRESS';
+  constructor(readonly journalPath: string, readonly pid: number) {
+    super(`another Clawdesk migration (pid ${pid}) is working on this state dir (${journalPath}); wait for it to finish`);
+  }
+}
+
+export class TransactionVerifyError extends Error {
+  readonly code = 'MIGRATION_VERIFY_FAILED';
+}
+
+/** Test hook: called at every step boundary with its name (the crash tests kill the process there). */
+export type StepHook = (step: string) => void | Promise<void>;
+
+const JOURNAL_SUFFIX = '.clawdesk-migration.json';
+
+/** The journal beside a directory: `<parent>/.<name>.clawdesk-migration.json`. */
+export function journalPathFor(dir: string): string {
+  return path.join(path.dirname(dir), `.${path.basename(dir)}${JOURNAL_SUFFIX}`);
+}
+
+export function newTransactionId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Reads the journal (following a pointer) for any directory a transaction touches. */
+export async function findJournal(dir: string): Promise<{ journal: TxJournal; path: string } | { corrupt: string; path: string } | undefined> {
+  const candidate = journalPathFor(dir);
+  let text: string;
+  try {
+    text = await fs.readFile(candidate, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let parsed: (TxJournal & { pointer?: undefined }) | { pointer: string };
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { corrupt: `${candidate} is not valid JSON`, path: candidate };
+  }
+  if ('pointer' in parsed && typeof parsed.pointer === 'string') {
+    if (parsed.pointer === candidate) return { corrupt: `${candidate} points at itself`, path: candidate };
+    const target = await fs.readFile(parsed.pointer, 'utf8').catch(() => undefined);
+    if (target === undefined) {
+      // The transaction finished and removed its journal before this pointer: a leftover.
+      await fs.rm(candidate, { force: true });
+      return undefined;
+    }
+    try {
+      return { journal: JSON.parse(target) as TxJournal, path: parsed.pointer };
+    } catch {
+      return { corrupt: `${parsed.pointer} is not valid JSON`, path: parsed.pointer };
+    }
+  }
+  const journal = parsed as TxJournal;
+  if (journal.kind !== 'clawdesk-state-transaction' || !Array.isArray(journal.ops)) {
+    return { corrupt: `${candidate} is not a Clawdesk migration journal`, path: candidate };
+  }
+  return { journal, path: candidate };
+}
+
+export function isProcessAlive(pid: number, hostname: string): boolean {
+  if (hostname !== os.hostname()) return true; // cannot tell; assume alive rather than race another machine
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface BeginOptions {
+  id: string;
+  purpose: TxJournal['purpose'];
+  ops: TxOp[];
+  scratch?: string[];
+  info?: Record<string, string>;
+  step?: StepHook;
+}
+
+/** Records the intent before anything is staged. Fails if another transaction holds either directory. */
+export async function beginTransaction(options: BeginOptions): Promise<TxJournal> {
+  const [first, ...rest] = options.ops;
+  if (!first) throw new Error('a transaction needs at least one operation');
+  const journalPath = journalPathFor(first.path);
+  const journal: TxJournal = {
+    version: 1,
+    kind: 'clawdesk-state-transaction',
+    id: options.id,
+    purpose: options.purpose,
+    pid: process.pid,
+    hostname: os.hostname(),
+    startedAtMs: Date.now(),
+    phase: 'preparing',
+    ops: options.ops,
+    journalPath,
+    pointerPaths: rest.map((op) => journalPathFor(op.path)).filter((p) => p !== journalPath),
+    scratch: options.scratch ?? [],
+    info: options.info ?? {},
+  };
+  await fs.mkdir(path.dirname(journalPath), { recursive: true, mode: 0o700 });
+  await createExclusively(journalPath, journal);
+  for (const pointer of journal.pointerPaths) {
+    try {
+      await createExclusively(pointer, { pointer: journalPath });
+    } catch (error) {
+      await abortPreparing(journal);
+      throw error;
+    }
+  }
+  await options.step?.('journal-written');
+  return journal;
+}
+
+/** Publishes a JSON file only if the name is free: link() of a complete temp file is atomic and exclusive. */
+async function createExclusively(file: string, value: unknown): Promise<void> {
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
+  await writeFileAtomic(temp, `${JSON.stringify(value, null, 2)}\n`);
+  try {
+    await fs.link(temp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      const existing = await findJournal(path.join(path.dirname(file), path.basename(file).slice(1, -JOURNAL_SUFFIX.length))).catch(() => undefined);
+      const pid = existing && 'journal' in existing ? existing.journal.pid : 0;
+      throw new TransactionInProgressError(file, pid);
+    }
+    throw error;
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+  await fsyncPath(path.dirname(file));
+}
+
+async function writeJournal(journal: TxJournal): Promise<void> {
+  await writeJsonAtomic(journal.journalPath, journal);
+}
+
+/** Abandons a transaction that never started committing: staging and scratch go, the old state was never touched. */
+export async function abortPreparing(journal: TxJournal): Promise<void> {
+  for (const op of journal.ops) {
+    if (op.install.kind === 'dir') await fs.rm(op.install.staged, { recursive: true, force: true });
+    await fs.rm(linkTemp(op, journal), { force: true });
+  }
+  for (const scratch of journal.scratch) await fs.rm(scratch, { recursive: true, force: true });
+  await finish(journal);
+}
+
+/**
+ * Commits: flushes the staging dirs, records their manifests, swaps everything in, verifies, cleans up.
+ * Throws TransactionVerifyError after rolling back if the result does not match what was staged.
+ */
+export async function commitTransaction(journal: TxJournal, step?: StepHook): Promise<void> {
+  const expected: Record<string, TreeManifest> = {};
+  for (const [index, op] of journal.ops.entries()) {
+    if (op.install.kind !== 'dir') continue;
+    await fsyncTree(op.install.staged);
+    expected[index] = await treeManifest(op.install.staged);
+  }
+  await step?.('staging-synced');
+  journal.expected = expected;
+  journal.phase = 'committing';
+  await writeJournal(journal);
+  await step?.('committing');
+  await rollForward(journal, step);
+  journal.phase = 'committed';
+  await writeJournal(journal);
+  await step?.('committed');
+  const problems = await verifyInstalled(journal, true);
+  if (problems.length > 0) {
+    await rollBack(journal, step);
+    throw new TransactionVerifyError(`the migrated state did not match what was staged (${problems.join('; ')}); everything was rolled back`);
+  }
+  await cleanUp(journal, step);
+}
+
+async function rollForward(journal: TxJournal, step?: StepHook): Promise<void> {
+  for (const [index, op] of journal.ops.entries()) {
+    const parent = path.dirname(op.path);
+    await fs.mkdir(parent, { recursive: true, mode: 0o700 });
+    if (op.install.kind === 'dir') {
+      if (await lexists(op.install.staged)) {
+        await moveAside(op, journal);
+        await step?.(`op${index}-aside`);
+        await fs.rename(op.install.staged, op.path);
+      }
+    } else if (op.install.kind === 'link') {
+      if (!(await isLinkTo(op.path, op.install.target))) {
+        await moveAside(op, journal);
+        await step?.(`op${index}-aside`);
+        const temp = linkTemp(op, journal);
+        await fs.rm(temp, { force: true });
+        await fs.symlink(op.install.target, temp, op.install.linkType);
+        await fs.rename(temp, op.path);
+      }
+    } else {
+      await moveAside(op, journal);
+    }
+    await fsyncPath(parent);
+    await step?.(`op${index}-installed`);
+  }
+}
+
+/** Moves whatever is at op.path out of the way; something that appeared there unexpectedly is kept, not deleted. */
+async function moveAside(op: TxOp, journal: TxJournal): Promise<void> {
+  if (!(await lexists(op.path))) return;
+  if (!(await lexists(op.aside))) {
+    await fs.rename(op.path, op.aside);
+  } else {
+    await fs.rename(op.path, `${op.path}.unexpected-${journal.id}`);
+  }
+  await fsyncPath(path.dirname(op.path));
+}
+
+async function rollBack(journal: TxJournal, step?: StepHook): Promise<void> {
+  journal.phase = 'rolling-back';
+  await writeJournal(journal);
+  await step?.('rolling-back');
+  for (const op of [...journal.ops].reverse()) {
+    const installed = await isInstalled(op);
+    if (installed) {
+      if (op.install.kind === 'dir') await fs.rename(op.path, op.install.staged);
+      else if (op.install.kind === 'link') await fs.rm(op.path, { force: true });
+    }
+    await fs.rm(linkTemp(op, journal), { force: true });
+    if (await lexists(op.aside)) {
+      if (await lexists(op.path)) await fs.rename(op.path, `${op.path}.unexpected-${journal.id}`);
+      await fs.rename(op.aside, op.path);
+    }
+    await fsyncPath(path.dirname(op.path));
+  }
+  for (const op of journal.ops) if (op.install.kind === 'dir') await fs.rm(op.install.staged, { recursive: true, force: true });
+  for (const scratch of journal.scratch) await fs.rm(scratch, { recursive: true, force: true });
+  await finish(journal);
+}
+
+/** Whether op.path currently holds what this transaction installs there. */
+async function isInstalled(op: TxOp): Promise<boolean> {
+  if (op.install.kind === 'link') return isLinkTo(op.path, op.install.target);
+  if (op.install.kind === 'dir') return !(await lexists(op.install.staged)) && (await lexists(op.path));
+  return false;
+}
+
+async function verifyInstalled(journal: TxJournal, compareContent: boolean): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [index, op] of journal.ops.entries()) {
+    if (op.install.kind === 'dir') {
+      const st = await fs.lstat(op.path).catch(() => undefined);
+      if (!st?.isDirectory()) {
+        problems.push(`${op.path} is not a directory`);
+        continue;
+      }
+      if (compareContent && journal.expected?.[index]) {
+        const diff = diffManifests(journal.expected[index]!, await treeManifest(op.path));
+        if (diff.length > 0) problems.push(`${op.path}: ${diff.join(', ')}`);
+      }
+    } else if (op.install.kind === 'link') {
+      if (!(await isLinkTo(op.path, op.install.target))) problems.push(`${op.path} does not link to ${op.install.target}`);
+    } else if (await lexists(op.path)) {
+      problems.push(`${op.path} still exists`);
+    }
+  }
+  return problems;
+}
+
+async function cleanUp(journal: TxJournal, step?: StepHook): Promise<void> {
+  for (const op of journal.ops) {
+    // The old content is in the backup; the aside copy has served its purpose.
+    await fs.rm(op.aside, { recursive: true, force: true });
+    await step?.('aside-removed');
+  }
+  for (const scratch of journal.scratch) await fs.rm(scratch, { recursive: true, force: true });
+  await finish(journal);
+}
+
+async function finish(journal: TxJournal): Promise<void> {
+  for (const pointer of journal.pointerPaths) await fs.rm(pointer, { force: true });
+  await fs.rm(journal.journalPath, { force: true });
+  await fsyncPath(path.dirname(journal.journalPath));
+}
+
+export type RecoveryOutcome = 'rolled-back' | 'rolled-forward' | 'discarded-staging';
+
+/** Finishes or undoes an interrupted transaction. Idempotent: a crash during recovery is recovered the same way. */
+export async function recoverTransaction(journal: TxJournal, step?: StepHook): Promise<RecoveryOutcome> {
+  if (isProcessAlive(journal.pid, journal.hostname)) throw new TransactionInProgressError(journal.journalPath, journal.pid);
+  if (journal.phase === 'preparing') {
+    await abortPreparing(journal);
+    return 'discarded-staging';
+  }
+  if (journal.phase === 'rolling-back') {
+    await rollBack(journal, step);
+    return 'rolled-back';
+  }
+  if (journal.phase === 'committing') {
+    await rollForward(journal, step);
+    journal.phase = 'committed';
+    await writeJournal(journal);
+  }
+  // Structural check only: the contents may legitimately have changed since (a gateway ran after the crash).
+  const problems = await verifyInstalled(journal, false);
+  if (problems.length > 0) {
+    await rollBack(journal, step);
+    return 'rolled-back';
+  }
+  await cleanUp(journal, step);
+  return 'rolled-forward';
+}
+
+async function isLinkTo(linkPath: string, target: string): Promise<boolean> {
+  try {
+    const st = await fs.lstat(linkPath);
+    if (!st.isSymbolicLink()) return false;
+    const current = await fs.readlink(linkPath);
+    return path.resolve(path.dirname(linkPath), current) === path.resolve(target) || current === target;
+  } catch {
+    return false;
+  }
+}
+
+function linkTemp(op: TxOp, journal: TxJournal): string {
+  return `${op.path}.link-${journal.id}`;
+}

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Whole-directory operations for backups and migration staging. Links are copied as links and never followed (a
+ * state dir may contain circular links); sockets and other special files are skipped and reported.
+ */
+
+export type ManifestEntry =
+  | { type: 'dir'; mode: number }
+  | { type: 'file'; mode: number; size: number; sha256: string }
+  | { type: 'link'; target: string };
+
+/** Relative posix path → entry; the root itself is not listed. */
+export type TreeManifest = Record<string, ManifestEntry>;
+
+export async function lexists(p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+export interface CopyTreeResult {
+  files: number;
+  bytes: number;
+  skipped: string[];
+}
+
+/** Copies `src` to `dst` (which must not exist), preserving modes, times and links. */
+export async function copyTree(src: string, dst: string, options: { skip?: (rel: string) => boolean } = {}): Promise<CopyTreeResult> {
+  const result: CopyTreeResult = { files: 0, bytes: 0, skipped: [] };
+  const rootStat = await fs.lstat(src);
+  await fs.mkdir(dst, { mode: rootStat.mode & 0o777 });
+  await copyChildren(src, dst, '', result, options.skip);
+  await fs.chmod(dst, rootStat.mode & 0o777);
+  return result;
+}
+
+async function copyChildren(src: string, dst: string, rel: string, result: CopyTreeResult, skip?: (rel: string) => boolean): Promise<void> {
+  const entries = await fs.readdir(path.join(src, rel), { withFileTypes: true });
+  for (const entry of entries) {
+    const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+    if (skip?.(childRel)) continue;
+    await copyEntry(path.join(src, childRel), path.join(dst, childRel), childRel, result, skip, src, dst);
+  }
+}
+
+async function copyEntry(
+  from: string,
+  to: string,
+  rel: string,
+  result: CopyTreeResult,
+  skip: ((rel: string) => boolean) | undefined,
+  srcRoot: string,
+  dstRoot: string,
+): Promise<void> {
+  const st = await fs.lstat(from);
+  if (st.isSymbolicLink()) {
+    const target = await fs.readlink(from);
+    await fs.symlink(target, to, await linkType(from));
+  } else if (st.isDirectory()) {
+    await fs.mkdir(to, { mode: st.mode & 0o777 });
+    await copyChildren(srcRoot, dstRoot, rel, result, skip);
+    await fs.chmod(to, st.mode & 0o777);
+    await fs.utimes(to, st.atime, st.mtime);
+  } else if (st.isFile()) {
+    await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+    await fs.chmod(to, st.mode & 0o777);
+    await fs.utimes(to, st.atime, st.mtime);
+    result.files++;
+    result.bytes += st.size;
+  } else {
+    result.skipped.push(rel);
+  }
+}
+
+/** Copies one file or link, creating parent dirs (0700) as needed. */
+export async function copyOne(from: string, to: string): Promise<void> {
+  await fs.mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
+  const st = await fs.lstat(from);
+  if (st.isSymbolicLink()) {
+    await fs.symlink(await fs.readlink(from), to, await linkType(from));
+    return;
+  }
+  await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+  await fs.chmod(to, st.mode & 0o777);
+  await fs.utimes(to, st.atime, st.mtime);
+}
+
+async function linkType(linkPath: string): Promise<'file' | 'dir' | 'junction' | undefined> {
+  if (process.platform !== 'win32') return undefined;
+  const target = await fs.stat(linkPath).catch(() => undefined);
+  return target?.isDirectory() ? 'junction' : 'file';
+}
+
+/** Flushes every file and directory under `root` (and `root` itself) to disk. */
+export async function fsyncTree(root: string): Promise<void> {
+  const st = await fs.lstat(root);
+  if (st.isDirectory()) {
+    for (const entry of await fs.readdir(root, { withFileTypes: true })) {
+      const full = path.join(root, entry.name);
+      if (entry.isDirectory()) await fsyncTree(full);
+      else if (entry.isFile()) await fsyncPath(full);
+    }
+  }
+  if (st.isFile() || st.isDirectory()) await fsyncPath(root);
+}
+
+/** fsync a file or directory; directories cannot be opened for sync on Windows, where renames are durable anyway. */
+export async function fsyncPath(p: string): Promise<void> {
+  if (process.platform === 'win32') {
+    const st = await fs.stat(p).catch(() => undefined);
+    if (!st?.isFile()) return;
+  }
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(p, fsConstants.O_RDONLY);
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on directories; the file data itself was synced.
+  } finally {
+    await handle?.close();
+  }
+}
+
+export async function treeManifest(root: string): Promise<TreeManifest> {
+  const manifest: TreeManifest = {};
+  const walk = async (rel: string) => {
+    const dir = rel ? path.join(root, rel) : root;
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+      const full = path.join(root, childRel);
+      const st = await fs.lstat(full);
+      if (st.isSymbolicLink()) manifest[childRel] = { type: 'link', target: await fs.readlink(full) };
+      else if (st.isDirectory()) {
+        manifest[childRel] = { type: 'dir', mode: st.mode & 0o777 };
+        await walk(childRel);
+      } else if (st.isFile()) {
+        manifest[childRel] = { type: 'file', mode: st.mode & 0o777, size: st.size, sha256: await sha256File(full) };
+      }
+    }
+  };
+  await walk('');
+  return manifest;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await fs.open(file, 'r');
+  try {
+    for await (const chunk of handle.createReadStream()) hash.update(chunk as Buffer);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+  return hash.digest('hex');
+}
+
+/** Differences between two manifests, as readable lines (empty when equal). */
+export function diffManifests(expected: TreeManifest, actual: TreeManifest, limit = 10): string[] {
+  const out: string[] = [];
+  for (const [rel, entry] of Object.entries(expected)) {
+    const other = actual[rel];
+    if (!other) out.push(`missing ${rel}`);
+    else if (JSON.stringify(other) !== JSON.stringify(entry)) out.push(`changed ${rel}`);
+    if (out.length >= limit) return out;
+  }
+  for (const rel of Object.keys(actual)) {
+    if (!expected[rel]) out.push(`unexpected ${rel}`);
+    if (out.length >= limit) return out;
+  }
+  return out;
+}
+
+/** Walks a tree without following links; yields relative posix paths with their lstat. */
+export async function walkTree(root: string): Promise<Array<{ rel: string; stat: import('node:fs').Stats }>> {
+  const out: Array<{ rel: string; stat: import('node:fs').Stats }> = [];
+  const walk = async (rel: string) => {
+    const entries = await fs.readdir(rel ? path.join(root, rel) : root);
+    entries.sort();
+    for (const name of entries) {
+      const childRel = rel ? `${rel}/${name}` : name;
+      const st = await fs.lstat(path.join(root, childRel));
+      out.push({ rel: childRel, stat: st });
+      if (st.isDirectory()) await walk(childRel);
+    }
+  };
+  await walk('');
+  return out;
+}
