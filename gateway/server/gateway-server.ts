@@ -143,6 +143,8 @@ class Connection implements GatewayConnection {
     if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return false;
     if (this.ws.bufferedAmount + text.length > this.server.maxBufferedBytes) {
       this.close(1008, 'slow consumer');
+      // A peer that stopped reading will not read the close frame either: cut it (and its buffers) soon.
+      setTimeout(() => this.ws.terminate(), 1000).unref();
       return false;
     }
     this.ws.send(text);
