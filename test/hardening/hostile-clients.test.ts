@@ -1,0 +1,348 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { buildConnectParams, connectGateway, GatewayClientError, type GatewayClientOptions, type GatewaySession } from '../../gateway/client/gateway-client';
+import { createEphemeralDeviceSigner, type DeviceSigner } from '../../gateway/protocol/device-auth';
+import { CLI_DEFAULT_OPERATOR_SCOPES } from '../../gateway/protocol/scopes';
+import { RawClient, startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
+
+const gateways: TestGateway[] = [];
+const sessions: GatewaySession[] = [];
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((s) => s.close().catch(() => undefined)));
+  await Promise.all(gateways.splice(0).map((g) => g.cleanup()));
+});
+
+async function gateway(options: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
+  const g = await startTestGateway(options);
+  gateways.push(g);
+  return g;
+}
+
+async function session(options: GatewayClientOptions): Promise<GatewaySession> {
+  const s = await connectGateway({ connectTimeoutMs: 5_000, ...options });
+  sessions.push(s);
+  return s;
+}
+
+async function refusal(options: GatewayClientOptions): Promise<GatewayClientError> {
+  const error = await connectGateway({ connectTimeoutMs: 5_000, ...options }).then(
+    (s) => {
+      sessions.push(s);
+      throw new Error(`expected the connect to be refused, got hello-ok with scopes ${JSON.stringify(s.hello.auth?.scopes)}`);
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GatewayClientError);
+  return error as GatewayClientError;
+}
+
+const REMOTE = { 'x-forwarded-for': '203.0.113.7' };
+
+/** The owner, as the real CLI connects with the shared token and no device. */
+const admin = (g: TestGateway) => session({ url: g.url, token: TOKEN, clientId: 'cli', clientMode: 'cli', scopes: [...CLI_DEFAULT_OPERATOR_SCOPES] });
+
+/** Pairs `device` for `scopes` from a remote-looking connection and the owner's explicit approval. */
+async function pairRemotely(g: TestGateway, owner: GatewaySession, device: DeviceSigner, scopes: string[], role: 'operator' | 'node' = 'operator'): Promise<void> {
+  const error = await refusal({ url: g.url, token: TOKEN, device, scopes, role, clientMode: role === 'node' ? 'node' : 'backend', clientId: role === 'node' ? 'node-host' : 'gateway-client', headers: REMOTE });
+  expect(error.detailCode).toBe('PAIRING_REQUIRED');
+  await owner.request('device.pair.approve', { requestId: error.error!.details.requestId });
+}
+
+describe('replayed and forged device proofs', () => {
+  it('a captured connect frame replayed on a new connection is refused (nonce bound to the old challenge)', async () => {
+    const g = await gateway();
+    const device = createEphemeralDeviceSigner();
+    const first = await RawClient.open(g.url);
+    const frame = { type: 'req', id: 'c1', method: 'connect', params: buildConnectParams({ url: g.url, token: TOKEN, device, scopes: ['operator.read'] }, first.challenge!) };
+    first.send(frame);
+    expect((await first.response('c1')).ok).toBe(true);
+
+    for (let i = 0; i < 3; i++) {
+      const replay = await RawClient.open(g.url);
+      replay.send(frame);
+      const answer = await replay.response('c1');
+      expect(answer.ok).toBe(false);
+      expect(answer.error?.details?.code).toBe('DEVICE_AUTH_NONCE_MISMATCH');
+      expect((await replay.closedWithin()).code).toBe(1008);
+      expect(replay.frames.some((f) => f.payload?.type === 'hello-ok')).toBe(false);
+    }
+    // And on the original connection a second connect is not a second handshake.
+    const again = await first.request('c2', 'connect', frame.params);
+    expect(again.error?.message).toBe('connect is only valid as the first request');
+    expect((await first.request('h', 'health')).ok).toBe(true);
+    first.ws.close();
+  });
+
+  it('a signature made by one key for another deviceId is refused either way', async () => {
+    const g = await gateway();
+    const attacker = createEphemeralDeviceSigner();
+    const victim = createEphemeralDeviceSigner();
+    const owner = await admin(g);
+    await pairRemotely(g, owner, victim, ['operator.admin']);
+
+    // Claim the victim's id with the attacker's key: the id does not hash from the key.
+    const mixed = await RawClient.open(g.url);
+    const params: any = buildConnectParams({ url: g.url, token: TOKEN, device: { ...attacker, deviceId: victim.deviceId }, scopes: ['operator.admin'] }, mixed.challenge!);
+    mixed.send({ type: 'req', id: 'x', method: 'connect', params });
+    expect((await mixed.response('x')).error?.details?.code).toBe('DEVICE_AUTH_DEVICE_ID_MISMATCH');
+
+    // Claim the victim's id and key, signed by the attacker.
+    const forged = await RawClient.open(g.url);
+    const forgedParams: any = buildConnectParams({ url: g.url, token: TOKEN, device: { ...attacker, deviceId: victim.deviceId, publicKey: victim.publicKey }, scopes: ['operator.admin'] }, forged.challenge!);
+    forged.send({ type: 'req', id: 'y', method: 'connect', params: forgedParams });
+    const answer = await forged.response('y');
+    expect(answer.error?.details?.code).toBe('DEVICE_AUTH_SIGNATURE_INVALID');
+    expect((await forged.closedWithin()).code).toBe(1008);
+
+    // A valid signature over different claims (scopes swapped after signing) is refused too.
+    const swapped = await RawClient.open(g.url);
+    const swappedParams: any = buildConnectParams({ url: g.url, token: TOKEN, device: attacker, scopes: ['operator.read'] }, swapped.challenge!);
+    swappedParams.scopes = ['operator.admin'];
+    swapped.send({ type: 'req', id: 'z', method: 'connect', params: swappedParams });
+    expect((await swapped.response('z')).error?.details?.code).toBe('DEVICE_AUTH_SIGNATURE_INVALID');
+    expect(g.pairing.getPaired(attacker.deviceId)).toBeUndefined();
+  });
+});
+
+describe('scope escalation by a paired non-admin device', () => {
+  it('cannot approve its own scope upgrade, mint tokens beyond its scopes, or touch another device', async () => {
+    const g = await gateway();
+    const owner = await admin(g);
+    const mallory = createEphemeralDeviceSigner();
+    const bystander = createEphemeralDeviceSigner();
+    await pairRemotely(g, owner, mallory, ['operator.pairing']);
+    await pairRemotely(g, owner, bystander, ['operator.read', 'operator.write']);
+    const bystanderToken = g.pairing.getPaired(bystander.deviceId)!.tokens!.operator!.token;
+
+    const m = await session({ url: g.url, token: TOKEN, device: mallory, scopes: ['operator.pairing'], headers: REMOTE });
+    expect(m.hello.auth.scopes).toEqual(['operator.pairing']);
+
+    // Ask for admin: that is a scope upgrade, which a remote connection must have approved.
+    const upgrade = await refusal({ url: g.url, token: TOKEN, device: mallory, scopes: ['operator.pairing', 'operator.admin'], headers: REMOTE });
+    expect(upgrade.detailCode).toBe('PAIRING_REQUIRED');
+    expect(upgrade.error!.details.reason).toBe('scope-upgrade');
+    const selfApprove = await m.request('device.pair.approve', { requestId: upgrade.error!.details.requestId }).catch((e) => e);
+    expect(selfApprove).toBeInstanceOf(GatewayClientError);
+    expect(selfApprove.message).toBe('missing scope: operator.admin');
+    expect(g.pairing.getPaired(mallory.deviceId)!.approvedScopes).not.toContain('operator.admin');
+    expect(g.pairing.getPending(upgrade.error!.details.requestId)).toBeDefined();
+
+    // Rotating its own token beyond what it holds (or was approved for) is denied.
+    for (const scopes of [['operator.admin'], ['operator.read'], ['operator.pairing', 'operator.write']]) {
+      const rotate = await m.request('device.token.rotate', { deviceId: mallory.deviceId, role: 'operator', scopes }).catch((e) => e);
+      expect(rotate.message, JSON.stringify(scopes)).toBe('device token rotation denied');
+    }
+    // Rotating into a role it never had is denied too.
+    expect((await m.request('device.token.rotate', { deviceId: mallory.deviceId, role: 'node' }).catch((e) => e)).message).toBe('device token rotation denied');
+
+    // Another device is off limits to a non-admin.
+    for (const [method, params] of [
+      ['device.pair.remove', { deviceId: bystander.deviceId }],
+      ['device.token.revoke', { deviceId: bystander.deviceId, role: 'operator' }],
+      ['device.token.rotate', { deviceId: bystander.deviceId, role: 'operator', scopes: ['operator.read'] }],
+    ] as const) {
+      const denied = await m.request(method, params).catch((e) => e);
+      expect(denied, method).toBeInstanceOf(GatewayClientError);
+      expect(denied.error?.details?.code, method).toBe('CROSS_DEVICE_DENIED');
+    }
+    const after = g.pairing.getPaired(bystander.deviceId)!;
+    expect(after.tokens!.operator!.token).toBe(bystanderToken);
+    expect(after.tokens!.operator!.revokedAtMs).toBeUndefined();
+
+    // Approving a node role for someone needs admin.
+    const node = createEphemeralDeviceSigner();
+    const nodeRequest = await refusal({ url: g.url, token: TOKEN, device: node, role: 'node', clientId: 'node-host', clientMode: 'node', scopes: [], headers: REMOTE });
+    expect((await m.request('device.pair.approve', { requestId: nodeRequest.error!.details.requestId }).catch((e) => e)).message).toBe('missing scope: operator.admin');
+    expect(g.pairing.getPaired(node.deviceId)).toBeUndefined();
+
+    // Its own device it may manage: the guard is not simply "deny everything".
+    const own = await m.request('device.token.rotate', { deviceId: mallory.deviceId, role: 'operator', scopes: ['operator.pairing'] });
+    expect(own.token).toBeTypeOf('string');
+  });
+
+  it('a device-token login cannot carry scopes beyond the token', async () => {
+    const g = await gateway();
+    const owner = await admin(g);
+    const device = createEphemeralDeviceSigner();
+    await pairRemotely(g, owner, device, ['operator.read']);
+    const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator!.token;
+    const ok = await session({ url: g.url, deviceToken, device, scopes: ['operator.read'], headers: REMOTE });
+    expect(ok.hello.auth.method).toBe('device-token');
+    const escalate = await refusal({ url: g.url, deviceToken, device, scopes: ['operator.admin'], headers: REMOTE });
+    expect(escalate.detailCode).toBe('PAIRING_REQUIRED');
+    // A device token is bound to its device: another device presenting it is refused.
+    const thief = createEphemeralDeviceSigner();
+    const stolen = await refusal({ url: g.url, deviceToken, device: thief, scopes: ['operator.read'] });
+    expect(stolen.detailCode).toBe('AUTH_DEVICE_TOKEN_MISMATCH');
+  });
+});
+
+describe('locality cannot be faked from a loopback peer', () => {
+  const FORWARDING = ['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-real-ip', 'x-forwarded-host'];
+
+  it.each(FORWARDING)('%s from 127.0.0.1 makes the connection remote: pairing is never silent', async (header) => {
+    const g = await gateway();
+    const device = createEphemeralDeviceSigner();
+    const value = header === 'forwarded' ? 'for=127.0.0.1' : '127.0.0.1';
+    const error = await refusal({ url: g.url, token: TOKEN, device, scopes: ['operator.read'], headers: { [header]: value } });
+    expect(error.detailCode).toBe('PAIRING_REQUIRED');
+    expect(error.closeCode).toBe(1008);
+    expect(g.pairing.getPaired(device.deviceId)).toBeUndefined();
+  });
+
+  it('under auth none, forwarding headers also withdraw the device-less owner session', async () => {
+    const g = await gateway({ auth: { mode: 'none' } });
+    expect((await session({ url: g.url, scopes: ['operator.admin'] })).hello.auth.scopes).toContain('operator.admin');
+    for (const header of FORWARDING) {
+      const error = await refusal({ url: g.url, scopes: ['operator.admin'], headers: { [header]: '127.0.0.1' } });
+      expect(error.detailCode, header).toBe('DEVICE_IDENTITY_REQUIRED');
+    }
+  });
+
+  it.each([
+    ['gateway.example.com', 'gateway-client', 'PAIRING_REQUIRED'],
+    ['127.0.0.1.nip.io', 'gateway-client', 'PAIRING_REQUIRED'],
+    ['localhost.evil.example:18789', 'gateway-client', 'PAIRING_REQUIRED'],
+    ['2130706433', 'gateway-client', 'PAIRING_REQUIRED'],
+    ['0x7f.0.0.1', 'gateway-client', 'PAIRING_REQUIRED'],
+    ['192.168.1.20:18789', 'gateway-client', 'PAIRING_REQUIRED'],
+    ['203.0.113.5', 'cli', 'PAIRING_REQUIRED'],
+    ['[::1]:18789', 'gateway-client', null],
+    ['localhost:18789', 'gateway-client', null],
+    ['172.17.0.2:18789', 'cli', null],
+  ])('Host %s (%s client) → %s', async (host, clientId, expected) => {
+    const g = await gateway();
+    const device = createEphemeralDeviceSigner();
+    const options: GatewayClientOptions = { url: g.url, token: TOKEN, device, scopes: ['operator.read'], clientId, clientMode: clientId === 'cli' ? 'cli' : 'backend', headers: { host } };
+    if (expected) expect((await refusal(options)).detailCode).toBe(expected);
+    else expect((await session(options)).hello.auth.scopes).toEqual(['operator.read']);
+  });
+
+  it('a private Host makes a cli container-local only with the shared secret', async () => {
+    const g = await gateway();
+    const owner = await admin(g);
+    const device = createEphemeralDeviceSigner();
+    await pairRemotely(g, owner, device, ['operator.read']);
+    const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator!.token;
+    // Device-token auth is not shared auth: asking for more from a private Host is not silent.
+    const error = await refusal({ url: g.url, deviceToken, device, scopes: ['operator.write'], clientId: 'cli', clientMode: 'cli', headers: { host: '172.17.0.2:18789' } });
+    expect(error.detailCode).toBe('PAIRING_REQUIRED');
+  });
+});
+
+describe('floods and guessing', () => {
+  it('more than 10 consecutive unauthorized calls close the connection; an authorized call resets the count', async () => {
+    const g = await gateway();
+    const weak = await session({ url: g.url, token: TOKEN, scopes: [] });
+    const codes: string[] = [];
+    for (let i = 0; i < 10; i++) codes.push((await weak.request('status').catch((e) => e)).error?.details?.code);
+    expect(codes).toEqual(Array(10).fill('MISSING_SCOPE'));
+    await weak.request('health');
+    for (let i = 0; i < 10; i++) await weak.request('device.pair.list').catch(() => undefined);
+    expect(weak.closed).toBe(false);
+    const closed = new Promise<number>((resolve) => weak.once('close', (code: number) => resolve(code)));
+    const eleventh = await weak.request('system-presence').catch((e) => e);
+    expect(eleventh.error?.details?.code).toBe('MISSING_SCOPE');
+    expect(await closed).toBe(1008);
+    expect((await weak.request('health').catch((e) => e)).message).toBe('connection is closed');
+  });
+
+  it('a node calling operator methods is flooded out the same way', async () => {
+    const g = await gateway({ auth: { mode: 'none' } });
+    const node = await session({ url: g.url, role: 'node', clientId: 'node-host', clientMode: 'node', device: createEphemeralDeviceSigner() });
+    const closed = new Promise<[number, string]>((resolve) => node.once('close', (code: number, reason: string) => resolve([code, reason])));
+    for (let i = 0; i < 11; i++) await node.request('device.pair.list').catch(() => undefined);
+    expect(await closed).toEqual([1008, 'repeated unauthorized calls']);
+  });
+
+  it('a client that stops reading is closed at the buffered-bytes limit and the gateway keeps serving others', async () => {
+    const configPath = path.join(await import('node:os').then((os) => os.tmpdir()), `clawdesk-hardening-config-${process.pid}.json`);
+    // ~200 KiB per config.get answer: enough to fill loopback socket buffers, cheap enough to parse.
+    await writeFile(configPath, JSON.stringify({ padding: 'x'.repeat(100 * 1024) }));
+    const g = await gateway({ maxBufferedBytes: 1024 * 1024, configPath });
+    const slow = await RawClient.open(g.url);
+    slow.send({ type: 'req', id: 'c', method: 'connect', params: buildConnectParams({ url: g.url, token: TOKEN, scopes: ['operator.read'] }, slow.challenge!) });
+    expect((await slow.response('c')).ok).toBe(true);
+    const socket = (slow.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.pause();
+    for (let i = 0; i < 150; i++) slow.send({ type: 'req', id: `big${i}`, method: 'config.get', params: {} });
+    // The gateway must give up on this peer (socket and buffers) while it still is not reading.
+    const healthy = await session({ url: g.url, token: TOKEN, scopes: ['operator.read'] });
+    await expect.poll(() => [...g.gatewayHost.connections()].length, { timeout: 10_000 }).toBe(1);
+    expect((await healthy.request('status')).ok).toBe(true);
+    socket.resume();
+    const closed = await slow.closedWithin(10_000);
+    // It was sent 1008 "slow consumer"; a peer that never reads it sees the cut (1006).
+    expect(closed.code === 1006 || (closed.code === 1008 && closed.reason === 'slow consumer'), JSON.stringify(closed)).toBe(true);
+    expect(slow.frames.filter((f) => f.id?.startsWith('big')).length).toBeLessThan(150);
+  });
+
+  /** Opens a socket; the upgrade's HTTP status when the gateway refuses it. */
+  const tryOpen = async (url: string): Promise<RawClient | number> => {
+    const client = new RawClient(new WebSocket(url));
+    return client.opened.then(
+      () => client,
+      (error: Error) => Number(/HTTP (\d+)/.exec(error.message)?.[1] ?? -1),
+    );
+  };
+
+  it('per-address limits refuse connection floods (pending handshakes and open connections)', async () => {
+    const g = await gateway({ maxConnectionsPerAddress: 4, maxPendingHandshakesPerAddress: 2 });
+    const pending = [await tryOpen(g.url), await tryOpen(g.url)];
+    expect(pending.every((p) => p instanceof RawClient)).toBe(true);
+    expect(await tryOpen(g.url)).toBe(503);
+    // Finishing those handshakes frees the pending budget, up to the per-address total.
+    const raw = pending as RawClient[];
+    for (const [i, client] of raw.entries()) {
+      const challenge = await client.frame((f) => f.event === 'connect.challenge');
+      client.send({ type: 'req', id: `c${i}`, method: 'connect', params: buildConnectParams({ url: g.url, token: TOKEN }, challenge.payload) });
+      expect((await client.response(`c${i}`)).ok).toBe(true);
+    }
+    const more = [await session({ url: g.url, token: TOKEN }), await session({ url: g.url, token: TOKEN })];
+    expect(await tryOpen(g.url)).toBe(503);
+    await more[0]!.close();
+    await expect.poll(async () => {
+      const client = await tryOpen(g.url);
+      if (client instanceof RawClient) client.ws.terminate();
+      return client instanceof RawClient;
+    }).toBe(true);
+    // Everyone already admitted is still served.
+    expect((await more[1]!.request('health')).ok).toBe(true);
+    expect((await raw[0]!.request('h', 'health')).ok).toBe(true);
+    for (const client of raw) client.ws.close();
+  });
+
+  it('idle pre-handshake sockets time out and give their slots back', async () => {
+    const g = await gateway({ maxPendingHandshakesPerAddress: 2, handshakeTimeoutMs: 300 });
+    const idle = [await tryOpen(g.url), await tryOpen(g.url)];
+    expect(await tryOpen(g.url)).toBe(503);
+    const closes = await Promise.all(idle.map(async (client) => (await (client as RawClient).closed).code));
+    expect(closes).toEqual([1000, 1000]);
+    expect((await session({ url: g.url, token: TOKEN })).hello.type).toBe('hello-ok');
+  });
+
+  it('password guessing is rate limited per address, and the right password does not help during lockout', async () => {
+    const g = await gateway({ auth: { mode: 'password', password: 'correct horse battery staple' }, rateLimit: { maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
+    const codes: string[] = [];
+    for (let i = 0; i < 5; i++) codes.push((await refusal({ url: g.url, password: `guess-${i}` })).detailCode!);
+    expect(codes).toEqual(Array(5).fill('AUTH_PASSWORD_MISMATCH'));
+    const locked = await refusal({ url: g.url, password: 'correct horse battery staple' });
+    expect(locked.detailCode).toBe('AUTH_RATE_LIMITED');
+    expect(locked.error!.retryAfterMs).toBeGreaterThan(0);
+    expect(locked.closeCode).toBe(1008);
+    const lockedDevice = await refusal({ url: g.url, password: 'correct horse battery staple', device: createEphemeralDeviceSigner() });
+    expect(lockedDevice.detailCode).toBe('AUTH_RATE_LIMITED');
+  });
+
+  it('device-token guessing counts against the same limit', async () => {
+    const g = await gateway({ rateLimit: { maxFailures: 3, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
+    const owner = await admin(g);
+    const device = createEphemeralDeviceSigner();
+    await pairRemotely(g, owner, device, ['operator.read']);
+    for (let i = 0; i < 3; i++) expect((await refusal({ url: g.url, deviceToken: `guess${i}`, device })).detailCode).toBe('AUTH_DEVICE_TOKEN_MISMATCH');
+    const realToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator!.token;
+    expect((await refusal({ url: g.url, deviceToken: realToken, device })).detailCode).toBe('AUTH_RATE_LIMITED');
+  });
+});
