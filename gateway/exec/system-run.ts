@@ -15,7 +15,7 @@ import {
   WILDCARD_AGENT,
   type ExecPolicy,
 } from './policy';
-import { applyEnvOverrides, consoleCodePage, decoderForCodePage, runProcess, type RunProcessResult } from './process-runner';
+import { applyEnvOverrides, consoleCodePage, decoderForCodePage, killProcessTree, runProcess, type RunProcessResult } from './process-runner';
 
 /**
  * The node's side of `system.run.prepare` / `system.run` / `system.which` (spec 5.3, 5.4): plans, its own policy
@@ -140,6 +140,8 @@ export class SystemRunner {
   private readonly probe: FileProbe;
   /** allow-once run ids already used here: a replay through a confused gateway still runs nothing twice. */
   private readonly consumedOnce = new Set<string>();
+  /** Process-group leaders of commands still running, so stopping the node stops them too. */
+  private readonly running = new Set<number>();
 
   constructor(private readonly options: SystemRunnerOptions) {
     this.platform = options.platform ?? process.platform;
@@ -343,6 +345,7 @@ export class SystemRunner {
     else if (evaluation.satisfied && !approved) void this.recordUse(agentId, evaluation, analysis).catch(() => undefined);
 
     this.options.emit?.('exec.started', { ...baseEvent });
+    let pid: number | undefined;
     const result: RunProcessResult = await runProcess({
       argv: plan.argv,
       cwd: plan.cwd ?? this.defaultCwd,
@@ -351,7 +354,12 @@ export class SystemRunner {
       maxOutputChars: this.options.maxOutputChars,
       platform: this.platform,
       decode: this.platform === 'win32' ? decoderForCodePage(consoleCodePage(this.platform)) : undefined,
+      onStarted: (started) => {
+        pid = started;
+        if (started) this.running.add(started);
+      },
     });
+    if (pid) this.running.delete(pid);
     const output = `${result.stdout}${result.stderr}`;
     this.options.emit?.('exec.finished', {
       ...baseEvent,
@@ -369,6 +377,12 @@ export class SystemRunner {
       stderr: result.stderr,
       error: result.error,
     };
+  }
+
+  /** Kills every command still running (their whole process trees). */
+  killRunning(): void {
+    for (const pid of this.running) killProcessTree(pid, this.platform);
+    this.running.clear();
   }
 
   /** allow-always: the node writes the entries itself (spec 5.4), into the agent's list ("*" when none). */

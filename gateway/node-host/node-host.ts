@@ -190,6 +190,9 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
     legacyApprovals,
     session: () => session.session,
     status: () => session.status,
-    stop: () => session.stop(),
+    stop: async () => {
+      runner.killRunning();
+      await session.stop();
+    },
   };
 }

@@ -1,7 +1,179 @@
-import { CliCommand, EXIT_FAILURE } from '../cli-io';
+import { parseArgs } from 'node:util';
+import { connectGateway, GatewayClientError, type GatewaySession } from '../../client/gateway-client';
+import { startApprovalClient } from '../../approvals/approval-client';
+import { noApprover, TerminalApprover, escapeForTerminal } from '../../approvals/approver';
+import { isApprovalDecision } from '../../exec/policy';
+import { loadOrCreateFileIdentity } from '../../node-host/file-identity';
+import { approvalsClientIdentityPath } from '../../node-host/gateway-run-extensions';
+import { resolveGatewayTarget, type GatewayTarget } from '../../node-host/gateway-target';
+import { CLAWDESK_VERSION } from '../../version';
+import { EXIT_FAILURE, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
-// Placeholder until this command lands.
-export const approvalsCommand: CliCommand = async (_argv, io) => {
-  io.stderr('clawdesk approvals: not implemented yet\n');
-  return EXIT_FAILURE;
+const USAGE = `Usage: clawdesk approvals <pending|resolve|watch> [options]
+
+  pending                           List exec approvals waiting for a decision
+  resolve <id> <decision>           Decide one: allow-once, allow-always or deny (an unambiguous id prefix is enough)
+  watch                             Stay connected as an approval client and prompt on this terminal
+                                    (without a terminal every request gets the askFallback policy)
+
+Options:
+  --url ws://HOST:PORT   Gateway URL (default: OPENCLAW_GATEWAY_URL, else the local gateway's port)
+  --port N               Port of the local gateway (when no URL is given)
+  --token T / --password P
+  --state-dir DIR        State dir (default: OPENCLAW_STATE_DIR or ~/.openclaw)
+  --profile NAME
+  --no-device            Connect without a device identity (shared token, or auth none on loopback)
+  --json                 Machine-readable output
+`;
+
+async function connect(target: GatewayTarget, noDevice: boolean): Promise<GatewaySession> {
+  return connectGateway({
+    url: target.url,
+    token: target.token,
+    password: target.password,
+    device: noDevice ? undefined : await loadOrCreateFileIdentity(approvalsClientIdentityPath(target.stateDir)),
+    clientId: 'cli',
+    clientMode: 'cli',
+    clientVersion: CLAWDESK_VERSION,
+    role: 'operator',
+    scopes: ['operator.approvals'],
+    connectTimeoutMs: 10_000,
+    startupRetries: 4,
+  });
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof GatewayClientError && error.error) {
+    const details = error.error.details as { code?: string; reason?: string; requestId?: string } | undefined;
+    const code = details?.code ?? details?.reason;
+    let text = `${error.error.message}${code ? ` (${code})` : ''}`;
+    if (code === 'PAIRING_REQUIRED' && details?.requestId) text += `\nApprove this device on the gateway: openclaw devices approve ${details.requestId}`;
+    return text;
+  }
+  return (error as Error).message;
+}
+
+function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+async function pending(session: GatewaySession, io: CliIo, json: boolean): Promise<number> {
+  const result = await session.request('exec.approval.list', {}, { timeoutMs: 10_000 });
+  const list: any[] = Array.isArray(result) ? result : Array.isArray(result?.approvals) ? result.approvals : [];
+  if (json) {
+    io.stdout(`${JSON.stringify(list, null, 2)}\n`);
+    return 0;
+  }
+  if (!list.length) {
+    io.stdout('No pending exec approvals.\n');
+    return 0;
+  }
+  const now = Date.now();
+  for (const item of list) {
+    const r = item.request ?? {};
+    io.stdout(`${item.id}\n`);
+    io.stdout(`  command:  ${escapeForTerminal(String(r.command ?? r.commandPreview ?? ''))}\n`);
+    if (r.cwd) io.stdout(`  cwd:      ${escapeForTerminal(String(r.cwd))}\n`);
+    if (r.host || r.nodeId) io.stdout(`  host:     ${r.host ?? ''}${r.nodeId ? ` ${r.nodeId}` : ''}\n`);
+    if (r.agentId) io.stdout(`  agent:    ${r.agentId}\n`);
+    io.stdout(`  allowed:  ${(r.allowedDecisions ?? ['allow-once', 'allow-always', 'deny']).join(', ')}\n`);
+    if (item.expiresAtMs) io.stdout(`  expires:  in ${formatAge(item.expiresAtMs - now)}\n`);
+  }
+  io.stdout(`\nResolve with: clawdesk approvals resolve <id> allow-once|allow-always|deny\n`);
+  return 0;
+}
+
+export const approvalsCommand: CliCommand = async (argv, io) => {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h') {
+    io.stdout(USAGE);
+    return sub ? 0 : 2;
+  }
+  if (!['pending', 'resolve', 'watch', 'list'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
+  let values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        port: { type: 'string' },
+        token: { type: 'string' },
+        password: { type: 'string' },
+        'state-dir': { type: 'string' },
+        profile: { type: 'string' },
+        'no-device': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  if (sub === 'resolve') {
+    if (positionals.length !== 2) throw new UsageError(`resolve needs <id> and <decision>\n\n${USAGE}`);
+    if (!isApprovalDecision(positionals[1])) throw new UsageError(`decision must be allow-once, allow-always or deny (got "${positionals[1]}")`);
+  } else if (positionals.length) {
+    throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${USAGE}`);
+  }
+  let target;
+  try {
+    target = await resolveGatewayTarget(values, io.env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+
+  if (sub === 'watch') {
+    const terminal = new TerminalApprover();
+    let client;
+    try {
+      client = await startApprovalClient({
+        url: target.url,
+        token: target.token,
+        password: target.password,
+        identity: values['no-device'] ? undefined : await loadOrCreateFileIdentity(approvalsClientIdentityPath(target.stateDir)),
+        approver: terminal.canPresent() ? terminal : noApprover,
+        stateDir: target.stateDir,
+        clientId: 'cli',
+        clientMode: 'cli',
+        displayName: 'Clawdesk terminal',
+        log: (level, message) => level !== 'debug' && io.stderr(`[${level}] ${message}\n`),
+        onOutcome: (o) => io.stdout(`${o.id}: ${o.decision}${o.source === 'fallback' ? ' (askFallback)' : ''}${o.error ? ` — not applied: ${o.error}` : ''}\n`),
+      });
+    } catch (error) {
+      io.stderr(`clawdesk approvals: ${describeError(error)}\n`);
+      return EXIT_FAILURE;
+    }
+    io.stdout(`Watching ${target.url} for exec approvals${terminal.canPresent() ? '' : ' (no terminal: askFallback decides)'}. Ctrl-C to stop.\n`);
+    await io.waitForStopSignal();
+    await client.stop();
+    return 0;
+  }
+
+  let session: GatewaySession;
+  try {
+    session = await connect(target, values['no-device']);
+  } catch (error) {
+    io.stderr(`clawdesk approvals: cannot connect to ${target.url}: ${describeError(error)}\n`);
+    return EXIT_FAILURE;
+  }
+  try {
+    if (sub === 'pending' || sub === 'list') return await pending(session, io, values.json);
+    const [id, decision] = positionals;
+    await session.request('exec.approval.resolve', { id, decision }, { timeoutMs: 10_000 });
+    io.stdout(values.json ? `${JSON.stringify({ ok: true, id, decision })}\n` : `Resolved ${id}: ${decision}\n`);
+    return 0;
+  } catch (error) {
+    io.stderr(`clawdesk approvals: ${describeError(error)}\n`);
+    return EXIT_FAILURE;
+  } finally {
+    await session.close().catch(() => undefined);
+  }
 };

@@ -1,7 +1,91 @@
-import { CliCommand, EXIT_FAILURE } from '../cli-io';
+import { parseArgs } from 'node:util';
+import { loadOrCreateFileIdentity } from '../../node-host/file-identity';
+import { nodeIdentityPath } from '../../node-host/gateway-run-extensions';
+import { resolveGatewayTarget } from '../../node-host/gateway-target';
+import { startNodeHost } from '../../node-host/node-host';
+import { EXIT_FAILURE, UsageError, type CliCommand } from '../cli-io';
 
-// Placeholder until this command lands.
-export const nodeCommand: CliCommand = async (_argv, io) => {
-  io.stderr('clawdesk node: not implemented yet\n');
-  return EXIT_FAILURE;
+const USAGE = `Usage: clawdesk node run [options]
+
+Runs Clawdesk's exec runner as an OpenClaw node against any gateway (Clawdesk's or openclaw's).
+Commands run under <state dir>/exec-approvals.json.
+
+Options:
+  --url ws://HOST:PORT   Gateway URL (default: OPENCLAW_GATEWAY_URL, else the local gateway's port)
+  --port N               Port of the local gateway (when no URL is given)
+  --token T              Shared token (default: OPENCLAW_GATEWAY_TOKEN; openclaw.json only without --url)
+  --password P           Shared password (default: OPENCLAW_GATEWAY_PASSWORD)
+  --state-dir DIR        State dir (default: OPENCLAW_STATE_DIR or ~/.openclaw)
+  --profile NAME         Use the state dir ~/.openclaw-NAME
+  --display-name NAME    Name shown in \`openclaw nodes status\`
+  --identity FILE        Device identity file (default: <state dir>/identity/clawdesk-node.json)
+  --verbose              Log every command
+`;
+
+export const nodeCommand: CliCommand = async (argv, io) => {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h') {
+    io.stdout(USAGE);
+    return sub ? 0 : 2;
+  }
+  if (sub !== 'run') throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        url: { type: 'string' },
+        port: { type: 'string' },
+        token: { type: 'string' },
+        password: { type: 'string' },
+        'state-dir': { type: 'string' },
+        profile: { type: 'string' },
+        'display-name': { type: 'string' },
+        identity: { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  let target;
+  try {
+    target = await resolveGatewayTarget(values, io.env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const identity = await loadOrCreateFileIdentity(values.identity ?? nodeIdentityPath(target.stateDir));
+  const log = (level: string, message: string) => {
+    if (level === 'debug' && !values.verbose) return;
+    io.stderr(`[${level}] ${message}\n`);
+  };
+  io.stdout(`Clawdesk node ${identity.deviceId}\nConnecting to ${target.url} (${target.source})...\n`);
+  let node;
+  try {
+    node = await startNodeHost({
+      url: target.url,
+      token: target.token,
+      password: target.password,
+      identity,
+      stateDir: target.stateDir,
+      displayName: values['display-name'],
+      log,
+      onExecEvent: values.verbose ? (event, payload) => io.stderr(`[exec] ${event} ${String(payload.command ?? '')}\n`) : undefined,
+    });
+  } catch (error) {
+    io.stderr(`clawdesk node: ${(error as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+  io.stdout(`Connected. Exec approvals: ${target.stateDir}/exec-approvals.json\n`);
+  if (node.legacyApprovals.kind === 'imported') io.stdout(`Imported legacy exec approvals from ${node.legacyApprovals.legacyPath}\n`);
+  const signal = await io.waitForStopSignal();
+  io.stdout(`Stopping (${signal})...\n`);
+  await node.stop();
+  return 0;
 };

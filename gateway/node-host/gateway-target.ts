@@ -1,0 +1,44 @@
+import { readOpenClawConfig, parsePortValue } from '../config/gateway-config';
+import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../state/state-paths';
+
+/** Which gateway a headless client talks to, and with what secret (flags, then env, then openclaw.json). */
+export interface GatewayTarget {
+  url: string;
+  token?: string;
+  password?: string;
+  stateDir: string;
+  /** Where each value came from, for messages. */
+  source: string;
+}
+
+export async function resolveGatewayTarget(
+  flags: { url?: string; port?: string; token?: string; password?: string; 'state-dir'?: string; profile?: string },
+  env: NodeJS.ProcessEnv,
+): Promise<GatewayTarget> {
+  const pathEnv = { ...currentPathEnvironment(), env };
+  const stateDir = flags['state-dir'] ?? resolveStateDir(pathEnv, { profile: flags.profile }).stateDir;
+  const explicitUrl = flags.url ?? env.OPENCLAW_GATEWAY_URL;
+  const token = flags.token ?? env.OPENCLAW_GATEWAY_TOKEN;
+  const password = flags.password ?? env.OPENCLAW_GATEWAY_PASSWORD;
+  if (explicitUrl) {
+    if (!/^wss?:\/\//i.test(explicitUrl)) throw new Error(`gateway URL must start with ws:// or wss:// (got "${explicitUrl}")`);
+    // An explicit URL gets only explicit credentials: the local config's secret is not sent to another gateway.
+    return { url: explicitUrl, token, password, stateDir, source: flags.url ? '--url' : 'OPENCLAW_GATEWAY_URL' };
+  }
+  let config: Awaited<ReturnType<typeof readOpenClawConfig>> = { exists: false };
+  try {
+    config = await readOpenClawConfig(resolveConfigPath(pathEnv, stateDir));
+  } catch {
+    // An unreadable config only loses the defaults it would have given.
+  }
+  const gw = config.exists ? config.gateway : {};
+  const port = (flags.port ? parsePortValue(flags.port) : undefined) ?? parsePortValue(env.OPENCLAW_GATEWAY_PORT) ?? gw.port ?? 18789;
+  if (flags.port && !parsePortValue(flags.port)) throw new Error(`invalid --port "${flags.port}"`);
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    token: token ?? gw.auth?.token,
+    password: password ?? gw.auth?.password,
+    stateDir,
+    source: 'local gateway',
+  };
+}

@@ -1,0 +1,142 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { approvalsCommand } from '../../gateway/cli/commands/approvals-command';
+import { nodeCommand } from '../../gateway/cli/commands/node-command';
+import { UsageError } from '../../gateway/cli/cli-io';
+import type { CliIo } from '../../gateway/cli/cli-io';
+
+/** Same dispatch as gateway/cli/main.ts (which loads commands from dist at run time). */
+async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name === 'node' ? nodeCommand : approvalsCommand;
+  try {
+    return await command(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`clawdesk ${name}: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+import { agentFlow, rejection, startExecHarness, TOKEN, waitFor, type ExecHarness } from './exec-harness';
+
+let h: ExecHarness | undefined;
+afterEach(async () => {
+  await h?.dispose();
+  h = undefined;
+});
+
+function captureIo(env: NodeJS.ProcessEnv = {}) {
+  let stop!: (s: NodeJS.Signals) => void;
+  const stopped = new Promise<NodeJS.Signals>((r) => (stop = r));
+  const io: CliIo & { out: string; err: string; stop: () => void } = {
+    out: '',
+    err: '',
+    stdout: (t) => void (io.out += t),
+    stderr: (t) => void (io.err += t),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    waitForStopSignal: () => stopped,
+    stop: () => stop('SIGTERM'),
+  };
+  return io;
+}
+
+describe('clawdesk approvals pending / resolve', () => {
+  it('lists a pending approval and resolves it by id prefix; the agent gets the decision', async () => {
+    h = await startExecHarness();
+    // An approval client must be connected for the request to be delivered at all (spec 9.7).
+    const ui = await h.operator({ scopes: ['operator.approvals'], caps: ['exec-approvals'] });
+    const agent = await h.operator();
+    const flowP = agentFlow(agent, h.nodeId, ['/bin/sh', '-lc', 'touch cli1'], { cwd: h.work });
+    const common = ['--url', h.gateway.url, '--token', TOKEN, '--state-dir', path.join(h.root, 'cli-state')];
+
+    let listed: any[] = [];
+    await waitFor(async () => {
+      const io = captureIo();
+      expect(await runCli(['approvals', 'pending', '--json', ...common], io)).toBe(0);
+      listed = JSON.parse(io.out);
+      return listed.length === 1;
+    });
+    expect(listed[0].request.command).toBe('touch cli1');
+    const human = captureIo();
+    await runCli(['approvals', 'pending', ...common], human);
+    expect(human.out).toContain(listed[0].id);
+    expect(human.out).toContain('touch cli1');
+
+    const io = captureIo();
+    expect(await runCli(['approvals', 'resolve', listed[0].id.slice(0, 8), 'allow-once', ...common], io)).toBe(0);
+    expect(io.out).toContain('allow-once');
+    const flow = await flowP;
+    expect(flow.approval.decision).toBe('allow-once');
+    expect((await flow.run()).payload.success).toBe(true);
+    expect(existsSync(path.join(h.work, 'cli1'))).toBe(true);
+    await ui.close();
+  });
+
+  it('works without a device identity in auth none mode (the loopback seed report)', async () => {
+    h = await startExecHarness({ auth: 'none' });
+    const ui = await h.operator({ scopes: ['operator.approvals'], caps: ['exec-approvals'], device: null, clientId: 'cli', clientMode: 'cli' });
+    const agent = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli' });
+    const flowP = agentFlow(agent, h.nodeId, ['/bin/sh', '-lc', 'touch cli2'], { cwd: h.work });
+    const common = ['--url', h.gateway.url, '--no-device', '--state-dir', path.join(h.root, 'cli-state')];
+    let id = '';
+    await waitFor(async () => {
+      const io = captureIo();
+      await runCli(['approvals', 'pending', '--json', ...common], io);
+      id = JSON.parse(io.out || '[]')[0]?.id ?? '';
+      return Boolean(id);
+    });
+    expect(await runCli(['approvals', 'resolve', id, 'deny', ...common], captureIo())).toBe(0);
+    expect((await flowP).approval.decision).toBe('deny');
+    await ui.close();
+  });
+
+  it('reports bad usage and unknown ids clearly', async () => {
+    h = await startExecHarness();
+    const common = ['--url', h.gateway.url, '--token', TOKEN, '--state-dir', path.join(h.root, 'cli-state')];
+    const bad = captureIo();
+    expect(await runCli(['approvals', 'resolve', 'abc', 'maybe', ...common], bad)).toBe(2);
+    expect(bad.err).toMatch(/allow-once, allow-always or deny/);
+    const unknown = captureIo();
+    expect(await runCli(['approvals', 'resolve', 'abc', 'deny', ...common], unknown)).toBe(1);
+    expect(unknown.err).toMatch(/unknown or expired approval id/);
+    const wrongToken = captureIo();
+    expect(await runCli(['approvals', 'pending', '--url', h.gateway.url, '--token', 'nope', '--state-dir', path.join(h.root, 'cli-state')], wrongToken)).toBe(1);
+    expect(wrongToken.err).toMatch(/AUTH_TOKEN_MISMATCH/);
+  });
+});
+
+describe('clawdesk node run', () => {
+  it('runs the runner alone against a gateway until stopped', async () => {
+    h = await startExecHarness();
+    const stateDir = path.join(h.root, 'node2-state');
+    const io = captureIo();
+    const done = runCli(['node', 'run', '--url', h.gateway.url, '--token', TOKEN, '--state-dir', stateDir, '--display-name', 'second'], io);
+    const admin = await h.operator({ scopes: ['operator.admin'] });
+    let pending: any;
+    await waitFor(async () => {
+      const list = await admin.request('node.pair.list', {});
+      pending = list.pending.find((p: any) => p.displayName === 'second');
+      return Boolean(pending);
+    });
+    expect(pending.commands).toContain('system.run');
+    await admin.request('node.pair.approve', { requestId: pending.requestId });
+    const which = await admin.request('node.invoke', { nodeId: pending.nodeId, command: 'system.which', params: { bins: ['sh'] }, idempotencyKey: 'w1' });
+    expect(which.payload.bins.sh).toBeTruthy();
+    io.stop();
+    expect(await done).toBe(0);
+    expect(io.out).toContain('Connected.');
+    expect(existsSync(path.join(stateDir, 'identity', 'clawdesk-node.json'))).toBe(true);
+  });
+
+  it('exits non-zero with the reason on a wrong token', async () => {
+    h = await startExecHarness();
+    const io = captureIo();
+    expect(await runCli(['node', 'run', '--url', h.gateway.url, '--token', 'nope', '--state-dir', path.join(h.root, 'n3')], io)).toBe(1);
+    expect(io.err).toMatch(/token/);
+    expect(await runCli(['node', 'run', '--url', 'http://x'], captureIo())).toBe(2);
+    void rejection;
+  });
+});
