@@ -33,7 +33,8 @@ function openFileLimits(): { soft: number; hard: number } {
 }
 
 /**
- * Node cannot call setrlimit, so when the soft limit is too low (and the hard limit allows more) the script re-runs
+ * Node raises its soft limit to the hard limit at start-up, so normally only the hard limit matters; for a runtime
+ * that does not, and since Node cannot call setrlimit itself, when the soft limit is too low (and the hard limit allows more) the script re-runs
  * itself under `ulimit -n`. Returns the exit code of that re-run, or undefined when the limit was already enough.
  */
 function ensureFileLimit(needed: number): number | undefined {
