@@ -1,0 +1,122 @@
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectGateway, type GatewaySession } from '../../gateway/client/gateway-client';
+import { ApprovalQueue } from '../../main/approval-queue';
+import { GatewayController } from '../../main/gateway-controller';
+import { MessageBoxPresenter } from '../../main/message-box-presenter';
+import { NativeApprover } from '../../main/native-approver';
+import { FakeDialog } from './fakes';
+
+const TOKEN = 'controller-test-token-0123456789';
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+});
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function controller(port: number, dialog: FakeDialog) {
+  const queue = new ApprovalQueue({ presenter: new MessageBoxPresenter(dialog.api), blocker: () => undefined, fallback: () => null });
+  const logs: string[] = [];
+  const c = new GatewayController({
+    port,
+    stateDir: mkdtempSync(path.join(os.tmpdir(), 'clawdesk-ctl-')),
+    token: TOKEN,
+    approver: new NativeApprover(queue),
+    probeTimeoutMs: 1000,
+    log: (level, message) => logs.push(`${level}: ${message}`),
+  });
+  cleanups.push(() => c.stop());
+  return { c, queue, logs };
+}
+
+function askApproval(requester: GatewaySession, command: string) {
+  return requester.request<{ decision: string | null }>(
+    'exec.approval.request',
+    { command, cwd: '/tmp', host: 'gateway', security: 'allowlist', ask: 'on-miss', agentId: 'main', timeoutMs: 60_000, twoPhase: true },
+    { expectFinal: true, timeoutMs: 30_000 },
+  );
+}
+
+describe('GatewayController against real gateways', () => {
+  it('embeds on a free port, runs the node and asks through the native dialog', async () => {
+    const port = await freePort();
+    const dialog = new FakeDialog();
+    const { c } = controller(port, dialog);
+    await c.start();
+    expect(c.status()).toMatchObject({ state: 'running', port, owner: { kind: 'clawdesk' } });
+    expect(c.session()).toBeDefined();
+
+    const requester = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, scopes: ['operator.admin'], displayName: 'agent' });
+    cleanups.push(() => requester.close());
+    const nodes = await requester.request<{ nodes: Array<{ displayName?: string; connected?: boolean }> }>('node.list', {});
+    expect(nodes.nodes.some((n) => n.displayName === 'Clawdesk' && n.connected)).toBe(true);
+
+    const first = askApproval(requester, 'git push origin main');
+    const box = await dialog.box(0);
+    expect(box.options.detail).toContain('git push origin main');
+    box.answer(0);
+    expect((await first).decision).toBe('allow-once');
+
+    // Resolved elsewhere: the dialog closes on its own.
+    const second = askApproval(requester, 'make deploy');
+    const secondBox = await dialog.box(1);
+    // Another client (here the dashboard's operator session) answers first.
+    const list = await c.session()!.request<Array<{ id: string }>>('exec.approval.list', {});
+    await c.session()!.request('exec.approval.resolve', { id: list[0]!.id, decision: 'deny' });
+    expect((await second).decision).toBe('deny');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(secondBox.closedBySignal).toBe(true);
+  });
+
+  it('attaches to a gateway that already owns the port, never fights for it, and names the owner', async () => {
+    const port = await freePort();
+    const owner = controller(port, new FakeDialog());
+    await owner.c.start();
+    const dialog = new FakeDialog();
+    const second = controller(port, dialog);
+    await second.c.start();
+    const status = second.c.status();
+    expect(status.state).toBe('attached');
+    expect(status.handOver).toMatch(/never stops it/);
+    if (process.platform === 'linux') expect(status.owner).toMatchObject({ kind: 'other-process', pid: process.pid });
+    // The attached app is an approval client: it gets the prompt too.
+    const requester = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, scopes: ['operator.admin'] });
+    cleanups.push(() => requester.close());
+    const pending = askApproval(requester, 'ls -la');
+    const box = await dialog.box(0);
+    box.answer(box.options.cancelId!);
+    expect((await pending).decision).toBe('deny');
+    // Stopping the attached app leaves the owner's gateway running.
+    await second.c.stop();
+    expect(owner.c.status().state).toBe('running');
+  });
+
+  it('an unknown service on the port: error state with the reason, nothing started', async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      socket.write('SSH-2.0-OpenSSH_9.6\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const { c } = controller((server.address() as net.AddressInfo).port, new FakeDialog());
+    await c.start();
+    expect(c.status().state).toBe('error');
+    expect(c.status().error).toMatch(/in use by/);
+    expect(c.session()).toBeUndefined();
+  });
+});
