@@ -72,7 +72,8 @@ function mapOf<T extends z.ZodType>(entry: T, key: string) {
         : (() => {
             throw new Error('expected an object map');
           })();
-    const out: Record<string, z.infer<T>> = {};
+    // No prototype: ids such as "__proto__" or "constructor" must be plain keys, never inherited members.
+    const out: Record<string, z.infer<T>> = Object.create(null);
     for (const raw of entries) {
       const parsed = entry.parse(raw) as Record<string, unknown>;
       out[String(parsed[key])] = parsed as z.infer<T>;
@@ -140,8 +141,8 @@ function scopeBelongsToRole(scope: string, role: string): boolean {
  * atomically. A mutation resolves only once its write is durable, so nothing acknowledged is lost.
  */
 export class DevicePairingStore {
-  private pending: Record<string, PendingPairingRequest> = {};
-  private paired: Record<string, PairedDevice> = {};
+  private pending: Record<string, PendingPairingRequest> = Object.create(null);
+  private paired: Record<string, PairedDevice> = Object.create(null);
   readonly corruptFiles: CorruptFileReport[] = [];
   private readonly now: () => number;
 
@@ -170,8 +171,8 @@ export class DevicePairingStore {
     for (const [file, result] of [[this.pendingPath, pending], [this.pairedPath, paired]] as const) {
       if (result.kind === 'corrupt') this.corruptFiles.push({ file, error: result.error, quarantinedTo: result.quarantinedTo });
     }
-    this.pending = pending.kind === 'ok' ? pending.value : {};
-    this.paired = paired.kind === 'ok' ? paired.value : {};
+    this.pending = pending.kind === 'ok' ? pending.value : Object.create(null);
+    this.paired = paired.kind === 'ok' ? paired.value : Object.create(null);
     this.prunePending();
   }
 
