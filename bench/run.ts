@@ -12,10 +12,12 @@ import { fmt, round, table } from './stats';
  * then the exec benchmarks when their modules are present. Prints a table and, last, one JSON line.
  */
 
-const USAGE = `Usage: node dist/bench/run.js [--only clawdesk|openclaw] [--quick] [--skip-exec]
-  --only      measure one gateway only
-  --quick     20 connects, 1 s throughput runs (a smoke run; figures are noisy)
-  --skip-exec skip the exec benchmarks (bench/exec-*.ts)
+const USAGE = `Usage: node dist/bench/run.js [--only clawdesk|openclaw] [--quick] [--skip-exec] [--clawdesk-node-args "..."]
+  --only                measure one gateway only
+  --quick               20 connects, 1 s throughput runs (a smoke run; figures are noisy)
+  --skip-exec           skip the exec benchmarks (bench/exec-*.ts)
+  --clawdesk-node-args  extra node flags for Clawdesk's gateway process, space-separated
+                        (to try a tuning, e.g. "--max-semi-space-size=1")
 `;
 
 interface Target {
@@ -113,7 +115,7 @@ async function main(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, 'skip-exec': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, 'skip-exec': { type: 'boolean', default: false }, 'clawdesk-node-args': { type: 'string', default: '' }, help: { type: 'boolean', short: 'h', default: false } },
       strict: true,
     }));
   } catch (error) {
@@ -148,7 +150,9 @@ async function main(): Promise<number> {
   if (values.only !== 'openclaw') {
     log('clawdesk gateway: node bin/clawdesk.js gateway run --no-node ...');
     try {
-      ours = await benchGateway(() => startClawdeskGateway(), options);
+      const nodeArgs = values['clawdesk-node-args'].split(/\s+/).filter(Boolean);
+      if (nodeArgs.length) console.log(`clawdesk gateway node flags: ${nodeArgs.join(' ')}`);
+      ours = await benchGateway(() => startClawdeskGateway({ nodeArgs }), options);
     } catch (error) {
       problems.clawdesk = (error as Error).message;
       console.log(`clawdesk gateway could not be measured: ${problems.clawdesk}`);
