@@ -54,8 +54,9 @@ export class PromptWindowPresenter implements ApprovalPresenter {
       window.loadURL(`${APP_ORIGIN}/index.html#prompt`).then(
         () => this.options.notifyPrompt(),
         () => {
-          if (!window.isDestroyed()) window.close();
+          // Hand over to the fallback before closing: the window's "closed" must not read as Deny here.
           finish(this.options.fallback.present(view, signal));
+          if (!window.isDestroyed()) window.close();
         },
       );
     });

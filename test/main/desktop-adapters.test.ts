@@ -1,0 +1,188 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ApprovalNotifier } from '../../main/approval-notifier';
+import type { ExecApprovalRequested } from '../../main/approval-prompt-text';
+import { buildApprovalPrompt } from '../../main/approval-prompt-text';
+import { ApprovalQueue } from '../../main/approval-queue';
+import type { NotificationFactory, NotificationLike, NotificationOptions, PowerMonitorLike, ScreenLike } from '../../main/electron-facades';
+import type { ApprovalPromptView, Decision } from '../../main/ipc/ipc-contract';
+import { LoginItem } from '../../main/login-item';
+import { PresenceMonitor } from '../../main/presence';
+import { PromptWindowPresenter, type PromptWindowLike } from '../../main/prompt-window';
+
+function view(command: string, decisions: Decision[] = ['allow-once', 'allow-always', 'deny']): ApprovalPromptView {
+  const built = buildApprovalPrompt({ id: `id-${command.length}`, request: { command, allowedDecisions: decisions }, createdAtMs: 0, expiresAtMs: Date.now() + 60_000 });
+  if (built.kind !== 'prompt') throw new Error('expected prompt');
+  return built.view;
+}
+
+class FakeNotifications {
+  readonly created: Array<{ options: NotificationOptions; handlers: Map<string, (...args: any[]) => void>; shown: boolean; closed: boolean }> = [];
+  readonly api: NotificationFactory = {
+    isSupported: () => true,
+    create: (options: NotificationOptions): NotificationLike => {
+      const record = { options, handlers: new Map<string, (...args: any[]) => void>(), shown: false, closed: false };
+      this.created.push(record);
+      const n = {
+        show: () => void (record.shown = true),
+        close: () => void (record.closed = true),
+        on: (event: string, handler: (...args: any[]) => void) => {
+          record.handlers.set(event, handler);
+          return n;
+        },
+      };
+      return n as unknown as NotificationLike;
+    },
+  };
+}
+
+describe('ApprovalNotifier', () => {
+  it('macOS/Windows: Allow once and Deny actions for a short command; click opens the dialog', () => {
+    const fake = new FakeNotifications();
+    const calls: string[] = [];
+    const notifier = new ApprovalNotifier({ notifications: fake.api, platform: 'darwin', onOpen: (id) => calls.push(`open:${id}`), onDecide: (id, d) => calls.push(`${d}:${id}`) });
+    const v = view('git status');
+    notifier.notify(v);
+    notifier.notify(v);
+    expect(fake.created).toHaveLength(1);
+    const n = fake.created[0]!;
+    expect(n.shown).toBe(true);
+    expect(n.options.title).toBe('Allow this command?');
+    expect(n.options.body).toBe('git status');
+    expect(n.options.actions?.map((a) => a.text)).toEqual(['Allow once', 'Deny']);
+    n.handlers.get('action')!({ actionIndex: 1 }, 1);
+    n.handlers.get('click')!();
+    expect(calls).toEqual([`deny:${v.promptId}`, `open:${v.promptId}`]);
+    notifier.dismiss(v.promptId);
+    expect(n.closed).toBe(true);
+  });
+
+  it('no actions for a command that does not fit whole, nor on Linux', () => {
+    const fake = new FakeNotifications();
+    const notifier = new ApprovalNotifier({ notifications: fake.api, platform: 'win32', onOpen: () => undefined, onDecide: () => undefined });
+    notifier.notify(view(`echo ${'x'.repeat(300)}`));
+    expect(fake.created[0]!.options.actions).toEqual([]);
+    expect(fake.created[0]!.options.body).toBe('Open to review the full command.');
+    const linux = new FakeNotifications();
+    new ApprovalNotifier({ notifications: linux.api, platform: 'linux', onOpen: () => undefined, onDecide: () => undefined }).notify(view('ls'));
+    expect(linux.created[0]!.options.actions).toEqual([]);
+  });
+});
+
+class FakeWindow {
+  handlers = new Map<string, () => void>();
+  destroyed = false;
+  loaded?: string;
+  constructor(private readonly loadResult: Promise<void>) {}
+  readonly api: PromptWindowLike = {
+    loadURL: (url: string) => {
+      this.loaded = url;
+      return this.loadResult;
+    },
+    show: () => undefined,
+    focus: () => undefined,
+    moveTop: () => undefined,
+    isDestroyed: () => this.destroyed,
+    close: () => {
+      this.destroyed = true;
+      this.handlers.get('closed')?.();
+    },
+    once: ((event: string, handler: () => void) => {
+      this.handlers.set(event, handler);
+      return this.api;
+    }) as unknown as PromptWindowLike['once'],
+  };
+}
+
+describe('PromptWindowPresenter', () => {
+  const event = (id: string): ExecApprovalRequested => ({ id, request: { command: 'ls', allowedDecisions: ['allow-once', 'deny'] }, createdAtMs: 0, expiresAtMs: Date.now() + 60_000 });
+
+  it('loads the prompt page; a decision over IPC closes the window; closing the window denies', async () => {
+    const windows: FakeWindow[] = [];
+    const queue: ApprovalQueue = new ApprovalQueue({
+      presenter: new PromptWindowPresenter({
+        createWindow: () => {
+          const w = new FakeWindow(Promise.resolve());
+          windows.push(w);
+          return w.api;
+        },
+        fallback: { present: async () => 'deny' },
+        notifyPrompt: () => undefined,
+      }),
+      blocker: () => undefined,
+      fallback: () => null,
+    });
+    const first = queue.request(event('a'));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(windows[0]!.loaded).toBe('clawdesk://app/index.html#prompt');
+    expect(queue.current()?.promptId).toBe('a');
+    queue.decide('a', 'allow-once');
+    expect(await first).toMatchObject({ decision: 'allow-once', source: 'user' });
+    expect(windows[0]!.destroyed).toBe(true);
+
+    const second = queue.request(event('b'));
+    await new Promise((r) => setTimeout(r, 0));
+    windows[1]!.api.close();
+    expect(await second).toMatchObject({ decision: 'deny', source: 'user' });
+  });
+
+  it('falls back to the message box when the page cannot load', async () => {
+    const used: string[] = [];
+    const presenter = new PromptWindowPresenter({
+      createWindow: () => new FakeWindow(Promise.reject(new Error('ERR_FAILED'))).api,
+      fallback: { present: async (v) => (used.push(v.promptId), 'allow-once') },
+      notifyPrompt: () => undefined,
+    });
+    expect(await presenter.present(view('ls', ['allow-once', 'deny']), new AbortController().signal)).toBe('allow-once');
+    expect(used).toHaveLength(1);
+  });
+});
+
+describe('PresenceMonitor', () => {
+  it('locked screen, suspend and no display block prompts', () => {
+    const handlers = new Map<string, () => void>();
+    let idle: ReturnType<PowerMonitorLike['getSystemIdleState']> = 'active';
+    const power = { on: (e: string, h: () => void) => (handlers.set(e, h), power), getSystemIdleState: () => idle } as unknown as PowerMonitorLike;
+    let displays = 1;
+    const screen = { getAllDisplays: () => Array.from({ length: displays }, () => ({}) as Electron.Display) } as ScreenLike;
+    const presence = new PresenceMonitor(power, screen);
+    expect(presence.blocker()).toBeUndefined();
+    handlers.get('lock-screen')!();
+    expect(presence.blocker()).toBe('locked');
+    handlers.get('unlock-screen')!();
+    idle = 'locked';
+    expect(presence.blocker()).toBe('locked');
+    idle = 'idle';
+    displays = 0;
+    expect(presence.blocker()).toBe('no-display');
+    displays = 1;
+    handlers.get('suspend')!();
+    expect(presence.blocker()).toBe('suspended');
+  });
+});
+
+describe('LoginItem', () => {
+  it('Linux: an XDG autostart entry is written and removed', async () => {
+    const configHome = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-xdg-'));
+    const app = { getLoginItemSettings: () => ({ openAtLogin: false }) as Electron.LoginItemSettings, setLoginItemSettings: () => undefined };
+    const item = new LoginItem(app, 'linux', { configHome, execPath: '/opt/Clawdesk/clawdesk desktop' });
+    expect(item.get()).toBe(false);
+    await item.set(true);
+    const file = path.join(configHome, 'autostart', 'clawdesk.desktop');
+    expect(readFileSync(file, 'utf8')).toContain('Exec="/opt/Clawdesk/clawdesk desktop"');
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    expect(item.get()).toBe(true);
+    await item.set(false);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('macOS/Windows: the OS login item', async () => {
+    let openAtLogin = false;
+    const app = { getLoginItemSettings: () => ({ openAtLogin }) as Electron.LoginItemSettings, setLoginItemSettings: (s: Electron.Settings) => void (openAtLogin = Boolean(s.openAtLogin)) };
+    const item = new LoginItem(app, 'darwin', { configHome: '/nonexistent', execPath: '/x' });
+    await item.set(true);
+    expect(item.get()).toBe(true);
+  });
+});
