@@ -139,8 +139,10 @@ export type SystemRunGate = (input: { conn: GatewayConnection; nodeId: string; p
 
 export const canSeePairing = (conn: GatewayConnection): boolean =>
   conn.role === 'operator' && (conn.scopes.includes('operator.pairing') || conn.scopes.includes('operator.admin'));
-const canRead = (conn: GatewayConnection): boolean =>
-  conn.role === 'operator' && ['operator.read', 'operator.write', 'operator.admin'].some((s) => conn.scopes.includes(s));
+/** Node lifecycle reports (exec.started/finished/denied) go to admins and to readers that ask with the `node-events` cap. */
+const wantsNodeEvents = (conn: GatewayConnection): boolean =>
+  conn.role === 'operator' &&
+  (conn.scopes.includes('operator.admin') || (conn.caps.includes('node-events') && ['operator.read', 'operator.write'].some((s) => conn.scopes.includes(s))));
 
 function nodeIdOf(conn: GatewayConnection): string {
   return conn.deviceId ?? conn.client.instanceId ?? conn.client.id;
@@ -563,7 +565,7 @@ export class NodeRegistry implements GatewayModule {
           }
           const nodeId = nodeIdOf(conn);
           this.options.onNodeEvent?.(nodeId, params.event, payload);
-          this.host?.broadcast('node.event', { nodeId, event: params.event, payload, ts: Date.now() }, canRead);
+          this.host?.broadcast('node.event', { nodeId, event: params.event, payload, ts: Date.now() }, wantsNodeEvents);
           return { ok: true };
         },
       },

@@ -317,9 +317,11 @@ export class SystemRunner {
     if (policy.security === 'deny') deny('SYSTEM_RUN_DISABLED: security=deny');
 
     const ctx = this.resolveCtx(plan.cwd);
-    const analysis = analyzeCommand(plan.argv, ctx);
-    const evaluation = evaluateAllowlist(analysis, allowlist, ctx);
     const approved = params.approved === true;
+    // Under security=full the allowlist decides nothing (except what allow-always persists): skip reading it.
+    const needAnalysis = policy.security === 'allowlist' || (approved && params.approvalDecision === 'allow-always');
+    const analysis: CommandAnalysis = needAnalysis ? analyzeCommand(plan.argv, ctx) : { ok: true, segments: [], commandText: '' };
+    const evaluation = needAnalysis ? evaluateAllowlist(analysis, allowlist, ctx) : { satisfied: false, durableAllowAlways: false, matches: [] };
     if (approved && runId && params.approvalDecision !== 'allow-always') {
       if (this.consumedOnce.has(runId)) deny('SYSTEM_RUN_DENIED: approval already used');
     }

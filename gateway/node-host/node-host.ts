@@ -75,11 +75,14 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
 
   const sendNodeEvent = (event: ExecLifecycleEvent, payload: Record<string, unknown>) => {
     options.onExecEvent?.(event, payload);
-    const session = live?.session;
-    if (!session) return;
-    const clean = JSON.parse(JSON.stringify(payload)) as Record<string, unknown>;
-    session.request('node.event', { event, payloadJSON: JSON.stringify(clean) }, { timeoutMs: 10_000 }).catch((error) => {
-      log('debug', 'node.event not delivered', { event, error: String(error) });
+    const payloadJSON = JSON.stringify(payload);
+    // After the current turn: the spawn and the invoke result go first, lifecycle reports follow.
+    setImmediate(() => {
+      const session = live?.session;
+      if (!session) return;
+      session.request('node.event', { event, payloadJSON }, { timeoutMs: 10_000 }).catch((error) => {
+        log('debug', 'node.event not delivered', { event, error: String(error) });
+      });
     });
   };
 
