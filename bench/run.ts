@@ -99,9 +99,16 @@ async function runExecBenches(log: (line: string) => void): Promise<Record<strin
       if (typeof fn !== 'function' || !/^(bench|run)/i.test(name)) continue;
       log(`exec benchmark ${file}:${name} ...`);
       try {
-        const value = await (fn as (o?: unknown) => Promise<unknown>)({ log });
+        // Their own log lines are the human output; a function that says nothing gets its result printed on one line.
+        let said = false;
+        const value = await (fn as (o?: unknown) => Promise<unknown>)({
+          log: (line: string) => {
+            said = true;
+            console.log(line);
+          },
+        });
         results[`${file.replace(/\.js$/, '')}:${name}`] = value;
-        if (value !== undefined) console.log(typeof value === 'string' ? value : JSON.stringify(value, null, 2));
+        if (!said && value !== undefined) console.log(`${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
       } catch (error) {
         results[`${file.replace(/\.js$/, '')}:${name}`] = { error: (error as Error).message };
         console.log(`exec benchmark ${name} failed: ${(error as Error).message}`);
