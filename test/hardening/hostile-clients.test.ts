@@ -346,3 +346,42 @@ describe('floods and guessing', () => {
     expect((await refusal({ url: g.url, deviceToken: realToken, device })).detailCode).toBe('AUTH_RATE_LIMITED');
   });
 });
+
+describe('object-prototype names as ids (found by the fuzzer)', () => {
+  const NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+  it('approve/reject/remove/rotate/revoke with prototype names answer "unknown" and change nothing', async () => {
+    const g = await gateway();
+    const owner = await admin(g);
+    for (const name of NAMES) {
+      for (const [method, params, message] of [
+        ['device.pair.approve', { requestId: name }, 'unknown requestId'],
+        ['device.pair.reject', { requestId: name }, 'unknown requestId'],
+        ['device.pair.remove', { deviceId: name }, 'unknown deviceId'],
+        ['device.token.rotate', { deviceId: name, role: 'operator' }, 'device token rotation denied'],
+        ['device.token.revoke', { deviceId: name, role: 'operator' }, 'unknown device token'],
+      ] as const) {
+        const error = await owner.request(method, params).catch((e) => e);
+        expect(error, `${method} ${name}`).toBeInstanceOf(GatewayClientError);
+        expect(error.message, `${method} ${name}`).toBe(message);
+      }
+    }
+    const list = await owner.request('device.pair.list');
+    expect(list).toEqual({ pending: [], paired: [] });
+    expect(g.pairing.listPaired()).toEqual([]);
+  });
+
+  it('a state file with prototype-named keys loads as plain entries', async () => {
+    const os = await import('node:os');
+    const { mkdtemp, mkdir } = await import('node:fs/promises');
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'clawdesk-hardening-proto-'));
+    await mkdir(path.join(stateDir, 'devices'), { recursive: true });
+    // deviceId values that are prototype names: the map must not turn them into prototypes.
+    const record = (deviceId: string) => ({ deviceId, publicKey: 'k', createdAtMs: 1, approvedAtMs: 1, tokens: {} });
+    await writeFile(path.join(stateDir, 'devices', 'paired.json'), `{"a":${JSON.stringify(record('__proto__'))},"b":${JSON.stringify(record('constructor'))}}`);
+    const g = await gateway({ stateDir });
+    expect(g.pairing.listPaired().map((d) => d.deviceId).sort()).toEqual(['__proto__', 'constructor']);
+    expect(g.pairing.getPaired('toString')).toBeUndefined();
+    expect(g.pairing.getPending('constructor')).toBeUndefined();
+  });
+});
