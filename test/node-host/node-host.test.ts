@@ -148,7 +148,8 @@ describe('node host reconnects', () => {
     }
     extra.push(() => again.close());
     await waitFor(() => exec2.registry.surfaceOf(h!.nodeId).includes('system.run'), 8000);
-    expect(h.node.status().state).toBe('connected');
+    // The gateway registers the node a moment before the node has read its hello-ok.
+    await waitFor(() => h!.node.status().state === 'connected');
 
     const wrong = await rejection(
       startNodeHost({ url: again.url, token: 'wrong', identity: createEphemeralDeviceSigner(), stateDir: path.join(h.root, 'x'), home: h.root, reconnect: { initialBackoffMs: 20 } }),
