@@ -171,16 +171,41 @@ function stricter(order: readonly string[], a: unknown, b: unknown, prefer: 'min
   return order[prefer === 'min' ? Math.min(ia, ib) : Math.max(ia, ib)];
 }
 
-function mergePolicy<T extends ExecPolicyFields>(t: T | undefined, s: T | undefined): T | undefined {
-  if (!t || !s) return t ?? s;
+/**
+ * Field by field, the stricter wins. `inherited` is what an absent field falls back to in the merged file (for an
+ * agent: the merged "*" agent over the merged defaults). An explicit value on one side that is not stricter than
+ * that is dropped: the other side inherited something stricter, and the stricter decision wins.
+ * At the top level (no `inherited`), an absent autoAllowSkills means OpenClaw's built-in false.
+ */
+function mergePolicy<T extends ExecPolicyFields>(t: T | undefined, s: T | undefined, inherited?: ExecPolicyFields): T | undefined {
+  if (!t && !s) return undefined;
   const out = { ...s, ...t } as T;
-  setOrDelete(out, 'security', stricter(SECURITY_ORDER, t.security, s.security, 'min'));
-  setOrDelete(out, 'ask', stricter(ASK_ORDER, t.ask, s.ask, 'max'));
-  setOrDelete(out, 'askFallback', stricter(SECURITY_ORDER, t.askFallback, s.askFallback, 'min'));
-  // Auto-allowing skill bins is a loosening: keep it only if both dirs enabled it.
-  if (typeof t.autoAllowSkills === 'boolean' || typeof s.autoAllowSkills === 'boolean') {
-    out.autoAllowSkills = (t.autoAllowSkills ?? s.autoAllowSkills) === true && (s.autoAllowSkills ?? t.autoAllowSkills) === true;
-  }
+  const field = (key: 'security' | 'ask' | 'askFallback', order: readonly string[], prefer: 'min' | 'max') => {
+    const a = order.includes(t?.[key] as string) ? t![key] : undefined;
+    const b = order.includes(s?.[key] as string) ? s![key] : undefined;
+    let value = stricter(order, a, b, prefer);
+    if (inherited && (a === undefined) !== (b === undefined)) {
+      const fallback = stricter(order, inherited[key], undefined, prefer);
+      if (fallback !== undefined && stricter(order, value, fallback, prefer) === fallback) value = undefined;
+    }
+    setOrDelete(out, key, value);
+  };
+  field('security', SECURITY_ORDER, 'min');
+  field('ask', ASK_ORDER, 'max');
+  field('askFallback', SECURITY_ORDER, 'min');
+  const ta = typeof t?.autoAllowSkills === 'boolean' ? t.autoAllowSkills : undefined;
+  const sa = typeof s?.autoAllowSkills === 'boolean' ? s.autoAllowSkills : undefined;
+  if (ta === undefined && sa === undefined) delete out.autoAllowSkills;
+  else if (ta !== undefined && sa !== undefined) out.autoAllowSkills = ta && sa;
+  else if (!inherited) out.autoAllowSkills = false; // top level: absent is OpenClaw's built-in false
+  else if ((ta ?? sa) === true && inherited.autoAllowSkills !== true) delete out.autoAllowSkills; // the other side never granted it
+  else out.autoAllowSkills = (ta ?? sa)!;
+  return out;
+}
+
+function definedPolicyFields(p: ExecPolicyFields | undefined): ExecPolicyFields {
+  const out: ExecPolicyFields = {};
+  for (const key of ['security', 'ask', 'askFallback', 'autoAllowSkills'] as const) if (p?.[key] !== undefined) (out as JsonObject)[key] = p[key];
   return out;
 }
 
@@ -223,6 +248,9 @@ export function mergeExecApprovals(target: ExecApprovalsFile | undefined, source
   // Socket path and token belong to whoever runs the approvals socket in the target; the source's only if none.
   if (t.socket || s.socket) out.socket = t.socket ?? s.socket;
   const defaults = mergePolicy(t.defaults, s.defaults);
+  const mergedWildcard = mergePolicy(t.agents?.['*'], s.agents?.['*'], defaults ?? {});
+  const inheritedFor = (id: string): ExecPolicyFields =>
+    id === '*' ? (defaults ?? {}) : { ...(defaults ?? {}), ...definedPolicyFields(mergedWildcard) };
   if (defaults) out.defaults = defaults;
   else delete out.defaults;
   if (t.defaults && s.defaults && !isDeepStrictEqual(defaults, t.defaults)) {
@@ -232,7 +260,7 @@ export function mergeExecApprovals(target: ExecApprovalsFile | undefined, source
   for (const id of sortedUnion(t.agents ?? {}, s.agents ?? {})) {
     const ta = t.agents?.[id];
     const sa = s.agents?.[id];
-    const merged = mergePolicy(ta, sa)!;
+    const merged = mergePolicy(ta, sa, inheritedFor(id))!;
     const allowlist = mergeAllowlists(ta?.allowlist, sa?.allowlist);
     if (allowlist) merged.allowlist = allowlist as ExecAllowlistEntry[];
     if (ta && sa) {

@@ -46,6 +46,7 @@ import {
   findJournal,
   newTransactionId,
   recoverTransaction,
+  sweepJournalTemps,
 } from './state-transaction';
 import { copyOne, copyTree, lexists, sha256File, walkTree } from './state-tree';
 
@@ -505,6 +506,7 @@ export async function recoverInterruptedMigrations(
   const seen = new Set<string>();
   for (const dir of dirs) {
     for (const candidate of new Set([path.resolve(dir), await fs.realpath(dir).catch(() => path.resolve(dir))])) {
+      await sweepJournalTemps(candidate);
       const found = await findJournal(candidate);
       if (!found || seen.has(found.path)) continue;
       seen.add(found.path);

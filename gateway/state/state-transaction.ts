@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic-file';
+import { writeJsonAtomic } from '../fs/atomic-file';
 import { TreeManifest, diffManifests, fsyncPath, fsyncTree, lexists, treeManifest } from './state-tree';
 
 /**
@@ -115,6 +115,25 @@ export async function findJournal(dir: string): Promise<{ journal: TxJournal; pa
   return { journal, path: candidate };
 }
 
+/**
+ * Removes temp files a killed process left while publishing a journal (`<journal>.<pid>.<hex>.new`, and the
+ * atomic writer's `.<journal>.<pid>.<hex>.tmp`). Only those of processes that are gone.
+ */
+export async function sweepJournalTemps(dir: string): Promise<string[]> {
+  const parent = path.dirname(dir);
+  const prefix = `.${path.basename(dir)}${JOURNAL_SUFFIX}.`;
+  const removed: string[] = [];
+  for (const name of await fs.readdir(parent).catch(() => [] as string[])) {
+    const bare = name.startsWith(`.${prefix}`) ? name.slice(1) : name;
+    if (!bare.startsWith(prefix)) continue;
+    const match = /^(\d+)\.[0-9a-f]+\.(new|tmp)$/.exec(bare.slice(prefix.length));
+    if (!match || isProcessAlive(Number(match[1]), os.hostname())) continue;
+    await fs.rm(path.join(parent, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 export function isProcessAlive(pid: number, hostname: string): boolean {
   if (hostname !== os.hostname()) return true; // cannot tell; assume alive rather than race another machine
   if (pid === process.pid) return false;
@@ -172,7 +191,14 @@ export async function beginTransaction(options: BeginOptions): Promise<TxJournal
 /** Publishes a JSON file only if the name is free: link() of a complete temp file is atomic and exclusive. */
 async function createExclusively(file: string, value: unknown): Promise<void> {
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
-  await writeFileAtomic(temp, `${JSON.stringify(value, null, 2)}\n`);
+  // The temp only has to be complete before link() publishes it; no second temp level (easier to sweep).
+  const handle = await fs.open(temp, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
   try {
     await fs.link(temp, file);
   } catch (error) {

@@ -98,17 +98,33 @@ async function linkType(linkPath: string): Promise<'file' | 'dir' | 'junction' |
   return target?.isDirectory() ? 'junction' : 'file';
 }
 
-/** Flushes every file and directory under `root` (and `root` itself) to disk. */
+/**
+ * Flushes every file and directory under `root` (and `root` itself) to disk. Files go first, in parallel (the
+ * filesystem batches concurrent flushes into few journal commits), then directories, deepest first.
+ */
 export async function fsyncTree(root: string): Promise<void> {
-  const st = await fs.lstat(root);
-  if (st.isDirectory()) {
-    for (const entry of await fs.readdir(root, { withFileTypes: true })) {
-      const full = path.join(root, entry.name);
-      if (entry.isDirectory()) await fsyncTree(full);
-      else if (entry.isFile()) await fsyncPath(full);
+  const files: string[] = [];
+  const dirs: string[] = [];
+  const collect = async (p: string, depth: number) => {
+    const st = await fs.lstat(p);
+    if (st.isFile()) files.push(p);
+    else if (st.isDirectory()) {
+      dirs.push(`${depth.toString().padStart(4, '0')}\0${p}`);
+      for (const name of await fs.readdir(p)) await collect(path.join(p, name), depth + 1);
     }
-  }
-  if (st.isFile() || st.isDirectory()) await fsyncPath(root);
+  };
+  await collect(root, 0);
+  await inParallel(files, fsyncPath);
+  const byDepth = dirs.sort().reverse().map((d) => d.slice(d.indexOf('\0') + 1));
+  await inParallel(byDepth, fsyncPath);
+}
+
+async function inParallel(items: string[], task: (item: string) => Promise<void>, width = 16): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
 /** fsync a file or directory; directories cannot be opened for sync on Windows, where renames are durable anyway. */

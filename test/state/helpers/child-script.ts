@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
@@ -16,6 +16,7 @@ export function bundleScript(entry: string): string {
   const cached = bundled.get(absolute);
   if (cached) return cached;
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-child-'));
+  process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
   const outfile = path.join(outDir, `${path.basename(entry, '.ts')}.cjs`);
   buildSync({
     entryPoints: [absolute],
