@@ -16,6 +16,7 @@ const USAGE = `Usage: npm run bench:soak -- [--connections N] [--seconds S] [--r
   --seconds           length of the load phase (default 60)
   --rate              RPCs per second, spread over the load connections (default 2000)
   --load-connections  connections carrying the RPC load (default 8)
+  --gateway-node-args extra node flags for the gateway process, space-separated (e.g. "--max-semi-space-size=1")
 `;
 
 const RSS_GROWTH_TARGET_MIB = 30;
@@ -141,6 +142,7 @@ async function main(): Promise<number> {
         seconds: { type: 'string', default: '60' },
         rate: { type: 'string', default: '2000' },
         'load-connections': { type: 'string', default: '8' },
+        'gateway-node-args': { type: 'string', default: '' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -167,7 +169,9 @@ async function main(): Promise<number> {
   if (reran !== undefined) return reran;
 
   console.log(`Clawdesk gateway soak: ${idleCount} idle authenticated connections + ${rate} RPC/s (health, status) over ${loadCount} connections for ${seconds} s`);
-  const gateway = await startClawdeskGateway();
+  const nodeArgs = values['gateway-node-args'].split(/\s+/).filter(Boolean);
+  if (nodeArgs.length) console.log(`gateway node flags: ${nodeArgs.join(' ')}`);
+  const gateway = await startClawdeskGateway({ nodeArgs });
   const errors: string[] = [];
   try {
     const tokenId: BenchIdentity = { url: gateway.url, token: gateway.token };
