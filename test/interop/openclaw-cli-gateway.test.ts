@@ -96,6 +96,15 @@ function defineSuite(authMode: AuthMode) {
     });
 
     describe('device pairing through the CLI', () => {
+      if (authMode === 'none' && target === 'real') {
+        // openclaw's gateway refuses a device-less CLI here (the bug above). Let the CLI make itself a device
+        // identity first (`approvals get --gateway` does), so the rest of these tests can be proven on it.
+        beforeAll(async () => {
+          const result = await cli.run(['approvals', 'get', '--gateway']);
+          expectOk(result, describeRun(result));
+        });
+      }
+
       it('devices list shows a pending request a remote device created, in text and JSON', async () => {
         const pending = await createPendingDevice(gateway);
         const list = await cli.json(['devices', 'list']);
@@ -179,6 +188,23 @@ function defineSuite(authMode: AuthMode) {
         expect(unknown.stderr).toMatch(/Reason: .*(unknown|not found|no such)/i);
       });
     });
+
+    if (authMode === 'none') {
+      it('a CLI that made itself a device identity is paired silently and then uses its device token', async () => {
+        const owner = cliUser(gateway);
+        // `approvals get --gateway` is one of the commands that creates a device identity under auth none.
+        const approvals = await owner.run(['approvals', 'get', '--gateway']);
+        expectOk(approvals, describeRun(approvals));
+        expect(approvals.stdout).toMatch(/Target\s+│\s+gateway/);
+        const list = await owner.json(['devices', 'list']);
+        const mine = list.paired.filter((p: any) => p.clientId === 'cli' && p.clientMode === 'cli');
+        expect(mine.length).toBeGreaterThanOrEqual(1);
+        const probe = await owner.run(['gateway', 'probe']);
+        expectOk(probe, describeRun(probe));
+        expect(probe.stdout).toContain('Read probe: ok');
+        expect(owner.egressAttempts()).toEqual([]);
+      });
+    }
 
     it('the CLI never tried to reach anything beyond loopback', () => {
       expect(cli.egressAttempts()).toEqual([]);

@@ -297,7 +297,8 @@ export async function startRealOpenclawGateway(options: StartRealGatewayOptions)
   let last: ConnectResult | undefined;
   while (Date.now() < deadline && !exited) {
     last = await connectWithRetry(
-      { port, token: options.authMode === 'token' ? options.token : undefined, scopes: [], timeoutMs: 5_000 },
+      // gateway-client/backend: served without a device on loopback in every auth mode (cli/cli is not under none).
+      { port, token: options.authMode === 'token' ? options.token : undefined, clientId: 'gateway-client', clientMode: 'backend', scopes: [], timeoutMs: 5_000 },
       Math.max(1, Math.min(5_000, deadline - Date.now())),
     );
     if (last.ok) break;
