@@ -192,8 +192,9 @@ export class DevicePairingStore {
     const pending = structuredClone(this.pending);
     const paired = structuredClone(this.paired);
     return serialize(path.join(this.stateDir, 'devices'), async () => {
-      await writeJsonAtomic(this.pendingPath, pending);
+      // paired.json first: a crash between the two renames must not drop an approved request from both files.
       await writeJsonAtomic(this.pairedPath, paired);
+      await writeJsonAtomic(this.pendingPath, pending);
     });
   }
 
