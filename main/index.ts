@@ -20,11 +20,13 @@ import path from 'node:path';
 import { createConfigWithToken, generateGatewayToken } from '../gateway/config/gateway-config';
 import { resolveGatewayTarget } from '../gateway/node-host/gateway-target';
 import { currentPathEnvironment, resolveConfigPath } from '../gateway/state/state-paths';
+import { scanStateDirs } from '../gateway/state/state-scan';
 import { APP_ID, APP_SCHEME, PRODUCT_NAME } from './app-identity';
 import { ApprovalHistory } from './approval-history';
 import { ApprovalNotifier } from './approval-notifier';
 import { ApprovalQueue } from './approval-queue';
 import { DashboardService } from './dashboard-service';
+import { execPolicySource, migrateIntoActive, toStateView } from './desktop-sources';
 import { GatewayController } from './gateway-controller';
 import { EVENT_CHANNEL, type AppEvent, type Topic } from './ipc/ipc-contract';
 import { registerIpcHandlers } from './ipc/ipc-router';
@@ -218,6 +220,21 @@ async function start(): Promise<void> {
     approvals: { pending: () => queue.pending(), current: () => queue.current(), decide: (id, decision) => queue.decide(id, decision) },
     history,
     logs,
+    policy: execPolicySource(target.stateDir, resolveConfigPath(currentPathEnvironment(), target.stateDir)),
+    state: {
+      scan: async () => toStateView(await scanStateDirs(currentPathEnvironment(), { embeddedGatewayStateDir: target.stateDir })),
+      migrate: async (dryRun) => {
+        const scan = await scanStateDirs(currentPathEnvironment(), { embeddedGatewayStateDir: target.stateDir });
+        if (dryRun) return migrateIntoActive(scan, true);
+        // The embedded gateway keeps pairing state in memory: stop it around a real migration.
+        await controller.stop();
+        try {
+          return await migrateIntoActive(scan, false);
+        } finally {
+          await controller.start();
+        }
+      },
+    },
     secrets: () => ({ backend: 'file', available: true, detail: 'Identities are stored under the state directory; the keychain backend is wired in by the secrets module.' }),
     openExternal: async (url) => {
       if (!isVettedExternalUrl(url)) return false;
