@@ -1,7 +1,7 @@
 import { createEphemeralDeviceSigner } from '../gateway/protocol/device-auth';
 import { MiB, treeCpuMs, treeRss, type GatewayUnderTest } from './gateway-process';
 import { closeSession, firstHello, measureThroughput, openSession, type BenchIdentity, type ThroughputResult } from './gateway-wire';
-import { msSince, round, sleep, summarize, type LatencySummary } from './stats';
+import { msSince, nowNs, round, sleep, summarize, type LatencySummary } from './stats';
 
 /** What `npm run bench` measures for one gateway (section 8 of issue 2). */
 export interface GatewayFigures {
@@ -10,6 +10,8 @@ export interface GatewayFigures {
   coldStartAttempts: number;
   idleRssMiB: number;
   idleProcesses: number;
+  /** ms after the first hello-ok until the gateway's CPU use settled (it may keep starting things in the background). */
+  settleMs: number;
   tokenHandshake: LatencySummary;
   devicePairingMs: number;
   deviceHandshake: LatencySummary;
@@ -24,7 +26,9 @@ export interface GatewayBenchOptions {
   connects: number;
   warmupConnects: number;
   throughputMs: number;
+  /** Minimum idle time before RSS is read; the wait continues until the gateway is quiet, up to `settleMaxMs`. */
   idleMs: number;
+  settleMaxMs: number;
   coldStartDeadlineMs: number;
   log: (line: string) => void;
 }
@@ -34,8 +38,25 @@ export const DEFAULT_GATEWAY_BENCH: Omit<GatewayBenchOptions, 'log'> = {
   warmupConnects: 20,
   throughputMs: 5000,
   idleMs: 3000,
+  settleMaxMs: 30_000,
   coldStartDeadlineMs: 60_000,
 };
+
+/**
+ * Waits at least `minMs`, then until the process tree used under 5% of a core over the last second (or `maxMs`
+ * passed): a gateway still busy starting in the background would otherwise distort every later figure.
+ */
+async function waitUntilQuiet(pid: number, minMs: number, maxMs: number): Promise<{ waitedMs: number; quiet: boolean }> {
+  const started = nowNs();
+  await sleep(Math.max(0, minMs - 1000));
+  for (;;) {
+    const before = treeCpuMs(pid);
+    await sleep(1000);
+    const busy = treeCpuMs(pid) - before;
+    if (busy <= 50) return { waitedMs: msSince(started), quiet: true };
+    if (msSince(started) >= maxMs) return { waitedMs: msSince(started), quiet: false };
+  }
+}
 
 /** Sequential connects (each closed fully before the next); returns ms from socket creation to hello-ok. */
 async function handshakeSeries(id: BenchIdentity, count: number, warmup: number): Promise<{ samples: number[]; errors: number }> {
@@ -81,9 +102,12 @@ export async function benchGateway(start: () => Promise<GatewayUnderTest>, optio
       return { result, us: n > 0 ? ((treeCpuMs(gateway.pid) - before) * 1000) / n : Number.NaN };
     };
 
-    await sleep(options.idleMs);
+    const settled = await waitUntilQuiet(gateway.pid, options.idleMs, options.settleMaxMs);
     const rss = treeRss(gateway.pid);
-    log(`idle RSS ${(rss.bytes / MiB).toFixed(1)} MiB over ${rss.processes} process(es)`);
+    log(
+      `idle RSS ${(rss.bytes / MiB).toFixed(1)} MiB over ${rss.processes} process(es), ${(settled.waitedMs / 1000).toFixed(1)} s after the first hello-ok` +
+        (settled.quiet ? '' : ' (still busy in the background; later figures share the CPU with it)'),
+    );
 
     const tokenRun = await cpuPerOp((r) => r.samples.length + r.errors, () => handshakeSeries(tokenId, options.connects, options.warmupConnects));
     const token = tokenRun.result;
@@ -116,6 +140,7 @@ export async function benchGateway(start: () => Promise<GatewayUnderTest>, optio
       coldStartAttempts: cold.attempts,
       idleRssMiB: rss.bytes / MiB,
       idleProcesses: rss.processes,
+      settleMs: settled.waitedMs,
       tokenHandshake,
       devicePairingMs: pairing.handshakeMs,
       deviceHandshake,
@@ -146,6 +171,7 @@ export function figuresJson(f: GatewayFigures): Record<string, unknown> {
     coldStartMs: round(f.coldStartMs, 1),
     idleRssMiB: round(f.idleRssMiB, 1),
     idleProcesses: f.idleProcesses,
+    settleMs: round(f.settleMs, 0),
     tokenHandshakeMs: lat(f.tokenHandshake),
     deviceHandshakeMs: lat(f.deviceHandshake),
     devicePairingMs: round(f.devicePairingMs, 2),

@@ -148,7 +148,7 @@ async function main(): Promise<number> {
   );
   if (os.loadavg()[0]! > os.cpus().length * 0.5) console.log('note: the machine is busy (load average above half the CPUs); figures will be noisy.');
   console.log(
-    `${options.connects} sequential connects after ${options.warmupConnects} warm-up; health over ${options.throughputMs / 1000} s per depth on one connection; idle RSS ${options.idleMs / 1000} s after the first hello-ok. Gateways run in their own processes.`,
+    `${options.connects} sequential connects after ${options.warmupConnects} warm-up; health over ${options.throughputMs / 1000} s per depth on one connection; idle RSS once the gateway is quiet, ≥ ${options.idleMs / 1000} s after the first hello-ok. Gateways run in their own processes.`,
   );
 
   let ours: GatewayFigures | undefined;
