@@ -2,18 +2,24 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { GatewayUnderTest } from './gateway-process';
 
+/** What bench/real-openclaw.ts (the interop engineer's) exports for this benchmark. */
+interface RealOpenclawModule {
+  /** Installs the cache when missing, spawns the real gateway isolated under the loopback guard, returns at once. */
+  startRealOpenclaw(log?: (line: string) => void): Promise<GatewayUnderTest>;
+}
+
 /**
- * The real openclaw gateway as a GatewayUnderTest, started through the interop engineer's
- * `bench/real-openclaw.ts` (installs it into .cache/openclaw when missing, isolates it under the loopback guard).
- * Loaded at run time so this benchmark still builds and runs (ours only) while that module is absent.
+ * The real openclaw gateway as a GatewayUnderTest. Loaded at run time so that a build without
+ * bench/real-openclaw.ts still measures Clawdesk and says why the real side is missing.
  */
 export function loadRealOpenclaw(log: (line: string) => void): () => Promise<GatewayUnderTest> {
   const modulePath = path.join(__dirname, 'real-openclaw.js');
   if (!existsSync(modulePath)) {
-    throw new Error('bench/real-openclaw.ts is not in this build (the interop engineer provides it); only Clawdesk was measured');
+    throw new Error('bench/real-openclaw.ts is not in this build, so only Clawdesk was measured');
   }
-  const mod = require(modulePath) as Record<string, unknown>;
-  void mod;
-  void log;
-  throw new Error('bench/real-openclaw.ts has no export this benchmark knows how to use');
+  const mod = require(modulePath) as Partial<RealOpenclawModule>;
+  if (typeof mod.startRealOpenclaw !== 'function') {
+    throw new Error('bench/real-openclaw.ts does not export startRealOpenclaw(log), which this benchmark calls');
+  }
+  return () => mod.startRealOpenclaw!(log);
 }
