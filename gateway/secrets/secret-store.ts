@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes, randomUUID, timingSafeEq
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SECRET_DIR_MODE, serialize, writeFileAtomic, writeJsonAtomic } from '../fs/atomic-file';
+import { IDENTITY_RECORD_FILE } from './device-identity';
 import { DATA_KEY_BYTES, KeyCustodian, SecretBackendKind } from './key-custodian';
 import { KeytarCustodian, KeytarLike, loadKeytar } from './keytar-backend';
 import { PlaintextKeyFileCustodian } from './plaintext-key-file';
@@ -438,3 +439,54 @@ async function ensurePrivateDir(dir: string): Promise<void> {
   if (!stat.isDirectory()) throw new SecretStoreUnavailableError(`${dir} is not a directory`);
 }
 
+
+/** What doctor reports about Clawdesk's secrets; read-only apart from the canary item (written and deleted). */
+export interface SecretStoreStatus {
+  dir: string;
+  vault: 'missing' | 'present' | 'corrupt';
+  vaultError?: string;
+  /** The backend holding the vault's key (from the vault itself). */
+  backend?: SecretBackendKind;
+  weak: boolean;
+  record?: SecretBackendRecord;
+  /** Canary results: the vault's own backend, or the chain a first start would try. */
+  probes: BackendAttempt[];
+  /** The public record of Clawdesk's device identity, if one exists. */
+  identityDeviceId?: string;
+}
+
+export async function inspectSecretStore(
+  options: Pick<OpenSecretStoreOptions, 'dir' | 'keytar' | 'safeStorage' | 'canaryTimeoutMs' | 'platform'> & { probe?: boolean },
+): Promise<SecretStoreStatus> {
+  const dir = path.resolve(options.dir);
+  const status: SecretStoreStatus = { dir, vault: 'missing', weak: false, probes: [] };
+  const record = await readSecretBackendRecord(dir);
+  if (record.kind === 'ok') status.record = record.record;
+  try {
+    const identity = JSON.parse(await fs.readFile(path.join(dir, IDENTITY_RECORD_FILE), 'utf8')) as { deviceId?: unknown };
+    if (typeof identity?.deviceId === 'string') status.identityDeviceId = identity.deviceId;
+  } catch {
+    // no identity recorded (or unreadable): nothing to report here
+  }
+  let vault: VaultFile | undefined;
+  try {
+    vault = await readVaultFile(path.join(dir, VAULT_FILE));
+  } catch (error) {
+    status.vault = 'corrupt';
+    status.vaultError = (error as Error).message;
+    return status;
+  }
+  if (vault) {
+    status.vault = 'present';
+    status.backend = vault.backend;
+    status.weak = vault.backend === 'plaintext-file';
+  }
+  if (options.probe === false) return status;
+  if (vault) {
+    const custodian = custodianFor(vault.backend, dir, options);
+    status.probes.push('error' in custodian ? { backend: vault.backend, outcome: 'unavailable', detail: custodian.error } : await custodian.probe());
+  } else {
+    await firstWorkingCustodian(dir, options, status.probes);
+  }
+  return status;
+}

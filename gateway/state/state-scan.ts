@@ -1,4 +1,4 @@
-import { readdirSync, promises as fs } from 'node:fs';
+import { lstatSync, readdirSync, promises as fs } from 'node:fs';
 import { DEFAULT_PROFILE, LEGACY_STATE_DIRNAMES, PathEnvironment, RETIRED_STATE_DIRNAMES, STATE_DIRNAME, envValue, expandUserPath, isPathInside, pathApi, resolveClawdeskDataDir, resolveConfigPath, resolveHomeDir, resolveOsHomeDir, resolveStateDir, samePath, StateDirSource } from './state-paths';
 import { STATE_ITEMS, StateItem, itemSpec, locateItem, parserFor, readStateJson } from './state-files';
 
@@ -66,6 +66,8 @@ export interface ScanOptions {
   embeddedGatewayStateDir?: string;
   /** Lists a directory's entry names; defaults to fs.readdirSync (errors → empty). */
   listDir?: (dir: string) => string[];
+  /** Existence without following links, so a dangling or circular link is still reported (default: lstat). */
+  lexists?: (p: string) => boolean;
   now?: () => number;
 }
 
@@ -79,8 +81,9 @@ export function listCandidates(pe: PathEnvironment, options: ScanOptions = {}): 
   const p = pathApi(pe.platform);
   const listDir = options.listDir ?? defaultListDir;
   const out: Candidate[] = [];
+  const lexists = options.lexists ?? (() => false);
   const add = (dir: string, reason: string, always = false) => {
-    if (!always && !pe.exists(dir)) return;
+    if (!always && !pe.exists(dir) && !lexists(dir)) return;
     const existing = out.find((c) => samePath(pe.platform, c.path, dir));
     if (existing) {
       if (!existing.reasons.includes(reason)) existing.reasons.push(reason);
@@ -106,7 +109,8 @@ export function listCandidates(pe: PathEnvironment, options: ScanOptions = {}): 
   ] as const) {
     if (value) homes.push([p.resolve(pe.cwd, value), name]);
   }
-  for (const [home, label] of homes) {
+  const distinctHomes = homes.filter(([home], i) => homes.findIndex(([other]) => samePath(pe.platform, other, home)) === i);
+  for (const [home, label] of distinctHomes) {
     const suffix = label === 'home' ? '' : ` under ${label}`;
     add(p.join(home, STATE_DIRNAME), `default${suffix}`);
     for (const legacy of LEGACY_STATE_DIRNAMES) add(p.join(home, legacy), `legacy ${legacy}${suffix}`);
@@ -143,7 +147,7 @@ export async function scanStateDirs(pe: PathEnvironment, options: ScanOptions = 
   const now = options.now ?? Date.now;
   const active = resolveStateDir(pe, { profile: options.profile });
   const configPath = resolveConfigPath(pe, active.stateDir);
-  const candidates = listCandidates(pe, options);
+  const candidates = listCandidates(pe, { lexists: defaultLexists, ...options });
 
   // Directories named inside the active config (workspace, agent dirs, ...) that point into some state dir.
   for (const ref of await configStateReferences(pe, configPath, active.home)) {
@@ -361,6 +365,15 @@ async function configStateReferences(pe: PathEnvironment, configPath: string, ho
   };
   visit(read.value, '', 0);
   return out;
+}
+
+function defaultLexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function defaultListDir(dir: string): string[] {
