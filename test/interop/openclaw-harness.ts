@@ -244,11 +244,23 @@ export interface StartRealGatewayOptions {
   startTimeoutMs?: number;
 }
 
-/**
- * Starts `openclaw gateway run` from the cache and waits until it answers a real `hello-ok` (retrying while it
- * closes with 1013 "gateway starting" or refuses connections).
- */
-export async function startRealOpenclawGateway(options: StartRealGatewayOptions): Promise<RealGateway> {
+export interface SpawnedRealGateway {
+  port: number;
+  pid: number;
+  environment: OpenclawEnvironment;
+  /** `process.hrtime.bigint()` just before spawn. */
+  spawnedAtNs: bigint;
+  output(): string;
+  /** Set once the process has exited. */
+  exitInfo(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Resolves with a description when the process exits. */
+  exited: Promise<string>;
+  /** SIGTERM to its process group, SIGKILL after `graceMs`; also kills any worker left in the group. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Spawns `openclaw gateway run` in its own process group and returns at once (not yet ready). */
+export async function spawnRealOpenclawGateway(options: StartRealGatewayOptions): Promise<SpawnedRealGateway> {
   const install = ensureOpenclawInstalled();
   const port = options.port ?? (await freePort());
   const tmpDir = options.tmpDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'openclaw-gw-'));
@@ -261,7 +273,7 @@ export async function startRealOpenclawGateway(options: StartRealGatewayOptions)
     trustedProxies: options.trustedProxies,
   });
   const args = [install.openclawEntry, 'gateway', 'run', '--port', String(port), '--bind', 'loopback', '--auth', options.authMode];
-  const spawnedAt = Date.now();
+  const spawnedAtNs = process.hrtime.bigint();
   const child = spawn(install.nodeBin, args, {
     env: environment.env,
     cwd: environment.env.HOME,
@@ -275,46 +287,69 @@ export async function startRealOpenclawGateway(options: StartRealGatewayOptions)
   };
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exitPromise = new Promise<void>((resolve) =>
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<string>((resolve) => {
     child.on('exit', (code, signal) => {
-      exited = { code, signal };
-      resolve();
-    }),
-  );
-
-  const stop = async () => {
-    if (exited) return;
-    killGroup(child, 'SIGTERM');
-    const forced = setTimeout(() => killGroup(child, 'SIGKILL'), 8_000);
-    await exitPromise;
-    clearTimeout(forced);
+      exitInfo = { code, signal };
+      resolve(signal ? `killed by ${signal}` : `exited with code ${code}`);
+    });
+    child.on('error', (error) => resolve(`failed to start: ${error.message}`));
+  });
+  const stop = async (graceMs = 5_000) => {
+    if (!exitInfo) {
+      killGroup(child, 'SIGTERM');
+      const forced = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(forced);
+    }
     // Workers it spawned share the group; make sure none outlive the gateway.
     killGroup(child, 'SIGKILL');
   };
+  return { port, pid: child.pid!, environment, spawnedAtNs, output: () => output, exitInfo: () => exitInfo, exited, stop };
+}
 
-  const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
+/** Retries a handshake until the gateway answers hello-ok (it closes 1013 while starting). Returns ms waited. */
+export async function waitForHelloOk(
+  gw: Pick<SpawnedRealGateway, 'port' | 'exitInfo' | 'output'>,
+  auth: { authMode: AuthMode; token?: string },
+  timeoutMs = 90_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   let last: ConnectResult | undefined;
-  while (Date.now() < deadline && !exited) {
+  while (Date.now() < deadline && !gw.exitInfo()) {
     last = await connectWithRetry(
       // gateway-client/backend: served without a device on loopback in every auth mode (cli/cli is not under none).
-      { port, token: options.authMode === 'token' ? options.token : undefined, clientId: 'gateway-client', clientMode: 'backend', scopes: [], timeoutMs: 5_000 },
+      { port: gw.port, token: auth.authMode === 'token' ? auth.token : undefined, clientId: 'gateway-client', clientMode: 'backend', scopes: [], timeoutMs: 5_000 },
       Math.max(1, Math.min(5_000, deadline - Date.now())),
     );
-    if (last.ok) break;
-    await new Promise((r) => setTimeout(r, 200));
+    if (last.ok) {
+      await last.client?.close();
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
-  if (!last?.ok) {
-    await stop();
-    throw new Error(
-      `real openclaw gateway did not answer hello-ok on port ${port}` +
-        (exited ? ` (exited ${exited.code ?? exited.signal})` : '') +
-        `; last: ${JSON.stringify(last?.error ?? last?.closeCode)}\n--- gateway output (tail) ---\n${output.slice(-4000)}`,
-    );
+  const exited = gw.exitInfo();
+  throw new Error(
+    `real openclaw gateway did not answer hello-ok on port ${gw.port}` +
+      (exited ? ` (exited ${exited.code ?? exited.signal})` : '') +
+      `; last: ${JSON.stringify(last?.error ?? last?.closeCode)}\n--- gateway output (tail) ---\n${gw.output().slice(-4000)}`,
+  );
+}
+
+/**
+ * Starts `openclaw gateway run` from the cache and waits until it answers a real `hello-ok` (retrying while it
+ * closes with 1013 "gateway starting" or refuses connections).
+ */
+export async function startRealOpenclawGateway(options: StartRealGatewayOptions): Promise<RealGateway> {
+  const gw = await spawnRealOpenclawGateway(options);
+  try {
+    await waitForHelloOk(gw, options, options.startTimeoutMs ?? 90_000);
+  } catch (error) {
+    await gw.stop(1_000);
+    throw error;
   }
-  const firstHelloMs = Date.now() - spawnedAt;
-  await last.client?.close();
-  return { port, pid: child.pid!, environment, firstHelloMs, output: () => output, stop };
+  const firstHelloMs = Number(process.hrtime.bigint() - gw.spawnedAtNs) / 1e6;
+  return { port: gw.port, pid: gw.pid, environment: gw.environment, firstHelloMs, output: gw.output, stop: () => gw.stop() };
 }
 
 /** Resident set size (bytes) of a process and all its descendants, from /proc (Linux). */
