@@ -45,7 +45,9 @@ function num(value: unknown): number | undefined {
 export function mergeRoleToken(a: RoleToken | undefined, b: RoleToken | undefined): RoleToken | undefined {
   if (!a || !b) return a ?? b;
   const [newer, older] = issueTime(b) > issueTime(a) ? [b, a] : [a, b];
-  const merged: RoleToken = { ...older, ...newer };
+  // Facts about the older token (its revocation, its last use) only carry over when it is the same token.
+  const merged: RoleToken = older.token === newer.token ? { ...older, ...newer } : { ...newer };
+  delete merged.revokedAtMs;
   const revocations: number[] = [];
   if (num(newer.revokedAtMs) !== undefined) revocations.push(newer.revokedAtMs!);
   if (num(older.revokedAtMs) !== undefined && (older.token === newer.token || older.revokedAtMs! >= issueTime(newer))) {
@@ -186,7 +188,8 @@ function mergePolicy<T extends ExecPolicyFields>(t: T | undefined, s: T | undefi
     let value = stricter(order, a, b, prefer);
     if (inherited && (a === undefined) !== (b === undefined)) {
       const fallback = stricter(order, inherited[key], undefined, prefer);
-      if (fallback !== undefined && stricter(order, value, fallback, prefer) === fallback) value = undefined;
+      // Strictly looser than what the other side inherits: the stricter (inherited) decision wins.
+      if (fallback !== undefined && value !== fallback && stricter(order, value, fallback, prefer) === fallback) value = undefined;
     }
     setOrDelete(out, key, value);
   };

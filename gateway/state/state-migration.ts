@@ -254,8 +254,12 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   if (srcCfg || tgtCfg) {
     const destRel = tgtCfgRel ?? CONFIG_FILENAME;
     const notes: MergeNote[] = [];
-    const merged = srcCfg && tgtCfg ? mergeConfig(tgtCfg, srcCfg, notes, destRel) : (tgtCfg ?? srcCfg)!;
-    const { value, rewritten } = rewriteStatePaths(merged, fromDirs, to, platform, home);
+    // Rewrite paths into the old dir first, so `<old>/workspace` and `<new>/workspace` are not reported as a conflict.
+    const src = srcCfg ? rewriteStatePaths(srcCfg, fromDirs, to, platform, home) : undefined;
+    const tgt = tgtCfg ? rewriteStatePaths(tgtCfg, fromDirs, to, platform, home) : undefined;
+    const merged = src && tgt ? mergeConfig(tgt.value, src.value, notes, destRel) : (tgt ?? src)!.value;
+    const rewritten = [...new Set([...(src?.rewritten ?? []), ...(tgt?.rewritten ?? [])])];
+    const value = merged;
     plan.notes.push(...notes);
     const changedTarget = tgtCfg ? !isDeepStrictEqual(value, tgtCfg) : true;
     if (!changedTarget) {

@@ -233,7 +233,10 @@ export function formatScan(scan: StateScan): string {
 function describeItem(d: ScannedDir, item: ScannedDir['items'][number]): string {
   const rel = path.relative(d.path, item.path) || item.path;
   const facts = [formatBytes(item.bytes), new Date(item.mtimeMs).toISOString().replace('T', ' ').slice(0, 16)];
-  if (item.entries !== undefined) facts.push(`${item.entries} ${item.item === 'credentials' || item.item === 'agents' || item.item === 'workspace' ? 'files' : 'entries'}`);
+  if (item.entries !== undefined) {
+    const files = item.item === 'credentials' || item.item === 'agents' || item.item === 'workspace';
+    facts.push(`${item.entries} ${files ? (item.entries === 1 ? 'file' : 'files') : item.entries === 1 ? 'entry' : 'entries'}`);
+  }
   if (item.deviceId) facts.push(`deviceId ${item.deviceId.slice(0, 12)}…`);
   if (item.expiredEntries) facts.push(`${item.expiredEntries} expired`);
   if (item.status !== 'ok') facts.push(`${item.status.toUpperCase()}: ${item.error}`);
