@@ -75,7 +75,8 @@ export interface ClawdeskGatewayOptions {
 /** Spawns `node bin/clawdesk.js gateway run --no-node` with token auth and a fresh temp state dir. */
 export async function startClawdeskGateway(options: ClawdeskGatewayOptions = {}): Promise<GatewayUnderTest> {
   const port = options.port ?? (await freePort());
-  const token = options.token ?? randomBytes(24).toString('base64url');
+  // A prefix keeps a base64url token from starting with "-", which a flag parser would take for an option.
+  const token = options.token ?? `bench-${randomBytes(24).toString('base64url')}`;
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'clawdesk-bench-'));
   const stateDir = path.join(home, '.openclaw');
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: path.join(stateDir, 'openclaw.json') };
@@ -91,8 +92,7 @@ export async function startClawdeskGateway(options: ClawdeskGatewayOptions = {})
     String(port),
     '--auth',
     'token',
-    '--token',
-    token,
+    `--token=${token}`,
     ...(options.extraArgs ?? []),
   ];
   const spawnedAtNs = nowNs();
