@@ -3,8 +3,7 @@ import type { Approver } from '../gateway/approvals/approver';
 import { createExecModules } from '../gateway/approvals/exec-modules';
 import { connectGateway, type GatewaySession } from '../gateway/client/gateway-client';
 import { startNodeHost, type NodeHostHandle } from '../gateway/node-host/node-host';
-import { loadOrCreateFileIdentity } from '../gateway/node-host/file-identity';
-import { approvalsClientIdentityPath, nodeIdentityPath } from '../gateway/node-host/gateway-run-extensions';
+import { clawdeskDataDir, loadClawdeskIdentity, type ClawdeskIdentity } from '../gateway/identity/clawdesk-identity';
 import { CLI_DEFAULT_OPERATOR_SCOPES } from '../gateway/protocol/scopes';
 import { startGatewayServer, type RunningGateway } from '../gateway/server/gateway-server';
 import { decideOwnership, type OwnershipDecision } from './gateway-ownership';
@@ -18,6 +17,11 @@ export interface GatewayControllerOptions {
   token?: string;
   password?: string;
   approver: Approver;
+  /**
+   * Clawdesk's device identity (keychain, then safeStorage). Defaults to the keychain without safeStorage; the app
+   * passes its safeStorage. Loaded once and reused across restarts, so the runner keeps one deviceId.
+   */
+  loadIdentity?: () => Promise<ClawdeskIdentity>;
   /** How long a person has to answer before askFallback (the approval client's budget). */
   promptTimeoutMs?: number;
   probeTimeoutMs?: number;
@@ -52,8 +56,22 @@ export class GatewayController {
   private error?: string;
   private url?: string;
   private busy: Promise<void> = Promise.resolve();
+  private identity?: ClawdeskIdentity;
 
   constructor(private readonly options: GatewayControllerOptions) {}
+
+  /** How the device key is held, for the Secrets view (undefined before the first start). */
+  identityStatus(): { persistence: ClawdeskIdentity['persistence']; warning?: string; deviceId: string } | undefined {
+    return this.identity ? { persistence: this.identity.persistence, warning: this.identity.warning, deviceId: this.identity.signer.deviceId } : undefined;
+  }
+
+  private async loadIdentity(): Promise<ClawdeskIdentity> {
+    if (!this.identity) {
+      this.identity = await (this.options.loadIdentity ?? (() => loadClawdeskIdentity({ dataDir: clawdeskDataDir(this.options.stateDir), whenUnavailable: 'ephemeral' })))();
+      if (this.identity.warning) this.options.log('warn', this.identity.warning);
+    }
+    return this.identity;
+  }
 
   status(): GatewayStatusView {
     const owner: OwnerView = this.decision?.owner ?? { kind: 'none', description: 'nobody (not started)' };
@@ -110,7 +128,7 @@ export class GatewayController {
         this.setState('error', this.decision.reason);
         return;
       }
-      const nodeIdentity = await loadOrCreateFileIdentity(nodeIdentityPath(this.options.stateDir));
+      const nodeIdentity = (await this.loadIdentity()).signer;
       if (this.decision.mode === 'embed') {
         // Never auth "none": loopback clients then get no scopes and approvals have no route (spec 9.9).
         if (!this.options.token && !this.options.password) throw new Error('the embedded gateway needs a token or password');
@@ -132,7 +150,7 @@ export class GatewayController {
       this.approvals = await startApprovalClient({
         url,
         ...auth,
-        identity: await loadOrCreateFileIdentity(approvalsClientIdentityPath(this.options.stateDir)),
+        identity: nodeIdentity,
         approver: this.options.approver,
         stateDir: this.options.stateDir,
         promptTimeoutMs: this.options.promptTimeoutMs,

@@ -9,6 +9,7 @@ import {
   Notification,
   powerMonitor,
   protocol,
+  safeStorage,
   screen,
   session,
   shell,
@@ -18,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createConfigWithToken, generateGatewayToken } from '../gateway/config/gateway-config';
+import { clawdeskDataDir, loadClawdeskIdentity } from '../gateway/identity/clawdesk-identity';
 import { resolveGatewayTarget } from '../gateway/node-host/gateway-target';
 import { currentPathEnvironment, resolveConfigPath } from '../gateway/state/state-paths';
 import { scanStateDirs } from '../gateway/state/state-scan';
@@ -138,6 +140,8 @@ async function start(): Promise<void> {
   const controller: GatewayController = new GatewayController({
     port,
     stateDir: target.stateDir,
+    // Keychain first, then Electron's safeStorage; never a plaintext key without the user's say-so.
+    loadIdentity: () => loadClawdeskIdentity({ dataDir: clawdeskDataDir(target.stateDir), safeStorage, whenUnavailable: 'ephemeral' }),
     token,
     password: target.password,
     approver: new NativeApprover(queue),
@@ -235,7 +239,16 @@ async function start(): Promise<void> {
         }
       },
     },
-    secrets: () => ({ backend: 'file', available: true, detail: 'Identities are stored under the state directory; the keychain backend is wired in by the secrets module.' }),
+    secrets: () => {
+      const identity = controller.identityStatus();
+      if (!identity) return { backend: 'not loaded yet', available: false, detail: 'The device identity loads when the gateway starts.' };
+      const names = { keytar: 'OS keychain', 'safe-storage': 'Electron safeStorage', 'plaintext-file': 'file (0600, accepted by you)', ephemeral: 'in memory only' } as const;
+      return {
+        backend: names[identity.persistence],
+        available: identity.persistence !== 'ephemeral',
+        detail: identity.warning ?? `Device ${identity.deviceId.slice(0, 16)}…: the private key is held by the ${names[identity.persistence]}, never in plaintext on disk.`,
+      };
+    },
     openExternal: async (url) => {
       if (!isVettedExternalUrl(url)) return false;
       await shell.openExternal(url);

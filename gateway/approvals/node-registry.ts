@@ -175,6 +175,13 @@ export class NodeRegistry implements GatewayModule {
     if (live && live.conn.locality === 'direct_local') void this.reconcile(live);
   }
 
+  /** Drops a node's pairing (Clawdesk's own runner from an earlier run that used an in-memory key). */
+  async forgetNode(nodeId: string): Promise<boolean> {
+    if (!this.paired.delete(nodeId)) return false;
+    await this.persist();
+    return true;
+  }
+
   private pairedPath(): string {
     return path.join(this.stateDir, 'nodes', 'paired.json');
   }

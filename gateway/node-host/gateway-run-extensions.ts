@@ -1,33 +1,62 @@
 import path from 'node:path';
 import { startApprovalClient, type ApprovalClientHandle } from '../approvals/approval-client';
 import { TerminalApprover } from '../approvals/approver';
-import { createExecModules } from '../approvals/exec-modules';
+import { createExecModules, type ExecModules } from '../approvals/exec-modules';
 import type { GatewayRunExtensions } from '../cli/commands/gateway-command';
-import type { DeviceSigner } from '../protocol/device-auth';
-import { loadOrCreateFileIdentity } from './file-identity';
+import { readJsonFile, writeJsonAtomic } from '../fs/atomic-file';
+import { clawdeskDataDir, loadClawdeskIdentity } from '../identity/clawdesk-identity';
+import type { DevicePairingStore } from '../pairing/device-pairing-store';
 import { startNodeHost } from './node-host';
 
-/** Where the headless runner keeps its own identity (one per app; never the openclaw CLI's device.json). */
-export function nodeIdentityPath(stateDir: string): string {
-  return path.join(stateDir, 'identity', 'clawdesk-node.json');
-}
-export function approvalsClientIdentityPath(stateDir: string): string {
-  return path.join(stateDir, 'identity', 'clawdesk-approvals.json');
+/** Public ids of in-memory identities used by earlier runs, so their pairing records can be cleared. */
+function ephemeralDevicesPath(stateDir: string): string {
+  return path.join(clawdeskDataDir(stateDir), 'ephemeral-devices.json');
 }
 
 /**
- * What `clawdesk gateway run` plugs in: the exec modules (with Clawdesk's own runner pre-approved for direct-local
- * connects), the runner itself, and a terminal approval prompt when the gateway runs in a terminal.
+ * Forgets the device and node records that earlier runs' in-memory identities left behind (they can never connect
+ * again), and remembers the current one when it is in-memory too.
+ */
+async function pruneEphemeralDevices(stateDir: string, pairing: DevicePairingStore, exec: ExecModules, current: { deviceId: string; ephemeral: boolean }): Promise<void> {
+  const file = ephemeralDevicesPath(stateDir);
+  const read = await readJsonFile<{ deviceIds: string[] }>(file, {
+    parse: (v) => {
+      const ids = (v as { deviceIds?: unknown })?.deviceIds;
+      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new Error('expected {deviceIds: string[]}');
+      return { deviceIds: ids as string[] };
+    },
+  });
+  const previous = read.kind === 'ok' ? read.value.deviceIds : [];
+  for (const deviceId of previous) {
+    if (deviceId === current.deviceId) continue;
+    if (pairing.getPaired(deviceId)) await pairing.remove(deviceId).catch(() => undefined);
+    await exec.registry.forgetNode(deviceId).catch(() => false);
+  }
+  const next = current.ephemeral ? [current.deviceId] : [];
+  if (previous.length || next.length) await writeJsonAtomic(file, { deviceIds: next });
+}
+
+/**
+ * What `clawdesk gateway run` plugs in: the exec modules, Clawdesk's own runner (pre-approved when it connects
+ * direct-local), and a terminal approval prompt when the gateway runs in a terminal. The runner and the approval
+ * client share Clawdesk's one device identity, held in the OS keychain.
  */
 export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {}): GatewayRunExtensions {
-  let nodeIdentity: DeviceSigner | undefined;
+  let exec: ExecModules | undefined;
   return {
-    modules: async ({ stateDir }) => {
-      nodeIdentity = await loadOrCreateFileIdentity(nodeIdentityPath(stateDir));
-      return createExecModules({ trustedLocalNodeIds: [nodeIdentity.deviceId] }).modules;
+    modules: async () => {
+      exec = createExecModules();
+      return exec.modules;
     },
-    startNode: async ({ url, stateDir, token, password, io }) => {
-      const identity = nodeIdentity ?? (await loadOrCreateFileIdentity(nodeIdentityPath(stateDir)));
+    startNode: async ({ url, stateDir, token, password, io, gateway, allowPlaintextKeys }) => {
+      const loaded = await loadClawdeskIdentity({ dataDir: clawdeskDataDir(stateDir), allowPlaintextFallback: allowPlaintextKeys, whenUnavailable: 'ephemeral' });
+      if (loaded.warning) io.stderr(`clawdesk: ${loaded.warning}\n`);
+      const identity = loaded.signer;
+      io.stdout(`Device identity: ${identity.deviceId.slice(0, 16)}… (${loaded.persistence === 'ephemeral' ? 'in memory for this run' : `key in ${loaded.persistence}`})\n`);
+      if (exec) {
+        exec.approveNodeSilently(identity.deviceId);
+        if (gateway) await pruneEphemeralDevices(stateDir, gateway.pairing, exec, { deviceId: identity.deviceId, ephemeral: loaded.persistence === 'ephemeral' });
+      }
       const log = (level: string, message: string) => {
         if (level !== 'debug') io.stderr(`[exec] ${message}\n`);
       };
@@ -38,7 +67,7 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
           url,
           token,
           password,
-          identity: await loadOrCreateFileIdentity(approvalsClientIdentityPath(stateDir)),
+          identity,
           approver: new TerminalApprover(),
           stateDir,
           clientId: 'cli',
@@ -47,6 +76,8 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
           log,
         });
         io.stdout('Exec approvals: prompting on this terminal\n');
+      } else {
+        io.stdout('Exec approvals: no terminal; approve with `clawdesk approvals resolve <id> allow-once`, or askFallback decides\n');
       }
       return async () => {
         await approvals?.stop();

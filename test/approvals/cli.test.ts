@@ -113,7 +113,8 @@ describe('clawdesk node run', () => {
     h = await startExecHarness();
     const stateDir = path.join(h.root, 'node2-state');
     const io = captureIo();
-    const done = runCli(['node', 'run', '--url', h.gateway.url, '--token', TOKEN, '--state-dir', stateDir, '--display-name', 'second'], io);
+    // No keychain in the test process: the user's explicit consent to a 0600 key file is needed.
+    const done = runCli(['node', 'run', '--url', h.gateway.url, '--token', TOKEN, '--state-dir', stateDir, '--display-name', 'second', '--allow-plaintext-keys'], io);
     const admin = await h.operator({ scopes: ['operator.admin'] });
     let pending: any;
     await waitFor(async () => {
@@ -128,13 +129,30 @@ describe('clawdesk node run', () => {
     io.stop();
     expect(await done).toBe(0);
     expect(io.out).toContain('Connected.');
-    expect(existsSync(path.join(stateDir, 'identity', 'clawdesk-node.json'))).toBe(true);
+    expect(existsSync(path.join(stateDir, 'clawdesk', 'secrets.vault.json'))).toBe(true);
+  });
+
+  it('refuses to run with an identity it cannot keep, rather than pairing a new device on every start', async () => {
+    h = await startExecHarness();
+    const saved = process.env.DBUS_SESSION_BUS_ADDRESS;
+    process.env.DBUS_SESSION_BUS_ADDRESS = 'unix:path=/nonexistent/clawdesk-test-bus';
+    const pairedBefore = h.gateway.pairing.listPaired().length;
+    try {
+      const io = captureIo();
+      expect(await runCli(['node', 'run', '--url', h.gateway.url, '--token', TOKEN, '--state-dir', path.join(h.root, 'n4')], io)).toBe(1);
+      expect(io.err).toMatch(/device identity cannot be kept/);
+      expect(io.err).toContain('--allow-plaintext-keys');
+      expect(h.gateway.pairing.listPaired()).toHaveLength(pairedBefore);
+    } finally {
+      if (saved === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+      else process.env.DBUS_SESSION_BUS_ADDRESS = saved;
+    }
   });
 
   it('exits non-zero with the reason on a wrong token', async () => {
     h = await startExecHarness();
     const io = captureIo();
-    expect(await runCli(['node', 'run', '--url', h.gateway.url, '--token', 'nope', '--state-dir', path.join(h.root, 'n3')], io)).toBe(1);
+    expect(await runCli(['node', 'run', '--url', h.gateway.url, '--token', 'nope', '--state-dir', path.join(h.root, 'n3'), '--allow-plaintext-keys'], io)).toBe(1);
     expect(io.err).toMatch(/token/);
     expect(await runCli(['node', 'run', '--url', 'http://x'], captureIo())).toBe(2);
     void rejection;

@@ -3,8 +3,7 @@ import { connectGateway, GatewayClientError, type GatewaySession } from '../../c
 import { startApprovalClient } from '../../approvals/approval-client';
 import { noApprover, TerminalApprover, escapeForTerminal } from '../../approvals/approver';
 import { isApprovalDecision } from '../../exec/policy';
-import { loadOrCreateFileIdentity } from '../../node-host/file-identity';
-import { approvalsClientIdentityPath } from '../../node-host/gateway-run-extensions';
+import { cliDeviceSigner } from '../../identity/clawdesk-identity';
 import { resolveGatewayTarget, type GatewayTarget } from '../../node-host/gateway-target';
 import { CLAWDESK_VERSION } from '../../version';
 import { EXIT_FAILURE, UsageError, type CliCommand, type CliIo } from '../cli-io';
@@ -31,7 +30,7 @@ async function connect(target: GatewayTarget, noDevice: boolean): Promise<Gatewa
     url: target.url,
     token: target.token,
     password: target.password,
-    device: noDevice ? undefined : await loadOrCreateFileIdentity(approvalsClientIdentityPath(target.stateDir)),
+    device: await cliDeviceSigner(target.stateDir, { noDevice }),
     clientId: 'cli',
     clientMode: 'cli',
     clientVersion: CLAWDESK_VERSION,
@@ -138,7 +137,7 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
         url: target.url,
         token: target.token,
         password: target.password,
-        identity: values['no-device'] ? undefined : await loadOrCreateFileIdentity(approvalsClientIdentityPath(target.stateDir)),
+        identity: await cliDeviceSigner(target.stateDir, { noDevice: values['no-device'] }),
         approver: terminal.canPresent() ? terminal : noApprover,
         stateDir: target.stateDir,
         clientId: 'cli',

@@ -6,7 +6,7 @@ import {
   readOpenClawConfig,
   resolveGatewaySettings,
 } from '../../config/gateway-config';
-import { startGatewayServer, type LogFn } from '../../server/gateway-server';
+import { startGatewayServer, type LogFn, type RunningGateway } from '../../server/gateway-server';
 import type { GatewayModule } from '../../server/gateway-module';
 import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../../state/state-paths';
 import { EXIT_FAILURE, UsageError, type CliCommand, type CliIo } from '../cli-io';
@@ -22,6 +22,8 @@ Options:
   --token T                Shared token (default: gateway.auth.token in openclaw.json, or OPENCLAW_GATEWAY_TOKEN)
   --password P             Shared password (default: gateway.auth.password, or OPENCLAW_GATEWAY_PASSWORD)
   --no-node                Do not start the exec runner
+  --allow-plaintext-keys   When no OS keychain works, keep Clawdesk's device key in a 0600 file
+                           (otherwise the runner uses an in-memory key for this run)
   --allow-origin ORIGIN    Allow a browser origin to connect (repeatable); every other Origin is refused
   --profile NAME           Use the state dir ~/.openclaw-NAME
   --verbose                Log connections and pairing decisions
@@ -31,7 +33,16 @@ Options:
 export interface GatewayRunExtensions {
   modules?: (ctx: { stateDir: string }) => GatewayModule[] | Promise<GatewayModule[]>;
   /** Starts the exec runner against the running gateway; returns its stop function. */
-  startNode?: (ctx: { url: string; stateDir: string; token?: string; password?: string; io: CliIo }) => Promise<() => Promise<void>>;
+  startNode?: (ctx: {
+    url: string;
+    stateDir: string;
+    token?: string;
+    password?: string;
+    io: CliIo;
+    gateway?: RunningGateway;
+    /** The user accepted a 0600 key file when no keychain works (--allow-plaintext-keys). */
+    allowPlaintextKeys?: boolean;
+  }) => Promise<() => Promise<void>>;
 }
 
 let extensions: GatewayRunExtensions = {};
@@ -69,6 +80,7 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
         token: { type: 'string' },
         password: { type: 'string' },
         'no-node': { type: 'boolean', default: false },
+        'allow-plaintext-keys': { type: 'boolean', default: false },
         'allow-origin': { type: 'string', multiple: true },
         profile: { type: 'string' },
         verbose: { type: 'boolean', default: false },
@@ -135,7 +147,7 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
   let stopNode: (() => Promise<void>) | undefined;
   if (!values['no-node'] && ext.startNode) {
     try {
-      stopNode = await ext.startNode({ url: gateway.url, stateDir, token: settings.auth.token, password: settings.auth.password, io });
+      stopNode = await ext.startNode({ url: gateway.url, stateDir, token: settings.auth.token, password: settings.auth.password, io, gateway, allowPlaintextKeys: values['allow-plaintext-keys'] });
       io.stdout('Exec runner: connected\n');
     } catch (error) {
       io.stderr(`clawdesk gateway: the exec runner did not start: ${(error as Error).message}\n`);

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadOrCreateFileIdentity } from '../../node-host/file-identity';
-import { nodeIdentityPath } from '../../node-host/gateway-run-extensions';
+import { clawdeskDataDir, IdentityNotPersistableError, loadClawdeskIdentity } from '../../identity/clawdesk-identity';
 import { resolveGatewayTarget } from '../../node-host/gateway-target';
 import { startNodeHost } from '../../node-host/node-host';
 import { EXIT_FAILURE, UsageError, type CliCommand } from '../cli-io';
@@ -18,7 +18,8 @@ Options:
   --state-dir DIR        State dir (default: OPENCLAW_STATE_DIR or ~/.openclaw)
   --profile NAME         Use the state dir ~/.openclaw-NAME
   --display-name NAME    Name shown in \`openclaw nodes status\`
-  --identity FILE        Device identity file (default: <state dir>/identity/clawdesk-node.json)
+  --identity FILE        Keep the device key in this 0600 file instead of the OS keychain
+  --allow-plaintext-keys When no keychain works, keep the key in a 0600 file in the state dir
   --verbose              Log every command
 `;
 
@@ -42,6 +43,7 @@ export const nodeCommand: CliCommand = async (argv, io) => {
         profile: { type: 'string' },
         'display-name': { type: 'string' },
         identity: { type: 'string' },
+        'allow-plaintext-keys': { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -60,7 +62,19 @@ export const nodeCommand: CliCommand = async (argv, io) => {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const identity = await loadOrCreateFileIdentity(values.identity ?? nodeIdentityPath(target.stateDir));
+  let identity;
+  try {
+    // A node's pairing must survive restarts, so an in-memory key is not an option here.
+    identity = values.identity
+      ? await loadOrCreateFileIdentity(values.identity)
+      : (await loadClawdeskIdentity({ dataDir: clawdeskDataDir(target.stateDir), allowPlaintextFallback: values['allow-plaintext-keys'], whenUnavailable: 'fail' })).signer;
+  } catch (error) {
+    if (error instanceof IdentityNotPersistableError) {
+      io.stderr(`clawdesk node: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    throw error;
+  }
   const log = (level: string, message: string) => {
     if (level === 'debug' && !values.verbose) return;
     io.stderr(`[${level}] ${message}\n`);

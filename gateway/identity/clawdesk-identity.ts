@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { createEphemeralDeviceSigner, type DeviceSigner } from '../protocol/device-auth';
+import {
+  DeviceIdentityStore,
+  exportPublicKeyB64Url,
+  IdentityMissingError,
+  IdentityUnavailableError,
+  signWithIdentity,
+} from '../secrets/device-identity';
+import type { SafeStorageLike } from '../secrets/safe-storage-backend';
+import type { KeytarLike } from '../secrets/keytar-backend';
+import { openSecretStore, type SecretStore } from '../secrets/secret-store';
+import { SecretStoreError } from '../secrets/secret-errors';
+
+/** Where Clawdesk keeps its own (non-OpenClaw) state inside a state dir: the vault and the identity record. */
+export function clawdeskDataDir(stateDir: string): string {
+  return path.join(stateDir, 'clawdesk');
+}
+
+export type IdentityPersistence = 'keytar' | 'safe-storage' | 'plaintext-file' | 'ephemeral';
+
+export interface ClawdeskIdentity {
+  signer: DeviceSigner;
+  persistence: IdentityPersistence;
+  /** Set when the identity is weaker than a keychain one, in words for the user. */
+  warning?: string;
+  /** Device tokens this identity holds as a client (absent for an ephemeral identity). */
+  store?: DeviceIdentityStore;
+}
+
+export interface LoadClawdeskIdentityOptions {
+  dataDir: string;
+  /** Electron's safeStorage (the app only). */
+  safeStorage?: SafeStorageLike;
+  /** The user's explicit choice to keep the key in a 0600 file when no keychain works. Never defaulted on. */
+  allowPlaintextFallback?: boolean;
+  /**
+   * When no protected store can hold the key: `ephemeral` uses an in-memory key for this run (fine for the embedded
+   * runner, which talks only to its own gateway on loopback and is trusted by id); `fail` refuses (a node paired
+   * with another gateway would otherwise come back as a new device and flood the owner with pairing prompts).
+   */
+  whenUnavailable: 'ephemeral' | 'fail';
+  /** Tests: a keytar stand-in, or null for "not installed". */
+  keytar?: KeytarLike | null;
+}
+
+export class IdentityNotPersistableError extends Error {}
+
+const FIX_HINT =
+  'Unlock or install a keychain (on Linux: gnome-keyring or KeePassXC with the Secret Service enabled, in a desktop session), ' +
+  'or accept a key file readable only by you with --allow-plaintext-keys.';
+
+function signerOf(identity: Parameters<typeof signWithIdentity>[0]): DeviceSigner {
+  return { deviceId: identity.deviceId, publicKey: exportPublicKeyB64Url(identity), sign: (payload) => signWithIdentity(identity, payload) };
+}
+
+/**
+ * Clawdesk's device identity: the Ed25519 key lives in the OS keychain (via the encrypted vault whose data key is the
+ * only keychain item). It is never regenerated behind the user's back when the keychain goes away.
+ */
+export async function loadClawdeskIdentity(options: LoadClawdeskIdentityOptions): Promise<ClawdeskIdentity> {
+  let store: SecretStore | undefined;
+  try {
+    store = await openSecretStore({
+      dir: options.dataDir,
+      safeStorage: options.safeStorage,
+      allowPlaintextFallback: options.allowPlaintextFallback,
+      ...(options.keytar !== undefined ? { keytar: options.keytar } : {}),
+    });
+    const opened = store;
+    const identityStore = new DeviceIdentityStore({ dir: options.dataDir, openStore: async () => opened });
+    const identity = await identityStore.loadOrCreateIdentity();
+    return {
+      signer: signerOf(identity),
+      persistence: opened.backend,
+      ...(opened.weak ? { warning: `Clawdesk's device key is kept in a file readable only by you (${opened.vaultPath}), not in a keychain.` } : {}),
+      store: identityStore,
+    };
+  } catch (error) {
+    const known = error instanceof SecretStoreError || error instanceof IdentityUnavailableError || error instanceof IdentityMissingError;
+    if (!known) throw error;
+    const reason = (error as Error).message;
+    if (options.whenUnavailable === 'fail') {
+      throw new IdentityNotPersistableError(`Clawdesk's device identity cannot be kept: ${reason}. ${FIX_HINT}`);
+    }
+    return {
+      signer: createEphemeralDeviceSigner(),
+      persistence: 'ephemeral',
+      warning: `no keychain could hold Clawdesk's device key (${reason}); using a key that lives only in memory for this run. ${FIX_HINT}`,
+    };
+  }
+}
+
+/**
+ * The identity a one-shot CLI command presents: Clawdesk's keychain identity when one can be had, else none
+ * (device-less, like the real openclaw CLI with a shared token). Never a key file the user did not agree to.
+ */
+export async function cliDeviceSigner(stateDir: string, options: { noDevice?: boolean } = {}): Promise<DeviceSigner | undefined> {
+  if (options.noDevice) return undefined;
+  try {
+    return (await loadClawdeskIdentity({ dataDir: clawdeskDataDir(stateDir), whenUnavailable: 'fail' })).signer;
+  } catch (error) {
+    if (error instanceof IdentityNotPersistableError) return undefined;
+    throw error;
+  }
+}

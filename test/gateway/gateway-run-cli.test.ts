@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectGateway } from '../../gateway/client/gateway-client';
+
+// These run the built CLI (`npm test` builds first), as a person or a service manager would.
+const BIN = path.resolve(__dirname, '..', '..', 'bin', 'clawdesk.js');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+interface RunningCli {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function runCli(args: string[], env: Record<string, string>): RunningCli {
+  // A clean environment: no keychain session bus, no stray OpenClaw variables from the developer's shell.
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: env.HOME ?? os.tmpdir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitForOutput(cli: RunningCli, pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = cli.stdout().match(pattern);
+    if (match) return match;
+    if (Date.now() > deadline) throw new Error(`no ${pattern} in output:\n${cli.stdout()}\n${cli.stderr()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempStateDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+describe('clawdesk gateway run', () => {
+  it('serves, attaches its own runner without a prompt, and stops cleanly on SIGTERM (clients get 1012)', async () => {
+    const stateDir = tempStateDir();
+    const port = await freePort();
+    const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 'run-token'], { OPENCLAW_STATE_DIR: stateDir });
+    children.push(cli.child);
+    await waitForOutput(cli, /Exec runner: connected/);
+    expect(cli.stdout()).toContain(`Clawdesk gateway listening on ws://127.0.0.1:${port}`);
+    expect(cli.stdout()).toContain(`State dir: ${stateDir}`);
+    expect(cli.stdout()).toMatch(/Device identity: [0-9a-f]{16}… \(in memory for this run\)/);
+
+    const operator = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: 'run-token', scopes: ['operator.admin'] });
+    const { nodes } = await operator.request('node.list', {});
+    const runner = nodes.find((n: any) => n.connected);
+    expect(runner?.commands).toEqual(expect.arrayContaining(['system.run', 'system.which']));
+    const which = await operator.request('node.invoke', { nodeId: runner.nodeId, command: 'system.which', params: { bins: ['sh'] }, idempotencyKey: 'which-1' });
+    expect(which.payload.bins.sh).toMatch(/\/sh$/);
+
+    const closed = new Promise<number>((resolve) => operator.once('close', (code: number) => resolve(code)));
+    cli.child.kill('SIGTERM');
+    expect(await closed).toBe(1012);
+    expect(await cli.exited).toBe(0);
+  });
+
+  it('a restart with an in-memory identity clears the previous run\'s device record', async () => {
+    const stateDir = tempStateDir();
+    const port = await freePort();
+    const pairedCount = () => Object.keys(JSON.parse(readFileSync(path.join(stateDir, 'devices', 'paired.json'), 'utf8'))).length;
+    for (let run = 0; run < 2; run++) {
+      const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't'], { OPENCLAW_STATE_DIR: stateDir });
+      children.push(cli.child);
+      await waitForOutput(cli, /Exec runner: connected/);
+      expect(pairedCount()).toBe(1);
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toBe(0);
+    }
+  });
+
+  it('first run with nothing configured creates openclaw.json with a fresh token (0600)', async () => {
+    const stateDir = tempStateDir();
+    const port = await freePort();
+    const cli = runCli(['gateway', 'run', '--port', String(port), '--no-node'], { OPENCLAW_STATE_DIR: stateDir });
+    children.push(cli.child);
+    await waitForOutput(cli, /Exec runner: disabled/);
+    const configPath = path.join(stateDir, 'openclaw.json');
+    const config = JSON.parse(readFileSync(configPath, 'utf8'));
+    expect(config.gateway.auth).toEqual({ mode: 'token', token: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) });
+    expect(statSync(configPath).mode & 0o777).toBe(0o600);
+    expect(cli.stdout()).toContain(`generated, saved to ${configPath}`);
+    const session = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: config.gateway.auth.token, scopes: ['operator.read'] });
+    await session.close();
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(0);
+  });
+
+  it('refuses to listen beyond loopback without authentication', async () => {
+    const cli = runCli(['gateway', 'run', '--bind', 'lan', '--auth', 'none', '--no-node'], { OPENCLAW_STATE_DIR: tempStateDir() });
+    children.push(cli.child);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr()).toMatch(/--bind lan requires --auth token or --auth password/);
+  });
+
+  it('a bad flag is a usage error (exit 2), and a port in use is a clear failure', async () => {
+    const bad = runCli(['gateway', 'run', '--prot', '1'], { OPENCLAW_STATE_DIR: tempStateDir() });
+    expect(await bad.exited).toBe(2);
+    expect(bad.stderr()).toMatch(/Unknown option '--prot'/);
+
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const busy = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't', '--no-node'], { OPENCLAW_STATE_DIR: tempStateDir() });
+    expect(await busy.exited).toBe(1);
+    expect(busy.stderr()).toContain(`port ${port} is already in use`);
+    blocker.close();
+  });
+});
