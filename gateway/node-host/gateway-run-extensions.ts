@@ -77,7 +77,7 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
         });
         io.stdout('Exec approvals: prompting on this terminal\n');
       } else {
-        io.stdout('Exec approvals: no terminal; approve with `clawdesk approvals resolve <id> allow-once`, or askFallback decides\n');
+        io.stdout('Exec approvals: no terminal here; requests go to a connected approval client (the desktop app, or `clawdesk approvals watch`), otherwise askFallback decides\n');
       }
       return async () => {
         await approvals?.stop();
