@@ -168,27 +168,17 @@ export function isPathInside(platform: NodeJS.Platform, parent: string, child: s
 }
 
 /**
- * Clawdesk's own data dir (secret vault, identity record), where Electron's app.getPath('userData') puts it for the
- * app name "clawdesk": XDG config on Linux, Application Support on macOS, %APPDATA% on Windows. Based on the OS
- * home, not OPENCLAW_HOME: it belongs to Clawdesk, not to OpenClaw. CLAWDESK_DATA_DIR overrides it.
+ * Clawdesk's own data dir (secret vault, backend record, identity record): `clawdesk/` inside the resolved state
+ * dir, so each profile has its own and backups/migrations carry it along. The same layout as
+ * gateway/identity/clawdesk-identity.ts (`clawdeskDataDir(stateDir)`). CLAWDESK_DATA_DIR overrides it.
  */
 export function resolveClawdeskDataDir(pe: PathEnvironment, opts: { profile?: string } = {}): string {
-  const p = pathApi(pe.platform);
   const override = envValue(pe, 'CLAWDESK_DATA_DIR');
-  const profile = opts.profile?.trim();
-  if (profile && profile !== DEFAULT_PROFILE && !PROFILE_NAME.test(profile)) throw new InvalidProfileError(profile);
-  const name = profile && profile !== DEFAULT_PROFILE ? `clawdesk-${profile}` : 'clawdesk';
-  const osHome = resolveOsHome(pe);
-  if (override) return expandUserPath(override, osHome, pe);
-  switch (pe.platform) {
-    case 'win32':
-      return p.join(envValue(pe, 'APPDATA') ?? p.join(osHome, 'AppData', 'Roaming'), name);
-    case 'darwin':
-      return p.join(osHome, 'Library', 'Application Support', name);
-    default:
-      return p.join(expandUserPath(envValue(pe, 'XDG_CONFIG_HOME') ?? p.join(osHome, '.config'), osHome, pe), name);
-  }
+  if (override) return expandUserPath(override, resolveOsHome(pe), pe);
+  return pathApi(pe.platform).join(resolveStateDir(pe, opts).stateDir, CLAWDESK_DATA_DIRNAME);
 }
+
+export const CLAWDESK_DATA_DIRNAME = 'clawdesk';
 
 /** The OS home without OPENCLAW_HOME (HOME, USERPROFILE, os.homedir(), cwd), for things that ignore OPENCLAW_HOME. */
 export function resolveOsHomeDir(pe: PathEnvironment): string {

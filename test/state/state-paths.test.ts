@@ -7,6 +7,7 @@ import {
   PathEnvironment,
   currentPathEnvironment,
   isPathInside,
+  resolveClawdeskDataDir,
   resolveConfigPath,
   resolveHomeDir,
   resolveStateDir,
@@ -141,6 +142,15 @@ describe('resolveConfigPath', () => {
 
   it('Windows: joins with backslashes', () => {
     expect(resolveConfigPath(fakeEnv('win32', {}), 'E:\\OpenClaw_Data')).toBe('E:\\OpenClaw_Data\\openclaw.json');
+  });
+});
+
+describe('resolveClawdeskDataDir', () => {
+  it('lives inside the resolved state dir (per profile), unless CLAWDESK_DATA_DIR says otherwise', () => {
+    expect(resolveClawdeskDataDir(fakeEnv('linux', {}, ['/home/ada/.openclaw']))).toBe('/home/ada/.openclaw/clawdesk');
+    expect(resolveClawdeskDataDir(fakeEnv('linux', {}), { profile: 'dev' })).toBe('/home/ada/.openclaw-dev/clawdesk');
+    expect(resolveClawdeskDataDir(fakeEnv('win32', { OPENCLAW_STATE_DIR: 'E:\\OpenClaw_Data' }))).toBe('E:\\OpenClaw_Data\\clawdesk');
+    expect(resolveClawdeskDataDir(fakeEnv('linux', { CLAWDESK_DATA_DIR: '~/cd' }))).toBe('/home/ada/cd');
   });
 });
 
