@@ -329,6 +329,7 @@ class VaultSecretStore implements SecretStore {
     });
   }
 
+  /** Re-read on every operation: the app and one-shot CLI commands share the vault and see each other's writes. */
   private async read(): Promise<VaultContent> {
     const vault = await readVaultFile(this.vaultPath);
     if (!vault) throw new SecretVaultCorruptError(`${this.vaultPath} disappeared`);

@@ -114,7 +114,8 @@ interface Recipe {
   checks: {
     paired?: { inputs: Array<Record<string, PairedDevice>>; rel: string };
     exec?: { inputs: ExecApprovalsFile[]; rel: string };
-    accounted: Array<{ rel: string; expect: 'present' }>;
+    /** Relative paths that must exist in the staged result (everything copied or archived from the source). */
+    accounted: string[];
   };
 }
 
@@ -228,7 +229,7 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   const archive = (rel: string, why: string) => {
     recipe.copies.push({ from: path.join(fromReal, rel), rel: `${archiveRoot}/${rel}` });
     plan.files.push({ rel, action: 'archive', detail: `${why}; the source's copy is kept at ${archiveRoot}/${rel}` });
-    recipe.checks.accounted.push({ rel: `${archiveRoot}/${rel}`, expect: 'present' });
+    recipe.checks.accounted.push(`${archiveRoot}/${rel}`);
   };
   const write = (rel: string, value: unknown, detail: string, action: PlannedFile['action'] = 'merge') => {
     recipe.writes.push({ rel, content: `${JSON.stringify(value, null, 2)}\n` });
@@ -237,7 +238,7 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   const copy = (rel: string, detail: string, destRel = rel) => {
     recipe.copies.push({ from: path.join(fromReal, rel), rel: destRel });
     plan.files.push({ rel, action: 'copy', detail });
-    recipe.checks.accounted.push({ rel: destRel, expect: 'present' });
+    recipe.checks.accounted.push(destRel);
   };
   const home = options.home ?? os.homedir();
   const fromDirs = [...new Set([from, fromReal])];
@@ -385,7 +386,7 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     }
     if (!existing) {
       recipe.copies.push({ from: path.join(fromReal, rel), rel });
-      recipe.checks.accounted.push({ rel, expect: 'present' });
+      recipe.checks.accounted.push(rel);
       continue;
     }
     if (await sameEntry(path.join(fromReal, rel), path.join(toReal, rel))) continue;
@@ -495,7 +496,7 @@ async function checkStaging(staging: string, recipe: Recipe): Promise<string[]> 
     if (merged.kind !== 'ok') problems.push('exec-approvals.json does not read back');
     else problems.push(...checkExecApprovalsInvariants(recipe.checks.exec.inputs, merged.value));
   }
-  for (const { rel } of recipe.checks.accounted) {
+  for (const rel of recipe.checks.accounted) {
     if (!(await lexists(path.join(staging, rel)))) problems.push(`${rel} is missing`);
   }
   return problems;
