@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
@@ -15,19 +16,23 @@ export function bundleScript(entry: string): string {
   const absolute = path.resolve(entry);
   const cached = bundled.get(absolute);
   if (cached) return cached;
-  const outDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-child-'));
-  process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
-  const outfile = path.join(outDir, `${path.basename(entry, '.ts')}.cjs`);
+  // One fixed place per entry (rebuilt each run, renamed into place) so test runs leave nothing behind in /tmp.
+  const outDir = path.join(os.tmpdir(), 'clawdesk-test-bundles');
+  mkdirSync(outDir, { recursive: true });
+  const name = `${path.basename(entry, '.ts')}-${createHash('sha256').update(absolute).digest('hex').slice(0, 12)}`;
+  const outfile = path.join(outDir, `${name}.cjs`);
+  const temp = path.join(outDir, `${name}.${process.pid}.tmp.cjs`);
   buildSync({
     entryPoints: [absolute],
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    outfile,
+    outfile: temp,
     external: ['keytar'],
     logLevel: 'silent',
   });
+  renameSync(temp, outfile);
   bundled.set(absolute, outfile);
   return outfile;
 }
