@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,17 @@ import {
   type Operator,
 } from './exec-flow';
 import { cliUser, describeRun, interopTarget, makeTempDir, startTargetGateway, type CliUser, type TargetGateway } from './interop-target';
-import { ensureOpenclawInstalled, openclawEnv, readEgressAttempts, spawnOpenclaw, type AuthMode, type OpenclawProcess } from './openclaw-harness';
+import {
+  ensureOpenclawInstalled,
+  openclawEnv,
+  readEgressAttempts,
+  repoRoot,
+  spawnOpenclaw,
+  startRealOpenclawGateway,
+  type AuthMode,
+  type OpenclawProcess,
+  type RealGateway,
+} from './openclaw-harness';
 
 /**
  * The exec runner's interop list (issue 3 §6): the real openclaw CLI (and the real node host) against the
@@ -162,7 +173,7 @@ function defineSuite(authMode: AuthMode) {
         const pending = await cli.run(['approvals', 'pending']);
         expectOk(pending, describeRun(pending));
         expect(pending.stdout).toContain(approval.id);
-        expect(pending.stdout).toContain(`${approval.id}: ${UNAME} -s`);
+        expect(pending.stdout).toContain(`${approval.id}: ${approval.plan.commandText}`);
 
         const resolve = await cli.run(['approvals', 'resolve', approval.id, 'allow-once']);
         expectOk(resolve, describeRun(resolve));
@@ -199,3 +210,108 @@ function defineSuite(authMode: AuthMode) {
 
 defineSuite('token');
 defineSuite('none');
+
+if (target === 'clawdesk') {
+  describe("Clawdesk's exec runner (`clawdesk node run`) against the real openclaw gateway, resolved by the real CLI", () => {
+    let gateway: RealGateway;
+    let cli: CliUser;
+    let admin: Operator;
+    let runner: ChildProcess | undefined;
+    let runnerOutput = '';
+    let runnerEgressLog: string;
+    let nodeId: string;
+
+    beforeAll(async () => {
+      gateway = await startRealOpenclawGateway({ authMode: 'token', token: TOKEN, tmpDir: makeTempDir('real-gw-runner') });
+      cli = cliUser({ port: gateway.port, authMode: 'token', token: TOKEN });
+      admin = await connectOperator(gateway.port, TOKEN, ['operator.admin']);
+
+      const runnerDir = makeTempDir('clawdesk-runner');
+      const stateDir = path.join(runnerDir, 'state');
+      fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+      // The runner's own policy: uname allowlisted, every run asked.
+      fs.writeFileSync(path.join(stateDir, 'exec-approvals.json'), JSON.stringify(askAlwaysPolicy(UNAME), null, 2), { mode: 0o600 });
+      runnerEgressLog = path.join(runnerDir, 'egress-blocked.log');
+      runner = spawn(
+        process.execPath,
+        [path.join(repoRoot, 'bin', 'clawdesk.js'), 'node', 'run', '--url', `ws://127.0.0.1:${gateway.port}`, '--token', TOKEN, '--state-dir', stateDir, '--display-name', 'clawdesk-runner', '--allow-plaintext-keys'],
+        {
+          cwd: runnerDir,
+          env: { PATH: process.env.PATH, HOME: runnerDir, TMPDIR: runnerDir, NODE_OPTIONS: `--require ${ensureOpenclawInstalled().loopbackGuard}`, PEER_EGRESS_LOG: runnerEgressLog },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      runner.stdout!.on('data', (d: Buffer) => (runnerOutput += d.toString('utf8')));
+      runner.stderr!.on('data', (d: Buffer) => (runnerOutput += d.toString('utf8')));
+    });
+
+    afterAll(async () => {
+      if (runner && runner.exitCode === null && runner.signalCode === null) {
+        const gone = new Promise((r) => runner!.once('exit', r));
+        runner.kill('SIGTERM');
+        const timer = setTimeout(() => runner!.kill('SIGKILL'), 5_000);
+        await gone;
+        clearTimeout(timer);
+      }
+      await admin?.close();
+      await gateway?.stop();
+    });
+
+    it('pairs with the real gateway and its command surface is approved with `openclaw nodes approve`', async () => {
+      const pending = await waitFor(
+        'a pending node pairing request from clawdesk node run',
+        async () => {
+          if (runner!.exitCode !== null) {
+            await new Promise((r) => setTimeout(r, 200)); // let its last output arrive
+            throw new Error(`clawdesk node run exited ${runner!.exitCode}:\n${runnerOutput}`);
+          }
+          const list = (await admin.client.request('node.pair.list', {})).payload;
+          return list?.pending?.find((p: any) => p.displayName === 'clawdesk-runner');
+        },
+        30_000,
+      );
+      nodeId = pending.nodeId;
+      const approve = await cli.run(['nodes', 'approve', pending.requestId]);
+      expectOk(approve, describeRun(approve));
+      expect(JSON.parse(approve.stdout).node.commands).toEqual(expect.arrayContaining(['system.run', 'system.run.prepare', 'system.which']));
+
+      const status = await cli.json(['nodes', 'status']);
+      expect(status.nodes.find((n: any) => n.nodeId === nodeId)).toMatchObject({ connected: true, approvalState: 'approved' });
+    });
+
+    it('runs system.run through the real approval flow, released by `openclaw approvals resolve`', async () => {
+      expect(nodeId, 'the runner was never paired (see the previous test)').toBeDefined();
+      const approver = await connectOperator(gateway.port, TOKEN, ['operator.admin'], ['exec-approvals']);
+      const requester = await connectOperator(gateway.port, TOKEN, ['operator.admin']);
+      try {
+        const approval = await requestExecApproval(requester.client, approver.client, nodeId, ['uname', '-s']);
+        expect(approval.plan.argv).toEqual([UNAME, '-s']);
+
+        const pending = await cli.run(['approvals', 'pending']);
+        expectOk(pending, describeRun(pending));
+        expect(pending.stdout).toContain(approval.id);
+
+        const resolve = await cli.run(['approvals', 'resolve', approval.id, 'allow-once']);
+        expectOk(resolve, describeRun(resolve));
+        expect(resolve.stdout).toContain(`Approval ${approval.id} resolved allow-once`);
+        expect((await approval.decision).payload).toMatchObject({ id: approval.id, decision: 'allow-once' });
+
+        const run = await runApproved(requester.client, nodeId, approval);
+        expect(run.error).toBeUndefined();
+        const payload = run.payload?.payload ?? JSON.parse(run.payload?.payloadJSON ?? 'null');
+        expect(payload).toMatchObject({ exitCode: 0, success: true, stdout: 'Linux\n' });
+
+        const again = await runApproved(requester.client, nodeId, approval);
+        expect(again.ok).toBe(false);
+      } finally {
+        await approver.close();
+        await requester.close();
+      }
+    });
+
+    it('neither the runner nor the CLI tried to reach anything beyond loopback', () => {
+      expect(readEgressAttempts(runnerEgressLog)).toEqual([]);
+      expect(cli.egressAttempts()).toEqual([]);
+    });
+  });
+}
