@@ -59,7 +59,7 @@ async function waitUntilQuiet(pid: number, minMs: number, maxMs: number): Promis
 }
 
 /** Sequential connects (each closed fully before the next); returns ms from socket creation to hello-ok. */
-async function handshakeSeries(id: BenchIdentity, count: number, warmup: number): Promise<{ samples: number[]; errors: number }> {
+async function handshakeSeries(id: BenchIdentity, count: number, warmup: number): Promise<{ samples: number[]; errors: number; attempts: number }> {
   const samples: number[] = [];
   let errors = 0;
   for (let i = 0; i < warmup + count; i++) {
@@ -72,7 +72,7 @@ async function handshakeSeries(id: BenchIdentity, count: number, warmup: number)
       if (errors > 5) throw new Error(`handshakes keep failing: ${(error as Error).message}`);
     }
   }
-  return { samples, errors };
+  return { samples, errors, attempts: warmup + count };
 }
 
 function strip(result: ThroughputResult & { latencies?: number[] }): Omit<ThroughputResult, 'latencies'> {
@@ -109,7 +109,7 @@ export async function benchGateway(start: () => Promise<GatewayUnderTest>, optio
         (settled.quiet ? '' : ' (still busy in the background; later figures share the CPU with it)'),
     );
 
-    const tokenRun = await cpuPerOp((r) => r.samples.length + r.errors, () => handshakeSeries(tokenId, options.connects, options.warmupConnects));
+    const tokenRun = await cpuPerOp((r) => r.attempts, () => handshakeSeries(tokenId, options.connects, options.warmupConnects));
     const token = tokenRun.result;
     const tokenHandshake = summarize(token.samples);
     log(`token handshake p50 ${tokenHandshake.p50.toFixed(3)} ms, p99 ${tokenHandshake.p99.toFixed(3)} ms (gateway CPU ~${tokenRun.us.toFixed(0)} µs each)`);
@@ -118,7 +118,7 @@ export async function benchGateway(start: () => Promise<GatewayUnderTest>, optio
     const pairing = await openSession(deviceId);
     if (!pairing.hello?.auth?.deviceToken) log('note: the pairing connect returned no device token');
     await closeSession(pairing.ws);
-    const deviceRun = await cpuPerOp((r) => r.samples.length + r.errors, () => handshakeSeries(deviceId, options.connects, options.warmupConnects));
+    const deviceRun = await cpuPerOp((r) => r.attempts, () => handshakeSeries(deviceId, options.connects, options.warmupConnects));
     const device = deviceRun.result;
     const deviceHandshake = summarize(device.samples);
     log(`device handshake p50 ${deviceHandshake.p50.toFixed(3)} ms, p99 ${deviceHandshake.p99.toFixed(3)} ms (first pairing ${pairing.handshakeMs.toFixed(1)} ms; gateway CPU ~${deviceRun.us.toFixed(0)} µs each)`);
