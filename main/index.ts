@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createConfigWithToken, generateGatewayToken } from '../gateway/config/gateway-config';
 import { clawdeskDataDir, loadClawdeskIdentity } from '../gateway/identity/clawdesk-identity';
+import { recoverInterruptedMigrations } from '../gateway/state/state-migration';
 import { resolveGatewayTarget } from '../gateway/node-host/gateway-target';
 import { currentPathEnvironment, resolveConfigPath } from '../gateway/state/state-paths';
 import { scanStateDirs } from '../gateway/state/state-scan';
@@ -86,6 +87,11 @@ async function start(): Promise<void> {
 
   // Which gateway, and its secret: the same rules as the openclaw CLI (flags → env → openclaw.json).
   const target = await resolveGatewayTarget({}, process.env);
+  // A migration killed halfway is rolled forward or back before anything reads the state dir.
+  await recoverInterruptedMigrations([target.stateDir]).then(
+    (recovered) => recovered.forEach(({ journal }) => log('info', `recovered an interrupted state migration (${journal})`)),
+    (error) => log('error', `an interrupted state migration needs attention: ${(error as Error).message}`),
+  );
   const port = Number(new URL(target.url).port) || 18789;
   let token = target.token;
   if (!token && !target.password) {

@@ -140,3 +140,46 @@ describe('clawdesk gateway run', () => {
     blocker.close();
   });
 });
+
+describe('clawdesk gateway run after an interrupted migration', () => {
+  it('finishes or rolls back a migration that was killed halfway before serving, with no manual step', async () => {
+    const { bundleScript, runChild, lastJsonLine } = await import('../state/helpers/child-script');
+    const { findInterruptedMigrations } = await import('../../gateway/state/state-migration');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const root = tempStateDir();
+    const home = path.join(root, 'home');
+    const from = path.join(home, '.clawdbot');
+    const to = path.join(home, '.openclaw');
+    for (const dir of [path.join(from, 'devices'), path.join(to, 'devices')]) mkdirSync(dir, { recursive: true });
+    const now = Date.now();
+    const paired = (id: string) => ({ [id]: { deviceId: id, publicKey: `pk-${id}`, role: 'operator', roles: ['operator'], scopes: ['operator.read'], tokens: { operator: { token: `t-${id}`, role: 'operator', scopes: ['operator.read'], createdAtMs: now } }, createdAtMs: now, approvedAtMs: now } });
+    writeFileSync(path.join(from, 'devices', 'paired.json'), JSON.stringify(paired('a'.repeat(64))));
+    writeFileSync(path.join(to, 'devices', 'paired.json'), JSON.stringify(paired('b'.repeat(64))));
+    const script = bundleScript(path.join(__dirname, '..', 'state', 'fixtures', 'migrate-child.ts'));
+    const request = (killAt?: { step: string; occurrence: number }) =>
+      JSON.stringify({ mode: 'migrate', from, to, home, backupRoot: path.join(root, 'backups'), ...(killAt ? { killAt } : {}) });
+
+    // Learn the step names from a dry copy, then kill the real migration at its middle commit step.
+    const probeRoot = path.join(root, 'probe');
+    const { cpSync } = await import('node:fs');
+    cpSync(home, path.join(probeRoot, 'home'), { recursive: true });
+    const probe = await runChild(process.execPath, [script, JSON.stringify({ mode: 'migrate', from: path.join(probeRoot, 'home', '.clawdbot'), to: path.join(probeRoot, 'home', '.openclaw'), home: path.join(probeRoot, 'home'), backupRoot: path.join(probeRoot, 'backups') })]);
+    expect(lastJsonLine(probe.stdout).outcome).toBe('migrated');
+    const steps = probe.stdout.split('\n').filter((l) => l.startsWith('step ')).map((l) => l.slice(5));
+    const killed = await runChild(process.execPath, [script, request({ step: steps[Math.floor(steps.length / 2)]!, occurrence: 1 })]);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(await findInterruptedMigrations([to, from])).not.toEqual([]);
+
+    const port = await freePort();
+    const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't', '--no-node'], { OPENCLAW_STATE_DIR: to, HOME: home });
+    children.push(cli.child);
+    await waitForOutput(cli, /Clawdesk gateway listening/);
+    expect(cli.stdout()).toMatch(/Recovered an interrupted state migration/);
+    expect(await findInterruptedMigrations([to, from])).toEqual([]);
+    const pairedNow = JSON.parse(readFileSync(path.join(to, 'devices', 'paired.json'), 'utf8'));
+    // Wholly old (only b) or wholly new (a and b): never a mix, never nothing.
+    expect([['b'.repeat(64)], ['a'.repeat(64), 'b'.repeat(64)]]).toContainEqual(Object.keys(pairedNow).sort());
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+});

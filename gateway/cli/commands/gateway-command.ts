@@ -8,6 +8,7 @@ import {
 } from '../../config/gateway-config';
 import { startGatewayServer, type LogFn, type RunningGateway } from '../../server/gateway-server';
 import type { GatewayModule } from '../../server/gateway-module';
+import { recoverInterruptedMigrations } from '../../state/state-migration';
 import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../../state/state-paths';
 import { EXIT_FAILURE, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
@@ -98,6 +99,15 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
   const pathEnv = { ...currentPathEnvironment(), env: io.env };
   const { stateDir } = resolveStateDir(pathEnv, { profile: values.profile });
   const configPath = resolveConfigPath(pathEnv, stateDir);
+  try {
+    // A migration killed halfway is rolled forward or back before anything reads the state dir.
+    for (const { journal, outcome } of await recoverInterruptedMigrations([stateDir])) {
+      io.stdout(`Recovered an interrupted state migration (${journal}): ${JSON.stringify(outcome)}\n`);
+    }
+  } catch (error) {
+    io.stderr(`clawdesk gateway: cannot start: ${(error as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
   let settings;
   try {
     const config = await readOpenClawConfig(configPath);
