@@ -181,6 +181,9 @@ class GatewayServer {
   readonly rateLimiter: AuthRateLimiter;
   readonly allowedOrigins: ReadonlySet<string>;
   readonly maxBufferedBytes: number;
+  private readonly handshakeTimeoutMs: number;
+  /** hello-ok's fixed parts (features, policy), serialized once. */
+  private helloFixedJson?: string;
   readonly allowSilentLocalPairing: NonNullable<GatewayServerOptions['allowSilentLocalPairing']>;
   private tickTimer?: NodeJS.Timeout;
   private readonly startedAt = Date.now();
@@ -193,6 +196,7 @@ class GatewayServer {
     this.rateLimiter = new AuthRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     this.allowedOrigins = new Set((options.allowedOrigins ?? []).map(normalizeOrigin));
     this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? handshakeTimeoutFromEnv();
     this.allowSilentLocalPairing = options.alwaysPromptPairing ? () => false : (options.allowSilentLocalPairing ?? createSameUserCheck());
     this.httpServer = http.createServer((req, res) => this.handleHttp(req, res));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PREAUTH_PAYLOAD_BYTES, perMessageDeflate: false });
@@ -277,7 +281,7 @@ class GatewayServer {
         }
       }
     });
-    conn.handshakeTimer = setTimeout(() => conn.close(1000, 'handshake timeout'), this.options.handshakeTimeoutMs ?? handshakeTimeoutFromEnv());
+    conn.handshakeTimer = setTimeout(() => conn.close(1000, 'handshake timeout'), this.handshakeTimeoutMs);
     conn.send({ type: 'event', event: 'connect.challenge', payload: { nonce: conn.nonce, ts: Date.now() } });
   }
 
@@ -360,7 +364,7 @@ class GatewayServer {
     conn.accepted = result.connection;
     conn.connectedAtMs = Date.now();
     raisePayloadLimit(conn.ws, MAX_PAYLOAD_BYTES);
-    conn.send(okResponse(parsed.data.id, this.helloPayload(conn)));
+    conn.sendRaw(this.helloFrame(conn, parsed.data.id));
     conn.state = 'open';
     for (const module of this.modules) {
       try {
@@ -387,7 +391,6 @@ class GatewayServer {
       type: 'hello-ok',
       protocol: PROTOCOL_VERSION,
       server: { version: GATEWAY_VERSION, connId: conn.connId },
-      features: { methods: [...this.methods.keys()], events: [...this.events] },
       snapshot: {
         presence: core?.presence() ?? [],
         health: core?.healthSummary() ?? { ok: true },
@@ -397,12 +400,17 @@ class GatewayServer {
         ...(isAdmin ? { stateDir: this.options.stateDir, configPath: this.options.configPath } : {}),
       },
       auth,
-      policy: {
-        maxPayload: MAX_PAYLOAD_BYTES,
-        maxBufferedBytes: this.maxBufferedBytes,
-        tickIntervalMs: this.options.tickIntervalMs ?? TICK_INTERVAL_MS,
-      },
     };
+  }
+
+  /** The hello-ok frame: the per-connection part, with the fixed features/policy JSON spliced in. */
+  private helloFrame(conn: Connection, requestId: string): string {
+    this.helloFixedJson ??= JSON.stringify({
+      features: { methods: [...this.methods.keys()], events: [...this.events] },
+      policy: { maxPayload: MAX_PAYLOAD_BYTES, maxBufferedBytes: this.maxBufferedBytes, tickIntervalMs: this.options.tickIntervalMs ?? TICK_INTERVAL_MS },
+    }).slice(1, -1);
+    const variable = JSON.stringify(this.helloPayload(conn));
+    return `{"type":"res","id":${JSON.stringify(requestId)},"ok":true,"payload":${variable.slice(0, -1)},${this.helloFixedJson}}}`;
   }
 
   private async handleRequestFrame(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
