@@ -245,6 +245,23 @@ export class DevicePairingStore {
 
   /** Files or refreshes a pending request (spec 3.3 requestDevicePairing). */
   async requestPairing(input: PairingRequestInput): Promise<{ request: PendingPairingRequest; created: boolean }> {
+    const filed = this.fileRequest(input);
+    await this.persist();
+    return filed;
+  }
+
+  /**
+   * The gateway's own silent approval for the owner's machine: files the request and approves it in one durable
+   * write (a first connect otherwise pays for two rounds of fsyncs).
+   */
+  async pairSilently(input: PairingRequestInput): Promise<{ request: PendingPairingRequest; device: PairedDevice }> {
+    const { request } = this.fileRequest({ ...input, silent: true });
+    const device = this.applyApproval(request.requestId, { callerScopes: input.scopes, trusted: true });
+    await this.persist();
+    return { request, device };
+  }
+
+  private fileRequest(input: PairingRequestInput): { request: PendingPairingRequest; created: boolean } {
     this.prunePending();
     const forDevice = Object.values(this.pending).filter((r) => r.deviceId === input.deviceId);
     const only = forDevice.length === 1 ? forDevice[0] : undefined;
@@ -252,7 +269,6 @@ export class DevicePairingStore {
       only.ts = this.now();
       only.silent = Boolean(only.silent) && input.silent;
       only.remoteIp = input.remoteIp ?? only.remoteIp;
-      await this.persist();
       return { request: only, created: false };
     }
     for (const old of forDevice) delete this.pending[old.requestId];
@@ -275,7 +291,6 @@ export class DevicePairingStore {
       ts: this.now(),
     };
     this.pending[request.requestId] = request;
-    await this.persist();
     return { request, created: true };
   }
 
@@ -284,6 +299,14 @@ export class DevicePairingStore {
    * the gateway's own silent approval, where the device approves what it asked for.
    */
   async approve(requestId: string, approver: { callerScopes: readonly string[]; trusted?: boolean }): Promise<{ request: PendingPairingRequest; device: PairedDevice }> {
+    const request = this.getPending(requestId);
+    const device = this.applyApproval(requestId, approver);
+    await this.persist();
+    return { request: request!, device };
+  }
+
+  /** Validates, then applies an approval in memory; throws before changing anything. */
+  private applyApproval(requestId: string, approver: { callerScopes: readonly string[]; trusted?: boolean }): PairedDevice {
     const request = this.getPending(requestId);
     if (!request) throw new PairingError('unknown requestId', { requestId });
     const roles = rolesOf(request);
@@ -334,8 +357,7 @@ export class DevicePairingStore {
     };
     this.paired[request.deviceId] = device;
     delete this.pending[requestId];
-    await this.persist();
-    return { request, device };
+    return device;
   }
 
   async reject(requestId: string): Promise<PendingPairingRequest> {

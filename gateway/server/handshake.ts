@@ -216,7 +216,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       // An owner's revocation stands: a revoked role is re-granted only by an explicit approval.
       !revokedRole;
     if (silent) silent = await ctx.allowSilentLocalPairing({ remoteAddress: ctx.remoteAddress, deviceId: device.id, reason });
-    const { request } = await ctx.pairing.requestPairing({
+    const pairingInput = {
       deviceId: device.id,
       publicKey,
       role,
@@ -228,7 +228,8 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       clientMode: params.client.mode,
       remoteIp: ctx.remoteAddress,
       silent,
-    });
+    };
+    const { request } = silent ? await ctx.pairing.pairSilently(pairingInput) : await ctx.pairing.requestPairing(pairingInput);
     if (!silent) {
       ctx.onPairingRequested(request);
       return fail(
@@ -241,7 +242,6 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
         'pairing required',
       );
     }
-    await ctx.pairing.approve(request.requestId, { callerScopes: requestedScopes, trusted: true });
     ctx.onPairingResolved({ requestId: request.requestId, deviceId: device.id, decision: 'approved', ts: ctx.nowMs });
   }
 
