@@ -128,8 +128,9 @@ export function resolveGatewaySettings(flags: GatewayRunFlags, env: NodeJS.Proce
   };
 }
 
+/** 24 random bytes as hex: safe in a shell, a URL and after a flag (base64url may start with "-", read as an option). */
 export function generateGatewayToken(): string {
-  return randomBytes(24).toString('base64url');
+  return randomBytes(24).toString('hex');
 }
 
 /**

@@ -110,7 +110,7 @@ describe('clawdesk gateway run', () => {
     await waitForOutput(cli, /Exec runner: disabled/);
     const configPath = path.join(stateDir, 'openclaw.json');
     const config = JSON.parse(readFileSync(configPath, 'utf8'));
-    expect(config.gateway.auth).toEqual({ mode: 'token', token: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) });
+    expect(config.gateway.auth).toEqual({ mode: 'token', token: expect.stringMatching(/^[0-9a-f]{48}$/) });
     expect(statSync(configPath).mode & 0o777).toBe(0o600);
     expect(cli.stdout()).toContain(`generated, saved to ${configPath}`);
     const session = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: config.gateway.auth.token, scopes: ['operator.read'] });
