@@ -1,18 +1,16 @@
 #!/usr/bin/env node
 'use strict';
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run automatically by `npm install`).
+// The bundled CLI loads fastest; the plain tsc output is the fallback for a partial build.
+const fs = require('node:fs');
 const path = require('node:path');
-const entry = path.join(__dirname, '..', 'dist', 'gateway', 'cli', 'main.js');
-let cli;
-try {
-  cli = require(entry);
-} catch (error) {
-  if (error && error.code === 'MODULE_NOT_FOUND' && String(error.message).includes(entry)) {
-    process.stderr.write('clawdesk: the CLI is not built yet. Run `npm run build` in the clawdesk directory.\n');
-    process.exit(70);
-  }
-  throw error;
+const dist = path.join(__dirname, '..', 'dist');
+const entry = [path.join(dist, 'clawdesk-cli.cjs'), path.join(dist, 'gateway', 'cli', 'main.js')].find((file) => fs.existsSync(file));
+if (!entry) {
+  process.stderr.write('clawdesk: the CLI is not built yet. Run `npm run build` in the clawdesk directory.\n');
+  process.exit(70);
 }
+const cli = require(entry);
 cli.runCli(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (error) => {
