@@ -68,6 +68,21 @@ function requestTemplates(connects: Record<string, unknown>[]): Array<() => { me
     () => ({ method: 'connect', params: structuredClone(connects[0]) }),
     () => ({ method: 'node.invoke', params: { nodeId: deviceId, command: 'system.run', params: { command: ['id'] }, idempotencyKey: UUIDISH() } }),
     () => ({ method: 'exec.approval.resolve', params: { id: UUIDISH(), decision: 'allow-once' } }),
+    () => ({ method: 'exec.approval.request', params: { command: 'id', commandArgv: ['/usr/bin/id'], nodeId: deviceId, ask: 'on-miss', twoPhase: true, timeoutMs: 5_000 } }),
+    () => ({ method: 'exec.approval.request', params: { host: 'node', nodeId: deviceId, systemRunPlan: { argv: ['/bin/sh', '-c', 'id'], cwd: '/tmp', commandText: 'id' } } }),
+    () => ({ method: 'exec.approval.get', params: { id: UUIDISH().slice(0, 4) } }),
+    () => ({ method: 'exec.approval.list', params: {} }),
+    () => ({ method: 'exec.approval.waitDecision', params: { id: UUIDISH() } }),
+    () => ({ method: 'exec.approvals.get', params: {} }),
+    () => ({ method: 'exec.approvals.set', params: { file: { version: 1, agents: { main: { security: 'deny' } } }, baseHash: 'x' } }),
+    () => ({ method: 'exec.approvals.node.get', params: { nodeId: deviceId } }),
+    () => ({ method: 'node.list', params: {} }),
+    () => ({ method: 'node.describe', params: { nodeId: deviceId } }),
+    () => ({ method: 'node.pair.list', params: {} }),
+    () => ({ method: 'node.pair.approve', params: { requestId: UUIDISH() } }),
+    () => ({ method: 'node.rename', params: { nodeId: deviceId, displayName: 'x' } }),
+    () => ({ method: 'node.invoke.result', params: { id: UUIDISH(), nodeId: deviceId, ok: true } }),
+    () => ({ method: 'node.event', params: { event: 'exec.finished', payloadJSON: '{' } }),
     () => ({ method: 'no.such.method', params: {} }),
   ];
 }
@@ -215,7 +230,8 @@ function answerProblem(c: PersistentCase, answer: RawFrame): string | null {
     if (!answer.error || !ERROR_CODE_SET.has(answer.error.code) || typeof answer.error.message !== 'string' || !answer.error.message) {
       return `error without a documented code/message: ${JSON.stringify(answer.error).slice(0, 200)}`;
     }
-    if (answer.error.code === 'UNAVAILABLE') return `internal failure surfaced: ${answer.error.message.slice(0, 200)}`;
+    // An unexpected exception in a handler comes back as UNAVAILABLE "<method> failed: …" (a bug, not an answer).
+    if (answer.error.code === 'UNAVAILABLE' && / failed: /.test(answer.error.message)) return `internal failure surfaced: ${answer.error.message.slice(0, 200)}`;
     return null;
   }
   if (c.expectId === 'invalid') return 'an unusable frame was answered ok';
@@ -267,6 +283,7 @@ async function startGatewayChild(stateDir: string, configPath: string): Promise<
     authFailureDelayMs: 1,
     // Mutated tokens are wrong guesses; keep the limiter from turning every later case into AUTH_RATE_LIMITED.
     rateLimit: { maxFailures: 1e9, windowMs: 1_000, lockoutMs: 1, maxTrackedAddresses: 100 },
+    withExec: true,
   };
   const child = fork(script, [JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   let stderr = '';
@@ -320,12 +337,22 @@ async function runPersistentBatch(client: RawClient, cases: PersistentCase[], fa
   }
   const invalidCases = cases.filter((c) => c.expectId === 'invalid');
   let invalidSeen = 0;
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
+    // fail() throws; inside socket callbacks that must reject this batch instead of escaping as uncaught.
+    const guard =
+      <A extends unknown[]>(fn: (...args: A) => void) =>
+      (...args: A) => {
+        try {
+          fn(...args);
+        } catch (error) {
+          reject(error);
+        }
+      };
     const timer = setTimeout(
-      () => fail(`hang: ${byId.size} answers and ${invalidExpected - invalidSeen} "invalid" answers missing after 20 s (e.g. ${[...byId.values()].slice(0, 2).map((c) => String(c.data).slice(0, 160)).join(' | ')})`),
+      guard(() => fail(`hang: ${byId.size} answers and ${invalidExpected - invalidSeen} "invalid" answers missing after 20 s (e.g. ${[...byId.values()].slice(0, 2).map((c) => String(c.data).slice(0, 160)).join(' | ')})`)),
       20_000,
     );
-    const onFrame = (data: WebSocket.RawData) => {
+    const onFrame = guard((data: WebSocket.RawData) => {
       let frame: RawFrame;
       try {
         frame = JSON.parse(data.toString());
@@ -349,9 +376,9 @@ async function runPersistentBatch(client: RawClient, cases: PersistentCase[], fa
         client.ws.off('message', onFrame);
         resolve();
       }
-    };
+    });
     client.ws.on('message', onFrame);
-    client.ws.once('close', (code, reason) => fail(`authenticated fuzz connection closed (${code} ${reason.toString()}) — batch starting ${String(cases[0]?.data).slice(0, 200)}`));
+    client.ws.once('close', guard((code: number, reason: Buffer) => fail(`authenticated fuzz connection closed (${code} ${reason.toString()}) — batch starting ${String(cases[0]?.data).slice(0, 200)}`)));
     for (const c of cases) client.send(c.data, c.binary);
   });
   client.ws.removeAllListeners('close');
