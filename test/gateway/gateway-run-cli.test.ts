@@ -96,7 +96,8 @@ describe('clawdesk gateway run', () => {
       const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't'], { OPENCLAW_STATE_DIR: stateDir });
       children.push(cli.child);
       await waitForOutput(cli, /Exec runner: connected/);
-      expect(pairedCount()).toBe(1);
+      // Settled state: exactly this run's device (the previous run's record is gone).
+      await expect.poll(pairedCount, { timeout: 3000 }).toBe(1);
       cli.child.kill('SIGTERM');
       expect(await cli.exited).toBe(0);
     }
