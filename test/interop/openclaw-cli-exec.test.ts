@@ -55,6 +55,12 @@ function defineSuite(authMode: AuthMode) {
       gateway = await startTargetGateway(target, { authMode, token, withNode: true });
       cli = cliUser(gateway);
       admin = await connectOperator(gateway.port, token, ['operator.admin']);
+      if (authMode === 'none' && target === 'real') {
+        // openclaw's gateway refuses a device-less CLI under auth none (see openclaw-cli-gateway.test.ts);
+        // `approvals get --gateway` makes the CLI create a device identity, which it then uses everywhere.
+        const result = await cli.run(['approvals', 'get', '--gateway']);
+        expectOk(result, describeRun(result));
+      }
     });
 
     afterAll(async () => {
