@@ -113,7 +113,8 @@ function install({ log }) {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const result = spawnSync(npm, args, {
     cwd: cacheDir,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // npm's progress goes to our stderr: stdout is reserved for the JSON result callers parse.
+    stdio: ['ignore', 2, 2],
     env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', npm_config_update_notifier: 'false' },
   });
   if (result.status !== 0) {
