@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DevicePairingStore } from '../../gateway/pairing/device-pairing-store';
 import { ExecApprovalsStore } from '../../gateway/exec/approvals-file';
+import { pairedDevice, populateStateDir } from '../fixtures/state/state-fixtures';
 import { bundleScript, prng, seedFromEnv } from './helpers/harness';
 
 /**
@@ -16,7 +17,7 @@ import { bundleScript, prng, seedFromEnv } from './helpers/harness';
 
 const SEED = seedFromEnv('CRASH_SEED');
 const WRITER = path.join(__dirname, 'fixtures', 'crash-writer.ts');
-const KILLS = { pairing: 120, exec: 100 };
+const KILLS = { pairing: 110, exec: 90, migrate: 30 };
 /** A fresh state dir every so many kills keeps the files (and each write) small. */
 const KILLS_PER_DIR = 20;
 const dirs: string[] = [];
@@ -154,13 +155,97 @@ async function crashLoop(kind: 'pairing' | 'exec', kills: number, seed: number):
   return { acks, failures };
 }
 
+/** Every trust file anywhere under `root` (state dirs, staging, asides, backups) parses. */
+function trustFilesParse(root: string): string[] {
+  const problems: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile() && ['paired.json', 'pending.json', 'exec-approvals.json'].includes(entry.name)) {
+        try {
+          JSON.parse(readFileSync(full, 'utf8'));
+        } catch (error) {
+          problems.push(`${path.relative(root, full)} does not parse: ${(error as Error).message}`);
+        }
+      }
+    }
+  };
+  walk(root);
+  return problems;
+}
+
+function migrationFixture(root: string): string {
+  const home = path.join(root, 'home');
+  populateStateDir(path.join(home, '.clawdbot'), { label: 'old', devices: [pairedDevice('a'.repeat(64)), pairedDevice('c'.repeat(64))], sessions: 2 });
+  populateStateDir(path.join(home, '.openclaw'), { label: 'new', devices: [pairedDevice('b'.repeat(64))], sessions: 2 });
+  return home;
+}
+
+/** What a finished migration holds: the link, and the merged devices and allowlist. */
+function migratedState(home: string): { link: string | null; devices: string[]; allowlist: string[] } {
+  const from = path.join(home, '.clawdbot');
+  const to = path.join(home, '.openclaw');
+  const link = lstatSync(from).isSymbolicLink() ? path.resolve(home, readlinkSync(from)) : null;
+  const devices = Object.keys(JSON.parse(readFileSync(path.join(to, 'devices', 'paired.json'), 'utf8'))).sort();
+  const exec = JSON.parse(readFileSync(path.join(to, 'exec-approvals.json'), 'utf8'));
+  const allowlist = (exec.agents?.main?.allowlist ?? []).map((e: { pattern: string }) => e.pattern).sort();
+  return { link, devices, allowlist };
+}
+
+async function migrationLoop(kills: number, seed: number): Promise<{ acks: number; failures: string[] }> {
+  const script = bundleScript(WRITER);
+  const r = prng(seed);
+  const failures: string[] = [];
+  // A clean run: how long a migration takes here, and what it produces.
+  const refRoot = await mkdtemp(path.join(os.tmpdir(), 'clawdesk-crash-migrate-'));
+  dirs.push(refRoot);
+  const refHome = migrationFixture(refRoot);
+  const clean = await runAndKill(script, refHome, 'migrate', 60_000, true);
+  const cleanAck = clean.lines.find((l) => l.startsWith('ack migrated migrated '));
+  if (!cleanAck) return { acks: 0, failures: [`clean migration failed: ${clean.lines.join(' | ')}`] };
+  const cleanMs = Math.max(1, Number(cleanAck.split(' ')[3]));
+  const expected = migratedState(refHome);
+  let acks = 0;
+  for (let kill = 0; kill < kills && failures.length === 0; kill++) {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'clawdesk-crash-migrate-'));
+    dirs.push(root);
+    const home = migrationFixture(root);
+    const delayMs = Math.floor(r() * cleanMs * 1.2);
+    const run = await runAndKill(script, home, 'migrate', delayMs, true);
+    const acked = run.lines.some((l) => l.startsWith('ack migrated'));
+    if (acked) acks++;
+    const label = `migration kill ${kill} (delay ${delayMs} ms of ~${cleanMs})`;
+    // Finishing before the kill is fine (exit 0); an error is not.
+    failures.push(...run.lines.filter((l) => l.startsWith('error') || (l.startsWith('exited') && !l.startsWith('exited 0 '))).map((l) => `${label}: ${l}`));
+    failures.push(...trustFilesParse(home).map((p) => `${label}: ${p}`));
+    if (acked && migratedState(home).link === null) failures.push(`${label}: an acknowledged migration is not in place`);
+    // The next start recovers on its own and finishes the job.
+    const next = await runAndKill(script, home, 'migrate', 60_000, true);
+    if (!next.lines.some((l) => l.startsWith('ack migrated'))) failures.push(`${label}: the next start did not recover: ${next.lines.join(' | ')}`);
+    failures.push(...trustFilesParse(home).map((p) => `${label} after recovery: ${p}`));
+    const after = migratedState(home);
+    if (after.link !== path.join(home, '.openclaw')) failures.push(`${label}: .clawdbot is not a link to .openclaw after recovery`);
+    if (after.devices.join() !== expected.devices.join()) failures.push(`${label}: devices ${after.devices.join()} ≠ ${expected.devices.join()}`);
+    if (after.allowlist.join() !== expected.allowlist.join()) failures.push(`${label}: allowlist ${after.allowlist.join()} ≠ ${expected.allowlist.join()}`);
+  }
+  return { acks, failures };
+}
+
 describe('kill -9 while trust state is written', () => {
-  it(`pairing, tokens and exec approvals survive ${KILLS.pairing + KILLS.exec} kills (CRASH_SEED=${SEED})`, async () => {
+  it(`pairing, tokens, exec approvals and a migration survive ${KILLS.pairing + KILLS.exec + KILLS.migrate} kills (CRASH_SEED=${SEED})`, async () => {
     console.log(`[crash] CRASH_SEED=${SEED}`);
-    const [pairing, exec] = await Promise.all([crashLoop('pairing', KILLS.pairing, SEED), crashLoop('exec', KILLS.exec, SEED + 1)]);
-    console.log(`[crash] pairing: ${pairing.acks} acknowledged writes over ${KILLS.pairing} kills; exec approvals: ${exec.acks} over ${KILLS.exec} kills`);
+    const [pairing, exec, migrate] = await Promise.all([
+      crashLoop('pairing', KILLS.pairing, SEED),
+      crashLoop('exec', KILLS.exec, SEED + 1),
+      migrationLoop(KILLS.migrate, SEED + 2),
+    ]);
+    console.log(
+      `[crash] pairing: ${pairing.acks} acknowledged writes over ${KILLS.pairing} kills; exec approvals: ${exec.acks} over ${KILLS.exec} kills; migration: ${migrate.acks} of ${KILLS.migrate} killed runs had finished`,
+    );
     expect(pairing.failures.slice(0, 5), `CRASH_SEED=${SEED}`).toEqual([]);
     expect(exec.failures.slice(0, 5), `CRASH_SEED=${SEED}`).toEqual([]);
+    expect(migrate.failures.slice(0, 5), `CRASH_SEED=${SEED}`).toEqual([]);
     // The kills must have landed mid-work, not only before the first write.
     expect(pairing.acks).toBeGreaterThan(KILLS.pairing);
     expect(exec.acks).toBeGreaterThan(KILLS.exec);
