@@ -16,5 +16,6 @@ await build({
   target: 'node20',
   external: ['keytar', 'bufferutil', 'utf-8-validate'],
   sourcemap: 'linked',
+  minify: true,
   logLevel: 'warning',
 });
