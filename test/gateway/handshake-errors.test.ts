@@ -1,18 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectGateway, GatewayClientError, type GatewayClientOptions } from '../../gateway/client/gateway-client';
+import { connectGateway, type GatewayClientOptions } from '../../gateway/client/gateway-client';
 import { buildDeviceAuthPayloadV2, createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
-import { connectFrame, operatorParams, rawExchange, startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
-
-async function connectError(options: GatewayClientOptions): Promise<GatewayClientError> {
-  try {
-    const session = await connectGateway(options);
-    await session.close();
-  } catch (error) {
-    if (error instanceof GatewayClientError) return error;
-    throw error;
-  }
-  throw new Error('connect unexpectedly succeeded');
-}
+import { connectError, connectFrame, operatorParams, rawExchange, startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
 
 describe('connect error catalogue (spec 1.7, 9.6)', () => {
   let gw: TestGateway;

@@ -2,26 +2,15 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectGateway, GatewayClientError, type GatewayClientOptions } from '../../gateway/client/gateway-client';
+import { connectGateway, type GatewayClientOptions } from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
-import { nextEvent, startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
+import { connectError, nextEvent, startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
 
 let gw: TestGateway | undefined;
 afterEach(async () => {
   await gw?.dispose();
   gw = undefined;
 });
-
-async function connectError(options: GatewayClientOptions): Promise<GatewayClientError> {
-  try {
-    const session = await connectGateway(options);
-    await session.close();
-  } catch (error) {
-    if (error instanceof GatewayClientError) return error;
-    throw error;
-  }
-  throw new Error('connect unexpectedly succeeded');
-}
 
 /** Headers that make a loopback connection look like it came through a proxy: never local (spec 2.3). */
 const viaProxy = { 'x-forwarded-for': '203.0.113.7' };

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { connectGateway, GatewayClientError, type GatewayClientOptions } from '../../gateway/client/gateway-client';
 import { startGatewayServer, type GatewayServerOptions, type RunningGateway } from '../../gateway/server/gateway-server';
 
 export interface TestGateway extends RunningGateway {
@@ -99,4 +100,16 @@ export function nextEvent(session: { on: (e: 'event', l: (name: string, payload:
     };
     session.on('event', listener);
   });
+}
+
+/** Connects and expects the gateway to refuse; returns the refusal (error shape, close code and reason). */
+export async function connectError(options: GatewayClientOptions): Promise<GatewayClientError> {
+  try {
+    const session = await connectGateway(options);
+    await session.close();
+  } catch (error) {
+    if (error instanceof GatewayClientError) return error;
+    throw error;
+  }
+  throw new Error('connect unexpectedly succeeded');
 }
