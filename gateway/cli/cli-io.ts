@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /** What a CLI command may touch, so tests run commands in-process with captured output. */
 export interface CliIo {
   stdout: (text: string) => void;
@@ -32,4 +34,13 @@ export function processCliIo(): CliIo {
         process.on('SIGTERM', onSignal);
       }),
   };
+}
+
+/** node:util parseArgs, with its errors (unknown flag, missing value) turned into usage errors that show `usage`. */
+export function parseCommandArgs<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${usage}`);
+  }
 }

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { connectGateway, GatewayClientError, type GatewaySession } from '../../client/gateway-client';
 import { startApprovalClient } from '../../approvals/approval-client';
 import { noApprover, TerminalApprover, escapeForTerminal } from '../../approvals/approver';
@@ -6,7 +5,7 @@ import { isApprovalDecision } from '../../exec/policy';
 import { cliDeviceSigner } from '../../identity/clawdesk-identity';
 import { resolveGatewayTarget, type GatewayTarget } from '../../node-host/gateway-target';
 import { CLAWDESK_VERSION } from '../../version';
-import { EXIT_FAILURE, UsageError, type CliCommand, type CliIo } from '../cli-io';
+import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
 const USAGE = `Usage: clawdesk approvals <pending|resolve|watch> [options]
 
@@ -90,10 +89,8 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
     return sub ? 0 : 2;
   }
   if (!['pending', 'resolve', 'watch', 'list'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs(
+    {
       args: rest,
       allowPositionals: true,
       options: {
@@ -108,10 +105,9 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
+    },
+    USAGE,
+  );
   if (values.help) {
     io.stdout(USAGE);
     return 0;

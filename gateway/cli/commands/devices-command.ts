@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { connectGateway, GatewayClientError, type GatewaySession } from '../../client/gateway-client';
 import { readOpenClawConfig, resolveGatewaySettings } from '../../config/gateway-config';
 import { DevicePairingStore, PairingError, redactPairedDevice } from '../../pairing/device-pairing-store';
 import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../../state/state-paths';
-import { EXIT_FAILURE, UsageError, type CliCommand, type CliIo } from '../cli-io';
+import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
 const USAGE = `Usage: clawdesk devices <list|approve <requestId>|reject <requestId>|remove <deviceId>> [options]
 
@@ -106,9 +105,8 @@ function printList(data: { pending: any[]; paired: any[] }, io: CliIo): void {
 }
 
 export const devicesCommand: CliCommand = async (argv, io) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommandArgs(
+    {
       args: argv,
       allowPositionals: true,
       options: {
@@ -119,10 +117,9 @@ export const devicesCommand: CliCommand = async (argv, io) => {
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
+    },
+    USAGE,
+  );
   const { values, positionals } = parsed;
   const [sub, target] = positionals;
   if (values.help || !sub) {

@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { CliCommand, EXIT_FAILURE, EXIT_OK, UsageError } from '../cli-io';
+import { CliCommand, EXIT_FAILURE, parseCommandArgs, EXIT_OK, UsageError } from '../cli-io';
 import { DoctorReport, runDoctor } from '../../state/state-doctor';
 import { InvalidProfileError, currentPathEnvironment } from '../../state/state-paths';
 
@@ -18,9 +17,8 @@ Exit status: 1 when an error-level finding remains, 0 otherwise.
 `;
 
 export const doctorCommand: CliCommand = async (argv, io) => {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseCommandArgs(
+    {
       args: argv,
       options: {
         json: { type: 'boolean' },
@@ -31,10 +29,9 @@ export const doctorCommand: CliCommand = async (argv, io) => {
       },
       strict: true,
       allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
+    },
+    USAGE,
+  );
   if (values.help) {
     io.stdout(USAGE);
     return EXIT_OK;

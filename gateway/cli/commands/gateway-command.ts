@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   ConfigError,
   createConfigWithToken,
@@ -10,7 +9,7 @@ import { startGatewayServer, type LogFn, type RunningGateway } from '../../serve
 import type { GatewayModule } from '../../server/gateway-module';
 import { recoverInterruptedMigrations } from '../../state/state-migration';
 import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../../state/state-paths';
-import { EXIT_FAILURE, UsageError, type CliCommand, type CliIo } from '../cli-io';
+import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
 const USAGE = `Usage: clawdesk gateway run [options]
 
@@ -70,9 +69,8 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
     return sub ? 0 : 2;
   }
   if (sub !== 'run') throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseCommandArgs(
+    {
       args: rest,
       options: {
         port: { type: 'string' },
@@ -88,10 +86,9 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
+    },
+    USAGE,
+  );
   if (values.help) {
     io.stdout(USAGE);
     return 0;

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { loadOrCreateFileIdentity } from '../../node-host/file-identity';
 import { clawdeskDataDir, IdentityNotPersistableError, loadClawdeskIdentity } from '../../identity/clawdesk-identity';
 import { resolveGatewayTarget } from '../../node-host/gateway-target';
 import { startNodeHost } from '../../node-host/node-host';
-import { EXIT_FAILURE, UsageError, type CliCommand } from '../cli-io';
+import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand } from '../cli-io';
 
 const USAGE = `Usage: clawdesk node run [options]
 
@@ -30,9 +29,8 @@ export const nodeCommand: CliCommand = async (argv, io) => {
     return sub ? 0 : 2;
   }
   if (sub !== 'run') throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseCommandArgs(
+    {
       args: rest,
       options: {
         url: { type: 'string' },
@@ -48,10 +46,9 @@ export const nodeCommand: CliCommand = async (argv, io) => {
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
+    },
+    USAGE,
+  );
   if (values.help) {
     io.stdout(USAGE);
     return 0;

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { ParseArgsConfig, parseArgs } from 'node:util';
-import { CliCommand, CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from '../cli-io';
+import type { ParseArgsConfig } from 'node:util';
+import { CliCommand, CliIo, EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError } from '../cli-io';
 import { DeviceIdentityStore } from '../../secrets/device-identity';
 import { SecretStoreError } from '../../secrets/secret-errors';
 import { openSecretStore } from '../../secrets/secret-store';
@@ -50,11 +50,7 @@ export const stateCommand: CliCommand = async (argv, io) => {
 };
 
 function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
+  return parseCommandArgs({ args: argv, options, strict: true, allowPositionals: true }, USAGE);
 }
 
 async function scanSub(argv: string[], io: CliIo, pe: PathEnvironment): Promise<number> {
