@@ -1,17 +1,27 @@
-import { createHash, createPublicKey, generateKeyPairSync, KeyObject, sign, verify } from 'node:crypto';
+import { KeyObject, verify } from 'node:crypto';
+import {
+  deviceIdFromPublicKey,
+  ED25519_RAW_KEY_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  fromB64,
+  generateEd25519KeyPair,
+  publicKeyFromPem,
+  publicKeyFromRaw,
+  rawPublicKey,
+  signPayload,
+} from './ed25519';
 import { DEVICE_SIGNATURE_SKEW_MS, type DeviceProof } from './frames';
 
-/** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo; a 44-byte key sent in that form carries the raw key after it. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-export function base64UrlEncode(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('base64url');
-}
-
 /** Accepts base64url or standard base64, padded or not. Returns null on anything else. */
-export function decodeBase64Flexible(text: string): Buffer | null {
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) return null;
-  return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+function decodeBase64Flexible(text: string): Buffer | null {
+  try {
+    return fromB64(text);
+  } catch {
+    return null;
+  }
 }
 
 /** ASCII-only lowercase after trim (spec 1.5: normalizeDeviceMetadataForAuth). */
@@ -20,8 +30,8 @@ export function normalizeDeviceMetadata(value: string | undefined): string {
   return value.trim().replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
 }
 
-export function deriveDeviceId(rawPublicKey: Uint8Array): string {
-  return createHash('sha256').update(rawPublicKey).digest('hex');
+export function deriveDeviceId(raw: Uint8Array): string {
+  return deviceIdFromPublicKey(raw);
 }
 
 /** The raw 32-byte key from a b64url/base64 raw key or a PEM SPKI; null when it is not an Ed25519 key. */
@@ -29,17 +39,14 @@ export function parsePublicKey(publicKey: string): Buffer | null {
   const text = publicKey.trim();
   if (text.startsWith('-----BEGIN')) {
     try {
-      const key = createPublicKey(text);
-      if (key.asymmetricKeyType !== 'ed25519') return null;
-      const der = key.export({ type: 'spki', format: 'der' });
-      return der.subarray(ED25519_SPKI_PREFIX.length);
+      return rawPublicKey(publicKeyFromPem(text));
     } catch {
       return null;
     }
   }
   const bytes = decodeBase64Flexible(text);
   if (!bytes) return null;
-  if (bytes.length === 32) return bytes;
+  if (bytes.length === ED25519_RAW_KEY_BYTES) return bytes;
   if (bytes.length === 44 && bytes.subarray(0, 12).equals(ED25519_SPKI_PREFIX)) return bytes.subarray(12);
   return null;
 }
@@ -51,7 +58,7 @@ export function publicKeyObjectFromRaw(raw: Uint8Array): KeyObject {
   const cacheKey = Buffer.from(raw).toString('hex');
   let key = keyObjectCache.get(cacheKey);
   if (!key) {
-    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+    key = publicKeyFromRaw(raw);
     if (keyObjectCache.size >= KEY_CACHE_LIMIT) keyObjectCache.delete(keyObjectCache.keys().next().value as string);
     keyObjectCache.set(cacheKey, key);
   }
@@ -139,7 +146,7 @@ export function verifyDeviceProof(proof: DeviceProof, ctx: DeviceProofContext): 
   if (!nonce) return { ok: false, code: 'DEVICE_AUTH_NONCE_REQUIRED' };
   if (nonce !== ctx.challengeNonce) return { ok: false, code: 'DEVICE_AUTH_NONCE_MISMATCH' };
   const signature = decodeBase64Flexible(proof.signature);
-  if (!signature || signature.length !== 64) return { ok: false, code: 'DEVICE_AUTH_SIGNATURE_INVALID' };
+  if (!signature || signature.length !== ED25519_SIGNATURE_BYTES) return { ok: false, code: 'DEVICE_AUTH_SIGNATURE_INVALID' };
   let key: KeyObject;
   try {
     key = publicKeyObjectFromRaw(raw);
@@ -177,15 +184,15 @@ export interface DeviceSigner {
 
 /** An in-memory Ed25519 identity (tests, benchmarks, ephemeral clients). */
 export function createEphemeralDeviceSigner(): DeviceSigner {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const { publicKey, privateKey } = generateEd25519KeyPair();
   return deviceSignerFromKeys(publicKey, privateKey);
 }
 
 export function deviceSignerFromKeys(publicKey: KeyObject, privateKey: KeyObject): DeviceSigner {
-  const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(ED25519_SPKI_PREFIX.length);
+  const raw = rawPublicKey(publicKey);
   return {
-    deviceId: deriveDeviceId(raw),
-    publicKey: base64UrlEncode(raw),
-    sign: (payload) => base64UrlEncode(sign(null, Buffer.from(payload, 'utf8'), privateKey)),
+    deviceId: deviceIdFromPublicKey(raw),
+    publicKey: raw.toString('base64url'),
+    sign: (payload) => signPayload(privateKey, payload),
   };
 }

@@ -17,7 +17,7 @@ import {
   signPayload,
   toB64Url,
   verifyPayload,
-} from './ed25519';
+} from '../protocol/ed25519';
 import { SecretStoreError } from './secret-errors';
 import type { SecretStore } from './secret-store';
 

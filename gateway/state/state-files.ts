@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import JSON5 from 'json5';
 import { DEFAULT_MAX_JSON_BYTES } from '../fs/atomic-file';
-import { deviceIdFromPublicKey, publicKeyFromPem } from '../secrets/ed25519';
+import { deviceIdFromPublicKey, publicKeyFromPem } from '../protocol/ed25519';
 import { CONFIG_FILENAME, LEGACY_CONFIG_FILENAMES } from './state-paths';
 
 /**

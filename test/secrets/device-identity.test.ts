@@ -21,7 +21,7 @@ import {
   rawPrivateKey,
   rawPublicKey,
   verifyPayload,
-} from '../../gateway/secrets/ed25519';
+} from '../../gateway/protocol/ed25519';
 import { openSecretStore } from '../../gateway/secrets/secret-store';
 import { FakeKeytar } from './fakes';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateEd25519KeyPair } from '../../gateway/secrets/ed25519';
+import { generateEd25519KeyPair } from '../../gateway/protocol/ed25519';
 import { migrateState, recoverInterruptedMigrations } from '../../gateway/state/state-migration';
 import { pairedDevice, populateStateDir, writeExecApprovals } from '../fixtures/state/state-fixtures';
 import { bundleScript } from './helpers/child-script';

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CliIo, EXIT_USAGE, UsageError } from '../../gateway/cli/cli-io';
 import { doctorCommand } from '../../gateway/cli/commands/doctor-command';
 import { stateCommand } from '../../gateway/cli/commands/state-command';
-import { deviceIdFromPublicKey, generateEd25519KeyPair } from '../../gateway/secrets/ed25519';
+import { deviceIdFromPublicKey, generateEd25519KeyPair } from '../../gateway/protocol/ed25519';
 import { pairedDevice, populateStateDir, writeIdentity, writePaired } from '../fixtures/state/state-fixtures';
 import { CHILD_NODE_PATH, bundleScript, runChild } from './helpers/child-script';
 
