@@ -7,6 +7,7 @@ import {
   ensureOpenclawInstalled,
   processTreeRssBytes,
   readEgressAttempts,
+  removeOpenclawTempDir,
   spawnRealOpenclawGateway,
   waitForHelloOk,
 } from '../test/interop/openclaw-harness';
@@ -42,7 +43,7 @@ export async function startRealOpenclaw(log: (line: string) => void = () => {}):
       // The real gateway looks up clawhub.ai at start; the guard refuses it. Anything else would be news.
       const unexpected = blocked.filter((line) => !line.includes('clawhub.ai'));
       if (unexpected.length) log(`openclaw gateway: the loopback guard blocked unexpected egress:\n${unexpected.join('\n')}`);
-      fs.rmSync(tmpDir, { recursive: true, force: true });
+      removeOpenclawTempDir(tmpDir);
     },
   };
 }
@@ -106,7 +107,7 @@ export async function measureRealOpenclawStartup(options: { idleMs?: number; log
     return { listeningMs, firstHelloMs, idleRssBytes: rssBytes(gw.pid), idleTreeRssBytes: processTreeRssBytes(gw.pid), idleMs };
   } finally {
     await gw.stop(3_000);
-    fs.rmSync(tmpDir, { recursive: true, force: true });
+    removeOpenclawTempDir(tmpDir);
   }
 }
 

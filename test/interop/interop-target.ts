@@ -8,6 +8,7 @@ import {
   freePort,
   openclawEnv,
   readEgressAttempts,
+  removeOpenclawTempDir,
   repoRoot,
   runOpenclaw,
   startRealOpenclawGateway,
@@ -29,8 +30,17 @@ export function interopTarget(): InteropTarget {
   return value;
 }
 
+const tempDirs: string[] = [];
+
+/** A private temp dir, removed by `removeTempDirs()` (call it in afterAll once every process using it stopped). */
 export function makeTempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `clawdesk-interop-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `clawdesk-interop-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) removeOpenclawTempDir(dir);
 }
 
 export interface TargetGateway {

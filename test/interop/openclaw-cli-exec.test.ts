@@ -11,7 +11,7 @@ import {
   waitFor,
   type Operator,
 } from './exec-flow';
-import { cliUser, describeRun, interopTarget, makeTempDir, startTargetGateway, type CliUser, type TargetGateway } from './interop-target';
+import { cliUser, describeRun, interopTarget, makeTempDir, removeTempDirs, startTargetGateway, type CliUser, type TargetGateway } from './interop-target';
 import {
   ensureOpenclawInstalled,
   openclawEnv,
@@ -67,6 +67,7 @@ function defineSuite(authMode: AuthMode) {
       await realNode?.stop();
       await admin?.close();
       await gateway?.stop();
+      removeTempDirs();
     });
 
     const listNodes = async () => (await admin.client.request('node.list', {})).payload?.nodes ?? [];
@@ -261,6 +262,7 @@ if (target === 'clawdesk') {
       }
       await admin?.close();
       await gateway?.stop();
+      removeTempDirs();
     });
 
     it('pairs with the real gateway and its command surface is approved with `openclaw nodes approve`', async () => {

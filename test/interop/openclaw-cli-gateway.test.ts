@@ -6,6 +6,7 @@ import {
   describeRun,
   interopTarget,
   REMOTE_PEER_HEADERS,
+  removeTempDirs,
   startTargetGateway,
   type CliUser,
   type TargetGateway,
@@ -38,6 +39,7 @@ function defineSuite(authMode: AuthMode) {
 
     afterAll(async () => {
       await gateway?.stop();
+      removeTempDirs();
     });
 
     if (authMode === 'none') {

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -441,4 +442,37 @@ export function spawnOpenclaw(args: string[], env: NodeJS.ProcessEnv): OpenclawP
       killGroup(child, 'SIGKILL');
     },
   };
+}
+
+/**
+ * Deletes a temp dir the real openclaw used, and the empty lock files it left for that dir's SQLite databases
+ * in `/tmp/openclaw-state-locks-<uid>` (a fixed path on POSIX that TMPDIR does not move; the file names carry
+ * the first 8 hex digits of SHA-256 of each database's real path).
+ */
+export function removeOpenclawTempDir(tmpDir: string): void {
+  if (!fs.existsSync(tmpDir)) return;
+  const hashes = new Set<string>();
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.sqlite')) {
+        hashes.add(createHash('sha256').update(fs.realpathSync(full)).digest('hex').slice(0, 8));
+      }
+    }
+  };
+  try {
+    walk(tmpDir);
+  } catch {
+    /* best effort */
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  const lockDir = process.platform === 'win32' ? undefined : path.join('/tmp', uid === undefined ? 'openclaw-state-locks' : `openclaw-state-locks-${uid}`);
+  if (lockDir && hashes.size && fs.existsSync(lockDir)) {
+    for (const name of fs.readdirSync(lockDir)) {
+      const match = /^[a-z-]+\.([0-9a-f]{8})\.lock\.sqlite$/.exec(name);
+      if (match && hashes.has(match[1])) fs.rmSync(path.join(lockDir, name), { force: true });
+    }
+  }
+  fs.rmSync(tmpDir, { recursive: true, force: true });
 }
