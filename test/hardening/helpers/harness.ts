@@ -28,7 +28,8 @@ export async function startTestGateway(options: Partial<GatewayServerOptions> = 
   return Object.assign(gateway, {
     cleanup: async () => {
       await gateway.close('test done');
-      if (!options.stateDir) await rm(stateDir, { recursive: true, force: true });
+      // Modules may still be finishing a write as the gateway stops (node pairing); retry like rm -rf would.
+      if (!options.stateDir) await rm(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     },
   });
 }
