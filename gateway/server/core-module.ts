@@ -2,6 +2,7 @@ import { CLAWDESK_VERSION } from '../version';
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { z } from 'zod';
 import type { GatewayConnection, GatewayHost, GatewayModule, MethodDefinition } from './gateway-module';
@@ -50,7 +51,6 @@ export function createCoreModule(options: CoreModuleOptions) {
 
   const selfPresence = (): PresenceEntry => ({
     host: hostname,
-    ip: hostname,
     version: GATEWAY_VERSION,
     platform: `${process.platform} ${os.release()}`,
     deviceFamily: deviceFamilyOf(process.platform),
@@ -84,20 +84,59 @@ export function createCoreModule(options: CoreModuleOptions) {
     return entries;
   };
 
+  // Event-loop health, as the CLI shows it ("Gateway event loop: ok max=.. p99=.."); recomputed at most once a second.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  let loopSample = { at: 0, elu: performance.eventLoopUtilization(), cpu: process.cpuUsage(), figures: {} as Record<string, unknown> };
+  const eventLoop = () => {
+    const now = Date.now();
+    if (now - loopSample.at >= 1000) {
+      const elu = performance.eventLoopUtilization(loopSample.elu);
+      const cpu = process.cpuUsage(loopSample.cpu);
+      const intervalMs = loopSample.at ? now - loopSample.at : performance.now();
+      const delayP99Ms = Math.round(loopDelay.percentile(99) / 1e4) / 100;
+      const delayMaxMs = Math.round(loopDelay.max / 1e4) / 100;
+      const degraded = delayP99Ms > 500;
+      loopSample = {
+        at: now,
+        elu: performance.eventLoopUtilization(),
+        cpu: process.cpuUsage(),
+        figures: {
+          degraded,
+          degradedSinceMs: null,
+          reasons: degraded ? ['event-loop-delay'] : [],
+          intervalMs,
+          delayP99Ms,
+          delayMaxMs,
+          utilization: Math.round(elu.utilization * 1000) / 1000,
+          cpuCoreRatio: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, intervalMs)) * 1000) / 1000,
+        },
+      };
+      loopDelay.reset();
+    }
+    return loopSample.figures;
+  };
+
+  // Clawdesk runs no agents of its own; it reports OpenClaw's default agent with an empty session store, so the
+  // CLI describes this gateway rather than substituting its own local configuration.
+  const mainSessions = () => ({ path: sessionsPath, count: 0, recent: [] as unknown[] });
   const healthSummary = () => {
-    const started = Date.now();
-    return {
+    const started = performance.now();
+    const summary = {
       ok: true,
-      ts: started,
+      ts: Date.now(),
       durationMs: 0,
       channels: {},
       channelOrder: [],
       channelLabels: {},
       heartbeatSeconds: 0,
       defaultAgentId: 'main',
-      agents: [],
-      sessions: { path: sessionsPath, count: 0, recent: [] },
+      agents: [{ agentId: 'main', isDefault: true, heartbeat: { enabled: false, every: 'disabled', everyMs: null }, sessions: mainSessions() }],
+      sessions: mainSessions(),
+      eventLoop: eventLoop(),
     };
+    summary.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    return summary;
   };
 
   const readConfig = async () => {
@@ -177,7 +216,10 @@ export function createCoreModule(options: CoreModuleOptions) {
   return {
     name: 'core',
     methods: () => methods,
-    events: () => ['presence', 'health'],
+    events: () => ['presence'],
+    stop() {
+      loopDelay.disable();
+    },
     start(gatewayHost: GatewayHost) {
       host = gatewayHost;
     },

@@ -123,6 +123,16 @@ describe('an authenticated session', () => {
     expect(await httpGet(`${base}/startupz`)).toMatchObject({ status: 200, body: { ok: true, status: 'started' } });
   });
 
+  it('health has the shape the openclaw CLI reads: the default agent, arrays of recent sessions, event-loop figures', async () => {
+    const s = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'] });
+    const health = await s.request('health');
+    expect(health).toMatchObject({ ok: true, defaultAgentId: 'main', channels: {}, sessions: { count: 0, recent: [] } });
+    expect(health.agents).toEqual([expect.objectContaining({ agentId: 'main', isDefault: true, sessions: expect.objectContaining({ recent: [] }) })]);
+    expect(health.eventLoop).toMatchObject({ degraded: false, reasons: [], delayP99Ms: expect.any(Number), utilization: expect.any(Number) });
+    expect(Number.isFinite(health.durationMs)).toBe(true);
+    await s.close();
+  });
+
   it('config.get never echoes secrets', async () => {
     const { writeFileSync } = await import('node:fs');
     const path = await import('node:path');
