@@ -177,6 +177,8 @@ async function start(): Promise<void> {
             .then(() => broadcast(['history']));
         }
         if (name.includes('.pair.')) broadcast(['devices', 'nodes', 'status']);
+        // A node connecting or dropping changes presence: the Nodes view follows it live.
+        else if (name === 'presence') broadcast(['nodes', 'status']);
       });
       void Promise.all([
         operator.request<{ pending?: any[] }>('device.pair.list', {}).then((r) => pairing.seed((r.pending ?? []).map((p) => ({ kind: 'device', ...p }) as PairingRequest))),
