@@ -167,8 +167,19 @@ class Connection implements GatewayConnection {
 
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
-    this.ws.close(code, reason.length > 120 ? reason.slice(0, 120) : reason);
+    this.ws.close(code, fitCloseReason(reason));
   }
+}
+
+/**
+ * A close reason may hold at most 123 UTF-8 bytes (RFC 6455) and ws throws beyond that; reasons can carry
+ * client input (an Origin, an unknown key), so cut by bytes, never mid-character.
+ */
+function fitCloseReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let out = [...reason].slice(0, 123).join('');
+  while (Buffer.byteLength(out) > 123) out = [...out].slice(0, -1).join('');
+  return out;
 }
 
 class GatewayServer {
