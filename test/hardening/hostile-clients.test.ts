@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { buildConnectParams, connectGateway, GatewayClientError, type GatewayClientOptions, type GatewaySession } from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner, type DeviceSigner } from '../../gateway/protocol/device-auth';
 import { CLI_DEFAULT_OPERATOR_SCOPES } from '../../gateway/protocol/scopes';
-import { RawClient, startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
+import { bundleScript, RawClient, startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
 
 const gateways: TestGateway[] = [];
 const sessions: GatewaySession[] = [];
@@ -383,5 +383,48 @@ describe('object-prototype names as ids (found by the fuzzer)', () => {
     expect(g.pairing.listPaired().map((d) => d.deviceId).sort()).toEqual(['__proto__', 'constructor']);
     expect(g.pairing.getPaired('toString')).toBeUndefined();
     expect(g.pairing.getPending('constructor')).toBeUndefined();
+  });
+});
+
+describe('close reasons built from client input (found by probing the fuzzer’s blind spot)', () => {
+  it('a non-ASCII unknown key or Origin gets its error and a 1008 close, and the gateway process survives', async () => {
+    const { fork } = await import('node:child_process');
+    const os = await import('node:os');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'clawdesk-hardening-reason-'));
+    const child = fork(bundleScript(path.join(__dirname, 'fixtures', 'gateway-child.ts')), [JSON.stringify({ stateDir, auth: { mode: 'token', token: TOKEN }, port: 0 })], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    try {
+      const ready = await new Promise<{ url: string }>((resolve) => child.once('message', resolve as (m: unknown) => void));
+      const connect = (extra: Record<string, unknown> = {}) => ({
+        type: 'req',
+        id: 'c',
+        method: 'connect',
+        params: { minProtocol: 3, maxProtocol: 4, client: { id: 'cli', version: '1', platform: 'linux', mode: 'cli' }, auth: { token: TOKEN }, ...extra },
+      });
+      const cases: Array<[Record<string, string> | undefined, object, string]> = [
+        [undefined, connect({ ['é'.repeat(100)]: 1 }), 'INVALID_REQUEST'],
+        [undefined, connect({ ['🦀'.repeat(60)]: 1 }), 'INVALID_REQUEST'],
+        [{ origin: `http://${'\u00ff'.repeat(100)}` }, connect(), 'CONTROL_UI_ORIGIN_NOT_ALLOWED'],
+      ];
+      for (const [headers, frame, expected] of cases) {
+        const client = await RawClient.open(ready.url, headers);
+        client.send(frame);
+        const answer = await client.response('c');
+        expect(answer.ok).toBe(false);
+        expect(answer.error?.details?.code ?? answer.error?.code).toBe(expected);
+        const closed = await client.closedWithin(3_000);
+        expect(closed.code).toBe(1008);
+        expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
+      }
+      expect(child.exitCode, stderr).toBeNull();
+      // And it still serves.
+      const healthy = await session({ url: ready.url, token: TOKEN });
+      expect((await healthy.request('health')).ok).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });
