@@ -45,7 +45,11 @@ export interface SystemRunPlan {
   commandPreview?: string;
   agentId: string | null;
   sessionKey: string | null;
-  mutableFileOperand: MutableFileOperand | null;
+  /**
+   * Absent when there is no script operand: the reference gateway drops a plan whose optional fields are present
+   * but not well-formed (null included), and then refuses the approval request ("systemRunPlan is required").
+   */
+  mutableFileOperand?: MutableFileOperand;
 }
 
 const argvSchema = z.array(z.string()).min(1, 'command must be a non-empty array of strings');
@@ -188,16 +192,19 @@ export class SystemRunner {
     }
     const argv = [resolved, ...input.command.slice(1)];
     const carrier = detectCarrier(argv, this.platform);
-    const commandText = carrier && 'payload' in carrier ? carrier.payload : renderArgv(input.command);
-    return {
+    // A blank shell payload (`sh -c ""`) would leave no command text, and a plan without one is discarded upstream.
+    const commandText = carrier && 'payload' in carrier && carrier.payload.trim() ? carrier.payload : renderArgv(input.command);
+    const plan: SystemRunPlan = {
       argv,
       cwd,
       commandText,
       commandPreview: commandText.length > 240 ? `${commandText.slice(0, 239)}…` : commandText,
       agentId: input.agentId ?? null,
       sessionKey: input.sessionKey ?? null,
-      mutableFileOperand: this.scriptOperand(argv, cwd),
     };
+    const operand = this.scriptOperand(argv, cwd);
+    if (operand) plan.mutableFileOperand = operand;
+    return plan;
   }
 
   /** `python x.py`, `bash run.sh`, `node app.js`: the script's content is part of what was approved. */

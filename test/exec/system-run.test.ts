@@ -40,8 +40,48 @@ describe('system.run.prepare', () => {
     const out = (await runner.prepare({ command: ['sh', '-lc', 'ls -la'], rawCommand: 'ls -la', cwd: work, agentId: 'main', sessionKey: 's1' })) as any;
     expect(out.plan.argv[0]).toMatch(/\/sh$/);
     expect(path.isAbsolute(out.plan.argv[0])).toBe(true);
-    expect(out.plan).toMatchObject({ cwd: realpathSync(work), commandText: 'ls -la', agentId: 'main', sessionKey: 's1', mutableFileOperand: null });
+    expect(out.plan).toMatchObject({ cwd: realpathSync(work), commandText: 'ls -la', agentId: 'main', sessionKey: 's1' });
     expect(out.execPolicy).toMatchObject({ security: 'allowlist', ask: 'on-miss', askFallback: 'deny', requiresApproval: true });
+  });
+
+  /**
+   * The real openclaw gateway normalizes `systemRunPlan` and discards the whole plan when an optional field is
+   * present but malformed, then refuses the approval with "systemRunPlan is required for host=node" (interop
+   * notes §6): argv a non-empty array of strings (an empty argument is a real argument), commandText non-empty, mutableFileOperand absent or complete,
+   * policySnapshot absent or complete.
+   */
+  function upstreamPlanProblems(plan: Record<string, any>): string[] {
+    const problems: string[] = [];
+    if (!Array.isArray(plan.argv) || plan.argv.length === 0 || !plan.argv.every((a: unknown) => typeof a === 'string') || !plan.argv[0]) problems.push('argv');
+    if (typeof plan.commandText !== 'string' || !plan.commandText.trim()) problems.push('commandText');
+    if ('mutableFileOperand' in plan) {
+      const m = plan.mutableFileOperand;
+      const ok = m && typeof m === 'object' && Number.isInteger(m.argvIndex) && m.argvIndex >= 0 && typeof m.path === 'string' && m.path && typeof m.sha256 === 'string' && m.sha256;
+      if (!ok) problems.push('mutableFileOperand');
+    }
+    if ('policySnapshot' in plan) {
+      const p = plan.policySnapshot;
+      const ok = p && typeof p === 'object' && typeof p.security === 'string' && typeof p.ask === 'string' && typeof p.askFallback === 'string' && typeof p.autoAllowSkills === 'boolean' && Array.isArray(p.allowlistRules);
+      if (!ok) problems.push('policySnapshot');
+    }
+    return problems;
+  }
+
+  it('plans the real openclaw gateway accepts: no mutableFileOperand key without an operand, never an empty commandText', async () => {
+    const plain = (await runner.prepare({ command: ['uname', '-s'], rawCommand: 'uname -s', agentId: 'main', sessionKey: 's1' })) as any;
+    expect('mutableFileOperand' in plain.plan).toBe(false);
+    expect(upstreamPlanProblems(plain.plan)).toEqual([]);
+    // Through JSON too (what actually crosses the wire): no `"mutableFileOperand":null`.
+    expect(JSON.stringify(plain.plan)).not.toContain('mutableFileOperand');
+
+    writeFileSync(path.join(work, 'job.sh'), 'echo hi\n');
+    const script = (await runner.prepare({ command: ['sh', 'job.sh'], cwd: work })) as any;
+    expect(script.plan.mutableFileOperand.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(upstreamPlanProblems(script.plan)).toEqual([]);
+
+    const blank = (await runner.prepare({ command: ['sh', '-c', ''], cwd: work })) as any;
+    expect(blank.plan.commandText.trim()).not.toBe('');
+    expect(upstreamPlanProblems(blank.plan)).toEqual([]);
   });
 
   it('hashes a script operand', async () => {
