@@ -122,6 +122,19 @@ function randomValue(r: Rand, depth = 0): unknown {
   return obj;
 }
 
+/** Keys, including ones that end up in error messages and close reasons: non-ASCII, long, control chars. */
+function randomKey(r: Rand): string {
+  return pick(r, [
+    () => pick(r, ['bogus', 'extra', 'scopes', 'role', 'device', 'auth', 'constructor', 'toString']),
+    () => `k${int(r, 0, 99)}`,
+    () => 'é'.repeat(int(r, 1, 200)),
+    () => '🦀'.repeat(int(r, 1, 100)),
+    () => 'x'.repeat(int(r, 100, 5_000)),
+    () => '\u0000\u202e\n\r',
+    () => '',
+  ])();
+}
+
 /** Every container node in a JSON tree, with a way to replace a child. */
 function containers(root: unknown): Array<Record<string, unknown> | unknown[]> {
   const out: Array<Record<string, unknown> | unknown[]> = [];
@@ -154,7 +167,7 @@ function mutateTree(root: Record<string, unknown>, r: Rand, allowHuge: boolean):
       break;
     case 'add':
       if (Array.isArray(node)) node.push(randomValue(r));
-      else node[pick(r, ['bogus', 'extra', 'scopes', 'role', 'device', 'auth', `k${int(r, 0, 99)}`])] = randomValue(r);
+      else node[randomKey(r)] = randomValue(r);
       break;
     case 'retype':
       set(randomValue(r));
@@ -391,12 +404,22 @@ const FRESH_CLOSE_CODES = new Set([1000, 1002, 1006, 1007, 1008, 1009]);
 
 /** One fresh connection with a pre-handshake scenario; returns how many fuzz frames it carried. */
 async function runFreshCase(url: string, r: Rand, connects: Record<string, unknown>[], templates: ReturnType<typeof requestTemplates>, fail: (message: string) => never): Promise<number> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  // Some fresh connections carry hostile upgrade headers: a foreign or non-ASCII Origin, odd Host, forwarding.
+  const headers: Record<string, string> = {};
+  if (r() < 0.15) {
+    const latin1 = () => String.fromCharCode(...Array.from({ length: int(r, 1, 150) }, () => int(r, 0xa0, 0xff)));
+    for (const header of ['origin', 'host', 'x-forwarded-for', 'forwarded'].filter(() => r() < 0.5)) {
+      headers[header] = pick(r, [() => `http://${latin1()}`, () => 'null', () => 'http://evil.example', () => latin1(), () => 'x'.repeat(int(r, 1, 4_000)), () => '127.0.0.1'])();
+    }
+  }
+  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, headers });
   const client = new RawClient(ws);
   try {
     await client.opened;
   } catch (error) {
-    fail(`fresh connection refused: ${(error as Error).message}`);
+    // The HTTP layer may refuse a malformed upgrade outright (e.g. an oversized or invalid Host).
+    if (Object.keys(headers).length > 0 && /HTTP 4\d\d|socket hang up|ECONNRESET/.test((error as Error).message)) return 1;
+    fail(`fresh connection refused: ${(error as Error).message} (headers ${JSON.stringify(headers).slice(0, 200)})`);
   }
   const challenge = await client.frame((f) => f.event === 'connect.challenge').catch(() => fail('no connect.challenge'));
   const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
@@ -429,7 +452,7 @@ async function runFreshCase(url: string, r: Rand, connects: Record<string, unkno
       frames += flood;
       floodSent = flood;
       // Up to 32 frames that arrive before hello-ok wait and are then answered; more close the socket (1008).
-      if (valid && flood <= 32) mustBeAccepted = true;
+      if (valid && flood <= 32 && Object.keys(headers).length === 0) mustBeAccepted = true;
       break;
     }
     case 'oversize':
