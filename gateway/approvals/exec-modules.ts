@@ -1,4 +1,5 @@
 import type { GatewayModule } from '../server/gateway-module';
+import { ApprovalMethodsModule } from './approval-methods';
 import { ExecApprovalManager, type ExecApprovalManagerOptions } from './exec-approval-manager';
 import { ExecApprovalsSnapshotModule } from './exec-approvals-snapshot';
 import { NodeRegistry, type NodeRegistryOptions } from './node-registry';
@@ -14,14 +15,17 @@ export interface ExecModules {
   approveNodeSilently(nodeId: string): void;
 }
 
-/** The gateway side of exec: node registry + node pairing + node.invoke, exec.approval.*, exec.approvals.*. */
+/**
+ * The gateway side of exec: node registry + node pairing + node.invoke, exec.approval.*, exec.approvals.*, and the
+ * {plugin,openclaw}.approval.list the openclaw CLI calls.
+ */
 export function createExecModules(options: ExecModulesOptions = {}): ExecModules {
   const registry = new NodeRegistry(options);
   const approvals = new ExecApprovalManager(options);
   registry.setSystemRunGate((input) => approvals.gateSystemRun(input));
   const snapshot = new ExecApprovalsSnapshotModule(registry);
   return {
-    modules: [registry, approvals, snapshot],
+    modules: [registry, approvals, snapshot, new ApprovalMethodsModule()],
     registry,
     approvals,
     approveNodeSilently: (nodeId) => registry.approveNodeSilently(nodeId),
