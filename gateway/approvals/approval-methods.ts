@@ -1,14 +1,68 @@
 import { z } from 'zod';
-import type { GatewayModule, MethodDefinition } from '../server/gateway-module';
+import { GatewayMethodError, type GatewayModule, type MethodCall, type MethodDefinition } from '../server/gateway-module';
+import { approvalNotFound, type ApprovalRecord, type ExecApprovalManager } from './exec-approval-manager';
 
 /**
- * The approval methods the openclaw CLI uses beside exec.approval.* (interop notes §1, §6): `approvals pending`
- * lists exec, plugin and openclaw approvals in parallel and fails if any call fails. Clawdesk has exec approvals
- * only: the other kinds list empty.
+ * The kind-agnostic approval methods the openclaw CLI uses (interop notes §1, §6): `approvals pending` lists
+ * exec, plugin and openclaw approvals in parallel and fails if any call fails; `approvals resolve` reads
+ * `approval.get` and decides with `approval.resolve`. Clawdesk has exec approvals only: the other kinds list empty.
  */
+
+export type ApprovalStatus = 'pending' | 'allowed' | 'denied' | 'expired' | 'cancelled';
+
+/** The kinds `approval.resolve` accepts: the ones Clawdesk has. */
+const KINDS = ['exec'] as const;
+
+function statusOf(record: ApprovalRecord): ApprovalStatus {
+  if (record.status === 'pending') return 'pending';
+  if (record.status === 'expired' || record.decision === null) return 'expired';
+  return record.decision === 'deny' ? 'denied' : 'allowed';
+}
+
+/** `{id, status, presentation, createdAtMs, expiresAtMs}`, plus the outcome once it has one. */
+export function approvalSnapshot(record: ApprovalRecord): Record<string, unknown> {
+  const request = record.request;
+  const status = statusOf(record);
+  const snapshot: Record<string, unknown> = {
+    id: record.id,
+    status,
+    presentation: {
+      kind: 'exec',
+      commandText: request.command,
+      ...(typeof request.commandPreview === 'string' ? { commandPreview: request.commandPreview } : {}),
+      host: request.host ?? null,
+      nodeId: request.nodeId ?? null,
+      agentId: request.agentId ?? null,
+      allowedDecisions: [...record.allowed],
+    },
+    createdAtMs: record.createdAtMs,
+    expiresAtMs: record.expiresAtMs,
+  };
+  if (status === 'pending') return snapshot;
+  return {
+    ...snapshot,
+    ...(record.resolvedAtMs !== undefined ? { resolvedAtMs: record.resolvedAtMs } : {}),
+    reason: record.terminalReason ?? null,
+    decision: record.decision,
+    source: {
+      ...(typeof request.agentId === 'string' ? { agentId: request.agentId } : {}),
+      ...(typeof request.sessionKey === 'string' ? { sessionKey: request.sessionKey } : {}),
+    },
+    ...(record.resolver ? { resolver: { ...record.resolver } } : {}),
+  };
+}
+
+const getParams = z.looseObject({ id: z.string().min(1) });
+const resolveParams = z.looseObject({
+  id: z.string().min(1),
+  kind: z.string().min(1),
+  decision: z.enum(['allow-once', 'allow-always', 'deny']),
+});
 
 export class ApprovalMethodsModule implements GatewayModule {
   readonly name = 'approval-methods';
+
+  constructor(private readonly exec: ExecApprovalManager) {}
 
   events(): string[] {
     return [];
@@ -19,6 +73,28 @@ export class ApprovalMethodsModule implements GatewayModule {
     return [
       { name: 'plugin.approval.list', access: approvals, params: z.looseObject({}), handler: () => [] },
       { name: 'openclaw.approval.list', access: approvals, params: z.looseObject({}), handler: () => [] },
+      {
+        name: 'approval.get',
+        access: approvals,
+        params: getParams,
+        handler: ({ params }: MethodCall<z.infer<typeof getParams>>) => {
+          const record = this.exec.find(params.id);
+          if (!record) throw approvalNotFound();
+          return { approval: approvalSnapshot(record) };
+        },
+      },
+      {
+        name: 'approval.resolve',
+        access: approvals,
+        params: resolveParams,
+        handler: ({ params, conn }: MethodCall<z.infer<typeof resolveParams>>) => {
+          if (!(KINDS as readonly string[]).includes(params.kind)) {
+            throw new GatewayMethodError('INVALID_REQUEST', `unknown approval kind "${params.kind}" (supported: ${KINDS.join(', ')})`, { reason: 'APPROVAL_KIND_UNKNOWN' });
+          }
+          const { applied, record } = this.exec.settle(params.id, params.decision, conn);
+          return { applied, approval: approvalSnapshot(record) };
+        },
+      },
     ];
   }
 }

@@ -88,6 +88,16 @@ type ApprovalRequestParams = z.infer<typeof approvalRequestParams>;
 
 export type TerminalReason = 'user' | 'timeout' | 'no-approval-route';
 
+/** Who decided, as `approval.*` reports it: the device when the resolver proved one, else its client id. */
+export interface ApprovalResolver {
+  kind: 'device' | 'runtime';
+  id: string;
+}
+
+export function resolverOf(conn: GatewayConnection): ApprovalResolver {
+  return conn.deviceId ? { kind: 'device', id: conn.deviceId } : { kind: 'runtime', id: conn.client.id };
+}
+
 interface Binding {
   nodeId: string | null;
   argv: string[] | null;
@@ -113,6 +123,8 @@ export interface ApprovalRecord {
   decision: ApprovalDecision | null;
   terminalReason?: TerminalReason;
   resolvedBy?: string;
+  resolver?: ApprovalResolver;
+  resolvedAtMs?: number;
   consumed: boolean;
   waiters: Array<() => void>;
   timer?: NodeJS.Timeout;
@@ -123,6 +135,11 @@ export interface ExecApprovalManagerOptions {
   /** Default expiry of a request that names none (30 min). */
   defaultTimeoutMs?: number;
   now?: () => number;
+}
+
+/** The text the openclaw CLI matches ("approval not found") for its id fallback. */
+export function approvalNotFound(): GatewayMethodError {
+  return new GatewayMethodError('INVALID_REQUEST', 'approval not found', { reason: 'APPROVAL_NOT_FOUND' });
 }
 
 function bindingError(code: string, message: string): GatewayMethodError {
@@ -193,14 +210,16 @@ export class ExecApprovalManager implements GatewayModule {
     throw new GatewayMethodError('INVALID_REQUEST', 'unknown or expired approval id', { reason: 'APPROVAL_NOT_FOUND' });
   }
 
-  private finish(record: ApprovalRecord, decision: ApprovalDecision | null, reason: TerminalReason, resolvedBy?: string): void {
+  private finish(record: ApprovalRecord, decision: ApprovalDecision | null, reason: TerminalReason, resolvedBy?: string, resolver?: ApprovalResolver): void {
     if (record.status !== 'pending') return;
     clearTimeout(record.timer);
+    const ts = this.now();
     record.status = reason === 'user' ? 'resolved' : 'expired';
     record.decision = decision;
     record.terminalReason = reason;
     record.resolvedBy = resolvedBy;
-    const ts = this.now();
+    record.resolver = resolver;
+    record.resolvedAtMs = ts;
     if (reason !== 'no-approval-route') {
       this.host?.broadcast(
         'exec.approval.resolved',
@@ -324,16 +343,54 @@ export class ExecApprovalManager implements GatewayModule {
 
   resolve(idOrPrefix: string, decision: ApprovalDecision, conn: GatewayConnection): { ok: true } {
     const record = this.lookup(idOrPrefix, { pendingOnly: true });
+    this.decide(record, decision, conn);
+    return { ok: true };
+  }
+
+  /** The record with exactly this id, pending or still remembered after its end; no prefixes. */
+  find(id: string): ApprovalRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /**
+   * `approval.resolve` (the CLI's `approvals resolve`): the same decision and authorization as exec.approval.resolve
+   * for a pending approval. Repeating the recorded decision is answered `applied: false`; anything else on a finished
+   * approval is an error, so a caller never mistakes someone else's decision for its own.
+   */
+  settle(id: string, decision: ApprovalDecision, conn: GatewayConnection): { applied: boolean; record: ApprovalRecord } {
+    const record = this.records.get(id);
+    if (!record) throw approvalNotFound();
+    this.refuseSelfResolve(record, conn);
+    if (record.status === 'pending') {
+      this.decide(record, decision, conn);
+      return { applied: true, record };
+    }
+    if (record.status === 'expired' || record.decision === null) {
+      throw new GatewayMethodError('INVALID_REQUEST', `approval ${record.id} expired without a decision`, { reason: 'APPROVAL_EXPIRED' });
+    }
+    if (record.decision === decision) return { applied: false, record };
+    const by = record.resolver ? ` by ${record.resolver.kind}:${record.resolver.id}` : '';
+    throw new GatewayMethodError('INVALID_REQUEST', `approval ${record.id} was already resolved with ${record.decision}${by}`, {
+      reason: 'APPROVAL_ALREADY_RESOLVED',
+      decision: record.decision,
+    });
+  }
+
+  private refuseSelfResolve(record: ApprovalRecord, conn: GatewayConnection): void {
     if (record.requester.connId === conn.connId) {
       throw new GatewayMethodError('INVALID_REQUEST', 'an approval cannot be resolved by the connection that requested it', { reason: 'APPROVAL_SELF_RESOLVE' });
     }
+  }
+
+  /** Resolves a pending approval: never by its requester, only with a decision it offers. */
+  private decide(record: ApprovalRecord, decision: ApprovalDecision, conn: GatewayConnection): void {
+    this.refuseSelfResolve(record, conn);
     if (!record.allowed.includes(decision)) {
       throw new GatewayMethodError('INVALID_REQUEST', `decision ${decision} is not allowed for this approval (allowed: ${record.allowed.join(', ')})`, {
         reason: decision === 'allow-always' ? 'APPROVAL_ALLOW_ALWAYS_UNAVAILABLE' : 'APPROVAL_DECISION_NOT_ALLOWED',
       });
     }
-    this.finish(record, decision, 'user', conn.client.displayName ?? conn.client.id);
-    return { ok: true };
+    this.finish(record, decision, 'user', conn.client.displayName ?? conn.client.id, resolverOf(conn));
   }
 
   /**

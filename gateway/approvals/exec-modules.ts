@@ -17,7 +17,7 @@ export interface ExecModules {
 
 /**
  * The gateway side of exec: node registry + node pairing + node.invoke, exec.approval.*, exec.approvals.*, and the
- * {plugin,openclaw}.approval.list the openclaw CLI calls.
+ * kind-agnostic approval.get/resolve and {plugin,openclaw}.approval.list the openclaw CLI calls.
  */
 export function createExecModules(options: ExecModulesOptions = {}): ExecModules {
   const registry = new NodeRegistry(options);
@@ -25,7 +25,7 @@ export function createExecModules(options: ExecModulesOptions = {}): ExecModules
   registry.setSystemRunGate((input) => approvals.gateSystemRun(input));
   const snapshot = new ExecApprovalsSnapshotModule(registry);
   return {
-    modules: [registry, approvals, snapshot, new ApprovalMethodsModule()],
+    modules: [registry, approvals, snapshot, new ApprovalMethodsModule(approvals)],
     registry,
     approvals,
     approveNodeSilently: (nodeId) => registry.approveNodeSilently(nodeId),
