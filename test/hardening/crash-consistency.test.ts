@@ -155,12 +155,19 @@ async function crashLoop(kind: 'pairing' | 'exec', kills: number, seed: number):
   return { acks, failures };
 }
 
-/** Every trust file anywhere under `root` (state dirs, staging, asides, backups) parses. */
-function trustFilesParse(root: string): string[] {
+/** Scratch of an unfinished migration (half-copied backup, staging): recovery discards it; it is not state. */
+const isScratch = (name: string) => name.startsWith('.partial-') || /\.staging-/.test(name);
+
+/** Every trust file under `root` (state dirs, asides, published backups) parses; with `scratch`, unfinished scratch too. */
+function trustFilesParse(root: string, scratch = false): string[] {
   const problems: string[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
+      if (entry.isDirectory() && isScratch(entry.name)) {
+        if (scratch) problems.push(`scratch left behind: ${path.relative(root, full)}`);
+        continue;
+      }
       if (entry.isDirectory()) walk(full);
       else if (entry.isFile() && ['paired.json', 'pending.json', 'exec-approvals.json'].includes(entry.name)) {
         try {
@@ -211,7 +218,7 @@ async function migrationLoop(kills: number, seed: number): Promise<{ acks: numbe
     const root = await mkdtemp(path.join(os.tmpdir(), 'clawdesk-crash-migrate-'));
     dirs.push(root);
     const home = migrationFixture(root);
-    const delayMs = Math.floor(r() * cleanMs * 1.2);
+    const delayMs = Math.floor(r() * cleanMs * 0.9);
     const run = await runAndKill(script, home, 'migrate', delayMs, true);
     const acked = run.lines.some((l) => l.startsWith('ack migrated'));
     if (acked) acks++;
@@ -223,7 +230,7 @@ async function migrationLoop(kills: number, seed: number): Promise<{ acks: numbe
     // The next start recovers on its own and finishes the job.
     const next = await runAndKill(script, home, 'migrate', 60_000, true);
     if (!next.lines.some((l) => l.startsWith('ack migrated'))) failures.push(`${label}: the next start did not recover: ${next.lines.join(' | ')}`);
-    failures.push(...trustFilesParse(home).map((p) => `${label} after recovery: ${p}`));
+    failures.push(...trustFilesParse(home, true).map((p) => `${label} after recovery: ${p}`));
     const after = migratedState(home);
     if (after.link !== path.join(home, '.openclaw')) failures.push(`${label}: .clawdbot is not a link to .openclaw after recovery`);
     if (after.devices.join() !== expected.devices.join()) failures.push(`${label}: devices ${after.devices.join()} ≠ ${expected.devices.join()}`);
