@@ -88,6 +88,10 @@ async function checkPairing(stateDir: string, acked: Map<string, DeviceState>): 
   const problems: string[] = [];
   const store = await DevicePairingStore.open(stateDir);
   problems.push(...store.corruptFiles.map((c) => `start-up found ${c.file} corrupt: ${c.error}`));
+  // Temp files of writes the kill cut short hold copies of tokens (revoked ones too): start-up clears them.
+  const devicesDir = path.join(stateDir, 'devices');
+  const stale = existsSync(devicesDir) ? readdirSync(devicesDir).filter((n) => n.endsWith('.tmp')) : [];
+  if (stale.length) problems.push(`temp files of dead writers left after start-up: ${stale.join(', ')}`);
   for (const [deviceId, state] of acked) {
     const paired = store.getPaired(deviceId);
     const token = paired?.tokens?.operator;
