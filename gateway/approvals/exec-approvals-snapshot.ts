@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { z } from 'zod';
-import { ExecApprovalsError, ExecApprovalsStore, type ExecApprovalsSnapshot } from '../exec/approvals-file';
+import { ExecApprovalsError, ExecApprovalsStore, importLegacyExecApprovals, type ExecApprovalsSnapshot } from '../exec/approvals-file';
+import { CLAWDESK_EXEC_DEFAULTS } from '../exec/policy';
 import { GatewayMethodError, type GatewayHost, type GatewayModule, type MethodCall, type MethodDefinition } from '../server/gateway-module';
 import type { NodeRegistry } from './node-registry';
 
@@ -30,14 +32,47 @@ function snapshotShape(value: unknown): ExecApprovalsSnapshot {
   return { path: v.path, exists: v.exists, hash: v.hash, file: file as unknown as ExecApprovalsSnapshot['file'] };
 }
 
+export interface ExecApprovalsSnapshotOptions {
+  /** The gateway host's file; defaults to `<stateDir>/exec-approvals.json`. */
+  store?: ExecApprovalsStore;
+  /** Home for the legacy `~/.openclaw/exec-approvals.json` import; defaults to os.homedir(). */
+  home?: string;
+}
+
 export class ExecApprovalsSnapshotModule implements GatewayModule {
   readonly name = 'exec-approvals-snapshot';
   private store?: ExecApprovalsStore;
 
-  constructor(private readonly registry: NodeRegistry, private readonly storeOverride?: ExecApprovalsStore) {}
+  constructor(private readonly registry: NodeRegistry, private readonly options: ExecApprovalsSnapshotOptions = {}) {}
 
-  start(host: GatewayHost): void {
-    this.store = this.storeOverride ?? new ExecApprovalsStore({ stateDir: host.stateDir });
+  /**
+   * Like the node host: a legacy file is imported first (the gateway and Clawdesk's runner share the state dir, and
+   * the gateway starts first), then a missing file is written with Clawdesk's defaults, so `exec.approvals.get`
+   * always has a hash to write against (the openclaw CLI refuses to write without one).
+   */
+  async start(host: GatewayHost): Promise<void> {
+    const store = this.options.store ?? new ExecApprovalsStore({ stateDir: host.stateDir });
+    this.store = store;
+    try {
+      const legacy = await importLegacyExecApprovals({ stateDir: host.stateDir, home: this.options.home ?? os.homedir() });
+      if (legacy.kind === 'imported') host.log('warn', `imported exec approvals from ${legacy.legacyPath} into ${legacy.targetPath}`);
+      else if (legacy.kind === 'conflict' || legacy.kind === 'unreadable') host.log('warn', legacy.message);
+    } catch (error) {
+      host.log('warn', `legacy exec approvals check failed: ${(error as Error).message}`);
+    }
+    try {
+      const result = await store.ensureExists(CLAWDESK_EXEC_DEFAULTS);
+      if (result.created) host.log('info', `wrote the default exec approvals policy to ${store.filePath}`);
+      else if (result.existing !== 'file') host.log('warn', `${store.filePath} is ${result.existing === 'symlink' ? 'a symbolic link' : 'not a regular file'}; it is neither read nor written`);
+    } catch (error) {
+      host.log('warn', `could not write the default exec approvals policy to ${store.filePath}: ${(error as Error).message}`);
+    }
+  }
+
+  /** The snapshot, after writing the defaults again if the file went missing since start. */
+  private async snapshot(): Promise<ExecApprovalsSnapshot> {
+    await this.store!.ensureExists(CLAWDESK_EXEC_DEFAULTS).catch(() => undefined);
+    return this.store!.snapshot();
   }
 
   events(): string[] {
@@ -54,7 +89,7 @@ export class ExecApprovalsSnapshotModule implements GatewayModule {
         name: 'exec.approvals.get',
         access: admin,
         params: z.looseObject({}),
-        handler: () => this.store!.snapshot().catch(toMethodError),
+        handler: () => this.snapshot().catch(toMethodError),
       },
       {
         name: 'exec.approvals.set',

@@ -4,7 +4,10 @@ import { ExecApprovalManager, type ExecApprovalManagerOptions } from './exec-app
 import { ExecApprovalsSnapshotModule } from './exec-approvals-snapshot';
 import { NodeRegistry, type NodeRegistryOptions } from './node-registry';
 
-export interface ExecModulesOptions extends NodeRegistryOptions, ExecApprovalManagerOptions {}
+export interface ExecModulesOptions extends NodeRegistryOptions, ExecApprovalManagerOptions {
+  /** Home for the legacy `~/.openclaw/exec-approvals.json` import at start; defaults to os.homedir(). */
+  home?: string;
+}
 
 export interface ExecModules {
   /** Install all of these into the gateway (order does not matter). */
@@ -23,7 +26,7 @@ export function createExecModules(options: ExecModulesOptions = {}): ExecModules
   const registry = new NodeRegistry(options);
   const approvals = new ExecApprovalManager(options);
   registry.setSystemRunGate((input) => approvals.gateSystemRun(input));
-  const snapshot = new ExecApprovalsSnapshotModule(registry);
+  const snapshot = new ExecApprovalsSnapshotModule(registry, { home: options.home });
   return {
     modules: [registry, approvals, snapshot, new ApprovalMethodsModule(approvals)],
     registry,

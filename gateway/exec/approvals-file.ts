@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, constants as fsConstants, type Stats } from 'node:fs';
 import path from 'node:path';
-import { serialize, writeFileAtomic } from '../fs/atomic-file';
+import { SECRET_DIR_MODE, SECRET_FILE_MODE, serialize, writeFileAtomic } from '../fs/atomic-file';
 import { STATE_DIRNAME, samePath } from '../state/state-paths';
 
 /**
@@ -186,6 +186,9 @@ export interface ExecApprovalsStoreOptions {
   socketPath?: string;
 }
 
+/** What `ensureExists` found: it wrote the default file, or something (a file, a link, anything) was already there. */
+export type EnsureExecApprovalsResult = { created: true } | { created: false; existing: 'file' | 'symlink' | 'other' };
+
 export interface ExecApprovalsState {
   file: ExecApprovalsFile;
   raw: string | null;
@@ -237,6 +240,30 @@ export class ExecApprovalsStore {
     const file = redactExecApprovals(state.file);
     file.socket = { ...(file.socket ?? {}), path: file.socket?.path ?? this.socketPath };
     return { path: this.filePath, exists: state.exists, hash: state.hash, file };
+  }
+
+  /**
+   * Writes `{version: 1, socket: {path, token}, defaults, agents: {}}` when nothing is at the path yet, like the
+   * reference's ensureExecApprovals on start: a running host always has a file, so clients that insist on a
+   * non-empty base hash (the openclaw CLI) can write it. Never replaces what is there, whoever created it a moment
+   * ago, and never follows a symlink: the content is complete on disk (0600, synced) before it appears under the
+   * name, by a hard link that fails if the name is taken.
+   */
+  async ensureExists(defaults: ExecPolicyFields): Promise<EnsureExecApprovalsResult> {
+    return serialize(this.filePath, async () => {
+      const existing = await lstatOrNull(this.filePath);
+      if (existing) return { created: false, existing: existingKind(existing) };
+      const file: ExecApprovalsFile = {
+        version: 1,
+        socket: { path: this.socketPath, token: newSocketToken() },
+        defaults: normalizePolicyFields({ ...defaults }),
+        agents: {},
+      };
+      const created = await createFileExclusive(this.filePath, `${JSON.stringify(file, null, 2)}\n`);
+      if (created) return { created: true };
+      const now = await lstatOrNull(this.filePath);
+      return { created: false, existing: now ? existingKind(now) : 'other' };
+    });
   }
 
   /**
@@ -298,6 +325,76 @@ export class ExecApprovalsStore {
       }
       throw error;
     }
+  }
+}
+
+async function lstatOrNull(file: string): Promise<Stats | null> {
+  try {
+    return await fs.lstat(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+function existingKind(stat: Stats): 'file' | 'symlink' | 'other' {
+  if (stat.isSymbolicLink()) return 'symlink';
+  return stat.isFile() ? 'file' : 'other';
+}
+
+/**
+ * Creates `filePath` with `data` only if the name is free, atomically: a synced temp file hard-linked into place
+ * (link(2) fails with EEXIST on any existing entry, dangling symlinks included, and never follows one). Where hard
+ * links are unsupported, an O_EXCL create (which also refuses to follow a symlink) holds the same guarantee except
+ * that a crash mid-write could leave a short file, which then reads as the strict empty policy. False if taken.
+ */
+async function createFileExclusive(filePath: string, data: string): Promise<boolean> {
+  const dir = path.dirname(filePath);
+  await fs.mkdir(dir, { recursive: true, mode: SECRET_DIR_MODE });
+  const tempPath = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const write = async (target: string) => {
+    const handle = await fs.open(target, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, SECRET_FILE_MODE);
+    try {
+      await handle.writeFile(data);
+      // open() honours the umask; make the mode exact.
+      await handle.chmod(SECRET_FILE_MODE);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  };
+  try {
+    await write(tempPath);
+    try {
+      await fs.link(tempPath, filePath);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
+      try {
+        await write(filePath);
+      } catch (fallbackError) {
+        if ((fallbackError as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw fallbackError;
+      }
+    }
+  } finally {
+    await fs.rm(tempPath, { force: true });
+  }
+  await fsyncDirectory(dir);
+  return true;
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, fsConstants.O_RDONLY);
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on directories; the file itself is synced.
+  } finally {
+    await handle?.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { ExecApprovalsError, ExecApprovalsStore, importLegacyExecApprovals, type LegacyApprovalsReport } from '../exec/approvals-file';
+import { CLAWDESK_EXEC_DEFAULTS } from '../exec/policy';
 import { NodeCommandError, SystemRunner, type ExecLifecycleEvent } from '../exec/system-run';
 import type { GatewaySession } from '../client/gateway-client';
 import type { DeviceSigner } from '../protocol/device-auth';
@@ -63,6 +64,22 @@ interface InvokeRequest {
   idempotencyKey?: string;
 }
 
+/**
+ * Materializes `<stateDir>/exec-approvals.json` with Clawdesk's defaults when it is missing (spec 4.1: the reference
+ * node host writes its file on start). A failure is reported, not fatal: without a file the strict defaults apply.
+ */
+async function ensureApprovalsFile(store: ExecApprovalsStore, log: NonNullable<NodeHostOptions['log']>): Promise<void> {
+  try {
+    const result = await store.ensureExists(CLAWDESK_EXEC_DEFAULTS);
+    if (result.created) log('info', `wrote the default exec approvals policy to ${store.filePath}`);
+    else if (result.existing !== 'file') {
+      log('warn', `${store.filePath} is ${result.existing === 'symlink' ? 'a symbolic link' : 'not a regular file'}; every exec request is refused until it is a regular file`);
+    }
+  } catch (error) {
+    log('warn', `could not write the default exec approvals policy to ${store.filePath}: ${(error as Error).message}`);
+  }
+}
+
 export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostHandle> {
   const log = options.log ?? (() => undefined);
   const legacyApprovals = await importLegacyExecApprovals({ stateDir: options.stateDir, home: options.home ?? os.homedir() });
@@ -70,6 +87,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
   else if (legacyApprovals.kind === 'conflict' || legacyApprovals.kind === 'unreadable') log('warn', legacyApprovals.message);
 
   const store = new ExecApprovalsStore({ stateDir: options.stateDir });
+  // After the legacy import, so an imported policy is never pre-empted by the defaults.
+  await ensureApprovalsFile(store, log);
   const { platform, deviceFamily } = nodePlatform();
   let live: ReconnectingSession | undefined;
 
@@ -103,6 +122,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
       case 'system.which':
         return runner.which(params);
       case 'system.execApprovals.get':
+        // Deleted while running: written again, so the snapshot always carries a hash a client can write against.
+        await store.ensureExists(CLAWDESK_EXEC_DEFAULTS).catch(() => undefined);
         return store.snapshot();
       case 'system.execApprovals.set': {
         const p = (params ?? {}) as { file?: unknown; baseHash?: unknown };

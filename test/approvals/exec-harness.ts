@@ -37,7 +37,8 @@ export async function startExecHarness(opts: { auth?: 'token' | 'none'; exec?: E
   const nodeStateDir = path.join(root, 'node-state');
   mkdirSync(work, { recursive: true });
   const auth = opts.auth ?? 'token';
-  const exec = createExecModules(opts.exec);
+  // The gateway host's legacy-approvals check looks in this home, never the real one.
+  const exec = createExecModules({ home: path.join(root, 'home'), ...opts.exec });
   const nodeIdentity = createEphemeralDeviceSigner();
   if (opts.trustNode !== false) exec.approveNodeSilently(nodeIdentity.deviceId);
   const nodeStore = new ExecApprovalsStore({ stateDir: nodeStateDir });

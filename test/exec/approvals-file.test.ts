@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,8 @@ import {
   importLegacyExecApprovals,
   normalizeExecApprovals,
 } from '../../gateway/exec/approvals-file';
+import { CLAWDESK_EXEC_DEFAULTS, resolveExecPolicy } from '../../gateway/exec/policy';
+import { bundleScript, lastJsonLine, runChild } from '../state/helpers/child-script';
 
 let dir: string;
 beforeEach(() => {
@@ -104,6 +106,92 @@ describe('ExecApprovalsStore', () => {
     expect(state.file).toEqual({ version: 1, agents: {} });
     expect(state.exists).toBe(true);
     expect(readFileSync(store.filePath, 'utf8')).toBe('{nope');
+  });
+});
+
+describe('ExecApprovalsStore.ensureExists (the file a running host always has)', () => {
+  it('writes Clawdesk defaults with a socket path and token, 0600, in a state dir it creates 0700', async () => {
+    const stateDir = path.join(dir, 'fresh', 'state');
+    const store = new ExecApprovalsStore({ stateDir });
+    expect(await store.ensureExists(CLAWDESK_EXEC_DEFAULTS)).toEqual({ created: true });
+
+    const raw = readFileSync(store.filePath, 'utf8');
+    const file = JSON.parse(raw);
+    expect(file).toEqual({
+      version: 1,
+      socket: { path: path.join(stateDir, 'exec-approvals.sock'), token: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) },
+      defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'deny', autoAllowSkills: false },
+      agents: {},
+    });
+    expect(statSync(store.filePath).mode & 0o777).toBe(0o600);
+    expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+    // Only the file: no temp file left behind.
+    expect(readdirSync(stateDir)).toEqual(['exec-approvals.json']);
+
+    const snap = await store.snapshot();
+    expect(snap).toMatchObject({ exists: true, hash: createHash('sha256').update(raw).digest('hex') });
+    expect(snap.file.socket?.token).toBeUndefined();
+    // What it wrote is what the policy resolves to anyway: materializing changes nothing about decisions.
+    expect(resolveExecPolicy((await store.read()).file, 'main')).toEqual(CLAWDESK_EXEC_DEFAULTS);
+    expect(resolveExecPolicy({ version: 1, agents: {} }, 'main')).toEqual(CLAWDESK_EXEC_DEFAULTS);
+  });
+
+  it('never replaces an existing file, whatever it holds', async () => {
+    const store = new ExecApprovalsStore({ stateDir: dir });
+    for (const content of ['{"version":1,"defaults":{"security":"full"},"agents":{}}', '{nope', '']) {
+      writeFileSync(store.filePath, content);
+      expect(await store.ensureExists(CLAWDESK_EXEC_DEFAULTS)).toEqual({ created: false, existing: 'file' });
+      expect(readFileSync(store.filePath, 'utf8')).toBe(content);
+    }
+    // Twice in a row: the second finds the first's file.
+    rmSync(store.filePath);
+    await store.ensureExists(CLAWDESK_EXEC_DEFAULTS);
+    const first = readFileSync(store.filePath, 'utf8');
+    expect(await store.ensureExists({ security: 'full', ask: 'off' })).toEqual({ created: false, existing: 'file' });
+    expect(readFileSync(store.filePath, 'utf8')).toBe(first);
+  });
+
+  it('concurrent callers (separate stores, same file) create it exactly once', async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, () => new ExecApprovalsStore({ stateDir: dir }).ensureExists(CLAWDESK_EXEC_DEFAULTS)));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(JSON.parse(readFileSync(path.join(dir, 'exec-approvals.json'), 'utf8')).defaults.security).toBe('allowlist');
+    expect(readdirSync(dir)).toEqual(['exec-approvals.json']);
+  });
+
+  it('separate processes racing on a missing file: exactly one creates it, the rest find it complete', async () => {
+    const child = bundleScript(path.join(__dirname, 'fixtures', 'ensure-approvals-child.ts'));
+    const startAt = Date.now() + 400;
+    const runs = await Promise.all(Array.from({ length: 4 }, () => runChild(process.execPath, [child, dir, String(startAt)])));
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const results = runs.map((r) => lastJsonLine(r.stdout));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(results.filter((r) => !r.created)).toEqual(Array(3).fill({ created: false, existing: 'file' }));
+    expect(JSON.parse(readFileSync(path.join(dir, 'exec-approvals.json'), 'utf8')).defaults).toMatchObject({ security: 'allowlist', ask: 'on-miss', askFallback: 'deny' });
+    expect(readdirSync(dir)).toEqual(['exec-approvals.json']);
+  });
+
+  it('does not follow a symlink at the path, dangling or not', async () => {
+    const store = new ExecApprovalsStore({ stateDir: dir });
+    const missingTarget = path.join(dir, 'nowhere.json');
+    symlinkSync(missingTarget, store.filePath);
+    expect(await store.ensureExists(CLAWDESK_EXEC_DEFAULTS)).toEqual({ created: false, existing: 'symlink' });
+    expect(existsSync(missingTarget)).toBe(false);
+    expect(lstatSync(store.filePath).isSymbolicLink()).toBe(true);
+
+    rmSync(store.filePath);
+    const target = path.join(dir, 'elsewhere.json');
+    writeFileSync(target, 'theirs');
+    symlinkSync(target, store.filePath);
+    expect(await store.ensureExists(CLAWDESK_EXEC_DEFAULTS)).toEqual({ created: false, existing: 'symlink' });
+    expect(readFileSync(target, 'utf8')).toBe('theirs');
+  });
+
+  it('leaves the missing-file API as it was: hash "" and a first set without a base hash', async () => {
+    const store = new ExecApprovalsStore({ stateDir: dir });
+    await store.ensureExists(CLAWDESK_EXEC_DEFAULTS);
+    rmSync(store.filePath);
+    expect(await store.snapshot()).toMatchObject({ exists: false, hash: '' });
+    expect((await store.set({ version: 1, agents: { '*': { ask: 'always' } } }, undefined)).exists).toBe(true);
   });
 });
 

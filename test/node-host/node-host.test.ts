@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
@@ -17,12 +17,12 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function foreignNode(harness: ExecHarness): Promise<NodeHostHandle> {
+async function foreignNode(harness: ExecHarness, stateDir = path.join(harness.root, 'foreign-state')): Promise<NodeHostHandle> {
   const node = await startNodeHost({
     url: harness.gateway.url,
     token: TOKEN,
     identity: createEphemeralDeviceSigner(),
-    stateDir: path.join(harness.root, 'foreign-state'),
+    stateDir,
     home: path.join(harness.root, 'home'),
     displayName: 'foreign',
     reconnect: { initialBackoffMs: 50, maxBackoffMs: 200 },
@@ -87,10 +87,17 @@ describe('node registration and pairing', () => {
     expect((await rejection(invoke(admin, h.nodeId, 'system.execApprovals.get', {}))).error.details.code).toBe('COMMAND_RESERVED');
     const snap = await admin.request('exec.approvals.node.get', { nodeId: h.nodeId });
     expect(Object.keys(snap).sort()).toEqual(['exists', 'file', 'hash', 'path']);
-    expect(snap).toMatchObject({ exists: false, hash: '', path: path.join(h.nodeStateDir, 'exec-approvals.json') });
+    // The node wrote its default file on start: the snapshot has a real hash to write against.
+    const onDisk = readFileSync(path.join(h.nodeStateDir, 'exec-approvals.json'), 'utf8');
+    expect(snap).toMatchObject({ exists: true, hash: createHash('sha256').update(onDisk).digest('hex'), path: path.join(h.nodeStateDir, 'exec-approvals.json') });
     expect(snap.file.socket.path).toBeTruthy();
+    expect(snap.file.socket.token).toBeUndefined();
 
-    const set = await admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: { '*': { ask: 'always' } } } });
+    const blind = await rejection(admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: {} } }));
+    expect(blind.message).toMatch(/base hash required/);
+    expect(readFileSync(path.join(h.nodeStateDir, 'exec-approvals.json'), 'utf8')).toBe(onDisk);
+
+    const set = await admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: { '*': { ask: 'always' } } }, baseHash: snap.hash });
     expect(set.exists).toBe(true);
     expect(set.file.socket.token).toBeUndefined();
     expect(JSON.parse(readFileSync(path.join(h.nodeStateDir, 'exec-approvals.json'), 'utf8')).socket.token).toBeTruthy();
@@ -99,9 +106,9 @@ describe('node registration and pairing', () => {
     const ok = await admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: {} }, baseHash: set.hash });
     expect(ok.hash).not.toBe(set.hash);
 
-    // Gateway host file, admin only.
+    // Gateway host file (written with the defaults when the gateway started), admin only.
     const gw = await admin.request('exec.approvals.get', {});
-    expect(gw).toMatchObject({ exists: false, hash: '' });
+    expect(gw).toMatchObject({ exists: true, hash: expect.stringMatching(/^[0-9a-f]{64}$/), path: path.join(h.root, 'gateway-state', 'exec-approvals.json') });
     const writer = await h.operator({ scopes: ['operator.write', 'operator.approvals'] });
     expect((await rejection(writer.request('exec.approvals.get', {}))).error.details.code).toBe('MISSING_SCOPE');
   });
@@ -126,6 +133,104 @@ describe('node registration and pairing', () => {
     const op = await h.operator();
     const err = await rejection(invoke(op, h.nodeId, 'system.run', { command: ['sleep', '5'] }));
     expect(err.error.details.code).toBe('TIMEOUT');
+  });
+});
+
+describe('exec-approvals.json on start (the openclaw CLI writes only against a non-empty hash)', () => {
+  const approvalsOf = (dir: string) => path.join(dir, 'exec-approvals.json');
+
+  it('the node and the gateway host each write Clawdesk defaults when their file is missing', async () => {
+    h = await startExecHarness();
+    for (const dir of [h.nodeStateDir, path.join(h.root, 'gateway-state')]) {
+      const file = JSON.parse(readFileSync(approvalsOf(dir), 'utf8'));
+      expect(file).toMatchObject({ version: 1, defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' }, agents: {} });
+      expect(file.socket).toEqual({ path: path.join(dir, 'exec-approvals.sock'), token: expect.any(String) });
+      expect(statSync(approvalsOf(dir)).mode & 0o777).toBe(0o600);
+    }
+    // What `openclaw approvals set --node <id> --stdin` does: get (for the hash), then set with it.
+    const admin = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli', scopes: ['operator.admin'] });
+    const got = await admin.request('exec.approvals.node.get', { nodeId: h.nodeId });
+    expect(got.hash).toMatch(/^[0-9a-f]{64}$/);
+    const policy = { version: 1, defaults: { security: 'allowlist', ask: 'always', askFallback: 'deny' }, agents: { '*': { allowlist: [{ pattern: '/usr/bin/uname' }] } } };
+    const set = await admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: policy, baseHash: got.hash });
+    expect(set.file.defaults).toEqual(policy.defaults);
+    expect(JSON.parse(readFileSync(approvalsOf(h.nodeStateDir), 'utf8')).agents['*'].allowlist[0].pattern).toBe('/usr/bin/uname');
+
+    const gw = await admin.request('exec.approvals.get', {});
+    expect(gw.exists).toBe(true);
+    expect((await admin.request('exec.approvals.set', { file: { version: 1, agents: { '*': { ask: 'always' } } }, baseHash: gw.hash })).file.agents['*'].ask).toBe('always');
+  });
+
+  it('keeps a policy that is already there, byte for byte', async () => {
+    h = await startExecHarness();
+    const stateDir = path.join(h.root, 'configured-state');
+    mkdirSync(stateDir, { recursive: true });
+    const mine = '{ "version": 1, "defaults": { "security": "full", "ask": "off" }, "agents": {} }\n';
+    writeFileSync(approvalsOf(stateDir), mine, { mode: 0o600 });
+    await foreignNode(h, stateDir);
+    expect(readFileSync(approvalsOf(stateDir), 'utf8')).toBe(mine);
+  });
+
+  it('a legacy ~/.openclaw policy is imported before any defaults are written, by the gateway host and the node', async () => {
+    h = await startExecHarness();
+    const home = path.join(h.root, 'home');
+    mkdirSync(path.join(home, '.openclaw'), { recursive: true });
+    writeFileSync(path.join(home, '.openclaw', 'exec-approvals.json'), JSON.stringify({ version: 1, agents: { '*': { security: 'deny' } } }));
+    const stateDir = path.join(h.root, 'legacy-state');
+    const node = await foreignNode(h, stateDir);
+    expect(node.legacyApprovals.kind).toBe('imported');
+    const file = JSON.parse(readFileSync(approvalsOf(stateDir), 'utf8'));
+    expect(file.agents['*'].security).toBe('deny');
+    expect(file.defaults).toBeUndefined();
+
+    // The gateway host does the same on start (it starts before the runner that shares its state dir).
+    const gatewayState = path.join(h.root, 'gateway-2');
+    const exec = createExecModules({ home });
+    const gateway = await startGatewayServer({ stateDir: gatewayState, auth: { mode: 'token', token: TOKEN }, port: 0, modules: exec.modules, authFailureDelayMs: 0 });
+    extra.push(() => gateway.close());
+    expect(JSON.parse(readFileSync(approvalsOf(gatewayState), 'utf8')).agents['*'].security).toBe('deny');
+  });
+
+  it('a symlink at the path is neither followed nor replaced, and exec is refused', async () => {
+    h = await startExecHarness();
+    const stateDir = path.join(h.root, 'linked-state');
+    mkdirSync(stateDir, { recursive: true });
+    const target = path.join(h.root, 'attacker-owned.json');
+    symlinkSync(target, approvalsOf(stateDir));
+    const logs: string[] = [];
+    const node = await startNodeHost({
+      url: h.gateway.url,
+      token: TOKEN,
+      identity: createEphemeralDeviceSigner(),
+      stateDir,
+      home: path.join(h.root, 'home'),
+      reconnect: { initialBackoffMs: 50, maxBackoffMs: 200 },
+      log: (level, message) => void logs.push(`${level}: ${message}`),
+    });
+    extra.push(() => node.stop());
+    expect(existsSync(target)).toBe(false);
+    expect(lstatSync(approvalsOf(stateDir)).isSymbolicLink()).toBe(true);
+    expect(logs.some((l) => l.startsWith('warn:') && l.includes('symbolic link'))).toBe(true);
+  });
+
+  it('deleted while running: the next get writes the defaults again; a set with no base hash on a missing file still works', async () => {
+    h = await startExecHarness();
+    const admin = await h.operator({ scopes: ['operator.admin'] });
+    rmSync(approvalsOf(h.nodeStateDir));
+    const got = await admin.request('exec.approvals.node.get', { nodeId: h.nodeId });
+    expect(got).toMatchObject({ exists: true, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(existsSync(approvalsOf(h.nodeStateDir))).toBe(true);
+
+    rmSync(approvalsOf(h.nodeStateDir));
+    const set = await admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: { '*': { ask: 'always' } } } });
+    expect(set.exists).toBe(true);
+
+    const gatewayFile = approvalsOf(path.join(h.root, 'gateway-state'));
+    rmSync(gatewayFile);
+    const gwSet = await admin.request('exec.approvals.set', { file: { version: 1, agents: { '*': { security: 'deny' } } } });
+    expect(gwSet.file.agents['*'].security).toBe('deny');
+    rmSync(gatewayFile);
+    expect((await admin.request('exec.approvals.get', {})).exists).toBe(true);
   });
 });
 
