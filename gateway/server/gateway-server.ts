@@ -91,6 +91,8 @@ interface QueuedFrame {
 }
 
 const MAX_FRAMES_BEFORE_HELLO = 32;
+/** Bytes a not-yet-authenticated client may pile up while its connect is decided (count alone allowed 2 MiB each). */
+const MAX_BYTES_BEFORE_HELLO = MAX_PREAUTH_PAYLOAD_BYTES;
 
 class Connection implements GatewayConnection {
   readonly connId = randomUUID();
@@ -99,6 +101,7 @@ class Connection implements GatewayConnection {
   private seq = 0;
   unauthorizedStreak = 0;
   queued: QueuedFrame[] = [];
+  queuedBytes = 0;
   handshakeTimer?: NodeJS.Timeout;
   accepted?: AcceptedConnection;
   connectedAtMs = 0;
@@ -299,7 +302,10 @@ class GatewayServer {
   private onMessage(conn: Connection, data: RawData, isBinary: boolean, leaveHandshake: () => void): void {
     if (conn.state === 'closed') return;
     if (conn.state === 'connecting') {
-      if (conn.queued.length >= MAX_FRAMES_BEFORE_HELLO) {
+      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+      conn.queuedBytes += size;
+      if (conn.queued.length >= MAX_FRAMES_BEFORE_HELLO || conn.queuedBytes > MAX_BYTES_BEFORE_HELLO) {
+        conn.queued = [];
         conn.close(1008, 'too many frames before hello-ok');
         return;
       }
