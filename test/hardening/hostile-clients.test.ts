@@ -428,3 +428,41 @@ describe('close reasons built from client input (found by probing the fuzzer’s
     }
   });
 });
+
+describe('unauthenticated memory amplification', () => {
+  it('frames piled up before hello-ok are bounded in bytes, not only in count', async () => {
+    const { fork } = await import('node:child_process');
+    const os = await import('node:os');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'clawdesk-hardening-amplify-'));
+    const options = { stateDir, auth: { mode: 'token', token: TOKEN }, port: 0, authFailureDelayMs: 1_500, rateLimit: { maxFailures: 1e9, windowMs: 1_000, lockoutMs: 1, maxTrackedAddresses: 10 } };
+    const child = fork(bundleScript(path.join(__dirname, 'fixtures', 'gateway-child.ts')), [JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    try {
+      const ready = await new Promise<{ url: string }>((resolve) => child.once('message', resolve as (m: unknown) => void));
+      const rss = () =>
+        new Promise<number>((resolve) => {
+          child.once('message', (m: any) => resolve(m.rss));
+          child.send({ cmd: 'mem' });
+        });
+      const before = await rss();
+      // 200 clients each send a wrong token (answered slowly) and then 32 frames of ~63 KiB before any hello-ok.
+      const big = JSON.stringify({ type: 'req', id: 'x', method: 'health', params: { pad: 'x'.repeat(63_000) } });
+      const clients = await Promise.all(Array.from({ length: 200 }, () => RawClient.open(ready.url)));
+      for (const client of clients) {
+        client.send({ type: 'req', id: 'c', method: 'connect', params: { minProtocol: 3, maxProtocol: 4, client: { id: 'cli', version: '1', platform: 'linux', mode: 'cli' }, auth: { token: 'wrong' } } });
+        for (let i = 0; i < 32; i++) client.send(big);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const during = await rss();
+      const closes = await Promise.all(clients.map((c) => c.closedWithin(5_000)));
+      expect(closes.every((c) => c.code === 1008)).toBe(true);
+      expect(closes.some((c) => c.reason === 'too many frames before hello-ok')).toBe(true);
+      // ~400 MB was sent; the gateway may hold a bounded slice of it, not all of it.
+      expect(Math.round((during - before) / 1048576), 'gateway RSS growth (MiB) while the frames were pending').toBeLessThan(150);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill('SIGKILL');
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});
