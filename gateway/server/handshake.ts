@@ -166,7 +166,8 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       return shared.kind === 'mismatch' || usedDeviceToken ? { ...(result as Extract<HandshakeResult, { ok: false }>), slow: true } : result;
     }
   }
-  ctx.rateLimiter.recordSuccess(ctx.remoteAddress);
+  // Only the shared secret itself clears its failures: a device-token login in between must not reset the count.
+  if (authMethod !== 'device-token') ctx.rateLimiter.recordSuccess(ctx.remoteAddress);
   const sharedAuthOk = authMethod === 'token' || authMethod === 'password';
   const locality = resolveLocality({ remoteAddress: ctx.remoteAddress, headers: ctx.headers, clientId: params.client.id, clientMode: params.client.mode, sharedAuthOk });
   const client: ClientInfo = { ...params.client };
