@@ -336,6 +336,35 @@ describe('floods and guessing', () => {
     expect(lockedDevice.detailCode).toBe('AUTH_RATE_LIMITED');
   });
 
+  it('parallel guesses cannot outrun the limiter', async () => {
+    const g = await gateway({ auth: { mode: 'password', password: 'correct horse battery staple' }, rateLimit: { maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
+    const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => refusal({ url: g.url, password: `parallel-${i}` })));
+    const codes = outcomes.map((e) => e.detailCode);
+    expect(codes.filter((c) => c === 'AUTH_PASSWORD_MISMATCH')).toHaveLength(5);
+    expect(codes.filter((c) => c === 'AUTH_RATE_LIMITED')).toHaveLength(35);
+  });
+
+  it('a paired device cannot reset the password limiter by logging in with its device token in between', async () => {
+    const password = 'correct horse battery staple';
+    const g = await gateway({ auth: { mode: 'password', password }, rateLimit: { maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
+    const owner = await session({ url: g.url, password, clientId: 'cli', clientMode: 'cli', scopes: [...CLI_DEFAULT_OPERATOR_SCOPES] });
+    const device = createEphemeralDeviceSigner();
+    const pending = await refusal({ url: g.url, password, device, scopes: ['operator.read'], headers: REMOTE });
+    await owner.request('device.pair.approve', { requestId: pending.error!.details.requestId });
+    const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator!.token;
+    const codes: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 4; i++) codes.push((await refusal({ url: g.url, password: `guess-${round}-${i}` })).detailCode!);
+      // The device's own login (which needs no password) succeeds or is itself locked out; either way no reset.
+      await connectGateway({ url: g.url, deviceToken, device, scopes: ['operator.read'], headers: REMOTE }).then(
+        (s) => s.close(),
+        () => undefined,
+      );
+    }
+    expect(codes.slice(0, 5)).toEqual(Array(5).fill('AUTH_PASSWORD_MISMATCH'));
+    expect(codes.slice(5)).toEqual(Array(7).fill('AUTH_RATE_LIMITED'));
+  });
+
   it('device-token guessing counts against the same limit', async () => {
     const g = await gateway({ rateLimit: { maxFailures: 3, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
     const owner = await admin(g);
