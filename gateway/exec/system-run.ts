@@ -192,8 +192,10 @@ export class SystemRunner {
     }
     const argv = [resolved, ...input.command.slice(1)];
     const carrier = detectCarrier(argv, this.platform);
-    // A blank shell payload (`sh -c ""`) would leave no command text, and a plan without one is discarded upstream.
-    const commandText = carrier && 'payload' in carrier && carrier.payload.trim() ? carrier.payload : renderArgv(input.command);
+    // The text names the resolved executable (what the approver is really allowing), so the agent's later
+    // `system.run {command: plan.argv, rawCommand: plan.commandText}` (spec 9.7) matches its own rendering. A blank
+    // shell payload (`sh -c ""`) would leave no text, and a plan without one is discarded upstream.
+    const commandText = carrier && 'payload' in carrier && carrier.payload.trim() ? carrier.payload : renderArgv(argv);
     const plan: SystemRunPlan = {
       argv,
       cwd,

@@ -84,6 +84,19 @@ describe('system.run.prepare', () => {
     expect(upstreamPlanProblems(blank.plan)).toEqual([]);
   });
 
+  it('renders commandText with the resolved executable, so the agent can run plan.argv with rawCommand = plan.commandText', async () => {
+    await store.set({ version: 1, agents: { '*': { security: 'full', ask: 'off' } } }, undefined);
+    const { plan } = (await runner.prepare({ command: ['uname', '-s'], rawCommand: 'uname -s', agentId: 'main', sessionKey: 's1' })) as any;
+    expect(path.isAbsolute(plan.argv[0])).toBe(true);
+    expect(plan.commandText).toBe(`${plan.argv[0]} -s`);
+    // Spec 9.7 step 6, exactly as the real agent (and the interop suite) sends it.
+    const ran = await runner.run({ command: plan.argv, rawCommand: plan.commandText, systemRunPlan: plan, cwd: plan.cwd, agentId: 'main', sessionKey: 's1' });
+    expect(ran).toMatchObject({ exitCode: 0, success: true });
+    expect(ran.stdout.trim()).toBe(os.type());
+    // Still bound: a rawCommand naming something else is refused.
+    expect((await refusal(runner.run({ command: plan.argv, rawCommand: 'uname -a', systemRunPlan: plan }))).message).toMatch(/^RAW_COMMAND_MISMATCH/);
+  });
+
   it('hashes a script operand', async () => {
     writeFileSync(path.join(work, 'job.sh'), 'echo hi\n');
     const out = (await runner.prepare({ command: ['sh', 'job.sh'], cwd: work })) as any;
