@@ -39,6 +39,40 @@ export function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
   return next;
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function tempFilePattern(filePath: string): RegExp {
+  const base = path.basename(filePath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^\\.${base}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+}
+
+/**
+ * Removes temp files that writers of `filePath` left when they were killed mid-write (they may hold copies of
+ * secrets). Only files of processes that no longer exist are touched.
+ */
+export async function sweepOrphanedTempFiles(filePath: string): Promise<number> {
+  const dir = path.dirname(filePath);
+  const pattern = tempFilePattern(filePath);
+  let removed = 0;
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    await fs.rm(path.join(dir, name), { force: true });
+    removed += 1;
+  }
+  return removed;
+}
+
+const sweptPaths = new Set<string>();
+
 async function fsyncDirectory(dir: string): Promise<void> {
   // Directory fsync makes the rename durable; not supported on Windows, where rename is already durable enough.
   if (process.platform === 'win32') return;
@@ -68,6 +102,11 @@ export async function writeFileAtomic(
   if (options.refuseSymlink) {
     const stat = await fs.lstat(filePath).catch(() => undefined);
     if (stat?.isSymbolicLink()) throw new SymlinkRefusedError(filePath);
+  }
+  if (!sweptPaths.has(filePath)) {
+    // Once per file per process: whatever an earlier, killed writer left behind goes.
+    sweptPaths.add(filePath);
+    await sweepOrphanedTempFiles(filePath);
   }
   const tempPath = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await fs.open(tempPath, 'wx', mode);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { readJsonFile, serialize, writeJsonAtomic } from '../fs/atomic-file';
+import { readJsonFile, serialize, sweepOrphanedTempFiles, writeJsonAtomic } from '../fs/atomic-file';
 import { isOperatorScope, normalizeScopes, scopeSatisfied, scopesCovered } from '../protocol/scopes';
 import { safeEqualSecret } from '../server/shared-auth';
 
@@ -114,15 +114,6 @@ export interface DevicePairingStoreOptions {
 }
 
 /** A writer that is still alive (another process, e.g. the CLI) may be about to rename its temp file. */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Opaque device tokens: 32 random bytes, b64url (spec 3.1). */
 export function mintDeviceToken(): string {
   return randomBytes(32).toString('base64url');
@@ -190,13 +181,8 @@ export class DevicePairingStore {
 
   /** Temp files of writes cut short by a crash hold copies of tokens (revoked ones too): they do not stay. */
   private async sweepDeadWriterTemps(): Promise<void> {
-    const dir = path.dirname(this.pairedPath);
-    const names = await fs.readdir(dir).catch(() => [] as string[]);
-    for (const name of names) {
-      const pid = Number(/^\.(?:pending|paired)\.json\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name)?.[1]);
-      if (!pid || pid === process.pid || processAlive(pid)) continue;
-      await fs.rm(path.join(dir, name), { force: true });
-    }
+    await sweepOrphanedTempFiles(this.pendingPath);
+    await sweepOrphanedTempFiles(this.pairedPath);
   }
 
   private prunePending(): boolean {
