@@ -4,6 +4,7 @@ import { ExecApprovalsStore } from '../exec/approvals-file';
 import { askFallbackDecision, resolveExecPolicy, type ApprovalDecision } from '../exec/policy';
 import type { DeviceSigner } from '../protocol/device-auth';
 import { CLAWDESK_VERSION } from '../version';
+import { nodePlatform } from '../node-host/node-host';
 import { ReconnectingSession, type ReconnectOptions, type SessionStatus } from '../node-host/reconnecting-session';
 import type { Approver, ExecApprovalRequestedEvent } from './approver';
 
@@ -108,6 +109,8 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
       clientMode: options.clientMode ?? 'backend',
       clientVersion: CLAWDESK_VERSION,
       displayName: options.displayName ?? 'Clawdesk approvals',
+      // Clawdesk's node and approval client share one identity: the same pinned metadata for both roles.
+      ...nodePlatform(),
       role: 'operator',
       scopes: ['operator.approvals'],
       caps: ['exec-approvals'],

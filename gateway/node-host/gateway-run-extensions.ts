@@ -6,7 +6,7 @@ import type { GatewayRunExtensions } from '../cli/commands/gateway-command';
 import { readJsonFile, writeJsonAtomic } from '../fs/atomic-file';
 import { clawdeskDataDir, loadClawdeskIdentity } from '../identity/clawdesk-identity';
 import type { DevicePairingStore } from '../pairing/device-pairing-store';
-import { startNodeHost } from './node-host';
+import { nodePlatform, startNodeHost } from './node-host';
 
 /** Public ids of in-memory identities used by earlier runs, so their pairing records can be cleared. */
 function ephemeralDevicesPath(stateDir: string): string {
@@ -56,6 +56,15 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
       if (exec) {
         exec.approveNodeSilently(identity.deviceId);
         if (gateway) await pruneEphemeralDevices(stateDir, gateway.pairing, exec, { deviceId: identity.deviceId, ephemeral: loaded.persistence === 'ephemeral' });
+      }
+      if (gateway) {
+        // Our own runner and approval client live in this process: pair their identity directly, so neither
+        // locality rules nor --always-prompt-pairing can stand between the gateway and its own runner.
+        const metadata = { deviceId: identity.deviceId, publicKey: identity.publicKey, ...nodePlatform(), displayName: 'Clawdesk', silent: true };
+        const paired = gateway.pairing.getPaired(identity.deviceId);
+        const roles = paired ? gateway.pairing.effectiveRoles(paired) : [];
+        if (!roles.includes('node')) await gateway.pairing.pairSilently({ ...metadata, role: 'node', scopes: [] });
+        if (!roles.includes('operator')) await gateway.pairing.pairSilently({ ...metadata, role: 'operator', scopes: ['operator.approvals'] });
       }
       const log = (level: string, message: string) => {
         if (level !== 'debug') io.stderr(`[exec] ${message}\n`);

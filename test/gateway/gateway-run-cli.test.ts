@@ -88,6 +88,24 @@ describe('clawdesk gateway run', () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it('--always-prompt-pairing asks before pairing any other device, but never blocks its own runner', async () => {
+    const stateDir = tempStateDir();
+    const port = await freePort();
+    const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't', '--always-prompt-pairing'], { OPENCLAW_STATE_DIR: stateDir });
+    children.push(cli.child);
+    await waitForOutput(cli, /Exec runner: connected/);
+    const { createEphemeralDeviceSigner } = await import('../../gateway/protocol/device-auth');
+    const { connectError } = await import('../helpers/gateway-fixture');
+    const refused = await connectError({ url: `ws://127.0.0.1:${port}`, token: 't', scopes: ['operator.read'], device: createEphemeralDeviceSigner() });
+    expect(refused.error!.details).toMatchObject({ code: 'PAIRING_REQUIRED', reason: 'not-paired' });
+    const operator = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: 't', scopes: ['operator.admin'] });
+    const { nodes } = await operator.request('node.list', {});
+    expect(nodes.filter((n: any) => n.connected)).toHaveLength(1);
+    await operator.close();
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+
   it('a restart with an in-memory identity clears the previous run\'s device record', async () => {
     const stateDir = tempStateDir();
     const port = await freePort();
@@ -182,5 +200,29 @@ describe('clawdesk gateway run after an interrupted migration', () => {
     expect([['b'.repeat(64)], ['a'.repeat(64), 'b'.repeat(64)]]).toContainEqual(Object.keys(pairedNow).sort());
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
+  });
+});
+
+describe('gateway run extensions (in process)', () => {
+  it('the runner and the terminal approval client share one identity and both connect, node first', async () => {
+    const { createGatewayRunExtensions } = await import('../../gateway/node-host/gateway-run-extensions');
+    const { startGatewayServer } = await import('../../gateway/server/gateway-server');
+    const stateDir = tempStateDir();
+    const ext = createGatewayRunExtensions({ isTTY: () => true });
+    const gateway = await startGatewayServer({ stateDir, port: 0, auth: { mode: 'token', token: 't' }, modules: await ext.modules!({ stateDir }) });
+    const out: string[] = [];
+    const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => out.push(t), env: {}, waitForStopSignal: () => new Promise<NodeJS.Signals>(() => undefined) };
+    const stop = await ext.startNode!({ url: gateway.url, stateDir, token: 't', io, gateway });
+    try {
+      await expect
+        .poll(() => [...gateway.gatewayHost.connections()].map((c) => `${c.role}:${c.caps.includes('exec-approvals')}`).sort(), { timeout: 5000 })
+        .toEqual(['node:false', 'operator:true']);
+      const ids = new Set([...gateway.gatewayHost.connections()].map((c) => c.deviceId));
+      expect(ids.size).toBe(1);
+      expect(out.join('')).toContain('Exec approvals: prompting on this terminal');
+    } finally {
+      await stop();
+      await gateway.close();
+    }
   });
 });

@@ -25,6 +25,7 @@ Options:
   --allow-plaintext-keys   When no OS keychain works, keep Clawdesk's device key in a 0600 file
                            (otherwise the runner uses an in-memory key for this run)
   --allow-origin ORIGIN    Allow a browser origin to connect (repeatable); every other Origin is refused
+  --always-prompt-pairing  Ask before pairing any device, even the owner's own on this machine
   --profile NAME           Use the state dir ~/.openclaw-NAME
   --verbose                Log connections and pairing decisions
 `;
@@ -81,6 +82,7 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
         'no-node': { type: 'boolean', default: false },
         'allow-plaintext-keys': { type: 'boolean', default: false },
         'allow-origin': { type: 'string', multiple: true },
+        'always-prompt-pairing': { type: 'boolean', default: false },
         profile: { type: 'string' },
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -140,6 +142,7 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
       auth: settings.auth,
       allowedOrigins: [...settings.allowedOrigins, ...(values['allow-origin'] ?? [])],
       modules: ext.modules ? await ext.modules({ stateDir }) : [],
+      alwaysPromptPairing: values['always-prompt-pairing'],
       log,
     });
   } catch (error) {
