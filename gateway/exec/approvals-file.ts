@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs, constants as fsConstants, type Stats } from 'node:fs';
 import path from 'node:path';
-import { SECRET_DIR_MODE, SECRET_FILE_MODE, serialize, writeFileAtomic } from '../fs/atomic-file';
+import { SECRET_DIR_MODE, SECRET_FILE_MODE, serialize, sweepOrphanedTempFiles, writeFileAtomic } from '../fs/atomic-file';
 import { STATE_DIRNAME, samePath } from '../state/state-paths';
 
 /**
@@ -351,6 +351,8 @@ function existingKind(stat: Stats): 'file' | 'symlink' | 'other' {
 async function createFileExclusive(filePath: string, data: string): Promise<boolean> {
   const dir = path.dirname(filePath);
   await fs.mkdir(dir, { recursive: true, mode: SECRET_DIR_MODE });
+  // A killed earlier attempt may have left its temp copy (it holds a socket token).
+  await sweepOrphanedTempFiles(filePath);
   const tempPath = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const write = async (target: string) => {
     const handle = await fs.open(target, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, SECRET_FILE_MODE);

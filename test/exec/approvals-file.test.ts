@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -134,6 +135,15 @@ describe('ExecApprovalsStore.ensureExists (the file a running host always has)',
     // What it wrote is what the policy resolves to anyway: materializing changes nothing about decisions.
     expect(resolveExecPolicy((await store.read()).file, 'main')).toEqual(CLAWDESK_EXEC_DEFAULTS);
     expect(resolveExecPolicy({ version: 1, agents: {} }, 'main')).toEqual(CLAWDESK_EXEC_DEFAULTS);
+  });
+
+  it("removes a temp copy a killed earlier attempt left behind (it held a socket token)", async () => {
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const orphan = path.join(dir, `.exec-approvals.json.${deadPid}.0123456789ab.tmp`);
+    writeFileSync(orphan, '{"version":1,"socket":{"token":"leaked"}}', { mode: 0o600 });
+    const store = new ExecApprovalsStore({ stateDir: dir });
+    expect(await store.ensureExists(CLAWDESK_EXEC_DEFAULTS)).toEqual({ created: true });
+    expect(readdirSync(dir)).toEqual(['exec-approvals.json']);
   });
 
   it('never replaces an existing file, whatever it holds', async () => {
