@@ -19,6 +19,9 @@ import {
 export const DEFAULT_EXEC_APPROVAL_TIMEOUT_MS = 30 * 60_000;
 /** Resolved approvals stay readable (waitDecision) this long after their decision. */
 export const RESOLVED_GRACE_MS = 15_000;
+/** Bounds on live approval records, so a client holding operator.approvals cannot grow the gateway without limit. */
+export const MAX_PENDING_APPROVALS_PER_REQUESTER = 256;
+export const MAX_APPROVAL_RECORDS = 10_000;
 
 const UI_CLIENT_IDS = new Set(['openclaw-control-ui', 'webchat-ui']);
 
@@ -134,6 +137,8 @@ export interface ApprovalRecord {
 export interface ExecApprovalManagerOptions {
   /** Default expiry of a request that names none (30 min). */
   defaultTimeoutMs?: number;
+  /** How long a decided request stays readable by waitDecision (15 s). */
+  resolvedGraceMs?: number;
   now?: () => number;
 }
 
@@ -228,8 +233,10 @@ export class ExecApprovalManager implements GatewayModule {
       );
     }
     for (const wake of record.waiters.splice(0)) wake();
-    // Kept until it expires (binding) and at least the grace period (waitDecision).
-    const keep = Math.max(record.expiresAtMs - ts, RESOLVED_GRACE_MS);
+    // Kept until it expires (binding) and at least the grace period (waitDecision). A request nobody could see
+    // binds nothing, so it only stays for the grace period.
+    const grace = this.options.resolvedGraceMs ?? RESOLVED_GRACE_MS;
+    const keep = reason === 'no-approval-route' ? grace : Math.max(record.expiresAtMs - ts, grace);
     record.cleanup = setTimeout(() => this.records.delete(record.id), keep);
     record.cleanup.unref();
   }
@@ -254,6 +261,15 @@ export class ExecApprovalManager implements GatewayModule {
     if (id.startsWith('plugin:')) throw new GatewayMethodError('INVALID_REQUEST', 'approval ids starting with "plugin:" are reserved');
     const existing = this.records.get(id);
     if (existing?.status === 'pending') throw new GatewayMethodError('INVALID_REQUEST', `approval ${id} is already pending`, { reason: 'APPROVAL_DUPLICATE' });
+    const requesterKey = conn.deviceId ?? conn.connId;
+    let pendingForRequester = 0;
+    for (const r of this.records.values()) if (r.status === 'pending' && (r.requester.deviceId ?? r.requester.connId) === requesterKey) pendingForRequester += 1;
+    if (pendingForRequester >= MAX_PENDING_APPROVALS_PER_REQUESTER) {
+      throw new GatewayMethodError('INVALID_REQUEST', `too many pending approvals from this client (${MAX_PENDING_APPROVALS_PER_REQUESTER}); wait for decisions first`, { reason: 'APPROVAL_LIMIT' }, true);
+    }
+    if (!existing && this.records.size >= MAX_APPROVAL_RECORDS) {
+      throw new GatewayMethodError('UNAVAILABLE', 'too many approval records; retry shortly', { reason: 'APPROVAL_LIMIT' }, true);
+    }
     if (existing) {
       clearTimeout(existing.cleanup);
       this.records.delete(id);
