@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import { DevicePairingStore, PairingError, redactPairedDevice } from './device-pairing-store';
+import { deviceIdParams, deviceRoleParams as roleParams, emptyParams, requestIdParams, tokenRotateParams as rotateParams } from '../protocol/method-schemas';
 import { GatewayMethodError, type GatewayConnection, type GatewayHost, type GatewayModule, type MethodCall, type MethodDefinition } from '../server/gateway-module';
-
-const requestIdParams = z.looseObject({ requestId: z.string().min(1) });
-const deviceIdParams = z.looseObject({ deviceId: z.string().min(1) });
-const roleParams = z.looseObject({ deviceId: z.string().min(1), role: z.enum(['operator', 'node']) });
-const rotateParams = roleParams.extend({ scopes: z.array(z.string()).max(64).optional() });
 
 function asMethodError(error: unknown): never {
   if (error instanceof PairingError) throw new GatewayMethodError('INVALID_REQUEST', error.message, error.details);
@@ -44,7 +40,7 @@ export function createDevicePairingModule(store: DevicePairingStore): GatewayMod
     {
       name: 'device.pair.list',
       access: { kind: 'scope', scope: 'operator.pairing' },
-      params: z.looseObject({}),
+      params: emptyParams,
       handler: () => ({ pending: store.listPending(), paired: store.listPaired().map(redactPairedDevice) }),
     },
     {

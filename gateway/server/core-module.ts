@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import path from 'node:path';
-import { z } from 'zod';
+import { emptyParams, healthParams } from '../protocol/method-schemas';
 import type { GatewayConnection, GatewayHost, GatewayModule, MethodDefinition } from './gateway-module';
 
 const GATEWAY_VERSION = CLAWDESK_VERSION;
@@ -31,7 +31,6 @@ export interface PresenceEntry {
   ts: number;
 }
 
-const emptyParams = z.looseObject({});
 
 function deviceFamilyOf(platform: NodeJS.Platform): string {
   return platform === 'darwin' ? 'Mac' : platform === 'win32' ? 'Windows' : platform === 'linux' ? 'Linux' : platform;
@@ -166,7 +165,7 @@ export function createCoreModule(options: CoreModuleOptions) {
     {
       name: 'health',
       access: { kind: 'any' },
-      params: z.looseObject({ probe: z.boolean().optional() }),
+      params: healthParams,
       handler: () => healthSummary(),
     },
     {
