@@ -1,0 +1,394 @@
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connectGateway, type GatewaySession } from '../gateway/client/gateway-client';
+import { writeJsonAtomic } from '../gateway/fs/atomic-file';
+import {
+  ensureOpenclawInstalled,
+  openclawEnv,
+  readEgressAttempts,
+  removeOpenclawTempDir,
+  spawnOpenclaw,
+  startRealOpenclawGateway,
+  type OpenclawProcess,
+  type RealGateway,
+} from '../test/interop/openclaw-harness';
+import { captureOutput, exitDescription, freePort, REPO_ROOT, stopChild, treeCpuMs } from './gateway-process';
+import { fmt, msSince, nowNs, round, summarize, table, type LatencySummary } from './stats';
+
+/**
+ * `system.run` of a trivial command through `node.invoke`, measured the same way on both sides (issue 3, section 7):
+ * Clawdesk's `gateway run` (gateway + its own runner, one process) and the real openclaw gateway + `openclaw node run`
+ * (two processes), each driven from this process by a Clawdesk operator session, with a bare `child_process.spawn`
+ * of the same command interleaved as the baseline. The sides run one after the other, never at the same time.
+ */
+
+export interface RealSystemRunOptions {
+  log?: (line: string) => void;
+  /** Timed round trips per side (default 100). */
+  iterations?: number;
+  /** Untimed round trips first (default 20). */
+  warmups?: number;
+  /** Which sides to measure (default both). */
+  sides?: { clawdesk?: boolean; openclaw?: boolean };
+}
+
+export interface SystemRunSide {
+  name: 'clawdesk' | 'openclaw';
+  /** node.invoke system.run round trip, as the operator sees it. */
+  viaNode: LatencySummary;
+  /** Bare spawn of the same command from this process, interleaved with the round trips. */
+  bare: LatencySummary;
+  /** viaNode.p50 − bare.p50. */
+  overheadP50: number;
+  /** viaNode.p99 − bare.p99. */
+  overheadP99: number;
+  /** Spawn of the gateway → node ready for system.run (pairing and policy included). */
+  setupMs: number;
+  /** How long the processes under test took to go quiet before the timed runs (and whether they did). */
+  settle: { waitedMs: number; quiet: boolean };
+  /** The node's answer to one system.run, as evidence of what was measured. */
+  sample: unknown;
+}
+
+export interface RealSystemRunResult {
+  measure: string;
+  command: string;
+  iterations: number;
+  warmups: number;
+  clawdesk?: SystemRunSide;
+  openclaw?: SystemRunSide;
+  /** Why a side has no figures. */
+  problems: Record<string, string>;
+}
+
+const ARGV = ['/bin/true'];
+const INVOKE_TIMEOUT_MS = 15_000;
+/** `security: full, ask: off`: the node runs the command without asking anyone (spec 4.2). */
+const RUN_WITHOUT_PROMPT = {
+  version: 1,
+  defaults: { security: 'full', ask: 'off', askFallback: 'deny' },
+  agents: { '*': { security: 'full', ask: 'off' } },
+};
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, failed?: () => string | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const why = failed?.();
+    if (why) throw new Error(`${what}: ${why}`);
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Waits until the processes under test are quiet (under 5% of a core over half a second), at most `limitMs`: the real
+ * gateway keeps its workers busy for a while after its first hello-ok, which would otherwise be measured too.
+ * Returns how long it waited, and whether they did go quiet.
+ */
+async function settle(pids: number[], limitMs = 15_000): Promise<{ waitedMs: number; quiet: boolean }> {
+  const started = Date.now();
+  const cpu = () => pids.reduce((sum, pid) => sum + treeCpuMs(pid), 0);
+  let before = cpu();
+  while (Date.now() - started < limitMs) {
+    await sleep(500);
+    const now = cpu();
+    if (now - before <= 25) return { waitedMs: Date.now() - started, quiet: true };
+    before = now;
+  }
+  return { waitedMs: Date.now() - started, quiet: false };
+}
+
+function describeSettle(s: { waitedMs: number; quiet: boolean }): string {
+  return s.quiet ? `quiet after ${(s.waitedMs / 1000).toFixed(1)} s` : `still busy after ${(s.waitedMs / 1000).toFixed(1)} s, measuring anyway`;
+}
+
+function bareSpawn(argv: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.resume();
+    child.stderr.resume();
+    child.once('error', reject);
+    child.once('close', () => resolve());
+  });
+}
+
+/** The node's own answer inside a node.invoke result: `payload`, or `payloadJSON` parsed. */
+function nodeAnswer(res: any): any {
+  if (res?.payload !== undefined) return res.payload;
+  if (typeof res?.payloadJSON === 'string') return JSON.parse(res.payloadJSON);
+  return undefined;
+}
+
+function invokeSystemRun(session: GatewaySession, nodeId: string): Promise<any> {
+  return session.request('node.invoke', { nodeId, command: 'system.run', params: { command: ARGV }, idempotencyKey: randomUUID(), timeoutMs: INVOKE_TIMEOUT_MS }, { timeoutMs: INVOKE_TIMEOUT_MS + 5_000 });
+}
+
+/** Warm-ups, then `n` interleaved pairs (bare spawn, node.invoke) so both see the same machine load. */
+async function measure(
+  name: SystemRunSide['name'],
+  session: GatewaySession,
+  nodeId: string,
+  n: number,
+  warmups: number,
+  context: Pick<SystemRunSide, 'setupMs' | 'settle'>,
+): Promise<SystemRunSide> {
+  let sample: unknown;
+  const viaNode: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < warmups + n; i++) {
+    let start = nowNs();
+    await bareSpawn(ARGV);
+    const b = msSince(start);
+    start = nowNs();
+    const res = await invokeSystemRun(session, nodeId);
+    const v = msSince(start);
+    const answer = nodeAnswer(res);
+    if (answer?.success !== true || answer?.exitCode !== 0) throw new Error(`${name}: system.run did not succeed: ${JSON.stringify(res).slice(0, 500)}`);
+    sample ??= answer;
+    if (i >= warmups) {
+      bare.push(b);
+      viaNode.push(v);
+    }
+  }
+  const sv = summarize(viaNode);
+  const sb = summarize(bare);
+  return { name, viaNode: sv, bare: sb, overheadP50: sv.p50 - sb.p50, overheadP99: sv.p99 - sb.p99, ...context, sample };
+}
+
+function operator(url: string, token: string): Promise<GatewaySession> {
+  // Device-less shared-token operator on loopback: both gateways grant the requested scopes (spec 9.3).
+  return connectGateway({ url, token, clientId: 'gateway-client', clientMode: 'backend', scopes: ['operator.admin'], startupRetries: 200, connectTimeoutMs: 10_000 });
+}
+
+async function connectedNode(session: GatewaySession, match: (n: any) => boolean): Promise<any> {
+  const list = await session.request('node.list', {}, { timeoutMs: 10_000 });
+  return (list?.nodes ?? []).find((n: any) => n.connected && (n.commands ?? []).includes('system.run') && match(n));
+}
+
+function loopbackGuard(): string | undefined {
+  const guard = path.resolve(REPO_ROOT, '..', 'shared', 'tools', 'loopback-guard.cjs');
+  return existsSync(guard) ? guard : undefined;
+}
+
+/** `node bin/clawdesk.js gateway run` (gateway + its own pre-approved runner) with the run-without-prompt policy. */
+async function benchClawdesk(n: number, warmups: number, log: (line: string) => void): Promise<SystemRunSide> {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-exec-bench-'));
+  const stateDir = path.join(home, 'state');
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  // Written before the start: the runner materializes defaults only when the file is missing.
+  await writeJsonAtomic(path.join(stateDir, 'exec-approvals.json'), RUN_WITHOUT_PROMPT);
+  const port = await freePort();
+  // A prefix keeps a base64url token from starting with "-".
+  const token = `bench-${randomBytes(24).toString('base64url')}`;
+  const guard = loopbackGuard();
+  const egressLog = path.join(home, 'egress-blocked.log');
+  // A minimal environment, as the interop suite uses: no D-Bus, so the runner's key stays in memory and never
+  // reaches the user's keychain; the same loopback guard the real side runs under.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, TMPDIR: home, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: path.join(stateDir, 'openclaw.json') };
+  if (guard) Object.assign(env, { NODE_OPTIONS: `--require ${guard}`, PEER_EGRESS_LOG: egressLog });
+  const spawnedAt = nowNs();
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'clawdesk.js'), 'gateway', 'run', '--port', String(port), '--auth', 'token', `--token=${token}`], {
+    cwd: home,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = captureOutput(child);
+  let exitedHow: string | undefined;
+  void exitDescription(child).then((how) => (exitedHow = how));
+  let session: GatewaySession | undefined;
+  try {
+    session = await operator(`ws://127.0.0.1:${port}`, token).catch((error: Error) => {
+      throw new Error(`clawdesk gateway did not answer hello-ok: ${error.message}${exitedHow ? ` (${exitedHow})` : ''}\n${output()}`);
+    });
+    const s = session;
+    const node = await waitFor('the clawdesk runner in node.list', () => connectedNode(s, () => true), 20_000, () => (exitedHow ? `gateway ${exitedHow}\n${output()}` : undefined));
+    const setupMs = msSince(spawnedAt);
+    const settled = await settle([child.pid ?? -1]);
+    log(`clawdesk: gateway + runner ready in ${setupMs.toFixed(0)} ms (node ${String(node.nodeId).slice(0, 12)}…), ${describeSettle(settled)}; ${warmups} warm-up + ${n} system.run`);
+    return await measure('clawdesk', s, node.nodeId, n, warmups, { setupMs, settle: settled });
+  } finally {
+    await session?.close().catch(() => undefined);
+    await stopChild(child);
+    const blocked = readEgressAttempts(egressLog);
+    if (blocked.length) log(`clawdesk: the loopback guard blocked egress:\n${blocked.join('\n')}`);
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The real openclaw gateway and `openclaw node run`, isolated under the loopback guard; the node's command surface
+ * approved (`node.pair.approve`, what `openclaw nodes approve` sends) and its policy set over
+ * `exec.approvals.node.set` (what `openclaw approvals set --node --stdin` sends).
+ */
+async function benchOpenclaw(n: number, warmups: number, log: (line: string) => void): Promise<SystemRunSide> {
+  const install = ensureOpenclawInstalled();
+  if (install.installed) log(`installed openclaw ${install.openclawVersion} into ${install.cacheDir} in ${install.seconds.toFixed(0)} s`);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'openclaw-exec-bench-'));
+  const token = randomBytes(24).toString('base64url');
+  let gateway: RealGateway | undefined;
+  let node: OpenclawProcess | undefined;
+  let session: GatewaySession | undefined;
+  let nodeEgressLog: string | undefined;
+  const displayName = 'clawdesk-bench-node';
+  try {
+    const spawnedAt = nowNs();
+    gateway = await startRealOpenclawGateway({ authMode: 'token', token, tmpDir: path.join(tmp, 'gateway'), startTimeoutMs: 60_000 });
+    log(`openclaw: gateway answered hello-ok after ${(gateway.firstHelloMs / 1000).toFixed(1)} s; starting openclaw node run`);
+    const nodeEnv = openclawEnv({ tmpDir: path.join(tmp, 'node'), port: gateway.port, authMode: 'token', token });
+    nodeEgressLog = nodeEnv.egressLog;
+    node = spawnOpenclaw(['node', 'run', '--host', '127.0.0.1', '--port', String(gateway.port), '--display-name', displayName], nodeEnv.env);
+    const s = (session = await operator(`ws://127.0.0.1:${gateway.port}`, token));
+    const nodeGone = () => {
+      const exited = node!.exited();
+      return exited ? `openclaw node run exited (${exited.code ?? exited.signal}):\n${node!.output().slice(-3000)}` : undefined;
+    };
+    const pending = await waitFor(
+      'a node pairing request from openclaw node run',
+      async () => ((await s.request('node.pair.list', {}, { timeoutMs: 10_000 }))?.pending ?? []).find((p: any) => p.displayName === displayName),
+      45_000,
+      nodeGone,
+    );
+    await s.request('node.pair.approve', { requestId: pending.requestId }, { timeoutMs: 10_000 });
+    const live = await waitFor('the approved openclaw node in node.list', () => connectedNode(s, (x) => x.nodeId === pending.nodeId), 20_000, nodeGone);
+    const current = await s.request('exec.approvals.node.get', { nodeId: live.nodeId }, { timeoutMs: 10_000 });
+    await s.request('exec.approvals.node.set', { nodeId: live.nodeId, file: RUN_WITHOUT_PROMPT, ...(current?.hash ? { baseHash: current.hash } : {}) }, { timeoutMs: 10_000 });
+    const setupMs = msSince(spawnedAt);
+    const settled = await settle([gateway.pid, node.pid]);
+    log(`openclaw: gateway + node host paired and set to security=full ask=off in ${(setupMs / 1000).toFixed(1)} s, ${describeSettle(settled)}; ${warmups} warm-up + ${n} system.run`);
+    return await measure('openclaw', s, live.nodeId, n, warmups, { setupMs, settle: settled });
+  } catch (error) {
+    const tail = gateway ? `\n--- openclaw gateway output (tail) ---\n${gateway.output().slice(-1500)}` : '';
+    throw new Error(`${(error as Error).message}${tail}`);
+  } finally {
+    await session?.close().catch(() => undefined);
+    await node?.stop();
+    await gateway?.stop();
+    // Refused by the guard, so nothing left the machine; reported because anything beyond the known clawhub.ai lookup is news.
+    for (const [who, file] of [['gateway', gateway?.environment.egressLog], ['node host', nodeEgressLog]] as const) {
+      const unexpected = (file ? readEgressAttempts(file) : []).filter((l) => !l.includes('clawhub.ai'));
+      if (unexpected.length) log(`openclaw ${who}: the loopback guard blocked (nothing left the machine):\n${unexpected.join('\n')}`);
+    }
+    removeOpenclawTempDir(tmp);
+  }
+}
+
+/**
+ * Both sides, one after the other (Clawdesk first: the real gateway's ~1 GiB of workers would otherwise weigh on it).
+ * A side that cannot start is reported in `problems`; the other is still measured.
+ */
+export async function benchRealSystemRun(opts: RealSystemRunOptions = {}): Promise<RealSystemRunResult> {
+  const log = opts.log ?? (() => undefined);
+  const n = opts.iterations ?? 100;
+  const warmups = opts.warmups ?? 20;
+  const result: RealSystemRunResult = { measure: 'system.run via node.invoke vs bare spawn, gateways as processes', command: ARGV.join(' '), iterations: n, warmups, problems: {} };
+  if (opts.sides?.clawdesk !== false) {
+    try {
+      result.clawdesk = await benchClawdesk(n, warmups, log);
+    } catch (error) {
+      result.problems.clawdesk = (error as Error).message;
+    }
+  }
+  if (opts.sides?.openclaw !== false) {
+    try {
+      result.openclaw = await benchOpenclaw(n, warmups, log);
+    } catch (error) {
+      result.problems.openclaw = (error as Error).message;
+    }
+  }
+  return result;
+}
+
+/** Clawdesk's target (issue 3, section 7): p50 via the node ≤ bare spawn + 3 ms. */
+export const SYSTEM_RUN_OVERHEAD_TARGET_MS = 3;
+
+/** The side-by-side table; `ratio` = openclaw / clawdesk (>1 = Clawdesk faster). */
+export function formatRealSystemRun(result: RealSystemRunResult): string {
+  const c = result.clawdesk;
+  const o = result.openclaw;
+  const rows: string[][] = [['system.run /bin/true', 'unit', 'clawdesk', 'openclaw', 'ratio', 'target', '']];
+  const row = (label: string, get: (s: SystemRunSide) => number, target?: { text: string; pass: (v: number) => boolean }) => {
+    const cv = c ? get(c) : Number.NaN;
+    const ov = o ? get(o) : Number.NaN;
+    const ratio = ov / cv;
+    rows.push([
+      label,
+      'ms',
+      fmt(cv, 3),
+      fmt(ov, 3),
+      Number.isFinite(ratio) && cv > 0 ? `${fmt(ratio, ratio >= 10 ? 0 : 1)}×` : '—',
+      target?.text ?? '',
+      target && Number.isFinite(cv) ? (target.pass(cv) ? 'pass' : 'MISS') : '',
+    ]);
+  };
+  row('via node.invoke p50', (s) => s.viaNode.p50);
+  row('via node.invoke p99', (s) => s.viaNode.p99);
+  row('bare spawn p50 (same run)', (s) => s.bare.p50);
+  row('overhead over spawn p50', (s) => s.overheadP50, { text: `≤ +${SYSTEM_RUN_OVERHEAD_TARGET_MS}`, pass: (v) => v <= SYSTEM_RUN_OVERHEAD_TARGET_MS });
+  row('overhead over spawn p99', (s) => s.overheadP99);
+  const lines = [
+    table(rows),
+    `${result.warmups} warm-up + ${result.iterations} sequential round trips per side, each paired with a bare child_process.spawn from the load generator; ratio = openclaw / clawdesk (>1 = Clawdesk faster).`,
+    'clawdesk: `gateway run` (gateway + its runner in one process, Node ' + process.version + '); openclaw: real gateway + `openclaw node run` (two processes, Node 26); both under the loopback guard.',
+  ];
+  for (const s of [c, o]) if (s) lines.push(`${s.name}: ready for system.run ${(s.setupMs / 1000).toFixed(1)} s after spawn, then ${describeSettle(s.settle)}; via-node min/max ${fmt(s.viaNode.min, 2)}/${fmt(s.viaNode.max, 2)} ms.`);
+  for (const [side, why] of Object.entries(result.problems)) lines.push(`${side} system.run could not be measured: ${why}`);
+  return lines.join('\n');
+}
+
+/** Machine form for the JSON line: figures rounded, the node's sample answer left out. */
+export function realSystemRunJson(result: RealSystemRunResult) {
+  const side = (s: SystemRunSide | undefined) =>
+    s && {
+      viaNodeP50: round(s.viaNode.p50, 3),
+      viaNodeP99: round(s.viaNode.p99, 3),
+      bareSpawnP50: round(s.bare.p50, 3),
+      bareSpawnP99: round(s.bare.p99, 3),
+      overheadP50: round(s.overheadP50, 3),
+      overheadP99: round(s.overheadP99, 3),
+      n: s.viaNode.n,
+      setupMs: round(s.setupMs, 0),
+      settleMs: s.settle.waitedMs,
+      settledQuiet: s.settle.quiet,
+    };
+  const c = result.clawdesk;
+  const o = result.openclaw;
+  return {
+    measure: result.measure,
+    command: result.command,
+    clawdesk: side(c) ?? null,
+    openclaw: side(o) ?? null,
+    ratio: c && o ? { viaNodeP50: round(o.viaNode.p50 / c.viaNode.p50, 2), viaNodeP99: round(o.viaNode.p99 / c.viaNode.p99, 2), overheadP50: round(o.overheadP50 / c.overheadP50, 2) } : null,
+    ratioMeaning: 'openclaw / clawdesk; >1 = Clawdesk faster',
+    target: `clawdesk overhead p50 ≤ ${SYSTEM_RUN_OVERHEAD_TARGET_MS} ms`,
+    meets: c ? c.overheadP50 <= SYSTEM_RUN_OVERHEAD_TARGET_MS : null,
+    problems: result.problems,
+  };
+}
+
+// `node dist/bench/exec-real-openclaw.js [iterations]`: this benchmark alone.
+if (require.main === module) {
+  const iterations = process.argv[2] === undefined ? undefined : Number(process.argv[2]);
+  if (iterations !== undefined && !(Number.isInteger(iterations) && iterations > 0)) {
+    console.error(`usage: node dist/bench/exec-real-openclaw.js [iterations]; "${process.argv[2]}" is not a positive integer`);
+    process.exit(2);
+  }
+  benchRealSystemRun({ iterations, log: (line) => process.stderr.write(`${line}\n`) }).then(
+    (result) => {
+      console.log(formatRealSystemRun(result));
+      console.log(JSON.stringify(realSystemRunJson(result)));
+    },
+    (error) => {
+      console.error(error instanceof Error ? error.stack : error);
+      process.exitCode = 1;
+    },
+  );
+}
