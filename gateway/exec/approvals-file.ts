@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs, constants as fsConstants, type Stats } from 'node:fs';
 import path from 'node:path';
-import { SECRET_DIR_MODE, SECRET_FILE_MODE, serialize, sweepOrphanedTempFiles, writeFileAtomic } from '../fs/atomic-file';
+import { createFileExclusive, SECRET_DIR_MODE, SECRET_FILE_MODE, serialize, sweepOrphanedTempFiles, writeFileAtomic } from '../fs/atomic-file';
 import { STATE_DIRNAME, samePath } from '../state/state-paths';
 
 /**
@@ -340,64 +340,6 @@ async function lstatOrNull(file: string): Promise<Stats | null> {
 function existingKind(stat: Stats): 'file' | 'symlink' | 'other' {
   if (stat.isSymbolicLink()) return 'symlink';
   return stat.isFile() ? 'file' : 'other';
-}
-
-/**
- * Creates `filePath` with `data` only if the name is free, atomically: a synced temp file hard-linked into place
- * (link(2) fails with EEXIST on any existing entry, dangling symlinks included, and never follows one). Where hard
- * links are unsupported, an O_EXCL create (which also refuses to follow a symlink) holds the same guarantee except
- * that a crash mid-write could leave a short file, which then reads as the strict empty policy. False if taken.
- */
-async function createFileExclusive(filePath: string, data: string): Promise<boolean> {
-  const dir = path.dirname(filePath);
-  await fs.mkdir(dir, { recursive: true, mode: SECRET_DIR_MODE });
-  // A killed earlier attempt may have left its temp copy (it holds a socket token).
-  await sweepOrphanedTempFiles(filePath);
-  const tempPath = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const write = async (target: string) => {
-    const handle = await fs.open(target, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, SECRET_FILE_MODE);
-    try {
-      await handle.writeFile(data);
-      // open() honours the umask; make the mode exact.
-      await handle.chmod(SECRET_FILE_MODE);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  };
-  try {
-    await write(tempPath);
-    try {
-      await fs.link(tempPath, filePath);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return false;
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
-      try {
-        await write(filePath);
-      } catch (fallbackError) {
-        if ((fallbackError as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw fallbackError;
-      }
-    }
-  } finally {
-    await fs.rm(tempPath, { force: true });
-  }
-  await fsyncDirectory(dir);
-  return true;
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, fsConstants.O_RDONLY);
-    await handle.sync();
-  } catch {
-    // Some filesystems refuse fsync on directories; the file itself is synced.
-  } finally {
-    await handle?.close();
-  }
 }
 
 function newSocketToken(): string {

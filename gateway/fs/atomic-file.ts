@@ -49,6 +49,11 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** `.name.<pid>.<random>.tmp` beside the file: the pid lets a later writer tell an orphan from a live write. */
+function tempPathFor(filePath: string): string {
+  return path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
 function tempFilePattern(filePath: string): RegExp {
   const base = path.basename(filePath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(`^\\.${base}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
@@ -108,7 +113,7 @@ export async function writeFileAtomic(
     sweptPaths.add(filePath);
     await sweepOrphanedTempFiles(filePath);
   }
-  const tempPath = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tempPath = tempPathFor(filePath);
   const handle = await fs.open(tempPath, 'wx', mode);
   try {
     await handle.writeFile(data);
@@ -190,4 +195,49 @@ async function quarantine(filePath: string, error: string, move = true): Promise
   const quarantinedTo = `${filePath}.corrupt-${stamp}-${randomBytes(3).toString('hex')}`;
   await fs.rename(filePath, quarantinedTo);
   return { kind: 'corrupt', error, quarantinedTo };
+}
+
+/**
+ * Creates `filePath` with `data` only if the name is free, atomically: a synced temp file hard-linked into place
+ * (link(2) fails with EEXIST on any existing entry, dangling symlinks included, and never follows one). Where hard
+ * links are unsupported, an O_EXCL create (which also refuses to follow a symlink) holds the same guarantee except
+ * that a crash mid-write could leave a short file. Returns false if the name is taken.
+ */
+export async function createFileExclusive(filePath: string, data: string, mode = SECRET_FILE_MODE): Promise<boolean> {
+  const dir = path.dirname(filePath);
+  await fs.mkdir(dir, { recursive: true, mode: SECRET_DIR_MODE });
+  // A killed earlier attempt may have left its temp copy.
+  await sweepOrphanedTempFiles(filePath);
+  const tempPath = tempPathFor(filePath);
+  const write = async (target: string) => {
+    const handle = await fs.open(target, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode);
+    try {
+      await handle.writeFile(data);
+      // open() honours the umask; make the mode exact.
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  };
+  try {
+    await write(tempPath);
+    try {
+      await fs.link(tempPath, filePath);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
+      try {
+        await write(filePath);
+      } catch (fallbackError) {
+        if ((fallbackError as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw fallbackError;
+      }
+    }
+  } finally {
+    await fs.rm(tempPath, { force: true });
+  }
+  await fsyncDirectory(dir);
+  return true;
 }

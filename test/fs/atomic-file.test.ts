@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, s
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readJsonFile, serialize, SymlinkRefusedError, sweepOrphanedTempFiles, writeFileAtomic, writeJsonAtomic } from '../../gateway/fs/atomic-file';
+import { createFileExclusive, readJsonFile, serialize, SymlinkRefusedError, sweepOrphanedTempFiles, writeFileAtomic, writeJsonAtomic } from '../../gateway/fs/atomic-file';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -60,6 +60,23 @@ describe('writeFileAtomic', () => {
     expect(existsSync(other)).toBe(true);
     expect(await sweepOrphanedTempFiles(path.join(dir, 'pending.json'))).toBe(1);
     expect(existsSync(other)).toBe(false);
+  });
+});
+
+describe('createFileExclusive', () => {
+  it('creates a file (0600) only when the name is free, and never replaces or follows what is there', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'exec-approvals.json');
+    expect(await createFileExclusive(file, 'first')).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(await createFileExclusive(file, 'second')).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe('first');
+    const dangling = path.join(dir, 'link.json');
+    const target = path.join(dir, 'not-there-yet.json');
+    symlinkSync(target, dangling);
+    expect(await createFileExclusive(dangling, 'through the link')).toBe(false);
+    expect(existsSync(target)).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });
 
