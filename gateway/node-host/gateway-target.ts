@@ -11,6 +11,16 @@ export interface GatewayTarget {
   source: string;
 }
 
+/** The flags every headless client command takes to name its gateway (parseArgs options). */
+export const GATEWAY_TARGET_OPTIONS = {
+  url: { type: 'string' },
+  port: { type: 'string' },
+  token: { type: 'string' },
+  password: { type: 'string' },
+  'state-dir': { type: 'string' },
+  profile: { type: 'string' },
+} as const;
+
 export async function resolveGatewayTarget(
   flags: { url?: string; port?: string; token?: string; password?: string; 'state-dir'?: string; profile?: string },
   env: NodeJS.ProcessEnv,

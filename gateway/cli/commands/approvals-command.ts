@@ -3,7 +3,7 @@ import { startApprovalClient } from '../../approvals/approval-client';
 import { noApprover, TerminalApprover, escapeForTerminal } from '../../approvals/approver';
 import { isApprovalDecision } from '../../exec/policy';
 import { cliDeviceSigner } from '../../identity/clawdesk-identity';
-import { resolveGatewayTarget, type GatewayTarget } from '../../node-host/gateway-target';
+import { GATEWAY_TARGET_OPTIONS, resolveGatewayTarget, type GatewayTarget } from '../../node-host/gateway-target';
 import { CLAWDESK_VERSION } from '../../version';
 import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
@@ -94,12 +94,7 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
       args: rest,
       allowPositionals: true,
       options: {
-        url: { type: 'string' },
-        port: { type: 'string' },
-        token: { type: 'string' },
-        password: { type: 'string' },
-        'state-dir': { type: 'string' },
-        profile: { type: 'string' },
+        ...GATEWAY_TARGET_OPTIONS,
         'no-device': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },

@@ -1,6 +1,6 @@
 import { loadOrCreateFileIdentity } from '../../node-host/file-identity';
 import { clawdeskDataDir, IdentityNotPersistableError, loadClawdeskIdentity } from '../../identity/clawdesk-identity';
-import { resolveGatewayTarget } from '../../node-host/gateway-target';
+import { GATEWAY_TARGET_OPTIONS, resolveGatewayTarget } from '../../node-host/gateway-target';
 import { startNodeHost } from '../../node-host/node-host';
 import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand } from '../cli-io';
 
@@ -33,12 +33,7 @@ export const nodeCommand: CliCommand = async (argv, io) => {
     {
       args: rest,
       options: {
-        url: { type: 'string' },
-        port: { type: 'string' },
-        token: { type: 'string' },
-        password: { type: 'string' },
-        'state-dir': { type: 'string' },
-        profile: { type: 'string' },
+        ...GATEWAY_TARGET_OPTIONS,
         'display-name': { type: 'string' },
         identity: { type: 'string' },
         'allow-plaintext-keys': { type: 'boolean', default: false },
