@@ -9,6 +9,7 @@ import type {
   ExecPolicyView,
   ExportFile,
   InvokeApi,
+  KeyStorageDecisionView,
   MigrationView,
   NodeView,
   PairedDeviceView,
@@ -50,7 +51,9 @@ export interface DashboardDeps {
   logs: LogBuffer;
   policy?: { read(): Promise<PolicySources>; write(policy: PolicyTriple): Promise<void> };
   state?: { scan(): Promise<StateView>; migrate(dryRun: boolean): Promise<MigrationView> };
-  secrets(): SecretsView;
+  secrets(): SecretsView | Promise<SecretsView>;
+  /** Asks the user to accept a 0600 key file (main/key-storage-consent.ts). */
+  acceptPlaintextKeyStorage(): Promise<KeyStorageDecisionView>;
   openExternal(url: string): Promise<boolean>;
   /** Tells open windows something changed. */
   notify?(topics: Array<'status' | 'approvals' | 'devices' | 'nodes' | 'history' | 'policy' | 'state' | 'logs' | 'prompt'>): void;
@@ -292,6 +295,12 @@ export class DashboardService implements InvokeApi {
 
   async getSecrets(): Promise<SecretsView> {
     return this.deps.secrets();
+  }
+
+  async acceptPlaintextKeyStorage(): Promise<KeyStorageDecisionView> {
+    const result = await this.deps.acceptPlaintextKeyStorage();
+    if (result.accepted) this.deps.notify?.(['status']);
+    return result;
   }
 
   async getLogs(limit: number) {

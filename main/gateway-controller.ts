@@ -19,7 +19,8 @@ export interface GatewayControllerOptions {
   approver: Approver;
   /**
    * Clawdesk's device identity (keychain, then safeStorage). Defaults to the keychain without safeStorage; the app
-   * passes its safeStorage. Loaded once and reused across restarts, so the runner keeps one deviceId.
+   * passes its safeStorage. Loaded once and reused across restarts, so the runner keeps one deviceId; only
+   * reloadIdentity() calls it again (after the user changed where the key may be kept).
    */
   loadIdentity?: () => Promise<ClawdeskIdentity>;
   /** How long a person has to answer before askFallback (the approval client's budget). */
@@ -30,6 +31,13 @@ export interface GatewayControllerOptions {
   onSession?(session: GatewaySession | undefined): void;
   onChange?(): void;
   onApprovalOutcome?(outcome: { id: string; decision: string; source: 'approver' | 'fallback'; error?: string }): void;
+}
+
+/** How the device key is held, for the Secrets view. */
+export interface IdentityStatus {
+  persistence: ClawdeskIdentity['persistence'];
+  warning?: string;
+  deviceId: string;
 }
 
 export interface GatewayStatusView {
@@ -61,7 +69,7 @@ export class GatewayController {
   constructor(private readonly options: GatewayControllerOptions) {}
 
   /** How the device key is held, for the Secrets view (undefined before the first start). */
-  identityStatus(): { persistence: ClawdeskIdentity['persistence']; warning?: string; deviceId: string } | undefined {
+  identityStatus(): IdentityStatus | undefined {
     return this.identity ? { persistence: this.identity.persistence, warning: this.identity.warning, deviceId: this.identity.signer.deviceId } : undefined;
   }
 
@@ -108,6 +116,22 @@ export class GatewayController {
     return this.run(async () => {
       await this.doStop();
       await this.doStart();
+    });
+  }
+
+  /**
+   * Drops the cached identity and loads it again through `loadIdentity`, restarting whatever was running so the
+   * node and the approval client present the reloaded identity. Only for a changed storage decision: every
+   * other restart keeps the identity, and with it the deviceId.
+   */
+  reloadIdentity(): Promise<void> {
+    return this.run(async () => {
+      const wasStopped = this.state === 'stopped';
+      await this.doStop();
+      this.identity = undefined;
+      // Stopped by the user: stay stopped, but load now so the Secrets view shows the new storage.
+      if (wasStopped) await this.loadIdentity();
+      else await this.doStart();
     });
   }
 

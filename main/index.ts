@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createConfigWithToken, generateGatewayToken } from '../gateway/config/gateway-config';
 import { clawdeskDataDir, loadClawdeskIdentity } from '../gateway/identity/clawdesk-identity';
+import { vaultExists } from '../gateway/secrets/secret-store';
 import { recoverInterruptedMigrations } from '../gateway/state/state-migration';
 import { resolveGatewayTarget } from '../gateway/node-host/gateway-target';
 import { currentPathEnvironment, resolveConfigPath } from '../gateway/state/state-paths';
@@ -31,6 +32,8 @@ import { ApprovalQueue } from './approval-queue';
 import { DashboardService } from './dashboard-service';
 import { execPolicySource, migrateIntoActive, toStateView } from './desktop-sources';
 import { GatewayController } from './gateway-controller';
+import { KeyStorageConsent, keyStorageName } from './key-storage-consent';
+import { KEY_STORAGE_SETTINGS_FILE, KeyStorageSettings } from './key-storage-settings';
 import { EVENT_CHANNEL, type AppEvent, type Topic } from './ipc/ipc-contract';
 import { registerIpcHandlers } from './ipc/ipc-router';
 import { LogBuffer } from './log-buffer';
@@ -143,11 +146,18 @@ async function start(): Promise<void> {
     onDecide: (id, decision) => queue.decide(id, decision),
   });
 
+  const dataDir = clawdeskDataDir(target.stateDir);
+  // The user's answer to "keep the key in a file readable only by me?", remembered across restarts.
+  const keyStorage = new KeyStorageSettings(path.join(app.getPath('userData'), KEY_STORAGE_SETTINGS_FILE), {
+    onProblem: (message) => log('warn', `key storage settings: ${message}`),
+  });
+  await keyStorage.load();
   const controller: GatewayController = new GatewayController({
     port,
     stateDir: target.stateDir,
-    // Keychain first, then Electron's safeStorage; never a plaintext key without the user's say-so.
-    loadIdentity: () => loadClawdeskIdentity({ dataDir: clawdeskDataDir(target.stateDir), safeStorage, whenUnavailable: 'ephemeral' }),
+    // Keychain first, then Electron's safeStorage; a plaintext key file only when the user accepted it.
+    loadIdentity: () =>
+      loadClawdeskIdentity({ dataDir, safeStorage, whenUnavailable: 'ephemeral', allowPlaintextFallback: keyStorage.plaintextKeyFileAccepted(dataDir) }),
     token,
     password: target.password,
     approver: new NativeApprover(queue),
@@ -218,10 +228,18 @@ async function start(): Promise<void> {
   };
   app.on('second-instance', openDashboard);
 
+  const keyStorageConsent = new KeyStorageConsent({
+    dialog,
+    dataDir,
+    settings: keyStorage,
+    identity: () => controller.identityStatus(),
+    vaultExists,
+    reloadIdentity: () => controller.reloadIdentity(),
+  });
   const service = new DashboardService({
     version: app.getVersion(),
     platform: process.platform,
-    status: () => ({ gateway: controller.status(), secretsBackend: 'device identity in the state directory (file)' }),
+    status: () => ({ gateway: controller.status(), secretsBackend: keyStorageName(controller.identityStatus()) }),
     pendingPairingCount: () => pairing.pending().length,
     controlGateway: (action) => (action === 'start' ? controller.start() : action === 'stop' ? controller.stop() : controller.restart()),
     startAtLogin: {
@@ -247,16 +265,8 @@ async function start(): Promise<void> {
         }
       },
     },
-    secrets: () => {
-      const identity = controller.identityStatus();
-      if (!identity) return { backend: 'not loaded yet', available: false, detail: 'The device identity loads when the gateway starts.' };
-      const names = { keytar: 'OS keychain', 'safe-storage': 'Electron safeStorage', 'plaintext-file': 'file (0600, accepted by you)', ephemeral: 'in memory only' } as const;
-      return {
-        backend: names[identity.persistence],
-        available: identity.persistence !== 'ephemeral',
-        detail: identity.warning ?? `Device ${identity.deviceId.slice(0, 16)}…: the private key is held by the ${names[identity.persistence]}, never in plaintext on disk.`,
-      };
-    },
+    secrets: () => keyStorageConsent.view(),
+    acceptPlaintextKeyStorage: () => keyStorageConsent.acceptPlaintextKeyFile(),
     openExternal: async (url) => {
       if (!isVettedExternalUrl(url)) return false;
       await shell.openExternal(url);

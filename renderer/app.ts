@@ -30,12 +30,12 @@ function startDashboard(): void {
   const ctx: ViewContext = {
     api,
     refresh: () => void render(),
-    act: async (label, action) => {
+    act: async (label, action, describe) => {
       statusLine.textContent = `${label}…`;
       statusLine.className = '';
       try {
-        await action();
-        statusLine.textContent = `${label}: done.`;
+        const result = await action();
+        statusLine.textContent = `${label}: ${describe?.(result) ?? 'done.'}`;
       } catch (error) {
         statusLine.textContent = `${label} failed: ${cleanError(error)}`;
         statusLine.className = 'error';

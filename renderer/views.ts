@@ -1,12 +1,12 @@
-import type { ClawdeskApi, Decision, HistoryDecision, PolicyTriple } from '../main/ipc/ipc-contract';
+import type { ClawdeskApi, Decision, HistoryDecision, PolicyTriple, SecretsView } from '../main/ipc/ipc-contract';
 import { download, h, table, time } from './dom';
 
 export interface ViewContext {
   api: ClawdeskApi;
   /** Re-renders the current view. */
   refresh(): void;
-  /** Runs an action, shows its error (if any) in the status line, then refreshes. */
-  act(label: string, action: () => Promise<unknown>): Promise<void>;
+  /** Runs an action, shows its outcome ("done." unless `describe` words it) or its error in the status line, then refreshes. */
+  act<T>(label: string, action: () => Promise<T>, describe?: (result: T) => string): Promise<void>;
 }
 
 export type View = (ctx: ViewContext) => Promise<HTMLElement>;
@@ -261,12 +261,53 @@ export const stateView: View = async ({ api }) => {
   );
 };
 
-export const secretsView: View = async ({ api }) => {
-  const s = await api.getSecrets();
+/** Why the key is only in memory and what the user can do, in plain words; the choice itself is a native dialog. */
+function ephemeralKeyNotice(ephemeral: NonNullable<SecretsView['ephemeral']>, { api, act }: ViewContext): HTMLElement {
+  const fix = ephemeral.keyFileOffered
+    ? [
+        h(
+          'p',
+          {},
+          'To fix this, unlock or install a keychain (on Linux, for example GNOME Keyring or KeePassXC with the Secret Service enabled) and reopen Clawdesk. ' +
+            'Or keep the key in a file that only your user account can read. That file is not encrypted: programs running as you, and backups of it, can read the key. ' +
+            'Clawdesk moves the key into a keychain by itself once one works.',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            id: 'accept-key-file',
+            onclick: () =>
+              act('Keep the key in a file', () => api.acceptPlaintextKeyStorage(), (r) =>
+                r.accepted ? `accepted; the key is now kept in: ${r.secrets.backend}.` : 'not changed; the key stays in memory only.',
+              ),
+          },
+          'Keep the key in a file readable only by me',
+        ),
+      ]
+    : ephemeral.keyFileAccepted
+      ? [h('p', {}, 'You chose to keep the key in a file readable only by you, but that file could not be used either. The reason is below.')]
+      : [h('p', {}, 'Your device identity is already stored, in a keychain that cannot be opened right now. Unlock it and reopen Clawdesk. Clawdesk does not replace it with a new identity on its own.')];
+  return h(
+    'div',
+    { className: 'notice warning', role: 'region', 'aria-labelledby': 'key-ephemeral-h', 'data-testid': 'key-ephemeral' },
+    h('h3', { id: 'key-ephemeral-h' }, 'The device key is not saved'),
+    h(
+      'p',
+      {},
+      'Clawdesk’s device key is held only in memory. After every restart, Clawdesk’s node is a new device: gateways it was paired with will ask you to pair it again.',
+    ),
+    ...fix,
+  );
+}
+
+export const secretsView: View = async (ctx) => {
+  const s = await ctx.api.getSecrets();
   return h(
     'section',
     { 'aria-labelledby': 'secrets-h' },
     h('h2', { id: 'secrets-h' }, 'Secrets'),
+    s.ephemeral ? ephemeralKeyNotice(s.ephemeral, ctx) : null,
     h('dl', {}, h('dt', {}, 'Backend'), h('dd', { 'data-testid': 'secrets-backend' }, s.backend), h('dt', {}, 'Available'), h('dd', {}, s.available ? 'yes' : 'no'), h('dt', {}, 'Details'), h('dd', {}, s.detail)),
     h('p', { className: 'note' }, 'Secret values are never shown here.'),
   );

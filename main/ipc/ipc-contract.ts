@@ -183,6 +183,19 @@ export interface SecretsView {
   backend: string;
   available: boolean;
   detail: string;
+  /** Present when the device key lives only in memory for this run: Clawdesk's node is a new device after each restart. */
+  ephemeral?: {
+    /** No copy of the identity is stored anywhere, so keeping the key in a 0600 file is a choice the user can make. */
+    keyFileOffered: boolean;
+    /** The user already accepted a key file, yet it could not be used either (the reason is in `detail`). */
+    keyFileAccepted: boolean;
+  };
+}
+
+/** The outcome of asking the user to accept a key file: `accepted` is false when they said No. */
+export interface KeyStorageDecisionView {
+  accepted: boolean;
+  secrets: SecretsView;
 }
 
 export interface LogEntryView {
@@ -245,6 +258,8 @@ export interface InvokeApi {
   getState(): Promise<StateView>;
   migrateState(dryRun: boolean): Promise<MigrationView>;
   getSecrets(): Promise<SecretsView>;
+  /** Asks (natively) whether to keep the device key in a file readable only by the user; on Yes remembers it and reloads the identity. */
+  acceptPlaintextKeyStorage(): Promise<KeyStorageDecisionView>;
   getLogs(limit: number): Promise<LogEntryView[]>;
   exportSupportBundle(): Promise<ExportFile>;
   getApprovalPrompt(): Promise<ApprovalPromptView | null>;
@@ -275,6 +290,7 @@ export const INVOKE_METHODS = [
   'getState',
   'migrateState',
   'getSecrets',
+  'acceptPlaintextKeyStorage',
   'getLogs',
   'exportSupportBundle',
   'getApprovalPrompt',

@@ -36,6 +36,7 @@ export const IPC_ARG_SCHEMAS: ArgSchemas = {
   getState: z.tuple([]),
   migrateState: z.tuple([z.boolean()]),
   getSecrets: z.tuple([]),
+  acceptPlaintextKeyStorage: z.tuple([]),
   getLogs: z.tuple([z.number().int().min(1).max(5000)]),
   exportSupportBundle: z.tuple([]),
   getApprovalPrompt: z.tuple([]),

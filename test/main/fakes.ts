@@ -1,5 +1,5 @@
 // Fakes for the Electron slices in main/electron-facades.ts. Each is typed against the real electron.d.ts types.
-import type { DialogLike, MessageBoxOptions, MessageBoxReturnValue } from '../../main/electron-facades';
+import type { DialogLike, IpcMainInvokeEvent, IpcMainLike, MessageBoxOptions, MessageBoxReturnValue } from '../../main/electron-facades';
 
 export interface ShownBox {
   options: MessageBoxOptions;
@@ -116,4 +116,32 @@ export class FakeTray {
     if (item.enabled === false) throw new Error(`menu item ${id} is disabled`);
     item.click?.({ checked: checked ?? !item.checked } as Electron.MenuItem, undefined, {} as Electron.KeyboardEvent);
   }
+}
+
+type IpcHandler = (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>;
+
+/** ipcMain as the router sees it; `invoke` plays a renderer call with a chosen sender. */
+export class FakeIpcMain {
+  readonly handlers = new Map<string, IpcHandler>();
+  readonly api: IpcMainLike = {
+    handle: (channel: string, listener: (event: IpcMainInvokeEvent, ...args: any[]) => Promise<unknown> | unknown) => {
+      this.handlers.set(channel, listener as IpcHandler);
+    },
+    removeHandler: (channel: string) => {
+      this.handlers.delete(channel);
+    },
+  };
+  invoke(channel: string, event: IpcMainInvokeEvent, ...args: unknown[]): Promise<unknown> {
+    const handler = this.handlers.get(channel);
+    if (!handler) throw new Error(`no handler for ${channel}`);
+    return handler(event, ...args);
+  }
+}
+
+/** The invoke event Electron would report: by default Clawdesk's dashboard main frame on clawdesk://app. */
+export function senderEvent(opts: { webContentsId?: number; url?: string; subframe?: boolean; noFrame?: boolean } = {}): IpcMainInvokeEvent {
+  return {
+    sender: { id: opts.webContentsId ?? 1 },
+    senderFrame: opts.noFrame ? null : { url: opts.url ?? 'clawdesk://app/index.html', parent: opts.subframe ? {} : null },
+  } as unknown as IpcMainInvokeEvent;
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectGateway, type GatewaySession } from '../../gateway/client/gateway-client';
+import { loadClawdeskIdentity } from '../../gateway/identity/clawdesk-identity';
 import { ApprovalQueue } from '../../main/approval-queue';
 import { GatewayController } from '../../main/gateway-controller';
 import { MessageBoxPresenter } from '../../main/message-box-presenter';
@@ -24,12 +25,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function controller(port: number, dialog: FakeDialog) {
+function controller(port: number, dialog: FakeDialog, extra: { stateDir?: string; loadIdentity?: ConstructorParameters<typeof GatewayController>[0]['loadIdentity'] } = {}) {
   const queue = new ApprovalQueue({ presenter: new MessageBoxPresenter(dialog.api), blocker: () => undefined, fallback: () => null });
   const logs: string[] = [];
   const c = new GatewayController({
     port,
-    stateDir: mkdtempSync(path.join(os.tmpdir(), 'clawdesk-ctl-')),
+    stateDir: extra.stateDir ?? mkdtempSync(path.join(os.tmpdir(), 'clawdesk-ctl-')),
+    loadIdentity: extra.loadIdentity,
     token: TOKEN,
     approver: new NativeApprover(queue),
     probeTimeoutMs: 1000,
@@ -118,5 +120,45 @@ describe('GatewayController against real gateways', () => {
     expect(c.status().state).toBe('error');
     expect(c.status().error).toMatch(/in use by/);
     expect(c.session()).toBeUndefined();
+  });
+
+  it('reloadIdentity picks up a changed storage decision; plain restarts keep the deviceId', async () => {
+    const port = await freePort();
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-ctl-'));
+    const dataDir = path.join(stateDir, 'clawdesk');
+    // No keychain and no safeStorage (a Linux desktop without a keyring); the user's decision is this flag.
+    let acceptedKeyFile = false;
+    const loadIdentity = () => loadClawdeskIdentity({ dataDir, keytar: null, whenUnavailable: 'ephemeral', allowPlaintextFallback: acceptedKeyFile });
+    const { c } = controller(port, new FakeDialog(), { stateDir, loadIdentity });
+    await c.start();
+    const ephemeral = c.identityStatus()!;
+    expect(ephemeral.persistence).toBe('ephemeral');
+    await c.restart();
+    expect(c.identityStatus()!.deviceId).toBe(ephemeral.deviceId);
+
+    acceptedKeyFile = true;
+    await c.restart();
+    // A plain restart does not re-decide: the identity (and its deviceId) stays until reloadIdentity.
+    expect(c.identityStatus()).toEqual(ephemeral);
+    await c.reloadIdentity();
+    const persisted = c.identityStatus()!;
+    expect(persisted.persistence).toBe('plaintext-file');
+    expect(persisted.deviceId).not.toBe(ephemeral.deviceId);
+    expect(c.status().state).toBe('running');
+
+    // The node is back, presenting the reloaded identity.
+    const requester = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, scopes: ['operator.admin'] });
+    cleanups.push(() => requester.close());
+    const nodes = await requester.request<{ nodes: Array<{ nodeId: string; connected?: boolean }> }>('node.list', {});
+    expect(nodes.nodes.filter((n) => n.connected).map((n) => n.nodeId)).toEqual([persisted.deviceId]);
+
+    await c.restart();
+    expect(c.identityStatus()!.deviceId).toBe(persisted.deviceId);
+
+    // Reloading while stopped stays stopped; the same key file gives the same device.
+    await c.stop();
+    await c.reloadIdentity();
+    expect(c.status().state).toBe('stopped');
+    expect(c.identityStatus()).toEqual(persisted);
   });
 });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { IpcMainInvokeEvent, IpcMainLike, SessionLike, ShellLike, WebContentsLike } from '../../main/electron-facades';
+import type { SessionLike, ShellLike, WebContentsLike } from '../../main/electron-facades';
 import { API_GLOBAL, EVENT_CHANNEL, INVOKE_METHODS, invokeChannel, type AppEvent, type InvokeApi } from '../../main/ipc/ipc-contract';
 import { registerIpcHandlers, type IpcRejectedError } from '../../main/ipc/ipc-router';
 import {
@@ -12,32 +12,7 @@ import {
   secureWebPreferences,
 } from '../../main/window-security';
 import { buildClawdeskApi, type IpcRendererLike } from '../../preload/api-bridge';
-
-type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>;
-
-class FakeIpcMain {
-  readonly handlers = new Map<string, Handler>();
-  readonly api: IpcMainLike = {
-    handle: (channel: string, listener: (event: IpcMainInvokeEvent, ...args: any[]) => Promise<unknown> | unknown) => {
-      this.handlers.set(channel, listener as Handler);
-    },
-    removeHandler: (channel: string) => {
-      this.handlers.delete(channel);
-    },
-  };
-  invoke(channel: string, event: IpcMainInvokeEvent, ...args: unknown[]): Promise<unknown> {
-    const handler = this.handlers.get(channel);
-    if (!handler) throw new Error(`no handler for ${channel}`);
-    return handler(event, ...args);
-  }
-}
-
-function senderEvent(opts: { webContentsId?: number; url?: string; subframe?: boolean; noFrame?: boolean } = {}): IpcMainInvokeEvent {
-  return {
-    sender: { id: opts.webContentsId ?? 1 },
-    senderFrame: opts.noFrame ? null : { url: opts.url ?? 'clawdesk://app/index.html', parent: opts.subframe ? {} : null },
-  } as unknown as IpcMainInvokeEvent;
-}
+import { FakeIpcMain, senderEvent } from './fakes';
 
 function setup() {
   const ipc = new FakeIpcMain();

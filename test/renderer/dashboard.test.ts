@@ -9,16 +9,21 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecModules } from '../../gateway/approvals/exec-modules';
 import { connectGateway, type GatewaySession } from '../../gateway/client/gateway-client';
+import { loadClawdeskIdentity, type ClawdeskIdentity } from '../../gateway/identity/clawdesk-identity';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
+import { vaultExists } from '../../gateway/secrets/secret-store';
 import { startGatewayServer, type RunningGateway } from '../../gateway/server/gateway-server';
 import { ApprovalHistory } from '../../main/approval-history';
 import { ApprovalQueue } from '../../main/approval-queue';
 import { DashboardService, type PolicySources } from '../../main/dashboard-service';
 import type { IpcMainInvokeEvent, IpcMainLike } from '../../main/electron-facades';
+import { KeyStorageConsent } from '../../main/key-storage-consent';
+import { KeyStorageSettings } from '../../main/key-storage-settings';
 import type { AppEvent, PolicyTriple } from '../../main/ipc/ipc-contract';
 import { registerIpcHandlers } from '../../main/ipc/ipc-router';
 import { LogBuffer } from '../../main/log-buffer';
 import { appResponseHeaders, resolveAppAsset } from '../../main/window-security';
+import { FakeDialog } from '../main/fakes';
 
 const root = path.resolve(__dirname, '..', '..');
 const artifacts = path.join(root, 'test-artifacts', 'renderer');
@@ -34,6 +39,9 @@ let browser: Browser;
 let standIn: string;
 let queue: ApprovalQueue;
 let service: DashboardService;
+let keyDialog: FakeDialog;
+let keySettings: KeyStorageSettings;
+let keyDataDir: string;
 const rejectedIpc: string[] = [];
 
 async function startRendererServer(): Promise<void> {
@@ -146,6 +154,24 @@ beforeAll(async () => {
     blocker: () => undefined,
     fallback: () => 'deny',
   });
+  // Clawdesk's identity as on a Linux desktop with no keyring: no keytar, no safeStorage, so the key is in memory.
+  keyDataDir = path.join(stateDir, 'clawdesk');
+  keyDialog = new FakeDialog();
+  keySettings = new KeyStorageSettings(path.join(stateDir, 'userdata', 'key-storage.json'));
+  await keySettings.load();
+  const loadIdentity = () =>
+    loadClawdeskIdentity({ dataDir: keyDataDir, keytar: null, whenUnavailable: 'ephemeral', allowPlaintextFallback: keySettings.plaintextKeyFileAccepted(keyDataDir) });
+  let identity: ClawdeskIdentity = await loadIdentity();
+  const keyStorage = new KeyStorageConsent({
+    dialog: keyDialog.api,
+    dataDir: keyDataDir,
+    settings: keySettings,
+    identity: () => ({ persistence: identity.persistence, warning: identity.warning, deviceId: identity.signer.deviceId }),
+    vaultExists,
+    reloadIdentity: async () => {
+      identity = await loadIdentity();
+    },
+  });
   service = new DashboardService({
     version: '0.1.0',
     platform: 'linux',
@@ -173,7 +199,8 @@ beforeAll(async () => {
       }),
       migrate: async (dryRun) => ({ dryRun, applied: !dryRun, steps: [{ action: 'copy', from: '~/.clawdbot/devices', to: `${stateDir}/devices`, detail: 'devices/paired.json (2 devices)' }] }),
     },
-    secrets: () => ({ backend: 'libsecret (Secret Service)', available: true, detail: 'Keys are kept in the login keyring.' }),
+    secrets: () => keyStorage.view(),
+    acceptPlaintextKeyStorage: () => keyStorage.acceptPlaintextKeyFile(),
     openExternal: async () => false,
   });
 
@@ -310,6 +337,40 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     expect(bundle.effectivePolicy.effective).toBeDefined();
     expect(text).not.toContain(TOKEN);
     expect(text).not.toMatch(/"(token|deviceToken|publicKey)"/);
+    await page.close();
+  });
+
+  it('secrets: the in-memory key is explained, and the key file is offered through the native dialog', async () => {
+    const page = await openPage('#secrets');
+    await page.waitForSelector('[data-testid="key-ephemeral"]');
+    expect(await page.textContent('[data-testid="secrets-backend"]')).toBe('in memory only');
+    const notice = await page.textContent('[data-testid="key-ephemeral"]');
+    expect(notice).toContain('held only in memory');
+    expect(notice).toContain('a new device');
+    expect(notice).toMatch(/unlock or install a keychain/i);
+    const button = page.locator('#accept-key-file');
+    expect(await button.textContent()).toBe('Keep the key in a file readable only by me');
+    await page.screenshot({ path: path.join(artifacts, 'secrets-ephemeral.png'), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
+
+    // The button calls the IPC method, which asks natively; No changes nothing.
+    await button.click();
+    (await keyDialog.box(0)).answer(0);
+    await page.waitForFunction(() => document.querySelector('#status-line')?.textContent?.includes('not changed'));
+    expect(keySettings.plaintextKeyFileAccepted(keyDataDir)).toBe(false);
+    await page.waitForSelector('#accept-key-file');
+
+    // Yes: remembered, the identity is reloaded into the key file, and the view says so.
+    await page.click('#accept-key-file');
+    (await keyDialog.box(1)).answer(1);
+    await page.waitForFunction(() => document.querySelector('#status-line')?.textContent?.includes('accepted'));
+    await page.waitForFunction(() => document.querySelector('[data-testid="secrets-backend"]')?.textContent === 'file (0600, accepted by you)');
+    expect(keySettings.plaintextKeyFileAccepted(keyDataDir)).toBe(true);
+    expect(await page.$('[data-testid="key-ephemeral"]')).toBeNull();
+    expect(await page.$('#accept-key-file')).toBeNull();
+    await page.screenshot({ path: path.join(artifacts, 'secrets-key-file.png'), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
+    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
     await page.close();
   });
 
