@@ -11,7 +11,7 @@ import {
   normalizeExecApprovals,
 } from '../../gateway/exec/approvals-file';
 import { CLAWDESK_EXEC_DEFAULTS, resolveExecPolicy } from '../../gateway/exec/policy';
-import { bundleScript, lastJsonLine, runChild } from '../state/helpers/child-script';
+import { bundleScript, lastJsonLine, runChild } from '../helpers/child-process';
 
 let dir: string;
 beforeEach(() => {

@@ -162,7 +162,7 @@ describe('clawdesk gateway run', () => {
 
 describe('clawdesk gateway run after an interrupted migration', () => {
   it('finishes or rolls back a migration that was killed halfway before serving, with no manual step', async () => {
-    const { bundleScript, runChild, lastJsonLine } = await import('../state/helpers/child-script');
+    const { bundleScript, runChild, lastJsonLine } = await import('../helpers/child-process');
     const { findInterruptedMigrations } = await import('../../gateway/state/state-migration');
     const { mkdirSync, writeFileSync } = await import('node:fs');
     const root = tempStateDir();

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHILD_NODE_PATH, bundleScript, lastJsonLine, runChild } from '../state/helpers/child-script';
+import { CHILD_NODE_PATH, bundleScript, lastJsonLine, runChild } from '../helpers/child-process';
 
 /**
  * keytar against a real Secret Service: each case runs a child process in its own D-Bus session with

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair } from '../../gateway/protocol/ed25519';
 import { migrateState, recoverInterruptedMigrations } from '../../gateway/state/state-migration';
 import { pairedDevice, populateStateDir, writeExecApprovals } from '../fixtures/state/state-fixtures';
-import { bundleScript } from './helpers/child-script';
+import { bundleScript } from '../helpers/child-process';
 import { leftovers, snapshot } from './helpers/tree-snapshot';
 
 /**

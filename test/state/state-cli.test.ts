@@ -7,7 +7,7 @@ import { doctorCommand } from '../../gateway/cli/commands/doctor-command';
 import { stateCommand } from '../../gateway/cli/commands/state-command';
 import { deviceIdFromPublicKey, generateEd25519KeyPair } from '../../gateway/protocol/ed25519';
 import { pairedDevice, populateStateDir, writeIdentity, writePaired } from '../fixtures/state/state-fixtures';
-import { CHILD_NODE_PATH, bundleScript, runChild } from './helpers/child-script';
+import { CHILD_NODE_PATH, bundleScript, runChild } from '../helpers/child-process';
 
 let root: string;
 let home: string;

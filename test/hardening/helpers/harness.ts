@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildSync } from 'esbuild';
 import WebSocket from 'ws';
 import { startGatewayServer, type GatewayServerOptions, type RunningGateway } from '../../../gateway/server/gateway-server';
 
@@ -123,50 +120,7 @@ export class RawClient {
   }
 }
 
-const bundled = new Map<string, string>();
-
-/** Bundles a TypeScript child script into one world-readable CommonJS file (other local users run it too). */
-export function bundleScript(entry: string): string {
-  const absolute = path.resolve(entry);
-  const cached = bundled.get(absolute);
-  if (cached) return cached;
-  const outDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-hardening-child-'));
-  chmodSync(outDir, 0o755);
-  const outfile = path.join(outDir, `${path.basename(entry, '.ts')}.cjs`);
-  buildSync({ entryPoints: [absolute], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile, external: ['keytar'], logLevel: 'silent' });
-  chmodSync(outfile, 0o644);
-  bundled.set(absolute, outfile);
-  return outfile;
-}
-
-export interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function runChild(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd ?? os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-export function lastJsonLine<T = any>(stdout: string): T {
-  const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{'));
-  if (lines.length === 0) throw new Error(`child printed no JSON:\n${stdout}`);
-  return JSON.parse(lines[lines.length - 1]!) as T;
-}
+export { bundleScript, runChild, lastJsonLine, type ChildResult } from '../../helpers/child-process';
 
 /** A deterministic PRNG (mulberry32) so every fuzz/kill schedule can be replayed from its seed. */
 export function prng(seed: number): () => number {

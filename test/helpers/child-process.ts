@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const bundled = new Map<string, string>();
 
 /**
@@ -19,6 +19,8 @@ export function bundleScript(entry: string): string {
   // One fixed place per entry (rebuilt each run, renamed into place) so test runs leave nothing behind in /tmp.
   const outDir = path.join(os.tmpdir(), 'clawdesk-test-bundles');
   mkdirSync(outDir, { recursive: true });
+  // Readable by other users: the same-user tests run bundles as a second local account.
+  chmodSync(outDir, 0o755);
   const name = `${path.basename(entry, '.ts')}-${createHash('sha256').update(absolute).digest('hex').slice(0, 12)}`;
   const outfile = path.join(outDir, `${name}.cjs`);
   const temp = path.join(outDir, `${name}.${process.pid}.tmp.cjs`);
@@ -32,6 +34,7 @@ export function bundleScript(entry: string): string {
     external: ['keytar'],
     logLevel: 'silent',
   });
+  chmodSync(temp, 0o644);
   renameSync(temp, outfile);
   bundled.set(absolute, outfile);
   return outfile;
@@ -53,7 +56,8 @@ export function runChild(
   options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A neutral cwd every account can enter (children may run as another local user).
+    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd ?? os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
