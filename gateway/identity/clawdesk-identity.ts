@@ -9,6 +9,7 @@ import {
 } from '../secrets/device-identity';
 import type { SafeStorageLike } from '../secrets/safe-storage-backend';
 import type { KeytarLike } from '../secrets/keytar-backend';
+import { PLAINTEXT_KEY_FILE } from '../secrets/plaintext-key-file';
 import { openSecretStore, type SecretStore } from '../secrets/secret-store';
 import { SecretStoreError } from '../secrets/secret-errors';
 
@@ -22,7 +23,7 @@ export type IdentityPersistence = 'keytar' | 'safe-storage' | 'plaintext-file' |
 export interface ClawdeskIdentity {
   signer: DeviceSigner;
   persistence: IdentityPersistence;
-  /** Set when the identity is weaker than a keychain one, in words for the user. */
+  /** Set when the identity is weaker than a keychain one, in words for the user (no command-line advice). */
   warning?: string;
   /** Device tokens this identity holds as a client (absent for an ephemeral identity). */
   store?: DeviceIdentityStore;
@@ -46,7 +47,8 @@ export interface LoadClawdeskIdentityOptions {
 
 export class IdentityNotPersistableError extends Error {}
 
-const FIX_HINT =
+/** What a person at a terminal can do about a missing keychain (the app offers its own button instead). */
+export const CLI_KEYCHAIN_HINT =
   'Unlock or install a keychain (on Linux: gnome-keyring or KeePassXC with the Secret Service enabled, in a desktop session), ' +
   'or accept a key file readable only by you with --allow-plaintext-keys.';
 
@@ -73,7 +75,7 @@ export async function loadClawdeskIdentity(options: LoadClawdeskIdentityOptions)
     return {
       signer: signerOf(identity),
       persistence: opened.backend,
-      ...(opened.weak ? { warning: `Clawdesk's device key is kept in a file readable only by you (${opened.vaultPath}), not in a keychain.` } : {}),
+      ...(opened.weak ? { warning: `Clawdesk's device key is kept in a file readable only by you (${path.join(options.dataDir, PLAINTEXT_KEY_FILE)}), not in a keychain.` } : {}),
       store: identityStore,
     };
   } catch (error) {
@@ -81,12 +83,12 @@ export async function loadClawdeskIdentity(options: LoadClawdeskIdentityOptions)
     if (!known) throw error;
     const reason = (error as Error).message;
     if (options.whenUnavailable === 'fail') {
-      throw new IdentityNotPersistableError(`Clawdesk's device identity cannot be kept: ${reason}. ${FIX_HINT}`);
+      throw new IdentityNotPersistableError(`Clawdesk's device identity cannot be kept: ${reason}. ${CLI_KEYCHAIN_HINT}`);
     }
     return {
       signer: createEphemeralDeviceSigner(),
       persistence: 'ephemeral',
-      warning: `no keychain could hold Clawdesk's device key (${reason}); using a key that lives only in memory for this run. ${FIX_HINT}`,
+      warning: `No keychain could hold Clawdesk's device key (${reason}); it lives only in memory for this run.`,
     };
   }
 }

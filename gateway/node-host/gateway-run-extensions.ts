@@ -4,7 +4,7 @@ import { TerminalApprover } from '../approvals/approver';
 import { createExecModules, type ExecModules } from '../approvals/exec-modules';
 import type { GatewayRunExtensions } from '../cli/commands/gateway-command';
 import { readJsonFile, writeJsonAtomic } from '../fs/atomic-file';
-import { clawdeskDataDir, loadClawdeskIdentity } from '../identity/clawdesk-identity';
+import { CLI_KEYCHAIN_HINT, clawdeskDataDir, loadClawdeskIdentity } from '../identity/clawdesk-identity';
 import type { DevicePairingStore } from '../pairing/device-pairing-store';
 import { nodePlatform, startNodeHost } from './node-host';
 
@@ -50,7 +50,7 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
     },
     startNode: async ({ url, stateDir, token, password, io, gateway, allowPlaintextKeys }) => {
       const loaded = await loadClawdeskIdentity({ dataDir: clawdeskDataDir(stateDir), allowPlaintextFallback: allowPlaintextKeys, whenUnavailable: 'ephemeral' });
-      if (loaded.warning) io.stderr(`clawdesk: ${loaded.warning}\n`);
+      if (loaded.warning) io.stderr(`clawdesk: ${loaded.warning}${loaded.persistence === 'ephemeral' ? ` ${CLI_KEYCHAIN_HINT}` : ''}\n`);
       const identity = loaded.signer;
       io.stdout(`Device identity: ${identity.deviceId.slice(0, 16)}… (${loaded.persistence === 'ephemeral' ? 'in memory for this run' : `key in ${loaded.persistence}`})\n`);
       if (exec) {
