@@ -2,6 +2,7 @@ import os from 'node:os';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchRealSystemRun, formatRealSystemRun, realSystemRunJson } from './exec-real-openclaw';
 import { benchGateway, DEFAULT_GATEWAY_BENCH, figuresJson, type GatewayBenchOptions, type GatewayFigures } from './gateway-bench';
 import { startClawdeskGateway } from './gateway-process';
 import { loadRealOpenclaw } from './gateway-real';
@@ -91,7 +92,8 @@ async function runExecBenches(log: (line: string) => void): Promise<Record<strin
   const results: Record<string, unknown> = {};
   let files: string[] = [];
   try {
-    files = readdirSync(__dirname).filter((f) => /^exec-.*\.js$/.test(f)).sort();
+    // exec-real-openclaw is called by main() itself, so that --only and --quick reach it.
+    files = readdirSync(__dirname).filter((f) => /^exec-.*\.js$/.test(f) && f !== 'exec-real-openclaw.js').sort();
   } catch {
     return results;
   }
@@ -188,6 +190,19 @@ async function main(): Promise<number> {
   if (!values['skip-exec']) {
     console.log('');
     exec = await runExecBenches(log);
+    log('exec benchmark: system.run through the real gateways (clawdesk gateway run, then openclaw gateway + node host) ...');
+    const real = await benchRealSystemRun({
+      log,
+      sides: { clawdesk: values.only !== 'openclaw', openclaw: values.only !== 'clawdesk' },
+      ...(values.quick ? { iterations: 30, warmups: 5 } : {}),
+    });
+    console.log('');
+    console.log(formatRealSystemRun(real));
+    const inProcess = exec['exec-approvals:benchSystemRunVsSpawn'] as { viaNodeP50?: number; overheadP50?: number } | undefined;
+    if (typeof inProcess?.viaNodeP50 === 'number') {
+      console.log(`for reference, in-process (bench/exec-approvals.ts, gateway and runner inside the load generator): via node.invoke p50 ${fmt(inProcess.viaNodeP50, 3)} ms, overhead +${fmt(inProcess.overheadP50, 3)} ms.`);
+    }
+    exec['exec-real-openclaw:benchRealSystemRun'] = realSystemRunJson(real);
   }
 
   const targets = Object.fromEntries(
