@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import JSON5 from 'json5';
@@ -6,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MigrationBlockedError, migrateState, restoreBackup } from '../../gateway/state/state-migration';
 import { TransactionVerifyError } from '../../gateway/state/state-transaction';
 import { pairedDevice, populateStateDir, writeDeviceAuth, writeExecApprovals, writeIdentity, writeJson, writePaired } from '../fixtures/state/state-fixtures';
+import { bundleScript, lastJsonLine, runChild } from '../helpers/child-process';
 import { leftovers, snapshot } from './helpers/tree-snapshot';
 
 let root: string;
@@ -232,16 +234,31 @@ describe('bad input is refused with a clear message and nothing is lost', () => 
     await expectBlocked(from, path.join(home, '.openclaw'), /over the 16777216-byte limit/);
   });
 
-  // root reads through any mode bits, so this case only means something for ordinary users.
-  it.skipIf(process.getuid?.() === 0)('an unreadable directory inside the source', async () => {
+  it('an unreadable directory inside the source', async () => {
     const from = path.join(home, '.clawdbot');
+    const to = path.join(home, '.openclaw');
     populateStateDir(from, { label: 'x' });
-    chmodSync(path.join(from, 'credentials'), 0o000);
-    try {
-      await expectBlocked(from, path.join(home, '.openclaw'), /cannot read everything in/);
-    } finally {
-      chmodSync(path.join(from, 'credentials'), 0o700);
+    const before = [snapshot(from, root), snapshot(to, root)];
+    if (process.getuid?.() !== 0) {
+      chmodSync(path.join(from, 'credentials'), 0o000);
+      try {
+        await expectBlocked(from, to, /cannot read everything in/);
+      } finally {
+        chmodSync(path.join(from, 'credentials'), 0o700);
+      }
+      return;
     }
+    // Root reads through mode bits: hand the tree to an unprivileged account and migrate as that account.
+    const NOBODY = 65534;
+    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, root]);
+    chmodSync(path.join(from, 'credentials'), 0o000);
+    const script = bundleScript(path.join(__dirname, 'fixtures', 'migrate-child.ts'));
+    const result = await runChild('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, script, JSON.stringify({ mode: 'migrate', from, to, home, backupRoot: backups })], {
+      env: { PATH: process.env.PATH, HOME: home },
+    });
+    chmodSync(path.join(from, 'credentials'), 0o700);
+    expect(lastJsonLine(result.stdout).error).toMatch(/cannot read everything in/);
+    expect([snapshot(from, root), snapshot(to, root)]).toEqual(before);
   });
 });
 
