@@ -239,6 +239,8 @@ export function createCoreModule(options: CoreModuleOptions) {
   } satisfies GatewayModule & Record<string, unknown>;
 }
 
+export type CoreModule = ReturnType<typeof createCoreModule>;
+
 const SECRET_KEY = /(token|password|secret|apikey|api_key|privatekey|private_key)$/i;
 
 /** Config values under secret-looking keys are replaced, so `config.get` never echoes credentials. */

@@ -21,7 +21,7 @@ import {
   type ResponseFrame,
 } from '../protocol/frames';
 import { scopeSatisfied } from '../protocol/scopes';
-import { createCoreModule } from './core-module';
+import { createCoreModule, type CoreModule } from './core-module';
 import {
   GatewayMethodError,
   type ClientInfo,
@@ -205,7 +205,13 @@ class GatewayServer {
   readonly host: GatewayHost;
   private closing = false;
 
-  constructor(readonly options: GatewayServerOptions, readonly pairing: DevicePairingStore, readonly modules: GatewayModule[]) {
+  constructor(
+    readonly options: GatewayServerOptions,
+    readonly pairing: DevicePairingStore,
+    /** Presence, health and state versions for hello-ok's snapshot. */
+    private readonly core: CoreModule,
+    readonly modules: GatewayModule[],
+  ) {
     this.log = options.log ?? (() => undefined);
     this.rateLimiter = new AuthRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     this.allowedOrigins = new Set((options.allowedOrigins ?? []).map(normalizeOrigin));
@@ -398,7 +404,7 @@ class GatewayServer {
   private helloPayload(conn: Connection): Record<string, unknown> {
     const accepted = conn.accepted!;
     const isAdmin = accepted.scopes.includes('operator.admin');
-    const core = this.modules.find((m) => m.name === 'core') as ReturnType<typeof createCoreModule> | undefined;
+    const core = this.core;
     const auth: Record<string, unknown> = { method: accepted.authMethod, role: accepted.role, scopes: accepted.scopes };
     if (accepted.deviceToken) {
       auth.deviceToken = accepted.deviceToken.token;
@@ -409,9 +415,9 @@ class GatewayServer {
       protocol: PROTOCOL_VERSION,
       server: { version: GATEWAY_VERSION, connId: conn.connId },
       snapshot: {
-        presence: core?.presence() ?? [],
-        health: core?.healthSummary() ?? { ok: true },
-        stateVersion: core?.stateVersion() ?? { presence: 0, health: 0 },
+        presence: core.presence(),
+        health: core.healthSummary(),
+        stateVersion: core.stateVersion(),
         uptimeMs: this.uptimeMs(),
         authMode: this.options.auth.mode,
         ...(isAdmin ? { stateDir: this.options.stateDir, configPath: this.options.configPath } : {}),
@@ -585,12 +591,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   for (const report of pairing.corruptFiles) {
     options.log?.('warn', `corrupt state file moved aside: ${report.error}`, { file: report.file, quarantinedTo: report.quarantinedTo });
   }
-  const modules: GatewayModule[] = [
-    createCoreModule({ stateDir: options.stateDir, configPath: options.configPath, authMode: options.auth.mode }),
-    createDevicePairingModule(pairing),
-    ...(options.modules ?? []),
-  ];
-  const server = new GatewayServer(options, pairing, modules);
+  const core = createCoreModule({ stateDir: options.stateDir, configPath: options.configPath, authMode: options.auth.mode });
+  const modules: GatewayModule[] = [core, createDevicePairingModule(pairing), ...(options.modules ?? [])];
+  const server = new GatewayServer(options, pairing, core, modules);
   for (const module of modules) await module.start?.(server.host);
   await new Promise<void>((resolve, reject) => {
     server.httpServer.once('error', reject);

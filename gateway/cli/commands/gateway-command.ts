@@ -5,6 +5,7 @@ import {
   readOpenClawConfig,
   resolveGatewaySettings,
 } from '../../config/gateway-config';
+import { gatewayRunExtensions } from '../../node-host/gateway-run-extensions';
 import { startGatewayServer, type LogFn, type RunningGateway } from '../../server/gateway-server';
 import type { GatewayModule } from '../../server/gateway-module';
 import { recoverInterruptedMigrations } from '../../state/state-migration';
@@ -46,22 +47,6 @@ export interface GatewayRunExtensions {
   }) => Promise<() => Promise<void>>;
 }
 
-let extensions: GatewayRunExtensions = {};
-
-/** Lets the exec runner register itself without this command importing it (and for tests). */
-export function setGatewayRunExtensions(next: GatewayRunExtensions): void {
-  extensions = next;
-}
-
-function loadDefaultExtensions(): GatewayRunExtensions {
-  try {
-    // The exec runner is optional at this layer: present in a full build, absent in a partial one.
-    return require('../../node-host/gateway-run-extensions').gatewayRunExtensions as GatewayRunExtensions;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return {};
-    throw error;
-  }
-}
 
 export const gatewayCommand: CliCommand = async (argv, io) => {
   const [sub, ...rest] = argv;
@@ -127,7 +112,7 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
     throw error;
   }
 
-  const ext = { ...loadDefaultExtensions(), ...extensions };
+  const ext = gatewayRunExtensions;
   const log: LogFn = (level, message, fields) => {
     if (level === 'debug' && !values.verbose) return;
     io.stderr(`[${level}] ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
