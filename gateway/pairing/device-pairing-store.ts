@@ -23,8 +23,8 @@ const tokenEntrySchema = z.looseObject({
   lastUsedAtMs: z.number().optional(),
 });
 
-const pendingRequestSchema = z.looseObject({
-  requestId: z.string().min(1),
+/** What a pending request and a paired record both say about the device (OpenClaw's field names). */
+const deviceFields = {
   deviceId: z.string().min(1),
   publicKey: z.string().min(1),
   displayName: optionalString,
@@ -36,24 +36,19 @@ const pendingRequestSchema = z.looseObject({
   roles: stringList,
   scopes: stringList,
   remoteIp: optionalString,
+};
+
+const pendingRequestSchema = z.looseObject({
+  requestId: z.string().min(1),
+  ...deviceFields,
   silent: z.boolean().optional(),
   isRepair: z.boolean().optional(),
   ts: z.number(),
 });
 
 const pairedDeviceSchema = z.looseObject({
-  deviceId: z.string().min(1),
-  publicKey: z.string().min(1),
-  displayName: optionalString,
-  platform: optionalString,
-  deviceFamily: optionalString,
-  clientId: optionalString,
-  clientMode: optionalString,
-  role: optionalString,
-  roles: stringList,
-  scopes: stringList,
+  ...deviceFields,
   approvedScopes: stringList,
-  remoteIp: optionalString,
   tokens: z.record(z.string(), tokenEntrySchema).optional(),
   createdAtMs: z.number(),
   approvedAtMs: z.number(),
