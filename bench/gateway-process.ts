@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { nowNs } from './stats';
+import { freePort } from '../test/helpers/free-port';
+export { freePort } from '../test/helpers/free-port';
 
 /** A gateway running in its own process, as the benchmarks see it (ours or the real openclaw one). */
 export interface GatewayUnderTest {
@@ -23,17 +24,6 @@ export interface GatewayUnderTest {
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-/** A port that was free a moment ago (the gateway binds it right after; good enough on loopback). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Keeps the last `limit` characters a child wrote, for failure messages. */
 export function captureOutput(child: ChildProcess, limit = 4000): () => string {

@@ -5,20 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectGateway } from '../../gateway/client/gateway-client';
+import { freePort } from '../helpers/free-port';
 
 // These run the built CLI (`npm test` builds first), as a person or a service manager would.
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'clawdesk.js');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 interface RunningCli {
   child: ChildProcess;

@@ -1,10 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connectWithRetry, type ConnectResult } from './device-client';
+import { freePort } from '../helpers/free-port';
+export { freePort } from '../helpers/free-port';
 
 /**
  * Runs the REAL openclaw CLI and gateway (installed by scripts/openclaw-cache.mjs into .cache/openclaw) in an
@@ -203,17 +204,6 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** A free loopback port (bound and released; good enough for tests that start right away). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Lines the loopback guard logged (one per blocked attempt); [] when nothing was attempted. */
 export function readEgressAttempts(egressLog: string): string[] {

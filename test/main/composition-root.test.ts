@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeGatewayPort } from '../../main/gateway-ownership';
 import { INVOKE_METHODS, invokeChannel } from '../../main/ipc/ipc-contract';
+import { freePort } from '../helpers/free-port';
 
 const root = path.resolve(__dirname, '..', '..');
 let child: ReturnType<typeof spawn> | undefined;
@@ -14,13 +14,6 @@ afterAll(() => {
   child?.kill('SIGKILL');
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('main/index.ts (the built entry, with a stand-in electron module)', () => {
   it('starts: security guards, app protocol, every IPC channel, the embedded gateway and the tray', async () => {

@@ -10,6 +10,7 @@ import { GatewayController } from '../../main/gateway-controller';
 import { MessageBoxPresenter } from '../../main/message-box-presenter';
 import { NativeApprover } from '../../main/native-approver';
 import { FakeDialog } from './fakes';
+import { freePort } from '../helpers/free-port';
 
 const TOKEN = 'controller-test-token-0123456789';
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -17,13 +18,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function controller(port: number, dialog: FakeDialog, extra: { stateDir?: string; loadIdentity?: ConstructorParameters<typeof GatewayController>[0]['loadIdentity'] } = {}) {
   const queue = new ApprovalQueue({ presenter: new MessageBoxPresenter(dialog.api), blocker: () => undefined, fallback: () => null });

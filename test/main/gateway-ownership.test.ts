@@ -7,19 +7,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGatewayServer } from '../../gateway/server/gateway-server';
 import { decideOwnership, findPortOwnerLinux, listeningInodes, parseNetstatListeners, probeGatewayPort } from '../../main/gateway-ownership';
+import { freePort } from '../helpers/free-port';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A foreign OpenClaw-speaking gateway in its own process: it greets with connect.challenge like the real one. */
 async function startForeignGateway(): Promise<{ child: ChildProcess; port: number }> {
