@@ -1,7 +1,7 @@
 import { CLAWDESK_VERSION } from '../version';
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { DevicePairingStore, type PendingPairingRequest } from '../pairing/device-pairing-store';
 import { canSeePairingConn as canSeePairing, createDevicePairingModule } from '../pairing/device-pairing-module';
@@ -34,7 +34,7 @@ import {
 } from './gateway-module';
 import { evaluateConnect, type AcceptedConnection } from './handshake';
 import { isLoopbackAddress, normalizeOrigin } from './locality';
-import { createSameUserCheck } from './peer-user';
+import { addressPeerKey, createPeerIdentifier, createSameUserCheck, PeerUidResolver, type PeerIdentity } from './peer-user';
 import { AuthRateLimiter, DEFAULT_RATE_LIMIT, validateAuthConfig, type GatewayAuthConfig, type RateLimitOptions } from './shared-auth';
 
 export const GATEWAY_VERSION = CLAWDESK_VERSION;
@@ -59,9 +59,20 @@ export interface GatewayServerOptions {
   /** Delay before answering a wrong secret, to slow guessing (the reference waits ~250 ms). */
   authFailureDelayMs?: number;
   rateLimit?: RateLimitOptions;
-  /** Open connections allowed per peer address, and how many of those may still be in the handshake. */
+  /**
+   * Per-peer limits. A peer is the OS user owning the client's socket where the OS tells (Linux), else its address
+   * (every loopback address counting as one); see peer-user.ts. `maxConnectionsPerAddress`: open WebSocket
+   * connections per peer (default 4096). `maxPendingHandshakesPerAddress`: sockets not yet authenticated per peer,
+   * from TCP accept until hello-ok (default 512); one more gets HTTP 503 on its upgrade.
+   */
   maxConnectionsPerAddress?: number;
   maxPendingHandshakesPerAddress?: number;
+  /**
+   * Sockets not yet authenticated from all peers together except the gateway's own OS user (default 2048), so
+   * many addresses or users cannot exhaust the process either. The owner has its own per-peer budget on top, which
+   * nobody else can use up.
+   */
+  maxPendingHandshakesFromOthers?: number;
   /** Consecutive unauthorized calls tolerated before the socket is closed (spec: more than 10). */
   maxUnauthorizedStreak?: number;
   /**
@@ -91,6 +102,22 @@ interface QueuedFrame {
 }
 
 const MAX_FRAMES_BEFORE_HELLO = 32;
+export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 4096;
+export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER = 512;
+export const DEFAULT_MAX_PENDING_HANDSHAKES_FROM_OTHERS = 2048;
+/** A socket accepted over a pre-auth cap has this long to send its request and read its 503; then it is cut. */
+const REFUSED_SOCKET_GRACE_MS = 1_000;
+
+/** What the gateway knows about one accepted TCP socket's peer (looked up once, at accept). */
+interface SocketPeer {
+  readonly ready: Promise<PeerIdentity>;
+  identity?: PeerIdentity;
+  /** Over a pre-auth cap when accepted: its upgrade (or HTTP request) is answered 503. */
+  refused: boolean;
+  /** Counted in its peer's pre-auth sockets (until it authenticates or closes). */
+  preAuthCounted: boolean;
+}
+
 /** Bytes a not-yet-authenticated client may pile up while its connect is decided (count alone allowed 2 MiB each). */
 const MAX_BYTES_BEFORE_HELLO = MAX_PREAUTH_PAYLOAD_BYTES;
 
@@ -110,6 +137,8 @@ class Connection implements GatewayConnection {
     readonly ws: WebSocket,
     readonly request: IncomingMessage,
     readonly remoteAddress: string,
+    /** The peer's OS user or address (peer-user.ts): the key of its limits. */
+    readonly peerKey: string,
     private readonly server: GatewayServer,
   ) {}
 
@@ -189,7 +218,16 @@ class GatewayServer {
   readonly httpServer: http.Server;
   readonly wss: WebSocketServer;
   readonly connections = new Set<Connection>();
-  private readonly perAddress = new Map<string, { open: number; handshaking: number }>();
+  /** Per peer key: sockets not yet authenticated, and open WebSocket connections. */
+  private readonly perPeer = new Map<string, { preAuth: number; open: number }>();
+  /** Pre-auth sockets of every peer but the owner (the gateway's own OS user). */
+  private othersPreAuth = 0;
+  private readonly socketPeers = new WeakMap<Socket, SocketPeer>();
+  private readonly peerUids = new PeerUidResolver();
+  private readonly identifyPeer = createPeerIdentifier({ resolver: this.peerUids });
+  private readonly maxConnectionsPerPeer: number;
+  private readonly maxPreAuthPerPeer: number;
+  private readonly maxPreAuthFromOthers: number;
   readonly methods = new Map<string, MethodDefinition>();
   readonly events = new Set<string>(['connect.challenge', 'tick', 'shutdown']);
   readonly rateLimiter: AuthRateLimiter;
@@ -217,18 +255,16 @@ class GatewayServer {
     this.allowedOrigins = new Set((options.allowedOrigins ?? []).map(normalizeOrigin));
     this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? handshakeTimeoutFromEnv();
-    this.allowSilentLocalPairing = options.alwaysPromptPairing ? () => false : (options.allowSilentLocalPairing ?? createSameUserCheck());
+    this.allowSilentLocalPairing = options.alwaysPromptPairing
+      ? () => false
+      : (options.allowSilentLocalPairing ?? createSameUserCheck({ resolver: this.peerUids }));
+    this.maxConnectionsPerPeer = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_PEER;
+    this.maxPreAuthPerPeer = options.maxPendingHandshakesPerAddress ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER;
+    this.maxPreAuthFromOthers = options.maxPendingHandshakesFromOthers ?? DEFAULT_MAX_PENDING_HANDSHAKES_FROM_OTHERS;
     this.httpServer = http.createServer((req, res) => this.handleHttp(req, res));
+    this.httpServer.on('connection', (socket: Socket) => this.admitSocket(socket));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PREAUTH_PAYLOAD_BYTES, perMessageDeflate: false });
-    this.httpServer.on('upgrade', (req, socket, head) => {
-      const address = req.socket.remoteAddress ?? 'unknown';
-      const counts = this.perAddress.get(address) ?? { open: 0, handshaking: 0 };
-      if (this.closing || counts.open >= (options.maxConnectionsPerAddress ?? 4096) || counts.handshaking >= (options.maxPendingHandshakesPerAddress ?? 512)) {
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, address));
-    });
+    this.httpServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onUpgrade(req, socket, head));
     this.host = {
       stateDir: options.stateDir,
       connections: () => [...this.connections].filter((c) => c.state === 'open'),
@@ -249,6 +285,11 @@ class GatewayServer {
   }
 
   private handleHttp(req: IncomingMessage, res: ServerResponse): void {
+    if (this.socketPeers.get(req.socket as Socket)?.refused) {
+      res.writeHead(503, { connection: 'close', 'content-length': 0 });
+      res.end();
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0];
     const json = (status: number, body: unknown) => {
       const text = JSON.stringify(body);
@@ -263,25 +304,68 @@ class GatewayServer {
     json(404, { ok: false, error: 'not found' });
   }
 
-  private adjustCount(address: string, field: 'open' | 'handshaking', delta: number): void {
-    const counts = this.perAddress.get(address) ?? { open: 0, handshaking: 0 };
+  private adjustCount(key: string, field: 'open' | 'preAuth', delta: number): number {
+    const counts = this.perPeer.get(key) ?? { open: 0, preAuth: 0 };
     counts[field] += delta;
-    if (counts.open <= 0 && counts.handshaking <= 0) this.perAddress.delete(address);
-    else this.perAddress.set(address, counts);
+    if (counts.open <= 0 && counts.preAuth <= 0) this.perPeer.delete(key);
+    else this.perPeer.set(key, counts);
+    return counts[field];
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, address: string): void {
-    const conn = new Connection(ws, req, address, this);
+  /**
+   * Every accepted TCP socket is a pre-auth socket of its peer (OS user where the OS tells, else address) until it
+   * authenticates or closes. Over its peer's cap, or over the cap for everyone but the owner together, it is
+   * refused: its upgrade gets 503, and it is cut soon whatever it does. The owner's own budget is never counted
+   * against others, so no other user can lock the owner out by holding sockets.
+   */
+  private admitSocket(socket: Socket): void {
+    const remoteAddress = socket.remoteAddress ?? 'unknown';
+    const ready = this.identifyPeer({ remoteAddress, remotePort: socket.remotePort ?? 0, localPort: socket.localPort ?? 0 }).catch(
+      (): PeerIdentity => ({ key: addressPeerKey(remoteAddress), owner: false }),
+    );
+    const peer: SocketPeer = { ready, refused: false, preAuthCounted: false };
+    this.socketPeers.set(socket, peer);
+    socket.once('close', () => this.releasePreAuth(peer));
+    void ready.then((identity) => {
+      peer.identity = identity;
+      if (socket.destroyed) return;
+      peer.preAuthCounted = true;
+      const mine = this.adjustCount(identity.key, 'preAuth', 1);
+      if (!identity.owner) this.othersPreAuth += 1;
+      const overOthers = !identity.owner && this.othersPreAuth > this.maxPreAuthFromOthers;
+      if (mine <= this.maxPreAuthPerPeer && !overOthers) return;
+      peer.refused = true;
+      // A peer far beyond its cap is not even given the grace: it would only hold file descriptors.
+      if (mine > 2 * this.maxPreAuthPerPeer) socket.destroy();
+      else setTimeout(() => socket.destroy(), REFUSED_SOCKET_GRACE_MS).unref();
+    });
+  }
+
+  private releasePreAuth(peer: SocketPeer): void {
+    if (!peer.preAuthCounted || !peer.identity) return;
+    peer.preAuthCounted = false;
+    this.adjustCount(peer.identity.key, 'preAuth', -1);
+    if (!peer.identity.owner) this.othersPreAuth -= 1;
+  }
+
+  private async onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const peer = this.socketPeers.get(socket);
+    const identity = peer ? await peer.ready : undefined;
+    if (socket.destroyed) return;
+    const open = identity ? (this.perPeer.get(identity.key)?.open ?? 0) : 0;
+    // Fails closed: a socket the gateway never admitted is refused too.
+    if (this.closing || !peer || !identity || peer.refused || open >= this.maxConnectionsPerPeer) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket.remoteAddress ?? 'unknown', peer, identity));
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage, address: string, peer: SocketPeer, identity: PeerIdentity): void {
+    const conn = new Connection(ws, req, address, identity.key, this);
     this.connections.add(conn);
-    this.adjustCount(address, 'open', 1);
-    this.adjustCount(address, 'handshaking', 1);
-    let handshaking = true;
-    const leaveHandshake = () => {
-      if (handshaking) {
-        handshaking = false;
-        this.adjustCount(address, 'handshaking', -1);
-      }
-    };
+    this.adjustCount(identity.key, 'open', 1);
+    const leaveHandshake = () => this.releasePreAuth(peer);
     ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary, leaveHandshake));
     ws.on('error', (error) => this.log('debug', 'websocket error', { connId: conn.connId, error: error.message }));
     ws.on('close', (code, reasonBuffer) => {
@@ -289,7 +373,7 @@ class GatewayServer {
       conn.state = 'closed';
       clearTimeout(conn.handshakeTimer);
       leaveHandshake();
-      this.adjustCount(address, 'open', -1);
+      this.adjustCount(identity.key, 'open', -1);
       this.connections.delete(conn);
       if (wasOpen) {
         for (const module of this.modules) {
@@ -354,6 +438,7 @@ class GatewayServer {
         allowedOrigins: this.allowedOrigins,
         pairing: this.pairing,
         rateLimiter: this.rateLimiter,
+        rateLimitKey: conn.peerKey,
         nowMs: Date.now(),
         allowSilentLocalPairing: ({ deviceId }) =>
           this.allowSilentLocalPairing({

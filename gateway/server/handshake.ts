@@ -9,9 +9,9 @@ import {
   type ErrorShape,
 } from '../protocol/frames';
 import { DEVICE_AUTH_FAILURES, normalizeDeviceMetadata, verifyDeviceProof } from '../protocol/device-auth';
-import { normalizeScopes } from '../protocol/scopes';
+import { normalizeScopes, scopesCovered } from '../protocol/scopes';
 import type { DevicePairingStore, PairingReason, PendingPairingRequest } from '../pairing/device-pairing-store';
-import type { ClientInfo, ConnectionRole, Locality } from './gateway-module';
+import { registerConnectionCredential, type ClientInfo, type ConnectionCredential, type ConnectionRole, type Locality } from './gateway-module';
 import { isOriginAllowed, resolveLocality } from './locality';
 import { AuthRateLimiter, checkSharedSecret, type GatewayAuthConfig } from './shared-auth';
 
@@ -24,6 +24,8 @@ export interface HandshakeContext {
   allowedOrigins: ReadonlySet<string>;
   pairing: DevicePairingStore;
   rateLimiter: AuthRateLimiter;
+  /** Who the failed-auth limit is kept for: the peer's OS user where the OS tells, else its address (peer-user.ts). */
+  rateLimitKey: string;
   nowMs: number;
   /** Extra veto on silent local pairing (e.g. the peer belongs to another local user). */
   allowSilentLocalPairing: (input: { remoteAddress: string; deviceId?: string; reason: PairingReason }) => boolean | Promise<boolean>;
@@ -42,6 +44,8 @@ export interface AcceptedConnection {
   pathEnv?: string;
   locality: Locality;
   authMethod: 'none' | 'token' | 'password' | 'device-token';
+  /** What it authenticated with, as an identity (modules compare it; see gateway-module credentialOf). */
+  credential: ConnectionCredential;
   deviceToken?: { token: string; scopes: string[]; issuedAtMs: number };
   minProtocol: number;
 }
@@ -106,7 +110,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       details: { code: 'CONTROL_UI_ORIGIN_NOT_ALLOWED', reason: 'origin-not-allowed' },
     });
   }
-  const lockedFor = ctx.rateLimiter.retryAfter(ctx.remoteAddress);
+  const lockedFor = ctx.rateLimiter.retryAfter(ctx.rateLimitKey);
   if (lockedFor > 0) {
     return fail({
       code: 'INVALID_REQUEST',
@@ -140,6 +144,8 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
 
   // Shared secret first; a paired device may instead present its device token.
   let authMethod: AcceptedConnection['authMethod'];
+  /** The scopes of the device token presented, when that token is what authenticated the connection. */
+  let tokenCeiling: readonly string[] | null = null;
   const shared = checkSharedSecret(ctx.auth, params.auth);
   if (shared.kind === 'ok') {
     authMethod = shared.method;
@@ -152,8 +158,9 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     const viaDeviceToken = device && candidate ? ctx.pairing.verifyDeviceToken(device.id, role, candidate) : null;
     if (viaDeviceToken) {
       authMethod = 'device-token';
+      tokenCeiling = viaDeviceToken.scopes;
     } else {
-      ctx.rateLimiter.recordFailure(ctx.remoteAddress);
+      ctx.rateLimiter.recordFailure(ctx.rateLimitKey);
       const usedDeviceToken = Boolean(device && params.auth?.deviceToken);
       const detailCode = usedDeviceToken ? 'AUTH_DEVICE_TOKEN_MISMATCH' : shared.detailCode;
       const message = usedDeviceToken ? 'unauthorized: device token mismatch (rotate/reissue device token)' : AUTH_MESSAGES[shared.detailCode]!;
@@ -167,10 +174,20 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     }
   }
   // Only the shared secret itself clears its failures: a device-token login in between must not reset the count.
-  if (authMethod !== 'device-token') ctx.rateLimiter.recordSuccess(ctx.remoteAddress);
+  if (authMethod !== 'device-token') ctx.rateLimiter.recordSuccess(ctx.rateLimitKey);
   const sharedAuthOk = authMethod === 'token' || authMethod === 'password';
   const locality = resolveLocality({ remoteAddress: ctx.remoteAddress, headers: ctx.headers, clientId: params.client.id, clientMode: params.client.mode, sharedAuthOk });
   const client: ClientInfo = { ...params.client };
+  const credential: ConnectionCredential =
+    authMethod === 'device-token' && device
+      ? { kind: 'device-token', deviceId: device.id }
+      : authMethod === 'token' || authMethod === 'password'
+        ? { kind: 'shared', method: authMethod }
+        : { kind: 'none-local' };
+  const accept = (connection: AcceptedConnection): HandshakeResult => {
+    registerConnectionCredential(connection.client, connection.credential);
+    return { ok: true, connection };
+  };
   const base = {
     role: role as ConnectionRole,
     client,
@@ -180,6 +197,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     pathEnv: params.pathEnv,
     locality,
     authMethod,
+    credential,
     minProtocol: params.minProtocol,
   };
 
@@ -194,7 +212,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       // Loopback is not the owner on a multi-user machine: the silent-pairing veto (same user) applies here too.
       (await ctx.allowSilentLocalPairing({ remoteAddress: ctx.remoteAddress, reason: 'not-paired' }));
     if (role === 'operator' && (sharedAuthOk || ownerLocal)) {
-      return { ok: true, connection: { ...base, scopes: normalizeScopes(requestedScopes) } };
+      return accept({ ...base, scopes: normalizeScopes(requestedScopes) });
     }
     return fail({
       code: 'NOT_PAIRED',
@@ -204,10 +222,14 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
   }
 
   const publicKey = device.publicKey;
-  const reason = ctx.pairing.pairingReason(
+  let reason = ctx.pairing.pairingReason(
     { deviceId: device.id, publicKey, role, scopes: requestedScopes, platform: params.client.platform, deviceFamily: params.client.deviceFamily },
     normalizeDeviceMetadata,
   );
+  // A device token grants at most the scopes it was issued with (issue 9 finding 12). Asking it for more is a scope
+  // upgrade decided by pairing, even when the paired record's approved baseline would cover it (a token the owner
+  // rotated down stays down unless pairing says otherwise): silent only for the owner on this machine, a prompt else.
+  if (!reason && tokenCeiling !== null && !scopesCovered(tokenCeiling, requestedScopes)) reason = 'scope-upgrade';
   if (reason) {
     const existing = ctx.pairing.getPaired(device.id);
     const revokedRole = existing?.tokens?.[role]?.revokedAtMs !== undefined;
@@ -228,6 +250,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       clientId: params.client.id,
       clientMode: params.client.mode,
       remoteIp: ctx.remoteAddress,
+      source: ctx.remoteAddress,
       silent,
     };
     const { request } = silent ? await ctx.pairing.pairSilently(pairingInput) : await ctx.pairing.requestPairing(pairingInput);
@@ -251,20 +274,26 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
   if (paired.platform) client.platform = paired.platform;
   if (paired.deviceFamily) client.deviceFamily = paired.deviceFamily;
   const token = await ctx.pairing.ensureDeviceToken(device.id, role, requestedScopes);
+  if (authMethod === 'device-token' && (!token || !scopesCovered(token.scopes, requestedScopes))) {
+    // Fail closed: whatever happened above, a device-token session never holds more than its token grants.
+    const missing = requestedScopes.filter((s) => !token || !scopesCovered(token.scopes, [s]));
+    return fail({
+      code: 'NOT_PAIRED',
+      message: `device token does not grant ${missing.join(', ') || 'the requested scopes'}; pair this device for them (scope upgrade)`,
+      details: { code: 'PAIRING_REQUIRED', reason: 'scope-upgrade', missingScopes: missing },
+    });
+  }
   await ctx.pairing.touchMetadata(device.id, {
     displayName: params.client.displayName,
     clientId: params.client.id,
     clientMode: params.client.mode,
     remoteIp: ctx.remoteAddress,
   });
-  return {
-    ok: true,
-    connection: {
-      ...base,
-      client,
-      deviceId: device.id,
-      scopes: role === 'node' ? requestedScopes : normalizeScopes(requestedScopes),
-      deviceToken: token ? { token: token.token, scopes: token.scopes, issuedAtMs: token.rotatedAtMs ?? token.createdAtMs } : undefined,
-    },
-  };
+  return accept({
+    ...base,
+    client,
+    deviceId: device.id,
+    scopes: role === 'node' ? requestedScopes : normalizeScopes(requestedScopes),
+    deviceToken: token ? { token: token.token, scopes: token.scopes, issuedAtMs: token.rotatedAtMs ?? token.createdAtMs } : undefined,
+  });
 }

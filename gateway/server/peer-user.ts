@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
+import { isLoopbackAddress } from './locality';
 
 /**
  * Same-user check for silent local pairing (issue 6, item 3).
@@ -16,6 +17,10 @@ import os from 'node:os';
  * and prompting the owner for their own CLI is exactly the regression the gateway exists to avoid, so
  * silent local pairing stays on there. Shared machines should set "always prompt"
  * (`alwaysPromptPairing`, CLI `--always-prompt-pairing`).
+ *
+ * The same lookup keys the gateway's per-peer limits (issue 9, finding 14): failed-auth lockout and pre-auth
+ * socket caps are kept per OS user where the OS tells, so another local user can never use up the owner's
+ * budget; elsewhere (and when a lookup finds nothing) they fall back to the address (`PeerIdentity`).
  */
 
 export interface PeerSocket {
@@ -126,6 +131,60 @@ export async function findPeerUid(peer: PeerSocket, readTables: () => Promise<st
   return uids.size === 1 ? [...uids][0] : undefined;
 }
 
+const TCP_ROW_KEY = (address: Buffer, port: number, peerPort: number) => `${address.toString('hex')}:${port}>${peerPort}`;
+
+/**
+ * Batches peer → uid lookups: every lookup waiting when a read of the tables starts is answered from that one read,
+ * so a burst of N connections costs a few reads of `/proc/net/tcp*`, not N (each read is O(sockets on the machine)).
+ * A lookup that arrives while a read is in flight waits for the next read: its socket may be newer than that
+ * snapshot. Answers are the same as `findPeerUid`'s.
+ */
+export class PeerUidResolver {
+  private queued: Array<{ peer: PeerSocket; resolve: (uid: number | undefined) => void }> = [];
+  private reading = false;
+
+  constructor(private readonly readTables: () => Promise<string[]> = readProcNetTables) {}
+
+  lookup(peer: PeerSocket): Promise<number | undefined> {
+    if (!addressBytes(peer.remoteAddress) || !peer.remotePort || !peer.localPort) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.queued.push({ peer, resolve });
+      if (!this.reading) this.readSoon();
+    });
+  }
+
+  private readSoon(): void {
+    this.reading = true;
+    // One turn of the event loop lets a burst of accepted sockets join the same read.
+    setImmediate(() => void this.readBatch());
+  }
+
+  private async readBatch(): Promise<void> {
+    const batch = this.queued;
+    this.queued = [];
+    let rows = new Map<string, number | null>();
+    try {
+      for (const text of await this.readTables()) {
+        for (const row of parseProcNetTcp(text)) {
+          if (row.state !== TCP_ESTABLISHED) continue;
+          const key = TCP_ROW_KEY(row.localAddress, row.localPort, row.remotePort);
+          const seen = rows.get(key);
+          // Rows that disagree tell nothing (fail closed to "unknown").
+          rows.set(key, seen === undefined || seen === row.uid ? row.uid : null);
+        }
+      }
+    } catch {
+      rows = new Map();
+    }
+    for (const { peer, resolve } of batch) {
+      const uid = rows.get(TCP_ROW_KEY(addressBytes(peer.remoteAddress)!, peer.remotePort, peer.localPort));
+      resolve(uid === null ? undefined : uid);
+    }
+    if (this.queued.length > 0) this.readSoon();
+    else this.reading = false;
+  }
+}
+
 export interface SameUserCheckOptions {
   /** Every local pairing prompts (shared machines); also withdraws device-less owner trust under auth "none". */
   alwaysPrompt?: boolean;
@@ -133,6 +192,8 @@ export interface SameUserCheckOptions {
   /** The gateway's own uid (tests). */
   uid?: number;
   readTables?: () => Promise<string[]>;
+  /** A shared batching resolver (the gateway's, which already looked every accepted socket up). */
+  resolver?: PeerUidResolver;
 }
 
 /**
@@ -145,5 +206,45 @@ export function createSameUserCheck(options: SameUserCheckOptions = {}): (peer: 
   if (platform !== 'linux') return async () => true;
   const ownUid = options.uid ?? process.getuid?.();
   if (ownUid === undefined) return async () => false;
+  const resolver = options.resolver;
+  if (resolver) return async (peer) => (await resolver.lookup(peer)) === ownUid;
   return async (peer) => (await findPeerUid(peer, options.readTables)) === ownUid;
+}
+
+/**
+ * Who a peer is, for per-peer limits (failed-auth lockout, pre-auth socket caps): the OS user owning the peer's
+ * socket where the OS tells (Linux), else the address. Every loopback address is one machine, so on the fallback
+ * path all of 127/8 and ::1 share one key (a client cannot multiply its budget by picking 127.0.0.2, 127.0.0.3…).
+ */
+export interface PeerIdentity {
+  /** `uid:<n>`, `addr:loopback` or `addr:<ip>`. */
+  key: string;
+  uid?: number;
+  /** The same OS user as the gateway: other users can never use up this peer's budget. */
+  owner: boolean;
+}
+
+export interface PeerIdentifierOptions {
+  platform?: NodeJS.Platform;
+  /** The gateway's own uid (tests). */
+  uid?: number;
+  resolver?: PeerUidResolver;
+}
+
+/** Address-only key: IPv4-mapped IPv6 as IPv4, and every loopback address as one. */
+export function addressPeerKey(address: string): string {
+  const bare = (address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address).toLowerCase();
+  if (isLoopbackAddress(bare)) return 'addr:loopback';
+  return `addr:${bare.startsWith('::ffff:') && isIP(bare.slice(7)) === 4 ? bare.slice(7) : bare}`;
+}
+
+export function createPeerIdentifier(options: PeerIdentifierOptions = {}): (peer: PeerSocket) => Promise<PeerIdentity> {
+  const platform = options.platform ?? process.platform;
+  const ownUid = options.uid ?? process.getuid?.();
+  const resolver = options.resolver ?? new PeerUidResolver();
+  return async (peer) => {
+    const uid = platform === 'linux' ? await resolver.lookup(peer) : undefined;
+    if (uid === undefined) return { key: addressPeerKey(peer.remoteAddress), owner: false };
+    return { key: `uid:${uid}`, uid, owner: ownUid !== undefined && uid === ownUid };
+  };
 }

@@ -59,11 +59,11 @@ export function checkSharedSecret(auth: GatewayAuthConfig, provided: { token?: s
 }
 
 export interface RateLimitOptions {
-  /** Failures allowed within the window before the address is locked out. */
+  /** Failures allowed within the window before the peer is locked out. */
   maxFailures: number;
   windowMs: number;
   lockoutMs: number;
-  /** Bound on tracked addresses so a spray of addresses cannot grow memory without limit. */
+  /** Bound on tracked peers so a spray of addresses cannot grow memory without limit. */
   maxTrackedAddresses: number;
 }
 
@@ -74,28 +74,33 @@ interface FailureRecord {
   lockedUntil: number;
 }
 
-/** Per-address auth failure limiter. Loopback is not exempt: a local web page or process can guess too. */
+/**
+ * Auth failure limiter, per peer key (`PeerIdentity.key` in peer-user.ts): the peer's OS user where the OS tells
+ * (Linux), else its address. So another local user's wrong guesses lock out that user, never the owner, and
+ * a lockout is not dodged by switching between 127.x.y.z addresses. Loopback is not exempt: a local web page
+ * or process can guess too.
+ */
 export class AuthRateLimiter {
   private readonly records = new Map<string, FailureRecord>();
 
   constructor(private readonly options: RateLimitOptions = DEFAULT_RATE_LIMIT, private readonly now: () => number = Date.now) {}
 
-  /** Milliseconds until the address may try again, or 0. */
-  retryAfter(address: string): number {
-    const record = this.records.get(address);
+  /** Milliseconds until the peer may try again, or 0. */
+  retryAfter(peerKey: string): number {
+    const record = this.records.get(peerKey);
     if (!record) return 0;
     return Math.max(0, record.lockedUntil - this.now());
   }
 
-  recordFailure(address: string): void {
+  recordFailure(peerKey: string): void {
     const now = this.now();
-    let record = this.records.get(address);
+    let record = this.records.get(peerKey);
     if (!record) {
       if (this.records.size >= this.options.maxTrackedAddresses) {
         this.records.delete(this.records.keys().next().value as string);
       }
       record = { failures: [], lockedUntil: 0 };
-      this.records.set(address, record);
+      this.records.set(peerKey, record);
     }
     record.failures = record.failures.filter((t) => now - t < this.options.windowMs);
     record.failures.push(now);
@@ -105,8 +110,8 @@ export class AuthRateLimiter {
     }
   }
 
-  recordSuccess(address: string): void {
-    const record = this.records.get(address);
-    if (record && record.lockedUntil <= this.now()) this.records.delete(address);
+  recordSuccess(peerKey: string): void {
+    const record = this.records.get(peerKey);
+    if (record && record.lockedUntil <= this.now()) this.records.delete(peerKey);
   }
 }

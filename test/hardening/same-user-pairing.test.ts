@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressBytes, createSameUserCheck, findPeerUid, parseProcNetTcp } from '../../gateway/server/peer-user';
+import { addressBytes, addressPeerKey, createPeerIdentifier, createSameUserCheck, findPeerUid, parseProcNetTcp, PeerUidResolver } from '../../gateway/server/peer-user';
 import { bundleScript, lastJsonLine, runChild, startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
 
 const OTHER_USER = 'clawdesk-other';
@@ -58,6 +58,44 @@ describe('peer socket → uid (/proc/net/tcp parsing)', () => {
     // Documented choice: no cheap owner lookup on macOS/Windows, which stay silent unless "always prompt".
     expect(await createSameUserCheck({ platform: 'darwin' })({ remoteAddress: '127.0.0.1', remotePort: 1, localPort: 2 })).toBe(true);
     expect(await createSameUserCheck({ platform: 'win32', alwaysPrompt: true })({ remoteAddress: '127.0.0.1', remotePort: 1, localPort: 2 })).toBe(false);
+  });
+});
+
+describe('peer identity for per-peer limits (issue 9 finding 14)', () => {
+  it('one read of the tables answers a burst of lookups, with the same answers as findPeerUid', async () => {
+    let reads = 0;
+    const resolver = new PeerUidResolver(async () => {
+      reads += 1;
+      return [TCP, TCP6];
+    });
+    const peers = [
+      { remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 },
+      { remoteAddress: '::ffff:127.0.0.1', remotePort: 0xa1b3, localPort: 0x4965 },
+      { remoteAddress: '::1', remotePort: 0xa1b5, localPort: 0x4965 },
+      { remoteAddress: '127.0.0.1', remotePort: 0xa1b4, localPort: 0x4965 },
+      { remoteAddress: 'localhost', remotePort: 0xa1b2, localPort: 0x4965 },
+    ];
+    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => resolver.lookup(peers[i % peers.length]!)));
+    expect(reads).toBe(1);
+    expect(burst.slice(0, 5)).toEqual([0, 1001, 1002, undefined, undefined]);
+    // A lookup after the read gets a fresh read (its socket may be newer than the last snapshot).
+    expect(await resolver.lookup(peers[0]!)).toBe(0);
+    expect(reads).toBe(2);
+    // An unreadable table is "unknown", never an error.
+    expect(await new PeerUidResolver(async () => Promise.reject(new Error('EACCES'))).lookup(peers[0]!)).toBeUndefined();
+  });
+
+  it('keys a peer by OS user on Linux, marks the owner, and falls back to the address (all of loopback as one)', async () => {
+    const resolver = new PeerUidResolver(async () => [TCP, TCP6]);
+    const identify = createPeerIdentifier({ platform: 'linux', uid: 1001, resolver });
+    expect(await identify({ remoteAddress: '::ffff:127.0.0.1', remotePort: 0xa1b3, localPort: 0x4965 })).toEqual({ key: 'uid:1001', uid: 1001, owner: true });
+    expect(await identify({ remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 })).toEqual({ key: 'uid:0', uid: 0, owner: false });
+    expect(await identify({ remoteAddress: '127.0.0.1', remotePort: 0xbeef, localPort: 0x4965 })).toEqual({ key: 'addr:loopback', owner: false });
+    expect(await createPeerIdentifier({ platform: 'darwin', uid: 0, resolver })({ remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 })).toEqual({ key: 'addr:loopback', owner: false });
+    for (const address of ['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.9.9.9', '[::1]']) expect(addressPeerKey(address)).toBe('addr:loopback');
+    expect(addressPeerKey('::ffff:10.0.0.7')).toBe('addr:10.0.0.7');
+    expect(addressPeerKey('10.0.0.7')).toBe('addr:10.0.0.7');
+    expect(addressPeerKey('FE80::1')).toBe('addr:fe80::1');
   });
 });
 
