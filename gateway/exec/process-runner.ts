@@ -1,13 +1,21 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, spawnSync } from 'node:child_process';
 import { TextDecoder } from 'node:util';
 import { isDangerousEnvKey } from './command-analysis';
 
 /**
  * Runs one argv without a shell: cwd, filtered environment, a timeout that kills the whole process tree
- * (process group on POSIX, `taskkill /T /F` on Windows), and output capped at 200,000 characters.
+ * (process group on POSIX, `taskkill /T /F` on Windows), and output capped at 200,000 characters. Every run
+ * ends: without an explicit timeout the default applies, output past the cap stops and kills the producer,
+ * and an AbortSignal (explicit, or the ambient one of `withRunSignal`) kills the tree at once.
  */
 
 export const MAX_OUTPUT_CHARS = 200_000;
+/**
+ * The timeout of a run that names none (`timeoutMs` absent, null or 0): 10 minutes. A caller may ask for more
+ * explicitly (system.run allows up to 24 h); the node also caps every run at its invoke's own timeout.
+ */
+export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60_000;
 export const TRUNCATION_MARKER = '\n... (truncated)';
 export const ENV_OVERRIDE_REJECTED = 'SYSTEM_RUN_DENIED: environment override rejected';
 
@@ -48,8 +56,11 @@ export interface RunProcessOptions {
   argv: readonly string[];
   cwd?: string;
   env: Record<string, string>;
-  timeoutMs?: number;
+  /** Kills the tree after this long; absent, null, 0 or negative → `DEFAULT_RUN_TIMEOUT_MS`. */
+  timeoutMs?: number | null;
   maxOutputChars?: number;
+  /** Aborting kills the tree at once (the requester left, the invoke was cancelled). Default: `withRunSignal`'s. */
+  signal?: AbortSignal;
   platform?: NodeJS.Platform;
   /** Decodes raw output bytes (Windows console code page); defaults to UTF-8. */
   decode?: (bytes: Buffer) => string;
@@ -69,8 +80,32 @@ export interface RunProcessResult {
   stdout: string;
   stderr: string;
   truncated: boolean;
-  /** Spawn failure (missing executable, bad cwd...); nothing ran. */
+  /** Why Clawdesk killed the tree, if it did. */
+  stoppedBy: 'timeout' | 'output-limit' | 'cancelled' | null;
+  /** Spawn failure (missing executable, bad cwd...; nothing ran), or why the run was stopped. */
   error: string | null;
+}
+
+const ambientSignal = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `fn` with `signal` as the default cancel signal of every `runProcess` it starts (through any number of
+ * awaits), so a caller that does not construct the run options itself (the node host around `SystemRunner.run`)
+ * can still cancel exactly its own runs.
+ */
+export function withRunSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  return ambientSignal.run(signal, fn);
+}
+
+/** The timeout a run gets: the caller's when it names a positive one, else the default. */
+export function effectiveRunTimeoutMs(timeoutMs: number | null | undefined): number {
+  return typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : DEFAULT_RUN_TIMEOUT_MS;
+}
+
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason.message;
+  return typeof reason === 'string' && reason ? reason : 'cancelled';
 }
 
 /** Kills the process and everything it started. */
@@ -94,14 +129,23 @@ export function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
   const platform = opts.platform ?? process.platform;
   const cap = opts.maxOutputChars ?? MAX_OUTPUT_CHARS;
   const decode = opts.decode ?? ((b: Buffer) => b.toString('utf8'));
+  const timeoutMs = effectiveRunTimeoutMs(opts.timeoutMs);
+  const signal = opts.signal ?? ambientSignal.getStore();
   return new Promise((resolve) => {
     const stdoutChunks: Buffer[] = [];
     const stderrChunks: Buffer[] = [];
     let bytes = 0;
     let overflow = false;
     let timedOut = false;
+    let stoppedBy: RunProcessResult['stoppedBy'] = null;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+
+    if (signal?.aborted) {
+      resolve(failed(`command not started: ${abortReason(signal)}`, 'cancelled'));
+      return;
+    }
 
     let child: ReturnType<typeof spawn>;
     try {
@@ -123,7 +167,15 @@ export function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
       resolve(result);
+    };
+    /** The first reason wins; the whole tree goes (grandchildren keep the pipes open otherwise). */
+    const stop = (why: NonNullable<RunProcessResult['stoppedBy']>) => {
+      if (stoppedBy) return;
+      stoppedBy = why;
+      if (why === 'timeout') timedOut = true;
+      if (child.pid) killProcessTree(child.pid, platform);
     };
 
     // Bytes are a safe upper bound for characters; collect a little beyond the cap, decode, then cut exactly.
@@ -134,6 +186,8 @@ export function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
         into.push(chunk.subarray(0, Math.max(0, room)));
         bytes += Math.max(0, room);
         overflow = true;
+        // Past the cap nothing more is kept: stop the producer instead of draining it forever (`yes`).
+        stop('output-limit');
         return;
       }
       into.push(chunk);
@@ -147,11 +201,11 @@ export function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
     });
     child.once('spawn', () => {
       opts.onStarted?.(child.pid);
-      if (opts.timeoutMs && opts.timeoutMs > 0) {
-        timer = setTimeout(() => {
-          timedOut = true;
-          if (child.pid) killProcessTree(child.pid, platform);
-        }, opts.timeoutMs);
+      timer = setTimeout(() => stop('timeout'), timeoutMs);
+      if (signal) {
+        onAbort = () => stop('cancelled');
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
       }
     });
     child.once('exit', () => {
@@ -161,7 +215,7 @@ export function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
       grace.unref();
       child.once('close', () => clearTimeout(grace));
     });
-    child.once('close', (code, signal) => {
+    child.once('close', (code, exitSignal) => {
       // A grandchild may outlive its parent in the group; it goes too.
       if (child.pid && platform !== 'win32') {
         try {
@@ -184,22 +238,28 @@ export function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
         if (stderr) stderr += TRUNCATION_MARKER;
         else stdout += TRUNCATION_MARKER;
       }
+      const why: Record<NonNullable<RunProcessResult['stoppedBy']>, string> = {
+        timeout: `command timed out after ${timeoutMs} ms; its process tree was killed`,
+        'output-limit': `output limit reached (${cap} characters); the command was stopped and its process tree killed`,
+        cancelled: `command cancelled (${signal ? abortReason(signal) : 'cancelled'}); its process tree was killed`,
+      };
       finish({
         exitCode: code,
-        signal,
+        signal: exitSignal,
         timedOut,
-        success: !timedOut && code === 0,
+        success: stoppedBy === null && code === 0,
         stdout,
         stderr,
         truncated,
-        error: timedOut ? `command timed out after ${opts.timeoutMs} ms` : null,
+        stoppedBy,
+        error: stoppedBy ? why[stoppedBy] : null,
       });
     });
   });
 }
 
-function failed(message: string): RunProcessResult {
-  return { exitCode: null, signal: null, timedOut: false, success: false, stdout: '', stderr: '', truncated: false, error: message };
+function failed(message: string, stoppedBy: RunProcessResult['stoppedBy'] = null): RunProcessResult {
+  return { exitCode: null, signal: null, timedOut: false, success: false, stdout: '', stderr: '', truncated: false, stoppedBy, error: message };
 }
 
 function describeSpawnError(error: NodeJS.ErrnoException, opts: RunProcessOptions): string {

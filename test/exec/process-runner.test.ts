@@ -1,14 +1,17 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  DEFAULT_RUN_TIMEOUT_MS,
+  effectiveRunTimeoutMs,
   ENV_OVERRIDE_REJECTED,
   TRUNCATION_MARKER,
   applyEnvOverrides,
   decoderForCodePage,
   parseChcpOutput,
   runProcess,
+  withRunSignal,
 } from '../../gateway/exec/process-runner';
 
 let dir: string;
@@ -80,6 +83,69 @@ describe('runProcess', () => {
     expect(missing.error).toMatch(/not found/);
     const badCwd = await runProcess({ argv: [process.execPath, '-e', '1'], cwd: path.join(dir, 'missing'), env: env().env });
     expect(badCwd.error).toMatch(/not found/);
+  });
+});
+
+/** Live (non-zombie) members of a process group, from /proc. */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[2]) === pgid) members.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return members;
+}
+
+describe.runIf(process.platform === 'linux')('issue 9 finding 14: every run ends, and its whole tree with it', () => {
+  it('issue 9 finding 14: `yes` is stopped and killed at the output cap (it kept running before), truncation reported', async () => {
+    let pid = 0;
+    const started = Date.now();
+    const r = await runProcess({ argv: ['yes'], env: env().env, maxOutputChars: 10_000, onStarted: (p) => (pid = p ?? 0) });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(r).toMatchObject({ truncated: true, stoppedBy: 'output-limit', success: false, timedOut: false });
+    expect(r.error).toMatch(/output limit reached \(10000 characters\); the command was stopped/);
+    expect(r.stdout).toBe(`${'y\n'.repeat(5_000)}${TRUNCATION_MARKER}`);
+    await expect.poll(() => groupMembers(pid), { timeout: 5_000, interval: 20 }).toEqual([]);
+  });
+
+  it('issue 9 finding 14: the cap kills the producer\'s whole group, a grandchild producer included', async () => {
+    let pid = 0;
+    const r = await runProcess({ argv: ['sh', '-c', 'yes | cat; sleep 300'], env: env().env, maxOutputChars: 1_000, onStarted: (p) => (pid = p ?? 0) });
+    expect(r.stoppedBy).toBe('output-limit');
+    await expect.poll(() => groupMembers(pid), { timeout: 5_000, interval: 20 }).toEqual([]);
+  });
+
+  it('issue 9 finding 14: an abort signal, explicit or ambient (withRunSignal), kills `sleep 300` and its tree', async () => {
+    for (const ambient of [false, true]) {
+      const controller = new AbortController();
+      let pid = 0;
+      const opts = { argv: ['sh', '-c', 'sleep 300 & sleep 300'], env: env().env, onStarted: (p: number | undefined) => (pid = p ?? 0) };
+      const run = ambient ? withRunSignal(controller.signal, async () => runProcess(opts)) : runProcess({ ...opts, signal: controller.signal });
+      await expect.poll(() => groupMembers(pid).length, { timeout: 5_000, interval: 20 }).toBe(3);
+      controller.abort(new Error('requester disconnected'));
+      const r = await run;
+      expect(r).toMatchObject({ stoppedBy: 'cancelled', success: false, timedOut: false });
+      expect(r.error).toBe('command cancelled (requester disconnected); its process tree was killed');
+      await expect.poll(() => groupMembers(pid), { timeout: 5_000, interval: 20 }).toEqual([]);
+    }
+    const aborted = AbortSignal.abort('invoke timed out');
+    const never = await runProcess({ argv: ['sh', '-c', `touch ${path.join(dir, 'ran')}`], env: env().env, signal: aborted });
+    expect(never).toMatchObject({ stoppedBy: 'cancelled', exitCode: null, error: 'command not started: invoke timed out' });
+    expect(existsSync(path.join(dir, 'ran'))).toBe(false);
+  });
+
+  it('issue 9 finding 14: a run that names no timeout gets the default (10 min); an explicit one is kept', async () => {
+    expect(DEFAULT_RUN_TIMEOUT_MS).toBe(600_000);
+    for (const none of [undefined, null, 0, -5, Number.NaN]) expect(effectiveRunTimeoutMs(none)).toBe(DEFAULT_RUN_TIMEOUT_MS);
+    expect(effectiveRunTimeoutMs(24 * 3600_000)).toBe(24 * 3600_000);
+    const r = await runProcess({ argv: ['sleep', '300'], env: env().env, timeoutMs: 300 });
+    expect(r).toMatchObject({ timedOut: true, stoppedBy: 'timeout', error: 'command timed out after 300 ms; its process tree was killed' });
   });
 });
 
