@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import path from 'node:path';
+import { redactConfigSecrets } from '../config/secret-redaction';
 import { emptyParams, healthParams } from '../protocol/method-schemas';
 import type { GatewayConnection, GatewayHost, GatewayModule, MethodDefinition } from './gateway-module';
 
@@ -241,17 +242,10 @@ export function createCoreModule(options: CoreModuleOptions) {
 
 export type CoreModule = ReturnType<typeof createCoreModule>;
 
-const SECRET_KEY = /(token|password|secret|apikey|api_key|privatekey|private_key)$/i;
-
-/** Config values under secret-looking keys are replaced, so `config.get` never echoes credentials. */
+/**
+ * Config values that are secrets (by key, by value and inside env maps) are replaced, so `config.get` never echoes
+ * credentials to an `operator.read` client. The rules live in gateway/config/secret-redaction.ts.
+ */
 export function redactSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redactSecrets);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) && typeof inner === 'string' ? '__OPENCLAW_REDACTED__' : redactSecrets(inner);
-    }
-    return out;
-  }
-  return value;
+  return redactConfigSecrets(value);
 }
