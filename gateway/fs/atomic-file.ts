@@ -13,6 +13,11 @@ export interface AtomicWriteOptions {
   refuseSymlink?: boolean;
   /** Create missing parent directories with this mode (default 0700). */
   dirMode?: number;
+  /**
+   * Never pass through a link below this directory: every directory between `root` and the file must be a real
+   * directory (missing ones are created, 0700). Refuses with SymlinkRefusedError otherwise. Implies refuseSymlink.
+   */
+  root?: string;
 }
 
 export class SymlinkRefusedError extends Error {
@@ -103,8 +108,9 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const mode = options.mode ?? SECRET_FILE_MODE;
   const dir = path.dirname(filePath);
-  await fs.mkdir(dir, { recursive: true, mode: options.dirMode ?? SECRET_DIR_MODE });
-  if (options.refuseSymlink) {
+  if (options.root !== undefined) await ensureRealDirectory(options.root, dir, options.dirMode ?? SECRET_DIR_MODE);
+  else await fs.mkdir(dir, { recursive: true, mode: options.dirMode ?? SECRET_DIR_MODE });
+  if (options.refuseSymlink || options.root !== undefined) {
     const stat = await fs.lstat(filePath).catch(() => undefined);
     if (stat?.isSymbolicLink()) throw new SymlinkRefusedError(filePath);
   }
@@ -133,6 +139,34 @@ export async function writeFileAtomic(
     throw error;
   }
   await fsyncDirectory(dir);
+}
+
+/**
+ * Makes sure `dir` exists as a real directory below `root` without passing through a link: each component from
+ * `root` down is lstat'ed (never followed) and created (mode `dirMode`) when missing. `root` itself must be a real
+ * directory. Throws SymlinkRefusedError naming the first component that is a link or not a directory.
+ */
+export async function ensureRealDirectory(root: string, dir: string, dirMode = SECRET_DIR_MODE): Promise<void> {
+  const base = path.resolve(root);
+  const target = path.resolve(dir);
+  const rel = path.relative(base, target);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`refusing to write ${target}: it is outside ${base}`);
+  let current = base;
+  for (const part of ['', ...(rel ? rel.split(path.sep) : [])]) {
+    current = part ? path.join(current, part) : current;
+    let st = await fs.lstat(current).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+    if (!st && part) {
+      try {
+        await fs.mkdir(current, { mode: dirMode });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      st = await fs.lstat(current);
+    }
+    if (!st) throw new Error(`refusing to write below ${current}: it does not exist`);
+    if (st.isSymbolicLink()) throw new SymlinkRefusedError(current);
+    if (!st.isDirectory()) throw new Error(`refusing to write below ${current}: it is not a directory`);
+  }
 }
 
 export async function writeJsonAtomic(filePath: string, value: unknown, options: AtomicWriteOptions = {}): Promise<void> {

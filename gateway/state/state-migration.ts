@@ -1,8 +1,8 @@
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { writeFileAtomic } from '../fs/atomic-file';
+import { DEFAULT_MAX_JSON_BYTES, SymlinkRefusedError, ensureRealDirectory, writeFileAtomic } from '../fs/atomic-file';
 import { BackupManifest, backupName, defaultBackupRoot, publishBackup, readBackupManifest, writeBackup } from './state-backup';
 import {
   DeviceAuthFile,
@@ -48,7 +48,8 @@ import {
   recoverTransaction,
   sweepJournalTemps,
 } from './state-transaction';
-import { copyOne, copyTree, lexists, sha256File, walkTree } from './state-tree';
+import { SafetyProblem, checkDirAndAncestors, checkTreeEntries, isSecretPath, isTrustPath } from './state-safety';
+import { copyFileData, copyOne, copyTree, lexists, sha256File, walkTree } from './state-tree';
 
 /**
  * `clawdesk state migrate --from <dir> --to <dir>`: merges one OpenClaw state dir into another, backs both up
@@ -97,7 +98,19 @@ export interface MigrateOptions {
   now?: () => number;
   /** Test hook called at every step boundary. */
   step?: StepHook;
+  /**
+   * Largest source accepted, in bytes of apparent size (holes in sparse files count): every byte is read at least
+   * three times (backup, staging, verification). Default DEFAULT_MAX_MIGRATION_BYTES.
+   */
+  maxBytes?: number;
+  /** Free bytes available to this user on the filesystem holding `dir` (default: statfs). Tests inject it. */
+  freeBytes?: (dir: string) => Promise<number>;
 }
+
+/** 16 GiB: far above any OpenClaw state dir, far below what a hostile sparse file could claim. */
+export const DEFAULT_MAX_MIGRATION_BYTES = 16 * 1024 ** 3;
+/** Room left free after a migration, beyond what its copies take. */
+const FREE_SPACE_MARGIN = 64 * 1024 * 1024;
 
 export interface MigrationResult {
   plan: MigrationPlan;
@@ -108,7 +121,8 @@ export interface MigrationResult {
 
 interface Recipe {
   mkdirs: string[];
-  copies: Array<{ from: string; rel: string }>;
+  /** `secret`: trust state, written fresh (new inode, 0600) instead of copied with its mode. */
+  copies: Array<{ from: string; rel: string; secret?: boolean; skip?: (childRel: string) => boolean }>;
   writes: Array<{ rel: string; content: string }>;
   /** Parsed inputs and outputs for the staging check. */
   checks: {
@@ -150,6 +164,11 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   const link = platform === 'win32' ? 'junction' : 'symlink';
   const plan: MigrationPlan = { from, to, targetExists: false, status: 'ready', blockers: [], warnings: [], steps: [], files: [], notes: [], link };
   const recipe: Recipe = { mkdirs: [], copies: [], writes: [], checks: { accounted: [] } };
+  const blockAll = (problems: SafetyProblem[], whose: string) => {
+    for (const problem of problems) plan.blockers.push(`${whose}: ${problem.message}`);
+    plan.status = 'blocked';
+    return { plan, recipe };
+  };
   const blocked = () => plan.blockers.length > 0;
   const block = (message: string) => {
     plan.blockers.push(message);
@@ -172,6 +191,9 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   plan.fromReal = fromReal;
   const fromStat = await fs.stat(fromReal);
   if (!fromStat.isDirectory()) return block(`the source ${from} is a file, not a state directory`);
+  // Trust is taken from the source: another user must not be able to change it, now or while it is copied.
+  const unsafe = (await checkDirAndAncestors(from, { platform })).filter((p) => p.blocking);
+  if (unsafe.length > 0) return blockAll(unsafe, `refusing the source ${from}`);
   try {
     await fs.readdir(fromReal);
   } catch (error) {
@@ -211,6 +233,62 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   } catch (error) {
     return block(`cannot read everything in ${from}: ${(error as Error).message}`);
   }
+  const treeProblems = await checkTreeEntries(fromReal, sourceEntries, { platform });
+  const treeBlockers = treeProblems.filter((p) => p.blocking);
+  if (treeBlockers.length > 0) return blockAll(treeBlockers.slice(0, 20), `refusing the source ${from}`);
+  // Links leading out of the source are neutralised: not installed in the result, listed in the archive.
+  const escaping = new Map<string, string>();
+  for (const problem of treeProblems) {
+    if (problem.kind !== 'link-leaves-tree') continue;
+    const rel = path.relative(fromReal, problem.path).split(path.sep).join('/');
+    escaping.set(rel, await fs.readlink(problem.path).catch(() => '?'));
+  }
+  if (plan.targetExists) {
+    for (const rel of ['identity', 'devices', 'nodes', 'credentials', 'identity/device.json', 'identity/device-auth.json', 'devices/paired.json', 'devices/pending.json', 'devices/bootstrap.json', 'nodes/paired.json', 'nodes/pending.json', 'node.json', 'exec-approvals.json', CONFIG_FILENAME, ...LEGACY_CONFIG_FILENAMES]) {
+      const st = await fs.lstat(path.join(toReal, rel)).catch(() => undefined);
+      if (st?.isSymbolicLink() && isTrustPath(rel)) {
+        block(`the target's ${rel} (${path.join(toReal, rel)}) is a symbolic link to ${await fs.readlink(path.join(toReal, rel)).catch(() => '?')}: trust state must be a real file or directory, never written through a link; replace the link with what it points to, then migrate`);
+      }
+    }
+    if (blocked()) return { plan, recipe };
+  }
+
+  // --- size: a limit on what is read, and room for the backup and the staged copy
+  const sizeOf = (entries: Array<{ stat: import('node:fs').Stats }>) =>
+    entries.reduce((acc, { stat }) => (stat.isFile() ? { apparent: acc.apparent + stat.size, allocated: acc.allocated + allocatedBytes(stat) } : acc), { apparent: 0, allocated: 0 });
+  const sourceSize = sizeOf(sourceEntries);
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MIGRATION_BYTES;
+  if (sourceSize.apparent > maxBytes) {
+    const largest = sourceEntries.filter((e) => e.stat.isFile()).sort((a, b) => b.stat.size - a.stat.size).slice(0, 3);
+    return block(
+      `the source ${from} holds ${formatBytes(sourceSize.apparent)} (apparent size, holes in sparse files included), over the ${formatBytes(maxBytes)} limit (largest: ${largest.map((e) => `${e.rel} ${formatBytes(e.stat.size)}`).join(', ')}); remove what is not state, or raise the limit with --max-size`,
+    );
+  }
+  let targetSize = { apparent: 0, allocated: 0 };
+  if (plan.targetExists) {
+    try {
+      targetSize = sizeOf(await walkTree(toReal));
+    } catch (error) {
+      return block(`cannot read everything in the target ${to}: ${(error as Error).message}`);
+    }
+  }
+  const backupRootForSpace = options.backupRoot ?? defaultBackupRoot(toReal);
+  const freeBytes = options.freeBytes ?? freeBytesAt;
+  const needEach = sourceSize.allocated + targetSize.allocated;
+  const stagingFs = await existingAncestor(path.dirname(toReal));
+  const backupFs = await existingAncestor(backupRootForSpace);
+  const sameFs = (await fs.stat(stagingFs).then((s) => s.dev).catch(() => -1)) === (await fs.stat(backupFs).then((s) => s.dev).catch(() => -2));
+  const needs = sameFs ? [{ dir: stagingFs, bytes: 2 * needEach, what: 'the backup and the staged copy' }] : [
+    { dir: stagingFs, bytes: needEach, what: 'the staged copy' },
+    { dir: backupFs, bytes: needEach, what: 'the backup' },
+  ];
+  for (const need of needs) {
+    const free = await freeBytes(need.dir).catch(() => undefined);
+    if (free === undefined) return block(`cannot tell how much space is free at ${need.dir}; nothing was changed`);
+    if (free < need.bytes + FREE_SPACE_MARGIN) {
+      return block(`not enough free space at ${need.dir}: ${need.what} need about ${formatBytes(need.bytes + FREE_SPACE_MARGIN)}, ${formatBytes(free)} is free`);
+    }
+  }
   const targetHas = async (rel: string) => (plan.targetExists ? fs.lstat(path.join(toReal, rel)).catch(() => undefined) : undefined);
 
   const read = async <T>(root: string, rel: string, parse: (v: unknown) => T, json5 = false): Promise<StateRead<T> | undefined> => {
@@ -226,8 +304,9 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   const label = path.basename(from).replace(/^\./, '') || 'source';
   let archiveRoot = `migrated-from-${label}`;
   for (let n = 2; await targetHas(archiveRoot); n++) archiveRoot = `migrated-from-${label}-${n}`;
+  const skipEscapingBelow = (rel: string) => (childRel: string) => escaping.has(`${rel}/${childRel}`);
   const archive = (rel: string, why: string) => {
-    recipe.copies.push({ from: path.join(fromReal, rel), rel: `${archiveRoot}/${rel}` });
+    recipe.copies.push({ from: path.join(fromReal, rel), rel: `${archiveRoot}/${rel}`, secret: isSecretPath(rel), skip: skipEscapingBelow(rel) });
     plan.files.push({ rel, action: 'archive', detail: `${why}; the source's copy is kept at ${archiveRoot}/${rel}` });
     recipe.checks.accounted.push(`${archiveRoot}/${rel}`);
   };
@@ -236,7 +315,7 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     plan.files.push({ rel, action, detail });
   };
   const copy = (rel: string, detail: string, destRel = rel) => {
-    recipe.copies.push({ from: path.join(fromReal, rel), rel: destRel });
+    recipe.copies.push({ from: path.join(fromReal, rel), rel: destRel, secret: isSecretPath(rel) || isSecretPath(destRel) });
     plan.files.push({ rel, action: 'copy', detail });
     recipe.checks.accounted.push(destRel);
   };
@@ -370,12 +449,16 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       plan.files.push({ rel, action: 'skip', detail: 'temporary file or socket, recreated by its owner' });
       continue;
     }
+    if (escaping.has(rel)) {
+      plan.files.push({ rel, action: 'skip', detail: `a symbolic link leading out of the state dir (to ${escaping.get(rel)}): not installed; listed in ${archiveRoot}/${LINKS_RECORD}` });
+      continue;
+    }
     const existing = await targetHas(rel);
     if (stat.isDirectory()) {
       if (!existing) recipe.mkdirs.push(rel);
       else if (!existing.isDirectory()) {
         archivedDirs.push(rel);
-        recipe.copies.push({ from: path.join(fromReal, rel), rel: `${archiveRoot}/${rel}` });
+        recipe.copies.push({ from: path.join(fromReal, rel), rel: `${archiveRoot}/${rel}`, skip: skipEscapingBelow(rel) });
         plan.files.push({ rel, action: 'archive', detail: `a directory in the source but not in the target; kept at ${archiveRoot}/${rel}` });
       }
       continue;
@@ -385,7 +468,7 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       continue;
     }
     if (!existing) {
-      recipe.copies.push({ from: path.join(fromReal, rel), rel });
+      recipe.copies.push({ from: path.join(fromReal, rel), rel, secret: isSecretPath(rel) });
       recipe.checks.accounted.push(rel);
       continue;
     }
@@ -394,6 +477,14 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   }
   const copiedCount = recipe.copies.filter((c) => !c.rel.startsWith(archiveRoot) && !SPECIAL.has(c.rel)).length;
   if (copiedCount > 0) plan.files.push({ rel: '(other files)', action: 'copy', detail: `${copiedCount} file(s) only in the source copied over` });
+  if (escaping.size > 0) {
+    const links = [...escaping].map(([rel, target]) => ({ path: rel, target }));
+    recipe.writes.push({ rel: `${archiveRoot}/${LINKS_RECORD}`, content: `${JSON.stringify({ version: 1, from: fromReal, note: 'symbolic links that led out of the migrated state dir; not installed', links }, null, 2)}\n` });
+    recipe.checks.accounted.push(`${archiveRoot}/${LINKS_RECORD}`);
+    plan.warnings.push(
+      `${escaping.size} symbolic link(s) in ${from} lead out of it and are not migrated (${[...escaping.keys()].slice(0, 5).join(', ')}${escaping.size > 5 ? ', …' : ''}); they are listed in ${archiveRoot}/${LINKS_RECORD} and kept in the backup`,
+    );
+  }
 
   // --- the plan, in words
   const backupRoot = options.backupRoot ?? defaultBackupRoot(toReal);
@@ -449,7 +540,12 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
     );
     await publishBackup(partialBackup, backupDir);
     await options.step?.('backup-published');
-    await buildStaging(staging, plan.targetExists ? toReal : undefined, recipe);
+    try {
+      await buildStaging(staging, plan.targetExists ? toReal : undefined, recipe);
+    } catch (error) {
+      if (!(error instanceof SymlinkRefusedError)) throw error;
+      throw new MigrationBlockedError({ ...plan, status: 'blocked', blockers: [`${error.filePath} is a symbolic link: the merged state is never written through a link (did something change the directories during the migration?)`] });
+    }
     await options.step?.('staging-built');
     const problems = await checkStaging(staging, recipe);
     if (problems.length > 0) throw new MigrationBlockedError({ ...plan, status: 'blocked', blockers: [`the merged result failed its checks: ${problems.join('; ')}`] });
@@ -461,22 +557,49 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
   return { plan: { ...plan, backupDir }, outcome: 'migrated', backupDir, recovered };
 }
 
+/**
+ * Builds the merged tree. Nothing here passes through a link: every directory written into is checked to be a real
+ * directory below `staging` (SymlinkRefusedError otherwise), trust files are written fresh (temp, fsync, rename,
+ * 0600) rather than copied, and a file copy replaces the name, never the inode behind it.
+ */
 async function buildStaging(staging: string, targetReal: string | undefined, recipe: Recipe): Promise<void> {
   if (targetReal) await copyTree(targetReal, staging);
   else await fs.mkdir(staging, { mode: 0o700 });
-  for (const rel of recipe.mkdirs) await fs.mkdir(path.join(staging, rel), { recursive: true, mode: 0o700 });
-  for (const { from, rel } of recipe.copies) {
+  for (const rel of recipe.mkdirs) await ensureRealDirectory(staging, path.join(staging, rel), 0o700);
+  for (const { from, rel, secret, skip } of recipe.copies) {
     const dest = path.join(staging, rel);
+    await ensureRealDirectory(staging, path.dirname(dest), 0o700);
     const st = await fs.lstat(from);
     if (st.isDirectory()) {
-      await fs.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-      await copyTree(from, dest);
+      await copyTree(from, dest, { skip });
+    } else if (secret && st.isFile()) {
+      await writeFresh(staging, from, dest, st);
     } else {
       await fs.rm(dest, { force: true });
       await copyOne(from, dest);
     }
   }
-  for (const { rel, content } of recipe.writes) await writeFileAtomic(path.join(staging, rel), content);
+  for (const { rel, content } of recipe.writes) await writeFileAtomic(path.join(staging, rel), content, { root: staging, mode: 0o600 });
+}
+
+/** A trust file copied as a new file: read without following a link, written atomically with mode 0600. */
+async function writeFresh(staging: string, from: string, dest: string, st: import('node:fs').Stats): Promise<void> {
+  if (st.size > DEFAULT_MAX_JSON_BYTES) {
+    // Too big to hold in memory (only ever a credentials blob): a no-follow copy, then 0600.
+    await fs.rm(dest, { force: true });
+    await copyFileData(from, dest, st);
+    await fs.chmod(dest, 0o600);
+  } else {
+    const handle = await fs.open(from, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
+    let data: Buffer;
+    try {
+      data = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+    await writeFileAtomic(dest, data, { root: staging, mode: 0o600 });
+  }
+  await fs.utimes(dest, st.atime, st.mtime);
 }
 
 /** Re-reads what was staged: every written file parses, nothing granted was lost, nothing revoked came back. */
@@ -584,6 +707,41 @@ export async function restoreBackup(backupDir: string, options: { backupRoot?: s
   }
   await commitTransaction(journal, options.step);
   return { manifest, safetyBackupDir, restored: paths };
+}
+
+/** The record of neutralised links, inside the archive dir of a migration. */
+export const LINKS_RECORD = 'symlinks-not-migrated.json';
+
+function allocatedBytes(st: import('node:fs').Stats): number {
+  return typeof st.blocks === 'number' && process.platform !== 'win32' ? st.blocks * 512 : st.size;
+}
+
+async function freeBytesAt(dir: string): Promise<number> {
+  const st = await fs.statfs(dir);
+  return Number(st.bavail) * Number(st.bsize);
+}
+
+/** The nearest existing directory at or above `dir` (where a directory about to be created will live). */
+async function existingAncestor(dir: string): Promise<string> {
+  let current = path.resolve(dir);
+  for (;;) {
+    if (await fs.stat(current).then((s) => s.isDirectory(), () => false)) return current;
+    const parent = path.dirname(current);
+    if (parent === current) return current;
+    current = parent;
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 async function realAncestor(dir: string): Promise<string> {

@@ -81,6 +81,10 @@ export function newTransactionId(): string {
 /** Reads the journal (following a pointer) for any directory a transaction touches. */
 export async function findJournal(dir: string): Promise<{ journal: TxJournal; path: string } | { corrupt: string; path: string } | undefined> {
   const candidate = journalPathFor(dir);
+  // A journal directs renames and deletions: one another user could have planted (or a link) is never acted on.
+  const untrusted = await untrustedJournal(candidate);
+  if (untrusted === 'missing') return undefined;
+  if (untrusted) return { corrupt: untrusted, path: candidate };
   let text: string;
   try {
     text = await fs.readFile(candidate, 'utf8');
@@ -96,6 +100,8 @@ export async function findJournal(dir: string): Promise<{ journal: TxJournal; pa
   }
   if ('pointer' in parsed && typeof parsed.pointer === 'string') {
     if (parsed.pointer === candidate) return { corrupt: `${candidate} points at itself`, path: candidate };
+    const pointedUntrusted = await untrustedJournal(parsed.pointer);
+    if (pointedUntrusted && pointedUntrusted !== 'missing') return { corrupt: pointedUntrusted, path: parsed.pointer };
     const target = await fs.readFile(parsed.pointer, 'utf8').catch(() => undefined);
     if (target === undefined) {
       // The transaction finished and removed its journal before this pointer: a leftover.
@@ -113,6 +119,27 @@ export async function findJournal(dir: string): Promise<{ journal: TxJournal; pa
     return { corrupt: `${candidate} is not a Clawdesk migration journal`, path: candidate };
   }
   return { journal, path: candidate };
+}
+
+/**
+ * Why a journal file cannot be trusted (a link, not a regular file, owned by another user, or writable by others),
+ * 'missing' when there is none, undefined when it is fine.
+ */
+async function untrustedJournal(file: string): Promise<string | 'missing' | undefined> {
+  let st;
+  try {
+    st = await fs.lstat(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+  if (st.isSymbolicLink()) return `${file} is a symbolic link, not a migration journal Clawdesk wrote; not acted on`;
+  if (!st.isFile()) return `${file} is not a regular file; not acted on`;
+  if (process.platform === 'win32' || typeof process.getuid !== 'function') return undefined;
+  const uid = process.getuid();
+  if (st.uid !== uid) return `${file} is owned by uid ${st.uid}, not by you (uid ${uid}): another user's file is not acted on`;
+  if ((st.mode & 0o022) !== 0) return `${file} is writable by other users (mode ${(st.mode & 0o777).toString(8)}); not acted on`;
+  return undefined;
 }
 
 /**

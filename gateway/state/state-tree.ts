@@ -69,7 +69,7 @@ async function copyEntry(
     await fs.chmod(to, st.mode & 0o777);
     await fs.utimes(to, st.atime, st.mtime);
   } else if (st.isFile()) {
-    await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+    await copyFileData(from, to, st);
     await fs.chmod(to, st.mode & 0o777);
     await fs.utimes(to, st.atime, st.mtime);
     result.files++;
@@ -87,9 +87,67 @@ export async function copyOne(from: string, to: string): Promise<void> {
     await fs.symlink(await fs.readlink(from), to, await linkType(from));
     return;
   }
-  await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+  if (!st.isFile()) throw new Error(`refusing to copy ${from}: not a regular file`);
+  await copyFileData(from, to, st);
   await fs.chmod(to, st.mode & 0o777);
   await fs.utimes(to, st.atime, st.mtime);
+}
+
+/** Allocation unit assumed for hole detection; holes are only ever created for whole, zero-filled blocks. */
+const SPARSE_BLOCK = 4096;
+const COPY_CHUNK = 1024 * 1024;
+
+/**
+ * Copies a regular file's bytes into `to` (which must not exist). A file that occupies fewer blocks than its size
+ * (sparse) is copied so that it stays sparse: zero-filled blocks are skipped, not written, and the length is set at
+ * the end, so neither a backup nor a migrated copy of a huge, mostly empty file fills the disk. Other files are
+ * cloned where the filesystem can, else copied by the kernel. The source is opened without following a link.
+ */
+export async function copyFileData(from: string, to: string, st: import('node:fs').Stats): Promise<void> {
+  const sparse = process.platform !== 'win32' && st.blocks !== undefined && st.blocks * 512 < st.size;
+  if (!sparse) {
+    await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+    return;
+  }
+  const src = await fs.open(from, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
+  try {
+    const dst = await fs.open(to, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    try {
+      const buffer = Buffer.alloc(COPY_CHUNK);
+      const zero = Buffer.alloc(SPARSE_BLOCK);
+      let position = 0;
+      for (;;) {
+        const { bytesRead } = await src.read(buffer, 0, COPY_CHUNK, position);
+        if (bytesRead === 0) break;
+        // Write each run of non-zero blocks; leave zero blocks as holes.
+        let runStart = -1;
+        for (let offset = 0; offset < bytesRead; offset += SPARSE_BLOCK) {
+          const end = Math.min(offset + SPARSE_BLOCK, bytesRead);
+          const isZero = buffer.subarray(offset, end).equals(end - offset === SPARSE_BLOCK ? zero : zero.subarray(0, end - offset));
+          if (!isZero && runStart < 0) runStart = offset;
+          if (isZero && runStart >= 0) {
+            await writeAll(dst, buffer.subarray(runStart, offset), position + runStart);
+            runStart = -1;
+          }
+        }
+        if (runStart >= 0) await writeAll(dst, buffer.subarray(runStart, bytesRead), position + runStart);
+        position += bytesRead;
+      }
+      await dst.truncate(position);
+    } finally {
+      await dst.close();
+    }
+  } finally {
+    await src.close();
+  }
+}
+
+async function writeAll(handle: fs.FileHandle, data: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    const { bytesWritten } = await handle.write(data, written, data.length - written, position + written);
+    written += bytesWritten;
+  }
 }
 
 async function linkType(linkPath: string): Promise<'file' | 'dir' | 'junction' | undefined> {
