@@ -1,90 +1,30 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AllowlistEntry } from './approvals-file';
-import {
-  commandName,
-  detectCarrier,
-  isCarrier,
-  isDangerousEnvKey,
-  parseShellChain,
-  renderArgv,
-  unwrapWrappers,
-} from './command-analysis';
-import { expandTilde, resolveExecutable, type ResolveContext } from './executable-resolution';
+import { commandName, isDispatcherName, renderArgv, type AnalyzedProgram, type CommandAnalysis } from './command-analysis';
+import { expandTilde, type ResolveContext } from './executable-resolution';
+
+export { analyzeCommand, type AnalyzedProgram, type CommandAnalysis } from './command-analysis';
 
 /**
- * Allowlist matching on resolved executable paths (spec 4.2) and the entries "Always allow" persists.
+ * Allowlist matching on real executable files (spec 4.2) and the entries "Always allow" persists. A command is
+ * covered only when its analysis is complete and every program it runs (system wrappers and shells aside) matches:
+ * an ordinary program by a path pattern over its real file, a dispatcher only by an exact-argv entry.
  * Windows rules are expressed with path.win32 semantics and apply by target platform, not by host.
  */
 
-export interface CommandSegment {
-  /** argv after unwrapping env/nice/nohup/timeout/stdbuf. */
-  argv: string[];
-  resolvedPath: string | null;
+/** A program that must be allowed by the policy itself (the system's own wrappers and shells are not). */
+export function needsAllowing(program: AnalyzedProgram): boolean {
+  return program.role === 'program';
 }
 
-export interface CommandAnalysis {
-  /** Every segment is a simple command we could read. */
-  ok: boolean;
-  reason?: string;
-  segments: CommandSegment[];
-  /** Canonical text of the whole argv, the key of exact-command entries. */
-  commandText: string;
-  /** The shell payload when the argv is a shell carrier. */
-  shellPayload?: string;
+function isDispatcher(program: AnalyzedProgram, platform: NodeJS.Platform): boolean {
+  return isDispatcherName(commandName(program.argv[0], platform)) || (!!program.realPath && isDispatcherName(commandName(program.realPath, platform)));
 }
 
-function analyzeSimple(argv: string[], ctx: ResolveContext): { ok: true; segment: CommandSegment } | { ok: false; reason: string } {
-  const unwrapped = unwrapWrappers(argv, ctx.platform);
-  if (!unwrapped.ok) return { ok: false, reason: unwrapped.reason };
-  const badKey = unwrapped.envKeys.find((k) => isDangerousEnvKey(k, ctx.platform));
-  if (badKey) return { ok: false, reason: `environment override of ${badKey} is not allowed` };
-  return { ok: true, segment: { argv: unwrapped.argv, resolvedPath: resolveExecutable(unwrapped.argv[0], ctx) } };
-}
-
-/** Reads an argv into the simple commands it runs. */
-export function analyzeCommand(argv: readonly string[], ctx: ResolveContext): CommandAnalysis {
-  const commandText = renderArgv(argv);
-  const fail = (reason: string, segments: CommandSegment[] = [], shellPayload?: string): CommandAnalysis => ({
-    ok: false,
-    reason,
-    segments,
-    commandText,
-    shellPayload,
-  });
-  if (!argv.length) return fail('empty command');
-  const outer = analyzeSimple([...argv], ctx);
-  if (!outer.ok) return fail(outer.reason);
-  const carrier = detectCarrier(outer.segment.argv, ctx.platform);
-  if (!carrier) return { ok: true, segments: [outer.segment], commandText };
-  switch (carrier.kind) {
-    case 'cmd':
-      return fail('cmd.exe /c needs approval under the allowlist', [outer.segment], carrier.payload);
-    case 'powershell':
-      return fail('powershell -Command needs approval under the allowlist', [outer.segment], carrier.payload);
-    case 'inline-eval':
-      return fail(`${carrier.interpreter} inline code needs approval under the allowlist`, [outer.segment]);
-    case 'posix-shell': {
-      const parsed = parseShellChain(carrier.payload);
-      if (!parsed.ok) return fail(parsed.reason, [outer.segment], carrier.payload);
-      const segments: CommandSegment[] = [];
-      for (const words of parsed.segments) {
-        // Leading NAME=value words act like `env NAME=value`.
-        const inner = analyzeSimple(words[0].includes('=') && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]) ? ['env', ...words] : words, ctx);
-        if (!inner.ok) return fail(inner.reason, segments, carrier.payload);
-        // A shell inside a shell is read again, once: `sh -c "bash -c 'x'"` is still just x.
-        const nested = detectCarrier(inner.segment.argv, ctx.platform);
-        if (nested) {
-          if (nested.kind !== 'posix-shell') return fail(`${nested.kind} inside a shell needs approval`, segments, carrier.payload);
-          const again = analyzeCommand(inner.segment.argv, ctx);
-          if (!again.ok) return fail(again.reason ?? 'nested shell', segments, carrier.payload);
-          segments.push(...again.segments);
-          continue;
-        }
-        segments.push(inner.segment);
-      }
-      return { ok: true, segments, commandText, shellPayload: carrier.payload };
-    }
-  }
+/** The exact-argv key of one program: its real file and its arguments. */
+export function exactProgramPattern(program: Pick<AnalyzedProgram, 'argv' | 'realPath'>): string | null {
+  if (!program.realPath) return null;
+  return exactCommandPattern(renderArgv([program.realPath, ...program.argv.slice(1)]));
 }
 
 /** `=command:<first 16 hex of sha256(commandText)>`: an entry bound to one exact command line. */
@@ -122,7 +62,7 @@ function hasWildcard(pattern: string): boolean {
   return /[*?]/.test(pattern);
 }
 
-/** Does one path pattern match a resolved executable (+ args for argPattern on Windows)? */
+/** Does one path pattern match a real executable file (+ args for argPattern on Windows)? */
 export function patternMatches(
   entry: Pick<AllowlistEntry, 'pattern' | 'argPattern'>,
   resolvedPath: string,
@@ -136,9 +76,8 @@ export function patternMatches(
   // Basename-only patterns ("rg") are ignored: a name is not a place (spec 4.2).
   if (!pattern.includes('/') && !pattern.includes('\\') && !pattern.startsWith('~')) return false;
   pattern = expandTilde(pattern, ctx.home, ctx.platform);
+  // Only the real file is matched: a link's own path could be retargeted after the decision.
   const targets = [resolvedPath];
-  const real = ctx.probe?.realpath(resolvedPath);
-  if (real && real !== resolvedPath) targets.push(real);
   const patterns = [pattern];
   if (!hasWildcard(pattern)) {
     const realPattern = ctx.probe?.realpath(pattern);
@@ -164,57 +103,58 @@ function argPatternOk(entry: Pick<AllowlistEntry, 'argPattern'>, args: readonly 
 
 export interface AllowlistEvaluation {
   satisfied: boolean;
-  /** Every match came from an allow-always decision (or an exact-command entry). */
+  /** Every match came from an allow-always decision. */
   durableAllowAlways: boolean;
-  /** The entries that matched, per segment (for lastUsed bookkeeping). */
-  matches: Array<{ entry: AllowlistEntry; segment: CommandSegment }>;
-  /** The exact-command entry that matched the whole line, if any. */
-  exactEntry?: AllowlistEntry;
+  /** The entries that matched, per program (for lastUsed bookkeeping). */
+  matches: Array<{ entry: AllowlistEntry; program: AnalyzedProgram }>;
 }
+
+const unsatisfied = (): AllowlistEvaluation => ({ satisfied: false, durableAllowAlways: false, matches: [] });
 
 export function evaluateAllowlist(
   analysis: CommandAnalysis,
   entries: readonly AllowlistEntry[],
   ctx: Pick<ResolveContext, 'platform' | 'home' | 'probe'>,
 ): AllowlistEvaluation {
-  const exact = exactCommandPattern(analysis.commandText);
-  const exactEntry = entries.find((e) => e.pattern === exact);
-  if (exactEntry) return { satisfied: true, durableAllowAlways: true, matches: [], exactEntry };
-  if (!analysis.ok || !analysis.segments.length) return { satisfied: false, durableAllowAlways: false, matches: [] };
+  if (!analysis.ok) return unsatisfied();
   const matches: AllowlistEvaluation['matches'] = [];
-  for (const segment of analysis.segments) {
-    if (!segment.resolvedPath) return { satisfied: false, durableAllowAlways: false, matches: [] };
-    const entry = entries.find((e) => patternMatches(e, segment.resolvedPath as string, segment.argv.slice(1), ctx));
-    if (!entry) return { satisfied: false, durableAllowAlways: false, matches: [] };
-    matches.push({ entry, segment });
+  for (const program of analysis.programs) {
+    if (!needsAllowing(program)) continue;
+    if (!program.realPath) return unsatisfied();
+    const exact = exactProgramPattern(program);
+    let entry = entries.find((e) => e.pattern === exact);
+    if (!entry && !isDispatcher(program, ctx.platform)) {
+      entry = entries.find((e) => patternMatches(e, program.realPath as string, program.argv.slice(1), ctx));
+    }
+    if (!entry) return unsatisfied();
+    matches.push({ entry, program });
   }
+  // A command that runs no program of its own (only builtins) is not something the allowlist speaks for.
+  if (!matches.length) return unsatisfied();
   return { satisfied: true, durableAllowAlways: matches.every((m) => m.entry.source === 'allow-always'), matches };
 }
 
 /**
- * The entries "Always allow" adds (spec 4.2, pitfalls 12 and 13): the resolved path of every simple command,
- * wrappers unwrapped and shells read through; never a shell, interpreter or dispatcher. When no such pattern
- * exists (inline code, redirections, unresolvable names), one entry bound to this exact command line.
+ * The entries "Always allow" adds (spec 4.2, pitfalls 12 and 13): the real file of every program the command runs,
+ * or, for a dispatcher, an entry bound to that program's exact argv; never a wrapper or a shell. An incomplete analysis
+ * gets nothing: what Clawdesk cannot read needs a decision every time.
  */
 export function deriveAllowAlwaysEntries(analysis: CommandAnalysis, platform: NodeJS.Platform, now = Date.now()): AllowlistEntry[] {
-  const exact = (): AllowlistEntry[] => [
-    { id: randomUUID(), pattern: exactCommandPattern(analysis.commandText), source: 'allow-always', lastUsedAt: now, lastUsedCommand: analysis.commandText },
-  ];
-  if (!analysis.ok || !analysis.segments.length) return exact();
+  if (!analysis.ok) return [];
   const out: AllowlistEntry[] = [];
-  for (const segment of analysis.segments) {
-    if (!segment.resolvedPath) return exact();
-    if (isCarrier(commandName(segment.resolvedPath, platform)) || isCarrier(commandName(segment.argv[0], platform))) return exact();
-    if (!out.some((e) => e.pattern === segment.resolvedPath)) {
-      out.push({
-        id: randomUUID(),
-        pattern: segment.resolvedPath,
-        source: 'allow-always',
-        lastUsedAt: now,
-        lastUsedCommand: analysis.commandText,
-        lastResolvedPath: segment.resolvedPath,
-      });
-    }
+  for (const program of analysis.programs) {
+    if (!needsAllowing(program)) continue;
+    if (!program.realPath) return [];
+    const pattern = isDispatcher(program, platform) ? (exactProgramPattern(program) as string) : program.realPath;
+    if (out.some((e) => e.pattern === pattern)) continue;
+    out.push({
+      id: randomUUID(),
+      pattern,
+      source: 'allow-always',
+      lastUsedAt: now,
+      lastUsedCommand: analysis.commandText,
+      lastResolvedPath: program.realPath,
+    });
   }
   return out;
 }

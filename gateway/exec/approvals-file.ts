@@ -16,6 +16,18 @@ export type ExecAsk = (typeof EXEC_ASK)[number];
 /** askFallback uses the security vocabulary: what happens when a prompt was needed and nobody answered. */
 export type ExecAskFallback = ExecSecurity;
 
+/** Keys that name Object.prototype's own members: never an agent id, never a key of a client-indexed object. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
+
+export function isReservedKey(key: string): boolean {
+  return RESERVED_KEYS.has(key);
+}
+
+/** An `agents` map that inherits nothing, so no agent id can reach Object.prototype. */
+export function emptyAgents(): Record<string, AgentApprovals> {
+  return Object.create(null) as Record<string, AgentApprovals>;
+}
+
 export interface AllowlistEntry {
   id: string;
   pattern: string;
@@ -144,8 +156,8 @@ function normalizeAgent(raw: unknown): AgentApprovals {
 
 /** OpenClaw's load-time normalization (spec 4.1). Never throws: anything unusable becomes the empty policy. */
 export function normalizeExecApprovals(raw: unknown): ExecApprovalsFile {
-  if (!isRecord(raw) || raw.version !== 1) return { version: 1, agents: {} };
-  const file: ExecApprovalsFile = { version: 1, agents: {} };
+  if (!isRecord(raw) || raw.version !== 1) return { version: 1, agents: emptyAgents() };
+  const file: ExecApprovalsFile = { version: 1, agents: emptyAgents() };
   if (isRecord(raw.socket)) {
     const socket: { path?: string; token?: string } = {};
     if (typeof raw.socket.path === 'string' && raw.socket.path) socket.path = raw.socket.path;
@@ -155,13 +167,13 @@ export function normalizeExecApprovals(raw: unknown): ExecApprovalsFile {
   if (isRecord(raw.defaults)) file.defaults = normalizePolicyFields(raw.defaults);
   const agents = isRecord(raw.agents) ? raw.agents : {};
   for (const [id, value] of Object.entries(agents)) {
-    if (id === 'default') continue;
+    if (id === 'default' || isReservedKey(id)) continue;
     file.agents[id] = normalizeAgent(value);
   }
-  if (agents.default !== undefined) {
+  if (Object.hasOwn(agents, 'default') && agents.default !== undefined) {
     // Legacy "default" agent folds into "main": main's own scalars win, allowlists concatenate.
     const legacy = normalizeAgent(agents.default);
-    const main = file.agents.main ?? {};
+    const main = Object.hasOwn(file.agents, 'main') ? file.agents.main : {};
     const merged: AgentApprovals = { ...legacy, ...main };
     const list = normalizeAllowlist([...(main.allowlist ?? []), ...(legacy.allowlist ?? [])]);
     if (list.length) merged.allowlist = list;
@@ -222,7 +234,7 @@ export class ExecApprovalsStore {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       raw = null;
     }
-    if (raw === null) return { file: { version: 1, agents: {} }, raw: null, hash: '', exists: false };
+    if (raw === null) return { file: { version: 1, agents: emptyAgents() }, raw: null, hash: '', exists: false };
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);

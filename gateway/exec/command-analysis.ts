@@ -1,38 +1,24 @@
-import { pathFor } from './executable-resolution';
+import { commandName, renderArgv } from './command-text';
+import { readCommand, type ProgramInvocation } from './command-structure';
+import { envLookup, hostFileProbe, pathFor, resolveExecutable, type FileIdentity, type ResolveContext } from './executable-resolution';
+
+export { commandName, quoteWord, renderArgv } from './command-text';
+export { isDangerousEnvKey } from './env-policy';
 
 /**
- * Reading a command the way the allowlist needs to: canonical rendering of argv, the payload of shell carriers,
- * a POSIX shell chain split into simple commands (refusing anything whose effect is not visible in the text:
- * redirections, substitutions, expansions, compound syntax), and the transparent wrappers unwrapped.
+ * What an argv will really execute, as the allowlist needs it: every program (the outer one, each wrapper and shell,
+ * each program a shell payload runs) resolved with absolute PATH entries to its real file, with that file's identity.
+ * A program named like a wrapper or a shell is read as one only when it is the system's own (see isSystemFile); any
+ * other `sh` is just an unknown program. `ok: false` means Clawdesk cannot tell everything that runs: a decision every
+ * time, never an allow-always.
  */
-
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/** Canonical text for an argv: words joined by spaces, POSIX single-quoted where needed. Deterministic. */
-export function renderArgv(argv: readonly string[]): string {
-  return argv.map(quoteWord).join(' ');
-}
-
-export function quoteWord(word: string): string {
-  if (SAFE_WORD.test(word)) return word;
-  return `'${word.replace(/'/g, `'"'"'`)}'`;
-}
-
-/** Basename without a Windows executable extension, lowercased on Windows: "C:\\x\\Bash.EXE" → "bash". */
-export function commandName(executable: string, platform: NodeJS.Platform): string {
-  const base = pathFor(platform).basename(platform === 'win32' ? executable.replace(/\//g, '\\') : executable);
-  if (platform !== 'win32') return base;
-  return base.toLowerCase().replace(/\.(exe|com|cmd|bat)$/, '');
-}
 
 export const POSIX_SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'yash']);
 export const WINDOWS_CMD = new Set(['cmd']);
 export const POWERSHELLS = new Set(['powershell', 'pwsh']);
-/** Interpreters with an inline-eval flag, and the flags. */
+/** Interpreters with an inline-eval flag, and the flags (what the plan and the prompt call "inline code"). */
 export const INLINE_EVAL_FLAGS: Record<string, readonly string[]> = {
   python: ['-c'],
-  python2: ['-c'],
-  python3: ['-c'],
   node: ['-e', '--eval', '-p', '--print'],
   nodejs: ['-e', '--eval', '-p', '--print'],
   perl: ['-e', '-E'],
@@ -46,25 +32,49 @@ export const INLINE_EVAL_FLAGS: Record<string, readonly string[]> = {
   tclsh: [],
   wish: [],
 };
-/** Programs that run other programs given to them: allow-always must never persist them as a path pattern. */
+
+/**
+ * Programs that can run other programs or code given in their arguments, options or config (`git -c alias.x=!cmd`,
+ * `find -exec`, `tar --checkpoint-action`, `less !cmd`, interpreters…). A path pattern never covers them: they are
+ * allowed only for an exact argv, which an allow-always decision records.
+ */
 export const DISPATCHERS = new Set([
-  'sudo', 'doas', 'su', 'xargs', 'busybox', 'toybox', 'watch', 'setsid', 'chroot', 'nsenter', 'unshare',
-  'strace', 'ltrace', 'gdb', 'time', 'exec', 'eval', 'command', 'builtin', 'ssh', 'script', 'flock', 'parallel',
-  'find', 'awk', 'gawk', 'mawk', 'sed', 'make', 'npx', 'npm', 'pnpm', 'yarn', 'env', 'nice', 'nohup', 'timeout',
-  'stdbuf', 'ionice', 'taskset', 'runuser', 'start', 'wsl', 'rundll32', 'mshta', 'wscript', 'cscript',
+  'sudo', 'doas', 'su', 'pkexec', 'runuser', 'xargs', 'busybox', 'toybox', 'watch', 'setsid', 'chroot', 'nsenter',
+  'unshare', 'strace', 'ltrace', 'gdb', 'lldb', 'valgrind', 'time', 'exec', 'eval', 'command', 'builtin', 'ssh', 'scp',
+  'sftp', 'script', 'flock', 'parallel', 'find', 'awk', 'gawk', 'mawk', 'nawk', 'busybox', 'sed', 'gsed', 'ed', 'ex',
+  'make', 'gmake', 'cmake', 'ninja', 'npx', 'npm', 'pnpm', 'pnpx', 'yarn', 'corepack', 'bun', 'bunx', 'deno', 'node',
+  'nodejs', 'tsx', 'ts-node', 'perl', 'ruby', 'irb', 'php', 'lua', 'luajit', 'tclsh', 'wish', 'rscript', 'r',
+  'osascript', 'git', 'hg', 'svn', 'env', 'nice', 'nohup', 'timeout', 'stdbuf', 'ionice', 'taskset', 'chrt', 'setarch',
+  'prlimit', 'systemd-run', 'at', 'batch', 'crontab', 'tar', 'zip', 'rsync', 'cpio', 'less', 'more', 'most', 'man',
+  'vim', 'vi', 'nvim', 'view', 'vimdiff', 'emacs', 'emacsclient', 'nano', 'pico', 'tmux', 'screen', 'expect', 'socat',
+  'nc', 'ncat', 'netcat', 'wget', 'sort', 'docker', 'podman', 'kubectl', 'nerdctl', 'lxc', 'virsh', 'dpkg', 'apt',
+  'apt-get', 'rpm', 'yum', 'dnf', 'brew', 'pip', 'pip3', 'pipx', 'uv', 'uvx', 'poetry', 'conda', 'cargo', 'rustup',
+  'go', 'gcc', 'g++', 'cc', 'c++', 'clang', 'clang++', 'ld', 'java', 'javac', 'jshell', 'mvn', 'gradle', 'dotnet',
+  'sqlite3', 'mysql', 'psql', 'gnuplot', 'tcpdump', 'xdg-open', 'open', 'start', 'wsl', 'rundll32', 'mshta',
+  'wscript', 'cscript', 'msiexec', 'regsvr32', 'forfiles', 'bitsadmin', 'certutil', 'schtasks', 'sh', 'bash', 'dash',
+  'zsh', 'ksh', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'yash', 'cmd', 'powershell', 'pwsh', 'mail', 'mailx', 'mutt',
+  'ssh-agent', 'dbus-launch', 'dbus-run-session', 'xterm', 'gnome-terminal', 'konsole', 'alacritty', 'kitty',
+  'ansible', 'ansible-playbook', 'terraform', 'gh', 'ftp', 'telnet', 'bpftrace', 'perf',
 ]);
 
-/** True for anything whose arguments are a program: shells, interpreters, dispatchers. */
-export function isCarrier(name: string): boolean {
-  return (
-    POSIX_SHELLS.has(name) ||
-    WINDOWS_CMD.has(name) ||
-    POWERSHELLS.has(name) ||
-    name in INLINE_EVAL_FLAGS ||
-    /^python[0-9.]*$/.test(name) ||
-    DISPATCHERS.has(name)
-  );
+function interpreterKey(name: string): string {
+  return /^python[0-9.]*$/.test(name) ? 'python' : name;
 }
+
+/** The inline-eval flags of an interpreter; own keys only, so a program named "constructor" is nothing special. */
+export function inlineEvalFlags(name: string): readonly string[] | undefined {
+  const key = interpreterKey(name);
+  return Object.hasOwn(INLINE_EVAL_FLAGS, key) ? INLINE_EVAL_FLAGS[key] : undefined;
+}
+
+/** Runs code or programs from its arguments: never covered by a path pattern. */
+export function isDispatcherName(name: string): boolean {
+  const key = name.toLowerCase();
+  return DISPATCHERS.has(key) || /^python[0-9.]*(-config)?$/.test(key) || /^(perl|ruby|php|lua|node|pip)[0-9.]+$/.test(key) || inlineEvalFlags(key) !== undefined;
+}
+
+/** @deprecated name kept for callers that ask "is this a shell, interpreter or dispatcher?". */
+export const isCarrier = isDispatcherName;
 
 export type Carrier =
   | { kind: 'posix-shell'; shell: string; payload: string; payloadIndex: number }
@@ -72,11 +82,11 @@ export type Carrier =
   | { kind: 'powershell'; payload: string }
   | { kind: 'inline-eval'; interpreter: string };
 
-function interpreterKey(name: string): string {
-  return /^python[0-9.]*$/.test(name) ? 'python' : name;
-}
-
-/** Recognizes `sh -c`, `bash -lc`, `cmd /c`, `powershell -Command`, `python -c`, `node -e` and friends. */
+/**
+ * Finds the payload of `sh -c`, `bash -lc`, `cmd /c`, `powershell -Command` or inline code, leniently: this is for
+ * display and for the rawCommand check (a requester may send the payload as rawCommand), never a security decision.
+ * What runs is decided by analyzeCommand.
+ */
 export function detectCarrier(argv: readonly string[], platform: NodeJS.Platform): Carrier | null {
   if (!argv.length) return null;
   const name = commandName(argv[0], platform);
@@ -112,7 +122,7 @@ export function detectCarrier(argv: readonly string[], platform: NodeJS.Platform
     }
     return null;
   }
-  const flags = INLINE_EVAL_FLAGS[interpreterKey(name)];
+  const flags = inlineEvalFlags(name);
   if (flags) {
     for (const arg of argv.slice(1)) {
       if (flags.includes(arg) || flags.some((f) => f.startsWith('-') && !f.startsWith('--') && arg.startsWith(f) && arg.length > f.length)) {
@@ -125,256 +135,114 @@ export function detectCarrier(argv: readonly string[], platform: NodeJS.Platform
   return null;
 }
 
-export type ShellParse = { ok: true; segments: string[][] } | { ok: false; reason: string };
-
-const SHELL_KEYWORDS = new Set([
-  'if', 'then', 'else', 'elif', 'fi', 'for', 'while', 'until', 'do', 'done', 'case', 'esac', 'function', 'select',
-  '!', '[[', ']]', 'time', 'coproc', '{', '}', 'in',
-]);
-
-/**
- * Splits a POSIX shell payload into simple commands joined by `;`, `&&`, `||`, `|`, `&` or newlines.
- * Anything the text alone cannot tell the effect of is refused with a reason.
- */
-export function parseShellChain(payload: string): ShellParse {
-  const segments: string[][] = [];
-  let words: string[] = [];
-  let word = '';
-  let inWord = false;
-  let unquotedGlobInWord = false;
-  const firstWordGlob: boolean[] = [];
-
-  const endWord = () => {
-    if (inWord) {
-      if (!words.length) firstWordGlob.push(unquotedGlobInWord);
-      words.push(word);
-    }
-    word = '';
-    inWord = false;
-    unquotedGlobInWord = false;
-  };
-  let lastSeparator = '';
-  const endSegment = (separator: string): string | null => {
-    endWord();
-    if (!words.length) {
-      if (separator === 'end' && ['&&', '||', '|'].includes(lastSeparator)) return `empty command after "${lastSeparator}"`;
-      if (separator === '\n' || separator === ';' || separator === 'end') return null;
-      return `empty command before "${separator}"`;
-    }
-    segments.push(words);
-    words = [];
-    lastSeparator = separator;
-    return null;
-  };
-
-  for (let i = 0; i < payload.length; i++) {
-    const ch = payload[i];
-    const next = payload[i + 1];
-    if (ch === ' ' || ch === '\t') {
-      endWord();
-      continue;
-    }
-    if (ch === '\n' || ch === ';') {
-      if (ch === ';' && next === ';') return { ok: false, reason: 'shell syntax ";;" is not allowed' };
-      const err = endSegment(ch);
-      if (err) return { ok: false, reason: err };
-      continue;
-    }
-    if (ch === '&' || ch === '|') {
-      if (ch === '&' && next === '>') return { ok: false, reason: 'redirection is not allowed' };
-      if (ch === '|' && next === '&') return { ok: false, reason: 'redirection is not allowed' };
-      const double = next === ch;
-      const err = endSegment(double ? ch + ch : ch);
-      if (err) return { ok: false, reason: err };
-      if (double) i++;
-      continue;
-    }
-    if (ch === '<' || ch === '>') return { ok: false, reason: 'redirection is not allowed' };
-    if (ch === '`') return { ok: false, reason: 'command substitution is not allowed' };
-    if (ch === '$') {
-      return { ok: false, reason: next === '(' ? 'command substitution is not allowed' : 'shell expansion is not allowed' };
-    }
-    if (ch === '(' || ch === ')') return { ok: false, reason: 'subshells are not allowed' };
-    if (ch === '#' && !inWord) {
-      while (i < payload.length && payload[i] !== '\n') i++;
-      i--;
-      continue;
-    }
-    if (ch === '\\') {
-      if (next === undefined) return { ok: false, reason: 'dangling backslash' };
-      i++;
-      if (next === '\n') continue; // line continuation
-      word += next;
-      inWord = true;
-      continue;
-    }
-    if (ch === "'") {
-      const close = payload.indexOf("'", i + 1);
-      if (close < 0) return { ok: false, reason: 'unterminated quote' };
-      word += payload.slice(i + 1, close);
-      inWord = true;
-      i = close;
-      continue;
-    }
-    if (ch === '"') {
-      let j = i + 1;
-      for (; j < payload.length; j++) {
-        const c = payload[j];
-        if (c === '"') break;
-        if (c === '$' || c === '`') {
-          return { ok: false, reason: payload[j + 1] === '(' || c === '`' ? 'command substitution is not allowed' : 'shell expansion is not allowed' };
-        }
-        if (c === '\\' && j + 1 < payload.length && '$`"\\\n'.includes(payload[j + 1])) {
-          if (payload[j + 1] !== '\n') word += payload[j + 1];
-          j++;
-          continue;
-        }
-        word += c;
-      }
-      if (j >= payload.length) return { ok: false, reason: 'unterminated quote' };
-      inWord = true;
-      i = j;
-      continue;
-    }
-    if (ch === '*' || ch === '?' || ch === '[') unquotedGlobInWord = true;
-    word += ch;
-    inWord = true;
-  }
-  if (segments.length === 0 && !inWord && !words.length) return { ok: false, reason: 'empty command' };
-  const err = endSegment('end');
-  if (err) return { ok: false, reason: err };
-
-  for (let s = 0; s < segments.length; s++) {
-    const seg = segments[s];
-    let k = 0;
-    while (k < seg.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(seg[k])) k++;
-    if (k === seg.length) return { ok: false, reason: 'variable assignment without a command' };
-    if (SHELL_KEYWORDS.has(seg[k])) return { ok: false, reason: `shell syntax "${seg[k]}" is not allowed` };
-    if (k === 0 && firstWordGlob[s]) return { ok: false, reason: 'a glob as the command name is not allowed' };
-  }
-  return { ok: true, segments };
+export interface AnalyzedProgram extends ProgramInvocation {
+  /** Where the name was found (absolute PATH entries only); null when nowhere. */
+  resolvedPath: string | null;
+  /** The real file (symlinks resolved): what is matched, pinned and spawned. */
+  realPath: string | null;
+  identity: FileIdentity | null;
 }
 
-/** Keys whose override changes which program runs or what it loads. */
-export function isDangerousEnvKey(key: string, platform: NodeJS.Platform = process.platform): boolean {
-  const k = platform === 'win32' ? key.toUpperCase() : key;
-  if (k.toUpperCase() === 'PATH' || (platform === 'win32' && k === 'PATHEXT')) return true;
-  if (/^(LD_|DYLD_)/.test(k)) return true;
-  return DANGEROUS_ENV_KEYS.has(k) || (platform === 'win32' && DANGEROUS_ENV_KEYS.has(k.toUpperCase()));
+export interface CommandAnalysis {
+  /** Every program that will execute is identified and the command stays in the safe subset. */
+  ok: boolean;
+  reason?: string;
+  programs: AnalyzedProgram[];
+  /** Canonical text of the whole argv. */
+  commandText: string;
+  /** The shell payload when the argv is a shell carrier (display only). */
+  shellPayload?: string;
+  /**
+   * What Clawdesk execs: the outer program's real file instead of the name or link it was asked by, and a login
+   * shell's `-l` dropped. null when the outer program was not found.
+   */
+  spawnArgv: string[] | null;
 }
 
-const DANGEROUS_ENV_KEYS = new Set([
-  'NODE_OPTIONS', 'NODE_PATH', 'NODE_REPL_EXTERNAL_MODULE', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONSTARTUP',
-  'PYTHONINSPECT', 'PERL5LIB', 'PERL5OPT', 'PERLLIB', 'PERL5DB', 'RUBYLIB', 'RUBYOPT', 'BASH_ENV', 'ENV',
-  'SHELLOPTS', 'BASHOPTS', 'PS4', 'IFS', 'CDPATH', 'GLOBIGNORE', 'PROMPT_COMMAND', 'GCONV_PATH', 'HOSTALIASES',
-  'LOCALDOMAIN', 'RESOLV_HOST_CONF', 'MALLOC_CHECK_', 'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_EXEC_PATH',
-  'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM', 'GIT_ASKPASS', 'SSH_ASKPASS', 'EDITOR', 'VISUAL', 'PAGER',
-  'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'CLASSPATH', 'OPENSSL_CONF', 'ZDOTDIR',
-  'COMSPEC', 'PSMODULEPATH', 'SHELL', 'HOME', 'TMPDIR', 'XDG_CONFIG_HOME', 'DOTNET_STARTUP_HOOKS',
-  'npm_config_script_shell', 'NPM_CONFIG_SCRIPT_SHELL',
-]);
+/** Directories whose files the system owns: a wrapper or shell is read as one only when its real file lives here. */
+export const POSIX_SYSTEM_DIRS = ['/bin', '/usr/bin', '/sbin', '/usr/sbin'];
 
-export type Unwrapped = { ok: true; argv: string[]; envKeys: string[] } | { ok: false; reason: string };
-
-export const TRANSPARENT_WRAPPERS = new Set(['env', 'nice', 'nohup', 'timeout', 'stdbuf']);
+const writableByOthers = (identity: FileIdentity) => (identity.mode & 0o022) !== 0;
 
 /**
- * Strips `env`, `nice`, `nohup`, `timeout` and `stdbuf` (repeatedly) to reach the program that really runs.
- * An option we do not understand makes the result unknown rather than guessed.
+ * Is this real file the system's own? On POSIX: directly in a system directory, owned by root, and neither it nor
+ * any directory above it writable by anyone but root. Ownership alone is not enough (root can plant a fake `sh`
+ * anywhere). On Windows: in %SystemRoot%\System32.
  */
-export function unwrapWrappers(argv: readonly string[], platform: NodeJS.Platform): Unwrapped {
-  let current = [...argv];
-  const envKeys: string[] = [];
-  for (let depth = 0; depth < 8; depth++) {
-    if (!current.length) return { ok: false, reason: 'empty command' };
-    const name = commandName(current[0], platform);
-    if (!TRANSPARENT_WRAPPERS.has(name)) return { ok: true, argv: current, envKeys };
-    let i = 1;
-    const args = current;
-    const need = (n: number) => (i + n <= args.length ? true : false);
-    switch (name) {
-      case 'env':
-        for (; i < args.length; i++) {
-          const a = args[i];
-          if (a === '-i' || a === '--ignore-environment' || a === '-' || a === '-0' || a === '--null' || a === '-v' || a === '--debug') continue;
-          if (a === '-u' || a === '--unset') {
-            if (!need(2)) return { ok: false, reason: 'env: missing operand' };
-            i++;
-            continue;
-          }
-          if (/^-u./.test(a) || a.startsWith('--unset=')) continue;
-          if (a === '--') {
-            i++;
-            break;
-          }
-          if (a.startsWith('-')) return { ok: false, reason: `env option ${a} is not understood` };
-          const eq = a.indexOf('=');
-          if (eq > 0) {
-            envKeys.push(a.slice(0, eq));
-            continue;
-          }
-          break;
-        }
-        break;
-      case 'nice':
-        for (; i < args.length; i++) {
-          const a = args[i];
-          if (a === '-n' || a === '--adjustment') {
-            i++;
-            continue;
-          }
-          if (/^-n-?\d+$/.test(a) || /^-\d+$/.test(a) || /^--adjustment=-?\d+$/.test(a)) continue;
-          if (a === '--') {
-            i++;
-            break;
-          }
-          if (a.startsWith('-')) return { ok: false, reason: `nice option ${a} is not understood` };
-          break;
-        }
-        break;
-      case 'nohup':
-        if (args[1] === '--') i = 2;
-        else if (args[1]?.startsWith('-')) return { ok: false, reason: `nohup option ${args[1]} is not understood` };
-        break;
-      case 'timeout': {
-        for (; i < args.length; i++) {
-          const a = args[i];
-          if (a === '-s' || a === '--signal' || a === '-k' || a === '--kill-after') {
-            i++;
-            continue;
-          }
-          if (/^-[sk]./.test(a) || a.startsWith('--signal=') || a.startsWith('--kill-after=')) continue;
-          if (a === '--preserve-status' || a === '--foreground' || a === '-v' || a === '--verbose') continue;
-          if (a === '--') {
-            i++;
-            break;
-          }
-          if (a.startsWith('-')) return { ok: false, reason: `timeout option ${a} is not understood` };
-          break;
-        }
-        if (i >= args.length || !/^\d+(\.\d+)?[smhd]?$/.test(args[i])) return { ok: false, reason: 'timeout: missing duration' };
-        i++;
-        break;
-      }
-      case 'stdbuf':
-        for (; i < args.length; i++) {
-          const a = args[i];
-          if (a === '-i' || a === '-o' || a === '-e') {
-            i++;
-            continue;
-          }
-          if (/^-[ioe]./.test(a) || /^--(input|output|error)=/.test(a)) continue;
-          if (a === '--') {
-            i++;
-            break;
-          }
-          if (a.startsWith('-')) return { ok: false, reason: `stdbuf option ${a} is not understood` };
-          break;
-        }
-        break;
-    }
-    if (i >= current.length) return { ok: false, reason: `${name} without a command` };
-    current = current.slice(i);
+export function isSystemFile(realPath: string, ctx: Pick<ResolveContext, 'platform' | 'env' | 'probe'>): boolean {
+  const probe = ctx.probe ?? hostFileProbe;
+  if (ctx.platform === 'win32') {
+    const root = envLookup(ctx.env, 'SystemRoot', 'win32') || 'C:\\Windows';
+    const dir = pathFor('win32').dirname(realPath).toLowerCase();
+    return dir === pathFor('win32').join(root, 'System32').toLowerCase();
   }
-  return { ok: false, reason: 'too many nested wrappers' };
+  if (!probe.identity) return false;
+  const p = pathFor(ctx.platform);
+  const dir = p.dirname(realPath);
+  if (!POSIX_SYSTEM_DIRS.includes(dir)) return false;
+  const file = probe.identity(realPath);
+  if (!file || file.uid !== 0 || writableByOthers(file)) return false;
+  for (let d = dir; ; d = p.dirname(d)) {
+    const id = probe.identity(d);
+    if (!id || id.uid !== 0 || writableByOthers(id)) return false;
+    if (d === p.dirname(d)) return true;
+  }
+}
+
+/** Drops a login shell's `-l`/`--login` from the words at `offset + index`. */
+function withoutLoginFlags(argv: string[], offset: number, flags: readonly number[]): string[] {
+  const out = [...argv];
+  for (const index of [...flags].sort((a, b) => b - a)) {
+    const at = offset + index;
+    const word = out[at];
+    if (word === '--login' || word === '-l') out.splice(at, 1);
+    else out[at] = `-${word.slice(1).replace(/l/g, '')}`;
+  }
+  return out;
+}
+
+/** Reads an argv into every program it runs, resolved to real files. */
+export function analyzeCommand(argv: readonly string[], ctx: ResolveContext): CommandAnalysis {
+  const commandText = renderArgv(argv);
+  const probe = ctx.probe ?? hostFileProbe;
+  const cache = new Map<string, Pick<AnalyzedProgram, 'resolvedPath' | 'realPath' | 'identity'>>();
+  const locate = (name: string) => {
+    let found = cache.get(name);
+    if (!found) {
+      const resolvedPath = resolveExecutable(name, ctx);
+      const realPath = resolvedPath ? probe.realpath(resolvedPath) : null;
+      const identity = realPath ? (probe.identity?.(realPath) ?? null) : null;
+      found = { resolvedPath, realPath, identity };
+      cache.set(name, found);
+    }
+    return found;
+  };
+  const structure = readCommand(argv, ctx.platform, {
+    isSystemCarrier: (argv0) => {
+      const found = locate(argv0);
+      return !!found.realPath && isSystemFile(found.realPath, ctx);
+    },
+  });
+  const programs: AnalyzedProgram[] = structure.programs.map((program) => ({ ...program, ...locate(program.argv[0]) }));
+  const carrier = detectCarrier(argv, ctx.platform);
+  const shellPayload = carrier && 'payload' in carrier ? carrier.payload : undefined;
+
+  let spawnArgv: string[] | null = null;
+  const outer = programs[0] ?? { ...locate(argv[0] ?? '') };
+  if (outer.realPath) {
+    spawnArgv = [outer.realPath, ...argv.slice(1)];
+    const login = programs.find((p) => p.loginFlags?.length);
+    if (login?.loginFlags) spawnArgv = withoutLoginFlags(spawnArgv, argv.length - login.argv.length, login.loginFlags);
+  }
+
+  let ok = structure.ok;
+  let reason = structure.reason;
+  if (ok) {
+    const missing = programs.find((p) => !p.realPath);
+    if (missing) {
+      ok = false;
+      reason = `"${missing.argv[0]}" was not found on this node's PATH (absolute entries only)`;
+    }
+  }
+  return { ok, ...(reason ? { reason } : {}), programs, commandText, ...(shellPayload !== undefined ? { shellPayload } : {}), spawnArgv };
 }

@@ -10,6 +10,18 @@ export interface FileProbe {
   /** null when nothing is there; `executable` is the POSIX X bit (Windows ignores it). */
   stat(p: string): { isFile: boolean; executable: boolean } | null;
   realpath(p: string): string | null;
+  /** Who owns the file and which file it is (symlinks followed); null when unknown. */
+  identity?(p: string): FileIdentity | null;
+}
+
+/** What pins a file: a changed dev/ino/size/mtime is a different program. uid and mode decide trust. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  uid: number;
+  mode: number;
 }
 
 export const hostFileProbe: FileProbe = {
@@ -37,7 +49,19 @@ export const hostFileProbe: FileProbe = {
       return null;
     }
   },
+  identity(p) {
+    try {
+      const st = statSync(p);
+      return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, uid: st.uid, mode: st.mode };
+    } catch {
+      return null;
+    }
+  },
 };
+
+export function sameIdentity(a: FileIdentity | null, b: FileIdentity | null): boolean {
+  return !!a && !!b && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
 
 export interface ResolveContext {
   platform: NodeJS.Platform;
@@ -86,6 +110,26 @@ function usable(candidate: string, ctx: ResolveContext): boolean {
   const st = (ctx.probe ?? hostFileProbe).stat(candidate);
   if (!st || !st.isFile) return false;
   return ctx.platform === 'win32' || st.executable;
+}
+
+/**
+ * PATH with only absolute entries, in order, without duplicates: what Clawdesk resolves with, and what every command
+ * (a shell payload included) runs with, so a shell can never find a program the analyser did not see.
+ */
+export function absolutePathEntries(env: Record<string, string | undefined>, platform: NodeJS.Platform): string {
+  const p = pathFor(platform);
+  const delimiter = platform === 'win32' ? ';' : ':';
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const raw of (envLookup(env, 'PATH', platform) ?? '').split(delimiter)) {
+    const dir = raw.trim().replace(/^"(.*)"$/, '$1');
+    if (!dir || !p.isAbsolute(dir) || dir.includes('\u0000')) continue;
+    const key = platform === 'win32' ? dir.toLowerCase() : dir;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(dir);
+  }
+  return out.join(delimiter);
 }
 
 /** The absolute path `name` runs as, or null. */

@@ -37,8 +37,10 @@ export function resolveExecPolicy(
   fallback: ExecPolicy = CLAWDESK_EXEC_DEFAULTS,
 ): ExecPolicy {
   const layers: ExecPolicyFields[] = [];
-  if (agentId && agentId !== WILDCARD_AGENT && file.agents[agentId]) layers.push(file.agents[agentId]);
-  if (file.agents[WILDCARD_AGENT]) layers.push(file.agents[WILDCARD_AGENT]);
+  const own = agentApprovals(file, agentId);
+  if (agentId && agentId !== WILDCARD_AGENT && own) layers.push(own);
+  const wildcard = agentApprovals(file, WILDCARD_AGENT);
+  if (wildcard) layers.push(wildcard);
   if (file.defaults) layers.push(file.defaults);
   const pick = <K extends keyof ExecPolicyFields>(key: K): ExecPolicyFields[K] => {
     for (const layer of layers) if (layer[key] !== undefined) return layer[key];
@@ -52,10 +54,16 @@ export function resolveExecPolicy(
   };
 }
 
+/** An agent's own section, never an inherited member ("__proto__" is no agent). */
+export function agentApprovals(file: ExecApprovalsFile, agentId: string | null | undefined): ExecApprovalsFile['agents'][string] | undefined {
+  if (!agentId || !Object.hasOwn(file.agents, agentId)) return undefined;
+  return file.agents[agentId];
+}
+
 /** Wildcard entries first, then the agent's own: additive (spec 4.2). */
 export function resolveAllowlist(file: ExecApprovalsFile, agentId: string | null | undefined): AllowlistEntry[] {
-  const out = [...(file.agents[WILDCARD_AGENT]?.allowlist ?? [])];
-  if (agentId && agentId !== WILDCARD_AGENT) out.push(...(file.agents[agentId]?.allowlist ?? []));
+  const out = [...(agentApprovals(file, WILDCARD_AGENT)?.allowlist ?? [])];
+  if (agentId && agentId !== WILDCARD_AGENT) out.push(...(agentApprovals(file, agentId)?.allowlist ?? []));
   return out;
 }
 

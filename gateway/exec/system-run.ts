@@ -2,10 +2,20 @@ import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
-import { analyzeCommand, deriveAllowAlwaysEntries, evaluateAllowlist, type CommandAnalysis } from './allowlist';
-import { ExecApprovalsStore, EXEC_ASK, EXEC_SECURITY, type AllowlistEntry } from './approvals-file';
-import { commandName, detectCarrier, INLINE_EVAL_FLAGS, POSIX_SHELLS, renderArgv } from './command-analysis';
-import { hostFileProbe, pathFor, resolveExecutable, type FileProbe, type ResolveContext } from './executable-resolution';
+import { deriveAllowAlwaysEntries, evaluateAllowlist } from './allowlist';
+import { ExecApprovalsStore, EXEC_ASK, EXEC_SECURITY, isReservedKey, type AgentApprovals, type AllowlistEntry } from './approvals-file';
+import { analyzeCommand, commandName, detectCarrier, inlineEvalFlags, POSIX_SHELLS, renderArgv, type CommandAnalysis } from './command-analysis';
+import { isShellStartupKey } from './env-policy';
+import {
+  absolutePathEntries,
+  hostFileProbe,
+  pathFor,
+  resolveExecutable,
+  sameIdentity,
+  type FileIdentity,
+  type FileProbe,
+  type ResolveContext,
+} from './executable-resolution';
 import {
   allowedDecisions,
   combineStricter,
@@ -54,13 +64,19 @@ export interface SystemRunPlan {
 
 const argvSchema = z.array(z.string()).min(1, 'command must be a non-empty array of strings');
 const nullableString = z.string().nullable().optional();
+/** An agent id keys the approvals file: never one that names Object.prototype's own members. */
+const agentIdSchema = z
+  .string()
+  .refine((id) => !isReservedKey(id), { message: 'agentId "__proto__", "prototype" and "constructor" are reserved' })
+  .nullable()
+  .optional();
 
 const planSchema = z.object({
   argv: argvSchema,
   cwd: z.string().nullable().optional(),
   commandText: z.string().optional(),
   commandPreview: z.string().nullable().optional(),
-  agentId: nullableString,
+  agentId: agentIdSchema,
   sessionKey: nullableString,
   mutableFileOperand: z
     .object({ argvIndex: z.number().int().min(0), path: z.string(), sha256: z.string() })
@@ -72,7 +88,7 @@ export const systemRunPrepareParamsSchema = z.object({
   command: argvSchema,
   rawCommand: z.string().nullable().optional(),
   cwd: nullableString,
-  agentId: nullableString,
+  agentId: agentIdSchema,
   sessionKey: nullableString,
   security: z.enum(EXEC_SECURITY).optional(),
   ask: z.enum(EXEC_ASK).optional(),
@@ -86,7 +102,7 @@ export const systemRunParamsSchema = z.object({
   env: z.record(z.string(), z.unknown()).nullable().optional(),
   timeoutMs: z.number().int().min(0).max(24 * 3600_000).nullable().optional(),
   needsScreenRecording: z.boolean().optional(),
-  agentId: nullableString,
+  agentId: agentIdSchema,
   sessionKey: nullableString,
   approved: z.boolean().optional(),
   approvalDecision: z.enum(['allow-once', 'allow-always']).nullable().optional(),
@@ -125,6 +141,44 @@ export interface SystemRunnerOptions {
 }
 
 const EVENT_OUTPUT_TAIL = 20_000;
+/** How long a prepared plan's file identities are remembered for its approval, and how many. */
+export const PLAN_PIN_TTL_MS = 2 * 3600_000;
+export const MAX_PLAN_PINS = 4096;
+
+interface PlanPin {
+  /** Real file and identity of every program the plan runs, at the time it was prepared. */
+  programs: Array<{ realPath: string | null; identity: FileIdentity | null }>;
+  expiresAtMs: number;
+}
+
+/** What decides which files a plan runs: its argv and cwd (the gateway binds agent and session). */
+function planDigest(plan: Pick<SystemRunPlan, 'argv' | 'cwd'>): string {
+  return createHash('sha256').update(JSON.stringify([plan.argv, plan.cwd ?? null])).digest('hex');
+}
+
+function pinOf(analysis: CommandAnalysis, now: number): PlanPin {
+  return { programs: analysis.programs.map((p) => ({ realPath: p.realPath, identity: p.identity })), expiresAtMs: now + PLAN_PIN_TTL_MS };
+}
+
+/** The program whose file is not the one that was approved, or null when all are the same files. */
+function changedSincePin(pin: PlanPin, analysis: CommandAnalysis): string | null {
+  if (pin.programs.length !== analysis.programs.length) return analysis.programs[0]?.argv[0] ?? 'the command';
+  for (let i = 0; i < pin.programs.length; i++) {
+    const then = pin.programs[i];
+    const now = analysis.programs[i];
+    if (then.realPath !== now.realPath || !sameIdentity(then.identity, now.identity)) return now.realPath ?? now.argv[0];
+  }
+  return null;
+}
+
+/** Clawdesk's environment for a command: shell start-up hooks removed, PATH reduced to its absolute entries. */
+export function commandBaseEnv(base: Record<string, string | undefined>, platform: NodeJS.Platform): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(base)) if (!isShellStartupKey(key)) env[key] = value;
+  const pathKey = Object.keys(env).find((k) => (platform === 'win32' ? k.toUpperCase() === 'PATH' : k === 'PATH')) ?? 'PATH';
+  env[pathKey] = absolutePathEntries(base, platform);
+  return env;
+}
 
 export function parseParams<T>(schema: z.ZodType<T>, params: unknown): T {
   const parsed = schema.safeParse(params ?? {});
@@ -146,10 +200,12 @@ export class SystemRunner {
   private readonly consumedOnce = new Set<string>();
   /** Process-group leaders of commands still running, so stopping the node stops them too. */
   private readonly running = new Set<number>();
+  /** What each prepared plan runs, by file identity: an approval is for those files, not for whatever is there later. */
+  private readonly pins = new Map<string, PlanPin>();
 
   constructor(private readonly options: SystemRunnerOptions) {
     this.platform = options.platform ?? process.platform;
-    this.baseEnv = options.baseEnv ?? process.env;
+    this.baseEnv = commandBaseEnv(options.baseEnv ?? process.env, this.platform);
     this.defaultCwd = options.defaultCwd ?? os.homedir();
     this.home = options.home ?? os.homedir();
     this.probe = options.probe ?? hostFileProbe;
@@ -212,7 +268,7 @@ export class SystemRunner {
   /** `python x.py`, `bash run.sh`, `node app.js`: the script's content is part of what was approved. */
   private scriptOperand(argv: string[], cwd: string | null): MutableFileOperand | null {
     const name = commandName(argv[0], this.platform);
-    const interpreter = POSIX_SHELLS.has(name) || name in INLINE_EVAL_FLAGS || /^python[0-9.]*$/.test(name);
+    const interpreter = POSIX_SHELLS.has(name) || inlineEvalFlags(name) !== undefined;
     if (!interpreter || detectCarrier(argv, this.platform)) return null;
     for (let i = 1; i < argv.length; i++) {
       if (argv[i].startsWith('-')) continue;
@@ -231,6 +287,7 @@ export class SystemRunner {
   private async policyFor(agentId: string | null | undefined, requested: Partial<ExecPolicy>): Promise<{ policy: ExecPolicy; allowlist: AllowlistEntry[] }> {
     const state = await this.options.store.read();
     const key = agentId || WILDCARD_AGENT;
+    if (isReservedKey(key)) throw new NodeCommandError('INVALID_REQUEST', `agentId "${key}" is reserved`);
     const policy = combineStricter(resolveExecPolicy(state.file, key), requested);
     return { policy, allowlist: resolveAllowlist(state.file, key) };
   }
@@ -241,7 +298,9 @@ export class SystemRunner {
     const { policy, allowlist } = await this.policyFor(params.agentId, { security: params.security, ask: params.ask });
     const analysis = analyzeCommand(plan.argv, this.resolveCtx(plan.cwd));
     const evaluation = evaluateAllowlist(analysis, allowlist, this.resolveCtx(plan.cwd));
-    const coverage = deriveAllowAlwaysEntries(analysis, this.platform);
+    const coverage = this.allowAlwaysEligible(analysis, plan) ? deriveAllowAlwaysEntries(analysis, this.platform) : [];
+    this.remember(plan, analysis);
+    const decisions = allowedDecisions(policy.ask).filter((d) => d !== 'allow-always' || coverage.length > 0);
     return {
       plan,
       execPolicy: {
@@ -256,10 +315,35 @@ export class SystemRunner {
           allowlistSatisfied: evaluation.satisfied,
           durableAllowAlways: evaluation.durableAllowAlways,
         }),
-        allowedDecisions: allowedDecisions(policy.ask),
+        allowedDecisions: decisions,
+        ...(analysis.reason ? { analysisReason: analysis.reason } : {}),
       },
-      allowAlwaysCoverage: { patterns: coverage.map((e) => e.pattern), exactCommandOnly: coverage.every((e) => e.pattern.startsWith('=')) },
+      allowAlwaysCoverage: {
+        patterns: coverage.map((e) => e.pattern),
+        exactCommandOnly: coverage.length > 0 && coverage.every((e) => e.pattern.startsWith('=')),
+        ...(coverage.length ? {} : { unavailable: analysis.reason ?? 'a script operand can change after the decision' }),
+      },
     };
+  }
+
+  /** Allow-always only for what is fully read and cannot change under the decision (a script file can). */
+  private allowAlwaysEligible(analysis: CommandAnalysis, plan: SystemRunPlan): boolean {
+    return analysis.ok && !plan.mutableFileOperand;
+  }
+
+  /** Pins the plan's files; a later prepare of the same plan never replaces a live pin (the first files are approved). */
+  private remember(plan: SystemRunPlan, analysis: CommandAnalysis): void {
+    const now = Date.now();
+    for (const [key, pin] of this.pins) if (pin.expiresAtMs <= now) this.pins.delete(key);
+    const digest = planDigest(plan);
+    const existing = this.pins.get(digest);
+    if (existing && changedSincePin(existing, analysis) === null) {
+      existing.expiresAtMs = now + PLAN_PIN_TTL_MS;
+      return;
+    }
+    if (existing) return;
+    if (this.pins.size >= MAX_PLAN_PINS) this.pins.delete(this.pins.keys().next().value as string);
+    this.pins.set(digest, pinOf(analysis, now));
   }
 
   which(rawParams: unknown): { bins: Record<string, string> } {
@@ -327,10 +411,11 @@ export class SystemRunner {
 
     const ctx = this.resolveCtx(plan.cwd);
     const approved = params.approved === true;
-    // Under security=full the allowlist decides nothing (except what allow-always persists): skip reading it.
-    const needAnalysis = policy.security === 'allowlist' || (approved && params.approvalDecision === 'allow-always');
-    const analysis: CommandAnalysis = needAnalysis ? analyzeCommand(plan.argv, ctx) : { ok: true, segments: [], commandText: '' };
-    const evaluation = needAnalysis ? evaluateAllowlist(analysis, allowlist, ctx) : { satisfied: false, durableAllowAlways: false, matches: [] };
+    // Read every time, whatever the policy: what is spawned is the analysed real file, never a name looked up again.
+    const analysis = analyzeCommand(plan.argv, ctx);
+    if (!analysis.spawnArgv) deny(`EXECUTABLE_NOT_FOUND: "${plan.argv[0]}" was not found on this node's PATH`, 'INVALID_REQUEST');
+    const spawnArgv = analysis.spawnArgv as string[];
+    const evaluation = policy.security === 'allowlist' ? evaluateAllowlist(analysis, allowlist, ctx) : { satisfied: false, durableAllowAlways: false, matches: [] };
     if (approved && runId && params.approvalDecision !== 'allow-always') {
       if (this.consumedOnce.has(runId)) deny('SYSTEM_RUN_DENIED: approval already used');
     }
@@ -344,6 +429,16 @@ export class SystemRunner {
     if (policy.security === 'allowlist' && !approved && !evaluation.satisfied) {
       deny(`SYSTEM_RUN_DENIED: allowlist miss${analysis.reason ? ` (${analysis.reason})` : ''}`);
     }
+    if (needsApproval || (policy.security === 'allowlist' && !evaluation.satisfied)) {
+      // Only the approval lets this run: it was for the files this node prepared: a retargeted link or a replaced binary needs a new one.
+      const pin = this.pins.get(planDigest(plan));
+      if (!pin || pin.expiresAtMs <= Date.now()) deny('SYSTEM_RUN_DENIED: this node prepared no plan for the approved command (prepare it again)');
+      const changed = changedSincePin(pin as PlanPin, analysis);
+      if (changed) {
+        this.pins.delete(planDigest(plan));
+        deny(`SYSTEM_RUN_DENIED: ${changed} changed since approval`);
+      }
+    }
 
     const carrier = detectCarrier(plan.argv, this.platform);
     const shellCarrier = carrier !== null && carrier.kind !== 'inline-eval';
@@ -352,13 +447,14 @@ export class SystemRunner {
     const env = (envCheck as { ok: true; env: Record<string, string> }).env;
 
     if (approved && runId && params.approvalDecision !== 'allow-always') this.consumedOnce.add(runId);
-    if (approved && params.approvalDecision === 'allow-always') await this.persistAllowAlways(agentId, analysis);
+    if (approved && params.approvalDecision === 'allow-always' && this.allowAlwaysEligible(analysis, plan)) await this.persistAllowAlways(agentId, analysis);
     else if (evaluation.satisfied && !approved) void this.recordUse(agentId, evaluation, analysis).catch(() => undefined);
 
     this.options.emit?.('exec.started', { ...baseEvent });
     let pid: number | undefined;
     const result: RunProcessResult = await runProcess({
-      argv: plan.argv,
+      argv: spawnArgv,
+      argv0: plan.argv[0],
       cwd: plan.cwd ?? this.defaultCwd,
       env,
       timeoutMs: params.timeoutMs ?? undefined,
@@ -400,8 +496,9 @@ export class SystemRunner {
   private async persistAllowAlways(agentId: string | null, analysis: CommandAnalysis): Promise<void> {
     const entries = deriveAllowAlwaysEntries(analysis, this.platform);
     const key = agentId || WILDCARD_AGENT;
+    if (!entries.length) return;
     await this.options.store.update((file) => {
-      const agent = (file.agents[key] ??= {});
+      const agent: AgentApprovals = Object.hasOwn(file.agents, key) ? file.agents[key] : (file.agents[key] = {});
       const list = (agent.allowlist ??= []);
       let changed = false;
       for (const entry of entries) {
@@ -415,14 +512,14 @@ export class SystemRunner {
 
   private async recordUse(agentId: string | null, evaluation: ReturnType<typeof evaluateAllowlist>, analysis: CommandAnalysis): Promise<void> {
     const ids = new Map<string, string | undefined>();
-    if (evaluation.exactEntry) ids.set(evaluation.exactEntry.id, undefined);
-    for (const m of evaluation.matches) ids.set(m.entry.id, m.segment.resolvedPath ?? undefined);
+    for (const m of evaluation.matches) ids.set(m.entry.id, m.program.realPath ?? undefined);
     if (!ids.size) return;
     const now = Date.now();
     await this.options.store.update((file) => {
       let changed = false;
       for (const key of [agentId || WILDCARD_AGENT, WILDCARD_AGENT]) {
-        for (const entry of file.agents[key]?.allowlist ?? []) {
+        if (!Object.hasOwn(file.agents, key)) continue;
+        for (const entry of file.agents[key].allowlist ?? []) {
           if (!ids.has(entry.id)) continue;
           entry.lastUsedAt = now;
           entry.lastUsedCommand = analysis.commandText;

@@ -1,36 +1,74 @@
 import { describe, expect, it } from 'vitest';
-import {
-  analyzeCommand,
-  deriveAllowAlwaysEntries,
-  evaluateAllowlist,
-  exactCommandPattern,
-  patternMatches,
-} from '../../gateway/exec/allowlist';
+import { analyzeCommand, deriveAllowAlwaysEntries, evaluateAllowlist, exactProgramPattern, patternMatches } from '../../gateway/exec/allowlist';
 import type { AllowlistEntry } from '../../gateway/exec/approvals-file';
-import { detectCarrier, parseShellChain, renderArgv, unwrapWrappers } from '../../gateway/exec/command-analysis';
-import { resolveExecutable, type FileProbe, type ResolveContext } from '../../gateway/exec/executable-resolution';
+import { isSystemFile, renderArgv } from '../../gateway/exec/command-analysis';
+import { readCommand, readShellInvocation } from '../../gateway/exec/command-structure';
+import { resolveExecutable, type FileIdentity, type FileProbe, type ResolveContext } from '../../gateway/exec/executable-resolution';
+import { readShellPayload } from '../../gateway/exec/shell-syntax';
 
-/** A fake file system: the listed files exist and are executable. Lookups fold case on Windows. */
-function probe(files: string[], platform: NodeJS.Platform, links: Record<string, string> = {}): FileProbe {
+interface FakeFile {
+  uid?: number;
+  mode?: number;
+}
+
+/**
+ * A fake file system: the listed files exist and are executable, with an owner and mode; directories above them are
+ * root-owned 0755 unless listed in `dirs`. Lookups fold case on Windows.
+ */
+function probe(files: Record<string, FakeFile>, platform: NodeJS.Platform, links: Record<string, string> = {}, dirs: Record<string, FakeFile> = {}): FileProbe {
   const fold = (s: string) => (platform === 'win32' ? s.toLowerCase() : s);
-  const set = new Set(files.map(fold));
+  const map = new Map(Object.entries(files).map(([k, v]) => [fold(k), v]));
+  let ino = 1;
+  const inodes = new Map<string, number>();
+  const identity = (p: string): FileIdentity | null => {
+    const key = fold(p);
+    const file = map.get(key) ?? dirs[p] ?? ([...map.keys()].some((f) => f.startsWith(key.endsWith('/') ? key : `${key}/`)) ? {} : undefined);
+    if (!file) return null;
+    if (!inodes.has(key)) inodes.set(key, ino++);
+    return { dev: 1, ino: inodes.get(key) as number, size: 1, mtimeMs: 1, uid: file.uid ?? 0, mode: file.mode ?? 0o755 };
+  };
   return {
-    stat: (p) => (set.has(fold(p)) ? { isFile: true, executable: true } : null),
-    realpath: (p) => links[p] ?? (set.has(fold(p)) ? p : null),
+    stat: (p) => (map.has(fold(links[p] ?? p)) ? { isFile: true, executable: true } : null),
+    realpath: (p) => links[p] ?? (map.has(fold(p)) ? p : null),
+    identity: (p) => identity(links[p] ?? p),
   };
 }
 
-const posixFiles = ['/usr/bin/ls', '/usr/bin/rg', '/bin/bash', '/bin/sh', '/usr/bin/python3', '/usr/bin/env', '/usr/bin/nice', '/usr/bin/git', '/usr/bin/node', '/home/ada/bin/tool'];
-const posix: ResolveContext = { platform: 'linux', env: { PATH: '/usr/bin:/bin' }, cwd: '/work', home: '/home/ada', probe: probe(posixFiles, 'linux') };
-const winFiles = ['C:\\Windows\\System32\\cmd.exe', 'C:\\Tools\\rg.exe', 'C:\\Tools\\build.CMD', 'C:\\Users\\Ada\\bin\\tool.exe', 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe'];
+const posixFiles: Record<string, FakeFile> = {
+  '/usr/bin/ls': {},
+  '/usr/bin/rg': {},
+  '/usr/bin/bash': {},
+  '/usr/bin/dash': {},
+  '/usr/bin/python3.12': {},
+  '/usr/bin/env': {},
+  '/usr/bin/nice': {},
+  '/usr/bin/timeout': {},
+  '/usr/bin/git': {},
+  '/usr/bin/node': {},
+  '/home/ada/bin/tool': { uid: 1000 },
+  '/home/ada/bin/sh': { uid: 1000 },
+  '/opt/fake/sh': {},
+  '/usr/bin/world': { mode: 0o757 },
+};
+const posixLinks = { '/bin/bash': '/usr/bin/bash', '/bin/sh': '/usr/bin/dash', '/usr/bin/python3': '/usr/bin/python3.12', '/usr/bin/sh': '/usr/bin/dash' };
+const posixProbe = probe({ ...posixFiles, ...Object.fromEntries(Object.keys(posixLinks).map((l) => [l, {}])) }, 'linux', posixLinks);
+const posix: ResolveContext = { platform: 'linux', env: { PATH: '/usr/bin:/bin' }, cwd: '/work', home: '/home/ada', probe: posixProbe };
+const winFiles: Record<string, FakeFile> = {
+  'C:\\Windows\\System32\\cmd.exe': {},
+  'C:\\Tools\\rg.exe': {},
+  'C:\\Tools\\build.CMD': {},
+  'C:\\Users\\Ada\\bin\\tool.exe': {},
+  'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe': {},
+};
 const win: ResolveContext = {
   platform: 'win32',
-  env: { Path: 'C:\\Windows\\System32;C:\\Tools;C:\\Windows\\System32\\WindowsPowerShell\\v1.0', PATHEXT: '.COM;.EXE;.BAT;.CMD' },
+  env: { Path: 'C:\\Windows\\System32;C:\\Tools;C:\\Windows\\System32\\WindowsPowerShell\\v1.0', PATHEXT: '.COM;.EXE;.BAT;.CMD', SystemRoot: 'C:\\Windows' },
   cwd: 'C:\\work',
   home: 'C:\\Users\\Ada',
   probe: probe(winFiles, 'win32'),
 };
 const entry = (pattern: string, extra: Partial<AllowlistEntry> = {}): AllowlistEntry => ({ id: pattern, pattern, ...extra });
+const runs = (argv: string[], list: AllowlistEntry[], ctx = posix) => evaluateAllowlist(analyzeCommand(argv, ctx), list, ctx).satisfied;
 
 describe('resolveExecutable', () => {
   it('searches PATH on POSIX and ignores relative PATH entries', () => {
@@ -59,9 +97,8 @@ describe('patternMatches', () => {
     expect(patternMatches(entry('ls'), '/usr/bin/ls', [], posix)).toBe(false);
     expect(patternMatches(entry('*'), '/anything', [], posix)).toBe(true);
   });
-  it('follows the realpath on either side when there is no wildcard', () => {
-    const ctx = { ...posix, probe: probe(posixFiles, 'linux', { '/usr/bin/python3': '/usr/bin/python3.12' }) };
-    expect(patternMatches(entry('/usr/bin/python3.12'), '/usr/bin/python3', [], ctx)).toBe(true);
+  it('a pattern naming a link matches the real file it names', () => {
+    expect(patternMatches(entry('/usr/bin/python3'), '/usr/bin/python3.12', [], posix)).toBe(true);
   });
   it('on Windows: case-insensitive, backslashes normalized, \\\\?\\ stripped, argPattern honoured', () => {
     expect(patternMatches(entry('c:/tools/RG.exe'), 'C:\\Tools\\rg.exe', [], win)).toBe(true);
@@ -76,118 +113,185 @@ describe('patternMatches', () => {
   });
 });
 
-describe('parseShellChain', () => {
-  it('splits chains and keeps quoting', () => {
-    expect(parseShellChain(`ls -la && rg 'a b' | wc -l; git status`)).toEqual({
-      ok: true,
-      segments: [['ls', '-la'], ['rg', 'a b'], ['wc', '-l'], ['git', 'status']],
-    });
-    expect(parseShellChain(`echo "x \\"y\\""`)).toEqual({ ok: true, segments: [['echo', 'x "y"']] });
+describe('readShellPayload (the safe subset, over unbash syntax trees)', () => {
+  it('reads simple commands joined by | && || ; and keeps quoting', () => {
+    const read = readShellPayload(`ls -la && rg 'a b' | wc -l; git status`);
+    expect(read.ok).toBe(true);
+    expect(read.commands.map((c) => c.words)).toEqual([['ls', '-la'], ['rg', 'a b'], ['wc', '-l'], ['git', 'status']]);
+    expect(read.commands.map((c) => [c.pipeline, c.position])).toEqual([[0, 0], [1, 0], [1, 1], [2, 0]]);
+    expect(readShellPayload(`echo "x y" 'z'`)).toMatchObject({ ok: true, commands: [{ words: ['echo', 'x y', 'z'] }] });
   });
   it.each([
     ['ls > out', 'redirection'],
     ['cat < in', 'redirection'],
     ['ls 2>&1', 'redirection'],
+    ['cat <<EOF\nx\nEOF', 'redirection'],
     ['echo $(id)', 'substitution'],
     ['echo `id`', 'substitution'],
     ['echo "$(id)"', 'substitution'],
     ['echo $HOME', 'expansion'],
+    ['echo "${HOME}"', 'expansion'],
+    ['echo $((1+1))', 'arithmetic'],
+    ['diff <(ls) x', 'substitution'],
     ['(ls)', 'subshell'],
+    ['{ ls; }', 'group'],
     ['if true; then ls; fi', 'syntax'],
-    ["echo 'x", 'unterminated'],
+    ['f() { ls; }; f', 'function'],
+    ["echo 'x", 'parse'],
     ['*.sh', 'glob'],
-    ['ls &&', 'empty'],
-  ])('refuses %s', (payload, reason) => {
-    const parsed = parseShellChain(payload);
-    expect(parsed.ok).toBe(false);
-    expect((parsed as { reason: string }).reason).toContain(reason);
+    ['ls *.txt', 'glob'],
+    ['{/evil/ls,x}', 'brace'],
+    ['ls ~', 'expands'],
+    ['X=1 ls', 'assignment'],
+    ['ls &', 'background'],
+    ['ls |& cat', '|&'],
+    ['! ls', '"!"'],
+    ['time ls', 'time'],
+    ["echo $'\\x41'", "$'"],
+    ['ls a\\ b', 'backslash'],
+    ['ls \\\n-la', 'continuation'],
+  ])('refuses %j (%s)', (payload, reason) => {
+    const read = readShellPayload(payload);
+    expect(read.ok).toBe(false);
+    expect((read as { reason: string }).reason).toContain(reason);
   });
 });
 
-describe('carriers and wrappers', () => {
-  it('detects shell and interpreter carriers', () => {
-    expect(detectCarrier(['bash', '-lc', 'ls'], 'linux')).toMatchObject({ kind: 'posix-shell', payload: 'ls' });
-    expect(detectCarrier(['/bin/sh', '-c', 'ls', 'arg0'], 'linux')).toMatchObject({ kind: 'posix-shell', payload: 'ls' });
-    expect(detectCarrier(['bash', '-l', '-c', 'ls'], 'linux')).toMatchObject({ kind: 'posix-shell', payload: 'ls' });
-    expect(detectCarrier(['bash', 'script.sh'], 'linux')).toBeNull();
-    expect(detectCarrier(['cmd.exe', '/d', '/s', '/c', 'dir'], 'win32')).toMatchObject({ kind: 'cmd', payload: 'dir' });
-    expect(detectCarrier(['powershell', '-NoProfile', '-Command', 'gci'], 'win32')).toMatchObject({ kind: 'powershell' });
-    expect(detectCarrier(['python3', '-c', 'print(1)'], 'linux')).toMatchObject({ kind: 'inline-eval' });
-    expect(detectCarrier(['node', '-e', '1'], 'linux')).toMatchObject({ kind: 'inline-eval' });
-    expect(detectCarrier(['node', 'app.js'], 'linux')).toBeNull();
+describe('readCommand: wrappers and shells with their options', () => {
+  it('unwraps env, nice, nohup, timeout and stdbuf with their option arguments', () => {
+    const read = readCommand(['env', 'A=1', 'nice', '-n', '5', 'nohup', 'timeout', '-s', 'KILL', '10', 'stdbuf', '-oL', 'rg', 'x'], 'linux');
+    expect(read.ok).toBe(true);
+    expect(read.programs.map((p) => [p.role, p.argv[0]])).toEqual([
+      ['wrapper', 'env'],
+      ['wrapper', 'nice'],
+      ['wrapper', 'nohup'],
+      ['wrapper', 'timeout'],
+      ['wrapper', 'stdbuf'],
+      ['program', 'rg'],
+    ]);
   });
-  it('unwraps env, nice, nohup, timeout and stdbuf', () => {
-    expect(unwrapWrappers(['env', 'A=1', 'nice', '-n', '5', 'nohup', 'timeout', '-s', 'KILL', '10', 'stdbuf', '-oL', 'rg', 'x'], 'linux')).toEqual({
-      ok: true,
-      argv: ['rg', 'x'],
-      envKeys: ['A'],
-    });
-    expect(unwrapWrappers(['env', '-S', 'rg x'], 'linux').ok).toBe(false);
-    expect(unwrapWrappers(['timeout', 'rg'], 'linux').ok).toBe(false);
+  it.each([
+    [['env', '-S', 'rg x'], 'env -S'],
+    [['env', '-i', 'ls'], 'env -i'],
+    [['env', '-u', 'PATH', 'ls'], 'PATH'],
+    [['env', '-C', '/tmp', 'ls'], 'env -C'],
+    [['env', 'BASH_FUNC_ls%%=() { id; }', 'bash', '-c', 'ls'], 'BASH_FUNC_ls%%'],
+    [['env', 'PATH=/tmp', 'ls'], 'PATH'],
+    [['timeout', 'rg'], 'duration'],
+    [['nice', '--weird', 'ls'], 'not understood'],
+  ])('stops on %j', (argv, reason) => {
+    const read = readCommand(argv, 'linux');
+    expect(read.ok).toBe(false);
+    expect(read.reason).toContain(reason);
   });
-  it('renders argv canonically', () => {
-    expect(renderArgv(['ls', '-la', 'a b', "it's"])).toBe(`ls -la 'a b' 'it'"'"'s'`);
+  it('parses shell options with their arguments (issue 9 finding 2: bash --rcfile -c ls)', () => {
+    expect(readShellInvocation(['bash', '--rcfile', '-c', 'ls'])).toMatchObject({ kind: 'stop' });
+    expect(readShellInvocation(['bash', '--init-file', '-c', 'ls'])).toMatchObject({ kind: 'stop' });
+    expect(readShellInvocation(['bash', '-o', 'pipefail', '-c', 'ls'])).toMatchObject({ kind: 'payload', payload: 'ls' });
+    expect(readShellInvocation(['bash', '-o', 'emacs', '-c', 'ls'])).toMatchObject({ kind: 'stop' });
+    expect(readShellInvocation(['bash', '-O', 'extglob', '-c', 'ls'])).toMatchObject({ kind: 'stop' });
+    expect(readShellInvocation(['bash', '-kc', 'ls LD_PRELOAD=/x.so'])).toMatchObject({ kind: 'stop' });
+    expect(readShellInvocation(['bash', '-ic', 'ls'])).toMatchObject({ kind: 'stop' });
+    expect(readShellInvocation(['bash', 'script.sh'])).toMatchObject({ kind: 'stop' });
+    expect(readShellInvocation(['sh', '-c', '--', 'ls'])).toMatchObject({ kind: 'payload', payload: 'ls' });
+    expect(readShellInvocation(['sh', '-lc', 'ls'])).toEqual({ kind: 'payload', payload: 'ls', loginFlags: [1] });
+    expect(readShellInvocation(['bash', '--login', '-c', 'ls'])).toEqual({ kind: 'payload', payload: 'ls', loginFlags: [1] });
+  });
+  it('refuses every builtin but the harmless ones (issue 9 finding 6: printf -v PATH)', () => {
+    expect(readCommand(['bash', '-c', 'printf -v PATH %s /evil; ls'], 'linux')).toMatchObject({ ok: false, reason: expect.stringContaining('printf -v') });
+    for (const builtin of ['eval id', 'exec id', 'command id', 'builtin echo', 'source x', '. x', 'alias ls=id', 'hash -p /evil/ls ls', 'enable -f x ls', 'declare x', 'export PATH', 'read x', 'trap id EXIT', 'set -k', 'shopt -s extglob', 'cd /tmp']) {
+      expect(readCommand(['bash', '-c', `${builtin}; ls`], 'linux').ok, builtin).toBe(false);
+    }
+    expect(readCommand(['bash', '-c', 'echo hi && true'], 'linux')).toMatchObject({ ok: true, programs: [{ role: 'shell' }] });
+  });
+  it('reads other shells never; cmd.exe only when it reduces to one program; PowerShell never', () => {
+    expect(readCommand(['zsh', '-c', 'ls'], 'linux').ok).toBe(false);
+    expect(readCommand(['cmd.exe', '/d', '/s', '/c', 'rg x'], 'win32')).toMatchObject({ ok: true });
+    for (const payload of ['rg x & calc', 'rg x | more', 'rg ^& x', 'rg %PATH%', 'rg "x"', 'rg x > out']) {
+      expect(readCommand(['cmd.exe', '/c', payload], 'win32').ok, payload).toBe(false);
+    }
+    expect(readCommand(['powershell', '-Command', 'gci'], 'win32').ok).toBe(false);
+    expect(readCommand(['powershell', '-EncodedCommand', 'ZwBjAGkA'], 'win32').ok).toBe(false);
   });
 });
 
 describe('analyzeCommand + evaluateAllowlist', () => {
   const list = [entry('/usr/bin/ls'), entry('/usr/bin/rg')];
-  it('needs every segment of a chain to match', () => {
-    expect(evaluateAllowlist(analyzeCommand(['/bin/bash', '-lc', 'ls && rg x'], posix), list, posix).satisfied).toBe(true);
-    expect(evaluateAllowlist(analyzeCommand(['/bin/bash', '-lc', 'ls && git push'], posix), list, posix).satisfied).toBe(false);
+  it('needs every program of a chain to match; the system shell itself needs no entry', () => {
+    expect(runs(['/bin/bash', '-lc', 'ls && rg x'], list)).toBe(true);
+    expect(runs(['/bin/sh', '-c', 'ls | rg x'], list)).toBe(true);
+    expect(runs(['/bin/bash', '-lc', 'ls && git push'], list)).toBe(false);
+  });
+  it('a program named like a shell or wrapper that is not the system one is just a program (issue 9 finding 1)', () => {
+    for (const fake of ['/home/ada/bin/sh', '/opt/fake/sh']) {
+      const a = analyzeCommand([fake, '-c', 'ls'], posix);
+      expect(a.programs.map((p) => p.role)).toEqual(['program']);
+      expect(evaluateAllowlist(a, list, posix).satisfied).toBe(false);
+    }
+    expect(isSystemFile('/usr/bin/dash', posix)).toBe(true);
+    expect(isSystemFile('/opt/fake/sh', posix)).toBe(false);
+    expect(isSystemFile('/home/ada/bin/sh', posix)).toBe(false);
+    expect(isSystemFile('/usr/bin/world', posix)).toBe(false);
   });
   it('refuses redirections and substitution even when every program is allowlisted', () => {
     const a = analyzeCommand(['/bin/sh', '-c', 'ls > /etc/passwd'], posix);
     expect(a.ok).toBe(false);
     expect(evaluateAllowlist(a, list, posix).satisfied).toBe(false);
-    expect(evaluateAllowlist(analyzeCommand(['/bin/sh', '-c', 'ls $(rg x)'], posix), list, posix).satisfied).toBe(false);
+    expect(runs(['/bin/sh', '-c', 'ls $(rg x)'], list)).toBe(false);
   });
-  it('looks through wrappers but refuses PATH overrides in them', () => {
-    expect(evaluateAllowlist(analyzeCommand(['env', 'nice', 'ls'], posix), list, posix).satisfied).toBe(true);
+  it('looks through system wrappers but refuses PATH overrides in them', () => {
+    expect(runs(['env', 'nice', 'ls'], list)).toBe(true);
     expect(analyzeCommand(['env', 'PATH=/tmp', 'ls'], posix).ok).toBe(false);
     expect(analyzeCommand(['/bin/sh', '-c', 'LD_PRELOAD=/tmp/x.so ls'], posix).ok).toBe(false);
   });
-  it('cmd.exe /c always needs approval under the allowlist on Windows', () => {
-    const a = analyzeCommand(['cmd.exe', '/d', '/s', '/c', 'rg x'], win);
+  it('a dispatcher is covered by an exact argv only, never by its path (issue 9 finding 8)', () => {
+    const gitStatus = analyzeCommand(['git', 'status'], posix);
+    const exact = entry(exactProgramPattern(gitStatus.programs[0]) as string, { source: 'allow-always' });
+    expect(evaluateAllowlist(gitStatus, [exact], posix)).toMatchObject({ satisfied: true, durableAllowAlways: true });
+    expect(runs(['git', '-c', 'alias.x=!id', 'x'], [exact])).toBe(false);
+    expect(runs(['git', 'status'], [entry('/usr/bin/git')])).toBe(false);
+    expect(runs(['python3', '-c', 'print(1)'], [entry('/usr/bin/python3')])).toBe(false);
+  });
+  it('cmd.exe /c with cmd syntax always needs approval on Windows', () => {
+    const a = analyzeCommand(['cmd.exe', '/d', '/s', '/c', 'rg x & calc'], win);
     expect(a.ok).toBe(false);
     expect(evaluateAllowlist(a, [entry('C:\\Windows\\System32\\cmd.exe'), entry('C:\\Tools\\rg.exe')], win).satisfied).toBe(false);
+    expect(runs(['cmd.exe', '/d', '/s', '/c', 'rg x'], [entry('C:\\Tools\\rg.exe')], win)).toBe(true);
   });
-  it('an exact-command entry matches only that command line', () => {
-    const a = analyzeCommand(['python3', '-c', 'print(1)'], posix);
-    const e = entry(exactCommandPattern(a.commandText), { source: 'allow-always' });
-    expect(evaluateAllowlist(a, [e], posix)).toMatchObject({ satisfied: true, durableAllowAlways: true });
-    expect(evaluateAllowlist(analyzeCommand(['python3', '-c', 'print(2)'], posix), [e], posix).satisfied).toBe(false);
+  it('spawns the real file, and a login shell without its profile', () => {
+    expect(analyzeCommand(['/bin/sh', '-lc', 'ls'], posix).spawnArgv).toEqual(['/usr/bin/dash', '-c', 'ls']);
+    expect(analyzeCommand(['bash', '-xlc', 'ls'], posix).spawnArgv).toEqual(['/usr/bin/bash', '-xc', 'ls']);
+    expect(analyzeCommand(['env', 'bash', '--login', '-c', 'ls'], posix).spawnArgv).toEqual(['/usr/bin/env', 'bash', '-c', 'ls']);
   });
 });
 
 describe('deriveAllowAlwaysEntries', () => {
   const patterns = (argv: string[], ctx = posix) => deriveAllowAlwaysEntries(analyzeCommand(argv, ctx), ctx.platform).map((e) => e.pattern);
-  it('persists the programs inside bash -lc, never bash', () => {
+  it('persists the real files of the programs inside bash -lc, never bash', () => {
     expect(patterns(['/bin/bash', '-lc', 'ls -la && rg foo'])).toEqual(['/usr/bin/ls', '/usr/bin/rg']);
   });
   it('persists the inner executable of wrappers', () => {
     expect(patterns(['env', 'A=1', 'nice', '-n', '5', 'rg', 'x'])).toEqual(['/usr/bin/rg']);
   });
-  it('falls back to an argv-bound entry for inline code and unreadable shell text', () => {
+  it('binds a dispatcher to its exact argv', () => {
+    expect(patterns(['python3', '-c', 'import os'])).toEqual([expect.stringMatching(/^=command:[0-9a-f]{16}$/)]);
+    expect(patterns(['/bin/bash', '-lc', 'ls && git status'])).toEqual(['/usr/bin/ls', expect.stringMatching(/^=command:/)]);
+  });
+  it('offers nothing for what it cannot read: a decision every time', () => {
     for (const argv of [
       ['/bin/bash', '-lc', 'curl x | sh > /tmp/o'],
-      ['python3', '-c', 'import os'],
-      ['node', '-e', '1'],
       ['/bin/sh', '-c', 'bash -c "ls"; echo $HOME'],
       ['bash', 'script.sh'],
-      ['/bin/bash', '-lc', 'python3 -c "print(1)"'],
+      ['/home/ada/bin/nope'],
     ]) {
-      const got = patterns(argv);
-      expect(got).toHaveLength(1);
-      expect(got[0]).toMatch(/^=command:[0-9a-f]{16}$/);
+      expect(patterns(argv), renderArgv(argv)).toEqual([]);
     }
-    expect(patterns(['cmd.exe', '/c', 'dir'], win)[0]).toMatch(/^=command:/);
-    expect(patterns(['powershell', '-Command', 'gci'], win)[0]).toMatch(/^=command:/);
+    expect(patterns(['cmd.exe', '/c', 'dir & calc'], win)).toEqual([]);
+    expect(patterns(['powershell', '-Command', 'gci'], win)).toEqual([]);
   });
   it('never matches a different command after allow-always on a shell', () => {
     const entries = deriveAllowAlwaysEntries(analyzeCommand(['/bin/bash', '-lc', 'ls -la'], posix), 'linux');
-    const other = analyzeCommand(['/bin/bash', '-lc', 'git push --force'], posix);
-    expect(evaluateAllowlist(other, entries, posix).satisfied).toBe(false);
-    expect(evaluateAllowlist(analyzeCommand(['/bin/bash', '-lc', 'ls -la'], posix), entries, posix).satisfied).toBe(true);
+    expect(runs(['/bin/bash', '-lc', 'git push --force'], entries)).toBe(false);
+    expect(runs(['/bin/bash', '-lc', 'ls -la'], entries)).toBe(true);
   });
 });

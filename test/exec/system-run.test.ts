@@ -35,6 +35,12 @@ async function refusal(promise: Promise<unknown>): Promise<NodeCommandError> {
 
 const touch = (name: string) => ['/bin/sh', '-lc', `touch ${name}`];
 
+/** What the gateway's approval flow does: the node prepares the plan (and pins its files), then runs it approved. */
+async function approvedRun(params: Record<string, unknown> & { command: string[] }) {
+  await runner.prepare({ command: params.command, cwd: params.cwd as string | undefined, agentId: params.agentId as string | undefined });
+  return runner.run({ approved: true, ...params });
+}
+
 describe('system.run.prepare', () => {
   it('plans with the resolved executable, real cwd and the shell payload as text', async () => {
     const out = (await runner.prepare({ command: ['sh', '-lc', 'ls -la'], rawCommand: 'ls -la', cwd: work, agentId: 'main', sessionKey: 's1' })) as any;
@@ -119,14 +125,14 @@ describe('system.run under the node policy', () => {
     expect(existsSync(path.join(work, 'a'))).toBe(false);
     expect(events.map((e) => e.event)).toEqual(['exec.denied']);
 
-    const ok = await runner.run({ command: touch('a'), cwd: work, approved: true, approvalDecision: 'allow-once', runId: 'r1' });
+    const ok = await approvedRun({ command: touch('a'), cwd: work, approvalDecision: 'allow-once', runId: 'r1' });
     expect(ok).toMatchObject({ exitCode: 0, success: true, timedOut: false, error: null });
     expect(existsSync(path.join(work, 'a'))).toBe(true);
     expect(events.map((e) => e.event)).toEqual(['exec.denied', 'exec.started', 'exec.finished']);
     expect(events[2].payload).toMatchObject({ runId: 'r1', host: 'node', exitCode: 0, success: true });
 
     // The same allow-once run id is not honoured twice on this node.
-    expect((await refusal(runner.run({ command: touch('b'), cwd: work, approved: true, approvalDecision: 'allow-once', runId: 'r1' }))).message).toMatch(/already used/);
+    expect((await refusal(approvedRun({ command: touch('b'), cwd: work, approvalDecision: 'allow-once', runId: 'r1' }))).message).toMatch(/already used/);
     expect(existsSync(path.join(work, 'b'))).toBe(false);
   });
 
@@ -148,7 +154,7 @@ describe('system.run under the node policy', () => {
 
   it('allow-always on bash -lc persists the inner program, not bash, and the same command then runs unasked', async () => {
     const cmd = ['bash', '-lc', 'touch one'];
-    await runner.run({ command: cmd, cwd: work, approved: true, approvalDecision: 'allow-always', runId: 'r-always' });
+    await approvedRun({ command: cmd, cwd: work, approvalDecision: 'allow-always', runId: 'r-always' });
     const file = JSON.parse(readFileSync(path.join(stateDir, 'exec-approvals.json'), 'utf8'));
     const patterns = file.agents['*'].allowlist.map((e: any) => e.pattern);
     expect(patterns).toHaveLength(1);
@@ -165,7 +171,7 @@ describe('system.run under the node policy', () => {
 
   it('allow-always on inline code binds to the exact argv', async () => {
     const cmd = [process.execPath, '-e', 'require("fs").writeFileSync("n1","")'];
-    await runner.run({ command: cmd, cwd: work, approved: true, approvalDecision: 'allow-always' });
+    await approvedRun({ command: cmd, cwd: work, approvalDecision: 'allow-always' });
     const file = JSON.parse(readFileSync(path.join(stateDir, 'exec-approvals.json'), 'utf8'));
     expect(file.agents['*'].allowlist.map((e: any) => e.pattern)).toEqual([expect.stringMatching(/^=command:/)]);
     expect((await runner.run({ command: cmd, cwd: work })).success).toBe(true);
@@ -176,10 +182,10 @@ describe('system.run under the node policy', () => {
   });
 
   it('refuses an environment override of PATH and runs nothing', async () => {
-    const err = await refusal(runner.run({ command: [process.execPath, '-e', 'require("fs").writeFileSync("e","")'], cwd: work, env: { PATH: '/tmp/evil' }, approved: true }));
+    const err = await refusal(approvedRun({ command: [process.execPath, '-e', 'require("fs").writeFileSync("e","")'], cwd: work, env: { PATH: '/tmp/evil' } }));
     expect(err.message).toMatch(/^SYSTEM_RUN_DENIED: environment override rejected/);
     expect(existsSync(path.join(work, 'e'))).toBe(false);
-    const ok = await runner.run({ command: [process.execPath, '-e', 'process.stdout.write(process.env.GREETING)'], cwd: work, env: { GREETING: 'hi' }, approved: true });
+    const ok = await approvedRun({ command: [process.execPath, '-e', 'process.stdout.write(process.env.GREETING)'], cwd: work, env: { GREETING: 'hi' } });
     expect(ok.stdout).toBe('hi');
   });
 
@@ -201,7 +207,7 @@ describe('system.run under the node policy', () => {
   });
 
   it('reports a timeout', async () => {
-    const r = await runner.run({ command: [process.execPath, '-e', 'setInterval(()=>{},1000)'], cwd: work, approved: true, timeoutMs: 300 });
+    const r = await approvedRun({ command: [process.execPath, '-e', 'setInterval(()=>{},1000)'], cwd: work, timeoutMs: 300 });
     expect(r).toMatchObject({ timedOut: true, success: false });
   });
 
