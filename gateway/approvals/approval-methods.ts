@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hardenParams, safeId } from '../protocol/method-schemas';
 import { GatewayMethodError, type GatewayModule, type MethodCall, type MethodDefinition } from '../server/gateway-module';
 import { approvalNotFound, type ApprovalRecord, type ExecApprovalManager } from './exec-approval-manager';
 
@@ -30,6 +31,8 @@ export function approvalSnapshot(record: ApprovalRecord): Record<string, unknown
       kind: 'exec',
       commandText: request.command,
       ...(typeof request.commandPreview === 'string' ? { commandPreview: request.commandPreview } : {}),
+      // What the requester said it runs, when that differs from the text computed from argv: a description only.
+      ...(typeof request.agentCommandText === 'string' ? { agentCommandText: request.agentCommandText } : {}),
       host: request.host ?? null,
       nodeId: request.nodeId ?? null,
       agentId: request.agentId ?? null,
@@ -52,12 +55,15 @@ export function approvalSnapshot(record: ApprovalRecord): Record<string, unknown
   };
 }
 
-const getParams = z.looseObject({ id: z.string().min(1) });
-const resolveParams = z.looseObject({
-  id: z.string().min(1),
-  kind: z.string().min(1),
+const getShape = z.looseObject({ id: safeId(200) });
+const getParams = hardenParams(getShape);
+const resolveShape = z.looseObject({
+  id: safeId(200),
+  kind: safeId(64),
   decision: z.enum(['allow-once', 'allow-always', 'deny']),
 });
+const resolveParams = hardenParams(resolveShape);
+const emptyListParams = hardenParams(z.looseObject({}));
 
 export class ApprovalMethodsModule implements GatewayModule {
   readonly name = 'approval-methods';
@@ -71,13 +77,13 @@ export class ApprovalMethodsModule implements GatewayModule {
   methods(): MethodDefinition[] {
     const approvals = { kind: 'scope', scope: 'operator.approvals' } as const;
     return [
-      { name: 'plugin.approval.list', access: approvals, params: z.looseObject({}), handler: () => [] },
-      { name: 'openclaw.approval.list', access: approvals, params: z.looseObject({}), handler: () => [] },
+      { name: 'plugin.approval.list', access: approvals, params: emptyListParams, handler: () => [] },
+      { name: 'openclaw.approval.list', access: approvals, params: emptyListParams, handler: () => [] },
       {
         name: 'approval.get',
         access: approvals,
         params: getParams,
-        handler: ({ params }: MethodCall<z.infer<typeof getParams>>) => {
+        handler: ({ params }: MethodCall<z.infer<typeof getShape>>) => {
           const record = this.exec.find(params.id);
           if (!record) throw approvalNotFound();
           return { approval: approvalSnapshot(record) };
@@ -87,7 +93,7 @@ export class ApprovalMethodsModule implements GatewayModule {
         name: 'approval.resolve',
         access: approvals,
         params: resolveParams,
-        handler: ({ params, conn }: MethodCall<z.infer<typeof resolveParams>>) => {
+        handler: ({ params, conn }: MethodCall<z.infer<typeof resolveShape>>) => {
           if (!(KINDS as readonly string[]).includes(params.kind)) {
             throw new GatewayMethodError('INVALID_REQUEST', `unknown approval kind "${params.kind}" (supported: ${KINDS.join(', ')})`, { reason: 'APPROVAL_KIND_UNKNOWN' });
           }

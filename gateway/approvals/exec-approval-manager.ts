@@ -1,9 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { z } from 'zod';
-import { EXEC_ASK, EXEC_SECURITY } from '../exec/approvals-file';
-import { allowedDecisions, type ApprovalDecision } from '../exec/policy';
+import { EXEC_ASK, EXEC_SECURITY, type ExecAskFallback } from '../exec/approvals-file';
+import { renderArgv } from '../exec/command-analysis';
+import { allowedDecisions, askFallbackDecision, stricterSecurity, type ApprovalDecision } from '../exec/policy';
+import { hardenParams, safeId, safeIdOrEmpty } from '../protocol/method-schemas';
 import {
+  credentialKey,
+  credentialOf,
   GatewayMethodError,
+  type ConnectionCredential,
   type GatewayConnection,
   type GatewayHost,
   type GatewayModule,
@@ -23,6 +29,33 @@ export const RESOLVED_GRACE_MS = 15_000;
 export const MAX_PENDING_APPROVALS_PER_REQUESTER = 256;
 export const MAX_APPROVAL_RECORDS = 10_000;
 
+/**
+ * Bounds on one approval request and on all of them (issue 9 finding 14: 120 requests of 1 MB with a 24 h expiry took
+ * the gateway from 82 to 327 MB and made every `exec.approval.list` caller a slow consumer). A person cannot review
+ * more than this anyway; anything bigger is refused with the limit named.
+ */
+/** Longest expiry a request may ask for (the default is 30 min). */
+export const MAX_APPROVAL_TIMEOUT_MS = 60 * 60_000;
+/** Command text (the requester's `command`, a plan's `commandText` / `commandPreview`), in UTF-8 bytes. */
+export const MAX_APPROVAL_COMMAND_BYTES = 64 * 1024;
+/** argv: entries, and all entries together in UTF-8 bytes. */
+export const MAX_APPROVAL_ARGV_ENTRIES = 256;
+export const MAX_APPROVAL_ARGV_BYTES = 64 * 1024;
+/** Environment overrides: entries, and keys plus values together in UTF-8 bytes. */
+export const MAX_APPROVAL_ENV_ENTRIES = 128;
+export const MAX_APPROVAL_ENV_BYTES = 32 * 1024;
+/** Paths and other single-line fields (cwd, resolvedPath), in characters. */
+export const MAX_APPROVAL_FIELD_CHARS = 4096;
+/** The request as the gateway keeps and broadcasts it (plan included), serialized. */
+export const MAX_APPROVAL_REQUEST_BYTES = 512 * 1024;
+/** All live approval records together, serialized. */
+export const MAX_APPROVAL_BYTES_TOTAL = 32 * 1024 * 1024;
+/** `exec.approval.list` answers at most this many (the most recent) pending approvals, and at most this many bytes. */
+export const MAX_APPROVAL_LIST_ENTRIES = 100;
+export const MAX_APPROVAL_LIST_BYTES = 1024 * 1024;
+/** What the gateway's askFallback may be at most unless the composition says otherwise: Clawdesk's default, deny. */
+export const DEFAULT_GATEWAY_ASK_FALLBACK: ExecAskFallback = 'deny';
+
 const UI_CLIENT_IDS = new Set(['openclaw-control-ui', 'webchat-ui']);
 
 /**
@@ -36,9 +69,6 @@ export function isApprovalClient(conn: GatewayConnection): boolean {
   if (UI_CLIENT_IDS.has(conn.client.id)) return true;
   return conn.client.id === 'openclaw-macos' && conn.client.mode === 'ui';
 }
-
-const hasApprovalsScope = (conn: GatewayConnection) =>
-  conn.role === 'operator' && (conn.scopes.includes('operator.approvals') || conn.scopes.includes('operator.admin'));
 
 /** Order-independent hash of an environment override map; no overrides hash like an empty map. */
 export function envHash(env: unknown): string {
@@ -56,38 +86,73 @@ function sanitizeCommandText(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD');
 }
 
+const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+const commandTextSchema = z
+  .string()
+  .refine((text) => utf8Bytes(text) <= MAX_APPROVAL_COMMAND_BYTES, { message: `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes` });
+const argvSchema = z
+  .array(z.string())
+  .max(MAX_APPROVAL_ARGV_ENTRIES, { message: `more than ${MAX_APPROVAL_ARGV_ENTRIES} argv entries` })
+  .refine((argv) => argv.reduce((n, arg) => n + utf8Bytes(arg), 0) <= MAX_APPROVAL_ARGV_BYTES, { message: `argv longer than ${MAX_APPROVAL_ARGV_BYTES} bytes in total` });
+const fieldText = z.string().max(MAX_APPROVAL_FIELD_CHARS, { message: `longer than ${MAX_APPROVAL_FIELD_CHARS} characters` });
+const envKeySchema = safeId(256).refine((key) => !/[=\u0000]/.test(key), { message: 'an environment variable name cannot contain "=" or NUL' });
+const envSchema = z
+  .record(envKeySchema, z.string())
+  .refine((env) => Object.keys(env).length <= MAX_APPROVAL_ENV_ENTRIES, { message: `more than ${MAX_APPROVAL_ENV_ENTRIES} environment overrides` })
+  .refine((env) => Object.entries(env).reduce((n, [k, v]) => n + utf8Bytes(k) + utf8Bytes(v), 0) <= MAX_APPROVAL_ENV_BYTES, {
+    message: `environment overrides longer than ${MAX_APPROVAL_ENV_BYTES} bytes in total`,
+  });
+/** Optional ids the reference may send empty: bounded, and never a reserved object key. */
+const optionalId = (max = 512) => safeIdOrEmpty(max).nullable().optional();
+
 const planSchema = z.looseObject({
-  argv: z.array(z.string()).min(1),
-  cwd: z.string().nullable().optional(),
-  commandText: z.string().optional(),
-  commandPreview: z.string().nullable().optional(),
-  agentId: z.string().nullable().optional(),
-  sessionKey: z.string().nullable().optional(),
+  argv: argvSchema.min(1),
+  cwd: fieldText.nullable().optional(),
+  commandText: commandTextSchema.optional(),
+  commandPreview: commandTextSchema.nullable().optional(),
+  agentId: optionalId(),
+  sessionKey: optionalId(),
   mutableFileOperand: z.unknown().optional(),
 });
 
-export const approvalRequestParams = z.looseObject({
-  id: z.string().min(1).max(200).optional(),
-  command: z.string().optional(),
-  commandArgv: z.array(z.string()).optional(),
+const approvalRequestShape = z.looseObject({
+  id: safeId(200).optional(),
+  command: commandTextSchema.optional(),
+  commandArgv: argvSchema.optional(),
   systemRunPlan: planSchema.nullable().optional(),
-  env: z.record(z.string(), z.string()).nullable().optional(),
-  cwd: z.string().nullable().optional(),
-  nodeId: z.string().nullable().optional(),
-  host: z.string().nullable().optional(),
+  env: envSchema.nullable().optional(),
+  cwd: fieldText.nullable().optional(),
+  nodeId: optionalId(),
+  host: optionalId(64),
   security: z.enum(EXEC_SECURITY).nullable().optional(),
   ask: z.enum(EXEC_ASK).nullable().optional(),
-  agentId: z.string().nullable().optional(),
-  resolvedPath: z.string().nullable().optional(),
-  sessionKey: z.string().nullable().optional(),
-  turnSourceChannel: z.string().nullable().optional(),
-  turnSourceTo: z.string().nullable().optional(),
-  turnSourceAccountId: z.string().nullable().optional(),
-  turnSourceThreadId: z.union([z.string(), z.number()]).nullable().optional(),
-  timeoutMs: z.number().int().min(1).max(24 * 3600_000).optional(),
+  /** The policy's askFallback as the requester states it; the gateway never applies one looser than its own. */
+  askFallback: z.enum(EXEC_SECURITY).nullable().optional(),
+  agentId: optionalId(),
+  resolvedPath: fieldText.nullable().optional(),
+  sessionKey: optionalId(),
+  turnSourceChannel: optionalId(),
+  turnSourceTo: optionalId(),
+  turnSourceAccountId: optionalId(),
+  turnSourceThreadId: z.union([safeIdOrEmpty(512), z.number()]).nullable().optional(),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_APPROVAL_TIMEOUT_MS, { message: `timeoutMs above the maximum of ${MAX_APPROVAL_TIMEOUT_MS} ms (1 h)` })
+    .optional(),
   twoPhase: z.boolean().optional(),
 });
-type ApprovalRequestParams = z.infer<typeof approvalRequestParams>;
+export const approvalRequestParams = hardenParams(approvalRequestShape);
+type ApprovalRequestParams = z.infer<typeof approvalRequestShape>;
+
+function isAbsolutePath(p: string): boolean {
+  return path.posix.isAbsolute(p) || path.win32.isAbsolute(p);
+}
+
+/** Longest command text shown whole as the preview line; longer text is cut with an ellipsis (the node does the same). */
+const PREVIEW_CHARS = 240;
 
 export type TerminalReason = 'user' | 'timeout' | 'no-approval-route';
 
@@ -99,6 +164,45 @@ export interface ApprovalResolver {
 
 export function resolverOf(conn: GatewayConnection): ApprovalResolver {
   return conn.deviceId ? { kind: 'device', id: conn.deviceId } : { kind: 'runtime', id: conn.client.id };
+}
+
+/**
+ * Who filed a request. A request is never resolved by its requester, and "the requester" is judged by identity, not
+ * by connection: the same device, or — for a connection without a device — the same credential (every holder of the
+ * gateway's shared token is indistinguishable from every other). The credential is kept so that a later rule can
+ * also recognise the requester's own replay on another connection (a device-less backend requester whose system.run
+ * arrives on a new connection holding the same shared credential), without weakening the self-resolve check.
+ */
+export interface ApprovalRequester {
+  connId: string;
+  deviceId?: string;
+  /** null: the server could not tell; treated as matching any credential (fail closed). */
+  credential: ConnectionCredential | null;
+  clientId: string;
+  clientMode: string;
+}
+
+export function requesterOf(conn: GatewayConnection): ApprovalRequester {
+  return { connId: conn.connId, deviceId: conn.deviceId, credential: credentialOf(conn), clientId: conn.client.id, clientMode: conn.client.mode };
+}
+
+function describeCredential(credential: ConnectionCredential | null): string {
+  if (!credential) return 'a credential the gateway cannot tell apart from it';
+  if (credential.kind === 'shared') return `the same shared gateway ${credential.method}`;
+  if (credential.kind === 'none-local') return 'the same auth "none" local session';
+  return 'the same device token';
+}
+
+/** Why `conn` counts as the requester (and so may neither resolve nor be asked), or null when it does not. */
+export function requesterMatch(requester: ApprovalRequester, conn: GatewayConnection): 'connection' | 'device' | 'credential' | null {
+  if (conn.connId === requester.connId) return 'connection';
+  if (requester.deviceId !== undefined && conn.deviceId === requester.deviceId) return 'device';
+  // Another proven device is another identity.
+  if (conn.deviceId !== undefined) return null;
+  // A connection without a device is known only by its credential: the requester's, or one we cannot tell, is theirs.
+  const credential = credentialOf(conn);
+  if (!credential || !requester.credential) return 'credential';
+  return credentialKey(credential) === credentialKey(requester.credential) ? 'credential' : null;
 }
 
 interface Binding {
@@ -115,8 +219,14 @@ export interface ApprovalRecord {
   request: Record<string, unknown>;
   createdAtMs: number;
   expiresAtMs: number;
-  requester: { connId: string; deviceId?: string };
+  requester: ApprovalRequester;
   allowed: ApprovalDecision[];
+  /** The requester's stated askFallback (untrusted; only ever makes the gateway's stricter). */
+  claimedAskFallback: ExecAskFallback | null;
+  /** Set when nobody decided (no route, or expiry): what askFallback decided at the gateway. */
+  fallback?: { askFallback: ExecAskFallback; decision: 'allow-once' | 'deny' };
+  /** Serialized size of `request`, counted against MAX_APPROVAL_BYTES_TOTAL. */
+  sizeBytes: number;
   binding: Binding;
   /** The argv and cwd the requester sent before the node hardened them. */
   originalArgv: string[] | null;
@@ -139,6 +249,11 @@ export interface ExecApprovalManagerOptions {
   defaultTimeoutMs?: number;
   /** How long a decided request stays readable by waitDecision (15 s). */
   resolvedGraceMs?: number;
+  /**
+   * The loosest askFallback the gateway applies to a request nobody decided (default `deny`, Clawdesk's default).
+   * The requester's stated askFallback can only make it stricter: a requester never chooses its own outcome.
+   */
+  askFallbackCeiling?: ExecAskFallback;
   now?: () => number;
 }
 
@@ -156,10 +271,18 @@ function sameArgv(a: readonly string[] | null | undefined, b: readonly string[] 
   return a.every((v, i) => v === b[i]);
 }
 
+/** The askFallback a plan's policySnapshot states (the reference node host sends one), or null. */
+function planAskFallback(plan: Record<string, unknown> | null): ExecAskFallback | null {
+  const snapshot = plan?.policySnapshot;
+  const value = snapshot && typeof snapshot === 'object' ? (snapshot as Record<string, unknown>).askFallback : undefined;
+  return typeof value === 'string' && (EXEC_SECURITY as readonly string[]).includes(value) ? (value as ExecAskFallback) : null;
+}
+
 export class ExecApprovalManager implements GatewayModule {
   readonly name = 'exec-approvals';
   private host?: GatewayHost;
   private readonly records = new Map<string, ApprovalRecord>();
+  private liveBytes = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: ExecApprovalManagerOptions = {}) {
@@ -182,15 +305,32 @@ export class ExecApprovalManager implements GatewayModule {
     return ['exec.approval.requested', 'exec.approval.resolved'];
   }
 
-  /** Approval clients other than the requester's own connection. */
-  private audience(requesterConnId: string): (conn: GatewayConnection) => boolean {
-    return (conn) => conn.connId !== requesterConnId && isApprovalClient(conn);
+  /** Approval clients that are not the requester (by connection, device or credential): only they could decide. */
+  private audience(requester: ApprovalRequester): (conn: GatewayConnection) => boolean {
+    return (conn) => isApprovalClient(conn) && requesterMatch(requester, conn) === null;
   }
 
-  private hasAudience(requesterConnId: string): boolean {
-    const accept = this.audience(requesterConnId);
+  private hasAudience(requester: ApprovalRequester): boolean {
+    const accept = this.audience(requester);
     for (const conn of this.host?.connections() ?? []) if (accept(conn)) return true;
     return false;
+  }
+
+  private deleteRecord(id: string): void {
+    const record = this.records.get(id);
+    if (!record) return;
+    clearTimeout(record.timer);
+    clearTimeout(record.cleanup);
+    this.records.delete(id);
+    this.liveBytes -= record.sizeBytes;
+  }
+
+  /** askFallback at the gateway: the stricter of its ceiling and the requester's stated one (none stated: deny). */
+  private fallbackFor(record: ApprovalRecord): { askFallback: ExecAskFallback; decision: 'allow-once' | 'deny' } {
+    const ceiling = this.options.askFallbackCeiling ?? DEFAULT_GATEWAY_ASK_FALLBACK;
+    const askFallback = stricterSecurity(record.claimedAskFallback ?? 'deny', ceiling);
+    // The request exists because the allowlist did not cover it: "allowlist" therefore denies too.
+    return { askFallback, decision: askFallbackDecision(askFallback, false) };
   }
 
   pendingRecords(): ApprovalRecord[] {
@@ -225,11 +365,20 @@ export class ExecApprovalManager implements GatewayModule {
     record.resolvedBy = resolvedBy;
     record.resolver = resolver;
     record.resolvedAtMs = ts;
+    if (reason !== 'user') record.fallback = this.fallbackFor(record);
     if (reason !== 'no-approval-route') {
       this.host?.broadcast(
         'exec.approval.resolved',
-        { id: record.id, decision, resolvedBy: resolvedBy ?? null, ts, request: record.request, ...(reason === 'user' ? {} : { terminalReason: reason }) },
-        this.audience(record.requester.connId),
+        {
+          id: record.id,
+          decision,
+          resolvedBy: resolvedBy ?? null,
+          ts,
+          request: record.request,
+          ...(reason === 'user' ? {} : { terminalReason: reason }),
+          ...(record.fallback ? { askFallback: record.fallback.askFallback, fallbackDecision: record.fallback.decision } : {}),
+        },
+        this.audience(record.requester),
       );
     }
     for (const wake of record.waiters.splice(0)) wake();
@@ -237,10 +386,16 @@ export class ExecApprovalManager implements GatewayModule {
     // binds nothing, so it only stays for the grace period.
     const grace = this.options.resolvedGraceMs ?? RESOLVED_GRACE_MS;
     const keep = reason === 'no-approval-route' ? grace : Math.max(record.expiresAtMs - ts, grace);
-    record.cleanup = setTimeout(() => this.records.delete(record.id), keep);
+    record.cleanup = setTimeout(() => {
+      if (this.records.get(record.id) === record) this.deleteRecord(record.id);
+    }, keep);
     record.cleanup.unref();
   }
 
+  /**
+   * The answer to the requester. Nobody decided: `decision` stays null (the protocol's "no decision") and the
+   * gateway's askFallback and what it decided are named; only that decision is honoured by system.run.
+   */
   private outcome(record: ApprovalRecord): Record<string, unknown> {
     return {
       id: record.id,
@@ -248,6 +403,7 @@ export class ExecApprovalManager implements GatewayModule {
       createdAtMs: record.createdAtMs,
       expiresAtMs: record.expiresAtMs,
       ...(record.terminalReason ? { terminalReason: record.terminalReason } : {}),
+      ...(record.fallback ? { askFallback: record.fallback.askFallback, fallbackDecision: record.fallback.decision } : {}),
     };
   }
 
@@ -261,18 +417,14 @@ export class ExecApprovalManager implements GatewayModule {
     if (id.startsWith('plugin:')) throw new GatewayMethodError('INVALID_REQUEST', 'approval ids starting with "plugin:" are reserved');
     const existing = this.records.get(id);
     if (existing?.status === 'pending') throw new GatewayMethodError('INVALID_REQUEST', `approval ${id} is already pending`, { reason: 'APPROVAL_DUPLICATE' });
-    const requesterKey = conn.deviceId ?? conn.connId;
+    const requester = requesterOf(conn);
     let pendingForRequester = 0;
-    for (const r of this.records.values()) if (r.status === 'pending' && (r.requester.deviceId ?? r.requester.connId) === requesterKey) pendingForRequester += 1;
+    for (const r of this.records.values()) if (r.status === 'pending' && requesterMatch(r.requester, conn) !== null) pendingForRequester += 1;
     if (pendingForRequester >= MAX_PENDING_APPROVALS_PER_REQUESTER) {
       throw new GatewayMethodError('INVALID_REQUEST', `too many pending approvals from this client (${MAX_PENDING_APPROVALS_PER_REQUESTER}); wait for decisions first`, { reason: 'APPROVAL_LIMIT' }, true);
     }
     if (!existing && this.records.size >= MAX_APPROVAL_RECORDS) {
       throw new GatewayMethodError('UNAVAILABLE', 'too many approval records; retry shortly', { reason: 'APPROVAL_LIMIT' }, true);
-    }
-    if (existing) {
-      clearTimeout(existing.cleanup);
-      this.records.delete(id);
     }
     const host = params.host ?? null;
     const plan = params.systemRunPlan ?? null;
@@ -280,8 +432,18 @@ export class ExecApprovalManager implements GatewayModule {
       throw new GatewayMethodError('INVALID_REQUEST', 'host "node" approvals need nodeId and systemRunPlan');
     }
     const argv = plan?.argv ?? params.commandArgv ?? null;
-    const commandText = plan?.commandText ?? params.command ?? (argv ? argv.join(' ') : null);
+    // The text a person approves is computed here from the argv that will run (issue 9 finding 3); the requester's
+    // own text is only its description, kept apart so the prompt can show it as such, with a warning.
+    const computedText = argv && argv.length > 0 ? renderArgv(argv) : null;
+    const agentText = plan?.commandText || params.command || null;
+    const commandText = computedText ?? agentText;
     if (!commandText) throw new GatewayMethodError('INVALID_REQUEST', 'an approval needs command, commandArgv or systemRunPlan');
+    if (utf8Bytes(commandText) > MAX_APPROVAL_COMMAND_BYTES) {
+      throw new GatewayMethodError('INVALID_REQUEST', `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes once rendered; refused`, { reason: 'APPROVAL_TOO_LARGE' });
+    }
+    const agentDescription = computedText !== null && agentText !== null && agentText !== computedText ? agentText : null;
+    const resolvedPath = argv && isAbsolutePath(argv[0]) ? argv[0] : null;
+    const agentResolvedPath = params.resolvedPath && params.resolvedPath !== resolvedPath ? params.resolvedPath : null;
     const ask = params.ask ?? 'on-miss';
     const allowed = allowedDecisions(ask);
     const binding: Binding = {
@@ -293,10 +455,13 @@ export class ExecApprovalManager implements GatewayModule {
       envHash: envHash(params.env),
     };
     const createdAtMs = this.now();
-    const expiresAtMs = createdAtMs + (params.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_EXEC_APPROVAL_TIMEOUT_MS);
+    const timeoutMs = Math.min(params.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_EXEC_APPROVAL_TIMEOUT_MS, MAX_APPROVAL_TIMEOUT_MS);
+    const expiresAtMs = createdAtMs + timeoutMs;
+    const shown = sanitizeCommandText(commandText);
     const request: Record<string, unknown> = {
-      command: sanitizeCommandText(commandText),
-      commandPreview: plan?.commandPreview ? sanitizeCommandText(plan.commandPreview) : undefined,
+      command: shown,
+      commandPreview: shown.length > PREVIEW_CHARS ? `${shown.slice(0, PREVIEW_CHARS - 1)}\u2026` : shown,
+      agentCommandText: agentDescription !== null ? sanitizeCommandText(agentDescription) : undefined,
       commandArgv: host === 'node' ? undefined : params.commandArgv,
       envKeys: params.env ? Object.keys(params.env).sort() : undefined,
       systemRunBinding: argv ? { argv: binding.argv, cwd: binding.cwd, agentId: binding.agentId, sessionKey: binding.sessionKey, envHash: binding.envHash } : undefined,
@@ -308,7 +473,8 @@ export class ExecApprovalManager implements GatewayModule {
       ask,
       allowedDecisions: allowed,
       agentId: binding.agentId,
-      resolvedPath: params.resolvedPath ?? null,
+      resolvedPath,
+      agentResolvedPath: agentResolvedPath ?? undefined,
       sessionKey: binding.sessionKey,
       turnSourceChannel: params.turnSourceChannel ?? undefined,
       turnSourceTo: params.turnSourceTo ?? undefined,
@@ -316,13 +482,25 @@ export class ExecApprovalManager implements GatewayModule {
       turnSourceThreadId: params.turnSourceThreadId ?? undefined,
     };
     for (const key of Object.keys(request)) if (request[key] === undefined) delete request[key];
+    const sizeBytes = utf8Bytes(JSON.stringify(request));
+    if (sizeBytes > MAX_APPROVAL_REQUEST_BYTES) {
+      throw new GatewayMethodError('INVALID_REQUEST', `approval request is ${sizeBytes} bytes, above the limit of ${MAX_APPROVAL_REQUEST_BYTES}; refused`, { reason: 'APPROVAL_TOO_LARGE' });
+    }
+    const replacedBytes = existing?.sizeBytes ?? 0;
+    if (this.liveBytes - replacedBytes + sizeBytes > MAX_APPROVAL_BYTES_TOTAL) {
+      throw new GatewayMethodError('UNAVAILABLE', `approval records hold more than ${MAX_APPROVAL_BYTES_TOTAL} bytes; retry once some are decided`, { reason: 'APPROVAL_LIMIT' }, true);
+    }
+    if (existing) this.deleteRecord(id);
+    const claimed = params.askFallback ?? planAskFallback(plan);
     const record: ApprovalRecord = {
       id,
       request,
       createdAtMs,
       expiresAtMs,
-      requester: { connId: conn.connId, deviceId: conn.deviceId },
+      requester,
       allowed,
+      claimedAskFallback: claimed,
+      sizeBytes,
       binding,
       originalArgv: params.commandArgv ?? null,
       originalCwd: params.cwd ?? null,
@@ -333,13 +511,15 @@ export class ExecApprovalManager implements GatewayModule {
       waiters: [],
     };
     this.records.set(id, record);
+    this.liveBytes += sizeBytes;
     return record;
   }
 
   /** The request flow: deliver to approval clients, answer at once with null when there are none. */
   async request(call: MethodCall<ApprovalRequestParams>): Promise<Record<string, unknown>> {
     const record = this.create(call.params, call.conn);
-    if (!this.hasAudience(call.conn.connId)) {
+    if (!this.hasAudience(record.requester)) {
+      // Nobody who may decide can be asked: askFallback decides here, at the gateway (issue 9 finding 4).
       this.finish(record, null, 'no-approval-route');
       return { ...this.outcome(record), deliveryRoute: 'none' };
     }
@@ -348,7 +528,7 @@ export class ExecApprovalManager implements GatewayModule {
     this.host?.broadcast(
       'exec.approval.requested',
       { approvalKind: 'exec', id: record.id, request: record.request, createdAtMs: record.createdAtMs, expiresAtMs: record.expiresAtMs },
-      this.audience(call.conn.connId),
+      this.audience(record.requester),
     );
     if (call.params.twoPhase) {
       call.sendInterim({ status: 'accepted', id: record.id, deliveryRoute: 'approval-client', createdAtMs: record.createdAtMs, expiresAtMs: record.expiresAtMs });
@@ -392,10 +572,17 @@ export class ExecApprovalManager implements GatewayModule {
     });
   }
 
+  /** A request is never resolved by its requester: same connection, same device, or (without a device) same credential. */
   private refuseSelfResolve(record: ApprovalRecord, conn: GatewayConnection): void {
-    if (record.requester.connId === conn.connId) {
-      throw new GatewayMethodError('INVALID_REQUEST', 'an approval cannot be resolved by the connection that requested it', { reason: 'APPROVAL_SELF_RESOLVE' });
-    }
+    const match = requesterMatch(record.requester, conn);
+    if (match === null) return;
+    const message =
+      match === 'connection'
+        ? 'an approval cannot be resolved by the connection that requested it'
+        : match === 'device'
+          ? 'an approval cannot be resolved by the device that requested it'
+          : `an approval cannot be resolved by its requester: this connection has no device identity and authenticated with ${describeCredential(credentialOf(conn))} as the requester; resolve it from another paired device (e.g. the Clawdesk tray)`;
+    throw new GatewayMethodError('INVALID_REQUEST', message, { reason: 'APPROVAL_SELF_RESOLVE', match });
   }
 
   /** Resolves a pending approval: never by its requester, only with a decision it offers. */
@@ -425,17 +612,24 @@ export class ExecApprovalManager implements GatewayModule {
     if (!runId) throw bindingError('MISSING_RUN_ID', 'approved system.run needs runId naming the approval');
     const record = this.records.get(runId);
     if (!record) throw bindingError('UNKNOWN_APPROVAL_ID', 'unknown or expired approval id');
-    if (this.now() > record.expiresAtMs) throw bindingError('APPROVAL_EXPIRED', 'approval expired');
+    // An allow-once from askFallback at expiry stays usable for the grace period after it.
+    const grace = this.options.resolvedGraceMs ?? RESOLVED_GRACE_MS;
+    const usableUntil = record.fallback?.decision === 'allow-once' ? Math.max(record.expiresAtMs, (record.resolvedAtMs ?? 0) + grace) : record.expiresAtMs;
+    if (this.now() > usableUntil) throw bindingError('APPROVAL_EXPIRED', 'approval expired');
     if (record.binding.nodeId !== nodeId) throw bindingError('APPROVAL_NODE_MISMATCH', 'approval was requested for another node');
     const sameRequester = record.requester.deviceId ? conn.deviceId === record.requester.deviceId : conn.connId === record.requester.connId;
     if (!sameRequester) throw bindingError('APPROVAL_DEVICE_MISMATCH', 'approval was requested by another device');
 
+    // The decision is the gateway's record, never what the requester sends (issue 9 finding 4).
     let decision: ApprovalDecision | null = record.decision;
     if (record.status === 'pending' || decision === 'deny') throw bindingError('APPROVAL_REQUIRED', 'approval required');
     if (decision === null) {
-      // Nobody answered: askFallback=full lets an approvals-scoped caller run it once (spec 5.4).
-      if (params.approvalDecision === 'allow-once' && hasApprovalsScope(conn)) decision = 'allow-once';
-      else throw bindingError('APPROVAL_REQUIRED', 'approval required');
+      // Nobody decided: the gateway's askFallback, applied when the request ended, is the only answer.
+      const fallback = record.fallback ?? this.fallbackFor(record);
+      if (fallback.decision !== 'allow-once') {
+        throw bindingError('APPROVAL_REQUIRED', `approval required: nobody decided, and askFallback=${fallback.askFallback} denies the run`);
+      }
+      decision = 'allow-once';
     }
 
     const plan = params.systemRunPlan && typeof params.systemRunPlan === 'object' ? (params.systemRunPlan as Record<string, unknown>) : null;
@@ -465,9 +659,29 @@ export class ExecApprovalManager implements GatewayModule {
     return out;
   }
 
+  /**
+   * `exec.approval.list`: the most recent pending approvals, at most `limit` (≤ MAX_APPROVAL_LIST_ENTRIES) and at most
+   * MAX_APPROVAL_LIST_BYTES serialized, oldest first among those; a bare array, as the openclaw CLI requires.
+   */
+  list(limit = MAX_APPROVAL_LIST_ENTRIES): Array<Record<string, unknown>> {
+    const newestFirst = this.pendingRecords().sort((a, b) => b.createdAtMs - a.createdAtMs);
+    const out: Array<Record<string, unknown>> = [];
+    let bytes = 2;
+    for (const r of newestFirst) {
+      if (out.length >= Math.min(limit, MAX_APPROVAL_LIST_ENTRIES)) break;
+      const item = { id: r.id, request: r.request, createdAtMs: r.createdAtMs, expiresAtMs: r.expiresAtMs };
+      const size = r.sizeBytes + 128;
+      if (bytes + size > MAX_APPROVAL_LIST_BYTES) break;
+      bytes += size;
+      out.push(item);
+    }
+    return out.reverse();
+  }
+
   methods(): MethodDefinition[] {
-    const idParams = z.looseObject({ id: z.string().min(1) });
-    const resolveParams = z.looseObject({ id: z.string().min(1), decision: z.enum(['allow-once', 'allow-always', 'deny']) });
+    const idParams = hardenParams(z.looseObject({ id: safeId(200) }));
+    const resolveParams = hardenParams(z.looseObject({ id: safeId(200), decision: z.enum(['allow-once', 'allow-always', 'deny']) }));
+    const listParams = hardenParams(z.looseObject({ limit: z.number().int().min(1).max(MAX_APPROVAL_LIST_ENTRIES).optional() }));
     return [
       {
         name: 'exec.approval.request',
@@ -505,8 +719,8 @@ export class ExecApprovalManager implements GatewayModule {
       {
         name: 'exec.approval.list',
         access: { kind: 'scope', scope: 'operator.approvals' },
-        params: z.looseObject({}),
-        handler: () => this.pendingRecords().map((r) => ({ id: r.id, request: r.request, createdAtMs: r.createdAtMs, expiresAtMs: r.expiresAtMs })),
+        params: listParams,
+        handler: ({ params }: MethodCall<{ limit?: number }>) => this.list(params.limit),
       },
       {
         name: 'exec.approval.waitDecision',

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { ExecApprovalsError, ExecApprovalsStore, importLegacyExecApprovals, type ExecApprovalsSnapshot } from '../exec/approvals-file';
 import { CLAWDESK_EXEC_DEFAULTS } from '../exec/policy';
+import { hardenParams, safeId } from '../protocol/method-schemas';
 import { GatewayMethodError, type GatewayHost, type GatewayModule, type MethodCall, type MethodDefinition } from '../server/gateway-module';
 import type { NodeRegistry } from './node-registry';
 
@@ -80,28 +81,32 @@ export class ExecApprovalsSnapshotModule implements GatewayModule {
   }
 
   methods(): MethodDefinition[] {
-    const setParams = z.looseObject({ file: z.unknown(), baseHash: z.string().nullable().optional() });
-    const nodeParams = z.looseObject({ nodeId: z.string().min(1) });
-    const nodeSetParams = nodeParams.extend({ file: z.unknown(), baseHash: z.string().nullable().optional() });
+    // Reserved object keys are refused anywhere in the params, the policy file's agent ids included (issue 9 finding 5).
+    const setShape = z.looseObject({ file: z.unknown(), baseHash: z.string().max(200).nullable().optional() });
+    const nodeShape = z.looseObject({ nodeId: safeId() });
+    const nodeSetShape = nodeShape.extend({ file: z.unknown(), baseHash: z.string().max(200).nullable().optional() });
+    const setParams = hardenParams(setShape);
+    const nodeParams = hardenParams(nodeShape);
+    const nodeSetParams = hardenParams(nodeSetShape);
     const admin = { kind: 'scope', scope: 'operator.admin' } as const;
     return [
       {
         name: 'exec.approvals.get',
         access: admin,
-        params: z.looseObject({}),
+        params: hardenParams(z.looseObject({})),
         handler: () => this.snapshot().catch(toMethodError),
       },
       {
         name: 'exec.approvals.set',
         access: admin,
         params: setParams,
-        handler: ({ params }: MethodCall<z.infer<typeof setParams>>) => this.store!.set(params.file, params.baseHash ?? undefined).catch(toMethodError),
+        handler: ({ params }: MethodCall<z.infer<typeof setShape>>) => this.store!.set(params.file, params.baseHash ?? undefined).catch(toMethodError),
       },
       {
         name: 'exec.approvals.node.get',
         access: admin,
         params: nodeParams,
-        handler: async ({ params }: MethodCall<z.infer<typeof nodeParams>>) => {
+        handler: async ({ params }: MethodCall<z.infer<typeof nodeShape>>) => {
           const result = await this.registry.invoke({
             nodeId: params.nodeId,
             command: 'system.execApprovals.get',
@@ -116,7 +121,7 @@ export class ExecApprovalsSnapshotModule implements GatewayModule {
         name: 'exec.approvals.node.set',
         access: admin,
         params: nodeSetParams,
-        handler: async ({ params }: MethodCall<z.infer<typeof nodeSetParams>>) => {
+        handler: async ({ params }: MethodCall<z.infer<typeof nodeSetShape>>) => {
           const result = await this.registry.invoke({
             nodeId: params.nodeId,
             command: 'system.execApprovals.set',

@@ -7,6 +7,13 @@ import { isOperatorScope, normalizeScopes, scopeSatisfied, scopesCovered } from 
 import { safeEqualSecret } from '../server/shared-auth';
 
 export const PENDING_TTL_MS = 5 * 60_000;
+/**
+ * Bounds on pending pairing requests (issue 9 finding 14): per source (the peer's OS user where the OS tells, else
+ * its address) and overall. A new request beyond a bound drops the oldest pending one of that source (or overall),
+ * so a flood only ever displaces the flooder's own requests first and the store stays small.
+ */
+export const MAX_PENDING_PAIRING_PER_SOURCE = 16;
+export const MAX_PENDING_PAIRING_TOTAL = 64;
 
 export type PairingReason = 'not-paired' | 'role-upgrade' | 'scope-upgrade' | 'metadata-upgrade';
 
@@ -101,6 +108,8 @@ export interface PairingRequestInput {
   clientId?: string;
   clientMode?: string;
   remoteIp?: string;
+  /** Who filed it, for the per-source cap (kept in memory only); defaults to remoteIp. */
+  source?: string;
   silent: boolean;
 }
 
@@ -139,6 +148,10 @@ function scopeBelongsToRole(scope: string, role: string): boolean {
  */
 export class DevicePairingStore {
   private pending: Record<string, PendingPairingRequest> = Object.create(null);
+  /** requestId → source, for the per-source cap; requests read back from disk fall back to their remoteIp. */
+  private readonly sources = new Map<string, string>();
+  /** A pending.json-only write not yet started: requests filed meanwhile share it (no fsync per request). */
+  private queuedPendingWrite?: Promise<void>;
   private paired: Record<string, PairedDevice> = Object.create(null);
   readonly corruptFiles: CorruptFileReport[] = [];
   private readonly now: () => number;
@@ -170,7 +183,11 @@ export class DevicePairingStore {
     }
     this.pending = pending.kind === 'ok' ? pending.value : Object.create(null);
     this.paired = paired.kind === 'ok' ? paired.value : Object.create(null);
+    this.sources.clear();
     this.prunePending();
+    // A file written by an older version (or by hand) may hold more than the cap: the newest stay.
+    const byAge = Object.values(this.pending).sort((a, b) => a.ts - b.ts);
+    for (const old of byAge.slice(0, Math.max(0, byAge.length - MAX_PENDING_PAIRING_TOTAL))) this.dropPending(old.requestId);
     await this.sweepDeadWriterTemps();
   }
 
@@ -185,21 +202,57 @@ export class DevicePairingStore {
     let changed = false;
     for (const [id, request] of Object.entries(this.pending)) {
       if (request.ts < cutoff) {
-        delete this.pending[id];
+        this.dropPending(id);
         changed = true;
       }
     }
     return changed;
   }
 
+  /**
+   * Writes both files. The state is captured when the write starts, not when it was asked for, so a write queued
+   * behind another never puts back an older state than one already written.
+   */
   private persist(): Promise<void> {
-    const pending = structuredClone(this.pending);
-    const paired = structuredClone(this.paired);
     return serialize(path.join(this.stateDir, 'devices'), async () => {
+      const pending = structuredClone(this.pending);
+      const paired = structuredClone(this.paired);
       // paired.json first: a crash between the two renames must not drop an approved request from both files.
       await writeJsonAtomic(this.pairedPath, paired);
       await writeJsonAtomic(this.pendingPath, pending);
     });
+  }
+
+  /**
+   * Writes pending.json only (a filed request changes nothing else). Callers that arrive while a write is queued
+   * join it; each still resolves only once a write holding its request is durable.
+   */
+  private persistPending(): Promise<void> {
+    if (this.queuedPendingWrite) return this.queuedPendingWrite;
+    const write = serialize(path.join(this.stateDir, 'devices'), async () => {
+      if (this.queuedPendingWrite === write) this.queuedPendingWrite = undefined;
+      await writeJsonAtomic(this.pendingPath, structuredClone(this.pending));
+    });
+    this.queuedPendingWrite = write;
+    return write;
+  }
+
+  private dropPending(requestId: string): void {
+    delete this.pending[requestId];
+    this.sources.delete(requestId);
+  }
+
+  private sourceOf(request: PendingPairingRequest): string {
+    return this.sources.get(request.requestId) ?? request.remoteIp ?? 'unknown';
+  }
+
+  /** Makes room for one more request from `source`: its oldest beyond the per-source cap, then the oldest overall. */
+  private enforcePendingCaps(source: string): void {
+    const byAge = Object.values(this.pending).sort((a, b) => a.ts - b.ts);
+    const fromSource = byAge.filter((r) => this.sourceOf(r) === source);
+    for (const old of fromSource.slice(0, Math.max(0, fromSource.length - (MAX_PENDING_PAIRING_PER_SOURCE - 1)))) this.dropPending(old.requestId);
+    const remaining = Object.values(this.pending).sort((a, b) => a.ts - b.ts);
+    for (const old of remaining.slice(0, Math.max(0, remaining.length - (MAX_PENDING_PAIRING_TOTAL - 1)))) this.dropPending(old.requestId);
   }
 
   getPaired(deviceId: string): PairedDevice | undefined {
@@ -250,7 +303,7 @@ export class DevicePairingStore {
   /** Files or refreshes a pending request (spec 3.3 requestDevicePairing). */
   async requestPairing(input: PairingRequestInput): Promise<{ request: PendingPairingRequest; created: boolean }> {
     const filed = this.fileRequest(input);
-    await this.persist();
+    await this.persistPending();
     return filed;
   }
 
@@ -275,7 +328,9 @@ export class DevicePairingStore {
       only.remoteIp = input.remoteIp ?? only.remoteIp;
       return { request: only, created: false };
     }
-    for (const old of forDevice) delete this.pending[old.requestId];
+    for (const old of forDevice) this.dropPending(old.requestId);
+    const source = input.source ?? input.remoteIp ?? 'unknown';
+    this.enforcePendingCaps(source);
     const samePublicKey = forDevice.filter((r) => r.publicKey === input.publicKey);
     const request: PendingPairingRequest = {
       requestId: randomUUID(),
@@ -295,6 +350,7 @@ export class DevicePairingStore {
       ts: this.now(),
     };
     this.pending[request.requestId] = request;
+    this.sources.set(request.requestId, source);
     return { request, created: true };
   }
 
@@ -360,15 +416,15 @@ export class DevicePairingStore {
       approvedAtMs: now,
     };
     this.paired[request.deviceId] = device;
-    delete this.pending[requestId];
+    this.dropPending(requestId);
     return device;
   }
 
   async reject(requestId: string): Promise<PendingPairingRequest> {
     const request = this.getPending(requestId);
     if (!request) throw new PairingError('unknown requestId', { requestId });
-    delete this.pending[requestId];
-    await this.persist();
+    this.dropPending(requestId);
+    await this.persistPending();
     return request;
   }
 
@@ -376,7 +432,7 @@ export class DevicePairingStore {
     const device = this.paired[deviceId];
     if (!device) throw new PairingError('unknown deviceId', { deviceId });
     delete this.paired[deviceId];
-    for (const request of Object.values(this.pending)) if (request.deviceId === deviceId) delete this.pending[request.requestId];
+    for (const request of Object.values(this.pending)) if (request.deviceId === deviceId) this.dropPending(request.requestId);
     await this.persist();
     return device;
   }

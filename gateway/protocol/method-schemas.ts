@@ -9,13 +9,93 @@ const str = z.string();
 const int = z.number().int();
 const scopeList = z.array(str);
 
+// ---- reserved object keys (issue 9 finding 5) ----
+
+/**
+ * Names that reach or replace an object's prototype when used as a property key. No client-supplied id or key may be
+ * one of them, anywhere: the gateway's own maps are Maps or null-prototype objects, and the schemas refuse these
+ * names outright, so a later `obj[key] = ...` elsewhere (a node, a file writer) can never be steered into
+ * `Object.prototype`.
+ */
+export const RESERVED_OBJECT_KEYS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
+const RESERVED_LIST = '"__proto__", "prototype" and "constructor"';
+
+export function isReservedObjectKey(key: string): boolean {
+  return RESERVED_OBJECT_KEYS.has(key);
+}
+
+const RESERVED_VALUE_MESSAGE = `is a reserved object key (${RESERVED_LIST} cannot be used as ids or keys)`;
+
+/** An identifier (id, agent id, device id, env key...): a non-empty string that is not a reserved object key. */
+export function safeId(max = 200) {
+  return z.string().min(1).max(max).refine((value) => !RESERVED_OBJECT_KEYS.has(value), { message: RESERVED_VALUE_MESSAGE });
+}
+
+/** Like safeId, but "" is allowed (optional display ids the reference sends empty). */
+export function safeIdOrEmpty(max = 200) {
+  return z.string().max(max).refine((value) => !RESERVED_OBJECT_KEYS.has(value), { message: RESERVED_VALUE_MESSAGE });
+}
+
+/** How deep and how wide the reserved-key scan looks before it refuses the params as too complex to check. */
+const SCAN_MAX_DEPTH = 64;
+const SCAN_MAX_NODES = 100_000;
+
+/**
+ * The first own property key, at any depth, that is a reserved object key, with its path. JSON.parse creates
+ * `"__proto__"` as an own key, and zod silently drops it; the scan runs on the raw params so it is refused instead.
+ * Params nested deeper or wider than the scan can follow are refused too (fail closed).
+ */
+export function findReservedKey(value: unknown): { path: (string | number)[]; key: string } | { path: (string | number)[]; tooComplex: true } | null {
+  let nodes = 0;
+  const stack: Array<{ value: unknown; path: (string | number)[] }> = [{ value, path: [] }];
+  while (stack.length > 0) {
+    const { value: current, path } = stack.pop()!;
+    if (!current || typeof current !== 'object') continue;
+    if (++nodes > SCAN_MAX_NODES || path.length > SCAN_MAX_DEPTH) return { path, tooComplex: true };
+    if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], path: [...path, i] });
+      continue;
+    }
+    for (const key of Object.keys(current)) {
+      if (RESERVED_OBJECT_KEYS.has(key)) return { path, key };
+    }
+    for (const key of Object.keys(current)) stack.push({ value: (current as Record<string, unknown>)[key], path: [...path, key] });
+  }
+  return null;
+}
+
+/**
+ * A method's params schema that first refuses reserved object keys anywhere in the raw params (with the path and the
+ * reason), then validates as `schema` does. Every method of the gateway's own modules is declared through this.
+ */
+export function hardenParams<T extends z.ZodType>(schema: T) {
+  return z.preprocess((raw, ctx) => {
+    const found = findReservedKey(raw);
+    if (found && 'tooComplex' in found) {
+      ctx.addIssue({ code: 'custom', path: found.path, message: `params nest deeper than ${SCAN_MAX_DEPTH} levels or hold more than ${SCAN_MAX_NODES} values; refused unchecked` });
+    } else if (found) {
+      ctx.addIssue({ code: 'custom', path: found.path, message: `"${found.key}" is a reserved object key (${RESERVED_LIST} cannot be used as keys)` });
+    }
+    return raw;
+  }, schema);
+}
+
+/** A record keyed by client-supplied strings: reserved keys are refused, entries and key length are bounded. */
+export function safeRecord<V extends z.ZodType>(value: V, options: { maxEntries: number; maxKeyLength?: number }) {
+  return z
+    .record(safeId(options.maxKeyLength ?? 256), value)
+    .refine((record) => Object.keys(record).length <= options.maxEntries, { message: `more than ${options.maxEntries} entries` });
+}
+
 // ---- params ----
-export const emptyParams = z.looseObject({});
-export const healthParams = z.looseObject({ probe: z.boolean().optional() });
-export const requestIdParams = z.looseObject({ requestId: str.min(1).max(200) });
-export const deviceIdParams = z.looseObject({ deviceId: str.min(1).max(200) });
-export const deviceRoleParams = z.looseObject({ deviceId: str.min(1).max(200), role: z.enum(['operator', 'node']) });
-export const tokenRotateParams = deviceRoleParams.extend({ scopes: scopeList.max(64).optional() });
+const scopeName = safeId(100);
+export const emptyParams = hardenParams(z.looseObject({}));
+export const healthParams = hardenParams(z.looseObject({ probe: z.boolean().optional() }));
+export const requestIdParams = hardenParams(z.looseObject({ requestId: safeId() }));
+export const deviceIdParams = hardenParams(z.looseObject({ deviceId: safeId() }));
+const deviceRoleShape = z.looseObject({ deviceId: safeId(), role: z.enum(['operator', 'node']) });
+export const deviceRoleParams = hardenParams(deviceRoleShape);
+export const tokenRotateParams = hardenParams(deviceRoleShape.extend({ scopes: z.array(scopeName).max(64).optional() }));
 
 // ---- results ----
 const sessionsSummary = z.looseObject({ path: str, count: int.min(0), recent: z.array(z.unknown()) });

@@ -23,6 +23,47 @@ export interface ClientInfo {
   instanceId?: string;
 }
 
+/**
+ * The credential a connection authenticated with, as an identity to compare (never the secret itself). A gateway has
+ * one shared secret, so every connection that presented it holds the same `shared` credential; a device token is
+ * bound to its device; under auth "none" the device-less owner session on this machine is `none-local`.
+ */
+export type ConnectionCredential =
+  | { kind: 'shared'; method: 'token' | 'password' }
+  | { kind: 'none-local' }
+  | { kind: 'device-token'; deviceId: string };
+
+/** A stable string for a credential: equal strings, same credential. */
+export function credentialKey(credential: ConnectionCredential): string {
+  switch (credential.kind) {
+    case 'shared':
+      return `shared:${credential.method}`;
+    case 'none-local':
+      return 'none-local';
+    case 'device-token':
+      return `device-token:${credential.deviceId}`;
+  }
+}
+
+/**
+ * Credentials of accepted connections, keyed by the connection's ClientInfo object (the handshake creates one per
+ * connection and the server hands that same object out as `conn.client`). Used only while a server does not yet
+ * expose `GatewayConnection.credential` itself.
+ */
+const credentialsByClient = new WeakMap<object, ConnectionCredential>();
+
+export function registerConnectionCredential(client: ClientInfo, credential: ConnectionCredential): void {
+  credentialsByClient.set(client, credential);
+}
+
+/**
+ * The credential a connection authenticated with, or null when the server cannot tell: callers making a security
+ * decision must then assume the worst (e.g. that it is the requester's).
+ */
+export function credentialOf(conn: GatewayConnection): ConnectionCredential | null {
+  return conn.credential ?? (conn.client ? credentialsByClient.get(conn.client) : undefined) ?? null;
+}
+
 /** An authenticated connection, as modules see it. */
 export interface GatewayConnection {
   readonly connId: string;
@@ -31,6 +72,8 @@ export interface GatewayConnection {
   readonly scopes: readonly string[];
   /** Present when the client proved a device identity. */
   readonly deviceId?: string;
+  /** The credential it authenticated with (see credentialOf, which also covers servers that do not set this). */
+  readonly credential?: ConnectionCredential;
   readonly client: ClientInfo;
   readonly caps: readonly string[];
   /** Node claims from `connect` (empty for operators). */
