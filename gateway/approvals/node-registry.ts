@@ -18,6 +18,12 @@ import {
  */
 
 export const DEFAULT_NODE_INVOKE_TIMEOUT_MS = 30_000;
+/**
+ * Clawdesk's gateway → node: nobody waits for this invoke any more (every requester disconnected, or it timed out
+ * here), so the node stops its run and kills the process tree. Payload `{ id, nodeId, reason }`. Other OpenClaw
+ * gateways may never send it; Clawdesk's node enforces the invoke's own `timeoutMs` as a ceiling regardless.
+ */
+export const NODE_INVOKE_CANCEL_EVENT = 'node.invoke.cancel';
 
 const EXEC_COMMANDS = ['system.run.prepare', 'system.run', 'system.which', 'system.execApprovals.get', 'system.execApprovals.set'];
 const DESKTOP_COMMANDS = [...EXEC_COMMANDS, 'system.notify', 'browser.proxy'];
@@ -119,6 +125,10 @@ interface LiveNode {
 interface PendingInvoke {
   nodeId: string;
   connId: string;
+  /** The node's connection, to tell it when nobody waits any more. */
+  nodeConn: GatewayConnection;
+  /** Connections waiting for the answer (more than one when a retry re-attached by idempotency key); none = internal. */
+  requesters?: Set<string>;
   resolve: (value: { payload: unknown; payloadJSON: string | null }) => void;
   reject: (error: GatewayMethodError) => void;
   timer: NodeJS.Timeout;
@@ -156,7 +166,7 @@ export class NodeRegistry implements GatewayModule {
   private pending = new Map<string, PendingNodeRequest>();
   private readonly live = new Map<string, LiveNode>();
   private readonly invokes = new Map<string, PendingInvoke>();
-  private readonly idempotent = new Map<string, { at: number; promise: Promise<unknown> }>();
+  private readonly idempotent = new Map<string, { at: number; promise: Promise<unknown>; requesters: Set<string> }>();
   private readonly trusted: Set<string>;
   private systemRunGate?: SystemRunGate;
 
@@ -218,7 +228,7 @@ export class NodeRegistry implements GatewayModule {
   }
 
   events(): string[] {
-    return ['node.pair.requested', 'node.pair.resolved', 'node.event'];
+    return ['node.pair.requested', 'node.pair.resolved', 'node.event', NODE_INVOKE_CANCEL_EVENT];
   }
 
   onConnected(conn: GatewayConnection): void {
@@ -233,6 +243,7 @@ export class NodeRegistry implements GatewayModule {
   }
 
   onDisconnected(conn: GatewayConnection): void {
+    this.dropRequester(conn.connId);
     if (conn.role !== 'node') return;
     const nodeId = nodeIdOf(conn);
     if (this.live.get(nodeId)?.conn.connId === conn.connId) this.live.delete(nodeId);
@@ -246,6 +257,24 @@ export class NodeRegistry implements GatewayModule {
       this.invokes.delete(id);
       inv.reject(new GatewayMethodError('UNAVAILABLE', `${why} before answering`, { code: 'NOT_CONNECTED', nodeId: inv.nodeId }));
     }
+  }
+
+  /**
+   * A requester left: invokes nobody else waits for are settled here and cancelled on the node, which kills the
+   * run's process tree (a `sleep 300` or `yes` must not outlive the client that asked for it).
+   */
+  private dropRequester(connId: string): void {
+    for (const [id, inv] of this.invokes) {
+      if (!inv.requesters?.delete(connId) || inv.requesters.size > 0) continue;
+      this.cancelInvoke(id, inv, 'requester disconnected');
+      inv.reject(new GatewayMethodError('UNAVAILABLE', 'node invoke cancelled: requester disconnected', { code: 'REQUESTER_GONE', nodeId: inv.nodeId }));
+    }
+  }
+
+  private cancelInvoke(id: string, inv: PendingInvoke, reason: string): void {
+    clearTimeout(inv.timer);
+    this.invokes.delete(id);
+    inv.nodeConn.sendEvent(NODE_INVOKE_CANCEL_EVENT, { id, nodeId: inv.nodeId, reason });
   }
 
   private meta(live: LiveNode): z.infer<typeof nodeMetaSchema> {
@@ -381,16 +410,19 @@ export class NodeRegistry implements GatewayModule {
     timeoutMs?: number;
     idempotencyKey: string;
     internal?: boolean;
+    /** Connection ids waiting for the answer; when the last one leaves the node is told to cancel. */
+    requesters?: Set<string>;
   }): Promise<{ payload: unknown; payloadJSON: string | null }> {
     const live = this.checkInvocable(input.nodeId, input.command, input.internal ?? false);
     const id = randomUUID();
     const timeoutMs = input.timeoutMs ?? this.options.defaultInvokeTimeoutMs ?? DEFAULT_NODE_INVOKE_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.invokes.delete(id);
+        const inv = this.invokes.get(id);
+        if (inv) this.cancelInvoke(id, inv, `timed out on the gateway after ${timeoutMs} ms`);
         reject(new GatewayMethodError('UNAVAILABLE', 'node invoke timed out', { code: 'TIMEOUT', nodeId: input.nodeId, timeoutMs }));
       }, timeoutMs);
-      this.invokes.set(id, { nodeId: input.nodeId, connId: live.conn.connId, resolve, reject, timer });
+      this.invokes.set(id, { nodeId: input.nodeId, connId: live.conn.connId, nodeConn: live.conn, requesters: input.requesters, resolve, reject, timer });
       const sent = live.conn.sendEvent('node.invoke.request', {
         id,
         nodeId: input.nodeId,
@@ -534,7 +566,11 @@ export class NodeRegistry implements GatewayModule {
           const key = `${conn.deviceId ?? conn.connId}\u0000${params.nodeId}\u0000${params.idempotencyKey}`;
           this.sweepIdempotency();
           const existing = this.idempotent.get(key);
-          if (existing) return existing.promise;
+          if (existing) {
+            existing.requesters.add(conn.connId);
+            return existing.promise;
+          }
+          const requesters = new Set([conn.connId]);
           const promise = (async () => {
             let forwarded = params.params;
             this.checkInvocable(params.nodeId, params.command, false);
@@ -543,10 +579,10 @@ export class NodeRegistry implements GatewayModule {
               const raw = forwarded && typeof forwarded === 'object' && !Array.isArray(forwarded) ? (forwarded as Record<string, unknown>) : {};
               forwarded = this.systemRunGate({ conn, nodeId: params.nodeId, params: raw });
             }
-            const result = await this.invoke({ ...params, params: forwarded });
+            const result = await this.invoke({ ...params, params: forwarded, requesters });
             return { ok: true, nodeId: params.nodeId, command: params.command, payload: result.payload, payloadJSON: result.payloadJSON };
           })();
-          this.idempotent.set(key, { at: Date.now(), promise });
+          this.idempotent.set(key, { at: Date.now(), promise, requesters });
           promise.catch(() => this.idempotent.delete(key));
           return promise;
         },

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { ExecApprovalsError, ExecApprovalsStore, importLegacyExecApprovals, type LegacyApprovalsReport } from '../exec/approvals-file';
 import { CLAWDESK_EXEC_DEFAULTS } from '../exec/policy';
+import { effectiveRunTimeoutMs, withRunSignal } from '../exec/process-runner';
 import { NodeCommandError, SystemRunner, type ExecLifecycleEvent } from '../exec/system-run';
 import type { GatewaySession } from '../client/gateway-client';
 import type { DeviceSigner } from '../protocol/device-auth';
@@ -52,6 +53,31 @@ export function nodePlatform(platform: NodeJS.Platform = process.platform): { pl
   if (platform === 'win32') return { platform: 'windows', deviceFamily: 'Windows' };
   if (platform === 'darwin') return { platform: 'macos', deviceFamily: 'Mac' };
   return { platform: 'linux', deviceFamily: 'Linux' };
+}
+
+/** Clawdesk's gateway sends this when nobody waits for an invoke any more (see node-registry.ts). */
+export const INVOKE_CANCEL_EVENT = 'node.invoke.cancel';
+/** system.run's own upper bound on timeoutMs (its params schema). */
+const MAX_RUN_TIMEOUT_MS = 24 * 3600_000;
+
+/**
+ * The longest a `system.run` may take inside an invoke of `invokeTimeoutMs`: a little less, so the run's own
+ * "timed out" result (with its output so far) reaches the gateway before the gateway gives up on the invoke.
+ */
+export function runCeilingMs(invokeTimeoutMs: number): number {
+  return Math.max(1, Math.floor(invokeTimeoutMs - Math.min(1_000, invokeTimeoutMs / 10)));
+}
+
+/**
+ * `system.run` params with their timeout capped at the invoke's ceiling (absent → the default, then capped).
+ * Params the runner will refuse anyway (a timeoutMs of the wrong type or range) are left as they are.
+ */
+export function capRunTimeout(params: unknown, ceilingMs: number | undefined): unknown {
+  if (ceilingMs === undefined || !params || typeof params !== 'object' || Array.isArray(params)) return params;
+  const asked = (params as { timeoutMs?: unknown }).timeoutMs;
+  const valid = asked === undefined || asked === null || (Number.isInteger(asked) && (asked as number) >= 0 && (asked as number) <= MAX_RUN_TIMEOUT_MS);
+  if (!valid) return params;
+  return { ...(params as Record<string, unknown>), timeoutMs: Math.min(effectiveRunTimeoutMs(asked as number | null | undefined), ceilingMs) };
 }
 
 interface InvokeRequest {
@@ -142,8 +168,24 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
     }
   };
 
-  const onInvoke = async (session: GatewaySession, req: InvokeRequest) => {
+  /** Runs the gateway cancelled: their answers are not sent. */
+  const cancelled = new WeakSet<AbortController>();
+
+  /**
+   * One invoke. Its run ends, and its process tree is killed, whichever comes first: the run's own timeout (capped
+   * at the invoke's `timeoutMs`, which this node enforces itself: a gateway that never cancels cannot leave runs
+   * behind), the invoke's deadline, a `node.invoke.cancel` from the gateway, or the gateway connection closing
+   * (the answer could not be delivered any more).
+   */
+  const onInvoke = async (session: GatewaySession, req: InvokeRequest, inflight: Map<string, AbortController>) => {
     let result: Record<string, unknown>;
+    const controller = new AbortController();
+    const invokeTimeoutMs = typeof req.timeoutMs === 'number' && Number.isFinite(req.timeoutMs) && req.timeoutMs > 0 ? req.timeoutMs : undefined;
+    const deadline = invokeTimeoutMs
+      ? setTimeout(() => controller.abort(new Error(`invoke timed out after ${invokeTimeoutMs} ms`)), invokeTimeoutMs)
+      : undefined;
+    deadline?.unref();
+    if (typeof req.id === 'string') inflight.set(req.id, controller);
     try {
       let params: unknown = req.params;
       if (typeof req.paramsJSON === 'string') {
@@ -153,7 +195,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
           throw new NodeCommandError('INVALID_REQUEST', 'invalid params: paramsJSON is not JSON');
         }
       }
-      const payload = await dispatch(req.command, params);
+      if (req.command === 'system.run') params = capRunTimeout(params, invokeTimeoutMs === undefined ? undefined : runCeilingMs(invokeTimeoutMs));
+      const payload = await withRunSignal(controller.signal, () => dispatch(req.command, params));
       result = { id: req.id, nodeId: req.nodeId, ok: true, payloadJSON: JSON.stringify(payload ?? null) };
     } catch (error) {
       const known = error instanceof NodeCommandError;
@@ -164,8 +207,12 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
         ok: false,
         error: { code: known ? error.code : 'UNAVAILABLE', message: known ? error.message : `node error: ${(error as Error).message}` },
       };
+    } finally {
+      clearTimeout(deadline);
+      if (inflight.get(req.id) === controller) inflight.delete(req.id);
     }
-    if (session.closed) return;
+    // Cancelled by the gateway: nobody waits for the answer there.
+    if (session.closed || cancelled.has(controller)) return;
     await session.request('node.invoke.result', result, { timeoutMs: 30_000 }).catch((error) => {
       log('warn', 'node.invoke.result not delivered', { id: req.id, error: String(error) });
     });
@@ -198,8 +245,25 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
     options.onStatus?.(status);
     if (status.state === 'connected') {
       log('info', `exec runner connected to ${options.url} as node ${options.identity.deviceId.slice(0, 12)}…`);
-      status.session.on('event', (event: string, payload: unknown) => {
-        if (event === 'node.invoke.request' && payload && typeof payload === 'object') void onInvoke(status.session, payload as InvokeRequest);
+      const session = status.session;
+      const inflight = new Map<string, AbortController>();
+      session.on('event', (event: string, payload: unknown) => {
+        if (!payload || typeof payload !== 'object') return;
+        if (event === 'node.invoke.request') void onInvoke(session, payload as InvokeRequest, inflight);
+        else if (event === INVOKE_CANCEL_EVENT) {
+          const { id, nodeId, reason } = payload as { id?: unknown; nodeId?: unknown; reason?: unknown };
+          const controller = typeof id === 'string' ? inflight.get(id) : undefined;
+          if (!controller || (nodeId !== undefined && nodeId !== options.identity.deviceId)) return;
+          cancelled.add(controller);
+          const why = typeof reason === 'string' && reason ? reason.slice(0, 200) : 'cancelled by the gateway';
+          log('info', `invoke ${id} cancelled by the gateway (${why}); stopping its run`);
+          controller.abort(new Error(why));
+        }
+      });
+      // The answer could not be delivered any more: stop what this session started.
+      session.once('close', () => {
+        for (const controller of inflight.values()) controller.abort(new Error('gateway connection closed'));
+        inflight.clear();
       });
     } else if (status.state === 'waiting') {
       log('warn', `exec runner: ${status.error}; retrying in ${Math.round(status.retryInMs / 1000)} s`, status.pairingRequestId ? { requestId: status.pairingRequestId } : undefined);

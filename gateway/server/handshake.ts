@@ -24,8 +24,6 @@ export interface HandshakeContext {
   allowedOrigins: ReadonlySet<string>;
   pairing: DevicePairingStore;
   rateLimiter: AuthRateLimiter;
-  /** Who the failed-auth limit is kept for: the peer's OS user where the OS tells, else its address (peer-user.ts). */
-  rateLimitKey: string;
   nowMs: number;
   /** Extra veto on silent local pairing (e.g. the peer belongs to another local user). */
   allowSilentLocalPairing: (input: { remoteAddress: string; deviceId?: string; reason: PairingReason }) => boolean | Promise<boolean>;
@@ -110,7 +108,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       details: { code: 'CONTROL_UI_ORIGIN_NOT_ALLOWED', reason: 'origin-not-allowed' },
     });
   }
-  const lockedFor = ctx.rateLimiter.retryAfter(ctx.rateLimitKey);
+  const lockedFor = ctx.rateLimiter.retryAfter(ctx.remoteAddress);
   if (lockedFor > 0) {
     return fail({
       code: 'INVALID_REQUEST',
@@ -160,7 +158,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       authMethod = 'device-token';
       tokenCeiling = viaDeviceToken.scopes;
     } else {
-      ctx.rateLimiter.recordFailure(ctx.rateLimitKey);
+      ctx.rateLimiter.recordFailure(ctx.remoteAddress);
       const usedDeviceToken = Boolean(device && params.auth?.deviceToken);
       const detailCode = usedDeviceToken ? 'AUTH_DEVICE_TOKEN_MISMATCH' : shared.detailCode;
       const message = usedDeviceToken ? 'unauthorized: device token mismatch (rotate/reissue device token)' : AUTH_MESSAGES[shared.detailCode]!;
@@ -174,7 +172,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     }
   }
   // Only the shared secret itself clears its failures: a device-token login in between must not reset the count.
-  if (authMethod !== 'device-token') ctx.rateLimiter.recordSuccess(ctx.rateLimitKey);
+  if (authMethod !== 'device-token') ctx.rateLimiter.recordSuccess(ctx.remoteAddress);
   const sharedAuthOk = authMethod === 'token' || authMethod === 'password';
   const locality = resolveLocality({ remoteAddress: ctx.remoteAddress, headers: ctx.headers, clientId: params.client.id, clientMode: params.client.mode, sharedAuthOk });
   const client: ClientInfo = { ...params.client };
@@ -250,6 +248,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       clientId: params.client.id,
       clientMode: params.client.mode,
       remoteIp: ctx.remoteAddress,
+      // Per-source caps on pending requests: the peer's OS user where the OS tells (the limiter's key), else its address.
       source: ctx.remoteAddress,
       silent,
     };

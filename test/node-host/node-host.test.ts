@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectGateway } from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { startNodeHost, type NodeHostHandle } from '../../gateway/node-host/node-host';
 import { startGatewayServer } from '../../gateway/server/gateway-server';
@@ -128,11 +129,30 @@ describe('node registration and pairing', () => {
     expect(err.error).toMatchObject({ code: 'UNAVAILABLE', details: { code: 'NOT_CONNECTED' } });
   });
 
-  it('a node invoke that gets no answer times out with TIMEOUT', async () => {
-    h = await startExecHarness({ exec: { defaultInvokeTimeoutMs: 200 }, nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'off' } } } });
+  it('a node invoke that gets no answer times out with TIMEOUT, and the gateway tells the node to cancel it', async () => {
+    h = await startExecHarness({ exec: { defaultInvokeTimeoutMs: 300 } });
+    // A node that never answers (Clawdesk's own node answers a timed-out run before the invoke deadline).
+    const mute = createEphemeralDeviceSigner();
+    h.exec.approveNodeSilently(mute.deviceId);
+    const node = await connectGateway({ url: h.gateway.url, token: TOKEN, device: mute, clientId: 'node-host', clientMode: 'node', role: 'node', scopes: [], platform: 'linux', commands: ['system.run', 'system.which'] });
+    extra.push(() => node.close());
+    await waitFor(() => h!.exec.registry.surfaceOf(mute.deviceId).includes('system.which'));
+    const seen: Array<{ event: string; payload: any }> = [];
+    node.on('event', (event: string, payload: any) => seen.push({ event, payload }));
     const op = await h.operator();
-    const err = await rejection(invoke(op, h.nodeId, 'system.run', { command: ['sleep', '5'] }));
+    const err = await rejection(invoke(op, mute.deviceId, 'system.which', { bins: ['sh'] }));
     expect(err.error.details.code).toBe('TIMEOUT');
+    const request = seen.find((e) => e.event === 'node.invoke.request')!;
+    expect(request.payload.timeoutMs).toBe(300);
+    await waitFor(() => seen.some((e) => e.event === 'node.invoke.cancel'));
+    expect(seen.find((e) => e.event === 'node.invoke.cancel')!.payload).toEqual({ id: request.payload.id, nodeId: mute.deviceId, reason: 'timed out on the gateway after 300 ms' });
+  });
+
+  it("the node answers a run that outlives the invoke's timeout itself, before the gateway gives up (issue 9 finding 14)", async () => {
+    h = await startExecHarness({ exec: { defaultInvokeTimeoutMs: 400 }, nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'off' } } } });
+    const op = await h.operator();
+    const result = await invoke(op, h.nodeId, 'system.run', { command: ['sleep', '5'] });
+    expect(result.payload).toMatchObject({ timedOut: true, success: false });
   });
 });
 
