@@ -288,7 +288,7 @@ describe('floods and guessing', () => {
     );
   };
 
-  it('per-address limits refuse connection floods (pending handshakes and open connections)', async () => {
+  it('per-peer limits refuse connection floods (pending handshakes and open connections)', async () => {
     const g = await gateway({ maxConnectionsPerAddress: 4, maxPendingHandshakesPerAddress: 2 });
     const pending = [await tryOpen(g.url), await tryOpen(g.url)];
     expect(pending.every((p) => p instanceof RawClient)).toBe(true);
@@ -323,7 +323,7 @@ describe('floods and guessing', () => {
     expect((await session({ url: g.url, token: TOKEN })).hello.type).toBe('hello-ok');
   });
 
-  it('password guessing is rate limited per address, and the right password does not help during lockout', async () => {
+  it('password guessing is rate limited per peer, and the right password does not help during lockout', async () => {
     const g = await gateway({ auth: { mode: 'password', password: 'correct horse battery staple' }, rateLimit: { maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
     const codes: string[] = [];
     for (let i = 0; i < 5; i++) codes.push((await refusal({ url: g.url, password: `guess-${i}` })).detailCode!);
@@ -363,6 +363,37 @@ describe('floods and guessing', () => {
     }
     expect(codes.slice(0, 5)).toEqual(Array(5).fill('AUTH_PASSWORD_MISMATCH'));
     expect(codes.slice(5)).toEqual(Array(7).fill('AUTH_RATE_LIMITED'));
+  });
+
+  it('issue 9 finding 14: switching loopback source addresses (127.0.0.2, .3, …) dodges neither the lockout nor the pre-auth cap', async () => {
+    const g = await gateway({ maxPendingHandshakesPerAddress: 2, rateLimit: { maxFailures: 3, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
+    const from = async (localAddress: string): Promise<RawClient | number> => {
+      const client = new RawClient(new WebSocket(g.url, { localAddress, perMessageDeflate: false }));
+      return client.opened.then(
+        async () => (await client.frame((f) => f.event === 'connect.challenge'), client),
+        (error: Error) => Number(/HTTP (\d+)/.exec(error.message)?.[1] ?? -1),
+      );
+    };
+    // One peer (this OS user, or on the address fallback all of loopback), whatever 127.x address it uses.
+    const held = [await from('127.0.0.2'), await from('127.0.0.3')];
+    expect(held.every((c) => c instanceof RawClient)).toBe(true);
+    expect(await from('127.0.0.4')).toBe(503);
+    for (const client of held as RawClient[]) {
+      client.ws.close();
+      await client.closed;
+    }
+    const guess = async (localAddress: string, token: string) => {
+      const client = await from(localAddress);
+      if (!(client instanceof RawClient)) throw new Error(`refused: HTTP ${client}`);
+      client.send({ type: 'req', id: 'c', method: 'connect', params: buildConnectParams({ url: g.url, token }, client.challenge!) });
+      const response = await client.response('c');
+      client.ws.close();
+      return response.ok ? 'OK' : response.error!.details.code;
+    };
+    const codes = [];
+    for (const [i, address] of ['127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8'].entries()) codes.push(await guess(address, `wrong-${i}`));
+    expect(codes).toEqual(['AUTH_TOKEN_MISMATCH', 'AUTH_TOKEN_MISMATCH', 'AUTH_TOKEN_MISMATCH', 'AUTH_RATE_LIMITED']);
+    expect(await guess('127.0.0.9', TOKEN)).toBe('AUTH_RATE_LIMITED');
   });
 
   it('device-token guessing counts against the same limit', async () => {
