@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { readJsonFile } from '../fs/atomic-file';
 import type { KeytarLike } from '../secrets/keytar-backend';
 import type { SafeStorageLike } from '../secrets/safe-storage-backend';
@@ -7,6 +8,7 @@ import { StateItem, TRUST_ITEMS, itemSpec, parsePairedDevices, parserFor, readSt
 import { findInterruptedMigrations, recoverInterruptedMigrations } from './state-migration';
 import { PathEnvironment, STATE_DIRNAME, envValue, pathApi, samePath } from './state-paths';
 import { ScannedDir, ScannedItem, StateScan, scanStateDirs } from './state-scan';
+import { SafetyProblem, checkDirAndAncestors, checkTreeEntries, clearModeBitsNoFollow, linkDestination, walkTreeLimited } from './state-safety';
 
 /**
  * `clawdesk doctor`: turns a scan into findings, each with a severity and a one-line fix. Read-only unless `fix`
@@ -293,8 +295,9 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
       });
     }
     if (pe.platform !== 'win32' && d.mode !== undefined && (d.mode & 0o022) !== 0 && d.items.length > 0) {
-      await permissionFinding(d.path, d.mode, 0o700, `${d.path} is writable by other users (mode ${octal(d.mode)}).`, 'warn', add, options);
+      await permissionFinding(d.path, d.mode, 0o077, `${d.path} is writable by other users (mode ${octal(d.mode)}).`, 'warn', add, options);
     }
+    if (d === active || d.items.length > 0) await safetyFindings(d, add, options, pe);
     identityFindings(d, add);
     const pending = d.items.filter((i) => (i.item === 'pending-devices' || i.item === 'pending-nodes') && (i.expiredEntries ?? 0) > 0);
     for (const item of pending) {
@@ -368,24 +371,114 @@ async function fileFindings(item: ScannedItem, add: (f: DoctorFinding) => void, 
     return;
   }
   if (pe.platform === 'win32' || !spec.secret) return;
-  const want = spec.kind === 'dir' ? 0o700 : 0o600;
   if ((item.mode & 0o077) !== 0) {
     const severity: Severity = item.item === 'identity' || item.item === 'device-auth' ? 'error' : 'warn';
-    await permissionFinding(item.path, item.mode, want, `${item.path} is readable by other users (mode ${octal(item.mode)}); it holds ${ITEM_LABEL[item.item]}.`, severity, add, options);
+    await permissionFinding(item.path, item.mode, 0o077, `${item.path} is readable by other users (mode ${octal(item.mode)}); it holds ${ITEM_LABEL[item.item]}.`, severity, add, options);
   }
 }
 
-async function permissionFinding(file: string, mode: number, want: number, message: string, severity: Severity, add: (f: DoctorFinding) => void, options: DoctorOptions): Promise<void> {
-  const finding: DoctorFinding = { code: 'loose-permissions', severity, message, fix: `chmod ${octal(want)} ${quote(file)} (or clawdesk doctor --fix)`, paths: [file] };
+/**
+ * A loose-permissions finding; with --fix, clears exactly `clearBits` (group/other bits) and nothing else, without
+ * following a link: a link is reported (the mode shown was its target's), never changed.
+ */
+async function permissionFinding(file: string, mode: number, clearBits: number, message: string, severity: Severity, add: (f: DoctorFinding) => void, options: DoctorOptions): Promise<void> {
+  const finding: DoctorFinding = { code: 'loose-permissions', severity, message, fix: `chmod ${symbolicClear(clearBits)} ${quote(file)} (or clawdesk doctor --fix)`, paths: [file] };
+  const link = await fs.lstat(file).then((st) => st.isSymbolicLink(), () => false);
+  if (link) {
+    const target = await fs.readlink(file).catch(() => '?');
+    finding.message += ` It is a symbolic link to ${target}: the mode is its target's.`;
+    finding.fix = `Check what ${target} is; doctor --fix never changes a link's target. Replace the link with a private copy if it should hold your state.`;
+  }
   if (options.fix) {
     try {
-      await fs.chmod(file, want);
-      finding.fixed = `mode ${octal(mode)} → ${octal(want)}`;
+      const result = await clearModeBitsNoFollow(file, clearBits);
+      if (result.outcome === 'changed') finding.fixed = `mode ${octal4(result.before!)} → ${octal4(result.after!)}`;
+      else if (result.outcome === 'unchanged') finding.fixed = `mode ${octal4(result.before!)} already right`;
+      else if (result.outcome === 'is-link') finding.message += ' Not changed: doctor --fix does not follow symbolic links.';
+      else if (result.outcome === 'not-file-or-dir') finding.message += ' Not changed: it is not a regular file or directory (or it changed while being checked).';
     } catch (error) {
       finding.message += ` (fix failed: ${(error as Error).message})`;
     }
   }
   add(finding);
+}
+
+function symbolicClear(bits: number): string {
+  const who = (shift: number, letter: string) => {
+    const b = (bits >> shift) & 0o7;
+    const perms = `${b & 4 ? 'r' : ''}${b & 2 ? 'w' : ''}${b & 1 ? 'x' : ''}`;
+    return perms ? `${letter}-${perms}` : '';
+  };
+  return [who(3, 'g'), who(0, 'o')].filter(Boolean).join(',') || 'go-rwx';
+}
+
+function octal4(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(mode & 0o7000 ? 4 : 3, '0');
+}
+
+const SAFETY_WALK_LIMIT = 20_000;
+
+/**
+ * What `state migrate` would refuse in this dir, as findings: a foreign owner, a directory above it that another
+ * user can write to, links leading out of it or standing where trust state belongs, subdirectories others can write.
+ */
+async function safetyFindings(d: ScannedDir, add: (f: DoctorFinding) => void, options: DoctorOptions, pe: PathEnvironment): Promise<void> {
+  if (pe.platform !== process.platform) return; // a simulated platform: nothing real to look at
+  const real = d.realPath ?? d.path;
+  const problems: SafetyProblem[] = [];
+  try {
+    problems.push(...(await checkDirAndAncestors(d.path, { platform: pe.platform })).filter((p) => p.kind !== 'writable-dir'));
+    const { entries } = await walkTreeLimited(real, SAFETY_WALK_LIMIT);
+    problems.push(...(await checkTreeEntries(real, entries, { platform: pe.platform })).filter((p) => p.kind !== 'writable-trust-file'));
+  } catch (error) {
+    add({ code: 'unsafe-state-dir', severity: 'warn', message: `Could not check who can change ${d.path}: ${(error as Error).message}.`, fix: `Check the owner and permissions of ${d.path} and the directories above it.`, paths: [d.path] });
+    return;
+  }
+  const foreign = problems.filter((p) => p.kind === 'foreign-owner');
+  if (foreign.length > 0) {
+    add({
+      code: 'foreign-owner',
+      severity: 'error',
+      message: `${d.path} holds state another user controls: ${foreign.slice(0, 3).map((p) => p.message).join('; ')}${foreign.length > 3 ? `; and ${foreign.length - 3} more` : ''}.`,
+      fix: `Do not use or migrate it. If it is yours, take it back: chown -R "$(id -u)" ${quote(real)} — after checking its contents.`,
+      paths: foreign.map((p) => p.path),
+    });
+  }
+  for (const p of problems.filter((x) => x.kind === 'writable-ancestor' || x.kind === 'foreign-ancestor')) {
+    add({
+      code: 'writable-ancestor',
+      severity: 'error',
+      message: `${p.message}.`,
+      fix: p.kind === 'writable-ancestor' ? `chmod go-w ${quote(p.path)}, or move the state dir somewhere only you can change.` : `Move the state dir out of ${quote(p.path)}.`,
+      paths: [p.path, d.path],
+    });
+  }
+  for (const p of problems.filter((x) => x.kind === 'trust-path-link' || x.kind === 'link-leaves-tree')) {
+    const rel = path.relative(real, p.path);
+    const where = await linkDestination(real, rel.split(path.sep).join('/')).catch(() => undefined);
+    const trust = p.kind === 'trust-path-link';
+    const leaves = !where || !where.inside;
+    add({
+      code: trust ? 'trust-path-link' : 'link-leaves-tree',
+      severity: trust && leaves ? 'error' : 'warn',
+      message: `${p.message}.${trust ? ' `clawdesk state migrate` refuses a source like this, and OpenClaw writes its trust files through the link.' : ' A migration does not carry it over.'}`,
+      fix: trust ? `Replace the link with a real ${rel.includes(path.sep) || rel.endsWith('.json') ? 'file' : 'directory'} holding what it should (copy from ${where?.resolved ?? 'its target'} after checking it).` : `Remove the link if nothing needs it, or move what it points to into the state dir.`,
+      paths: [p.path],
+    });
+  }
+  // Trust items are checked (and fixed) by fileFindings already.
+  const itemRels = new Set(d.items.map((i) => path.relative(d.path, i.path)));
+  for (const p of problems.filter((x) => x.kind === 'writable-dir' && !itemRels.has(path.relative(real, x.path)))) {
+    const mode = await fs.lstat(p.path).then((st) => st.mode, () => 0);
+    const finding: DoctorFinding = { code: 'loose-permissions', severity: 'warn', message: `${p.message}.`, fix: `chmod go-w ${quote(p.path)} (or clawdesk doctor --fix)`, paths: [p.path] };
+    if (options.fix) {
+      const result = await clearModeBitsNoFollow(p.path, 0o022).catch((error: Error) => error);
+      if (result instanceof Error) finding.message += ` (fix failed: ${result.message})`;
+      else if (result.outcome === 'changed') finding.fixed = `mode ${octal4(result.before ?? mode)} → ${octal4(result.after!)}`;
+      else if (result.outcome === 'is-link') finding.message += ' Not changed: doctor --fix does not follow symbolic links.';
+    }
+    add(finding);
+  }
 }
 
 /** The "device token mismatch" loop: tokens kept for an identity that was since regenerated. */

@@ -143,6 +143,20 @@ describe('clawdesk state', () => {
   });
 });
 
+describe('clawdesk state migrate --max-size (issue 9 finding 10)', () => {
+  it('refuses a source over the limit with the numbers, and rejects a bad size as a usage error', async () => {
+    const from = path.join(home, '.clawdbot');
+    populateStateDir(from, { label: 'x' });
+    const refused = await cli(['state', 'migrate', '--from', from, '--to', path.join(home, '.openclaw'), '--max-size', '1K']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^clawdesk state migrate: nothing was changed\.\n  - the source .* holds .*, over the 1\.0 KiB limit .*raise the limit with --max-size\n$/);
+    const bad = await cli(['state', 'migrate', '--from', from, '--max-size', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--max-size must be a size such as 20G or 500M, got "lots"');
+    expect((await cli(['state', 'migrate', '--from', from, '--to', path.join(home, '.openclaw'), '--max-size', '1G', '--dry-run'])).code).toBe(0);
+  });
+});
+
 describe('clawdesk state import-identity (child process, no session bus)', () => {
   let cliScript: string;
   beforeAll(() => {

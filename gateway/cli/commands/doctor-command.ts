@@ -8,8 +8,9 @@ Checks OpenClaw's state directories (split or duplicated state, legacy dirs, cor
 stale pairings, identity/token mismatches) and Clawdesk's own secret store.
 
   --json            machine-readable report
-  --fix             do the safe fixes: move corrupt files aside (never delete), tighten permissions,
-                    finish or undo an interrupted migration
+  --fix             do the safe fixes: move corrupt files aside (never delete), tighten permissions
+                    (clears group/other bits only, never through a symbolic link), finish or undo an
+                    interrupted migration
   --profile <name>  check <home>/.openclaw-<name>
   --skip-keychain   do not probe the OS keychain (no canary item is written)
 

@@ -15,8 +15,9 @@ const USAGE = `Usage: clawdesk state <subcommand> [options]
 
   scan [--json] [--profile <name>]
       List every directory that holds OpenClaw state, what it holds, and who uses it.
-  migrate --from <dir> [--to <dir>] [--dry-run] [--backup-dir <dir>] [--json] [--profile <name>]
+  migrate --from <dir> [--to <dir>] [--dry-run] [--backup-dir <dir>] [--max-size <size>] [--json] [--profile <name>]
       Merge <from> into <to> (default: the active state dir), after a backup, leaving a link at <from>.
+      Refuses a source another user can change; --max-size (bytes, or with K/M/G/T) raises the 16G limit.
   restore <backup> [--json]
       Put the directories saved in <backup> back exactly as they were (what is there now is backed up first).
   import-identity <device.json> [--keep-file] [--replace] [--accept-plaintext] [--json] [--profile <name>]
@@ -68,10 +69,12 @@ async function migrateSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
     to: { type: 'string' },
     'dry-run': { type: 'boolean' },
     'backup-dir': { type: 'string' },
+    'max-size': { type: 'string' },
     json: { type: 'boolean' },
     profile: { type: 'string' },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (use --from and --to)`);
+  const maxBytes = values['max-size'] === undefined ? undefined : parseSize(values['max-size'] as string);
   if (!values.from) throw new UsageError('--from <dir> is required');
   const json = values.json === true;
   const to = (values.to as string | undefined) ?? resolveStateDir(pe, { profile: values.profile as string | undefined }).stateDir;
@@ -83,6 +86,7 @@ async function migrateSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
       home: pe.osHomedir,
       backupRoot: values['backup-dir'] ? resolve(values['backup-dir'] as string) : undefined,
       dryRun: values['dry-run'] === true,
+      maxBytes,
     });
     if (json) {
       io.stdout(`${JSON.stringify({ version: 1, outcome: result.outcome, backupDir: result.backupDir, recovered: result.recovered, plan: result.plan }, null, 2)}\n`);
@@ -167,6 +171,16 @@ async function importSub(argv: string[], io: CliIo, pe: PathEnvironment): Promis
   } catch (error) {
     return reportFailure(error, io, json);
   }
+}
+
+/** `1048576`, `512M`, `16G`, `1.5T` (binary units) → bytes; anything else is a usage error. */
+export function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?$/i.exec(text.trim());
+  const units: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+  const unit = match ? (match[2] ?? '').toUpperCase().charAt(0) : '';
+  const bytes = match ? Math.floor(Number(match[1]) * (units[unit] ?? NaN)) : NaN;
+  if (!Number.isFinite(bytes) || bytes <= 0) throw new UsageError(`--max-size must be a size such as 20G or 500M, got "${text}"`);
+  return bytes;
 }
 
 function reportFailure(error: unknown, io: CliIo, json: boolean): number {
