@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_MAX_JSON_BYTES, SymlinkRefusedError, ensureRealDirectory, writeFileAtomic } from '../fs/atomic-file';
-import { BackupManifest, backupName, defaultBackupRoot, publishBackup, readBackupManifest, writeBackup } from './state-backup';
+import { BackupInvalidError, BackupManifest, backupName, defaultBackupRoot, publishBackup, readBackupManifest, writeBackup } from './state-backup';
 import {
   DeviceAuthFile,
   ExecApprovalsFile,
@@ -669,6 +669,9 @@ export interface RestoreResult {
 /** `clawdesk state restore <backup>`: puts every directory in the backup back as it was, crash-consistently. */
 export async function restoreBackup(backupDir: string, options: { backupRoot?: string; now?: () => number; step?: StepHook } = {}): Promise<RestoreResult> {
   const resolved = path.resolve(backupDir);
+  // A backup decides what every listed directory becomes: one another user could have written is not restored.
+  const unsafe = (await checkDirAndAncestors(resolved)).filter((p) => p.blocking);
+  if (unsafe.length > 0) throw new BackupInvalidError(`refusing to restore ${resolved}: ${unsafe.map((p) => p.message).join('; ')}`);
   const manifest = await readBackupManifest(resolved);
   const paths = manifest.entries.map((e) => e.path);
   await recoverInterruptedMigrations(paths, options.step);

@@ -2,7 +2,8 @@ import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, op
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LINKS_RECORD, MigrationBlockedError, MigrateOptions, migrateState } from '../../gateway/state/state-migration';
+import { BackupInvalidError } from '../../gateway/state/state-backup';
+import { LINKS_RECORD, MigrationBlockedError, MigrateOptions, migrateState, restoreBackup } from '../../gateway/state/state-migration';
 import { journalPathFor } from '../../gateway/state/state-transaction';
 import { pairedDevice, populateStateDir, writeIdentity, writeJson, writePaired } from '../fixtures/state/state-fixtures';
 import { giveTo, secondUser } from '../state/helpers/second-user';
@@ -213,6 +214,24 @@ describe('issue 9 finding 10: a source another user can change is refused', () =
     const error = await migrate(from, path.join(home, '.openclaw')).catch((e) => e);
     expect(String(error?.message)).toMatch(other ? /is owned by uid \d+, not by you .*: another user's file is not acted on/ : /is writable by other users/);
     expect(readFileSync(path.join(victim, 'keep.txt'), 'utf8')).toBe('mine');
+  });
+});
+
+describe('issue 9 finding 10: a backup another user can change is not restored', () => {
+  it('a backup dir writable by others is refused before anything is touched', async () => {
+    const from = path.join(home, '.clawdbot');
+    const to = path.join(home, '.openclaw');
+    populateStateDir(from, { label: 'x' });
+    const { backupDir } = await migrate(from, to);
+    chmodSync(backupDir!, 0o777);
+    const before = [snapshot(from, root), snapshot(to, root)];
+    const error = await restoreBackup(backupDir!).catch((e) => e);
+    expect(error).toBeInstanceOf(BackupInvalidError);
+    expect(error.message).toMatch(new RegExp(`^refusing to restore ${escape(backupDir!)}: .* is writable by every user`));
+    expect([snapshot(from, root), snapshot(to, root)]).toEqual(before);
+    chmodSync(backupDir!, 0o700);
+    await restoreBackup(backupDir!);
+    expect(lstatSync(from).isDirectory()).toBe(true);
   });
 });
 
