@@ -135,3 +135,37 @@ describe('serialize', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 });
+
+describe('writeFileAtomic with a root never passes through a link (issue 9 finding 10)', () => {
+  const made: string[] = [];
+  afterEach(() => {
+    for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const scratch = () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-atomic-root-'));
+    made.push(dir);
+    return dir;
+  };
+
+  it('refuses a linked directory below the root and writes nothing through it', async () => {
+    const root = scratch();
+    const outside = scratch();
+    symlinkSync(outside, path.join(root, 'devices'));
+    const error = await writeFileAtomic(path.join(root, 'devices', 'paired.json'), '{}', { root }).catch((e) => e);
+    expect(error).toBeInstanceOf(SymlinkRefusedError);
+    expect(error.message).toBe(`refusing to write ${path.join(root, 'devices')}: it is a symbolic link`);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('refuses a link at the file itself, and creates missing directories 0700', async () => {
+    const root = scratch();
+    const outside = path.join(scratch(), 'target.json');
+    writeFileSync(outside, 'theirs');
+    symlinkSync(outside, path.join(root, 'node.json'));
+    await expect(writeFileAtomic(path.join(root, 'node.json'), 'mine', { root })).rejects.toBeInstanceOf(SymlinkRefusedError);
+    expect(readFileSync(outside, 'utf8')).toBe('theirs');
+    await writeFileAtomic(path.join(root, 'a', 'b', 'c.json'), 'x', { root });
+    expect(statSync(path.join(root, 'a')).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(root, 'a', 'b', 'c.json')).mode & 0o777).toBe(0o600);
+  });
+});
