@@ -615,7 +615,8 @@ export class ExecApprovalManager implements GatewayModule {
     // An allow-once from askFallback at expiry stays usable for the grace period after it.
     const grace = this.options.resolvedGraceMs ?? RESOLVED_GRACE_MS;
     const usableUntil = record.fallback?.decision === 'allow-once' ? Math.max(record.expiresAtMs, (record.resolvedAtMs ?? 0) + grace) : record.expiresAtMs;
-    if (this.now() > usableUntil) throw bindingError('APPROVAL_EXPIRED', 'approval expired');
+    const timedOut = record.terminalReason === 'timeout' && record.fallback?.decision !== 'allow-once';
+    if (timedOut || this.now() > usableUntil) throw bindingError('APPROVAL_EXPIRED', 'approval expired');
     if (record.binding.nodeId !== nodeId) throw bindingError('APPROVAL_NODE_MISMATCH', 'approval was requested for another node');
     const sameRequester = record.requester.deviceId ? conn.deviceId === record.requester.deviceId : conn.connId === record.requester.connId;
     if (!sameRequester) throw bindingError('APPROVAL_DEVICE_MISMATCH', 'approval was requested by another device');

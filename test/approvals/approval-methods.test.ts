@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewaySession } from '../../gateway/client/gateway-client';
+import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { nextEvent } from '../helpers/gateway-fixture';
 import { agentFlow, rejection, startExecHarness, waitFor, type AgentRun, type ExecHarness } from './exec-harness';
 
@@ -21,6 +22,21 @@ const touch = (file: string) => ['/bin/sh', '-lc', `touch ${file}`];
 /** The real CLI: device-less on loopback, client `cli`, the scopes it asks for `approvals resolve`. */
 const cliLike = (harness: ExecHarness) =>
   harness.operator({ device: null, clientId: 'cli', clientMode: 'cli', scopes: ['operator.admin', 'operator.approvals'] });
+
+/**
+ * An agent that signs in with its own device token rather than the shared token: a device-less resolver holding the
+ * shared token is then a different credential, so the CLI-like resolver may decide for it (issue 9 finding 4).
+ */
+async function deviceTokenAgent(harness: ExecHarness, scopes = ['operator.write', 'operator.approvals']): Promise<GatewaySession> {
+  const device = createEphemeralDeviceSigner();
+  const first = await harness.operator({ device, scopes });
+  const deviceToken: string = (first as any).hello.auth.deviceToken;
+  expect(deviceToken).toEqual(expect.any(String));
+  await first.close();
+  const agent = await harness.operator({ device, scopes, token: undefined, deviceToken });
+  expect((agent as any).hello.auth.method).toBe('device-token');
+  return agent;
+}
 
 interface Pending {
   id: string;
@@ -65,7 +81,7 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
   it('resolves a pending exec approval like exec.approval.resolve: final answer, broadcast, consumed once', async () => {
     h = await startExecHarness();
     const watcher = await h.operator({ scopes: ['operator.admin'], caps: ['exec-approvals'] });
-    const agent = await h.operator();
+    const agent = await deviceTokenAgent(h);
     const cli = await cliLike(h);
     const pending = await fileApproval(h, agent, watcher, 'r1');
 
@@ -73,7 +89,8 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
     expect(got.approval).toMatchObject({
       id: pending.id,
       status: 'pending',
-      presentation: { kind: 'exec', commandText: 'touch r1', host: 'node', nodeId: h.nodeId, agentId: 'main', allowedDecisions: ['allow-once', 'allow-always', 'deny'] },
+      // The text computed from the argv that runs; the agent's own text only as its description (issue 9 finding 3).
+      presentation: { kind: 'exec', commandText: expect.stringMatching(/ -lc 'touch r1'$/), agentCommandText: 'touch r1', host: 'node', nodeId: h.nodeId, agentId: 'main', allowedDecisions: ['allow-once', 'allow-always', 'deny'] },
     });
     expect(typeof got.approval.createdAtMs).toBe('number');
     expect(got.approval.expiresAtMs).toBeGreaterThan(got.approval.createdAtMs);
@@ -118,7 +135,7 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
   it('an unknown id is "approval not found" for both; prefixes are not ids here', async () => {
     h = await startExecHarness();
     const watcher = await h.operator({ scopes: ['operator.admin'], caps: ['exec-approvals'] });
-    const agent = await h.operator();
+    const agent = await deviceTokenAgent(h);
     const cli = await cliLike(h);
     const pending = await fileApproval(h, agent, watcher, 'u1');
 
@@ -135,7 +152,7 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
   it('refuses an unknown kind, a decision the approval does not offer, and the requester itself, deciding nothing', async () => {
     h = await startExecHarness({ nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'always' } } } });
     const watcher = await h.operator({ scopes: ['operator.admin'], caps: ['exec-approvals'] });
-    const agent = await h.operator({ scopes: ['operator.write', 'operator.admin'] });
+    const agent = await deviceTokenAgent(h, ['operator.write', 'operator.admin']);
     const cli = await cliLike(h);
     const pending = await fileApproval(h, agent, watcher, 'k1', { ask: 'always' });
 
@@ -161,7 +178,7 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
   it('an already-resolved approval: the same decision is applied:false, another one is an error, and nothing changes', async () => {
     h = await startExecHarness();
     const watcher = await h.operator({ scopes: ['operator.admin'], caps: ['exec-approvals'] });
-    const agent = await h.operator();
+    const agent = await deviceTokenAgent(h);
     const cli = await cliLike(h);
     const pending = await fileApproval(h, agent, watcher, 'a1');
     // Decided through the older method: approval.* sees the same record.
@@ -185,11 +202,11 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
   it('an approval nobody answered in time reads as expired and cannot be resolved afterwards', async () => {
     h = await startExecHarness();
     const watcher = await h.operator({ scopes: ['operator.admin'], caps: ['exec-approvals'] });
-    const agent = await h.operator();
+    const agent = await deviceTokenAgent(h);
     const cli = await cliLike(h);
     const pending = await fileApproval(h, agent, watcher, 'e1', { timeoutMs: 300 });
     const flow = await pending.flow;
-    expect(flow.approval.decision).toBeNull();
+    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'timeout', askFallback: 'deny', fallbackDecision: 'deny' });
     await waitFor(async () => (await cli.request('approval.get', { id: pending.id })).approval.status === 'expired');
     const late = await rejection(cli.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' }));
     expect(late.error.details.reason).toBe('APPROVAL_EXPIRED');

@@ -20,6 +20,7 @@ async function runCli(argv: string[], io: CliIo): Promise<number> {
     throw error;
   }
 }
+import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { agentFlow, rejection, startExecHarness, TOKEN, waitFor, type ExecHarness } from './exec-harness';
 
 let h: ExecHarness | undefined;
@@ -48,7 +49,13 @@ describe('clawdesk approvals pending / resolve', () => {
     h = await startExecHarness();
     // An approval client must be connected for the request to be delivered at all (spec 9.7).
     const ui = await h.operator({ scopes: ['operator.approvals'], caps: ['exec-approvals'] });
-    const agent = await h.operator();
+    // The agent signs in with its own device token, so the CLI (with or without a device, depending on the keychain)
+    // holds another credential and may decide for it (issue 9 finding 4).
+    const device = createEphemeralDeviceSigner();
+    const first = await h.operator({ device });
+    const deviceToken = (first as any).hello.auth.deviceToken as string;
+    await first.close();
+    const agent = await h.operator({ device, token: undefined, deviceToken });
     const flowP = agentFlow(agent, h.nodeId, ['/bin/sh', '-lc', 'touch cli1'], { cwd: h.work });
     const common = ['--url', h.gateway.url, '--token', TOKEN, '--state-dir', path.join(h.root, 'cli-state')];
 
@@ -59,7 +66,9 @@ describe('clawdesk approvals pending / resolve', () => {
       listed = JSON.parse(io.out);
       return listed.length === 1;
     });
-    expect(listed[0].request.command).toBe('touch cli1');
+    // The text computed from the argv that runs; the agent's own text is kept apart (issue 9 finding 3).
+    expect(listed[0].request.command).toMatch(/ -lc 'touch cli1'$/);
+    expect(listed[0].request.agentCommandText).toBe('touch cli1');
     const human = captureIo();
     await runCli(['approvals', 'pending', ...common], human);
     expect(human.out).toContain(listed[0].id);
@@ -75,9 +84,10 @@ describe('clawdesk approvals pending / resolve', () => {
     await ui.close();
   });
 
-  it('works without a device identity in auth none mode (the loopback seed report)', async () => {
+  it('lists without a device identity in auth none mode (the loopback seed report), but cannot resolve for a requester it cannot be told apart from (issue 9 finding 4)', async () => {
     h = await startExecHarness({ auth: 'none' });
-    const ui = await h.operator({ scopes: ['operator.approvals'], caps: ['exec-approvals'], device: null, clientId: 'cli', clientMode: 'cli' });
+    // The approval client has its own device: a device-less one would share the agent's credential and never be asked.
+    const ui = await h.operator({ scopes: ['operator.approvals'], caps: ['exec-approvals'], clientId: 'cli', clientMode: 'cli' });
     const agent = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli' });
     const flowP = agentFlow(agent, h.nodeId, ['/bin/sh', '-lc', 'touch cli2'], { cwd: h.work });
     const common = ['--url', h.gateway.url, '--no-device', '--state-dir', path.join(h.root, 'cli-state')];
@@ -88,7 +98,12 @@ describe('clawdesk approvals pending / resolve', () => {
       id = JSON.parse(io.out || '[]')[0]?.id ?? '';
       return Boolean(id);
     });
-    expect(await runCli(['approvals', 'resolve', id, 'deny', ...common], captureIo())).toBe(0);
+    const refused = captureIo();
+    expect(await runCli(['approvals', 'resolve', id, 'allow-once', ...common], refused)).toBe(1);
+    expect(refused.err).toContain('cannot be resolved by its requester');
+    expect(refused.err).toContain('auth "none" local session');
+    expect(h.exec.approvals.find(id)?.status).toBe('pending');
+    await ui.request('exec.approval.resolve', { id, decision: 'deny' });
     expect((await flowP).approval.decision).toBe('deny');
     await ui.close();
   });

@@ -24,7 +24,15 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     const flow = await agentFlow(agent, h.nodeId, touch('once'), { rawCommand: 'touch once', cwd: h.work });
     expect(flow.interim).toMatchObject({ status: 'accepted', id: flow.approval.id, deliveryRoute: 'approval-client' });
     expect(flow.approval).toMatchObject({ decision: 'allow-once' });
-    expect(approver.seen[0].request).toMatchObject({ command: 'touch once', nodeId: h.nodeId, host: 'node', allowedDecisions: ['allow-once', 'allow-always', 'deny'] });
+    // The text shown is computed from the argv that will run; the agent's own text is only its description.
+    expect(approver.seen[0].request).toMatchObject({
+      command: `${flow.plan.argv[0]} -lc 'touch once'`,
+      agentCommandText: 'touch once',
+      resolvedPath: flow.plan.argv[0],
+      nodeId: h.nodeId,
+      host: 'node',
+      allowedDecisions: ['allow-once', 'allow-always', 'deny'],
+    });
     expect(approver.seen[0].request.systemRunBinding.argv).toEqual(flow.plan.argv);
 
     const res = await flow.run();
@@ -111,7 +119,7 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     expect(flow.approval.decision).toBe('deny');
   });
 
-  it('expiry with nobody answering gives decision null', async () => {
+  it('expiry with nobody answering gives decision null, and the gateway names its askFallback (deny)', async () => {
     h = await startExecHarness();
     // An approval client that sees the request and never answers.
     const silent = await h.operator({ scopes: ['operator.approvals'], caps: ['exec-approvals'] });
@@ -119,7 +127,7 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     const agent = await h.operator();
     const flow = await agentFlow(agent, h.nodeId, touch('x1'), { cwd: h.work, timeoutMs: 300 });
     expect((await seen).id).toBe(flow.approval.id);
-    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'timeout' });
+    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'timeout', askFallback: 'deny', fallbackDecision: 'deny' });
     expect((await rejection(flow.run())).error.details.code).toBe('APPROVAL_EXPIRED');
   });
 
@@ -128,7 +136,12 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     const agent = await h.operator();
     const flow = await agentFlow(agent, h.nodeId, touch('z1'), { cwd: h.work });
     expect(flow.interim).toBeUndefined();
-    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'no-approval-route' });
+    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'no-approval-route', askFallback: 'deny', fallbackDecision: 'deny' });
+    // The requester cannot supply the decision itself (issue 9 finding 4): askFallback=deny stands.
+    const err = await rejection(flow.run());
+    expect(err.error).toMatchObject({ code: 'INVALID_REQUEST', details: { code: 'APPROVAL_REQUIRED' } });
+    expect(err.message).toContain('askFallback=deny');
+    expect(existsSync(path.join(h.work, 'z1'))).toBe(false);
   });
 
   it('an operator without the exec-approvals cap is not an approval client', async () => {
@@ -145,13 +158,23 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
 
 describe('ask: always on a loopback gateway (the seed report)', () => {
   for (const auth of ['token', 'none'] as const) {
-    it(`works end to end in ${auth} mode, with device-less CLI-style clients`, async () => {
+    it(`works end to end in ${auth} mode with a device-less CLI-style agent; a device-less approver sharing its credential is never asked (issue 9 finding 4)`, async () => {
       h = await startExecHarness({ auth, nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'always' } } } });
       // The real CLI connects without a device on loopback (spec 9.3, 9.9).
-      await h.approvalClient(scriptedApprover('allow-once'), { identity: undefined, clientId: 'cli', clientMode: 'cli' });
       const agent = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli', scopes: ['operator.write', 'operator.approvals'] });
       const raw = await rejection(invoke(agent, h.nodeId, 'system.run', { command: touch('s1'), cwd: h.work }));
       expect(raw.message).toBe('SYSTEM_RUN_DENIED: approval required');
+      // A device-less approver with the same credential cannot be told apart from the agent: it is not asked, and
+      // askFallback (deny) decides at once.
+      const sameCredential = scriptedApprover('allow-once');
+      const blind = await h.approvalClient(sameCredential, { identity: undefined, clientId: 'cli', clientMode: 'cli' });
+      const unrouted = await agentFlow(agent, h.nodeId, touch('s1'), { cwd: h.work, ask: 'always', security: 'full' });
+      expect(unrouted.approval).toMatchObject({ decision: null, terminalReason: 'no-approval-route', askFallback: 'deny', fallbackDecision: 'deny' });
+      expect(sameCredential.seen).toHaveLength(0);
+      expect((await rejection(unrouted.run())).error.details.code).toBe('APPROVAL_REQUIRED');
+      await blind.stop();
+      // An approver with its own device (the tray, `clawdesk approvals watch`) decides.
+      await h.approvalClient(scriptedApprover('allow-once'), { clientId: 'cli', clientMode: 'cli' });
       const flow = await agentFlow(agent, h.nodeId, touch('s1'), { cwd: h.work, ask: 'always', security: 'full' });
       expect(flow.approval.decision).toBe('allow-once');
       expect((await flow.run()).payload.success).toBe(true);
