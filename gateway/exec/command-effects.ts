@@ -638,6 +638,9 @@ const WHERE_TEXT: Record<WriteWhere, string> = {
 };
 
 const quote = (s: string) => `"${s}"`;
+/** At most five targets by name; the command itself shows them all. */
+const listTargets = (targets: readonly string[]) =>
+  targets.slice(0, 5).map(quote).join(', ') + (targets.length > 5 ? `, and ${targets.length - 5} more` : '');
 
 /** One sentence per effect, for the prompt and the message box (the caller escapes it for display). */
 export function effectSentence(effect: CommandEffect): string {
@@ -649,7 +652,7 @@ export function effectSentence(effect: CommandEffect): string {
     case 'download-exec':
       return `Downloads code with ${effect.downloader} and runs it with ${effect.interpreter}${effect.how === 'pipe' ? ' (piped)' : ''}.`;
     case 'destructive':
-      return `${FORM_TEXT[effect.form]} (${effect.program}${effect.targets.length ? `: ${effect.targets.map(quote).join(', ')}` : ''}).`;
+      return `${FORM_TEXT[effect.form]} (${effect.program}${effect.targets.length ? `: ${listTargets(effect.targets)}` : ''}).`;
     case 'write-outside':
       return `${WHERE_TEXT[effect.where]}: ${quote(effect.target)} (${effect.by}).`;
     case 'runs':

@@ -218,11 +218,35 @@ export interface PromptLine {
   flags: string[];
 }
 
+/** What a "What this does" line is about (mirrors gateway/exec/command-effects.ts EffectKind). */
+export type PromptEffectKind = 'unreadable' | 'privilege' | 'download-exec' | 'destructive' | 'write-outside' | 'runs';
+
+/** One line of "What this does", computed by Clawdesk from the command; `text` is escaped. */
+export interface PromptEffectLine {
+  kind: PromptEffectKind;
+  text: string;
+  flags: string[];
+}
+
+/**
+ * Allow stays disabled this long after the prompt appears (and until the whole command has been scrolled into
+ * view); the message box fallback treats an Allow sooner than this as too fast (main/message-box-presenter.ts).
+ */
+export const PROMPT_ALLOW_DELAY_MS = 1500;
+
 export interface ApprovalPromptView {
   promptId: string;
   title: string;
   message: string;
+  /** The command as Clawdesk computed it from the argv that will run, or (source 'agent-text') the requester's text. */
   command: PromptLine;
+  commandSource: 'argv' | 'agent-text';
+  /** One sentence on where the command text comes from ("computed by Clawdesk…" / "could not verify…"). */
+  commandNote: string;
+  /** The requester's own descriptions where they differ from the command: shown only as the agent's claim. */
+  agentDescriptions: PromptLine[];
+  /** "What this does", most serious first. */
+  effects: PromptEffectLine[];
   context: PromptLine[];
   warnings: string[];
   footer: string;

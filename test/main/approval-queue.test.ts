@@ -27,7 +27,8 @@ function setup(options: { blocker?: () => PresentBlocker | undefined; promptTime
   const fallbacks: Array<{ id: string; reason: string }> = [];
   const outcomes: ApprovalOutcome[] = [];
   const queue = new ApprovalQueue({
-    presenter: new MessageBoxPresenter(dialog.api),
+    // The queue is under test here, not the box's too-fast check (test/main/message-box-presenter.test.ts): answers are instant.
+    presenter: new MessageBoxPresenter(dialog.api, { minDecisionMs: 0 }),
     blocker: options.blocker ?? (() => undefined),
     fallback: (e, reason) => {
       fallbacks.push({ id: e.id, reason });

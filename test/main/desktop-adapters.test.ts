@@ -13,7 +13,7 @@ import { PresenceMonitor } from '../../main/presence';
 import { PromptWindowPresenter, type PromptWindowLike } from '../../main/prompt-window';
 
 function view(command: string, decisions: Decision[] = ['allow-once', 'allow-always', 'deny']): ApprovalPromptView {
-  const built = buildApprovalPrompt({ id: `id-${command.length}`, request: { command, allowedDecisions: decisions }, createdAtMs: 0, expiresAtMs: Date.now() + 60_000 });
+  const built = buildApprovalPrompt({ id: `id-${command.length}`, request: { command, commandArgv: command.split(' '), allowedDecisions: decisions }, createdAtMs: 0, expiresAtMs: Date.now() + 60_000 });
   if (built.kind !== 'prompt') throw new Error('expected prompt');
   return built.view;
 }

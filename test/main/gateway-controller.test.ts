@@ -20,7 +20,8 @@ afterEach(async () => {
 
 
 function controller(port: number, dialog: FakeDialog, extra: { stateDir?: string; loadIdentity?: ConstructorParameters<typeof GatewayController>[0]['loadIdentity'] } = {}) {
-  const queue = new ApprovalQueue({ presenter: new MessageBoxPresenter(dialog.api), blocker: () => undefined, fallback: () => null });
+  // Instant answers: the box's too-fast check is tested in test/main/message-box-presenter.test.ts.
+  const queue = new ApprovalQueue({ presenter: new MessageBoxPresenter(dialog.api, { minDecisionMs: 0 }), blocker: () => undefined, fallback: () => null });
   const logs: string[] = [];
   const c = new GatewayController({
     port,
