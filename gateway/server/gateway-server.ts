@@ -34,8 +34,8 @@ import {
 } from './gateway-module';
 import { evaluateConnect, type AcceptedConnection } from './handshake';
 import { isLoopbackAddress, normalizeOrigin } from './locality';
-import { addressPeerKey, createPeerIdentifier, createSameUserCheck, PeerUidResolver, type PeerIdentity } from './peer-user';
-import { AuthRateLimiter, DEFAULT_RATE_LIMIT, validateAuthConfig, type GatewayAuthConfig, type RateLimitOptions } from './shared-auth';
+import { addressPeerKey, createPeerIdentifier, createSameUserCheck, PeerUidResolver, type PeerIdentity, type PeerSocket } from './peer-user';
+import { AuthRateLimiter, checkSharedSecret, DEFAULT_RATE_LIMIT, validateAuthConfig, type GatewayAuthConfig, type RateLimitOptions } from './shared-auth';
 
 export const GATEWAY_VERSION = CLAWDESK_VERSION;
 export const DEFAULT_GATEWAY_PORT = 18789;
@@ -107,15 +107,35 @@ export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER = 512;
 export const DEFAULT_MAX_PENDING_HANDSHAKES_FROM_OTHERS = 2048;
 /** A socket accepted over a pre-auth cap has this long to send its request and read its 503; then it is cut. */
 const REFUSED_SOCKET_GRACE_MS = 1_000;
+/** The limiter key of a connect that cannot touch the limiter (see rateLimitKeyFor). */
+const UNRESOLVED_PEER_KEY = 'unresolved';
 
-/** What the gateway knows about one accepted TCP socket's peer (looked up once, at accept). */
-interface SocketPeer {
-  readonly ready: Promise<PeerIdentity>;
+/**
+ * One accepted TCP socket's peer. Who it is (OS user or address, peer-user.ts) is looked up only when a decision
+ * needs it: a per-peer cap that could be exceeded, a failed-auth record, the same-user pairing check. Reading
+ * `/proc/net/tcp*` costs milliseconds on a busy machine, so an ordinary connect with the right secret does none.
+ */
+class SocketPeer {
   identity?: PeerIdentity;
-  /** Over a pre-auth cap when accepted: its upgrade (or HTTP request) is answered 503. */
-  refused: boolean;
-  /** Counted in its peer's pre-auth sockets (until it authenticates or closes). */
-  preAuthCounted: boolean;
+  private lookup?: Promise<PeerIdentity>;
+  /** Over a pre-auth cap: its upgrade (or HTTP request) is answered 503, and it is cut soon. */
+  refused = false;
+  /** Settles once the pre-auth caps have been checked for this socket (at once when no cap can be exceeded). */
+  admission: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly socket: Socket,
+    private readonly identifyPeer: (peer: PeerSocket) => Promise<PeerIdentity>,
+  ) {}
+
+  identify(): Promise<PeerIdentity> {
+    const socket = this.socket;
+    const remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.lookup ??= this.identifyPeer({ remoteAddress, remotePort: socket.remotePort ?? 0, localPort: socket.localPort ?? 0 })
+      .catch((): PeerIdentity => ({ key: addressPeerKey(remoteAddress), owner: false }))
+      .then((identity) => (this.identity = identity));
+    return this.lookup;
+  }
 }
 
 /** Bytes a not-yet-authenticated client may pile up while its connect is decided (count alone allowed 2 MiB each). */
@@ -137,8 +157,8 @@ class Connection implements GatewayConnection {
     readonly ws: WebSocket,
     readonly request: IncomingMessage,
     readonly remoteAddress: string,
-    /** The peer's OS user or address (peer-user.ts): the key of its limits. */
-    readonly peerKey: string,
+    /** The peer (OS user or address, looked up on demand): whose limits this connection counts against. */
+    readonly peer: SocketPeer,
     private readonly server: GatewayServer,
   ) {}
 
@@ -218,16 +238,17 @@ class GatewayServer {
   readonly httpServer: http.Server;
   readonly wss: WebSocketServer;
   readonly connections = new Set<Connection>();
-  /** Per peer key: sockets not yet authenticated, and open WebSocket connections. */
-  private readonly perPeer = new Map<string, { preAuth: number; open: number }>();
-  /** Pre-auth sockets of every peer but the owner (the gateway's own OS user). */
-  private othersPreAuth = 0;
+  /** Accepted sockets not yet authenticated (TCP accept → hello-ok or close), and open WebSocket connections. */
+  private readonly preAuth = new Set<SocketPeer>();
+  private readonly openPeers = new Set<SocketPeer>();
   private readonly socketPeers = new WeakMap<Socket, SocketPeer>();
   private readonly peerUids = new PeerUidResolver();
   private readonly identifyPeer = createPeerIdentifier({ resolver: this.peerUids });
   private readonly maxConnectionsPerPeer: number;
   private readonly maxPreAuthPerPeer: number;
   private readonly maxPreAuthFromOthers: number;
+  /** No hook given: silent local pairing is the same-user check, answered from the socket's (cached) identity. */
+  private readonly defaultSilentPairing: boolean;
   readonly methods = new Map<string, MethodDefinition>();
   readonly events = new Set<string>(['connect.challenge', 'tick', 'shutdown']);
   readonly rateLimiter: AuthRateLimiter;
@@ -258,6 +279,7 @@ class GatewayServer {
     this.allowSilentLocalPairing = options.alwaysPromptPairing
       ? () => false
       : (options.allowSilentLocalPairing ?? createSameUserCheck({ resolver: this.peerUids }));
+    this.defaultSilentPairing = !options.alwaysPromptPairing && !options.allowSilentLocalPairing;
     this.maxConnectionsPerPeer = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_PEER;
     this.maxPreAuthPerPeer = options.maxPendingHandshakesPerAddress ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER;
     this.maxPreAuthFromOthers = options.maxPendingHandshakesFromOthers ?? DEFAULT_MAX_PENDING_HANDSHAKES_FROM_OTHERS;
@@ -304,68 +326,68 @@ class GatewayServer {
     json(404, { ok: false, error: 'not found' });
   }
 
-  private adjustCount(key: string, field: 'open' | 'preAuth', delta: number): number {
-    const counts = this.perPeer.get(key) ?? { open: 0, preAuth: 0 };
-    counts[field] += delta;
-    if (counts.open <= 0 && counts.preAuth <= 0) this.perPeer.delete(key);
-    else this.perPeer.set(key, counts);
-    return counts[field];
-  }
-
   /**
    * Every accepted TCP socket is a pre-auth socket of its peer (OS user where the OS tells, else address) until it
    * authenticates or closes. Over its peer's cap, or over the cap for everyone but the owner together, it is
    * refused: its upgrade gets 503, and it is cut soon whatever it does. The owner's own budget is never counted
-   * against others, so no other user can lock the owner out by holding sockets.
+   * against others, so no other user can lock the owner out by holding sockets. While the gateway holds no more
+   * pre-auth sockets than the smallest cap, no cap can be exceeded and nobody is looked up.
    */
   private admitSocket(socket: Socket): void {
-    const remoteAddress = socket.remoteAddress ?? 'unknown';
-    const ready = this.identifyPeer({ remoteAddress, remotePort: socket.remotePort ?? 0, localPort: socket.localPort ?? 0 }).catch(
-      (): PeerIdentity => ({ key: addressPeerKey(remoteAddress), owner: false }),
-    );
-    const peer: SocketPeer = { ready, refused: false, preAuthCounted: false };
+    const peer = new SocketPeer(socket, this.identifyPeer);
     this.socketPeers.set(socket, peer);
-    socket.once('close', () => this.releasePreAuth(peer));
-    void ready.then((identity) => {
-      peer.identity = identity;
-      if (socket.destroyed) return;
-      peer.preAuthCounted = true;
-      const mine = this.adjustCount(identity.key, 'preAuth', 1);
-      if (!identity.owner) this.othersPreAuth += 1;
-      const overOthers = !identity.owner && this.othersPreAuth > this.maxPreAuthFromOthers;
-      if (mine <= this.maxPreAuthPerPeer && !overOthers) return;
-      peer.refused = true;
-      // A peer far beyond its cap is not even given the grace: it would only hold file descriptors.
-      if (mine > 2 * this.maxPreAuthPerPeer) socket.destroy();
-      else setTimeout(() => socket.destroy(), REFUSED_SOCKET_GRACE_MS).unref();
-    });
+    this.preAuth.add(peer);
+    socket.once('close', () => this.preAuth.delete(peer));
+    if (this.preAuth.size > Math.min(this.maxPreAuthPerPeer, this.maxPreAuthFromOthers)) peer.admission = this.checkPreAuthCaps(peer);
   }
 
-  private releasePreAuth(peer: SocketPeer): void {
-    if (!peer.preAuthCounted || !peer.identity) return;
-    peer.preAuthCounted = false;
-    this.adjustCount(peer.identity.key, 'preAuth', -1);
-    if (!peer.identity.owner) this.othersPreAuth -= 1;
+  private async checkPreAuthCaps(peer: SocketPeer): Promise<void> {
+    // Counting per peer needs every pre-auth socket identified: one batched read of the tables covers a burst.
+    const everyone = [...this.preAuth];
+    await Promise.all(everyone.map((p) => p.identify()));
+    if (!this.preAuth.has(peer) || peer.socket.destroyed) return;
+    const me = peer.identity!;
+    let mine = 0;
+    let others = 0;
+    for (const p of this.preAuth) {
+      if (!p.identity) continue;
+      if (p.identity.key === me.key) mine += 1;
+      if (!p.identity.owner) others += 1;
+    }
+    if (mine <= this.maxPreAuthPerPeer && (me.owner || others <= this.maxPreAuthFromOthers)) return;
+    peer.refused = true;
+    // A peer far beyond its cap is not even given the grace: it would only hold file descriptors.
+    if (mine > 2 * this.maxPreAuthPerPeer) peer.socket.destroy();
+    else setTimeout(() => peer.socket.destroy(), REFUSED_SOCKET_GRACE_MS).unref();
+  }
+
+  /** Open WebSocket connections of this socket's peer; identities are looked up only near the cap. */
+  private async openConnectionsOf(peer: SocketPeer): Promise<number> {
+    if (this.openPeers.size < this.maxConnectionsPerPeer) return 0;
+    const [me] = await Promise.all([peer.identify(), ...[...this.openPeers].map((p) => p.identify())]);
+    let mine = 0;
+    for (const p of this.openPeers) if (p.identity?.key === me.key) mine += 1;
+    return mine;
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const peer = this.socketPeers.get(socket);
-    const identity = peer ? await peer.ready : undefined;
+    if (peer) await peer.admission;
+    const open = peer && !peer.refused ? await this.openConnectionsOf(peer) : 0;
     if (socket.destroyed) return;
-    const open = identity ? (this.perPeer.get(identity.key)?.open ?? 0) : 0;
     // Fails closed: a socket the gateway never admitted is refused too.
-    if (this.closing || !peer || !identity || peer.refused || open >= this.maxConnectionsPerPeer) {
+    if (this.closing || !peer || peer.refused || open >= this.maxConnectionsPerPeer) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket.remoteAddress ?? 'unknown', peer, identity));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket.remoteAddress ?? 'unknown', peer));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, address: string, peer: SocketPeer, identity: PeerIdentity): void {
-    const conn = new Connection(ws, req, address, identity.key, this);
+  private accept(ws: WebSocket, req: IncomingMessage, address: string, peer: SocketPeer): void {
+    const conn = new Connection(ws, req, address, peer, this);
     this.connections.add(conn);
-    this.adjustCount(identity.key, 'open', 1);
-    const leaveHandshake = () => this.releasePreAuth(peer);
+    this.openPeers.add(peer);
+    const leaveHandshake = () => this.preAuth.delete(peer);
     ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary, leaveHandshake));
     ws.on('error', (error) => this.log('debug', 'websocket error', { connId: conn.connId, error: error.message }));
     ws.on('close', (code, reasonBuffer) => {
@@ -373,7 +395,7 @@ class GatewayServer {
       conn.state = 'closed';
       clearTimeout(conn.handshakeTimer);
       leaveHandshake();
-      this.adjustCount(identity.key, 'open', -1);
+      this.openPeers.delete(peer);
       this.connections.delete(conn);
       if (wasOpen) {
         for (const module of this.modules) {
@@ -387,6 +409,24 @@ class GatewayServer {
     });
     conn.handshakeTimer = setTimeout(() => conn.close(1000, 'handshake timeout'), this.handshakeTimeoutMs);
     conn.send({ type: 'event', event: 'connect.challenge', payload: { nonce: conn.nonce, ts: Date.now() } });
+  }
+
+  /**
+   * The failed-auth limiter's key for this connect. Looking the peer up costs a read of the kernel's tables, so it
+   * is skipped only when it cannot matter: nothing is locked out or counting, and the shared secret is right
+   * (nothing will be recorded). Otherwise the lookup happens before the connect is decided, so parallel guesses
+   * are counted in order.
+   */
+  private async rateLimitKeyFor(conn: Connection, params: unknown): Promise<string> {
+    if (conn.peer.identity) return conn.peer.identity.key;
+    const auth = (params as { auth?: unknown } | null)?.auth;
+    const secret = auth && typeof auth === 'object' ? (auth as { token?: unknown; password?: unknown }) : {};
+    const provided = {
+      token: typeof secret.token === 'string' ? secret.token : undefined,
+      password: typeof secret.password === 'string' ? secret.password : undefined,
+    };
+    if (this.rateLimiter.isIdle() && checkSharedSecret(this.options.auth, provided).kind === 'ok') return UNRESOLVED_PEER_KEY;
+    return (await conn.peer.identify()).key;
   }
 
   private onMessage(conn: Connection, data: RawData, isBinary: boolean, leaveHandshake: () => void): void {
@@ -429,6 +469,8 @@ class GatewayServer {
     }
     let result;
     try {
+      const rateLimitKey = await this.rateLimitKeyFor(conn, parsed.data.params);
+      if ((conn.state as Connection['state']) === 'closed') return;
       result = await evaluateConnect({
         params: parsed.data.params,
         challengeNonce: conn.nonce,
@@ -438,10 +480,10 @@ class GatewayServer {
         allowedOrigins: this.allowedOrigins,
         pairing: this.pairing,
         rateLimiter: this.rateLimiter,
-        rateLimitKey: conn.peerKey,
+        rateLimitKey,
         nowMs: Date.now(),
-        allowSilentLocalPairing: ({ deviceId }) =>
-          this.allowSilentLocalPairing({
+        allowSilentLocalPairing: async ({ deviceId }) =>
+          this.defaultSilentPairing ? this.isSameUser(conn) : this.allowSilentLocalPairing({
             remoteAddress: conn.remoteAddress,
             remotePort: conn.request.socket.remotePort ?? 0,
             localPort: conn.request.socket.localPort ?? 0,
@@ -484,6 +526,12 @@ class GatewayServer {
     const queued = conn.queued;
     conn.queued = [];
     for (const frame of queued) await this.handleRequestFrame(conn, frame.data, frame.isBinary);
+  }
+
+  /** The default silent-pairing check (peer-user.ts `createSameUserCheck`), from the socket's cached identity. */
+  private async isSameUser(conn: Connection): Promise<boolean> {
+    if (process.platform !== 'linux') return true;
+    return (await conn.peer.identify()).owner;
   }
 
   private helloPayload(conn: Connection): Record<string, unknown> {

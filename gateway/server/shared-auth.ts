@@ -82,6 +82,7 @@ interface FailureRecord {
  */
 export class AuthRateLimiter {
   private readonly records = new Map<string, FailureRecord>();
+  private lastPrunedAt = 0;
 
   constructor(private readonly options: RateLimitOptions = DEFAULT_RATE_LIMIT, private readonly now: () => number = Date.now) {}
 
@@ -108,6 +109,23 @@ export class AuthRateLimiter {
       record.lockedUntil = now + this.options.lockoutMs;
       record.failures = [];
     }
+  }
+
+  /**
+   * True when no peer is locked out or has failures in the window: then a connect with the right secret cannot
+   * touch the limiter, and the caller may skip working out who the peer is. Stale records are pruned here (at most
+   * once a second).
+   */
+  isIdle(): boolean {
+    if (this.records.size === 0) return true;
+    const now = this.now();
+    if (now - this.lastPrunedAt >= 1_000) {
+      this.lastPrunedAt = now;
+      for (const [key, record] of this.records) {
+        if (record.lockedUntil <= now && record.failures.every((t) => now - t >= this.options.windowMs)) this.records.delete(key);
+      }
+    }
+    return this.records.size === 0;
   }
 
   recordSuccess(peerKey: string): void {

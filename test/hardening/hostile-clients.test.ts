@@ -423,7 +423,9 @@ describe('object-prototype names as ids (found by the fuzzer)', () => {
       ] as const) {
         const error = await owner.request(method, params).catch((e) => e);
         expect(error, `${method} ${name}`).toBeInstanceOf(GatewayClientError);
-        expect(error.message, `${method} ${name}`).toBe(message);
+        // Reserved keys are refused by the schemas now (issue 9 finding 5); other prototype names are just unknown.
+        if (name === '__proto__' || name === 'constructor') expect(error.message, `${method} ${name}`).toMatch(new RegExp(`^invalid ${method.replace(/\./g, '\\.')} params: .*reserved`));
+        else expect(error.message, `${method} ${name}`).toBe(message);
       }
     }
     const list = await owner.request('device.pair.list');
