@@ -24,6 +24,8 @@ export interface HandshakeContext {
   allowedOrigins: ReadonlySet<string>;
   pairing: DevicePairingStore;
   rateLimiter: AuthRateLimiter;
+  /** Who the failed-auth limit is kept for: the peer's OS user where the OS tells, else its address (peer-user.ts). */
+  rateLimitKey: string;
   nowMs: number;
   /** Extra veto on silent local pairing (e.g. the peer belongs to another local user). */
   allowSilentLocalPairing: (input: { remoteAddress: string; deviceId?: string; reason: PairingReason }) => boolean | Promise<boolean>;
@@ -108,7 +110,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       details: { code: 'CONTROL_UI_ORIGIN_NOT_ALLOWED', reason: 'origin-not-allowed' },
     });
   }
-  const lockedFor = ctx.rateLimiter.retryAfter(ctx.remoteAddress);
+  const lockedFor = ctx.rateLimiter.retryAfter(ctx.rateLimitKey);
   if (lockedFor > 0) {
     return fail({
       code: 'INVALID_REQUEST',
@@ -158,7 +160,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       authMethod = 'device-token';
       tokenCeiling = viaDeviceToken.scopes;
     } else {
-      ctx.rateLimiter.recordFailure(ctx.remoteAddress);
+      ctx.rateLimiter.recordFailure(ctx.rateLimitKey);
       const usedDeviceToken = Boolean(device && params.auth?.deviceToken);
       const detailCode = usedDeviceToken ? 'AUTH_DEVICE_TOKEN_MISMATCH' : shared.detailCode;
       const message = usedDeviceToken ? 'unauthorized: device token mismatch (rotate/reissue device token)' : AUTH_MESSAGES[shared.detailCode]!;
@@ -172,7 +174,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     }
   }
   // Only the shared secret itself clears its failures: a device-token login in between must not reset the count.
-  if (authMethod !== 'device-token') ctx.rateLimiter.recordSuccess(ctx.remoteAddress);
+  if (authMethod !== 'device-token') ctx.rateLimiter.recordSuccess(ctx.rateLimitKey);
   const sharedAuthOk = authMethod === 'token' || authMethod === 'password';
   const locality = resolveLocality({ remoteAddress: ctx.remoteAddress, headers: ctx.headers, clientId: params.client.id, clientMode: params.client.mode, sharedAuthOk });
   const client: ClientInfo = { ...params.client };
