@@ -53,7 +53,9 @@ export function applyEnvOverrides(
 }
 
 export interface RunProcessOptions {
+  /** argv[0] is the file executed (a real path); the program sees `argv0` as its name when given. */
   argv: readonly string[];
+  argv0?: string;
   cwd?: string;
   env: Record<string, string>;
   /** Kills the tree after this long; absent, null, 0 or negative → `DEFAULT_RUN_TIMEOUT_MS`. */
@@ -150,6 +152,7 @@ export function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn(opts.argv[0], opts.argv.slice(1), {
+        ...(opts.argv0 !== undefined ? { argv0: opts.argv0 } : {}),
         cwd: opts.cwd,
         env: opts.env,
         shell: false,
