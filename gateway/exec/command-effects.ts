@@ -656,6 +656,6 @@ export function effectSentence(effect: CommandEffect): string {
     case 'write-outside':
       return `${WHERE_TEXT[effect.where]}: ${quote(effect.target)} (${effect.by}).`;
     case 'runs':
-      return `Runs ${effect.program}${effect.role === 'shell' ? ' (a shell, running the commands listed here)' : effect.role === 'wrapper' ? ' (which starts the next program)' : ''}.`;
+      return `Runs ${effect.program}${effect.role === 'shell' ? ' (a shell)' : effect.role === 'wrapper' ? ' (which starts another program)' : ''}.`;
   }
 }
