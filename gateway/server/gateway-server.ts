@@ -412,13 +412,14 @@ class GatewayServer {
   }
 
   /**
-   * The failed-auth limiter's key for this connect. Looking the peer up costs a read of the kernel's tables, so it
-   * is skipped only when it cannot matter: nothing is locked out or counting, and the shared secret is right
-   * (nothing will be recorded). Otherwise the lookup happens before the connect is decided, so parallel guesses
-   * are counted in order.
+   * The per-peer key for this connect (failed-auth limiter; also the source of a pairing request). Looking the peer
+   * up costs a read of the kernel's tables, so it is skipped only when it cannot matter: no device (so no pairing
+   * request), nothing locked out or counting, and the right shared secret (nothing will be recorded). Otherwise the
+   * lookup happens before the connect is decided, so parallel guesses are counted in order.
    */
   private async rateLimitKeyFor(conn: Connection, params: unknown): Promise<string> {
     if (conn.peer.identity) return conn.peer.identity.key;
+    if ((params as { device?: unknown } | null)?.device !== undefined) return (await conn.peer.identify()).key;
     const auth = (params as { auth?: unknown } | null)?.auth;
     const secret = auth && typeof auth === 'object' ? (auth as { token?: unknown; password?: unknown }) : {};
     const provided = {
