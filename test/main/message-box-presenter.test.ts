@@ -29,25 +29,6 @@ function setup() {
 }
 
 describe('issue 9 finding 3: the message box fallback cannot be allowed in a rush', () => {
-  it('Deny is the default and the cancel action: Enter and Esc deny', async () => {
-    const { dialog, presenter } = setup();
-    const decision = presenter.present(view(), new AbortController().signal);
-    const box = await dialog.box(0);
-    expect(box.options.buttons).toEqual(['Allow once', 'Always allow', 'Deny']);
-    expect(box.options.defaultId).toBe(2);
-    expect(box.options.cancelId).toBe(2);
-    box.cancel();
-    expect(await decision).toBe('deny');
-  });
-
-  it('an Allow 1.5 s or more after the box appeared is taken', async () => {
-    const { dialog, presenter, answerAfter } = setup();
-    const decision = presenter.present(view(), new AbortController().signal);
-    await answerAfter(0, PROMPT_ALLOW_DELAY_MS, 0);
-    expect(await decision).toBe('allow-once');
-    expect(dialog.shown).toHaveLength(1);
-  });
-
   it('an Allow sooner than 1.5 s is not taken: the box is shown again with a note, and a considered Allow then counts', async () => {
     const { dialog, presenter, answerAfter } = setup();
     const decision = presenter.present(view(), new AbortController().signal);
@@ -67,6 +48,27 @@ describe('issue 9 finding 3: the message box fallback cannot be allowed in a rus
     await answerAfter(1, PROMPT_ALLOW_DELAY_MS - 1, 0);
     expect(await decision).toBe('deny');
     expect(dialog.shown).toHaveLength(2);
+  });
+});
+
+describe('message box presenter: the answers it takes as given', () => {
+  it('Deny is the default and the cancel action: Enter and Esc deny', async () => {
+    const { dialog, presenter } = setup();
+    const decision = presenter.present(view(), new AbortController().signal);
+    const box = await dialog.box(0);
+    expect(box.options.buttons).toEqual(['Allow once', 'Always allow', 'Deny']);
+    expect(box.options.defaultId).toBe(2);
+    expect(box.options.cancelId).toBe(2);
+    box.cancel();
+    expect(await decision).toBe('deny');
+  });
+
+  it('an Allow 1.5 s or more after the box appeared is taken', async () => {
+    const { dialog, presenter, answerAfter } = setup();
+    const decision = presenter.present(view(), new AbortController().signal);
+    await answerAfter(0, PROMPT_ALLOW_DELAY_MS, 0);
+    expect(await decision).toBe('allow-once');
+    expect(dialog.shown).toHaveLength(1);
   });
 
   it('a quick Deny is a Deny at once', async () => {

@@ -261,6 +261,9 @@ describe('issue 9 finding 3: the approval prompt in headless Chromium', () => {
     await page.close();
   });
 
+});
+
+describe('the prompt page and the IPC router', () => {
   it('no IPC call from the prompt page was rejected', () => {
     expect(rejectedIpc).toEqual([]);
   });
