@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { EXEC_ASK, EXEC_SECURITY, type ExecAskFallback } from '../exec/approvals-file';
 import { renderArgv } from '../exec/command-analysis';
 import { allowedDecisions, askFallbackDecision, stricterSecurity, type ApprovalDecision } from '../exec/policy';
-import { hardenParams, safeId, safeIdOrEmpty } from '../protocol/method-schemas';
+import { hardenParams, isReservedObjectKey, safeId, safeIdOrEmpty } from '../protocol/method-schemas';
 import {
   credentialKey,
   credentialOf,
@@ -96,13 +96,17 @@ const argvSchema = z
   .max(MAX_APPROVAL_ARGV_ENTRIES, { message: `more than ${MAX_APPROVAL_ARGV_ENTRIES} argv entries` })
   .refine((argv) => argv.reduce((n, arg) => n + utf8Bytes(arg), 0) <= MAX_APPROVAL_ARGV_BYTES, { message: `argv longer than ${MAX_APPROVAL_ARGV_BYTES} bytes in total` });
 const fieldText = z.string().max(MAX_APPROVAL_FIELD_CHARS, { message: `longer than ${MAX_APPROVAL_FIELD_CHARS} characters` });
-const envKeySchema = safeId(256).refine((key) => !/[=\u0000]/.test(key), { message: 'an environment variable name cannot contain "=" or NUL' });
-const envSchema = z
-  .record(envKeySchema, z.string())
-  .refine((env) => Object.keys(env).length <= MAX_APPROVAL_ENV_ENTRIES, { message: `more than ${MAX_APPROVAL_ENV_ENTRIES} environment overrides` })
-  .refine((env) => Object.entries(env).reduce((n, [k, v]) => n + utf8Bytes(k) + utf8Bytes(v), 0) <= MAX_APPROVAL_ENV_BYTES, {
-    message: `environment overrides longer than ${MAX_APPROVAL_ENV_BYTES} bytes in total`,
-  });
+const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
+  const keys = Object.keys(env);
+  if (keys.length > MAX_APPROVAL_ENV_ENTRIES) ctx.addIssue({ code: 'custom', message: `more than ${MAX_APPROVAL_ENV_ENTRIES} environment overrides` });
+  let bytes = 0;
+  for (const key of keys) {
+    if (isReservedObjectKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is a reserved object key and cannot be an environment variable name` });
+    else if (!key || key.length > 256 || /[=\u0000]/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'an environment variable name must be 1-256 characters without "=" or NUL' });
+    bytes += utf8Bytes(key) + utf8Bytes(env[key]!);
+  }
+  if (bytes > MAX_APPROVAL_ENV_BYTES) ctx.addIssue({ code: 'custom', message: `environment overrides longer than ${MAX_APPROVAL_ENV_BYTES} bytes in total` });
+});
 /** Optional ids the reference may send empty: bounded, and never a reserved object key. */
 const optionalId = (max = 512) => safeIdOrEmpty(max).nullable().optional();
 
@@ -665,7 +669,8 @@ export class ExecApprovalManager implements GatewayModule {
    * MAX_APPROVAL_LIST_BYTES serialized, oldest first among those; a bare array, as the openclaw CLI requires.
    */
   list(limit = MAX_APPROVAL_LIST_ENTRIES): Array<Record<string, unknown>> {
-    const newestFirst = this.pendingRecords().sort((a, b) => b.createdAtMs - a.createdAtMs);
+    // Records are kept in creation order (a re-filed id moves to the end).
+    const newestFirst = this.pendingRecords().reverse();
     const out: Array<Record<string, unknown>> = [];
     let bytes = 2;
     for (const r of newestFirst) {
