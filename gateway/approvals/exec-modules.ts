@@ -1,3 +1,4 @@
+import { hardenModuleParams } from '../protocol/method-schemas';
 import type { GatewayModule } from '../server/gateway-module';
 import { ApprovalMethodsModule } from './approval-methods';
 import { ExecApprovalManager, type ExecApprovalManagerOptions } from './exec-approval-manager';
@@ -28,7 +29,8 @@ export function createExecModules(options: ExecModulesOptions = {}): ExecModules
   registry.setSystemRunGate((input) => approvals.gateSystemRun(input));
   const snapshot = new ExecApprovalsSnapshotModule(registry, { home: options.home });
   return {
-    modules: [registry, approvals, snapshot, new ApprovalMethodsModule(approvals)],
+    // The node registry's schemas live in node-registry.ts: reserved object keys are refused for its methods here too.
+    modules: [hardenModuleParams(registry), approvals, snapshot, new ApprovalMethodsModule(approvals)],
     registry,
     approvals,
     approveNodeSilently: (nodeId) => registry.approveNodeSilently(nodeId),

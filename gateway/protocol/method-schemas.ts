@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { MethodDefinition } from '../server/gateway-module';
 
 /**
  * Params and results of the gateway's core and device-pairing methods (spec 3.7, 7). Params schemas are what the
@@ -41,50 +42,88 @@ const SCAN_MAX_DEPTH = 64;
 const SCAN_MAX_NODES = 100_000;
 
 /**
- * The first own property key, at any depth, that is a reserved object key, with its path. JSON.parse creates
- * `"__proto__"` as an own key, and zod silently drops it; the scan runs on the raw params so it is refused instead.
- * Params nested deeper or wider than the scan can follow are refused too (fail closed).
+ * Property names whose string value is an identifier something may later index by (`id`, `agentId`, `requestId`,
+ * `sessionKey`, `kind`, `role`, `event`...): such a value may not be a reserved object key either, at any depth (a
+ * relayed `node.invoke` payload's `agentId` included).
  */
-export function findReservedKey(value: unknown): { path: (string | number)[]; key: string } | { path: (string | number)[]; tooComplex: true } | null {
+const ID_PROPERTY = /^(id|[A-Za-z]*Id|[A-Za-z]*Key|kind|role|event)$/;
+
+export type ReservedKeyFinding =
+  | { kind: 'key'; path: (string | number)[]; key: string }
+  | { kind: 'value'; path: (string | number)[]; key: string }
+  | { kind: 'too-complex'; path: (string | number)[] };
+
+/**
+ * The first reserved object key used as a property name (at any depth), or as the value of an identifier property,
+ * with its path. JSON.parse creates `"__proto__"` as an own key and zod silently drops it, so this runs on the raw
+ * params and refuses instead. Params nested deeper or wider than the scan can follow are refused too (fail closed).
+ */
+export function findReservedKey(value: unknown): ReservedKeyFinding | null {
   let nodes = 0;
   const stack: Array<{ value: unknown; path: (string | number)[] }> = [{ value, path: [] }];
   while (stack.length > 0) {
     const { value: current, path } = stack.pop()!;
     if (!current || typeof current !== 'object') continue;
-    if (++nodes > SCAN_MAX_NODES || path.length > SCAN_MAX_DEPTH) return { path, tooComplex: true };
+    if (++nodes > SCAN_MAX_NODES || path.length > SCAN_MAX_DEPTH) return { kind: 'too-complex', path };
     if (Array.isArray(current)) {
       for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], path: [...path, i] });
       continue;
     }
-    for (const key of Object.keys(current)) {
-      if (RESERVED_OBJECT_KEYS.has(key)) return { path, key };
+    const keys = Object.keys(current);
+    for (const key of keys) {
+      if (RESERVED_OBJECT_KEYS.has(key)) return { kind: 'key', path, key };
+      const inner = (current as Record<string, unknown>)[key];
+      if (typeof inner === 'string' && RESERVED_OBJECT_KEYS.has(inner) && ID_PROPERTY.test(key)) return { kind: 'value', path: [...path, key], key: inner };
     }
-    for (const key of Object.keys(current)) stack.push({ value: (current as Record<string, unknown>)[key], path: [...path, key] });
+    for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (current as Record<string, unknown>)[keys[i]!], path: [...path, keys[i]!] });
   }
   return null;
 }
 
 /**
- * A method's params schema that first refuses reserved object keys anywhere in the raw params (with the path and the
- * reason), then validates as `schema` does. Every method of the gateway's own modules is declared through this.
+ * A method's params schema that first refuses reserved object keys in the raw params (as a property name anywhere,
+ * or as an identifier's value), naming the path and the reason, then validates as `schema` does. Every method of the
+ * gateway's own modules is declared through this.
  */
 export function hardenParams<T extends z.ZodType>(schema: T) {
   return z.preprocess((raw, ctx) => {
     const found = findReservedKey(raw);
-    if (found && 'tooComplex' in found) {
+    if (found?.kind === 'too-complex') {
       ctx.addIssue({ code: 'custom', path: found.path, message: `params nest deeper than ${SCAN_MAX_DEPTH} levels or hold more than ${SCAN_MAX_NODES} values; refused unchecked` });
-    } else if (found) {
+    } else if (found?.kind === 'key') {
       ctx.addIssue({ code: 'custom', path: found.path, message: `"${found.key}" is a reserved object key (${RESERVED_LIST} cannot be used as keys)` });
+    } else if (found?.kind === 'value') {
+      ctx.addIssue({ code: 'custom', path: found.path, message: `"${found.key}" ${RESERVED_VALUE_MESSAGE}` });
     }
     return raw;
   }, schema);
 }
 
-/** A record keyed by client-supplied strings: reserved keys are refused, entries and key length are bounded. */
+/**
+ * The same module with every method's params declared through hardenParams: for modules whose schemas are written
+ * elsewhere (the node registry), so no method of the gateway takes a reserved key unrefused.
+ */
+export function hardenModuleParams<M extends { methods(): MethodDefinition[] }>(module: M): M {
+  return new Proxy(module, {
+    get(target, property) {
+      if (property === 'methods') return () => target.methods().map((method) => ({ ...method, params: hardenParams(method.params) }));
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A record keyed by client-supplied strings: reserved keys are refused by name, entries and key length are bounded. */
 export function safeRecord<V extends z.ZodType>(value: V, options: { maxEntries: number; maxKeyLength?: number }) {
-  return z
-    .record(safeId(options.maxKeyLength ?? 256), value)
-    .refine((record) => Object.keys(record).length <= options.maxEntries, { message: `more than ${options.maxEntries} entries` });
+  const maxKey = options.maxKeyLength ?? 256;
+  return z.record(z.string(), value).superRefine((record, ctx) => {
+    const keys = Object.keys(record);
+    if (keys.length > options.maxEntries) ctx.addIssue({ code: 'custom', message: `more than ${options.maxEntries} entries` });
+    for (const key of keys) {
+      if (RESERVED_OBJECT_KEYS.has(key)) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is a reserved object key (${RESERVED_LIST} cannot be used as keys)` });
+      else if (!key || key.length > maxKey) ctx.addIssue({ code: 'custom', path: [key], message: `a key must be 1-${maxKey} characters` });
+    }
+  });
 }
 
 // ---- params ----
