@@ -13,8 +13,9 @@ export interface ApprovalNotifierOptions {
 }
 
 /**
- * One notification per approval request. macOS and Windows get "Allow once" / "Deny" actions, but only when the
- * command is short, on one line and shown whole: nobody approves a command they could not read.
+ * One notification per approval request. It never allows: allowing happens in the prompt, which shows "What this
+ * does" and holds Allow back until the whole command was on screen (issue 9 finding 3). macOS and Windows get a
+ * "Deny" action when the command is short, on one line and shown whole; clicking opens the prompt.
  */
 export class ApprovalNotifier {
   private readonly shown = new Map<string, NotificationLike>();
@@ -26,7 +27,7 @@ export class ApprovalNotifier {
     if (!notifications.isSupported() || this.shown.has(view.promptId)) return;
     const command = view.command.text;
     const whole = command.length <= NOTIFICATION_COMMAND_MAX && !command.includes('\n');
-    const actions: Decision[] = whole && (platform === 'darwin' || platform === 'win32') ? view.decisions.filter((d) => d === 'allow-once' || d === 'deny') : [];
+    const actions: Decision[] = whole && (platform === 'darwin' || platform === 'win32') ? view.decisions.filter((d) => d === 'deny') : [];
     const body = whole ? command : `${view.warnings.length > 0 ? 'Has warnings. ' : ''}Open to review the full command.`;
     const notification = notifications.create({
       title: view.title,
@@ -34,7 +35,7 @@ export class ApprovalNotifier {
       silent: false,
       urgency: 'critical',
       timeoutType: 'never',
-      actions: actions.map((d) => ({ type: 'button' as const, text: d === 'deny' ? 'Deny' : 'Allow once' })),
+      actions: actions.map(() => ({ type: 'button' as const, text: 'Deny' })),
       closeButtonText: 'Later',
     });
     notification.on('click', () => this.options.onOpen(view.promptId));

@@ -39,7 +39,7 @@ class FakeNotifications {
 }
 
 describe('ApprovalNotifier', () => {
-  it('macOS/Windows: Allow once and Deny actions for a short command; click opens the dialog', () => {
+  it('macOS/Windows: only a Deny action for a short command, never Allow (issue 9 finding 3: allowing skips the prompt); click opens the dialog', () => {
     const fake = new FakeNotifications();
     const calls: string[] = [];
     const notifier = new ApprovalNotifier({ notifications: fake.api, platform: 'darwin', onOpen: (id) => calls.push(`open:${id}`), onDecide: (id, d) => calls.push(`${d}:${id}`) });
@@ -51,8 +51,10 @@ describe('ApprovalNotifier', () => {
     expect(n.shown).toBe(true);
     expect(n.options.title).toBe('Allow this command?');
     expect(n.options.body).toBe('git status');
-    expect(n.options.actions?.map((a) => a.text)).toEqual(['Allow once', 'Deny']);
+    expect(n.options.actions?.map((a) => a.text)).toEqual(['Deny']);
     n.handlers.get('action')!({ actionIndex: 1 }, 1);
+    expect(calls).toEqual([]);
+    n.handlers.get('action')!({ actionIndex: 0 }, 0);
     n.handlers.get('click')!();
     expect(calls).toEqual([`deny:${v.promptId}`, `open:${v.promptId}`]);
     notifier.dismiss(v.promptId);
