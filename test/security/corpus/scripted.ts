@@ -306,7 +306,7 @@ export async function runScripted(c: ScriptedCase): Promise<void> {
     symlinkSync(path.join(h.s.root, 'real/good'), tool(h));
     await c.run(h);
   } finally {
-    h.cleanup();
+    await h.cleanup();
   }
 }
 

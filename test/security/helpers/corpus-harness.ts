@@ -67,7 +67,8 @@ export interface LinuxHarness {
   marker(): boolean;
   goodMarker(): boolean;
   patterns(): Promise<string[]>;
-  cleanup(): void;
+  /** Waits for the runner's background bookkeeping writes (lastUsedAt), then removes the scratch dir. */
+  cleanup(): Promise<void>;
 }
 
 export function gitInit(cwd: string, home: string): void {
@@ -106,7 +107,15 @@ export async function linuxHarness(c: Pick<CorpusCase, 'fixture' | 'gitRepo' | '
     marker: () => existsSync(s.marker),
     goodMarker: () => existsSync(s.good),
     patterns: () => storePatterns(store),
-    cleanup: () => removeScratch(s),
+    cleanup: async () => {
+      // recordUse() is fire-and-forget inside run(); the store serializes writes per file, so a no-op update
+      // queued now settles after it. Without this the late write recreates <scratch>/state after removal.
+      await store.update(() => false).catch(() => undefined);
+      removeScratch(s);
+      // A write queued meanwhile would recreate the dir: wait for the chain once more and sweep again.
+      await store.update(() => false).catch(() => undefined);
+      removeScratch(s);
+    },
   };
 }
 
@@ -179,7 +188,7 @@ export async function runCorpusCase(c: CorpusCase): Promise<void> {
       outerExecutable: () => resolveOuter(argv[0], cwd, (c.path ?? DEFAULT_PATH).map(h.x)),
     });
   } finally {
-    h.cleanup();
+    await h.cleanup();
   }
 }
 
@@ -206,6 +215,7 @@ async function runWindowsCase(c: CorpusCase): Promise<void> {
       spawnsForReal: false,
       outerExecutable: () => null,
     });
+    await store.update(() => false).catch(() => undefined);
   } finally {
     removeScratch(s);
   }
