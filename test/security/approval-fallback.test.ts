@@ -119,7 +119,7 @@ describe('a request cannot be resolved by its requester, judged by device and by
     expect((await pending.flow).approval.decision).toBe('deny');
   });
 
-  it('a device-less connection with the shared token cannot resolve for a requester that also authenticated with it (with a device)', async () => {
+  it('a device-less connection with the shared token cannot resolve for a requester that also authenticated with it (with a device); it may for one that used its own device token', async () => {
     h = await startExecHarness();
     const watcher = await h.operator({ scopes: ['operator.admin'], caps: ['exec-approvals'] });
     const agent = await h.operator();
@@ -128,6 +128,18 @@ describe('a request cannot be resolved by its requester, judged by device and by
     const err = await rejection(deviceLess.request('exec.approval.resolve', { id: pending.id, decision: 'allow-once' }));
     expect(err.error.details).toMatchObject({ reason: 'APPROVAL_SELF_RESOLVE', match: 'credential' });
     expect(h.exec.approvals.find(pending.id)?.status).toBe('pending');
+
+    // When the requester signed in with its own device token instead, a device-less CLI is another credential.
+    const device = createEphemeralDeviceSigner();
+    const first = await h.operator({ device });
+    const deviceToken = (first as any).hello.auth.deviceToken as string;
+    await first.close();
+    const tokenAgent = await h.operator({ device, token: undefined, deviceToken });
+    const own = await filed(h, tokenAgent, watcher, 'sr5');
+    const cli = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli', scopes: ['operator.admin', 'operator.approvals'] });
+    const res = await cli.request('approval.resolve', { id: own.id, kind: 'exec', decision: 'allow-once' });
+    expect(res).toMatchObject({ applied: true, approval: { status: 'allowed', resolver: { kind: 'runtime', id: 'cli' } } });
+    expect((await (await own.flow).run()).payload.success).toBe(true);
   });
 
   it('the requester’s device on another connection cannot resolve it either', async () => {
@@ -155,19 +167,4 @@ describe('a request cannot be resolved by its requester, judged by device and by
     expect(existsSync(path.join(h.work, 'sr4'))).toBe(false);
   });
 
-  it('another device, or a device-less resolver when the requester used its own device token, may decide', async () => {
-    h = await startExecHarness();
-    const watcher = await h.operator({ scopes: ['operator.admin'], caps: ['exec-approvals'] });
-    const device = createEphemeralDeviceSigner();
-    const first = await h.operator({ device });
-    const deviceToken = (first as any).hello.auth.deviceToken as string;
-    await first.close();
-    const agent = await h.operator({ device, token: undefined, deviceToken });
-    const pending = await filed(h, agent, watcher, 'sr5');
-    const cli = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli', scopes: ['operator.admin', 'operator.approvals'] });
-    const res = await cli.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' });
-    expect(res).toMatchObject({ applied: true, approval: { status: 'allowed', resolver: { kind: 'runtime', id: 'cli' } } });
-    const flow = await pending.flow;
-    expect((await flow.run()).payload.success).toBe(true);
-  });
 });
