@@ -1,5 +1,5 @@
 import { buildApprovalPrompt, DEFAULT_PROMPT_LIMITS, type ExecApprovalRequested, type PromptLimits } from './approval-prompt-text';
-import type { ApprovalPromptView, Decision } from './ipc/ipc-contract';
+import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type Decision } from './ipc/ipc-contract';
 
 /** Shows one prompt and answers with the user's choice. Cancel, Esc and closing must answer `deny`. */
 export interface ApprovalPresenter {
@@ -38,6 +38,11 @@ export interface ApprovalQueueOptions {
   promptTimeoutMs?: number;
   limits?: PromptLimits;
   now?: () => number;
+  /**
+   * An Allow that does not come from the dialog itself counts only while its prompt is showing and has been for this
+   * long (the prompt window holds Allow back the same way; this keeps a renderer or an IPC caller from skipping it).
+   */
+  minAllowMs?: number;
   /** Told about every request that reaches the head of the queue or joins it (notifications, tray badge). */
   onChange?(): void;
   onOutcome?(event: ExecApprovalRequested, outcome: ApprovalOutcome): void;
@@ -51,6 +56,7 @@ interface Entry {
   abort: AbortController;
   timer?: ReturnType<typeof setTimeout>;
   showing: boolean;
+  shownAtMs?: number;
 }
 
 /**
@@ -112,11 +118,22 @@ export class ApprovalQueue {
     return done;
   }
 
-  /** The person decided outside the dialog (notification action, dashboard). Unknown ids are ignored. */
+  /**
+   * The person decided outside the dialog (prompt window, notification, dashboard). Unknown ids are ignored. An Allow
+   * counts only for the prompt on screen, once it has been there for minAllowMs: otherwise the prompt is brought
+   * forward and the request stays pending (true: this app holds it, so nobody resolves it behind the prompt's back).
+   */
   decide(id: string, decision: Decision): boolean {
     const entry = this.entries.get(id);
     if (!entry) return false;
     const allowed = decision === 'deny' || entry.view.decisions.includes(decision);
+    if (allowed && decision !== 'deny') {
+      const shownFor = entry.showing && entry.shownAtMs !== undefined ? this.now() - entry.shownAtMs : -1;
+      if (shownFor < (this.options.minAllowMs ?? PROMPT_ALLOW_DELAY_MS)) {
+        this.focus();
+        return true;
+      }
+    }
     this.finish(entry, { id, decision: allowed ? decision : 'deny', source: 'user', detail: allowed ? undefined : `${decision} is not allowed for this request` });
     return true;
   }
@@ -193,6 +210,7 @@ export class ApprovalQueue {
           continue;
         }
         entry.showing = true;
+        entry.shownAtMs = this.now();
         this.options.onChange?.();
         let choice: Decision;
         try {

@@ -103,7 +103,9 @@ describe('PromptWindowPresenter', () => {
 
   it('loads the prompt page; a decision over IPC closes the window; closing the window denies', async () => {
     const windows: FakeWindow[] = [];
+    let clock = Date.now();
     const queue: ApprovalQueue = new ApprovalQueue({
+      now: () => clock,
       presenter: new PromptWindowPresenter({
         createWindow: () => {
           const w = new FakeWindow(Promise.resolve());
@@ -120,6 +122,13 @@ describe('PromptWindowPresenter', () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(windows[0]!.loaded).toBe('clawdesk://app/index.html#prompt');
     expect(queue.current()?.promptId).toBe('a');
+    // Issue 9 finding 3: an Allow over IPC before the prompt was on screen for 1.5 s does not count.
+    expect(queue.decide('a', 'allow-once')).toBe(true);
+    clock += 1_499;
+    queue.decide('a', 'allow-once');
+    expect(queue.current()?.promptId).toBe('a');
+    expect(windows[0]!.destroyed).toBe(false);
+    clock += 1;
     queue.decide('a', 'allow-once');
     expect(await first).toMatchObject({ decision: 'allow-once', source: 'user' });
     expect(windows[0]!.destroyed).toBe(true);
