@@ -4,13 +4,13 @@ import { ExecApprovalsStore } from '../exec/approvals-file';
 import { askFallbackDecision, resolveExecPolicy, type ApprovalDecision } from '../exec/policy';
 import type { DeviceSigner } from '../protocol/device-auth';
 import { CLAWDESK_VERSION } from '../version';
-import { nodePlatform } from '../node-host/node-host';
+import { APPROVER_SCOPES, clawdeskDeviceMetadata } from '../identity/clawdesk-identity';
 import { ReconnectingSession, type ReconnectOptions, type SessionStatus } from '../node-host/reconnecting-session';
 import type { Approver, ExecApprovalRequestedEvent } from './approver';
 
 /**
- * An approval client (spec 9.7): connects as an operator holding operator.approvals and advertising
- * `caps: ["exec-approvals"]`, receives `exec.approval.requested`, asks an Approver, and resolves. When the approver
+ * An approval client (spec 9.7): connects as an operator holding operator.admin and operator.approvals (OpenClaw's
+ * gateway shows agent approvals only to admins; docs/protocol.md) and advertising `caps: ["exec-approvals"]`, receives `exec.approval.requested`, asks an Approver, and resolves. When the approver
  * cannot present, or gives no answer in time, askFallback decides; a missing answer never becomes an allow.
  */
 
@@ -110,9 +110,9 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
       clientVersion: CLAWDESK_VERSION,
       displayName: options.displayName ?? 'Clawdesk approvals',
       // Clawdesk's node and approval client share one identity: the same pinned metadata for both roles.
-      ...nodePlatform(),
+      ...clawdeskDeviceMetadata(),
       role: 'operator',
-      scopes: ['operator.approvals'],
+      scopes: [...APPROVER_SCOPES],
       caps: ['exec-approvals'],
       startupRetries: 20,
     },

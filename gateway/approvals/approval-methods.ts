@@ -83,8 +83,8 @@ export class ApprovalMethodsModule implements GatewayModule {
         name: 'approval.get',
         access: approvals,
         params: getParams,
-        handler: ({ params }: MethodCall<z.infer<typeof getShape>>) => {
-          const record = this.exec.find(params.id);
+        handler: ({ params, conn }: MethodCall<z.infer<typeof getShape>>) => {
+          const record = this.exec.find(params.id, conn);
           if (!record) throw approvalNotFound();
           return { approval: approvalSnapshot(record) };
         },

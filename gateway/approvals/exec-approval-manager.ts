@@ -70,6 +70,23 @@ export function isApprovalClient(conn: GatewayConnection): boolean {
   return conn.client.id === 'openclaw-macos' && conn.client.mode === 'ui';
 }
 
+/**
+ * Who may see (be sent, list, read, resolve) an exec approval: what OpenClaw 2026.9.6's gateway does
+ * (`isApprovalRecordVisibleToClient`; docs/protocol.md): a holder of `operator.admin` sees every request; otherwise
+ * only the requester itself — its connection, its device, or (without a device) a connection holding its credential,
+ * which is how a `--local` agent waits for the decision on a new connection. The requester can never resolve it
+ * (refuseSelfResolve). OpenClaw's reviewer-device list and internal approval runtime have no counterpart here, so they
+ * grant nothing: `operator.approvals` alone is not enough to see another client's request, here as there.
+ */
+export function isApprovalVisibleTo(record: Pick<ApprovalRecord, 'requester'>, conn: GatewayConnection): boolean {
+  if (conn.role !== 'operator') return false;
+  if (conn.scopes.includes('operator.admin')) return true;
+  return requesterMatch(record.requester, conn) !== null;
+}
+
+/** The client id and mode OpenClaw's agent runtime uses for its own gateway calls (`openclaw agent --local`). */
+const BACKEND_CLIENT = { id: 'gateway-client', mode: 'backend' } as const;
+
 /** Order-independent hash of an environment override map; no overrides hash like an empty map. */
 export function envHash(env: unknown): string {
   const entries =
@@ -243,6 +260,8 @@ export interface ApprovalRecord {
   resolver?: ApprovalResolver;
   resolvedAtMs?: number;
   consumed: boolean;
+  /** The device whose connection first replayed a device-less backend request (see gateSystemRun); later replays must match. */
+  replayDeviceId?: string;
   waiters: Array<() => void>;
   timer?: NodeJS.Timeout;
   cleanup?: NodeJS.Timeout;
@@ -309,9 +328,36 @@ export class ExecApprovalManager implements GatewayModule {
     return ['exec.approval.requested', 'exec.approval.resolved'];
   }
 
-  /** Approval clients that are not the requester (by connection, device or credential): only they could decide. */
+  /**
+   * Approval clients that may see the request (operator.admin, as on OpenClaw's gateway) and are not its requester
+   * (by connection, device or credential): only they could decide.
+   */
   private audience(requester: ApprovalRequester): (conn: GatewayConnection) => boolean {
-    return (conn) => isApprovalClient(conn) && requesterMatch(requester, conn) === null;
+    return (conn) => isApprovalClient(conn) && isApprovalVisibleTo({ requester }, conn) && requesterMatch(requester, conn) === null;
+  }
+
+  /**
+   * The backend replay rule. `openclaw agent --local` in token/password mode files its approval on a device-less
+   * `gateway-client`/`backend` connection (shared secret), then replays `system.run` on a new connection that carries
+   * the agent's saved device, authenticated with the same shared secret (not a device token). OpenClaw's gateway
+   * accepts that; so does this, and no more: both connections backend clients, both authenticated with the same
+   * shared secret (never a device token, never auth "none"), the replay from this machine, its device not the one
+   * that decided the request, and — once one device has replayed it — only that device. Everything else the
+   * approval binds (node, argv, cwd, agent, session, environment, one use for allow-once) is checked as for any
+   * replay. A shared-secret holder can already file the same request itself; what this never allows is a run the
+   * person did not approve, or the deciding device running what it decided.
+   */
+  private isBackendReplay(record: ApprovalRecord, conn: GatewayConnection): boolean {
+    const requester = record.requester;
+    if (requester.deviceId !== undefined || requester.credential?.kind !== 'shared') return false;
+    if (requester.clientId !== BACKEND_CLIENT.id || requester.clientMode !== BACKEND_CLIENT.mode) return false;
+    if (conn.role !== 'operator' || conn.client.id !== BACKEND_CLIENT.id || conn.client.mode !== BACKEND_CLIENT.mode) return false;
+    if (conn.locality === 'remote' || conn.deviceId === undefined) return false;
+    const credential = credentialOf(conn);
+    if (!credential || credential.kind !== 'shared' || credentialKey(credential) !== credentialKey(requester.credential)) return false;
+    if (record.resolver?.kind === 'device' && record.resolver.id === conn.deviceId) return false;
+    if (record.replayDeviceId !== undefined && record.replayDeviceId !== conn.deviceId) return false;
+    return true;
   }
 
   private hasAudience(requester: ApprovalRequester): boolean {
@@ -341,11 +387,14 @@ export class ExecApprovalManager implements GatewayModule {
     return [...this.records.values()].filter((r) => r.status === 'pending');
   }
 
-  private lookup(idOrPrefix: string, opts: { pendingOnly: boolean }): ApprovalRecord {
-    const exact = this.records.get(idOrPrefix);
+  private lookup(idOrPrefix: string, opts: { pendingOnly: boolean; conn?: GatewayConnection }): ApprovalRecord {
+    // A request this connection may not see is answered as if it did not exist.
+    const visible = (r: ApprovalRecord | undefined) => r !== undefined && (!opts.conn || isApprovalVisibleTo(r, opts.conn));
+    const found = this.records.get(idOrPrefix);
+    const exact = visible(found) ? found : undefined;
     if (exact && (!opts.pendingOnly || exact.status === 'pending')) return exact;
     const candidates = [...this.records.values()].filter(
-      (r) => r.id.startsWith(idOrPrefix) && (!opts.pendingOnly || r.status === 'pending'),
+      (r) => visible(r) && r.id.startsWith(idOrPrefix) && (!opts.pendingOnly || r.status === 'pending'),
     );
     if (candidates.length === 1) return candidates[0];
     if (candidates.length > 1) {
@@ -542,14 +591,15 @@ export class ExecApprovalManager implements GatewayModule {
   }
 
   resolve(idOrPrefix: string, decision: ApprovalDecision, conn: GatewayConnection): { ok: true } {
-    const record = this.lookup(idOrPrefix, { pendingOnly: true });
+    const record = this.lookup(idOrPrefix, { pendingOnly: true, conn });
     this.decide(record, decision, conn);
     return { ok: true };
   }
 
   /** The record with exactly this id, pending or still remembered after its end; no prefixes. */
-  find(id: string): ApprovalRecord | undefined {
-    return this.records.get(id);
+  find(id: string, conn?: GatewayConnection): ApprovalRecord | undefined {
+    const record = this.records.get(id);
+    return record && (!conn || isApprovalVisibleTo(record, conn)) ? record : undefined;
   }
 
   /**
@@ -558,7 +608,7 @@ export class ExecApprovalManager implements GatewayModule {
    * approval is an error, so a caller never mistakes someone else's decision for its own.
    */
   settle(id: string, decision: ApprovalDecision, conn: GatewayConnection): { applied: boolean; record: ApprovalRecord } {
-    const record = this.records.get(id);
+    const record = this.find(id, conn);
     if (!record) throw approvalNotFound();
     this.refuseSelfResolve(record, conn);
     if (record.status === 'pending') {
@@ -623,7 +673,8 @@ export class ExecApprovalManager implements GatewayModule {
     if (timedOut || this.now() > usableUntil) throw bindingError('APPROVAL_EXPIRED', 'approval expired');
     if (record.binding.nodeId !== nodeId) throw bindingError('APPROVAL_NODE_MISMATCH', 'approval was requested for another node');
     const sameRequester = record.requester.deviceId ? conn.deviceId === record.requester.deviceId : conn.connId === record.requester.connId;
-    if (!sameRequester) throw bindingError('APPROVAL_DEVICE_MISMATCH', 'approval was requested by another device');
+    const backendReplay = !sameRequester && this.isBackendReplay(record, conn);
+    if (!sameRequester && !backendReplay) throw bindingError('APPROVAL_DEVICE_MISMATCH', 'approval was requested by another device');
 
     // The decision is the gateway's record, never what the requester sends (issue 9 finding 4).
     let decision: ApprovalDecision | null = record.decision;
@@ -657,6 +708,7 @@ export class ExecApprovalManager implements GatewayModule {
       if (record.consumed) throw bindingError('APPROVAL_CONSUMED', 'allow-once approval was already used');
       record.consumed = true;
     }
+    if (backendReplay) record.replayDeviceId = conn.deviceId;
     out.approved = true;
     out.approvalDecision = decision;
     out.runId = record.id;
@@ -668,9 +720,8 @@ export class ExecApprovalManager implements GatewayModule {
    * `exec.approval.list`: the most recent pending approvals, at most `limit` (≤ MAX_APPROVAL_LIST_ENTRIES) and at most
    * MAX_APPROVAL_LIST_BYTES serialized, oldest first among those; a bare array, as the openclaw CLI requires.
    */
-  list(limit = MAX_APPROVAL_LIST_ENTRIES): Array<Record<string, unknown>> {
-    // Records are kept in creation order (a re-filed id moves to the end).
-    const newestFirst = this.pendingRecords().reverse();
+  list(limit = MAX_APPROVAL_LIST_ENTRIES, conn?: GatewayConnection): Array<Record<string, unknown>> {
+    const newestFirst = this.pendingRecords().filter((r) => !conn || isApprovalVisibleTo(r, conn)).reverse(); // creation order (a re-filed id moves to the end)
     const out: Array<Record<string, unknown>> = [];
     let bytes = 2;
     for (const r of newestFirst) {
@@ -705,8 +756,8 @@ export class ExecApprovalManager implements GatewayModule {
         name: 'exec.approval.get',
         access: { kind: 'scope', scope: 'operator.approvals' },
         params: idParams,
-        handler: ({ params }: MethodCall<{ id: string }>) => {
-          const r = this.lookup(params.id, { pendingOnly: false });
+        handler: ({ params, conn }: MethodCall<{ id: string }>) => {
+          const r = this.lookup(params.id, { pendingOnly: false, conn });
           return {
             id: r.id,
             commandText: r.request.command,
@@ -726,14 +777,14 @@ export class ExecApprovalManager implements GatewayModule {
         name: 'exec.approval.list',
         access: { kind: 'scope', scope: 'operator.approvals' },
         params: listParams,
-        handler: ({ params }: MethodCall<{ limit?: number }>) => this.list(params.limit),
+        handler: ({ params, conn }: MethodCall<{ limit?: number }>) => this.list(params.limit, conn),
       },
       {
         name: 'exec.approval.waitDecision',
         access: { kind: 'scope', scope: 'operator.approvals' },
         params: idParams,
-        handler: async ({ params }: MethodCall<{ id: string }>) => {
-          const r = this.lookup(params.id, { pendingOnly: false });
+        handler: async ({ params, conn }: MethodCall<{ id: string }>) => {
+          const r = this.lookup(params.id, { pendingOnly: false, conn });
           await this.waitFor(r);
           return this.outcome(r);
         },

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { nodePlatform } from '../node-host/node-host';
 import { createEphemeralDeviceSigner, type DeviceSigner } from '../protocol/device-auth';
 import {
   DeviceIdentityStore,
@@ -106,3 +107,19 @@ export async function cliDeviceSigner(stateDir: string, options: { noDevice?: bo
     throw error;
   }
 }
+
+/**
+ * The client metadata every Clawdesk component presents with Clawdesk's device identity (the node, the desktop app's
+ * approval client, `clawdesk approvals ...`). OpenClaw's gateway pins a paired device's platform and device family and
+ * answers any difference with "device identity changed and must be re-approved" (Clawdesk's does the same), so one
+ * identity must present one metadata everywhere.
+ */
+export function clawdeskDeviceMetadata(): { platform: string; deviceFamily: string } {
+  return nodePlatform();
+}
+
+/**
+ * What an approval client must hold to see and resolve agent approvals: OpenClaw 2026.9.6 shows an agent-originated
+ * request only to `operator.admin` (docs/protocol.md), and resolving needs `operator.approvals`.
+ */
+export const APPROVER_SCOPES: readonly string[] = ['operator.admin', 'operator.approvals'];

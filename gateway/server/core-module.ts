@@ -6,7 +6,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { redactConfigSecrets } from '../config/secret-redaction';
 import { emptyParams, healthParams } from '../protocol/method-schemas';
-import type { GatewayConnection, GatewayHost, GatewayModule, MethodDefinition } from './gateway-module';
+import { GatewayMethodError, type GatewayConnection, type GatewayHost, type GatewayModule, type MethodDefinition } from './gateway-module';
 
 const GATEWAY_VERSION = CLAWDESK_VERSION;
 
@@ -163,6 +163,7 @@ export function createCoreModule(options: CoreModuleOptions) {
   };
 
   const methods: MethodDefinition[] = [
+    ...agentRuntimeMethods(),
     {
       name: 'health',
       access: { kind: 'any' },
@@ -241,6 +242,33 @@ export function createCoreModule(options: CoreModuleOptions) {
 }
 
 export type CoreModule = ReturnType<typeof createCoreModule>;
+
+/**
+ * OpenClaw methods that run an agent inside the gateway (`openclaw agent` without `--local`, chat and session turns).
+ * Clawdesk's gateway hosts no agent runtime: these answer with what to do instead of "unknown method".
+ */
+export const AGENT_RUNTIME_METHODS = ['agent', 'agent.wait', 'agent.identity.get', 'chat.send', 'chat.history', 'chat.abort', 'sessions.send', 'sessions.dispatch'] as const;
+
+export const AGENT_RUNTIME_HINT =
+  "Clawdesk's gateway does not run agents. Run the agent in its own process against this gateway with " +
+  '`openclaw agent --local --session-key <key> --message <text>` (its exec requests come here for approval and run on ' +
+  "Clawdesk's runner), or run OpenClaw's own gateway (`openclaw gateway run`) and let Clawdesk attach to it as node " +
+  'and approver (`clawdesk node run --url ws://127.0.0.1:<port>`, or start the app while that gateway is running).';
+
+function agentRuntimeMethods(): MethodDefinition[] {
+  return AGENT_RUNTIME_METHODS.map((name) => ({
+    name,
+    access: { kind: 'any' } as const,
+    params: emptyParams,
+    handler: () => {
+      throw new GatewayMethodError('UNAVAILABLE', `${name} is not available on Clawdesk's gateway. ${AGENT_RUNTIME_HINT}`, {
+        code: 'AGENT_RUNTIME_UNAVAILABLE',
+        method: name,
+        retryable: false,
+      });
+    },
+  }));
+}
 
 /**
  * Config values that are secrets (by key, by value and inside env maps) are replaced, so `config.get` never echoes

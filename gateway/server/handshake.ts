@@ -13,6 +13,7 @@ import { normalizeScopes, scopesCovered } from '../protocol/scopes';
 import type { DevicePairingStore, PairingReason, PendingPairingRequest } from '../pairing/device-pairing-store';
 import { registerConnectionCredential, type ClientInfo, type ConnectionCredential, type ConnectionRole, type Locality } from './gateway-module';
 import { isOriginAllowed, resolveLocality } from './locality';
+import { refuseRuntimeTokens } from './runtime-tokens';
 import { AuthRateLimiter, checkSharedSecret, type GatewayAuthConfig } from './shared-auth';
 
 export interface HandshakeContext {
@@ -177,6 +178,8 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
   if (authMethod !== 'device-token') ctx.rateLimiter.recordSuccess(ctx.rateLimitKey);
   const sharedAuthOk = authMethod === 'token' || authMethod === 'password';
   const locality = resolveLocality({ remoteAddress: ctx.remoteAddress, headers: ctx.headers, clientId: params.client.id, clientMode: params.client.mode, sharedAuthOk });
+  const runtimeTokens = refuseRuntimeTokens({ auth: params.auth, role, clientId: params.client.id, clientMode: params.client.mode, locality, authMethod });
+  if (runtimeTokens) return fail(runtimeTokens);
   const client: ClientInfo = { ...params.client };
   const credential: ConnectionCredential =
     authMethod === 'device-token' && device

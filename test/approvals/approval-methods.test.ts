@@ -121,7 +121,7 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
     h = await startExecHarness();
     const watcher = await h.operator({ scopes: ['operator.admin'], caps: ['exec-approvals'] });
     const agent = await h.operator();
-    const reviewer = await h.operator({ scopes: ['operator.approvals'] });
+    const reviewer = await h.operator({ scopes: ['operator.admin', 'operator.approvals'] });
     const pending = await fileApproval(h, agent, watcher, 'd1');
     const res = await reviewer.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'deny' });
     expect(res.applied).toBe(true);

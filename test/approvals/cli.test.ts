@@ -48,7 +48,7 @@ describe('clawdesk approvals pending / resolve', () => {
   it('lists a pending approval and resolves it by id prefix; the agent gets the decision', async () => {
     h = await startExecHarness();
     // An approval client must be connected for the request to be delivered at all (spec 9.7).
-    const ui = await h.operator({ scopes: ['operator.approvals'], caps: ['exec-approvals'] });
+    const ui = await h.operator({ scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'] });
     // The agent signs in with its own device token, so the CLI (with or without a device, depending on the keychain)
     // holds another credential and may decide for it (issue 9 finding 4).
     const device = createEphemeralDeviceSigner();
@@ -87,7 +87,7 @@ describe('clawdesk approvals pending / resolve', () => {
   it('lists without a device identity in auth none mode (the loopback seed report), but cannot resolve for a requester it cannot be told apart from (issue 9 finding 4)', async () => {
     h = await startExecHarness({ auth: 'none' });
     // The approval client has its own device: a device-less one would share the agent's credential and never be asked.
-    const ui = await h.operator({ scopes: ['operator.approvals'], caps: ['exec-approvals'], clientId: 'cli', clientMode: 'cli' });
+    const ui = await h.operator({ scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'], clientId: 'cli', clientMode: 'cli' });
     const agent = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli' });
     const flowP = agentFlow(agent, h.nodeId, ['/bin/sh', '-lc', 'touch cli2'], { cwd: h.work });
     const common = ['--url', h.gateway.url, '--no-device', '--state-dir', path.join(h.root, 'cli-state')];

@@ -122,7 +122,7 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
   it('expiry with nobody answering gives decision null, and the gateway names its askFallback (deny)', async () => {
     h = await startExecHarness();
     // An approval client that sees the request and never answers.
-    const silent = await h.operator({ scopes: ['operator.approvals'], caps: ['exec-approvals'] });
+    const silent = await h.operator({ scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'] });
     const seen = nextEvent(silent, 'exec.approval.requested');
     const agent = await h.operator();
     const flow = await agentFlow(agent, h.nodeId, touch('x1'), { cwd: h.work, timeoutMs: 300 });
@@ -187,7 +187,7 @@ describe('ask: always on a loopback gateway (the seed report)', () => {
     const approver = scriptedApprover('never');
     await h.approvalClient(approver, { promptTimeoutMs: 60_000 });
     const agent = await h.operator();
-    const resolver = await h.operator({ scopes: ['operator.approvals'] });
+    const resolver = await h.operator({ scopes: ['operator.admin', 'operator.approvals'] });
     const pending = agentFlow(agent, h.nodeId, touch('aa'), { cwd: h.work, ask: 'always' });
     await waitFor(() => approver.seen.length === 1);
     const id = approver.seen[0].id;

@@ -78,7 +78,7 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
     const r = prng(SEED);
     const s = await setup();
     const approvers = await Promise.all(
-      [0, 1, 2].map((i) => s.session({ clientId: 'gateway-client', clientMode: 'backend', displayName: `approver-${i}`, scopes: ['operator.approvals'], caps: ['exec-approvals'], device: createEphemeralDeviceSigner() })),
+      [0, 1, 2].map((i) => s.session({ clientId: 'gateway-client', clientMode: 'backend', displayName: `approver-${i}`, scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'], device: createEphemeralDeviceSigner() })),
     );
     const seenBy = approvers.map(() => new Map<string, any>());
     approvers.forEach((a, i) => a.on('event', (event: string, payload: any) => event === 'exec.approval.requested' && seenBy[i]!.set(payload.id, payload)));
@@ -160,10 +160,14 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
     });
 
     // Runs: allow-once exactly once, allow-always more than once, deny never; only by the requester itself.
+    // A device-less shared-token backend request may be replayed by a backend device holding the same shared token
+    // (the `openclaw agent --local` replay, docs/protocol.md): such a stranger is indistinguishable from the agent.
+    // Every other stranger is refused: here a `cli` client with its own device, for the device-less requesters.
+    const cliStranger = await s.session({ clientId: 'cli', clientMode: 'cli', scopes: ['operator.write'], device: createEphemeralDeviceSigner() });
     for (const entry of pending) {
       const decision = decided.get(entry.id!)!;
       const requester = requesters[entry.requester]!;
-      const stranger = requesters[(entry.requester + 1) % requesters.length]!;
+      const stranger = entry.requester % 2 === 1 ? cliStranger : requesters[(entry.requester + 1) % requesters.length]!;
       const stolen = await failure(run(stranger, s.nodeId, entry.id!, entry.argv, decision));
       expect(stolen?.error?.details?.code, `${entry.id} run by another requester`).toBe('APPROVAL_DEVICE_MISMATCH');
       const tampered = await failure(run(requester, s.nodeId, entry.id!, [...entry.argv, '; rm -rf ~'], decision));
@@ -192,7 +196,7 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
 describe('exec approvals: who may resolve', () => {
   it('a client without operator.approvals cannot resolve, nor can a node or the requester itself', async () => {
     const s = await setup();
-    const approver = await s.session({ scopes: ['operator.approvals'], caps: ['exec-approvals'], device: createEphemeralDeviceSigner() });
+    const approver = await s.session({ scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'], device: createEphemeralDeviceSigner() });
     const requester = await s.session({ scopes: ['operator.write', 'operator.approvals'], device: createEphemeralDeviceSigner() });
     const argv = ['/usr/bin/id'];
     let id = '';

@@ -2,7 +2,7 @@ import { connectGateway, GatewayClientError, type GatewaySession } from '../../c
 import { startApprovalClient } from '../../approvals/approval-client';
 import { noApprover, TerminalApprover, escapeForTerminal } from '../../approvals/approver';
 import { isApprovalDecision } from '../../exec/policy';
-import { cliDeviceSigner } from '../../identity/clawdesk-identity';
+import { APPROVER_SCOPES, clawdeskDeviceMetadata, cliDeviceSigner } from '../../identity/clawdesk-identity';
 import { GATEWAY_TARGET_OPTIONS, resolveGatewayTarget, type GatewayTarget } from '../../node-host/gateway-target';
 import { CLAWDESK_VERSION } from '../../version';
 import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
@@ -33,8 +33,11 @@ async function connect(target: GatewayTarget, noDevice: boolean): Promise<Gatewa
     clientId: 'cli',
     clientMode: 'cli',
     clientVersion: CLAWDESK_VERSION,
+    // The same device metadata as Clawdesk's node (one identity, one look), and the scopes OpenClaw's gateway
+    // requires to see and resolve an agent's approval.
+    ...clawdeskDeviceMetadata(),
     role: 'operator',
-    scopes: ['operator.approvals'],
+    scopes: [...APPROVER_SCOPES],
     connectTimeoutMs: 10_000,
     startupRetries: 4,
   });
