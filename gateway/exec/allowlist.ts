@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AllowlistEntry } from './approvals-file';
 import { commandName, isDispatcherName, renderArgv, type AnalyzedProgram, type CommandAnalysis } from './command-analysis';
-import { expandTilde, type ResolveContext } from './executable-resolution';
+import { expandTilde, type FileIdentity, type ResolveContext } from './executable-resolution';
 
 export { analyzeCommand, type AnalyzedProgram, type CommandAnalysis } from './command-analysis';
 
@@ -19,6 +19,16 @@ export function needsAllowing(program: AnalyzedProgram): boolean {
 
 function isDispatcher(program: AnalyzedProgram, platform: NodeJS.Platform): boolean {
   return isDispatcherName(commandName(program.argv[0], platform)) || (!!program.realPath && isDispatcherName(commandName(program.realPath, platform)));
+}
+
+/** The pin an allow-always entry keeps of its file. */
+export function fileIdentityKey(identity: FileIdentity | null): string | undefined {
+  return identity ? `${identity.dev}:${identity.ino}:${identity.size}:${identity.mtimeMs}` : undefined;
+}
+
+/** An entry pinned to a file covers that file only while it is the same file. */
+function pinHolds(entry: AllowlistEntry, program: AnalyzedProgram): boolean {
+  return !entry.fileIdentity || entry.fileIdentity === fileIdentityKey(program.identity);
 }
 
 /** The exact-argv key of one program: its real file and its arguments. */
@@ -122,9 +132,9 @@ export function evaluateAllowlist(
     if (!needsAllowing(program)) continue;
     if (!program.realPath) return unsatisfied();
     const exact = exactProgramPattern(program);
-    let entry = entries.find((e) => e.pattern === exact);
+    let entry = entries.find((e) => e.pattern === exact && pinHolds(e, program));
     if (!entry && !isDispatcher(program, ctx.platform)) {
-      entry = entries.find((e) => patternMatches(e, program.realPath as string, program.argv.slice(1), ctx));
+      entry = entries.find((e) => pinHolds(e, program) && patternMatches(e, program.realPath as string, program.argv.slice(1), ctx));
     }
     if (!entry) return unsatisfied();
     matches.push({ entry, program });
@@ -154,6 +164,7 @@ export function deriveAllowAlwaysEntries(analysis: CommandAnalysis, platform: No
       lastUsedAt: now,
       lastUsedCommand: analysis.commandText,
       lastResolvedPath: program.realPath,
+      ...(fileIdentityKey(program.identity) ? { fileIdentity: fileIdentityKey(program.identity) } : {}),
     });
   }
   return out;

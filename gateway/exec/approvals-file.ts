@@ -37,6 +37,11 @@ export interface AllowlistEntry {
   lastUsedAt?: number;
   lastUsedCommand?: string;
   lastResolvedPath?: string;
+  /**
+   * Clawdesk's pin of the file an allow-always decision was about ("dev:ino:size:mtimeMs"): a replaced or rewritten
+   * file is no longer covered. Entries without one (hand-written, or rewritten by OpenClaw) match by path alone.
+   */
+  fileIdentity?: string;
 }
 
 export interface ExecPolicyFields {
@@ -127,6 +132,7 @@ function normalizeEntry(raw: unknown): AllowlistEntry | null {
   if (typeof raw.lastUsedAt === 'number' && Number.isFinite(raw.lastUsedAt)) entry.lastUsedAt = raw.lastUsedAt;
   if (typeof raw.lastUsedCommand === 'string') entry.lastUsedCommand = raw.lastUsedCommand;
   if (typeof raw.lastResolvedPath === 'string') entry.lastResolvedPath = raw.lastResolvedPath;
+  if (typeof raw.fileIdentity === 'string' && raw.fileIdentity) entry.fileIdentity = raw.fileIdentity;
   // commandText is deliberately not carried over (spec 4.1).
   return entry;
 }

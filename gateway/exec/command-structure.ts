@@ -242,7 +242,22 @@ function readCmdPayload(argv: readonly string[]): string[] {
   // & | < > ^ % ! ( ) " and friends: chaining, redirection, escapes and expansion need a person every time.
   if (/[&|<>^%!()"@,;=\t\r\n]/.test(payload)) throw new Stop('cmd.exe syntax (&, |, ^, %VAR%, redirection, quoting) needs a decision every time');
   const words = payload.split(' ').filter(Boolean);
+  const first = words[0].toLowerCase();
+  if (CMD_BUILTINS.has(first) || first.includes(':')) throw new Stop(`cmd.exe builtin "${words[0]}" needs a decision every time`);
   return words;
+}
+
+/** cmd.exe's internal commands: no file runs, so nothing to identify (and `start`, `call`, `if`, `for` run more). */
+const CMD_BUILTINS = new Set([
+  'assoc', 'break', 'call', 'cd', 'chdir', 'cls', 'color', 'copy', 'date', 'del', 'dir', 'dpath', 'echo', 'endlocal',
+  'erase', 'exit', 'for', 'ftype', 'goto', 'if', 'keys', 'md', 'mkdir', 'mklink', 'move', 'path', 'pause', 'popd',
+  'prompt', 'pushd', 'rd', 'rem', 'ren', 'rename', 'rmdir', 'set', 'setlocal', 'shift', 'start', 'time', 'title', 'type',
+  'ver', 'verify', 'vol',
+]);
+
+/** A batch file is run by cmd.exe, which parses its arguments again: metacharacters in them are cmd syntax. */
+function checkBatchArguments(args: readonly string[]): void {
+  if (args.slice(1).some((a) => /[&|<>^%!()"\r\n]/.test(a))) throw new Stop('a batch file argument with cmd.exe syntax (&, |, ^, %VAR%…) needs a decision every time');
 }
 
 export function readCommand(argv: readonly string[], platform: NodeJS.Platform, options: ReadOptions = {}): CommandStructure {
@@ -298,6 +313,7 @@ export function readCommand(argv: readonly string[], platform: NodeJS.Platform, 
       throw new Stop('PowerShell commands need a decision every time');
     }
     push('program');
+    if (platform === 'win32' && /\.(bat|cmd)$/i.test(args[0])) checkBatchArguments(args);
   };
 
   try {

@@ -166,6 +166,7 @@ function changedSincePin(pin: PlanPin, analysis: CommandAnalysis): string | null
   for (let i = 0; i < pin.programs.length; i++) {
     const then = pin.programs[i];
     const now = analysis.programs[i];
+    if (then.realPath === null && now.realPath === null) continue; // nothing there then or now: nothing can run
     if (then.realPath !== now.realPath || !sameIdentity(then.identity, now.identity)) return now.realPath ?? now.argv[0];
   }
   return null;
@@ -502,9 +503,16 @@ export class SystemRunner {
       const list = (agent.allowlist ??= []);
       let changed = false;
       for (const entry of entries) {
-        if (list.some((e) => e.pattern === entry.pattern && !e.argPattern)) continue;
-        list.push(entry);
-        changed = true;
+        const existing = list.find((e) => e.pattern === entry.pattern && !e.argPattern);
+        if (!existing) {
+          list.push(entry);
+          changed = true;
+        } else if (existing.source === 'allow-always' && existing.fileIdentity !== entry.fileIdentity) {
+          // A new decision about a changed file re-pins the entry it made before.
+          existing.fileIdentity = entry.fileIdentity;
+          existing.lastResolvedPath = entry.lastResolvedPath;
+          changed = true;
+        }
       }
       return changed;
     });
