@@ -254,7 +254,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       clientMode: params.client.mode,
       remoteIp: ctx.remoteAddress,
       // Per-source caps on pending requests: the peer's OS user where the OS tells (the limiter's key), else its address.
-      source: ctx.remoteAddress,
+      source: ctx.rateLimitKey || ctx.remoteAddress,
       silent,
     };
     const { request } = silent ? await ctx.pairing.pairSilently(pairingInput) : await ctx.pairing.requestPairing(pairingInput);
