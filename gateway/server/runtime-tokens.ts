@@ -8,9 +8,9 @@ import type { Locality } from './gateway-module';
  * meaning: a connection presenting them gets exactly what its other credentials get (for `openclaw agent --local`: a
  * shared-secret backend operator), no agent identity, no approval-runtime visibility.
  *
- * They are accepted at all only where OpenClaw's agent runtime sends them — a local `gateway-client`/`backend` operator
- * that authenticated with the shared token or password — and refused from everything else, as OpenClaw's gateway
- * refuses them ("only accepted from local backend gateway clients"). A caller that presents one where it cannot come
+ * They are accepted at all only where OpenClaw's agent runtime sends them — a local (not remote) `gateway-client`/
+ * `backend` operator, in every auth mode (`openclaw agent --local` sends them under auth "none" too) — and refused from
+ * everything else, as OpenClaw's gateway refuses them ("only accepted from local backend gateway clients"). A caller that presents one where it cannot come
  * from OpenClaw's runtime is told so instead of being served as if it had been checked.
  */
 export function refuseRuntimeTokens(input: {
@@ -19,6 +19,7 @@ export function refuseRuntimeTokens(input: {
   clientId: string;
   clientMode: string;
   locality: Locality;
+  /** Not part of the rule (OpenClaw's is auth-agnostic); kept so a caller's log can say what authenticated. */
   authMethod: 'none' | 'token' | 'password' | 'device-token';
 }): ErrorShape | null {
   const presented = [
@@ -30,12 +31,11 @@ export function refuseRuntimeTokens(input: {
     input.role === 'operator' &&
     input.clientId === 'gateway-client' &&
     input.clientMode === 'backend' &&
-    input.locality !== 'remote' &&
-    (input.authMethod === 'token' || input.authMethod === 'password');
+    input.locality !== 'remote';
   if (fromAgentRuntime) return null;
   return {
     code: 'INVALID_REQUEST',
-    message: `${presented.join(' and ')} ${presented.length > 1 ? 'are' : 'is'} only accepted from local backend gateway clients authenticated with the gateway's token or password; Clawdesk issues no runtime tokens and gives them no authority`,
+    message: `${presented.join(' and ')} ${presented.length > 1 ? 'are' : 'is'} only accepted from local backend gateway clients (gateway-client/backend); Clawdesk issues no runtime tokens and gives them no authority`,
     details: { code: 'RUNTIME_TOKEN_UNTRUSTED_CLIENT', presented },
   };
 }
