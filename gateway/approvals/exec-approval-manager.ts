@@ -110,6 +110,7 @@ const commandTextSchema = z
   .refine((text) => utf8Bytes(text) <= MAX_APPROVAL_COMMAND_BYTES, { message: `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes` });
 const argvSchema = z
   .array(z.string())
+  .min(1, { message: 'an argv needs at least the program' })
   .max(MAX_APPROVAL_ARGV_ENTRIES, { message: `more than ${MAX_APPROVAL_ARGV_ENTRIES} argv entries` })
   .refine((argv) => argv.reduce((n, arg) => n + utf8Bytes(arg), 0) <= MAX_APPROVAL_ARGV_BYTES, { message: `argv longer than ${MAX_APPROVAL_ARGV_BYTES} bytes in total` });
 const fieldText = z.string().max(MAX_APPROVAL_FIELD_CHARS, { message: `longer than ${MAX_APPROVAL_FIELD_CHARS} characters` });
@@ -495,7 +496,7 @@ export class ExecApprovalManager implements GatewayModule {
       throw new GatewayMethodError('INVALID_REQUEST', `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes once rendered; refused`, { reason: 'APPROVAL_TOO_LARGE' });
     }
     const agentDescription = computedText !== null && agentText !== null && agentText !== computedText ? agentText : null;
-    const resolvedPath = argv && isAbsolutePath(argv[0]) ? argv[0] : null;
+    const resolvedPath = argv && argv.length > 0 && isAbsolutePath(argv[0]) ? argv[0] : null;
     const agentResolvedPath = params.resolvedPath && params.resolvedPath !== resolvedPath ? params.resolvedPath : null;
     const ask = params.ask ?? 'on-miss';
     const allowed = allowedDecisions(ask);

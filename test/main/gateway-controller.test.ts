@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { connectGateway, type GatewaySession } from '../../gateway/client/gateway-client';
 import { loadClawdeskIdentity } from '../../gateway/identity/clawdesk-identity';
 import { ApprovalQueue } from '../../main/approval-queue';
@@ -67,9 +68,12 @@ describe('GatewayController against real gateways', () => {
     // Resolved elsewhere: the dialog closes on its own.
     const second = askApproval(requester, 'make deploy');
     const secondBox = await dialog.box(1);
-    // Another client (here the dashboard's operator session) answers first.
-    const list = await c.session()!.request<Array<{ id: string }>>('exec.approval.list', {});
-    await c.session()!.request('exec.approval.resolve', { id: list[0]!.id, decision: 'deny' });
+    // Another client answers first: a paired device (a device-less one holding the agent's own token may not decide
+    // the agent's request, issue 9 finding 4).
+    const other = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, device: createEphemeralDeviceSigner(), scopes: ['operator.admin', 'operator.approvals'], displayName: 'other approver' });
+    cleanups.push(() => other.close());
+    const list = await other.request<Array<{ id: string }>>('exec.approval.list', {});
+    await other.request('exec.approval.resolve', { id: list[0]!.id, decision: 'deny' });
     expect((await second).decision).toBe('deny');
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(secondBox.closedBySignal).toBe(true);

@@ -127,7 +127,17 @@ beforeAll(async () => {
     caps: ['exec-approvals'],
     displayName: 'Clawdesk',
   });
-  requester = await connectGateway({ url: gateway.url, token: TOKEN, scopes: ['operator.admin'], displayName: 'agent' });
+  // The agent is a paired device on its own device token: the dashboard's device-less session holds the shared token,
+  // and the gateway never lets a request be decided with the requester's own credential (issue 9 finding 4).
+  const agentDevice = createEphemeralDeviceSigner();
+  await connectGateway({ url: gateway.url, token: TOKEN, device: agentDevice, displayName: 'agent', scopes: ['operator.admin'] }).catch(() => undefined);
+  const agentRequest = await operator.request<{ pending: Array<{ requestId: string }> }>('device.pair.list', {});
+  await operator.request('device.pair.approve', { requestId: agentRequest.pending[0]!.requestId });
+  const firstSession = await connectGateway({ url: gateway.url, token: TOKEN, device: agentDevice, scopes: ['operator.admin'], displayName: 'agent' });
+  const agentDeviceToken = firstSession.deviceToken;
+  await firstSession.close();
+  // Signed in with its own device token, not the shared one the device-less dashboard session holds.
+  requester = await connectGateway({ url: gateway.url, deviceToken: agentDeviceToken, device: agentDevice, scopes: ['operator.admin'], displayName: 'agent' });
 
   // A paired device (approved through the gateway) and a pending one.
   const paired = createEphemeralDeviceSigner();
