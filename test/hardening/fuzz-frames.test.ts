@@ -12,7 +12,7 @@ import { CLI_DEFAULT_OPERATOR_SCOPES } from '../../gateway/protocol/scopes';
 import { bundleScript, prng, RawClient, seedFromEnv, TOKEN, type RawFrame } from './helpers/harness';
 
 /**
- * Seeded frame fuzzer (issue 6, item 1). Real frames from the spec captures are mutated (wrong types, missing
+ * Seeded frame fuzzer (issue 6, item 1). Real frames from the captures in test/fixtures/frames are mutated (wrong types, missing
  * and extra fields, huge strings, deep nesting, lone surrogates, binary frames, invalid UTF-8, raw protocol
  * garbage, floods before connect, frames after close) and thrown at a gateway running in its own process.
  * Replay a failure with FUZZ_SEED=<seed>; FUZZ_CASES sets the case count.
@@ -23,14 +23,14 @@ const TOTAL_CASES = Number(process.env.FUZZ_CASES ?? 100_000);
 const PERSISTENT_CONNECTIONS = 6;
 const BATCH_PER_CONNECTION = 250;
 const FRESH_PER_BATCH = 40;
-const FRAMES_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'spec', 'frames');
+const FRAMES_DIR = path.resolve(__dirname, '..', 'fixtures', 'frames');
 const ERROR_CODE_SET = new Set<string>(ERROR_CODES);
 
 type Rand = () => number;
 const pick = <T>(r: Rand, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
 const int = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 
-/** The connect params the real CLI, node host and probe sent (spec frames), with our shared token. */
+/** The connect params the real CLI, node host and probe sent (test/fixtures/frames), with our shared token. */
 function realConnectParams(): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const file of ['node-connect.json', 'probe.json', 'device-pairing.json', 'devices-list.json']) {

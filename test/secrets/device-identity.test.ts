@@ -39,7 +39,7 @@ afterEach(() => {
 
 describe('ed25519 primitives', () => {
   it('derives deviceId as sha256 hex of the raw key, matching a real openclaw 2026.9.6 capture', () => {
-    const frames = JSON.parse(readFileSync(path.resolve(__dirname, '../../../shared/spec/frames/device-pairing.json'), 'utf8'));
+    const frames = JSON.parse(readFileSync(path.resolve(__dirname, '../fixtures/frames/device-pairing.json'), 'utf8'));
     const device = frames[1].frame.params.device;
     expect(deviceIdFromPublicKey(fromB64(device.publicKey))).toBe(device.id);
   });
