@@ -173,7 +173,7 @@ async function connectedNode(session: GatewaySession, match: (n: any) => boolean
 }
 
 function loopbackGuard(): string | undefined {
-  const guard = path.resolve(REPO_ROOT, '..', 'shared', 'tools', 'loopback-guard.cjs');
+  const guard = path.join(REPO_ROOT, 'scripts', 'loopback-guard.cjs');
   return existsSync(guard) ? guard : undefined;
 }
 

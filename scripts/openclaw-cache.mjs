@@ -30,7 +30,7 @@ export function cacheLayout() {
     nodeBin: path.join(modules, NODE_PACKAGE, 'bin', 'node'),
     openclawPackageDir: path.join(modules, 'openclaw'),
     openclawEntry: path.join(modules, 'openclaw', 'openclaw.mjs'),
-    loopbackGuard: path.resolve(repoRoot, '..', 'shared', 'tools', 'loopback-guard.cjs'),
+    loopbackGuard: path.join(repoRoot, 'scripts', 'loopback-guard.cjs'),
     openclawVersion: OPENCLAW_VERSION,
     nodeVersion: NODE_VERSION,
   };
