@@ -26,6 +26,8 @@ export function createDeviceIdentity(): DeviceIdentity {
 export interface ConnectOptions {
   port: number;
   token?: string;
+  /** Sign in with a device token (the device's own credential) instead of the shared token. */
+  deviceToken?: string;
   device?: DeviceIdentity;
   clientId?: string;
   clientMode?: string;
@@ -171,11 +173,12 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectResult> 
         };
         if (options.commands) params.commands = options.commands;
         if (options.token !== undefined) params.auth = { token: options.token };
+        if (options.deviceToken !== undefined) params.auth = { deviceToken: options.deviceToken };
         if (options.device) {
           params.device = {
             id: options.device.deviceId,
             publicKey: options.device.publicKeyB64Url,
-            signature: signV3(options.device, { clientId, clientMode, role, scopes, signedAt: ts, token: options.token ?? '', nonce, platform, deviceFamily }),
+            signature: signV3(options.device, { clientId, clientMode, role, scopes, signedAt: ts, token: options.token ?? options.deviceToken ?? '', nonce, platform, deviceFamily }),
             signedAt: ts,
             nonce,
           };

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { connectGateway, type OpenClient } from './device-client';
+import { connectGateway, type DeviceIdentity, type OpenClient } from './device-client';
 
 /**
  * The agent's side of an exec approval, as the real gateway and node host do it (spec 9.7): prepare on the node,
@@ -18,9 +18,21 @@ export interface Operator {
   close(): Promise<void>;
 }
 
-/** A device-less operator (shared token, or direct-local under auth none) with the given scopes and caps. */
-export async function connectOperator(port: number, token: string | undefined, scopes: string[], caps: string[] = []): Promise<Operator> {
-  const result = await connectGateway({ port, token, clientId: 'gateway-client', clientMode: 'backend', scopes, caps });
+/**
+ * An operator with the given scopes and caps: device-less (shared token, or direct-local under auth none) unless a
+ * device is given (which is paired silently on loopback, then signs in with its device token). Clawdesk's gateway
+ * never lets a connection approve a request made with its own credential (issue 9 finding 4), so a requester holding
+ * the shared token cannot be approved by a device-less client holding it too.
+ */
+export async function connectOperator(port: number, token: string | undefined, scopes: string[], caps: string[] = [], device?: DeviceIdentity): Promise<Operator> {
+  const options = { port, clientId: 'gateway-client', clientMode: 'backend', scopes, caps };
+  let result = await connectGateway({ ...options, token, ...(device ? { device } : {}) });
+  // A device then signs in with its own device token, so its credential is not the shared one.
+  const deviceToken = device && result.ok ? result.hello?.auth?.deviceToken : undefined;
+  if (device && typeof deviceToken === 'string') {
+    await result.client?.close();
+    result = await connectGateway({ ...options, device, deviceToken });
+  }
   if (!result.ok || !result.client) throw new Error(`operator connect failed: ${JSON.stringify(result.error ?? result.closeCode)}`);
   return { client: result.client, close: () => result.client!.close() };
 }

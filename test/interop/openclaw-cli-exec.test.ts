@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeviceIdentity } from './device-client';
 import {
   askAlwaysPolicy,
   connectOperator,
@@ -171,8 +172,11 @@ function defineSuite(authMode: AuthMode) {
     });
 
     it('an agent exec approval is listed by `approvals pending` and released by `approvals resolve <id> allow-once`', async () => {
-      const approver = await connectOperator(gateway.port, token, ['operator.admin'], ['exec-approvals']);
-      const requester = await connectOperator(gateway.port, token, ['operator.admin']);
+      // Both are devices (paired silently: loopback, same user). Clawdesk's gateway never lets a device-less
+      // connection decide a request made with its own credential, and under auth "none" every device-less local
+      // connection has the same one (issue 9 finding 4); the CLI made itself a device in the tests above.
+      const approver = await connectOperator(gateway.port, token, ['operator.admin'], ['exec-approvals'], createDeviceIdentity());
+      const requester = await connectOperator(gateway.port, token, ['operator.admin'], [], createDeviceIdentity());
       try {
         const approval = await requestExecApproval(requester.client, approver.client, runnerNodeId, ['uname', '-s']);
         expect(approval.plan.argv[0]).toBe(UNAME);
