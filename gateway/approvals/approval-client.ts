@@ -31,6 +31,10 @@ export interface ApprovalClientOptions {
   displayName?: string;
   reconnect?: ReconnectOptions;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Called when this client has decided, just before it resolves at the gateway; called a second time, with `error`,
+   * if the gateway did not take the decision (e.g. resolved elsewhere first).
+   */
   onOutcome?: (outcome: { id: string; decision: ApprovalDecision; source: 'approver' | 'fallback'; error?: string }) => void;
 }
 
@@ -87,9 +91,11 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
       const { decision, source } = await decide(event, abort.signal);
       if (abort.signal.aborted && source === 'approver') return;
       if (abort.signal.aborted) return; // resolved elsewhere meanwhile
+      // Told before the gateway is: its exec.approval.resolved broadcast can reach the app's other session before this
+      // request's answer, and the app's history must already know the decision was askFallback's, not the person's.
+      options.onOutcome?.({ id: event.id, decision, source });
       try {
         await session.request('exec.approval.resolve', { id: event.id, decision }, { timeoutMs: 10_000 });
-        options.onOutcome?.({ id: event.id, decision, source });
       } catch (error) {
         options.onOutcome?.({ id: event.id, decision, source, error: (error as Error).message });
         log('debug', 'exec.approval.resolve failed (already resolved elsewhere?)', { id: event.id, error: String(error) });

@@ -1,0 +1,236 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliUser, makeTempDir, removeTempDirs, startClawdeskGateway, type TargetGateway } from '../interop/interop-target';
+import { ensureOpenclawInstalled, repoRoot, startRealOpenclawGateway, type RealGateway } from '../interop/openclaw-harness';
+import { spawn } from 'node:child_process';
+import { createAgent, describeTurn, type Agent, type AgentTurn } from './agent-harness';
+import { startClawdeskApprover, waitUntil, type ClawdeskApprover } from './clawdesk-side';
+import { startModelServer, type ModelServer } from './model-server';
+
+/**
+ * Issue 10: a real `openclaw agent --local` turn (openclaw 2026.9.6 from the interop cache, its model a scripted
+ * server on loopback) calls its exec tool; the request reaches the person through Clawdesk's approval client (as the
+ * app wires it, with a scripted presenter) and runs on Clawdesk's runner.
+ *
+ * Every allowed turn asserts: the agent exits 0; its final text carries the command's real output (a marker unique to
+ * the turn, printed by `basename`, which is not a shell builtin and so can be allowlisted); the run happened on
+ * Clawdesk's runner (its `exec.finished` node event, and the "Node: <id>" line of the tool result naming Clawdesk's
+ * node); and the approval history recorded the decision and who made it ("you": Clawdesk's client).
+ */
+
+const command = (marker: string) => `basename ${marker}`;
+let model: ModelServer;
+
+beforeAll(async () => {
+  ensureOpenclawInstalled();
+  model = await startModelServer();
+});
+afterAll(async () => {
+  await model?.close();
+  removeTempDirs();
+});
+
+/** The connected node that offers system.run (the gateway answers hello-ok before its runner has connected). */
+async function clawdeskNodeId(approver: ClawdeskApprover, timeoutMs = 30_000): Promise<string> {
+  let last: unknown;
+  try {
+    return await waitUntil(
+      'a connected node offering system.run',
+      async () => {
+        const list = await approver.observer.request<{ nodes: Array<{ nodeId: string; connected?: boolean; commands?: string[] }> }>('node.list', {});
+        last = list;
+        return list.nodes.find((n) => n.connected && (n.commands ?? []).includes('system.run'))?.nodeId;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last node.list: ${JSON.stringify(last)}`);
+  }
+}
+
+async function expectRanOnClawdesk(turn: AgentTurn, approver: ClawdeskApprover, nodeId: string, decision: 'allow-once' | 'allow-always', observeNodeEvents = true) {
+  expect(turn.result.code, describeTurn(turn)).toBe(0);
+  expect(turn.finalText, describeTurn(turn)).toContain(turn.marker);
+  // The tool result the model was shown: the runner's node, then the command's output.
+  const [toolOutput] = model.toolOutputs(turn.trigger);
+  expect(toolOutput, describeTurn(turn)).toContain(`Node: ${nodeId}`);
+  expect(toolOutput).toContain(`${turn.marker}\n`);
+  if (observeNodeEvents) {
+    const finished = await waitUntil('exec.finished from Clawdesk’s runner', () =>
+      approver.nodeEvents.find((e) => e.event === 'exec.finished' && e.nodeId === nodeId && JSON.stringify(e.payload).includes(turn.marker)),
+    );
+    expect(finished.payload).toMatchObject({ exitCode: 0 });
+  }
+  const entry = await waitUntil('the approval history entry', () => approver.history.query().find((e) => e.command.includes(turn.marker)));
+  expect(entry).toMatchObject({ decision, decidedBy: 'you' });
+  expect(approver.outcomes.find((o) => o.id === entry.id)).toMatchObject({ decision, source: 'user' });
+}
+
+describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () => {
+  const TOKEN = `e2e-token-${process.pid}-${Date.now()}`;
+  let gateway: TargetGateway;
+  let approver: ClawdeskApprover;
+  let agent: Agent;
+  let nodeId: string;
+
+  beforeAll(async () => {
+    gateway = await startClawdeskGateway({ authMode: 'token', token: TOKEN });
+    approver = await startClawdeskApprover({ url: `ws://127.0.0.1:${gateway.port}`, token: TOKEN }, { dir: makeTempDir('approver') });
+    nodeId = await clawdeskNodeId(approver);
+    agent = createAgent({ gatewayPort: gateway.port, authMode: 'token', token: TOKEN, model });
+    await agent.ensureDeviceIdentity();
+  });
+  afterAll(async () => {
+    await approver?.stop();
+    await gateway?.stop();
+  });
+
+  it('allow-once: the person allows, the command runs on Clawdesk’s runner, the agent quotes its output', async () => {
+    approver.answer('allow-once');
+    const turn = await agent.turn({ command });
+    await expectRanOnClawdesk(turn, approver, nodeId, 'allow-once');
+    const view = approver.views.find((v) => v.command.text.includes(turn.marker));
+    expect(view?.command.text).toContain(`basename ${turn.marker}`);
+  });
+
+  it('deny: nothing runs and the agent’s final text reports the denial', async () => {
+    approver.answer('deny');
+    const turn = await agent.turn({ command });
+    expect(turn.result.code, describeTurn(turn)).toBe(0);
+    expect(turn.finalText, describeTurn(turn)).toMatch(/denied/i);
+    expect(model.toolOutputs(turn.trigger)[0] ?? '').not.toContain(`${turn.marker}\n`);
+    const entry = await waitUntil('the history entry', () => approver.history.query().find((e) => e.command.includes(turn.marker)));
+    expect(entry).toMatchObject({ decision: 'deny', decidedBy: 'you' });
+    expect(approver.nodeEvents.some((e) => e.event === 'exec.finished' && JSON.stringify(e.payload).includes(turn.marker))).toBe(false);
+  });
+
+  it('allow-always: the command runs and the decision is recorded as allow-always', async () => {
+    // ask on-miss: "Always allow" is offered (ask always offers allow-once only).
+    const onMiss = createAgent({ gatewayPort: gateway.port, authMode: 'token', token: TOKEN, model, ask: 'on-miss' });
+    await onMiss.ensureDeviceIdentity();
+    approver.answer('allow-always');
+    const first = await onMiss.turn({ command });
+    await expectRanOnClawdesk(first, approver, nodeId, 'allow-always');
+    // Open (issue 10): the real agent's next turn with the same program is prompted again although the node stored
+    // the allow-always; "the next turn runs with no prompt" is not asserted until that is understood and fixed.
+  });
+});
+
+describe('embedded: askFallback on expiry', () => {
+  const TOKEN = `e2e-fallback-${process.pid}-${Date.now()}`;
+  it('nobody answers: askFallback (deny, the default) decides, nothing runs, the agent reports the denial', async () => {
+    const gateway = await startClawdeskGateway({ authMode: 'token', token: TOKEN });
+    const approver = await startClawdeskApprover({ url: `ws://127.0.0.1:${gateway.port}`, token: TOKEN }, { dir: makeTempDir('approver-fb'), promptTimeoutMs: 3_000 });
+    try {
+      approver.answer('never');
+      const agent = createAgent({ gatewayPort: gateway.port, authMode: 'token', token: TOKEN, model });
+      await agent.ensureDeviceIdentity();
+      const turn = await agent.turn({ command });
+      expect(turn.result.code, describeTurn(turn)).toBe(0);
+      expect(turn.finalText, describeTurn(turn)).toMatch(/denied/i);
+      const entry = await waitUntil('the history entry', () => approver.history.query().find((e) => e.command.includes(turn.marker)));
+      expect(entry).toMatchObject({ decision: 'deny', decidedBy: 'fallback (askFallback)' });
+      expect(approver.clientOutcomes.find((o) => o.id === entry.id)).toMatchObject({ decision: 'deny', source: 'fallback' });
+      expect(approver.nodeEvents.some((e) => e.event === 'exec.finished' && JSON.stringify(e.payload).includes(turn.marker))).toBe(false);
+    } finally {
+      await approver.stop();
+      await gateway.stop();
+    }
+  });
+});
+
+describe('embedded: Clawdesk’s gateway with auth none', () => {
+  it('allow-once', async () => {
+    const gateway = await startClawdeskGateway({ authMode: 'none' });
+    const approver = await startClawdeskApprover({ url: `ws://127.0.0.1:${gateway.port}` }, { dir: makeTempDir('approver-none') });
+    try {
+      const nodeId = await clawdeskNodeId(approver);
+      const agent = createAgent({ gatewayPort: gateway.port, authMode: 'none', model });
+      await agent.ensureDeviceIdentity();
+      approver.answer('allow-once');
+      const turn = await agent.turn({ command });
+      await expectRanOnClawdesk(turn, approver, nodeId, 'allow-once');
+    } finally {
+      await approver.stop();
+      await gateway.stop();
+    }
+  });
+});
+
+describe('attach: OpenClaw’s gateway (token), `clawdesk node run` as its node, Clawdesk’s approval client as approver', () => {
+  const TOKEN = `e2e-attach-${process.pid}-${Date.now()}`;
+  let real: RealGateway | undefined;
+  let node: { output(): string; stop(): Promise<void> } | undefined;
+  let approver: ClawdeskApprover | undefined;
+  afterAll(async () => {
+    await approver?.stop();
+    await node?.stop();
+    await real?.stop();
+  });
+
+  it('allow-once', async () => {
+    real = await startRealOpenclawGateway({ authMode: 'token', token: TOKEN, tmpDir: makeTempDir('attach-gw') });
+    const url = `ws://127.0.0.1:${real.port}`;
+    node = startClawdeskNode(url, TOKEN);
+    const cli = cliUser({ port: real.port, authMode: 'token', token: TOKEN });
+    let lastPending: unknown;
+    // OpenClaw asks the owner to approve a node's command surface once: `openclaw nodes approve`.
+    const requestId = await waitUntil(
+      'the node’s pending request on OpenClaw’s gateway',
+      async () => {
+        const listed = await cli.json<any>(['nodes', 'pending']);
+        const pending: any[] = Array.isArray(listed) ? listed : (listed?.pending ?? listed?.requests ?? []);
+        if (!pending.length) lastPending = listed;
+        return pending[0]?.requestId as string | undefined;
+      },
+      60_000,
+    ).catch((error) => {
+      throw new Error(`${error.message}; last \`nodes pending --json\`: ${JSON.stringify(lastPending)}\n--- Clawdesk node ---\n${node!.output().slice(-2000)}`);
+    });
+    const approved = await cli.run(['nodes', 'approve', requestId]);
+    expect(approved.code, approved.stderr).toBe(0);
+    approver = await startClawdeskApprover({ url, token: TOKEN }, { dir: makeTempDir('approver-attach') });
+    const nodeId = await clawdeskNodeId(approver);
+    // The agent on the gateway's machine with the gateway's state (its runtime identity token is signed with it).
+    const agent = createAgent({ gatewayPort: real.port, authMode: 'token', token: TOKEN, model, stateDir: real.environment.stateDir });
+    await agent.ensureDeviceIdentity();
+    approver.answer('allow-once');
+    const turn = await agent.turn({ command });
+    // OpenClaw's gateway does not forward node events to operators the way Clawdesk's does: the runner's own log.
+    await expectRanOnClawdesk(turn, approver, nodeId, 'allow-once', false);
+    await waitUntil('the run in Clawdesk’s runner log', () => node!.output().includes(turn.marker));
+  });
+});
+
+/** `clawdesk node run` (the built CLI) as a child process under the loopback guard, with its own state dir. */
+function startClawdeskNode(url: string, token: string): { output(): string; stop(): Promise<void> } {
+  const install = ensureOpenclawInstalled();
+  const dir = makeTempDir('clawdesk-node');
+  const stateDir = path.join(dir, 'state');
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'bin', 'clawdesk.js'), 'node', 'run', '--url', url, '--token', token, '--state-dir', stateDir, '--identity', path.join(dir, 'node-key.json'), '--display-name', 'Clawdesk', '--verbose'],
+    {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: dir, TMPDIR: os.tmpdir(), NODE_OPTIONS: `--require ${install.loopbackGuard}`, PEER_EGRESS_LOG: path.join(dir, 'egress.log') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return {
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const forced = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(forced);
+    },
+  };
+}

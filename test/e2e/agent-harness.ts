@@ -1,0 +1,123 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { ensureOpenclawInstalled, openclawEnv, runOpenclaw, type AuthMode, type OpenclawEnvironment, type RunResult } from '../interop/openclaw-harness';
+import { makeTempDir } from '../interop/interop-target';
+import { MODEL_ID, MODEL_PROVIDER, type ModelServer, type TurnScript } from './model-server';
+
+/**
+ * A real `openclaw agent --local` (the pinned openclaw from the interop cache, isolated state, loopback guard) whose
+ * model is the scripted server and whose exec tool runs on a node of the gateway it is pointed at.
+ */
+
+export interface AgentOptions {
+  gatewayPort: number;
+  authMode: AuthMode;
+  token?: string;
+  password?: string;
+  model: ModelServer;
+  /** The agent's `tools.exec.ask` (default `always`); the node's own policy is the other half. */
+  ask?: 'always' | 'on-miss' | 'off';
+  /**
+   * The state dir the agent uses (default: its own). OpenClaw's gateway verifies the agent's runtime identity token
+   * against the exec-approvals secret of its own state, so an agent of OpenClaw's gateway shares that state dir.
+   */
+  stateDir?: string;
+}
+
+export interface AgentTurn {
+  trigger: string;
+  marker: string;
+  sessionKey: string;
+  result: RunResult;
+  /** What the agent printed as its final text (stdout). */
+  finalText: string;
+}
+
+export interface Agent {
+  environment: OpenclawEnvironment;
+  /**
+   * Gives the agent's state dir a saved device identity, as a user's would have after any gateway command: in token
+   * mode `--local` turns replay an approved `system.run` only with a persisted identity.
+   */
+  ensureDeviceIdentity(): Promise<string>;
+  /** Runs one turn: the model asks exec to run `command` (with the marker substituted for `{MARKER}`). */
+  turn(script: Omit<TurnScript, 'command'> & { command: (marker: string) => string }, options?: { timeoutMs?: number }): Promise<AgentTurn>;
+}
+
+export function createAgent(options: AgentOptions): Agent {
+  const environment = openclawEnv({
+    tmpDir: makeTempDir('agent'),
+    port: options.gatewayPort,
+    authMode: options.authMode,
+    token: options.token,
+    password: options.password,
+  });
+  const config = JSON.parse(fs.readFileSync(environment.configPath, 'utf8'));
+  config.models = {
+    mode: 'merge',
+    catalogRefresh: { enabled: false },
+    providers: {
+      [MODEL_PROVIDER]: {
+        baseUrl: options.model.baseUrl,
+        apiKey: 'e2e-not-a-secret',
+        api: 'openai-completions',
+        models: [
+          {
+            id: MODEL_ID,
+            name: 'Scripted e2e model',
+            input: ['text'],
+            contextWindow: 128_000,
+            maxTokens: 4096,
+            cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+          },
+        ],
+      },
+    },
+  };
+  config.agents = { defaults: { model: { primary: `${MODEL_PROVIDER}/${MODEL_ID}` }, heartbeat: { every: '0m' } } };
+  config.tools = { exec: { host: 'node', security: 'full', ask: options.ask ?? 'always' } };
+  fs.writeFileSync(environment.configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  if (options.authMode === 'password') environment.env.OPENCLAW_GATEWAY_PASSWORD = options.password;
+  if (options.stateDir) environment.env.OPENCLAW_STATE_DIR = options.stateDir;
+
+  return {
+    environment,
+    async ensureDeviceIdentity() {
+      // A user's state dir has one after their first device-authenticated gateway call; here openclaw's own identity
+      // store creates it (its loadOrCreateDeviceIdentity, found by name in the pinned dist), so the row is exactly
+      // what openclaw writes.
+      const install = ensureOpenclawInstalled();
+      const dist = path.join(path.dirname(install.openclawEntry), 'dist');
+      const candidates = fs.readdirSync(dist).filter((f) => /^device-identity-[\w-]+\.mjs$/.test(f)).map((f) => path.join(dist, f));
+      const script = `
+        for (const file of ${JSON.stringify(candidates)}) {
+          const mod = await import(require('node:url').pathToFileURL(file).href);
+          const create = Object.values(mod).find((f) => typeof f === 'function' && f.name === 'loadOrCreateDeviceIdentity');
+          if (create) { const id = create(); console.log(JSON.stringify({ deviceId: id.deviceId })); process.exit(0); }
+        }
+        console.error('loadOrCreateDeviceIdentity not found'); process.exit(1);`;
+      const result = spawnSync(install.nodeBin, ['--input-type=commonjs', '-e', `(async () => {${script}})()`], { env: environment.env, encoding: 'utf8', timeout: 60_000 });
+      if (result.status !== 0) throw new Error(`could not create the agent's device identity: ${result.stderr}`);
+      return JSON.parse(result.stdout.trim().split('\n').pop()!).deviceId as string;
+    },
+    async turn(script, turnOptions = {}) {
+      const id = randomUUID().slice(0, 8);
+      const trigger = `E2ETURN${id}`;
+      const marker = `CLAWDESK-E2E-${id}-OK`;
+      options.model.script(trigger, { ...script, command: script.command(marker) });
+      const sessionKey = `agent:main:e2e-${id}`;
+      const result = await runOpenclaw(
+        ['agent', '--local', '--session-key', sessionKey, '--message', `Please run the command for ${trigger} with the exec tool.`],
+        environment.env,
+        { timeoutMs: turnOptions.timeoutMs ?? 150_000 },
+      );
+      return { trigger, marker, sessionKey, result, finalText: result.stdout.trim() };
+    },
+  };
+}
+
+export function describeTurn(turn: AgentTurn): string {
+  return `agent turn ${turn.trigger}: exit ${turn.result.code}${turn.result.timedOut ? ' (timed out)' : ''} in ${turn.result.durationMs} ms\n--- stdout ---\n${turn.result.stdout.slice(-3000)}\n--- stderr ---\n${turn.result.stderr.slice(-4000)}`;
+}
