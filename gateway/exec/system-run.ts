@@ -123,6 +123,9 @@ export interface SystemRunResult {
   stdout: string;
   stderr: string;
   error: string | null;
+  /** Clawdesk's additions: the output was cut at the cap, and what stopped the run early, if anything. */
+  truncated: boolean;
+  stoppedBy: RunProcessResult['stoppedBy'];
 }
 
 export type ExecLifecycleEvent = 'exec.started' | 'exec.finished' | 'exec.denied';
@@ -475,6 +478,8 @@ export class SystemRunner {
       timedOut: result.timedOut,
       success: result.success,
       output: output.length > EVENT_OUTPUT_TAIL ? output.slice(-EVENT_OUTPUT_TAIL) : output,
+      truncated: result.truncated,
+      stoppedBy: result.stoppedBy,
       suppressNotifyOnExit: params.suppressNotifyOnExit,
     });
     return {
@@ -484,6 +489,8 @@ export class SystemRunner {
       stdout: result.stdout,
       stderr: result.stderr,
       error: result.error,
+      truncated: result.truncated,
+      stoppedBy: result.stoppedBy,
     };
   }
 

@@ -208,7 +208,7 @@ describe('system.run under the node policy', () => {
 
   it('reports a timeout', async () => {
     const r = await approvedRun({ command: [process.execPath, '-e', 'setInterval(()=>{},1000)'], cwd: work, timeoutMs: 300 });
-    expect(r).toMatchObject({ timedOut: true, success: false });
+    expect(r).toMatchObject({ timedOut: true, success: false, truncated: false, stoppedBy: 'timeout' });
   });
 
   it('which resolves names on PATH', () => {
