@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliUser, makeTempDir, removeTempDirs, startClawdeskGateway, type TargetGateway } from '../interop/interop-target';
 import { ensureOpenclawInstalled, repoRoot, startRealOpenclawGateway, type RealGateway } from '../interop/openclaw-harness';
 import { spawn } from 'node:child_process';
-import { createAgent, describeTurn, type Agent, type AgentTurn } from './agent-harness';
+import { agentConfig, createAgent, describeTurn, type Agent, type AgentTurn } from './agent-harness';
 import { startClawdeskApprover, waitUntil, type ClawdeskApprover } from './clawdesk-side';
 import { startModelServer, type ModelServer } from './model-server';
 
@@ -171,7 +171,8 @@ describe('attach: OpenClaw’s gateway (token), `clawdesk node run` as its node,
   });
 
   it('allow-once', async () => {
-    real = await startRealOpenclawGateway({ authMode: 'token', token: TOKEN, tmpDir: makeTempDir('attach-gw') });
+    // Gateway-backed turns run inside OpenClaw's gateway: its config carries the scripted model and the exec policy.
+    real = await startRealOpenclawGateway({ authMode: 'token', token: TOKEN, tmpDir: makeTempDir('attach-gw'), extraConfig: agentConfig(model) });
     const url = `ws://127.0.0.1:${real.port}`;
     node = startClawdeskNode(url, TOKEN);
     const cli = cliUser({ port: real.port, authMode: 'token', token: TOKEN });
@@ -193,9 +194,9 @@ describe('attach: OpenClaw’s gateway (token), `clawdesk node run` as its node,
     expect(approved.code, approved.stderr).toBe(0);
     approver = await startClawdeskApprover({ url, token: TOKEN }, { dir: makeTempDir('approver-attach') });
     const nodeId = await clawdeskNodeId(approver);
-    // The agent on the gateway's machine with the gateway's state (its runtime identity token is signed with it).
-    const agent = createAgent({ gatewayPort: real.port, authMode: 'token', token: TOKEN, model, stateDir: real.environment.stateDir });
-    await agent.ensureDeviceIdentity();
+    // `openclaw agent` (gateway-backed, the common attach setup): the turn runs inside OpenClaw's gateway. (`--local`
+    // with its own state dir is refused there: its runtime identity token is not signed with the gateway's secret.)
+    const agent = createAgent({ gatewayPort: real.port, authMode: 'token', token: TOKEN, model, gatewayBacked: true });
     approver.answer('allow-once');
     const turn = await agent.turn({ command });
     // OpenClaw's gateway does not forward node events to operators the way Clawdesk's does: the runner's own log.

@@ -24,6 +24,11 @@ export interface AgentOptions {
    * against the exec-approvals secret of its own state, so an agent of OpenClaw's gateway shares that state dir.
    */
   stateDir?: string;
+  /**
+   * Gateway-backed turns (`openclaw agent` without `--local`): the turn runs inside OpenClaw's gateway, whose own
+   * config must then carry agentConfig(). `--local` is refused while a gateway owns the state dir.
+   */
+  gatewayBacked?: boolean;
 }
 
 export interface AgentTurn {
@@ -54,13 +59,22 @@ export function createAgent(options: AgentOptions): Agent {
     token: options.token,
     password: options.password,
   });
-  const config = JSON.parse(fs.readFileSync(environment.configPath, 'utf8'));
+  const config = { ...JSON.parse(fs.readFileSync(environment.configPath, 'utf8')), ...agentConfig(options.model, options.ask) };
+  fs.writeFileSync(environment.configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  if (options.authMode === 'password') environment.env.OPENCLAW_GATEWAY_PASSWORD = options.password;
+  if (options.stateDir) environment.env.OPENCLAW_STATE_DIR = options.stateDir;
+  return agentOf(environment, config, options);
+}
+
+/** The config sections that make an openclaw agent use the scripted model and run exec on a node. */
+export function agentConfig(model: ModelServer, ask: 'always' | 'on-miss' | 'off' = 'always'): Record<string, unknown> {
+  const config: Record<string, any> = {};
   config.models = {
     mode: 'merge',
     catalogRefresh: { enabled: false },
     providers: {
       [MODEL_PROVIDER]: {
-        baseUrl: options.model.baseUrl,
+        baseUrl: model.baseUrl,
         apiKey: 'e2e-not-a-secret',
         api: 'openai-completions',
         models: [
@@ -77,11 +91,11 @@ export function createAgent(options: AgentOptions): Agent {
     },
   };
   config.agents = { defaults: { model: { primary: `${MODEL_PROVIDER}/${MODEL_ID}` }, heartbeat: { every: '0m' } } };
-  config.tools = { exec: { host: 'node', security: 'full', ask: options.ask ?? 'always' } };
-  fs.writeFileSync(environment.configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-  if (options.authMode === 'password') environment.env.OPENCLAW_GATEWAY_PASSWORD = options.password;
-  if (options.stateDir) environment.env.OPENCLAW_STATE_DIR = options.stateDir;
+  config.tools = { exec: { host: 'node', security: 'full', ask } };
+  return config;
+}
 
+function agentOf(environment: OpenclawEnvironment, config: Record<string, unknown>, options: AgentOptions): Agent {
   return {
     environment,
     async ensureDeviceIdentity() {
@@ -109,7 +123,7 @@ export function createAgent(options: AgentOptions): Agent {
       options.model.script(trigger, { ...script, command: script.command(marker) });
       const sessionKey = `agent:main:e2e-${id}`;
       const result = await runOpenclaw(
-        ['agent', '--local', '--session-key', sessionKey, '--message', `Please run the command for ${trigger} with the exec tool.`],
+        ['agent', ...(options.gatewayBacked ? [] : ['--local']), '--session-key', sessionKey, '--message', `Please run the command for ${trigger} with the exec tool.`],
         environment.env,
         { timeoutMs: turnOptions.timeoutMs ?? 150_000 },
       );

@@ -69,6 +69,8 @@ export interface OpenclawEnvOptions {
   password?: string;
   /** e.g. ["127.0.0.1"] so a test client's X-Forwarded-For makes it a remote peer on the real gateway. */
   trustedProxies?: string[];
+  /** Top-level config sections added to the written config (e.g. `models`, `agents`, `tools` for agent turns). */
+  extraConfig?: Record<string, unknown>;
 }
 
 export interface OpenclawEnvironment {
@@ -114,6 +116,7 @@ export function openclawEnv(options: OpenclawEnvOptions): OpenclawEnvironment {
     telemetry: { enabled: false },
     // Without this the real openclaw logs to the shared /tmp/openclaw.
     logging: { file: logFile },
+    ...(options.extraConfig ?? {}),
   };
   // JSON is valid JSON5.
   fs.writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
@@ -233,6 +236,8 @@ export interface StartRealGatewayOptions {
   tmpDir?: string;
   trustedProxies?: string[];
   startTimeoutMs?: number;
+  /** See OpenclawEnvOptions.extraConfig. */
+  extraConfig?: Record<string, unknown>;
 }
 
 export interface SpawnedRealGateway {
@@ -262,6 +267,7 @@ export async function spawnRealOpenclawGateway(options: StartRealGatewayOptions)
     token: options.token,
     password: options.password,
     trustedProxies: options.trustedProxies,
+    extraConfig: options.extraConfig,
   });
   const args = [install.openclawEntry, 'gateway', 'run', '--port', String(port), '--bind', 'loopback', '--auth', options.authMode];
   const spawnedAtNs = process.hrtime.bigint();
