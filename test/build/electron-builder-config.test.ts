@@ -92,7 +92,7 @@ describe('electron-builder configuration (package.json "build")', () => {
     expect(config.files).toEqual(expect.arrayContaining(['dist/main/**/*.js', 'dist/preload/**', 'dist/renderer/**', '!**/*.map']));
     expect(pkg.scripts.build).toContain('scripts/build-ui.mjs');
     expect(pkg.scripts.dist).toMatch(/electron-builder/);
-    expect(pkg.scripts.start).toBe('npm run build && electron .');
+    expect(pkg.scripts.start).toBe('npm run build && node scripts/start-electron.mjs');
   });
 
   it('committed icons are small and decode', () => {
