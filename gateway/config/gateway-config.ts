@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import JSON5 from 'json5';
 import { writeJsonAtomic } from '../fs/atomic-file';
 import type { AuthMode, GatewayAuthConfig } from '../server/shared-auth';
-import { DEFAULT_GATEWAY_PORT } from '../server/gateway-server';
+import { DEFAULT_GATEWAY_PORT } from '../protocol/frames';
 
 /** The parts of OpenClaw's `openclaw.json` the gateway reads. */
 export interface OpenClawGatewayConfig {

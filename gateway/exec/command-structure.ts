@@ -1,4 +1,5 @@
-import { commandName, isDangerousEnvKey } from './command-analysis';
+import { commandName } from './command-text';
+import { isDangerousEnvKey } from './env-policy';
 import { readShellPayload } from './shell-syntax';
 
 /**

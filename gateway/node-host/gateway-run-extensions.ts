@@ -2,11 +2,29 @@ import path from 'node:path';
 import { startApprovalClient, type ApprovalClientHandle } from '../approvals/approval-client';
 import { TerminalApprover } from '../approvals/approver';
 import { createExecModules, type ExecModules } from '../approvals/exec-modules';
-import type { GatewayRunExtensions } from '../cli/commands/gateway-command';
+import type { CliIo } from '../cli/cli-io';
 import { readJsonFile, writeJsonAtomic } from '../fs/atomic-file';
 import { CLI_KEYCHAIN_HINT, clawdeskDataDir, loadClawdeskIdentity } from '../identity/clawdesk-identity';
 import type { DevicePairingStore } from '../pairing/device-pairing-store';
+import type { GatewayModule } from '../server/gateway-module';
+import type { RunningGateway } from '../server/gateway-server';
 import { nodePlatform, startNodeHost } from './node-host';
+
+/** Extra parts the composition root wires in (the exec runner and approvals). */
+export interface GatewayRunExtensions {
+  modules?: (ctx: { stateDir: string }) => GatewayModule[] | Promise<GatewayModule[]>;
+  /** Starts the exec runner against the running gateway; returns its stop function. */
+  startNode?: (ctx: {
+    url: string;
+    stateDir: string;
+    token?: string;
+    password?: string;
+    io: CliIo;
+    gateway?: RunningGateway;
+    /** The user accepted a 0600 key file when no keychain works (--allow-plaintext-keys). */
+    allowPlaintextKeys?: boolean;
+  }) => Promise<() => Promise<void>>;
+}
 
 /** Public ids of in-memory identities used by earlier runs, so their pairing records can be cleared. */
 function ephemeralDevicesPath(stateDir: string): string {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, serialize, sweepOrphanedTempFiles, writeJsonAtomic } from '../fs/atomic-file';
 import { isOperatorScope, normalizeScopes, scopeSatisfied, scopesCovered } from '../protocol/scopes';
-import { safeEqualSecret } from '../server/shared-auth';
+import { safeEqualSecret } from '../protocol/secret-compare';
 
 export const PENDING_TTL_MS = 5 * 60_000;
 /**

@@ -5,7 +5,10 @@ export const PROTOCOL_VERSION = 4;
 export const MIN_NODE_PROTOCOL_VERSION = 3;
 export const MIN_PROBE_PROTOCOL_VERSION = 3;
 
-/** Transport limits (spec 1.1, 9.2). */
+/** The port an OpenClaw gateway listens on unless configured otherwise (docs/protocol.md, Transport). */
+export const DEFAULT_GATEWAY_PORT = 18789;
+
+/** Transport limits (docs/protocol.md, Transport). */
 export const MAX_PREAUTH_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
 export const MAX_BUFFERED_BYTES = 50 * 1024 * 1024;

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { MethodDefinition } from '../server/gateway-module';
 
 /**
  * Params and results of the gateway's core and device-pairing methods (spec 3.7, 7). Params schemas are what the
@@ -103,7 +102,7 @@ export function hardenParams<T extends z.ZodType>(schema: T) {
  * The same module with every method's params declared through hardenParams: for modules whose schemas are written
  * elsewhere (the node registry), so no method of the gateway takes a reserved key unrefused.
  */
-export function hardenModuleParams<M extends { methods(): MethodDefinition[] }>(module: M): M {
+export function hardenModuleParams<M extends { methods(): Array<{ params: z.ZodType }> }>(module: M): M {
   return new Proxy(module, {
     get(target, property) {
       if (property === 'methods') return () => target.methods().map((method) => ({ ...method, params: hardenParams(method.params) }));

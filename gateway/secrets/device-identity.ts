@@ -18,6 +18,7 @@ import {
   toB64Url,
   verifyPayload,
 } from '../protocol/ed25519';
+import { IDENTITY_RECORD_FILE } from './identity-record';
 import { SecretStoreError } from './secret-errors';
 import type { SecretStore } from './secret-store';
 
@@ -45,7 +46,6 @@ export interface DeviceToken {
 
 export const IDENTITY_SECRET = 'device-identity';
 export const TOKENS_SECRET = 'device-tokens';
-export const IDENTITY_RECORD_FILE = 'device-identity.json';
 const MAX_IDENTITY_FILE_BYTES = 64 * 1024;
 
 export class IdentityUnavailableError extends Error {

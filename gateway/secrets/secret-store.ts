@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes, randomUUID, timingSafeEq
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SECRET_DIR_MODE, serialize, writeFileAtomic, writeJsonAtomic } from '../fs/atomic-file';
-import { IDENTITY_RECORD_FILE } from './device-identity';
+import { IDENTITY_RECORD_FILE } from './identity-record';
 import { DATA_KEY_BYTES, KeyCustodian, SecretBackendKind } from './key-custodian';
 import { KeytarCustodian, KeytarLike, loadKeytar } from './keytar-backend';
 import { PlaintextKeyFileCustodian } from './plaintext-key-file';

@@ -6,6 +6,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { DevicePairingStore, type PendingPairingRequest } from '../pairing/device-pairing-store';
 import { canSeePairingConn as canSeePairing, createDevicePairingModule } from '../pairing/device-pairing-module';
 import {
+  DEFAULT_GATEWAY_PORT,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   describeZodError,
   errorResponse,
@@ -38,7 +39,6 @@ import { addressPeerKey, createPeerIdentifier, createSameUserCheck, PeerUidResol
 import { AuthRateLimiter, checkSharedSecret, DEFAULT_RATE_LIMIT, validateAuthConfig, type GatewayAuthConfig, type RateLimitOptions } from './shared-auth';
 
 export const GATEWAY_VERSION = CLAWDESK_VERSION;
-export const DEFAULT_GATEWAY_PORT = 18789;
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 

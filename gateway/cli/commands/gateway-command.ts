@@ -6,11 +6,10 @@ import {
   resolveGatewaySettings,
 } from '../../config/gateway-config';
 import { gatewayRunExtensions } from '../../node-host/gateway-run-extensions';
-import { startGatewayServer, type LogFn, type RunningGateway } from '../../server/gateway-server';
-import type { GatewayModule } from '../../server/gateway-module';
+import { startGatewayServer, type LogFn } from '../../server/gateway-server';
 import { recoverInterruptedMigrations } from '../../state/state-migration';
 import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../../state/state-paths';
-import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
+import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand } from '../cli-io';
 
 const USAGE = `Usage: clawdesk gateway run [options]
 
@@ -30,23 +29,6 @@ Options:
   --profile NAME           Use the state dir ~/.openclaw-NAME
   --verbose                Log connections and pairing decisions
 `;
-
-/** Extra parts the composition root wires in (the exec runner and approvals). */
-export interface GatewayRunExtensions {
-  modules?: (ctx: { stateDir: string }) => GatewayModule[] | Promise<GatewayModule[]>;
-  /** Starts the exec runner against the running gateway; returns its stop function. */
-  startNode?: (ctx: {
-    url: string;
-    stateDir: string;
-    token?: string;
-    password?: string;
-    io: CliIo;
-    gateway?: RunningGateway;
-    /** The user accepted a 0600 key file when no keychain works (--allow-plaintext-keys). */
-    allowPlaintextKeys?: boolean;
-  }) => Promise<() => Promise<void>>;
-}
-
 
 export const gatewayCommand: CliCommand = async (argv, io) => {
   const [sub, ...rest] = argv;
