@@ -1,165 +1,21 @@
-import { execFile } from 'node:child_process';
-import { readdir, readFile, readlink } from 'node:fs/promises';
-import net from 'node:net';
-import { promisify } from 'node:util';
-import WebSocket from 'ws';
 import type { OwnerView } from './ipc/ipc-contract';
+import { findPortOwner, probeGatewayPort, type PortOwner, type ProbeOptions } from '../gateway/openclaw/port-owner';
 
 /**
  * Who owns the gateway port. Clawdesk never fights for it: a free port is embedded, an OpenClaw gateway that
  * already answers is attached to, and anything else is reported with its PID where the OS tells.
+ * The probe and the port-owner lookup live in gateway/openclaw/port-owner.ts (shared with the OpenClaw supervisor).
  */
-
-export type PortProbe =
-  | { kind: 'free' }
-  /** Something answered the OpenClaw handshake (`connect.challenge` first, spec 1.3). */
-  | { kind: 'openclaw'; url: string }
-  | { kind: 'other'; detail: string };
-
-export interface ProbeOptions {
-  host?: string;
-  timeoutMs?: number;
-}
-
-function tcpConnect(host: string, port: number, timeoutMs: number): Promise<'open' | 'refused' | 'timeout'> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (result: 'open' | 'refused' | 'timeout') => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => done('timeout'), timeoutMs);
-    socket.once('connect', () => done('open'));
-    socket.once('error', () => done('refused'));
-  });
-}
-
-/** Connects and waits for the server's first frame; only a `connect.challenge` event counts as OpenClaw. */
-export async function probeGatewayPort(port: number, options: ProbeOptions = {}): Promise<PortProbe> {
-  const host = options.host ?? '127.0.0.1';
-  const timeoutMs = options.timeoutMs ?? 2000;
-  const tcp = await tcpConnect(host, port, timeoutMs);
-  if (tcp === 'refused') return { kind: 'free' };
-  if (tcp === 'timeout') return { kind: 'other', detail: 'the port accepts no connection in time' };
-  const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return new Promise<PortProbe>((resolve) => {
-    const ws = new WebSocket(url, { handshakeTimeout: timeoutMs, maxPayload: 64 * 1024 });
-    let settled = false;
-    const finish = (probe: PortProbe) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      ws.removeAllListeners();
-      ws.on('error', () => undefined);
-      ws.terminate();
-      resolve(probe);
-    };
-    const timer = setTimeout(() => finish({ kind: 'other', detail: 'a WebSocket server that does not speak the OpenClaw protocol' }), timeoutMs);
-    ws.on('message', (data) => {
-      try {
-        const frame = JSON.parse(data.toString());
-        if (frame?.type === 'event' && frame.event === 'connect.challenge' && typeof frame.payload?.nonce === 'string') {
-          finish({ kind: 'openclaw', url });
-          return;
-        }
-      } catch {
-        // fall through
-      }
-      finish({ kind: 'other', detail: 'a WebSocket server that does not speak the OpenClaw protocol' });
-    });
-    ws.on('unexpected-response', (_req, res) => finish({ kind: 'other', detail: `an HTTP server (status ${res.statusCode}), not a WebSocket gateway` }));
-    ws.on('error', (error) => finish({ kind: 'other', detail: `not a WebSocket gateway (${error.message})` }));
-    ws.on('close', () => finish({ kind: 'other', detail: 'the connection closed before any handshake' }));
-  });
-}
-
-// --- Who listens on a port ----------------------------------------------------------------------------------
-
-export interface PortOwner {
-  pid: number;
-  name?: string;
-}
-
-/** Parses /proc/net/tcp{,6}: the socket inodes LISTENing on `port`. */
-export function listeningInodes(procNetTcp: string, port: number): string[] {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const inodes: string[] = [];
-  for (const line of procNetTcp.split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 10) continue;
-    const local = fields[1]!;
-    if (local.slice(local.lastIndexOf(':') + 1).toUpperCase() === hexPort && fields[3] === '0A') inodes.push(fields[9]!);
-  }
-  return inodes;
-}
-
-/** Linux: /proc/net/tcp gives the socket inode, /proc/<pid>/fd links name it. Other users' processes stay hidden. */
-export async function findPortOwnerLinux(port: number, procRoot = '/proc'): Promise<PortOwner | undefined> {
-  const inodes = new Set<string>();
-  for (const file of ['net/tcp', 'net/tcp6']) {
-    try {
-      for (const inode of listeningInodes(await readFile(`${procRoot}/${file}`, 'utf8'), port)) inodes.add(inode);
-    } catch {
-      // IPv6 may be disabled.
-    }
-  }
-  if (inodes.size === 0) return undefined;
-  const targets = new Set([...inodes].map((inode) => `socket:[${inode}]`));
-  for (const entry of await readdir(procRoot)) {
-    if (!/^\d+$/.test(entry)) continue;
-    let fds: string[];
-    try {
-      fds = await readdir(`${procRoot}/${entry}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      let link: string;
-      try {
-        link = await readlink(`${procRoot}/${entry}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      if (targets.has(link)) {
-        const name = await readFile(`${procRoot}/${entry}/comm`, 'utf8').then((s) => s.trim(), () => undefined);
-        return { pid: Number(entry), name };
-      }
-    }
-  }
-  return undefined;
-}
-
-/** Windows: `netstat -ano -p TCP` rows "TCP  127.0.0.1:18789  0.0.0.0:0  LISTENING  4242". */
-export function parseNetstatListeners(output: string, port: number): number | undefined {
-  for (const line of output.split(/\r?\n/)) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length >= 5 && fields[0] === 'TCP' && fields[3] === 'LISTENING' && fields[1]!.endsWith(`:${port}`)) return Number(fields[4]);
-  }
-  return undefined;
-}
-
-const execFileAsync = promisify(execFile);
-
-export async function findPortOwner(port: number, platform: NodeJS.Platform = process.platform): Promise<PortOwner | undefined> {
-  try {
-    if (platform === 'linux') return await findPortOwnerLinux(port);
-    if (platform === 'darwin') {
-      const { stdout } = await execFileAsync('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc'], { timeout: 3000 });
-      const pid = /^p(\d+)/m.exec(stdout)?.[1];
-      const name = /^c(.+)$/m.exec(stdout)?.[1];
-      return pid ? { pid: Number(pid), name } : undefined;
-    }
-    if (platform === 'win32') {
-      const { stdout } = await execFileAsync('netstat', ['-ano', '-p', 'TCP'], { timeout: 5000, windowsHide: true });
-      const pid = parseNetstatListeners(stdout, port);
-      return pid ? { pid } : undefined;
-    }
-  } catch {
-    // The OS would not tell; the owner stays unknown.
-  }
-  return undefined;
-}
+export {
+  findPortOwner,
+  findPortOwnerLinux,
+  listeningInodes,
+  parseNetstatListeners,
+  probeGatewayPort,
+  type PortOwner,
+  type PortProbe,
+  type ProbeOptions,
+} from '../gateway/openclaw/port-owner';
 
 // --- The decision -------------------------------------------------------------------------------------------
 
