@@ -44,12 +44,33 @@ describe('electron-builder configuration (package.json "build")', () => {
     expect(config.asar).toBe(true);
   });
 
+  it('Apple Silicon: an unsigned build still launches after the fuses are flipped (ad-hoc signature reset)', async () => {
+    // The fuse config electron-builder itself hands to @electron/fuses (platformPackager.generateFuseConfig).
+    const { PlatformPackager } = require('app-builder-lib') as {
+      PlatformPackager: { prototype: { generateFuseConfig(fuses: unknown): Promise<Record<string, unknown>> } };
+    };
+    const fuseConfig = await PlatformPackager.prototype.generateFuseConfig.call({}, config.electronFuses);
+    expect(fuseConfig.resetAdHocDarwinSignature).toBe(true);
+  });
+
+  it('AppImage: the static type-2 runtime (no libfuse2, which Ubuntu 24.04 lacks), as electron-builder reads toolsets', () => {
+    expect(config.toolsets.appimage).toBe('1.0.3');
+    // electron-builder's own table: "0.0.0" (the default) is the FUSE2 appimage-12 bundle, 1.0.x the static runtime.
+    const { appimageChecksums } = require('app-builder-lib/out/toolsets/linux') as { appimageChecksums: Record<string, Record<string, string>> };
+    expect(Object.keys(appimageChecksums['0.0.0']!)).toEqual(['appimage-12.0.1.7z']);
+    expect(Object.keys(appimageChecksums[config.toolsets.appimage]!).join()).toMatch(/^appimage-tools-runtime-\d+\.tar\.gz$/);
+    const target = readFileSync(require.resolve('app-builder-lib/out/targets/appimage/AppImageTarget.js'), 'utf8');
+    expect(target).toMatch(/appimageTool == null \|\| appimageTool === "0\.0\.0"\) \{\s*updateInfo = await \(0, appImageUtil_1\.buildLegacyFuse2AppImage\)/);
+  });
+
   it('uses the same app id as the main process (Windows AppUserModelID for notifications)', () => {
     expect(config.appId).toBe(APP_ID);
   });
 
   it('macOS: no Dock icon, hardened runtime with entitlements that exist', () => {
     expect(config.mac.extendInfo.LSUIElement).toBe(true);
+    // Notification actions (the approval notification's Deny) only show for alert-style notifications.
+    expect(config.mac.extendInfo.NSUserNotificationAlertStyle).toBe('alert');
     expect(config.mac.hardenedRuntime).toBe(true);
     expect(config.mac.target).toContain('dmg');
     const entitlements = readFileSync(path.join(root, config.mac.entitlements), 'utf8');
