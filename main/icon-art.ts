@@ -38,6 +38,25 @@ export class Canvas {
     }
   }
 
+  /** Removes `shape` ("destination-out"): alpha drops by the coverage, so the hole shows in any tint. */
+  erase(shape: Shape): void {
+    const step = 1 / SUPERSAMPLE;
+    for (let py = 0; py < this.height; py++) {
+      for (let px = 0; px < this.width; px++) {
+        let hits = 0;
+        for (let sy = 0; sy < SUPERSAMPLE; sy++) {
+          for (let sx = 0; sx < SUPERSAMPLE; sx++) {
+            if (shape((px + (sx + 0.5) * step) / this.width, (py + (sy + 0.5) * step) / this.height)) hits++;
+          }
+        }
+        if (hits === 0) continue;
+        const i = (py * this.width + px) * 4;
+        this.pixels[i + 3] = Math.round(this.pixels[i + 3]! * (1 - hits / (SUPERSAMPLE * SUPERSAMPLE)));
+        if (this.pixels[i + 3] === 0) this.pixels.fill(0, i, i + 3);
+      }
+    }
+  }
+
   private blend(px: number, py: number, [r, g, b, a]: Rgba, coverage: number): void {
     const i = (py * this.width + px) * 4;
     const srcA = (a / 255) * coverage;
@@ -172,10 +191,15 @@ export function drawTrayIcon(size: number, spec: TrayIconSpec): Canvas {
   claw(canvas, spec.state === 'stopped' && !spec.template ? [156, 163, 175, 255] : ink, 0.9, 0, 0.08);
   const label = badgeLabel(spec);
   const badgeColor: Rgba = spec.template ? [0, 0, 0, 255] : TRAY_STATE_COLORS[spec.state];
-  if (label !== undefined) {
+  if (label !== undefined && spec.template) {
+    // A template image is only an alpha mask (macOS tints it for the menu bar, light or dark): colour carries
+    // nothing. The badge is a solid disc cut out from the claw by a clear ring, and its label is a hole in the disc.
+    canvas.erase(circle(0.72, 0.72, 0.34));
     canvas.fill(circle(0.72, 0.72, 0.28), badgeColor);
-    // Template images have one colour; the label is cut out by painting it transparent-looking white-on-black.
-    canvas.fill(text(label, 0.72, 0.72, 0.3), spec.template ? [255, 255, 255, 255] : WHITE);
+    canvas.erase(text(label, 0.72, 0.72, 0.3));
+  } else if (label !== undefined) {
+    canvas.fill(circle(0.72, 0.72, 0.28), badgeColor);
+    canvas.fill(text(label, 0.72, 0.72, 0.3), WHITE);
   } else if (spec.state === 'stopped') {
     canvas.fill(capsule(0.1, 0.9, 0.9, 0.1, 0.06), badgeColor);
   } else {

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, readdirSync, mkdirSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { drawTrayIcon } from '../../main/icon-art';
+import { circle, drawTrayIcon, text } from '../../main/icon-art';
+import { inflateSync } from 'node:zlib';
 import { TrayController } from '../../main/tray-controller';
 import { trayIcon, trayMenu, trayTooltip, type TrayActions, type TrayInputs } from '../../main/tray-model';
 import { FakeTray, fakeImages, type FakeImage } from './fakes';
@@ -109,12 +110,72 @@ describe('TrayController', () => {
     expect(image.representations.map((r) => r.scaleFactor)).toEqual([2]);
     expect(tray.title).toBe('3');
     expect(tray.tooltip).toContain('3 approvals waiting');
-    // Template images are black on transparent only.
-    const png = drawTrayIcon(16, { state: 'approvals', count: 3, template: true });
-    for (let i = 0; i < png.pixels.length; i += 4) {
-      const [r, g, b, a] = png.pixels.subarray(i, i + 4);
-      if (a! > 0) expect(r === g && g === b).toBe(true);
+  });
+
+  describe('macOS template badge: drawn in alpha (macOS uses only the alpha channel of a template image)', () => {
+    /** The PNG as written to the tray, decoded: RGBA rows (the encoder writes filter 0 only, which is checked). */
+    function decode(png: Buffer): { width: number; rgba: Uint8Array } {
+      const width = png.readUInt32BE(16);
+      const idat = png.indexOf('IDAT');
+      const raw = inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
+      const rgba = new Uint8Array(width * width * 4);
+      for (let y = 0; y < width; y++) {
+        expect(raw[y * (width * 4 + 1)]).toBe(0);
+        rgba.set(raw.subarray(y * (width * 4 + 1) + 1, (y + 1) * (width * 4 + 1)), y * width * 4);
+      }
+      return { width, rgba };
     }
+    const alpha = (size: number, label: { state: 'approvals' | 'error'; count?: number }) => {
+      const { width, rgba } = decode(drawTrayIcon(size, { ...label, template: true }).toPng());
+      return { width, a: rgba.filter((_, i) => i % 4 === 3), rgb: rgba.filter((_, i) => i % 4 !== 3) };
+    };
+
+    it('no colour at all: every pixel is black, whatever its alpha', () => {
+      for (const size of [16, 32]) expect(alpha(size, { state: 'approvals', count: 3 }).rgb.every((v) => v === 0)).toBe(true);
+    });
+
+    it('the label is a hole in the disc: glyph pixels clear, the rest of the disc opaque (32 px, the 2x image)', () => {
+      for (const [label, spec] of [['3', { state: 'approvals', count: 3 }], ['9+', { state: 'approvals', count: 12 }], ['!', { state: 'error' }]] as const) {
+        const { width, a } = alpha(32, spec);
+        const glyph = text(label, 0.72, 0.72, 0.3);
+        const disc = circle(0.72, 0.72, 0.26);
+        let holes = 0;
+        let solid = 0;
+        for (let y = 0; y < width; y++) {
+          for (let x = 0; x < width; x++) {
+            const samples = [0.1, 0.5, 0.9].flatMap((dy) => [0.1, 0.5, 0.9].map((dx) => [(x + dx) / width, (y + dy) / width] as const));
+            if (!samples.every(([u, v]) => disc(u, v))) continue;
+            const inGlyph = samples.filter(([u, v]) => glyph(u, v)).length;
+            if (inGlyph === samples.length) {
+              expect(a[y * width + x], `${label} glyph pixel ${x},${y}`).toBeLessThan(40);
+              holes++;
+            } else if (inGlyph === 0) {
+              expect(a[y * width + x], `${label} disc pixel ${x},${y}`).toBeGreaterThan(215);
+              solid++;
+            }
+          }
+        }
+        expect(holes, label).toBeGreaterThanOrEqual(label === '!' ? 2 : 4);
+        expect(solid, label).toBeGreaterThanOrEqual(20);
+      }
+    });
+
+    it('different counts give different alpha masks at 1x and 2x (a label in colour alone would not)', () => {
+      for (const size of [16, 32]) {
+        const three = alpha(size, { state: 'approvals', count: 3 }).a;
+        const seven = alpha(size, { state: 'approvals', count: 7 }).a;
+        expect(three.some((v, i) => Math.abs(v - seven[i]!) > 128), `${size} px`).toBe(true);
+      }
+    });
+  });
+
+  it('macOS: the tray gets the alpha-drawn badge', () => {
+    const tray = new FakeTray();
+    const images = fakeImages();
+    new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'darwin', iconCacheDir: '/nonexistent', actions }).update({ ...base, pendingApprovals: [{ id: 'a', summary: 'x' }] });
+    const made = images.made[0]!;
+    expect(made.source.buffer!.equals(drawTrayIcon(16, { state: 'approvals', count: 1, template: true }).toPng())).toBe(true);
+    expect(made.representations[0]!.buffer!.equals(drawTrayIcon(32, { state: 'approvals', count: 1, template: true }).toPng())).toBe(true);
   });
 
   it('Windows: a multi-size .ico read from a path', () => {
