@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../fs/atomic-file';
-import { copyTree, fsyncPath, fsyncTree, lexists } from './state-tree';
+import { isSecretPath } from './state-safety';
+import { CopyContext, copyTree, fsyncDirs, fsyncFiles, fsyncPath, lexists } from './state-tree';
 
 /**
  * Timestamped copies of state dirs taken before a migration or restore, restorable with
@@ -46,18 +47,22 @@ export function defaultBackupRoot(stateDir: string): string {
 }
 
 /**
- * Copies each path into `<partialDir>/<role>` and writes the manifest; the caller renames `partialDir` to its final
- * name (that rename is what makes the backup exist).
+ * Copies each path into `<partialDir>/<role>-<index>` and writes the manifest; the caller renames `partialDir` to its
+ * final name (that rename is what makes the backup exist). Trust files (identity, tokens, pairings, approvals,
+ * config, credentials) are always copied byte for byte; other files are hard-linked where the filesystem allows
+ * (they are never rewritten in place by Clawdesk, and a link takes no space), else copied.
  */
 export async function writeBackup(
   partialDir: string,
   sources: Array<{ role: BackupEntry['role']; path: string }>,
   meta: { id: string; reason: BackupManifest['reason']; createdAtMs: number },
+  options: { ctx?: CopyContext } = {},
 ): Promise<BackupManifest> {
   await fs.mkdir(path.dirname(partialDir), { recursive: true, mode: 0o700 });
   await fs.mkdir(partialDir, { mode: 0o700 });
   const entries: BackupEntry[] = [];
   const skipped: string[] = [];
+  const written: string[] = [];
   for (const [index, source] of sources.entries()) {
     const st = await fs.lstat(source.path).catch(() => undefined);
     if (!st) {
@@ -66,8 +71,9 @@ export async function writeBackup(
       entries.push({ role: source.role, path: source.path, state: 'link', linkTarget: await fs.readlink(source.path) });
     } else if (st.isDirectory()) {
       const copy = `${source.role}-${index}`;
-      const result = await copyTree(source.path, path.join(partialDir, copy));
+      const result = await copyTree(source.path, path.join(partialDir, copy), { link: true, copyIf: isSecretPath, ctx: options.ctx });
       skipped.push(...result.skipped.map((rel) => `${source.path}/${rel}`));
+      written.push(...result.written);
       entries.push({ role: source.role, path: source.path, state: 'dir', copy });
     } else {
       throw new BackupInvalidError(`${source.path} is not a directory`);
@@ -75,7 +81,8 @@ export async function writeBackup(
   }
   const manifest: BackupManifest = { version: 1, kind: 'clawdesk-state-backup', ...meta, entries, skipped };
   await writeJsonAtomic(path.join(partialDir, BACKUP_MANIFEST), manifest);
-  await fsyncTree(partialDir);
+  await fsyncFiles(written);
+  await fsyncDirs(partialDir);
   return manifest;
 }
 

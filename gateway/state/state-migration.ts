@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_MAX_JSON_BYTES, SymlinkRefusedError, ensureRealDirectory, writeFileAtomic } from '../fs/atomic-file';
-import { BackupInvalidError, BackupManifest, backupName, defaultBackupRoot, publishBackup, readBackupManifest, writeBackup } from './state-backup';
+import { BACKUP_MANIFEST, BackupEntry, BackupInvalidError, BackupManifest, backupName, defaultBackupRoot, publishBackup, readBackupManifest, writeBackup } from './state-backup';
 import {
   DeviceAuthFile,
   ExecApprovalsFile,
@@ -49,7 +50,8 @@ import {
   sweepJournalTemps,
 } from './state-transaction';
 import { SafetyProblem, checkDirAndAncestors, checkTreeEntries, isSecretPath, isTrustPath } from './state-safety';
-import { copyFileData, copyOne, copyTree, lexists, sha256File, walkTree } from './state-tree';
+import { CopyContext, SourceChangedError, copyFileData, copyOne, copyTree, fsyncPath, lexists, linkOrCopyFile, sha256File, walkTree } from './state-tree';
+import { MigrationCancelledError, MigrationProgress, MigrationStrategy, ProgressTracker } from './state-progress';
 
 /**
  * `clawdesk state migrate --from <dir> --to <dir>`: merges one OpenClaw state dir into another, backs both up
@@ -77,6 +79,13 @@ export interface MigrationPlan {
   notes: MergeNote[];
   backupDir?: string;
   link: 'symlink' | 'junction';
+  /**
+   * same-volume: source, target and backup share a filesystem, so nothing is copied but the trust files: files get
+   * a second name by hard link, whole directories are renamed, the old trees become the backup by rename.
+   * cross-volume: the source's files are streamed to the target's filesystem (cloned where it can, holes kept),
+   * checked, and the source removed only after the result is verified.
+   */
+  strategy?: MigrationStrategy;
 }
 
 export class MigrationBlockedError extends Error {
@@ -105,6 +114,10 @@ export interface MigrateOptions {
   maxBytes?: number;
   /** Free bytes available to this user on the filesystem holding `dir` (default: statfs). Tests inject it. */
   freeBytes?: (dir: string) => Promise<number>;
+  /** Progress while files are placed, backed up and verified (throttled to about 10 a second per phase). */
+  onProgress?: (progress: MigrationProgress) => void;
+  /** Cancels the migration: honoured between any two files until the commit point, and everything is rolled back. */
+  signal?: AbortSignal;
 }
 
 /** 16 GiB: far above any OpenClaw state dir, far below what a hostile sparse file could claim. */
@@ -120,6 +133,14 @@ export interface MigrationResult {
 }
 
 interface Recipe {
+  /** Regular files of the source that have an identical copy in the target (not carried over). */
+  identical: string[];
+  /** Regular files the staging places (target's and carried source files), for progress. */
+  totals: { files: number; bytes: number };
+  devices: { source: number; target: number; backup: number };
+  /** The source dir's mtime when planned (names added or removed at its top level move it). */
+  rootMtimeMs?: number;
+  sourceEntries: Array<{ rel: string; stat: import('node:fs').Stats }>;
   mkdirs: string[];
   /** `secret`: trust state, written fresh (new inode, 0600) instead of copied with its mode. */
   copies: Array<{ from: string; rel: string; secret?: boolean; skip?: (childRel: string) => boolean }>;
@@ -163,7 +184,7 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   const to = path.resolve(options.to);
   const link = platform === 'win32' ? 'junction' : 'symlink';
   const plan: MigrationPlan = { from, to, targetExists: false, status: 'ready', blockers: [], warnings: [], steps: [], files: [], notes: [], link };
-  const recipe: Recipe = { mkdirs: [], copies: [], writes: [], checks: { accounted: [] } };
+  const recipe: Recipe = { identical: [], totals: { files: 0, bytes: 0 }, devices: { source: -1, target: -2, backup: -3 }, sourceEntries: [], mkdirs: [], copies: [], writes: [], checks: { accounted: [] } };
   const blockAll = (problems: SafetyProblem[], whose: string) => {
     for (const problem of problems) plan.blockers.push(`${whose}: ${problem.message}`);
     plan.status = 'blocked';
@@ -190,6 +211,7 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   }
   plan.fromReal = fromReal;
   const fromStat = await fs.stat(fromReal);
+  recipe.rootMtimeMs = fromStat.mtimeMs;
   if (!fromStat.isDirectory()) return block(`the source ${from} is a file, not a state directory`);
   // Trust is taken from the source: another user must not be able to change it, now or while it is copied.
   const unsafe = (await checkDirAndAncestors(from, { platform })).filter((p) => p.blocking);
@@ -265,22 +287,39 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     );
   }
   let targetSize = { apparent: 0, allocated: 0 };
+  const targetMap = new Map<string, import('node:fs').Stats>();
+  let targetFiles = { files: 0, bytes: 0 };
   if (plan.targetExists) {
     try {
-      targetSize = sizeOf(await walkTree(toReal));
+      const targetEntries = await walkTree(toReal);
+      for (const e of targetEntries) targetMap.set(e.rel, e.stat);
+      targetSize = sizeOf(targetEntries);
+      targetFiles = { files: targetEntries.filter((e) => e.stat.isFile()).length, bytes: targetSize.apparent };
     } catch (error) {
       return block(`cannot read everything in the target ${to}: ${(error as Error).message}`);
     }
   }
+  recipe.sourceEntries = sourceEntries;
   const backupRootForSpace = options.backupRoot ?? defaultBackupRoot(toReal);
   const freeBytes = options.freeBytes ?? freeBytesAt;
-  const needEach = sourceSize.allocated + targetSize.allocated;
   const stagingFs = await existingAncestor(path.dirname(toReal));
   const backupFs = await existingAncestor(backupRootForSpace);
-  const sameFs = (await fs.stat(stagingFs).then((s) => s.dev).catch(() => -1)) === (await fs.stat(backupFs).then((s) => s.dev).catch(() => -2));
-  const needs = sameFs ? [{ dir: stagingFs, bytes: 2 * needEach, what: 'the backup and the staged copy' }] : [
-    { dir: stagingFs, bytes: needEach, what: 'the staged copy' },
-    { dir: backupFs, bytes: needEach, what: 'the backup' },
+  const devOf = (p: string, fallback: number) => fs.stat(p).then((st) => st.dev, () => fallback);
+  recipe.devices = { source: fromStat.dev, target: await devOf(stagingFs, -2), backup: await devOf(backupFs, -3) };
+  const { devices } = recipe;
+  plan.strategy = devices.source === devices.target ? 'same-volume' : 'cross-volume';
+  // What each filesystem must hold. Directories and trust files are always new (a few KiB each); data is new only
+  // where it crosses filesystems: the source's files on the target's; a backup on a third filesystem is a copy.
+  const secretBytes = (entries: Array<{ rel: string; stat: import('node:fs').Stats }>) =>
+    entries.reduce((n, e) => n + (e.stat.isFile() && isSecretPath(e.rel) ? allocatedBytes(e.stat) : e.stat.isDirectory() ? 4096 : 0), 0);
+  const metadata = secretBytes(sourceEntries) + secretBytes([...targetMap].map(([rel, stat]) => ({ rel, stat })));
+  const onTarget = metadata + (devices.source === devices.target ? 0 : sourceSize.allocated);
+  let onBackup = metadata;
+  if (devices.backup !== devices.target) onBackup += targetSize.allocated;
+  if (devices.backup !== devices.source && devices.backup !== devices.target) onBackup += sourceSize.allocated;
+  const needs = devices.target === devices.backup ? [{ dir: stagingFs, bytes: onTarget + onBackup, what: 'the backup and the staged copy' }] : [
+    { dir: stagingFs, bytes: onTarget, what: 'the staged copy' },
+    { dir: backupFs, bytes: onBackup, what: 'the backup' },
   ];
   for (const need of needs) {
     const free = await freeBytes(need.dir).catch(() => undefined);
@@ -289,7 +328,8 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       return block(`not enough free space at ${need.dir}: ${need.what} need about ${formatBytes(need.bytes + FREE_SPACE_MARGIN)}, ${formatBytes(free)} is free`);
     }
   }
-  const targetHas = async (rel: string) => (plan.targetExists ? fs.lstat(path.join(toReal, rel)).catch(() => undefined) : undefined);
+  const targetHas = async (rel: string) => (plan.targetExists ? targetMap.get(rel) : undefined);
+  recipe.totals = { ...targetFiles };
 
   const read = async <T>(root: string, rel: string, parse: (v: unknown) => T, json5 = false): Promise<StateRead<T> | undefined> => {
     if (root === toReal && !plan.targetExists) return { kind: 'missing' };
@@ -472,7 +512,10 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       recipe.checks.accounted.push(rel);
       continue;
     }
-    if (await sameEntry(path.join(fromReal, rel), path.join(toReal, rel))) continue;
+    if (await sameEntry(path.join(fromReal, rel), path.join(toReal, rel))) {
+      if (stat.isFile()) recipe.identical.push(rel);
+      continue;
+    }
     archive(rel, 'differs from the target\'s file, which is kept');
   }
   const copiedCount = recipe.copies.filter((c) => !c.rel.startsWith(archiveRoot) && !SPECIAL.has(c.rel)).length;
@@ -486,11 +529,34 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     );
   }
 
+  // --- what staging places, for progress: the target's files and every source file carried over
+  const sourceByRel = new Map(sourceEntries.map((e) => [e.rel, e.stat]));
+  for (const c of recipe.copies) {
+    const rel = path.relative(fromReal, c.from).split(path.sep).join('/');
+    const st = sourceByRel.get(rel);
+    if (st?.isFile()) {
+      recipe.totals.files++;
+      recipe.totals.bytes += st.size;
+    } else if (st?.isDirectory()) {
+      for (const e of sourceEntries) {
+        if (!e.stat.isFile() || !e.rel.startsWith(`${rel}/`) || c.skip?.(e.rel.slice(rel.length + 1))) continue;
+        recipe.totals.files++;
+        recipe.totals.bytes += e.stat.size;
+      }
+    }
+  }
+
   // --- the plan, in words
   const backupRoot = options.backupRoot ?? defaultBackupRoot(toReal);
   plan.backupDir = path.join(backupRoot, '<timestamp>');
   plan.steps.push(`back up ${from}${plan.targetExists ? ` and ${to}` : ''} under ${backupRoot}`);
-  plan.steps.push(`build the merged state beside ${to} and check it`);
+  plan.steps.push(
+    `build the merged state beside ${to} and check it (${
+      plan.strategy === 'same-volume'
+        ? 'same file system: files get a second name by hard link, no data is copied but the rewritten trust files'
+        : `across file systems: ${formatBytes(sourceSize.apparent)} streamed, cloned where the file system can, sparse files kept sparse`
+    })`,
+  );
   plan.steps.push(plan.targetExists ? `swap it in at ${to}` : `move it into place at ${to}`);
   plan.steps.push(`replace ${from} with a ${link} to ${to}`);
   plan.steps.push('verify the result; on any difference, roll everything back');
@@ -503,7 +569,16 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   return { plan, recipe };
 }
 
-/** Runs a migration: recovers an interrupted one first, plans, backs up, stages, swaps, verifies. */
+/**
+ * Runs a migration: recovers an interrupted one first, plans, stages, backs up, swaps, verifies.
+ *
+ * The data path (docs/state-and-secrets.md, "How the files travel"): the merged result is staged beside the target
+ * without touching either directory — the target's files and, on the same filesystem, the source's files get a
+ * second name there by hard link; across filesystems the source's files are streamed (cloned where possible,
+ * holes kept) and checked by size; trust files are always written fresh. Then four journaled renames swap it in
+ * (state-transaction.ts), the result is verified (sizes, and sha256 for trust files), and the old trees become the
+ * backup by rename (same filesystem) or are removed once the backup holds links to their verified copies.
+ */
 export async function migrateState(options: MigrateOptions): Promise<MigrationResult> {
   const recovered = await recoverInterruptedMigrations([options.to, options.from], options.step);
   const { plan, recipe } = await buildPlan(options);
@@ -514,72 +589,237 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
   const now = options.now ?? Date.now;
   const fromReal = plan.fromReal!;
   const toReal = plan.toReal!;
+  const { devices } = recipe;
+  const progress = new ProgressTracker(plan.strategy ?? 'cross-volume', options.onProgress, options.signal);
+  progress.check();
   const id = newTransactionId();
   const backupRoot = options.backupRoot ?? defaultBackupRoot(toReal);
   const backupDir = path.join(backupRoot, backupName(now(), id));
   const partialBackup = path.join(backupRoot, `.partial-${id}`);
   const staging = path.join(path.dirname(toReal), `.${path.basename(toReal)}.staging-${id}`);
+  const toAside = path.join(path.dirname(toReal), `.${path.basename(toReal)}.old-${id}`);
+  const fromAside = path.join(path.dirname(fromReal), `.${path.basename(fromReal)}.old-${id}`);
   const ops: TxOp[] = [
-    { path: toReal, install: { kind: 'dir', staged: staging }, aside: path.join(path.dirname(toReal), `.${path.basename(toReal)}.old-${id}`), existedBefore: plan.targetExists },
+    { path: toReal, install: { kind: 'dir', staged: staging }, aside: toAside, existedBefore: plan.targetExists },
     {
       path: fromReal,
       install: { kind: 'link', target: toReal, linkType: plan.link === 'junction' ? 'junction' : 'dir' },
-      aside: path.join(path.dirname(fromReal), `.${path.basename(fromReal)}.old-${id}`),
+      aside: fromAside,
       existedBefore: true,
     },
   ];
-  const journal = await beginTransaction({ id, purpose: 'migrate', ops, scratch: [partialBackup], info: { from: fromReal, to: toReal, backup: backupDir }, step: options.step });
+  // The backup: an old tree on the backup's filesystem becomes its part of the backup by rename once the result is
+  // verified; one elsewhere is linked (to its verified copies) or, last resort, copied now.
+  const moves: Array<{ from: string; to: string }> = [];
+  if (plan.targetExists && devices.backup === devices.target) moves.push({ from: toAside, to: path.join(partialBackup, 'to-0') });
+  if (devices.backup === devices.source) moves.push({ from: fromAside, to: path.join(partialBackup, 'from-1') });
+  const journal = await beginTransaction({
+    id,
+    purpose: 'migrate',
+    ops,
+    scratch: [partialBackup],
+    info: { from: fromReal, to: toReal, backup: backupDir, strategy: plan.strategy ?? '' },
+    backup: { partial: partialBackup, final: backupDir, moves },
+    step: options.step,
+  });
+  const written: string[] = [];
   try {
-    await writeBackup(
-      partialBackup,
-      [
-        { role: 'to', path: toReal },
-        { role: 'from', path: fromReal },
-      ],
-      { id, reason: 'migrate', createdAtMs: now() },
-    );
-    await publishBackup(partialBackup, backupDir);
-    await options.step?.('backup-published');
+    progress.check();
+    const twins = new Map<string, string>();
+    progress.start('staging', recipe.totals.files, recipe.totals.bytes);
     try {
-      await buildStaging(staging, plan.targetExists ? toReal : undefined, recipe);
+      await buildStaging(staging, plan.targetExists ? toReal : undefined, recipe, { sameVolume: devices.source === devices.target, progress, written, twins });
     } catch (error) {
+      if (error instanceof SourceChangedError) throw changedDuringMigration(plan, error.message);
       if (!(error instanceof SymlinkRefusedError)) throw error;
       throw new MigrationBlockedError({ ...plan, status: 'blocked', blockers: [`${error.filePath} is a symbolic link: the merged state is never written through a link (did something change the directories during the migration?)`] });
     }
+    progress.finish();
+    await fs.mkdir(backupRoot, { recursive: true, mode: 0o700 });
+    await fs.mkdir(partialBackup, { mode: 0o700 });
+    const entries: BackupEntry[] = [
+      { role: 'to', path: toReal, state: plan.targetExists ? 'dir' : 'missing', ...(plan.targetExists ? { copy: 'to-0' } : {}) },
+      { role: 'from', path: fromReal, state: 'dir', copy: 'from-1' },
+    ];
+    if (plan.targetExists && devices.backup !== devices.target) {
+      progress.start('backup');
+      const result = await copyTree(toReal, path.join(partialBackup, 'to-0'), { link: true, copyIf: isSecretPath, ctx: progressContext(progress) });
+      written.push(...result.written);
+    }
+    if (devices.backup !== devices.source) {
+      progress.start('backup', recipe.sourceEntries.filter((e) => e.stat.isFile()).length, recipe.sourceEntries.reduce((n, e) => n + (e.stat.isFile() ? e.stat.size : 0), 0));
+      try {
+        await backUpSourceFromCopies(fromReal, path.join(partialBackup, 'from-1'), recipe, staging, twins, progress, written);
+      } catch (error) {
+        if (error instanceof SourceChangedError) throw changedDuringMigration(plan, error.message);
+        throw error;
+      }
+      progress.finish();
+    }
+    const manifest: BackupManifest = { version: 1, kind: 'clawdesk-state-backup', id, reason: 'migrate', createdAtMs: now(), entries, skipped: [] };
+    await writeFileAtomic(path.join(partialBackup, BACKUP_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { root: partialBackup, mode: 0o600 });
+    await options.step?.('backup-published');
+    progress.check();
+    for (const { rel, content } of recipe.writes) await writeFileAtomic(path.join(staging, rel), content, { root: staging, mode: 0o600 });
     await options.step?.('staging-built');
+    progress.start('verifying');
     const problems = await checkStaging(staging, recipe);
     if (problems.length > 0) throw new MigrationBlockedError({ ...plan, status: 'blocked', blockers: [`the merged result failed its checks: ${problems.join('; ')}`] });
+    const changed = await sourceChanges(fromReal, recipe, devices.source === devices.target);
+    if (changed.length > 0) throw changedDuringMigration(plan, changed.slice(0, 5).join('; '));
+    progress.check();
   } catch (error) {
     await abortPreparing(journal);
+    if (error instanceof MigrationCancelledError) throw new MigrationCancelledError('everything was rolled back; nothing was changed');
     throw error;
   }
-  await commitTransaction(journal, options.step);
+  progress.start('committing');
+  await commitTransaction(journal, options.step, { written });
+  progress.start('done');
   return { plan: { ...plan, backupDir }, outcome: 'migrated', backupDir, recovered };
+}
+
+function changedDuringMigration(plan: MigrationPlan, detail: string): MigrationBlockedError {
+  return new MigrationBlockedError({
+    ...plan,
+    status: 'blocked',
+    blockers: [`the source changed while it was being migrated (${detail}); nothing was changed: stop what writes there (the gateway, Clawdesk) and run the migration again`],
+  });
+}
+
+function progressContext(progress: ProgressTracker, extra: Partial<CopyContext> = {}): CopyContext {
+  return {
+    check: () => progress.check(),
+    onFile: (bytes, how, from, to) => {
+      progress.file(bytes);
+      extra.onFile?.(bytes, how, from, to);
+    },
+  };
+}
+
+/**
+ * What changed in the source since it was planned. Same filesystem: entries added or removed (a directory's mtime
+ * moves when its names do; the files themselves are shared by link, so appended data is carried anyway). Across
+ * filesystems the copies were taken from the planned files: any file whose size or mtime moved since is named.
+ */
+async function sourceChanges(fromReal: string, recipe: Recipe, sameVolume: boolean): Promise<string[]> {
+  const out: string[] = [];
+  for (const { rel, stat } of recipe.sourceEntries) {
+    if (!stat.isDirectory() && (sameVolume || !stat.isFile())) continue;
+    const now = await fs.lstat(path.join(fromReal, rel)).catch(() => undefined);
+    if (!now) out.push(`${rel} disappeared`);
+    else if (now.ino !== stat.ino || now.mtimeMs !== stat.mtimeMs || (stat.isFile() && now.size !== stat.size)) out.push(`${rel} was modified`);
+  }
+  const rootNow = await fs.stat(fromReal).catch(() => undefined);
+  if (rootNow && recipe.rootMtimeMs !== undefined && rootNow.mtimeMs !== recipe.rootMtimeMs) out.push('entries were added or removed at its top level');
+  return out;
 }
 
 /**
  * Builds the merged tree. Nothing here passes through a link: every directory written into is checked to be a real
  * directory below `staging` (SymlinkRefusedError otherwise), trust files are written fresh (temp, fsync, rename,
- * 0600) rather than copied, and a file copy replaces the name, never the inode behind it.
+ * 0600) rather than copied, and no existing file is ever written into: a regular file is placed by hard link (the
+ * very inode that was checked, SourceChangedError otherwise) where the filesystem is the same, by a copy where not.
+ * The trust files to be merged are written by the caller afterwards.
  */
-async function buildStaging(staging: string, targetReal: string | undefined, recipe: Recipe): Promise<void> {
-  if (targetReal) await copyTree(targetReal, staging);
-  else await fs.mkdir(staging, { mode: 0o700 });
+async function buildStaging(
+  staging: string,
+  targetReal: string | undefined,
+  recipe: Recipe,
+  how: { sameVolume: boolean; progress: ProgressTracker; written: string[]; twins: Map<string, string> },
+): Promise<void> {
+  const ctx = progressContext(how.progress, { onFile: (_b, _h, from, to) => how.twins.set(from, to) });
+  if (targetReal) {
+    // The target's own files: same filesystem as the staging, always linked; its trust files are copied so the
+    // backup's copy of them can never change with the live one.
+    const result = await copyTree(targetReal, staging, { link: true, copyIf: isSecretPath, ctx });
+    how.written.push(...result.written);
+  } else {
+    await fs.mkdir(staging, { mode: 0o700 });
+  }
   for (const rel of recipe.mkdirs) await ensureRealDirectory(staging, path.join(staging, rel), 0o700);
   for (const { from, rel, secret, skip } of recipe.copies) {
+    how.progress.check();
     const dest = path.join(staging, rel);
     await ensureRealDirectory(staging, path.dirname(dest), 0o700);
     const st = await fs.lstat(from);
     if (st.isDirectory()) {
-      await copyTree(from, dest, { skip });
+      const result = await copyTree(from, dest, { skip, link: how.sameVolume, copyIf: isSecretPath, ctx });
+      how.written.push(...result.written);
     } else if (secret && st.isFile()) {
       await writeFresh(staging, from, dest, st);
+      how.progress.file(st.size);
     } else {
       await fs.rm(dest, { force: true });
-      await copyOne(from, dest);
+      const placed = await copyOne(from, dest, { link: how.sameVolume });
+      if (placed === 'copied') {
+        const copied = await fs.lstat(dest);
+        if (copied.size !== st.size) throw new SourceChangedError(from, `${st.size} bytes when planned, ${copied.size} copied`);
+        how.written.push(dest);
+      }
+      if (placed !== 'link') {
+        how.twins.set(from, dest);
+        how.progress.file(st.size);
+      }
     }
   }
-  for (const { rel, content } of recipe.writes) await writeFileAtomic(path.join(staging, rel), content, { root: staging, mode: 0o600 });
+}
+
+/**
+ * The source's part of the backup when the source is on another filesystem than the backup: its tree rebuilt
+ * there, each file a hard link to its verified copy in the staged result (or to the target's identical file), its
+ * trust files and anything without a copy copied byte for byte, its links recreated (those not migrated
+ * included). Sockets and other special files are skipped, as in any copy.
+ */
+async function backUpSourceFromCopies(
+  fromReal: string,
+  dest: string,
+  recipe: Recipe,
+  staging: string,
+  twins: Map<string, string>,
+  progress: ProgressTracker,
+  written: string[],
+): Promise<void> {
+  const identical = new Set(recipe.identical);
+  const dirs: Array<{ to: string; st: import('node:fs').Stats }> = [];
+  await fs.mkdir(dest, { mode: 0o700 });
+  dirs.push({ to: dest, st: await fs.stat(fromReal) });
+  for (const { rel, stat } of recipe.sourceEntries) {
+    progress.check();
+    const from = path.join(fromReal, rel);
+    const to = path.join(dest, rel);
+    if (stat.isDirectory()) {
+      await fs.mkdir(to, { mode: 0o700 });
+      dirs.push({ to, st: stat });
+    } else if (stat.isSymbolicLink()) {
+      await fs.symlink(await fs.readlink(from), to);
+    } else if (stat.isFile()) {
+      const twin = isSecretPath(rel) ? undefined : (twins.get(from) ?? (identical.has(rel) ? path.join(staging, rel) : undefined));
+      let linked = false;
+      if (twin) {
+        const twinStat = await fs.lstat(twin).catch(() => undefined);
+        if (twinStat?.isFile() && twinStat.size === stat.size) {
+          try {
+            await fs.link(twin, to);
+            linked = true;
+          } catch {
+            linked = false;
+          }
+        }
+      }
+      if (!linked) {
+        await copyFileData(from, to, stat);
+        await fs.chmod(to, stat.mode & 0o777);
+        await fs.utimes(to, stat.atime, stat.mtime);
+        written.push(to);
+      }
+      progress.file(stat.size);
+    }
+  }
+  for (const { to, st } of dirs.reverse()) {
+    await fs.chmod(to, st.mode & 0o777);
+    await fs.utimes(to, st.atime, st.mtime);
+  }
 }
 
 /** A trust file copied as a new file: read without following a link, written atomically with mode 0600. */
@@ -598,6 +838,8 @@ async function writeFresh(staging: string, from: string, dest: string, st: impor
       await handle.close();
     }
     await writeFileAtomic(dest, data, { root: staging, mode: 0o600 });
+    // The copy is checked against what was read before anything depends on it.
+    if ((await sha256File(dest)) !== createHash('sha256').update(data).digest('hex')) throw new Error(`${dest} does not read back as written`);
   }
   await fs.utimes(dest, st.atime, st.mtime);
 }
@@ -693,6 +935,7 @@ export async function restoreBackup(backupDir: string, options: { backupRoot?: s
   });
   for (const op of ops) op.existedBefore = await lexists(op.path);
   const journal = await beginTransaction({ id, purpose: 'restore', ops, scratch: [partial], info: { backup: resolved, safety: safetyBackupDir }, step: options.step });
+  const written: string[] = [];
   try {
     await writeBackup(partial, manifest.entries.map((e) => ({ role: e.role, path: e.path })), { id, reason: 'restore', createdAtMs: now() });
     await publishBackup(partial, safetyBackupDir);
@@ -700,7 +943,8 @@ export async function restoreBackup(backupDir: string, options: { backupRoot?: s
       const op = ops[index]!;
       if (entry.state === 'dir' && op.install.kind === 'dir') {
         await fs.mkdir(path.dirname(entry.path), { recursive: true, mode: 0o700 });
-        await copyTree(path.join(resolved, entry.copy!), op.install.staged);
+        // Hard links where the backup shares the filesystem (its files are never written in place), trust files copied.
+        written.push(...(await copyTree(path.join(resolved, entry.copy!), op.install.staged, { link: true, copyIf: isSecretPath })).written);
       }
     }
     await options.step?.('staging-built');
@@ -708,7 +952,7 @@ export async function restoreBackup(backupDir: string, options: { backupRoot?: s
     await abortPreparing(journal);
     throw error;
   }
-  await commitTransaction(journal, options.step);
+  await commitTransaction(journal, options.step, { written });
   return { manifest, safetyBackupDir, restored: paths };
 }
 

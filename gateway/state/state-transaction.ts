@@ -3,7 +3,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeJsonAtomic } from '../fs/atomic-file';
-import { TreeManifest, diffManifests, fsyncPath, fsyncTree, lexists, treeManifest } from './state-tree';
+import { isSecretPath } from './state-safety';
+import { TreeManifest, diffManifests, fsyncDirs, fsyncFiles, fsyncPath, lexists, treeManifest } from './state-tree';
 
 /**
  * Replaces whole directories so that a crash (kill -9, power loss) at any instant leaves either the old state or
@@ -51,6 +52,13 @@ export interface TxJournal {
   scratch: string[];
   /** Free-form facts for reporting (from/to, backup dir). */
   info: Record<string, string>;
+  /**
+   * A backup finished by the commit itself: once the result is verified, each `moves[i].from` (an aside, i.e. the
+   * old directory exactly as it was) is renamed to `moves[i].to` inside `partial`, and `partial` is renamed to
+   * `final`. The old trees become the backup without a byte copied. `partial` is also in `scratch`: a migration
+   * that does not commit leaves no backup, since it changed nothing.
+   */
+  backup?: { partial: string; final: string; moves: Array<{ from: string; to: string }> };
 }
 
 export class TransactionInProgressError extends Error {
@@ -178,6 +186,7 @@ export interface BeginOptions {
   ops: TxOp[];
   scratch?: string[];
   info?: Record<string, string>;
+  backup?: TxJournal['backup'];
   step?: StepHook;
 }
 
@@ -200,6 +209,7 @@ export async function beginTransaction(options: BeginOptions): Promise<TxJournal
     pointerPaths: rest.map((op) => journalPathFor(op.path)).filter((p) => p !== journalPath),
     scratch: options.scratch ?? [],
     info: options.info ?? {},
+    ...(options.backup ? { backup: options.backup } : {}),
   };
   await fs.mkdir(path.dirname(journalPath), { recursive: true, mode: 0o700 });
   await createExclusively(journalPath, journal);
@@ -259,12 +269,15 @@ export async function abortPreparing(journal: TxJournal): Promise<void> {
  * Commits: flushes the staging dirs, records their manifests, swaps everything in, verifies, cleans up.
  * Throws TransactionVerifyError after rolling back if the result does not match what was staged.
  */
-export async function commitTransaction(journal: TxJournal, step?: StepHook): Promise<void> {
+export async function commitTransaction(journal: TxJournal, step?: StepHook, options: { written?: readonly string[] } = {}): Promise<void> {
   const expected: Record<string, TreeManifest> = {};
+  // Durable before the commit point: the bytes this transaction wrote (copies) and every new name (directories).
+  // Files placed by hard link are the very inodes that were already there; their data is not ours to flush.
+  await fsyncFiles(options.written ?? []);
   for (const [index, op] of journal.ops.entries()) {
     if (op.install.kind !== 'dir') continue;
-    await fsyncTree(op.install.staged);
-    expected[index] = await treeManifest(op.install.staged);
+    await fsyncDirs(op.install.staged);
+    expected[index] = await treeManifest(op.install.staged, hashedInManifest);
   }
   await step?.('staging-synced');
   journal.expected = expected;
@@ -325,6 +338,9 @@ async function rollBack(journal: TxJournal, step?: StepHook): Promise<void> {
   journal.phase = 'rolling-back';
   await writeJournal(journal);
   await step?.('rolling-back');
+  for (const move of journal.backup?.moves ?? []) {
+    if (!(await lexists(move.from)) && (await lexists(move.to))) await fs.rename(move.to, move.from);
+  }
   for (const op of [...journal.ops].reverse()) {
     const installed = await isInstalled(op);
     if (installed) {
@@ -360,7 +376,8 @@ async function verifyInstalled(journal: TxJournal, compareContent: boolean): Pro
         continue;
       }
       if (compareContent && journal.expected?.[index]) {
-        const diff = diffManifests(journal.expected[index]!, await treeManifest(op.path));
+        const want = journal.expected[index]!;
+        const diff = diffManifests(want, await treeManifest(op.path, (rel) => (want[rel] as { sha256?: string } | undefined)?.sha256 !== undefined));
         if (diff.length > 0) problems.push(`${op.path}: ${diff.join(', ')}`);
       }
     } else if (op.install.kind === 'link') {
@@ -373,6 +390,20 @@ async function verifyInstalled(journal: TxJournal, compareContent: boolean): Pro
 }
 
 async function cleanUp(journal: TxJournal, step?: StepHook): Promise<void> {
+  if (journal.backup) {
+    // The asides are the old trees exactly as they were: they become the backup by rename, then it is published.
+    const { partial, final, moves } = journal.backup;
+    if (await lexists(partial)) {
+      for (const move of moves) {
+        if ((await lexists(move.from)) && !(await lexists(move.to))) await fs.rename(move.from, move.to);
+      }
+      await fsyncPath(partial);
+      if (!(await lexists(final))) {
+        await fs.rename(partial, final);
+        await fsyncPath(path.dirname(final));
+      }
+    }
+  }
   for (const op of journal.ops) {
     // The old content is in the backup; the aside copy has served its purpose.
     await fs.rm(op.aside, { recursive: true, force: true });
@@ -429,4 +460,12 @@ async function isLinkTo(linkPath: string, target: string): Promise<boolean> {
 
 function linkTemp(op: TxOp, journal: TxJournal): string {
   return `${op.path}.link-${journal.id}`;
+}
+
+/**
+ * Which files the commit's manifest hashes: trust state (small, and what a migration rewrites). Everything else is
+ * checked by type, mode and size, so verifying a tree of large transcripts costs a directory walk, not a re-read.
+ */
+export function hashedInManifest(rel: string): boolean {
+  return isSecretPath(rel) || isSecretPath(rel.replace(/^migrated-from-[^/]+\//, ''));
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { Stats, constants as fsConstants, promises as fs, linkSync, lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -9,7 +9,7 @@ import path from 'node:path';
 
 export type ManifestEntry =
   | { type: 'dir'; mode: number }
-  | { type: 'file'; mode: number; size: number; sha256: string }
+  | { type: 'file'; mode: number; size: number; sha256?: string }
   | { type: 'link'; target: string };
 
 /** Relative posix path → entry; the root itself is not listed. */
@@ -29,68 +29,124 @@ export interface CopyTreeResult {
   files: number;
   bytes: number;
   skipped: string[];
+  /** Files whose bytes were written here (copies, not links): they need an fsync before anything depends on them. */
+  written: string[];
+}
+
+/** Per-file feedback and cancellation for long copies (migration progress bar, Ctrl-C). */
+export interface CopyContext {
+  /** Called after each regular file is placed, with its apparent size and how it was placed. */
+  onFile?: (bytes: number, how: 'linked' | 'copied', from: string, to: string) => void;
+  /** Throws (e.g. a cancellation) to stop between files; called before each file. */
+  check?: () => void;
+}
+
+export interface CopyTreeOptions {
+  skip?: (rel: string) => boolean;
+  /**
+   * Place regular files by hard link instead of copying their bytes (same filesystem only; falls back to a copy
+   * where the filesystem refuses links). Files for which `copyIf(rel)` is true are always copied.
+   */
+  link?: boolean;
+  copyIf?: (rel: string) => boolean;
+  ctx?: CopyContext;
 }
 
 /** Copies `src` to `dst` (which must not exist), preserving modes, times and links. */
-export async function copyTree(src: string, dst: string, options: { skip?: (rel: string) => boolean } = {}): Promise<CopyTreeResult> {
-  const result: CopyTreeResult = { files: 0, bytes: 0, skipped: [] };
+export async function copyTree(src: string, dst: string, options: CopyTreeOptions = {}): Promise<CopyTreeResult> {
+  const result: CopyTreeResult = { files: 0, bytes: 0, skipped: [], written: [] };
   const rootStat = await fs.lstat(src);
   await fs.mkdir(dst, { mode: rootStat.mode & 0o777 });
-  await copyChildren(src, dst, '', result, options.skip);
+  await copyChildren(src, dst, '', result, options);
   await fs.chmod(dst, rootStat.mode & 0o777);
   return result;
 }
 
-async function copyChildren(src: string, dst: string, rel: string, result: CopyTreeResult, skip?: (rel: string) => boolean): Promise<void> {
+async function copyChildren(src: string, dst: string, rel: string, result: CopyTreeResult, options: CopyTreeOptions): Promise<void> {
   const entries = await fs.readdir(path.join(src, rel), { withFileTypes: true });
   for (const entry of entries) {
     const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-    if (skip?.(childRel)) continue;
-    await copyEntry(path.join(src, childRel), path.join(dst, childRel), childRel, result, skip, src, dst);
+    if (options.skip?.(childRel)) continue;
+    await copyEntry(path.join(src, childRel), path.join(dst, childRel), childRel, result, options, src, dst);
   }
 }
 
-async function copyEntry(
-  from: string,
-  to: string,
-  rel: string,
-  result: CopyTreeResult,
-  skip: ((rel: string) => boolean) | undefined,
-  srcRoot: string,
-  dstRoot: string,
-): Promise<void> {
-  const st = await fs.lstat(from);
+async function copyEntry(from: string, to: string, rel: string, result: CopyTreeResult, options: CopyTreeOptions, srcRoot: string, dstRoot: string): Promise<void> {
+  options.ctx?.check?.();
+  const st = lstatSync(from);
   if (st.isSymbolicLink()) {
     const target = await fs.readlink(from);
     await fs.symlink(target, to, await linkType(from));
   } else if (st.isDirectory()) {
     await fs.mkdir(to, { mode: st.mode & 0o777 });
-    await copyChildren(srcRoot, dstRoot, rel, result, skip);
+    await copyChildren(srcRoot, dstRoot, rel, result, options);
     await fs.chmod(to, st.mode & 0o777);
     await fs.utimes(to, st.atime, st.mtime);
   } else if (st.isFile()) {
-    await copyFileData(from, to, st);
-    await fs.chmod(to, st.mode & 0o777);
-    await fs.utimes(to, st.atime, st.mtime);
+    const how = options.link && !options.copyIf?.(rel) ? await linkOrCopyFile(from, to, st) : 'copied';
+    if (how === 'copied') {
+      if (!options.link || options.copyIf?.(rel)) await copyFileData(from, to, st);
+      await fs.chmod(to, st.mode & 0o777);
+      await fs.utimes(to, st.atime, st.mtime);
+      result.written.push(to);
+    }
     result.files++;
     result.bytes += st.size;
+    options.ctx?.onFile?.(st.size, how, from, to);
   } else {
     result.skipped.push(rel);
   }
 }
 
+/** A file changed (or was swapped for something else) between the check and its placement. */
+export class SourceChangedError extends Error {
+  readonly code = 'SOURCE_CHANGED';
+  constructor(readonly filePath: string, why: string) {
+    super(`${filePath} changed while it was being migrated (${why})`);
+  }
+}
+
+/** Errors meaning "this filesystem (or this pair of paths) cannot hard-link": fall back to a copy. */
+const NO_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS', 'EACCES']);
+
+/**
+ * Gives the regular file `from` (as lstat'ed in `st`) a second name `to` (which must not exist) without copying a
+ * byte. The new name is checked to be the very inode that was checked (a file swapped for a link or another file
+ * since is refused: link(2) never follows a symbolic link, so a swapped-in link would show up here). Where the
+ * filesystem refuses hard links, the bytes are copied instead (sparse-preserving, cloned where possible); the
+ * caller then sets mode and times. Returns how the file was placed.
+ */
+export async function linkOrCopyFile(from: string, to: string, st: Stats): Promise<'linked' | 'copied'> {
+  try {
+    linkSync(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (!NO_LINK.has(code)) throw error;
+    await copyFileData(from, to, st);
+    return 'copied';
+  }
+  const placed = lstatSync(to);
+  if (!placed.isFile() || placed.ino !== st.ino || placed.dev !== st.dev) {
+    unlinkSync(to);
+    throw new SourceChangedError(from, placed.isSymbolicLink() ? 'it became a symbolic link' : 'it was replaced by another file');
+  }
+  return 'linked';
+}
+
 /** Copies one file or link, creating parent dirs (0700) as needed. */
-export async function copyOne(from: string, to: string): Promise<void> {
+export async function copyOne(from: string, to: string, options: { link?: boolean } = {}): Promise<'linked' | 'copied' | 'link'> {
   await fs.mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
-  const st = await fs.lstat(from);
+  const st = lstatSync(from);
   if (st.isSymbolicLink()) {
     await fs.symlink(await fs.readlink(from), to, await linkType(from));
-    return;
+    return 'link';
   }
   if (!st.isFile()) throw new Error(`refusing to copy ${from}: not a regular file`);
-  await copyFileData(from, to, st);
+  if (options.link && (await linkOrCopyFile(from, to, st)) === 'linked') return 'linked';
+  if (!options.link) await copyFileData(from, to, st);
   await fs.chmod(to, st.mode & 0o777);
   await fs.utimes(to, st.atime, st.mtime);
+  return 'copied';
 }
 
 /** Allocation unit assumed for hole detection; holes are only ever created for whole, zero-filled blocks. */
@@ -105,12 +161,17 @@ const COPY_CHUNK = 1024 * 1024;
  */
 export async function copyFileData(from: string, to: string, st: import('node:fs').Stats): Promise<void> {
   const sparse = process.platform !== 'win32' && st.blocks !== undefined && st.blocks * 512 < st.size;
-  if (!sparse) {
-    await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
-    return;
-  }
   const src = await fs.open(from, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
   try {
+    const opened = await src.stat();
+    if (!opened.isFile() || opened.ino !== st.ino || opened.dev !== st.dev) throw new SourceChangedError(from, 'it was replaced by another file');
+    if (!sparse) {
+      // The kernel copies (a copy-on-write clone where the filesystem offers one, else copy_file_range/sendfile):
+      // no bytes pass through this process. On Linux the copy reads the descriptor opened above (no link followed).
+      const name = process.platform === 'linux' ? `/proc/self/fd/${src.fd}` : from;
+      await fs.copyFile(name, to, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+      return;
+    }
     const dst = await fs.open(to, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
     try {
       const buffer = Buffer.alloc(COPY_CHUNK);
@@ -177,6 +238,23 @@ export async function fsyncTree(root: string): Promise<void> {
   await inParallel(byDepth, fsyncPath);
 }
 
+/** Flushes the directories under `root` (deepest first) and `root` itself: new names, not file contents. */
+export async function fsyncDirs(root: string): Promise<void> {
+  const dirs: Array<{ depth: number; p: string }> = [];
+  const collect = (p: string, depth: number) => {
+    dirs.push({ depth, p });
+    for (const entry of readdirSync(p, { withFileTypes: true })) if (entry.isDirectory()) collect(path.join(p, entry.name), depth + 1);
+  };
+  collect(root, 0);
+  dirs.sort((a, b) => b.depth - a.depth);
+  await inParallel(dirs.map((d) => d.p), fsyncPath);
+}
+
+/** Flushes these files, many at once (the filesystem batches concurrent flushes into few journal commits). */
+export async function fsyncFiles(files: readonly string[]): Promise<void> {
+  await inParallel([...files], fsyncPath, 32);
+}
+
 async function inParallel(items: string[], task: (item: string) => Promise<void>, width = 16): Promise<void> {
   let next = 0;
   const worker = async () => {
@@ -202,26 +280,21 @@ export async function fsyncPath(p: string): Promise<void> {
   }
 }
 
-export async function treeManifest(root: string): Promise<TreeManifest> {
+/**
+ * What a tree holds: every directory (mode), link (target) and file (mode, size; and its sha256 when `hashIf(rel)`,
+ * by default for every file). Links are never followed.
+ */
+export async function treeManifest(root: string, hashIf: (rel: string) => boolean = () => true): Promise<TreeManifest> {
   const manifest: TreeManifest = {};
-  const walk = async (rel: string) => {
-    const dir = rel ? path.join(root, rel) : root;
-    const entries = await fs.readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-      const full = path.join(root, childRel);
-      const st = await fs.lstat(full);
-      if (st.isSymbolicLink()) manifest[childRel] = { type: 'link', target: await fs.readlink(full) };
-      else if (st.isDirectory()) {
-        manifest[childRel] = { type: 'dir', mode: st.mode & 0o777 };
-        await walk(childRel);
-      } else if (st.isFile()) {
-        manifest[childRel] = { type: 'file', mode: st.mode & 0o777, size: st.size, sha256: await sha256File(full) };
-      }
+  for (const { rel, stat } of await walkTree(root)) {
+    if (stat.isSymbolicLink()) manifest[rel] = { type: 'link', target: await fs.readlink(path.join(root, rel)) };
+    else if (stat.isDirectory()) manifest[rel] = { type: 'dir', mode: stat.mode & 0o777 };
+    else if (stat.isFile()) {
+      manifest[rel] = hashIf(rel)
+        ? { type: 'file', mode: stat.mode & 0o777, size: stat.size, sha256: await sha256File(path.join(root, rel)) }
+        : { type: 'file', mode: stat.mode & 0o777, size: stat.size };
     }
-  };
-  await walk('');
+  }
   return manifest;
 }
 
@@ -252,16 +325,25 @@ export function diffManifests(expected: TreeManifest, actual: TreeManifest, limi
   return out;
 }
 
-/** Walks a tree without following links; yields relative posix paths with their lstat. */
+/**
+ * Walks a tree without following links; returns relative posix paths (sorted) with their lstat. Uses synchronous
+ * calls (a state dir holds thousands of small entries; one thread-pool round trip per entry costs more than the
+ * call itself) and lets the event loop run every few hundred entries, so signals and progress still get through.
+ */
 export async function walkTree(root: string): Promise<Array<{ rel: string; stat: import('node:fs').Stats }>> {
   const out: Array<{ rel: string; stat: import('node:fs').Stats }> = [];
+  let sinceYield = 0;
   const walk = async (rel: string) => {
-    const entries = await fs.readdir(rel ? path.join(root, rel) : root);
-    entries.sort();
-    for (const name of entries) {
+    const names = readdirSync(rel ? path.join(root, rel) : root);
+    names.sort();
+    for (const name of names) {
       const childRel = rel ? `${rel}/${name}` : name;
-      const st = await fs.lstat(path.join(root, childRel));
+      const st = lstatSync(path.join(root, childRel));
       out.push({ rel: childRel, stat: st });
+      if (++sinceYield >= 512) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       if (st.isDirectory()) await walk(childRel);
     }
   };
