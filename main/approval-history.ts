@@ -2,7 +2,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { hardenForDisplay, redactSecrets } from './display-hardening';
-import type { ApprovalHistoryEntry, ExportFile, HistoryQuery } from './ipc/ipc-contract';
+import type { ApprovalHistoryEntry, ExportFile, HistoryQuery } from '../common/ipc-contract';
 
 /** Longest command kept in the audit log; longer ones (denied as unreviewable) are kept as a labelled excerpt. */
 const MAX_RECORDED_COMMAND = 4000;

@@ -1,5 +1,5 @@
 import type { NotificationFactory, NotificationLike } from './electron-facades';
-import type { ApprovalPromptView, Decision } from './ipc/ipc-contract';
+import type { ApprovalPromptView, Decision } from '../common/ipc-contract';
 
 /** A notification body is short; decisions from it are offered only when the whole command fits. */
 export const NOTIFICATION_COMMAND_MAX = 160;

@@ -1,6 +1,6 @@
 import { describeEffects, describeShellTextEffects, effectSentence, programName, shellPayload, type CommandEffect } from '../gateway/exec/command-effects';
 import { readCommand } from '../gateway/exec/command-structure';
-import type { ApprovalPromptView, Decision, PromptEffectLine, PromptLine } from './ipc/ipc-contract';
+import type { ApprovalPromptView, Decision, PromptEffectLine, PromptLine } from '../common/ipc-contract';
 import type { MessageBoxOptions } from './electron-facades';
 import { describeEnvKeys, hardenForDisplay, redactSecrets, type HardenedText } from './display-hardening';
 

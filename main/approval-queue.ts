@@ -1,5 +1,5 @@
 import { buildApprovalPrompt, DEFAULT_PROMPT_LIMITS, type ExecApprovalRequested, type PromptLimits } from './approval-prompt-text';
-import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type Decision } from './ipc/ipc-contract';
+import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type Decision } from '../common/ipc-contract';
 
 /** Shows one prompt and answers with the user's choice. Cancel, Esc and closing must answer `deny`. */
 export interface ApprovalPresenter {

@@ -19,7 +19,7 @@ import type {
   PolicyTriple,
   SecretsView,
   StateView,
-} from './ipc/ipc-contract';
+} from '../common/ipc-contract';
 import type { LogBuffer } from './log-buffer';
 
 /** The gateway calls the dashboard needs (a GatewaySession satisfies this). */

@@ -3,7 +3,7 @@ import { ExecApprovalsStore } from '../gateway/exec/approvals-file';
 import { migrateState } from '../gateway/state/state-migration';
 import { scanStateDirs, type StateScan } from '../gateway/state/state-scan';
 import type { PolicySources } from './dashboard-service';
-import type { AskMode, MigrationView, PolicyTriple, SecurityMode, StateView } from './ipc/ipc-contract';
+import type { AskMode, MigrationView, PolicyTriple, SecurityMode, StateView } from '../common/ipc-contract';
 
 const SECURITY = new Set<SecurityMode>(['deny', 'allowlist', 'full']);
 const ASK = new Set<AskMode>(['off', 'on-miss', 'always']);

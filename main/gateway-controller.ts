@@ -7,7 +7,7 @@ import { clawdeskDataDir, loadClawdeskIdentity, type ClawdeskIdentity } from '..
 import { CLI_DEFAULT_OPERATOR_SCOPES } from '../gateway/protocol/scopes';
 import { startGatewayServer, type RunningGateway } from '../gateway/server/gateway-server';
 import { decideOwnership, type OwnershipDecision } from './gateway-ownership';
-import type { GatewayState, OwnerView } from './ipc/ipc-contract';
+import type { GatewayState, OwnerView } from '../common/ipc-contract';
 
 export interface GatewayControllerOptions {
   port: number;

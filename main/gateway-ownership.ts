@@ -1,4 +1,4 @@
-import type { OwnerView } from './ipc/ipc-contract';
+import type { OwnerView } from '../common/ipc-contract';
 import { findPortOwner, probeGatewayPort, type PortOwner, type ProbeOptions } from '../gateway/openclaw/port-owner';
 
 /**

@@ -34,7 +34,7 @@ import { execPolicySource, migrateIntoActive, toStateView } from './desktop-sour
 import { GatewayController } from './gateway-controller';
 import { KeyStorageConsent, keyStorageName } from './key-storage-consent';
 import { KEY_STORAGE_SETTINGS_FILE, KeyStorageSettings } from './key-storage-settings';
-import { EVENT_CHANNEL, type AppEvent, type Topic } from './ipc/ipc-contract';
+import { EVENT_CHANNEL, type AppEvent, type Topic } from '../common/ipc-contract';
 import { registerIpcHandlers } from './ipc/ipc-router';
 import { LogBuffer } from './log-buffer';
 import { LoginItem } from './login-item';

@@ -1,6 +1,6 @@
 import type { DialogLike, MessageBoxOptions } from './electron-facades';
 import type { IdentityStatus } from './gateway-controller';
-import type { KeyStorageDecisionView, SecretsView } from './ipc/ipc-contract';
+import type { KeyStorageDecisionView, SecretsView } from '../common/ipc-contract';
 
 export interface KeyStorageConsentDeps {
   dialog: DialogLike;

@@ -1,5 +1,5 @@
 import { redactSecrets } from './display-hardening';
-import type { LogEntryView } from './ipc/ipc-contract';
+import type { LogEntryView } from '../common/ipc-contract';
 
 /** Recent app and gateway log lines for the dashboard and the support bundle; secrets redacted on the way in. */
 export class LogBuffer {

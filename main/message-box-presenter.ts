@@ -1,7 +1,7 @@
 import type { ApprovalPresenter } from './approval-queue';
 import { toMessageBoxOptions } from './approval-prompt-text';
 import type { DialogLike, MessageBoxOptions } from './electron-facades';
-import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type Decision } from './ipc/ipc-contract';
+import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type Decision } from '../common/ipc-contract';
 
 export interface MessageBoxPresenterOptions {
   now?: () => number;

@@ -1,6 +1,6 @@
 import { APP_ORIGIN } from './app-identity';
 import type { ApprovalPresenter } from './approval-queue';
-import type { ApprovalPromptView, Decision } from './ipc/ipc-contract';
+import type { ApprovalPromptView, Decision } from '../common/ipc-contract';
 
 /** The window slice the prompt needs (a BrowserWindow satisfies it). */
 export type PromptWindowLike = Pick<Electron.BrowserWindow, 'loadURL' | 'show' | 'focus' | 'close' | 'isDestroyed' | 'once' | 'moveTop'>;

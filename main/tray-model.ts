@@ -1,6 +1,6 @@
 import type { TrayIconSpec } from './icon-art';
 import type { MenuItemOptions } from './electron-facades';
-import type { GatewayState, OwnerView } from './ipc/ipc-contract';
+import type { GatewayState, OwnerView } from '../common/ipc-contract';
 
 /** Everything the tray shows, derived from app state; pure so the rules are tested without Electron. */
 export interface TrayInputs {

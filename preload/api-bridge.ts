@@ -5,7 +5,7 @@ import {
   type AppEvent,
   type ClawdeskApi,
   type InvokeApi,
-} from '../main/ipc/ipc-contract';
+} from '../common/ipc-contract';
 
 /** The slice of ipcRenderer the bridge needs; the preload passes the real one, tests a fake. */
 export type IpcRendererLike = Pick<Electron.IpcRenderer, 'invoke' | 'on' | 'removeListener'>;

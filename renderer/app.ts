@@ -1,4 +1,4 @@
-import { API_GLOBAL, type ClawdeskApi } from '../main/ipc/ipc-contract';
+import { API_GLOBAL, type ClawdeskApi } from '../common/ipc-contract';
 import { h } from './dom';
 import { renderPrompt } from './prompt';
 import { VIEWS, type ViewContext } from './views';

@@ -1,4 +1,4 @@
-import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type ClawdeskApi, type Decision } from '../main/ipc/ipc-contract';
+import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type ClawdeskApi, type Decision } from '../common/ipc-contract';
 import { h } from './dom';
 
 const LABEL: Record<Decision, string> = { 'allow-once': 'Allow once', 'allow-always': 'Always allow', deny: 'Deny' };

@@ -1,4 +1,4 @@
-import type { ClawdeskApi, Decision, HistoryDecision, PolicyTriple, SecretsView } from '../main/ipc/ipc-contract';
+import type { ClawdeskApi, Decision, HistoryDecision, PolicyTriple, SecretsView } from '../common/ipc-contract';
 import { download, h, table, time } from './dom';
 
 export interface ViewContext {

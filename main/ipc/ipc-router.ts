@@ -1,6 +1,6 @@
 import { APP_ORIGIN } from '../app-identity';
 import type { IpcMainInvokeEvent, IpcMainLike } from '../electron-facades';
-import { INVOKE_METHODS, invokeChannel, type InvokeApi } from './ipc-contract';
+import { INVOKE_METHODS, invokeChannel, type InvokeApi } from '../../common/ipc-contract';
 import { IPC_ARG_SCHEMAS } from './ipc-schemas';
 
 export class IpcRejectedError extends Error {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { InvokeApi, InvokeMethod } from './ipc-contract';
+import type { InvokeApi, InvokeMethod } from '../../common/ipc-contract';
 
 /** Argument schemas for every IPC method; the mapped type keeps them in step with InvokeApi. */
 const id = z.string().min(1).max(256);

@@ -110,7 +110,7 @@ describe('electron-builder configuration (package.json "build")', () => {
 
   it('packs the compiled main entry, preload and renderer, and no source maps', () => {
     expect(pkg.main).toBe('dist/main/index.js');
-    expect(config.files).toEqual(expect.arrayContaining(['dist/main/**/*.js', 'dist/preload/**', 'dist/renderer/**', '!**/*.map']));
+    expect(config.files).toEqual(expect.arrayContaining(['dist/main/**/*.js', 'dist/common/**/*.js', 'dist/preload/**', 'dist/renderer/**', '!**/*.map']));
     expect(pkg.scripts.build).toContain('scripts/build-ui.mjs');
     expect(pkg.scripts.dist).toMatch(/electron-builder/);
     expect(pkg.scripts.start).toBe('npm run build && node scripts/start-electron.mjs');

@@ -5,7 +5,7 @@ import { connectGateway, type GatewaySession } from '../../gateway/client/gatewa
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { ApprovalHistory } from '../../main/approval-history';
 import { ApprovalQueue, type ApprovalOutcome } from '../../main/approval-queue';
-import type { ApprovalPromptView, Decision } from '../../main/ipc/ipc-contract';
+import type { ApprovalPromptView, Decision } from '../../common/ipc-contract';
 import { NativeApprover } from '../../main/native-approver';
 
 /**

@@ -11,7 +11,7 @@ import {
   type ExecApprovalRequested,
 } from '../../main/approval-prompt-text';
 import { hardenForDisplay, redactSecrets, REDACTED } from '../../main/display-hardening';
-import type { ApprovalPromptView } from '../../main/ipc/ipc-contract';
+import type { ApprovalPromptView } from '../../common/ipc-contract';
 
 function request(command: string, extra: Partial<ExecApprovalRequested['request']> = {}): ExecApprovalRequested {
   return {

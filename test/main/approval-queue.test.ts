@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApprovalQueue, type ApprovalOutcome, type ApprovalPresenter, type PresentBlocker } from '../../main/approval-queue';
 import type { ExecApprovalRequested } from '../../main/approval-prompt-text';
 import { MessageBoxPresenter } from '../../main/message-box-presenter';
-import type { Decision } from '../../main/ipc/ipc-contract';
+import type { Decision } from '../../common/ipc-contract';
 import { FakeDialog, tick } from './fakes';
 
 function event(id: string, overrides: Partial<ExecApprovalRequested> & { command?: string; allowed?: Decision[] } = {}): ExecApprovalRequested {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeGatewayPort } from '../../main/gateway-ownership';
-import { INVOKE_METHODS, invokeChannel } from '../../main/ipc/ipc-contract';
+import { INVOKE_METHODS, invokeChannel } from '../../common/ipc-contract';
 import { freePort } from '../helpers/free-port';
 
 const root = path.resolve(__dirname, '..', '..');

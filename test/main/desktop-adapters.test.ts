@@ -7,7 +7,7 @@ import type { ExecApprovalRequested } from '../../main/approval-prompt-text';
 import { buildApprovalPrompt } from '../../main/approval-prompt-text';
 import { ApprovalQueue } from '../../main/approval-queue';
 import type { NotificationFactory, NotificationLike, NotificationOptions, PowerMonitorLike, ScreenLike } from '../../main/electron-facades';
-import type { ApprovalPromptView, Decision } from '../../main/ipc/ipc-contract';
+import type { ApprovalPromptView, Decision } from '../../common/ipc-contract';
 import { LoginItem } from '../../main/login-item';
 import { PresenceMonitor } from '../../main/presence';
 import { PromptWindowPresenter, type PromptWindowLike } from '../../main/prompt-window';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SessionLike, ShellLike, WebContentsLike } from '../../main/electron-facades';
-import { API_GLOBAL, EVENT_CHANNEL, INVOKE_METHODS, invokeChannel, type AppEvent, type InvokeApi } from '../../main/ipc/ipc-contract';
+import { API_GLOBAL, EVENT_CHANNEL, INVOKE_METHODS, invokeChannel, type AppEvent, type InvokeApi } from '../../common/ipc-contract';
 import { registerIpcHandlers, type IpcRejectedError } from '../../main/ipc/ipc-router';
 import {
   CONTENT_SECURITY_POLICY,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildApprovalPrompt, DEFAULT_PROMPT_LIMITS } from '../../main/approval-prompt-text';
-import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView } from '../../main/ipc/ipc-contract';
+import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView } from '../../common/ipc-contract';
 import { MessageBoxPresenter, tooFastNote } from '../../main/message-box-presenter';
 import { FakeDialog } from './fakes';
 

@@ -12,7 +12,7 @@ import type { ExecApprovalRequested } from '../../main/approval-prompt-text';
 import { ApprovalQueue, type ApprovalOutcome } from '../../main/approval-queue';
 import { DashboardService } from '../../main/dashboard-service';
 import type { IpcMainInvokeEvent, IpcMainLike } from '../../main/electron-facades';
-import { PROMPT_ALLOW_DELAY_MS } from '../../main/ipc/ipc-contract';
+import { PROMPT_ALLOW_DELAY_MS } from '../../common/ipc-contract';
 import { registerIpcHandlers } from '../../main/ipc/ipc-router';
 import { LogBuffer } from '../../main/log-buffer';
 import { appResponseHeaders, resolveAppAsset } from '../../main/window-security';

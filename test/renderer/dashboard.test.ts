@@ -19,7 +19,7 @@ import { DashboardService, type PolicySources } from '../../main/dashboard-servi
 import type { IpcMainInvokeEvent, IpcMainLike } from '../../main/electron-facades';
 import { KeyStorageConsent } from '../../main/key-storage-consent';
 import { KeyStorageSettings } from '../../main/key-storage-settings';
-import type { AppEvent, PolicyTriple } from '../../main/ipc/ipc-contract';
+import type { AppEvent, PolicyTriple } from '../../common/ipc-contract';
 import { registerIpcHandlers } from '../../main/ipc/ipc-router';
 import { LogBuffer } from '../../main/log-buffer';
 import { appResponseHeaders, resolveAppAsset } from '../../main/window-security';

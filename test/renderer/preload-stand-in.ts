@@ -1,6 +1,6 @@
 // The stand-in for the preload in headless Chromium: the real bridge (preload/api-bridge.ts) with the IPC
 // transport swapped for a Playwright binding. Bundled by the test with esbuild and injected before app.js.
-import { API_GLOBAL, type AppEvent } from '../../main/ipc/ipc-contract';
+import { API_GLOBAL, type AppEvent } from '../../common/ipc-contract';
 import { buildClawdeskApi, type IpcRendererLike } from '../../preload/api-bridge';
 
 type Listener = (event: unknown, payload: AppEvent) => void;

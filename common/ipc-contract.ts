@@ -1,7 +1,7 @@
 /**
  * The one contract between the main process, the preload bridge and the renderer. It has no runtime imports so
- * the sandboxed preload bundle stays tiny; main validates every argument against ipc-schemas.ts, which is typed
- * against this file. Nothing here may carry a secret: tokens, keys and passwords never leave the main process.
+ * the sandboxed preload bundle stays tiny; main validates every argument against its schemas, which are typed
+ * against this file (main/ipc/ipc-schemas.ts). It lives in common/ because all three processes own it. Nothing here may carry a secret: tokens, keys and passwords never leave the main process.
  */
 
 export type Decision = 'allow-once' | 'allow-always' | 'deny';
