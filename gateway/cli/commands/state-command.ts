@@ -10,6 +10,7 @@ import { MigrationBlockedError, MigrationPlan, migrateState, restoreBackup } fro
 import { InvalidProfileError, PathEnvironment, currentPathEnvironment, resolveClawdeskDataDir, resolveStateDir } from '../../state/state-paths';
 import { ScannedDir, StateScan, scanStateDirs } from '../../state/state-scan';
 import { TransactionInProgressError, TransactionVerifyError } from '../../state/state-transaction';
+import { MigrationCancelledError, MigrationProgress, formatProgressLine } from '../../state/state-progress';
 
 const USAGE = `Usage: clawdesk state <subcommand> [options]
 
@@ -18,6 +19,8 @@ const USAGE = `Usage: clawdesk state <subcommand> [options]
   migrate --from <dir> [--to <dir>] [--dry-run] [--backup-dir <dir>] [--max-size <size>] [--json] [--profile <name>]
       Merge <from> into <to> (default: the active state dir), after a backup, leaving a link at <from>.
       Refuses a source another user can change; --max-size (bytes, or with K/M/G/T) raises the 16G limit.
+      Shows progress on a terminal (--json: one JSON line per progress report, then the result); Ctrl-C
+      cancels and rolls everything back (exit 130).
   restore <backup> [--json]
       Put the directories saved in <backup> back exactly as they were (what is there now is backed up first).
   import-identity <device.json> [--keep-file] [--replace] [--accept-plaintext] [--json] [--profile <name>]
@@ -79,8 +82,17 @@ async function migrateSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
   const json = values.json === true;
   const to = (values.to as string | undefined) ?? resolveStateDir(pe, { profile: values.profile as string | undefined }).stateDir;
   const resolve = (p: string) => path.resolve(pe.cwd, p);
+  // Ctrl-C (or SIGTERM) cancels: the migration stops between two files and rolls back.
+  const cancel = new AbortController();
+  void io.waitForStopSignal().then(() => cancel.abort());
+  const bar = json ? undefined : terminalBar();
+  const onProgress = json
+    ? (p: MigrationProgress) => io.stdout(`${JSON.stringify({ version: 1, type: 'progress', ...p })}\n`)
+    : bar?.update;
   try {
     const result = await migrateState({
+      onProgress,
+      signal: cancel.signal,
       from: resolve(values.from as string),
       to: resolve(to),
       home: pe.osHomedir,
@@ -88,8 +100,10 @@ async function migrateSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
       dryRun: values['dry-run'] === true,
       maxBytes,
     });
+    bar?.end();
     if (json) {
-      io.stdout(`${JSON.stringify({ version: 1, outcome: result.outcome, backupDir: result.backupDir, recovered: result.recovered, plan: result.plan }, null, 2)}\n`);
+      // JSON lines: progress lines (if any), then this one.
+      io.stdout(`${JSON.stringify({ version: 1, type: 'result', outcome: result.outcome, backupDir: result.backupDir, recovered: result.recovered, plan: result.plan })}\n`);
       return EXIT_OK;
     }
     const out: string[] = [];
@@ -104,8 +118,46 @@ async function migrateSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
     io.stdout(`${out.join('\n')}\n`);
     return EXIT_OK;
   } catch (error) {
+    bar?.end();
+    if (error instanceof MigrationCancelledError) {
+      if (json) io.stdout(`${JSON.stringify({ version: 1, type: 'result', outcome: 'cancelled', code: error.code, error: error.message })}\n`);
+      else io.stderr(`clawdesk state migrate: cancelled; everything was rolled back, nothing was changed.\n`);
+      return EXIT_CANCELLED;
+    }
+    if (json) return reportFailure(error, io, json, true);
     return reportFailure(error, io, json);
   }
+}
+
+/** Exit status of a migration cancelled by SIGINT (128 + 2, as a shell reports it). */
+const EXIT_CANCELLED = 130;
+
+/**
+ * The progress bar, redrawn in place on stderr when stderr is a terminal (nothing otherwise: a log should not fill
+ * with carriage returns). Each phase ends on its own line.
+ */
+function terminalBar(): { update: (p: MigrationProgress) => void; end: () => void } | undefined {
+  const stream = process.stderr;
+  if (!stream.isTTY) return undefined;
+  let phase: string | undefined;
+  let last = '';
+  const width = () => (stream.columns !== undefined && stream.columns > 40 ? stream.columns - 1 : 160);
+  return {
+    update: (p) => {
+      if (phase !== undefined && phase !== p.phase && last) stream.write('\n');
+      phase = p.phase;
+      if (p.phase === 'done') {
+        last = '';
+        return;
+      }
+      last = formatProgressLine(p).slice(0, width());
+      stream.write(`\r\x1b[2K${last}`);
+    },
+    end: () => {
+      if (last) stream.write('\n');
+      last = '';
+    },
+  };
 }
 
 async function restoreSub(argv: string[], io: CliIo, pe: PathEnvironment): Promise<number> {
@@ -183,7 +235,7 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-function reportFailure(error: unknown, io: CliIo, json: boolean): number {
+function reportFailure(error: unknown, io: CliIo, json: boolean, oneLine = false): number {
   const known =
     error instanceof MigrationBlockedError ||
     error instanceof TransactionInProgressError ||
@@ -195,7 +247,8 @@ function reportFailure(error: unknown, io: CliIo, json: boolean): number {
   const e = error as Error & { code?: string };
   if (json) {
     const plan = error instanceof MigrationBlockedError ? error.plan : undefined;
-    io.stdout(`${JSON.stringify({ version: 1, outcome: error instanceof MigrationBlockedError ? 'blocked' : 'failed', code: e.code, error: e.message, ...(plan ? { plan } : {}) }, null, 2)}\n`);
+    const body = { version: 1, ...(oneLine ? { type: 'result' } : {}), outcome: error instanceof MigrationBlockedError ? 'blocked' : 'failed', code: e.code, error: e.message, ...(plan ? { plan } : {}) };
+    io.stdout(`${oneLine ? JSON.stringify(body) : JSON.stringify(body, null, 2)}\n`);
   } else if (error instanceof MigrationBlockedError) {
     io.stderr(`clawdesk state migrate: nothing was changed.\n${error.plan.blockers.map((b) => `  - ${b}`).join('\n')}\n`);
   } else {
