@@ -10,6 +10,7 @@ Commands:
   approvals       List and resolve pending exec approvals
   doctor          Check OpenClaw state directories, pairing and permissions
   state           Scan, migrate or restore OpenClaw state directories
+  openclaw        Supervise OpenClaw's own gateway (start|stop|status), with Clawdesk attached
 
 Run \`clawdesk <command> --help\` for a command's options.
 `;
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, () => CliCommand> = {
   approvals: () => require('./commands/approvals-command').approvalsCommand,
   doctor: () => require('./commands/doctor-command').doctorCommand,
   state: () => require('./commands/state-command').stateCommand,
+  openclaw: () => require('./commands/openclaw-command').openclawCommand,
 };
 
 export async function runCli(argv: string[], io: CliIo = processCliIo()): Promise<number> {
