@@ -15,6 +15,13 @@ export interface SafeStorageLike {
   decryptString(encrypted: Buffer): string;
   /** Linux only in Electron: which keyring safeStorage is using ("basic_text" means a hard-coded password). */
   getSelectedStorageBackend?(): string;
+  /**
+   * Electron 45's asynchronous API (the synchronous calls above are deprecated there and block the main process
+   * while the keychain answers). Used whenever present.
+   */
+  isAsyncEncryptionAvailable?(): Promise<boolean>;
+  encryptStringAsync?(plainText: string): Promise<Buffer>;
+  decryptStringAsync?(encrypted: Buffer): Promise<{ result: string; shouldReEncrypt: boolean }>;
 }
 
 export const SAFE_STORAGE_KEY_FILE = 'vault-key.safe-storage.json';
@@ -44,9 +51,24 @@ export class SafeStorageCustodian implements KeyCustodian {
     this.keyFile = path.join(dir, SAFE_STORAGE_KEY_FILE);
   }
 
+  private available(): Promise<boolean> {
+    const s = this.safeStorage;
+    return s.isAsyncEncryptionAvailable ? s.isAsyncEncryptionAvailable() : Promise.resolve(s.isEncryptionAvailable());
+  }
+
+  private encrypt(plainText: string): Promise<Buffer> {
+    const s = this.safeStorage;
+    return s.encryptStringAsync ? s.encryptStringAsync(plainText) : Promise.resolve(s.encryptString(plainText));
+  }
+
+  private decrypt(encrypted: Buffer): Promise<{ result: string; shouldReEncrypt: boolean }> {
+    const s = this.safeStorage;
+    return s.decryptStringAsync ? s.decryptStringAsync(encrypted) : Promise.resolve({ result: s.decryptString(encrypted), shouldReEncrypt: false });
+  }
+
   async probe(): Promise<BackendAttempt> {
     try {
-      if (!this.safeStorage.isEncryptionAvailable()) {
+      if (!(await this.available())) {
         return { backend: 'safe-storage', outcome: 'unavailable', detail: 'safeStorage reports encryption is not available' };
       }
       const storage = this.safeStorage.getSelectedStorageBackend?.();
@@ -58,7 +80,7 @@ export class SafeStorageCustodian implements KeyCustodian {
         };
       }
       const value = randomBytes(16).toString('base64url');
-      if (this.safeStorage.decryptString(this.safeStorage.encryptString(value)) !== value) {
+      if ((await this.decrypt(await this.encrypt(value))).result !== value) {
         return { backend: 'safe-storage', outcome: 'unavailable', detail: 'safeStorage canary decrypted to different content' };
       }
       return { backend: 'safe-storage', outcome: 'ok', detail: `canary encrypted and decrypted${storage ? ` (${storage})` : ''}` };
@@ -72,14 +94,17 @@ export class SafeStorageCustodian implements KeyCustodian {
     if (read.kind === 'missing') return null;
     if (read.kind === 'corrupt') throw new SecretVaultCorruptError(`${read.error}; moved aside to ${read.quarantinedTo}`);
     if (read.value.keyId !== keyId) return null;
-    let decoded: string;
+    let decoded: { result: string; shouldReEncrypt: boolean };
     try {
-      decoded = this.safeStorage.decryptString(Buffer.from(read.value.sealedKey, 'base64'));
+      decoded = await this.decrypt(Buffer.from(read.value.sealedKey, 'base64'));
     } catch (error) {
       throw new SecretStoreUnavailableError(`safeStorage could not decrypt the data key: ${(error as Error).message}`);
     }
-    const key = Buffer.from(decoded, 'base64');
-    return key.length === DATA_KEY_BYTES ? key : null;
+    const key = Buffer.from(decoded.result, 'base64');
+    if (key.length !== DATA_KEY_BYTES) return null;
+    // The OS key was rotated (or a better one is available): seal the data key again; the old file still works.
+    if (decoded.shouldReEncrypt) await this.storeKey(keyId, key).catch(() => undefined);
+    return key;
   }
 
   async storeKey(keyId: string, key: Buffer): Promise<void> {
@@ -87,7 +112,7 @@ export class SafeStorageCustodian implements KeyCustodian {
       version: 1,
       keyId,
       storageBackend: this.safeStorage.getSelectedStorageBackend?.(),
-      sealedKey: this.safeStorage.encryptString(key.toString('base64')).toString('base64'),
+      sealedKey: (await this.encrypt(key.toString('base64'))).toString('base64'),
     };
     await writeJsonAtomic(this.keyFile, sealed);
   }
