@@ -38,6 +38,8 @@ import { EVENT_CHANNEL, type AppEvent, type Topic } from '../common/ipc-contract
 import { registerIpcHandlers } from './ipc/ipc-router';
 import { LogBuffer } from './log-buffer';
 import { LoginItem } from './login-item';
+import { sessionBusNameHasOwner } from './session-bus';
+import { NO_TRAY_HOST_HELP, TrayHostMonitor, traylessMenu, traylessTitle } from './tray-host';
 import { MessageBoxPresenter } from './message-box-presenter';
 import { NativeApprover } from './native-approver';
 import { MessageBoxPairingPresenter, PairingPrompts, type PairingRequest } from './pairing-prompts';
@@ -128,6 +130,12 @@ async function start(): Promise<void> {
       createWindow: () => createWindow({ width: 640, height: 560, title: 'Allow this command?', alwaysOnTop: true, minimizable: false, fullscreenable: false }),
       fallback: new MessageBoxPresenter(dialog),
       notifyPrompt: () => broadcast(['prompt']),
+      requestAttention: (window) => {
+        // An LSUIElement app is not brought forward by focus(); Wayland ignores alwaysOnTop and focus requests, so
+        // the window asks for attention (urgency hint / xdg-activation) and the notification below still shows.
+        if (process.platform === 'darwin') app.focus({ steal: true });
+        else if (process.platform === 'linux') (window as BrowserWindow).flashFrame(true);
+      },
     }),
     blocker: () => presence.blocker(),
     // The approval client applies askFallback itself; the queue only reports "no answer".
@@ -214,16 +222,65 @@ async function start(): Promise<void> {
     },
   });
 
-  const loginItem = new LoginItem(app, process.platform, { configHome: process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), execPath: process.execPath });
+  const loginItem = new LoginItem(app, process.platform, {
+    configHome: process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'),
+    execPath: process.execPath,
+    // Inside an AppImage, execPath is under a /tmp/.mount_* that goes away; the runtime names the file in $APPIMAGE.
+    appImage: app.isPackaged ? process.env.APPIMAGE : undefined,
+    // `electron .` in development: the binary alone would start Electron's default app at login.
+    appPath: app.isPackaged ? undefined : app.getAppPath(),
+  });
+  const setStartAtLogin = (enabled: boolean) =>
+    void loginItem.set(enabled).then(refreshTray, (error) => {
+      log('error', `start at login: ${(error as Error).message}`);
+      refreshTray();
+      void dialog.showMessageBox({ type: 'warning', title: 'Start at login', message: 'Start at login was not changed', detail: (error as Error).message });
+    });
+
+  // Without a tray host (Linux desktops without a StatusNotifier host, e.g. Fedora GNOME) the dashboard stands in
+  // for the tray: open at start, a menu with Quit and the waiting approvals, the counts in its title, and closing it
+  // minimises instead (a hidden window would leave the app invisible).
+  const trayHost = new TrayHostMonitor({
+    platform: process.platform,
+    nameHasOwner: (name) => sessionBusNameHasOwner(name),
+    onChange: (host, previous) => {
+      logs.add('app', host.state === 'present' ? 'info' : 'warn', `tray host: ${host.state} (${host.detail})${host.state === 'present' ? '' : `. ${NO_TRAY_HOST_HELP}`}`);
+      if (host.state !== 'present') openDashboard();
+      else if (previous) refreshTray();
+      updateTraylessDashboard();
+    },
+  });
+  let quitting = false;
   let dashboard: BrowserWindow | undefined;
+  const traylessCounts = () => ({ pendingApprovals: queue.pending().length, pendingPairings: pairing.pending().length });
+  const explainNoTray = () => void dialog.showMessageBox({ type: 'info', title: 'No tray icon', message: 'Why is there no tray icon?', detail: NO_TRAY_HOST_HELP });
+  const updateTraylessDashboard = () => {
+    if (!dashboard || dashboard.isDestroyed()) return;
+    const trayless = !trayHost.visible();
+    dashboard.setTitle(trayless ? traylessTitle(PRODUCT_NAME, traylessCounts()) : PRODUCT_NAME);
+    if (process.platform !== 'darwin') {
+      dashboard.setMenu(trayless ? Menu.buildFromTemplate(traylessMenu(traylessCounts(), { showApproval: () => queue.focus(), explain: explainNoTray, quit: () => app.quit() })) : null);
+    }
+  };
   const openDashboard = () => {
     if (dashboard && !dashboard.isDestroyed()) {
+      if (dashboard.isMinimized()) dashboard.restore();
       dashboard.show();
       dashboard.focus();
+      if (process.platform === 'darwin') app.focus({ steal: true });
       return;
     }
     dashboard = createWindow({ width: 1100, height: 760, title: PRODUCT_NAME });
-    dashboard.once('ready-to-show', () => dashboard?.show());
+    dashboard.on('close', (event) => {
+      if (quitting || trayHost.visible()) return;
+      event.preventDefault();
+      dashboard?.minimize();
+    });
+    dashboard.once('ready-to-show', () => {
+      dashboard?.show();
+      if (process.platform === 'darwin') app.focus({ steal: true });
+    });
+    updateTraylessDashboard();
     void dashboard.loadURL(`clawdesk://app/index.html#status`);
   };
   app.on('second-instance', openDashboard);
@@ -244,7 +301,7 @@ async function start(): Promise<void> {
     controlGateway: (action) => (action === 'start' ? controller.start() : action === 'stop' ? controller.stop() : controller.restart()),
     startAtLogin: {
       get: () => loginItem.get(),
-      set: (enabled) => void loginItem.set(enabled).then(refreshTray, (error) => log('error', `start at login: ${(error as Error).message}`)),
+      set: setStartAtLogin,
     },
     gateway: () => controller.session(),
     approvals: { pending: () => queue.pending(), current: () => queue.current(), decide: (id, decision) => queue.decide(id, decision) },
@@ -295,7 +352,7 @@ async function start(): Promise<void> {
       startGateway: () => void controller.start(),
       stopGateway: () => void controller.stop(),
       restartGateway: () => void controller.restart(),
-      setStartAtLogin: (enabled) => void loginItem.set(enabled).then(refreshTray),
+      setStartAtLogin,
       quit: () => app.quit(),
     },
   });
@@ -311,19 +368,42 @@ async function start(): Promise<void> {
       pendingPairings: pairing.pending().map((p) => ({ requestId: p.requestId, summary: p.kind === 'device' ? `${p.displayName ?? p.deviceId.slice(0, 12)} (device)` : `${p.displayName ?? p.nodeId} (node)` })),
       startAtLogin: loginItem.get(),
     });
+    updateTraylessDashboard();
   }
   refreshTray();
 
   // A tray app stays alive with no windows open.
   app.on('window-all-closed', () => undefined);
-  let quitting = false;
+  // Quit and the end of the OS session both drain: pending prompts end (askFallback applies, nothing is allowed),
+  // then the gateway and runner stop, then the app exits.
+  let drained: Promise<void> | undefined;
+  const drain = () =>
+    (drained ??= queue
+      .dispose()
+      .then(() => controller.stop())
+      .catch((error) => log('error', `stopping: ${(error as Error).message}`)));
   app.on('before-quit', (event) => {
     if (quitting) return;
     quitting = true;
     event.preventDefault();
-    void queue.dispose().then(() => controller.stop()).finally(() => app.exit(0));
+    trayHost.stop();
+    void drain().finally(() => app.exit(0));
   });
+  // Windows emits no before-quit at shutdown, restart or log-off: a window gets WM_QUERYENDSESSION / WM_ENDSESSION
+  // (Electron's query-session-end / session-end). A tray app may have none open, so a hidden one listens.
+  if (process.platform === 'win32') {
+    const sessionWindow = new BrowserWindow({ show: false, width: 1, height: 1, skipTaskbar: true, focusable: false, webPreferences: secureWebPreferences(preloadPath) });
+    const onSessionEnd = (event: Electron.WindowSessionEndEvent) => {
+      log('info', `Windows session ending (${event.reasons.join(', ') || 'unspecified'}): stopping the gateway`);
+      quitting = true;
+      void drain();
+    };
+    sessionWindow.on('query-session-end', onSessionEnd);
+    sessionWindow.on('session-end', onSessionEnd);
+  }
 
+  // Before the gateway: without a tray the window must appear even if the gateway takes long or fails.
+  await trayHost.start();
   await controller.start();
   logs.add('app', 'info', `gateway: ${controller.status().state} (${controller.status().owner.description})`);
 }

@@ -12,6 +12,12 @@ export interface PromptWindowPresenterOptions {
   fallback: ApprovalPresenter;
   /** Tells the open prompt page to reload its view. */
   notifyPrompt(): void;
+  /**
+   * Called each time the prompt is brought forward: what the OS needs beyond show/moveTop/focus to get the person's
+   * attention (macOS: `app.focus({ steal: true })`, an LSUIElement app is not activated by `focus()`; Linux: an
+   * attention request, since Wayland ignores `alwaysOnTop` and refuses focus stealing).
+   */
+  requestAttention?(window: PromptWindowLike): void;
 }
 
 /**
@@ -50,6 +56,7 @@ export class PromptWindowPresenter implements ApprovalPresenter {
         window.show();
         window.moveTop();
         window.focus();
+        this.options.requestAttention?.(window);
       });
       window.loadURL(`${APP_ORIGIN}/index.html#prompt`).then(
         () => this.options.notifyPrompt(),
@@ -66,6 +73,7 @@ export class PromptWindowPresenter implements ApprovalPresenter {
     if (this.window && !this.window.isDestroyed()) {
       this.window.show();
       this.window.focus();
+      this.options.requestAttention?.(this.window);
     }
   }
 }

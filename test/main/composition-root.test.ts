@@ -1,59 +1,175 @@
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+// The built dist/main/index.js booted with the stand-in Electron (test/main/electron-stub.cjs), which enforces what
+// Electron 45 enforces (ready-only APIs, privileged schemes first, recorded webPreferences and preload, safeStorage,
+// notification actions by platform, per-platform runs). Linux runs get a private session bus, with or without a
+// StatusNotifier host, exactly as the app will ask it.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { probeGatewayPort } from '../../main/gateway-ownership';
+import { SessionBus, sessionBusSocket } from '../../main/session-bus';
+import { STATUS_NOTIFIER_WATCHER } from '../../main/tray-host';
 import { INVOKE_METHODS, invokeChannel } from '../../common/ipc-contract';
 import { freePort } from '../helpers/free-port';
 
 const root = path.resolve(__dirname, '..', '..');
-let child: ReturnType<typeof spawn> | undefined;
-afterAll(() => {
-  child?.kill('SIGKILL');
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 
+type Report = { kind: string; data: any };
 
-describe('main/index.ts (the built entry, with a stand-in electron module)', () => {
-  it('starts: security guards, app protocol, every IPC channel, the embedded gateway and the tray', async () => {
-    if (!existsSync(path.join(root, 'dist', 'main', 'index.js'))) execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root });
-    const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-root-'));
-    const port = await freePort();
-    child = spawn(process.execPath, ['-r', path.join(__dirname, 'electron-stub.cjs'), path.join(root, 'dist', 'main', 'index.js')], {
-      cwd: root,
-      env: { ...process.env, HOME: home, USERPROFILE: home, OPENCLAW_STATE_DIR: path.join(home, 'state'), OPENCLAW_GATEWAY_PORT: String(port), OPENCLAW_GATEWAY_TOKEN: 'root-test-token-0123456789', STUB_USER_DATA: path.join(home, 'userdata'), XDG_CONFIG_HOME: path.join(home, '.config') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const reports: Array<{ kind: string; data: unknown }> = [];
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      let buffer = '';
-      const timer = setTimeout(() => reject(new Error(`app did not report a running gateway; stderr: ${stderr}`)), 20_000);
-      child!.stdout!.on('data', (data: Buffer) => {
-        buffer += data.toString();
-        let newline: number;
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, newline);
-          buffer = buffer.slice(newline + 1);
-          if (!line.startsWith('STUB ')) continue;
-          const entry = JSON.parse(line.slice(5));
-          reports.push(entry);
-          if (entry.kind === 'tooltip' && String(entry.data).includes(`Gateway running on port ${port}`)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        }
-      });
-      child!.once('exit', (code) => reject(new Error(`app exited ${code}: ${stderr}`)));
-    });
-    const of = (kind: string) => reports.filter((r) => r.kind === kind).map((r) => r.data);
-    expect(of('permission-request')).toEqual([false]);
-    expect(of('permission-check')).toEqual([false]);
-    expect(of('protocol')).toEqual(['clawdesk']);
-    expect((of('ipc') as string[]).sort()).toEqual(INVOKE_METHODS.map(invokeChannel).sort());
-    expect((of('menu').at(-1) as string[])).toContain('Stop gateway');
-    expect(await probeGatewayPort(port)).toEqual({ kind: 'openclaw', url: `ws://127.0.0.1:${port}` });
+async function privateBus(withTrayHost: boolean): Promise<string> {
+  const daemon = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  cleanups.push(() => daemon.kill('SIGTERM'));
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    daemon.stdout!.on('data', (d: Buffer) => (out += d.toString()).includes('\n') && resolve(out.trim()));
+    daemon.once('exit', (code) => reject(new Error(`dbus-daemon exited ${code}`)));
+  });
+  if (withTrayHost) {
+    const owner = await SessionBus.connect(sessionBusSocket({ DBUS_SESSION_BUS_ADDRESS: address })!);
+    cleanups.push(() => owner.close());
+    expect(await owner.requestName(STATUS_NOTIFIER_WATCHER)).toBe(1);
+  }
+  return address;
+}
+
+interface Booted {
+  child: ChildProcess;
+  port: number;
+  reports: Report[];
+  of(kind: string): any[];
+  /** Resolves with the first report (from now or already seen) that matches. */
+  waitFor(match: (r: Report) => boolean, what: string): Promise<Report>;
+  send(command: string): void;
+  exited: Promise<number | null>;
+}
+
+async function boot(options: { platform: 'linux' | 'darwin' | 'win32'; bus?: string; env?: Record<string, string> }): Promise<Booted> {
+  if (!existsSync(path.join(root, 'dist', 'main', 'index.js'))) execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root });
+  const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-root-'));
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    USERPROFILE: home,
+    OPENCLAW_STATE_DIR: path.join(home, 'state'),
+    OPENCLAW_GATEWAY_PORT: String(port),
+    OPENCLAW_GATEWAY_TOKEN: 'root-test-token-0123456789',
+    STUB_USER_DATA: path.join(home, 'userdata'),
+    STUB_PLATFORM: options.platform,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    ...options.env,
+  };
+  delete env.DBUS_SESSION_BUS_ADDRESS;
+  if (options.bus) env.DBUS_SESSION_BUS_ADDRESS = options.bus;
+  const child = spawn(process.execPath, ['-r', path.join(__dirname, 'electron-stub.cjs'), path.join(root, 'dist', 'main', 'index.js')], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  cleanups.push(() => child.kill('SIGKILL'));
+  const reports: Report[] = [];
+  const waiters: Array<{ match: (r: Report) => boolean; resolve: (r: Report) => void }> = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  let buffer = '';
+  child.stdout!.on('data', (data: Buffer) => {
+    buffer += data.toString();
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (!line.startsWith('STUB ')) continue;
+      const entry = JSON.parse(line.slice(5)) as Report;
+      reports.push(entry);
+      for (const w of waiters.filter((w) => w.match(entry))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(entry);
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const booted: Booted = {
+    child,
+    port,
+    reports,
+    of: (kind) => reports.filter((r) => r.kind === kind).map((r) => r.data),
+    waitFor: (match, what) =>
+      new Promise<Report>((resolve, reject) => {
+        const seen = reports.find(match);
+        if (seen) return resolve(seen);
+        const timer = setTimeout(() => reject(new Error(`no ${what} within 20 s; stderr: ${stderr}`)), 20_000);
+        waiters.push({ match, resolve: (r) => (clearTimeout(timer), resolve(r)) });
+        void exited.then((code) => reject(new Error(`app exited ${code} before ${what}: ${stderr}`)));
+      }),
+    send: (command) => child.stdin!.write(`${command}\n`),
+    exited,
+  };
+  await booted.waitFor((r) => r.kind === 'tooltip' && String(r.data).includes(`Gateway running on port ${port}`), 'running gateway');
+  return booted;
+}
+
+/** What every run must show: Electron's rules kept, secure windows, the async safeStorage only. */
+function expectElectronRulesKept(app: Booted): void {
+  expect(app.of('error-before-ready')).toEqual([]);
+  expect(app.of('safe-storage-sync-call')).toEqual([]);
+  for (const window of app.of('window')) {
+    expect(window.webPreferences).toMatchObject({ contextIsolation: true, nodeIntegration: false, sandbox: true });
+    expect(window.preloadExists).toBe(true);
+  }
+}
+
+describe('main/index.ts (the built entry, with the enforcing stand-in Electron)', { timeout: 60_000 }, () => {
+  it('Linux with a tray host: guards, app protocol, every IPC channel, the embedded gateway and the tray; no window at start', async () => {
+    const app = await boot({ platform: 'linux', bus: await privateBus(true) });
+    expect(app.of('permission-request')).toEqual([false]);
+    expect(app.of('permission-check')).toEqual([false]);
+    expect(app.of('protocol')).toEqual(['clawdesk']);
+    expect((app.of('ipc') as string[]).sort()).toEqual(INVOKE_METHODS.map(invokeChannel).sort());
+    expect(app.of('menu').at(-1)).toContain('Stop gateway');
+    expect(await probeGatewayPort(app.port)).toEqual({ kind: 'openclaw', url: `ws://127.0.0.1:${app.port}` });
+    expectElectronRulesKept(app);
+    app.send('state');
+    expect((await app.waitFor((r) => r.kind === 'state', 'state')).data).toEqual([]);
+  });
+
+  it('Linux without a tray host (Fedora GNOME): the dashboard opens at start with Quit and the approvals; closing minimises; Quit stops the gateway', async () => {
+    const app = await boot({ platform: 'linux', bus: await privateBus(false) });
+    const window = (await app.waitFor((r) => r.kind === 'window' && r.data.title === 'Clawdesk', 'dashboard window')).data;
+    expect(app.of('load-url')).toContainEqual({ id: window.id, url: 'clawdesk://app/index.html#status' });
+    const menu = (await app.waitFor((r) => r.kind === 'window-menu' && r.data.id === window.id, 'dashboard menu')).data.labels;
+    expect(menu).toEqual(expect.arrayContaining(['No approvals waiting', 'Quit Clawdesk', 'Why is there no tray icon?']));
+    expectElectronRulesKept(app);
+    app.send('close-windows');
+    await app.waitFor((r) => r.kind === 'window-minimize' && r.data === window.id, 'minimise instead of close');
+    expect(app.of('window-closed')).toEqual([]);
+    app.send('quit');
+    expect(await app.exited).toBe(0);
+    expect(await probeGatewayPort(app.port)).toMatchObject({ kind: 'free' });
+  });
+
+  it('Linux with no session bus at all: treated as no tray (the window opens)', async () => {
+    const app = await boot({ platform: 'linux' });
+    await app.waitFor((r) => r.kind === 'window' && r.data.title === 'Clawdesk', 'dashboard window');
+    expectElectronRulesKept(app);
+  });
+
+  it('Windows: AppUserModelID first; shutdown/log-off (query-session-end, session-end) stops the gateway gracefully', async () => {
+    const app = await boot({ platform: 'win32' });
+    expect(app.reports[0]).toEqual({ kind: 'aumid', data: 'ai.clawdesk.app' });
+    expectElectronRulesKept(app);
+    app.send('session-end logoff');
+    expect((await app.waitFor((r) => r.kind === 'query-session-end', 'query-session-end')).data.listeners).toBeGreaterThan(0);
+    // Windows ends the process itself after session-end; the gateway must already be closing by then.
+    const deadline = Date.now() + 10_000;
+    while ((await probeGatewayPort(app.port)).kind !== 'free') if (Date.now() > deadline) throw new Error('the gateway still serves after session-end');
+  });
+
+  it('macOS: no Dock icon, an Edit menu, no window at start', async () => {
+    const app = await boot({ platform: 'darwin' });
+    expect(app.of('dock-hidden')).toHaveLength(1);
+    expect(app.of('app-menu')).toHaveLength(1);
+    expect(app.of('window')).toEqual([]);
+    expectElectronRulesKept(app);
   });
 });
