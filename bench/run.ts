@@ -7,6 +7,7 @@ import { benchGateway, DEFAULT_GATEWAY_BENCH, figuresJson, type GatewayBenchOpti
 import { startClawdeskGateway } from './gateway-process';
 import { loadRealOpenclaw } from './gateway-real';
 import { fmt, round, table } from './stats';
+import { benchStateMigration } from './state-migration';
 
 /**
  * `npm run bench`: Clawdesk's gateway and, in the same run, the real openclaw gateway from the interop cache;
@@ -205,6 +206,9 @@ async function main(): Promise<number> {
     exec['exec-real-openclaw:benchRealSystemRun'] = realSystemRunJson(real);
   }
 
+  console.log('');
+  const migration = await benchStateMigration({ log }).catch((error: Error) => ({ error: error.message }));
+
   const targets = Object.fromEntries(
     MEASURES.filter((t) => Number.isFinite(t.target)).map((t) => [t.label, { target: t.target, unit: t.unit, value: ours ? round(t.value(ours), 3) : null, pass: ours ? meets(t, t.value(ours)) : null }]),
   );
@@ -222,6 +226,7 @@ async function main(): Promise<number> {
       advantageMeaning: 'openclaw/clawdesk for lower-is-better measures, clawdesk/openclaw for higher-is-better; >1 = Clawdesk better',
       targets,
       exec,
+      migration,
       problems,
     }),
   );
