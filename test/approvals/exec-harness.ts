@@ -24,7 +24,7 @@ export interface ExecHarness {
   nodeStore: ExecApprovalsStore;
   auth: 'token' | 'none';
   /** Connects an operator; `device: null` connects without a device identity. */
-  operator(opts?: Partial<GatewayClientOptions> & { device?: DeviceSigner | null }): Promise<GatewaySession>;
+  operator(opts?: Omit<Partial<GatewayClientOptions>, 'device'> & { device?: DeviceSigner | null }): Promise<GatewaySession>;
   approvalClient(approver: Approver, opts?: Partial<ApprovalClientOptions>): Promise<ApprovalClientHandle>;
   dispose(): Promise<void>;
 }

@@ -104,7 +104,7 @@ describe('cross-site WebSocket hijacking from a real browser', () => {
 
   const fromPage = async (origin: string, url: string, params: unknown): Promise<PageOutcome> => {
     if (page.url() !== `${origin}/`) await page.goto(`${origin}/`);
-    return page.evaluate(([u, p]) => (window as any).tryConnect(u, p), [url, params] as const);
+    return page.evaluate(([u, p]) => (globalThis as any).tryConnect(u, p), [url, params] as const);
   };
 
   const expectRefused = (outcome: PageOutcome) => {
@@ -140,7 +140,7 @@ describe('cross-site WebSocket hijacking from a real browser', () => {
     const before = served.length;
     sandboxParams = { url: g.url, params: connectParams() };
     await page.goto(`${evil.origin}/sandbox`);
-    const outcome = (await page.evaluate(() => (window as any).result)) as PageOutcome;
+    const outcome = (await page.evaluate(() => (globalThis as any).result)) as PageOutcome;
     expectRefused(outcome);
     expect(served.length).toBe(before);
   });

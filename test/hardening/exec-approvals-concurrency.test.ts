@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createExecModules, type ExecModules } from '../../gateway/approvals/exec-modules';
 import { connectGateway, GatewayClientError, type GatewayClientOptions, type GatewaySession } from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
+import { errorDetails } from '../helpers/gateway-fixture';
 import { prng, seedFromEnv, startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
 
 /**
@@ -125,7 +126,7 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
     // Nothing runs while undecided, whatever the requester claims.
     for (const entry of pending.slice(0, 20)) {
       const error = await failure(run(requesters[entry.requester]!, s.nodeId, entry.id!, entry.argv, 'allow-once'));
-      expect(error?.error?.details?.code).toBe('APPROVAL_REQUIRED');
+      expect(errorDetails(error)?.code).toBe('APPROVAL_REQUIRED');
     }
     expect(s.ran.size).toBe(0);
 
@@ -169,17 +170,17 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
       const requester = requesters[entry.requester]!;
       const stranger = entry.requester % 2 === 1 ? cliStranger : requesters[(entry.requester + 1) % requesters.length]!;
       const stolen = await failure(run(stranger, s.nodeId, entry.id!, entry.argv, decision));
-      expect(stolen?.error?.details?.code, `${entry.id} run by another requester`).toBe('APPROVAL_DEVICE_MISMATCH');
+      expect(errorDetails(stolen)?.code, `${entry.id} run by another requester`).toBe('APPROVAL_DEVICE_MISMATCH');
       const tampered = await failure(run(requester, s.nodeId, entry.id!, [...entry.argv, '; rm -rf ~'], decision));
-      expect(tampered?.error?.details?.code).toMatch(/APPROVAL_(ARGV_MISMATCH|REQUIRED)/);
+      expect(errorDetails(tampered)?.code).toMatch(/APPROVAL_(ARGV_MISMATCH|REQUIRED)/);
       const first = await failure(run(requester, s.nodeId, entry.id!, entry.argv, decision));
       const second = await failure(run(requester, s.nodeId, entry.id!, entry.argv, decision));
       if (decision === 'deny') {
-        expect(first?.error?.details?.code).toBe('APPROVAL_REQUIRED');
-        expect(second?.error?.details?.code).toBe('APPROVAL_REQUIRED');
+        expect(errorDetails(first)?.code).toBe('APPROVAL_REQUIRED');
+        expect(errorDetails(second)?.code).toBe('APPROVAL_REQUIRED');
       } else if (decision === 'allow-once') {
         expect(first).toBeNull();
-        expect(second?.error?.details?.code).toBe('APPROVAL_CONSUMED');
+        expect(errorDetails(second)?.code).toBe('APPROVAL_CONSUMED');
       } else {
         expect(first).toBeNull();
         expect(second).toBeNull();
@@ -209,29 +210,29 @@ describe('exec approvals: who may resolve', () => {
 
     const writer = await s.session({ scopes: ['operator.read', 'operator.write', 'operator.pairing'], device: createEphemeralDeviceSigner() });
     const writerTry = await failure(writer.request('exec.approval.resolve', { id, decision: 'allow-always' }));
-    expect(writerTry?.error?.details?.code).toBe('MISSING_SCOPE');
+    expect(errorDetails(writerTry)?.code).toBe('MISSING_SCOPE');
     // Reading or waiting on approvals needs the scope too.
-    expect((await failure(writer.request('exec.approval.list')))?.error?.details?.code).toBe('MISSING_SCOPE');
-    expect((await failure(writer.request('exec.approval.get', { id })))?.error?.details?.code).toBe('MISSING_SCOPE');
+    expect(errorDetails(await failure(writer.request('exec.approval.list')))?.code).toBe('MISSING_SCOPE');
+    expect(errorDetails(await failure(writer.request('exec.approval.get', { id })))?.code).toBe('MISSING_SCOPE');
 
     const deviceLess = await s.session({ scopes: ['operator.read'] });
-    expect((await failure(deviceLess.request('exec.approval.resolve', { id, decision: 'allow-once' })))?.error?.details?.code).toBe('MISSING_SCOPE');
+    expect(errorDetails(await failure(deviceLess.request('exec.approval.resolve', { id, decision: 'allow-once' })))?.code).toBe('MISSING_SCOPE');
 
     const node = createEphemeralDeviceSigner();
     const nodeSession = await s.session({ role: 'node', clientId: 'node-host', clientMode: 'node', device: node, scopes: [] });
-    expect((await failure(nodeSession.request('exec.approval.resolve', { id, decision: 'allow-once' })))?.error?.details?.code).toBe('UNAUTHORIZED_ROLE');
+    expect(errorDetails(await failure(nodeSession.request('exec.approval.resolve', { id, decision: 'allow-once' })))?.code).toBe('UNAUTHORIZED_ROLE');
 
     const self = await failure(requester.request('exec.approval.resolve', { id, decision: 'allow-always' }));
-    expect(self?.error?.details?.reason).toBe('APPROVAL_SELF_RESOLVE');
+    expect(errorDetails(self)?.reason).toBe('APPROVAL_SELF_RESOLVE');
 
     // Still pending, and nothing can run on it.
     expect((await approver.request('exec.approval.get', { id })).status).toBe('pending');
-    expect((await failure(run(requester, s.nodeId, id, argv, 'allow-once')))?.error?.details?.code).toBe('APPROVAL_REQUIRED');
+    expect(errorDetails(await failure(run(requester, s.nodeId, id, argv, 'allow-once')))?.code).toBe('APPROVAL_REQUIRED');
     expect(s.ran.size).toBe(0);
 
     await approver.request('exec.approval.resolve', { id, decision: 'deny' });
     expect((await final).decision).toBe('deny');
-    expect((await failure(run(requester, s.nodeId, id, argv, 'allow-once')))?.error?.details?.code).toBe('APPROVAL_REQUIRED');
+    expect(errorDetails(await failure(run(requester, s.nodeId, id, argv, 'allow-once')))?.code).toBe('APPROVAL_REQUIRED');
     expect(s.ran.size).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { buildConnectParams, connectGateway, GatewayClientError, type GatewayClientOptions, type GatewaySession } from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner, type DeviceSigner } from '../../gateway/protocol/device-auth';
 import { CLI_DEFAULT_OPERATOR_SCOPES } from '../../gateway/protocol/scopes';
+import { errorDetails } from '../helpers/gateway-fixture';
 import { bundleScript, RawClient, startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
 
 const gateways: TestGateway[] = [];
@@ -47,7 +48,7 @@ const admin = (g: TestGateway) => session({ url: g.url, token: TOKEN, clientId: 
 async function pairRemotely(g: TestGateway, owner: GatewaySession, device: DeviceSigner, scopes: string[], role: 'operator' | 'node' = 'operator'): Promise<void> {
   const error = await refusal({ url: g.url, token: TOKEN, device, scopes, role, clientMode: role === 'node' ? 'node' : 'backend', clientId: role === 'node' ? 'node-host' : 'gateway-client', headers: REMOTE });
   expect(error.detailCode).toBe('PAIRING_REQUIRED');
-  await owner.request('device.pair.approve', { requestId: error.error!.details.requestId });
+  await owner.request('device.pair.approve', { requestId: errorDetails(error)!.requestId });
 }
 
 describe('replayed and forged device proofs', () => {
@@ -122,12 +123,12 @@ describe('scope escalation by a paired non-admin device', () => {
     // Ask for admin: that is a scope upgrade, which a remote connection must have approved.
     const upgrade = await refusal({ url: g.url, token: TOKEN, device: mallory, scopes: ['operator.pairing', 'operator.admin'], headers: REMOTE });
     expect(upgrade.detailCode).toBe('PAIRING_REQUIRED');
-    expect(upgrade.error!.details.reason).toBe('scope-upgrade');
-    const selfApprove = await m.request('device.pair.approve', { requestId: upgrade.error!.details.requestId }).catch((e) => e);
+    expect(errorDetails(upgrade)!.reason).toBe('scope-upgrade');
+    const selfApprove = await m.request('device.pair.approve', { requestId: errorDetails(upgrade)!.requestId }).catch((e) => e);
     expect(selfApprove).toBeInstanceOf(GatewayClientError);
     expect(selfApprove.message).toBe('missing scope: operator.admin');
     expect(g.pairing.getPaired(mallory.deviceId)!.approvedScopes).not.toContain('operator.admin');
-    expect(g.pairing.getPending(upgrade.error!.details.requestId)).toBeDefined();
+    expect(g.pairing.getPending(errorDetails(upgrade)!.requestId!)).toBeDefined();
 
     // Rotating its own token beyond what it holds (or was approved for) is denied.
     for (const scopes of [['operator.admin'], ['operator.read'], ['operator.pairing', 'operator.write']]) {
@@ -154,7 +155,7 @@ describe('scope escalation by a paired non-admin device', () => {
     // Approving a node role for someone needs admin.
     const node = createEphemeralDeviceSigner();
     const nodeRequest = await refusal({ url: g.url, token: TOKEN, device: node, role: 'node', clientId: 'node-host', clientMode: 'node', scopes: [], headers: REMOTE });
-    expect((await m.request('device.pair.approve', { requestId: nodeRequest.error!.details.requestId }).catch((e) => e)).message).toBe('missing scope: operator.admin');
+    expect((await m.request('device.pair.approve', { requestId: errorDetails(nodeRequest)!.requestId }).catch((e) => e)).message).toBe('missing scope: operator.admin');
     expect(g.pairing.getPaired(node.deviceId)).toBeUndefined();
 
     // Its own device it may manage: the guard is not simply "deny everything".
@@ -350,7 +351,7 @@ describe('floods and guessing', () => {
     const owner = await session({ url: g.url, password, clientId: 'cli', clientMode: 'cli', scopes: [...CLI_DEFAULT_OPERATOR_SCOPES] });
     const device = createEphemeralDeviceSigner();
     const pending = await refusal({ url: g.url, password, device, scopes: ['operator.read'], headers: REMOTE });
-    await owner.request('device.pair.approve', { requestId: pending.error!.details.requestId });
+    await owner.request('device.pair.approve', { requestId: errorDetails(pending)!.requestId });
     const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator!.token;
     const codes: string[] = [];
     for (let round = 0; round < 3; round++) {

@@ -113,3 +113,16 @@ export async function connectError(options: GatewayClientOptions): Promise<Gatew
   }
   throw new Error('connect unexpectedly succeeded');
 }
+
+/** What the gateway puts in an error's `details`: its sub-code, a pairing refusal's reason and request id. */
+export interface ErrorDetails {
+  code?: string;
+  reason?: string;
+  requestId?: string;
+  [key: string]: unknown;
+}
+
+/** The `details` of a refused request or connect (the wire types them `unknown`). */
+export function errorDetails(error: GatewayClientError | null | undefined): ErrorDetails | undefined {
+  return error?.error?.details as ErrorDetails | undefined;
+}
