@@ -12,6 +12,18 @@ export { analyzeCommand, type AnalyzedProgram, type CommandAnalysis } from './co
  * Windows rules are expressed with path.win32 semantics and apply by target platform, not by host.
  */
 
+/**
+ * Where an "Always allow" entry came from. A program's path entry says `clawdesk-allow-always`: OpenClaw 2026.9.6
+ * reads an entry whose source is `allow-always` as its own generated kind, which it binds to argv + cwd, and treats
+ * one without that binding as inactive — so an OpenClaw agent checking the node's allowlist would ask again for what
+ * the person always allowed (docs/protocol.md). Exact-argv entries keep `allow-always` (OpenClaw's "command text").
+ */
+export const PATH_ALLOW_ALWAYS_SOURCE = 'clawdesk-allow-always';
+
+export function isAllowAlwaysSource(source: string | undefined): boolean {
+  return source === 'allow-always' || source === PATH_ALLOW_ALWAYS_SOURCE;
+}
+
 /** A program that must be allowed by the policy itself (the system's own wrappers and shells are not). */
 export function needsAllowing(program: AnalyzedProgram): boolean {
   return program.role === 'program';
@@ -141,7 +153,7 @@ export function evaluateAllowlist(
   }
   // A command that runs no program of its own (only builtins) is not something the allowlist speaks for.
   if (!matches.length) return unsatisfied();
-  return { satisfied: true, durableAllowAlways: matches.every((m) => m.entry.source === 'allow-always'), matches };
+  return { satisfied: true, durableAllowAlways: matches.every((m) => isAllowAlwaysSource(m.entry.source)), matches };
 }
 
 /**
@@ -155,12 +167,13 @@ export function deriveAllowAlwaysEntries(analysis: CommandAnalysis, platform: No
   for (const program of analysis.programs) {
     if (!needsAllowing(program)) continue;
     if (!program.realPath) return [];
-    const pattern = isDispatcher(program, platform) ? (exactProgramPattern(program) as string) : program.realPath;
+    const exact = isDispatcher(program, platform);
+    const pattern = exact ? (exactProgramPattern(program) as string) : program.realPath;
     if (out.some((e) => e.pattern === pattern)) continue;
     out.push({
       id: randomUUID(),
       pattern,
-      source: 'allow-always',
+      source: exact ? 'allow-always' : PATH_ALLOW_ALWAYS_SOURCE,
       lastUsedAt: now,
       lastUsedCommand: analysis.commandText,
       lastResolvedPath: program.realPath,

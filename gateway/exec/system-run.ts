@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
-import { deriveAllowAlwaysEntries, evaluateAllowlist } from './allowlist';
+import { deriveAllowAlwaysEntries, evaluateAllowlist, isAllowAlwaysSource } from './allowlist';
 import { ExecApprovalsStore, EXEC_ASK, EXEC_SECURITY, isReservedKey, type AgentApprovals, type AllowlistEntry } from './approvals-file';
 import { analyzeCommand, commandName, detectCarrier, inlineEvalFlags, POSIX_SHELLS, renderArgv, type CommandAnalysis } from './command-analysis';
 import { isShellStartupKey } from './env-policy';
@@ -514,7 +514,7 @@ export class SystemRunner {
         if (!existing) {
           list.push(entry);
           changed = true;
-        } else if (existing.source === 'allow-always' && existing.fileIdentity !== entry.fileIdentity) {
+        } else if (isAllowAlwaysSource(existing.source) && existing.fileIdentity !== entry.fileIdentity) {
           // A new decision about a changed file re-pins the entry it made before.
           existing.fileIdentity = entry.fileIdentity;
           existing.lastResolvedPath = entry.lastResolvedPath;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeCommand, deriveAllowAlwaysEntries, evaluateAllowlist, exactProgramPattern, patternMatches } from '../../gateway/exec/allowlist';
+import { analyzeCommand, deriveAllowAlwaysEntries, evaluateAllowlist, exactProgramPattern, PATH_ALLOW_ALWAYS_SOURCE, patternMatches } from '../../gateway/exec/allowlist';
 import type { AllowlistEntry } from '../../gateway/exec/approvals-file';
 import { isSystemFile, renderArgv } from '../../gateway/exec/command-analysis';
 import { readCommand, readShellInvocation } from '../../gateway/exec/command-structure';
@@ -269,6 +269,13 @@ describe('deriveAllowAlwaysEntries', () => {
   const patterns = (argv: string[], ctx = posix) => deriveAllowAlwaysEntries(analyzeCommand(argv, ctx), ctx.platform).map((e) => e.pattern);
   it('persists the real files of the programs inside bash -lc, never bash', () => {
     expect(patterns(['/bin/bash', '-lc', 'ls -la && rg foo'])).toEqual(['/usr/bin/ls', '/usr/bin/rg']);
+  });
+  it('marks path entries as Clawdesk\'s own, so OpenClaw\'s agent does not read them as its cwd-bound kind and ask again', () => {
+    const entries = deriveAllowAlwaysEntries(analyzeCommand(['/bin/sh', '-lc', 'ls && git status'], posix), 'linux');
+    expect(entries.map((e) => [e.pattern.startsWith('=') ? '=exact' : e.pattern, e.source])).toEqual([
+      ['/usr/bin/ls', PATH_ALLOW_ALWAYS_SOURCE],
+      ['=exact', 'allow-always'],
+    ]);
   });
   it('persists the inner executable of wrappers', () => {
     expect(patterns(['env', 'A=1', 'nice', '-n', '5', 'rg', 'x'])).toEqual(['/usr/bin/rg']);
