@@ -182,7 +182,7 @@ export function measureThroughput(ws: WebSocket, method: string, params: unknown
       const elapsedMs = msSince(started);
       const cpu = process.cpuUsage(cpu0);
       const sorted = latencies.slice().sort((a, b) => a - b);
-      const pick = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : Number.NaN);
+      const pick = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : Number.NaN);
       resolve({
         inFlight,
         durationMs: elapsedMs,

@@ -91,7 +91,7 @@ function printTable(ours: GatewayFigures | undefined, real: GatewayFigures | und
 /** Exec benchmark modules written by the exec engineer (`bench/exec-*.ts`), each exporting async functions. */
 async function runExecBenches(log: (line: string) => void): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
-  let files: string[] = [];
+  let files: string[];
   try {
     // exec-real-openclaw is called by main() itself, so that --only and --quick reach it.
     files = readdirSync(__dirname).filter((f) => /^exec-.*\.js$/.test(f) && f !== 'exec-real-openclaw.js').sort();
@@ -147,15 +147,15 @@ async function main(): Promise<number> {
     return 2;
   }
   const started = Date.now();
-  const loadAtStart = os.loadavg()[0]!;
+  const loadAtStart = os.loadavg()[0];
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const options: GatewayBenchOptions = values.quick
     ? { ...DEFAULT_GATEWAY_BENCH, connects: 20, warmupConnects: 5, throughputMs: 1000, idleMs: 1000, log }
     : { ...DEFAULT_GATEWAY_BENCH, log };
   console.log(
-    `Clawdesk gateway benchmark · ${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}) · client node ${process.version} · load average ${os.loadavg()[0]!.toFixed(2)} · ${new Date().toISOString()}`,
+    `Clawdesk gateway benchmark · ${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}) · client node ${process.version} · load average ${os.loadavg()[0].toFixed(2)} · ${new Date().toISOString()}`,
   );
-  if (os.loadavg()[0]! > os.cpus().length * 0.5) console.log('note: the machine is busy (load average above half the CPUs); figures will be noisy.');
+  if (os.loadavg()[0] > os.cpus().length * 0.5) console.log('note: the machine is busy (load average above half the CPUs); figures will be noisy.');
   console.log(
     `${options.connects} sequential connects after ${options.warmupConnects} warm-up; health over ${options.throughputMs / 1000} s per depth on one connection; idle RSS once the gateway is quiet, ≥ ${options.idleMs / 1000} s after the first hello-ok. Gateways run in their own processes.`,
   );

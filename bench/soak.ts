@@ -105,8 +105,8 @@ function startLoad(sockets: WebSocket[], rate: number, stats: LoadStats): () => 
     const due = Math.floor((msSince(started) / 1000) * rate);
     carry = due - seq;
     for (let i = 0; i < carry; i++) {
-      const ws = sockets[seq % sockets.length]!;
-      const method = methods[seq % methods.length]!;
+      const ws = sockets[seq % sockets.length];
+      const method = methods[seq % methods.length];
       const id = `s${++seq}`;
       pending.set(id, { at: nowNs(), method });
       stats.sent += 1;

@@ -59,7 +59,7 @@ export class ApprovalHistory {
     const needle = query.text?.trim().toLowerCase();
     const out: ApprovalHistoryEntry[] = [];
     for (let i = this.entries.length - 1; i >= 0 && out.length < (query.limit ?? 500); i--) {
-      const e = this.entries[i]!;
+      const e = this.entries[i];
       if (query.decision && e.decision !== query.decision) continue;
       if (needle && ![e.command, e.cwd, e.agentId, e.host, e.nodeId, e.decidedBy, e.id].some((v) => v?.toLowerCase().includes(needle))) continue;
       out.push(e);

@@ -82,7 +82,7 @@ function sameCommand(a: readonly string[], b: readonly string[], platform: NodeJ
   if (a.length !== b.length || a.slice(1).some((arg, i) => arg !== b[i + 1])) return false;
   if (a[0] === b[0]) return true;
   const bare = (s: string) => !/[\\/]/.test(s);
-  const [short, long] = bare(a[0]!) ? [a[0]!, b[0]!] : [b[0]!, a[0]!];
+  const [short, long] = bare(a[0]) ? [a[0], b[0]] : [b[0], a[0]];
   return bare(short) && !bare(long) && programName(long, platform) === programName(short, platform);
 }
 
@@ -102,9 +102,9 @@ function argvOf(event: ExecApprovalRequested, platform: NodeJS.Platform): ArgvRe
   if (bad) return { kind: 'bad', detail: `The request's ${bad[0]} is not a list of arguments.` };
   const lists = present.map(([name, v]) => [name, v as string[]] as const);
   if (lists.length === 0) return { kind: 'none' };
-  const [, primary] = lists[0]!;
+  const [, primary] = lists[0];
   const other = lists.find(([, argv]) => !sameCommand(primary, argv, platform));
-  if (other) return { kind: 'bad', detail: `The request names two different commands (${lists[0]![0]} and ${other[0]}).` };
+  if (other) return { kind: 'bad', detail: `The request names two different commands (${lists[0][0]} and ${other[0]}).` };
   return { kind: 'argv', argv: [...primary] };
 }
 
@@ -117,7 +117,7 @@ export function shellWords(text: string): string[] | null {
   let word = '';
   let inWord = false;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+    const ch = text[i];
     if (ch === "'") {
       const close = text.indexOf("'", i + 1);
       if (close < 0) return null;
@@ -127,7 +127,7 @@ export function shellWords(text: string): string[] | null {
     } else if (ch === '"') {
       i++;
       for (; i < text.length && text[i] !== '"'; i++) {
-        if (/[$`]/.test(text[i]!)) return null;
+        if (/[$`]/.test(text[i])) return null;
         if (text[i] === '\\' && /[\\"$`]/.test(text[i + 1] ?? '')) i++;
         word += text[i];
       }
@@ -158,7 +158,7 @@ function describesArgv(text: string, argv: readonly string[], platform: NodeJS.P
   if (trimmed === quoteArgv(argv) || trimmed === argv.join(' ')) return true;
   const words = shellWords(trimmed);
   if (words && sameCommand(words, argv, platform)) return true;
-  if (words && words.length === argv.length && words.slice(1).every((w, i) => w === argv[i + 1]) && programName(argv[0]!, platform) === words[0]) return true;
+  if (words && words.length === argv.length && words.slice(1).every((w, i) => w === argv[i + 1]) && programName(argv[0], platform) === words[0]) return true;
   const payload = shellPayload(argv.slice(1));
   return payload !== undefined && payload.trim() === trimmed && payload.trim().length > 0;
 }
@@ -298,12 +298,12 @@ export function buildApprovalPrompt(
   const executable = argv ? argv[0] : resolved;
   let reportedPath: string | undefined;
   if (argv && resolved !== undefined && resolved !== argv[0]) {
-    const bare = !/[\\/]/.test(argv[0]!);
-    if (bare && programName(resolved, platform) === programName(argv[0]!, platform)) reportedPath = resolved;
+    const bare = !/[\\/]/.test(argv[0]);
+    if (bare && programName(resolved, platform) === programName(argv[0], platform)) reportedPath = resolved;
     else {
       const said = field('Reported executable', resolved);
       if (said === 'too-long') return { kind: 'deny', reason: 'too-long', detail: 'The reported executable is too long to review.' };
-      if (said) warnings.unshift(`The request says the executable is "${said.text}", but the command runs "${hardenForDisplay(argv[0]!).text}".`);
+      if (said) warnings.unshift(`The request says the executable is "${said.text}", but the command runs "${hardenForDisplay(argv[0]).text}".`);
     }
   }
   const fields: Array<[string, unknown]> = [

@@ -88,12 +88,12 @@ export function effectivePolicy(sources: PolicySources): Pick<ExecPolicyView, 'e
       return;
     }
     if (host === config) {
-      effective[key] = host as PolicyTriple[K];
+      effective[key] = host;
       decidedBy[key] = 'both';
       return;
     }
     const hostStricter = stricterIsLower ? order.indexOf(host) < order.indexOf(config) : order.indexOf(host) > order.indexOf(config);
-    effective[key] = (hostStricter ? host : config) as PolicyTriple[K];
+    effective[key] = (hostStricter ? host : config);
     decidedBy[key] = hostStricter ? 'host-file' : 'config';
   };
   pick('security', SECURITY_ORDER, true);

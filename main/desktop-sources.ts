@@ -1,7 +1,7 @@
 import { readOpenClawConfig } from '../gateway/config/gateway-config';
 import { ExecApprovalsStore } from '../gateway/exec/approvals-file';
 import { migrateState } from '../gateway/state/state-migration';
-import { scanStateDirs, type StateScan } from '../gateway/state/state-scan';
+import type { StateScan } from '../gateway/state/state-scan';
 import type { PolicySources } from './dashboard-service';
 import type { AskMode, MigrationView, PolicyTriple, SecurityMode, StateView } from '../common/ipc-contract';
 

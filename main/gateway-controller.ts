@@ -169,7 +169,7 @@ export class GatewayController {
         this.url = this.decision.url;
         log('info', `attaching to the gateway already on port ${this.options.port}: ${this.decision.owner.description}`);
       }
-      const url = this.url!;
+      const url = this.url;
       const auth = { token: this.options.token, password: this.options.password };
       this.approvals = await startApprovalClient({
         url,

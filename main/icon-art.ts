@@ -51,7 +51,7 @@ export class Canvas {
         }
         if (hits === 0) continue;
         const i = (py * this.width + px) * 4;
-        this.pixels[i + 3] = Math.round(this.pixels[i + 3]! * (1 - hits / (SUPERSAMPLE * SUPERSAMPLE)));
+        this.pixels[i + 3] = Math.round(this.pixels[i + 3] * (1 - hits / (SUPERSAMPLE * SUPERSAMPLE)));
         if (this.pixels[i + 3] === 0) this.pixels.fill(0, i, i + 3);
       }
     }
@@ -60,13 +60,13 @@ export class Canvas {
   private blend(px: number, py: number, [r, g, b, a]: Rgba, coverage: number): void {
     const i = (py * this.width + px) * 4;
     const srcA = (a / 255) * coverage;
-    const dstA = this.pixels[i + 3]! / 255;
+    const dstA = this.pixels[i + 3] / 255;
     const outA = srcA + dstA * (1 - srcA);
     if (outA === 0) return;
     const mix = (src: number, dst: number) => Math.round((src * srcA + dst * dstA * (1 - srcA)) / outA);
-    this.pixels[i] = mix(r, this.pixels[i]!);
-    this.pixels[i + 1] = mix(g, this.pixels[i + 1]!);
-    this.pixels[i + 2] = mix(b, this.pixels[i + 2]!);
+    this.pixels[i] = mix(r, this.pixels[i]);
+    this.pixels[i + 1] = mix(g, this.pixels[i + 1]);
+    this.pixels[i + 2] = mix(b, this.pixels[i + 2]);
     this.pixels[i + 3] = Math.round(outA * 255);
   }
 
@@ -129,7 +129,7 @@ export function text(value: string, cx: number, cy: number, h: number): Shape {
     if (col < 0) return false;
     const glyph = glyphs[Math.floor(col / 4)];
     const within = col % 4;
-    return glyph !== undefined && within < 3 && glyph[row]![within] === '1';
+    return glyph !== undefined && within < 3 && glyph[row][within] === '1';
   };
 }
 
@@ -222,7 +222,7 @@ const CRC_TABLE = (() => {
 
 function crc32(data: Uint8Array): number {
   let c = 0xffffffff;
-  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
+  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 

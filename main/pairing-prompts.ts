@@ -198,7 +198,7 @@ export class PairingPrompts {
     this.pumping = true;
     try {
       while (this.queue.length > 0) {
-        const request = this.queue[0]!;
+        const request = this.queue[0];
         const abort = new AbortController();
         this.showing = { requestId: request.requestId, abort };
         let choice: PairingChoice;

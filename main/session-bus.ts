@@ -74,7 +74,10 @@ class Writer {
 
 function encodeCall(serial: number, destination: string, objectPath: string, iface: string, member: string, args: Arg[]): Buffer {
   const body = new Writer();
-  for (const arg of args) (arg.type === 's' ? body.string(arg.value) : body.uint32(arg.value));
+  for (const arg of args) {
+    if (arg.type === 's') body.string(arg.value);
+    else body.uint32(arg.value);
+  }
   const signature = args.map((a) => a.type).join('');
   const w = new Writer();
   w.byte(0x6c); // 'l': little endian
@@ -123,13 +126,13 @@ function decodeMessage(data: Buffer): { message: Message; size: number } | undef
   const size = headerEnd + bodyLength;
   if (size > 64 * 1024 * 1024) throw new Error('the session bus sent an oversized message');
   if (data.length < size) return undefined;
-  const message: Message = { type: data[1]!, signature: '', body: data.subarray(headerEnd, size), little };
+  const message: Message = { type: data[1], signature: '', body: data.subarray(headerEnd, size), little };
   let at = 16;
   const end = 16 + fieldsLength;
   while (at < end) {
     at += (8 - (at % 8)) % 8;
-    const code = data[at]!;
-    const sigLength = data[at + 1]!;
+    const code = data[at];
+    const sigLength = data[at + 1];
     const sig = data.toString('ascii', at + 2, at + 2 + sigLength);
     at += 3 + sigLength;
     if (sig === 'u') {
@@ -143,7 +146,7 @@ function decodeMessage(data: Buffer): { message: Message; size: number } | undef
       if (code === 4) message.errorName = value;
       at += 4 + length + 1;
     } else if (sig === 'g') {
-      const length = data[at]!;
+      const length = data[at];
       if (code === 8) message.signature = data.toString('ascii', at + 1, at + 1 + length);
       at += 1 + length + 1;
     } else {

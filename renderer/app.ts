@@ -9,7 +9,7 @@ declare global {
   }
 }
 
-const api = (window as unknown as Record<string, ClawdeskApi>)[API_GLOBAL]!;
+const api = (window as unknown as Record<string, ClawdeskApi>)[API_GLOBAL];
 const root = document.getElementById('app')!;
 
 async function startPrompt(): Promise<void> {
@@ -20,7 +20,7 @@ async function startPrompt(): Promise<void> {
 }
 
 function startDashboard(): void {
-  let current = VIEWS.find((v) => `#${v.id}` === location.hash) ?? VIEWS[0]!;
+  let current = VIEWS.find((v) => `#${v.id}` === location.hash) ?? VIEWS[0];
   const statusLine = h('p', { id: 'status-line', role: 'status', 'aria-live': 'polite' });
   const content = h('div', { id: 'content', tabindex: -1 });
   const tabs = VIEWS.map((v) =>
@@ -60,7 +60,7 @@ function startDashboard(): void {
   }
 
   function show(id: string): void {
-    current = VIEWS.find((v) => v.id === id) ?? VIEWS[0]!;
+    current = VIEWS.find((v) => v.id === id) ?? VIEWS[0];
     history.replaceState(null, '', `#${current.id}`);
     statusLine.textContent = '';
     void render();

@@ -121,7 +121,7 @@ const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
   for (const key of keys) {
     if (isReservedObjectKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is a reserved object key and cannot be an environment variable name` });
     else if (!key || key.length > 256 || /[=\u0000]/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'an environment variable name must be 1-256 characters without "=" or NUL' });
-    bytes += utf8Bytes(key) + utf8Bytes(env[key]!);
+    bytes += utf8Bytes(key) + utf8Bytes(env[key]);
   }
   if (bytes > MAX_APPROVAL_ENV_BYTES) ctx.addIssue({ code: 'custom', message: `environment overrides longer than ${MAX_APPROVAL_ENV_BYTES} bytes in total` });
 });

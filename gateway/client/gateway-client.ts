@@ -240,7 +240,7 @@ export async function connectGateway(options: GatewayClientOptions): Promise<Gat
     } catch (error) {
       const starting = error instanceof GatewayClientError && (error.closeCode === 1013 || /ECONNREFUSED/.test(error.message));
       if (!starting || attempts-- <= 0) throw error;
-      await new Promise((r) => setTimeout(r, (error as GatewayClientError).error?.retryAfterMs ?? 250));
+      await new Promise((r) => setTimeout(r, (error).error?.retryAfterMs ?? 250));
     }
   }
 }

@@ -34,7 +34,7 @@ export async function readOpenClawConfig(configPath: string): Promise<ConfigRead
   }
   if (!config || typeof config !== 'object' || Array.isArray(config)) throw new ConfigError(`${configPath} must hold an object`);
   const gateway = (config as { gateway?: unknown }).gateway;
-  return { exists: true, config: config as Record<string, unknown>, gateway: gateway && typeof gateway === 'object' ? (gateway as OpenClawGatewayConfig) : {} };
+  return { exists: true, config: config as Record<string, unknown>, gateway: gateway && typeof gateway === 'object' ? (gateway) : {} };
 }
 
 /** `OPENCLAW_GATEWAY_PORT` may be `18789`, `host:18789` or `[v6]:18789` (spec 1.1). */

@@ -131,7 +131,7 @@ const VALUE_PATTERNS: ValuePattern[] = [
   {
     pattern: /\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/=:-]{8,})/gi,
     replace: (match, scheme, gap, credential) =>
-      /[0-9._~+/=:-]/.test(credential!) || (credential!.length >= 12 && /[a-z]/.test(credential!) && /[A-Z]/.test(credential!)) ? `${scheme}${gap}${REDACTION_MARKER}` : match,
+      /[0-9._~+/=:-]/.test(credential) || (credential.length >= 12 && /[a-z]/.test(credential) && /[A-Z]/.test(credential)) ? `${scheme}${gap}${REDACTION_MARKER}` : match,
   },
   // JSON Web Tokens.
   { pattern: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g },

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { promises as fs, constants as fsConstants, type Stats } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
-import { createFileExclusive, SECRET_DIR_MODE, SECRET_FILE_MODE, serialize, sweepOrphanedTempFiles, writeFileAtomic } from '../fs/atomic-file';
+import { createFileExclusive, serialize, writeFileAtomic } from '../fs/atomic-file';
 import { STATE_DIRNAME, samePath } from '../state/state-paths';
 
 /**

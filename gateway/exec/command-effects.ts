@@ -110,7 +110,7 @@ function parseArgs(args: readonly string[], short: string, long: readonly string
     values.set(name, list);
   };
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
+    const arg = args[i];
     if (arg === '--') {
       positionals.push(...args.slice(i + 1));
       break;
@@ -125,7 +125,7 @@ function parseArgs(args: readonly string[], short: string, long: readonly string
     }
     if (arg.startsWith('-') && arg.length > 1) {
       for (let j = 1; j < arg.length; j++) {
-        const letter = arg[j]!;
+        const letter = arg[j];
         flags.add(letter);
         if (short.includes(letter)) {
           addValue(letter, j + 1 < arg.length ? arg.slice(j + 1) : args[++i]);
@@ -153,7 +153,7 @@ function innerArgv(name: string, args: readonly string[]): { argv: string[]; run
   // Options stop at the first operand: everything from there on is the inner command.
   let i = 0;
   for (; i < args.length; i++) {
-    const arg = args[i]!;
+    const arg = args[i];
     if (arg === '--') {
       i++;
       break;
@@ -168,8 +168,8 @@ function innerArgv(name: string, args: readonly string[]): { argv: string[]; run
       continue;
     }
     for (let j = 1; j < arg.length; j++) {
-      if (!table.short.includes(arg[j]!)) continue;
-      take(arg[j]!, j + 1 < arg.length ? arg.slice(j + 1) : args[++i]);
+      if (!table.short.includes(arg[j])) continue;
+      take(arg[j], j + 1 < arg.length ? arg.slice(j + 1) : args[++i]);
       break;
     }
   }
@@ -278,7 +278,7 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
   out.add({ kind: 'runs', program: first, role: role ?? roleOf(name) });
 
   if (PRIVILEGE.has(name)) {
-    let runAs: string | null = null;
+    let runAs: string | null;
     if (name === 'su' || name === 'runuser') {
       const parsed = parseArgs(args, 'cugsCw', ['command', 'user', 'group', 'shell', 'session-command', 'whitelist-environment']);
       runAs = parsed.values.get('u')?.[0] ?? parsed.values.get('user')?.[0] ?? parsed.positionals.find((p) => p !== '-') ?? null;
@@ -376,7 +376,7 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
       if ([...parsed.flags].some((f) => f === 'del' || f.startsWith('delete') || f === 'remove-source-files')) {
         out.add({ kind: 'destructive', program: name, form: 'sync-delete', targets: parsed.positionals.slice(-1) });
       }
-      const target = parsed.positionals.length >= 2 ? parsed.positionals[parsed.positionals.length - 1]! : undefined;
+      const target = parsed.positionals.length >= 2 ? parsed.positionals[parsed.positionals.length - 1] : undefined;
       if (target !== undefined) {
         if (isRemote(target)) out.add({ kind: 'write-outside', target, by: name, where: 'remote' });
         else addWrite(out, target, isLiteral(target), name, opts);
@@ -413,7 +413,7 @@ function worldWritable(mode: string): boolean {
   if (/^[0-7]{3,4}$/.test(mode)) return [2, 3, 6, 7].includes(Number(mode[mode.length - 1]));
   return mode.split(',').some((clause) => {
     const m = /^([ugoa]*)([-+=])([rwxXst]*)$/.exec(clause);
-    return m !== null && /[ao]/.test(m[1]!) && m[2] !== '-' && m[3]!.includes('w');
+    return m !== null && /[ao]/.test(m[1]) && m[2] !== '-' && m[3].includes('w');
   });
 }
 
@@ -421,7 +421,7 @@ function worldWritable(mode: string): boolean {
 export function shellPayload(args: readonly string[]): string | undefined {
   let seenC = false;
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
+    const arg = args[i];
     if (arg === '--' || arg === '-') return seenC ? args[i + 1] : undefined;
     if (arg.startsWith('--')) {
       if (arg === '--rcfile' || arg === '--init-file') i++;
@@ -489,7 +489,7 @@ function scanPayload(payload: string, opts: EffectOptions, out: EffectList, dept
     out.add({ kind: 'unreadable', reason: 'the shell payload could not be parsed' });
     return;
   }
-  if (script.errors?.length) out.add({ kind: 'unreadable', reason: `the shell payload does not parse: ${script.errors[0]!.message}` });
+  if (script.errors?.length) out.add({ kind: 'unreadable', reason: `the shell payload does not parse: ${script.errors[0].message}` });
 
   const scanned: Scanned[] = [];
   let nextPipeline = 0;
@@ -514,7 +514,7 @@ function scanPayload(payload: string, opts: EffectOptions, out: EffectList, dept
     }
     // Substitutions inside this command's words and redirections: their commands run too.
     const before = scanned.length;
-    forEachChild(node as unknown as SyntaxNode, (child) => visit(child, undefined));
+    forEachChild(node, (child) => visit(child, undefined));
     if (INTERPRETER.test(name)) {
       for (const inner of scanned.slice(before)) {
         const innerName = inner.command.words[0] !== undefined ? programName(inner.command.words[0], opts.platform) : '';
@@ -527,7 +527,7 @@ function scanPayload(payload: string, opts: EffectOptions, out: EffectList, dept
     switch (node.type) {
       case 'Pipeline': {
         const pipeline = nextPipeline++;
-        node.commands.forEach((command, position) => visit(command as SyntaxNode, { pipeline, position }));
+        node.commands.forEach((command, position) => visit(command, { pipeline, position }));
         return;
       }
       case 'Command':

@@ -124,7 +124,7 @@ function simpleCommand(node: CommandNode, pipeline: number, position: number): S
   for (const arg of node.suffix) {
     // `declare X=1` style arguments parse as assignments; the builtin check refuses those commands anyway.
     if (arg.type !== 'Word') outside('assignment arguments are not allowed');
-    words.push(literalWord(arg as Word));
+    words.push(literalWord(arg));
   }
   if (!words[0]) outside('an empty command name is not allowed');
   return { words, pipeline, position };

@@ -41,7 +41,7 @@ async function pruneEphemeralDevices(stateDir: string, pairing: DevicePairingSto
     parse: (v) => {
       const ids = (v as { deviceIds?: unknown })?.deviceIds;
       if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new Error('expected {deviceIds: string[]}');
-      return { deviceIds: ids as string[] };
+      return { deviceIds: ids };
     },
   });
   const previous = read.kind === 'ok' ? read.value.deviceIds : [];

@@ -157,7 +157,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
           throw new NodeCommandError('INVALID_REQUEST', 'invalid params: baseHash must be a string');
         }
         try {
-          return await store.set(p.file, (p.baseHash as string | null | undefined) ?? undefined);
+          return await store.set(p.file, (p.baseHash) ?? undefined);
         } catch (error) {
           if (error instanceof ExecApprovalsError) throw new NodeCommandError('INVALID_REQUEST', error.message);
           throw error;

@@ -27,12 +27,12 @@ export async function resolveOpenclawTarget(env: NodeJS.ProcessEnv, options: { p
   const { stateDir } = resolveStateDir(pe, { profile: options.profile });
   const configPath = resolveConfigPath(pe, stateDir);
   let gateway: { port?: unknown; auth?: { token?: unknown; password?: unknown } } = {};
-  let configExists = false;
+  let configExists: boolean;
   let configProblem: string | undefined;
   try {
     const read = await readOpenClawConfig(configPath);
     configExists = read.exists;
-    if (read.exists) gateway = read.gateway as typeof gateway;
+    if (read.exists) gateway = read.gateway;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     configExists = true;

@@ -103,7 +103,7 @@ export class OutputLog {
     this.tailChunks.push(Buffer.from(piece));
     this.tailSize += piece.length;
     while (this.tailSize > this.tailBytes && this.tailChunks.length > 1) {
-      const first = this.tailChunks[0]!;
+      const first = this.tailChunks[0];
       const excess = this.tailSize - this.tailBytes;
       if (first.length <= excess) {
         this.tailChunks.shift();

@@ -88,8 +88,8 @@ export function listeningInodes(procNetTcp: string, port: number): string[] {
   for (const line of procNetTcp.split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
     if (fields.length < 10) continue;
-    const local = fields[1]!;
-    if (local.slice(local.lastIndexOf(':') + 1).toUpperCase() === hexPort && fields[3] === '0A') inodes.push(fields[9]!);
+    const local = fields[1];
+    if (local.slice(local.lastIndexOf(':') + 1).toUpperCase() === hexPort && fields[3] === '0A') inodes.push(fields[9]);
   }
   return inodes;
 }
@@ -134,7 +134,7 @@ export async function findPortOwnerLinux(port: number, procRoot = '/proc'): Prom
 export function parseNetstatListeners(output: string, port: number): number | undefined {
   for (const line of output.split(/\r?\n/)) {
     const fields = line.trim().split(/\s+/);
-    if (fields.length >= 5 && fields[0] === 'TCP' && fields[3] === 'LISTENING' && fields[1]!.endsWith(`:${port}`)) return Number(fields[4]);
+    if (fields.length >= 5 && fields[0] === 'TCP' && fields[3] === 'LISTENING' && fields[1].endsWith(`:${port}`)) return Number(fields[4]);
   }
   return undefined;
 }

@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, serialize, sweepOrphanedTempFiles, writeJsonAtomic } from '../fs/atomic-file';

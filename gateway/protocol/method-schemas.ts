@@ -74,7 +74,7 @@ export function findReservedKey(value: unknown): ReservedKeyFinding | null {
       const inner = (current as Record<string, unknown>)[key];
       if (typeof inner === 'string' && RESERVED_OBJECT_KEYS.has(inner) && ID_PROPERTY.test(key)) return { kind: 'value', path: [...path, key], key: inner };
     }
-    for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (current as Record<string, unknown>)[keys[i]!], path: [...path, keys[i]!] });
+    for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (current as Record<string, unknown>)[keys[i]], path: [...path, keys[i]] });
   }
   return null;
 }

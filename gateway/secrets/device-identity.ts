@@ -256,8 +256,8 @@ export class DeviceIdentityStore {
     const { tokens } = await this.tokens();
     const key = gatewayKey(gatewayUrl);
     if (!tokens.gateways[key]?.[role]) return false;
-    delete tokens.gateways[key]![role];
-    if (Object.keys(tokens.gateways[key]!).length === 0) delete tokens.gateways[key];
+    delete tokens.gateways[key][role];
+    if (Object.keys(tokens.gateways[key]).length === 0) delete tokens.gateways[key];
     await (await this.store()).set(TOKENS_SECRET, JSON.stringify(tokens));
     return true;
   }

@@ -31,7 +31,7 @@ let cachedLoad: KeytarLoadResult | undefined;
 export function loadKeytar(): KeytarLoadResult {
   if (cachedLoad) return cachedLoad;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const mod = require('keytar') as KeytarLike & { default?: KeytarLike };
     const keytar = typeof mod.setPassword === 'function' ? mod : mod.default;
     cachedLoad = keytar ? { keytar } : { error: 'the keytar module has no setPassword()' };

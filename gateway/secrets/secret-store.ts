@@ -283,7 +283,7 @@ class VaultSecretStore implements SecretStore {
   async get(name: string): Promise<string | null> {
     checkName(name);
     const content = await this.read();
-    return Object.prototype.hasOwnProperty.call(content.secrets, name) ? content.secrets[name]! : null;
+    return Object.prototype.hasOwnProperty.call(content.secrets, name) ? content.secrets[name] : null;
   }
 
   async names(): Promise<string[]> {

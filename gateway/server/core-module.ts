@@ -142,7 +142,7 @@ export function createCoreModule(options: CoreModuleOptions) {
 
   const readConfig = async () => {
     const configPath = options.configPath ?? path.join(options.stateDir, 'openclaw.json');
-    let raw: string | null = null;
+    let raw: string | null;
     try {
       raw = await fs.readFile(configPath, 'utf8');
     } catch {

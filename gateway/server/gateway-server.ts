@@ -307,7 +307,7 @@ class GatewayServer {
   }
 
   private handleHttp(req: IncomingMessage, res: ServerResponse): void {
-    if (this.socketPeers.get(req.socket as Socket)?.refused) {
+    if (this.socketPeers.get(req.socket)?.refused) {
       res.writeHead(503, { connection: 'close', 'content-length': 0 });
       res.end();
       return;

@@ -164,7 +164,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       ctx.rateLimiter.recordFailure(ctx.rateLimitKey);
       const usedDeviceToken = Boolean(device && params.auth?.deviceToken);
       const detailCode = usedDeviceToken ? 'AUTH_DEVICE_TOKEN_MISMATCH' : shared.detailCode;
-      const message = usedDeviceToken ? 'unauthorized: device token mismatch (rotate/reissue device token)' : AUTH_MESSAGES[shared.detailCode]!;
+      const message = usedDeviceToken ? 'unauthorized: device token mismatch (rotate/reissue device token)' : AUTH_MESSAGES[shared.detailCode];
       const result = authFailure(detailCode, message, {
         authReason: shared.kind === 'absent' && !usedDeviceToken ? 'token_missing' : 'token_mismatch',
         canRetryWithDeviceToken: shared.kind === 'mismatch' && Boolean(device) && Boolean(params.auth?.token) && !params.auth?.deviceToken,
@@ -192,6 +192,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     return { ok: true, connection };
   };
   const base = {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it `base.role` widens to string (tsc fails)
     role: role as ConnectionRole,
     client,
     caps: params.caps ?? [],

@@ -52,7 +52,7 @@ function mapped(v4: Buffer): Buffer {
 /** An address string as 16 bytes (IPv4 → IPv4-mapped IPv6); null when it is not an IP literal. */
 export function addressBytes(address: string): Buffer | null {
   const text = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  const bare = text.split('%')[0]!;
+  const bare = text.split('%')[0];
   const family = isIP(bare);
   if (family === 4) return mapped(Buffer.from(bare.split('.').map(Number)));
   if (family !== 6) return null;

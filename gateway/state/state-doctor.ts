@@ -99,7 +99,7 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
   }
 
   const p = pathApi(pe.platform);
-  const active = scan.dirs[0]!;
+  const active = scan.dirs[0];
   const activePath = scan.active.stateDir;
   const isAliasOfActive = (d: ScannedDir) => d === active || d.aliasOf === active.path || (!!d.realPath && !!active.realPath && samePath(pe.platform, d.realPath, active.realPath));
   const has = (d: ScannedDir, item: StateItem) => d.items.find((i) => i.item === item);

@@ -235,7 +235,7 @@ function mergeAllowlists(t: Array<ExecAllowlistEntry | string> | undefined, s: A
       continue;
     }
     // Same pattern in both: keep the first entry (its id) but the most recent usage facts.
-    const kept = out[at]!;
+    const kept = out[at];
     if (typeof kept !== 'string' && typeof entry !== 'string' && (num(entry.lastUsedAt) ?? 0) > (num(kept.lastUsedAt) ?? 0)) {
       out[at] = { ...kept, lastUsedAt: entry.lastUsedAt, lastUsedCommand: entry.lastUsedCommand, lastResolvedPath: entry.lastResolvedPath };
     }
@@ -245,8 +245,8 @@ function mergeAllowlists(t: Array<ExecAllowlistEntry | string> | undefined, s: A
 
 export function mergeExecApprovals(target: ExecApprovalsFile | undefined, source: ExecApprovalsFile | undefined, notes: MergeNote[]): ExecApprovalsFile {
   const file = 'exec-approvals.json';
-  const t = target ?? ({ version: 1 } as ExecApprovalsFile);
-  const s = source ?? ({ version: 1 } as ExecApprovalsFile);
+  const t = target ?? ({ version: 1 });
+  const s = source ?? ({ version: 1 });
   const out: ExecApprovalsFile = { ...s, ...t, version: 1 };
   // Socket path and token belong to whoever runs the approvals socket in the target; the source's only if none.
   if (t.socket || s.socket) out.socket = t.socket ?? s.socket;

@@ -50,7 +50,7 @@ import {
   sweepJournalTemps,
 } from './state-transaction';
 import { SafetyProblem, checkDirAndAncestors, checkTreeEntries, isSecretPath, isTrustPath } from './state-safety';
-import { CopyContext, SourceChangedError, copyFileData, copyOne, copyTree, fsyncPath, lexists, linkOrCopyFile, sha256File, walkTree } from './state-tree';
+import { CopyContext, SourceChangedError, copyFileData, copyOne, copyTree, lexists, linkOrCopyFile, sha256File, walkTree } from './state-tree';
 import { MigrationCancelledError, MigrationProgress, MigrationStrategy, ProgressTracker } from './state-progress';
 
 /**
@@ -966,7 +966,7 @@ export async function restoreBackup(backupDir: string, options: { backupRoot?: s
     await writeBackup(partial, manifest.entries.map((e) => ({ role: e.role, path: e.path })), { id, reason: 'restore', createdAtMs: now() });
     await publishBackup(partial, safetyBackupDir);
     for (const [index, entry] of manifest.entries.entries()) {
-      const op = ops[index]!;
+      const op = ops[index];
       if (entry.state === 'dir' && op.install.kind === 'dir') {
         await fs.mkdir(path.dirname(entry.path), { recursive: true, mode: 0o700 });
         // Hard links where the backup shares the filesystem (its files are never written in place), trust files copied.

@@ -48,7 +48,7 @@ const TRUST_DIRS = new Set<string>(['identity', 'devices', 'nodes', 'credentials
 /** Whether `rel` (posix, relative to the state dir) is trust state or a directory holding it. */
 export function isTrustPath(rel: string): boolean {
   if (TRUST_FILES.has(rel) || TRUST_DIRS.has(rel)) return true;
-  const top = rel.split('/')[0]!;
+  const top = rel.split('/')[0];
   return top === 'credentials' || top === 'identity';
 }
 

@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, promises as fs } from 'node:fs';
-import { DEFAULT_PROFILE, LEGACY_STATE_DIRNAMES, PathEnvironment, RETIRED_STATE_DIRNAMES, STATE_DIRNAME, envValue, expandUserPath, isPathInside, pathApi, resolveClawdeskDataDir, resolveConfigPath, resolveHomeDir, resolveOsHomeDir, resolveStateDir, samePath, StateDirSource } from './state-paths';
+import { DEFAULT_PROFILE, LEGACY_STATE_DIRNAMES, PathEnvironment, RETIRED_STATE_DIRNAMES, STATE_DIRNAME, envValue, expandUserPath, isPathInside, pathApi, resolveClawdeskDataDir, resolveConfigPath, resolveOsHomeDir, resolveStateDir, samePath, StateDirSource } from './state-paths';
 import { STATE_ITEMS, StateItem, itemSpec, locateItem, parserFor, readStateJson } from './state-files';
 
 /**

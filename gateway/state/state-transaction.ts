@@ -376,7 +376,7 @@ async function verifyInstalled(journal: TxJournal, compareContent: boolean): Pro
         continue;
       }
       if (compareContent && journal.expected?.[index]) {
-        const want = journal.expected[index]!;
+        const want = journal.expected[index];
         const diff = diffManifests(want, await treeManifest(op.path, (rel) => (want[rel] as { sha256?: string } | undefined)?.sha256 !== undefined));
         if (diff.length > 0) problems.push(`${op.path}: ${diff.join(', ')}`);
       }

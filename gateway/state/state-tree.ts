@@ -258,7 +258,7 @@ export async function fsyncFiles(files: readonly string[]): Promise<void> {
 async function inParallel(items: string[], task: (item: string) => Promise<void>, width = 16): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await task(items[next++]!);
+    while (next < items.length) await task(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }

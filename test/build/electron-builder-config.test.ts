@@ -57,8 +57,8 @@ describe('electron-builder configuration (package.json "build")', () => {
     expect(config.toolsets.appimage).toBe('1.0.3');
     // electron-builder's own table: "0.0.0" (the default) is the FUSE2 appimage-12 bundle, 1.0.x the static runtime.
     const { appimageChecksums } = require('app-builder-lib/out/toolsets/linux') as { appimageChecksums: Record<string, Record<string, string>> };
-    expect(Object.keys(appimageChecksums['0.0.0']!)).toEqual(['appimage-12.0.1.7z']);
-    expect(Object.keys(appimageChecksums[config.toolsets.appimage]!).join()).toMatch(/^appimage-tools-runtime-\d+\.tar\.gz$/);
+    expect(Object.keys(appimageChecksums['0.0.0'])).toEqual(['appimage-12.0.1.7z']);
+    expect(Object.keys(appimageChecksums[config.toolsets.appimage]).join()).toMatch(/^appimage-tools-runtime-\d+\.tar\.gz$/);
     const target = readFileSync(require.resolve('app-builder-lib/out/targets/appimage/AppImageTarget.js'), 'utf8');
     expect(target).toMatch(/appimageTool == null \|\| appimageTool === "0\.0\.0"\) \{\s*updateInfo = await \(0, appImageUtil_1\.buildLegacyFuse2AppImage\)/);
   });

@@ -230,8 +230,8 @@ function startClawdeskNode(url: string, token: string): { output(): string; stop
     },
   );
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString('utf8')));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString('utf8')));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return {
     output: () => output,

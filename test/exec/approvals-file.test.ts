@@ -138,7 +138,7 @@ describe('ExecApprovalsStore.ensureExists (the file a running host always has)',
   });
 
   it("removes a temp copy a killed earlier attempt left behind (it held a socket token)", async () => {
-    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
     const orphan = path.join(dir, `.exec-approvals.json.${deadPid}.0123456789ab.tmp`);
     writeFileSync(orphan, '{"version":1,"socket":{"token":"leaked"}}', { mode: 0o600 });
     const store = new ExecApprovalsStore({ stateDir: dir });

@@ -26,8 +26,8 @@ function runCli(args: string[], env: Record<string, string>): RunningCli {
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, stdout: () => out, stderr: () => err, exited };
 }
@@ -176,7 +176,7 @@ describe('clawdesk gateway run after an interrupted migration', () => {
     const probe = await runChild(process.execPath, [script, JSON.stringify({ mode: 'migrate', from: path.join(probeRoot, 'home', '.clawdbot'), to: path.join(probeRoot, 'home', '.openclaw'), home: path.join(probeRoot, 'home'), backupRoot: path.join(probeRoot, 'backups') })]);
     expect(lastJsonLine(probe.stdout).outcome).toBe('migrated');
     const steps = probe.stdout.split('\n').filter((l) => l.startsWith('step ')).map((l) => l.slice(5));
-    const killed = await runChild(process.execPath, [script, request({ step: steps[Math.floor(steps.length / 2)]!, occurrence: 1 })]);
+    const killed = await runChild(process.execPath, [script, request({ step: steps[Math.floor(steps.length / 2)], occurrence: 1 })]);
     expect(killed.signal).toBe('SIGKILL');
     expect(await findInterruptedMigrations([to, from])).not.toEqual([]);
 

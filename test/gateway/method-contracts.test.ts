@@ -49,7 +49,7 @@ describe('method results follow their published schemas (a live gateway)', () =>
     conforms(schemas.devicePairResolvedEvent, await resolved, 'device.pair.resolved');
     conforms(schemas.devicePairRejectResult, await admin.request('device.pair.reject', { requestId: pendingIds[1] }), 'device.pair.reject');
 
-    const deviceId = devices[0]!.deviceId;
+    const deviceId = devices[0].deviceId;
     conforms(schemas.deviceTokenRotateResult, await admin.request('device.token.rotate', { deviceId, role: 'operator' }), 'device.token.rotate');
     conforms(schemas.deviceTokenRevokeResult, await admin.request('device.token.revoke', { deviceId, role: 'operator' }), 'device.token.revoke');
     conforms(schemas.devicePairListResult, await admin.request('device.pair.list', {}), 'device.pair.list after changes');

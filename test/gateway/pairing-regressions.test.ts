@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectGateway, type GatewayClientOptions } from '../../gateway/client/gateway-client';
+import { connectGateway } from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { connectError, nextEvent, startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
 
@@ -178,7 +178,7 @@ describe('pairing state', () => {
     expect(idC).not.toBe(idA);
     const pending = gw.pairing.listPending();
     expect(pending).toHaveLength(1);
-    expect(pending[0]!.scopes!.sort()).toEqual(['operator.approvals', 'operator.read']);
+    expect(pending[0].scopes!.sort()).toEqual(['operator.approvals', 'operator.read']);
   });
 
   it('approval requires the approver to hold the scopes it grants; events reach only pairing operators', async () => {
@@ -198,7 +198,7 @@ describe('pairing state', () => {
     const resolved = nextEvent(pairingOnly, 'device.pair.resolved');
     const result = await admin.request('device.pair.approve', { requestId });
     expect(result).toMatchObject({ requestId, device: { deviceId: device.deviceId } });
-    expect(JSON.stringify(result)).not.toContain(gw.pairing.getPaired(device.deviceId)!.tokens!.operator!.token);
+    expect(JSON.stringify(result)).not.toContain(gw.pairing.getPaired(device.deviceId)!.tokens!.operator.token);
     expect(await resolved).toMatchObject({ requestId, deviceId: device.deviceId, decision: 'approved' });
     expect(readerEvents.filter((e) => e.startsWith('device.pair'))).toEqual([]);
 
@@ -257,7 +257,7 @@ describe('pairing state', () => {
     const warnings: string[] = [];
     gw = await startTestGateway({ stateDir, log: (level, message) => level === 'warn' && warnings.push(message) });
     expect(gw.pairing.corruptFiles).toHaveLength(1);
-    expect(readFileSync(gw.pairing.corruptFiles[0]!.quarantinedTo, 'utf8')).toBe('{"truncated": ');
+    expect(readFileSync(gw.pairing.corruptFiles[0].quarantinedTo, 'utf8')).toBe('{"truncated": ');
     expect(warnings.join('\n')).toContain('not valid JSON');
     // The gateway still serves clients.
     const s = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'] });

@@ -111,8 +111,8 @@ describe('an authenticated session', () => {
         if (seqs.length === 3) resolve();
       });
     });
-    expect(seqs[1]).toBeGreaterThan(seqs[0]!);
-    expect(seqs[2]).toBeGreaterThan(seqs[1]!);
+    expect(seqs[1]).toBeGreaterThan(seqs[0]);
+    expect(seqs[2]).toBeGreaterThan(seqs[1]);
     await s.close();
   });
 

@@ -147,10 +147,10 @@ async function crashLoop(kind: 'pairing' | 'exec', kills: number, seed: number):
       if (word === 'corrupt' || word === 'error' || word === 'exited') failures.push(`kill ${kill}: writer said: ${line}`);
       if (word !== 'ack') continue;
       acks++;
-      if (what === 'exec') execAcks.add(id!);
-      else if (what === 'pending') pairingAcks.set(id!, { last: 'pending', requestId: value });
-      else if (what === 'paired' || what === 'rotated') pairingAcks.set(id!, { last: what, token: value });
-      else if (what === 'revoked') pairingAcks.set(id!, { last: 'revoked' });
+      if (what === 'exec') execAcks.add(id);
+      else if (what === 'pending') pairingAcks.set(id, { last: 'pending', requestId: value });
+      else if (what === 'paired' || what === 'rotated') pairingAcks.set(id, { last: what, token: value });
+      else if (what === 'revoked') pairingAcks.set(id, { last: 'revoked' });
     }
     failures.push(...parseAll(stateDir).map((p) => `kill ${kill}: ${p}`));
     const lost = kind === 'pairing' ? await checkPairing(stateDir, pairingAcks) : await checkExec(stateDir, execAcks);

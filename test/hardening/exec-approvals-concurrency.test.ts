@@ -82,7 +82,7 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
       [0, 1, 2].map((i) => s.session({ clientId: 'gateway-client', clientMode: 'backend', displayName: `approver-${i}`, scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'], device: createEphemeralDeviceSigner() })),
     );
     const seenBy = approvers.map(() => new Map<string, any>());
-    approvers.forEach((a, i) => a.on('event', (event: string, payload: any) => event === 'exec.approval.requested' && seenBy[i]!.set(payload.id, payload)));
+    approvers.forEach((a, i) => a.on('event', (event: string, payload: any) => event === 'exec.approval.requested' && seenBy[i].set(payload.id, payload)));
     // Half the requesters prove a device, half are device-less shared-token sessions (bound by connection).
     const requesters = await Promise.all(
       Array.from({ length: 10 }, (_, i) => s.session({ scopes: ['operator.write', 'operator.approvals'], device: i % 2 === 0 ? createEphemeralDeviceSigner() : undefined })),
@@ -125,7 +125,7 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
 
     // Nothing runs while undecided, whatever the requester claims.
     for (const entry of pending.slice(0, 20)) {
-      const error = await failure(run(requesters[entry.requester]!, s.nodeId, entry.id!, entry.argv, 'allow-once'));
+      const error = await failure(run(requesters[entry.requester], s.nodeId, entry.id!, entry.argv, 'allow-once'));
       expect(errorDetails(error)?.code).toBe('APPROVAL_REQUIRED');
     }
     expect(s.ran.size).toBe(0);
@@ -138,9 +138,9 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
       const allowed: Decision[] = entry.ask === 'always' ? ['allow-once', 'deny'] : ['allow-once', 'allow-always', 'deny'];
       const contenders = r() < 0.25 ? [0, 1, 2].sort(() => r() - 0.5).slice(0, 2) : [Math.floor(r() * 3)];
       for (const who of contenders) {
-        const decision = allowed[Math.floor(r() * allowed.length)]!;
+        const decision = allowed[Math.floor(r() * allowed.length)];
         attempts.push(
-          approvers[who]!.request('exec.approval.resolve', { id: entry.id, decision }).then(
+          approvers[who].request('exec.approval.resolve', { id: entry.id, decision }).then(
             () => {
               expect(decided.has(entry.id!), `${entry.id} resolved twice`).toBe(false);
               decided.set(entry.id!, decision);
@@ -167,8 +167,8 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
     const cliStranger = await s.session({ clientId: 'cli', clientMode: 'cli', scopes: ['operator.write'], device: createEphemeralDeviceSigner() });
     for (const entry of pending) {
       const decision = decided.get(entry.id!)!;
-      const requester = requesters[entry.requester]!;
-      const stranger = entry.requester % 2 === 1 ? cliStranger : requesters[(entry.requester + 1) % requesters.length]!;
+      const requester = requesters[entry.requester];
+      const stranger = entry.requester % 2 === 1 ? cliStranger : requesters[(entry.requester + 1) % requesters.length];
       const stolen = await failure(run(stranger, s.nodeId, entry.id!, entry.argv, decision));
       expect(errorDetails(stolen)?.code, `${entry.id} run by another requester`).toBe('APPROVAL_DEVICE_MISMATCH');
       const tampered = await failure(run(requester, s.nodeId, entry.id!, [...entry.argv, '; rm -rf ~'], decision));

@@ -27,7 +27,7 @@ const FRAMES_DIR = path.resolve(__dirname, '..', 'fixtures', 'frames');
 const ERROR_CODE_SET = new Set<string>(ERROR_CODES);
 
 type Rand = () => number;
-const pick = <T>(r: Rand, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
+const pick = <T>(r: Rand, items: readonly T[]): T => items[Math.floor(r() * items.length)];
 const int = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 
 /** The connect params the real CLI, node host and probe sent (test/fixtures/frames), with our shared token. */
@@ -141,7 +141,7 @@ function containers(root: unknown): Array<Record<string, unknown> | unknown[]> {
   const walk = (v: unknown, depth: number) => {
     if (depth > 8 || v === null || typeof v !== 'object') return;
     out.push(v as Record<string, unknown>);
-    for (const child of Object.values(v as object)) walk(child, depth + 1);
+    for (const child of Object.values(v)) walk(child, depth + 1);
   };
   walk(root, 0);
   return out;
@@ -173,7 +173,7 @@ function mutateTree(root: Record<string, unknown>, r: Rand, allowHuge: boolean):
       set(randomValue(r));
       break;
     case 'huge':
-      set((pick(r, ['x', 'é', '\ud83e\udd80', '\\"']) as string).repeat(allowHuge ? int(r, 1_000, r() < 0.05 ? 300_000 : 10_000) : int(r, 100, 2_000)));
+      set(pick<string>(r, ['x', 'é', '\ud83e\udd80', '\\"']).repeat(allowHuge ? int(r, 1_000, r() < 0.05 ? 300_000 : 10_000) : int(r, 100, 2_000)));
       break;
     case 'deep':
       set(DEEP_MARKER);
@@ -273,7 +273,7 @@ function rawWsFrame(opcode: number, payload: Buffer, options: { fin?: boolean; r
   if (!mask) return Buffer.concat([header, payload]);
   const key = randomBytes(4);
   const body = Buffer.from(payload);
-  for (let i = 0; i < body.length; i++) body[i]! ^= key[i % 4]!;
+  for (let i = 0; i < body.length; i++) body[i] ^= key[i % 4];
   return Buffer.concat([header, key, body]);
 }
 
@@ -595,7 +595,7 @@ describe('frame fuzzing against a gateway process', () => {
       debug('generate', t0);
       await guarded(
         Promise.all(
-          persistent.map((client, i) => runPersistentBatch(client, cases[i]!, fail)),
+          persistent.map((client, i) => runPersistentBatch(client, cases[i], fail)),
         ),
       );
       debug('persistent batch', t0);

@@ -115,7 +115,7 @@ describe('scope escalation by a paired non-admin device', () => {
     const bystander = createEphemeralDeviceSigner();
     await pairRemotely(g, owner, mallory, ['operator.pairing']);
     await pairRemotely(g, owner, bystander, ['operator.read', 'operator.write']);
-    const bystanderToken = g.pairing.getPaired(bystander.deviceId)!.tokens!.operator!.token;
+    const bystanderToken = g.pairing.getPaired(bystander.deviceId)!.tokens!.operator.token;
 
     const m = await session({ url: g.url, token: TOKEN, device: mallory, scopes: ['operator.pairing'], headers: REMOTE });
     expect(m.hello.auth.scopes).toEqual(['operator.pairing']);
@@ -149,8 +149,8 @@ describe('scope escalation by a paired non-admin device', () => {
       expect(denied.error?.details?.code, method).toBe('CROSS_DEVICE_DENIED');
     }
     const after = g.pairing.getPaired(bystander.deviceId)!;
-    expect(after.tokens!.operator!.token).toBe(bystanderToken);
-    expect(after.tokens!.operator!.revokedAtMs).toBeUndefined();
+    expect(after.tokens!.operator.token).toBe(bystanderToken);
+    expect(after.tokens!.operator.revokedAtMs).toBeUndefined();
 
     // Approving a node role for someone needs admin.
     const node = createEphemeralDeviceSigner();
@@ -168,7 +168,7 @@ describe('scope escalation by a paired non-admin device', () => {
     const owner = await admin(g);
     const device = createEphemeralDeviceSigner();
     await pairRemotely(g, owner, device, ['operator.read']);
-    const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator!.token;
+    const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator.token;
     const ok = await session({ url: g.url, deviceToken, device, scopes: ['operator.read'], headers: REMOTE });
     expect(ok.hello.auth.method).toBe('device-token');
     const escalate = await refusal({ url: g.url, deviceToken, device, scopes: ['operator.admin'], headers: REMOTE });
@@ -226,7 +226,7 @@ describe('locality cannot be faked from a loopback peer', () => {
     const owner = await admin(g);
     const device = createEphemeralDeviceSigner();
     await pairRemotely(g, owner, device, ['operator.read']);
-    const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator!.token;
+    const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator.token;
     // Device-token auth is not shared auth: asking for more from a private Host is not silent.
     const error = await refusal({ url: g.url, deviceToken, device, scopes: ['operator.write'], clientId: 'cli', clientMode: 'cli', headers: { host: '172.17.0.2:18789' } });
     expect(error.detailCode).toBe('PAIRING_REQUIRED');
@@ -303,15 +303,15 @@ describe('floods and guessing', () => {
     }
     const more = [await session({ url: g.url, token: TOKEN }), await session({ url: g.url, token: TOKEN })];
     expect(await tryOpen(g.url)).toBe(503);
-    await more[0]!.close();
+    await more[0].close();
     await expect.poll(async () => {
       const client = await tryOpen(g.url);
       if (client instanceof RawClient) client.ws.terminate();
       return client instanceof RawClient;
     }).toBe(true);
     // Everyone already admitted is still served.
-    expect((await more[1]!.request('health')).ok).toBe(true);
-    expect((await raw[0]!.request('h', 'health')).ok).toBe(true);
+    expect((await more[1].request('health')).ok).toBe(true);
+    expect((await raw[0].request('h', 'health')).ok).toBe(true);
     for (const client of raw) client.ws.close();
   });
 
@@ -352,7 +352,7 @@ describe('floods and guessing', () => {
     const device = createEphemeralDeviceSigner();
     const pending = await refusal({ url: g.url, password, device, scopes: ['operator.read'], headers: REMOTE });
     await owner.request('device.pair.approve', { requestId: errorDetails(pending)!.requestId });
-    const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator!.token;
+    const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator.token;
     const codes: string[] = [];
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 4; i++) codes.push((await refusal({ url: g.url, password: `guess-${round}-${i}` })).detailCode!);
@@ -403,7 +403,7 @@ describe('floods and guessing', () => {
     const device = createEphemeralDeviceSigner();
     await pairRemotely(g, owner, device, ['operator.read']);
     for (let i = 0; i < 3; i++) expect((await refusal({ url: g.url, deviceToken: `guess${i}`, device })).detailCode).toBe('AUTH_DEVICE_TOKEN_MISMATCH');
-    const realToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator!.token;
+    const realToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator.token;
     expect((await refusal({ url: g.url, deviceToken: realToken, device })).detailCode).toBe('AUTH_RATE_LIMITED');
   });
 });

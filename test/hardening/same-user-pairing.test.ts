@@ -29,10 +29,10 @@ describe('peer socket → uid (/proc/net/tcp parsing)', () => {
   it('parses IPv4, IPv4-mapped and IPv6 rows and skips garbage', () => {
     const rows = [...parseProcNetTcp(TCP, true), ...parseProcNetTcp(TCP6, true)];
     expect(rows).toHaveLength(6);
-    expect(rows[1]!.localAddress.equals(addressBytes('127.0.0.1')!)).toBe(true);
-    expect(rows[4]!.localAddress.equals(addressBytes('::ffff:127.0.0.1')!)).toBe(true);
-    expect(rows[5]!.localAddress.equals(addressBytes('::1')!)).toBe(true);
-    expect(rows[4]!.uid).toBe(1001);
+    expect(rows[1].localAddress.equals(addressBytes('127.0.0.1')!)).toBe(true);
+    expect(rows[4].localAddress.equals(addressBytes('::ffff:127.0.0.1')!)).toBe(true);
+    expect(rows[5].localAddress.equals(addressBytes('::1')!)).toBe(true);
+    expect(rows[4].uid).toBe(1001);
   });
 
   it('finds the owner of the peer end, whichever table and address form it is in', async () => {
@@ -75,14 +75,14 @@ describe('peer identity for per-peer limits (issue 9 finding 14)', () => {
       { remoteAddress: '127.0.0.1', remotePort: 0xa1b4, localPort: 0x4965 },
       { remoteAddress: 'localhost', remotePort: 0xa1b2, localPort: 0x4965 },
     ];
-    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => resolver.lookup(peers[i % peers.length]!)));
+    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => resolver.lookup(peers[i % peers.length])));
     expect(reads).toBe(1);
     expect(burst.slice(0, 5)).toEqual([0, 1001, 1002, undefined, undefined]);
     // A lookup after the read gets a fresh read (its socket may be newer than the last snapshot).
-    expect(await resolver.lookup(peers[0]!)).toBe(0);
+    expect(await resolver.lookup(peers[0])).toBe(0);
     expect(reads).toBe(2);
     // An unreadable table is "unknown", never an error.
-    expect(await new PeerUidResolver(async () => Promise.reject(new Error('EACCES'))).lookup(peers[0]!)).toBeUndefined();
+    expect(await new PeerUidResolver(async () => Promise.reject(new Error('EACCES'))).lookup(peers[0])).toBeUndefined();
   });
 
   it('keys a peer by OS user on Linux, marks the owner, and falls back to the address (all of loopback as one)', async () => {

@@ -75,5 +75,5 @@ export function runChild(
 export function lastJsonLine<T = any>(stdout: string): T {
   const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{'));
   if (lines.length === 0) throw new Error(`child printed no JSON:\n${stdout}`);
-  return JSON.parse(lines[lines.length - 1]!) as T;
+  return JSON.parse(lines[lines.length - 1]) as T;
 }

@@ -168,17 +168,17 @@ export function runOpenclaw(
   return new Promise((resolve, reject) => {
     const child = spawn(install.nodeBin, [install.openclawEntry, ...args], {
       env,
-      cwd: options.cwd ?? (env.HOME as string | undefined) ?? os.tmpdir(),
+      cwd: options.cwd ?? (env.HOME) ?? os.tmpdir(),
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin!.on('error', () => {});
-    child.stdin!.end(options.input ?? '');
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input ?? '');
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child, 'SIGKILL');
@@ -282,8 +282,8 @@ export async function spawnRealOpenclawGateway(options: StartRealGatewayOptions)
     output += d.toString('utf8');
     if (output.length > 200_000) output = output.slice(-100_000);
   };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exited = new Promise<string>((resolve) => {
     child.on('exit', (code, signal) => {
@@ -405,8 +405,8 @@ export function spawnOpenclaw(args: string[], env: NodeJS.ProcessEnv): OpenclawP
     output += d.toString('utf8');
     if (output.length > 200_000) output = output.slice(-100_000);
   };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
   const exitPromise = new Promise<void>((resolve) =>
     child.on('exit', (code, signal) => {
       exitInfo = { code, signal };

@@ -86,7 +86,7 @@ describe('approval prompt: layout and decisions', () => {
     expect(prompt('ls', { allowedDecisions: ['allow-once', 'allow-always', 'deny'] }).decisions).toEqual(['allow-once', 'allow-always', 'deny']);
     // Missing or malformed list: fail closed to the minimum.
     expect(prompt('ls', { allowedDecisions: undefined }).decisions).toEqual(['deny']);
-    expect(prompt('ls', { allowedDecisions: ['allow-once', 'sudo' as never] }).decisions).toEqual(['allow-once', 'deny']);
+    expect(prompt('ls', { allowedDecisions: ['allow-once', 'sudo'] }).decisions).toEqual(['allow-once', 'deny']);
   });
 
   it('message box: Deny is both the default button and the cancel action', () => {
@@ -311,7 +311,7 @@ describe('issue 9 finding 3: the person approves the argv that runs, never the a
 
   it('the agent\'s description is escaped and its secrets hidden like everything else', () => {
     const view = built(planRequest(['/usr/bin/true'], {}, 'deploy --token=s3cr3t-t0k3n \u202Etxt'));
-    expect(view.agentDescriptions[0]!.text).toBe('deploy --token=‹redacted› ⟨RLO⟩txt');
+    expect(view.agentDescriptions[0].text).toBe('deploy --token=‹redacted› ⟨RLO⟩txt');
     expect(everythingShown(view)).not.toContain('s3cr3t-t0k3n');
     expect(everythingShown(view)).not.toMatch(DANGEROUS);
   });

@@ -91,7 +91,7 @@ describe('ApprovalQueue with the native message box', () => {
     expect(dialog.shown).toHaveLength(1);
     expect(queue.pending().map((v) => v.promptId)).toEqual(['a', 'b', 'c']);
     expect(queue.current()?.promptId).toBe('a');
-    dialog.shown[0]!.answer(0);
+    dialog.shown[0].answer(0);
     expect((await a).decision).toBe('allow-once');
     const second = await dialog.box(1);
     expect(second.options.detail).toContain('echo b');
@@ -133,7 +133,7 @@ describe('ApprovalQueue with the native message box', () => {
     await dialog.box(0);
     queue.resolvedElsewhere('b');
     expect((await b).source).toBe('elsewhere');
-    dialog.shown[0]!.answer(2);
+    dialog.shown[0].answer(2);
     await tick();
     await tick();
     expect(dialog.shown).toHaveLength(1);

@@ -26,7 +26,7 @@ async function privateBus(withTrayHost: boolean): Promise<string> {
   cleanups.push(() => daemon.kill('SIGTERM'));
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
-    daemon.stdout!.on('data', (d: Buffer) => (out += d.toString()).includes('\n') && resolve(out.trim()));
+    daemon.stdout.on('data', (d: Buffer) => (out += d.toString()).includes('\n') && resolve(out.trim()));
     daemon.once('exit', (code) => reject(new Error(`dbus-daemon exited ${code}`)));
   });
   if (withTrayHost) {
@@ -71,9 +71,9 @@ async function boot(options: { platform: 'linux' | 'darwin' | 'win32'; bus?: str
   const reports: Report[] = [];
   const waiters: Array<{ match: (r: Report) => boolean; resolve: (r: Report) => void }> = [];
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let buffer = '';
-  child.stdout!.on('data', (data: Buffer) => {
+  child.stdout.on('data', (data: Buffer) => {
     buffer += data.toString();
     let newline: number;
     while ((newline = buffer.indexOf('\n')) >= 0) {
@@ -102,7 +102,7 @@ async function boot(options: { platform: 'linux' | 'darwin' | 'win32'; bus?: str
         waiters.push({ match, resolve: (r) => (clearTimeout(timer), resolve(r)) });
         void exited.then((code) => reject(new Error(`app exited ${code} before ${what}: ${stderr}`)));
       }),
-    send: (command) => child.stdin!.write(`${command}\n`),
+    send: (command) => child.stdin.write(`${command}\n`),
     exited,
   };
   await booted.waitFor((r) => r.kind === 'tooltip' && String(r.data).includes(`Gateway running on port ${port}`), 'running gateway');

@@ -15,7 +15,7 @@ export class FakeDialog {
 
   readonly api: DialogLike = {
     showMessageBox: ((...args: [MessageBoxOptions] | [Electron.BaseWindow, MessageBoxOptions]) => {
-      const options = (args.length === 1 ? args[0] : args[1]) as MessageBoxOptions;
+      const options = (args.length === 1 ? args[0] : args[1]);
       return new Promise<MessageBoxReturnValue>((resolve) => {
         const box: ShownBox = {
           options,
@@ -30,13 +30,13 @@ export class FakeDialog {
         this.shown.push(box);
         for (const waiter of this.waiters.splice(0)) waiter(box);
       });
-    }) as DialogLike['showMessageBox'],
+    }),
   };
 
   /** Resolves with the nth box shown (0-based), waiting for it if necessary. */
   async box(index: number): Promise<ShownBox> {
     while (this.shown.length <= index) await new Promise<ShownBox>((resolve) => this.waiters.push(resolve));
-    return this.shown[index]!;
+    return this.shown[index];
   }
 }
 
@@ -114,7 +114,7 @@ export class FakeTray {
     const item = find(this.template);
     if (!item) throw new Error(`no menu item ${id}`);
     if (item.enabled === false) throw new Error(`menu item ${id} is disabled`);
-    item.click?.({ checked: checked ?? !item.checked } as Electron.MenuItem, undefined, {} as Electron.KeyboardEvent);
+    item.click?.({ checked: checked ?? !item.checked } as Electron.MenuItem, undefined, {});
   }
 }
 

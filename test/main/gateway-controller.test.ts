@@ -73,7 +73,7 @@ describe('GatewayController against real gateways', () => {
     const other = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, device: createEphemeralDeviceSigner(), scopes: ['operator.admin', 'operator.approvals'], displayName: 'other approver' });
     cleanups.push(() => other.close());
     const list = await other.request<Array<{ id: string }>>('exec.approval.list', {});
-    await other.request('exec.approval.resolve', { id: list[0]!.id, decision: 'deny' });
+    await other.request('exec.approval.resolve', { id: list[0].id, decision: 'deny' });
     expect((await second).decision).toBe('deny');
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(secondBox.closedBySignal).toBe(true);

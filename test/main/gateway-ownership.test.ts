@@ -28,7 +28,7 @@ async function startForeignGateway(): Promise<{ child: ChildProcess; port: numbe
     child.kill();
   });
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (data: Buffer) => {
+    child.stdout.on('data', (data: Buffer) => {
       const match = /PORT (\d+)/.exec(data.toString());
       if (match) resolve(Number(match[1]));
     });

@@ -59,7 +59,7 @@ describe('pairing prompt text', () => {
 
   it('hostile display names are escaped; unknown scopes are called out', () => {
     const view = buildPairingPrompt(device('r2', { displayName: 'My Mac\u202Egnp.exe', scopes: ['operator.admin', 'operator.everything'] }));
-    expect(view.lines[0]!.text).toBe('My Mac⟨RLO⟩gnp.exe');
+    expect(view.lines[0].text).toBe('My Mac⟨RLO⟩gnp.exe');
     expect(view.lines.find((l) => l.label === 'Scopes')!.text).toContain('unrecognised scope operator.everything');
     expect(view.lines.find((l) => l.label === 'Scopes')!.text).toContain('full control');
   });

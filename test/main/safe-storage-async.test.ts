@@ -30,7 +30,7 @@ function asyncOnlySafeStorage(state: { available: boolean; backend: 'gnome_libse
     },
     async decryptStringAsync(encrypted: Buffer) {
       calls.push('decryptStringAsync');
-      const used = encrypted[0]!;
+      const used = encrypted[0];
       const result = seal(encrypted.subarray(1).toString('latin1'), used).toString('latin1');
       return { result: Buffer.from(result, 'latin1').toString('utf8'), shouldReEncrypt: used !== key };
     },

@@ -18,7 +18,7 @@ async function sessionBus(): Promise<NodeJS.ProcessEnv> {
   daemons.push(daemon);
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
-    daemon.stdout!.on('data', (d: Buffer) => {
+    daemon.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('\n')) resolve(out.trim());
     });
@@ -88,7 +88,7 @@ describe('the dashboard without a tray', () => {
   it('its menu keeps Quit and the pending approvals reachable; the title carries the counts', () => {
     const calls: string[] = [];
     const menu = traylessMenu({ pendingApprovals: 2, pendingPairings: 0 }, { showApproval: () => calls.push('approval'), explain: () => calls.push('explain'), quit: () => calls.push('quit') });
-    const items = (menu[0]!.submenu as Electron.MenuItemConstructorOptions[]).filter((i) => i.id);
+    const items = (menu[0].submenu as Electron.MenuItemConstructorOptions[]).filter((i) => i.id);
     expect(items.map((i) => [i.id, i.label, i.enabled ?? true])).toEqual([
       ['approvals', 'Review 2 waiting approvals…', true],
       ['why-no-tray', 'Why is there no tray icon?', true],

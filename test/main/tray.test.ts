@@ -6,7 +6,7 @@ import { circle, drawTrayIcon, text } from '../../main/icon-art';
 import { inflateSync } from 'node:zlib';
 import { TrayController } from '../../main/tray-controller';
 import { trayIcon, trayMenu, trayTooltip, type TrayActions, type TrayInputs } from '../../main/tray-model';
-import { FakeTray, fakeImages, type FakeImage } from './fakes';
+import { FakeTray, fakeImages } from './fakes';
 
 const base: TrayInputs = {
   gateway: 'running',
@@ -105,7 +105,7 @@ describe('TrayController', () => {
     const images = fakeImages();
     const controller = new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'darwin', iconCacheDir: '/nonexistent', actions });
     controller.update({ ...base, pendingApprovals: [{ id: 'a', summary: 'x' }, { id: 'b', summary: 'y' }, { id: 'c', summary: 'z' }] });
-    const image = images.made[0]!;
+    const image = images.made[0];
     expect(image.template).toBe(true);
     expect(image.representations.map((r) => r.scaleFactor)).toEqual([2]);
     expect(tray.title).toBe('3');
@@ -164,7 +164,7 @@ describe('TrayController', () => {
       for (const size of [16, 32]) {
         const three = alpha(size, { state: 'approvals', count: 3 }).a;
         const seven = alpha(size, { state: 'approvals', count: 7 }).a;
-        expect(three.some((v, i) => Math.abs(v - seven[i]!) > 128), `${size} px`).toBe(true);
+        expect(three.some((v, i) => Math.abs(v - seven[i]) > 128), `${size} px`).toBe(true);
       }
     });
   });
@@ -173,9 +173,9 @@ describe('TrayController', () => {
     const tray = new FakeTray();
     const images = fakeImages();
     new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'darwin', iconCacheDir: '/nonexistent', actions }).update({ ...base, pendingApprovals: [{ id: 'a', summary: 'x' }] });
-    const made = images.made[0]!;
+    const made = images.made[0];
     expect(made.source.buffer!.equals(drawTrayIcon(16, { state: 'approvals', count: 1, template: true }).toPng())).toBe(true);
-    expect(made.representations[0]!.buffer!.equals(drawTrayIcon(32, { state: 'approvals', count: 1, template: true }).toPng())).toBe(true);
+    expect(made.representations[0].buffer!.equals(drawTrayIcon(32, { state: 'approvals', count: 1, template: true }).toPng())).toBe(true);
   });
 
   it('Windows: a multi-size .ico read from a path', () => {
@@ -183,7 +183,7 @@ describe('TrayController', () => {
     const tray = new FakeTray();
     const images = fakeImages();
     new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'win32', iconCacheDir: dir, actions }).update({ ...base, gateway: 'attached' });
-    const file = (images.made[0] as FakeImage).source.path!;
+    const file = (images.made[0]).source.path!;
     expect(path.dirname(file)).toBe(dir);
     const ico = readFileSync(file);
     const count = ico.readUInt16LE(4);
@@ -199,7 +199,7 @@ describe('TrayController', () => {
     expect(tray.images).toHaveLength(1);
     controller.update({ ...base, gateway: 'error', error: 'boom' });
     expect(tray.images).toHaveLength(2);
-    expect(images.made[1]!.source.buffer!.subarray(1, 4).toString()).toBe('PNG');
+    expect(images.made[1].source.buffer!.subarray(1, 4).toString()).toBe('PNG');
     expect(tray.template.find((i) => i.id === 'login')?.checked).toBe(false);
   });
 

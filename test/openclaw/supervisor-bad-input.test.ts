@@ -155,7 +155,7 @@ describe('bad children', () => {
     const { install } = scriptedInstall('process.exit(3);');
     const supervisor = supervise({ install, env: { PATH: '/usr/bin:/bin', HOME: tempDir('home') }, port: await freePort(), restart: { initialDelayMs: 50, maxDelayMs: 1_000, maxRestarts: 3, windowMs: 60_000 } });
     const delays: number[] = [];
-    supervisor.on('status', (s) => s.state === 'backoff' && delays.push(s.retryInMs!));
+    supervisor.on('status', (s) => s.state === 'backoff' && delays.push(s.retryInMs));
     await supervisor.start();
     expect(supervisor.status()).toMatchObject({ state: 'failed', code: 'crash-loop' });
     expect(supervisor.status().reason).toContain('exit code 3');

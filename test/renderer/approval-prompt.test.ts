@@ -120,7 +120,7 @@ async function mouseClick(page: Page, selector: string): Promise<void> {
 beforeAll(async () => {
   execFileSync(process.execPath, [path.join(root, 'scripts', 'build-ui.mjs')], { cwd: root });
   const bundled = await build({ entryPoints: [path.join(__dirname, 'preload-stand-in.ts')], bundle: true, write: false, format: 'iife', platform: 'browser', target: 'es2022' });
-  standIn = bundled.outputFiles[0]!.text;
+  standIn = bundled.outputFiles[0].text;
   mkdirSync(artifacts, { recursive: true });
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-prompt-'));
 

@@ -106,7 +106,7 @@ async function showView(page: Page, id: string): Promise<void> {
 beforeAll(async () => {
   execFileSync(process.execPath, [path.join(root, 'scripts', 'build-ui.mjs')], { cwd: root });
   const bundled = await build({ entryPoints: [path.join(__dirname, 'preload-stand-in.ts')], bundle: true, write: false, format: 'iife', platform: 'browser', target: 'es2022' });
-  standIn = bundled.outputFiles[0]!.text;
+  standIn = bundled.outputFiles[0].text;
   mkdirSync(artifacts, { recursive: true });
 
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-renderer-'));
@@ -132,7 +132,7 @@ beforeAll(async () => {
   const agentDevice = createEphemeralDeviceSigner();
   await connectGateway({ url: gateway.url, token: TOKEN, device: agentDevice, displayName: 'agent', scopes: ['operator.admin'] }).catch(() => undefined);
   const agentRequest = await operator.request<{ pending: Array<{ requestId: string }> }>('device.pair.list', {});
-  await operator.request('device.pair.approve', { requestId: agentRequest.pending[0]!.requestId });
+  await operator.request('device.pair.approve', { requestId: agentRequest.pending[0].requestId });
   const firstSession = await connectGateway({ url: gateway.url, token: TOKEN, device: agentDevice, scopes: ['operator.admin'], displayName: 'agent' });
   const agentDeviceToken = firstSession.deviceToken;
   await firstSession.close();
@@ -143,7 +143,7 @@ beforeAll(async () => {
   const paired = createEphemeralDeviceSigner();
   await connectGateway({ url: gateway.url, token: TOKEN, device: paired, displayName: 'Build laptop', platform: 'linux', scopes: ['operator.read'] }).catch(() => undefined);
   const firstList = await operator.request<{ pending: Array<{ requestId: string }> }>('device.pair.list', {});
-  await operator.request('device.pair.approve', { requestId: firstList.pending[0]!.requestId });
+  await operator.request('device.pair.approve', { requestId: firstList.pending[0].requestId });
   await connectGateway({ url: gateway.url, token: TOKEN, device: createEphemeralDeviceSigner(), displayName: 'Pixel \u202Egnp.exe', platform: 'android', scopes: ['operator.read', 'operator.approvals'] }).catch(() => undefined);
 
   const history = new ApprovalHistory(path.join(stateDir, 'clawdesk', 'approval-history.jsonl'));
@@ -300,13 +300,13 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     expect(await page.textContent('#history-results tbody')).toContain('‹redacted›');
 
     const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export CSV")')]);
-    const csv = readFileSync((await csvDownload.path())!, 'utf8');
+    const csv = readFileSync((await csvDownload.path()), 'utf8');
     expect(csvDownload.suggestedFilename()).toMatch(/^clawdesk-approvals-.*\.csv$/);
     expect(csv.split('\r\n')[0]).toBe('requestedAtMs,resolvedAtMs,id,decision,decidedBy,command,cwd,agentId,host,nodeId');
     expect(csv).toContain(`"'=HYPERLINK(""http://evil"")"`);
     expect(csv).not.toContain(SECRET);
     const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export JSON")')]);
-    const json = JSON.parse(readFileSync((await jsonDownload.path())!, 'utf8'));
+    const json = JSON.parse(readFileSync((await jsonDownload.path()), 'utf8'));
     expect(json.map((e: { id: string }) => e.id)).toEqual(expect.arrayContaining(['h1', 'h2', 'h3']));
     expect(JSON.stringify(json)).not.toContain(SECRET);
     await page.close();
@@ -340,7 +340,7 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     const page = await openPage('#support');
     await page.waitForSelector('#content[data-view="support"] button');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export support bundle")')]);
-    const text = readFileSync((await download.path())!, 'utf8');
+    const text = readFileSync((await download.path()), 'utf8');
     const bundle = JSON.parse(text);
     expect(bundle.logs.length).toBeGreaterThan(0);
     expect(bundle.pairing.paired.length).toBeGreaterThan(0);

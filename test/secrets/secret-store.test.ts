@@ -42,7 +42,7 @@ describe('openSecretStore backend choice', () => {
     await store.set('b', 'y');
     expect([...keytar.items.keys()].map((k) => k.split('\0')[0])).toEqual([KEYCHAIN_SERVICES.dataKey]);
     const [value] = [...keytar.items.values()];
-    expect(Buffer.from(value!, 'base64')).toHaveLength(32);
+    expect(Buffer.from(value, 'base64')).toHaveLength(32);
     expect(await store.get('a')).toHaveLength(10_000);
     expect(readFileSync(store.vaultPath, 'utf8')).not.toContain('yyy');
   });

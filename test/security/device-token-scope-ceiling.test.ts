@@ -56,7 +56,7 @@ describe('a device token grants at most the scopes it was issued with', () => {
     const pending = g.pairing.listPending().find((r) => r.deviceId === device.deviceId);
     expect(pending?.scopes).toContain('operator.admin');
     expect(g.pairing.getPaired(device.deviceId)!.approvedAtMs).toBe(before);
-    expect(g.pairing.getPaired(device.deviceId)!.tokens!.operator!.scopes).toEqual(['operator.read']);
+    expect(g.pairing.getPaired(device.deviceId)!.tokens!.operator.scopes).toEqual(['operator.read']);
 
     // Within the token, nothing changes and no pairing is needed.
     const reader = await open({ url: g.url, device, deviceToken: readToken, scopes: ['operator.read'] });
@@ -71,7 +71,7 @@ describe('a device token grants at most the scopes it was issued with', () => {
     const readToken = await pairedThenNarrowed(g, device);
     const refused = await connectError({ url: g.url, device, deviceToken: readToken, scopes: ['operator.admin'], headers: { 'x-forwarded-for': '203.0.113.9' } });
     expect(refused.error).toMatchObject({ code: 'NOT_PAIRED', details: { code: 'PAIRING_REQUIRED', reason: 'scope-upgrade' } });
-    expect(g.pairing.getPaired(device.deviceId)!.tokens!.operator!.scopes).toEqual(['operator.read']);
+    expect(g.pairing.getPaired(device.deviceId)!.tokens!.operator.scopes).toEqual(['operator.read']);
   });
 
   it('for the owner on direct loopback the widening is a silent pairing (recorded and announced), not a silent re-mint', async () => {

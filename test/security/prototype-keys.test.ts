@@ -140,7 +140,7 @@ function place(base: unknown, slot: Slot, word: string): unknown {
   const steps = slot.path;
   const last = steps.length - 1;
   for (let i = 0; i < steps.length; i++) {
-    const step = steps[i]!;
+    const step = steps[i];
     if (slot.as === 'value' && i === last) {
       defineOwn(cur, step, word);
       return root;

@@ -96,7 +96,7 @@ describe('issue 9 finding 10: links in the source never lead a write out of the 
     expect(statSync(path.join(to, 'migrated-from-clawdbot', LINKS_RECORD)).mode & 0o777).toBe(0o600);
     expect(result.plan.warnings.join('\n')).toMatch(/1 symbolic link\(s\) in .* lead out of it and are not migrated \(agents\/main\/notes\)/);
     const [backup] = readdirSync(backups);
-    expect(readlinkSync(path.join(backups, backup!, 'from-1', 'agents', 'main', 'notes'))).toBe(outside);
+    expect(readlinkSync(path.join(backups, backup, 'from-1', 'agents', 'main', 'notes'))).toBe(outside);
   });
 });
 
@@ -259,8 +259,8 @@ describe('issue 9 finding 10: sparse files stay sparse; size and free space are 
     const copies = [
       path.join(to, 'agents', 'main', 'big.bin'),
       path.join(to, 'agents', 'main', 'target-big.bin'),
-      path.join(backups, backup!, 'from-1', 'agents', 'main', 'big.bin'),
-      path.join(backups, backup!, 'to-0', 'agents', 'main', 'target-big.bin'),
+      path.join(backups, backup, 'from-1', 'agents', 'main', 'big.bin'),
+      path.join(backups, backup, 'to-0', 'agents', 'main', 'target-big.bin'),
     ];
     for (const copy of copies) {
       expect(statSync(copy).size).toBe(SIZE);

@@ -146,7 +146,7 @@ describe('migration under kill -9', () => {
       expect(killed.signal, `kill at ${name}#${occurrence}`).toBe('SIGKILL');
       if (index >= steps.indexOf('committing')) {
         // Past the commit point recovery has work to do: crash it too, somewhere in the middle.
-        const again = await runChild(fx, 'recover', { step: { step: recoverySteps[index % recoverySteps.length]!, occurrence: 1 } });
+        const again = await runChild(fx, 'recover', { step: { step: recoverySteps[index % recoverySteps.length], occurrence: 1 } });
         expect(again.signal === 'SIGKILL' || again.code === 0).toBe(true);
       }
       outcomes.push(`${name}:${await expectRecoverable(fx, `kill at ${name}#${occurrence}`)}`);

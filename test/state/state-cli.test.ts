@@ -115,7 +115,7 @@ describe('clawdesk state', () => {
 
     const real = await cli(['state', 'migrate', '--from', from, '--to', to]);
     expect(real.code).toBe(0);
-    const undo = /Undo with: clawdesk state restore (\S+)/.exec(real.stdout)![1]!;
+    const undo = /Undo with: clawdesk state restore (\S+)/.exec(real.stdout)![1];
     expect(lstatSync(from).isSymbolicLink()).toBe(true);
 
     const again = await cli(['state', 'migrate', '--from', from, '--to', to, '--json']);
@@ -149,7 +149,7 @@ describe('clawdesk state migrate --max-size (issue 9 finding 10)', () => {
     populateStateDir(from, { label: 'x' });
     const refused = await cli(['state', 'migrate', '--from', from, '--to', path.join(home, '.openclaw'), '--max-size', '1K']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^clawdesk state migrate: nothing was changed\.\n  - the source .* holds .*, over the 1\.0 KiB limit .*raise the limit with --max-size\n$/);
+    expect(refused.stderr).toMatch(/^clawdesk state migrate: nothing was changed\.\n {2}- the source .* holds .*, over the 1\.0 KiB limit .*raise the limit with --max-size\n$/);
     const bad = await cli(['state', 'migrate', '--from', from, '--max-size', 'lots']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--max-size must be a size such as 20G or 500M, got "lots"');

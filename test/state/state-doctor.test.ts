@@ -162,7 +162,7 @@ describe('doctor findings', () => {
     const report = await doctor();
     expect(report.findings[0]).toMatchObject({ code: 'interrupted-migration', severity: 'error' });
     const fixed = await doctor({}, { fix: true });
-    expect(fixed.findings[0]!.fixed).toMatch(/^discarded-staging/);
+    expect(fixed.findings[0].fixed).toMatch(/^discarded-staging/);
     expect(existsSync(staged)).toBe(false);
     expect(existsSync(journal)).toBe(false);
   });

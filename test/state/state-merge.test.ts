@@ -34,7 +34,7 @@ describe('mergeRoleToken: the newest decision wins, nothing revoked comes back',
 
 describe('mergePairedDevices', () => {
   const device = (id: string, approvedAtMs: number, tokens: Record<string, RoleToken>, extra: Record<string, unknown> = {}): PairedDevice =>
-    ({ deviceId: id, publicKey: 'k', approvedAtMs, tokens, ...extra }) as PairedDevice;
+    ({ deviceId: id, publicKey: 'k', approvedAtMs, tokens, ...extra });
 
   it('unites by deviceId, keeps the newer record, unites roles, and passes the invariants', () => {
     const notes: MergeNote[] = [];
@@ -42,9 +42,9 @@ describe('mergePairedDevices', () => {
     const source = { d1: device('d1', 30, { operator: token({ token: 'op' }), node: token({ token: 'n', role: 'node' }) }, { displayName: 'new' }), d3: device('d3', 1, {}) };
     const merged = mergePairedDevices(target, source, notes);
     expect(Object.keys(merged)).toEqual(['d1', 'd2', 'd3']);
-    expect(merged.d1!.displayName).toBe('new');
-    expect(merged.d1!.tokens!.operator!.revokedAtMs).toBe(20);
-    expect(merged.d1!.tokens!.node!.token).toBe('n');
+    expect(merged.d1.displayName).toBe('new');
+    expect(merged.d1.tokens!.operator.revokedAtMs).toBe(20);
+    expect(merged.d1.tokens!.node.token).toBe('n');
     expect(notes).toContainEqual({ file: 'devices/paired.json', kind: 'kept-revoked', message: 'device d1: the operator token stays revoked' });
     expect(checkPairedInvariants([target, source], merged)).toEqual([]);
   });
@@ -81,7 +81,7 @@ describe('mergeExecApprovals: the stricter wins (deny<allowlist<full, off<on-mis
       { version: 1, agents: { main: { security: 'allowlist' } } },
       [],
     );
-    expect(merged.agents!.main!.security).toBe('allowlist');
+    expect(merged.agents!.main.security).toBe('allowlist');
   });
 
   it('allowlists are united, de-duplicated by pattern+argPattern, keeping the latest usage facts', () => {
@@ -90,7 +90,7 @@ describe('mergeExecApprovals: the stricter wins (deny<allowlist<full, off<on-mis
       { version: 1, agents: { main: { allowlist: [{ id: 's', pattern: '/bin/a', lastUsedAt: 9, lastUsedCommand: 'a -x' }, { id: 'w2', pattern: 'C:\\x.exe', argPattern: '^b' }, '/bin/legacy' as never] } } },
       [],
     );
-    expect(merged.agents!.main!.allowlist).toEqual([
+    expect(merged.agents!.main.allowlist).toEqual([
       { id: 't', pattern: '/bin/a', lastUsedAt: 9, lastUsedCommand: 'a -x', lastResolvedPath: undefined },
       { id: 'w', pattern: 'C:\\x.exe', argPattern: '^a' },
       { id: 'w2', pattern: 'C:\\x.exe', argPattern: '^b' },

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,7 +99,7 @@ describe('migrating ~/.clawdbot into ~/.openclaw', () => {
     // A backup with both original dirs exists.
     const [backup] = readdirSync(backups);
     expect(backup).toMatch(/^\d{8}-\d{6}-/);
-    expect(existsSync(path.join(backups, backup!, 'clawdesk-backup.json'))).toBe(true);
+    expect(existsSync(path.join(backups, backup, 'clawdesk-backup.json'))).toBe(true);
 
     // Second run: nothing to do, nothing changes.
     const before = snapshot(to, root);

@@ -43,7 +43,7 @@ describe('listCandidates (per-OS layouts, no real files)', () => {
     const pe = fakePe('darwin', { HOME: '/Users/ada' }, ['/Users/ada/.openclaw', '/Users/ada/.openclaw-dev', '/Users/ada/Library/Application Support/OpenClaw'], '/Users/ada', '/');
     const candidates = listCandidates(pe, { listDir: (d) => (d === '/Users/ada' ? ['.openclaw', '.openclaw-dev', 'Library'] : []) });
     expect(candidates.map((c) => c.path)).toEqual(['/Users/ada/.openclaw', '/Users/ada/.openclaw-dev', '/Users/ada/Library/Application Support/OpenClaw']);
-    expect(candidates[1]!.reasons).toEqual(['profile dev']);
+    expect(candidates[1].reasons).toEqual(['profile dev']);
   });
 });
 
@@ -69,7 +69,7 @@ describe('scanStateDirs on real directories', () => {
     writeFileSync(path.join(home, '.moltbot', 'moltbot.json'), '{}');
     const scan = await scanStateDirs(pe({ HOME: home }, home), { now: () => 10_000_000 });
     expect(scan.active).toMatchObject({ stateDir: path.join(home, '.openclaw'), source: 'default' });
-    const active = scan.dirs[0]!;
+    const active = scan.dirs[0];
     expect(active.usedBy).toEqual(['openclaw-cli', 'embedded-gateway', 'exec-approvals-baseline']);
     const item = (name: string) => active.items.find((i) => i.item === name)!;
     expect(item('identity')).toMatchObject({ status: 'ok', deviceId: identity!.deviceId, derivedDeviceId: identity!.deviceId, mode: 0o600 });
@@ -99,7 +99,7 @@ describe('scanStateDirs on real directories', () => {
     symlinkSync(path.join(home, '.clawdbot'), path.join(home, '.moldbot'));
     writeFileSync(path.join(root, 'statefile'), 'x');
     const scan = await scanStateDirs(pe({ HOME: home }, home));
-    const paired = scan.dirs[0]!.items.find((i) => i.item === 'paired-devices')!;
+    const paired = scan.dirs[0].items.find((i) => i.item === 'paired-devices')!;
     expect(paired.status).toBe('corrupt');
     expect(paired.error).toMatch(/paired\.json is not valid JSON/);
     expect(scan.dirs.find((d) => d.path.endsWith('.clawdbot'))).toMatchObject({ kind: 'symlink-loop', isLink: true });

@@ -145,17 +145,17 @@ export const devicesCommand: CliCommand = async (argv, io) => {
         break;
       }
       case 'approve': {
-        const result = await backend.approve(target!);
+        const result = await backend.approve(target);
         out(result, `Approved ${result.requestId}: device ${result.device.deviceId} (${(result.device.roles ?? []).join(',')})\n`);
         break;
       }
       case 'reject': {
-        const result = await backend.reject(target!);
+        const result = await backend.reject(target);
         out(result, `Rejected ${result.requestId} (device ${result.deviceId})\n`);
         break;
       }
       case 'remove': {
-        const result = await backend.remove(target!);
+        const result = await backend.remove(target);
         out(result, `Removed device ${result.deviceId}\n`);
         break;
       }

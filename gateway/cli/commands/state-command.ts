@@ -165,7 +165,7 @@ async function restoreSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
   if (positionals.length !== 1) throw new UsageError('restore needs exactly one backup directory');
   const json = values.json === true;
   try {
-    const result = await restoreBackup(path.resolve(pe.cwd, positionals[0]!));
+    const result = await restoreBackup(path.resolve(pe.cwd, positionals[0]));
     if (json) {
       io.stdout(`${JSON.stringify({ version: 1, outcome: 'restored', restored: result.restored, safetyBackupDir: result.safetyBackupDir }, null, 2)}\n`);
     } else {
@@ -195,7 +195,7 @@ async function importSub(argv: string[], io: CliIo, pe: PathEnvironment): Promis
     openStore: () => openSecretStore({ dir, allowPlaintextFallback: values['accept-plaintext'] === true }),
   });
   try {
-    const result = await store.importIdentityFile(path.resolve(pe.cwd, positionals[0]!), {
+    const result = await store.importIdentityFile(path.resolve(pe.cwd, positionals[0]), {
       replaceExisting: values.replace === true,
       removeSource: values['keep-file'] !== true,
     });

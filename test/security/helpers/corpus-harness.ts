@@ -143,7 +143,7 @@ export function windowsProbe(files: string[]): FileProbe {
     stat: (p: string) => (set.has(p.toLowerCase()) ? { isFile: true, executable: true } : null),
     realpath: (p: string) => (set.has(p.toLowerCase()) ? p : null),
     identity,
-  } as FileProbe;
+  };
 }
 
 export const WINDOWS_FILES = [

@@ -87,7 +87,7 @@ export function makeShimWorld(): ShimWorld {
         clearTimeout(timer);
         // Background jobs of the payload are in its process group: nothing outlives the payload.
         killGroup();
-        let started: string[] = [];
+        let started: string[];
         try {
           started = readFileSync(log, 'utf8').split('\n').filter(Boolean);
         } catch {

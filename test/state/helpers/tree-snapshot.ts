@@ -36,7 +36,7 @@ export function snapshot(dir: string, root: string): Record<string, string> | 'm
 
 /** Names in a directory that betray an unfinished transaction (staging, aside copies, journals, link temps, partial backups). */
 export function leftovers(dir: string): string[] {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
