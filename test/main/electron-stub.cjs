@@ -12,7 +12,8 @@
 // * the tray is invisible on Linux when nothing owns org.kde.StatusNotifierWatcher (the app must find that out
 //   itself from the session bus; the test runs a private bus);
 // * stdin commands from the test: `session-end <reasons>` sends Windows' query-session-end then session-end to every
-//   window, `quit` calls app.quit() (before-quit as Electron emits it), `state` reports the window list.
+//   window, `quit` calls app.quit() (before-quit as Electron emits it), `state` reports the window list,
+//   `loop-reset` / `loop` reset and report the main process's event-loop delay (npm run bench uses it).
 const Module = require('node:module');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -298,6 +299,9 @@ const electron = {
   shell: { openExternal: async () => undefined },
 };
 
+const loopDelay = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+
 // Commands from the test on stdin.
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const [command, ...rest] = line.trim().split(/\s+/);
@@ -315,6 +319,13 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
     app.quit();
   } else if (command === 'close-windows') {
     for (const w of BrowserWindow.getAllWindows()) w.close();
+  } else if (command === 'loop-reset') {
+    loopDelay.reset();
+    report('loop-reset');
+  } else if (command === 'loop') {
+    // The main process's event-loop delay since the last reset (perf_hooks.monitorEventLoopDelay, 1 ms resolution).
+    const ms = (ns) => Math.round((ns / 1e6) * 1000) / 1000;
+    report('loop', { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max), samples: loopDelay.count });
   } else if (command === 'state') {
     report(
       'state',
