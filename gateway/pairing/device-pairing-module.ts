@@ -8,7 +8,7 @@ function asMethodError(error: unknown): never {
   throw error;
 }
 
-/** Non-admin paired-device sessions may manage only their own device (spec 3.5). */
+/** Non-admin paired-device sessions may manage only their own device (docs/protocol.md, Pairing). */
 function assertMayManage(conn: GatewayConnection, deviceId: string): void {
   if (conn.scopes.includes('operator.admin')) return;
   // Device-less sessions exist only for shared-secret holders and the owner's direct-local "none" session.
@@ -21,12 +21,12 @@ function assertMayManage(conn: GatewayConnection, deviceId: string): void {
   }
 }
 
-/** Pairing events reach only operators holding operator.pairing or admin (spec 3.7). */
+/** Pairing events reach only operators holding operator.pairing or admin (docs/protocol.md, Pairing). */
 export function canSeePairingConn(conn: GatewayConnection): boolean {
   return conn.role === 'operator' && (conn.scopes.includes('operator.pairing') || conn.scopes.includes('operator.admin'));
 }
 
-/** `device.pair.*` and `device.token.*` (spec 3.7). */
+/** `device.pair.*` and `device.token.*` (docs/protocol.md, Pairing). */
 export function createDevicePairingModule(store: DevicePairingStore): GatewayModule {
   let host: GatewayHost | undefined;
 

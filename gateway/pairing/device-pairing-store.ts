@@ -117,7 +117,7 @@ export interface DevicePairingStoreOptions {
 }
 
 /** A writer that is still alive (another process, e.g. the CLI) may be about to rename its temp file. */
-/** Opaque device tokens: 32 random bytes, b64url (spec 3.1). */
+/** Opaque device tokens: 32 random bytes, b64url (docs/protocol.md, Pairing). */
 export function mintDeviceToken(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -136,7 +136,7 @@ function rolesOf(record: { role?: string; roles?: string[] }): string[] {
   return union(record.roles, record.role ? [record.role] : []);
 }
 
-/** The scopes a role may carry: operator.* for operators, `<role>.*` for others (spec 3.2). */
+/** The scopes a role may carry: operator.* for operators, `<role>.*` for others (docs/protocol.md, Pairing). */
 function scopeBelongsToRole(scope: string, role: string): boolean {
   return role === 'operator' ? isOperatorScope(scope) : scope.startsWith(`${role}.`);
 }
@@ -272,7 +272,7 @@ export class DevicePairingStore {
     return this.pending[requestId];
   }
 
-  /** Roles of non-revoked token entries, bounded by the approved roles. A tokenless record has none (spec 3.9). */
+  /** Roles of non-revoked token entries, bounded by the approved roles. A tokenless record has none (docs/protocol.md, Pairing). */
   effectiveRoles(device: PairedDevice): string[] {
     const approved = rolesOf(device);
     const tokenRoles = Object.values(device.tokens ?? {})
@@ -285,7 +285,7 @@ export class DevicePairingStore {
     return device.approvedScopes ?? device.scopes ?? [];
   }
 
-  /** Why this connect needs (re)pairing, or null when the paired record covers it (spec 3.3). */
+  /** Why this connect needs (re)pairing, or null when the paired record covers it (docs/protocol.md, Pairing). */
   pairingReason(input: { deviceId: string; publicKey: string; role: string; scopes: readonly string[]; platform?: string; deviceFamily?: string }, normalize: (v?: string) => string): PairingReason | null {
     const device = this.paired[input.deviceId];
     if (!device || device.publicKey !== input.publicKey) return 'not-paired';
@@ -299,7 +299,7 @@ export class DevicePairingStore {
     return null;
   }
 
-  /** Files or refreshes a pending request (spec 3.3 requestDevicePairing). */
+  /** Files or refreshes a pending request (docs/protocol.md, Pairing). */
   async requestPairing(input: PairingRequestInput): Promise<{ request: PendingPairingRequest; created: boolean }> {
     const filed = this.fileRequest(input);
     await this.persistPending();
@@ -354,7 +354,7 @@ export class DevicePairingStore {
   }
 
   /**
-   * Approves a pending request (spec 3.5). `callerScopes` are the approver's session scopes; `trusted` is
+   * Approves a pending request (docs/protocol.md, Pairing). `callerScopes` are the approver's session scopes; `trusted` is
    * the gateway's own silent approval, where the device approves what it asked for.
    */
   async approve(requestId: string, approver: { callerScopes: readonly string[]; trusted?: boolean }): Promise<{ request: PendingPairingRequest; device: PairedDevice }> {
@@ -489,7 +489,7 @@ export class DevicePairingStore {
     return entry.revokedAtMs;
   }
 
-  /** Writes connection metadata back to the record (spec 3.3 step 5), only when it changed. */
+  /** Writes connection metadata back to the record (docs/protocol.md, Pairing), only when it changed. */
   async touchMetadata(deviceId: string, meta: { displayName?: string; clientId?: string; clientMode?: string; remoteIp?: string }): Promise<void> {
     const device = this.paired[deviceId];
     if (!device) return;
@@ -505,7 +505,7 @@ export class DevicePairingStore {
   }
 }
 
-/** The shape `device.pair.list` exposes: no token strings, no approvedScopes (spec 3.7). */
+/** The shape `device.pair.list` exposes: no token strings, no approvedScopes (docs/protocol.md, Pairing). */
 export function redactPairedDevice(device: PairedDevice): Record<string, unknown> {
   const { tokens, approvedScopes: _approved, ...rest } = device;
   return {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Protocol version served; node and probe clients may still speak the previous one (spec 1.4 [v4]). */
+/** Protocol version served; node and probe clients may still speak the previous one (docs/protocol.md, Handshake). */
 export const PROTOCOL_VERSION = 4;
 export const MIN_NODE_PROTOCOL_VERSION = 3;
 export const MIN_PROBE_PROTOCOL_VERSION = 3;
@@ -26,7 +26,7 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** The closed enum of client ids the real 2026.9.6 accepts (spec 9.3). */
+/** The closed enum of client ids the real 2026.9.6 accepts (docs/protocol.md, Handshake). */
 export const CLIENT_IDS = [
   'webchat-ui',
   'openclaw-control-ui',
@@ -128,12 +128,12 @@ export const connectAuthSchema = z.strictObject({
   agentRuntimeIdentityToken: z.string().optional(),
 });
 
-/** `connect` params: a closed schema, like the reference (spec 1.4, 9.3). */
+/** `connect` params: a closed schema, like the reference (docs/protocol.md, Handshake). */
 export const connectParamsSchema = z.strictObject({
   minProtocol: z.number().int().min(1),
   maxProtocol: z.number().int().min(1),
   client: clientInfoSchema,
-  // Role is validated separately so a bad role gets its own "invalid role" answer (spec 1.4).
+  // Role is validated separately so a bad role gets its own "invalid role" answer (docs/protocol.md, Handshake).
   role: z.string().optional(),
   scopes: z.array(z.string()).max(64).optional(),
   caps: z.array(z.string()).max(256).optional(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Params and results of the gateway's core and device-pairing methods (spec 3.7, 7). Params schemas are what the
+ * Params and results of the gateway's core and device-pairing methods (docs/protocol.md, Pairing and Methods). Params schemas are what the
  * server validates; result schemas are the contract clients read, checked by the tests against a live gateway.
  */
 
@@ -197,7 +197,7 @@ export const pendingPairingRequest = z.looseObject({
   ts: int,
 });
 
-/** A paired device as clients see it: token metadata only, never token strings or approvedScopes (spec 3.7). */
+/** A paired device as clients see it: token metadata only, never token strings or approvedScopes (docs/protocol.md, Pairing). */
 export const redactedPairedDevice = z
   .looseObject({
     deviceId: str,

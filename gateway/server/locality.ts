@@ -65,7 +65,7 @@ export interface LocalityInput {
 /**
  * direct_local: loopback peer, no forwarding headers, and a loopback (or absent) Host.
  * cli_container_local: a `cli` client on a loopback peer whose Host names a private address (a container on
- *   this machine), with shared auth and no Origin (spec 2.3, #55113).
+ *   this machine), with shared auth and no Origin (docs/protocol.md, Locality, #55113).
  * remote: everything else — forwarding headers from any peer make a connection remote.
  */
 export function resolveLocality(input: LocalityInput): Locality {
