@@ -113,7 +113,17 @@ function abortReason(signal: AbortSignal): string {
 /** Kills the process and everything it started. */
 export function killProcessTree(pid: number, platform: NodeJS.Platform = process.platform): void {
   if (platform === 'win32') {
-    spawnSync('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+    // By full path: the gateway's own PATH may lack System32. When taskkill cannot run or refuses (Wine's rejects
+    // /T; a stripped-down image may not have it), the direct child is still terminated, so the run always ends.
+    const systemRoot = process.env.SystemRoot ?? process.env.windir ?? 'C:\\Windows';
+    const taskkill = spawnSync(`${systemRoot}\\System32\\taskkill.exe`, ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+    if (taskkill.error || taskkill.status !== 0) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     return;
   }
   try {
