@@ -14,28 +14,32 @@ module.exports = {
     {
       name: 'gateway-is-headless',
       severity: 'error',
-      comment: 'gateway/ runs without Electron (the CLI, the tests, the node host): it never imports electron or the desktop processes.',
+      comment:
+        'gateway/ runs without Electron (the CLI, the tests, the node host): it never imports electron or the desktop processes.',
       from: { path: '^gateway/' },
       to: { path: ['^main/', '^preload/', '^renderer/', '^common/', '^node_modules/electron/', '^electron$'] },
     },
     {
       name: 'protocol-and-fs-are-the-bottom',
       severity: 'error',
-      comment: 'gateway/protocol and gateway/fs import nothing of the project above them (only each other, node and npm packages).',
+      comment:
+        'gateway/protocol and gateway/fs import nothing of the project above them (only each other, node and npm packages).',
       from: { path: '^gateway/(protocol|fs)/' },
       to: { path: '^(gateway|main|preload|renderer|common|bench|scripts|test)/', pathNot: '^gateway/(protocol|fs)/' },
     },
     {
       name: 'common-imports-nothing',
       severity: 'error',
-      comment: 'common/ holds the contracts every process owns (the IPC contract); it imports nothing, not even at runtime.',
+      comment:
+        'common/ holds the contracts every process owns (the IPC contract); it imports nothing, not even at runtime.',
       from: { path: '^common/' },
       to: { pathNot: '^common/' },
     },
     {
       name: 'renderer-sees-only-the-contract',
       severity: 'error',
-      comment: 'The renderer is a sandboxed page: its own files and the IPC contract in common/, nothing else (no node, no npm, no main).',
+      comment:
+        'The renderer is a sandboxed page: its own files and the IPC contract in common/, nothing else (no node, no npm, no main).',
       from: { path: '^renderer/' },
       to: { pathNot: ['^renderer/', '^common/'] },
     },

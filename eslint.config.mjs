@@ -16,7 +16,10 @@ import tseslint from 'typescript-eslint';
 const typeAwareRules = {
   '@typescript-eslint/no-floating-promises': 'error',
   // Properties: the renderer's `onclick: async () => ...` handlers (their error path is the renderer work of issue 12).
-  '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false, properties: false } }],
+  '@typescript-eslint/no-misused-promises': [
+    'error',
+    { checksVoidReturn: { arguments: false, attributes: false, properties: false } },
+  ],
   '@typescript-eslint/await-thenable': 'error',
   '@typescript-eslint/no-for-in-array': 'error',
   '@typescript-eslint/no-implied-eval': 'error',
@@ -43,7 +46,10 @@ export default tseslint.config(
       // Wire input and test doubles are `any` on purpose in a few places; the typed gateway contract (issue 12,
       // later) removes most of them. Unused values are errors, with `_` as the deliberate-ignore prefix.
       '@typescript-eslint/no-explicit-any': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       'no-control-regex': 'off', // the exec analyser and the frame checks match control characters on purpose
       // Lazy require() keeps the CLI's start-up cheap (gateway/cli/main.ts) and loads optional modules (keytar).
       '@typescript-eslint/no-require-imports': 'off',

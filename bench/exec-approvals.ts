@@ -24,10 +24,17 @@ interface BenchOptions {
 
 const TOKEN = 'bench-token';
 
-async function withGateway<T>(fn: (ctx: { url: string; root: string; exec: ReturnType<typeof createExecModules> }) => Promise<T>): Promise<T> {
+async function withGateway<T>(
+  fn: (ctx: { url: string; root: string; exec: ReturnType<typeof createExecModules> }) => Promise<T>,
+): Promise<T> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-exec-bench-'));
   const exec = createExecModules();
-  const gateway = await startGatewayServer({ stateDir: path.join(root, 'gw'), auth: { mode: 'token', token: TOKEN }, port: 0, modules: exec.modules });
+  const gateway = await startGatewayServer({
+    stateDir: path.join(root, 'gw'),
+    auth: { mode: 'token', token: TOKEN },
+    port: 0,
+    modules: exec.modules,
+  });
   try {
     return await fn({ url: gateway.url, root, exec });
   } finally {
@@ -37,7 +44,15 @@ async function withGateway<T>(fn: (ctx: { url: string; root: string; exec: Retur
 }
 
 function operator(url: string, extra: Partial<Parameters<typeof connectGateway>[0]> = {}): Promise<GatewaySession> {
-  return connectGateway({ url, token: TOKEN, device: createEphemeralDeviceSigner(), clientId: 'gateway-client', clientMode: 'backend', scopes: ['operator.write', 'operator.approvals'], ...extra });
+  return connectGateway({
+    url,
+    token: TOKEN,
+    device: createEphemeralDeviceSigner(),
+    clientId: 'gateway-client',
+    clientMode: 'backend',
+    scopes: ['operator.write', 'operator.approvals'],
+    ...extra,
+  });
 }
 
 export async function benchApprovalRoundTrip(opts: BenchOptions = {}) {
@@ -45,13 +60,19 @@ export async function benchApprovalRoundTrip(opts: BenchOptions = {}) {
   return withGateway(async ({ url }) => {
     const approver = await operator(url, { scopes: ['operator.approvals'], caps: ['exec-approvals'] });
     approver.on('event', (name: string, payload: any) => {
-      if (name === 'exec.approval.requested') void approver.request('exec.approval.resolve', { id: payload.id, decision: 'allow-once' });
+      if (name === 'exec.approval.requested')
+        void approver.request('exec.approval.resolve', { id: payload.id, decision: 'allow-once' });
     });
     const agent = await operator(url);
     const samples: number[] = [];
     for (let i = 0; i < n + 30; i++) {
       const start = nowNs();
-      const res = await agent.request('exec.approval.request', { command: 'echo hi', commandArgv: ['echo', 'hi'], host: 'gateway', timeoutMs: 60_000 });
+      const res = await agent.request('exec.approval.request', {
+        command: 'echo hi',
+        commandArgv: ['echo', 'hi'],
+        host: 'gateway',
+        timeoutMs: 60_000,
+      });
       const ms = msSince(start);
       if (res.decision !== 'allow-once') throw new Error(`unexpected decision ${res.decision}`);
       if (i >= 30) samples.push(ms);
@@ -59,8 +80,18 @@ export async function benchApprovalRoundTrip(opts: BenchOptions = {}) {
     await agent.close();
     await approver.close();
     const s = summarize(samples);
-    const result = { measure: 'approval round trip', unit: 'ms', p50: round3(s.p50), p99: round3(s.p99), n: s.n, target: '≤ 2 ms p50', meets: s.p50 <= 2 };
-    opts.log?.(`approval round trip: p50 ${result.p50} ms, p99 ${result.p99} ms (target ≤ 2 ms) ${result.meets ? 'OK' : 'MISSED'}`);
+    const result = {
+      measure: 'approval round trip',
+      unit: 'ms',
+      p50: round3(s.p50),
+      p99: round3(s.p99),
+      n: s.n,
+      target: '≤ 2 ms p50',
+      meets: s.p50 <= 2,
+    };
+    opts.log?.(
+      `approval round trip: p50 ${result.p50} ms, p99 ${result.p99} ms (target ≤ 2 ms) ${result.meets ? 'OK' : 'MISSED'}`,
+    );
     return result;
   });
 }
@@ -81,11 +112,15 @@ export async function benchSystemRunVsSpawn(opts: BenchOptions = {}) {
   return withGateway(async ({ url, root, exec }) => {
     const nodeState = path.join(root, 'node');
     mkdirSync(nodeState, { recursive: true });
-    await new ExecApprovalsStore({ stateDir: nodeState }).set({ version: 1, agents: { '*': { security: 'full', ask: 'off' } } }, undefined);
+    await new ExecApprovalsStore({ stateDir: nodeState }).set(
+      { version: 1, agents: { '*': { security: 'full', ask: 'off' } } },
+      undefined,
+    );
     const identity = createEphemeralDeviceSigner();
     exec.approveNodeSilently(identity.deviceId);
     const node = await startNodeHost({ url, token: TOKEN, identity, stateDir: nodeState, home: root });
-    for (let i = 0; i < 200 && !exec.registry.surfaceOf(identity.deviceId).includes('system.run'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && !exec.registry.surfaceOf(identity.deviceId).includes('system.run'); i++)
+      await new Promise((r) => setTimeout(r, 10));
     const agent = await operator(url);
     const viaNode: number[] = [];
     const bare: number[] = [];
@@ -95,7 +130,12 @@ export async function benchSystemRunVsSpawn(opts: BenchOptions = {}) {
       await bareSpawn(argv);
       const b = msSince(start);
       start = nowNs();
-      const res = await agent.request('node.invoke', { nodeId: identity.deviceId, command: 'system.run', params: { command: argv }, idempotencyKey: randomUUID() });
+      const res = await agent.request('node.invoke', {
+        nodeId: identity.deviceId,
+        command: 'system.run',
+        params: { command: argv },
+        idempotencyKey: randomUUID(),
+      });
       const v = msSince(start);
       if (!res.payload?.success) throw new Error(`system.run failed: ${JSON.stringify(res.payload)}`);
       if (i >= 10) {
@@ -121,7 +161,9 @@ export async function benchSystemRunVsSpawn(opts: BenchOptions = {}) {
       target: 'via node ≤ bare + 3 ms (p50)',
       meets: overhead <= 3,
     };
-    opts.log?.(`system.run via node.invoke p50 ${result.viaNodeP50} ms vs bare spawn ${result.bareSpawnP50} ms: +${result.overheadP50} ms (target ≤ +3 ms) ${result.meets ? 'OK' : 'MISSED'}`);
+    opts.log?.(
+      `system.run via node.invoke p50 ${result.viaNodeP50} ms vs bare spawn ${result.bareSpawnP50} ms: +${result.overheadP50} ms (target ≤ +3 ms) ${result.meets ? 'OK' : 'MISSED'}`,
+    );
     return result;
   });
 }

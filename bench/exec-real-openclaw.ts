@@ -75,7 +75,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, failed?: () => string | undefined): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  failed?: () => string | undefined,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const why = failed?.();
@@ -106,7 +111,9 @@ async function settle(pids: number[], limitMs = 15_000): Promise<{ waitedMs: num
 }
 
 function describeSettle(s: { waitedMs: number; quiet: boolean }): string {
-  return s.quiet ? `quiet after ${(s.waitedMs / 1000).toFixed(1)} s` : `still busy after ${(s.waitedMs / 1000).toFixed(1)} s, measuring anyway`;
+  return s.quiet
+    ? `quiet after ${(s.waitedMs / 1000).toFixed(1)} s`
+    : `still busy after ${(s.waitedMs / 1000).toFixed(1)} s, measuring anyway`;
 }
 
 function bareSpawn(argv: string[]): Promise<void> {
@@ -127,7 +134,17 @@ function nodeAnswer(res: any): any {
 }
 
 function invokeSystemRun(session: GatewaySession, nodeId: string): Promise<any> {
-  return session.request('node.invoke', { nodeId, command: 'system.run', params: { command: ARGV }, idempotencyKey: randomUUID(), timeoutMs: INVOKE_TIMEOUT_MS }, { timeoutMs: INVOKE_TIMEOUT_MS + 5_000 });
+  return session.request(
+    'node.invoke',
+    {
+      nodeId,
+      command: 'system.run',
+      params: { command: ARGV },
+      idempotencyKey: randomUUID(),
+      timeoutMs: INVOKE_TIMEOUT_MS,
+    },
+    { timeoutMs: INVOKE_TIMEOUT_MS + 5_000 },
+  );
 }
 
 /** Warm-ups, then `n` interleaved pairs (bare spawn, node.invoke) so both see the same machine load. */
@@ -150,7 +167,8 @@ async function measure(
     const res = await invokeSystemRun(session, nodeId);
     const v = msSince(start);
     const answer = nodeAnswer(res);
-    if (answer?.success !== true || answer?.exitCode !== 0) throw new Error(`${name}: system.run did not succeed: ${JSON.stringify(res).slice(0, 500)}`);
+    if (answer?.success !== true || answer?.exitCode !== 0)
+      throw new Error(`${name}: system.run did not succeed: ${JSON.stringify(res).slice(0, 500)}`);
     sample ??= answer;
     if (i >= warmups) {
       bare.push(b);
@@ -164,7 +182,15 @@ async function measure(
 
 function operator(url: string, token: string): Promise<GatewaySession> {
   // Device-less shared-token operator on loopback: both gateways grant the requested scopes (spec 9.3).
-  return connectGateway({ url, token, clientId: 'gateway-client', clientMode: 'backend', scopes: ['operator.admin'], startupRetries: 200, connectTimeoutMs: 10_000 });
+  return connectGateway({
+    url,
+    token,
+    clientId: 'gateway-client',
+    clientMode: 'backend',
+    scopes: ['operator.admin'],
+    startupRetries: 200,
+    connectTimeoutMs: 10_000,
+  });
 }
 
 async function connectedNode(session: GatewaySession, match: (n: any) => boolean): Promise<any> {
@@ -191,27 +217,55 @@ async function benchClawdesk(n: number, warmups: number, log: (line: string) => 
   const egressLog = path.join(home, 'egress-blocked.log');
   // A minimal environment, as the interop suite uses: no D-Bus, so the runner's key stays in memory and never
   // reaches the user's keychain; the same loopback guard the real side runs under.
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, TMPDIR: home, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: path.join(stateDir, 'openclaw.json') };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    TMPDIR: home,
+    OPENCLAW_STATE_DIR: stateDir,
+    OPENCLAW_CONFIG_PATH: path.join(stateDir, 'openclaw.json'),
+  };
   if (guard) Object.assign(env, { NODE_OPTIONS: `--require ${guard}`, PEER_EGRESS_LOG: egressLog });
   const spawnedAt = nowNs();
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'clawdesk.js'), 'gateway', 'run', '--port', String(port), '--auth', 'token', `--token=${token}`], {
-    cwd: home,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, 'bin', 'clawdesk.js'),
+      'gateway',
+      'run',
+      '--port',
+      String(port),
+      '--auth',
+      'token',
+      `--token=${token}`,
+    ],
+    {
+      cwd: home,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const output = captureOutput(child);
   let exitedHow: string | undefined;
   void exitDescription(child).then((how) => (exitedHow = how));
   let session: GatewaySession | undefined;
   try {
     session = await operator(`ws://127.0.0.1:${port}`, token).catch((error: Error) => {
-      throw new Error(`clawdesk gateway did not answer hello-ok: ${error.message}${exitedHow ? ` (${exitedHow})` : ''}\n${output()}`);
+      throw new Error(
+        `clawdesk gateway did not answer hello-ok: ${error.message}${exitedHow ? ` (${exitedHow})` : ''}\n${output()}`,
+      );
     });
     const s = session;
-    const node = await waitFor('the clawdesk runner in node.list', () => connectedNode(s, () => true), 20_000, () => (exitedHow ? `gateway ${exitedHow}\n${output()}` : undefined));
+    const node = await waitFor(
+      'the clawdesk runner in node.list',
+      () => connectedNode(s, () => true),
+      20_000,
+      () => (exitedHow ? `gateway ${exitedHow}\n${output()}` : undefined),
+    );
     const setupMs = msSince(spawnedAt);
     const settled = await settle([child.pid ?? -1]);
-    log(`clawdesk: gateway + runner ready in ${setupMs.toFixed(0)} ms (node ${String(node.nodeId).slice(0, 12)}…), ${describeSettle(settled)}; ${warmups} warm-up + ${n} system.run`);
+    log(
+      `clawdesk: gateway + runner ready in ${setupMs.toFixed(0)} ms (node ${String(node.nodeId).slice(0, 12)}…), ${describeSettle(settled)}; ${warmups} warm-up + ${n} system.run`,
+    );
     return await measure('clawdesk', s, node.nodeId, n, warmups, { setupMs, settle: settled });
   } finally {
     await session?.close().catch(() => undefined);
@@ -229,7 +283,8 @@ async function benchClawdesk(n: number, warmups: number, log: (line: string) => 
  */
 async function benchOpenclaw(n: number, warmups: number, log: (line: string) => void): Promise<SystemRunSide> {
   const install = ensureOpenclawInstalled();
-  if (install.installed) log(`installed openclaw ${install.openclawVersion} into ${install.cacheDir} in ${install.seconds.toFixed(0)} s`);
+  if (install.installed)
+    log(`installed openclaw ${install.openclawVersion} into ${install.cacheDir} in ${install.seconds.toFixed(0)} s`);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'openclaw-exec-bench-'));
   const token = randomBytes(24).toString('base64url');
   let gateway: RealGateway | undefined;
@@ -239,29 +294,55 @@ async function benchOpenclaw(n: number, warmups: number, log: (line: string) => 
   const displayName = 'clawdesk-bench-node';
   try {
     const spawnedAt = nowNs();
-    gateway = await startRealOpenclawGateway({ authMode: 'token', token, tmpDir: path.join(tmp, 'gateway'), startTimeoutMs: 60_000 });
-    log(`openclaw: gateway answered hello-ok after ${(gateway.firstHelloMs / 1000).toFixed(1)} s; starting openclaw node run`);
+    gateway = await startRealOpenclawGateway({
+      authMode: 'token',
+      token,
+      tmpDir: path.join(tmp, 'gateway'),
+      startTimeoutMs: 60_000,
+    });
+    log(
+      `openclaw: gateway answered hello-ok after ${(gateway.firstHelloMs / 1000).toFixed(1)} s; starting openclaw node run`,
+    );
     const nodeEnv = openclawEnv({ tmpDir: path.join(tmp, 'node'), port: gateway.port, authMode: 'token', token });
     nodeEgressLog = nodeEnv.egressLog;
-    node = spawnOpenclaw(['node', 'run', '--host', '127.0.0.1', '--port', String(gateway.port), '--display-name', displayName], nodeEnv.env);
+    node = spawnOpenclaw(
+      ['node', 'run', '--host', '127.0.0.1', '--port', String(gateway.port), '--display-name', displayName],
+      nodeEnv.env,
+    );
     const s = (session = await operator(`ws://127.0.0.1:${gateway.port}`, token));
     const nodeGone = () => {
       const exited = node!.exited();
-      return exited ? `openclaw node run exited (${exited.code ?? exited.signal}):\n${node!.output().slice(-3000)}` : undefined;
+      return exited
+        ? `openclaw node run exited (${exited.code ?? exited.signal}):\n${node!.output().slice(-3000)}`
+        : undefined;
     };
     const pending = await waitFor(
       'a node pairing request from openclaw node run',
-      async () => ((await s.request('node.pair.list', {}, { timeoutMs: 10_000 }))?.pending ?? []).find((p: any) => p.displayName === displayName),
+      async () =>
+        ((await s.request('node.pair.list', {}, { timeoutMs: 10_000 }))?.pending ?? []).find(
+          (p: any) => p.displayName === displayName,
+        ),
       45_000,
       nodeGone,
     );
     await s.request('node.pair.approve', { requestId: pending.requestId }, { timeoutMs: 10_000 });
-    const live = await waitFor('the approved openclaw node in node.list', () => connectedNode(s, (x) => x.nodeId === pending.nodeId), 20_000, nodeGone);
+    const live = await waitFor(
+      'the approved openclaw node in node.list',
+      () => connectedNode(s, (x) => x.nodeId === pending.nodeId),
+      20_000,
+      nodeGone,
+    );
     const current = await s.request('exec.approvals.node.get', { nodeId: live.nodeId }, { timeoutMs: 10_000 });
-    await s.request('exec.approvals.node.set', { nodeId: live.nodeId, file: RUN_WITHOUT_PROMPT, ...(current?.hash ? { baseHash: current.hash } : {}) }, { timeoutMs: 10_000 });
+    await s.request(
+      'exec.approvals.node.set',
+      { nodeId: live.nodeId, file: RUN_WITHOUT_PROMPT, ...(current?.hash ? { baseHash: current.hash } : {}) },
+      { timeoutMs: 10_000 },
+    );
     const setupMs = msSince(spawnedAt);
     const settled = await settle([gateway.pid, node.pid]);
-    log(`openclaw: gateway + node host paired and set to security=full ask=off in ${(setupMs / 1000).toFixed(1)} s, ${describeSettle(settled)}; ${warmups} warm-up + ${n} system.run`);
+    log(
+      `openclaw: gateway + node host paired and set to security=full ask=off in ${(setupMs / 1000).toFixed(1)} s, ${describeSettle(settled)}; ${warmups} warm-up + ${n} system.run`,
+    );
     return await measure('openclaw', s, live.nodeId, n, warmups, { setupMs, settle: settled });
   } catch (error) {
     const tail = gateway ? `\n--- openclaw gateway output (tail) ---\n${gateway.output().slice(-1500)}` : '';
@@ -271,9 +352,13 @@ async function benchOpenclaw(n: number, warmups: number, log: (line: string) => 
     await node?.stop();
     await gateway?.stop();
     // Refused by the guard, so nothing left the machine; reported because anything beyond the known clawhub.ai lookup is news.
-    for (const [who, file] of [['gateway', gateway?.environment.egressLog], ['node host', nodeEgressLog]] as const) {
+    for (const [who, file] of [
+      ['gateway', gateway?.environment.egressLog],
+      ['node host', nodeEgressLog],
+    ] as const) {
       const unexpected = (file ? readEgressAttempts(file) : []).filter((l) => !l.includes('clawhub.ai'));
-      if (unexpected.length) log(`openclaw ${who}: the loopback guard blocked (nothing left the machine):\n${unexpected.join('\n')}`);
+      if (unexpected.length)
+        log(`openclaw ${who}: the loopback guard blocked (nothing left the machine):\n${unexpected.join('\n')}`);
     }
     removeOpenclawTempDir(tmp);
   }
@@ -287,7 +372,13 @@ export async function benchRealSystemRun(opts: RealSystemRunOptions = {}): Promi
   const log = opts.log ?? (() => undefined);
   const n = opts.iterations ?? 100;
   const warmups = opts.warmups ?? 20;
-  const result: RealSystemRunResult = { measure: 'system.run via node.invoke vs bare spawn, gateways as processes', command: ARGV.join(' '), iterations: n, warmups, problems: {} };
+  const result: RealSystemRunResult = {
+    measure: 'system.run via node.invoke vs bare spawn, gateways as processes',
+    command: ARGV.join(' '),
+    iterations: n,
+    warmups,
+    problems: {},
+  };
   if (opts.sides?.clawdesk !== false) {
     try {
       result.clawdesk = await benchClawdesk(n, warmups, log);
@@ -313,7 +404,12 @@ export function formatRealSystemRun(result: RealSystemRunResult): string {
   const c = result.clawdesk;
   const o = result.openclaw;
   const rows: string[][] = [['system.run /bin/true', 'unit', 'clawdesk', 'openclaw', 'ratio', 'target', '']];
-  const row = (label: string, get: (s: SystemRunSide) => number, target?: { text: string; pass: (v: number) => boolean }, baseline = false) => {
+  const row = (
+    label: string,
+    get: (s: SystemRunSide) => number,
+    target?: { text: string; pass: (v: number) => boolean },
+    baseline = false,
+  ) => {
     const cv = c ? get(c) : Number.NaN;
     const ov = o ? get(o) : Number.NaN;
     const ratio = ov / cv;
@@ -332,14 +428,24 @@ export function formatRealSystemRun(result: RealSystemRunResult): string {
   row('via node.invoke p99', (s) => s.viaNode.p99);
   row('bare spawn p50 (same run)', (s) => s.bare.p50, undefined, true);
   row('bare spawn p99 (same run)', (s) => s.bare.p99, undefined, true);
-  row('overhead over spawn p50', (s) => s.overheadP50, { text: `≤ +${SYSTEM_RUN_OVERHEAD_TARGET_MS}`, pass: (v) => v <= SYSTEM_RUN_OVERHEAD_TARGET_MS });
+  row('overhead over spawn p50', (s) => s.overheadP50, {
+    text: `≤ +${SYSTEM_RUN_OVERHEAD_TARGET_MS}`,
+    pass: (v) => v <= SYSTEM_RUN_OVERHEAD_TARGET_MS,
+  });
   const lines = [
     table(rows),
     `${result.warmups} warm-up + ${result.iterations} sequential round trips per side, each paired with a bare child_process.spawn from the load generator; ratio = openclaw / clawdesk (>1 = Clawdesk faster).`,
-    'clawdesk: `gateway run` (gateway + its runner in one process, Node ' + process.version + '); openclaw: real gateway + `openclaw node run` (two processes, Node 26); both under the loopback guard.',
+    'clawdesk: `gateway run` (gateway + its runner in one process, Node ' +
+      process.version +
+      '); openclaw: real gateway + `openclaw node run` (two processes, Node 26); both under the loopback guard.',
   ];
-  for (const s of [c, o]) if (s) lines.push(`${s.name}: ready for system.run ${(s.setupMs / 1000).toFixed(1)} s after spawn, then ${describeSettle(s.settle)}; via-node min/max ${fmt(s.viaNode.min, 2)}/${fmt(s.viaNode.max, 2)} ms.`);
-  for (const [side, why] of Object.entries(result.problems)) lines.push(`${side} system.run could not be measured: ${why}`);
+  for (const s of [c, o])
+    if (s)
+      lines.push(
+        `${s.name}: ready for system.run ${(s.setupMs / 1000).toFixed(1)} s after spawn, then ${describeSettle(s.settle)}; via-node min/max ${fmt(s.viaNode.min, 2)}/${fmt(s.viaNode.max, 2)} ms.`,
+      );
+  for (const [side, why] of Object.entries(result.problems))
+    lines.push(`${side} system.run could not be measured: ${why}`);
   return lines.join('\n');
 }
 
@@ -364,7 +470,14 @@ export function realSystemRunJson(result: RealSystemRunResult) {
     command: result.command,
     clawdesk: side(c) ?? null,
     openclaw: side(o) ?? null,
-    ratio: c && o ? { viaNodeP50: round(o.viaNode.p50 / c.viaNode.p50, 2), viaNodeP99: round(o.viaNode.p99 / c.viaNode.p99, 2), overheadP50: round(o.overheadP50 / c.overheadP50, 2) } : null,
+    ratio:
+      c && o
+        ? {
+            viaNodeP50: round(o.viaNode.p50 / c.viaNode.p50, 2),
+            viaNodeP99: round(o.viaNode.p99 / c.viaNode.p99, 2),
+            overheadP50: round(o.overheadP50 / c.overheadP50, 2),
+          }
+        : null,
     ratioMeaning: 'openclaw / clawdesk; >1 = Clawdesk faster',
     target: `clawdesk overhead p50 ≤ ${SYSTEM_RUN_OVERHEAD_TARGET_MS} ms`,
     meets: c ? c.overheadP50 <= SYSTEM_RUN_OVERHEAD_TARGET_MS : null,
@@ -376,7 +489,9 @@ export function realSystemRunJson(result: RealSystemRunResult) {
 if (require.main === module) {
   const iterations = process.argv[2] === undefined ? undefined : Number(process.argv[2]);
   if (iterations !== undefined && !(Number.isInteger(iterations) && iterations > 0)) {
-    console.error(`usage: node dist/bench/exec-real-openclaw.js [iterations]; "${process.argv[2]}" is not a positive integer`);
+    console.error(
+      `usage: node dist/bench/exec-real-openclaw.js [iterations]; "${process.argv[2]}" is not a positive integer`,
+    );
     process.exit(2);
   }
   benchRealSystemRun({ iterations, log: (line) => process.stderr.write(`${line}\n`) }).then(

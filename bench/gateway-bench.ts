@@ -1,6 +1,13 @@
 import { createEphemeralDeviceSigner } from '../gateway/protocol/device-auth';
 import { MiB, treeCpuMs, treeRss, type GatewayUnderTest } from './gateway-process';
-import { closeSession, firstHello, measureThroughput, openSession, type BenchIdentity, type ThroughputResult } from './gateway-wire';
+import {
+  closeSession,
+  firstHello,
+  measureThroughput,
+  openSession,
+  type BenchIdentity,
+  type ThroughputResult,
+} from './gateway-wire';
 import { msSince, nowNs, round, sleep, summarize, type LatencySummary } from './stats';
 
 /** What `npm run bench` measures for one gateway (section 8 of issue 2). */
@@ -19,7 +26,13 @@ export interface GatewayFigures {
   health32: Omit<ThroughputResult, 'latencies'>;
   handshakeErrors: number;
   /** Gateway CPU time (process tree, user+system): to the first hello-ok, and per operation in µs. */
-  gatewayCpu: { coldStartMs: number; tokenHandshakeUs: number; deviceHandshakeUs: number; health1Us: number; health32Us: number };
+  gatewayCpu: {
+    coldStartMs: number;
+    tokenHandshakeUs: number;
+    deviceHandshakeUs: number;
+    health1Us: number;
+    health32Us: number;
+  };
 }
 
 export interface GatewayBenchOptions {
@@ -46,7 +59,11 @@ export const DEFAULT_GATEWAY_BENCH: Omit<GatewayBenchOptions, 'log'> = {
  * Waits at least `minMs`, then until the process tree used under 5% of a core over the last second (or `maxMs`
  * passed): a gateway still busy starting in the background would otherwise distort every later figure.
  */
-async function waitUntilQuiet(pid: number, minMs: number, maxMs: number): Promise<{ waitedMs: number; quiet: boolean }> {
+async function waitUntilQuiet(
+  pid: number,
+  minMs: number,
+  maxMs: number,
+): Promise<{ waitedMs: number; quiet: boolean }> {
   const started = nowNs();
   await sleep(Math.max(0, minMs - 1000));
   for (;;) {
@@ -59,7 +76,11 @@ async function waitUntilQuiet(pid: number, minMs: number, maxMs: number): Promis
 }
 
 /** Sequential connects (each closed fully before the next); returns ms from socket creation to hello-ok. */
-async function handshakeSeries(id: BenchIdentity, count: number, warmup: number): Promise<{ samples: number[]; errors: number; attempts: number }> {
+async function handshakeSeries(
+  id: BenchIdentity,
+  count: number,
+  warmup: number,
+): Promise<{ samples: number[]; errors: number; attempts: number }> {
   const samples: number[] = [];
   let errors = 0;
   for (let i = 0; i < warmup + count; i++) {
@@ -84,7 +105,10 @@ function strip(result: ThroughputResult & { latencies?: number[] }): Omit<Throug
  * Runs every measurement against a gateway that `start()` spawns: cold start, idle RSS, handshakes (token, then a
  * device paired once up front), `health` at 1 and 32 in flight. Stops the gateway in all cases.
  */
-export async function benchGateway(start: () => Promise<GatewayUnderTest>, options: GatewayBenchOptions): Promise<GatewayFigures> {
+export async function benchGateway(
+  start: () => Promise<GatewayUnderTest>,
+  options: GatewayBenchOptions,
+): Promise<GatewayFigures> {
   const gateway = await start();
   const log = (line: string) => options.log(`  [${gateway.name}] ${line}`);
   try {
@@ -93,9 +117,14 @@ export async function benchGateway(start: () => Promise<GatewayUnderTest>, optio
     const coldStartMs = msSince(gateway.spawnedAtNs);
     const coldStartCpuMs = treeCpuMs(gateway.pid);
     await closeSession(cold.session.ws);
-    log(`first hello-ok ${coldStartMs.toFixed(0)} ms after spawn (${cold.attempts} attempts; gateway CPU ${coldStartCpuMs.toFixed(0)} ms)`);
+    log(
+      `first hello-ok ${coldStartMs.toFixed(0)} ms after spawn (${cold.attempts} attempts; gateway CPU ${coldStartCpuMs.toFixed(0)} ms)`,
+    );
     /** Gateway CPU µs per operation over a phase. */
-    const cpuPerOp = async <T>(ops: (result: T) => number, phase: () => Promise<T>): Promise<{ result: T; us: number }> => {
+    const cpuPerOp = async <T>(
+      ops: (result: T) => number,
+      phase: () => Promise<T>,
+    ): Promise<{ result: T; us: number }> => {
       const before = treeCpuMs(gateway.pid);
       const result = await phase();
       const n = ops(result);
@@ -109,29 +138,49 @@ export async function benchGateway(start: () => Promise<GatewayUnderTest>, optio
         (settled.quiet ? '' : ' (still busy in the background; later figures share the CPU with it)'),
     );
 
-    const tokenRun = await cpuPerOp((r) => r.attempts, () => handshakeSeries(tokenId, options.connects, options.warmupConnects));
+    const tokenRun = await cpuPerOp(
+      (r) => r.attempts,
+      () => handshakeSeries(tokenId, options.connects, options.warmupConnects),
+    );
     const token = tokenRun.result;
     const tokenHandshake = summarize(token.samples);
-    log(`token handshake p50 ${tokenHandshake.p50.toFixed(3)} ms, p99 ${tokenHandshake.p99.toFixed(3)} ms (gateway CPU ~${tokenRun.us.toFixed(0)} µs each)`);
+    log(
+      `token handshake p50 ${tokenHandshake.p50.toFixed(3)} ms, p99 ${tokenHandshake.p99.toFixed(3)} ms (gateway CPU ~${tokenRun.us.toFixed(0)} µs each)`,
+    );
 
     const deviceId: BenchIdentity = { ...tokenId, device: createEphemeralDeviceSigner() };
     const pairing = await openSession(deviceId);
     if (!pairing.hello?.auth?.deviceToken) log('note: the pairing connect returned no device token');
     await closeSession(pairing.ws);
-    const deviceRun = await cpuPerOp((r) => r.attempts, () => handshakeSeries(deviceId, options.connects, options.warmupConnects));
+    const deviceRun = await cpuPerOp(
+      (r) => r.attempts,
+      () => handshakeSeries(deviceId, options.connects, options.warmupConnects),
+    );
     const device = deviceRun.result;
     const deviceHandshake = summarize(device.samples);
-    log(`device handshake p50 ${deviceHandshake.p50.toFixed(3)} ms, p99 ${deviceHandshake.p99.toFixed(3)} ms (first pairing ${pairing.handshakeMs.toFixed(1)} ms; gateway CPU ~${deviceRun.us.toFixed(0)} µs each)`);
+    log(
+      `device handshake p50 ${deviceHandshake.p50.toFixed(3)} ms, p99 ${deviceHandshake.p99.toFixed(3)} ms (first pairing ${pairing.handshakeMs.toFixed(1)} ms; gateway CPU ~${deviceRun.us.toFixed(0)} µs each)`,
+    );
 
     const session = await openSession(tokenId);
     // A short untimed run so both gateways are measured warm.
     await measureThroughput(session.ws, 'health', {}, 8, Math.min(500, options.throughputMs));
-    const health1Run = await cpuPerOp((r) => r.completed + r.errors, () => measureThroughput(session.ws, 'health', {}, 1, options.throughputMs));
+    const health1Run = await cpuPerOp(
+      (r) => r.completed + r.errors,
+      () => measureThroughput(session.ws, 'health', {}, 1, options.throughputMs),
+    );
     const health1 = strip(health1Run.result);
-    log(`health x1: ${health1.reqPerSec.toFixed(0)} req/s (${health1.errors} errors; client CPU ${(health1.clientCpuCores * 100).toFixed(0)}%, gateway CPU ~${health1Run.us.toFixed(0)} µs/req)`);
-    const health32Run = await cpuPerOp((r) => r.completed + r.errors, () => measureThroughput(session.ws, 'health', {}, 32, options.throughputMs));
+    log(
+      `health x1: ${health1.reqPerSec.toFixed(0)} req/s (${health1.errors} errors; client CPU ${(health1.clientCpuCores * 100).toFixed(0)}%, gateway CPU ~${health1Run.us.toFixed(0)} µs/req)`,
+    );
+    const health32Run = await cpuPerOp(
+      (r) => r.completed + r.errors,
+      () => measureThroughput(session.ws, 'health', {}, 32, options.throughputMs),
+    );
     const health32 = strip(health32Run.result);
-    log(`health x32: ${health32.reqPerSec.toFixed(0)} req/s (${health32.errors} errors; client CPU ${(health32.clientCpuCores * 100).toFixed(0)}%, gateway CPU ~${health32Run.us.toFixed(0)} µs/req)`);
+    log(
+      `health x32: ${health32.reqPerSec.toFixed(0)} req/s (${health32.errors} errors; client CPU ${(health32.clientCpuCores * 100).toFixed(0)}%, gateway CPU ~${health32Run.us.toFixed(0)} µs/req)`,
+    );
     await closeSession(session.ws);
 
     return {
@@ -147,11 +196,19 @@ export async function benchGateway(start: () => Promise<GatewayUnderTest>, optio
       health1,
       health32,
       handshakeErrors: token.errors + device.errors,
-      gatewayCpu: { coldStartMs: coldStartCpuMs, tokenHandshakeUs: tokenRun.us, deviceHandshakeUs: deviceRun.us, health1Us: health1Run.us, health32Us: health32Run.us },
+      gatewayCpu: {
+        coldStartMs: coldStartCpuMs,
+        tokenHandshakeUs: tokenRun.us,
+        deviceHandshakeUs: deviceRun.us,
+        health1Us: health1Run.us,
+        health32Us: health32Run.us,
+      },
     };
   } catch (error) {
     const tail = gateway.outputTail().trim();
-    throw new Error(`${(error as Error).message}${tail ? `\n--- ${gateway.name} output (tail) ---\n${tail.slice(-2000)}` : ''}`);
+    throw new Error(
+      `${(error as Error).message}${tail ? `\n--- ${gateway.name} output (tail) ---\n${tail.slice(-2000)}` : ''}`,
+    );
   } finally {
     await gateway.stop();
   }

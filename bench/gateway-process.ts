@@ -24,7 +24,6 @@ export interface GatewayUnderTest {
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-
 /** Keeps the last `limit` characters a child wrote, for failure messages. */
 export function captureOutput(child: ChildProcess, limit = 4000): () => string {
   let tail = '';
@@ -69,7 +68,12 @@ export async function startClawdeskGateway(options: ClawdeskGatewayOptions = {})
   const token = options.token ?? `bench-${randomBytes(24).toString('base64url')}`;
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'clawdesk-bench-'));
   const stateDir = path.join(home, '.openclaw');
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: path.join(stateDir, 'openclaw.json') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    OPENCLAW_STATE_DIR: stateDir,
+    OPENCLAW_CONFIG_PATH: path.join(stateDir, 'openclaw.json'),
+  };
   delete env.OPENCLAW_GATEWAY_TOKEN;
   delete env.OPENCLAW_GATEWAY_PORT;
   const args = [

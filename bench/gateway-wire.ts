@@ -35,7 +35,11 @@ export class HandshakeError extends Error {
   }
   /** Not listening yet, or the gateway said "starting" (1013 / UNAVAILABLE). */
   get starting(): boolean {
-    return this.closeCode === 1013 || this.errorCode === 'UNAVAILABLE' || /ECONNREFUSED|ECONNRESET|socket hang up/.test(this.message);
+    return (
+      this.closeCode === 1013 ||
+      this.errorCode === 'UNAVAILABLE' ||
+      /ECONNREFUSED|ECONNRESET|socket hang up/.test(this.message)
+    );
   }
 }
 
@@ -62,7 +66,11 @@ export function openSession(id: BenchIdentity, timeoutMs = 10_000, localAddress?
   const options = clientOptions(id);
   const started = nowNs();
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(id.url, { perMessageDeflate: false, maxPayload: 25 * 1024 * 1024, ...(localAddress ? { localAddress } : {}) });
+    const ws = new WebSocket(id.url, {
+      perMessageDeflate: false,
+      maxPayload: 25 * 1024 * 1024,
+      ...(localAddress ? { localAddress } : {}),
+    });
     const connectId = `bench-connect-${++connectSeq}`;
     let settled = false;
     let failure: { code?: string; message?: string; retryAfterMs?: number } | undefined;
@@ -76,7 +84,10 @@ export function openSession(id: BenchIdentity, timeoutMs = 10_000, localAddress?
         reject(result);
       } else resolve(result);
     };
-    const timer = setTimeout(() => finish(new HandshakeError(`handshake with ${id.url} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new HandshakeError(`handshake with ${id.url} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onMessage = (data: WebSocket.RawData) => {
       let frame: any;
       try {
@@ -85,16 +96,31 @@ export function openSession(id: BenchIdentity, timeoutMs = 10_000, localAddress?
         return;
       }
       if (frame.type === 'event' && frame.event === 'connect.challenge') {
-        ws.send(JSON.stringify({ type: 'req', id: connectId, method: 'connect', params: buildConnectParams(options, frame.payload) }));
+        ws.send(
+          JSON.stringify({
+            type: 'req',
+            id: connectId,
+            method: 'connect',
+            params: buildConnectParams(options, frame.payload),
+          }),
+        );
       } else if (frame.type === 'res' && frame.id === connectId) {
         if (frame.ok) finish({ ws, hello: frame.payload, handshakeMs: msSince(started) });
-        else failure = { code: frame.error?.code, message: frame.error?.message, retryAfterMs: frame.error?.retryAfterMs };
+        else
+          failure = { code: frame.error?.code, message: frame.error?.message, retryAfterMs: frame.error?.retryAfterMs };
       }
     };
     ws.on('message', onMessage);
     ws.on('error', (error) => finish(new HandshakeError(`cannot connect to ${id.url}: ${error.message}`)));
     ws.on('close', (code, reason) =>
-      finish(new HandshakeError(failure?.message ?? `closed during handshake (${code} ${reason.toString()})`, code, failure?.code, failure?.retryAfterMs)),
+      finish(
+        new HandshakeError(
+          failure?.message ?? `closed during handshake (${code} ${reason.toString()})`,
+          code,
+          failure?.code,
+          failure?.retryAfterMs,
+        ),
+      ),
     );
   });
 }
@@ -134,7 +160,8 @@ export async function firstHello(
       if (exitedWith) throw new Error(`gateway process ${exitedWith} before the first hello-ok`);
       const he = error as HandshakeError;
       if (!(he instanceof HandshakeError) || !he.starting) throw error;
-      if (msSince(started) > options.deadlineMs) throw new Error(`no hello-ok within ${options.deadlineMs} ms (last: ${he.message})`);
+      if (msSince(started) > options.deadlineMs)
+        throw new Error(`no hello-ok within ${options.deadlineMs} ms (last: ${he.message})`);
       // Poll fast while the port is closed; a "starting" answer is retried sooner than its hint so the figure stays sharp.
       await sleep(he.closeCode === 1013 || he.errorCode === 'UNAVAILABLE' ? Math.min(he.retryAfterMs ?? 50, 50) : 2);
     }
@@ -158,7 +185,13 @@ export interface ThroughputResult {
  * Keeps `inFlight` requests of one method outstanding on one connection for `durationMs`, and counts responses.
  * Latencies are sampled for every request (hrtime at send → response parsed).
  */
-export function measureThroughput(ws: WebSocket, method: string, params: unknown, inFlight: number, durationMs: number): Promise<ThroughputResult & { latencies: number[] }> {
+export function measureThroughput(
+  ws: WebSocket,
+  method: string,
+  params: unknown,
+  inFlight: number,
+  durationMs: number,
+): Promise<ThroughputResult & { latencies: number[] }> {
   return new Promise((resolve) => {
     const sentAt = new Map<string, bigint>();
     const latencies: number[] = [];
@@ -182,7 +215,8 @@ export function measureThroughput(ws: WebSocket, method: string, params: unknown
       const elapsedMs = msSince(started);
       const cpu = process.cpuUsage(cpu0);
       const sorted = latencies.slice().sort((a, b) => a - b);
-      const pick = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : Number.NaN);
+      const pick = (p: number) =>
+        sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : Number.NaN;
       resolve({
         inFlight,
         durationMs: elapsedMs,

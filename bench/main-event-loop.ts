@@ -35,7 +35,9 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function benchMainEventLoop(options: { rps?: number; connections?: number; seconds?: number } = {}): Promise<MainLoopFigures> {
+export async function benchMainEventLoop(
+  options: { rps?: number; connections?: number; seconds?: number } = {},
+): Promise<MainLoopFigures> {
   const rps = options.rps ?? 2000;
   const connections = options.connections ?? 4;
   const seconds = options.seconds ?? 5;
@@ -53,7 +55,11 @@ export async function benchMainEventLoop(options: { rps?: number; connections?: 
     XDG_CONFIG_HOME: path.join(home, '.config'),
   };
   delete env.DBUS_SESSION_BUS_ADDRESS;
-  const child = spawn(process.execPath, ['-r', path.join(root, 'test', 'main', 'electron-stub.cjs'), path.join(root, 'dist', 'main', 'index.js')], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['-r', path.join(root, 'test', 'main', 'electron-stub.cjs'), path.join(root, 'dist', 'main', 'index.js')],
+    { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   const waiters: Array<{ kind: string; resolve(data: any): void }> = [];
   let buffer = '';
   let stderr = '';
@@ -75,7 +81,10 @@ export async function benchMainEventLoop(options: { rps?: number; connections?: 
   const next = (kind: string, match: (d: any) => boolean = () => true): Promise<any> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${kind} from the app; stderr: ${stderr}`)), 30_000);
-      const waiter = { kind, resolve: (d: any) => (match(d) ? (clearTimeout(timer), resolve(d)) : waiters.push(waiter)) };
+      const waiter = {
+        kind,
+        resolve: (d: any) => (match(d) ? (clearTimeout(timer), resolve(d)) : waiters.push(waiter)),
+      };
       waiters.push(waiter);
     });
   const ask = async (command: string, kind: string) => {
@@ -90,7 +99,9 @@ export async function benchMainEventLoop(options: { rps?: number; connections?: 
     await sleep(2000);
     const idle: LoopDelay = await ask('loop', 'loop');
 
-    const sessions = await Promise.all(Array.from({ length: connections }, () => openSession({ url: `ws://127.0.0.1:${port}`, token })));
+    const sessions = await Promise.all(
+      Array.from({ length: connections }, () => openSession({ url: `ws://127.0.0.1:${port}`, token })),
+    );
     let completed = 0;
     let errors = 0;
     for (const { ws } of sessions) {
@@ -107,7 +118,8 @@ export async function benchMainEventLoop(options: { rps?: number; connections?: 
     let seq = 0;
     const started = Date.now();
     const timer = setInterval(() => {
-      for (let i = 0; i < perTick; i++) sessions[i % connections]!.ws.send(`{"type":"req","id":"m${++seq}","method":"health"}`);
+      for (let i = 0; i < perTick; i++)
+        sessions[i % connections]!.ws.send(`{"type":"req","id":"m${++seq}","method":"health"}`);
     }, 10);
     await sleep(seconds * 1000);
     clearInterval(timer);
@@ -123,8 +135,12 @@ export async function benchMainEventLoop(options: { rps?: number; connections?: 
 if (require.main === module) {
   void benchMainEventLoop().then(
     (f) => {
-      console.log(`main-process event-loop delay, idle:                 p50 ${f.idle.p50} ms, p99 ${f.idle.p99} ms, max ${f.idle.max} ms`);
-      console.log(`main-process event-loop delay, ${f.loaded.achievedRps} RPC/s (target ${f.loaded.targetRps}): p50 ${f.loaded.p50} ms, p99 ${f.loaded.p99} ms, max ${f.loaded.max} ms (target p99 ≤ 10 ms)`);
+      console.log(
+        `main-process event-loop delay, idle:                 p50 ${f.idle.p50} ms, p99 ${f.idle.p99} ms, max ${f.idle.max} ms`,
+      );
+      console.log(
+        `main-process event-loop delay, ${f.loaded.achievedRps} RPC/s (target ${f.loaded.targetRps}): p50 ${f.loaded.p50} ms, p99 ${f.loaded.p99} ms, max ${f.loaded.max} ms (target p99 ≤ 10 ms)`,
+      );
       console.log(JSON.stringify({ mainEventLoop: f }));
     },
     (error) => {

@@ -25,7 +25,10 @@ import type { GatewayUnderTest } from './gateway-process';
  */
 export async function startRealOpenclaw(log: (line: string) => void = () => {}): Promise<GatewayUnderTest> {
   const install = ensureOpenclawInstalled();
-  if (install.installed) log(`installed openclaw ${install.openclawVersion} + node ${install.nodeVersion} into ${install.cacheDir} in ${install.seconds.toFixed(0)} s`);
+  if (install.installed)
+    log(
+      `installed openclaw ${install.openclawVersion} + node ${install.nodeVersion} into ${install.cacheDir} in ${install.seconds.toFixed(0)} s`,
+    );
   const token = randomBytes(24).toString('base64url');
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openclaw-bench-'));
   const gw = await spawnRealOpenclawGateway({ authMode: 'token', token, tmpDir });
@@ -42,7 +45,8 @@ export async function startRealOpenclaw(log: (line: string) => void = () => {}):
       const blocked = readEgressAttempts(gw.environment.egressLog);
       // The real gateway looks up clawhub.ai at start; the guard refuses it. Anything else would be news.
       const unexpected = blocked.filter((line) => !line.includes('clawhub.ai'));
-      if (unexpected.length) log(`openclaw gateway: the loopback guard blocked unexpected egress:\n${unexpected.join('\n')}`);
+      if (unexpected.length)
+        log(`openclaw gateway: the loopback guard blocked unexpected egress:\n${unexpected.join('\n')}`);
       removeOpenclawTempDir(tmpDir);
     },
   };
@@ -81,7 +85,9 @@ function rssBytes(pid: number): number {
 }
 
 /** One cold start of the real gateway: time to listening and to first hello-ok, then idle RSS after `idleMs`. */
-export async function measureRealOpenclawStartup(options: { idleMs?: number; log?: (line: string) => void } = {}): Promise<RealOpenclawStartup> {
+export async function measureRealOpenclawStartup(
+  options: { idleMs?: number; log?: (line: string) => void } = {},
+): Promise<RealOpenclawStartup> {
   const idleMs = options.idleMs ?? 60_000;
   ensureOpenclawInstalled();
   const token = randomBytes(24).toString('base64url');
@@ -102,9 +108,17 @@ export async function measureRealOpenclawStartup(options: { idleMs?: number; log
     await waitForHelloOk(gw, { authMode: 'token', token }, 120_000);
     const firstHelloMs = sinceSpawnMs();
     await listening;
-    options.log?.(`openclaw gateway: first hello-ok after ${(firstHelloMs / 1000).toFixed(2)} s; idling ${idleMs / 1000} s for RSS`);
+    options.log?.(
+      `openclaw gateway: first hello-ok after ${(firstHelloMs / 1000).toFixed(2)} s; idling ${idleMs / 1000} s for RSS`,
+    );
     await new Promise((r) => setTimeout(r, idleMs));
-    return { listeningMs, firstHelloMs, idleRssBytes: rssBytes(gw.pid), idleTreeRssBytes: processTreeRssBytes(gw.pid), idleMs };
+    return {
+      listeningMs,
+      firstHelloMs,
+      idleRssBytes: rssBytes(gw.pid),
+      idleTreeRssBytes: processTreeRssBytes(gw.pid),
+      idleMs,
+    };
   } finally {
     await gw.stop(3_000);
     removeOpenclawTempDir(tmpDir);

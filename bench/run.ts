@@ -3,7 +3,13 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchRealSystemRun, formatRealSystemRun, realSystemRunJson } from './exec-real-openclaw';
-import { benchGateway, DEFAULT_GATEWAY_BENCH, figuresJson, type GatewayBenchOptions, type GatewayFigures } from './gateway-bench';
+import {
+  benchGateway,
+  DEFAULT_GATEWAY_BENCH,
+  figuresJson,
+  type GatewayBenchOptions,
+  type GatewayFigures,
+} from './gateway-bench';
 import { startClawdeskGateway } from './gateway-process';
 import { loadRealOpenclaw } from './gateway-real';
 import { fmt, round, table } from './stats';
@@ -33,20 +39,97 @@ interface Measure {
 
 /** What the table shows; `target` is Clawdesk's on a 2-core machine (issue 2, section 8), NaN where there is none. */
 const MEASURES: Measure[] = [
-  { label: 'token handshake p50', unit: 'ms', better: 'lower', target: 1.0, value: (f) => f.tokenHandshake.p50, digits: 3 },
-  { label: 'token handshake p99', unit: 'ms', better: 'lower', target: Number.NaN, value: (f) => f.tokenHandshake.p99, digits: 3 },
-  { label: 'device handshake p50', unit: 'ms', better: 'lower', target: 1.7, value: (f) => f.deviceHandshake.p50, digits: 3 },
-  { label: 'device handshake p99', unit: 'ms', better: 'lower', target: Number.NaN, value: (f) => f.deviceHandshake.p99, digits: 3 },
-  { label: 'health, 1 in flight', unit: 'req/s', better: 'higher', target: 5000, value: (f) => f.health1.reqPerSec, digits: 0 },
-  { label: 'health, 32 in flight', unit: 'req/s', better: 'higher', target: 18000, value: (f) => f.health32.reqPerSec, digits: 0 },
+  {
+    label: 'token handshake p50',
+    unit: 'ms',
+    better: 'lower',
+    target: 1.0,
+    value: (f) => f.tokenHandshake.p50,
+    digits: 3,
+  },
+  {
+    label: 'token handshake p99',
+    unit: 'ms',
+    better: 'lower',
+    target: Number.NaN,
+    value: (f) => f.tokenHandshake.p99,
+    digits: 3,
+  },
+  {
+    label: 'device handshake p50',
+    unit: 'ms',
+    better: 'lower',
+    target: 1.7,
+    value: (f) => f.deviceHandshake.p50,
+    digits: 3,
+  },
+  {
+    label: 'device handshake p99',
+    unit: 'ms',
+    better: 'lower',
+    target: Number.NaN,
+    value: (f) => f.deviceHandshake.p99,
+    digits: 3,
+  },
+  {
+    label: 'health, 1 in flight',
+    unit: 'req/s',
+    better: 'higher',
+    target: 5000,
+    value: (f) => f.health1.reqPerSec,
+    digits: 0,
+  },
+  {
+    label: 'health, 32 in flight',
+    unit: 'req/s',
+    better: 'higher',
+    target: 18000,
+    value: (f) => f.health32.reqPerSec,
+    digits: 0,
+  },
   { label: 'spawn → first hello-ok', unit: 'ms', better: 'lower', target: 300, value: (f) => f.coldStartMs, digits: 0 },
   { label: 'idle RSS (process tree)', unit: 'MiB', better: 'lower', target: 60, value: (f) => f.idleRssMiB, digits: 1 },
   // Gateway CPU time per operation: barely moved by other load on the machine, unlike the wall-clock rows above.
-  { label: 'gateway CPU to first hello-ok', unit: 'ms', better: 'lower', target: Number.NaN, value: (f) => f.gatewayCpu.coldStartMs, digits: 0 },
-  { label: 'gateway CPU per token handshake', unit: 'µs', better: 'lower', target: Number.NaN, value: (f) => f.gatewayCpu.tokenHandshakeUs, digits: 0 },
-  { label: 'gateway CPU per device handshake', unit: 'µs', better: 'lower', target: Number.NaN, value: (f) => f.gatewayCpu.deviceHandshakeUs, digits: 0 },
-  { label: 'gateway CPU per health, 1 in flight', unit: 'µs', better: 'lower', target: Number.NaN, value: (f) => f.gatewayCpu.health1Us, digits: 1 },
-  { label: 'gateway CPU per health, 32 in flight', unit: 'µs', better: 'lower', target: Number.NaN, value: (f) => f.gatewayCpu.health32Us, digits: 1 },
+  {
+    label: 'gateway CPU to first hello-ok',
+    unit: 'ms',
+    better: 'lower',
+    target: Number.NaN,
+    value: (f) => f.gatewayCpu.coldStartMs,
+    digits: 0,
+  },
+  {
+    label: 'gateway CPU per token handshake',
+    unit: 'µs',
+    better: 'lower',
+    target: Number.NaN,
+    value: (f) => f.gatewayCpu.tokenHandshakeUs,
+    digits: 0,
+  },
+  {
+    label: 'gateway CPU per device handshake',
+    unit: 'µs',
+    better: 'lower',
+    target: Number.NaN,
+    value: (f) => f.gatewayCpu.deviceHandshakeUs,
+    digits: 0,
+  },
+  {
+    label: 'gateway CPU per health, 1 in flight',
+    unit: 'µs',
+    better: 'lower',
+    target: Number.NaN,
+    value: (f) => f.gatewayCpu.health1Us,
+    digits: 1,
+  },
+  {
+    label: 'gateway CPU per health, 32 in flight',
+    unit: 'µs',
+    better: 'lower',
+    target: Number.NaN,
+    value: (f) => f.gatewayCpu.health32Us,
+    digits: 1,
+  },
 ];
 
 function meets(t: Measure, v: number): boolean | null {
@@ -77,13 +160,20 @@ function printTable(ours: GatewayFigures | undefined, real: GatewayFigures | und
     ]);
   }
   console.log(table(rows));
-  console.log('advantage = how many times better Clawdesk is than openclaw (>1 = Clawdesk better). Gateway CPU: user+system of the process tree, 10 ms resolution.');
+  console.log(
+    'advantage = how many times better Clawdesk is than openclaw (>1 = Clawdesk better). Gateway CPU: user+system of the process tree, 10 ms resolution.',
+  );
   for (const f of [ours, real]) {
     if (!f) continue;
     const busy = [f.health1, f.health32].filter((h) => h.clientCpuCores > 0.9);
-    if (busy.length) console.log(`note: the load generator used >90% of a core during ${f.name} health runs; that figure is a lower bound.`);
+    if (busy.length)
+      console.log(
+        `note: the load generator used >90% of a core during ${f.name} health runs; that figure is a lower bound.`,
+      );
     if (f.health1.errors || f.health32.errors || f.handshakeErrors) {
-      console.log(`note: ${f.name} errors: handshakes ${f.handshakeErrors}, health ${f.health1.errors + f.health32.errors}${f.health1.firstError ?? f.health32.firstError ? ` (${f.health1.firstError ?? f.health32.firstError})` : ''}`);
+      console.log(
+        `note: ${f.name} errors: handshakes ${f.handshakeErrors}, health ${f.health1.errors + f.health32.errors}${(f.health1.firstError ?? f.health32.firstError) ? ` (${f.health1.firstError ?? f.health32.firstError})` : ''}`,
+      );
     }
   }
 }
@@ -94,7 +184,9 @@ async function runExecBenches(log: (line: string) => void): Promise<Record<strin
   let files: string[];
   try {
     // exec-real-openclaw is called by main() itself, so that --only and --quick reach it.
-    files = readdirSync(__dirname).filter((f) => /^exec-.*\.js$/.test(f) && f !== 'exec-real-openclaw.js').sort();
+    files = readdirSync(__dirname)
+      .filter((f) => /^exec-.*\.js$/.test(f) && f !== 'exec-real-openclaw.js')
+      .sort();
   } catch {
     return results;
   }
@@ -117,7 +209,8 @@ async function runExecBenches(log: (line: string) => void): Promise<Record<strin
           },
         });
         results[`${file.replace(/\.js$/, '')}:${name}`] = value;
-        if (!said && value !== undefined) console.log(`${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+        if (!said && value !== undefined)
+          console.log(`${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
       } catch (error) {
         results[`${file.replace(/\.js$/, '')}:${name}`] = { error: (error as Error).message };
         console.log(`exec benchmark ${name} failed: ${(error as Error).message}`);
@@ -131,7 +224,13 @@ async function main(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, 'skip-exec': { type: 'boolean', default: false }, 'clawdesk-node-args': { type: 'string', default: '' }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        only: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        'skip-exec': { type: 'boolean', default: false },
+        'clawdesk-node-args': { type: 'string', default: '' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
       strict: true,
     }));
   } catch (error) {
@@ -155,7 +254,8 @@ async function main(): Promise<number> {
   console.log(
     `Clawdesk gateway benchmark · ${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}) · client node ${process.version} · load average ${os.loadavg()[0].toFixed(2)} · ${new Date().toISOString()}`,
   );
-  if (os.loadavg()[0] > os.cpus().length * 0.5) console.log('note: the machine is busy (load average above half the CPUs); figures will be noisy.');
+  if (os.loadavg()[0] > os.cpus().length * 0.5)
+    console.log('note: the machine is busy (load average above half the CPUs); figures will be noisy.');
   console.log(
     `${options.connects} sequential connects after ${options.warmupConnects} warm-up; health over ${options.throughputMs / 1000} s per depth on one connection; idle RSS once the gateway is quiet, ≥ ${options.idleMs / 1000} s after the first hello-ok. Gateways run in their own processes.`,
   );
@@ -191,7 +291,9 @@ async function main(): Promise<number> {
   if (!values['skip-exec']) {
     console.log('');
     exec = await runExecBenches(log);
-    log('exec benchmark: system.run through the real gateways (clawdesk gateway run, then openclaw gateway + node host) ...');
+    log(
+      'exec benchmark: system.run through the real gateways (clawdesk gateway run, then openclaw gateway + node host) ...',
+    );
     const real = await benchRealSystemRun({
       log,
       sides: { clawdesk: values.only !== 'openclaw', openclaw: values.only !== 'clawdesk' },
@@ -199,9 +301,12 @@ async function main(): Promise<number> {
     });
     console.log('');
     console.log(formatRealSystemRun(real));
-    const inProcess = exec['exec-approvals:benchSystemRunVsSpawn'] as { viaNodeP50?: number; overheadP50?: number } | undefined;
+    const inProcess = exec['exec-approvals:benchSystemRunVsSpawn'] as
+      { viaNodeP50?: number; overheadP50?: number } | undefined;
     if (typeof inProcess?.viaNodeP50 === 'number') {
-      console.log(`for reference, in-process (bench/exec-approvals.ts, gateway and runner inside the load generator): via node.invoke p50 ${fmt(inProcess.viaNodeP50, 3)} ms, overhead +${fmt(inProcess.overheadP50, 3)} ms.`);
+      console.log(
+        `for reference, in-process (bench/exec-approvals.ts, gateway and runner inside the load generator): via node.invoke p50 ${fmt(inProcess.viaNodeP50, 3)} ms, overhead +${fmt(inProcess.overheadP50, 3)} ms.`,
+      );
     }
     exec['exec-real-openclaw:benchRealSystemRun'] = realSystemRunJson(real);
   }
@@ -210,9 +315,19 @@ async function main(): Promise<number> {
   const migration = await benchStateMigration({ log }).catch((error: Error) => ({ error: error.message }));
 
   const targets = Object.fromEntries(
-    MEASURES.filter((t) => Number.isFinite(t.target)).map((t) => [t.label, { target: t.target, unit: t.unit, value: ours ? round(t.value(ours), 3) : null, pass: ours ? meets(t, t.value(ours)) : null }]),
+    MEASURES.filter((t) => Number.isFinite(t.target)).map((t) => [
+      t.label,
+      {
+        target: t.target,
+        unit: t.unit,
+        value: ours ? round(t.value(ours), 3) : null,
+        pass: ours ? meets(t, t.value(ours)) : null,
+      },
+    ]),
   );
-  const ratios = Object.fromEntries(MEASURES.map((t) => [t.label, ours && real ? round(advantage(t, t.value(ours), t.value(real)), 2) : null]));
+  const ratios = Object.fromEntries(
+    MEASURES.map((t) => [t.label, ours && real ? round(advantage(t, t.value(ours), t.value(real)), 2) : null]),
+  );
   console.log(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   console.log(
     JSON.stringify({
@@ -223,7 +338,8 @@ async function main(): Promise<number> {
       clawdesk: ours ? figuresJson(ours) : null,
       openclaw: real ? figuresJson(real) : null,
       advantage: ratios,
-      advantageMeaning: 'openclaw/clawdesk for lower-is-better measures, clawdesk/openclaw for higher-is-better; >1 = Clawdesk better',
+      advantageMeaning:
+        'openclaw/clawdesk for lower-is-better measures, clawdesk/openclaw for higher-is-better; >1 = Clawdesk better',
       targets,
       exec,
       migration,

@@ -48,14 +48,22 @@ function ensureFileLimit(needed: number): number | undefined {
     return 1;
   }
   if (process.env.CLAWDESK_SOAK_RAISED_LIMIT) {
-    console.error(`soak: raising the soft open-file limit to ${needed} did not take effect (still ${soft}); giving up.`);
+    console.error(
+      `soak: raising the soft open-file limit to ${needed} did not take effect (still ${soft}); giving up.`,
+    );
     return 1;
   }
-  console.error(`soak: the open-file limit (ulimit -n) is ${soft}, below the ${needed} this run needs; re-running under \`ulimit -n ${needed}\` (hard limit ${hard}).`);
-  const result = spawnSync('/bin/sh', ['-c', `ulimit -n ${needed} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, CLAWDESK_SOAK_RAISED_LIMIT: '1' },
-  });
+  console.error(
+    `soak: the open-file limit (ulimit -n) is ${soft}, below the ${needed} this run needs; re-running under \`ulimit -n ${needed}\` (hard limit ${hard}).`,
+  );
+  const result = spawnSync(
+    '/bin/sh',
+    ['-c', `ulimit -n ${needed} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, CLAWDESK_SOAK_RAISED_LIMIT: '1' },
+    },
+  );
   return result.status ?? 1;
 }
 
@@ -168,7 +176,9 @@ async function main(): Promise<number> {
   const reran = ensureFileLimit(idleCount + loadCount + FD_HEADROOM);
   if (reran !== undefined) return reran;
 
-  console.log(`Clawdesk gateway soak: ${idleCount} idle authenticated connections + ${rate} RPC/s (health, status) over ${loadCount} connections for ${seconds} s`);
+  console.log(
+    `Clawdesk gateway soak: ${idleCount} idle authenticated connections + ${rate} RPC/s (health, status) over ${loadCount} connections for ${seconds} s`,
+  );
   const nodeArgs = values['gateway-node-args'].split(/\s+/).filter(Boolean);
   if (nodeArgs.length) console.log(`gateway node flags: ${nodeArgs.join(' ')}`);
   const gateway = await startClawdeskGateway({ nodeArgs });
@@ -208,7 +218,9 @@ async function main(): Promise<number> {
       }
     };
     await Promise.all(Array.from({ length: 32 }, opener));
-    console.log(`opened ${idle.length}/${idleCount} idle connections in ${(msSince(rampStarted) / 1000).toFixed(1)} s (${connectErrors} failed)`);
+    console.log(
+      `opened ${idle.length}/${idleCount} idle connections in ${(msSince(rampStarted) / 1000).toFixed(1)} s (${connectErrors} failed)`,
+    );
 
     const loaders: WebSocket[] = [];
     for (let i = 0; i < loadCount; i++) loaders.push((await openSession(tokenId)).ws);
@@ -260,13 +272,28 @@ async function main(): Promise<number> {
       ['RSS with connections, load start', `${fmt(rssStart / MiB, 1)} MiB`, '', ''],
       ['RSS at end of load', `${fmt(rssEnd / MiB, 1)} MiB`, '', ''],
       ['RSS peak', `${fmt(rssPeak / MiB, 1)} MiB`, '', ''],
-      ['RSS growth during load', `${fmt(growthMiB, 1)} MiB`, `≤ ${RSS_GROWTH_TARGET_MIB} MiB`, growthMiB <= RSS_GROWTH_TARGET_MIB ? 'pass' : 'MISS'],
+      [
+        'RSS growth during load',
+        `${fmt(growthMiB, 1)} MiB`,
+        `≤ ${RSS_GROWTH_TARGET_MIB} MiB`,
+        growthMiB <= RSS_GROWTH_TARGET_MIB ? 'pass' : 'MISS',
+      ],
       ['RSS 2 s after all closed', `${fmt(rssAfterClose / MiB, 1)} MiB`, '', ''],
       ['RPCs answered', `${stats.completed} (${fmt((stats.completed / loadMs) * 1000, 0)}/s)`, '', ''],
-      ['latency p50 / p99 / max', `${fmt(percentile(stats.latencies, 50), 2)} / ${fmt(percentile(stats.latencies, 99), 2)} / ${fmt(stats.latencies.length ? Math.max(...stats.latencies) : Number.NaN, 1)} ms`, '', ''],
+      [
+        'latency p50 / p99 / max',
+        `${fmt(percentile(stats.latencies, 50), 2)} / ${fmt(percentile(stats.latencies, 99), 2)} / ${fmt(stats.latencies.length ? Math.max(...stats.latencies) : Number.NaN, 1)} ms`,
+        '',
+        '',
+      ],
       ['gateway CPU during load', `${fmt(cpuUsedMs / loadMs, 2)} cores`, '', ''],
       ['idle connections alive at end', `${aliveIdle}/${idleCount}`, '', ''],
-      ['errors (RPC errors, timeouts, connect failures, unexpected closes)', `${totalErrors} (${stats.errors}, ${stats.timeouts}, ${connectErrors}, ${unexpectedCloses})`, '0', totalErrors === 0 ? 'pass' : 'MISS'],
+      [
+        'errors (RPC errors, timeouts, connect failures, unexpected closes)',
+        `${totalErrors} (${stats.errors}, ${stats.timeouts}, ${connectErrors}, ${unexpectedCloses})`,
+        '0',
+        totalErrors === 0 ? 'pass' : 'MISS',
+      ],
     ];
     console.log(table(rows));
     for (const e of [stats.firstError, ...errors].filter(Boolean).slice(0, 5)) console.log(`error: ${e}`);
@@ -277,19 +304,37 @@ async function main(): Promise<number> {
         connections: idleCount,
         seconds,
         rate,
-        rssMiB: { idle: round(rssIdle / MiB, 1), start: round(rssStart / MiB, 1), end: round(rssEnd / MiB, 1), peak: round(rssPeak / MiB, 1), afterClose: round(rssAfterClose / MiB, 1) },
+        rssMiB: {
+          idle: round(rssIdle / MiB, 1),
+          start: round(rssStart / MiB, 1),
+          end: round(rssEnd / MiB, 1),
+          peak: round(rssPeak / MiB, 1),
+          afterClose: round(rssAfterClose / MiB, 1),
+        },
         rssGrowthMiB: round(growthMiB, 1),
         rssGrowthPass: growthMiB <= RSS_GROWTH_TARGET_MIB,
         answered: stats.completed,
-        latencyMs: { p50: round(percentile(stats.latencies, 50), 3), p99: round(percentile(stats.latencies, 99), 3), max: round(stats.latencies.length ? Math.max(...stats.latencies) : Number.NaN, 3) },
+        latencyMs: {
+          p50: round(percentile(stats.latencies, 50), 3),
+          p99: round(percentile(stats.latencies, 99), 3),
+          max: round(stats.latencies.length ? Math.max(...stats.latencies) : Number.NaN, 3),
+        },
         gatewayCpuCores: round(cpuUsedMs / loadMs, 2),
-        errors: { total: totalErrors, rpc: stats.errors, timeouts: stats.timeouts, connect: connectErrors, unexpectedCloses },
+        errors: {
+          total: totalErrors,
+          rpc: stats.errors,
+          timeouts: stats.timeouts,
+          connect: connectErrors,
+          unexpectedCloses,
+        },
         errorsPass: totalErrors === 0,
       }),
     );
     return totalErrors === 0 && growthMiB <= RSS_GROWTH_TARGET_MIB ? 0 : 1;
   } catch (error) {
-    console.error(`soak failed: ${(error as Error).message}\n--- gateway output (tail) ---\n${gateway.outputTail().slice(-2000)}`);
+    console.error(
+      `soak failed: ${(error as Error).message}\n--- gateway output (tail) ---\n${gateway.outputTail().slice(-2000)}`,
+    );
     return 1;
   } finally {
     await gateway.stop();

@@ -7,7 +7,9 @@ async function main(): Promise<void> {
   const started = performance.now();
   const result = await migrateState({ from: from, to: to, home: path.dirname(from) });
   const ms = performance.now() - started;
-  process.stdout.write(`${JSON.stringify({ outcome: result.outcome, strategy: result.plan.strategy, ms, maxRssKiB: process.resourceUsage().maxRSS })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ outcome: result.outcome, strategy: result.plan.strategy, ms, maxRssKiB: process.resourceUsage().maxRSS })}\n`,
+  );
 }
 
 main().catch((error) => {

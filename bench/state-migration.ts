@@ -1,5 +1,16 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fmt, table } from './stats';
@@ -39,15 +50,33 @@ function writeTree(dir: string, label: string): void {
     writeSync(fd, block);
     closeSync(fd);
   }
-  writeFileSync(path.join(dir, 'openclaw.json'), `${JSON.stringify({ gateway: { port: 18789 }, agents: { defaults: { workspace: path.join(dir, 'workspace') } } }, null, 2)}\n`, { mode: 0o600 });
-  writeFileSync(path.join(dir, 'devices', 'paired.json'), `${JSON.stringify({ ['a'.repeat(64)]: { deviceId: 'a'.repeat(64), publicKey: 'A'.repeat(43), role: 'operator', roles: ['operator'], scopes: ['operator.read'], createdAtMs: 1, approvedAtMs: 1 } })}\n`, { mode: 0o600 });
-  writeFileSync(path.join(dir, 'exec-approvals.json'), `${JSON.stringify({ version: 1, agents: { main: { allowlist: [{ id: '1', pattern: '/usr/bin/ls' }] } } })}\n`, { mode: 0o600 });
+  writeFileSync(
+    path.join(dir, 'openclaw.json'),
+    `${JSON.stringify({ gateway: { port: 18789 }, agents: { defaults: { workspace: path.join(dir, 'workspace') } } }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    path.join(dir, 'devices', 'paired.json'),
+    `${JSON.stringify({ ['a'.repeat(64)]: { deviceId: 'a'.repeat(64), publicKey: 'A'.repeat(43), role: 'operator', roles: ['operator'], scopes: ['operator.read'], createdAtMs: 1, approvedAtMs: 1 } })}\n`,
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    path.join(dir, 'exec-approvals.json'),
+    `${JSON.stringify({ version: 1, agents: { main: { allowlist: [{ id: '1', pattern: '/usr/bin/ls' }] } } })}\n`,
+    { mode: 0o600 },
+  );
 }
 
 function smallTarget(dir: string): void {
   mkdirSync(path.join(dir, 'devices'), { recursive: true, mode: 0o700 });
-  writeFileSync(path.join(dir, 'openclaw.json'), `${JSON.stringify({ gateway: { port: 18789 } }, null, 2)}\n`, { mode: 0o600 });
-  writeFileSync(path.join(dir, 'devices', 'paired.json'), `${JSON.stringify({ ['b'.repeat(64)]: { deviceId: 'b'.repeat(64), publicKey: 'B'.repeat(43), role: 'operator', roles: ['operator'], scopes: ['operator.read'], createdAtMs: 1, approvedAtMs: 2 } })}\n`, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'openclaw.json'), `${JSON.stringify({ gateway: { port: 18789 } }, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  writeFileSync(
+    path.join(dir, 'devices', 'paired.json'),
+    `${JSON.stringify({ ['b'.repeat(64)]: { deviceId: 'b'.repeat(64), publicKey: 'B'.repeat(43), role: 'operator', roles: ['operator'], scopes: ['operator.read'], createdAtMs: 1, approvedAtMs: 2 } })}\n`,
+    { mode: 0o600 },
+  );
 }
 
 /** Allocated bytes of every distinct inode under these roots (hard links once). */
@@ -76,7 +105,9 @@ function timed(fn: () => void): number {
 function migrateInChild(from: string, to: string): Promise<{ wallMs: number; peakRssMiB: number; innerMs: number }> {
   return new Promise((resolve, reject) => {
     const started = now();
-    const child = spawn(process.execPath, [path.join(__dirname, 'state-migration-child.js'), from, to], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(__dirname, 'state-migration-child.js'), from, to], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.on('error', reject);
@@ -111,7 +142,9 @@ function mountLoopExt4(dir: string, sizeMiB: number): (() => void) | undefined {
   };
 }
 
-export async function benchStateMigration(options: { log?: (line: string) => void } = {}): Promise<{ rows: MigrationBenchRow[]; ratios: Record<string, number>; notes: string[] }> {
+export async function benchStateMigration(
+  options: { log?: (line: string) => void } = {},
+): Promise<{ rows: MigrationBenchRow[]; ratios: Record<string, number>; notes: string[] }> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const base = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-bench-migrate-'));
   const rows: MigrationBenchRow[] = [];
@@ -136,7 +169,11 @@ export async function benchStateMigration(options: { log?: (line: string) => voi
     let src = fresh('src');
     let before = allocated(src);
     const cpMs = timed(() => execFileSync('cp', ['-a', src, path.join(base, 'cp-dst')]));
-    rows.push({ label: 'same volume: cp -a', wallMs: cpMs, extraDiskMiB: extra(before, src, path.join(base, 'cp-dst')) });
+    rows.push({
+      label: 'same volume: cp -a',
+      wallMs: cpMs,
+      extraDiskMiB: extra(before, src, path.join(base, 'cp-dst')),
+    });
     clear(path.join(base, 'cp-dst'));
     const mvMs = timed(() => execFileSync('mv', [src, path.join(base, 'mv-dst')]));
     rows.push({ label: 'same volume: mv', wallMs: mvMs, extraDiskMiB: 0 });
@@ -150,10 +187,17 @@ export async function benchStateMigration(options: { log?: (line: string) => voi
     smallTarget(to);
     before = allocated(home);
     const same = await migrateInChild(from, to);
-    rows.push({ label: 'same volume: clawdesk state migrate', wallMs: same.wallMs, extraDiskMiB: extra(before, home), peakRssMiB: same.peakRssMiB });
+    rows.push({
+      label: 'same volume: clawdesk state migrate',
+      wallMs: same.wallMs,
+      extraDiskMiB: extra(before, home),
+      peakRssMiB: same.peakRssMiB,
+    });
     ratios['same volume: migrate / mv'] = same.wallMs / mvMs;
     ratios['same volume: migrate / cp -a'] = same.wallMs / cpMs;
-    notes.push(`same volume: the migration itself (inside its process, without node start-up) took ${fmt(same.innerMs, 0)} ms`);
+    notes.push(
+      `same volume: the migration itself (inside its process, without node start-up) took ${fmt(same.innerMs, 0)} ms`,
+    );
     clear(home);
 
     // --- across volumes: a loop-mounted ext4 image on this file system's disk
@@ -165,8 +209,16 @@ export async function benchStateMigration(options: { log?: (line: string) => voi
       src = fresh('src');
       const cpX = timed(() => execFileSync('cp', ['-a', src, path.join(vol, 'cp-dst')]));
       const syncX = timed(() => execFileSync('sync', ['-f', vol]));
-      rows.push({ label: 'across volumes: cp -a', wallMs: cpX, extraDiskMiB: allocated(path.join(vol, 'cp-dst')) / 1024 ** 2 });
-      rows.push({ label: 'across volumes: cp -a, then sync -f', wallMs: cpX + syncX, extraDiskMiB: allocated(path.join(vol, 'cp-dst')) / 1024 ** 2 });
+      rows.push({
+        label: 'across volumes: cp -a',
+        wallMs: cpX,
+        extraDiskMiB: allocated(path.join(vol, 'cp-dst')) / 1024 ** 2,
+      });
+      rows.push({
+        label: 'across volumes: cp -a, then sync -f',
+        wallMs: cpX + syncX,
+        extraDiskMiB: allocated(path.join(vol, 'cp-dst')) / 1024 ** 2,
+      });
       clear(path.join(vol, 'cp-dst'));
       execFileSync('sync', ['-f', vol]);
       const mvX = timed(() => execFileSync('mv', [src, path.join(vol, 'mv-dst')]));
@@ -183,21 +235,38 @@ export async function benchStateMigration(options: { log?: (line: string) => voi
       smallTarget(xTo);
       const beforeBoth = allocated(xHome, vol);
       const across = await migrateInChild(xFrom, xTo);
-      rows.push({ label: 'across volumes: clawdesk state migrate (durable)', wallMs: across.wallMs, extraDiskMiB: extra(beforeBoth, xHome, vol) + 0, peakRssMiB: across.peakRssMiB });
+      rows.push({
+        label: 'across volumes: clawdesk state migrate (durable)',
+        wallMs: across.wallMs,
+        extraDiskMiB: extra(beforeBoth, xHome, vol) + 0,
+        peakRssMiB: across.peakRssMiB,
+      });
       ratios['across volumes: migrate / cp -a'] = across.wallMs / cpX;
       ratios['across volumes: migrate / (cp -a + sync)'] = across.wallMs / (cpX + syncX);
       ratios['across volumes: migrate / mv'] = across.wallMs / (mvX + mvSync);
-      notes.push(`across volumes: extra disk counts the copy on the target volume, net of the source removed (${fmt(treeBytes / 1024 ** 2, 0)} MiB tree)`);
-      notes.push('across volumes: the migration fsyncs every copied file before the source goes; cp -a does not (hence the "then sync -f" row)');
+      notes.push(
+        `across volumes: extra disk counts the copy on the target volume, net of the source removed (${fmt(treeBytes / 1024 ** 2, 0)} MiB tree)`,
+      );
+      notes.push(
+        'across volumes: the migration fsyncs every copied file before the source goes; cp -a does not (hence the "then sync -f" row)',
+      );
       clear(xHome);
     }
-    notes.push(`tree: ${fmt(treeBytes / 1024 ** 2, 0)} MiB allocated, ${SESSIONS + 3} files; extra disk = allocated bytes of distinct inodes after minus before, over source, target and backups`);
+    notes.push(
+      `tree: ${fmt(treeBytes / 1024 ** 2, 0)} MiB allocated, ${SESSIONS + 3} files; extra disk = allocated bytes of distinct inodes after minus before, over source, target and backups`,
+    );
   } finally {
     unmount?.();
     rmSync(base, { recursive: true, force: true });
   }
   const out = [['state migrate (issue 16)', 'wall ms', 'extra disk MiB', 'peak RSS MiB']];
-  for (const r of rows) out.push([r.label, fmt(r.wallMs, r.wallMs < 10 ? 2 : 0), fmt(r.extraDiskMiB, 1), r.peakRssMiB === undefined ? '' : fmt(r.peakRssMiB, 0)]);
+  for (const r of rows)
+    out.push([
+      r.label,
+      fmt(r.wallMs, r.wallMs < 10 ? 2 : 0),
+      fmt(r.extraDiskMiB, 1),
+      r.peakRssMiB === undefined ? '' : fmt(r.peakRssMiB, 0),
+    ]);
   console.log(table(out));
   for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${fmt(v, 2)}×`);
   for (const n of notes) console.log(`note: ${n}`);

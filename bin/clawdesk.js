@@ -10,14 +10,18 @@ if (process.argv[2] === 'gateway' || process.argv[2] === 'node') {
 const fs = require('node:fs');
 const path = require('node:path');
 const dist = path.join(__dirname, '..', 'dist');
-const entry = [path.join(dist, 'clawdesk-cli.cjs'), path.join(dist, 'gateway', 'cli', 'main.js')].find((file) => fs.existsSync(file));
+const entry = [path.join(dist, 'clawdesk-cli.cjs'), path.join(dist, 'gateway', 'cli', 'main.js')].find((file) =>
+  fs.existsSync(file),
+);
 if (!entry) {
   process.stderr.write('clawdesk: the CLI is not built yet. Run `npm run build` in the clawdesk directory.\n');
   process.exit(70);
 }
 const cli = require(entry);
 cli.runCli(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (error) => {
     process.stderr.write(`clawdesk: ${error && error.message ? error.message : String(error)}\n`);
     process.exitCode = 1;

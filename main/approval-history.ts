@@ -8,7 +8,8 @@ import type { ApprovalHistoryEntry, ExportFile, HistoryQuery } from '../common/i
 const MAX_RECORDED_COMMAND = 4000;
 
 export function recordableCommand(raw: string): string {
-  const excerpt = raw.length > MAX_RECORDED_COMMAND ? `${raw.slice(0, 200)}… [${raw.length} characters, not shown]` : raw;
+  const excerpt =
+    raw.length > MAX_RECORDED_COMMAND ? `${raw.slice(0, 200)}… [${raw.length} characters, not shown]` : raw;
   return hardenForDisplay(redactSecrets(excerpt).text).text;
 }
 
@@ -61,7 +62,13 @@ export class ApprovalHistory {
     for (let i = this.entries.length - 1; i >= 0 && out.length < (query.limit ?? 500); i--) {
       const e = this.entries[i];
       if (query.decision && e.decision !== query.decision) continue;
-      if (needle && ![e.command, e.cwd, e.agentId, e.host, e.nodeId, e.decidedBy, e.id].some((v) => v?.toLowerCase().includes(needle))) continue;
+      if (
+        needle &&
+        ![e.command, e.cwd, e.agentId, e.host, e.nodeId, e.decidedBy, e.id].some((v) =>
+          v?.toLowerCase().includes(needle),
+        )
+      )
+        continue;
       out.push(e);
     }
     return out;
@@ -71,9 +78,24 @@ export class ApprovalHistory {
     const stamp = new Date(nowMs).toISOString().replace(/[:.]/g, '-');
     const all = this.query({ limit: Number.MAX_SAFE_INTEGER }).reverse();
     if (format === 'json') {
-      return { fileName: `clawdesk-approvals-${stamp}.json`, mimeType: 'application/json', content: `${JSON.stringify(all, null, 2)}\n` };
+      return {
+        fileName: `clawdesk-approvals-${stamp}.json`,
+        mimeType: 'application/json',
+        content: `${JSON.stringify(all, null, 2)}\n`,
+      };
     }
-    const columns: Array<keyof ApprovalHistoryEntry> = ['requestedAtMs', 'resolvedAtMs', 'id', 'decision', 'decidedBy', 'command', 'cwd', 'agentId', 'host', 'nodeId'];
+    const columns: Array<keyof ApprovalHistoryEntry> = [
+      'requestedAtMs',
+      'resolvedAtMs',
+      'id',
+      'decision',
+      'decidedBy',
+      'command',
+      'cwd',
+      'agentId',
+      'host',
+      'nodeId',
+    ];
     const rows = [columns.join(','), ...all.map((e) => columns.map((c) => csvCell(e[c])).join(','))];
     return { fileName: `clawdesk-approvals-${stamp}.csv`, mimeType: 'text/csv', content: `${rows.join('\r\n')}\r\n` };
   }

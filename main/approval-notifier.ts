@@ -27,8 +27,11 @@ export class ApprovalNotifier {
     if (!notifications.isSupported() || this.shown.has(view.promptId)) return;
     const command = view.command.text;
     const whole = command.length <= NOTIFICATION_COMMAND_MAX && !command.includes('\n');
-    const actions: Decision[] = whole && (platform === 'darwin' || platform === 'win32') ? view.decisions.filter((d) => d === 'deny') : [];
-    const body = whole ? command : `${view.warnings.length > 0 ? 'Has warnings. ' : ''}Open to review the full command.`;
+    const actions: Decision[] =
+      whole && (platform === 'darwin' || platform === 'win32') ? view.decisions.filter((d) => d === 'deny') : [];
+    const body = whole
+      ? command
+      : `${view.warnings.length > 0 ? 'Has warnings. ' : ''}Open to review the full command.`;
     const notification = notifications.create({
       title: view.title,
       body,

@@ -1,4 +1,11 @@
-import { describeEffects, describeShellTextEffects, effectSentence, programName, shellPayload, type CommandEffect } from '../gateway/exec/command-effects';
+import {
+  describeEffects,
+  describeShellTextEffects,
+  effectSentence,
+  programName,
+  shellPayload,
+  type CommandEffect,
+} from '../gateway/exec/command-effects';
 import { readCommand } from '../gateway/exec/command-structure';
 import type { ApprovalPromptView, Decision, PromptEffectLine, PromptLine } from '../common/ipc-contract';
 import type { MessageBoxOptions } from './electron-facades';
@@ -75,7 +82,8 @@ function isArgv(value: unknown): value is string[] {
   return Array.isArray(value) && value.length > 0 && value.every((a) => typeof a === 'string') && value[0] !== '';
 }
 
-const nonEmpty = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
+const nonEmpty = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.length > 0 ? value : undefined;
 
 /** Same argv, allowing only that one names the program bare and the other as the path it resolved to. */
 function sameCommand(a: readonly string[], b: readonly string[], platform: NodeJS.Platform): boolean {
@@ -104,7 +112,8 @@ function argvOf(event: ExecApprovalRequested, platform: NodeJS.Platform): ArgvRe
   if (lists.length === 0) return { kind: 'none' };
   const [, primary] = lists[0];
   const other = lists.find(([, argv]) => !sameCommand(primary, argv, platform));
-  if (other) return { kind: 'bad', detail: `The request names two different commands (${lists[0][0]} and ${other[0]}).` };
+  if (other)
+    return { kind: 'bad', detail: `The request names two different commands (${lists[0][0]} and ${other[0]}).` };
   return { kind: 'argv', argv: [...primary] };
 }
 
@@ -158,7 +167,13 @@ function describesArgv(text: string, argv: readonly string[], platform: NodeJS.P
   if (trimmed === quoteArgv(argv) || trimmed === argv.join(' ')) return true;
   const words = shellWords(trimmed);
   if (words && sameCommand(words, argv, platform)) return true;
-  if (words && words.length === argv.length && words.slice(1).every((w, i) => w === argv[i + 1]) && programName(argv[0], platform) === words[0]) return true;
+  if (
+    words &&
+    words.length === argv.length &&
+    words.slice(1).every((w, i) => w === argv[i + 1]) &&
+    programName(argv[0], platform) === words[0]
+  )
+    return true;
   const payload = shellPayload(argv.slice(1));
   return payload !== undefined && payload.trim() === trimmed && payload.trim().length > 0;
 }
@@ -173,7 +188,12 @@ function effectLines(effects: readonly CommandEffect[], maxChars: number): Promp
     const hardened = hardenForDisplay(redactSecrets(sentence).text);
     return { kind: effect.kind, text: hardened.text, flags: hardened.flags };
   });
-  if (runs.length > MAX_PROGRAM_LINES) lines.push({ kind: 'runs', text: `…and ${runs.length - MAX_PROGRAM_LINES} more programs (all in the command above).`, flags: [] });
+  if (runs.length > MAX_PROGRAM_LINES)
+    lines.push({
+      kind: 'runs',
+      text: `…and ${runs.length - MAX_PROGRAM_LINES} more programs (all in the command above).`,
+      flags: [],
+    });
   return lines;
 }
 
@@ -190,7 +210,9 @@ function flagWarnings(what: string, hardened: HardenedText): string[] {
   for (const flag of hardened.flags) {
     switch (flag) {
       case 'bidi':
-        out.push(`${what} contains bidirectional control characters that can reorder how text looks (shown as ⟨RLO⟩ etc.).`);
+        out.push(
+          `${what} contains bidirectional control characters that can reorder how text looks (shown as ⟨RLO⟩ etc.).`,
+        );
         break;
       case 'invisible':
         out.push(`${what} contains invisible characters (shown as ⟨…⟩ markers).`);
@@ -238,12 +260,23 @@ export function buildApprovalPrompt(
   if (read.kind === 'bad') return { kind: 'deny', reason: 'inconsistent', detail: read.detail };
   const argv = read.kind === 'argv' ? read.argv : null;
   const plan = r.systemRunPlan ?? null;
-  const agentTexts = [...new Set([nonEmpty(r.agentCommandText), nonEmpty(plan?.commandText), nonEmpty(r.command)].filter((t): t is string => t !== undefined))];
+  const agentTexts = [
+    ...new Set(
+      [nonEmpty(r.agentCommandText), nonEmpty(plan?.commandText), nonEmpty(r.command)].filter(
+        (t): t is string => t !== undefined,
+      ),
+    ),
+  ];
   const raw = argv ? quoteArgv(argv) : agentTexts[0];
-  if (raw === undefined) return { kind: 'deny', reason: 'no-command', detail: 'The request carries no command to review.' };
+  if (raw === undefined)
+    return { kind: 'deny', reason: 'no-command', detail: 'The request carries no command to review.' };
   // Escaping never shortens text, so an over-long raw command is rejected before any per-character work.
   if (raw.length > limits.maxCommandChars) {
-    return { kind: 'deny', reason: 'too-long', detail: `The command is ${raw.length.toLocaleString('en-US')} characters long, too long to review.` };
+    return {
+      kind: 'deny',
+      reason: 'too-long',
+      detail: `The command is ${raw.length.toLocaleString('en-US')} characters long, too long to review.`,
+    };
   }
   const redacted = redactSecrets(raw);
   const command = hardenForDisplay(redacted.text, { multiline: true });
@@ -267,12 +300,16 @@ export function buildApprovalPrompt(
       const hiddenDescription = redactSecrets(text);
       const hardened = hardenForDisplay(hiddenDescription.text, { multiline: true });
       if (hardened.text.length > limits.maxCommandChars || hardened.text.split('\n').length > limits.maxCommandLines) {
-        warnings.unshift(`The agent also sent a description of this command (${text.length.toLocaleString('en-US')} characters) that differs from what will run; it is too long to show. Decide on the command above.`);
+        warnings.unshift(
+          `The agent also sent a description of this command (${text.length.toLocaleString('en-US')} characters) that differs from what will run; it is too long to show. Decide on the command above.`,
+        );
         continue;
       }
       secretsHidden += hiddenDescription.redactions;
       agentDescriptions.push({ label: AGENT_DESCRIPTION_LABEL, text: hardened.text, flags: hardened.flags });
-      warnings.unshift(`The agent's description of this command differs from what will run. Decide on the command above: it is what runs; the description is only the agent's claim.`);
+      warnings.unshift(
+        `The agent's description of this command differs from what will run. Decide on the command above: it is what runs; the description is only the agent's claim.`,
+      );
       warnings.push(...flagWarnings("The agent's description", hardened));
     }
   }
@@ -290,8 +327,10 @@ export function buildApprovalPrompt(
   const cwd = plan ? (plan.cwd ?? null) : (r.cwd ?? null);
   if (plan && typeof r.cwd === 'string' && typeof plan.cwd === 'string' && r.cwd !== plan.cwd) {
     const other = field('Other working directory', r.cwd);
-    if (other === 'too-long') return { kind: 'deny', reason: 'too-long', detail: 'The other working directory is too long to review.' };
-    if (other) warnings.push(`The request also names the working directory "${other.text}"; the command runs in the one shown.`);
+    if (other === 'too-long')
+      return { kind: 'deny', reason: 'too-long', detail: 'The other working directory is too long to review.' };
+    if (other)
+      warnings.push(`The request also names the working directory "${other.text}"; the command runs in the one shown.`);
   }
   // The executable is the argv's own first word; a resolvedPath the request adds is only what it says.
   const resolved = nonEmpty(r.resolvedPath);
@@ -302,8 +341,12 @@ export function buildApprovalPrompt(
     if (bare && programName(resolved, platform) === programName(argv[0], platform)) reportedPath = resolved;
     else {
       const said = field('Reported executable', resolved);
-      if (said === 'too-long') return { kind: 'deny', reason: 'too-long', detail: 'The reported executable is too long to review.' };
-      if (said) warnings.unshift(`The request says the executable is "${said.text}", but the command runs "${hardenForDisplay(argv[0]).text}".`);
+      if (said === 'too-long')
+        return { kind: 'deny', reason: 'too-long', detail: 'The reported executable is too long to review.' };
+      if (said)
+        warnings.unshift(
+          `The request says the executable is "${said.text}", but the command runs "${hardenForDisplay(argv[0]).text}".`,
+        );
     }
   }
   const fields: Array<[string, unknown]> = [
@@ -324,8 +367,12 @@ export function buildApprovalPrompt(
   }
   if (Array.isArray(r.envKeys) && r.envKeys.length > 0) {
     const env = describeEnvKeys(r.envKeys.filter((k): k is string => typeof k === 'string'));
-    const envLine = field('Environment', env.map((e) => (e.secret ? `${e.name} (secret, value hidden)` : e.name)).join(', '));
-    if (envLine === 'too-long') return { kind: 'deny', reason: 'too-long', detail: 'The environment list is too long to review.' };
+    const envLine = field(
+      'Environment',
+      env.map((e) => (e.secret ? `${e.name} (secret, value hidden)` : e.name)).join(', '),
+    );
+    if (envLine === 'too-long')
+      return { kind: 'deny', reason: 'too-long', detail: 'The environment list is too long to review.' };
     if (envLine) context.push(envLine);
   }
   if (secretsHidden > 0) {
@@ -336,7 +383,10 @@ export function buildApprovalPrompt(
   const effects = argv
     ? safely(() => describeEffects(readCommand(argv, platform), effectOptions))
     : [
-        { kind: 'unreadable' as const, reason: 'the request has no argument list; the text below is read as a shell command' },
+        {
+          kind: 'unreadable' as const,
+          reason: 'the request has no argument list; the text below is read as a shell command',
+        },
         ...safely(() => describeShellTextEffects(raw, effectOptions)),
       ];
 

@@ -1,4 +1,9 @@
-import { buildApprovalPrompt, DEFAULT_PROMPT_LIMITS, type ExecApprovalRequested, type PromptLimits } from './approval-prompt-text';
+import {
+  buildApprovalPrompt,
+  DEFAULT_PROMPT_LIMITS,
+  type ExecApprovalRequested,
+  type PromptLimits,
+} from './approval-prompt-text';
 import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type Decision } from '../common/ipc-contract';
 
 /** Shows one prompt and answers with the user's choice. Cancel, Esc and closing must answer `deny`. */
@@ -33,7 +38,10 @@ export interface ApprovalQueueOptions {
   /** Why a prompt cannot be shown right now, or undefined when it can. */
   blocker(): PresentBlocker | undefined;
   /** askFallback for this request (deny / allowlist / full resolved by the policy engine); null leaves it undecided. */
-  fallback(event: ExecApprovalRequested, reason: 'timeout' | PresentBlocker): Promise<Decision | null> | Decision | null;
+  fallback(
+    event: ExecApprovalRequested,
+    reason: 'timeout' | PresentBlocker,
+  ): Promise<Decision | null> | Decision | null;
   /** How long the person has to answer before askFallback decides; the request's expiry also bounds it. */
   promptTimeoutMs?: number;
   limits?: PromptLimits;
@@ -111,7 +119,8 @@ export class ApprovalQueue {
 
     const untilExpiry = event.expiresAtMs - this.now();
     const timeout = Math.max(0, Math.min(this.options.promptTimeoutMs ?? Number.POSITIVE_INFINITY, untilExpiry));
-    if (Number.isFinite(timeout)) entry.timer = setTimeout(() => void this.onTimeout(event.id, timeout === untilExpiry), timeout);
+    if (Number.isFinite(timeout))
+      entry.timer = setTimeout(() => void this.onTimeout(event.id, timeout === untilExpiry), timeout);
 
     this.options.onChange?.();
     void this.pump();
@@ -134,7 +143,12 @@ export class ApprovalQueue {
         return true;
       }
     }
-    this.finish(entry, { id, decision: allowed ? decision : 'deny', source: 'user', detail: allowed ? undefined : `${decision} is not allowed for this request` });
+    this.finish(entry, {
+      id,
+      decision: allowed ? decision : 'deny',
+      source: 'user',
+      detail: allowed ? undefined : `${decision} is not allowed for this request`,
+    });
     return true;
   }
 
@@ -153,12 +167,26 @@ export class ApprovalQueue {
   async dispose(): Promise<void> {
     for (const id of [...this.order]) {
       const entry = this.entries.get(id);
-      if (entry) this.finish(entry, { id, decision: await this.options.fallback(entry.event, 'disabled'), source: 'fallback', detail: 'app closing' });
+      if (entry)
+        this.finish(entry, {
+          id,
+          decision: await this.options.fallback(entry.event, 'disabled'),
+          source: 'fallback',
+          detail: 'app closing',
+        });
     }
   }
 
-  private async fallbackWithoutPrompt(event: ExecApprovalRequested, reason: 'timeout' | PresentBlocker): Promise<ApprovalOutcome> {
-    const outcome: ApprovalOutcome = { id: event.id, decision: await this.options.fallback(event, reason), source: 'fallback', detail: reason };
+  private async fallbackWithoutPrompt(
+    event: ExecApprovalRequested,
+    reason: 'timeout' | PresentBlocker,
+  ): Promise<ApprovalOutcome> {
+    const outcome: ApprovalOutcome = {
+      id: event.id,
+      decision: await this.options.fallback(event, reason),
+      source: 'fallback',
+      detail: reason,
+    };
     this.options.onOutcome?.(event, outcome);
     return outcome;
   }

@@ -56,7 +56,9 @@ export interface DashboardDeps {
   acceptPlaintextKeyStorage(): Promise<KeyStorageDecisionView>;
   openExternal(url: string): Promise<boolean>;
   /** Tells open windows something changed. */
-  notify?(topics: Array<'status' | 'approvals' | 'devices' | 'nodes' | 'history' | 'policy' | 'state' | 'logs' | 'prompt'>): void;
+  notify?(
+    topics: Array<'status' | 'approvals' | 'devices' | 'nodes' | 'history' | 'policy' | 'state' | 'logs' | 'prompt'>,
+  ): void;
 }
 
 const SECURITY_ORDER = ['deny', 'allowlist', 'full'] as const;
@@ -65,10 +67,26 @@ const ASK_ORDER = ['off', 'on-miss', 'always'] as const;
 const BUILT_IN: PolicyTriple = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' };
 
 export const POLICY_PRESETS: ExecPolicyView['presets'] = [
-  { id: 'locked-down', label: 'Locked down: nothing runs', policy: { security: 'deny', ask: 'off', askFallback: 'deny' } },
-  { id: 'ask-every-time', label: 'Ask every time', policy: { security: 'allowlist', ask: 'always', askFallback: 'deny' } },
-  { id: 'allowlist-ask-on-miss', label: 'Allowlist, ask for anything else (recommended)', policy: { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' } },
-  { id: 'trusted', label: 'Trusted: run anything without asking', policy: { security: 'full', ask: 'off', askFallback: 'deny' } },
+  {
+    id: 'locked-down',
+    label: 'Locked down: nothing runs',
+    policy: { security: 'deny', ask: 'off', askFallback: 'deny' },
+  },
+  {
+    id: 'ask-every-time',
+    label: 'Ask every time',
+    policy: { security: 'allowlist', ask: 'always', askFallback: 'deny' },
+  },
+  {
+    id: 'allowlist-ask-on-miss',
+    label: 'Allowlist, ask for anything else (recommended)',
+    policy: { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' },
+  },
+  {
+    id: 'trusted',
+    label: 'Trusted: run anything without asking',
+    policy: { security: 'full', ask: 'off', askFallback: 'deny' },
+  },
 ];
 
 /** The effective exec policy: per field the stricter of the gateway config and the host file (spec 4.2). */
@@ -92,8 +110,10 @@ export function effectivePolicy(sources: PolicySources): Pick<ExecPolicyView, 'e
       decidedBy[key] = 'both';
       return;
     }
-    const hostStricter = stricterIsLower ? order.indexOf(host) < order.indexOf(config) : order.indexOf(host) > order.indexOf(config);
-    effective[key] = (hostStricter ? host : config);
+    const hostStricter = stricterIsLower
+      ? order.indexOf(host) < order.indexOf(config)
+      : order.indexOf(host) > order.indexOf(config);
+    effective[key] = hostStricter ? host : config;
     decidedBy[key] = hostStricter ? 'host-file' : 'config';
   };
   pick('security', SECURITY_ORDER, true);
@@ -102,8 +122,12 @@ export function effectivePolicy(sources: PolicySources): Pick<ExecPolicyView, 'e
   return { effective, decidedBy };
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? hardenForDisplay(v).text : undefined);
-const strs = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').map((x) => hardenForDisplay(x).text) : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.length > 0 ? hardenForDisplay(v).text : undefined;
+const strs = (v: unknown): string[] | undefined =>
+  Array.isArray(v)
+    ? v.filter((x): x is string => typeof x === 'string').map((x) => hardenForDisplay(x).text)
+    : undefined;
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** Only known, display-safe fields cross to the renderer: token strings and keys never do. */
@@ -123,7 +147,11 @@ export function toPendingDevice(raw: any): PendingDeviceView {
 }
 
 export function toPairedDevice(raw: any): PairedDeviceView {
-  const tokens = Array.isArray(raw?.tokens) ? raw.tokens : raw?.tokens && typeof raw.tokens === 'object' ? Object.values(raw.tokens) : [];
+  const tokens = Array.isArray(raw?.tokens)
+    ? raw.tokens
+    : raw?.tokens && typeof raw.tokens === 'object'
+      ? Object.values(raw.tokens)
+      : [];
   return {
     deviceId: String(raw?.deviceId ?? ''),
     displayName: str(raw?.displayName),
@@ -147,9 +175,25 @@ export function toPairedDevice(raw: any): PairedDeviceView {
 export function toPendingApproval(raw: ExecApprovalRequested): PendingApprovalView {
   const built = buildApprovalPrompt(raw);
   const r = raw.request ?? {};
-  const base = { id: raw.id, createdAtMs: raw.createdAtMs, expiresAtMs: raw.expiresAtMs, cwd: str(r.cwd), agentId: str(r.agentId), host: str(r.host), nodeId: str(r.nodeId), security: str(r.security), ask: str(r.ask) };
-  if (built.kind === 'deny') return { ...base, command: `[${built.detail}]`, allowedDecisions: ['deny'], warnings: [built.detail] };
-  return { ...base, command: built.view.command.text, allowedDecisions: built.view.decisions, warnings: built.view.warnings };
+  const base = {
+    id: raw.id,
+    createdAtMs: raw.createdAtMs,
+    expiresAtMs: raw.expiresAtMs,
+    cwd: str(r.cwd),
+    agentId: str(r.agentId),
+    host: str(r.host),
+    nodeId: str(r.nodeId),
+    security: str(r.security),
+    ask: str(r.ask),
+  };
+  if (built.kind === 'deny')
+    return { ...base, command: `[${built.detail}]`, allowedDecisions: ['deny'], warnings: [built.detail] };
+  return {
+    ...base,
+    command: built.view.command.text,
+    allowedDecisions: built.view.decisions,
+    warnings: built.view.warnings,
+  };
 }
 
 export class GatewayUnavailableError extends Error {
@@ -239,7 +283,9 @@ export class DashboardService implements InvokeApi {
     const gateway = this.deps.gateway();
     if (gateway) {
       const result = await gateway.request<unknown>('exec.approval.list', {});
-      const list = (Array.isArray(result) ? result : ((result as { approvals?: unknown[] })?.approvals ?? [])) as ExecApprovalRequested[];
+      const list = (
+        Array.isArray(result) ? result : ((result as { approvals?: unknown[] })?.approvals ?? [])
+      ) as ExecApprovalRequested[];
       return list.filter((e) => e && typeof e.id === 'string').map(toPendingApproval);
     }
     return this.deps.approvals.pending().map((view) => ({
@@ -270,7 +316,13 @@ export class DashboardService implements InvokeApi {
   async getExecPolicy(): Promise<ExecPolicyView> {
     const sources: PolicySources = this.deps.policy ? await this.deps.policy.read() : { hostFile: null, config: null };
     const hostFile = sources.hostFile ? { ...BUILT_IN, ...sources.hostFile } : null;
-    return { hostFilePath: sources.hostFilePath, hostFile, config: sources.config, ...effectivePolicy(sources), presets: POLICY_PRESETS };
+    return {
+      hostFilePath: sources.hostFilePath,
+      hostFile,
+      config: sources.config,
+      ...effectivePolicy(sources),
+      presets: POLICY_PRESETS,
+    };
   }
 
   async applyPolicyPreset(preset: PolicyPreset): Promise<ExecPolicyView> {
@@ -282,7 +334,17 @@ export class DashboardService implements InvokeApi {
   }
 
   async getState(): Promise<StateView> {
-    if (!this.deps.state) return { dirs: [], findings: [{ id: 'state-unavailable', severity: 'info', message: 'State directory scan is not available in this build.' }] };
+    if (!this.deps.state)
+      return {
+        dirs: [],
+        findings: [
+          {
+            id: 'state-unavailable',
+            severity: 'info',
+            message: 'State directory scan is not available in this build.',
+          },
+        ],
+      };
     return this.deps.state.scan();
   }
 
@@ -327,7 +389,11 @@ export class DashboardService implements InvokeApi {
       logs: this.deps.logs.recent(2000),
     };
     const stamp = bundle.generatedAt.replace(/[:.]/g, '-');
-    return { fileName: `clawdesk-support-${stamp}.json`, mimeType: 'application/json', content: `${JSON.stringify(scrubSecrets(bundle), null, 2)}\n` };
+    return {
+      fileName: `clawdesk-support-${stamp}.json`,
+      mimeType: 'application/json',
+      content: `${JSON.stringify(scrubSecrets(bundle), null, 2)}\n`,
+    };
   }
 
   async getApprovalPrompt(): Promise<ApprovalPromptView | null> {

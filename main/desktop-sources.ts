@@ -22,7 +22,10 @@ function triple(raw: unknown): Partial<PolicyTriple> | null {
  * The exec policy's two sources for the dashboard: the host file (exec-approvals.json `defaults`, written with
  * the store's lock and atomic write) and the gateway config (`tools.exec` in openclaw.json, read only).
  */
-export function execPolicySource(stateDir: string, configPath: string): { read(): Promise<PolicySources>; write(policy: PolicyTriple): Promise<void> } {
+export function execPolicySource(
+  stateDir: string,
+  configPath: string,
+): { read(): Promise<PolicySources>; write(policy: PolicyTriple): Promise<void> } {
   const store = new ExecApprovalsStore({ stateDir });
   return {
     async read() {
@@ -49,14 +52,31 @@ export function toStateView(scan: StateScan): StateView {
   const findings: StateView['findings'] = [];
   const withData = scan.dirs.filter((d) => d.kind === 'dir' && d.items.length > 0 && !d.aliasOf);
   if (withData.length > 1) {
-    findings.push({ id: 'multiple-state-dirs', severity: 'warn', message: `${withData.length} state directories hold data: ${withData.map((d) => d.path).join(', ')}.`, fix: 'Migrate them into the active one (State → Preview migration), or run `clawdesk doctor`.' });
+    findings.push({
+      id: 'multiple-state-dirs',
+      severity: 'warn',
+      message: `${withData.length} state directories hold data: ${withData.map((d) => d.path).join(', ')}.`,
+      fix: 'Migrate them into the active one (State → Preview migration), or run `clawdesk doctor`.',
+    });
   }
   for (const dir of scan.dirs) {
     for (const item of dir.items) {
-      if (item.status !== 'ok') findings.push({ id: `${item.status}:${item.path}`, severity: 'error', message: `${item.path} is ${item.status}${item.error ? `: ${item.error}` : ''}.`, fix: 'Run `clawdesk doctor`.' });
+      if (item.status !== 'ok')
+        findings.push({
+          id: `${item.status}:${item.path}`,
+          severity: 'error',
+          message: `${item.path} is ${item.status}${item.error ? `: ${item.error}` : ''}.`,
+          fix: 'Run `clawdesk doctor`.',
+        });
     }
-    if (dir.inOneDrive) findings.push({ id: `onedrive:${dir.path}`, severity: 'warn', message: `${dir.path} is inside OneDrive; sync can corrupt state files.` });
-    if (dir.error) findings.push({ id: `dir-error:${dir.path}`, severity: 'warn', message: `${dir.path}: ${dir.error}` });
+    if (dir.inOneDrive)
+      findings.push({
+        id: `onedrive:${dir.path}`,
+        severity: 'warn',
+        message: `${dir.path} is inside OneDrive; sync can corrupt state files.`,
+      });
+    if (dir.error)
+      findings.push({ id: `dir-error:${dir.path}`, severity: 'warn', message: `${dir.path}: ${dir.error}` });
   }
   return {
     dirs: scan.dirs.map((d) => ({
@@ -81,7 +101,9 @@ export function toStateView(scan: StateScan): StateView {
  */
 export async function migrateIntoActive(scan: StateScan, dryRun: boolean): Promise<MigrationView> {
   const active = scan.active.stateDir;
-  const source = scan.dirs.find((d) => d.kind === 'dir' && d.items.length > 0 && !d.aliasOf && d.path !== active && d.realPath !== active);
+  const source = scan.dirs.find(
+    (d) => d.kind === 'dir' && d.items.length > 0 && !d.aliasOf && d.path !== active && d.realPath !== active,
+  );
   if (!source) return { dryRun, applied: false, steps: [] };
   try {
     const result = await migrateState({ from: source.path, to: active, dryRun });
@@ -91,7 +113,14 @@ export async function migrateIntoActive(scan: StateScan, dryRun: boolean): Promi
       applied: result.outcome === 'migrated',
       steps: [
         ...plan.warnings.map((w) => ({ action: 'warning', detail: w })),
-        ...plan.files.filter((f) => f.action !== 'skip').map((f) => ({ action: f.action, from: `${plan.from}/${f.rel}`, to: `${plan.to}/${f.rel}`, detail: `${f.rel}: ${f.detail}` })),
+        ...plan.files
+          .filter((f) => f.action !== 'skip')
+          .map((f) => ({
+            action: f.action,
+            from: `${plan.from}/${f.rel}`,
+            to: `${plan.to}/${f.rel}`,
+            detail: `${f.rel}: ${f.detail}`,
+          })),
       ],
     };
   } catch (error) {

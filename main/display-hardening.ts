@@ -60,16 +60,91 @@ const INVISIBLE_EXTRA = new Set([0x034f, 0x115f, 0x1160, 0x17b4, 0x17b5, 0x180e,
 /** Letters from other scripts that are drawn like ASCII in common fonts. NFKC catches fullwidth/maths forms. */
 const HOMOGLYPHS: Record<string, string> = {
   // Cyrillic
-  а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', у: 'y', х: 'x', ѕ: 's', і: 'i', ј: 'j', ԁ: 'd', ԛ: 'q', ԝ: 'w', һ: 'h',
-  ӏ: 'l', ү: 'y', ɡ: 'g', А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T',
-  Х: 'X', Ѕ: 'S', І: 'I', Ј: 'J', Ү: 'Y', Ԁ: 'D', Ԛ: 'Q', Ԝ: 'W',
+  а: 'a',
+  е: 'e',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  у: 'y',
+  х: 'x',
+  ѕ: 's',
+  і: 'i',
+  ј: 'j',
+  ԁ: 'd',
+  ԛ: 'q',
+  ԝ: 'w',
+  һ: 'h',
+  ӏ: 'l',
+  ү: 'y',
+  ɡ: 'g',
+  А: 'A',
+  В: 'B',
+  Е: 'E',
+  К: 'K',
+  М: 'M',
+  Н: 'H',
+  О: 'O',
+  Р: 'P',
+  С: 'C',
+  Т: 'T',
+  Х: 'X',
+  Ѕ: 'S',
+  І: 'I',
+  Ј: 'J',
+  Ү: 'Y',
+  Ԁ: 'D',
+  Ԛ: 'Q',
+  Ԝ: 'W',
   // Greek
-  α: 'a', ο: 'o', ν: 'v', ρ: 'p', ι: 'i', κ: 'k', τ: 't', υ: 'u', χ: 'x', Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z',
-  Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
+  α: 'a',
+  ο: 'o',
+  ν: 'v',
+  ρ: 'p',
+  ι: 'i',
+  κ: 'k',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  Α: 'A',
+  Β: 'B',
+  Ε: 'E',
+  Ζ: 'Z',
+  Η: 'H',
+  Ι: 'I',
+  Κ: 'K',
+  Μ: 'M',
+  Ν: 'N',
+  Ο: 'O',
+  Ρ: 'P',
+  Τ: 'T',
+  Υ: 'Y',
+  Χ: 'X',
   // Latin look-alikes and punctuation that shells treat differently from what it looks like
-  ı: 'i', ɑ: 'a', ǀ: '|', '∕': '/', '⁄': '/', '∖': '\\', '‐': '-', '‑': '-', '‒': '-', '–': '-', '—': '-',
-  '−': '-', 'ʼ': "'", '‘': "'", '’': "'", '‚': ',', '“': '"', '”': '"', '·': '.', '։': ':', '꞉': ':', '˸': ':',
-  '〳': '/', 'ꓸ': '.', 'ꓹ': ',',
+  ı: 'i',
+  ɑ: 'a',
+  ǀ: '|',
+  '∕': '/',
+  '⁄': '/',
+  '∖': '\\',
+  '‐': '-',
+  '‑': '-',
+  '‒': '-',
+  '–': '-',
+  '—': '-',
+  '−': '-',
+  ʼ: "'",
+  '‘': "'",
+  '’': "'",
+  '‚': ',',
+  '“': '"',
+  '”': '"',
+  '·': '.',
+  '։': ':',
+  '꞉': ':',
+  '˸': ':',
+  〳: '/',
+  ꓸ: '.',
+  ꓹ: ',',
 };
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
@@ -204,31 +279,46 @@ export function redactSecrets(command: string): RedactionResult {
   let text = command;
   for (const pattern of TOKEN_PATTERNS) text = text.replace(pattern, hide);
   // scheme://user:password@host
-  text = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:)([^\s@'"/]+)(@)/gi, (_m, pre: string, _pw: string, at: string) => {
-    redactions++;
-    return `${pre}${REDACTED}${at}`;
-  });
+  text = text.replace(
+    /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:)([^\s@'"/]+)(@)/gi,
+    (_m, pre: string, _pw: string, at: string) => {
+      redactions++;
+      return `${pre}${REDACTED}${at}`;
+    },
+  );
   // Authorization-style headers: keep the scheme word, hide the credential.
-  text = text.replace(/\b((?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|digest)?\s*)([^\s'"]+)/gi, (_m, pre: string) => {
-    redactions++;
-    return `${pre}${REDACTED}`;
-  });
-  text = text.replace(/\b(x-api-key|api-key|x-auth-token|cookie)(\s*:\s*)([^'"\n]+)/gi, (_m, name: string, sep: string) => {
-    redactions++;
-    return `${name}${sep}${REDACTED}`;
-  });
+  text = text.replace(
+    /\b((?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|digest)?\s*)([^\s'"]+)/gi,
+    (_m, pre: string) => {
+      redactions++;
+      return `${pre}${REDACTED}`;
+    },
+  );
+  text = text.replace(
+    /\b(x-api-key|api-key|x-auth-token|cookie)(\s*:\s*)([^'"\n]+)/gi,
+    (_m, name: string, sep: string) => {
+      redactions++;
+      return `${name}${sep}${REDACTED}`;
+    },
+  );
   // --flag=value, NAME=value
-  text = text.replace(/((?:^|[\s'"])(?:--?)?[A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|'[^']*'|[^\s'"]+)/g, (match, name: string) => {
-    if (!isSecretName(name.trim().replace(/^['"]/, '')) || match.endsWith(`=${REDACTED}`)) return match;
-    redactions++;
-    return `${name}=${REDACTED}`;
-  });
+  text = text.replace(
+    /((?:^|[\s'"])(?:--?)?[A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|'[^']*'|[^\s'"]+)/g,
+    (match, name: string) => {
+      if (!isSecretName(name.trim().replace(/^['"]/, '')) || match.endsWith(`=${REDACTED}`)) return match;
+      redactions++;
+      return `${name}=${REDACTED}`;
+    },
+  );
   // --flag value (only long/short flags, never positional words)
-  text = text.replace(/((?:^|\s)--?[A-Za-z][A-Za-z0-9_-]*)(\s+)("[^"]*"|'[^']*'|[^\s'"-][^\s'"]*)/g, (match, flag: string, gap: string, value: string) => {
-    if (!isSecretName(flag.trim()) || value === REDACTED) return match;
-    redactions++;
-    return `${flag}${gap}${REDACTED}`;
-  });
+  text = text.replace(
+    /((?:^|\s)--?[A-Za-z][A-Za-z0-9_-]*)(\s+)("[^"]*"|'[^']*'|[^\s'"-][^\s'"]*)/g,
+    (match, flag: string, gap: string, value: string) => {
+      if (!isSecretName(flag.trim()) || value === REDACTED) return match;
+      redactions++;
+      return `${flag}${gap}${REDACTED}`;
+    },
+  );
   // mysql-style -pSECRET
   text = text.replace(/((?:^|\s)(?:mysql|mysqldump|mariadb)\b[^\n]*?\s-p)([^\s'"]+)/g, (_m, pre: string) => {
     redactions++;

@@ -5,11 +5,17 @@ import type {} from 'electron';
 export type MessageBoxOptions = Electron.MessageBoxOptions;
 export type MessageBoxReturnValue = Electron.MessageBoxReturnValue;
 export type DialogLike = Pick<Electron.Dialog, 'showMessageBox'>;
-export type TrayLike = Pick<Electron.Tray, 'setImage' | 'setToolTip' | 'setContextMenu' | 'setTitle' | 'on' | 'destroy'>;
+export type TrayLike = Pick<
+  Electron.Tray,
+  'setImage' | 'setToolTip' | 'setContextMenu' | 'setTitle' | 'on' | 'destroy'
+>;
 export type MenuItemOptions = Electron.MenuItemConstructorOptions;
 export type MenuFactory = { buildFromTemplate(template: MenuItemOptions[]): Electron.Menu };
 export type NativeImageLike = Electron.NativeImage;
-export type NativeImageFactory = Pick<typeof Electron.nativeImage, 'createFromBuffer' | 'createFromPath' | 'createEmpty'>;
+export type NativeImageFactory = Pick<
+  typeof Electron.nativeImage,
+  'createFromBuffer' | 'createFromPath' | 'createEmpty'
+>;
 export type NotificationOptions = Electron.NotificationConstructorOptions;
 export type NotificationLike = Pick<Electron.Notification, 'show' | 'close' | 'on'>;
 export type NotificationFactory = {
@@ -34,6 +40,9 @@ export type ScreenLike = Pick<Electron.Screen, 'getAllDisplays'>;
 export type IpcMainLike = Pick<Electron.IpcMain, 'handle' | 'removeHandler'>;
 export type IpcMainInvokeEvent = Electron.IpcMainInvokeEvent;
 export type ShellLike = Pick<Electron.Shell, 'openExternal'>;
-export type SessionLike = Pick<Electron.Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'webRequest'>;
+export type SessionLike = Pick<
+  Electron.Session,
+  'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'webRequest'
+>;
 export type WebContentsLike = Pick<Electron.WebContents, 'on' | 'setWindowOpenHandler' | 'id'>;
 export type WebPreferences = Electron.WebPreferences;

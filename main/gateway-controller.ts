@@ -70,12 +70,21 @@ export class GatewayController {
 
   /** How the device key is held, for the Secrets view (undefined before the first start). */
   identityStatus(): IdentityStatus | undefined {
-    return this.identity ? { persistence: this.identity.persistence, warning: this.identity.warning, deviceId: this.identity.signer.deviceId } : undefined;
+    return this.identity
+      ? {
+          persistence: this.identity.persistence,
+          warning: this.identity.warning,
+          deviceId: this.identity.signer.deviceId,
+        }
+      : undefined;
   }
 
   private async loadIdentity(): Promise<ClawdeskIdentity> {
     if (!this.identity) {
-      this.identity = await (this.options.loadIdentity ?? (() => loadClawdeskIdentity({ dataDir: clawdeskDataDir(this.options.stateDir), whenUnavailable: 'ephemeral' })))();
+      this.identity = await (
+        this.options.loadIdentity ??
+        (() => loadClawdeskIdentity({ dataDir: clawdeskDataDir(this.options.stateDir), whenUnavailable: 'ephemeral' }))
+      )();
       if (this.identity.warning) this.options.log('warn', this.identity.warning);
     }
     return this.identity;
@@ -146,7 +155,11 @@ export class GatewayController {
     const { log } = this.options;
     this.setState('starting');
     try {
-      this.decision = await decideOwnership({ port: this.options.port, host: this.options.host, timeoutMs: this.options.probeTimeoutMs });
+      this.decision = await decideOwnership({
+        port: this.options.port,
+        host: this.options.host,
+        timeoutMs: this.options.probeTimeoutMs,
+      });
       if (this.decision.mode === 'blocked') {
         log('error', this.decision.reason);
         this.setState('error', this.decision.reason);
@@ -155,19 +168,25 @@ export class GatewayController {
       const nodeIdentity = (await this.loadIdentity()).signer;
       if (this.decision.mode === 'embed') {
         // Never auth "none": loopback clients then get no scopes and approvals have no route (spec 9.9).
-        if (!this.options.token && !this.options.password) throw new Error('the embedded gateway needs a token or password');
+        if (!this.options.token && !this.options.password)
+          throw new Error('the embedded gateway needs a token or password');
         this.embedded = await startGatewayServer({
           port: this.options.port,
           host: this.options.host ?? '127.0.0.1',
           stateDir: this.options.stateDir,
-          auth: this.options.token ? { mode: 'token', token: this.options.token } : { mode: 'password', password: this.options.password },
+          auth: this.options.token
+            ? { mode: 'token', token: this.options.token }
+            : { mode: 'password', password: this.options.password },
           modules: createExecModules({ trustedLocalNodeIds: [nodeIdentity.deviceId] }).modules,
           log: (level, message, fields) => log(level, message, fields),
         });
         this.url = this.embedded.url;
       } else {
         this.url = this.decision.url;
-        log('info', `attaching to the gateway already on port ${this.options.port}: ${this.decision.owner.description}`);
+        log(
+          'info',
+          `attaching to the gateway already on port ${this.options.port}: ${this.decision.owner.description}`,
+        );
       }
       const url = this.url;
       const auth = { token: this.options.token, password: this.options.password };
@@ -184,11 +203,25 @@ export class GatewayController {
         log,
         onOutcome: (outcome) => this.options.onApprovalOutcome?.(outcome),
       });
-      this.node = await startNodeHost({ url, ...auth, identity: nodeIdentity, stateDir: this.options.stateDir, displayName: 'Clawdesk', log });
-      this.operator = await connectGateway({ url, ...auth, scopes: [...CLI_DEFAULT_OPERATOR_SCOPES], displayName: 'Clawdesk dashboard', connectTimeoutMs: 10_000 });
+      this.node = await startNodeHost({
+        url,
+        ...auth,
+        identity: nodeIdentity,
+        stateDir: this.options.stateDir,
+        displayName: 'Clawdesk',
+        log,
+      });
+      this.operator = await connectGateway({
+        url,
+        ...auth,
+        scopes: [...CLI_DEFAULT_OPERATOR_SCOPES],
+        displayName: 'Clawdesk dashboard',
+        connectTimeoutMs: 10_000,
+      });
       this.operator.once('close', () => {
         this.options.onSession?.(undefined);
-        if (this.state === 'running' || this.state === 'attached') this.setState('degraded', 'the operator connection closed');
+        if (this.state === 'running' || this.state === 'attached')
+          this.setState('degraded', 'the operator connection closed');
       });
       this.options.onSession?.(this.operator);
       this.setState(this.decision.mode === 'embed' ? 'running' : 'attached');

@@ -141,7 +141,10 @@ const CLAW_STROKES: Array<[number, number, number, number]> = [
 
 function claw(canvas: Canvas, color: Rgba, scale = 1, offset = 0, width = 0.065): void {
   for (const [x1, y1, x2, y2] of CLAW_STROKES) {
-    canvas.fill(capsule(offset + x1 * scale, offset + y1 * scale, offset + x2 * scale, offset + y2 * scale, width), color);
+    canvas.fill(
+      capsule(offset + x1 * scale, offset + y1 * scale, offset + x2 * scale, offset + y2 * scale, width),
+      color,
+    );
   }
 }
 

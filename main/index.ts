@@ -46,7 +46,14 @@ import { MessageBoxPairingPresenter, PairingPrompts, type PairingRequest } from 
 import { PresenceMonitor } from './presence';
 import { PromptWindowPresenter } from './prompt-window';
 import { TrayController } from './tray-controller';
-import { appResponseHeaders, guardWebContents, installSessionGuards, isVettedExternalUrl, resolveAppAsset, secureWebPreferences } from './window-security';
+import {
+  appResponseHeaders,
+  guardWebContents,
+  installSessionGuards,
+  isVettedExternalUrl,
+  resolveAppAsset,
+  secureWebPreferences,
+} from './window-security';
 
 // Windows ties notifications to the Start-menu shortcut's AppUserModelID: set it before anything else.
 if (process.platform === 'win32') app.setAppUserModelId(APP_ID);
@@ -87,22 +94,25 @@ async function start(): Promise<void> {
   if (process.platform === 'darwin') {
     app.dock?.hide();
     // No Dock icon means no default menu: without an Edit menu, copy and paste do not work in windows.
-    Menu.setApplicationMenu(Menu.buildFromTemplate([{ role: 'appMenu' }, { role: 'editMenu' }, { role: 'windowMenu' }]));
+    Menu.setApplicationMenu(
+      Menu.buildFromTemplate([{ role: 'appMenu' }, { role: 'editMenu' }, { role: 'windowMenu' }]),
+    );
   }
 
   // Which gateway, and its secret: the same rules as the openclaw CLI (flags → env → openclaw.json).
   const target = await resolveGatewayTarget({}, process.env);
   // A migration killed halfway is rolled forward or back before anything reads the state dir.
   await recoverInterruptedMigrations([target.stateDir]).then(
-    (recovered) => recovered.forEach(({ journal }) => log('info', `recovered an interrupted state migration (${journal})`)),
+    (recovered) =>
+      recovered.forEach(({ journal }) => log('info', `recovered an interrupted state migration (${journal})`)),
     (error) => log('error', `an interrupted state migration needs attention: ${(error as Error).message}`),
   );
   const port = Number(new URL(target.url).port) || 18789;
   let token = target.token;
   if (!token && !target.password) {
     token = generateGatewayToken();
-    await createConfigWithToken(resolveConfigPath(currentPathEnvironment(), target.stateDir), port, token).catch((error) =>
-      log('warn', `could not save a gateway token to openclaw.json: ${(error as Error).message}`),
+    await createConfigWithToken(resolveConfigPath(currentPathEnvironment(), target.stateDir), port, token).catch(
+      (error) => log('warn', `could not save a gateway token to openclaw.json: ${(error as Error).message}`),
     );
   }
 
@@ -121,13 +131,24 @@ async function start(): Promise<void> {
   const presence = new PresenceMonitor(powerMonitor, screen);
   const history = new ApprovalHistory(path.join(app.getPath('userData'), 'approval-history.jsonl'));
   await history.load().catch((error) => log('warn', `approval history unreadable: ${(error as Error).message}`));
-  const requested = new Map<string, { command: string; cwd?: string; agentId?: string; host?: string; nodeId?: string; createdAtMs: number }>();
+  const requested = new Map<
+    string,
+    { command: string; cwd?: string; agentId?: string; host?: string; nodeId?: string; createdAtMs: number }
+  >();
   const fallbackIds = new Set<string>();
 
   let notifier: ApprovalNotifier | undefined;
   const queue: ApprovalQueue = new ApprovalQueue({
     presenter: new PromptWindowPresenter({
-      createWindow: () => createWindow({ width: 640, height: 560, title: 'Allow this command?', alwaysOnTop: true, minimizable: false, fullscreenable: false }),
+      createWindow: () =>
+        createWindow({
+          width: 640,
+          height: 560,
+          title: 'Allow this command?',
+          alwaysOnTop: true,
+          minimizable: false,
+          fullscreenable: false,
+        }),
       fallback: new MessageBoxPresenter(dialog),
       notifyPrompt: () => broadcast(['prompt']),
       requestAttention: (window) => {
@@ -165,7 +186,12 @@ async function start(): Promise<void> {
     stateDir: target.stateDir,
     // Keychain first, then Electron's safeStorage; a plaintext key file only when the user accepted it.
     loadIdentity: () =>
-      loadClawdeskIdentity({ dataDir, safeStorage, whenUnavailable: 'ephemeral', allowPlaintextFallback: keyStorage.plaintextKeyFileAccepted(dataDir) }),
+      loadClawdeskIdentity({
+        dataDir,
+        safeStorage,
+        whenUnavailable: 'ephemeral',
+        allowPlaintextFallback: keyStorage.plaintextKeyFileAccepted(dataDir),
+      }),
     token,
     password: target.password,
     approver: new NativeApprover(queue),
@@ -182,16 +208,39 @@ async function start(): Promise<void> {
       operator.on('event', (name: string, payload: any) => {
         if (name === 'device.pair.requested') pairing.requested({ kind: 'device', ...payload });
         else if (name === 'node.pair.requested') pairing.requested({ kind: 'node', ...payload });
-        else if (name === 'device.pair.resolved' || name === 'node.pair.resolved') pairing.resolved(String(payload?.requestId));
+        else if (name === 'device.pair.resolved' || name === 'node.pair.resolved')
+          pairing.resolved(String(payload?.requestId));
         else if (name === 'exec.approval.requested' && typeof payload?.id === 'string') {
           const r = payload.request ?? {};
-          requested.set(payload.id, { command: String(r.command ?? r.systemRunPlan?.commandText ?? ''), cwd: r.cwd ?? undefined, agentId: r.agentId ?? undefined, host: r.host ?? undefined, nodeId: r.nodeId ?? undefined, createdAtMs: payload.createdAtMs ?? Date.now() });
+          requested.set(payload.id, {
+            command: String(r.command ?? r.systemRunPlan?.commandText ?? ''),
+            cwd: r.cwd ?? undefined,
+            agentId: r.agentId ?? undefined,
+            host: r.host ?? undefined,
+            nodeId: r.nodeId ?? undefined,
+            createdAtMs: payload.createdAtMs ?? Date.now(),
+          });
         } else if (name === 'exec.approval.resolved' && typeof payload?.id === 'string') {
           const request = requested.get(payload.id);
           requested.delete(payload.id);
-          const decidedBy = fallbackIds.delete(payload.id) ? 'fallback (askFallback)' : payload.resolvedBy === 'Clawdesk' ? 'you' : String(payload.resolvedBy ?? 'another client');
+          const decidedBy = fallbackIds.delete(payload.id)
+            ? 'fallback (askFallback)'
+            : payload.resolvedBy === 'Clawdesk'
+              ? 'you'
+              : String(payload.resolvedBy ?? 'another client');
           void history
-            .record({ id: payload.id, command: request?.command ?? '', cwd: request?.cwd, agentId: request?.agentId, host: request?.host, nodeId: request?.nodeId, decision: payload.decision ?? 'no-decision', decidedBy, requestedAtMs: request?.createdAtMs ?? payload.ts, resolvedAtMs: payload.ts ?? Date.now() })
+            .record({
+              id: payload.id,
+              command: request?.command ?? '',
+              cwd: request?.cwd,
+              agentId: request?.agentId,
+              host: request?.host,
+              nodeId: request?.nodeId,
+              decision: payload.decision ?? 'no-decision',
+              decidedBy,
+              requestedAtMs: request?.createdAtMs ?? payload.ts,
+              resolvedAtMs: payload.ts ?? Date.now(),
+            })
             .then(() => broadcast(['history']));
         }
         if (name.includes('.pair.')) broadcast(['devices', 'nodes', 'status']);
@@ -199,8 +248,12 @@ async function start(): Promise<void> {
         else if (name === 'presence') broadcast(['nodes', 'status']);
       });
       void Promise.all([
-        operator.request<{ pending?: any[] }>('device.pair.list', {}).then((r) => pairing.seed((r.pending ?? []).map((p) => ({ kind: 'device', ...p }) as PairingRequest))),
-        operator.request<{ pending?: any[] }>('node.pair.list', {}).then((r) => pairing.seed((r.pending ?? []).map((p) => ({ kind: 'node', ...p }) as PairingRequest))),
+        operator
+          .request<{ pending?: any[] }>('device.pair.list', {})
+          .then((r) => pairing.seed((r.pending ?? []).map((p) => ({ kind: 'device', ...p }) as PairingRequest))),
+        operator
+          .request<{ pending?: any[] }>('node.pair.list', {})
+          .then((r) => pairing.seed((r.pending ?? []).map((p) => ({ kind: 'node', ...p }) as PairingRequest))),
       ]).catch((error) => log('warn', `could not seed pairing prompts: ${(error as Error).message}`));
     },
   });
@@ -214,7 +267,12 @@ async function start(): Promise<void> {
     },
     onError: (request, error) => {
       log('error', `pairing ${request.requestId} failed: ${(error as Error).message}`);
-      void dialog.showMessageBox({ type: 'error', title: 'Pairing failed', message: 'Pairing failed', detail: (error as Error).message });
+      void dialog.showMessageBox({
+        type: 'error',
+        title: 'Pairing failed',
+        message: 'Pairing failed',
+        detail: (error as Error).message,
+      });
     },
     onChange: () => {
       refreshTray();
@@ -234,7 +292,12 @@ async function start(): Promise<void> {
     void loginItem.set(enabled).then(refreshTray, (error) => {
       log('error', `start at login: ${(error as Error).message}`);
       refreshTray();
-      void dialog.showMessageBox({ type: 'warning', title: 'Start at login', message: 'Start at login was not changed', detail: (error as Error).message });
+      void dialog.showMessageBox({
+        type: 'warning',
+        title: 'Start at login',
+        message: 'Start at login was not changed',
+        detail: (error as Error).message,
+      });
     });
 
   // Without a tray host (Linux desktops without a StatusNotifier host, e.g. Fedora GNOME) the dashboard stands in
@@ -244,7 +307,11 @@ async function start(): Promise<void> {
     platform: process.platform,
     nameHasOwner: (name) => sessionBusNameHasOwner(name),
     onChange: (host, previous) => {
-      logs.add('app', host.state === 'present' ? 'info' : 'warn', `tray host: ${host.state} (${host.detail})${host.state === 'present' ? '' : `. ${NO_TRAY_HOST_HELP}`}`);
+      logs.add(
+        'app',
+        host.state === 'present' ? 'info' : 'warn',
+        `tray host: ${host.state} (${host.detail})${host.state === 'present' ? '' : `. ${NO_TRAY_HOST_HELP}`}`,
+      );
       if (host.state !== 'present') openDashboard();
       else if (previous) refreshTray();
       updateTraylessDashboard();
@@ -252,14 +319,33 @@ async function start(): Promise<void> {
   });
   let quitting = false;
   let dashboard: BrowserWindow | undefined;
-  const traylessCounts = () => ({ pendingApprovals: queue.pending().length, pendingPairings: pairing.pending().length });
-  const explainNoTray = () => void dialog.showMessageBox({ type: 'info', title: 'No tray icon', message: 'Why is there no tray icon?', detail: NO_TRAY_HOST_HELP });
+  const traylessCounts = () => ({
+    pendingApprovals: queue.pending().length,
+    pendingPairings: pairing.pending().length,
+  });
+  const explainNoTray = () =>
+    void dialog.showMessageBox({
+      type: 'info',
+      title: 'No tray icon',
+      message: 'Why is there no tray icon?',
+      detail: NO_TRAY_HOST_HELP,
+    });
   const updateTraylessDashboard = () => {
     if (!dashboard || dashboard.isDestroyed()) return;
     const trayless = !trayHost.visible();
     dashboard.setTitle(trayless ? traylessTitle(PRODUCT_NAME, traylessCounts()) : PRODUCT_NAME);
     if (process.platform !== 'darwin') {
-      dashboard.setMenu(trayless ? Menu.buildFromTemplate(traylessMenu(traylessCounts(), { showApproval: () => queue.focus(), explain: explainNoTray, quit: () => app.quit() })) : null);
+      dashboard.setMenu(
+        trayless
+          ? Menu.buildFromTemplate(
+              traylessMenu(traylessCounts(), {
+                showApproval: () => queue.focus(),
+                explain: explainNoTray,
+                quit: () => app.quit(),
+              }),
+            )
+          : null,
+      );
     }
   };
   const openDashboard = () => {
@@ -298,18 +384,24 @@ async function start(): Promise<void> {
     platform: process.platform,
     status: () => ({ gateway: controller.status(), secretsBackend: keyStorageName(controller.identityStatus()) }),
     pendingPairingCount: () => pairing.pending().length,
-    controlGateway: (action) => (action === 'start' ? controller.start() : action === 'stop' ? controller.stop() : controller.restart()),
+    controlGateway: (action) =>
+      action === 'start' ? controller.start() : action === 'stop' ? controller.stop() : controller.restart(),
     startAtLogin: {
       get: () => loginItem.get(),
       set: setStartAtLogin,
     },
     gateway: () => controller.session(),
-    approvals: { pending: () => queue.pending(), current: () => queue.current(), decide: (id, decision) => queue.decide(id, decision) },
+    approvals: {
+      pending: () => queue.pending(),
+      current: () => queue.current(),
+      decide: (id, decision) => queue.decide(id, decision),
+    },
     history,
     logs,
     policy: execPolicySource(target.stateDir, resolveConfigPath(currentPathEnvironment(), target.stateDir)),
     state: {
-      scan: async () => toStateView(await scanStateDirs(currentPathEnvironment(), { embeddedGatewayStateDir: target.stateDir })),
+      scan: async () =>
+        toStateView(await scanStateDirs(currentPathEnvironment(), { embeddedGatewayStateDir: target.stateDir })),
       migrate: async (dryRun) => {
         const scan = await scanStateDirs(currentPathEnvironment(), { embeddedGatewayStateDir: target.stateDir });
         if (dryRun) return migrateIntoActive(scan, true);
@@ -364,8 +456,21 @@ async function start(): Promise<void> {
       port: status.port,
       owner: status.owner,
       error: status.error,
-      pendingApprovals: queue.pending().map((v) => ({ id: v.promptId, summary: v.command.text.length > 60 ? `${v.command.text.slice(0, 59)}…` : v.command.text })),
-      pendingPairings: pairing.pending().map((p) => ({ requestId: p.requestId, summary: p.kind === 'device' ? `${p.displayName ?? p.deviceId.slice(0, 12)} (device)` : `${p.displayName ?? p.nodeId} (node)` })),
+      pendingApprovals: queue
+        .pending()
+        .map((v) => ({
+          id: v.promptId,
+          summary: v.command.text.length > 60 ? `${v.command.text.slice(0, 59)}…` : v.command.text,
+        })),
+      pendingPairings: pairing
+        .pending()
+        .map((p) => ({
+          requestId: p.requestId,
+          summary:
+            p.kind === 'device'
+              ? `${p.displayName ?? p.deviceId.slice(0, 12)} (device)`
+              : `${p.displayName ?? p.nodeId} (node)`,
+        })),
       startAtLogin: loginItem.get(),
     });
     updateTraylessDashboard();
@@ -392,7 +497,14 @@ async function start(): Promise<void> {
   // Windows emits no before-quit at shutdown, restart or log-off: a window gets WM_QUERYENDSESSION / WM_ENDSESSION
   // (Electron's query-session-end / session-end). A tray app may have none open, so a hidden one listens.
   if (process.platform === 'win32') {
-    const sessionWindow = new BrowserWindow({ show: false, width: 1, height: 1, skipTaskbar: true, focusable: false, webPreferences: secureWebPreferences(preloadPath) });
+    const sessionWindow = new BrowserWindow({
+      show: false,
+      width: 1,
+      height: 1,
+      skipTaskbar: true,
+      focusable: false,
+      webPreferences: secureWebPreferences(preloadPath),
+    });
     const onSessionEnd = (event: Electron.WindowSessionEndEvent) => {
       log('info', `Windows session ending (${event.reasons.join(', ') || 'unspecified'}): stopping the gateway`);
       quitting = true;

@@ -6,7 +6,10 @@ export interface KeyStorageConsentDeps {
   dialog: DialogLike;
   /** Clawdesk's data dir for the active state dir: where the vault (and an accepted key file) live. */
   dataDir: string;
-  settings: { plaintextKeyFileAccepted(dataDir: string): boolean; acceptPlaintextKeyFile(dataDir: string): Promise<void> };
+  settings: {
+    plaintextKeyFileAccepted(dataDir: string): boolean;
+    acceptPlaintextKeyFile(dataDir: string): Promise<void>;
+  };
   /** How the device key is held now (undefined before the first load). */
   identity(): IdentityStatus | undefined;
   /** Whether an identity vault exists in `dataDir`: then it is locked or unavailable, and a key file would not help. */
@@ -59,10 +62,16 @@ export class KeyStorageConsent {
 
   async view(): Promise<SecretsView> {
     const identity = this.deps.identity();
-    if (!identity) return { backend: 'not loaded yet', available: false, detail: 'The device identity loads when the gateway starts.' };
+    if (!identity)
+      return {
+        backend: 'not loaded yet',
+        available: false,
+        detail: 'The device identity loads when the gateway starts.',
+      };
     const backend = keyStorageName(identity);
     const detail =
-      identity.warning ?? `Device ${identity.deviceId.slice(0, 16)}…: the private key is held by the ${backend}, never in plaintext on disk.`;
+      identity.warning ??
+      `Device ${identity.deviceId.slice(0, 16)}…: the private key is held by the ${backend}, never in plaintext on disk.`;
     if (identity.persistence !== 'ephemeral') return { backend, available: true, detail };
     const keyFileAccepted = this.deps.settings.plaintextKeyFileAccepted(this.deps.dataDir);
     const keyFileOffered = !keyFileAccepted && !(await this.deps.vaultExists(this.deps.dataDir));
@@ -80,7 +89,8 @@ export class KeyStorageConsent {
   private async ask(): Promise<KeyStorageDecisionView> {
     // Checked again here, not trusted from the page: the situation may have changed since it was rendered.
     const before = await this.view();
-    if (!before.ephemeral) throw new Error(`The device key is already kept by the ${before.backend}; there is nothing to accept.`);
+    if (!before.ephemeral)
+      throw new Error(`The device key is already kept by the ${before.backend}; there is nothing to accept.`);
     if (before.ephemeral.keyFileAccepted) throw new Error('A key file was already accepted for this state directory.');
     if (!before.ephemeral.keyFileOffered) {
       throw new Error(

@@ -55,7 +55,10 @@ export class KeyStorageSettings {
       const current = await this.read();
       const next: Settings = {
         ...current,
-        plaintextKeyFile: { ...current.plaintextKeyFile, [path.resolve(dataDir)]: { acceptedAtMs: (this.options.now ?? Date.now)() } },
+        plaintextKeyFile: {
+          ...current.plaintextKeyFile,
+          [path.resolve(dataDir)]: { acceptedAtMs: (this.options.now ?? Date.now)() },
+        },
       };
       await writeJsonAtomic(this.file, next);
       this.settings = next;
@@ -63,10 +66,15 @@ export class KeyStorageSettings {
   }
 
   private async read(): Promise<Settings> {
-    const result = await readJsonFile(this.file, { parse: (value) => settingsSchema.parse(value), maxBytes: 64 * 1024 });
+    const result = await readJsonFile(this.file, {
+      parse: (value) => settingsSchema.parse(value),
+      maxBytes: 64 * 1024,
+    });
     if (result.kind === 'ok') return result.value;
     if (result.kind === 'corrupt') {
-      this.options.onProblem?.(`${result.error}; moved to ${result.quarantinedTo || '(left in place)'}; no key file is accepted until you choose again`);
+      this.options.onProblem?.(
+        `${result.error}; moved to ${result.quarantinedTo || '(left in place)'}; no key file is accepted until you choose again`,
+      );
     }
     return empty();
   }

@@ -7,7 +7,12 @@ export class LogBuffer {
 
   constructor(private readonly capacity = 2000) {}
 
-  add(source: LogEntryView['source'], level: LogEntryView['level'], message: string, fields?: Record<string, unknown>): void {
+  add(
+    source: LogEntryView['source'],
+    level: LogEntryView['level'],
+    message: string,
+    fields?: Record<string, unknown>,
+  ): void {
     const text = fields && Object.keys(fields).length > 0 ? `${message} ${safeJson(fields)}` : message;
     this.entries.push({ ts: Date.now(), level, source, message: redactSecrets(text).text });
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);

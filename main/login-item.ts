@@ -61,7 +61,9 @@ export class LoginItem {
       // macOS login items name an app bundle and take no arguments: in development that bundle is Electron.app,
       // which would open Electron's default app at login instead of Clawdesk.
       if (this.env.appPath && enabled) {
-        throw new LoginItemUnsupportedError('Start at login works in the installed Clawdesk app. This development build (npm start) runs inside Electron.app, which macOS would start without Clawdesk.');
+        throw new LoginItemUnsupportedError(
+          'Start at login works in the installed Clawdesk app. This development build (npm start) runs inside Electron.app, which macOS would start without Clawdesk.',
+        );
       }
       this.app.setLoginItemSettings({ openAtLogin: enabled });
       return;
@@ -71,7 +73,15 @@ export class LoginItem {
       return;
     }
     const exec = [file, ...args].map(desktopExecArgument).join(' ');
-    const entry = ['[Desktop Entry]', 'Type=Application', 'Name=Clawdesk', `Exec=${exec}`, 'X-GNOME-Autostart-enabled=true', 'NoDisplay=false', ''].join('\n');
+    const entry = [
+      '[Desktop Entry]',
+      'Type=Application',
+      'Name=Clawdesk',
+      `Exec=${exec}`,
+      'X-GNOME-Autostart-enabled=true',
+      'NoDisplay=false',
+      '',
+    ].join('\n');
     await writeFileAtomic(this.desktopFile, entry, { mode: 0o644 });
   }
 }

@@ -65,7 +65,9 @@ function safe(value: string | undefined, max = 200): string {
 
 export function describeScopes(scopes: readonly string[] | undefined): string {
   if (!scopes || scopes.length === 0) return 'none';
-  return scopes.map((s) => (SCOPE_WORDS[s] ? `${SCOPE_WORDS[s]} (${safe(s, 64)})` : `unrecognised scope ${safe(s, 64)}`)).join('; ');
+  return scopes
+    .map((s) => (SCOPE_WORDS[s] ? `${SCOPE_WORDS[s]} (${safe(s, 64)})` : `unrecognised scope ${safe(s, 64)}`))
+    .join('; ');
 }
 
 export function describeRoles(request: DevicePairRequest): string {
@@ -168,8 +170,10 @@ export class PairingPrompts {
     if (request.kind === 'device' && request.silent) return;
     // A new request for the same device/node supersedes the old one (spec 3.3).
     const key = subjectOf(request);
-    for (const old of this.pending()) if (subjectOf(old) === key && old.requestId !== request.requestId) this.resolved(old.requestId);
-    if (this.queue.some((r) => r.requestId === request.requestId) || this.deferredRequests.has(request.requestId)) return;
+    for (const old of this.pending())
+      if (subjectOf(old) === key && old.requestId !== request.requestId) this.resolved(old.requestId);
+    if (this.queue.some((r) => r.requestId === request.requestId) || this.deferredRequests.has(request.requestId))
+      return;
     this.queue.push(request);
     this.options.onChange?.();
     void this.pump();

@@ -3,7 +3,10 @@ import type { ApprovalPresenter } from './approval-queue';
 import type { ApprovalPromptView, Decision } from '../common/ipc-contract';
 
 /** The window slice the prompt needs (a BrowserWindow satisfies it). */
-export type PromptWindowLike = Pick<Electron.BrowserWindow, 'loadURL' | 'show' | 'focus' | 'close' | 'isDestroyed' | 'once' | 'moveTop'>;
+export type PromptWindowLike = Pick<
+  Electron.BrowserWindow,
+  'loadURL' | 'show' | 'focus' | 'close' | 'isDestroyed' | 'once' | 'moveTop'
+>;
 
 export interface PromptWindowPresenterOptions {
   /** Creates the prompt window with secureWebPreferences; tests pass a fake. */

@@ -20,7 +20,8 @@ enum MessageType {
 
 /** The socket path of a D-Bus address (`unix:path=…` or `unix:abstract=…`), the first usable one. */
 export function sessionBusSocket(env: NodeJS.ProcessEnv): string | undefined {
-  const address = env.DBUS_SESSION_BUS_ADDRESS || (env.XDG_RUNTIME_DIR ? `unix:path=${path.join(env.XDG_RUNTIME_DIR, 'bus')}` : '');
+  const address =
+    env.DBUS_SESSION_BUS_ADDRESS || (env.XDG_RUNTIME_DIR ? `unix:path=${path.join(env.XDG_RUNTIME_DIR, 'bus')}` : '');
   for (const entry of address.split(';')) {
     const colon = entry.indexOf(':');
     if (entry.slice(0, colon) !== 'unix') continue;
@@ -72,7 +73,14 @@ class Writer {
   }
 }
 
-function encodeCall(serial: number, destination: string, objectPath: string, iface: string, member: string, args: Arg[]): Buffer {
+function encodeCall(
+  serial: number,
+  destination: string,
+  objectPath: string,
+  iface: string,
+  member: string,
+  args: Arg[],
+): Buffer {
   const body = new Writer();
   for (const arg of args) {
     if (arg.type === 's') body.string(arg.value);
@@ -185,7 +193,10 @@ export class SessionBus {
   /** Connects and authenticates; rejects within `timeoutMs` when the bus does not answer. */
   static async connect(socketPath: string, timeoutMs = 2_000): Promise<SessionBus> {
     const socket = net.createConnection({ path: socketPath });
-    const timer = setTimeout(() => socket.destroy(new Error(`the session bus did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`the session bus did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
@@ -222,7 +233,13 @@ export class SessionBus {
     }
   }
 
-  call(destination: string, objectPath: string, iface: string, member: string, args: Arg[] = []): Promise<BusValue | undefined> {
+  call(
+    destination: string,
+    objectPath: string,
+    iface: string,
+    member: string,
+    args: Arg[] = [],
+  ): Promise<BusValue | undefined> {
     if (this.failure) return Promise.reject(this.failure);
     const serial = ++this.serial;
     return new Promise((resolve, reject) => {
@@ -232,7 +249,9 @@ export class SessionBus {
   }
 
   nameHasOwner(name: string): Promise<boolean> {
-    return this.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', [{ type: 's', value: name }]).then((v) => v === true);
+    return this.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', [
+      { type: 's', value: name },
+    ]).then((v) => v === true);
   }
 
   /** Takes a well-known name (tests use it to stand in for a tray host). 1 = primary owner. */
@@ -273,7 +292,11 @@ export class SessionBus {
 }
 
 /** Asks the session bus whether `name` has an owner, on a short-lived connection. */
-export async function sessionBusNameHasOwner(name: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 2_000): Promise<boolean> {
+export async function sessionBusNameHasOwner(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 2_000,
+): Promise<boolean> {
   const socketPath = sessionBusSocket(env);
   if (!socketPath) throw new Error('no session bus (DBUS_SESSION_BUS_ADDRESS is not set)');
   const bus = await SessionBus.connect(socketPath, timeoutMs);

@@ -20,7 +20,10 @@ export const NO_TRAY_HOST_HELP =
   '"AppIndicator and KStatusNotifierItem Support" extension (package gnome-shell-extension-appindicator on Fedora, ' +
   'Debian and Ubuntu), then log out and in again.';
 
-export async function detectTrayHost(platform: NodeJS.Platform, nameHasOwner: (name: string) => Promise<boolean>): Promise<TrayHost> {
+export async function detectTrayHost(
+  platform: NodeJS.Platform,
+  nameHasOwner: (name: string) => Promise<boolean>,
+): Promise<TrayHost> {
   // Windows' notification area and the macOS menu bar are always there.
   if (platform !== 'linux') return { state: 'present', detail: `${platform} always has a tray` };
   try {
@@ -86,8 +89,10 @@ export interface TraylessCounts {
 /** The dashboard's title without a tray: the counts the tray icon would carry. */
 export function traylessTitle(product: string, counts: TraylessCounts): string {
   const parts: string[] = [];
-  if (counts.pendingApprovals > 0) parts.push(`${counts.pendingApprovals} approval${counts.pendingApprovals === 1 ? '' : 's'} waiting`);
-  if (counts.pendingPairings > 0) parts.push(`${counts.pendingPairings} pairing request${counts.pendingPairings === 1 ? '' : 's'}`);
+  if (counts.pendingApprovals > 0)
+    parts.push(`${counts.pendingApprovals} approval${counts.pendingApprovals === 1 ? '' : 's'} waiting`);
+  if (counts.pendingPairings > 0)
+    parts.push(`${counts.pendingPairings} pairing request${counts.pendingPairings === 1 ? '' : 's'}`);
   return parts.length > 0 ? `${product} — ${parts.join(', ')}` : product;
 }
 
@@ -106,7 +111,10 @@ export function traylessMenu(counts: TraylessCounts, actions: TraylessActions): 
       submenu: [
         {
           id: 'approvals',
-          label: approvals > 0 ? `Review ${approvals} waiting approval${approvals === 1 ? '' : 's'}…` : 'No approvals waiting',
+          label:
+            approvals > 0
+              ? `Review ${approvals} waiting approval${approvals === 1 ? '' : 's'}…`
+              : 'No approvals waiting',
           enabled: approvals > 0,
           click: () => actions.showApproval(),
         },

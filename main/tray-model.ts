@@ -29,7 +29,8 @@ export function trayIcon(inputs: TrayInputs): TrayIconSpec {
   if (inputs.gateway === 'error') return { state: 'error' };
   if (inputs.pendingApprovals.length > 0) return { state: 'approvals', count: inputs.pendingApprovals.length };
   if (inputs.pendingPairings.length > 0) return { state: 'pairing', count: inputs.pendingPairings.length };
-  if (inputs.gateway === 'stopped' || inputs.gateway === 'degraded' || inputs.gateway === 'starting') return { state: 'stopped' };
+  if (inputs.gateway === 'stopped' || inputs.gateway === 'degraded' || inputs.gateway === 'starting')
+    return { state: 'stopped' };
   if (inputs.gateway === 'attached') return { state: 'attached' };
   return { state: 'running' };
 }
@@ -58,8 +59,10 @@ export function gatewaySummary(inputs: TrayInputs): string {
 /** One line; OS tooltips truncate (Windows at 127 characters), so it is kept short. */
 export function trayTooltip(inputs: TrayInputs): string {
   const parts = [`Clawdesk: ${gatewaySummary(inputs)}`];
-  if (inputs.pendingApprovals.length > 0) parts.push(plural(inputs.pendingApprovals.length, 'approval waiting', 'approvals waiting'));
-  if (inputs.pendingPairings.length > 0) parts.push(plural(inputs.pendingPairings.length, 'pairing request', 'pairing requests'));
+  if (inputs.pendingApprovals.length > 0)
+    parts.push(plural(inputs.pendingApprovals.length, 'approval waiting', 'approvals waiting'));
+  if (inputs.pendingPairings.length > 0)
+    parts.push(plural(inputs.pendingPairings.length, 'pairing request', 'pairing requests'));
   const line = parts.join(' · ').replace(/[\r\n]+/g, ' ');
   return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }
@@ -67,11 +70,19 @@ export function trayTooltip(inputs: TrayInputs): string {
 export function trayMenu(inputs: TrayInputs, actions: TrayActions): MenuItemOptions[] {
   const embedded = inputs.owner.kind === 'clawdesk' || inputs.owner.kind === 'none';
   const running = inputs.gateway === 'running' || inputs.gateway === 'starting' || inputs.gateway === 'degraded';
-  const approvals: MenuItemOptions[] = inputs.pendingApprovals.map((a) => ({ label: a.summary, click: () => actions.showApproval(a.id) }));
-  const pairings: MenuItemOptions[] = inputs.pendingPairings.map((p) => ({ label: p.summary, click: () => actions.showPairing(p.requestId) }));
+  const approvals: MenuItemOptions[] = inputs.pendingApprovals.map((a) => ({
+    label: a.summary,
+    click: () => actions.showApproval(a.id),
+  }));
+  const pairings: MenuItemOptions[] = inputs.pendingPairings.map((p) => ({
+    label: p.summary,
+    click: () => actions.showPairing(p.requestId),
+  }));
   return [
     { id: 'status', label: gatewaySummary(inputs), enabled: false },
-    ...(inputs.owner.kind === 'other-process' ? [{ id: 'owner', label: `Owner: ${inputs.owner.description}`, enabled: false }] : []),
+    ...(inputs.owner.kind === 'other-process'
+      ? [{ id: 'owner', label: `Owner: ${inputs.owner.description}`, enabled: false }]
+      : []),
     { type: 'separator' },
     {
       id: 'approvals',

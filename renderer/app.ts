@@ -54,7 +54,9 @@ function startDashboard(): void {
       content.replaceChildren(view);
       content.dataset.view = current.id;
     } catch (error) {
-      content.replaceChildren(h('section', {}, h('h2', {}, current.label), h('p', { className: 'error', role: 'alert' }, cleanError(error))));
+      content.replaceChildren(
+        h('section', {}, h('h2', {}, current.label), h('p', { className: 'error', role: 'alert' }, cleanError(error))),
+      );
       content.dataset.view = current.id;
     }
   }

@@ -1,4 +1,9 @@
-import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type ClawdeskApi, type Decision } from '../common/ipc-contract';
+import {
+  PROMPT_ALLOW_DELAY_MS,
+  type ApprovalPromptView,
+  type ClawdeskApi,
+  type Decision,
+} from '../common/ipc-contract';
 import { h } from './dom';
 
 const LABEL: Record<Decision, string> = { 'allow-once': 'Allow once', 'allow-always': 'Always allow', deny: 'Deny' };
@@ -62,7 +67,8 @@ class AllowGate {
     const rect = box.getBoundingClientRect();
     const visibleBottom = Math.min(window.innerHeight, this.bar.getBoundingClientRect().top);
     if (box.scrollTop <= 1 && rect.top >= -2 && rect.top < visibleBottom) this.seenTop = true;
-    if (box.scrollHeight - box.scrollTop - box.clientHeight <= 2 && rect.bottom <= visibleBottom + 2 && rect.bottom > 0) this.seenEnd = true;
+    if (box.scrollHeight - box.scrollTop - box.clientHeight <= 2 && rect.bottom <= visibleBottom + 2 && rect.bottom > 0)
+      this.seenEnd = true;
     this.report();
   }
 
@@ -109,10 +115,23 @@ export function renderPrompt(root: HTMLElement, api: ClawdeskApi, view: Approval
   );
   const deny = buttons.find((b) => b.dataset.decision === 'deny');
   const allows = buttons.filter((b) => b.dataset.decision !== 'deny');
-  const hint = h('p', { id: 'allow-hint', className: 'allow-hint', role: 'status', 'aria-live': 'polite' }, HINT_SCROLL);
-  const command = h('pre', { className: 'command', tabindex: 0, 'aria-label': 'Command' }, h('code', {}, view.command.text));
+  const hint = h(
+    'p',
+    { id: 'allow-hint', className: 'allow-hint', role: 'status', 'aria-live': 'polite' },
+    HINT_SCROLL,
+  );
+  const command = h(
+    'pre',
+    { className: 'command', tabindex: 0, 'aria-label': 'Command' },
+    h('code', {}, view.command.text),
+  );
   // The buttons stay in view (sticky), so giving Deny the focus never scrolls the command away.
-  const bar = h('div', { className: 'prompt-bar' }, allows.length > 0 ? hint : null, h('div', { className: 'actions prompt-actions' }, ...buttons));
+  const bar = h(
+    'div',
+    { className: 'prompt-bar' },
+    allows.length > 0 ? hint : null,
+    h('div', { className: 'actions prompt-actions' }, ...buttons),
+  );
 
   root.replaceChildren(
     h(
@@ -121,22 +140,50 @@ export function renderPrompt(root: HTMLElement, api: ClawdeskApi, view: Approval
       h('h1', { id: 'prompt-title' }, view.title),
       h('p', { id: 'prompt-message' }, view.message),
       h('h2', {}, 'Command'),
-      h('p', { className: view.commandSource === 'argv' ? 'command-note' : 'command-note unverified', 'data-testid': 'command-note' }, view.commandNote),
+      h(
+        'p',
+        {
+          className: view.commandSource === 'argv' ? 'command-note' : 'command-note unverified',
+          'data-testid': 'command-note',
+        },
+        view.commandNote,
+      ),
       command,
       ...view.agentDescriptions.map((d) =>
         h(
           'section',
           { className: 'agent-description', 'aria-label': d.label },
           h('h2', {}, d.label),
-          h('p', { className: 'note' }, 'Not what runs: this is the agent’s own wording. The command above is what runs.'),
+          h(
+            'p',
+            { className: 'note' },
+            'Not what runs: this is the agent’s own wording. The command above is what runs.',
+          ),
           h('pre', { className: 'agent-text', tabindex: 0, 'aria-label': d.label }, h('code', {}, d.text)),
         ),
       ),
       h('h2', { id: 'effects-title' }, 'What this does'),
-      h('ul', { className: 'effects', 'aria-labelledby': 'effects-title' }, ...view.effects.map((e) => h('li', { className: `effect effect-${e.kind}`, 'data-kind': e.kind }, e.text))),
-      view.warnings.length > 0 ? h('div', { role: 'alert' }, h('ul', { className: 'warnings' }, ...view.warnings.map((w) => h('li', { className: 'warning' }, w)))) : null,
+      h(
+        'ul',
+        { className: 'effects', 'aria-labelledby': 'effects-title' },
+        ...view.effects.map((e) => h('li', { className: `effect effect-${e.kind}`, 'data-kind': e.kind }, e.text)),
+      ),
+      view.warnings.length > 0
+        ? h(
+            'div',
+            { role: 'alert' },
+            h('ul', { className: 'warnings' }, ...view.warnings.map((w) => h('li', { className: 'warning' }, w))),
+          )
+        : null,
       h('h2', {}, 'Context'),
-      h('dl', { className: 'context' }, ...view.context.flatMap((line) => [h('dt', {}, line.label), h('dd', { className: line.flags.length ? 'flagged' : '' }, line.text)])),
+      h(
+        'dl',
+        { className: 'context' },
+        ...view.context.flatMap((line) => [
+          h('dt', {}, line.label),
+          h('dd', { className: line.flags.length ? 'flagged' : '' }, line.text),
+        ]),
+      ),
       h('p', { className: 'footer' }, view.footer),
       bar,
     ),

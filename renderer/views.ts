@@ -11,7 +11,11 @@ export interface ViewContext {
 
 export type View = (ctx: ViewContext) => Promise<HTMLElement>;
 
-const DECISION_LABEL: Record<Decision, string> = { 'allow-once': 'Allow once', 'allow-always': 'Always allow', deny: 'Deny' };
+const DECISION_LABEL: Record<Decision, string> = {
+  'allow-once': 'Allow once',
+  'allow-always': 'Always allow',
+  deny: 'Deny',
+};
 
 export const statusView: View = async ({ api, act }) => {
   const s = await api.getStatus();
@@ -44,9 +48,33 @@ export const statusView: View = async ({ api, act }) => {
     h(
       'div',
       { className: 'actions' },
-      h('button', { type: 'button', disabled: !owned || running, onclick: () => act('Start gateway', () => api.controlGateway('start')) }, 'Start gateway'),
-      h('button', { type: 'button', disabled: !owned || !running, onclick: () => act('Stop gateway', () => api.controlGateway('stop')) }, 'Stop gateway'),
-      h('button', { type: 'button', disabled: !owned || !running, onclick: () => act('Restart gateway', () => api.controlGateway('restart')) }, 'Restart gateway'),
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled: !owned || running,
+          onclick: () => act('Start gateway', () => api.controlGateway('start')),
+        },
+        'Start gateway',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled: !owned || !running,
+          onclick: () => act('Stop gateway', () => api.controlGateway('stop')),
+        },
+        'Stop gateway',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled: !owned || !running,
+          onclick: () => act('Restart gateway', () => api.controlGateway('restart')),
+        },
+        'Restart gateway',
+      ),
     ),
     h(
       'label',
@@ -54,7 +82,8 @@ export const statusView: View = async ({ api, act }) => {
       h('input', {
         type: 'checkbox',
         checked: s.startAtLogin,
-        onchange: (e: Event) => act('Start at login', () => api.setStartAtLogin((e.target as HTMLInputElement).checked)),
+        onchange: (e: Event) =>
+          act('Start at login', () => api.setStartAtLogin((e.target as HTMLInputElement).checked)),
       }),
       ' Start Clawdesk at login',
     ),
@@ -82,8 +111,25 @@ export const devicesView: View = async ({ api, act }) => {
         h(
           'span',
           { className: 'actions' },
-          h('button', { type: 'button', 'aria-label': `Approve ${p.displayName ?? p.deviceId}`, onclick: () => act('Approve', () => api.approveDevice(p.requestId)) }, 'Approve'),
-          h('button', { type: 'button', className: 'danger', 'aria-label': `Reject ${p.displayName ?? p.deviceId}`, onclick: () => act('Reject', () => api.rejectDevice(p.requestId)) }, 'Reject'),
+          h(
+            'button',
+            {
+              type: 'button',
+              'aria-label': `Approve ${p.displayName ?? p.deviceId}`,
+              onclick: () => act('Approve', () => api.approveDevice(p.requestId)),
+            },
+            'Approve',
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              className: 'danger',
+              'aria-label': `Reject ${p.displayName ?? p.deviceId}`,
+              onclick: () => act('Reject', () => api.rejectDevice(p.requestId)),
+            },
+            'Reject',
+          ),
         ),
       ]),
       'No device is waiting.',
@@ -103,13 +149,39 @@ export const devicesView: View = async ({ api, act }) => {
               'li',
               {},
               `${t.role}: ${t.scopes.join(', ') || 'no scopes'}${t.revokedAtMs ? ' (revoked)' : ''} `,
-              h('button', { type: 'button', 'aria-label': `Rotate ${t.role} token of ${p.displayName ?? p.deviceId}`, onclick: () => act('Rotate token', () => api.rotateDeviceToken(p.deviceId, t.role)) }, 'Rotate'),
-              h('button', { type: 'button', 'aria-label': `Revoke ${t.role} token of ${p.displayName ?? p.deviceId}`, disabled: Boolean(t.revokedAtMs), onclick: () => act('Revoke token', () => api.revokeDeviceToken(p.deviceId, t.role)) }, 'Revoke'),
+              h(
+                'button',
+                {
+                  type: 'button',
+                  'aria-label': `Rotate ${t.role} token of ${p.displayName ?? p.deviceId}`,
+                  onclick: () => act('Rotate token', () => api.rotateDeviceToken(p.deviceId, t.role)),
+                },
+                'Rotate',
+              ),
+              h(
+                'button',
+                {
+                  type: 'button',
+                  'aria-label': `Revoke ${t.role} token of ${p.displayName ?? p.deviceId}`,
+                  disabled: Boolean(t.revokedAtMs),
+                  onclick: () => act('Revoke token', () => api.revokeDeviceToken(p.deviceId, t.role)),
+                },
+                'Revoke',
+              ),
             ),
           ),
         ),
         time(p.approvedAtMs),
-        h('button', { type: 'button', className: 'danger', 'aria-label': `Remove ${p.displayName ?? p.deviceId}`, onclick: () => act('Remove device', () => api.removeDevice(p.deviceId)) }, 'Remove'),
+        h(
+          'button',
+          {
+            type: 'button',
+            className: 'danger',
+            'aria-label': `Remove ${p.displayName ?? p.deviceId}`,
+            onclick: () => act('Remove device', () => api.removeDevice(p.deviceId)),
+          },
+          'Remove',
+        ),
       ]),
       'No paired devices.',
     ),
@@ -125,7 +197,15 @@ export const nodesView: View = async ({ api }) => {
     table(
       'Nodes known to the gateway',
       ['Node', 'Platform', 'Version', 'Connected', 'Paired', 'Commands', 'IP'],
-      nodes.map((n) => [n.displayName ?? n.nodeId, n.platform ?? '—', n.version ?? '—', n.connected ? 'yes' : 'no', n.paired ? 'yes' : 'no', (n.commands ?? []).join(', ') || '—', n.remoteIp ?? '—']),
+      nodes.map((n) => [
+        n.displayName ?? n.nodeId,
+        n.platform ?? '—',
+        n.version ?? '—',
+        n.connected ? 'yes' : 'no',
+        n.paired ? 'yes' : 'no',
+        (n.commands ?? []).join(', ') || '—',
+        n.remoteIp ?? '—',
+      ]),
       'No nodes.',
     ),
   );
@@ -138,16 +218,29 @@ export const approvalsView: View = async ({ api, act, refresh }) => {
     'select',
     { id: 'history-decision' },
     h('option', { value: '' }, 'Any decision'),
-    ...(['allow-once', 'allow-always', 'deny', 'expired', 'no-decision'] as const).map((d) => h('option', { value: d }, d)),
+    ...(['allow-once', 'allow-always', 'deny', 'expired', 'no-decision'] as const).map((d) =>
+      h('option', { value: d }, d),
+    ),
   );
   const results = h('div', { id: 'history-results', 'aria-live': 'polite' });
   const runQuery = async () => {
-    const entries = await api.queryApprovalHistory({ text: search.value || undefined, decision: (filter.value || undefined) as HistoryDecision | undefined, limit: 500 });
+    const entries = await api.queryApprovalHistory({
+      text: search.value || undefined,
+      decision: (filter.value || undefined) as HistoryDecision | undefined,
+      limit: 500,
+    });
     results.replaceChildren(
       table(
         'Approval history (audit log)',
         ['When', 'Command', 'Directory', 'Agent', 'Decision', 'Decided by'],
-        entries.map((e) => [time(e.resolvedAtMs), h('code', {}, e.command), e.cwd ?? '—', e.agentId ?? '—', e.decision, e.decidedBy]),
+        entries.map((e) => [
+          time(e.resolvedAtMs),
+          h('code', {}, e.command),
+          e.cwd ?? '—',
+          e.agentId ?? '—',
+          e.decision,
+          e.decidedBy,
+        ]),
         'No matching entries.',
       ),
     );
@@ -170,13 +263,25 @@ export const approvalsView: View = async ({ api, act, refresh }) => {
               'li',
               { className: 'card' },
               h('pre', { className: 'command' }, h('code', {}, p.command)),
-              h('p', { className: 'meta' }, `Directory: ${p.cwd ?? '—'} · Agent: ${p.agentId ?? '—'} · Host: ${p.host ?? '—'} · Expires: ${time(p.expiresAtMs)}`),
+              h(
+                'p',
+                { className: 'meta' },
+                `Directory: ${p.cwd ?? '—'} · Agent: ${p.agentId ?? '—'} · Host: ${p.host ?? '—'} · Expires: ${time(p.expiresAtMs)}`,
+              ),
               ...p.warnings.map((w) => h('p', { className: 'warning' }, w)),
               h(
                 'div',
                 { className: 'actions' },
                 ...p.allowedDecisions.map((d) =>
-                  h('button', { type: 'button', className: d === 'deny' ? 'danger' : '', onclick: () => act(DECISION_LABEL[d], () => api.resolveApproval(p.id, d)) }, DECISION_LABEL[d]),
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      className: d === 'deny' ? 'danger' : '',
+                      onclick: () => act(DECISION_LABEL[d], () => api.resolveApproval(p.id, d)),
+                    },
+                    DECISION_LABEL[d],
+                  ),
                 ),
               ),
             ),
@@ -190,8 +295,16 @@ export const approvalsView: View = async ({ api, act, refresh }) => {
       search,
       h('label', { for: 'history-decision' }, 'Decision'),
       filter,
-      h('button', { type: 'button', onclick: async () => download(await api.exportApprovalHistory('json')) }, 'Export JSON'),
-      h('button', { type: 'button', onclick: async () => download(await api.exportApprovalHistory('csv')) }, 'Export CSV'),
+      h(
+        'button',
+        { type: 'button', onclick: async () => download(await api.exportApprovalHistory('json')) },
+        'Export JSON',
+      ),
+      h(
+        'button',
+        { type: 'button', onclick: async () => download(await api.exportApprovalHistory('csv')) },
+        'Export CSV',
+      ),
       h('button', { type: 'button', onclick: () => refresh() }, 'Refresh'),
     ),
     results,
@@ -199,7 +312,13 @@ export const approvalsView: View = async ({ api, act, refresh }) => {
 };
 
 function policyRow(label: string, key: keyof PolicyTriple, view: Awaited<ReturnType<ClawdeskApi['getExecPolicy']>>) {
-  return [label, view.config?.[key] ?? 'not set', view.hostFile?.[key] ?? 'no file', h('strong', {}, view.effective[key]), view.decidedBy[key]];
+  return [
+    label,
+    view.config?.[key] ?? 'not set',
+    view.hostFile?.[key] ?? 'no file',
+    h('strong', {}, view.effective[key]),
+    view.decidedBy[key],
+  ];
 }
 
 export const policyView: View = async ({ api, act }) => {
@@ -222,7 +341,14 @@ export const policyView: View = async ({ api, act }) => {
       'div',
       { className: 'actions' },
       ...p.presets.map((preset) =>
-        h('button', { type: 'button', onclick: () => act(`Apply preset ${preset.label}`, () => api.applyPolicyPreset(preset.id)) }, preset.label),
+        h(
+          'button',
+          {
+            type: 'button',
+            onclick: () => act(`Apply preset ${preset.label}`, () => api.applyPolicyPreset(preset.id)),
+          },
+          preset.label,
+        ),
       ),
     ),
   );
@@ -234,10 +360,28 @@ export const stateView: View = async ({ api }) => {
   const showMigration = async (dryRun: boolean) => {
     const m = await api.migrateState(dryRun);
     preview.replaceChildren(
-      h('div', {},
-      h('h4', {}, dryRun ? 'Migration preview (dry run, nothing changed)' : m.applied ? 'Migration applied' : 'Nothing was migrated'),
-      m.steps.length === 0 ? h('p', { className: 'empty' }, 'Nothing to migrate.') : h('ol', {}, ...m.steps.map((step) => h('li', {}, `${step.action}: ${step.detail}`))),
-      dryRun && m.steps.length > 0 ? h('button', { type: 'button', className: 'danger', onclick: () => void showMigration(false) }, 'Migrate now') : null,
+      h(
+        'div',
+        {},
+        h(
+          'h4',
+          {},
+          dryRun
+            ? 'Migration preview (dry run, nothing changed)'
+            : m.applied
+              ? 'Migration applied'
+              : 'Nothing was migrated',
+        ),
+        m.steps.length === 0
+          ? h('p', { className: 'empty' }, 'Nothing to migrate.')
+          : h('ol', {}, ...m.steps.map((step) => h('li', {}, `${step.action}: ${step.detail}`))),
+        dryRun && m.steps.length > 0
+          ? h(
+              'button',
+              { type: 'button', className: 'danger', onclick: () => void showMigration(false) },
+              'Migrate now',
+            )
+          : null,
       ),
     );
   };
@@ -248,13 +392,31 @@ export const stateView: View = async ({ api }) => {
     table(
       'State directories found',
       ['Directory', 'Source', 'Exists', 'Active', 'Notes'],
-      s.dirs.map((d) => [h('code', {}, d.path), d.source, d.exists ? 'yes' : 'no', d.active ? 'yes' : 'no', d.notes.join('; ') || '—']),
+      s.dirs.map((d) => [
+        h('code', {}, d.path),
+        d.source,
+        d.exists ? 'yes' : 'no',
+        d.active ? 'yes' : 'no',
+        d.notes.join('; ') || '—',
+      ]),
       'No state directories found.',
     ),
     h('h3', {}, 'Doctor'),
     s.findings.length === 0
       ? h('p', { className: 'empty' }, 'No findings.')
-      : h('ul', { className: 'findings' }, ...s.findings.map((f) => h('li', { className: `finding ${f.severity}` }, h('strong', {}, `${f.severity}: `), f.message, f.fix ? h('span', { className: 'fix' }, ` Fix: ${f.fix}`) : null))),
+      : h(
+          'ul',
+          { className: 'findings' },
+          ...s.findings.map((f) =>
+            h(
+              'li',
+              { className: `finding ${f.severity}` },
+              h('strong', {}, `${f.severity}: `),
+              f.message,
+              f.fix ? h('span', { className: 'fix' }, ` Fix: ${f.fix}`) : null,
+            ),
+          ),
+        ),
     h('h3', {}, 'Migration'),
     h('button', { type: 'button', onclick: () => void showMigration(true) }, 'Preview migration'),
     preview,
@@ -278,19 +440,41 @@ function ephemeralKeyNotice(ephemeral: NonNullable<SecretsView['ephemeral']>, { 
             type: 'button',
             id: 'accept-key-file',
             onclick: () =>
-              act('Keep the key in a file', () => api.acceptPlaintextKeyStorage(), (r) =>
-                r.accepted ? `accepted; the key is now kept in: ${r.secrets.backend}.` : 'not changed; the key stays in memory only.',
+              act(
+                'Keep the key in a file',
+                () => api.acceptPlaintextKeyStorage(),
+                (r) =>
+                  r.accepted
+                    ? `accepted; the key is now kept in: ${r.secrets.backend}.`
+                    : 'not changed; the key stays in memory only.',
               ),
           },
           'Keep the key in a file readable only by me',
         ),
       ]
     : ephemeral.keyFileAccepted
-      ? [h('p', {}, 'You chose to keep the key in a file readable only by you, but that file could not be used either. The reason is below.')]
-      : [h('p', {}, 'Your device identity is already stored, in a keychain that cannot be opened right now. Unlock it and reopen Clawdesk. Clawdesk does not replace it with a new identity on its own.')];
+      ? [
+          h(
+            'p',
+            {},
+            'You chose to keep the key in a file readable only by you, but that file could not be used either. The reason is below.',
+          ),
+        ]
+      : [
+          h(
+            'p',
+            {},
+            'Your device identity is already stored, in a keychain that cannot be opened right now. Unlock it and reopen Clawdesk. Clawdesk does not replace it with a new identity on its own.',
+          ),
+        ];
   return h(
     'div',
-    { className: 'notice warning', role: 'region', 'aria-labelledby': 'key-ephemeral-h', 'data-testid': 'key-ephemeral' },
+    {
+      className: 'notice warning',
+      role: 'region',
+      'aria-labelledby': 'key-ephemeral-h',
+      'data-testid': 'key-ephemeral',
+    },
     h('h3', { id: 'key-ephemeral-h' }, 'The device key is not saved'),
     h(
       'p',
@@ -308,7 +492,16 @@ export const secretsView: View = async (ctx) => {
     { 'aria-labelledby': 'secrets-h' },
     h('h2', { id: 'secrets-h' }, 'Secrets'),
     s.ephemeral ? ephemeralKeyNotice(s.ephemeral, ctx) : null,
-    h('dl', {}, h('dt', {}, 'Backend'), h('dd', { 'data-testid': 'secrets-backend' }, s.backend), h('dt', {}, 'Available'), h('dd', {}, s.available ? 'yes' : 'no'), h('dt', {}, 'Details'), h('dd', {}, s.detail)),
+    h(
+      'dl',
+      {},
+      h('dt', {}, 'Backend'),
+      h('dd', { 'data-testid': 'secrets-backend' }, s.backend),
+      h('dt', {}, 'Available'),
+      h('dd', {}, s.available ? 'yes' : 'no'),
+      h('dt', {}, 'Details'),
+      h('dd', {}, s.detail),
+    ),
     h('p', { className: 'note' }, 'Secret values are never shown here.'),
   );
 };
@@ -322,7 +515,11 @@ export const logsView: View = async ({ api, refresh }) => {
     h('button', { type: 'button', onclick: () => refresh() }, 'Refresh'),
     logs.length === 0
       ? h('p', { className: 'empty' }, 'No log lines yet.')
-      : h('pre', { className: 'logs', tabindex: 0, 'aria-label': 'Recent log lines' }, logs.map((l) => `${new Date(l.ts).toISOString()} ${l.level.padEnd(5)} [${l.source}] ${l.message}`).join('\n')),
+      : h(
+          'pre',
+          { className: 'logs', tabindex: 0, 'aria-label': 'Recent log lines' },
+          logs.map((l) => `${new Date(l.ts).toISOString()} ${l.level.padEnd(5)} [${l.source}] ${l.message}`).join('\n'),
+        ),
   );
 };
 
@@ -331,8 +528,19 @@ export const supportView: View = async ({ api, act }) =>
     'section',
     { 'aria-labelledby': 'support-h' },
     h('h2', { id: 'support-h' }, 'Support bundle'),
-    h('p', {}, 'A JSON file with app and gateway logs, the doctor’s findings, the state-directory map, the effective exec policy and pairing state. Tokens, keys and passwords are left out.'),
-    h('button', { type: 'button', onclick: () => act('Export support bundle', async () => download(await api.exportSupportBundle())) }, 'Export support bundle'),
+    h(
+      'p',
+      {},
+      'A JSON file with app and gateway logs, the doctor’s findings, the state-directory map, the effective exec policy and pairing state. Tokens, keys and passwords are left out.',
+    ),
+    h(
+      'button',
+      {
+        type: 'button',
+        onclick: () => act('Export support bundle', async () => download(await api.exportSupportBundle())),
+      },
+      'Export support bundle',
+    ),
   );
 
 export const VIEWS: Array<{ id: string; label: string; view: View }> = [

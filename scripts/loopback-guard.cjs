@@ -18,7 +18,9 @@ const localNames = new Set(['localhost', 'localhost.', 'ip6-localhost', 'ip6-loo
 /** True for a host this process may reach: empty (Node's default is localhost), a local name or a loopback address. */
 function isLocal(host) {
   if (host === undefined || host === null || host === '') return true;
-  const h = String(host).replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const h = String(host)
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
   if (localNames.has(h) || h.endsWith('.localhost')) return true;
   if (net.isIPv4(h)) return h.split('.')[0] === '127';
   if (net.isIPv6(h)) return h === '::1' || h === '0:0:0:0:0:0:0:1' || h.startsWith('::ffff:127.');
@@ -26,7 +28,11 @@ function isLocal(host) {
 }
 
 function note(what, host) {
-  const stack = (new Error().stack || '').split('\n').slice(3, 9).map((line) => `  ${line.trim()}`).join('\n');
+  const stack = (new Error().stack || '')
+    .split('\n')
+    .slice(3, 9)
+    .map((line) => `  ${line.trim()}`)
+    .join('\n');
   try {
     fs.appendFileSync(logFile, `${new Date().toISOString()} pid=${process.pid} BLOCKED ${what} ${host}\n${stack}\n`);
   } catch {
@@ -58,7 +64,19 @@ dns.promises.lookup = function guardedPromiseLookup(host, ...rest) {
   note('dns.promises.lookup', host);
   return Promise.reject(notFound(host, 'getaddrinfo'));
 };
-const resolvers = ['resolve', 'resolve4', 'resolve6', 'resolveAny', 'resolveCname', 'resolveMx', 'resolveNs', 'resolvePtr', 'resolveSrv', 'resolveTxt', 'reverse'];
+const resolvers = [
+  'resolve',
+  'resolve4',
+  'resolve6',
+  'resolveAny',
+  'resolveCname',
+  'resolveMx',
+  'resolveNs',
+  'resolvePtr',
+  'resolveSrv',
+  'resolveTxt',
+  'reverse',
+];
 for (const name of resolvers) {
   const original = dns[name];
   if (typeof original === 'function') {

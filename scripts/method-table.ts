@@ -58,8 +58,10 @@ export async function methodRows(): Promise<MethodRow[]> {
     const rows: MethodRow[] = [];
     for (const module of await gatewayModules(stateDir)) {
       const file = HANDLER_FILES[module.name];
-      if (!file) throw new Error(`module "${module.name}" has no handler file in scripts/method-table.ts HANDLER_FILES`);
-      for (const method of module.methods()) rows.push({ name: method.name, access: describeAccess(method.access), file });
+      if (!file)
+        throw new Error(`module "${module.name}" has no handler file in scripts/method-table.ts HANDLER_FILES`);
+      for (const method of module.methods())
+        rows.push({ name: method.name, access: describeAccess(method.access), file });
     }
     return rows.sort((a, b) => a.name.localeCompare(b.name));
   } finally {

@@ -104,8 +104,14 @@ function install({ log }) {
   fs.writeFileSync(path.join(cacheDir, 'package.json'), '{ "name": "openclaw-interop-cache", "private": true }\n');
   const args = [
     'install',
-    '--prefix', cacheDir,
-    '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error',
+    '--prefix',
+    cacheDir,
+    '--no-save',
+    '--ignore-scripts',
+    '--no-audit',
+    '--no-fund',
+    '--no-package-lock',
+    '--loglevel=error',
     `${NODE_PACKAGE}@${NODE_VERSION}`,
     `openclaw@${OPENCLAW_VERSION}`,
   ];
@@ -123,19 +129,29 @@ function install({ log }) {
   const layout = cacheLayout();
   const version = spawnSync(layout.nodeBin, ['--version'], { encoding: 'utf8' });
   if (version.stdout.trim() !== `v${NODE_VERSION}`) {
-    throw new Error(`openclaw-cache: ${layout.nodeBin} reports ${JSON.stringify(version.stdout.trim())}, wanted v${NODE_VERSION}`);
+    throw new Error(
+      `openclaw-cache: ${layout.nodeBin} reports ${JSON.stringify(version.stdout.trim())}, wanted v${NODE_VERSION}`,
+    );
   }
   const seconds = (Date.now() - started) / 1000;
   // Written last: its presence means the whole install finished.
   fs.writeFileSync(
     markerPath,
-    JSON.stringify({ openclaw: OPENCLAW_VERSION, node: NODE_VERSION, installedAt: new Date().toISOString(), seconds }, null, 2) + '\n',
+    JSON.stringify(
+      { openclaw: OPENCLAW_VERSION, node: NODE_VERSION, installedAt: new Date().toISOString(), seconds },
+      null,
+      2,
+    ) + '\n',
   );
   log(`openclaw-cache: installed in ${seconds.toFixed(1)} s`);
 }
 
 /** Installs when needed; returns the layout and whether (and how long) an install ran. */
-export function ensureInstalled({ force = false, log = (m) => process.stderr.write(m + '\n'), lockTimeoutMs = 15 * 60_000 } = {}) {
+export function ensureInstalled({
+  force = false,
+  log = (m) => process.stderr.write(m + '\n'),
+  lockTimeoutMs = 15 * 60_000,
+} = {}) {
   const started = Date.now();
   if (!force && isInstalled()) return { ...cacheLayout(), installed: false, seconds: 0 };
   acquireLock(lockTimeoutMs);

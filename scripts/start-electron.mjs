@@ -32,7 +32,8 @@ function readTrimmed(file) {
  */
 export function userNamespaceRestriction({ electronPath, procRoot = '/proc', apparmorDir = '/etc/apparmor.d' }) {
   if (readTrimmed(path.join(procRoot, 'sys/user/max_user_namespaces')) === '0') return 'user.max_user_namespaces = 0';
-  if (readTrimmed(path.join(procRoot, 'sys/kernel/unprivileged_userns_clone')) === '0') return 'kernel.unprivileged_userns_clone = 0';
+  if (readTrimmed(path.join(procRoot, 'sys/kernel/unprivileged_userns_clone')) === '0')
+    return 'kernel.unprivileged_userns_clone = 0';
   if (readTrimmed(path.join(procRoot, 'sys/kernel/apparmor_restrict_unprivileged_userns')) === '1') {
     // A loaded AppArmor profile for this very binary that grants `userns` lifts the restriction for it.
     if (appArmorProfileGrantsUserns(electronPath, apparmorDir)) return undefined;
@@ -65,7 +66,11 @@ export function sandboxHelperState(sandboxPath) {
   }
   const mode = stat.mode & 0o7777;
   const ok = stat.uid === 0 && (mode & 0o4000) !== 0 && (mode & 0o755) === 0o755;
-  return { ok, present: true, detail: `${sandboxPath} is owned by uid ${stat.uid} with mode ${mode.toString(8).padStart(4, '0')}` };
+  return {
+    ok,
+    present: true,
+    detail: `${sandboxPath} is owned by uid ${stat.uid} with mode ${mode.toString(8).padStart(4, '0')}`,
+  };
 }
 
 const shellQuote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
@@ -132,7 +137,13 @@ export function resolveElectron(requireFrom = createRequire(path.join(root, 'pac
   }
 }
 
-export function main({ argv = process.argv.slice(2), platform = process.platform, procRoot, apparmorDir, requireFrom } = {}) {
+export function main({
+  argv = process.argv.slice(2),
+  platform = process.platform,
+  procRoot,
+  apparmorDir,
+  requireFrom,
+} = {}) {
   const electron = resolveElectron(requireFrom);
   if (!electron.ok) {
     process.stderr.write(electron.message);

@@ -35,7 +35,12 @@ export interface ApprovalClientOptions {
    * Called when this client has decided, just before it resolves at the gateway; called a second time, with `error`,
    * if the gateway did not take the decision (e.g. resolved elsewhere first).
    */
-  onOutcome?: (outcome: { id: string; decision: ApprovalDecision; source: 'approver' | 'fallback'; error?: string }) => void;
+  onOutcome?: (outcome: {
+    id: string;
+    decision: ApprovalDecision;
+    source: 'approver' | 'fallback';
+    error?: string;
+  }) => void;
 }
 
 export interface ApprovalClientHandle {
@@ -59,7 +64,10 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
     return 'deny';
   };
 
-  const decide = async (event: ExecApprovalRequestedEvent, signal: AbortSignal): Promise<{ decision: ApprovalDecision; source: 'approver' | 'fallback' }> => {
+  const decide = async (
+    event: ExecApprovalRequestedEvent,
+    signal: AbortSignal,
+  ): Promise<{ decision: ApprovalDecision; source: 'approver' | 'fallback' }> => {
     const allowed = event.request.allowedDecisions ?? ['allow-once', 'allow-always', 'deny'];
     if (options.approver.canPresent()) {
       const budget = Math.min(options.promptTimeoutMs ?? 120_000, Math.max(0, event.expiresAtMs - Date.now() - 1000));
@@ -98,7 +106,10 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
         await session.request('exec.approval.resolve', { id: event.id, decision }, { timeoutMs: 10_000 });
       } catch (error) {
         options.onOutcome?.({ id: event.id, decision, source, error: (error as Error).message });
-        log('debug', 'exec.approval.resolve failed (already resolved elsewhere?)', { id: event.id, error: String(error) });
+        log('debug', 'exec.approval.resolve failed (already resolved elsewhere?)', {
+          id: event.id,
+          error: String(error),
+        });
       }
     } finally {
       active.delete(event.id);

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { hardenParams, safeId } from '../protocol/method-schemas';
-import { GatewayMethodError, type GatewayModule, type MethodCall, type MethodDefinition } from '../server/gateway-module';
+import {
+  GatewayMethodError,
+  type GatewayModule,
+  type MethodCall,
+  type MethodDefinition,
+} from '../server/gateway-module';
 import { approvalNotFound, type ApprovalRecord, type ExecApprovalManager } from './exec-approval-manager';
 
 /**
@@ -95,7 +100,11 @@ export class ApprovalMethodsModule implements GatewayModule {
         params: resolveParams,
         handler: ({ params, conn }: MethodCall<z.infer<typeof resolveShape>>) => {
           if (!(KINDS as readonly string[]).includes(params.kind)) {
-            throw new GatewayMethodError('INVALID_REQUEST', `unknown approval kind "${params.kind}" (supported: ${KINDS.join(', ')})`, { reason: 'APPROVAL_KIND_UNKNOWN' });
+            throw new GatewayMethodError(
+              'INVALID_REQUEST',
+              `unknown approval kind "${params.kind}" (supported: ${KINDS.join(', ')})`,
+              { reason: 'APPROVAL_KIND_UNKNOWN' },
+            );
           }
           const { applied, record } = this.exec.settle(params.id, params.decision, conn);
           return { applied, approval: approvalSnapshot(record) };

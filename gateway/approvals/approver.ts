@@ -51,7 +51,10 @@ export interface TerminalApproverOptions {
 
 /** Control and bidi characters would let a command disguise itself on a terminal; show them escaped. */
 export function escapeForTerminal(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**
@@ -118,7 +121,13 @@ export class TerminalApprover implements Approver {
       rl.on('line', (line) => {
         const answer = line.trim().toLowerCase();
         const decision: ApprovalDecision | null =
-          answer === 'o' || answer === 'once' ? 'allow-once' : answer === 'a' || answer === 'always' ? 'allow-always' : answer === 'd' || answer === 'deny' || answer === 'n' ? 'deny' : null;
+          answer === 'o' || answer === 'once'
+            ? 'allow-once'
+            : answer === 'a' || answer === 'always'
+              ? 'allow-always'
+              : answer === 'd' || answer === 'deny' || answer === 'n'
+                ? 'deny'
+                : null;
         if (decision && allowed.includes(decision)) finish(decision);
         else prompt();
       });

@@ -107,23 +107,44 @@ const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 
 const commandTextSchema = z
   .string()
-  .refine((text) => utf8Bytes(text) <= MAX_APPROVAL_COMMAND_BYTES, { message: `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes` });
+  .refine((text) => utf8Bytes(text) <= MAX_APPROVAL_COMMAND_BYTES, {
+    message: `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes`,
+  });
 const argvSchema = z
   .array(z.string())
   .min(1, { message: 'an argv needs at least the program' })
   .max(MAX_APPROVAL_ARGV_ENTRIES, { message: `more than ${MAX_APPROVAL_ARGV_ENTRIES} argv entries` })
-  .refine((argv) => argv.reduce((n, arg) => n + utf8Bytes(arg), 0) <= MAX_APPROVAL_ARGV_BYTES, { message: `argv longer than ${MAX_APPROVAL_ARGV_BYTES} bytes in total` });
-const fieldText = z.string().max(MAX_APPROVAL_FIELD_CHARS, { message: `longer than ${MAX_APPROVAL_FIELD_CHARS} characters` });
+  .refine((argv) => argv.reduce((n, arg) => n + utf8Bytes(arg), 0) <= MAX_APPROVAL_ARGV_BYTES, {
+    message: `argv longer than ${MAX_APPROVAL_ARGV_BYTES} bytes in total`,
+  });
+const fieldText = z
+  .string()
+  .max(MAX_APPROVAL_FIELD_CHARS, { message: `longer than ${MAX_APPROVAL_FIELD_CHARS} characters` });
 const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
   const keys = Object.keys(env);
-  if (keys.length > MAX_APPROVAL_ENV_ENTRIES) ctx.addIssue({ code: 'custom', message: `more than ${MAX_APPROVAL_ENV_ENTRIES} environment overrides` });
+  if (keys.length > MAX_APPROVAL_ENV_ENTRIES)
+    ctx.addIssue({ code: 'custom', message: `more than ${MAX_APPROVAL_ENV_ENTRIES} environment overrides` });
   let bytes = 0;
   for (const key of keys) {
-    if (isReservedObjectKey(key)) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is a reserved object key and cannot be an environment variable name` });
-    else if (!key || key.length > 256 || /[=\u0000]/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'an environment variable name must be 1-256 characters without "=" or NUL' });
+    if (isReservedObjectKey(key))
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `"${key}" is a reserved object key and cannot be an environment variable name`,
+      });
+    else if (!key || key.length > 256 || /[=\u0000]/.test(key))
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: 'an environment variable name must be 1-256 characters without "=" or NUL',
+      });
     bytes += utf8Bytes(key) + utf8Bytes(env[key]);
   }
-  if (bytes > MAX_APPROVAL_ENV_BYTES) ctx.addIssue({ code: 'custom', message: `environment overrides longer than ${MAX_APPROVAL_ENV_BYTES} bytes in total` });
+  if (bytes > MAX_APPROVAL_ENV_BYTES)
+    ctx.addIssue({
+      code: 'custom',
+      message: `environment overrides longer than ${MAX_APPROVAL_ENV_BYTES} bytes in total`,
+    });
 });
 /** Optional ids the reference may send empty: bounded, and never a reserved object key. */
 const optionalId = (max = 512) => safeIdOrEmpty(max).nullable().optional();
@@ -157,7 +178,10 @@ const approvalRequestShape = z.looseObject({
   turnSourceChannel: optionalId(),
   turnSourceTo: optionalId(),
   turnSourceAccountId: optionalId(),
-  turnSourceThreadId: z.union([safeIdOrEmpty(512), z.number()]).nullable().optional(),
+  turnSourceThreadId: z
+    .union([safeIdOrEmpty(512), z.number()])
+    .nullable()
+    .optional(),
   timeoutMs: z
     .number()
     .int()
@@ -205,7 +229,13 @@ export interface ApprovalRequester {
 }
 
 export function requesterOf(conn: GatewayConnection): ApprovalRequester {
-  return { connId: conn.connId, deviceId: conn.deviceId, credential: credentialOf(conn), clientId: conn.client.id, clientMode: conn.client.mode };
+  return {
+    connId: conn.connId,
+    deviceId: conn.deviceId,
+    credential: credentialOf(conn),
+    clientId: conn.client.id,
+    clientMode: conn.client.mode,
+  };
 }
 
 function describeCredential(credential: ConnectionCredential | null): string {
@@ -216,7 +246,10 @@ function describeCredential(credential: ConnectionCredential | null): string {
 }
 
 /** Why `conn` counts as the requester (and so may neither resolve nor be asked), or null when it does not. */
-export function requesterMatch(requester: ApprovalRequester, conn: GatewayConnection): 'connection' | 'device' | 'credential' | null {
+export function requesterMatch(
+  requester: ApprovalRequester,
+  conn: GatewayConnection,
+): 'connection' | 'device' | 'credential' | null {
   if (conn.connId === requester.connId) return 'connection';
   if (requester.deviceId !== undefined && conn.deviceId === requester.deviceId) return 'device';
   // Another proven device is another identity.
@@ -298,8 +331,11 @@ function sameArgv(a: readonly string[] | null | undefined, b: readonly string[] 
 /** The askFallback a plan's policySnapshot states (the reference node host sends one), or null. */
 function planAskFallback(plan: Record<string, unknown> | null): ExecAskFallback | null {
   const snapshot = plan?.policySnapshot;
-  const value = snapshot && typeof snapshot === 'object' ? (snapshot as Record<string, unknown>).askFallback : undefined;
-  return typeof value === 'string' && (EXEC_SECURITY as readonly string[]).includes(value) ? (value as ExecAskFallback) : null;
+  const value =
+    snapshot && typeof snapshot === 'object' ? (snapshot as Record<string, unknown>).askFallback : undefined;
+  return typeof value === 'string' && (EXEC_SECURITY as readonly string[]).includes(value)
+    ? (value as ExecAskFallback)
+    : null;
 }
 
 export class ExecApprovalManager implements GatewayModule {
@@ -334,7 +370,8 @@ export class ExecApprovalManager implements GatewayModule {
    * (by connection, device or credential): only they could decide.
    */
   private audience(requester: ApprovalRequester): (conn: GatewayConnection) => boolean {
-    return (conn) => isApprovalClient(conn) && isApprovalVisibleTo({ requester }, conn) && requesterMatch(requester, conn) === null;
+    return (conn) =>
+      isApprovalClient(conn) && isApprovalVisibleTo({ requester }, conn) && requesterMatch(requester, conn) === null;
   }
 
   /**
@@ -352,10 +389,16 @@ export class ExecApprovalManager implements GatewayModule {
     const requester = record.requester;
     if (requester.deviceId !== undefined || requester.credential?.kind !== 'shared') return false;
     if (requester.clientId !== BACKEND_CLIENT.id || requester.clientMode !== BACKEND_CLIENT.mode) return false;
-    if (conn.role !== 'operator' || conn.client.id !== BACKEND_CLIENT.id || conn.client.mode !== BACKEND_CLIENT.mode) return false;
+    if (conn.role !== 'operator' || conn.client.id !== BACKEND_CLIENT.id || conn.client.mode !== BACKEND_CLIENT.mode)
+      return false;
     if (conn.locality === 'remote' || conn.deviceId === undefined) return false;
     const credential = credentialOf(conn);
-    if (!credential || credential.kind !== 'shared' || credentialKey(credential) !== credentialKey(requester.credential)) return false;
+    if (
+      !credential ||
+      credential.kind !== 'shared' ||
+      credentialKey(credential) !== credentialKey(requester.credential)
+    )
+      return false;
     if (record.resolver?.kind === 'device' && record.resolver.id === conn.deviceId) return false;
     if (record.replayDeviceId !== undefined && record.replayDeviceId !== conn.deviceId) return false;
     return true;
@@ -390,7 +433,8 @@ export class ExecApprovalManager implements GatewayModule {
 
   private lookup(idOrPrefix: string, opts: { pendingOnly: boolean; conn?: GatewayConnection }): ApprovalRecord {
     // A request this connection may not see is answered as if it did not exist.
-    const visible = (r: ApprovalRecord | undefined) => r !== undefined && (!opts.conn || isApprovalVisibleTo(r, opts.conn));
+    const visible = (r: ApprovalRecord | undefined) =>
+      r !== undefined && (!opts.conn || isApprovalVisibleTo(r, opts.conn));
     const found = this.records.get(idOrPrefix);
     const exact = visible(found) ? found : undefined;
     if (exact && (!opts.pendingOnly || exact.status === 'pending')) return exact;
@@ -399,17 +443,30 @@ export class ExecApprovalManager implements GatewayModule {
     );
     if (candidates.length === 1) return candidates[0];
     if (candidates.length > 1) {
-      throw new GatewayMethodError('INVALID_REQUEST', `ambiguous approval id prefix "${idOrPrefix}" (${candidates.length} matches)`, {
-        reason: 'APPROVAL_AMBIGUOUS',
-      });
+      throw new GatewayMethodError(
+        'INVALID_REQUEST',
+        `ambiguous approval id prefix "${idOrPrefix}" (${candidates.length} matches)`,
+        {
+          reason: 'APPROVAL_AMBIGUOUS',
+        },
+      );
     }
     if (exact) {
-      throw new GatewayMethodError('INVALID_REQUEST', 'approval already resolved', { reason: 'APPROVAL_ALREADY_RESOLVED', decision: exact.decision });
+      throw new GatewayMethodError('INVALID_REQUEST', 'approval already resolved', {
+        reason: 'APPROVAL_ALREADY_RESOLVED',
+        decision: exact.decision,
+      });
     }
     throw new GatewayMethodError('INVALID_REQUEST', 'unknown or expired approval id', { reason: 'APPROVAL_NOT_FOUND' });
   }
 
-  private finish(record: ApprovalRecord, decision: ApprovalDecision | null, reason: TerminalReason, resolvedBy?: string, resolver?: ApprovalResolver): void {
+  private finish(
+    record: ApprovalRecord,
+    decision: ApprovalDecision | null,
+    reason: TerminalReason,
+    resolvedBy?: string,
+    resolver?: ApprovalResolver,
+  ): void {
     if (record.status !== 'pending') return;
     clearTimeout(record.timer);
     const ts = this.now();
@@ -430,7 +487,9 @@ export class ExecApprovalManager implements GatewayModule {
           ts,
           request: record.request,
           ...(reason === 'user' ? {} : { terminalReason: reason }),
-          ...(record.fallback ? { askFallback: record.fallback.askFallback, fallbackDecision: record.fallback.decision } : {}),
+          ...(record.fallback
+            ? { askFallback: record.fallback.askFallback, fallbackDecision: record.fallback.decision }
+            : {}),
         },
         this.audience(record.requester),
       );
@@ -457,7 +516,9 @@ export class ExecApprovalManager implements GatewayModule {
       createdAtMs: record.createdAtMs,
       expiresAtMs: record.expiresAtMs,
       ...(record.terminalReason ? { terminalReason: record.terminalReason } : {}),
-      ...(record.fallback ? { askFallback: record.fallback.askFallback, fallbackDecision: record.fallback.decision } : {}),
+      ...(record.fallback
+        ? { askFallback: record.fallback.askFallback, fallbackDecision: record.fallback.decision }
+        : {}),
     };
   }
 
@@ -468,17 +529,32 @@ export class ExecApprovalManager implements GatewayModule {
 
   private create(params: ApprovalRequestParams, conn: GatewayConnection): ApprovalRecord {
     const id = params.id ?? randomUUID();
-    if (id.startsWith('plugin:')) throw new GatewayMethodError('INVALID_REQUEST', 'approval ids starting with "plugin:" are reserved');
+    if (id.startsWith('plugin:'))
+      throw new GatewayMethodError('INVALID_REQUEST', 'approval ids starting with "plugin:" are reserved');
     const existing = this.records.get(id);
-    if (existing?.status === 'pending') throw new GatewayMethodError('INVALID_REQUEST', `approval ${id} is already pending`, { reason: 'APPROVAL_DUPLICATE' });
+    if (existing?.status === 'pending')
+      throw new GatewayMethodError('INVALID_REQUEST', `approval ${id} is already pending`, {
+        reason: 'APPROVAL_DUPLICATE',
+      });
     const requester = requesterOf(conn);
     let pendingForRequester = 0;
-    for (const r of this.records.values()) if (r.status === 'pending' && requesterMatch(r.requester, conn) !== null) pendingForRequester += 1;
+    for (const r of this.records.values())
+      if (r.status === 'pending' && requesterMatch(r.requester, conn) !== null) pendingForRequester += 1;
     if (pendingForRequester >= MAX_PENDING_APPROVALS_PER_REQUESTER) {
-      throw new GatewayMethodError('INVALID_REQUEST', `too many pending approvals from this client (${MAX_PENDING_APPROVALS_PER_REQUESTER}); wait for decisions first`, { reason: 'APPROVAL_LIMIT' }, true);
+      throw new GatewayMethodError(
+        'INVALID_REQUEST',
+        `too many pending approvals from this client (${MAX_PENDING_APPROVALS_PER_REQUESTER}); wait for decisions first`,
+        { reason: 'APPROVAL_LIMIT' },
+        true,
+      );
     }
     if (!existing && this.records.size >= MAX_APPROVAL_RECORDS) {
-      throw new GatewayMethodError('UNAVAILABLE', 'too many approval records; retry shortly', { reason: 'APPROVAL_LIMIT' }, true);
+      throw new GatewayMethodError(
+        'UNAVAILABLE',
+        'too many approval records; retry shortly',
+        { reason: 'APPROVAL_LIMIT' },
+        true,
+      );
     }
     const host = params.host ?? null;
     const plan = params.systemRunPlan ?? null;
@@ -491,11 +567,17 @@ export class ExecApprovalManager implements GatewayModule {
     const computedText = argv && argv.length > 0 ? renderArgv(argv) : null;
     const agentText = plan?.commandText || params.command || null;
     const commandText = computedText ?? agentText;
-    if (!commandText) throw new GatewayMethodError('INVALID_REQUEST', 'an approval needs command, commandArgv or systemRunPlan');
+    if (!commandText)
+      throw new GatewayMethodError('INVALID_REQUEST', 'an approval needs command, commandArgv or systemRunPlan');
     if (utf8Bytes(commandText) > MAX_APPROVAL_COMMAND_BYTES) {
-      throw new GatewayMethodError('INVALID_REQUEST', `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes once rendered; refused`, { reason: 'APPROVAL_TOO_LARGE' });
+      throw new GatewayMethodError(
+        'INVALID_REQUEST',
+        `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes once rendered; refused`,
+        { reason: 'APPROVAL_TOO_LARGE' },
+      );
     }
-    const agentDescription = computedText !== null && agentText !== null && agentText !== computedText ? agentText : null;
+    const agentDescription =
+      computedText !== null && agentText !== null && agentText !== computedText ? agentText : null;
     const resolvedPath = argv && argv.length > 0 && isAbsolutePath(argv[0]) ? argv[0] : null;
     const agentResolvedPath = params.resolvedPath && params.resolvedPath !== resolvedPath ? params.resolvedPath : null;
     const ask = params.ask ?? 'on-miss';
@@ -509,7 +591,10 @@ export class ExecApprovalManager implements GatewayModule {
       envHash: envHash(params.env),
     };
     const createdAtMs = this.now();
-    const timeoutMs = Math.min(params.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_EXEC_APPROVAL_TIMEOUT_MS, MAX_APPROVAL_TIMEOUT_MS);
+    const timeoutMs = Math.min(
+      params.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_EXEC_APPROVAL_TIMEOUT_MS,
+      MAX_APPROVAL_TIMEOUT_MS,
+    );
     const expiresAtMs = createdAtMs + timeoutMs;
     const shown = sanitizeCommandText(commandText);
     const request: Record<string, unknown> = {
@@ -518,7 +603,15 @@ export class ExecApprovalManager implements GatewayModule {
       agentCommandText: agentDescription !== null ? sanitizeCommandText(agentDescription) : undefined,
       commandArgv: host === 'node' ? undefined : params.commandArgv,
       envKeys: params.env ? Object.keys(params.env).sort() : undefined,
-      systemRunBinding: argv ? { argv: binding.argv, cwd: binding.cwd, agentId: binding.agentId, sessionKey: binding.sessionKey, envHash: binding.envHash } : undefined,
+      systemRunBinding: argv
+        ? {
+            argv: binding.argv,
+            cwd: binding.cwd,
+            agentId: binding.agentId,
+            sessionKey: binding.sessionKey,
+            envHash: binding.envHash,
+          }
+        : undefined,
       systemRunPlan: plan ?? undefined,
       cwd: binding.cwd,
       nodeId: params.nodeId ?? null,
@@ -538,11 +631,20 @@ export class ExecApprovalManager implements GatewayModule {
     for (const key of Object.keys(request)) if (request[key] === undefined) delete request[key];
     const sizeBytes = utf8Bytes(JSON.stringify(request));
     if (sizeBytes > MAX_APPROVAL_REQUEST_BYTES) {
-      throw new GatewayMethodError('INVALID_REQUEST', `approval request is ${sizeBytes} bytes, above the limit of ${MAX_APPROVAL_REQUEST_BYTES}; refused`, { reason: 'APPROVAL_TOO_LARGE' });
+      throw new GatewayMethodError(
+        'INVALID_REQUEST',
+        `approval request is ${sizeBytes} bytes, above the limit of ${MAX_APPROVAL_REQUEST_BYTES}; refused`,
+        { reason: 'APPROVAL_TOO_LARGE' },
+      );
     }
     const replacedBytes = existing?.sizeBytes ?? 0;
     if (this.liveBytes - replacedBytes + sizeBytes > MAX_APPROVAL_BYTES_TOTAL) {
-      throw new GatewayMethodError('UNAVAILABLE', `approval records hold more than ${MAX_APPROVAL_BYTES_TOTAL} bytes; retry once some are decided`, { reason: 'APPROVAL_LIMIT' }, true);
+      throw new GatewayMethodError(
+        'UNAVAILABLE',
+        `approval records hold more than ${MAX_APPROVAL_BYTES_TOTAL} bytes; retry once some are decided`,
+        { reason: 'APPROVAL_LIMIT' },
+        true,
+      );
     }
     if (existing) this.deleteRecord(id);
     const claimed = params.askFallback ?? planAskFallback(plan);
@@ -581,11 +683,23 @@ export class ExecApprovalManager implements GatewayModule {
     record.timer.unref();
     this.host?.broadcast(
       'exec.approval.requested',
-      { approvalKind: 'exec', id: record.id, request: record.request, createdAtMs: record.createdAtMs, expiresAtMs: record.expiresAtMs },
+      {
+        approvalKind: 'exec',
+        id: record.id,
+        request: record.request,
+        createdAtMs: record.createdAtMs,
+        expiresAtMs: record.expiresAtMs,
+      },
       this.audience(record.requester),
     );
     if (call.params.twoPhase) {
-      call.sendInterim({ status: 'accepted', id: record.id, deliveryRoute: 'approval-client', createdAtMs: record.createdAtMs, expiresAtMs: record.expiresAtMs });
+      call.sendInterim({
+        status: 'accepted',
+        id: record.id,
+        deliveryRoute: 'approval-client',
+        createdAtMs: record.createdAtMs,
+        expiresAtMs: record.expiresAtMs,
+      });
     }
     await this.waitFor(record);
     return this.outcome(record);
@@ -608,7 +722,11 @@ export class ExecApprovalManager implements GatewayModule {
    * for a pending approval. Repeating the recorded decision is answered `applied: false`; anything else on a finished
    * approval is an error, so a caller never mistakes someone else's decision for its own.
    */
-  settle(id: string, decision: ApprovalDecision, conn: GatewayConnection): { applied: boolean; record: ApprovalRecord } {
+  settle(
+    id: string,
+    decision: ApprovalDecision,
+    conn: GatewayConnection,
+  ): { applied: boolean; record: ApprovalRecord } {
     const record = this.find(id, conn);
     if (!record) throw approvalNotFound();
     this.refuseSelfResolve(record, conn);
@@ -617,14 +735,20 @@ export class ExecApprovalManager implements GatewayModule {
       return { applied: true, record };
     }
     if (record.status === 'expired' || record.decision === null) {
-      throw new GatewayMethodError('INVALID_REQUEST', `approval ${record.id} expired without a decision`, { reason: 'APPROVAL_EXPIRED' });
+      throw new GatewayMethodError('INVALID_REQUEST', `approval ${record.id} expired without a decision`, {
+        reason: 'APPROVAL_EXPIRED',
+      });
     }
     if (record.decision === decision) return { applied: false, record };
     const by = record.resolver ? ` by ${record.resolver.kind}:${record.resolver.id}` : '';
-    throw new GatewayMethodError('INVALID_REQUEST', `approval ${record.id} was already resolved with ${record.decision}${by}`, {
-      reason: 'APPROVAL_ALREADY_RESOLVED',
-      decision: record.decision,
-    });
+    throw new GatewayMethodError(
+      'INVALID_REQUEST',
+      `approval ${record.id} was already resolved with ${record.decision}${by}`,
+      {
+        reason: 'APPROVAL_ALREADY_RESOLVED',
+        decision: record.decision,
+      },
+    );
   }
 
   /** A request is never resolved by its requester: same connection, same device, or (without a device) same credential. */
@@ -644,9 +768,13 @@ export class ExecApprovalManager implements GatewayModule {
   private decide(record: ApprovalRecord, decision: ApprovalDecision, conn: GatewayConnection): void {
     this.refuseSelfResolve(record, conn);
     if (!record.allowed.includes(decision)) {
-      throw new GatewayMethodError('INVALID_REQUEST', `decision ${decision} is not allowed for this approval (allowed: ${record.allowed.join(', ')})`, {
-        reason: decision === 'allow-always' ? 'APPROVAL_ALLOW_ALWAYS_UNAVAILABLE' : 'APPROVAL_DECISION_NOT_ALLOWED',
-      });
+      throw new GatewayMethodError(
+        'INVALID_REQUEST',
+        `decision ${decision} is not allowed for this approval (allowed: ${record.allowed.join(', ')})`,
+        {
+          reason: decision === 'allow-always' ? 'APPROVAL_ALLOW_ALWAYS_UNAVAILABLE' : 'APPROVAL_DECISION_NOT_ALLOWED',
+        },
+      );
     }
     this.finish(record, decision, 'user', conn.client.displayName ?? conn.client.id, resolverOf(conn));
   }
@@ -656,10 +784,15 @@ export class ExecApprovalManager implements GatewayModule {
    * stripped and the node's own policy decides. With one, `runId` must name a live approval for this node, from
    * the same device (or connection), with the same argv, cwd, agent, session and environment.
    */
-  gateSystemRun(input: { conn: GatewayConnection; nodeId: string; params: Record<string, unknown> }): Record<string, unknown> {
+  gateSystemRun(input: {
+    conn: GatewayConnection;
+    nodeId: string;
+    params: Record<string, unknown>;
+  }): Record<string, unknown> {
     const { conn, nodeId, params } = input;
     const out: Record<string, unknown> = { ...params };
-    const claims = params.approved === true || (params.approvalDecision !== undefined && params.approvalDecision !== null);
+    const claims =
+      params.approved === true || (params.approvalDecision !== undefined && params.approvalDecision !== null);
     delete out.approved;
     delete out.approvalDecision;
     if (!claims) return out;
@@ -669,41 +802,64 @@ export class ExecApprovalManager implements GatewayModule {
     if (!record) throw bindingError('UNKNOWN_APPROVAL_ID', 'unknown or expired approval id');
     // An allow-once from askFallback at expiry stays usable for the grace period after it.
     const grace = this.options.resolvedGraceMs ?? RESOLVED_GRACE_MS;
-    const usableUntil = record.fallback?.decision === 'allow-once' ? Math.max(record.expiresAtMs, (record.resolvedAtMs ?? 0) + grace) : record.expiresAtMs;
+    const usableUntil =
+      record.fallback?.decision === 'allow-once'
+        ? Math.max(record.expiresAtMs, (record.resolvedAtMs ?? 0) + grace)
+        : record.expiresAtMs;
     const timedOut = record.terminalReason === 'timeout' && record.fallback?.decision !== 'allow-once';
     if (timedOut || this.now() > usableUntil) throw bindingError('APPROVAL_EXPIRED', 'approval expired');
-    if (record.binding.nodeId !== nodeId) throw bindingError('APPROVAL_NODE_MISMATCH', 'approval was requested for another node');
-    const sameRequester = record.requester.deviceId ? conn.deviceId === record.requester.deviceId : conn.connId === record.requester.connId;
+    if (record.binding.nodeId !== nodeId)
+      throw bindingError('APPROVAL_NODE_MISMATCH', 'approval was requested for another node');
+    const sameRequester = record.requester.deviceId
+      ? conn.deviceId === record.requester.deviceId
+      : conn.connId === record.requester.connId;
     const backendReplay = !sameRequester && this.isBackendReplay(record, conn);
-    if (!sameRequester && !backendReplay) throw bindingError('APPROVAL_DEVICE_MISMATCH', 'approval was requested by another device');
+    if (!sameRequester && !backendReplay)
+      throw bindingError('APPROVAL_DEVICE_MISMATCH', 'approval was requested by another device');
 
     // The decision is the gateway's record, never what the requester sends (issue 9 finding 4).
     let decision: ApprovalDecision | null = record.decision;
-    if (record.status === 'pending' || decision === 'deny') throw bindingError('APPROVAL_REQUIRED', 'approval required');
+    if (record.status === 'pending' || decision === 'deny')
+      throw bindingError('APPROVAL_REQUIRED', 'approval required');
     if (decision === null) {
       // Nobody decided: the gateway's askFallback, applied when the request ended, is the only answer.
       const fallback = record.fallback ?? this.fallbackFor(record);
       if (fallback.decision !== 'allow-once') {
-        throw bindingError('APPROVAL_REQUIRED', `approval required: nobody decided, and askFallback=${fallback.askFallback} denies the run`);
+        throw bindingError(
+          'APPROVAL_REQUIRED',
+          `approval required: nobody decided, and askFallback=${fallback.askFallback} denies the run`,
+        );
       }
       decision = 'allow-once';
     }
 
-    const plan = params.systemRunPlan && typeof params.systemRunPlan === 'object' ? (params.systemRunPlan as Record<string, unknown>) : null;
+    const plan =
+      params.systemRunPlan && typeof params.systemRunPlan === 'object'
+        ? (params.systemRunPlan as Record<string, unknown>)
+        : null;
     const command = Array.isArray(params.command) ? (params.command as string[]) : null;
-    const argvOk = (argv: string[] | null) => sameArgv(argv, record.binding.argv) || (record.originalArgv !== null && sameArgv(argv, record.originalArgv));
+    const argvOk = (argv: string[] | null) =>
+      sameArgv(argv, record.binding.argv) || (record.originalArgv !== null && sameArgv(argv, record.originalArgv));
     if (!argvOk(command) || (plan && !sameArgv(plan.argv as string[] | null, record.binding.argv))) {
       throw bindingError('APPROVAL_ARGV_MISMATCH', 'command differs from the approved command');
     }
-    const cwdOk = (cwd: unknown) => (cwd ?? null) === record.binding.cwd || (record.originalCwd !== null && cwd === record.originalCwd);
-    if ((params.cwd !== undefined && !cwdOk(params.cwd)) || (plan && (plan.cwd ?? null) !== record.binding.cwd) || (!plan && params.cwd === undefined && record.binding.cwd !== null)) {
+    const cwdOk = (cwd: unknown) =>
+      (cwd ?? null) === record.binding.cwd || (record.originalCwd !== null && cwd === record.originalCwd);
+    if (
+      (params.cwd !== undefined && !cwdOk(params.cwd)) ||
+      (plan && (plan.cwd ?? null) !== record.binding.cwd) ||
+      (!plan && params.cwd === undefined && record.binding.cwd !== null)
+    ) {
       throw bindingError('APPROVAL_CWD_MISMATCH', 'working directory differs from the approved one');
     }
     const agentId = (params.agentId ?? plan?.agentId ?? null) as string | null;
-    if (agentId !== record.binding.agentId) throw bindingError('APPROVAL_AGENT_MISMATCH', 'agent differs from the approved one');
+    if (agentId !== record.binding.agentId)
+      throw bindingError('APPROVAL_AGENT_MISMATCH', 'agent differs from the approved one');
     const sessionKey = (params.sessionKey ?? plan?.sessionKey ?? null) as string | null;
-    if (sessionKey !== record.binding.sessionKey) throw bindingError('APPROVAL_SESSION_MISMATCH', 'session differs from the approved one');
-    if (envHash(params.env) !== record.binding.envHash) throw bindingError('APPROVAL_ENV_MISMATCH', 'environment differs from the approved one');
+    if (sessionKey !== record.binding.sessionKey)
+      throw bindingError('APPROVAL_SESSION_MISMATCH', 'session differs from the approved one');
+    if (envHash(params.env) !== record.binding.envHash)
+      throw bindingError('APPROVAL_ENV_MISMATCH', 'environment differs from the approved one');
 
     if (decision === 'allow-once') {
       if (record.consumed) throw bindingError('APPROVAL_CONSUMED', 'allow-once approval was already used');
@@ -722,7 +878,9 @@ export class ExecApprovalManager implements GatewayModule {
    * MAX_APPROVAL_LIST_BYTES serialized, oldest first among those; a bare array, as the openclaw CLI requires.
    */
   list(limit = MAX_APPROVAL_LIST_ENTRIES, conn?: GatewayConnection): Array<Record<string, unknown>> {
-    const newestFirst = this.pendingRecords().filter((r) => !conn || isApprovalVisibleTo(r, conn)).reverse(); // creation order (a re-filed id moves to the end)
+    const newestFirst = this.pendingRecords()
+      .filter((r) => !conn || isApprovalVisibleTo(r, conn))
+      .reverse(); // creation order (a re-filed id moves to the end)
     const out: Array<Record<string, unknown>> = [];
     let bytes = 2;
     for (const r of newestFirst) {
@@ -738,8 +896,12 @@ export class ExecApprovalManager implements GatewayModule {
 
   methods(): MethodDefinition[] {
     const idParams = hardenParams(z.looseObject({ id: safeId(200) }));
-    const resolveParams = hardenParams(z.looseObject({ id: safeId(200), decision: z.enum(['allow-once', 'allow-always', 'deny']) }));
-    const listParams = hardenParams(z.looseObject({ limit: z.number().int().min(1).max(MAX_APPROVAL_LIST_ENTRIES).optional() }));
+    const resolveParams = hardenParams(
+      z.looseObject({ id: safeId(200), decision: z.enum(['allow-once', 'allow-always', 'deny']) }),
+    );
+    const listParams = hardenParams(
+      z.looseObject({ limit: z.number().int().min(1).max(MAX_APPROVAL_LIST_ENTRIES).optional() }),
+    );
     return [
       {
         name: 'exec.approval.request',
@@ -751,7 +913,8 @@ export class ExecApprovalManager implements GatewayModule {
         name: 'exec.approval.resolve',
         access: { kind: 'scope', scope: 'operator.approvals' },
         params: resolveParams,
-        handler: ({ params, conn }: MethodCall<z.infer<typeof resolveParams>>) => this.resolve(params.id, params.decision, conn),
+        handler: ({ params, conn }: MethodCall<z.infer<typeof resolveParams>>) =>
+          this.resolve(params.id, params.decision, conn),
       },
       {
         name: 'exec.approval.get',

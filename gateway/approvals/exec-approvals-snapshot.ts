@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { z } from 'zod';
-import { ExecApprovalsError, ExecApprovalsStore, importLegacyExecApprovals, type ExecApprovalsSnapshot } from '../exec/approvals-file';
+import {
+  ExecApprovalsError,
+  ExecApprovalsStore,
+  importLegacyExecApprovals,
+  type ExecApprovalsSnapshot,
+} from '../exec/approvals-file';
 import { CLAWDESK_EXEC_DEFAULTS } from '../exec/policy';
 import { hardenParams, safeId } from '../protocol/method-schemas';
-import { GatewayMethodError, type GatewayHost, type GatewayModule, type MethodCall, type MethodDefinition } from '../server/gateway-module';
+import {
+  GatewayMethodError,
+  type GatewayHost,
+  type GatewayModule,
+  type MethodCall,
+  type MethodDefinition,
+} from '../server/gateway-module';
 import type { NodeRegistry } from './node-registry';
 
 /**
@@ -14,15 +25,24 @@ import type { NodeRegistry } from './node-registry';
  */
 
 function toMethodError(error: unknown): never {
-  if (error instanceof ExecApprovalsError) throw new GatewayMethodError('INVALID_REQUEST', error.message, { code: error.code });
+  if (error instanceof ExecApprovalsError)
+    throw new GatewayMethodError('INVALID_REQUEST', error.message, { code: error.code });
   throw error;
 }
 
 /** Exactly the snapshot shape: no baseHash, no extra keys ([v4] ExecApprovalsNodeSnapshotSchema). */
 function snapshotShape(value: unknown): ExecApprovalsSnapshot {
   const v = (value ?? {}) as Partial<ExecApprovalsSnapshot>;
-  if (typeof v.path !== 'string' || typeof v.hash !== 'string' || typeof v.exists !== 'boolean' || !v.file || typeof v.file !== 'object') {
-    throw new GatewayMethodError('UNAVAILABLE', 'node returned a malformed exec approvals snapshot', { code: 'BAD_NODE_PAYLOAD' });
+  if (
+    typeof v.path !== 'string' ||
+    typeof v.hash !== 'string' ||
+    typeof v.exists !== 'boolean' ||
+    !v.file ||
+    typeof v.file !== 'object'
+  ) {
+    throw new GatewayMethodError('UNAVAILABLE', 'node returned a malformed exec approvals snapshot', {
+      code: 'BAD_NODE_PAYLOAD',
+    });
   }
   const file = { ...(v.file as unknown as Record<string, unknown>) };
   if (file.socket && typeof file.socket === 'object') {
@@ -44,7 +64,10 @@ export class ExecApprovalsSnapshotModule implements GatewayModule {
   readonly name = 'exec-approvals-snapshot';
   private store?: ExecApprovalsStore;
 
-  constructor(private readonly registry: NodeRegistry, private readonly options: ExecApprovalsSnapshotOptions = {}) {}
+  constructor(
+    private readonly registry: NodeRegistry,
+    private readonly options: ExecApprovalsSnapshotOptions = {},
+  ) {}
 
   /**
    * Like the node host: a legacy file is imported first (the gateway and Clawdesk's runner share the state dir, and
@@ -55,8 +78,12 @@ export class ExecApprovalsSnapshotModule implements GatewayModule {
     const store = this.options.store ?? new ExecApprovalsStore({ stateDir: host.stateDir });
     this.store = store;
     try {
-      const legacy = await importLegacyExecApprovals({ stateDir: host.stateDir, home: this.options.home ?? os.homedir() });
-      if (legacy.kind === 'imported') host.log('warn', `imported exec approvals from ${legacy.legacyPath} into ${legacy.targetPath}`);
+      const legacy = await importLegacyExecApprovals({
+        stateDir: host.stateDir,
+        home: this.options.home ?? os.homedir(),
+      });
+      if (legacy.kind === 'imported')
+        host.log('warn', `imported exec approvals from ${legacy.legacyPath} into ${legacy.targetPath}`);
       else if (legacy.kind === 'conflict' || legacy.kind === 'unreadable') host.log('warn', legacy.message);
     } catch (error) {
       host.log('warn', `legacy exec approvals check failed: ${(error as Error).message}`);
@@ -64,9 +91,16 @@ export class ExecApprovalsSnapshotModule implements GatewayModule {
     try {
       const result = await store.ensureExists(CLAWDESK_EXEC_DEFAULTS);
       if (result.created) host.log('info', `wrote the default exec approvals policy to ${store.filePath}`);
-      else if (result.existing !== 'file') host.log('warn', `${store.filePath} is ${result.existing === 'symlink' ? 'a symbolic link' : 'not a regular file'}; it is neither read nor written`);
+      else if (result.existing !== 'file')
+        host.log(
+          'warn',
+          `${store.filePath} is ${result.existing === 'symlink' ? 'a symbolic link' : 'not a regular file'}; it is neither read nor written`,
+        );
     } catch (error) {
-      host.log('warn', `could not write the default exec approvals policy to ${store.filePath}: ${(error as Error).message}`);
+      host.log(
+        'warn',
+        `could not write the default exec approvals policy to ${store.filePath}: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -100,7 +134,8 @@ export class ExecApprovalsSnapshotModule implements GatewayModule {
         name: 'exec.approvals.set',
         access: admin,
         params: setParams,
-        handler: ({ params }: MethodCall<z.infer<typeof setShape>>) => this.store!.set(params.file, params.baseHash ?? undefined).catch(toMethodError),
+        handler: ({ params }: MethodCall<z.infer<typeof setShape>>) =>
+          this.store!.set(params.file, params.baseHash ?? undefined).catch(toMethodError),
       },
       {
         name: 'exec.approvals.node.get',

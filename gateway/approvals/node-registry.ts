@@ -25,9 +25,25 @@ export const DEFAULT_NODE_INVOKE_TIMEOUT_MS = 30_000;
  */
 export const NODE_INVOKE_CANCEL_EVENT = 'node.invoke.cancel';
 
-const EXEC_COMMANDS = ['system.run.prepare', 'system.run', 'system.which', 'system.execApprovals.get', 'system.execApprovals.set'];
+const EXEC_COMMANDS = [
+  'system.run.prepare',
+  'system.run',
+  'system.which',
+  'system.execApprovals.get',
+  'system.execApprovals.set',
+];
 const DESKTOP_COMMANDS = [...EXEC_COMMANDS, 'system.notify', 'browser.proxy'];
-const MACOS_EXTRA = ['canvas.present', 'canvas.hide', 'canvas.navigate', 'canvas.eval', 'canvas.snapshot', 'camera.list', 'location.get', 'device.info', 'device.status'];
+const MACOS_EXTRA = [
+  'canvas.present',
+  'canvas.hide',
+  'canvas.navigate',
+  'canvas.eval',
+  'canvas.snapshot',
+  'camera.list',
+  'location.get',
+  'device.info',
+  'device.status',
+];
 /** Commands that need an explicit `allowCommands` even on a platform that knows them. */
 const DANGEROUS_COMMANDS = new Set(['camera.snap', 'camera.clip', 'screen.record']);
 /** Reserved: reachable only through exec.approvals.node.* (spec 4.3). */
@@ -80,7 +96,8 @@ export function filterDeclaredCommands(
   const out: string[] = [];
   for (const command of declared) {
     if (deny.has(command) || out.includes(command)) continue;
-    if (DANGEROUS_COMMANDS.has(command) ? extra.has(command) : allowed.has(command) || extra.has(command)) out.push(command);
+    if (DANGEROUS_COMMANDS.has(command) ? extra.has(command) : allowed.has(command) || extra.has(command))
+      out.push(command);
   }
   return out;
 }
@@ -106,8 +123,17 @@ const nodeMetaSchema = z.object({
   commands: z.array(z.string()).optional(),
 });
 
-const pairedNodeSchema = nodeMetaSchema.extend({ createdAtMs: z.number(), approvedAtMs: z.number(), lastConnectedAtMs: z.number().optional() });
-const pendingNodeSchema = nodeMetaSchema.extend({ requestId: z.string(), ts: z.number(), silent: z.boolean().optional(), isRepair: z.boolean().optional() });
+const pairedNodeSchema = nodeMetaSchema.extend({
+  createdAtMs: z.number(),
+  approvedAtMs: z.number(),
+  lastConnectedAtMs: z.number().optional(),
+});
+const pendingNodeSchema = nodeMetaSchema.extend({
+  requestId: z.string(),
+  ts: z.number(),
+  silent: z.boolean().optional(),
+  isRepair: z.boolean().optional(),
+});
 
 export type PairedNode = z.infer<typeof pairedNodeSchema>;
 export type PendingNodeRequest = z.infer<typeof pendingNodeSchema>;
@@ -145,14 +171,19 @@ export interface NodeRegistryOptions {
 }
 
 /** Hook for `node.invoke system.run`: returns the params to forward, or throws a GatewayMethodError. */
-export type SystemRunGate = (input: { conn: GatewayConnection; nodeId: string; params: Record<string, unknown> }) => Record<string, unknown>;
+export type SystemRunGate = (input: {
+  conn: GatewayConnection;
+  nodeId: string;
+  params: Record<string, unknown>;
+}) => Record<string, unknown>;
 
 export const canSeePairing = (conn: GatewayConnection): boolean =>
   conn.role === 'operator' && (conn.scopes.includes('operator.pairing') || conn.scopes.includes('operator.admin'));
 /** Node lifecycle reports (exec.started/finished/denied) go to admins and to readers that ask with the `node-events` cap. */
 const wantsNodeEvents = (conn: GatewayConnection): boolean =>
   conn.role === 'operator' &&
-  (conn.scopes.includes('operator.admin') || (conn.caps.includes('node-events') && ['operator.read', 'operator.write'].some((s) => conn.scopes.includes(s))));
+  (conn.scopes.includes('operator.admin') ||
+    (conn.caps.includes('node-events') && ['operator.read', 'operator.write'].some((s) => conn.scopes.includes(s))));
 
 function nodeIdOf(conn: GatewayConnection): string {
   return conn.deviceId ?? conn.client.instanceId ?? conn.client.id;
@@ -204,10 +235,16 @@ export class NodeRegistry implements GatewayModule {
     this.stateDir = host.stateDir;
     const paired = await readJsonFile(this.pairedPath(), { parse: (v) => pairedFileSchema.parse(v) });
     if (paired.kind === 'ok') this.paired = new Map(Object.entries(paired.value.nodes));
-    else if (paired.kind === 'corrupt') host.log('warn', `node pairing file was corrupt and was moved aside: ${paired.error}`, { quarantinedTo: paired.quarantinedTo });
+    else if (paired.kind === 'corrupt')
+      host.log('warn', `node pairing file was corrupt and was moved aside: ${paired.error}`, {
+        quarantinedTo: paired.quarantinedTo,
+      });
     const pending = await readJsonFile(this.pendingPath(), { parse: (v) => pendingFileSchema.parse(v) });
     if (pending.kind === 'ok') this.pending = new Map(Object.entries(pending.value.requests));
-    else if (pending.kind === 'corrupt') host.log('warn', `node pending file was corrupt and was moved aside: ${pending.error}`, { quarantinedTo: pending.quarantinedTo });
+    else if (pending.kind === 'corrupt')
+      host.log('warn', `node pending file was corrupt and was moved aside: ${pending.error}`, {
+        quarantinedTo: pending.quarantinedTo,
+      });
   }
 
   stop(): void {
@@ -234,12 +271,18 @@ export class NodeRegistry implements GatewayModule {
   onConnected(conn: GatewayConnection): void {
     if (conn.role !== 'node') return;
     const nodeId = nodeIdOf(conn);
-    const declared = filterDeclaredCommands(conn.commands, classifyNodePlatform(conn.client.platform, conn.client.deviceFamily), this.options);
+    const declared = filterDeclaredCommands(
+      conn.commands,
+      classifyNodePlatform(conn.client.platform, conn.client.deviceFamily),
+      this.options,
+    );
     const previous = this.live.get(nodeId);
     const live: LiveNode = { conn, nodeId, declared };
     this.live.set(nodeId, live);
     if (previous && previous.conn.connId !== conn.connId) this.failInvokesFor(previous.conn.connId, 'node reconnected');
-    void this.reconcile(live).catch((error) => this.host?.log('error', 'node pairing reconcile failed', { nodeId, error: String(error) }));
+    void this.reconcile(live).catch((error) =>
+      this.host?.log('error', 'node pairing reconcile failed', { nodeId, error: String(error) }),
+    );
   }
 
   onDisconnected(conn: GatewayConnection): void {
@@ -255,7 +298,9 @@ export class NodeRegistry implements GatewayModule {
       if (inv.connId !== connId) continue;
       clearTimeout(inv.timer);
       this.invokes.delete(id);
-      inv.reject(new GatewayMethodError('UNAVAILABLE', `${why} before answering`, { code: 'NOT_CONNECTED', nodeId: inv.nodeId }));
+      inv.reject(
+        new GatewayMethodError('UNAVAILABLE', `${why} before answering`, { code: 'NOT_CONNECTED', nodeId: inv.nodeId }),
+      );
     }
   }
 
@@ -267,7 +312,12 @@ export class NodeRegistry implements GatewayModule {
     for (const [id, inv] of this.invokes) {
       if (!inv.requesters?.delete(connId) || inv.requesters.size > 0) continue;
       this.cancelInvoke(id, inv, 'requester disconnected');
-      inv.reject(new GatewayMethodError('UNAVAILABLE', 'node invoke cancelled: requester disconnected', { code: 'REQUESTER_GONE', nodeId: inv.nodeId }));
+      inv.reject(
+        new GatewayMethodError('UNAVAILABLE', 'node invoke cancelled: requester disconnected', {
+          code: 'REQUESTER_GONE',
+          nodeId: inv.nodeId,
+        }),
+      );
     }
   }
 
@@ -319,10 +369,20 @@ export class NodeRegistry implements GatewayModule {
       return;
     }
     for (const [id, req] of this.pending) if (req.nodeId === live.nodeId) this.pending.delete(id);
-    const request: PendingNodeRequest = { ...meta, requestId: randomUUID(), ts: Date.now(), silent: false, isRepair: Boolean(paired) };
+    const request: PendingNodeRequest = {
+      ...meta,
+      requestId: randomUUID(),
+      ts: Date.now(),
+      silent: false,
+      isRepair: Boolean(paired),
+    };
     this.pending.set(request.requestId, request);
     await this.persist();
-    this.host?.broadcast('node.pair.requested', { ...request, requiredApproveScopes: requiredApproveScopes(request.commands ?? []) }, canSeePairing);
+    this.host?.broadcast(
+      'node.pair.requested',
+      { ...request, requiredApproveScopes: requiredApproveScopes(request.commands ?? []) },
+      canSeePairing,
+    );
   }
 
   private pendingFor(nodeId: string): PendingNodeRequest | undefined {
@@ -353,7 +413,7 @@ export class NodeRegistry implements GatewayModule {
       displayName: paired?.displayName ?? base.displayName,
       pathEnv: live?.conn.pathEnv,
       permissions: live ? { ...live.conn.permissions } : undefined,
-      commands: live ? this.surfaceOf(nodeId) : paired?.commands ?? [],
+      commands: live ? this.surfaceOf(nodeId) : (paired?.commands ?? []),
       paired: Boolean(paired),
       connected: Boolean(live),
       connectedAtMs: live?.conn.connectedAtMs,
@@ -367,11 +427,16 @@ export class NodeRegistry implements GatewayModule {
 
   listNodes(): Record<string, unknown>[] {
     const ids = new Set([...this.paired.keys(), ...this.live.keys()]);
-    return [...ids].map((id) => this.describe(id)!).sort((a, b) => String(a.displayName ?? a.nodeId).localeCompare(String(b.displayName ?? b.nodeId)));
+    return [...ids]
+      .map((id) => this.describe(id)!)
+      .sort((a, b) => String(a.displayName ?? a.nodeId).localeCompare(String(b.displayName ?? b.nodeId)));
   }
 
   listPending(): Array<PendingNodeRequest & { requiredApproveScopes: string[] }> {
-    return [...this.pending.values()].map((r) => ({ ...r, requiredApproveScopes: requiredApproveScopes(r.commands ?? []) }));
+    return [...this.pending.values()].map((r) => ({
+      ...r,
+      requiredApproveScopes: requiredApproveScopes(r.commands ?? []),
+    }));
   }
 
   /** The gateway's checks before anything reaches the node (spec 5.2 step 2), in the reference's order. */
@@ -381,9 +446,13 @@ export class NodeRegistry implements GatewayModule {
       throw new GatewayMethodError('UNAVAILABLE', 'node not connected', { code: 'NOT_CONNECTED', nodeId: nodeId });
     }
     if (!internal && RAW_INVOKE_FORBIDDEN.has(command)) {
-      throw new GatewayMethodError('INVALID_REQUEST', `${command} is reachable only through exec.approvals.node.get/set`, {
-        code: 'COMMAND_RESERVED',
-      });
+      throw new GatewayMethodError(
+        'INVALID_REQUEST',
+        `${command} is reachable only through exec.approvals.node.get/set`,
+        {
+          code: 'COMMAND_RESERVED',
+        },
+      );
     }
     if (!this.paired.has(nodeId) || (live.declared.includes(command) && !this.surfaceOf(nodeId).includes(command))) {
       const req = this.pendingFor(nodeId);
@@ -394,7 +463,10 @@ export class NodeRegistry implements GatewayModule {
       );
     }
     if (!this.surfaceOf(nodeId).includes(command)) {
-      throw new GatewayMethodError('INVALID_REQUEST', `node command not allowed: ${command}`, { code: 'COMMAND_NOT_ALLOWED', command: command });
+      throw new GatewayMethodError('INVALID_REQUEST', `node command not allowed: ${command}`, {
+        code: 'COMMAND_NOT_ALLOWED',
+        command: command,
+      });
     }
     return live;
   }
@@ -420,9 +492,23 @@ export class NodeRegistry implements GatewayModule {
       const timer = setTimeout(() => {
         const inv = this.invokes.get(id);
         if (inv) this.cancelInvoke(id, inv, `timed out on the gateway after ${timeoutMs} ms`);
-        reject(new GatewayMethodError('UNAVAILABLE', 'node invoke timed out', { code: 'TIMEOUT', nodeId: input.nodeId, timeoutMs }));
+        reject(
+          new GatewayMethodError('UNAVAILABLE', 'node invoke timed out', {
+            code: 'TIMEOUT',
+            nodeId: input.nodeId,
+            timeoutMs,
+          }),
+        );
       }, timeoutMs);
-      this.invokes.set(id, { nodeId: input.nodeId, connId: live.conn.connId, nodeConn: live.conn, requesters: input.requesters, resolve, reject, timer });
+      this.invokes.set(id, {
+        nodeId: input.nodeId,
+        connId: live.conn.connId,
+        nodeConn: live.conn,
+        requesters: input.requesters,
+        resolve,
+        reject,
+        timer,
+      });
       const sent = live.conn.sendEvent('node.invoke.request', {
         id,
         nodeId: input.nodeId,
@@ -434,21 +520,27 @@ export class NodeRegistry implements GatewayModule {
       if (!sent) {
         clearTimeout(timer);
         this.invokes.delete(id);
-        reject(new GatewayMethodError('UNAVAILABLE', 'node not connected', { code: 'NOT_CONNECTED', nodeId: input.nodeId }));
+        reject(
+          new GatewayMethodError('UNAVAILABLE', 'node not connected', { code: 'NOT_CONNECTED', nodeId: input.nodeId }),
+        );
       }
     });
   }
 
   private handleResult(conn: GatewayConnection, params: z.infer<typeof invokeResultParams>): Record<string, unknown> {
     const inv = this.invokes.get(params.id);
-    if (!inv) throw new GatewayMethodError('INVALID_REQUEST', 'unknown or expired invoke id', { code: 'UNKNOWN_INVOKE_ID' });
+    if (!inv)
+      throw new GatewayMethodError('INVALID_REQUEST', 'unknown or expired invoke id', { code: 'UNKNOWN_INVOKE_ID' });
     if (inv.connId !== conn.connId || inv.nodeId !== params.nodeId) {
       throw new GatewayMethodError('INVALID_REQUEST', 'invoke result from a different node', { code: 'NODE_MISMATCH' });
     }
     this.invokes.delete(params.id);
     clearTimeout(inv.timer);
     if (!params.ok) {
-      const nodeError = { code: params.error?.code ?? 'UNAVAILABLE', message: params.error?.message ?? 'node command failed' };
+      const nodeError = {
+        code: params.error?.code ?? 'UNAVAILABLE',
+        message: params.error?.message ?? 'node command failed',
+      };
       inv.reject(new GatewayMethodError('UNAVAILABLE', nodeError.message, { code: nodeError.code, nodeError }));
       return { ok: true };
     }
@@ -458,7 +550,9 @@ export class NodeRegistry implements GatewayModule {
       try {
         payload = JSON.parse(payloadJSON);
       } catch {
-        inv.reject(new GatewayMethodError('UNAVAILABLE', 'node returned malformed payloadJSON', { code: 'BAD_NODE_PAYLOAD' }));
+        inv.reject(
+          new GatewayMethodError('UNAVAILABLE', 'node returned malformed payloadJSON', { code: 'BAD_NODE_PAYLOAD' }),
+        );
         return { ok: true };
       }
     } else if (params.payload !== undefined) payloadJSON = JSON.stringify(params.payload);
@@ -466,12 +560,19 @@ export class NodeRegistry implements GatewayModule {
     return { ok: true };
   }
 
-  async approve(requestId: string, callerScopes: readonly string[]): Promise<{ requestId: string; node: Record<string, unknown> }> {
+  async approve(
+    requestId: string,
+    callerScopes: readonly string[],
+  ): Promise<{ requestId: string; node: Record<string, unknown> }> {
     const req = this.pending.get(requestId);
     if (!req) throw new GatewayMethodError('INVALID_REQUEST', 'unknown requestId', { code: 'UNKNOWN_REQUEST_ID' });
     for (const scope of requiredApproveScopes(req.commands ?? [])) {
       if (!callerScopes.includes(scope) && !callerScopes.includes('operator.admin')) {
-        throw new GatewayMethodError('INVALID_REQUEST', `missing scope: ${scope}`, { code: 'MISSING_SCOPE', missingScope: scope, requiredScopes: [scope] });
+        throw new GatewayMethodError('INVALID_REQUEST', `missing scope: ${scope}`, {
+          code: 'MISSING_SCOPE',
+          missingScope: scope,
+          requiredScopes: [scope],
+        });
       }
     }
     const now = Date.now();
@@ -487,7 +588,11 @@ export class NodeRegistry implements GatewayModule {
     });
     this.pending.delete(requestId);
     await this.persist();
-    this.host?.broadcast('node.pair.resolved', { requestId, nodeId: req.nodeId, decision: 'approved', ts: now }, canSeePairing);
+    this.host?.broadcast(
+      'node.pair.resolved',
+      { requestId, nodeId: req.nodeId, decision: 'approved', ts: now },
+      canSeePairing,
+    );
     return { requestId, node: this.describe(req.nodeId)! };
   }
 
@@ -496,7 +601,11 @@ export class NodeRegistry implements GatewayModule {
     if (!req) throw new GatewayMethodError('INVALID_REQUEST', 'unknown requestId', { code: 'UNKNOWN_REQUEST_ID' });
     this.pending.delete(requestId);
     await this.persist();
-    this.host?.broadcast('node.pair.resolved', { requestId, nodeId: req.nodeId, decision: 'rejected', ts: Date.now() }, canSeePairing);
+    this.host?.broadcast(
+      'node.pair.resolved',
+      { requestId, nodeId: req.nodeId, decision: 'rejected', ts: Date.now() },
+      canSeePairing,
+    );
     return { requestId, nodeId: req.nodeId };
   }
 
@@ -521,7 +630,8 @@ export class NodeRegistry implements GatewayModule {
         params: z.looseObject({ nodeId: z.string().min(1) }),
         handler: ({ params }: MethodCall<{ nodeId: string }>) => {
           const node = this.describe(params.nodeId);
-          if (!node) throw new GatewayMethodError('INVALID_REQUEST', `unknown node: ${params.nodeId}`, { code: 'UNKNOWN_NODE' });
+          if (!node)
+            throw new GatewayMethodError('INVALID_REQUEST', `unknown node: ${params.nodeId}`, { code: 'UNKNOWN_NODE' });
           return { ts: Date.now(), ...node };
         },
       },
@@ -552,7 +662,8 @@ export class NodeRegistry implements GatewayModule {
         params: z.looseObject({ nodeId: z.string().min(1), displayName: z.string().trim().min(1).max(200) }),
         handler: async ({ params }: MethodCall<{ nodeId: string; displayName: string }>) => {
           const paired = this.paired.get(params.nodeId);
-          if (!paired) throw new GatewayMethodError('INVALID_REQUEST', `unknown node: ${params.nodeId}`, { code: 'UNKNOWN_NODE' });
+          if (!paired)
+            throw new GatewayMethodError('INVALID_REQUEST', `unknown node: ${params.nodeId}`, { code: 'UNKNOWN_NODE' });
           paired.displayName = params.displayName;
           await this.persist();
           return { nodeId: params.nodeId, displayName: params.displayName };
@@ -575,12 +686,22 @@ export class NodeRegistry implements GatewayModule {
             let forwarded = params.params;
             this.checkInvocable(params.nodeId, params.command, false);
             if (params.command === 'system.run') {
-              if (!this.systemRunGate) throw new GatewayMethodError('UNAVAILABLE', 'exec approvals are not available on this gateway');
-              const raw = forwarded && typeof forwarded === 'object' && !Array.isArray(forwarded) ? (forwarded as Record<string, unknown>) : {};
+              if (!this.systemRunGate)
+                throw new GatewayMethodError('UNAVAILABLE', 'exec approvals are not available on this gateway');
+              const raw =
+                forwarded && typeof forwarded === 'object' && !Array.isArray(forwarded)
+                  ? (forwarded as Record<string, unknown>)
+                  : {};
               forwarded = this.systemRunGate({ conn, nodeId: params.nodeId, params: raw });
             }
             const result = await this.invoke({ ...params, params: forwarded, requesters });
-            return { ok: true, nodeId: params.nodeId, command: params.command, payload: result.payload, payloadJSON: result.payloadJSON };
+            return {
+              ok: true,
+              nodeId: params.nodeId,
+              command: params.command,
+              payload: result.payload,
+              payloadJSON: result.payloadJSON,
+            };
           })();
           this.idempotent.set(key, { at: Date.now(), promise, requesters });
           promise.catch(() => this.idempotent.delete(key));
@@ -596,7 +717,11 @@ export class NodeRegistry implements GatewayModule {
       {
         name: 'node.event',
         access: { kind: 'node' },
-        params: z.looseObject({ event: z.string().min(1), payload: z.unknown().optional(), payloadJSON: z.string().nullable().optional() }),
+        params: z.looseObject({
+          event: z.string().min(1),
+          payload: z.unknown().optional(),
+          payloadJSON: z.string().nullable().optional(),
+        }),
         handler: ({ params, conn }: MethodCall<{ event: string; payload?: unknown; payloadJSON?: string | null }>) => {
           let payload = params.payload;
           if (params.payloadJSON) {

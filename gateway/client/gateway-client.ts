@@ -72,7 +72,12 @@ export class GatewaySession extends EventEmitter {
     ws.on('message', (data) => this.onMessage(data.toString()));
     ws.on('close', (code, reason) => {
       this.closed = true;
-      const error = new GatewayClientError(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`, undefined, code, reason.toString());
+      const error = new GatewayClientError(
+        `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`,
+        undefined,
+        code,
+        reason.toString(),
+      );
       for (const p of this.pending.values()) {
         clearTimeout(p.timer);
         p.reject(error);
@@ -111,11 +116,20 @@ export class GatewaySession extends EventEmitter {
     else pending.reject(new GatewayClientError(frame.error?.message ?? 'request failed', frame.error));
   }
 
-  request<T = any>(method: string, params?: unknown, options: { timeoutMs?: number; expectFinal?: boolean; onInterim?: (payload: any) => void } = {}): Promise<T> {
+  request<T = any>(
+    method: string,
+    params?: unknown,
+    options: { timeoutMs?: number; expectFinal?: boolean; onInterim?: (payload: any) => void } = {},
+  ): Promise<T> {
     if (this.closed) return Promise.reject(new GatewayClientError('connection is closed'));
     const id = `${this.nextId++}:${randomUUID()}`;
     return new Promise<T>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, expectFinal: options.expectFinal ?? false, onInterim: options.onInterim };
+      const pending: Pending = {
+        resolve,
+        reject,
+        expectFinal: options.expectFinal ?? false,
+        onInterim: options.onInterim,
+      };
       if (options.timeoutMs) {
         pending.timer = setTimeout(() => {
           this.pending.delete(id);
@@ -138,7 +152,10 @@ export class GatewaySession extends EventEmitter {
 }
 
 /** The `connect` params a client sends (exported for tests that need to tamper with them). */
-export function buildConnectParams(options: GatewayClientOptions, challenge: { nonce: string; ts: number }): Record<string, unknown> {
+export function buildConnectParams(
+  options: GatewayClientOptions,
+  challenge: { nonce: string; ts: number },
+): Record<string, unknown> {
   const role = options.role ?? 'operator';
   const scopes = options.scopes ?? [];
   const clientId = options.clientId ?? 'gateway-client';
@@ -182,14 +199,24 @@ export function buildConnectParams(options: GatewayClientOptions, challenge: { n
       platform,
       deviceFamily: options.deviceFamily,
     });
-    params.device = { id: options.device.deviceId, publicKey: options.device.publicKey, signature: options.device.sign(payload), signedAt, nonce: challenge.nonce };
+    params.device = {
+      id: options.device.deviceId,
+      publicKey: options.device.publicKey,
+      signature: options.device.sign(payload),
+      signedAt,
+      nonce: challenge.nonce,
+    };
   }
   return params;
 }
 
 function connectOnce(options: GatewayClientOptions): Promise<GatewaySession> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(options.url, { headers: options.headers, perMessageDeflate: false, maxPayload: 25 * 1024 * 1024 });
+    const ws = new WebSocket(options.url, {
+      headers: options.headers,
+      perMessageDeflate: false,
+      maxPayload: 25 * 1024 * 1024,
+    });
     let settled = false;
     let failure: ErrorShape | undefined;
     const timeout = setTimeout(() => {
@@ -226,7 +253,14 @@ function connectOnce(options: GatewayClientOptions): Promise<GatewaySession> {
     ws.on('error', (error) => finish(new GatewayClientError(`cannot connect to ${options.url}: ${error.message}`)));
     ws.on('close', (code, reason) => {
       const why = reason.toString();
-      finish(new GatewayClientError(failure ? failure.message : `connection closed during handshake (${code}${why ? ` ${why}` : ''})`, failure, code, why));
+      finish(
+        new GatewayClientError(
+          failure ? failure.message : `connection closed during handshake (${code}${why ? ` ${why}` : ''})`,
+          failure,
+          code,
+          why,
+        ),
+      );
     });
   });
 }
@@ -238,9 +272,10 @@ export async function connectGateway(options: GatewayClientOptions): Promise<Gat
     try {
       return await connectOnce(options);
     } catch (error) {
-      const starting = error instanceof GatewayClientError && (error.closeCode === 1013 || /ECONNREFUSED/.test(error.message));
+      const starting =
+        error instanceof GatewayClientError && (error.closeCode === 1013 || /ECONNREFUSED/.test(error.message));
       if (!starting || attempts-- <= 0) throw error;
-      await new Promise((r) => setTimeout(r, (error).error?.retryAfterMs ?? 250));
+      await new Promise((r) => setTimeout(r, error.error?.retryAfterMs ?? 250));
     }
   }
 }

@@ -13,7 +13,8 @@ export interface OpenClawGatewayConfig {
   controlUi?: { allowedOrigins?: string[] };
 }
 
-export type ConfigReadResult = { exists: false } | { exists: true; config: Record<string, unknown>; gateway: OpenClawGatewayConfig };
+export type ConfigReadResult =
+  { exists: false } | { exists: true; config: Record<string, unknown>; gateway: OpenClawGatewayConfig };
 
 export class ConfigError extends Error {}
 
@@ -32,9 +33,14 @@ export async function readOpenClawConfig(configPath: string): Promise<ConfigRead
   } catch (error) {
     throw new ConfigError(`${configPath} is not valid JSON5: ${(error as Error).message}`);
   }
-  if (!config || typeof config !== 'object' || Array.isArray(config)) throw new ConfigError(`${configPath} must hold an object`);
+  if (!config || typeof config !== 'object' || Array.isArray(config))
+    throw new ConfigError(`${configPath} must hold an object`);
   const gateway = (config as { gateway?: unknown }).gateway;
-  return { exists: true, config: config as Record<string, unknown>, gateway: gateway && typeof gateway === 'object' ? (gateway) : {} };
+  return {
+    exists: true,
+    config: config as Record<string, unknown>,
+    gateway: gateway && typeof gateway === 'object' ? gateway : {},
+  };
 }
 
 /** `OPENCLAW_GATEWAY_PORT` may be `18789`, `host:18789` or `[v6]:18789` (spec 1.1). */
@@ -65,7 +71,11 @@ export interface ResolvedGatewaySettings {
 const AUTH_MODES: readonly AuthMode[] = ['none', 'token', 'password'];
 
 /** Flag, then config, then environment (the reference resolves secrets config-first with env fallback). */
-export function resolveGatewaySettings(flags: GatewayRunFlags, env: NodeJS.ProcessEnv, config: ConfigReadResult): ResolvedGatewaySettings {
+export function resolveGatewaySettings(
+  flags: GatewayRunFlags,
+  env: NodeJS.ProcessEnv,
+  config: ConfigReadResult,
+): ResolvedGatewaySettings {
   const gw = config.exists ? config.gateway : {};
   let port: number;
   let portSource: string;
@@ -94,12 +104,17 @@ export function resolveGatewaySettings(flags: GatewayRunFlags, env: NodeJS.Proce
   const token = flags.token ?? gw.auth?.token ?? env.OPENCLAW_GATEWAY_TOKEN;
   const password = flags.password ?? gw.auth?.password ?? env.OPENCLAW_GATEWAY_PASSWORD;
   const secretSource = (flag: string | undefined, fromConfig: string | undefined, envName: string) =>
-    flag !== undefined ? `--${envName.includes('TOKEN') ? 'token' : 'password'}` : fromConfig !== undefined ? 'config gateway.auth' : envName;
+    flag !== undefined
+      ? `--${envName.includes('TOKEN') ? 'token' : 'password'}`
+      : fromConfig !== undefined
+        ? 'config gateway.auth'
+        : envName;
   let mode: AuthMode;
   let authSource: string;
   const requested = flags.auth ?? gw.auth?.mode;
   if (requested !== undefined) {
-    if (!AUTH_MODES.includes(requested as AuthMode)) throw new ConfigError(`auth mode must be none, token or password, got "${requested}"`);
+    if (!AUTH_MODES.includes(requested as AuthMode))
+      throw new ConfigError(`auth mode must be none, token or password, got "${requested}"`);
     mode = requested as AuthMode;
     authSource = flags.auth !== undefined ? '--auth' : 'config gateway.auth.mode';
   } else if (password) {
@@ -110,9 +125,15 @@ export function resolveGatewaySettings(flags: GatewayRunFlags, env: NodeJS.Proce
     authSource = 'default';
   }
   if (host !== '127.0.0.1' && mode === 'none') {
-    throw new ConfigError('--bind lan requires --auth token or --auth password: a gateway reachable from the network must authenticate its clients');
+    throw new ConfigError(
+      '--bind lan requires --auth token or --auth password: a gateway reachable from the network must authenticate its clients',
+    );
   }
-  const auth: GatewayAuthConfig = { mode, ...(mode === 'token' && token ? { token } : {}), ...(mode === 'password' && password ? { password } : {}) };
+  const auth: GatewayAuthConfig = {
+    mode,
+    ...(mode === 'token' && token ? { token } : {}),
+    ...(mode === 'password' && password ? { password } : {}),
+  };
   const origins = gw.controlUi?.allowedOrigins;
   return {
     port,
@@ -121,8 +142,12 @@ export function resolveGatewaySettings(flags: GatewayRunFlags, env: NodeJS.Proce
     sources: {
       port: portSource,
       auth: authSource,
-      ...(mode === 'token' && token ? { secret: secretSource(flags.token, gw.auth?.token, 'OPENCLAW_GATEWAY_TOKEN') } : {}),
-      ...(mode === 'password' && password ? { secret: secretSource(flags.password, gw.auth?.password, 'OPENCLAW_GATEWAY_PASSWORD') } : {}),
+      ...(mode === 'token' && token
+        ? { secret: secretSource(flags.token, gw.auth?.token, 'OPENCLAW_GATEWAY_TOKEN') }
+        : {}),
+      ...(mode === 'password' && password
+        ? { secret: secretSource(flags.password, gw.auth?.password, 'OPENCLAW_GATEWAY_PASSWORD') }
+        : {}),
     },
     allowedOrigins: Array.isArray(origins) ? origins.filter((o): o is string => typeof o === 'string') : [],
   };
@@ -138,5 +163,7 @@ export function generateGatewayToken(): string {
  * the real openclaw CLI on this machine finds it. An existing config is never rewritten.
  */
 export async function createConfigWithToken(configPath: string, port: number, token: string): Promise<void> {
-  await writeJsonAtomic(configPath, { gateway: { mode: 'local', port, bind: 'loopback', auth: { mode: 'token', token } } });
+  await writeJsonAtomic(configPath, {
+    gateway: { mode: 'local', port, bind: 'loopback', auth: { mode: 'token', token } },
+  });
 }

@@ -112,7 +112,12 @@ function isHarmlessEnvName(name: string): boolean {
 /** A value no one can use as a credential. */
 function isObviouslyHarmless(value: string): boolean {
   const v = value.trim();
-  return v === '' || /^(true|false|yes|no|on|off|null|none)$/i.test(v) || /^-?\d{1,10}(\.\d+)?$/.test(v) || /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(v);
+  return (
+    v === '' ||
+    /^(true|false|yes|no|on|off|null|none)$/i.test(v) ||
+    /^-?\d{1,10}(\.\d+)?$/.test(v) ||
+    /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(v)
+  );
 }
 
 // --- value patterns ------------------------------------------------------------------------------------------
@@ -131,7 +136,10 @@ const VALUE_PATTERNS: ValuePattern[] = [
   {
     pattern: /\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/=:-]{8,})/gi,
     replace: (match, scheme, gap, credential) =>
-      /[0-9._~+/=:-]/.test(credential) || (credential.length >= 12 && /[a-z]/.test(credential) && /[A-Z]/.test(credential)) ? `${scheme}${gap}${REDACTION_MARKER}` : match,
+      /[0-9._~+/=:-]/.test(credential) ||
+      (credential.length >= 12 && /[a-z]/.test(credential) && /[A-Z]/.test(credential))
+        ? `${scheme}${gap}${REDACTION_MARKER}`
+        : match,
   },
   // JSON Web Tokens.
   { pattern: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g },
@@ -190,7 +198,8 @@ function defineOwn(target: Record<string, unknown>, key: string, value: unknown)
 /** Everything under a secret key: strings and numbers become the marker; structure, booleans and null stay. */
 function redactWhole(value: unknown, depth: number): unknown {
   if (depth > MAX_DEPTH) return REDACTION_MARKER;
-  if (typeof value === 'string') return value === '' || /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(value) ? value : REDACTION_MARKER;
+  if (typeof value === 'string')
+    return value === '' || /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(value) ? value : REDACTION_MARKER;
   if (typeof value === 'number' || typeof value === 'bigint') return REDACTION_MARKER;
   if (Array.isArray(value)) return value.map((v) => redactWhole(v, depth + 1));
   if (value && typeof value === 'object') {

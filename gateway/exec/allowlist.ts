@@ -1,6 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AllowlistEntry } from './approvals-file';
-import { commandName, isDispatcherName, renderArgv, type AnalyzedProgram, type CommandAnalysis } from './command-analysis';
+import {
+  commandName,
+  isDispatcherName,
+  renderArgv,
+  type AnalyzedProgram,
+  type CommandAnalysis,
+} from './command-analysis';
 import { expandTilde, type FileIdentity, type ResolveContext } from './executable-resolution';
 
 export { analyzeCommand, type AnalyzedProgram, type CommandAnalysis } from './command-analysis';
@@ -30,7 +36,10 @@ export function needsAllowing(program: AnalyzedProgram): boolean {
 }
 
 function isDispatcher(program: AnalyzedProgram, platform: NodeJS.Platform): boolean {
-  return isDispatcherName(commandName(program.argv[0], platform)) || (!!program.realPath && isDispatcherName(commandName(program.realPath, platform)));
+  return (
+    isDispatcherName(commandName(program.argv[0], platform)) ||
+    (!!program.realPath && isDispatcherName(commandName(program.realPath, platform)))
+  );
 }
 
 /** The pin an allow-always entry keeps of its file. */
@@ -146,7 +155,9 @@ export function evaluateAllowlist(
     const exact = exactProgramPattern(program);
     let entry = entries.find((e) => e.pattern === exact && pinHolds(e, program));
     if (!entry && !isDispatcher(program, ctx.platform)) {
-      entry = entries.find((e) => pinHolds(e, program) && patternMatches(e, program.realPath as string, program.argv.slice(1), ctx));
+      entry = entries.find(
+        (e) => pinHolds(e, program) && patternMatches(e, program.realPath as string, program.argv.slice(1), ctx),
+      );
     }
     if (!entry) return unsatisfied();
     matches.push({ entry, program });
@@ -161,7 +172,11 @@ export function evaluateAllowlist(
  * or, for a dispatcher, an entry bound to that program's exact argv; never a wrapper or a shell. An incomplete analysis
  * gets nothing: what Clawdesk cannot read needs a decision every time.
  */
-export function deriveAllowAlwaysEntries(analysis: CommandAnalysis, platform: NodeJS.Platform, now = Date.now()): AllowlistEntry[] {
+export function deriveAllowAlwaysEntries(
+  analysis: CommandAnalysis,
+  platform: NodeJS.Platform,
+  now = Date.now(),
+): AllowlistEntry[] {
   if (!analysis.ok) return [];
   const out: AllowlistEntry[] = [];
   for (const program of analysis.programs) {

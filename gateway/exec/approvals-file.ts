@@ -295,7 +295,8 @@ export class ExecApprovalsStore {
     await serialize(this.filePath, async () => {
       const current = await this.read();
       if (current.exists) {
-        if (!baseHash) throw new ExecApprovalsError('BASE_HASH_REQUIRED', 'exec approvals base hash required; reload and retry');
+        if (!baseHash)
+          throw new ExecApprovalsError('BASE_HASH_REQUIRED', 'exec approvals base hash required; reload and retry');
         if (baseHash !== current.hash) {
           throw new ExecApprovalsError('BASE_HASH_MISMATCH', 'exec approvals changed; reload and retry');
         }
@@ -403,7 +404,9 @@ export async function importLegacyExecApprovals(opts: {
   return serialize(store.filePath, async () => {
     const current = await store.read();
     if (current.exists) {
-      const same = JSON.stringify(normalizeForCompare(current.file)) === JSON.stringify(normalizeForCompare(normalizeExecApprovals(parsed)));
+      const same =
+        JSON.stringify(normalizeForCompare(current.file)) ===
+        JSON.stringify(normalizeForCompare(normalizeExecApprovals(parsed)));
       if (same) return { kind: 'none' } as const;
       return {
         kind: 'conflict',

@@ -1,6 +1,13 @@
 import { commandName, renderArgv } from './command-text';
 import { readCommand, type ProgramInvocation } from './command-structure';
-import { envLookup, hostFileProbe, pathFor, resolveExecutable, type FileIdentity, type ResolveContext } from './executable-resolution';
+import {
+  envLookup,
+  hostFileProbe,
+  pathFor,
+  resolveExecutable,
+  type FileIdentity,
+  type ResolveContext,
+} from './executable-resolution';
 
 export { commandName, quoteWord, renderArgv } from './command-text';
 export { isDangerousEnvKey } from './env-policy';
@@ -39,22 +46,204 @@ export const INLINE_EVAL_FLAGS: Record<string, readonly string[]> = {
  * allowed only for an exact argv, which an allow-always decision records.
  */
 export const DISPATCHERS = new Set([
-  'sudo', 'doas', 'su', 'pkexec', 'runuser', 'xargs', 'busybox', 'toybox', 'watch', 'setsid', 'chroot', 'nsenter',
-  'unshare', 'strace', 'ltrace', 'gdb', 'lldb', 'valgrind', 'time', 'exec', 'eval', 'command', 'builtin', 'ssh', 'scp',
-  'sftp', 'script', 'flock', 'parallel', 'find', 'awk', 'gawk', 'mawk', 'nawk', 'busybox', 'sed', 'gsed', 'ed', 'ex',
-  'make', 'gmake', 'cmake', 'ninja', 'npx', 'npm', 'pnpm', 'pnpx', 'yarn', 'corepack', 'bun', 'bunx', 'deno', 'node',
-  'nodejs', 'tsx', 'ts-node', 'perl', 'ruby', 'irb', 'php', 'lua', 'luajit', 'tclsh', 'wish', 'rscript', 'r',
-  'osascript', 'git', 'hg', 'svn', 'env', 'nice', 'nohup', 'timeout', 'stdbuf', 'ionice', 'taskset', 'chrt', 'setarch',
-  'prlimit', 'systemd-run', 'at', 'batch', 'crontab', 'tar', 'zip', 'rsync', 'cpio', 'less', 'more', 'most', 'man',
-  'vim', 'vi', 'nvim', 'view', 'vimdiff', 'emacs', 'emacsclient', 'nano', 'pico', 'tmux', 'screen', 'expect', 'socat',
-  'nc', 'ncat', 'netcat', 'wget', 'sort', 'docker', 'podman', 'kubectl', 'nerdctl', 'lxc', 'virsh', 'dpkg', 'apt',
-  'apt-get', 'rpm', 'yum', 'dnf', 'brew', 'pip', 'pip3', 'pipx', 'uv', 'uvx', 'poetry', 'conda', 'cargo', 'rustup',
-  'go', 'gcc', 'g++', 'cc', 'c++', 'clang', 'clang++', 'ld', 'java', 'javac', 'jshell', 'mvn', 'gradle', 'dotnet',
-  'sqlite3', 'mysql', 'psql', 'gnuplot', 'tcpdump', 'xdg-open', 'open', 'start', 'wsl', 'rundll32', 'mshta',
-  'wscript', 'cscript', 'msiexec', 'regsvr32', 'forfiles', 'bitsadmin', 'certutil', 'schtasks', 'sh', 'bash', 'dash',
-  'zsh', 'ksh', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'yash', 'cmd', 'powershell', 'pwsh', 'mail', 'mailx', 'mutt',
-  'ssh-agent', 'dbus-launch', 'dbus-run-session', 'xterm', 'gnome-terminal', 'konsole', 'alacritty', 'kitty',
-  'ansible', 'ansible-playbook', 'terraform', 'gh', 'ftp', 'telnet', 'bpftrace', 'perf',
+  'sudo',
+  'doas',
+  'su',
+  'pkexec',
+  'runuser',
+  'xargs',
+  'busybox',
+  'toybox',
+  'watch',
+  'setsid',
+  'chroot',
+  'nsenter',
+  'unshare',
+  'strace',
+  'ltrace',
+  'gdb',
+  'lldb',
+  'valgrind',
+  'time',
+  'exec',
+  'eval',
+  'command',
+  'builtin',
+  'ssh',
+  'scp',
+  'sftp',
+  'script',
+  'flock',
+  'parallel',
+  'find',
+  'awk',
+  'gawk',
+  'mawk',
+  'nawk',
+  'busybox',
+  'sed',
+  'gsed',
+  'ed',
+  'ex',
+  'make',
+  'gmake',
+  'cmake',
+  'ninja',
+  'npx',
+  'npm',
+  'pnpm',
+  'pnpx',
+  'yarn',
+  'corepack',
+  'bun',
+  'bunx',
+  'deno',
+  'node',
+  'nodejs',
+  'tsx',
+  'ts-node',
+  'perl',
+  'ruby',
+  'irb',
+  'php',
+  'lua',
+  'luajit',
+  'tclsh',
+  'wish',
+  'rscript',
+  'r',
+  'osascript',
+  'git',
+  'hg',
+  'svn',
+  'env',
+  'nice',
+  'nohup',
+  'timeout',
+  'stdbuf',
+  'ionice',
+  'taskset',
+  'chrt',
+  'setarch',
+  'prlimit',
+  'systemd-run',
+  'at',
+  'batch',
+  'crontab',
+  'tar',
+  'zip',
+  'rsync',
+  'cpio',
+  'less',
+  'more',
+  'most',
+  'man',
+  'vim',
+  'vi',
+  'nvim',
+  'view',
+  'vimdiff',
+  'emacs',
+  'emacsclient',
+  'nano',
+  'pico',
+  'tmux',
+  'screen',
+  'expect',
+  'socat',
+  'nc',
+  'ncat',
+  'netcat',
+  'wget',
+  'sort',
+  'docker',
+  'podman',
+  'kubectl',
+  'nerdctl',
+  'lxc',
+  'virsh',
+  'dpkg',
+  'apt',
+  'apt-get',
+  'rpm',
+  'yum',
+  'dnf',
+  'brew',
+  'pip',
+  'pip3',
+  'pipx',
+  'uv',
+  'uvx',
+  'poetry',
+  'conda',
+  'cargo',
+  'rustup',
+  'go',
+  'gcc',
+  'g++',
+  'cc',
+  'c++',
+  'clang',
+  'clang++',
+  'ld',
+  'java',
+  'javac',
+  'jshell',
+  'mvn',
+  'gradle',
+  'dotnet',
+  'sqlite3',
+  'mysql',
+  'psql',
+  'gnuplot',
+  'tcpdump',
+  'xdg-open',
+  'open',
+  'start',
+  'wsl',
+  'rundll32',
+  'mshta',
+  'wscript',
+  'cscript',
+  'msiexec',
+  'regsvr32',
+  'forfiles',
+  'bitsadmin',
+  'certutil',
+  'schtasks',
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ksh',
+  'mksh',
+  'ash',
+  'fish',
+  'csh',
+  'tcsh',
+  'yash',
+  'cmd',
+  'powershell',
+  'pwsh',
+  'mail',
+  'mailx',
+  'mutt',
+  'ssh-agent',
+  'dbus-launch',
+  'dbus-run-session',
+  'xterm',
+  'gnome-terminal',
+  'konsole',
+  'alacritty',
+  'kitty',
+  'ansible',
+  'ansible-playbook',
+  'terraform',
+  'gh',
+  'ftp',
+  'telnet',
+  'bpftrace',
+  'perf',
 ]);
 
 function interpreterKey(name: string): string {
@@ -70,7 +259,12 @@ export function inlineEvalFlags(name: string): readonly string[] | undefined {
 /** Runs code or programs from its arguments: never covered by a path pattern. */
 export function isDispatcherName(name: string): boolean {
   const key = name.toLowerCase();
-  return DISPATCHERS.has(key) || /^python[0-9.]*(-config)?$/.test(key) || /^(perl|ruby|php|lua|node|pip)[0-9.]+$/.test(key) || inlineEvalFlags(key) !== undefined;
+  return (
+    DISPATCHERS.has(key) ||
+    /^python[0-9.]*(-config)?$/.test(key) ||
+    /^(perl|ruby|php|lua|node|pip)[0-9.]+$/.test(key) ||
+    inlineEvalFlags(key) !== undefined
+  );
 }
 
 /** @deprecated name kept for callers that ask "is this a shell, interpreter or dispatcher?". */
@@ -95,7 +289,8 @@ export function detectCarrier(argv: readonly string[], platform: NodeJS.Platform
     for (let i = 1; i < argv.length; i++) {
       const arg = argv[i];
       if (arg === '--' || arg === '-') {
-        if (sawC && i + 1 < argv.length) return { kind: 'posix-shell', shell: name, payload: argv[i + 1], payloadIndex: i + 1 };
+        if (sawC && i + 1 < argv.length)
+          return { kind: 'posix-shell', shell: name, payload: argv[i + 1], payloadIndex: i + 1 };
         return null;
       }
       if (arg.startsWith('--')) continue;
@@ -117,7 +312,8 @@ export function detectCarrier(argv: readonly string[], platform: NodeJS.Platform
   }
   if (POWERSHELLS.has(name)) {
     for (let i = 1; i < argv.length; i++) {
-      if (/^-(c|command|e|ec|encodedcommand)$/i.test(argv[i])) return { kind: 'powershell', payload: argv.slice(i + 1).join(' ') };
+      if (/^-(c|command|e|ec|encodedcommand)$/i.test(argv[i]))
+        return { kind: 'powershell', payload: argv.slice(i + 1).join(' ') };
       if (/^-(f|file)$/i.test(argv[i])) return null;
     }
     return null;
@@ -125,7 +321,10 @@ export function detectCarrier(argv: readonly string[], platform: NodeJS.Platform
   const flags = inlineEvalFlags(name);
   if (flags) {
     for (const arg of argv.slice(1)) {
-      if (flags.includes(arg) || flags.some((f) => f.startsWith('-') && !f.startsWith('--') && arg.startsWith(f) && arg.length > f.length)) {
+      if (
+        flags.includes(arg) ||
+        flags.some((f) => f.startsWith('-') && !f.startsWith('--') && arg.startsWith(f) && arg.length > f.length)
+      ) {
         return { kind: 'inline-eval', interpreter: name };
       }
       if (arg.startsWith('--eval=') || arg.startsWith('--print=')) return { kind: 'inline-eval', interpreter: name };
@@ -244,5 +443,12 @@ export function analyzeCommand(argv: readonly string[], ctx: ResolveContext): Co
       reason = `"${missing.argv[0]}" was not found on this node's PATH (absolute entries only)`;
     }
   }
-  return { ok, ...(reason ? { reason } : {}), programs, commandText, ...(shellPayload !== undefined ? { shellPayload } : {}), spawnArgv };
+  return {
+    ok,
+    ...(reason ? { reason } : {}),
+    programs,
+    commandText,
+    ...(shellPayload !== undefined ? { shellPayload } : {}),
+    spawnArgv,
+  };
 }

@@ -57,7 +57,14 @@ export interface EffectOptions {
   platform: NodeJS.Platform;
 }
 
-const KIND_ORDER: readonly EffectKind[] = ['unreadable', 'privilege', 'download-exec', 'destructive', 'write-outside', 'runs'];
+const KIND_ORDER: readonly EffectKind[] = [
+  'unreadable',
+  'privilege',
+  'download-exec',
+  'destructive',
+  'write-outside',
+  'runs',
+];
 
 /** Longest shell payload this module parses (the prompt never shows more than 4,000 characters anyway). */
 const MAX_SCAN_CHARS = 64 * 1024;
@@ -73,15 +80,44 @@ function pathApi(platform: NodeJS.Platform): path.PlatformPath {
 /** The program's name as the OS finds it: basename, and on Windows lowercased without its executable extension. */
 export function programName(executable: string, platform: NodeJS.Platform): string {
   if (platform !== 'win32') return path.posix.basename(executable);
-  return path.win32.basename(executable.replace(/\//g, '\\')).toLowerCase().replace(/\.(exe|com|cmd|bat)$/, '');
+  return path.win32
+    .basename(executable.replace(/\//g, '\\'))
+    .toLowerCase()
+    .replace(/\.(exe|com|cmd|bat)$/, '');
 }
 
-const POSIX_SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'mksh', 'ash', 'yash', 'fish', 'csh', 'tcsh', 'busybox']);
+const POSIX_SHELLS = new Set([
+  'sh',
+  'bash',
+  'zsh',
+  'dash',
+  'ksh',
+  'mksh',
+  'ash',
+  'yash',
+  'fish',
+  'csh',
+  'tcsh',
+  'busybox',
+]);
 const WINDOWS_SHELLS = new Set(['cmd', 'powershell', 'pwsh']);
 const PRIVILEGE = new Set(['sudo', 'doas', 'pkexec', 'su', 'runuser', 'run0', 'sudoedit', 'gsudo', 'runas']);
-const DOWNLOADERS = new Set(['curl', 'wget', 'wget2', 'fetch', 'aria2c', 'http', 'https', 'xh', 'lwp-request', 'lwp-download', 'GET']);
+const DOWNLOADERS = new Set([
+  'curl',
+  'wget',
+  'wget2',
+  'fetch',
+  'aria2c',
+  'http',
+  'https',
+  'xh',
+  'lwp-request',
+  'lwp-download',
+  'GET',
+]);
 /** Programs and builtins that run code they are given on stdin or as a file/substitution argument. */
-const INTERPRETER = /^(sh|bash|zsh|dash|ksh|mksh|ash|yash|fish|csh|tcsh|busybox|python[0-9.]*|pypy[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node|nodejs|deno|bun|php[0-9.]*|lua[0-9.]*|luajit|tclsh|wish|Rscript|osascript|pwsh|powershell|eval|source|\.)$/;
+const INTERPRETER =
+  /^(sh|bash|zsh|dash|ksh|mksh|ash|yash|fish|csh|tcsh|busybox|python[0-9.]*|pypy[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node|nodejs|deno|bun|php[0-9.]*|lua[0-9.]*|luajit|tclsh|wish|Rscript|osascript|pwsh|powershell|eval|source|\.)$/;
 const BLOCK_DEVICE = /^\/dev\/(sd|hd|vd|xvd|nvme|mmcblk|disk|rdisk|md|dm-|loop|sr|mapper\/|nbd|zd)/;
 const HARMLESS_DEVICE = /^\/dev\/(null|zero|full|stdout|stderr|stdin|tty|fd\/\d+|pts\/\d+|console)$/;
 
@@ -179,10 +215,30 @@ function innerArgv(name: string, args: readonly string[]): { argv: string[]; run
 }
 
 const WRAPPER_OPTIONS: Record<string, { short: string; long: string[]; user?: string[] }> = {
-  sudo: { short: 'ugCDhpPrtTUc', long: ['user', 'group', 'close-from', 'chdir', 'host', 'prompt', 'role', 'type', 'command-timeout', 'other-user', 'login-class'], user: ['u', 'user'] },
+  sudo: {
+    short: 'ugCDhpPrtTUc',
+    long: [
+      'user',
+      'group',
+      'close-from',
+      'chdir',
+      'host',
+      'prompt',
+      'role',
+      'type',
+      'command-timeout',
+      'other-user',
+      'login-class',
+    ],
+    user: ['u', 'user'],
+  },
   doas: { short: 'uC', long: [], user: ['u'] },
   pkexec: { short: '', long: ['user'], user: ['user'] },
-  run0: { short: 'uDg', long: ['user', 'group', 'chdir', 'description', 'slice', 'property', 'nice', 'setenv', 'unit', 'machine'], user: ['u', 'user'] },
+  run0: {
+    short: 'uDg',
+    long: ['user', 'group', 'chdir', 'description', 'slice', 'property', 'nice', 'setenv', 'unit', 'machine'],
+    user: ['u', 'user'],
+  },
   env: { short: 'uCS', long: ['unset', 'chdir', 'split-string'] },
   nice: { short: 'n', long: ['adjustment'] },
   nohup: { short: '', long: [] },
@@ -194,7 +250,11 @@ const WRAPPER_OPTIONS: Record<string, { short: string; long: string[]; user?: st
 
 // --- paths -----------------------------------------------------------------------------------------------------
 
-function classifyTarget(target: string, literal: boolean, opts: EffectOptions): WriteWhere | 'inside' | 'harmless' | 'device' {
+function classifyTarget(
+  target: string,
+  literal: boolean,
+  opts: EffectOptions,
+): WriteWhere | 'inside' | 'harmless' | 'device' {
   if (!literal) return 'unknown-target';
   if (opts.platform !== 'win32') {
     if (HARMLESS_DEVICE.test(target)) return 'harmless';
@@ -268,7 +328,13 @@ function roleOf(name: string): ProgramRole {
  * itself get a role from their name. Wrappers are looked through (`sudo rm -rf x` is a recursive delete), and shell
  * payloads are read (`bash -c '…'`).
  */
-function programEffects(command: ReadCommand, role: ProgramRole | undefined, opts: EffectOptions, out: EffectList, depth: number): void {
+function programEffects(
+  command: ReadCommand,
+  role: ProgramRole | undefined,
+  opts: EffectOptions,
+  out: EffectList,
+  depth: number,
+): void {
   const [first, ...args] = command.words;
   if (first === undefined) return;
   const name = programName(first, opts.platform);
@@ -280,9 +346,21 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
   if (PRIVILEGE.has(name)) {
     let runAs: string | null;
     if (name === 'su' || name === 'runuser') {
-      const parsed = parseArgs(args, 'cugsCw', ['command', 'user', 'group', 'shell', 'session-command', 'whitelist-environment']);
-      runAs = parsed.values.get('u')?.[0] ?? parsed.values.get('user')?.[0] ?? parsed.positionals.find((p) => p !== '-') ?? null;
-      for (const payload of [...(parsed.values.get('c') ?? []), ...(parsed.values.get('command') ?? [])]) scanPayload(payload, opts, out, depth + 1);
+      const parsed = parseArgs(args, 'cugsCw', [
+        'command',
+        'user',
+        'group',
+        'shell',
+        'session-command',
+        'whitelist-environment',
+      ]);
+      runAs =
+        parsed.values.get('u')?.[0] ??
+        parsed.values.get('user')?.[0] ??
+        parsed.positionals.find((p) => p !== '-') ??
+        null;
+      for (const payload of [...(parsed.values.get('c') ?? []), ...(parsed.values.get('command') ?? [])])
+        scanPayload(payload, opts, out, depth + 1);
     } else if (name === 'runas') {
       runAs = args.find((a) => /^\/user:/i.test(a))?.slice(6) ?? null;
     } else {
@@ -294,7 +372,13 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
   const inner = innerArgv(name, args);
   if (inner) {
     const offset = command.words.length - inner.argv.length;
-    programEffects({ words: inner.argv, literal: inner.argv.map((_w, i) => literalAt(offset + i)) }, undefined, opts, out, depth);
+    programEffects(
+      { words: inner.argv, literal: inner.argv.map((_w, i) => literalAt(offset + i)) },
+      undefined,
+      opts,
+      out,
+      depth,
+    );
   }
 
   switch (name) {
@@ -302,13 +386,24 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
       const parsed = parseArgs(args, '', []);
       const recursive = parsed.flags.has('r') || parsed.flags.has('R') || parsed.flags.has('recursive');
       const force = parsed.flags.has('f') || parsed.flags.has('force');
-      if (recursive) out.add({ kind: 'destructive', program: name, form: force ? 'force-recursive-delete' : 'recursive-delete', targets: parsed.positionals });
+      if (recursive)
+        out.add({
+          kind: 'destructive',
+          program: name,
+          form: force ? 'force-recursive-delete' : 'recursive-delete',
+          targets: parsed.positionals,
+        });
       break;
     }
     case 'find': {
       if (args.includes('-delete')) {
         const end = args.findIndex((a) => /^[-(!]/.test(a));
-        out.add({ kind: 'destructive', program: name, form: 'find-delete', targets: end < 0 ? [...args] : args.slice(0, end) });
+        out.add({
+          kind: 'destructive',
+          program: name,
+          form: 'find-delete',
+          targets: end < 0 ? [...args] : args.slice(0, end),
+        });
       }
       break;
     }
@@ -316,7 +411,8 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
       args.forEach((arg, index) => {
         if (!arg.startsWith('of=')) return;
         const target = arg.slice(3);
-        if (!BLOCK_DEVICE.test(target) && !HARMLESS_DEVICE.test(target)) out.add({ kind: 'destructive', program: name, form: 'raw-write', targets: [target] });
+        if (!BLOCK_DEVICE.test(target) && !HARMLESS_DEVICE.test(target))
+          out.add({ kind: 'destructive', program: name, form: 'raw-write', targets: [target] });
         addWrite(out, target, literalAt(index + 1), name, opts);
       });
       break;
@@ -325,24 +421,41 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
       const parsed = parseArgs(args, '', ['reference']);
       const recursive = parsed.flags.has('R') || parsed.flags.has('recursive');
       const [mode, ...files] = parsed.positionals;
-      if (recursive && mode !== undefined && worldWritable(mode)) out.add({ kind: 'destructive', program: name, form: 'world-writable', targets: files });
+      if (recursive && mode !== undefined && worldWritable(mode))
+        out.add({ kind: 'destructive', program: name, form: 'world-writable', targets: files });
       break;
     }
     case 'chown':
     case 'chgrp': {
       const parsed = parseArgs(args, '', ['reference', 'from']);
-      if (parsed.flags.has('R') || parsed.flags.has('recursive')) out.add({ kind: 'destructive', program: name, form: 'recursive-chown', targets: parsed.positionals.slice(1) });
+      if (parsed.flags.has('R') || parsed.flags.has('recursive'))
+        out.add({ kind: 'destructive', program: name, form: 'recursive-chown', targets: parsed.positionals.slice(1) });
       break;
     }
     case 'shred':
-      out.add({ kind: 'destructive', program: name, form: 'shred', targets: parseArgs(args, 'ns', ['iterations', 'size', 'random-source']).positionals });
+      out.add({
+        kind: 'destructive',
+        program: name,
+        form: 'shred',
+        targets: parseArgs(args, 'ns', ['iterations', 'size', 'random-source']).positionals,
+      });
       break;
     case 'truncate':
-      out.add({ kind: 'destructive', program: name, form: 'truncate', targets: parseArgs(args, 'sr', ['size', 'reference']).positionals });
+      out.add({
+        kind: 'destructive',
+        program: name,
+        form: 'truncate',
+        targets: parseArgs(args, 'sr', ['size', 'reference']).positionals,
+      });
       break;
     case 'wipefs':
     case 'blkdiscard':
-      out.add({ kind: 'destructive', program: name, form: 'wipe', targets: parseArgs(args, 'otOlp', ['offset', 'types', 'backup', 'length', 'step']).positionals });
+      out.add({
+        kind: 'destructive',
+        program: name,
+        form: 'wipe',
+        targets: parseArgs(args, 'otOlp', ['offset', 'types', 'backup', 'length', 'step']).positionals,
+      });
       break;
     case 'fdisk':
     case 'sfdisk':
@@ -350,7 +463,12 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
     case 'gdisk':
     case 'sgdisk':
     case 'parted':
-      out.add({ kind: 'destructive', program: name, form: 'partition', targets: parseArgs(args, '', []).positionals.filter((p) => p.startsWith('/dev/')) });
+      out.add({
+        kind: 'destructive',
+        program: name,
+        form: 'partition',
+        targets: parseArgs(args, '', []).positionals.filter((p) => p.startsWith('/dev/')),
+      });
       break;
     case 'cp':
     case 'mv':
@@ -358,10 +476,25 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
     case 'ln':
     case 'scp': {
       const short = name === 'install' ? 'tSmogb' : name === 'scp' ? 'PiolcSJFD' : 'tS';
-      const parsed = parseArgs(args, short, ['target-directory', 'suffix', 'mode', 'owner', 'group', 'strip-program', 'context']);
+      const parsed = parseArgs(args, short, [
+        'target-directory',
+        'suffix',
+        'mode',
+        'owner',
+        'group',
+        'strip-program',
+        'context',
+      ]);
       const targetDir = parsed.values.get('t')?.[0] ?? parsed.values.get('target-directory')?.[0];
       const directories = name === 'install' && (parsed.flags.has('d') || parsed.flags.has('directory'));
-      const targets = targetDir !== undefined ? [targetDir] : directories ? parsed.positionals : parsed.positionals.length >= 2 ? parsed.positionals.slice(-1) : [];
+      const targets =
+        targetDir !== undefined
+          ? [targetDir]
+          : directories
+            ? parsed.positionals
+            : parsed.positionals.length >= 2
+              ? parsed.positionals.slice(-1)
+              : [];
       for (const target of targets) {
         if (name === 'scp' && isRemote(target)) out.add({ kind: 'write-outside', target, by: name, where: 'remote' });
         else addWrite(out, target, isLiteral(target), name, opts);
@@ -385,9 +518,22 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
     }
     default:
       if (/^(mkfs(\..+)?|mke2fs|mkswap|mkdosfs|mkntfs|mkfs_msdos|newfs(_.+)?)$/.test(name)) {
-        out.add({ kind: 'destructive', program: name, form: 'format', targets: args.filter((a) => !a.startsWith('-')).slice(-1) });
-      } else if (name === 'diskutil' && /^(erase|zeroDisk|randomDisk|secureErase|partitionDisk|reformat)/i.test(args[0] ?? '')) {
-        out.add({ kind: 'destructive', program: name, form: 'format', targets: args.slice(1).filter((a) => a.startsWith('/dev/') || /^disk\d/.test(a)) });
+        out.add({
+          kind: 'destructive',
+          program: name,
+          form: 'format',
+          targets: args.filter((a) => !a.startsWith('-')).slice(-1),
+        });
+      } else if (
+        name === 'diskutil' &&
+        /^(erase|zeroDisk|randomDisk|secureErase|partitionDisk|reformat)/i.test(args[0] ?? '')
+      ) {
+        out.add({
+          kind: 'destructive',
+          program: name,
+          form: 'format',
+          targets: args.slice(1).filter((a) => a.startsWith('/dev/') || /^disk\d/.test(a)),
+        });
       }
   }
 
@@ -400,12 +546,55 @@ function programEffects(command: ReadCommand, role: ProgramRole | undefined, opt
 }
 
 const RSYNC_VALUE_OPTIONS = [
-  'rsh', 'filter', 'exclude', 'include', 'exclude-from', 'include-from', 'files-from', 'temp-dir', 'partial-dir', 'compare-dest',
-  'copy-dest', 'link-dest', 'block-size', 'backup-dir', 'suffix', 'rsync-path', 'log-file', 'log-file-format', 'password-file',
-  'chmod', 'chown', 'usermap', 'groupmap', 'timeout', 'contimeout', 'port', 'sockopts', 'bwlimit', 'max-size', 'min-size',
-  'max-delete', 'modify-window', 'remote-option', 'out-format', 'iconv', 'address', 'protocol', 'checksum-choice',
-  'compress-choice', 'compress-level', 'skip-compress', 'outbuf', 'info', 'debug', 'stop-after', 'stop-at', 'write-batch',
-  'only-write-batch', 'read-batch',
+  'rsh',
+  'filter',
+  'exclude',
+  'include',
+  'exclude-from',
+  'include-from',
+  'files-from',
+  'temp-dir',
+  'partial-dir',
+  'compare-dest',
+  'copy-dest',
+  'link-dest',
+  'block-size',
+  'backup-dir',
+  'suffix',
+  'rsync-path',
+  'log-file',
+  'log-file-format',
+  'password-file',
+  'chmod',
+  'chown',
+  'usermap',
+  'groupmap',
+  'timeout',
+  'contimeout',
+  'port',
+  'sockopts',
+  'bwlimit',
+  'max-size',
+  'min-size',
+  'max-delete',
+  'modify-window',
+  'remote-option',
+  'out-format',
+  'iconv',
+  'address',
+  'protocol',
+  'checksum-choice',
+  'compress-choice',
+  'compress-level',
+  'skip-compress',
+  'outbuf',
+  'info',
+  'debug',
+  'stop-after',
+  'stop-at',
+  'write-batch',
+  'only-write-batch',
+  'read-batch',
 ];
 
 /** A mode that lets everyone write: numeric with the others' write bit, or symbolic `a+w`, `o=rwx`, … */
@@ -440,12 +629,25 @@ export function shellPayload(args: readonly string[]): string | undefined {
 
 /** cmd.exe and PowerShell are not parsed; a few well-known destructive and download-and-run forms are spotted in the text. */
 function windowsTextEffects(text: string, out: EffectList): void {
-  if (/\b(rd|rmdir)\b[^&|]*\/s\b/i.test(text) || /\bdel\b[^&|]*\/s\b/i.test(text) || /Remove-Item\b[^;|]*-Recurse/i.test(text)) {
+  if (
+    /\b(rd|rmdir)\b[^&|]*\/s\b/i.test(text) ||
+    /\bdel\b[^&|]*\/s\b/i.test(text) ||
+    /Remove-Item\b[^;|]*-Recurse/i.test(text)
+  ) {
     out.add({ kind: 'destructive', program: 'cmd', form: 'recursive-delete', targets: [] });
   }
-  if (/\bformat(\.com)?\s+[a-z]:/i.test(text) || /\b(Format-Volume|Clear-Disk|Initialize-Disk)\b/i.test(text)) out.add({ kind: 'destructive', program: 'cmd', form: 'format', targets: [] });
-  if (/\b(iex|Invoke-Expression)\b/i.test(text) && /\b(iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString|curl|wget)\b/i.test(text)) {
-    out.add({ kind: 'download-exec', downloader: 'Invoke-WebRequest', interpreter: 'Invoke-Expression', how: 'substitution' });
+  if (/\bformat(\.com)?\s+[a-z]:/i.test(text) || /\b(Format-Volume|Clear-Disk|Initialize-Disk)\b/i.test(text))
+    out.add({ kind: 'destructive', program: 'cmd', form: 'format', targets: [] });
+  if (
+    /\b(iex|Invoke-Expression)\b/i.test(text) &&
+    /\b(iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString|curl|wget)\b/i.test(text)
+  ) {
+    out.add({
+      kind: 'download-exec',
+      downloader: 'Invoke-WebRequest',
+      interpreter: 'Invoke-Expression',
+      how: 'substitution',
+    });
   }
 }
 
@@ -464,7 +666,8 @@ function wordIsLiteral(word: Word): boolean {
       (part.type === 'Literal' && !/[*?[\]{}$`\\]/.test(part.text)) ||
       part.type === 'SingleQuoted' ||
       part.type === 'AnsiCQuoted' ||
-      (part.type === 'DoubleQuoted' && part.parts.every((child) => child.type === 'Literal' && !/[\\$`]/.test(child.text))),
+      (part.type === 'DoubleQuoted' &&
+        part.parts.every((child) => child.type === 'Literal' && !/[\\$`]/.test(child.text))),
   );
 }
 
@@ -489,25 +692,38 @@ function scanPayload(payload: string, opts: EffectOptions, out: EffectList, dept
     out.add({ kind: 'unreadable', reason: 'the shell payload could not be parsed' });
     return;
   }
-  if (script.errors?.length) out.add({ kind: 'unreadable', reason: `the shell payload does not parse: ${script.errors[0].message}` });
+  if (script.errors?.length)
+    out.add({ kind: 'unreadable', reason: `the shell payload does not parse: ${script.errors[0].message}` });
 
   const scanned: Scanned[] = [];
   let nextPipeline = 0;
 
   const visitCommand = (node: Command, pipeline: number, position: number) => {
     const words = node.name ? [node.name, ...node.args.filter((a): a is Word => a.type === 'Word')] : [];
-    const entry: Scanned = { command: { words: words.map(wordText), literal: words.map(wordIsLiteral) }, pipeline, position };
+    const entry: Scanned = {
+      command: { words: words.map(wordText), literal: words.map(wordIsLiteral) },
+      pipeline,
+      position,
+    };
     if (words.length > 0) scanned.push(entry);
     const name = entry.command.words[0] !== undefined ? programName(entry.command.words[0], opts.platform) : '';
     for (const redirect of node.redirects) {
       if (redirect.type === 'Redirect') {
         if (!redirect.target) continue;
         const op = redirect.operator;
-        const fileWrite = op === '>' || op === '>>' || op === '>|' || op === '&>' || op === '&>>' || op === '<>' || (op === '>&' && !/^(\d+|-)$/.test(redirect.target.text));
+        const fileWrite =
+          op === '>' ||
+          op === '>>' ||
+          op === '>|' ||
+          op === '&>' ||
+          op === '&>>' ||
+          op === '<>' ||
+          (op === '>&' && !/^(\d+|-)$/.test(redirect.target.text));
         if (fileWrite) addWrite(out, wordText(redirect.target), wordIsLiteral(redirect.target), 'redirection', opts);
       } else if (INTERPRETER.test(name)) {
         // A here-document or here-string fed to an interpreter is code that runs.
-        const body = redirect.type === 'HereDoc' ? redirect.body.text : redirect.target ? wordText(redirect.target) : '';
+        const body =
+          redirect.type === 'HereDoc' ? redirect.body.text : redirect.target ? wordText(redirect.target) : '';
         if (POSIX_SHELLS.has(name)) scanPayload(body, opts, out, depth + 1);
         else out.add({ kind: 'unreadable', reason: `code is fed to ${name} on its standard input` });
       }
@@ -517,8 +733,10 @@ function scanPayload(payload: string, opts: EffectOptions, out: EffectList, dept
     forEachChild(node, (child) => visit(child, undefined));
     if (INTERPRETER.test(name)) {
       for (const inner of scanned.slice(before)) {
-        const innerName = inner.command.words[0] !== undefined ? programName(inner.command.words[0], opts.platform) : '';
-        if (DOWNLOADERS.has(innerName)) out.add({ kind: 'download-exec', downloader: innerName, interpreter: name, how: 'substitution' });
+        const innerName =
+          inner.command.words[0] !== undefined ? programName(inner.command.words[0], opts.platform) : '';
+        if (DOWNLOADERS.has(innerName))
+          out.add({ kind: 'download-exec', downloader: innerName, interpreter: name, how: 'substitution' });
       }
     }
   };
@@ -574,7 +792,11 @@ function effectiveProgram(argv: readonly string[], platform: NodeJS.Platform): s
 }
 
 /** `curl … | sh`, `wget -O- … | sudo bash`: a downloader earlier in a pipeline than an interpreter. */
-function pipedDownloads(programs: ReadonlyArray<{ argv: readonly string[]; pipeline: number; position: number }>, opts: EffectOptions, out: EffectList): void {
+function pipedDownloads(
+  programs: ReadonlyArray<{ argv: readonly string[]; pipeline: number; position: number }>,
+  opts: EffectOptions,
+  out: EffectList,
+): void {
   for (const downloader of programs) {
     const dName = downloader.argv[0] === undefined ? '' : programName(downloader.argv[0], opts.platform);
     if (!DOWNLOADERS.has(dName)) continue;
@@ -582,7 +804,8 @@ function pipedDownloads(programs: ReadonlyArray<{ argv: readonly string[]; pipel
       if (reader.pipeline !== downloader.pipeline || reader.position <= downloader.position) continue;
       // The reader is an interpreter, or a wrapper that starts one (`sudo bash`).
       const interpreter = effectiveProgram(reader.argv, opts.platform);
-      if (interpreter !== undefined && INTERPRETER.test(interpreter)) out.add({ kind: 'download-exec', downloader: dName, interpreter, how: 'pipe' });
+      if (interpreter !== undefined && INTERPRETER.test(interpreter))
+        out.add({ kind: 'download-exec', downloader: dName, interpreter, how: 'pipe' });
     }
   }
 }
@@ -599,8 +822,10 @@ export function describeEffects(structure: CommandStructure, opts: EffectOptions
   if (!structure.ok) out.add({ kind: 'unreadable', reason: structure.reason ?? 'outside what Clawdesk can analyse' });
   // Every program first, so each keeps the role the analyser gave it; then what each does. Shell payloads are read
   // here too (programEffects → scanPayload), so what follows the analyser's first refusal is still described.
-  for (const program of structure.programs) if (program.argv[0] !== undefined) out.add({ kind: 'runs', program: program.argv[0], role: program.role });
-  for (const program of structure.programs) programEffects({ words: [...program.argv], literal: program.argv.map(() => true) }, program.role, opts, out, 0);
+  for (const program of structure.programs)
+    if (program.argv[0] !== undefined) out.add({ kind: 'runs', program: program.argv[0], role: program.role });
+  for (const program of structure.programs)
+    programEffects({ words: [...program.argv], literal: program.argv.map(() => true) }, program.role, opts, out, 0);
   pipedDownloads(structure.programs, opts, out);
   return out.sorted();
 }

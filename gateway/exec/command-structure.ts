@@ -43,20 +43,116 @@ export interface ReadOptions {
 export const TRANSPARENT_WRAPPERS = new Set(['env', 'nice', 'nohup', 'timeout', 'stdbuf']);
 /** Shells whose `-c` payload the Bash parser reads faithfully. Other shells (zsh, fish, ksh…) are never read. */
 export const ANALYSABLE_SHELLS = new Set(['sh', 'bash', 'dash']);
-export const OTHER_POSIX_SHELLS = new Set(['zsh', 'ksh', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'yash', 'busybox', 'rbash', 'ksh93', 'pdksh', 'oksh', 'elvish', 'nu', 'xonsh']);
+export const OTHER_POSIX_SHELLS = new Set([
+  'zsh',
+  'ksh',
+  'mksh',
+  'ash',
+  'fish',
+  'csh',
+  'tcsh',
+  'yash',
+  'busybox',
+  'rbash',
+  'ksh93',
+  'pdksh',
+  'oksh',
+  'elvish',
+  'nu',
+  'xonsh',
+]);
 export const WINDOWS_SHELLS = new Set(['cmd', 'powershell', 'pwsh']);
 
 /** Builtins that start nothing and change nothing but their own output. Every other builtin needs a decision. */
 const HARMLESS_BUILTINS = new Set(['echo', 'printf', 'true', 'false', ':', 'pwd']);
 /** Bash's and dash's builtins and keywords: a command with one of these names is not a PATH lookup. */
 const SHELL_BUILTINS = new Set([
-  '.', ':', '[', 'alias', 'bg', 'bind', 'break', 'builtin', 'caller', 'cd', 'command', 'compgen', 'complete', 'compopt',
-  'continue', 'declare', 'dirs', 'disown', 'echo', 'enable', 'eval', 'exec', 'exit', 'export', 'false', 'fc', 'fg',
-  'getopts', 'hash', 'help', 'history', 'jobs', 'kill', 'let', 'local', 'logout', 'mapfile', 'popd', 'printf', 'pushd',
-  'pwd', 'read', 'readarray', 'readonly', 'return', 'set', 'shift', 'shopt', 'source', 'suspend', 'test', 'times',
-  'trap', 'true', 'type', 'typeset', 'ulimit', 'umask', 'unalias', 'unset', 'wait', 'chdir', 'login', 'newgrp',
-  'if', 'then', 'else', 'elif', 'fi', 'for', 'while', 'until', 'do', 'done', 'case', 'esac', 'function', 'select',
-  'time', 'coproc', 'in', '{', '}', '!', '[[', ']]',
+  '.',
+  ':',
+  '[',
+  'alias',
+  'bg',
+  'bind',
+  'break',
+  'builtin',
+  'caller',
+  'cd',
+  'command',
+  'compgen',
+  'complete',
+  'compopt',
+  'continue',
+  'declare',
+  'dirs',
+  'disown',
+  'echo',
+  'enable',
+  'eval',
+  'exec',
+  'exit',
+  'export',
+  'false',
+  'fc',
+  'fg',
+  'getopts',
+  'hash',
+  'help',
+  'history',
+  'jobs',
+  'kill',
+  'let',
+  'local',
+  'logout',
+  'mapfile',
+  'popd',
+  'printf',
+  'pushd',
+  'pwd',
+  'read',
+  'readarray',
+  'readonly',
+  'return',
+  'set',
+  'shift',
+  'shopt',
+  'source',
+  'suspend',
+  'test',
+  'times',
+  'trap',
+  'true',
+  'type',
+  'typeset',
+  'ulimit',
+  'umask',
+  'unalias',
+  'unset',
+  'wait',
+  'chdir',
+  'login',
+  'newgrp',
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'for',
+  'while',
+  'until',
+  'do',
+  'done',
+  'case',
+  'esac',
+  'function',
+  'select',
+  'time',
+  'coproc',
+  'in',
+  '{',
+  '}',
+  '!',
+  '[[',
+  ']]',
 ]);
 
 const MAX_DEPTH = 8;
@@ -65,7 +161,19 @@ class Stop extends Error {}
 
 /** Single-letter shell options that change neither what runs nor where it is looked up. */
 const SAFE_SHELL_FLAGS = new Set(['e', 'u', 'x', 'v', 'f', 'a', 'C', 'h', 'n']);
-const SAFE_SHELL_OPTION_NAMES = new Set(['errexit', 'nounset', 'pipefail', 'xtrace', 'verbose', 'noglob', 'allexport', 'noclobber', 'hashall', 'noexec', 'posix']);
+const SAFE_SHELL_OPTION_NAMES = new Set([
+  'errexit',
+  'nounset',
+  'pipefail',
+  'xtrace',
+  'verbose',
+  'noglob',
+  'allexport',
+  'noclobber',
+  'hashall',
+  'noexec',
+  'posix',
+]);
 const SAFE_LONG_SHELL_OPTIONS = new Set(['--norc', '--noprofile', '--posix', '--noediting', '--restricted']);
 
 type ShellInvocation = { kind: 'payload'; payload: string; loginFlags: number[] } | { kind: 'stop'; reason: string };
@@ -85,11 +193,15 @@ export function readShellInvocation(argv: readonly string[]): ShellInvocation {
     const arg = argv[i];
     if (arg === '--' || arg === '-') {
       if (sawC && i + 1 < argv.length) return { kind: 'payload', payload: argv[i + 1], loginFlags };
-      return { kind: 'stop', reason: sawC ? `${name} -c without a command` : `${name} reads a script from a file or standard input` };
+      return {
+        kind: 'stop',
+        reason: sawC ? `${name} -c without a command` : `${name} reads a script from a file or standard input`,
+      };
     }
     if (arg === '-o' || arg === '+o') {
       const option = argv[i + 1];
-      if (option === undefined || !SAFE_SHELL_OPTION_NAMES.has(option)) return { kind: 'stop', reason: `shell option ${arg} ${option ?? ''} is not allowed`.trim() };
+      if (option === undefined || !SAFE_SHELL_OPTION_NAMES.has(option))
+        return { kind: 'stop', reason: `shell option ${arg} ${option ?? ''} is not allowed`.trim() };
       i++;
       continue;
     }
@@ -113,11 +225,15 @@ export function readShellInvocation(argv: readonly string[]): ShellInvocation {
       }
       continue;
     }
-    if (arg.startsWith('-') || arg.startsWith('+')) return { kind: 'stop', reason: `shell option ${arg} is not allowed` };
+    if (arg.startsWith('-') || arg.startsWith('+'))
+      return { kind: 'stop', reason: `shell option ${arg} is not allowed` };
     if (sawC) return { kind: 'payload', payload: arg, loginFlags };
     return { kind: 'stop', reason: `${name} runs the script ${arg}, whose commands Clawdesk does not read` };
   }
-  return { kind: 'stop', reason: sawC ? `${name} -c without a command` : `${name} without -c reads commands from standard input` };
+  return {
+    kind: 'stop',
+    reason: sawC ? `${name} -c without a command` : `${name} without -c reads commands from standard input`,
+  };
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -153,7 +269,8 @@ export function wrappedCommandIndex(name: string, args: readonly string[], platf
           continue;
         }
         if (a === '-i' || a === '-' || a === '--ignore-environment') stop('env -i changes how the program is found');
-        if (a === '-S' || a.startsWith('-S') || a.startsWith('--split-string')) stop('env -S splits a string into a command');
+        if (a === '-S' || a.startsWith('-S') || a.startsWith('--split-string'))
+          stop('env -S splits a string into a command');
         if (a === '-C' || a.startsWith('-C') || a.startsWith('--chdir')) stop('env -C changes the working directory');
         if (a === '--') {
           i++;
@@ -234,42 +351,100 @@ function readCmdPayload(argv: readonly string[]): string[] {
   let i = 1;
   for (; i < argv.length; i++) {
     if (/^\/[ck]$/i.test(argv[i])) break;
-    if (!/^\/[a-z]$/i.test(argv[i]) && !/^\/[a-z]:/i.test(argv[i])) throw new Stop(`cmd.exe option ${argv[i]} is not understood`);
+    if (!/^\/[a-z]$/i.test(argv[i]) && !/^\/[a-z]:/i.test(argv[i]))
+      throw new Stop(`cmd.exe option ${argv[i]} is not understood`);
   }
   if (i >= argv.length) throw new Stop('cmd.exe without /c runs interactively');
   if (/^\/k$/i.test(argv[i])) throw new Stop('cmd.exe /k keeps an interactive shell');
   const payload = argv.slice(i + 1).join(' ');
   if (!payload.trim()) throw new Stop('cmd.exe /c without a command');
   // & | < > ^ % ! ( ) " and friends: chaining, redirection, escapes and expansion need a person every time.
-  if (/[&|<>^%!()"@,;=\t\r\n]/.test(payload)) throw new Stop('cmd.exe syntax (&, |, ^, %VAR%, redirection, quoting) needs a decision every time');
+  if (/[&|<>^%!()"@,;=\t\r\n]/.test(payload))
+    throw new Stop('cmd.exe syntax (&, |, ^, %VAR%, redirection, quoting) needs a decision every time');
   const words = payload.split(' ').filter(Boolean);
   const first = words[0].toLowerCase();
-  if (CMD_BUILTINS.has(first) || first.includes(':')) throw new Stop(`cmd.exe builtin "${words[0]}" needs a decision every time`);
+  if (CMD_BUILTINS.has(first) || first.includes(':'))
+    throw new Stop(`cmd.exe builtin "${words[0]}" needs a decision every time`);
   return words;
 }
 
 /** cmd.exe's internal commands: no file runs, so nothing to identify (and `start`, `call`, `if`, `for` run more). */
 const CMD_BUILTINS = new Set([
-  'assoc', 'break', 'call', 'cd', 'chdir', 'cls', 'color', 'copy', 'date', 'del', 'dir', 'dpath', 'echo', 'endlocal',
-  'erase', 'exit', 'for', 'ftype', 'goto', 'if', 'keys', 'md', 'mkdir', 'mklink', 'move', 'path', 'pause', 'popd',
-  'prompt', 'pushd', 'rd', 'rem', 'ren', 'rename', 'rmdir', 'set', 'setlocal', 'shift', 'start', 'time', 'title', 'type',
-  'ver', 'verify', 'vol',
+  'assoc',
+  'break',
+  'call',
+  'cd',
+  'chdir',
+  'cls',
+  'color',
+  'copy',
+  'date',
+  'del',
+  'dir',
+  'dpath',
+  'echo',
+  'endlocal',
+  'erase',
+  'exit',
+  'for',
+  'ftype',
+  'goto',
+  'if',
+  'keys',
+  'md',
+  'mkdir',
+  'mklink',
+  'move',
+  'path',
+  'pause',
+  'popd',
+  'prompt',
+  'pushd',
+  'rd',
+  'rem',
+  'ren',
+  'rename',
+  'rmdir',
+  'set',
+  'setlocal',
+  'shift',
+  'start',
+  'time',
+  'title',
+  'type',
+  'ver',
+  'verify',
+  'vol',
 ]);
 
 /** A batch file is run by cmd.exe, which parses its arguments again: metacharacters in them are cmd syntax. */
 function checkBatchArguments(args: readonly string[]): void {
-  if (args.slice(1).some((a) => /[&|<>^%!()"\r\n]/.test(a))) throw new Stop('a batch file argument with cmd.exe syntax (&, |, ^, %VAR%…) needs a decision every time');
+  if (args.slice(1).some((a) => /[&|<>^%!()"\r\n]/.test(a)))
+    throw new Stop('a batch file argument with cmd.exe syntax (&, |, ^, %VAR%…) needs a decision every time');
 }
 
-export function readCommand(argv: readonly string[], platform: NodeJS.Platform, options: ReadOptions = {}): CommandStructure {
+export function readCommand(
+  argv: readonly string[],
+  platform: NodeJS.Platform,
+  options: ReadOptions = {},
+): CommandStructure {
   const programs: ProgramInvocation[] = [];
   const trust = options.isSystemCarrier ?? (() => true);
 
-  const read = (args: readonly string[], via: ProgramInvocation['via'], pipeline: number, position: number, parent: number | null, depth: number, inPayload = false): void => {
+  const read = (
+    args: readonly string[],
+    via: ProgramInvocation['via'],
+    pipeline: number,
+    position: number,
+    parent: number | null,
+    depth: number,
+    inPayload = false,
+  ): void => {
     if (depth > MAX_DEPTH) throw new Stop('too many nested wrappers or shells');
     if (!args.length || !args[0]) throw new Stop('empty command');
     const name = commandName(args[0], platform);
-    const push = (role: ProgramRole): number => programs.push({ argv: [...args], role, via, pipeline, position, parent }) - 1;
+    const push = (role: ProgramRole): number =>
+      programs.push({ argv: [...args], role, via, pipeline, position, parent }) - 1;
 
     if (TRANSPARENT_WRAPPERS.has(name) && trust(args[0], 'wrapper')) {
       const self = push('wrapper');
@@ -292,7 +467,8 @@ export function readCommand(argv: readonly string[], platform: NodeJS.Platform, 
         const commandWord = command.words[0];
         if (SHELL_BUILTINS.has(commandWord)) {
           if (!HARMLESS_BUILTINS.has(commandWord)) throw new Stop(`shell builtin "${commandWord}" is not allowed`);
-          if (commandWord === 'printf' && command.words.slice(1).some((w) => w.startsWith('-v'))) throw new Stop('printf -v assigns a variable and is not allowed');
+          if (commandWord === 'printf' && command.words.slice(1).some((w) => w.startsWith('-v')))
+            throw new Stop('printf -v assigns a variable and is not allowed');
           continue;
         }
         read(command.words, 'shell', command.pipeline, command.position, self, depth + 1, true);

@@ -78,7 +78,11 @@ export function pathFor(platform: NodeJS.Platform): path.PlatformPath {
 }
 
 /** Environment lookup; Windows names are case-insensitive. */
-export function envLookup(env: Record<string, string | undefined>, name: string, platform: NodeJS.Platform): string | undefined {
+export function envLookup(
+  env: Record<string, string | undefined>,
+  name: string,
+  platform: NodeJS.Platform,
+): string | undefined {
   if (platform !== 'win32') return env[name];
   const upper = name.toUpperCase();
   for (const [key, value] of Object.entries(env)) if (key.toUpperCase() === upper) return value;

@@ -55,7 +55,10 @@ export function resolveExecPolicy(
 }
 
 /** An agent's own section, never an inherited member ("__proto__" is no agent). */
-export function agentApprovals(file: ExecApprovalsFile, agentId: string | null | undefined): ExecApprovalsFile['agents'][string] | undefined {
+export function agentApprovals(
+  file: ExecApprovalsFile,
+  agentId: string | null | undefined,
+): ExecApprovalsFile['agents'][string] | undefined {
   if (!agentId || !Object.hasOwn(file.agents, agentId)) return undefined;
   return file.agents[agentId];
 }
@@ -105,7 +108,9 @@ export function requiresApproval(input: ApprovalNeedInput): boolean {
   if (policy.security === 'deny') return false; // nothing to approve: it is refused outright
   if (policy.ask === 'always') return true;
   if (input.durableAllowAlways) return false;
-  return policy.ask === 'on-miss' && policy.security === 'allowlist' && (!input.analysisOk || !input.allowlistSatisfied);
+  return (
+    policy.ask === 'on-miss' && policy.security === 'allowlist' && (!input.analysisOk || !input.allowlistSatisfied)
+  );
 }
 
 /** While ask=always, allow-always is not offered: it could never suppress a prompt (spec 4.2). */

@@ -101,7 +101,9 @@ export function withRunSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Pro
 
 /** The timeout a run gets: the caller's when it names a positive one, else the default. */
 export function effectiveRunTimeoutMs(timeoutMs: number | null | undefined): number {
-  return typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : DEFAULT_RUN_TIMEOUT_MS;
+  return typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0
+    ? timeoutMs
+    : DEFAULT_RUN_TIMEOUT_MS;
 }
 
 function abortReason(signal: AbortSignal): string {
@@ -116,7 +118,10 @@ export function killProcessTree(pid: number, platform: NodeJS.Platform = process
     // By full path: the gateway's own PATH may lack System32. When taskkill cannot run or refuses (Wine's rejects
     // /T; a stripped-down image may not have it), the direct child is still terminated, so the run always ends.
     const systemRoot = process.env.SystemRoot ?? process.env.windir ?? 'C:\\Windows';
-    const taskkill = spawnSync(`${systemRoot}\\System32\\taskkill.exe`, ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+    const taskkill = spawnSync(`${systemRoot}\\System32\\taskkill.exe`, ['/pid', String(pid), '/T', '/F'], {
+      stdio: 'ignore',
+      windowsHide: true,
+    });
     if (taskkill.error || taskkill.status !== 0) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -272,12 +277,24 @@ export function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
 }
 
 function failed(message: string, stoppedBy: RunProcessResult['stoppedBy'] = null): RunProcessResult {
-  return { exitCode: null, signal: null, timedOut: false, success: false, stdout: '', stderr: '', truncated: false, stoppedBy, error: message };
+  return {
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    success: false,
+    stdout: '',
+    stderr: '',
+    truncated: false,
+    stoppedBy,
+    error: message,
+  };
 }
 
 function describeSpawnError(error: NodeJS.ErrnoException, opts: RunProcessOptions): string {
   if (error.code === 'ENOENT') {
-    return opts.cwd ? `spawn failed: ${opts.argv[0]} or working directory ${opts.cwd} not found` : `spawn failed: ${opts.argv[0]} not found`;
+    return opts.cwd
+      ? `spawn failed: ${opts.argv[0]} or working directory ${opts.cwd} not found`
+      : `spawn failed: ${opts.argv[0]} not found`;
   }
   if (error.code === 'EACCES') return `spawn failed: permission denied for ${opts.argv[0]}`;
   return `spawn failed: ${error.message}`;

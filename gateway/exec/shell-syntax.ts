@@ -16,7 +16,8 @@ export interface ShellCommand {
   position: number;
 }
 
-export type ShellRead = { ok: true; commands: ShellCommand[] } | { ok: false; reason: string; commands: ShellCommand[] };
+export type ShellRead =
+  { ok: true; commands: ShellCommand[] } | { ok: false; reason: string; commands: ShellCommand[] };
 
 /** Longest payload read at all: longer ones are refused rather than parsed. */
 export const MAX_SHELL_PAYLOAD_CHARS = 64 * 1024;
@@ -46,7 +47,11 @@ function literalWord(word: Word): string {
     switch (part.type) {
       case 'Literal':
         if (UNQUOTED_SPECIAL.test(part.text) || part.text.includes('\\')) {
-          outside(part.text.includes('\\') ? 'backslash escapes are outside the safe shell subset' : `"${part.text}" expands in the shell`);
+          outside(
+            part.text.includes('\\')
+              ? 'backslash escapes are outside the safe shell subset'
+              : `"${part.text}" expands in the shell`,
+          );
         }
         value += part.value;
         break;
@@ -57,7 +62,8 @@ function literalWord(word: Word): string {
         for (const child of part.parts) {
           if (child.type !== 'Literal') outside(`${describePart(child.type)} is not allowed`);
           // Inside "…" a backslash, $ or ` can still mean something: keep only plain text.
-          if (/[\\$`]/.test(child.text)) outside('backslashes, $ and ` inside double quotes are outside the safe shell subset');
+          if (/[\\$`]/.test(child.text))
+            outside('backslashes, $ and ` inside double quotes are outside the safe shell subset');
           value += child.value;
         }
         break;
@@ -65,7 +71,8 @@ function literalWord(word: Word): string {
         outside(`${describePart(part.type)} is not allowed`);
     }
   }
-  if (parts.length && parts[0].type === 'Literal' && parts[0].text.startsWith('~')) outside('tilde expansion is not allowed');
+  if (parts.length && parts[0].type === 'Literal' && parts[0].text.startsWith('~'))
+    outside('tilde expansion is not allowed');
   return value;
 }
 
@@ -115,7 +122,11 @@ function simpleCommand(node: CommandNode, pipeline: number, position: number): S
     default:
       outside(`shell syntax "${node.type}" is not allowed`);
   }
-  if (node.redirects.length || node.prefix.some((p) => p.type !== 'Assignment') || node.suffix.some((s) => s.type !== 'Word' && s.type !== 'Assignment')) {
+  if (
+    node.redirects.length ||
+    node.prefix.some((p) => p.type !== 'Assignment') ||
+    node.suffix.some((s) => s.type !== 'Word' && s.type !== 'Assignment')
+  ) {
     outside('redirection is not allowed');
   }
   if (node.prefix.length) outside('variable assignments are not allowed');
@@ -152,18 +163,22 @@ function statementCommands(statement: Statement, nextPipeline: () => number, int
 
 export function readShellPayload(payload: string): ShellRead {
   const commands: ShellCommand[] = [];
-  if (payload.length > MAX_SHELL_PAYLOAD_CHARS) return { ok: false, reason: `shell payload longer than ${MAX_SHELL_PAYLOAD_CHARS} characters`, commands };
+  if (payload.length > MAX_SHELL_PAYLOAD_CHARS)
+    return { ok: false, reason: `shell payload longer than ${MAX_SHELL_PAYLOAD_CHARS} characters`, commands };
   if (payload.includes('\u0000')) return { ok: false, reason: 'shell payload contains NUL', commands };
   // Heredocs, line continuations and CRs are where parsers and shells most often disagree: keep them out.
-  if (/\\\r?\n/.test(payload)) return { ok: false, reason: 'line continuations are outside the safe shell subset', commands };
-  if (payload.includes('\r')) return { ok: false, reason: 'carriage returns are outside the safe shell subset', commands };
+  if (/\\\r?\n/.test(payload))
+    return { ok: false, reason: 'line continuations are outside the safe shell subset', commands };
+  if (payload.includes('\r'))
+    return { ok: false, reason: 'carriage returns are outside the safe shell subset', commands };
   let script;
   try {
     script = parse(payload);
   } catch (error) {
     return { ok: false, reason: `the shell payload could not be parsed (${(error as Error).message})`, commands };
   }
-  if (script.errors?.length) return { ok: false, reason: `the shell payload does not parse: ${script.errors[0].message}`, commands };
+  if (script.errors?.length)
+    return { ok: false, reason: `the shell payload does not parse: ${script.errors[0].message}`, commands };
   let pipeline = 0;
   try {
     for (const statement of script.commands) statementCommands(statement, () => pipeline++, commands);

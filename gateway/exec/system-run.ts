@@ -3,8 +3,23 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
 import { deriveAllowAlwaysEntries, evaluateAllowlist, isAllowAlwaysSource } from './allowlist';
-import { ExecApprovalsStore, EXEC_ASK, EXEC_SECURITY, isReservedKey, type AgentApprovals, type AllowlistEntry } from './approvals-file';
-import { analyzeCommand, commandName, detectCarrier, inlineEvalFlags, POSIX_SHELLS, renderArgv, type CommandAnalysis } from './command-analysis';
+import {
+  ExecApprovalsStore,
+  EXEC_ASK,
+  EXEC_SECURITY,
+  isReservedKey,
+  type AgentApprovals,
+  type AllowlistEntry,
+} from './approvals-file';
+import {
+  analyzeCommand,
+  commandName,
+  detectCarrier,
+  inlineEvalFlags,
+  POSIX_SHELLS,
+  renderArgv,
+  type CommandAnalysis,
+} from './command-analysis';
 import { isShellStartupKey } from './env-policy';
 import {
   absolutePathEntries,
@@ -25,7 +40,14 @@ import {
   WILDCARD_AGENT,
   type ExecPolicy,
 } from './policy';
-import { applyEnvOverrides, consoleCodePage, decoderForCodePage, killProcessTree, runProcess, type RunProcessResult } from './process-runner';
+import {
+  applyEnvOverrides,
+  consoleCodePage,
+  decoderForCodePage,
+  killProcessTree,
+  runProcess,
+  type RunProcessResult,
+} from './process-runner';
 
 /**
  * The node's side of `system.run.prepare` / `system.run` / `system.which` (spec 5.3, 5.4): plans, its own policy
@@ -71,46 +93,58 @@ const agentIdSchema = z
   .nullable()
   .optional();
 
-const planSchema = z.object({
-  argv: argvSchema,
-  cwd: z.string().nullable().optional(),
-  commandText: z.string().optional(),
-  commandPreview: z.string().nullable().optional(),
-  agentId: agentIdSchema,
-  sessionKey: nullableString,
-  mutableFileOperand: z
-    .object({ argvIndex: z.number().int().min(0), path: z.string(), sha256: z.string() })
-    .nullable()
-    .optional(),
-}).passthrough();
+const planSchema = z
+  .object({
+    argv: argvSchema,
+    cwd: z.string().nullable().optional(),
+    commandText: z.string().optional(),
+    commandPreview: z.string().nullable().optional(),
+    agentId: agentIdSchema,
+    sessionKey: nullableString,
+    mutableFileOperand: z
+      .object({ argvIndex: z.number().int().min(0), path: z.string(), sha256: z.string() })
+      .nullable()
+      .optional(),
+  })
+  .passthrough();
 
-export const systemRunPrepareParamsSchema = z.object({
-  command: argvSchema,
-  rawCommand: z.string().nullable().optional(),
-  cwd: nullableString,
-  agentId: agentIdSchema,
-  sessionKey: nullableString,
-  security: z.enum(EXEC_SECURITY).optional(),
-  ask: z.enum(EXEC_ASK).optional(),
-}).passthrough();
+export const systemRunPrepareParamsSchema = z
+  .object({
+    command: argvSchema,
+    rawCommand: z.string().nullable().optional(),
+    cwd: nullableString,
+    agentId: agentIdSchema,
+    sessionKey: nullableString,
+    security: z.enum(EXEC_SECURITY).optional(),
+    ask: z.enum(EXEC_ASK).optional(),
+  })
+  .passthrough();
 
-export const systemRunParamsSchema = z.object({
-  command: argvSchema,
-  rawCommand: z.string().nullable().optional(),
-  systemRunPlan: planSchema.nullable().optional(),
-  cwd: nullableString,
-  env: z.record(z.string(), z.unknown()).nullable().optional(),
-  timeoutMs: z.number().int().min(0).max(24 * 3600_000).nullable().optional(),
-  needsScreenRecording: z.boolean().optional(),
-  agentId: agentIdSchema,
-  sessionKey: nullableString,
-  approved: z.boolean().optional(),
-  approvalDecision: z.enum(['allow-once', 'allow-always']).nullable().optional(),
-  runId: nullableString,
-  suppressNotifyOnExit: z.boolean().optional(),
-  security: z.enum(EXEC_SECURITY).optional(),
-  ask: z.enum(EXEC_ASK).optional(),
-}).passthrough();
+export const systemRunParamsSchema = z
+  .object({
+    command: argvSchema,
+    rawCommand: z.string().nullable().optional(),
+    systemRunPlan: planSchema.nullable().optional(),
+    cwd: nullableString,
+    env: z.record(z.string(), z.unknown()).nullable().optional(),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3600_000)
+      .nullable()
+      .optional(),
+    needsScreenRecording: z.boolean().optional(),
+    agentId: agentIdSchema,
+    sessionKey: nullableString,
+    approved: z.boolean().optional(),
+    approvalDecision: z.enum(['allow-once', 'allow-always']).nullable().optional(),
+    runId: nullableString,
+    suppressNotifyOnExit: z.boolean().optional(),
+    security: z.enum(EXEC_SECURITY).optional(),
+    ask: z.enum(EXEC_ASK).optional(),
+  })
+  .passthrough();
 
 export const systemWhichParamsSchema = z.object({ bins: z.array(z.string()).max(256) }).passthrough();
 
@@ -156,11 +190,16 @@ interface PlanPin {
 
 /** What decides which files a plan runs: its argv and cwd (the gateway binds agent and session). */
 function planDigest(plan: Pick<SystemRunPlan, 'argv' | 'cwd'>): string {
-  return createHash('sha256').update(JSON.stringify([plan.argv, plan.cwd ?? null])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([plan.argv, plan.cwd ?? null]))
+    .digest('hex');
 }
 
 function pinOf(analysis: CommandAnalysis, now: number): PlanPin {
-  return { programs: analysis.programs.map((p) => ({ realPath: p.realPath, identity: p.identity })), expiresAtMs: now + PLAN_PIN_TTL_MS };
+  return {
+    programs: analysis.programs.map((p) => ({ realPath: p.realPath, identity: p.identity })),
+    expiresAtMs: now + PLAN_PIN_TTL_MS,
+  };
 }
 
 /** The program whose file is not the one that was approved, or null when all are the same files. */
@@ -170,16 +209,21 @@ function changedSincePin(pin: PlanPin, analysis: CommandAnalysis): string | null
     const then = pin.programs[i];
     const now = analysis.programs[i];
     if (then.realPath === null && now.realPath === null) continue; // nothing there then or now: nothing can run
-    if (then.realPath !== now.realPath || !sameIdentity(then.identity, now.identity)) return now.realPath ?? now.argv[0];
+    if (then.realPath !== now.realPath || !sameIdentity(then.identity, now.identity))
+      return now.realPath ?? now.argv[0];
   }
   return null;
 }
 
 /** Clawdesk's environment for a command: shell start-up hooks removed, PATH reduced to its absolute entries. */
-export function commandBaseEnv(base: Record<string, string | undefined>, platform: NodeJS.Platform): Record<string, string | undefined> {
+export function commandBaseEnv(
+  base: Record<string, string | undefined>,
+  platform: NodeJS.Platform,
+): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(base)) if (!isShellStartupKey(key)) env[key] = value;
-  const pathKey = Object.keys(env).find((k) => (platform === 'win32' ? k.toUpperCase() === 'PATH' : k === 'PATH')) ?? 'PATH';
+  const pathKey =
+    Object.keys(env).find((k) => (platform === 'win32' ? k.toUpperCase() === 'PATH' : k === 'PATH')) ?? 'PATH';
   env[pathKey] = absolutePathEntries(base, platform);
   return env;
 }
@@ -216,7 +260,13 @@ export class SystemRunner {
   }
 
   private resolveCtx(cwd: string | null): ResolveContext {
-    return { platform: this.platform, env: this.baseEnv, cwd: cwd ?? this.defaultCwd, home: this.home, probe: this.probe };
+    return {
+      platform: this.platform,
+      env: this.baseEnv,
+      cwd: cwd ?? this.defaultCwd,
+      home: this.home,
+      probe: this.probe,
+    };
   }
 
   /** `rawCommand` must be the canonical rendering of argv, or the payload of a shell carrier (spec 5.3, 9.7). */
@@ -237,18 +287,30 @@ export class SystemRunner {
       real = realpathSync.native(absolute);
       if (!statSync(real).isDirectory()) throw new Error('not a directory');
     } catch {
-      throw new NodeCommandError('INVALID_REQUEST', `CWD_NOT_FOUND: working directory ${cwd} does not exist or is not a directory`);
+      throw new NodeCommandError(
+        'INVALID_REQUEST',
+        `CWD_NOT_FOUND: working directory ${cwd} does not exist or is not a directory`,
+      );
     }
     return real;
   }
 
   /** Builds the approval plan: resolved executable, real cwd, canonical text, hash of a script operand. */
-  buildPlan(input: { command: string[]; rawCommand?: string | null; cwd?: string | null; agentId?: string | null; sessionKey?: string | null }): SystemRunPlan {
+  buildPlan(input: {
+    command: string[];
+    rawCommand?: string | null;
+    cwd?: string | null;
+    agentId?: string | null;
+    sessionKey?: string | null;
+  }): SystemRunPlan {
     this.checkRawCommand(input.command, input.rawCommand);
     const cwd = this.resolveCwd(input.cwd);
     const resolved = resolveExecutable(input.command[0], this.resolveCtx(cwd));
     if (!resolved) {
-      throw new NodeCommandError('INVALID_REQUEST', `EXECUTABLE_NOT_FOUND: "${input.command[0]}" was not found on this node's PATH`);
+      throw new NodeCommandError(
+        'INVALID_REQUEST',
+        `EXECUTABLE_NOT_FOUND: "${input.command[0]}" was not found on this node's PATH`,
+      );
     }
     const argv = [resolved, ...input.command.slice(1)];
     const carrier = detectCarrier(argv, this.platform);
@@ -288,7 +350,10 @@ export class SystemRunner {
     return null;
   }
 
-  private async policyFor(agentId: string | null | undefined, requested: Partial<ExecPolicy>): Promise<{ policy: ExecPolicy; allowlist: AllowlistEntry[] }> {
+  private async policyFor(
+    agentId: string | null | undefined,
+    requested: Partial<ExecPolicy>,
+  ): Promise<{ policy: ExecPolicy; allowlist: AllowlistEntry[] }> {
     const state = await this.options.store.read();
     const key = agentId || WILDCARD_AGENT;
     if (isReservedKey(key)) throw new NodeCommandError('INVALID_REQUEST', `agentId "${key}" is reserved`);
@@ -325,7 +390,9 @@ export class SystemRunner {
       allowAlwaysCoverage: {
         patterns: coverage.map((e) => e.pattern),
         exactCommandOnly: coverage.length > 0 && coverage.every((e) => e.pattern.startsWith('=')),
-        ...(coverage.length ? {} : { unavailable: analysis.reason ?? 'a script operand can change after the decision' }),
+        ...(coverage.length
+          ? {}
+          : { unavailable: analysis.reason ?? 'a script operand can change after the decision' }),
       },
     };
   }
@@ -367,7 +434,11 @@ export class SystemRunner {
     const runId = params.runId ?? null;
     const baseEvent = { sessionKey, runId, host: 'node', command: renderArgv(params.command) };
     const deny = (message: string, code: 'INVALID_REQUEST' | 'UNAVAILABLE' = 'UNAVAILABLE'): never => {
-      this.options.emit?.('exec.denied', { ...baseEvent, reason: message, suppressNotifyOnExit: params.suppressNotifyOnExit });
+      this.options.emit?.('exec.denied', {
+        ...baseEvent,
+        reason: message,
+        suppressNotifyOnExit: params.suppressNotifyOnExit,
+      });
       throw new NodeCommandError(code, message);
     };
 
@@ -382,8 +453,10 @@ export class SystemRunner {
           agentId,
           sessionKey,
         });
-        if (JSON.stringify(rebuilt.argv) !== JSON.stringify(supplied.argv)) deny('SYSTEM_RUN_DENIED: execution plan mismatch');
-        if ((rebuilt.cwd ?? null) !== (supplied.cwd ?? null)) deny('SYSTEM_RUN_DENIED: approval cwd changed since approval');
+        if (JSON.stringify(rebuilt.argv) !== JSON.stringify(supplied.argv))
+          deny('SYSTEM_RUN_DENIED: execution plan mismatch');
+        if ((rebuilt.cwd ?? null) !== (supplied.cwd ?? null))
+          deny('SYSTEM_RUN_DENIED: approval cwd changed since approval');
         const approvedOperand = supplied.mutableFileOperand ?? null;
         if (approvedOperand) {
           let current: string | null = null;
@@ -400,7 +473,13 @@ export class SystemRunner {
         }
         plan = rebuilt;
       } else {
-        plan = this.buildPlan({ command: params.command, rawCommand: params.rawCommand, cwd: params.cwd, agentId, sessionKey });
+        plan = this.buildPlan({
+          command: params.command,
+          rawCommand: params.rawCommand,
+          cwd: params.cwd,
+          agentId,
+          sessionKey,
+        });
       }
     } catch (error) {
       if (error instanceof NodeCommandError) {
@@ -417,9 +496,13 @@ export class SystemRunner {
     const approved = params.approved === true;
     // Read every time, whatever the policy: what is spawned is the analysed real file, never a name looked up again.
     const analysis = analyzeCommand(plan.argv, ctx);
-    if (!analysis.spawnArgv) deny(`EXECUTABLE_NOT_FOUND: "${plan.argv[0]}" was not found on this node's PATH`, 'INVALID_REQUEST');
+    if (!analysis.spawnArgv)
+      deny(`EXECUTABLE_NOT_FOUND: "${plan.argv[0]}" was not found on this node's PATH`, 'INVALID_REQUEST');
     const spawnArgv = analysis.spawnArgv as string[];
-    const evaluation = policy.security === 'allowlist' ? evaluateAllowlist(analysis, allowlist, ctx) : { satisfied: false, durableAllowAlways: false, matches: [] };
+    const evaluation =
+      policy.security === 'allowlist'
+        ? evaluateAllowlist(analysis, allowlist, ctx)
+        : { satisfied: false, durableAllowAlways: false, matches: [] };
     if (approved && runId && params.approvalDecision !== 'allow-always') {
       if (this.consumedOnce.has(runId)) deny('SYSTEM_RUN_DENIED: approval already used');
     }
@@ -436,7 +519,8 @@ export class SystemRunner {
     if (needsApproval || (policy.security === 'allowlist' && !evaluation.satisfied)) {
       // Only the approval lets this run: it was for the files this node prepared: a retargeted link or a replaced binary needs a new one.
       const pin = this.pins.get(planDigest(plan));
-      if (!pin || pin.expiresAtMs <= Date.now()) deny('SYSTEM_RUN_DENIED: this node prepared no plan for the approved command (prepare it again)');
+      if (!pin || pin.expiresAtMs <= Date.now())
+        deny('SYSTEM_RUN_DENIED: this node prepared no plan for the approved command (prepare it again)');
       const changed = changedSincePin(pin as PlanPin, analysis);
       if (changed) {
         this.pins.delete(planDigest(plan));
@@ -446,13 +530,18 @@ export class SystemRunner {
 
     const carrier = detectCarrier(plan.argv, this.platform);
     const shellCarrier = carrier !== null && carrier.kind !== 'inline-eval';
-    const envCheck = applyEnvOverrides(this.baseEnv, params.env ?? undefined, { platform: this.platform, shellCarrier });
+    const envCheck = applyEnvOverrides(this.baseEnv, params.env ?? undefined, {
+      platform: this.platform,
+      shellCarrier,
+    });
     if (!envCheck.ok) deny(envCheck.message);
     const env = (envCheck as { ok: true; env: Record<string, string> }).env;
 
     if (approved && runId && params.approvalDecision !== 'allow-always') this.consumedOnce.add(runId);
-    if (approved && params.approvalDecision === 'allow-always' && this.allowAlwaysEligible(analysis, plan)) await this.persistAllowAlways(agentId, analysis);
-    else if (evaluation.satisfied && !approved) void this.recordUse(agentId, evaluation, analysis).catch(() => undefined);
+    if (approved && params.approvalDecision === 'allow-always' && this.allowAlwaysEligible(analysis, plan))
+      await this.persistAllowAlways(agentId, analysis);
+    else if (evaluation.satisfied && !approved)
+      void this.recordUse(agentId, evaluation, analysis).catch(() => undefined);
 
     this.options.emit?.('exec.started', { ...baseEvent });
     let pid: number | undefined;
@@ -525,7 +614,11 @@ export class SystemRunner {
     });
   }
 
-  private async recordUse(agentId: string | null, evaluation: ReturnType<typeof evaluateAllowlist>, analysis: CommandAnalysis): Promise<void> {
+  private async recordUse(
+    agentId: string | null,
+    evaluation: ReturnType<typeof evaluateAllowlist>,
+    analysis: CommandAnalysis,
+  ): Promise<void> {
     const ids = new Map<string, string | undefined>();
     for (const m of evaluation.matches) ids.set(m.entry.id, m.program.realPath ?? undefined);
     if (!ids.size) return;

@@ -56,7 +56,10 @@ function processAlive(pid: number): boolean {
 
 /** `.name.<pid>.<random>.tmp` beside the file: the pid lets a later writer tell an orphan from a live write. */
 function tempPathFor(filePath: string): string {
-  return path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  return path.join(
+    path.dirname(filePath),
+    `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
 }
 
 function tempFilePattern(filePath: string): RegExp {
@@ -150,11 +153,14 @@ export async function ensureRealDirectory(root: string, dir: string, dirMode = S
   const base = path.resolve(root);
   const target = path.resolve(dir);
   const rel = path.relative(base, target);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`refusing to write ${target}: it is outside ${base}`);
+  if (rel.startsWith('..') || path.isAbsolute(rel))
+    throw new Error(`refusing to write ${target}: it is outside ${base}`);
   let current = base;
   for (const part of ['', ...(rel ? rel.split(path.sep) : [])]) {
     current = part ? path.join(current, part) : current;
-    let st = await fs.lstat(current).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+    let st = await fs
+      .lstat(current)
+      .catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
     if (!st && part) {
       try {
         await fs.mkdir(current, { mode: dirMode });
@@ -169,7 +175,11 @@ export async function ensureRealDirectory(root: string, dir: string, dirMode = S
   }
 }
 
-export async function writeJsonAtomic(filePath: string, value: unknown, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeJsonAtomic(
+  filePath: string,
+  value: unknown,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   await writeFileAtomic(filePath, `${JSON.stringify(value, null, 2)}\n`, options);
 }
 
@@ -192,7 +202,10 @@ export const DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024;
  * Reads a JSON state file. A file that does not parse (or fails `parse`) is moved aside to
  * `<file>.corrupt-<timestamp>` and reported, never silently emptied or overwritten.
  */
-export async function readJsonFile<T = unknown>(filePath: string, options: ReadJsonOptions<T> = {}): Promise<JsonReadResult<T>> {
+export async function readJsonFile<T = unknown>(
+  filePath: string,
+  options: ReadJsonOptions<T> = {},
+): Promise<JsonReadResult<T>> {
   let raw: string;
   try {
     const stat = await fs.stat(filePath);
@@ -200,7 +213,10 @@ export async function readJsonFile<T = unknown>(filePath: string, options: ReadJ
       return quarantine(filePath, `${filePath} is not a regular file`, false);
     }
     if (stat.size > (options.maxBytes ?? DEFAULT_MAX_JSON_BYTES)) {
-      return quarantine(filePath, `${filePath} is ${stat.size} bytes, over the ${options.maxBytes ?? DEFAULT_MAX_JSON_BYTES}-byte limit`);
+      return quarantine(
+        filePath,
+        `${filePath} is ${stat.size} bytes, over the ${options.maxBytes ?? DEFAULT_MAX_JSON_BYTES}-byte limit`,
+      );
     }
     raw = await fs.readFile(filePath, 'utf8');
   } catch (error) {

@@ -54,7 +54,11 @@ export const CLI_KEYCHAIN_HINT =
   'or accept a key file readable only by you with --allow-plaintext-keys.';
 
 function signerOf(identity: Parameters<typeof signWithIdentity>[0]): DeviceSigner {
-  return { deviceId: identity.deviceId, publicKey: exportPublicKeyB64Url(identity), sign: (payload) => signWithIdentity(identity, payload) };
+  return {
+    deviceId: identity.deviceId,
+    publicKey: exportPublicKeyB64Url(identity),
+    sign: (payload) => signWithIdentity(identity, payload),
+  };
 }
 
 /**
@@ -76,15 +80,24 @@ export async function loadClawdeskIdentity(options: LoadClawdeskIdentityOptions)
     return {
       signer: signerOf(identity),
       persistence: opened.backend,
-      ...(opened.weak ? { warning: `Clawdesk's device key is kept in a file readable only by you (${path.join(options.dataDir, PLAINTEXT_KEY_FILE)}), not in a keychain.` } : {}),
+      ...(opened.weak
+        ? {
+            warning: `Clawdesk's device key is kept in a file readable only by you (${path.join(options.dataDir, PLAINTEXT_KEY_FILE)}), not in a keychain.`,
+          }
+        : {}),
       store: identityStore,
     };
   } catch (error) {
-    const known = error instanceof SecretStoreError || error instanceof IdentityUnavailableError || error instanceof IdentityMissingError;
+    const known =
+      error instanceof SecretStoreError ||
+      error instanceof IdentityUnavailableError ||
+      error instanceof IdentityMissingError;
     if (!known) throw error;
     const reason = (error as Error).message;
     if (options.whenUnavailable === 'fail') {
-      throw new IdentityNotPersistableError(`Clawdesk's device identity cannot be kept: ${reason}. ${CLI_KEYCHAIN_HINT}`);
+      throw new IdentityNotPersistableError(
+        `Clawdesk's device identity cannot be kept: ${reason}. ${CLI_KEYCHAIN_HINT}`,
+      );
     }
     return {
       signer: createEphemeralDeviceSigner(),
@@ -98,7 +111,10 @@ export async function loadClawdeskIdentity(options: LoadClawdeskIdentityOptions)
  * The identity a one-shot CLI command presents: Clawdesk's keychain identity when one can be had, else none
  * (device-less, like the real openclaw CLI with a shared token). Never a key file the user did not agree to.
  */
-export async function cliDeviceSigner(stateDir: string, options: { noDevice?: boolean } = {}): Promise<DeviceSigner | undefined> {
+export async function cliDeviceSigner(
+  stateDir: string,
+  options: { noDevice?: boolean } = {},
+): Promise<DeviceSigner | undefined> {
   if (options.noDevice) return undefined;
   try {
     return (await loadClawdeskIdentity({ dataDir: clawdeskDataDir(stateDir), whenUnavailable: 'fail' })).signer;

@@ -11,7 +11,8 @@ export async function loadOrCreateFileIdentity(filePath: string): Promise<Device
     const read = await readJsonFile<{ privateKeyPem: string }>(filePath, {
       parse: (v) => {
         const rec = v as { version?: number; privateKeyPem?: unknown };
-        if (rec?.version !== 1 || typeof rec.privateKeyPem !== 'string') throw new Error('expected {version:1, privateKeyPem}');
+        if (rec?.version !== 1 || typeof rec.privateKeyPem !== 'string')
+          throw new Error('expected {version:1, privateKeyPem}');
         return { privateKeyPem: rec.privateKeyPem };
       },
     });

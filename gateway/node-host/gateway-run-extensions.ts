@@ -35,12 +35,18 @@ function ephemeralDevicesPath(stateDir: string): string {
  * Forgets the device and node records that earlier runs' in-memory identities left behind (they can never connect
  * again), and remembers the current one when it is in-memory too.
  */
-async function pruneEphemeralDevices(stateDir: string, pairing: DevicePairingStore, exec: ExecModules, current: { deviceId: string; ephemeral: boolean }): Promise<void> {
+async function pruneEphemeralDevices(
+  stateDir: string,
+  pairing: DevicePairingStore,
+  exec: ExecModules,
+  current: { deviceId: string; ephemeral: boolean },
+): Promise<void> {
   const file = ephemeralDevicesPath(stateDir);
   const read = await readJsonFile<{ deviceIds: string[] }>(file, {
     parse: (v) => {
       const ids = (v as { deviceIds?: unknown })?.deviceIds;
-      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new Error('expected {deviceIds: string[]}');
+      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string'))
+        throw new Error('expected {deviceIds: string[]}');
       return { deviceIds: ids };
     },
   });
@@ -67,22 +73,40 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
       return exec.modules;
     },
     startNode: async ({ url, stateDir, token, password, io, gateway, allowPlaintextKeys }) => {
-      const loaded = await loadClawdeskIdentity({ dataDir: clawdeskDataDir(stateDir), allowPlaintextFallback: allowPlaintextKeys, whenUnavailable: 'ephemeral' });
-      if (loaded.warning) io.stderr(`clawdesk: ${loaded.warning}${loaded.persistence === 'ephemeral' ? ` ${CLI_KEYCHAIN_HINT}` : ''}\n`);
+      const loaded = await loadClawdeskIdentity({
+        dataDir: clawdeskDataDir(stateDir),
+        allowPlaintextFallback: allowPlaintextKeys,
+        whenUnavailable: 'ephemeral',
+      });
+      if (loaded.warning)
+        io.stderr(`clawdesk: ${loaded.warning}${loaded.persistence === 'ephemeral' ? ` ${CLI_KEYCHAIN_HINT}` : ''}\n`);
       const identity = loaded.signer;
-      io.stdout(`Device identity: ${identity.deviceId.slice(0, 16)}… (${loaded.persistence === 'ephemeral' ? 'in memory for this run' : `key in ${loaded.persistence}`})\n`);
+      io.stdout(
+        `Device identity: ${identity.deviceId.slice(0, 16)}… (${loaded.persistence === 'ephemeral' ? 'in memory for this run' : `key in ${loaded.persistence}`})\n`,
+      );
       if (exec) {
         exec.approveNodeSilently(identity.deviceId);
-        if (gateway) await pruneEphemeralDevices(stateDir, gateway.pairing, exec, { deviceId: identity.deviceId, ephemeral: loaded.persistence === 'ephemeral' });
+        if (gateway)
+          await pruneEphemeralDevices(stateDir, gateway.pairing, exec, {
+            deviceId: identity.deviceId,
+            ephemeral: loaded.persistence === 'ephemeral',
+          });
       }
       if (gateway) {
         // Our own runner and approval client live in this process: pair their identity directly, so neither
         // locality rules nor --always-prompt-pairing can stand between the gateway and its own runner.
-        const metadata = { deviceId: identity.deviceId, publicKey: identity.publicKey, ...nodePlatform(), displayName: 'Clawdesk', silent: true };
+        const metadata = {
+          deviceId: identity.deviceId,
+          publicKey: identity.publicKey,
+          ...nodePlatform(),
+          displayName: 'Clawdesk',
+          silent: true,
+        };
         const paired = gateway.pairing.getPaired(identity.deviceId);
         const roles = paired ? gateway.pairing.effectiveRoles(paired) : [];
         if (!roles.includes('node')) await gateway.pairing.pairSilently({ ...metadata, role: 'node', scopes: [] });
-        if (!roles.includes('operator')) await gateway.pairing.pairSilently({ ...metadata, role: 'operator', scopes: ['operator.approvals'] });
+        if (!roles.includes('operator'))
+          await gateway.pairing.pairSilently({ ...metadata, role: 'operator', scopes: ['operator.approvals'] });
       }
       const log = (level: string, message: string) => {
         if (level !== 'debug') io.stderr(`[exec] ${message}\n`);
@@ -104,7 +128,9 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
         });
         io.stdout('Exec approvals: prompting on this terminal\n');
       } else {
-        io.stdout('Exec approvals: no terminal here; requests go to a connected approval client (the desktop app, or `clawdesk approvals watch`), otherwise askFallback decides\n');
+        io.stdout(
+          'Exec approvals: no terminal here; requests go to a connected approval client (the desktop app, or `clawdesk approvals watch`), otherwise askFallback decides\n',
+        );
       }
       return async () => {
         await approvals?.stop();

@@ -31,7 +31,8 @@ export async function resolveGatewayTarget(
   const token = flags.token ?? env.OPENCLAW_GATEWAY_TOKEN;
   const password = flags.password ?? env.OPENCLAW_GATEWAY_PASSWORD;
   if (explicitUrl) {
-    if (!/^wss?:\/\//i.test(explicitUrl)) throw new Error(`gateway URL must start with ws:// or wss:// (got "${explicitUrl}")`);
+    if (!/^wss?:\/\//i.test(explicitUrl))
+      throw new Error(`gateway URL must start with ws:// or wss:// (got "${explicitUrl}")`);
     // An explicit URL gets only explicit credentials: the local config's secret is not sent to another gateway.
     return { url: explicitUrl, token, password, stateDir, source: flags.url ? '--url' : 'OPENCLAW_GATEWAY_URL' };
   }
@@ -42,7 +43,11 @@ export async function resolveGatewayTarget(
     // An unreadable config only loses the defaults it would have given.
   }
   const gw = config.exists ? config.gateway : {};
-  const port = (flags.port ? parsePortValue(flags.port) : undefined) ?? parsePortValue(env.OPENCLAW_GATEWAY_PORT) ?? gw.port ?? 18789;
+  const port =
+    (flags.port ? parsePortValue(flags.port) : undefined) ??
+    parsePortValue(env.OPENCLAW_GATEWAY_PORT) ??
+    gw.port ??
+    18789;
   if (flags.port && !parsePortValue(flags.port)) throw new Error(`invalid --port "${flags.port}"`);
   return {
     url: `ws://127.0.0.1:${port}`,

@@ -1,5 +1,10 @@
 import os from 'node:os';
-import { ExecApprovalsError, ExecApprovalsStore, importLegacyExecApprovals, type LegacyApprovalsReport } from '../exec/approvals-file';
+import {
+  ExecApprovalsError,
+  ExecApprovalsStore,
+  importLegacyExecApprovals,
+  type LegacyApprovalsReport,
+} from '../exec/approvals-file';
 import { CLAWDESK_EXEC_DEFAULTS } from '../exec/policy';
 import { effectiveRunTimeoutMs, withRunSignal } from '../exec/process-runner';
 import { NodeCommandError, SystemRunner, type ExecLifecycleEvent } from '../exec/system-run';
@@ -13,7 +18,13 @@ import { ReconnectingSession, type ReconnectOptions, type SessionStatus } from '
  * in `connect`, answers `node.invoke.request` with `node.invoke.result`, and reports `exec.*` through `node.event`.
  */
 
-export const NODE_COMMANDS = ['system.run.prepare', 'system.run', 'system.which', 'system.execApprovals.get', 'system.execApprovals.set'] as const;
+export const NODE_COMMANDS = [
+  'system.run.prepare',
+  'system.run',
+  'system.which',
+  'system.execApprovals.get',
+  'system.execApprovals.set',
+] as const;
 export const NODE_CAPS = ['system'] as const;
 
 export interface NodeHostOptions {
@@ -75,9 +86,15 @@ export function runCeilingMs(invokeTimeoutMs: number): number {
 export function capRunTimeout(params: unknown, ceilingMs: number | undefined): unknown {
   if (ceilingMs === undefined || !params || typeof params !== 'object' || Array.isArray(params)) return params;
   const asked = (params as { timeoutMs?: unknown }).timeoutMs;
-  const valid = asked === undefined || asked === null || (Number.isInteger(asked) && (asked as number) >= 0 && (asked as number) <= MAX_RUN_TIMEOUT_MS);
+  const valid =
+    asked === undefined ||
+    asked === null ||
+    (Number.isInteger(asked) && (asked as number) >= 0 && (asked as number) <= MAX_RUN_TIMEOUT_MS);
   if (!valid) return params;
-  return { ...(params as Record<string, unknown>), timeoutMs: Math.min(effectiveRunTimeoutMs(asked as number | null | undefined), ceilingMs) };
+  return {
+    ...(params as Record<string, unknown>),
+    timeoutMs: Math.min(effectiveRunTimeoutMs(asked as number | null | undefined), ceilingMs),
+  };
 }
 
 interface InvokeRequest {
@@ -99,7 +116,10 @@ async function ensureApprovalsFile(store: ExecApprovalsStore, log: NonNullable<N
     const result = await store.ensureExists(CLAWDESK_EXEC_DEFAULTS);
     if (result.created) log('info', `wrote the default exec approvals policy to ${store.filePath}`);
     else if (result.existing !== 'file') {
-      log('warn', `${store.filePath} is ${result.existing === 'symlink' ? 'a symbolic link' : 'not a regular file'}; every exec request is refused until it is a regular file`);
+      log(
+        'warn',
+        `${store.filePath} is ${result.existing === 'symlink' ? 'a symbolic link' : 'not a regular file'}; every exec request is refused until it is a regular file`,
+      );
     }
   } catch (error) {
     log('warn', `could not write the default exec approvals policy to ${store.filePath}: ${(error as Error).message}`);
@@ -108,9 +128,14 @@ async function ensureApprovalsFile(store: ExecApprovalsStore, log: NonNullable<N
 
 export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostHandle> {
   const log = options.log ?? (() => undefined);
-  const legacyApprovals = await importLegacyExecApprovals({ stateDir: options.stateDir, home: options.home ?? os.homedir() });
-  if (legacyApprovals.kind === 'imported') log('warn', `imported exec approvals from ${legacyApprovals.legacyPath} into ${legacyApprovals.targetPath}`);
-  else if (legacyApprovals.kind === 'conflict' || legacyApprovals.kind === 'unreadable') log('warn', legacyApprovals.message);
+  const legacyApprovals = await importLegacyExecApprovals({
+    stateDir: options.stateDir,
+    home: options.home ?? os.homedir(),
+  });
+  if (legacyApprovals.kind === 'imported')
+    log('warn', `imported exec approvals from ${legacyApprovals.legacyPath} into ${legacyApprovals.targetPath}`);
+  else if (legacyApprovals.kind === 'conflict' || legacyApprovals.kind === 'unreadable')
+    log('warn', legacyApprovals.message);
 
   const store = new ExecApprovalsStore({ stateDir: options.stateDir });
   // After the legacy import, so an imported policy is never pre-empted by the defaults.
@@ -157,7 +182,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
           throw new NodeCommandError('INVALID_REQUEST', 'invalid params: baseHash must be a string');
         }
         try {
-          return await store.set(p.file, (p.baseHash) ?? undefined);
+          return await store.set(p.file, p.baseHash ?? undefined);
         } catch (error) {
           if (error instanceof ExecApprovalsError) throw new NodeCommandError('INVALID_REQUEST', error.message);
           throw error;
@@ -180,7 +205,10 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
   const onInvoke = async (session: GatewaySession, req: InvokeRequest, inflight: Map<string, AbortController>) => {
     let result: Record<string, unknown>;
     const controller = new AbortController();
-    const invokeTimeoutMs = typeof req.timeoutMs === 'number' && Number.isFinite(req.timeoutMs) && req.timeoutMs > 0 ? req.timeoutMs : undefined;
+    const invokeTimeoutMs =
+      typeof req.timeoutMs === 'number' && Number.isFinite(req.timeoutMs) && req.timeoutMs > 0
+        ? req.timeoutMs
+        : undefined;
     const deadline = invokeTimeoutMs
       ? setTimeout(() => controller.abort(new Error(`invoke timed out after ${invokeTimeoutMs} ms`)), invokeTimeoutMs)
       : undefined;
@@ -195,7 +223,8 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
           throw new NodeCommandError('INVALID_REQUEST', 'invalid params: paramsJSON is not JSON');
         }
       }
-      if (req.command === 'system.run') params = capRunTimeout(params, invokeTimeoutMs === undefined ? undefined : runCeilingMs(invokeTimeoutMs));
+      if (req.command === 'system.run')
+        params = capRunTimeout(params, invokeTimeoutMs === undefined ? undefined : runCeilingMs(invokeTimeoutMs));
       const payload = await withRunSignal(controller.signal, () => dispatch(req.command, params));
       result = { id: req.id, nodeId: req.nodeId, ok: true, payloadJSON: JSON.stringify(payload ?? null) };
     } catch (error) {
@@ -205,7 +234,10 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
         id: req.id,
         nodeId: req.nodeId,
         ok: false,
-        error: { code: known ? error.code : 'UNAVAILABLE', message: known ? error.message : `node error: ${(error as Error).message}` },
+        error: {
+          code: known ? error.code : 'UNAVAILABLE',
+          message: known ? error.message : `node error: ${(error as Error).message}`,
+        },
       };
     } finally {
       clearTimeout(deadline);
@@ -266,7 +298,11 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
         inflight.clear();
       });
     } else if (status.state === 'waiting') {
-      log('warn', `exec runner: ${status.error}; retrying in ${Math.round(status.retryInMs / 1000)} s`, status.pairingRequestId ? { requestId: status.pairingRequestId } : undefined);
+      log(
+        'warn',
+        `exec runner: ${status.error}; retrying in ${Math.round(status.retryInMs / 1000)} s`,
+        status.pairingRequestId ? { requestId: status.pairingRequestId } : undefined,
+      );
     } else if (status.state === 'stopped' && status.error) {
       log('error', `exec runner stopped: ${status.error}`);
     }

@@ -1,5 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { connectGateway, GatewayClientError, type GatewayClientOptions, type GatewaySession } from '../client/gateway-client';
+import {
+  connectGateway,
+  GatewayClientError,
+  type GatewayClientOptions,
+  type GatewaySession,
+} from '../client/gateway-client';
 
 /**
  * Keeps one protocol session alive: reconnects with exponential backoff (1 s doubling to 30 s), retries on
@@ -119,7 +124,12 @@ export class ReconnectingSession extends EventEmitter {
     const code = e instanceof GatewayClientError ? e.detailCode : undefined;
     const message = (error as Error).message;
     // One retry with the device token we were issued, and only to a loopback gateway (spec 1.7).
-    if (code === 'AUTH_TOKEN_MISMATCH' && this.deviceToken && !this.triedDeviceToken && isLoopbackUrl(this.options.url)) {
+    if (
+      code === 'AUTH_TOKEN_MISMATCH' &&
+      this.deviceToken &&
+      !this.triedDeviceToken &&
+      isLoopbackUrl(this.options.url)
+    ) {
       this.triedDeviceToken = true;
       void this.attempt();
       return;

@@ -26,7 +26,12 @@ export interface AttachOptions {
   promptTimeoutMs?: number;
   reconnect?: ReconnectOptions;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-  onApprovalOutcome?: (outcome: { id: string; decision: ApprovalDecision; source: 'approver' | 'fallback'; error?: string }) => void;
+  onApprovalOutcome?: (outcome: {
+    id: string;
+    decision: ApprovalDecision;
+    source: 'approver' | 'fallback';
+    error?: string;
+  }) => void;
 }
 
 export interface ClawdeskAttachment {

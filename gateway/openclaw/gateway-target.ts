@@ -22,8 +22,17 @@ export interface OpenclawTarget {
   password?: string;
 }
 
-export async function resolveOpenclawTarget(env: NodeJS.ProcessEnv, options: { port?: number; profile?: string } = {}): Promise<OpenclawTarget> {
-  const pe: PathEnvironment = { env, platform: process.platform, osHomedir: os.homedir(), cwd: process.cwd(), exists: (p) => existsSync(p) };
+export async function resolveOpenclawTarget(
+  env: NodeJS.ProcessEnv,
+  options: { port?: number; profile?: string } = {},
+): Promise<OpenclawTarget> {
+  const pe: PathEnvironment = {
+    env,
+    platform: process.platform,
+    osHomedir: os.homedir(),
+    cwd: process.cwd(),
+    exists: (p) => existsSync(p),
+  };
   const { stateDir } = resolveStateDir(pe, { profile: options.profile });
   const configPath = resolveConfigPath(pe, stateDir);
   let gateway: { port?: unknown; auth?: { token?: unknown; password?: unknown } } = {};
@@ -38,7 +47,10 @@ export async function resolveOpenclawTarget(env: NodeJS.ProcessEnv, options: { p
     configExists = true;
     configProblem = error.message;
   }
-  const configPort = typeof gateway.port === 'number' && Number.isInteger(gateway.port) && gateway.port > 0 && gateway.port < 65536 ? gateway.port : undefined;
+  const configPort =
+    typeof gateway.port === 'number' && Number.isInteger(gateway.port) && gateway.port > 0 && gateway.port < 65536
+      ? gateway.port
+      : undefined;
   const port = options.port ?? parsePortValue(env.OPENCLAW_GATEWAY_PORT) ?? configPort ?? OPENCLAW_DEFAULT_PORT;
   const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v : undefined);
   return {

@@ -87,7 +87,10 @@ export class OutputLog {
       return;
     }
     if (this.droppedSinceNote > 0) {
-      const note = Buffer.from(`\n[clawdesk] ${this.droppedSinceNote} bytes of output dropped (the log could not keep up)\n`, 'utf8');
+      const note = Buffer.from(
+        `\n[clawdesk] ${this.droppedSinceNote} bytes of output dropped (the log could not keep up)\n`,
+        'utf8',
+      );
       this.droppedSinceNote = 0;
       this.pending.push(note);
       this.pendingBytes += note.length;

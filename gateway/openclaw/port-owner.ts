@@ -55,11 +55,18 @@ export async function probeGatewayPort(port: number, options: ProbeOptions = {})
       ws.terminate();
       resolve(probe);
     };
-    const timer = setTimeout(() => finish({ kind: 'other', detail: 'a WebSocket server that does not speak the OpenClaw protocol' }), timeoutMs);
+    const timer = setTimeout(
+      () => finish({ kind: 'other', detail: 'a WebSocket server that does not speak the OpenClaw protocol' }),
+      timeoutMs,
+    );
     ws.on('message', (data) => {
       try {
         const frame = JSON.parse(data.toString());
-        if (frame?.type === 'event' && frame.event === 'connect.challenge' && typeof frame.payload?.nonce === 'string') {
+        if (
+          frame?.type === 'event' &&
+          frame.event === 'connect.challenge' &&
+          typeof frame.payload?.nonce === 'string'
+        ) {
           finish({ kind: 'openclaw', url });
           return;
         }
@@ -68,7 +75,9 @@ export async function probeGatewayPort(port: number, options: ProbeOptions = {})
       }
       finish({ kind: 'other', detail: 'a WebSocket server that does not speak the OpenClaw protocol' });
     });
-    ws.on('unexpected-response', (_req, res) => finish({ kind: 'other', detail: `an HTTP server (status ${res.statusCode}), not a WebSocket gateway` }));
+    ws.on('unexpected-response', (_req, res) =>
+      finish({ kind: 'other', detail: `an HTTP server (status ${res.statusCode}), not a WebSocket gateway` }),
+    );
     ws.on('error', (error) => finish({ kind: 'other', detail: `not a WebSocket gateway (${error.message})` }));
     ws.on('close', () => finish({ kind: 'other', detail: 'the connection closed before any handshake' }));
   });
@@ -122,7 +131,10 @@ export async function findPortOwnerLinux(port: number, procRoot = '/proc'): Prom
         continue;
       }
       if (targets.has(link)) {
-        const name = await readFile(`${procRoot}/${entry}/comm`, 'utf8').then((s) => s.trim(), () => undefined);
+        const name = await readFile(`${procRoot}/${entry}/comm`, 'utf8').then(
+          (s) => s.trim(),
+          () => undefined,
+        );
         return { pid: Number(entry), name };
       }
     }
@@ -134,18 +146,24 @@ export async function findPortOwnerLinux(port: number, procRoot = '/proc'): Prom
 export function parseNetstatListeners(output: string, port: number): number | undefined {
   for (const line of output.split(/\r?\n/)) {
     const fields = line.trim().split(/\s+/);
-    if (fields.length >= 5 && fields[0] === 'TCP' && fields[3] === 'LISTENING' && fields[1].endsWith(`:${port}`)) return Number(fields[4]);
+    if (fields.length >= 5 && fields[0] === 'TCP' && fields[3] === 'LISTENING' && fields[1].endsWith(`:${port}`))
+      return Number(fields[4]);
   }
   return undefined;
 }
 
 const execFileAsync = promisify(execFile);
 
-export async function findPortOwner(port: number, platform: NodeJS.Platform = process.platform): Promise<PortOwner | undefined> {
+export async function findPortOwner(
+  port: number,
+  platform: NodeJS.Platform = process.platform,
+): Promise<PortOwner | undefined> {
   try {
     if (platform === 'linux') return await findPortOwnerLinux(port);
     if (platform === 'darwin') {
-      const { stdout } = await execFileAsync('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc'], { timeout: 3000 });
+      const { stdout } = await execFileAsync('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc'], {
+        timeout: 3000,
+      });
       const pid = /^p(\d+)/m.exec(stdout)?.[1];
       const name = /^c(.+)$/m.exec(stdout)?.[1];
       return pid ? { pid: Number(pid), name } : undefined;
@@ -174,9 +192,13 @@ export interface ServiceOwner {
 export function systemdUnitFromCgroup(cgroup: string): string | undefined {
   for (const line of cgroup.split('\n')) {
     const pathPart = line.slice(line.lastIndexOf(':') + 1);
-    const unit = pathPart.split('/').reverse().find((segment) => segment.endsWith('.service'));
+    const unit = pathPart
+      .split('/')
+      .reverse()
+      .find((segment) => segment.endsWith('.service'));
     // A login session's scope or the user manager itself is not a service that owns the gateway.
-    if (unit && unit !== 'user@' && !/^user@\d+\.service$/.test(unit) && !/^session-\d+\.scope$/.test(unit)) return unit;
+    if (unit && unit !== 'user@' && !/^user@\d+\.service$/.test(unit) && !/^session-\d+\.scope$/.test(unit))
+      return unit;
   }
   return undefined;
 }
@@ -186,7 +208,11 @@ export function systemdUnitFromCgroup(cgroup: string): string | undefined {
  * names its systemd unit); macOS asks launchctl whether OpenClaw's LaunchAgent runs that PID. Undefined means
  * "not a service we can name" (a terminal, another app, or an OS that does not say).
  */
-export async function findServiceOwner(pid: number, platform: NodeJS.Platform = process.platform, procRoot = '/proc'): Promise<ServiceOwner | undefined> {
+export async function findServiceOwner(
+  pid: number,
+  platform: NodeJS.Platform = process.platform,
+  procRoot = '/proc',
+): Promise<ServiceOwner | undefined> {
   try {
     if (platform === 'linux') {
       const unit = systemdUnitFromCgroup(await readFile(`${procRoot}/${pid}/cgroup`, 'utf8'));

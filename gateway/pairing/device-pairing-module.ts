@@ -1,7 +1,20 @@
 import { z } from 'zod';
 import { DevicePairingStore, PairingError, redactPairedDevice } from './device-pairing-store';
-import { deviceIdParams, deviceRoleParams as roleParams, emptyParams, requestIdParams, tokenRotateParams as rotateParams } from '../protocol/method-schemas';
-import { GatewayMethodError, type GatewayConnection, type GatewayHost, type GatewayModule, type MethodCall, type MethodDefinition } from '../server/gateway-module';
+import {
+  deviceIdParams,
+  deviceRoleParams as roleParams,
+  emptyParams,
+  requestIdParams,
+  tokenRotateParams as rotateParams,
+} from '../protocol/method-schemas';
+import {
+  GatewayMethodError,
+  type GatewayConnection,
+  type GatewayHost,
+  type GatewayModule,
+  type MethodCall,
+  type MethodDefinition,
+} from '../server/gateway-module';
 
 function asMethodError(error: unknown): never {
   if (error instanceof PairingError) throw new GatewayMethodError('INVALID_REQUEST', error.message, error.details);
@@ -14,16 +27,22 @@ function assertMayManage(conn: GatewayConnection, deviceId: string): void {
   // Device-less sessions exist only for shared-secret holders and the owner's direct-local "none" session.
   if (conn.deviceId === undefined) return;
   if (conn.deviceId !== deviceId) {
-    throw new GatewayMethodError('INVALID_REQUEST', 'device management denied: non-admin sessions may act only on their own device', {
-      code: 'CROSS_DEVICE_DENIED',
-      deviceId,
-    });
+    throw new GatewayMethodError(
+      'INVALID_REQUEST',
+      'device management denied: non-admin sessions may act only on their own device',
+      {
+        code: 'CROSS_DEVICE_DENIED',
+        deviceId,
+      },
+    );
   }
 }
 
 /** Pairing events reach only operators holding operator.pairing or admin (docs/protocol.md, Pairing). */
 export function canSeePairingConn(conn: GatewayConnection): boolean {
-  return conn.role === 'operator' && (conn.scopes.includes('operator.pairing') || conn.scopes.includes('operator.admin'));
+  return (
+    conn.role === 'operator' && (conn.scopes.includes('operator.pairing') || conn.scopes.includes('operator.admin'))
+  );
 }
 
 /** `device.pair.*` and `device.token.*` (docs/protocol.md, Pairing). */
@@ -48,8 +67,14 @@ export function createDevicePairingModule(store: DevicePairingStore): GatewayMod
       access: { kind: 'scope', scope: 'operator.pairing' },
       params: requestIdParams,
       handler: async ({ params, conn }: MethodCall<z.infer<typeof requestIdParams>>) => {
-        const { request, device } = await store.approve(params.requestId, { callerScopes: conn.scopes }).catch(asMethodError);
-        host?.broadcast('device.pair.resolved', { requestId: request.requestId, deviceId: request.deviceId, decision: 'approved', ts: Date.now() }, canSeePairingConn);
+        const { request, device } = await store
+          .approve(params.requestId, { callerScopes: conn.scopes })
+          .catch(asMethodError);
+        host?.broadcast(
+          'device.pair.resolved',
+          { requestId: request.requestId, deviceId: request.deviceId, decision: 'approved', ts: Date.now() },
+          canSeePairingConn,
+        );
         return { requestId: request.requestId, device: redactPairedDevice(device) };
       },
     },
@@ -59,7 +84,11 @@ export function createDevicePairingModule(store: DevicePairingStore): GatewayMod
       params: requestIdParams,
       handler: async ({ params }: MethodCall<z.infer<typeof requestIdParams>>) => {
         const request = await store.reject(params.requestId).catch(asMethodError);
-        host?.broadcast('device.pair.resolved', { requestId: request.requestId, deviceId: request.deviceId, decision: 'rejected', ts: Date.now() }, canSeePairingConn);
+        host?.broadcast(
+          'device.pair.resolved',
+          { requestId: request.requestId, deviceId: request.deviceId, decision: 'rejected', ts: Date.now() },
+          canSeePairingConn,
+        );
         return { requestId: request.requestId, deviceId: request.deviceId };
       },
     },
@@ -81,13 +110,17 @@ export function createDevicePairingModule(store: DevicePairingStore): GatewayMod
       params: rotateParams,
       handler: async ({ params, conn }: MethodCall<z.infer<typeof rotateParams>>) => {
         assertMayManage(conn, params.deviceId);
-        const entry = await store.rotateToken(params.deviceId, params.role, params.scopes, conn.scopes).catch(asMethodError);
+        const entry = await store
+          .rotateToken(params.deviceId, params.role, params.scopes, conn.scopes)
+          .catch(asMethodError);
         setImmediate(() => closeDeviceSockets(params.deviceId, params.role));
         return {
           deviceId: params.deviceId,
           role: params.role,
           // The new secret goes only to the device itself (or an admin acting for it).
-          ...(conn.deviceId === params.deviceId || conn.scopes.includes('operator.admin') ? { token: entry.token } : {}),
+          ...(conn.deviceId === params.deviceId || conn.scopes.includes('operator.admin')
+            ? { token: entry.token }
+            : {}),
           scopes: entry.scopes,
           rotatedAtMs: entry.rotatedAtMs,
         };

@@ -85,7 +85,10 @@ function mapOf<T extends z.ZodType>(entry: T, key: string) {
 }
 
 export class PairingError extends Error {
-  constructor(message: string, readonly details?: Record<string, unknown>) {
+  constructor(
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
   }
 }
@@ -155,7 +158,10 @@ export class DevicePairingStore {
   readonly corruptFiles: CorruptFileReport[] = [];
   private readonly now: () => number;
 
-  private constructor(readonly stateDir: string, options: DevicePairingStoreOptions) {
+  private constructor(
+    readonly stateDir: string,
+    options: DevicePairingStoreOptions,
+  ) {
     this.now = options.now ?? Date.now;
   }
 
@@ -177,8 +183,12 @@ export class DevicePairingStore {
   async reload(): Promise<void> {
     const pending = await readJsonFile(this.pendingPath, { parse: mapOf(pendingRequestSchema, 'requestId') });
     const paired = await readJsonFile(this.pairedPath, { parse: mapOf(pairedDeviceSchema, 'deviceId') });
-    for (const [file, result] of [[this.pendingPath, pending], [this.pairedPath, paired]] as const) {
-      if (result.kind === 'corrupt') this.corruptFiles.push({ file, error: result.error, quarantinedTo: result.quarantinedTo });
+    for (const [file, result] of [
+      [this.pendingPath, pending],
+      [this.pairedPath, paired],
+    ] as const) {
+      if (result.kind === 'corrupt')
+        this.corruptFiles.push({ file, error: result.error, quarantinedTo: result.quarantinedTo });
     }
     this.pending = pending.kind === 'ok' ? pending.value : Object.create(null);
     this.paired = paired.kind === 'ok' ? paired.value : Object.create(null);
@@ -186,7 +196,8 @@ export class DevicePairingStore {
     this.prunePending();
     // A file written by an older version (or by hand) may hold more than the cap: the newest stay.
     const byAge = Object.values(this.pending).sort((a, b) => a.ts - b.ts);
-    for (const old of byAge.slice(0, Math.max(0, byAge.length - MAX_PENDING_PAIRING_TOTAL))) this.dropPending(old.requestId);
+    for (const old of byAge.slice(0, Math.max(0, byAge.length - MAX_PENDING_PAIRING_TOTAL)))
+      this.dropPending(old.requestId);
     await this.sweepDeadWriterTemps();
   }
 
@@ -249,9 +260,11 @@ export class DevicePairingStore {
   private enforcePendingCaps(source: string): void {
     const byAge = Object.values(this.pending).sort((a, b) => a.ts - b.ts);
     const fromSource = byAge.filter((r) => this.sourceOf(r) === source);
-    for (const old of fromSource.slice(0, Math.max(0, fromSource.length - (MAX_PENDING_PAIRING_PER_SOURCE - 1)))) this.dropPending(old.requestId);
+    for (const old of fromSource.slice(0, Math.max(0, fromSource.length - (MAX_PENDING_PAIRING_PER_SOURCE - 1))))
+      this.dropPending(old.requestId);
     const remaining = Object.values(this.pending).sort((a, b) => a.ts - b.ts);
-    for (const old of remaining.slice(0, Math.max(0, remaining.length - (MAX_PENDING_PAIRING_TOTAL - 1)))) this.dropPending(old.requestId);
+    for (const old of remaining.slice(0, Math.max(0, remaining.length - (MAX_PENDING_PAIRING_TOTAL - 1))))
+      this.dropPending(old.requestId);
   }
 
   getPaired(deviceId: string): PairedDevice | undefined {
@@ -286,11 +299,22 @@ export class DevicePairingStore {
   }
 
   /** Why this connect needs (re)pairing, or null when the paired record covers it (docs/protocol.md, Pairing). */
-  pairingReason(input: { deviceId: string; publicKey: string; role: string; scopes: readonly string[]; platform?: string; deviceFamily?: string }, normalize: (v?: string) => string): PairingReason | null {
+  pairingReason(
+    input: {
+      deviceId: string;
+      publicKey: string;
+      role: string;
+      scopes: readonly string[];
+      platform?: string;
+      deviceFamily?: string;
+    },
+    normalize: (v?: string) => string,
+  ): PairingReason | null {
     const device = this.paired[input.deviceId];
     if (!device || device.publicKey !== input.publicKey) return 'not-paired';
     if (device.platform && normalize(device.platform) !== normalize(input.platform)) return 'metadata-upgrade';
-    if (device.deviceFamily && normalize(device.deviceFamily) !== normalize(input.deviceFamily)) return 'metadata-upgrade';
+    if (device.deviceFamily && normalize(device.deviceFamily) !== normalize(input.deviceFamily))
+      return 'metadata-upgrade';
     if (!this.effectiveRoles(device).includes(input.role)) return 'role-upgrade';
     if (input.scopes.length > 0) {
       const approved = this.approvedScopes(device);
@@ -321,7 +345,13 @@ export class DevicePairingStore {
     this.prunePending();
     const forDevice = Object.values(this.pending).filter((r) => r.deviceId === input.deviceId);
     const only = forDevice.length === 1 ? forDevice[0] : undefined;
-    if (only && only.publicKey === input.publicKey && only.role === input.role && sameList(only.roles, [input.role]) && sameList(only.scopes, input.scopes)) {
+    if (
+      only &&
+      only.publicKey === input.publicKey &&
+      only.role === input.role &&
+      sameList(only.roles, [input.role]) &&
+      sameList(only.scopes, input.scopes)
+    ) {
       only.ts = this.now();
       only.silent = Boolean(only.silent) && input.silent;
       only.remoteIp = input.remoteIp ?? only.remoteIp;
@@ -357,7 +387,10 @@ export class DevicePairingStore {
    * Approves a pending request (docs/protocol.md, Pairing). `callerScopes` are the approver's session scopes; `trusted` is
    * the gateway's own silent approval, where the device approves what it asked for.
    */
-  async approve(requestId: string, approver: { callerScopes: readonly string[]; trusted?: boolean }): Promise<{ request: PendingPairingRequest; device: PairedDevice }> {
+  async approve(
+    requestId: string,
+    approver: { callerScopes: readonly string[]; trusted?: boolean },
+  ): Promise<{ request: PendingPairingRequest; device: PairedDevice }> {
     const request = this.getPending(requestId);
     const device = this.applyApproval(requestId, approver);
     await this.persist();
@@ -365,17 +398,22 @@ export class DevicePairingStore {
   }
 
   /** Validates, then applies an approval in memory; throws before changing anything. */
-  private applyApproval(requestId: string, approver: { callerScopes: readonly string[]; trusted?: boolean }): PairedDevice {
+  private applyApproval(
+    requestId: string,
+    approver: { callerScopes: readonly string[]; trusted?: boolean },
+  ): PairedDevice {
     const request = this.getPending(requestId);
     if (!request) throw new PairingError('unknown requestId', { requestId });
     const roles = rolesOf(request);
     const scopes = request.scopes ?? [];
     for (const scope of scopes) {
-      if (!roles.some((role) => scopeBelongsToRole(scope, role))) throw new PairingError(`invalid scope for requested roles: ${scope}`);
+      if (!roles.some((role) => scopeBelongsToRole(scope, role)))
+        throw new PairingError(`invalid scope for requested roles: ${scope}`);
     }
     if (!approver.trusted) {
       for (const scope of scopes) {
-        if (isOperatorScope(scope) && !scopeSatisfied(approver.callerScopes, scope)) throw new PairingError(`missing scope: ${scope}`);
+        if (isOperatorScope(scope) && !scopeSatisfied(approver.callerScopes, scope))
+          throw new PairingError(`missing scope: ${scope}`);
       }
       if (roles.some((role) => role !== 'operator') && !approver.callerScopes.includes('operator.admin')) {
         throw new PairingError('missing scope: operator.admin');
@@ -431,7 +469,8 @@ export class DevicePairingStore {
     const device = this.paired[deviceId];
     if (!device) throw new PairingError('unknown deviceId', { deviceId });
     delete this.paired[deviceId];
-    for (const request of Object.values(this.pending)) if (request.deviceId === deviceId) this.dropPending(request.requestId);
+    for (const request of Object.values(this.pending))
+      if (request.deviceId === deviceId) this.dropPending(request.requestId);
     await this.persist();
     return device;
   }
@@ -444,13 +483,16 @@ export class DevicePairingStore {
     const current = device.tokens?.[role];
     // A revoked token is never revived here: revocation is undone only by an explicit rotate or re-approval.
     if (!current || current.revokedAtMs !== undefined) return null;
-    if (scopesCovered(current.scopes, scopes) && scopesCovered(approved, current.scopes.filter(isOperatorScope))) return current;
+    if (scopesCovered(current.scopes, scopes) && scopesCovered(approved, current.scopes.filter(isOperatorScope)))
+      return current;
     if (!scopesCovered(approved, scopes)) return null;
     const now = this.now();
     const next: DeviceTokenEntry = {
       ...current,
       token: mintDeviceToken(),
-      scopes: normalizeScopes(union(current.scopes, scopes)).filter((s) => scopeBelongsToRole(s, role) && scopeSatisfied(approved, s)),
+      scopes: normalizeScopes(union(current.scopes, scopes)).filter(
+        (s) => scopeBelongsToRole(s, role) && scopeSatisfied(approved, s),
+      ),
       rotatedAtMs: now,
     };
     device.tokens = { ...device.tokens, [role]: next };
@@ -465,17 +507,30 @@ export class DevicePairingStore {
     return safeEqualSecret(token, entry.token) ? entry : null;
   }
 
-  async rotateToken(deviceId: string, role: string, scopes: readonly string[] | undefined, callerScopes: readonly string[]): Promise<DeviceTokenEntry> {
+  async rotateToken(
+    deviceId: string,
+    role: string,
+    scopes: readonly string[] | undefined,
+    callerScopes: readonly string[],
+  ): Promise<DeviceTokenEntry> {
     const device = this.paired[deviceId];
     const denied = () => new PairingError('device token rotation denied', { deviceId, role });
     if (!device || !rolesOf(device).includes(role)) throw denied();
     const approved = this.approvedScopes(device);
-    const wanted = normalizeScopes(scopes ?? device.tokens?.[role]?.scopes ?? approved.filter((s) => scopeBelongsToRole(s, role)));
+    const wanted = normalizeScopes(
+      scopes ?? device.tokens?.[role]?.scopes ?? approved.filter((s) => scopeBelongsToRole(s, role)),
+    );
     if (!wanted.every((s) => scopeBelongsToRole(s, role) && scopeSatisfied(approved, s))) throw denied();
     if (!wanted.filter(isOperatorScope).every((s) => scopeSatisfied(callerScopes, s))) throw denied();
     const now = this.now();
     const previous = device.tokens?.[role];
-    const entry: DeviceTokenEntry = { token: mintDeviceToken(), role, scopes: wanted, createdAtMs: previous?.createdAtMs ?? now, rotatedAtMs: now };
+    const entry: DeviceTokenEntry = {
+      token: mintDeviceToken(),
+      role,
+      scopes: wanted,
+      createdAtMs: previous?.createdAtMs ?? now,
+      rotatedAtMs: now,
+    };
     device.tokens = { ...device.tokens, [role]: entry };
     await this.persist();
     return entry;
@@ -490,7 +545,10 @@ export class DevicePairingStore {
   }
 
   /** Writes connection metadata back to the record (docs/protocol.md, Pairing), only when it changed. */
-  async touchMetadata(deviceId: string, meta: { displayName?: string; clientId?: string; clientMode?: string; remoteIp?: string }): Promise<void> {
+  async touchMetadata(
+    deviceId: string,
+    meta: { displayName?: string; clientId?: string; clientMode?: string; remoteIp?: string },
+  ): Promise<void> {
     const device = this.paired[deviceId];
     if (!device) return;
     let changed = false;

@@ -96,7 +96,17 @@ export function buildDeviceAuthPayloadV3(f: DeviceAuthPayloadFields): string {
 }
 
 export function buildDeviceAuthPayloadV2(f: DeviceAuthPayloadFields): string {
-  return ['v2', f.deviceId, f.clientId, f.clientMode, f.role, f.scopes.join(','), String(f.signedAtMs), f.token, f.nonce].join('|');
+  return [
+    'v2',
+    f.deviceId,
+    f.clientId,
+    f.clientMode,
+    f.role,
+    f.scopes.join(','),
+    String(f.signedAtMs),
+    f.token,
+    f.nonce,
+  ].join('|');
 }
 
 export type DeviceAuthFailureCode =
@@ -117,8 +127,7 @@ export const DEVICE_AUTH_FAILURES: Record<DeviceAuthFailureCode, { message: stri
 };
 
 export type DeviceProofResult =
-  | { ok: true; publicKeyRaw: Buffer; payloadVersion: 'v3' | 'v2' }
-  | { ok: false; code: DeviceAuthFailureCode };
+  { ok: true; publicKeyRaw: Buffer; payloadVersion: 'v3' | 'v2' } | { ok: false; code: DeviceAuthFailureCode };
 
 export interface DeviceProofContext {
   clientId: string;
@@ -146,7 +155,8 @@ export function verifyDeviceProof(proof: DeviceProof, ctx: DeviceProofContext): 
   if (!nonce) return { ok: false, code: 'DEVICE_AUTH_NONCE_REQUIRED' };
   if (nonce !== ctx.challengeNonce) return { ok: false, code: 'DEVICE_AUTH_NONCE_MISMATCH' };
   const signature = decodeBase64Flexible(proof.signature);
-  if (!signature || signature.length !== ED25519_SIGNATURE_BYTES) return { ok: false, code: 'DEVICE_AUTH_SIGNATURE_INVALID' };
+  if (!signature || signature.length !== ED25519_SIGNATURE_BYTES)
+    return { ok: false, code: 'DEVICE_AUTH_SIGNATURE_INVALID' };
   let key: KeyObject;
   try {
     key = publicKeyObjectFromRaw(raw);

@@ -1,4 +1,12 @@
-import { KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import {
+  KeyObject,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+} from 'node:crypto';
 
 /**
  * Ed25519 primitives for owning and using a device identity (docs/protocol.md, Handshake): deviceId is the lowercase hex SHA-256 of
@@ -52,12 +60,14 @@ export function rawPrivateKey(key: KeyObject): Buffer {
 }
 
 export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
-  if (raw.length !== ED25519_RAW_KEY_BYTES) throw new InvalidKeyError(`an Ed25519 public key is 32 bytes, got ${raw.length}`);
+  if (raw.length !== ED25519_RAW_KEY_BYTES)
+    throw new InvalidKeyError(`an Ed25519 public key is 32 bytes, got ${raw.length}`);
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
 export function privateKeyFromRaw(seed: Uint8Array): KeyObject {
-  if (seed.length !== ED25519_RAW_KEY_BYTES) throw new InvalidKeyError(`an Ed25519 private key is 32 bytes, got ${seed.length}`);
+  if (seed.length !== ED25519_RAW_KEY_BYTES)
+    throw new InvalidKeyError(`an Ed25519 private key is 32 bytes, got ${seed.length}`);
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
@@ -86,7 +96,8 @@ export function privateKeyFromPem(pem: string): KeyObject {
 /** Lowercase hex SHA-256 of the raw public key. */
 export function deviceIdFromPublicKey(key: KeyObject | Uint8Array): string {
   const raw = key instanceof KeyObject ? rawPublicKey(key) : key;
-  if (raw.length !== ED25519_RAW_KEY_BYTES) throw new InvalidKeyError(`an Ed25519 public key is 32 bytes, got ${raw.length}`);
+  if (raw.length !== ED25519_RAW_KEY_BYTES)
+    throw new InvalidKeyError(`an Ed25519 public key is 32 bytes, got ${raw.length}`);
   return createHash('sha256').update(raw).digest('hex');
 }
 

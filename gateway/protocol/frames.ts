@@ -70,7 +70,8 @@ const REQUEST_FRAME_KEYS = new Set(['type', 'id', 'method', 'params']);
 export function isRequestFrame(frame: unknown): frame is RequestFrame {
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return false;
   const f = frame as Record<string, unknown>;
-  if (f.type !== 'req' || typeof f.id !== 'string' || f.id === '' || typeof f.method !== 'string' || f.method === '') return false;
+  if (f.type !== 'req' || typeof f.id !== 'string' || f.id === '' || typeof f.method !== 'string' || f.method === '')
+    return false;
   for (const key in f) if (!REQUEST_FRAME_KEYS.has(key)) return false;
   return true;
 }

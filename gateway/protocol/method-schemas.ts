@@ -28,12 +28,19 @@ const RESERVED_VALUE_MESSAGE = `is a reserved object key (${RESERVED_LIST} canno
 
 /** An identifier (id, agent id, device id, env key...): a non-empty string that is not a reserved object key. */
 export function safeId(max = 200) {
-  return z.string().min(1).max(max).refine((value) => !RESERVED_OBJECT_KEYS.has(value), { message: RESERVED_VALUE_MESSAGE });
+  return z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((value) => !RESERVED_OBJECT_KEYS.has(value), { message: RESERVED_VALUE_MESSAGE });
 }
 
 /** Like safeId, but "" is allowed (optional display ids the reference sends empty). */
 export function safeIdOrEmpty(max = 200) {
-  return z.string().max(max).refine((value) => !RESERVED_OBJECT_KEYS.has(value), { message: RESERVED_VALUE_MESSAGE });
+  return z
+    .string()
+    .max(max)
+    .refine((value) => !RESERVED_OBJECT_KEYS.has(value), { message: RESERVED_VALUE_MESSAGE });
 }
 
 /** How deep and how wide the reserved-key scan looks before it refuses the params as too complex to check. */
@@ -72,9 +79,11 @@ export function findReservedKey(value: unknown): ReservedKeyFinding | null {
     for (const key of keys) {
       if (RESERVED_OBJECT_KEYS.has(key)) return { kind: 'key', path, key };
       const inner = (current as Record<string, unknown>)[key];
-      if (typeof inner === 'string' && RESERVED_OBJECT_KEYS.has(inner) && ID_PROPERTY.test(key)) return { kind: 'value', path: [...path, key], key: inner };
+      if (typeof inner === 'string' && RESERVED_OBJECT_KEYS.has(inner) && ID_PROPERTY.test(key))
+        return { kind: 'value', path: [...path, key], key: inner };
     }
-    for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (current as Record<string, unknown>)[keys[i]], path: [...path, keys[i]] });
+    for (let i = keys.length - 1; i >= 0; i--)
+      stack.push({ value: (current as Record<string, unknown>)[keys[i]], path: [...path, keys[i]] });
   }
   return null;
 }
@@ -88,9 +97,17 @@ export function hardenParams<T extends z.ZodType>(schema: T) {
   return z.preprocess((raw, ctx) => {
     const found = findReservedKey(raw);
     if (found?.kind === 'too-complex') {
-      ctx.addIssue({ code: 'custom', path: found.path, message: `params nest deeper than ${SCAN_MAX_DEPTH} levels or hold more than ${SCAN_MAX_NODES} values; refused unchecked` });
+      ctx.addIssue({
+        code: 'custom',
+        path: found.path,
+        message: `params nest deeper than ${SCAN_MAX_DEPTH} levels or hold more than ${SCAN_MAX_NODES} values; refused unchecked`,
+      });
     } else if (found?.kind === 'key') {
-      ctx.addIssue({ code: 'custom', path: found.path, message: `"${found.key}" is a reserved object key (${RESERVED_LIST} cannot be used as keys)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: found.path,
+        message: `"${found.key}" is a reserved object key (${RESERVED_LIST} cannot be used as keys)`,
+      });
     } else if (found?.kind === 'value') {
       ctx.addIssue({ code: 'custom', path: found.path, message: `"${found.key}" ${RESERVED_VALUE_MESSAGE}` });
     }
@@ -105,7 +122,8 @@ export function hardenParams<T extends z.ZodType>(schema: T) {
 export function hardenModuleParams<M extends { methods(): Array<{ params: z.ZodType }> }>(module: M): M {
   return new Proxy(module, {
     get(target, property) {
-      if (property === 'methods') return () => target.methods().map((method) => ({ ...method, params: hardenParams(method.params) }));
+      if (property === 'methods')
+        return () => target.methods().map((method) => ({ ...method, params: hardenParams(method.params) }));
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -117,10 +135,17 @@ export function safeRecord<V extends z.ZodType>(value: V, options: { maxEntries:
   const maxKey = options.maxKeyLength ?? 256;
   return z.record(z.string(), value).superRefine((record, ctx) => {
     const keys = Object.keys(record);
-    if (keys.length > options.maxEntries) ctx.addIssue({ code: 'custom', message: `more than ${options.maxEntries} entries` });
+    if (keys.length > options.maxEntries)
+      ctx.addIssue({ code: 'custom', message: `more than ${options.maxEntries} entries` });
     for (const key of keys) {
-      if (RESERVED_OBJECT_KEYS.has(key)) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is a reserved object key (${RESERVED_LIST} cannot be used as keys)` });
-      else if (!key || key.length > maxKey) ctx.addIssue({ code: 'custom', path: [key], message: `a key must be 1-${maxKey} characters` });
+      if (RESERVED_OBJECT_KEYS.has(key))
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `"${key}" is a reserved object key (${RESERVED_LIST} cannot be used as keys)`,
+        });
+      else if (!key || key.length > maxKey)
+        ctx.addIssue({ code: 'custom', path: [key], message: `a key must be 1-${maxKey} characters` });
     }
   });
 }
@@ -133,7 +158,9 @@ export const requestIdParams = hardenParams(z.looseObject({ requestId: safeId() 
 export const deviceIdParams = hardenParams(z.looseObject({ deviceId: safeId() }));
 const deviceRoleShape = z.looseObject({ deviceId: safeId(), role: z.enum(['operator', 'node']) });
 export const deviceRoleParams = hardenParams(deviceRoleShape);
-export const tokenRotateParams = hardenParams(deviceRoleShape.extend({ scopes: z.array(scopeName).max(64).optional() }));
+export const tokenRotateParams = hardenParams(
+  deviceRoleShape.extend({ scopes: z.array(scopeName).max(64).optional() }),
+);
 
 // ---- results ----
 const sessionsSummary = z.looseObject({ path: str, count: int.min(0), recent: z.array(z.unknown()) });
@@ -150,7 +177,13 @@ export const healthResult = z.looseObject({
   agents: z.array(z.looseObject({ agentId: str, isDefault: z.boolean(), sessions: sessionsSummary })),
   sessions: sessionsSummary,
   eventLoop: z
-    .looseObject({ degraded: z.boolean(), reasons: z.array(str), delayP99Ms: z.number(), delayMaxMs: z.number(), utilization: z.number() })
+    .looseObject({
+      degraded: z.boolean(),
+      reasons: z.array(str),
+      delayP99Ms: z.number(),
+      delayMaxMs: z.number(),
+      utilization: z.number(),
+    })
     .optional(),
 });
 
@@ -219,14 +252,28 @@ export const redactedPairedDevice = z
   })
   .refine((d) => !('approvedScopes' in d), { message: 'approvedScopes must not be exposed' });
 
-export const devicePairListResult = z.strictObject({ pending: z.array(pendingPairingRequest), paired: z.array(redactedPairedDevice) });
+export const devicePairListResult = z.strictObject({
+  pending: z.array(pendingPairingRequest),
+  paired: z.array(redactedPairedDevice),
+});
 export const devicePairApproveResult = z.strictObject({ requestId: str, device: redactedPairedDevice });
 export const devicePairRejectResult = z.strictObject({ requestId: str, deviceId: str });
 export const devicePairRemoveResult = z.strictObject({ deviceId: str });
-export const deviceTokenRotateResult = z.strictObject({ deviceId: str, role: str, token: str.optional(), scopes: scopeList, rotatedAtMs: int });
+export const deviceTokenRotateResult = z.strictObject({
+  deviceId: str,
+  role: str,
+  token: str.optional(),
+  scopes: scopeList,
+  rotatedAtMs: int,
+});
 export const deviceTokenRevokeResult = z.strictObject({ deviceId: str, role: str, revokedAtMs: int });
 
-export const devicePairResolvedEvent = z.strictObject({ requestId: str, deviceId: str, decision: z.enum(['approved', 'rejected']), ts: int });
+export const devicePairResolvedEvent = z.strictObject({
+  requestId: str,
+  deviceId: str,
+  decision: z.enum(['approved', 'rejected']),
+  ts: int,
+});
 
 export const helloOk = z.looseObject({
   type: z.literal('hello-ok'),

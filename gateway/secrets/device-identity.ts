@@ -162,7 +162,10 @@ export class DeviceIdentityStore {
 
   /** The public record of the identity Clawdesk owns, if one was ever created or imported. */
   async recordedIdentity(): Promise<IdentityRecord | undefined> {
-    const read = await readJsonFile<IdentityRecord>(this.recordPath, { parse: parseRecord, maxBytes: MAX_IDENTITY_FILE_BYTES });
+    const read = await readJsonFile<IdentityRecord>(this.recordPath, {
+      parse: parseRecord,
+      maxBytes: MAX_IDENTITY_FILE_BYTES,
+    });
     return read.kind === 'ok' ? read.value : undefined;
   }
 
@@ -219,7 +222,9 @@ export class DeviceIdentityStore {
     }
     const verified = await readStoredIdentity(store);
     if (!verified || verified.deviceId !== identity.deviceId || !provesKey(verified, identity.publicKey)) {
-      throw new IdentityImportError(`the secret store did not give back a working copy of ${identity.deviceId}; ${filePath} was left in place`);
+      throw new IdentityImportError(
+        `the secret store did not give back a working copy of ${identity.deviceId}; ${filePath} was left in place`,
+      );
     }
     await this.writeRecord(verified, path.resolve(filePath));
     let sourceRemoved = false;
@@ -227,7 +232,13 @@ export class DeviceIdentityStore {
       await removePrivateKeyFile(filePath);
       sourceRemoved = true;
     }
-    return { identity: verified, format: parsed.format, deviceIdCorrected: parsed.deviceIdCorrected, alreadyPresent, sourceRemoved };
+    return {
+      identity: verified,
+      format: parsed.format,
+      deviceIdCorrected: parsed.deviceIdCorrected,
+      alreadyPresent,
+      sourceRemoved,
+    };
   }
 
   async getDeviceToken(gatewayUrl: string, role: string): Promise<DeviceToken | null> {
@@ -238,7 +249,9 @@ export class DeviceIdentityStore {
 
   async listDeviceTokens(): Promise<Array<{ gateway: string } & DeviceToken>> {
     const { tokens } = await this.tokens();
-    return Object.entries(tokens.gateways).flatMap(([gateway, roles]) => Object.values(roles).map((t) => ({ gateway, ...t })));
+    return Object.entries(tokens.gateways).flatMap(([gateway, roles]) =>
+      Object.values(roles).map((t) => ({ gateway, ...t })),
+    );
   }
 
   /** Stores the token a gateway issued (hello-ok.auth.deviceToken) with the scopes it covers, per gateway and role. */
@@ -247,7 +260,10 @@ export class DeviceIdentityStore {
     const { identity, tokens } = await this.tokens();
     if (!identity) throw new Error('Clawdesk has no device identity yet; call loadOrCreateIdentity() first');
     const key = gatewayKey(gatewayUrl);
-    tokens.gateways[key] = { ...tokens.gateways[key], [role]: { token, role, scopes: [...scopes], updatedAtMs: this.now() } };
+    tokens.gateways[key] = {
+      ...tokens.gateways[key],
+      [role]: { token, role, scopes: [...scopes], updatedAtMs: this.now() },
+    };
     await (await this.store()).set(TOKENS_SECRET, JSON.stringify(tokens));
   }
 
@@ -329,7 +345,11 @@ function serializeIdentity(identity: DeviceIdentity, importedFrom?: string): str
   return JSON.stringify(stored);
 }
 
-async function writeVerifiedIdentity(store: SecretStore, identity: DeviceIdentity, importedFrom?: string): Promise<void> {
+async function writeVerifiedIdentity(
+  store: SecretStore,
+  identity: DeviceIdentity,
+  importedFrom?: string,
+): Promise<void> {
   await store.set(IDENTITY_SECRET, serializeIdentity(identity, importedFrom));
   const back = await readStoredIdentity(store);
   if (!back || back.deviceId !== identity.deviceId || !provesKey(back, identity.publicKey)) {
@@ -339,7 +359,10 @@ async function writeVerifiedIdentity(store: SecretStore, identity: DeviceIdentit
 
 function provesKey(identity: DeviceIdentity, publicKey: string): boolean {
   const challenge = `clawdesk-identity-check|${identity.deviceId}|${Date.now()}`;
-  return identity.publicKey === publicKey && verifyPayload(fromB64(publicKey), challenge, signWithIdentity(identity, challenge));
+  return (
+    identity.publicKey === publicKey &&
+    verifyPayload(fromB64(publicKey), challenge, signWithIdentity(identity, challenge))
+  );
 }
 
 async function readStoredIdentity(store: SecretStore): Promise<DeviceIdentity | null> {
@@ -353,9 +376,14 @@ async function readStoredIdentity(store: SecretStore): Promise<DeviceIdentity | 
   }
   let identity: DeviceIdentity;
   try {
-    identity = identityFromPrivateKey(privateKeyFromRaw(fromB64(String(stored?.privateKey))), Number(stored.createdAtMs));
+    identity = identityFromPrivateKey(
+      privateKeyFromRaw(fromB64(String(stored?.privateKey))),
+      Number(stored.createdAtMs),
+    );
   } catch (error) {
-    throw new IdentityCorruptError(`the stored device identity has an unusable key (${(error as Error).message}); it was left untouched`);
+    throw new IdentityCorruptError(
+      `the stored device identity has an unusable key (${(error as Error).message}); it was left untouched`,
+    );
   }
   if (identity.deviceId !== stored.deviceId || identity.publicKey !== stored.publicKey) {
     throw new IdentityCorruptError('the stored device identity does not match its own key; it was left untouched');
@@ -375,7 +403,8 @@ export async function parseIdentityFile(filePath: string): Promise<ParsedIdentit
   try {
     const stat = await fs.stat(filePath);
     if (!stat.isFile()) throw new IdentityImportError(`${filePath} is not a regular file`);
-    if (stat.size > MAX_IDENTITY_FILE_BYTES) throw new IdentityImportError(`${filePath} is ${stat.size} bytes; an identity file is far smaller`);
+    if (stat.size > MAX_IDENTITY_FILE_BYTES)
+      throw new IdentityImportError(`${filePath} is ${stat.size} bytes; an identity file is far smaller`);
     text = await fs.readFile(filePath, 'utf8');
   } catch (error) {
     if (error instanceof IdentityImportError) throw error;
@@ -387,7 +416,8 @@ export async function parseIdentityFile(filePath: string): Promise<ParsedIdentit
   } catch (error) {
     throw new IdentityImportError(`${filePath} is not valid JSON (${(error as Error).message}); nothing was imported`);
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new IdentityImportError(`${filePath} is not an identity object`);
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw new IdentityImportError(`${filePath} is not an identity object`);
   try {
     let format: ImportedIdentityFormat;
     let privateKey: KeyObject;
@@ -406,11 +436,19 @@ export async function parseIdentityFile(filePath: string): Promise<ParsedIdentit
       );
     }
     if (!keyPairMatches(privateKey, publicKey)) {
-      throw new IdentityImportError(`${filePath}: the private key does not belong to the public key; nothing was imported`);
+      throw new IdentityImportError(
+        `${filePath}: the private key does not belong to the public key; nothing was imported`,
+      );
     }
     const derived = deviceIdFromPublicKey(publicKey);
-    const createdAtMs = typeof json.createdAtMs === 'number' && Number.isFinite(json.createdAtMs) ? json.createdAtMs : undefined;
-    return { format, privateKey, createdAtMs, deviceIdCorrected: typeof json.deviceId === 'string' && json.deviceId !== derived };
+    const createdAtMs =
+      typeof json.createdAtMs === 'number' && Number.isFinite(json.createdAtMs) ? json.createdAtMs : undefined;
+    return {
+      format,
+      privateKey,
+      createdAtMs,
+      deviceIdCorrected: typeof json.deviceId === 'string' && json.deviceId !== derived,
+    };
   } catch (error) {
     if (error instanceof IdentityImportError) throw error;
     if (error instanceof InvalidKeyError) throw new IdentityImportError(`${filePath}: ${error.message}`);

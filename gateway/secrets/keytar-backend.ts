@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { DATA_KEY_BYTES, KeyCustodian } from './key-custodian';
-import { BackendAttempt, SecretStoreLockedError, SecretStoreUnavailableError, SecretTooLargeError } from './secret-errors';
+import {
+  BackendAttempt,
+  SecretStoreLockedError,
+  SecretStoreUnavailableError,
+  SecretTooLargeError,
+} from './secret-errors';
 
 /** The subset of keytar Clawdesk uses; tests pass fakes, production passes the real module. */
 export interface KeytarLike {
@@ -31,7 +36,6 @@ let cachedLoad: KeytarLoadResult | undefined;
 export function loadKeytar(): KeytarLoadResult {
   if (cachedLoad) return cachedLoad;
   try {
-     
     const mod = require('keytar') as KeytarLike & { default?: KeytarLike };
     const keytar = typeof mod.setPassword === 'function' ? mod : mod.default;
     cachedLoad = keytar ? { keytar } : { error: 'the keytar module has no setPassword()' };
@@ -83,18 +87,24 @@ export class KeytarCustodian implements KeyCustodian {
       await this.keytar.deletePassword(KEYCHAIN_SERVICES.canary, account).catch(() => false);
       return { backend: 'keytar', outcome: classifyKeytarError(detail), detail: `canary read failed: ${detail}` };
     }
-    const deleted = await this.withTimeout(this.keytar.deletePassword(KEYCHAIN_SERVICES.canary, account), 'delete').catch(
-      (error: Error) => error,
-    );
+    const deleted = await this.withTimeout(
+      this.keytar.deletePassword(KEYCHAIN_SERVICES.canary, account),
+      'delete',
+    ).catch((error: Error) => error);
     if (readBack !== value) {
       return {
         backend: 'keytar',
         outcome: 'locked',
-        detail: readBack === null ? 'canary written but read back as nothing' : 'canary read back with different content',
+        detail:
+          readBack === null ? 'canary written but read back as nothing' : 'canary read back with different content',
       };
     }
     if (deleted instanceof Error) {
-      return { backend: 'keytar', outcome: classifyKeytarError(deleted.message), detail: `canary delete failed: ${deleted.message}` };
+      return {
+        backend: 'keytar',
+        outcome: classifyKeytarError(deleted.message),
+        detail: `canary delete failed: ${deleted.message}`,
+      };
     }
     return { backend: 'keytar', outcome: 'ok', detail: 'canary written, read back and deleted' };
   }
@@ -114,7 +124,11 @@ export class KeytarCustodian implements KeyCustodian {
   async storeKey(keyId: string, key: Buffer): Promise<void> {
     const encoded = key.toString('base64');
     if (Buffer.byteLength(encoded) > KEYCHAIN_ITEM_LIMIT_BYTES) {
-      throw new SecretTooLargeError(`${KEYCHAIN_SERVICES.dataKey}/${keyId}`, Buffer.byteLength(encoded), KEYCHAIN_ITEM_LIMIT_BYTES);
+      throw new SecretTooLargeError(
+        `${KEYCHAIN_SERVICES.dataKey}/${keyId}`,
+        Buffer.byteLength(encoded),
+        KEYCHAIN_ITEM_LIMIT_BYTES,
+      );
     }
     try {
       await this.withTimeout(this.keytar.setPassword(KEYCHAIN_SERVICES.dataKey, keyId, encoded), 'write');
@@ -142,7 +156,12 @@ export class KeytarCustodian implements KeyCustodian {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new SecretStoreLockedError(`the OS keychain did not answer a ${what} within ${this.canaryTimeoutMs} ms (is it waiting for an unlock prompt?)`)),
+        () =>
+          reject(
+            new SecretStoreLockedError(
+              `the OS keychain did not answer a ${what} within ${this.canaryTimeoutMs} ms (is it waiting for an unlock prompt?)`,
+            ),
+          ),
         this.canaryTimeoutMs,
       );
       timer.unref();

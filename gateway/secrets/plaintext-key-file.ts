@@ -40,7 +40,8 @@ export class PlaintextKeyFileCustodian implements KeyCustodian {
   async loadKey(keyId: string): Promise<Buffer | null> {
     const read = await readJsonFile<PlaintextKeyFile>(this.keyFile, { parse: parseKeyFile, maxBytes: 64 * 1024 });
     if (read.kind === 'missing') return null;
-    if (read.kind === 'corrupt') throw new SecretVaultCorruptError(`${read.error}; moved aside to ${read.quarantinedTo}`);
+    if (read.kind === 'corrupt')
+      throw new SecretVaultCorruptError(`${read.error}; moved aside to ${read.quarantinedTo}`);
     if (read.value.keyId !== keyId) return null;
     const key = Buffer.from(read.value.key, 'base64');
     return key.length === DATA_KEY_BYTES ? key : null;

@@ -63,13 +63,19 @@ export class SafeStorageCustodian implements KeyCustodian {
 
   private decrypt(encrypted: Buffer): Promise<{ result: string; shouldReEncrypt: boolean }> {
     const s = this.safeStorage;
-    return s.decryptStringAsync ? s.decryptStringAsync(encrypted) : Promise.resolve({ result: s.decryptString(encrypted), shouldReEncrypt: false });
+    return s.decryptStringAsync
+      ? s.decryptStringAsync(encrypted)
+      : Promise.resolve({ result: s.decryptString(encrypted), shouldReEncrypt: false });
   }
 
   async probe(): Promise<BackendAttempt> {
     try {
       if (!(await this.available())) {
-        return { backend: 'safe-storage', outcome: 'unavailable', detail: 'safeStorage reports encryption is not available' };
+        return {
+          backend: 'safe-storage',
+          outcome: 'unavailable',
+          detail: 'safeStorage reports encryption is not available',
+        };
       }
       const storage = this.safeStorage.getSelectedStorageBackend?.();
       if (this.platform === 'linux' && (storage === undefined || UNPROTECTED_LINUX_BACKENDS.has(storage))) {
@@ -81,18 +87,31 @@ export class SafeStorageCustodian implements KeyCustodian {
       }
       const value = randomBytes(16).toString('base64url');
       if ((await this.decrypt(await this.encrypt(value))).result !== value) {
-        return { backend: 'safe-storage', outcome: 'unavailable', detail: 'safeStorage canary decrypted to different content' };
+        return {
+          backend: 'safe-storage',
+          outcome: 'unavailable',
+          detail: 'safeStorage canary decrypted to different content',
+        };
       }
-      return { backend: 'safe-storage', outcome: 'ok', detail: `canary encrypted and decrypted${storage ? ` (${storage})` : ''}` };
+      return {
+        backend: 'safe-storage',
+        outcome: 'ok',
+        detail: `canary encrypted and decrypted${storage ? ` (${storage})` : ''}`,
+      };
     } catch (error) {
-      return { backend: 'safe-storage', outcome: 'unavailable', detail: `safeStorage failed: ${(error as Error).message}` };
+      return {
+        backend: 'safe-storage',
+        outcome: 'unavailable',
+        detail: `safeStorage failed: ${(error as Error).message}`,
+      };
     }
   }
 
   async loadKey(keyId: string): Promise<Buffer | null> {
     const read = await readJsonFile<SealedKeyFile>(this.keyFile, { parse: parseSealedKeyFile, maxBytes: 64 * 1024 });
     if (read.kind === 'missing') return null;
-    if (read.kind === 'corrupt') throw new SecretVaultCorruptError(`${read.error}; moved aside to ${read.quarantinedTo}`);
+    if (read.kind === 'corrupt')
+      throw new SecretVaultCorruptError(`${read.error}; moved aside to ${read.quarantinedTo}`);
     if (read.value.keyId !== keyId) return null;
     let decoded: { result: string; shouldReEncrypt: boolean };
     try {

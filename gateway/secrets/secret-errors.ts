@@ -1,11 +1,6 @@
 /** Typed failures of the secret store, so callers (and doctor) can say exactly what is wrong and what to do. */
 
-export type SecretStoreErrorCode =
-  | 'unavailable'
-  | 'locked'
-  | 'too-large'
-  | 'key-missing'
-  | 'vault-corrupt';
+export type SecretStoreErrorCode = 'unavailable' | 'locked' | 'too-large' | 'key-missing' | 'vault-corrupt';
 
 export abstract class SecretStoreError extends Error {
   abstract readonly code: SecretStoreErrorCode;
@@ -18,7 +13,10 @@ export abstract class SecretStoreError extends Error {
 /** No keychain can be reached (no session bus, no Secret Service, no default collection, keytar not built...). */
 export class SecretStoreUnavailableError extends SecretStoreError {
   readonly code = 'unavailable';
-  constructor(message: string, readonly attempts: readonly BackendAttempt[] = []) {
+  constructor(
+    message: string,
+    readonly attempts: readonly BackendAttempt[] = [],
+  ) {
     super(message);
   }
 }
@@ -26,14 +24,21 @@ export class SecretStoreUnavailableError extends SecretStoreError {
 /** A keychain is there but refuses writes until the user unlocks it (reads then return nothing, not an error). */
 export class SecretStoreLockedError extends SecretStoreError {
   readonly code = 'locked';
-  constructor(message: string, readonly attempts: readonly BackendAttempt[] = []) {
+  constructor(
+    message: string,
+    readonly attempts: readonly BackendAttempt[] = [],
+  ) {
     super(message);
   }
 }
 
 export class SecretTooLargeError extends SecretStoreError {
   readonly code = 'too-large';
-  constructor(readonly secretName: string, readonly bytes: number, readonly limit: number) {
+  constructor(
+    readonly secretName: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
     super(`secret "${secretName}" is ${bytes} bytes, over the ${limit}-byte limit`);
   }
 }

@@ -96,7 +96,8 @@ export async function openSecretStore(options: OpenSecretStoreOptions): Promise<
     chosen = new PlaintextKeyFileCustodian(dir);
     const attempt = await chosen.probe();
     attempts.push(attempt);
-    if (attempt.outcome !== 'ok') throw new SecretStoreUnavailableError(`cannot write the key file: ${attempt.detail}`, attempts);
+    if (attempt.outcome !== 'ok')
+      throw new SecretStoreUnavailableError(`cannot write the key file: ${attempt.detail}`, attempts);
   }
 
   const keyId = randomUUID();
@@ -123,13 +124,14 @@ export async function openSecretStore(options: OpenSecretStoreOptions): Promise<
 }
 
 /** Reads the backend record for doctor; never throws. */
-export async function readSecretBackendRecord(dir: string): Promise<
-  { kind: 'missing' } | { kind: 'ok'; record: SecretBackendRecord } | { kind: 'corrupt'; error: string }
-> {
+export async function readSecretBackendRecord(
+  dir: string,
+): Promise<{ kind: 'missing' } | { kind: 'ok'; record: SecretBackendRecord } | { kind: 'corrupt'; error: string }> {
   try {
     const text = await fs.readFile(path.join(dir, BACKEND_RECORD_FILE), 'utf8');
     const record = JSON.parse(text) as SecretBackendRecord;
-    if (record?.version !== 1 || typeof record.backend !== 'string') return { kind: 'corrupt', error: 'unexpected shape' };
+    if (record?.version !== 1 || typeof record.backend !== 'string')
+      return { kind: 'corrupt', error: 'unexpected shape' };
     return { kind: 'ok', record };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
@@ -157,7 +159,11 @@ function protectedCustodians(dir: string, options: OpenSecretStoreOptions): Arra
 }
 
 /** Probes the chain in order; the first backend whose canary passes wins. */
-async function firstWorkingCustodian(dir: string, options: OpenSecretStoreOptions, attempts: BackendAttempt[]): Promise<KeyCustodian | undefined> {
+async function firstWorkingCustodian(
+  dir: string,
+  options: OpenSecretStoreOptions,
+  attempts: BackendAttempt[],
+): Promise<KeyCustodian | undefined> {
   for (const entry of protectedCustodians(dir, options)) {
     if (!('probe' in entry)) {
       attempts.push(entry);
@@ -170,11 +176,22 @@ async function firstWorkingCustodian(dir: string, options: OpenSecretStoreOption
   return undefined;
 }
 
-function custodianFor(kind: SecretBackendKind, dir: string, options: OpenSecretStoreOptions): KeyCustodian | { error: string } {
+function custodianFor(
+  kind: SecretBackendKind,
+  dir: string,
+  options: OpenSecretStoreOptions,
+): KeyCustodian | { error: string } {
   switch (kind) {
     case 'keytar': {
-      const keytar = options.keytar === undefined ? loadKeytar() : options.keytar ? { keytar: options.keytar } : { error: 'keytar is not installed' };
-      return keytar.keytar ? new KeytarCustodian({ keytar: keytar.keytar, canaryTimeoutMs: options.canaryTimeoutMs }) : { error: keytar.error };
+      const keytar =
+        options.keytar === undefined
+          ? loadKeytar()
+          : options.keytar
+            ? { keytar: options.keytar }
+            : { error: 'keytar is not installed' };
+      return keytar.keytar
+        ? new KeytarCustodian({ keytar: keytar.keytar, canaryTimeoutMs: options.canaryTimeoutMs })
+        : { error: keytar.error };
     }
     case 'safe-storage':
       return options.safeStorage
@@ -195,7 +212,10 @@ function noProtectedBackendError(attempts: BackendAttempt[]): SecretStoreError {
   const accept =
     'Clawdesk can keep its secrets under a key in a file readable only by you (0600) instead, but only if you accept that (allowPlaintextFallback).';
   if (locked) {
-    return new SecretStoreLockedError(`The OS keychain is locked. Unlock it and retry. ${accept} Tried: ${tried}`, attempts);
+    return new SecretStoreLockedError(
+      `The OS keychain is locked. Unlock it and retry. ${accept} Tried: ${tried}`,
+      attempts,
+    );
   }
   return new SecretStoreUnavailableError(`No OS keychain is available. ${accept} Tried: ${tried}`, attempts);
 }
@@ -209,12 +229,16 @@ async function openExistingVault(
 ): Promise<SecretStore> {
   const custodian = custodianFor(vault.backend, dir, options);
   if ('error' in custodian) {
-    throw new SecretStoreUnavailableError(`Clawdesk's secrets are protected by ${vault.backend}, which is unavailable: ${custodian.error}`);
+    throw new SecretStoreUnavailableError(
+      `Clawdesk's secrets are protected by ${vault.backend}, which is unavailable: ${custodian.error}`,
+    );
   }
   const attempt = await custodian.probe();
   if (attempt.outcome !== 'ok') {
     const message = `Clawdesk's secrets are protected by ${custodian.label}, which is ${attempt.outcome === 'locked' ? 'locked' : 'unavailable'}: ${attempt.detail}`;
-    throw attempt.outcome === 'locked' ? new SecretStoreLockedError(message, [attempt]) : new SecretStoreUnavailableError(message, [attempt]);
+    throw attempt.outcome === 'locked'
+      ? new SecretStoreLockedError(message, [attempt])
+      : new SecretStoreUnavailableError(message, [attempt]);
   }
   const key = await custodian.loadKey(vault.keyId);
   if (!key) {
@@ -225,7 +249,9 @@ async function openExistingVault(
   try {
     decryptVault(vault, key);
   } catch {
-    throw new SecretKeyMissingError(`the key in ${custodian.label} does not open ${vaultPath}; the vault was left untouched`);
+    throw new SecretKeyMissingError(
+      `the key in ${custodian.label} does not open ${vaultPath}; the vault was left untouched`,
+    );
   }
   let store = new VaultSecretStore(vaultPath, custodian, vault.keyId, key);
   // A weak copy of the key left by an interrupted upgrade must not outlive it.
@@ -252,7 +278,14 @@ async function upgradeWeakVault(
     return undefined;
   }
   await weakStore.resealFor(custodian.kind);
-  await writeBackendRecord(dir, { version: 1, backend: custodian.kind, weak: false, keyId: weakStore.keyId, chosenAtMs: now(), attempts });
+  await writeBackendRecord(dir, {
+    version: 1,
+    backend: custodian.kind,
+    weak: false,
+    keyId: weakStore.keyId,
+    chosenAtMs: now(),
+    attempts,
+  });
   await new PlaintextKeyFileCustodian(dir).deleteKey(weakStore.keyId);
   return new VaultSecretStore(weakStore.vaultPath, custodian, weakStore.keyId, weakStore.key);
 }
@@ -333,7 +366,8 @@ class VaultSecretStore implements SecretStore {
   private async read(): Promise<VaultContent> {
     const vault = await readVaultFile(this.vaultPath);
     if (!vault) throw new SecretVaultCorruptError(`${this.vaultPath} disappeared`);
-    if (vault.keyId !== this.keyId) throw new SecretKeyMissingError(`${this.vaultPath} was replaced by a vault with another key`);
+    if (vault.keyId !== this.keyId)
+      throw new SecretKeyMissingError(`${this.vaultPath} was replaced by a vault with another key`);
     try {
       return decryptVault(vault, this.key);
     } catch (error) {
@@ -372,7 +406,8 @@ function decryptVault(vault: VaultFile, key: Buffer): VaultContent {
   decipher.setAuthTag(Buffer.from(vault.tag, 'base64'));
   const plain = Buffer.concat([decipher.update(Buffer.from(vault.data, 'base64')), decipher.final()]).toString('utf8');
   const content = JSON.parse(plain) as VaultContent;
-  if (content?.version !== 1 || typeof content.secrets !== 'object' || content.secrets === null) throw new Error('unexpected content');
+  if (content?.version !== 1 || typeof content.secrets !== 'object' || content.secrets === null)
+    throw new Error('unexpected content');
   return content;
 }
 
@@ -382,7 +417,8 @@ async function readVaultFile(vaultPath: string): Promise<VaultFile | undefined> 
   try {
     const stat = await fs.stat(vaultPath);
     if (!stat.isFile()) throw new SecretVaultCorruptError(`${vaultPath} is not a regular file`);
-    if (stat.size > MAX_VAULT_BYTES) throw new SecretVaultCorruptError(`${vaultPath} is ${stat.size} bytes, over the ${MAX_VAULT_BYTES}-byte limit`);
+    if (stat.size > MAX_VAULT_BYTES)
+      throw new SecretVaultCorruptError(`${vaultPath} is ${stat.size} bytes, over the ${MAX_VAULT_BYTES}-byte limit`);
     text = await fs.readFile(vaultPath, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -392,7 +428,9 @@ async function readVaultFile(vaultPath: string): Promise<VaultFile | undefined> 
   try {
     vault = JSON.parse(text) as Partial<VaultFile>;
   } catch (error) {
-    throw new SecretVaultCorruptError(`${vaultPath} is not valid JSON (${(error as Error).message}); it was left untouched`);
+    throw new SecretVaultCorruptError(
+      `${vaultPath} is not valid JSON (${(error as Error).message}); it was left untouched`,
+    );
   }
   const backends: SecretBackendKind[] = ['keytar', 'safe-storage', 'plaintext-file'];
   if (
@@ -409,7 +447,12 @@ async function readVaultFile(vaultPath: string): Promise<VaultFile | undefined> 
 }
 
 /** Publishes a new vault only if none exists (link() fails on an existing name), so two first runs cannot clobber. */
-async function createVaultExclusively(vaultPath: string, backend: SecretBackendKind, keyId: string, key: Buffer): Promise<boolean> {
+async function createVaultExclusively(
+  vaultPath: string,
+  backend: SecretBackendKind,
+  keyId: string,
+  key: Buffer,
+): Promise<boolean> {
   const temp = `${vaultPath}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
   await writeFileAtomic(temp, serializeVault(backend, keyId, key, { version: 1, secrets: {} }));
   try {
@@ -440,7 +483,6 @@ async function ensurePrivateDir(dir: string): Promise<void> {
   if (!stat.isDirectory()) throw new SecretStoreUnavailableError(`${dir} is not a directory`);
 }
 
-
 /** What doctor reports about Clawdesk's secrets; read-only apart from the canary item (written and deleted). */
 export interface SecretStoreStatus {
   dir: string;
@@ -457,14 +499,18 @@ export interface SecretStoreStatus {
 }
 
 export async function inspectSecretStore(
-  options: Pick<OpenSecretStoreOptions, 'dir' | 'keytar' | 'safeStorage' | 'canaryTimeoutMs' | 'platform'> & { probe?: boolean },
+  options: Pick<OpenSecretStoreOptions, 'dir' | 'keytar' | 'safeStorage' | 'canaryTimeoutMs' | 'platform'> & {
+    probe?: boolean;
+  },
 ): Promise<SecretStoreStatus> {
   const dir = path.resolve(options.dir);
   const status: SecretStoreStatus = { dir, vault: 'missing', weak: false, probes: [] };
   const record = await readSecretBackendRecord(dir);
   if (record.kind === 'ok') status.record = record.record;
   try {
-    const identity = JSON.parse(await fs.readFile(path.join(dir, IDENTITY_RECORD_FILE), 'utf8')) as { deviceId?: unknown };
+    const identity = JSON.parse(await fs.readFile(path.join(dir, IDENTITY_RECORD_FILE), 'utf8')) as {
+      deviceId?: unknown;
+    };
     if (typeof identity?.deviceId === 'string') status.identityDeviceId = identity.deviceId;
   } catch {
     // no identity recorded (or unreadable): nothing to report here
@@ -485,7 +531,11 @@ export async function inspectSecretStore(
   if (options.probe === false) return status;
   if (vault) {
     const custodian = custodianFor(vault.backend, dir, options);
-    status.probes.push('error' in custodian ? { backend: vault.backend, outcome: 'unavailable', detail: custodian.error } : await custodian.probe());
+    status.probes.push(
+      'error' in custodian
+        ? { backend: vault.backend, outcome: 'unavailable', detail: custodian.error }
+        : await custodian.probe(),
+    );
   } else {
     await firstWorkingCustodian(dir, options, status.probes);
   }

@@ -6,7 +6,13 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { redactConfigSecrets } from '../config/secret-redaction';
 import { emptyParams, healthParams } from '../protocol/method-schemas';
-import { GatewayMethodError, type GatewayConnection, type GatewayHost, type GatewayModule, type MethodDefinition } from './gateway-module';
+import {
+  GatewayMethodError,
+  type GatewayConnection,
+  type GatewayHost,
+  type GatewayModule,
+  type MethodDefinition,
+} from './gateway-module';
 
 const GATEWAY_VERSION = CLAWDESK_VERSION;
 
@@ -31,7 +37,6 @@ export interface PresenceEntry {
   text: string;
   ts: number;
 }
-
 
 function deviceFamilyOf(platform: NodeJS.Platform): string {
   return platform === 'darwin' ? 'Mac' : platform === 'win32' ? 'Windows' : platform === 'linux' ? 'Linux' : platform;
@@ -80,14 +85,20 @@ export function createCoreModule(options: CoreModuleOptions) {
   const presence = (): PresenceEntry[] => {
     const entries = [selfPresence()];
     // CLI connections are one-shot calls; like the reference, they are not tracked as presence.
-    for (const conn of host?.connections() ?? []) if (conn.client.mode !== 'cli' && conn.client.mode !== 'probe') entries.push(presenceOf(conn));
+    for (const conn of host?.connections() ?? [])
+      if (conn.client.mode !== 'cli' && conn.client.mode !== 'probe') entries.push(presenceOf(conn));
     return entries;
   };
 
   // Event-loop health, as the CLI shows it ("Gateway event loop: ok max=.. p99=.."); recomputed at most once a second.
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();
-  let loopSample = { at: 0, elu: performance.eventLoopUtilization(), cpu: process.cpuUsage(), figures: {} as Record<string, unknown> };
+  let loopSample = {
+    at: 0,
+    elu: performance.eventLoopUtilization(),
+    cpu: process.cpuUsage(),
+    figures: {} as Record<string, unknown>,
+  };
   const eventLoop = () => {
     const now = Date.now();
     if (now - loopSample.at >= 1000) {
@@ -131,7 +142,14 @@ export function createCoreModule(options: CoreModuleOptions) {
       channelLabels: {},
       heartbeatSeconds: 0,
       defaultAgentId: 'main',
-      agents: [{ agentId: 'main', isDefault: true, heartbeat: { enabled: false, every: 'disabled', everyMs: null }, sessions: mainSessions() }],
+      agents: [
+        {
+          agentId: 'main',
+          isDefault: true,
+          heartbeat: { enabled: false, every: 'disabled', everyMs: null },
+          sessions: mainSessions(),
+        },
+      ],
       sessions: mainSessions(),
       eventLoop: eventLoop(),
     };
@@ -179,14 +197,26 @@ export function createCoreModule(options: CoreModuleOptions) {
         ts: Date.now(),
         version: GATEWAY_VERSION,
         runtimeVersion: GATEWAY_VERSION,
-        runtime: { name: 'clawdesk', version: GATEWAY_VERSION, node: process.version, platform: process.platform, pid: process.pid },
+        runtime: {
+          name: 'clawdesk',
+          version: GATEWAY_VERSION,
+          node: process.version,
+          platform: process.platform,
+          pid: process.pid,
+        },
         uptimeMs: Date.now() - startedAt,
         authMode: options.authMode,
         stateDir: options.stateDir,
         heartbeat: { defaultAgentId: 'main', agents: [] },
         channelSummary: [],
         queuedSystemEvents: [],
-        sessions: { paths: [sessionsPath], count: 0, defaults: { model: null, contextTokens: null }, recent: [], byAgent: [] },
+        sessions: {
+          paths: [sessionsPath],
+          count: 0,
+          defaults: { model: null, contextTokens: null },
+          recent: [],
+          byAgent: [],
+        },
         connections: [...(host?.connections() ?? [])].length,
       }),
     },
@@ -247,7 +277,16 @@ export type CoreModule = ReturnType<typeof createCoreModule>;
  * OpenClaw methods that run an agent inside the gateway (`openclaw agent` without `--local`, chat and session turns).
  * Clawdesk's gateway hosts no agent runtime: these answer with what to do instead of "unknown method".
  */
-export const AGENT_RUNTIME_METHODS = ['agent', 'agent.wait', 'agent.identity.get', 'chat.send', 'chat.history', 'chat.abort', 'sessions.send', 'sessions.dispatch'] as const;
+export const AGENT_RUNTIME_METHODS = [
+  'agent',
+  'agent.wait',
+  'agent.identity.get',
+  'chat.send',
+  'chat.history',
+  'chat.abort',
+  'sessions.send',
+  'sessions.dispatch',
+] as const;
 
 export const AGENT_RUNTIME_HINT =
   "Clawdesk's gateway does not run agents. Run the agent in its own process against this gateway with " +
@@ -261,11 +300,15 @@ function agentRuntimeMethods(): MethodDefinition[] {
     access: { kind: 'any' } as const,
     params: emptyParams,
     handler: () => {
-      throw new GatewayMethodError('UNAVAILABLE', `${name} is not available on Clawdesk's gateway. ${AGENT_RUNTIME_HINT}`, {
-        code: 'AGENT_RUNTIME_UNAVAILABLE',
-        method: name,
-        retryable: false,
-      });
+      throw new GatewayMethodError(
+        'UNAVAILABLE',
+        `${name} is not available on Clawdesk's gateway. ${AGENT_RUNTIME_HINT}`,
+        {
+          code: 'AGENT_RUNTIME_UNAVAILABLE',
+          method: name,
+          retryable: false,
+        },
+      );
     },
   }));
 }

@@ -89,15 +89,13 @@ export interface GatewayConnection {
 }
 
 /** Who may call a method: a scope (admin satisfies all, write satisfies read), any authenticated session, or nodes. */
-export type MethodAccess =
-  | { kind: 'scope'; scope: OperatorScope }
-  | { kind: 'any' }
-  | { kind: 'node' };
+export type MethodAccess = { kind: 'scope'; scope: OperatorScope } | { kind: 'any' } | { kind: 'node' };
 
 /** Thrown by handlers to answer `ok:false` with a protocol error; the connection stays open. */
 export class GatewayMethodError extends Error {
   constructor(
-    readonly code: 'INVALID_REQUEST' | 'UNAVAILABLE' | 'NOT_PAIRED' | 'APPROVAL_NOT_FOUND' | 'AGENT_TIMEOUT' | 'NOT_LINKED',
+    readonly code:
+      'INVALID_REQUEST' | 'UNAVAILABLE' | 'NOT_PAIRED' | 'APPROVAL_NOT_FOUND' | 'AGENT_TIMEOUT' | 'NOT_LINKED',
     message: string,
     readonly details?: Record<string, unknown>,
     readonly retryable?: boolean,

@@ -35,12 +35,30 @@ import {
 } from './gateway-module';
 import { evaluateConnect, type AcceptedConnection } from './handshake';
 import { isLoopbackAddress, normalizeOrigin } from './locality';
-import { addressPeerKey, createPeerIdentifier, createSameUserCheck, PeerUidResolver, type PeerIdentity, type PeerSocket } from './peer-user';
-import { AuthRateLimiter, checkSharedSecret, DEFAULT_RATE_LIMIT, validateAuthConfig, type GatewayAuthConfig, type RateLimitOptions } from './shared-auth';
+import {
+  addressPeerKey,
+  createPeerIdentifier,
+  createSameUserCheck,
+  PeerUidResolver,
+  type PeerIdentity,
+  type PeerSocket,
+} from './peer-user';
+import {
+  AuthRateLimiter,
+  checkSharedSecret,
+  DEFAULT_RATE_LIMIT,
+  validateAuthConfig,
+  type GatewayAuthConfig,
+  type RateLimitOptions,
+} from './shared-auth';
 
 export const GATEWAY_VERSION = CLAWDESK_VERSION;
 
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+export type LogFn = (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  message: string,
+  fields?: Record<string, unknown>,
+) => void;
 
 export interface GatewayServerOptions {
   stateDir: string;
@@ -79,7 +97,12 @@ export interface GatewayServerOptions {
    * Veto on silent local pairing and on the device-less owner session under auth "none" (`deviceId` absent).
    * Default: the peer socket must belong to the gateway's own OS user (peer-user.ts).
    */
-  allowSilentLocalPairing?: (input: { remoteAddress: string; remotePort: number; localPort: number; deviceId?: string }) => boolean | Promise<boolean>;
+  allowSilentLocalPairing?: (input: {
+    remoteAddress: string;
+    remotePort: number;
+    localPort: number;
+    deviceId?: string;
+  }) => boolean | Promise<boolean>;
   /** Every local pairing prompts (shared machines); overrides `allowSilentLocalPairing`. */
   alwaysPromptPairing?: boolean;
   log?: LogFn;
@@ -131,7 +154,11 @@ class SocketPeer {
   identify(): Promise<PeerIdentity> {
     const socket = this.socket;
     const remoteAddress = socket.remoteAddress ?? 'unknown';
-    this.lookup ??= this.identifyPeer({ remoteAddress, remotePort: socket.remotePort ?? 0, localPort: socket.localPort ?? 0 })
+    this.lookup ??= this.identifyPeer({
+      remoteAddress,
+      remotePort: socket.remotePort ?? 0,
+      localPort: socket.localPort ?? 0,
+    })
       .catch((): PeerIdentity => ({ key: addressPeerKey(remoteAddress), owner: false }))
       .then((identity) => (this.identity = identity));
     return this.lookup;
@@ -286,7 +313,10 @@ class GatewayServer {
     this.httpServer = http.createServer((req, res) => this.handleHttp(req, res));
     this.httpServer.on('connection', (socket: Socket) => this.admitSocket(socket));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PREAUTH_PAYLOAD_BYTES, perMessageDeflate: false });
-    this.httpServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onUpgrade(req, socket, head));
+    this.httpServer.on(
+      'upgrade',
+      (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onUpgrade(req, socket, head),
+    );
     this.host = {
       stateDir: options.stateDir,
       connections: () => [...this.connections].filter((c) => c.state === 'open'),
@@ -295,7 +325,8 @@ class GatewayServer {
     };
     for (const module of modules) {
       for (const method of module.methods()) {
-        if (this.methods.has(method.name)) throw new Error(`gateway method ${method.name} registered twice (module ${module.name})`);
+        if (this.methods.has(method.name))
+          throw new Error(`gateway method ${method.name} registered twice (module ${module.name})`);
         this.methods.set(method.name, method);
       }
       for (const event of module.events()) this.events.add(event);
@@ -315,13 +346,20 @@ class GatewayServer {
     const path = (req.url ?? '/').split('?')[0];
     const json = (status: number, body: unknown) => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(text);
     };
     if (req.method === 'GET' && path === '/healthz') return json(200, { ok: true, status: 'live' });
-    if (req.method === 'GET' && path === '/startupz') return json(200, { ok: true, status: 'started', version: GATEWAY_VERSION, uptimeMs: this.uptimeMs() });
+    if (req.method === 'GET' && path === '/startupz')
+      return json(200, { ok: true, status: 'started', version: GATEWAY_VERSION, uptimeMs: this.uptimeMs() });
     if (req.method === 'GET' && path === '/readyz') {
-      return this.closing ? json(503, { ready: false, failing: ['shutting-down'], uptimeMs: this.uptimeMs() }) : json(200, { ready: true, failing: [], uptimeMs: this.uptimeMs() });
+      return this.closing
+        ? json(503, { ready: false, failing: ['shutting-down'], uptimeMs: this.uptimeMs() })
+        : json(200, { ready: true, failing: [], uptimeMs: this.uptimeMs() });
     }
     json(404, { ok: false, error: 'not found' });
   }
@@ -338,7 +376,8 @@ class GatewayServer {
     this.socketPeers.set(socket, peer);
     this.preAuth.add(peer);
     socket.once('close', () => this.preAuth.delete(peer));
-    if (this.preAuth.size > Math.min(this.maxPreAuthPerPeer, this.maxPreAuthFromOthers)) peer.admission = this.checkPreAuthCaps(peer);
+    if (this.preAuth.size > Math.min(this.maxPreAuthPerPeer, this.maxPreAuthFromOthers))
+      peer.admission = this.checkPreAuthCaps(peer);
   }
 
   private async checkPreAuthCaps(peer: SocketPeer): Promise<void> {
@@ -426,7 +465,8 @@ class GatewayServer {
       token: typeof secret.token === 'string' ? secret.token : undefined,
       password: typeof secret.password === 'string' ? secret.password : undefined,
     };
-    if (this.rateLimiter.isIdle() && checkSharedSecret(this.options.auth, provided).kind === 'ok') return UNRESOLVED_PEER_KEY;
+    if (this.rateLimiter.isIdle() && checkSharedSecret(this.options.auth, provided).kind === 'ok')
+      return UNRESOLVED_PEER_KEY;
     return (await conn.peer.identify()).key;
   }
 
@@ -450,7 +490,12 @@ class GatewayServer {
     void this.handleRequestFrame(conn, data, isBinary);
   }
 
-  private async handleFirstFrame(conn: Connection, data: RawData, isBinary: boolean, leaveHandshake: () => void): Promise<void> {
+  private async handleFirstFrame(
+    conn: Connection,
+    data: RawData,
+    isBinary: boolean,
+    leaveHandshake: () => void,
+  ): Promise<void> {
     conn.state = 'connecting';
     let frame: unknown;
     try {
@@ -462,9 +507,14 @@ class GatewayServer {
       return;
     }
     const parsed = requestFrameSchema.safeParse(frame);
-    const id = typeof (frame as { id?: unknown })?.id === 'string' && (frame as { id: string }).id ? (frame as { id: string }).id : 'invalid';
+    const id =
+      typeof (frame as { id?: unknown })?.id === 'string' && (frame as { id: string }).id
+        ? (frame as { id: string }).id
+        : 'invalid';
     if (!parsed.success || parsed.data.method !== 'connect') {
-      conn.send(errorResponse(id, { code: 'INVALID_REQUEST', message: 'invalid handshake: first request must be connect' }));
+      conn.send(
+        errorResponse(id, { code: 'INVALID_REQUEST', message: 'invalid handshake: first request must be connect' }),
+      );
       conn.close(1008, 'invalid handshake: first request must be connect');
       return;
     }
@@ -484,18 +534,27 @@ class GatewayServer {
         rateLimitKey,
         nowMs: Date.now(),
         allowSilentLocalPairing: async ({ deviceId }) =>
-          this.defaultSilentPairing ? this.isSameUser(conn) : this.allowSilentLocalPairing({
-            remoteAddress: conn.remoteAddress,
-            remotePort: conn.request.socket.remotePort ?? 0,
-            localPort: conn.request.socket.localPort ?? 0,
-            deviceId,
-          }),
+          this.defaultSilentPairing
+            ? this.isSameUser(conn)
+            : this.allowSilentLocalPairing({
+                remoteAddress: conn.remoteAddress,
+                remotePort: conn.request.socket.remotePort ?? 0,
+                localPort: conn.request.socket.localPort ?? 0,
+                deviceId,
+              }),
         onPairingRequested: (request) => this.broadcastPairingRequested(request),
         onPairingResolved: (event) => this.broadcast('device.pair.resolved', event, canSeePairing),
       });
     } catch (error) {
       this.log('error', 'connect failed unexpectedly', { error: String(error) });
-      conn.send(errorResponse(parsed.data.id, { code: 'UNAVAILABLE', message: 'gateway error while connecting; retry shortly', retryable: true, retryAfterMs: 1000 }));
+      conn.send(
+        errorResponse(parsed.data.id, {
+          code: 'UNAVAILABLE',
+          message: 'gateway error while connecting; retry shortly',
+          retryable: true,
+          retryAfterMs: 1000,
+        }),
+      );
       conn.close(1011, 'internal error');
       return;
     }
@@ -564,7 +623,11 @@ class GatewayServer {
   private helloFrame(conn: Connection, requestId: string): string {
     this.helloFixedJson ??= JSON.stringify({
       features: { methods: [...this.methods.keys()], events: [...this.events] },
-      policy: { maxPayload: MAX_PAYLOAD_BYTES, maxBufferedBytes: this.maxBufferedBytes, tickIntervalMs: this.options.tickIntervalMs ?? TICK_INTERVAL_MS },
+      policy: {
+        maxPayload: MAX_PAYLOAD_BYTES,
+        maxBufferedBytes: this.maxBufferedBytes,
+        tickIntervalMs: this.options.tickIntervalMs ?? TICK_INTERVAL_MS,
+      },
     }).slice(1, -1);
     const variable = JSON.stringify(this.helloPayload(conn));
     return `{"type":"res","id":${JSON.stringify(requestId)},"ok":true,"payload":${variable.slice(0, -1)},${this.helloFixedJson}}}`;
@@ -572,7 +635,12 @@ class GatewayServer {
 
   private async handleRequestFrame(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
     if (isBinary) {
-      conn.send(errorResponse('invalid', { code: 'INVALID_REQUEST', message: 'invalid frame: binary frames are not supported; send JSON text frames' }));
+      conn.send(
+        errorResponse('invalid', {
+          code: 'INVALID_REQUEST',
+          message: 'invalid frame: binary frames are not supported; send JSON text frames',
+        }),
+      );
       return;
     }
     let frame: unknown;
@@ -582,11 +650,18 @@ class GatewayServer {
       conn.send(errorResponse('invalid', { code: 'INVALID_REQUEST', message: 'invalid frame: not valid JSON' }));
       return;
     }
-    const parsed = isRequestFrame(frame) ? { success: true as const, data: frame } : requestFrameSchema.safeParse(frame);
+    const parsed = isRequestFrame(frame)
+      ? { success: true as const, data: frame }
+      : requestFrameSchema.safeParse(frame);
     if (!parsed.success) {
       const rawId = (frame as { id?: unknown } | null)?.id;
       const id = typeof rawId === 'string' && rawId ? rawId : 'invalid';
-      conn.send(errorResponse(id, { code: 'INVALID_REQUEST', message: `invalid frame: ${describeZodError(parsed.error)}; only {type:"req", id, method, params?} frames are accepted after connect` }));
+      conn.send(
+        errorResponse(id, {
+          code: 'INVALID_REQUEST',
+          message: `invalid frame: ${describeZodError(parsed.error)}; only {type:"req", id, method, params?} frames are accepted after connect`,
+        }),
+      );
       return;
     }
     const { id, method: name, params } = parsed.data;
@@ -597,20 +672,32 @@ class GatewayServer {
     }
     const method = this.methods.get(name);
     if (!method) {
-      respond(errorResponse(id, { code: 'INVALID_REQUEST', message: `unknown method: ${name}`, details: { code: 'UNKNOWN_METHOD', method: name } }));
+      respond(
+        errorResponse(id, {
+          code: 'INVALID_REQUEST',
+          message: `unknown method: ${name}`,
+          details: { code: 'UNKNOWN_METHOD', method: name },
+        }),
+      );
       return;
     }
     const denial = this.accessDenial(conn, method);
     if (denial) {
       respond(errorResponse(id, denial));
       conn.unauthorizedStreak += 1;
-      if (conn.unauthorizedStreak > (this.options.maxUnauthorizedStreak ?? 10)) conn.close(1008, 'repeated unauthorized calls');
+      if (conn.unauthorizedStreak > (this.options.maxUnauthorizedStreak ?? 10))
+        conn.close(1008, 'repeated unauthorized calls');
       return;
     }
     conn.unauthorizedStreak = 0;
     const checked = method.params.safeParse(params ?? {});
     if (!checked.success) {
-      respond(errorResponse(id, { code: 'INVALID_REQUEST', message: `invalid ${name} params: ${describeZodError(checked.error)}` }));
+      respond(
+        errorResponse(id, {
+          code: 'INVALID_REQUEST',
+          message: `invalid ${name} params: ${describeZodError(checked.error)}`,
+        }),
+      );
       return;
     }
     try {
@@ -630,10 +717,20 @@ class GatewayServer {
     const access = method.access;
     if (access.kind === 'any') return null;
     if (access.kind === 'node') {
-      return conn.role === 'node' ? null : { code: 'INVALID_REQUEST', message: `unauthorized role: ${conn.role}`, details: { code: 'UNAUTHORIZED_ROLE' } };
+      return conn.role === 'node'
+        ? null
+        : {
+            code: 'INVALID_REQUEST',
+            message: `unauthorized role: ${conn.role}`,
+            details: { code: 'UNAUTHORIZED_ROLE' },
+          };
     }
     if (conn.role !== 'operator') {
-      return { code: 'INVALID_REQUEST', message: `unauthorized role: ${conn.role}`, details: { code: 'UNAUTHORIZED_ROLE' } };
+      return {
+        code: 'INVALID_REQUEST',
+        message: `unauthorized role: ${conn.role}`,
+        details: { code: 'UNAUTHORIZED_ROLE' },
+      };
     }
     if (!scopeSatisfied(conn.scopes, access.scope)) {
       return {
@@ -690,7 +787,6 @@ class GatewayServer {
   }
 }
 
-
 function handshakeTimeoutFromEnv(): number {
   const fromEnv = Number(process.env.OPENCLAW_HANDSHAKE_TIMEOUT_MS);
   return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_HANDSHAKE_TIMEOUT_MS;
@@ -712,20 +808,32 @@ function toErrorShape(error: unknown, method: string, log: LogFn): ErrorShape {
     };
   }
   log('error', `method ${method} failed`, { error: error instanceof Error ? error.stack : String(error) });
-  return { code: 'UNAVAILABLE', message: `${method} failed: ${error instanceof Error ? error.message : String(error)}` };
+  return {
+    code: 'UNAVAILABLE',
+    message: `${method} failed: ${error instanceof Error ? error.message : String(error)}`,
+  };
 }
 
 export async function startGatewayServer(options: GatewayServerOptions): Promise<RunningGateway> {
   validateAuthConfig(options.auth);
   const host = options.host ?? '127.0.0.1';
   if (!isLoopbackAddress(host) && host !== 'localhost' && options.auth.mode === 'none') {
-    throw new Error(`refusing to bind ${host} with auth "none": binding beyond loopback requires token or password auth`);
+    throw new Error(
+      `refusing to bind ${host} with auth "none": binding beyond loopback requires token or password auth`,
+    );
   }
   const pairing = await DevicePairingStore.open(options.stateDir);
   for (const report of pairing.corruptFiles) {
-    options.log?.('warn', `corrupt state file moved aside: ${report.error}`, { file: report.file, quarantinedTo: report.quarantinedTo });
+    options.log?.('warn', `corrupt state file moved aside: ${report.error}`, {
+      file: report.file,
+      quarantinedTo: report.quarantinedTo,
+    });
   }
-  const core = createCoreModule({ stateDir: options.stateDir, configPath: options.configPath, authMode: options.auth.mode });
+  const core = createCoreModule({
+    stateDir: options.stateDir,
+    configPath: options.configPath,
+    authMode: options.auth.mode,
+  });
   const modules: GatewayModule[] = [core, createDevicePairingModule(pairing), ...(options.modules ?? [])];
   const server = new GatewayServer(options, pairing, core, modules);
   for (const module of modules) await module.start?.(server.host);

@@ -11,7 +11,13 @@ import {
 import { DEVICE_AUTH_FAILURES, normalizeDeviceMetadata, verifyDeviceProof } from '../protocol/device-auth';
 import { normalizeScopes, scopesCovered } from '../protocol/scopes';
 import type { DevicePairingStore, PairingReason, PendingPairingRequest } from '../pairing/device-pairing-store';
-import { registerConnectionCredential, type ClientInfo, type ConnectionCredential, type ConnectionRole, type Locality } from './gateway-module';
+import {
+  registerConnectionCredential,
+  type ClientInfo,
+  type ConnectionCredential,
+  type ConnectionRole,
+  type Locality,
+} from './gateway-module';
 import { isOriginAllowed, resolveLocality } from './locality';
 import { refuseRuntimeTokens } from './runtime-tokens';
 import { AuthRateLimiter, checkSharedSecret, type GatewayAuthConfig } from './shared-auth';
@@ -29,9 +35,18 @@ export interface HandshakeContext {
   rateLimitKey: string;
   nowMs: number;
   /** Extra veto on silent local pairing (e.g. the peer belongs to another local user). */
-  allowSilentLocalPairing: (input: { remoteAddress: string; deviceId?: string; reason: PairingReason }) => boolean | Promise<boolean>;
+  allowSilentLocalPairing: (input: {
+    remoteAddress: string;
+    deviceId?: string;
+    reason: PairingReason;
+  }) => boolean | Promise<boolean>;
   onPairingRequested: (request: PendingPairingRequest) => void;
-  onPairingResolved: (event: { requestId: string; deviceId: string; decision: 'approved' | 'rejected'; ts: number }) => void;
+  onPairingResolved: (event: {
+    requestId: string;
+    deviceId: string;
+    decision: 'approved' | 'rejected';
+    ts: number;
+  }) => void;
 }
 
 export interface AcceptedConnection {
@@ -65,7 +80,8 @@ function authFailure(detailCode: string, message: string, extra: Record<string, 
 
 const AUTH_MESSAGES: Record<string, string> = {
   AUTH_TOKEN_MISSING: 'unauthorized: gateway token missing (pass the gateway token: --token or OPENCLAW_GATEWAY_TOKEN)',
-  AUTH_TOKEN_MISMATCH: 'unauthorized: gateway token mismatch (check --token / OPENCLAW_GATEWAY_TOKEN / gateway.auth.token)',
+  AUTH_TOKEN_MISMATCH:
+    'unauthorized: gateway token mismatch (check --token / OPENCLAW_GATEWAY_TOKEN / gateway.auth.token)',
   AUTH_PASSWORD_MISSING: 'unauthorized: gateway password missing (pass --password or OPENCLAW_GATEWAY_PASSWORD)',
   AUTH_PASSWORD_MISMATCH: 'unauthorized: gateway password mismatch',
 };
@@ -88,14 +104,24 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
   const role = params.role ?? 'operator';
   const isNodeClient = role === 'node' && params.client.mode === 'node';
   const isProbeClient = params.client.mode === 'probe';
-  const floor = isNodeClient ? MIN_NODE_PROTOCOL_VERSION : isProbeClient ? MIN_PROBE_PROTOCOL_VERSION : PROTOCOL_VERSION;
-  const negotiable = params.minProtocol <= PROTOCOL_VERSION && params.maxProtocol >= floor && params.minProtocol <= params.maxProtocol;
+  const floor = isNodeClient
+    ? MIN_NODE_PROTOCOL_VERSION
+    : isProbeClient
+      ? MIN_PROBE_PROTOCOL_VERSION
+      : PROTOCOL_VERSION;
+  const negotiable =
+    params.minProtocol <= PROTOCOL_VERSION && params.maxProtocol >= floor && params.minProtocol <= params.maxProtocol;
   if (!negotiable) {
     return fail(
       {
         code: 'INVALID_REQUEST',
         message: 'protocol mismatch',
-        details: { code: 'PROTOCOL_MISMATCH', expectedProtocol: PROTOCOL_VERSION, minimumProbeProtocol: MIN_PROBE_PROTOCOL_VERSION, minimumNodeProtocol: MIN_NODE_PROTOCOL_VERSION },
+        details: {
+          code: 'PROTOCOL_MISMATCH',
+          expectedProtocol: PROTOCOL_VERSION,
+          minimumProbeProtocol: MIN_PROBE_PROTOCOL_VERSION,
+          minimumNodeProtocol: MIN_NODE_PROTOCOL_VERSION,
+        },
       },
       1002,
     );
@@ -122,7 +148,8 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     });
   }
 
-  const requestedScopes = role === 'node' ? (params.scopes ?? []).filter((s) => s.startsWith('node.')) : (params.scopes ?? []);
+  const requestedScopes =
+    role === 'node' ? (params.scopes ?? []).filter((s) => s.startsWith('node.')) : (params.scopes ?? []);
   const signedToken = params.auth?.token ?? params.auth?.deviceToken ?? params.auth?.bootstrapToken ?? '';
   const device = params.device;
   if (device) {
@@ -139,7 +166,11 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     });
     if (!proof.ok) {
       const failure = DEVICE_AUTH_FAILURES[proof.code];
-      return fail({ code: 'INVALID_REQUEST', message: failure.message, details: { code: proof.code, reason: failure.reason } });
+      return fail({
+        code: 'INVALID_REQUEST',
+        message: failure.message,
+        details: { code: proof.code, reason: failure.reason },
+      });
     }
   }
 
@@ -153,7 +184,11 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
   } else {
     if (shared.kind === 'absent' && !device) {
       // No secret and no identity at all: the reference answers with the identity requirement (spec 9.6).
-      return fail({ code: 'NOT_PAIRED', message: 'device identity required', details: { code: 'DEVICE_IDENTITY_REQUIRED' } });
+      return fail({
+        code: 'NOT_PAIRED',
+        message: 'device identity required',
+        details: { code: 'DEVICE_IDENTITY_REQUIRED' },
+      });
     }
     const candidate = params.auth?.deviceToken ?? params.auth?.token;
     const viaDeviceToken = device && candidate ? ctx.pairing.verifyDeviceToken(device.id, role, candidate) : null;
@@ -164,21 +199,40 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       ctx.rateLimiter.recordFailure(ctx.rateLimitKey);
       const usedDeviceToken = Boolean(device && params.auth?.deviceToken);
       const detailCode = usedDeviceToken ? 'AUTH_DEVICE_TOKEN_MISMATCH' : shared.detailCode;
-      const message = usedDeviceToken ? 'unauthorized: device token mismatch (rotate/reissue device token)' : AUTH_MESSAGES[shared.detailCode];
+      const message = usedDeviceToken
+        ? 'unauthorized: device token mismatch (rotate/reissue device token)'
+        : AUTH_MESSAGES[shared.detailCode];
       const result = authFailure(detailCode, message, {
         authReason: shared.kind === 'absent' && !usedDeviceToken ? 'token_missing' : 'token_mismatch',
-        canRetryWithDeviceToken: shared.kind === 'mismatch' && Boolean(device) && Boolean(params.auth?.token) && !params.auth?.deviceToken,
-        recommendedNextStep: shared.kind === 'absent' && !usedDeviceToken ? 'update_auth_configuration' : 'update_auth_credentials',
+        canRetryWithDeviceToken:
+          shared.kind === 'mismatch' && Boolean(device) && Boolean(params.auth?.token) && !params.auth?.deviceToken,
+        recommendedNextStep:
+          shared.kind === 'absent' && !usedDeviceToken ? 'update_auth_configuration' : 'update_auth_credentials',
       });
       // Wrong guesses are answered slowly; a missing secret (a configuration mistake) is answered at once.
-      return shared.kind === 'mismatch' || usedDeviceToken ? { ...(result as Extract<HandshakeResult, { ok: false }>), slow: true } : result;
+      return shared.kind === 'mismatch' || usedDeviceToken
+        ? { ...(result as Extract<HandshakeResult, { ok: false }>), slow: true }
+        : result;
     }
   }
   // Only the shared secret itself clears its failures: a device-token login in between must not reset the count.
   if (authMethod !== 'device-token') ctx.rateLimiter.recordSuccess(ctx.rateLimitKey);
   const sharedAuthOk = authMethod === 'token' || authMethod === 'password';
-  const locality = resolveLocality({ remoteAddress: ctx.remoteAddress, headers: ctx.headers, clientId: params.client.id, clientMode: params.client.mode, sharedAuthOk });
-  const runtimeTokens = refuseRuntimeTokens({ auth: params.auth, role, clientId: params.client.id, clientMode: params.client.mode, locality, authMethod });
+  const locality = resolveLocality({
+    remoteAddress: ctx.remoteAddress,
+    headers: ctx.headers,
+    clientId: params.client.id,
+    clientMode: params.client.mode,
+    sharedAuthOk,
+  });
+  const runtimeTokens = refuseRuntimeTokens({
+    auth: params.auth,
+    role,
+    clientId: params.client.id,
+    clientMode: params.client.mode,
+    locality,
+    authMethod,
+  });
   if (runtimeTokens) return fail(runtimeTokens);
   const client: ClientInfo = { ...params.client };
   const credential: ConnectionCredential =
@@ -220,14 +274,22 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     }
     return fail({
       code: 'NOT_PAIRED',
-      message: role === 'node' ? 'device identity required: nodes must present a device identity' : 'device identity required',
+      message:
+        role === 'node' ? 'device identity required: nodes must present a device identity' : 'device identity required',
       details: { code: 'DEVICE_IDENTITY_REQUIRED' },
     });
   }
 
   const publicKey = device.publicKey;
   let reason = ctx.pairing.pairingReason(
-    { deviceId: device.id, publicKey, role, scopes: requestedScopes, platform: params.client.platform, deviceFamily: params.client.deviceFamily },
+    {
+      deviceId: device.id,
+      publicKey,
+      role,
+      scopes: requestedScopes,
+      platform: params.client.platform,
+      deviceFamily: params.client.deviceFamily,
+    },
     normalizeDeviceMetadata,
   );
   // A device token grants at most the scopes it was issued with (issue 9 finding 12). Asking it for more is a scope
@@ -242,7 +304,8 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       (reason === 'not-paired' || reason === 'role-upgrade' || reason === 'scope-upgrade') &&
       // An owner's revocation stands: a revoked role is re-granted only by an explicit approval.
       !revokedRole;
-    if (silent) silent = await ctx.allowSilentLocalPairing({ remoteAddress: ctx.remoteAddress, deviceId: device.id, reason });
+    if (silent)
+      silent = await ctx.allowSilentLocalPairing({ remoteAddress: ctx.remoteAddress, deviceId: device.id, reason });
     const pairingInput = {
       deviceId: device.id,
       publicKey,
@@ -258,7 +321,9 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       source: ctx.rateLimitKey || ctx.remoteAddress,
       silent,
     };
-    const { request } = silent ? await ctx.pairing.pairSilently(pairingInput) : await ctx.pairing.requestPairing(pairingInput);
+    const { request } = silent
+      ? await ctx.pairing.pairSilently(pairingInput)
+      : await ctx.pairing.requestPairing(pairingInput);
     if (!silent) {
       ctx.onPairingRequested(request);
       return fail(
@@ -299,6 +364,8 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     client,
     deviceId: device.id,
     scopes: role === 'node' ? requestedScopes : normalizeScopes(requestedScopes),
-    deviceToken: token ? { token: token.token, scopes: token.scopes, issuedAtMs: token.rotatedAtMs ?? token.createdAtMs } : undefined,
+    deviceToken: token
+      ? { token: token.token, scopes: token.scopes, issuedAtMs: token.rotatedAtMs ?? token.createdAtMs }
+      : undefined,
   });
 }

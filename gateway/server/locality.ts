@@ -28,7 +28,13 @@ export function isPrivateAddress(address: string): boolean {
   const v4 = ipv4Octets(ip.startsWith('::ffff:') ? ip.slice(7) : ip);
   if (v4) {
     const [a, b] = v4 as [number, number];
-    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+    return (
+      a === 10 ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 169 && b === 254) ||
+      (a === 100 && b >= 64 && b <= 127)
+    );
   }
   if (isIP(ip) === 6) return /^f[cd]/.test(ip) || /^fe[89ab]/.test(ip);
   return false;

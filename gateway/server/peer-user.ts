@@ -60,7 +60,10 @@ export function addressBytes(address: string): Buffer | null {
   let v4Tail: number[] = [];
   const lastColon = bare.lastIndexOf(':');
   if (bare.slice(lastColon + 1).includes('.')) {
-    v4Tail = bare.slice(lastColon + 1).split('.').map(Number);
+    v4Tail = bare
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
     head = bare.slice(0, lastColon + 1) + '0:0';
   }
   const [left, right] = head.includes('::') ? head.split('::') : [head, undefined];
@@ -103,7 +106,14 @@ export function parseProcNetTcp(text: string, littleEndian = os.endianness() ===
     const state = parseInt(fields[3] ?? '', 16);
     const uid = Number(fields[7]);
     if (!local || !remote || !Number.isInteger(state) || !Number.isInteger(uid)) continue;
-    entries.push({ localAddress: local.address, localPort: local.port, remoteAddress: remote.address, remotePort: remote.port, state, uid });
+    entries.push({
+      localAddress: local.address,
+      localPort: local.port,
+      remoteAddress: remote.address,
+      remotePort: remote.port,
+      state,
+      uid,
+    });
   }
   return entries;
 }
@@ -117,13 +127,21 @@ async function readProcNetTables(): Promise<string[]> {
  * The uid owning the peer's end of an accepted loopback connection, or undefined when it cannot be told
  * (no row, rows that disagree, or no table). Only ESTABLISHED rows count: a TIME_WAIT row shows uid 0.
  */
-export async function findPeerUid(peer: PeerSocket, readTables: () => Promise<string[]> = readProcNetTables): Promise<number | undefined> {
+export async function findPeerUid(
+  peer: PeerSocket,
+  readTables: () => Promise<string[]> = readProcNetTables,
+): Promise<number | undefined> {
   const wanted = addressBytes(peer.remoteAddress);
   if (!wanted || !peer.remotePort || !peer.localPort) return undefined;
   const uids = new Set<number>();
   for (const text of await readTables()) {
     for (const row of parseProcNetTcp(text)) {
-      if (row.state === TCP_ESTABLISHED && row.localPort === peer.remotePort && row.remotePort === peer.localPort && row.localAddress.equals(wanted)) {
+      if (
+        row.state === TCP_ESTABLISHED &&
+        row.localPort === peer.remotePort &&
+        row.remotePort === peer.localPort &&
+        row.localAddress.equals(wanted)
+      ) {
         uids.add(row.uid);
       }
     }
@@ -131,7 +149,8 @@ export async function findPeerUid(peer: PeerSocket, readTables: () => Promise<st
   return uids.size === 1 ? [...uids][0] : undefined;
 }
 
-const TCP_ROW_KEY = (address: Buffer, port: number, peerPort: number) => `${address.toString('hex')}:${port}>${peerPort}`;
+const TCP_ROW_KEY = (address: Buffer, port: number, peerPort: number) =>
+  `${address.toString('hex')}:${port}>${peerPort}`;
 
 /**
  * Batches peer → uid lookups: every lookup waiting when a read of the tables starts is answered from that one read,

@@ -10,10 +10,14 @@ export interface GatewayAuthConfig {
 
 export function validateAuthConfig(auth: GatewayAuthConfig): void {
   if (auth.mode === 'token' && !auth.token) {
-    throw new Error('auth mode "token" needs a token (--token, OPENCLAW_GATEWAY_TOKEN, or gateway.auth.token in openclaw.json)');
+    throw new Error(
+      'auth mode "token" needs a token (--token, OPENCLAW_GATEWAY_TOKEN, or gateway.auth.token in openclaw.json)',
+    );
   }
   if (auth.mode === 'password' && !auth.password) {
-    throw new Error('auth mode "password" needs a password (--password, OPENCLAW_GATEWAY_PASSWORD, or gateway.auth.password in openclaw.json)');
+    throw new Error(
+      'auth mode "password" needs a password (--password, OPENCLAW_GATEWAY_PASSWORD, or gateway.auth.password in openclaw.json)',
+    );
   }
 }
 
@@ -22,13 +26,18 @@ export type SharedAuthOutcome =
   | { kind: 'absent'; detailCode: 'AUTH_TOKEN_MISSING' | 'AUTH_PASSWORD_MISSING' }
   | { kind: 'mismatch'; detailCode: 'AUTH_TOKEN_MISMATCH' | 'AUTH_PASSWORD_MISMATCH' };
 
-export function checkSharedSecret(auth: GatewayAuthConfig, provided: { token?: string; password?: string } | undefined): SharedAuthOutcome {
+export function checkSharedSecret(
+  auth: GatewayAuthConfig,
+  provided: { token?: string; password?: string } | undefined,
+): SharedAuthOutcome {
   switch (auth.mode) {
     case 'none':
       return { kind: 'ok', method: 'none' };
     case 'token':
       if (!provided?.token) return { kind: 'absent', detailCode: 'AUTH_TOKEN_MISSING' };
-      return safeEqualSecret(provided.token, auth.token) ? { kind: 'ok', method: 'token' } : { kind: 'mismatch', detailCode: 'AUTH_TOKEN_MISMATCH' };
+      return safeEqualSecret(provided.token, auth.token)
+        ? { kind: 'ok', method: 'token' }
+        : { kind: 'mismatch', detailCode: 'AUTH_TOKEN_MISMATCH' };
     case 'password':
       if (!provided?.password) return { kind: 'absent', detailCode: 'AUTH_PASSWORD_MISSING' };
       return safeEqualSecret(provided.password, auth.password)
@@ -46,7 +55,12 @@ export interface RateLimitOptions {
   maxTrackedAddresses: number;
 }
 
-export const DEFAULT_RATE_LIMIT: RateLimitOptions = { maxFailures: 10, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 10_000 };
+export const DEFAULT_RATE_LIMIT: RateLimitOptions = {
+  maxFailures: 10,
+  windowMs: 60_000,
+  lockoutMs: 60_000,
+  maxTrackedAddresses: 10_000,
+};
 
 interface FailureRecord {
   failures: number[];
@@ -63,7 +77,10 @@ export class AuthRateLimiter {
   private readonly records = new Map<string, FailureRecord>();
   private lastPrunedAt = 0;
 
-  constructor(private readonly options: RateLimitOptions = DEFAULT_RATE_LIMIT, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly options: RateLimitOptions = DEFAULT_RATE_LIMIT,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Milliseconds until the peer may try again, or 0. */
   retryAfter(peerKey: string): number {
@@ -101,7 +118,8 @@ export class AuthRateLimiter {
     if (now - this.lastPrunedAt >= 1_000) {
       this.lastPrunedAt = now;
       for (const [key, record] of this.records) {
-        if (record.lockedUntil <= now && record.failures.every((t) => now - t >= this.options.windowMs)) this.records.delete(key);
+        if (record.lockedUntil <= now && record.failures.every((t) => now - t >= this.options.windowMs))
+          this.records.delete(key);
       }
     }
     return this.records.size === 0;

@@ -71,7 +71,11 @@ export async function writeBackup(
       entries.push({ role: source.role, path: source.path, state: 'link', linkTarget: await fs.readlink(source.path) });
     } else if (st.isDirectory()) {
       const copy = `${source.role}-${index}`;
-      const result = await copyTree(source.path, path.join(partialDir, copy), { link: true, copyIf: isSecretPath, ctx: options.ctx });
+      const result = await copyTree(source.path, path.join(partialDir, copy), {
+        link: true,
+        copyIf: isSecretPath,
+        ctx: options.ctx,
+      });
       skipped.push(...result.skipped.map((rel) => `${source.path}/${rel}`));
       written.push(...result.written);
       entries.push({ role: source.role, path: source.path, state: 'dir', copy });
@@ -108,14 +112,22 @@ export async function readBackupManifest(backupDir: string): Promise<BackupManif
   try {
     manifest = JSON.parse(text) as BackupManifest;
   } catch (error) {
-    throw new BackupInvalidError(`${file} is not valid JSON (${(error as Error).message}); the backup cannot be trusted`);
+    throw new BackupInvalidError(
+      `${file} is not valid JSON (${(error as Error).message}); the backup cannot be trusted`,
+    );
   }
   if (manifest?.kind !== 'clawdesk-state-backup' || manifest.version !== 1 || !Array.isArray(manifest.entries)) {
     throw new BackupInvalidError(`${file} is not a Clawdesk state backup manifest`);
   }
   for (const entry of manifest.entries) {
-    if (typeof entry.path !== 'string' || !path.isAbsolute(entry.path)) throw new BackupInvalidError(`${file}: an entry has no absolute path`);
-    if (entry.state === 'dir' && (typeof entry.copy !== 'string' || !/^[a-z]+-\d+$/.test(entry.copy) || !(await lexists(path.join(backupDir, entry.copy))))) {
+    if (typeof entry.path !== 'string' || !path.isAbsolute(entry.path))
+      throw new BackupInvalidError(`${file}: an entry has no absolute path`);
+    if (
+      entry.state === 'dir' &&
+      (typeof entry.copy !== 'string' ||
+        !/^[a-z]+-\d+$/.test(entry.copy) ||
+        !(await lexists(path.join(backupDir, entry.copy))))
+    ) {
       throw new BackupInvalidError(`${file}: the copy of ${entry.path} is missing from the backup`);
     }
   }

@@ -8,7 +8,14 @@ import { StateItem, TRUST_ITEMS, itemSpec, parsePairedDevices, parserFor, readSt
 import { findInterruptedMigrations, recoverInterruptedMigrations } from './state-migration';
 import { PathEnvironment, STATE_DIRNAME, envValue, pathApi, samePath } from './state-paths';
 import { ScannedDir, ScannedItem, StateScan, scanStateDirs } from './state-scan';
-import { SafetyProblem, checkDirAndAncestors, checkTreeEntries, clearModeBitsNoFollow, linkDestination, walkTreeLimited } from './state-safety';
+import {
+  SafetyProblem,
+  checkDirAndAncestors,
+  checkTreeEntries,
+  clearModeBitsNoFollow,
+  linkDestination,
+  walkTreeLimited,
+} from './state-safety';
 
 /**
  * `clawdesk doctor`: turns a scan into findings, each with a severity and a one-line fix. Read-only unless `fix`
@@ -75,7 +82,11 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
   const findings: DoctorFinding[] = [];
   const add = (f: DoctorFinding) => findings.push(f);
 
-  let scan = await scanStateDirs(pe, { profile: options.profile, embeddedGatewayStateDir: options.embeddedGatewayStateDir, now });
+  let scan = await scanStateDirs(pe, {
+    profile: options.profile,
+    embeddedGatewayStateDir: options.embeddedGatewayStateDir,
+    now,
+  });
 
   // Interrupted migrations first: everything else would describe a half-swapped state.
   const journalDirs = scan.dirs.map((d) => d.path);
@@ -87,13 +98,19 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
       message: journal.error
         ? `A migration journal is unreadable: ${journal.error}`
         : `A state migration was interrupted (phase ${journal.phase}, pid ${journal.pid}).`,
-      fix: journal.error ? `Inspect ${journal.journal} by hand; the backups are listed in it.` : 'Run `clawdesk doctor --fix` (or rerun the migration) to finish or undo it.',
+      fix: journal.error
+        ? `Inspect ${journal.journal} by hand; the backups are listed in it.`
+        : 'Run `clawdesk doctor --fix` (or rerun the migration) to finish or undo it.',
       paths: [journal.journal],
     };
     if (options.fix && !journal.error) {
       const outcomes = await recoverInterruptedMigrations(journalDirs);
       finding.fixed = outcomes.map((o) => `${o.outcome} (${o.journal})`).join('; ') || 'nothing left to recover';
-      scan = await scanStateDirs(pe, { profile: options.profile, embeddedGatewayStateDir: options.embeddedGatewayStateDir, now });
+      scan = await scanStateDirs(pe, {
+        profile: options.profile,
+        embeddedGatewayStateDir: options.embeddedGatewayStateDir,
+        now,
+      });
     }
     add(finding);
   }
@@ -101,7 +118,10 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
   const p = pathApi(pe.platform);
   const active = scan.dirs[0];
   const activePath = scan.active.stateDir;
-  const isAliasOfActive = (d: ScannedDir) => d === active || d.aliasOf === active.path || (!!d.realPath && !!active.realPath && samePath(pe.platform, d.realPath, active.realPath));
+  const isAliasOfActive = (d: ScannedDir) =>
+    d === active ||
+    d.aliasOf === active.path ||
+    (!!d.realPath && !!active.realPath && samePath(pe.platform, d.realPath, active.realPath));
   const has = (d: ScannedDir, item: StateItem) => d.items.find((i) => i.item === item);
 
   // --- the active dir itself
@@ -118,7 +138,10 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
       code: 'state-dir-unusable',
       severity: 'error',
       message: `The active state dir ${activePath} cannot be used: ${active.error ?? active.kind}.`,
-      fix: active.kind === 'file' ? `Move the file ${activePath} aside, or point OPENCLAW_STATE_DIR at a directory.` : `Fix or remove ${activePath}.`,
+      fix:
+        active.kind === 'file'
+          ? `Move the file ${activePath} aside, or point OPENCLAW_STATE_DIR at a directory.`
+          : `Fix or remove ${activePath}.`,
       paths: [activePath],
     });
   }
@@ -228,7 +251,10 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
         code: d.kind === 'unreadable' ? 'unreadable-dir' : 'bad-link',
         severity: d === active ? 'error' : 'warn',
         message: `${d.path}: ${d.error ?? d.kind}.`,
-        fix: d.kind === 'unreadable' ? `Check the permissions of ${d.path}.` : `Remove the link ${d.path} or point it at a real directory.`,
+        fix:
+          d.kind === 'unreadable'
+            ? `Check the permissions of ${d.path}.`
+            : `Remove the link ${d.path} or point it at a real directory.`,
         paths: [d.path],
       });
     }
@@ -256,7 +282,13 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
   if (pe.platform === 'win32') {
     const home = envValue(pe, 'HOME');
     const profile = envValue(pe, 'USERPROFILE');
-    if (home && profile && !samePath('win32', p.resolve(home), p.resolve(profile)) && !envValue(pe, 'OPENCLAW_STATE_DIR') && !envValue(pe, 'OPENCLAW_HOME')) {
+    if (
+      home &&
+      profile &&
+      !samePath('win32', p.resolve(home), p.resolve(profile)) &&
+      !envValue(pe, 'OPENCLAW_STATE_DIR') &&
+      !envValue(pe, 'OPENCLAW_HOME')
+    ) {
       const profileDir = p.join(profile, STATE_DIRNAME);
       if (!samePath('win32', profileDir, activePath) && pe.exists(profileDir)) {
         add({
@@ -295,11 +327,21 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
       });
     }
     if (pe.platform !== 'win32' && d.mode !== undefined && (d.mode & 0o022) !== 0 && d.items.length > 0) {
-      await permissionFinding(d.path, d.mode, 0o077, `${d.path} is writable by other users (mode ${octal(d.mode)}).`, 'warn', add, options);
+      await permissionFinding(
+        d.path,
+        d.mode,
+        0o077,
+        `${d.path} is writable by other users (mode ${octal(d.mode)}).`,
+        'warn',
+        add,
+        options,
+      );
     }
     if (d === active || d.items.length > 0) await safetyFindings(d, add, options, pe);
     identityFindings(d, add);
-    const pending = d.items.filter((i) => (i.item === 'pending-devices' || i.item === 'pending-nodes') && (i.expiredEntries ?? 0) > 0);
+    const pending = d.items.filter(
+      (i) => (i.item === 'pending-devices' || i.item === 'pending-nodes') && (i.expiredEntries ?? 0) > 0,
+    );
     for (const item of pending) {
       add({
         code: 'stale-pending-pairing',
@@ -325,7 +367,13 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
     });
     secretFindings(secrets, add);
   } catch (error) {
-    add({ code: 'secret-store-unreadable', severity: 'warn', message: `Could not inspect Clawdesk's secret store: ${(error as Error).message}`, fix: 'Check the data dir permissions.', paths: [] });
+    add({
+      code: 'secret-store-unreadable',
+      severity: 'warn',
+      message: `Could not inspect Clawdesk's secret store: ${(error as Error).message}`,
+      fix: 'Check the data dir permissions.',
+      paths: [],
+    });
   }
 
   const open = findings.filter((f) => !f.fixed);
@@ -346,7 +394,12 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
   };
 }
 
-async function fileFindings(item: ScannedItem, add: (f: DoctorFinding) => void, options: DoctorOptions, pe: PathEnvironment): Promise<void> {
+async function fileFindings(
+  item: ScannedItem,
+  add: (f: DoctorFinding) => void,
+  options: DoctorOptions,
+  pe: PathEnvironment,
+): Promise<void> {
   const spec = itemSpec(item.item);
   if (item.status === 'corrupt') {
     const finding: DoctorFinding = {
@@ -367,13 +420,27 @@ async function fileFindings(item: ScannedItem, add: (f: DoctorFinding) => void, 
     return;
   }
   if (item.status === 'unreadable') {
-    add({ code: 'unreadable-file', severity: 'error', message: `${item.path} cannot be read: ${item.error}.`, fix: `Check its owner and permissions (chmod 600 ${quote(item.path)}).`, paths: [item.path] });
+    add({
+      code: 'unreadable-file',
+      severity: 'error',
+      message: `${item.path} cannot be read: ${item.error}.`,
+      fix: `Check its owner and permissions (chmod 600 ${quote(item.path)}).`,
+      paths: [item.path],
+    });
     return;
   }
   if (pe.platform === 'win32' || !spec.secret) return;
   if ((item.mode & 0o077) !== 0) {
     const severity: Severity = item.item === 'identity' || item.item === 'device-auth' ? 'error' : 'warn';
-    await permissionFinding(item.path, item.mode, 0o077, `${item.path} is readable by other users (mode ${octal(item.mode)}); it holds ${ITEM_LABEL[item.item]}.`, severity, add, options);
+    await permissionFinding(
+      item.path,
+      item.mode,
+      0o077,
+      `${item.path} is readable by other users (mode ${octal(item.mode)}); it holds ${ITEM_LABEL[item.item]}.`,
+      severity,
+      add,
+      options,
+    );
   }
 }
 
@@ -381,9 +448,26 @@ async function fileFindings(item: ScannedItem, add: (f: DoctorFinding) => void, 
  * A loose-permissions finding; with --fix, clears exactly `clearBits` (group/other bits) and nothing else, without
  * following a link: a link is reported (the mode shown was its target's), never changed.
  */
-async function permissionFinding(file: string, mode: number, clearBits: number, message: string, severity: Severity, add: (f: DoctorFinding) => void, options: DoctorOptions): Promise<void> {
-  const finding: DoctorFinding = { code: 'loose-permissions', severity, message, fix: `chmod ${symbolicClear(clearBits)} ${quote(file)} (or clawdesk doctor --fix)`, paths: [file] };
-  const link = await fs.lstat(file).then((st) => st.isSymbolicLink(), () => false);
+async function permissionFinding(
+  file: string,
+  mode: number,
+  clearBits: number,
+  message: string,
+  severity: Severity,
+  add: (f: DoctorFinding) => void,
+  options: DoctorOptions,
+): Promise<void> {
+  const finding: DoctorFinding = {
+    code: 'loose-permissions',
+    severity,
+    message,
+    fix: `chmod ${symbolicClear(clearBits)} ${quote(file)} (or clawdesk doctor --fix)`,
+    paths: [file],
+  };
+  const link = await fs.lstat(file).then(
+    (st) => st.isSymbolicLink(),
+    () => false,
+  );
   if (link) {
     const target = await fs.readlink(file).catch(() => '?');
     finding.message += ` It is a symbolic link to ${target}: the mode is its target's.`;
@@ -394,8 +478,10 @@ async function permissionFinding(file: string, mode: number, clearBits: number, 
       const result = await clearModeBitsNoFollow(file, clearBits);
       if (result.outcome === 'changed') finding.fixed = `mode ${octal4(result.before!)} → ${octal4(result.after!)}`;
       else if (result.outcome === 'unchanged') finding.fixed = `mode ${octal4(result.before!)} already right`;
-      else if (result.outcome === 'is-link') finding.message += ' Not changed: doctor --fix does not follow symbolic links.';
-      else if (result.outcome === 'not-file-or-dir') finding.message += ' Not changed: it is not a regular file or directory (or it changed while being checked).';
+      else if (result.outcome === 'is-link')
+        finding.message += ' Not changed: doctor --fix does not follow symbolic links.';
+      else if (result.outcome === 'not-file-or-dir')
+        finding.message += ' Not changed: it is not a regular file or directory (or it changed while being checked).';
     } catch (error) {
       finding.message += ` (fix failed: ${(error as Error).message})`;
     }
@@ -422,16 +508,33 @@ const SAFETY_WALK_LIMIT = 20_000;
  * What `state migrate` would refuse in this dir, as findings: a foreign owner, a directory above it that another
  * user can write to, links leading out of it or standing where trust state belongs, subdirectories others can write.
  */
-async function safetyFindings(d: ScannedDir, add: (f: DoctorFinding) => void, options: DoctorOptions, pe: PathEnvironment): Promise<void> {
+async function safetyFindings(
+  d: ScannedDir,
+  add: (f: DoctorFinding) => void,
+  options: DoctorOptions,
+  pe: PathEnvironment,
+): Promise<void> {
   if (pe.platform !== process.platform) return; // a simulated platform: nothing real to look at
   const real = d.realPath ?? d.path;
   const problems: SafetyProblem[] = [];
   try {
-    problems.push(...(await checkDirAndAncestors(d.path, { platform: pe.platform })).filter((p) => p.kind !== 'writable-dir'));
+    problems.push(
+      ...(await checkDirAndAncestors(d.path, { platform: pe.platform })).filter((p) => p.kind !== 'writable-dir'),
+    );
     const { entries } = await walkTreeLimited(real, SAFETY_WALK_LIMIT);
-    problems.push(...(await checkTreeEntries(real, entries, { platform: pe.platform })).filter((p) => p.kind !== 'writable-trust-file'));
+    problems.push(
+      ...(await checkTreeEntries(real, entries, { platform: pe.platform })).filter(
+        (p) => p.kind !== 'writable-trust-file',
+      ),
+    );
   } catch (error) {
-    add({ code: 'unsafe-state-dir', severity: 'warn', message: `Could not check who can change ${d.path}: ${(error as Error).message}.`, fix: `Check the owner and permissions of ${d.path} and the directories above it.`, paths: [d.path] });
+    add({
+      code: 'unsafe-state-dir',
+      severity: 'warn',
+      message: `Could not check who can change ${d.path}: ${(error as Error).message}.`,
+      fix: `Check the owner and permissions of ${d.path} and the directories above it.`,
+      paths: [d.path],
+    });
     return;
   }
   const foreign = problems.filter((p) => p.kind === 'foreign-owner');
@@ -439,7 +542,10 @@ async function safetyFindings(d: ScannedDir, add: (f: DoctorFinding) => void, op
     add({
       code: 'foreign-owner',
       severity: 'error',
-      message: `${d.path} holds state another user controls: ${foreign.slice(0, 3).map((p) => p.message).join('; ')}${foreign.length > 3 ? `; and ${foreign.length - 3} more` : ''}.`,
+      message: `${d.path} holds state another user controls: ${foreign
+        .slice(0, 3)
+        .map((p) => p.message)
+        .join('; ')}${foreign.length > 3 ? `; and ${foreign.length - 3} more` : ''}.`,
       fix: `Do not use or migrate it. If it is yours, take it back: chown -R "$(id -u)" ${quote(real)} — after checking its contents.`,
       paths: foreign.map((p) => p.path),
     });
@@ -449,7 +555,10 @@ async function safetyFindings(d: ScannedDir, add: (f: DoctorFinding) => void, op
       code: 'writable-ancestor',
       severity: 'error',
       message: `${p.message}.`,
-      fix: p.kind === 'writable-ancestor' ? `chmod go-w ${quote(p.path)}, or move the state dir somewhere only you can change.` : `Move the state dir out of ${quote(p.path)}.`,
+      fix:
+        p.kind === 'writable-ancestor'
+          ? `chmod go-w ${quote(p.path)}, or move the state dir somewhere only you can change.`
+          : `Move the state dir out of ${quote(p.path)}.`,
       paths: [p.path, d.path],
     });
   }
@@ -462,20 +571,33 @@ async function safetyFindings(d: ScannedDir, add: (f: DoctorFinding) => void, op
       code: trust ? 'trust-path-link' : 'link-leaves-tree',
       severity: trust && leaves ? 'error' : 'warn',
       message: `${p.message}.${trust ? ' `clawdesk state migrate` refuses a source like this, and OpenClaw writes its trust files through the link.' : ' A migration does not carry it over.'}`,
-      fix: trust ? `Replace the link with a real ${rel.includes(path.sep) || rel.endsWith('.json') ? 'file' : 'directory'} holding what it should (copy from ${where?.resolved ?? 'its target'} after checking it).` : `Remove the link if nothing needs it, or move what it points to into the state dir.`,
+      fix: trust
+        ? `Replace the link with a real ${rel.includes(path.sep) || rel.endsWith('.json') ? 'file' : 'directory'} holding what it should (copy from ${where?.resolved ?? 'its target'} after checking it).`
+        : `Remove the link if nothing needs it, or move what it points to into the state dir.`,
       paths: [p.path],
     });
   }
   // Trust items are checked (and fixed) by fileFindings already.
   const itemRels = new Set(d.items.map((i) => path.relative(d.path, i.path)));
   for (const p of problems.filter((x) => x.kind === 'writable-dir' && !itemRels.has(path.relative(real, x.path)))) {
-    const mode = await fs.lstat(p.path).then((st) => st.mode, () => 0);
-    const finding: DoctorFinding = { code: 'loose-permissions', severity: 'warn', message: `${p.message}.`, fix: `chmod go-w ${quote(p.path)} (or clawdesk doctor --fix)`, paths: [p.path] };
+    const mode = await fs.lstat(p.path).then(
+      (st) => st.mode,
+      () => 0,
+    );
+    const finding: DoctorFinding = {
+      code: 'loose-permissions',
+      severity: 'warn',
+      message: `${p.message}.`,
+      fix: `chmod go-w ${quote(p.path)} (or clawdesk doctor --fix)`,
+      paths: [p.path],
+    };
     if (options.fix) {
       const result = await clearModeBitsNoFollow(p.path, 0o022).catch((error: Error) => error);
       if (result instanceof Error) finding.message += ` (fix failed: ${result.message})`;
-      else if (result.outcome === 'changed') finding.fixed = `mode ${octal4(result.before ?? mode)} → ${octal4(result.after!)}`;
-      else if (result.outcome === 'is-link') finding.message += ' Not changed: doctor --fix does not follow symbolic links.';
+      else if (result.outcome === 'changed')
+        finding.fixed = `mode ${octal4(result.before ?? mode)} → ${octal4(result.after!)}`;
+      else if (result.outcome === 'is-link')
+        finding.message += ' Not changed: doctor --fix does not follow symbolic links.';
     }
     add(finding);
   }
@@ -529,9 +651,21 @@ async function stalePairingFinding(d: ScannedDir, add: (f: DoctorFinding) => voi
 function secretFindings(s: SecretStoreStatus, add: (f: DoctorFinding) => void): void {
   const probe = s.probes[s.probes.length - 1];
   const backendName = (b?: string) =>
-    b === 'keytar' ? 'the OS keychain (keytar)' : b === 'safe-storage' ? "Electron's safeStorage" : b === 'plaintext-file' ? 'a 0600 key file (weak mode)' : 'nothing yet';
+    b === 'keytar'
+      ? 'the OS keychain (keytar)'
+      : b === 'safe-storage'
+        ? "Electron's safeStorage"
+        : b === 'plaintext-file'
+          ? 'a 0600 key file (weak mode)'
+          : 'nothing yet';
   if (s.vault === 'corrupt') {
-    add({ code: 'secret-vault-corrupt', severity: 'error', message: `Clawdesk's secret vault is damaged: ${s.vaultError}`, fix: `Restore ${s.dir} from a backup; Clawdesk will not overwrite it.`, paths: [s.dir] });
+    add({
+      code: 'secret-vault-corrupt',
+      severity: 'error',
+      message: `Clawdesk's secret vault is damaged: ${s.vaultError}`,
+      fix: `Restore ${s.dir} from a backup; Clawdesk will not overwrite it.`,
+      paths: [s.dir],
+    });
     return;
   }
   if (s.vault === 'missing') {
@@ -553,7 +687,10 @@ function secretFindings(s: SecretStoreStatus, add: (f: DoctorFinding) => void): 
         : s.probes.length === 0
           ? 'Secret store not set up yet (keychain not probed).'
           : `Secret store not set up yet, and no protected backend works: ${describeAttempts(s.probes)}.`,
-      fix: ok || s.probes.length === 0 ? 'Nothing to do.' : 'Unlock or start a keychain (on Linux: a Secret Service such as gnome-keyring), or accept the weaker 0600 file mode when Clawdesk asks.',
+      fix:
+        ok || s.probes.length === 0
+          ? 'Nothing to do.'
+          : 'Unlock or start a keychain (on Linux: a Secret Service such as gnome-keyring), or accept the weaker 0600 file mode when Clawdesk asks.',
       paths: [s.dir],
     });
     return;
@@ -563,13 +700,18 @@ function secretFindings(s: SecretStoreStatus, add: (f: DoctorFinding) => void): 
       code: probe.outcome === 'locked' ? 'secret-store-locked' : 'secret-store-unavailable',
       severity: 'error',
       message: `Clawdesk's secrets${s.identityDeviceId ? ` (including device identity ${short(s.identityDeviceId)})` : ''} are in ${backendName(s.backend)}, which is ${probe.outcome === 'locked' ? 'locked' : 'unavailable'}: ${probe.detail}.`,
-      fix: probe.outcome === 'locked' ? 'Unlock the keychain (log in to the desktop session), then retry. Clawdesk will not create a new identity meanwhile.' : 'Start the keychain service (Linux: a D-Bus session with gnome-keyring), then retry.',
+      fix:
+        probe.outcome === 'locked'
+          ? 'Unlock the keychain (log in to the desktop session), then retry. Clawdesk will not create a new identity meanwhile.'
+          : 'Start the keychain service (Linux: a D-Bus session with gnome-keyring), then retry.',
       paths: [s.dir],
     });
     return;
   }
   if (s.weak) {
-    const accepted = s.record?.plaintextAcceptedAtMs ? ` (accepted ${new Date(s.record.plaintextAcceptedAtMs).toISOString()})` : '';
+    const accepted = s.record?.plaintextAcceptedAtMs
+      ? ` (accepted ${new Date(s.record.plaintextAcceptedAtMs).toISOString()})`
+      : '';
     add({
       code: 'secret-store-weak',
       severity: 'warn',
@@ -600,4 +742,3 @@ function short(id: string): string {
 export function quote(p: string): string {
   return /^[\w@%+=:,./\\-]+$/.test(p) ? p : `"${p.replace(/(["\\$`])/g, '\\$1')}"`;
 }
-

@@ -54,7 +54,14 @@ export const STATE_ITEMS: readonly StateItemSpec[] = [
 ];
 
 /** Trust state whose presence in two places splits a user's pairing/approvals. */
-export const TRUST_ITEMS: readonly StateItem[] = ['identity', 'device-auth', 'paired-devices', 'exec-approvals', 'node-config', 'paired-nodes'];
+export const TRUST_ITEMS: readonly StateItem[] = [
+  'identity',
+  'device-auth',
+  'paired-devices',
+  'exec-approvals',
+  'node-config',
+  'paired-nodes',
+];
 
 export const PENDING_TTL_MS = 5 * 60 * 1000;
 
@@ -74,7 +81,8 @@ export async function readStateJson<T = unknown>(
   try {
     const stat = await fs.stat(filePath);
     if (!stat.isFile()) return { kind: 'corrupt', error: `${filePath} is not a regular file` };
-    if (stat.size > maxBytes) return { kind: 'corrupt', error: `${filePath} is ${stat.size} bytes, over the ${maxBytes}-byte limit` };
+    if (stat.size > maxBytes)
+      return { kind: 'corrupt', error: `${filePath} is ${stat.size} bytes, over the ${maxBytes}-byte limit` };
     raw = await fs.readFile(filePath, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -182,7 +190,8 @@ export function parsePairedDevices(value: unknown): Record<string, PairedDevice>
     const device = expectObject(raw, `device ${key ?? '(array entry)'}`);
     const deviceId = typeof device.deviceId === 'string' ? device.deviceId : key;
     if (!deviceId) throw new Error('a device has no deviceId');
-    if (key && device.deviceId !== undefined && device.deviceId !== key) throw new Error(`device under key ${key} says deviceId ${String(device.deviceId)}`);
+    if (key && device.deviceId !== undefined && device.deviceId !== key)
+      throw new Error(`device under key ${key} says deviceId ${String(device.deviceId)}`);
     if (device.tokens !== undefined) {
       const tokens = expectObject(device.tokens, `tokens of ${deviceId}`);
       for (const [role, token] of Object.entries(tokens)) {
@@ -219,7 +228,8 @@ export function parseExecApprovals(value: unknown): ExecApprovalsFile {
     const agents = expectObject(file.agents, 'agents');
     for (const [id, agent] of Object.entries(agents)) {
       const a = expectObject(agent, `agent ${id}`);
-      if (a.allowlist !== undefined && !Array.isArray(a.allowlist)) throw new Error(`agent ${id}: allowlist must be an array`);
+      if (a.allowlist !== undefined && !Array.isArray(a.allowlist))
+        throw new Error(`agent ${id}: allowlist must be an array`);
     }
   }
   if (file.defaults !== undefined) expectObject(file.defaults, 'defaults');
@@ -234,7 +244,9 @@ export function parseOpenClawIdentity(value: unknown): OpenClawIdentityFile {
   if (typeof file.publicKeyPem === 'string') {
     derivedDeviceId = deviceIdFromPublicKey(publicKeyFromPem(file.publicKeyPem));
   } else if (typeof file.publicKey === 'string') {
-    derivedDeviceId = deviceIdFromPublicKey(Buffer.from(file.publicKey.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+    derivedDeviceId = deviceIdFromPublicKey(
+      Buffer.from(file.publicKey.replace(/-/g, '+').replace(/_/g, '/'), 'base64'),
+    );
   } else {
     throw new Error('identity has no public key');
   }
@@ -249,7 +261,11 @@ export function parseOpenClawIdentity(value: unknown): OpenClawIdentityFile {
 export function parseDeviceAuth(value: unknown): DeviceAuthFile {
   const file = expectObject(value, 'device auth');
   if (typeof file.deviceId !== 'string') throw new Error('device-auth has no deviceId');
-  return { version: file.version as number | undefined, deviceId: file.deviceId, tokens: isObject(file.tokens) ? (file.tokens as DeviceAuthFile['tokens']) : {} };
+  return {
+    version: file.version as number | undefined,
+    deviceId: file.deviceId,
+    tokens: isObject(file.tokens) ? (file.tokens as DeviceAuthFile['tokens']) : {},
+  };
 }
 
 /** The parser for each JSON item; config is JSON5 and must be an object. */
@@ -278,7 +294,11 @@ export function parserFor(item: StateItem): ((value: unknown) => unknown) | unde
 }
 
 /** The first existing path of an item in `dir`, or undefined. */
-export async function locateItem(dir: string, spec: StateItemSpec, p: path.PlatformPath = path): Promise<string | undefined> {
+export async function locateItem(
+  dir: string,
+  spec: StateItemSpec,
+  p: path.PlatformPath = path,
+): Promise<string | undefined> {
   for (const rel of spec.paths) {
     const candidate = p.join(dir, ...rel.split('/'));
     try {

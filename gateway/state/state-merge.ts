@@ -86,14 +86,20 @@ export function mergePairedDevices(
       for (const role of [...roles].sort()) {
         const token = mergeRoleToken(t.tokens?.[role], s.tokens?.[role]);
         if (token) tokens[role] = token;
-        const revokedSomewhere = [t.tokens?.[role], s.tokens?.[role]].some((x) => x && num(x.revokedAtMs) !== undefined);
+        const revokedSomewhere = [t.tokens?.[role], s.tokens?.[role]].some(
+          (x) => x && num(x.revokedAtMs) !== undefined,
+        );
         if (revokedSomewhere && token && num(token.revokedAtMs) !== undefined) {
           notes.push({ file, kind: 'kept-revoked', message: `device ${short(id)}: the ${role} token stays revoked` });
         }
       }
       merged.tokens = tokens;
     }
-    notes.push({ file, kind: 'info', message: `device ${short(id)} is paired in both; kept the newer approval and merged its tokens` });
+    notes.push({
+      file,
+      kind: 'info',
+      message: `device ${short(id)} is paired in both; kept the newer approval and merged its tokens`,
+    });
     out[id] = merged;
   }
   return out;
@@ -117,13 +123,22 @@ export function mergeByNewestApproval(
     const tTime = num(t.approvedAtMs) ?? num(t.createdAtMs) ?? 0;
     const sTime = num(s.approvedAtMs) ?? num(s.createdAtMs) ?? 0;
     out[id] = sTime > tTime ? s : t;
-    notes.push({ file, kind: 'conflict', message: `${short(id)} differs between the dirs; kept the ${sTime > tTime ? 'source' : 'target'}'s newer approval` });
+    notes.push({
+      file,
+      kind: 'conflict',
+      message: `${short(id)} differs between the dirs; kept the ${sTime > tTime ? 'source' : 'target'}'s newer approval`,
+    });
   }
   return out;
 }
 
 /** Pending requests and bootstrap tokens: united by key; the target's entry wins a collision. */
-export function mergeKeepTarget<T>(target: Record<string, T>, source: Record<string, T>, notes: MergeNote[], file: string): Record<string, T> {
+export function mergeKeepTarget<T>(
+  target: Record<string, T>,
+  source: Record<string, T>,
+  notes: MergeNote[],
+  file: string,
+): Record<string, T> {
   const out: Record<string, T> = {};
   for (const id of sortedUnion(target, source)) {
     const t = target[id];
@@ -148,7 +163,10 @@ export function mergePending(
 // ---- device auth (tokens this dir's identity holds as a client) ---------------------------------------------
 
 /** Two device-auth files for the same deviceId: per role, the most recently updated token wins. */
-export function mergeDeviceAuth(target: DeviceAuthFile & JsonObject, source: DeviceAuthFile & JsonObject): DeviceAuthFile & JsonObject {
+export function mergeDeviceAuth(
+  target: DeviceAuthFile & JsonObject,
+  source: DeviceAuthFile & JsonObject,
+): DeviceAuthFile & JsonObject {
   const tokens: DeviceAuthFile['tokens'] = {};
   for (const role of sortedUnion(target.tokens, source.tokens)) {
     const t = target.tokens[role];
@@ -179,7 +197,11 @@ function stricter(order: readonly string[], a: unknown, b: unknown, prefer: 'min
  * that is dropped: the other side inherited something stricter, and the stricter decision wins.
  * At the top level (no `inherited`), an absent autoAllowSkills means OpenClaw's built-in false.
  */
-function mergePolicy<T extends ExecPolicyFields>(t: T | undefined, s: T | undefined, inherited?: ExecPolicyFields): T | undefined {
+function mergePolicy<T extends ExecPolicyFields>(
+  t: T | undefined,
+  s: T | undefined,
+  inherited?: ExecPolicyFields,
+): T | undefined {
   if (!t && !s) return undefined;
   const out = { ...s, ...t } as T;
   const field = (key: 'security' | 'ask' | 'askFallback', order: readonly string[], prefer: 'min' | 'max') => {
@@ -189,7 +211,8 @@ function mergePolicy<T extends ExecPolicyFields>(t: T | undefined, s: T | undefi
     if (inherited && (a === undefined) !== (b === undefined)) {
       const fallback = stricter(order, inherited[key], undefined, prefer);
       // Strictly looser than what the other side inherits: the stricter (inherited) decision wins.
-      if (fallback !== undefined && value !== fallback && stricter(order, value, fallback, prefer) === fallback) value = undefined;
+      if (fallback !== undefined && value !== fallback && stricter(order, value, fallback, prefer) === fallback)
+        value = undefined;
     }
     setOrDelete(out, key, value);
   };
@@ -200,15 +223,18 @@ function mergePolicy<T extends ExecPolicyFields>(t: T | undefined, s: T | undefi
   const sa = typeof s?.autoAllowSkills === 'boolean' ? s.autoAllowSkills : undefined;
   if (ta === undefined && sa === undefined) delete out.autoAllowSkills;
   else if (ta !== undefined && sa !== undefined) out.autoAllowSkills = ta && sa;
-  else if (!inherited) out.autoAllowSkills = false; // top level: absent is OpenClaw's built-in false
-  else if ((ta ?? sa) === true && inherited.autoAllowSkills !== true) delete out.autoAllowSkills; // the other side never granted it
+  else if (!inherited)
+    out.autoAllowSkills = false; // top level: absent is OpenClaw's built-in false
+  else if ((ta ?? sa) === true && inherited.autoAllowSkills !== true)
+    delete out.autoAllowSkills; // the other side never granted it
   else out.autoAllowSkills = (ta ?? sa)!;
   return out;
 }
 
 function definedPolicyFields(p: ExecPolicyFields | undefined): ExecPolicyFields {
   const out: ExecPolicyFields = {};
-  for (const key of ['security', 'ask', 'askFallback', 'autoAllowSkills'] as const) if (p?.[key] !== undefined) (out as JsonObject)[key] = p[key];
+  for (const key of ['security', 'ask', 'askFallback', 'autoAllowSkills'] as const)
+    if (p?.[key] !== undefined) (out as JsonObject)[key] = p[key];
   return out;
 }
 
@@ -221,12 +247,16 @@ function allowlistKey(entry: ExecAllowlistEntry | string): string {
   return typeof entry === 'string' ? `${entry}\0` : `${entry.pattern}\0${entry.argPattern ?? ''}`;
 }
 
-function mergeAllowlists(t: Array<ExecAllowlistEntry | string> | undefined, s: Array<ExecAllowlistEntry | string> | undefined) {
+function mergeAllowlists(
+  t: Array<ExecAllowlistEntry | string> | undefined,
+  s: Array<ExecAllowlistEntry | string> | undefined,
+) {
   if (!t && !s) return undefined;
   const out: Array<ExecAllowlistEntry | string> = [];
   const index = new Map<string, number>();
   for (const entry of [...(t ?? []), ...(s ?? [])]) {
-    if (typeof entry !== 'string' && (typeof entry !== 'object' || entry === null || typeof entry.pattern !== 'string')) continue;
+    if (typeof entry !== 'string' && (typeof entry !== 'object' || entry === null || typeof entry.pattern !== 'string'))
+      continue;
     const key = allowlistKey(entry);
     const at = index.get(key);
     if (at === undefined) {
@@ -236,17 +266,30 @@ function mergeAllowlists(t: Array<ExecAllowlistEntry | string> | undefined, s: A
     }
     // Same pattern in both: keep the first entry (its id) but the most recent usage facts.
     const kept = out[at];
-    if (typeof kept !== 'string' && typeof entry !== 'string' && (num(entry.lastUsedAt) ?? 0) > (num(kept.lastUsedAt) ?? 0)) {
-      out[at] = { ...kept, lastUsedAt: entry.lastUsedAt, lastUsedCommand: entry.lastUsedCommand, lastResolvedPath: entry.lastResolvedPath };
+    if (
+      typeof kept !== 'string' &&
+      typeof entry !== 'string' &&
+      (num(entry.lastUsedAt) ?? 0) > (num(kept.lastUsedAt) ?? 0)
+    ) {
+      out[at] = {
+        ...kept,
+        lastUsedAt: entry.lastUsedAt,
+        lastUsedCommand: entry.lastUsedCommand,
+        lastResolvedPath: entry.lastResolvedPath,
+      };
     }
   }
   return out;
 }
 
-export function mergeExecApprovals(target: ExecApprovalsFile | undefined, source: ExecApprovalsFile | undefined, notes: MergeNote[]): ExecApprovalsFile {
+export function mergeExecApprovals(
+  target: ExecApprovalsFile | undefined,
+  source: ExecApprovalsFile | undefined,
+  notes: MergeNote[],
+): ExecApprovalsFile {
   const file = 'exec-approvals.json';
-  const t = target ?? ({ version: 1 });
-  const s = source ?? ({ version: 1 });
+  const t = target ?? { version: 1 };
+  const s = source ?? { version: 1 };
   const out: ExecApprovalsFile = { ...s, ...t, version: 1 };
   // Socket path and token belong to whoever runs the approvals socket in the target; the source's only if none.
   if (t.socket || s.socket) out.socket = t.socket ?? s.socket;
@@ -267,8 +310,15 @@ export function mergeExecApprovals(target: ExecApprovalsFile | undefined, source
     const allowlist = mergeAllowlists(ta?.allowlist, sa?.allowlist);
     if (allowlist) merged.allowlist = allowlist as ExecAllowlistEntry[];
     if (ta && sa) {
-      const scalarsDiffer = ['security', 'ask', 'askFallback', 'autoAllowSkills'].some((k) => ta[k] !== undefined && sa[k] !== undefined && ta[k] !== sa[k]);
-      if (scalarsDiffer) notes.push({ file, kind: 'conflict', message: `agent ${id}: policies differ; kept the stricter value of each field` });
+      const scalarsDiffer = ['security', 'ask', 'askFallback', 'autoAllowSkills'].some(
+        (k) => ta[k] !== undefined && sa[k] !== undefined && ta[k] !== sa[k],
+      );
+      if (scalarsDiffer)
+        notes.push({
+          file,
+          kind: 'conflict',
+          message: `agent ${id}: policies differ; kept the stricter value of each field`,
+        });
     }
     agents[id] = merged;
   }
@@ -283,7 +333,13 @@ function isPlainObject(value: unknown): value is JsonObject {
 }
 
 /** Key by key: objects recurse, equal values merge, a conflict keeps the target's value and is reported (by key only: configs hold tokens). */
-export function mergeConfig(target: JsonObject, source: JsonObject, notes: MergeNote[], file: string, keyPath = ''): JsonObject {
+export function mergeConfig(
+  target: JsonObject,
+  source: JsonObject,
+  notes: MergeNote[],
+  file: string,
+  keyPath = '',
+): JsonObject {
   const out: JsonObject = {};
   for (const key of [...Object.keys(target), ...Object.keys(source).filter((k) => !(k in target))]) {
     const here = keyPath ? `${keyPath}.${key}` : key;
@@ -294,7 +350,8 @@ export function mergeConfig(target: JsonObject, source: JsonObject, notes: Merge
     else if (isPlainObject(t) && isPlainObject(s)) out[key] = mergeConfig(t, s, notes, file, here);
     else {
       out[key] = t;
-      if (!isDeepStrictEqual(t, s)) notes.push({ file, kind: 'conflict', message: `${here}: the two configs differ; kept the target's value` });
+      if (!isDeepStrictEqual(t, s))
+        notes.push({ file, kind: 'conflict', message: `${here}: the two configs differ; kept the target's value` });
     }
   }
   return out;
@@ -377,16 +434,29 @@ export function checkExecApprovalsInvariants(inputs: ExecApprovalsFile[], merged
         }
       }
       const m = merged.agents?.[id];
-      if (agent.security && m?.security && SECURITY_ORDER.indexOf(m.security as never) > SECURITY_ORDER.indexOf(agent.security as never) && SECURITY_ORDER.includes(agent.security as never)) {
+      if (
+        agent.security &&
+        m?.security &&
+        SECURITY_ORDER.indexOf(m.security as never) > SECURITY_ORDER.indexOf(agent.security as never) &&
+        SECURITY_ORDER.includes(agent.security as never)
+      ) {
         problems.push(`agent ${id}: security was loosened`);
       }
     }
     const d = input.defaults;
     const md = merged.defaults;
-    if (d?.security && SECURITY_ORDER.includes(d.security as never) && (!md?.security || SECURITY_ORDER.indexOf(md.security as never) > SECURITY_ORDER.indexOf(d.security as never))) {
+    if (
+      d?.security &&
+      SECURITY_ORDER.includes(d.security as never) &&
+      (!md?.security || SECURITY_ORDER.indexOf(md.security as never) > SECURITY_ORDER.indexOf(d.security as never))
+    ) {
       problems.push('defaults.security was loosened');
     }
-    if (d?.ask && ASK_ORDER.includes(d.ask as never) && (!md?.ask || ASK_ORDER.indexOf(md.ask as never) < ASK_ORDER.indexOf(d.ask as never))) {
+    if (
+      d?.ask &&
+      ASK_ORDER.includes(d.ask as never) &&
+      (!md?.ask || ASK_ORDER.indexOf(md.ask as never) < ASK_ORDER.indexOf(d.ask as never))
+    ) {
       problems.push('defaults.ask was loosened');
     }
   }

@@ -4,7 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_MAX_JSON_BYTES, SymlinkRefusedError, ensureRealDirectory, writeFileAtomic } from '../fs/atomic-file';
-import { BACKUP_MANIFEST, BackupEntry, BackupInvalidError, BackupManifest, backupName, defaultBackupRoot, publishBackup, readBackupManifest, writeBackup } from './state-backup';
+import {
+  BACKUP_MANIFEST,
+  BackupEntry,
+  BackupInvalidError,
+  BackupManifest,
+  backupName,
+  defaultBackupRoot,
+  publishBackup,
+  readBackupManifest,
+  writeBackup,
+} from './state-backup';
 import {
   DeviceAuthFile,
   ExecApprovalsFile,
@@ -50,7 +60,17 @@ import {
   sweepJournalTemps,
 } from './state-transaction';
 import { SafetyProblem, checkDirAndAncestors, checkTreeEntries, isSecretPath, isTrustPath } from './state-safety';
-import { CopyContext, SourceChangedError, copyFileData, copyOne, copyTree, lexists, linkOrCopyFile, sha256File, walkTree } from './state-tree';
+import {
+  CopyContext,
+  SourceChangedError,
+  copyFileData,
+  copyOne,
+  copyTree,
+  lexists,
+  linkOrCopyFile,
+  sha256File,
+  walkTree,
+} from './state-tree';
 import { MigrationCancelledError, MigrationProgress, MigrationStrategy, ProgressTracker } from './state-progress';
 
 /**
@@ -183,8 +203,28 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   const from = path.resolve(options.from);
   const to = path.resolve(options.to);
   const link = platform === 'win32' ? 'junction' : 'symlink';
-  const plan: MigrationPlan = { from, to, targetExists: false, status: 'ready', blockers: [], warnings: [], steps: [], files: [], notes: [], link };
-  const recipe: Recipe = { identical: [], totals: { files: 0, bytes: 0 }, devices: { source: -1, target: -2, backup: -3 }, sourceEntries: [], mkdirs: [], copies: [], writes: [], checks: { accounted: [] } };
+  const plan: MigrationPlan = {
+    from,
+    to,
+    targetExists: false,
+    status: 'ready',
+    blockers: [],
+    warnings: [],
+    steps: [],
+    files: [],
+    notes: [],
+    link,
+  };
+  const recipe: Recipe = {
+    identical: [],
+    totals: { files: 0, bytes: 0 },
+    devices: { source: -1, target: -2, backup: -3 },
+    sourceEntries: [],
+    mkdirs: [],
+    copies: [],
+    writes: [],
+    checks: { accounted: [] },
+  };
   const blockAll = (problems: SafetyProblem[], whose: string) => {
     for (const problem of problems) plan.blockers.push(`${whose}: ${problem.message}`);
     plan.status = 'blocked';
@@ -200,14 +240,22 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   // --- the source
   const fromLstat = await fs.lstat(from).catch((error: NodeJS.ErrnoException) => error);
   if (fromLstat instanceof Error) {
-    return block(fromLstat.code === 'ENOENT' ? `the source ${from} does not exist` : `cannot read the source ${from}: ${fromLstat.message}`);
+    return block(
+      fromLstat.code === 'ENOENT'
+        ? `the source ${from} does not exist`
+        : `cannot read the source ${from}: ${fromLstat.message}`,
+    );
   }
   let fromReal: string;
   try {
     fromReal = await fs.realpath(from);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return block(code === 'ELOOP' ? `the source ${from} is a circular chain of symbolic links` : `the source ${from} is a dangling link (${(error as Error).message})`);
+    return block(
+      code === 'ELOOP'
+        ? `the source ${from} is a circular chain of symbolic links`
+        : `the source ${from} is a dangling link (${(error as Error).message})`,
+    );
   }
   plan.fromReal = fromReal;
   const fromStat = await fs.stat(fromReal);
@@ -230,7 +278,11 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       toReal = await fs.realpath(to);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      return block(code === 'ELOOP' ? `the target ${to} is a circular chain of symbolic links` : `the target ${to} is a dangling link`);
+      return block(
+        code === 'ELOOP'
+          ? `the target ${to} is a circular chain of symbolic links`
+          : `the target ${to} is a dangling link`,
+      );
     }
     const toStat = await fs.stat(toReal);
     if (!toStat.isDirectory()) return block(`the target ${to} is a file, not a directory`);
@@ -242,11 +294,15 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
 
   if (fromReal === toReal) {
     plan.status = 'nothing-to-do';
-    plan.steps.push(from === fromReal ? `${from} is already the target` : `${from} already links to ${toReal}: nothing to migrate`);
+    plan.steps.push(
+      from === fromReal ? `${from} is already the target` : `${from} already links to ${toReal}: nothing to migrate`,
+    );
     return { plan, recipe };
   }
-  if (isPathInside(platform, fromReal, toReal)) return block(`the target ${to} is inside the source ${from}; choose a target outside it`);
-  if (isPathInside(platform, toReal, fromReal)) return block(`the source ${from} is inside the target ${to}; choose a source outside it`);
+  if (isPathInside(platform, fromReal, toReal))
+    return block(`the target ${to} is inside the source ${from}; choose a target outside it`);
+  if (isPathInside(platform, toReal, fromReal))
+    return block(`the source ${from} is inside the target ${to}; choose a source outside it`);
 
   // --- read both trees
   let sourceEntries;
@@ -266,10 +322,28 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     escaping.set(rel, await fs.readlink(problem.path).catch(() => '?'));
   }
   if (plan.targetExists) {
-    for (const rel of ['identity', 'devices', 'nodes', 'credentials', 'identity/device.json', 'identity/device-auth.json', 'devices/paired.json', 'devices/pending.json', 'devices/bootstrap.json', 'nodes/paired.json', 'nodes/pending.json', 'node.json', 'exec-approvals.json', CONFIG_FILENAME, ...LEGACY_CONFIG_FILENAMES]) {
+    for (const rel of [
+      'identity',
+      'devices',
+      'nodes',
+      'credentials',
+      'identity/device.json',
+      'identity/device-auth.json',
+      'devices/paired.json',
+      'devices/pending.json',
+      'devices/bootstrap.json',
+      'nodes/paired.json',
+      'nodes/pending.json',
+      'node.json',
+      'exec-approvals.json',
+      CONFIG_FILENAME,
+      ...LEGACY_CONFIG_FILENAMES,
+    ]) {
       const st = await fs.lstat(path.join(toReal, rel)).catch(() => undefined);
       if (st?.isSymbolicLink() && isTrustPath(rel)) {
-        block(`the target's ${rel} (${path.join(toReal, rel)}) is a symbolic link to ${await fs.readlink(path.join(toReal, rel)).catch(() => '?')}: trust state must be a real file or directory, never written through a link; replace the link with what it points to, then migrate`);
+        block(
+          `the target's ${rel} (${path.join(toReal, rel)}) is a symbolic link to ${await fs.readlink(path.join(toReal, rel)).catch(() => '?')}: trust state must be a real file or directory, never written through a link; replace the link with what it points to, then migrate`,
+        );
       }
     }
     if (blocked()) return { plan, recipe };
@@ -277,11 +351,18 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
 
   // --- size: a limit on what is read, and room for the backup and the staged copy
   const sizeOf = (entries: Array<{ stat: import('node:fs').Stats }>) =>
-    entries.reduce((acc, { stat }) => (stat.isFile() ? { apparent: acc.apparent + stat.size, allocated: acc.allocated + allocatedBytes(stat) } : acc), { apparent: 0, allocated: 0 });
+    entries.reduce(
+      (acc, { stat }) =>
+        stat.isFile() ? { apparent: acc.apparent + stat.size, allocated: acc.allocated + allocatedBytes(stat) } : acc,
+      { apparent: 0, allocated: 0 },
+    );
   const sourceSize = sizeOf(sourceEntries);
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_MIGRATION_BYTES;
   if (sourceSize.apparent > maxBytes) {
-    const largest = sourceEntries.filter((e) => e.stat.isFile()).sort((a, b) => b.stat.size - a.stat.size).slice(0, 3);
+    const largest = sourceEntries
+      .filter((e) => e.stat.isFile())
+      .sort((a, b) => b.stat.size - a.stat.size)
+      .slice(0, 3);
     return block(
       `the source ${from} holds ${formatBytes(sourceSize.apparent)} (apparent size, holes in sparse files included), over the ${formatBytes(maxBytes)} limit (largest: ${largest.map((e) => `${e.rel} ${formatBytes(e.stat.size)}`).join(', ')}); remove what is not state, or raise the limit with --max-size`,
     );
@@ -304,34 +385,51 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   const freeBytes = options.freeBytes ?? freeBytesAt;
   const stagingFs = await existingAncestor(path.dirname(toReal));
   const backupFs = await existingAncestor(backupRootForSpace);
-  const devOf = (p: string, fallback: number) => fs.stat(p).then((st) => st.dev, () => fallback);
+  const devOf = (p: string, fallback: number) =>
+    fs.stat(p).then(
+      (st) => st.dev,
+      () => fallback,
+    );
   recipe.devices = { source: fromStat.dev, target: await devOf(stagingFs, -2), backup: await devOf(backupFs, -3) };
   const { devices } = recipe;
   plan.strategy = devices.source === devices.target ? 'same-volume' : 'cross-volume';
   // What each filesystem must hold. Directories and trust files are always new (a few KiB each); data is new only
   // where it crosses filesystems: the source's files on the target's; a backup on a third filesystem is a copy.
   const secretBytes = (entries: Array<{ rel: string; stat: import('node:fs').Stats }>) =>
-    entries.reduce((n, e) => n + (e.stat.isFile() && isSecretPath(e.rel) ? allocatedBytes(e.stat) : e.stat.isDirectory() ? 4096 : 0), 0);
+    entries.reduce(
+      (n, e) => n + (e.stat.isFile() && isSecretPath(e.rel) ? allocatedBytes(e.stat) : e.stat.isDirectory() ? 4096 : 0),
+      0,
+    );
   const metadata = secretBytes(sourceEntries) + secretBytes([...targetMap].map(([rel, stat]) => ({ rel, stat })));
   const onTarget = metadata + (devices.source === devices.target ? 0 : sourceSize.allocated);
   let onBackup = metadata;
   if (devices.backup !== devices.target) onBackup += targetSize.allocated;
   if (devices.backup !== devices.source && devices.backup !== devices.target) onBackup += sourceSize.allocated;
-  const needs = devices.target === devices.backup ? [{ dir: stagingFs, bytes: onTarget + onBackup, what: 'the backup and the staged copy' }] : [
-    { dir: stagingFs, bytes: onTarget, what: 'the staged copy' },
-    { dir: backupFs, bytes: onBackup, what: 'the backup' },
-  ];
+  const needs =
+    devices.target === devices.backup
+      ? [{ dir: stagingFs, bytes: onTarget + onBackup, what: 'the backup and the staged copy' }]
+      : [
+          { dir: stagingFs, bytes: onTarget, what: 'the staged copy' },
+          { dir: backupFs, bytes: onBackup, what: 'the backup' },
+        ];
   for (const need of needs) {
     const free = await freeBytes(need.dir).catch(() => undefined);
     if (free === undefined) return block(`cannot tell how much space is free at ${need.dir}; nothing was changed`);
     if (free < need.bytes + FREE_SPACE_MARGIN) {
-      return block(`not enough free space at ${need.dir}: ${need.what} need about ${formatBytes(need.bytes + FREE_SPACE_MARGIN)}, ${formatBytes(free)} is free`);
+      return block(
+        `not enough free space at ${need.dir}: ${need.what} need about ${formatBytes(need.bytes + FREE_SPACE_MARGIN)}, ${formatBytes(free)} is free`,
+      );
     }
   }
   const targetHas = async (rel: string) => (plan.targetExists ? targetMap.get(rel) : undefined);
   recipe.totals = { ...targetFiles };
 
-  const read = async <T>(root: string, rel: string, parse: (v: unknown) => T, json5 = false): Promise<StateRead<T> | undefined> => {
+  const read = async <T>(
+    root: string,
+    rel: string,
+    parse: (v: unknown) => T,
+    json5 = false,
+  ): Promise<StateRead<T> | undefined> => {
     if (root === toReal && !plan.targetExists) return { kind: 'missing' };
     const result = await readStateJson(path.join(root, rel), { parse, json5 });
     if (result.kind === 'corrupt' || result.kind === 'unreadable') {
@@ -346,7 +444,12 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   for (let n = 2; await targetHas(archiveRoot); n++) archiveRoot = `migrated-from-${label}-${n}`;
   const skipEscapingBelow = (rel: string) => (childRel: string) => escaping.has(`${rel}/${childRel}`);
   const archive = (rel: string, why: string) => {
-    recipe.copies.push({ from: path.join(fromReal, rel), rel: `${archiveRoot}/${rel}`, secret: isSecretPath(rel), skip: skipEscapingBelow(rel) });
+    recipe.copies.push({
+      from: path.join(fromReal, rel),
+      rel: `${archiveRoot}/${rel}`,
+      secret: isSecretPath(rel),
+      skip: skipEscapingBelow(rel),
+    });
     plan.files.push({ rel, action: 'archive', detail: `${why}; the source's copy is kept at ${archiveRoot}/${rel}` });
     recipe.checks.accounted.push(`${archiveRoot}/${rel}`);
   };
@@ -355,7 +458,11 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     plan.files.push({ rel, action, detail });
   };
   const copy = (rel: string, detail: string, destRel = rel) => {
-    recipe.copies.push({ from: path.join(fromReal, rel), rel: destRel, secret: isSecretPath(rel) || isSecretPath(destRel) });
+    recipe.copies.push({
+      from: path.join(fromReal, rel),
+      rel: destRel,
+      secret: isSecretPath(rel) || isSecretPath(destRel),
+    });
     plan.files.push({ rel, action: 'copy', detail });
     recipe.checks.accounted.push(destRel);
   };
@@ -363,9 +470,12 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   const fromDirs = [...new Set([from, fromReal])];
 
   // --- config: key by key, conflicts reported, paths into the old dir rewritten
-  const srcCfgRel = [CONFIG_FILENAME, ...LEGACY_CONFIG_FILENAMES].find((rel) => sourceEntries.some((e) => e.rel === rel));
+  const srcCfgRel = [CONFIG_FILENAME, ...LEGACY_CONFIG_FILENAMES].find((rel) =>
+    sourceEntries.some((e) => e.rel === rel),
+  );
   let tgtCfgRel: string | undefined;
-  for (const rel of [CONFIG_FILENAME, ...LEGACY_CONFIG_FILENAMES]) if (!tgtCfgRel && (await targetHas(rel))) tgtCfgRel = rel;
+  for (const rel of [CONFIG_FILENAME, ...LEGACY_CONFIG_FILENAMES])
+    if (!tgtCfgRel && (await targetHas(rel))) tgtCfgRel = rel;
   const srcCfgRead = srcCfgRel ? await read(fromReal, srcCfgRel, parseObject, true) : undefined;
   const tgtCfgRead = tgtCfgRel ? await read(toReal, tgtCfgRel, parseObject, true) : undefined;
   if (blocked()) return { plan, recipe };
@@ -404,8 +514,13 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   const keptId = idOf(tgtId) ?? idOf(srcId);
   if (srcId && tgtId) {
     if (idOf(srcId) !== idOf(tgtId)) {
-      archive('identity/device.json', `two identities: the target's ${short(idOf(tgtId))} is kept, the source's ${short(idOf(srcId))} archived`);
-      plan.warnings.push(`the source's device identity ${short(idOf(srcId))} is archived, not used: gateways that paired it will ask to pair ${short(idOf(tgtId))}`);
+      archive(
+        'identity/device.json',
+        `two identities: the target's ${short(idOf(tgtId))} is kept, the source's ${short(idOf(srcId))} archived`,
+      );
+      plan.warnings.push(
+        `the source's device identity ${short(idOf(srcId))} is archived, not used: gateways that paired it will ask to pair ${short(idOf(tgtId))}`,
+      );
     } else {
       plan.files.push({ rel: 'identity/device.json', action: 'keep-target', detail: 'the same identity is in both' });
     }
@@ -419,7 +534,12 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       archive('identity/device-auth.json', `its tokens belong to ${short(srcAuth.deviceId)}, not the kept identity`);
     } else if (tgtAuth && tgtAuth.deviceId === srcAuth.deviceId) {
       const merged = mergeDeviceAuth(tgtAuth, srcAuth);
-      if (isDeepStrictEqual(merged, tgtAuth)) plan.files.push({ rel: 'identity/device-auth.json', action: 'keep-target', detail: 'no newer tokens in the source' });
+      if (isDeepStrictEqual(merged, tgtAuth))
+        plan.files.push({
+          rel: 'identity/device-auth.json',
+          action: 'keep-target',
+          detail: 'no newer tokens in the source',
+        });
       else write('identity/device-auth.json', merged, 'device tokens merged per role (newest wins)');
     } else if (tgtAuth) {
       archive('identity/device-auth.json', `the target's tokens (for ${short(tgtAuth.deviceId)}) are kept`);
@@ -447,18 +567,45 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     const notes: MergeNote[] = [];
     const merged = merge(t.value, s.value, notes);
     plan.notes.push(...notes);
-    if (isDeepStrictEqual(merged, JSON.parse(t.raw))) plan.files.push({ rel, action: 'keep-target', detail: 'the target already holds everything' });
+    if (isDeepStrictEqual(merged, JSON.parse(t.raw)))
+      plan.files.push({ rel, action: 'keep-target', detail: 'the target already holds everything' });
     else write(rel, merged, describe);
   };
   const pairedSrc = ok(await read(fromReal, 'devices/paired.json', parsePairedDevices));
   const pairedTgt = ok(await read(toReal, 'devices/paired.json', parsePairedDevices));
   if (blocked()) return { plan, recipe };
-  if (pairedSrc) recipe.checks.paired = { inputs: [pairedSrc, ...(pairedTgt ? [pairedTgt] : [])], rel: 'devices/paired.json' };
-  await mergeFile('devices/paired.json', parsePairedDevices, (t, s, n) => mergePairedDevices(t, s, n), 'devices united by deviceId; newest approval wins; revoked tokens stay revoked');
-  await mergeFile<Record<string, PendingRequest>>('devices/pending.json', parsePending, (t, s, n) => mergePending(t, s, n, 'devices/pending.json'), 'pending requests united');
-  await mergeFile<Record<string, unknown>>('devices/bootstrap.json', parseObject, (t, s, n) => mergeKeepTarget(t, s, n, 'devices/bootstrap.json'), 'bootstrap tokens united');
-  await mergeFile<Record<string, JsonObject>>('nodes/paired.json', parsePairedNodes, (t, s, n) => mergeByNewestApproval(t, s, n, 'nodes/paired.json'), 'nodes united by nodeId; newest approval wins');
-  await mergeFile<Record<string, PendingRequest>>('nodes/pending.json', parsePending, (t, s, n) => mergePending(t, s, n, 'nodes/pending.json'), 'pending node requests united');
+  if (pairedSrc)
+    recipe.checks.paired = { inputs: [pairedSrc, ...(pairedTgt ? [pairedTgt] : [])], rel: 'devices/paired.json' };
+  await mergeFile(
+    'devices/paired.json',
+    parsePairedDevices,
+    (t, s, n) => mergePairedDevices(t, s, n),
+    'devices united by deviceId; newest approval wins; revoked tokens stay revoked',
+  );
+  await mergeFile<Record<string, PendingRequest>>(
+    'devices/pending.json',
+    parsePending,
+    (t, s, n) => mergePending(t, s, n, 'devices/pending.json'),
+    'pending requests united',
+  );
+  await mergeFile<Record<string, unknown>>(
+    'devices/bootstrap.json',
+    parseObject,
+    (t, s, n) => mergeKeepTarget(t, s, n, 'devices/bootstrap.json'),
+    'bootstrap tokens united',
+  );
+  await mergeFile<Record<string, JsonObject>>(
+    'nodes/paired.json',
+    parsePairedNodes,
+    (t, s, n) => mergeByNewestApproval(t, s, n, 'nodes/paired.json'),
+    'nodes united by nodeId; newest approval wins',
+  );
+  await mergeFile<Record<string, PendingRequest>>(
+    'nodes/pending.json',
+    parsePending,
+    (t, s, n) => mergePending(t, s, n, 'nodes/pending.json'),
+    'pending node requests united',
+  );
   const execSrc = ok(await read(fromReal, 'exec-approvals.json', parseExecApprovals));
   const execTgt = ok(await read(toReal, 'exec-approvals.json', parseExecApprovals));
   if (blocked()) return { plan, recipe };
@@ -467,17 +614,28 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     const notes: MergeNote[] = [];
     const merged = execTgt ? mergeExecApprovals(execTgt, execSrc, notes) : execSrc;
     const { value } = rewriteStatePaths(merged.socket ? { socket: merged.socket } : {}, fromDirs, to, platform, home);
-    const result = merged.socket ? { ...merged, socket: (value as { socket: ExecApprovalsFile['socket'] }).socket } : merged;
+    const result = merged.socket
+      ? { ...merged, socket: (value as { socket: ExecApprovalsFile['socket'] }).socket }
+      : merged;
     plan.notes.push(...notes);
-    if (execTgt && isDeepStrictEqual(result, execTgt)) plan.files.push({ rel: 'exec-approvals.json', action: 'keep-target', detail: 'nothing new' });
+    if (execTgt && isDeepStrictEqual(result, execTgt))
+      plan.files.push({ rel: 'exec-approvals.json', action: 'keep-target', detail: 'nothing new' });
     else if (!execTgt && isDeepStrictEqual(result, execSrc)) copy('exec-approvals.json', 'moved in');
-    else write('exec-approvals.json', result, execTgt ? 'allowlists united; defaults and agent policies: the stricter wins' : 'moved in; socket path rewritten');
+    else
+      write(
+        'exec-approvals.json',
+        result,
+        execTgt
+          ? 'allowlists united; defaults and agent policies: the stricter wins'
+          : 'moved in; socket path rewritten',
+      );
   }
   const nodeSrc = sourceEntries.some((e) => e.rel === 'node.json');
   if (nodeSrc) {
     const tgtNode = await targetHas('node.json');
     if (!tgtNode) copy('node.json', 'node host config moved in');
-    else if (!(await sameFile(path.join(fromReal, 'node.json'), path.join(toReal, 'node.json')))) archive('node.json', "the target's node identity is kept");
+    else if (!(await sameFile(path.join(fromReal, 'node.json'), path.join(toReal, 'node.json'))))
+      archive('node.json', "the target's node identity is kept");
   }
 
   // --- everything else: copied when new, skipped when identical, archived when different
@@ -490,7 +648,11 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       continue;
     }
     if (escaping.has(rel)) {
-      plan.files.push({ rel, action: 'skip', detail: `a symbolic link leading out of the state dir (to ${escaping.get(rel)}): not installed; listed in ${archiveRoot}/${LINKS_RECORD}` });
+      plan.files.push({
+        rel,
+        action: 'skip',
+        detail: `a symbolic link leading out of the state dir (to ${escaping.get(rel)}): not installed; listed in ${archiveRoot}/${LINKS_RECORD}`,
+      });
       continue;
     }
     const existing = await targetHas(rel);
@@ -498,8 +660,16 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       if (!existing) recipe.mkdirs.push(rel);
       else if (!existing.isDirectory()) {
         archivedDirs.push(rel);
-        recipe.copies.push({ from: path.join(fromReal, rel), rel: `${archiveRoot}/${rel}`, skip: skipEscapingBelow(rel) });
-        plan.files.push({ rel, action: 'archive', detail: `a directory in the source but not in the target; kept at ${archiveRoot}/${rel}` });
+        recipe.copies.push({
+          from: path.join(fromReal, rel),
+          rel: `${archiveRoot}/${rel}`,
+          skip: skipEscapingBelow(rel),
+        });
+        plan.files.push({
+          rel,
+          action: 'archive',
+          detail: `a directory in the source but not in the target; kept at ${archiveRoot}/${rel}`,
+        });
       }
       continue;
     }
@@ -516,13 +686,21 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       if (stat.isFile()) recipe.identical.push(rel);
       continue;
     }
-    archive(rel, 'differs from the target\'s file, which is kept');
+    archive(rel, "differs from the target's file, which is kept");
   }
   const copiedCount = recipe.copies.filter((c) => !c.rel.startsWith(archiveRoot) && !SPECIAL.has(c.rel)).length;
-  if (copiedCount > 0) plan.files.push({ rel: '(other files)', action: 'copy', detail: `${copiedCount} file(s) only in the source copied over` });
+  if (copiedCount > 0)
+    plan.files.push({
+      rel: '(other files)',
+      action: 'copy',
+      detail: `${copiedCount} file(s) only in the source copied over`,
+    });
   if (escaping.size > 0) {
     const links = [...escaping].map(([rel, target]) => ({ path: rel, target }));
-    recipe.writes.push({ rel: `${archiveRoot}/${LINKS_RECORD}`, content: `${JSON.stringify({ version: 1, from: fromReal, note: 'symbolic links that led out of the migrated state dir; not installed', links }, null, 2)}\n` });
+    recipe.writes.push({
+      rel: `${archiveRoot}/${LINKS_RECORD}`,
+      content: `${JSON.stringify({ version: 1, from: fromReal, note: 'symbolic links that led out of the migrated state dir; not installed', links }, null, 2)}\n`,
+    });
     recipe.checks.accounted.push(`${archiveRoot}/${LINKS_RECORD}`);
     plan.warnings.push(
       `${escaping.size} symbolic link(s) in ${from} lead out of it and are not migrated (${[...escaping.keys()].slice(0, 5).join(', ')}${escaping.size > 5 ? ', …' : ''}); they are listed in ${archiveRoot}/${LINKS_RECORD} and kept in the backup`,
@@ -532,7 +710,10 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   // --- what staging places, for progress: the target's files and every source file carried over
   const sourceByRel = new Map(sourceEntries.map((e) => [e.rel, e.stat]));
   for (const c of recipe.copies) {
-    const rel = c.from.slice(fromReal.length + 1).split(path.sep).join('/');
+    const rel = c.from
+      .slice(fromReal.length + 1)
+      .split(path.sep)
+      .join('/');
     const st = sourceByRel.get(rel);
     if (st?.isFile()) {
       recipe.totals.files++;
@@ -565,7 +746,10 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       `${from} will be a ${link}: OpenClaw releases before PR #92056 refuse to write exec-approvals.json through a linked ~/.openclaw; set OPENCLAW_STATE_DIR=${to} for them`,
     );
   }
-  if (await gatewayLockPresent()) plan.warnings.push('an OpenClaw gateway lock exists: stop the gateway (and Clawdesk) first, or its next write may go to the old location');
+  if (await gatewayLockPresent())
+    plan.warnings.push(
+      'an OpenClaw gateway lock exists: stop the gateway (and Clawdesk) first, or its next write may go to the old location',
+    );
   return { plan, recipe };
 }
 
@@ -611,7 +795,8 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
   // The backup: an old tree on the backup's filesystem becomes its part of the backup by rename once the result is
   // verified; one elsewhere is linked (to its verified copies) or, last resort, copied now.
   const moves: Array<{ from: string; to: string }> = [];
-  if (plan.targetExists && devices.backup === devices.target) moves.push({ from: toAside, to: path.join(partialBackup, 'to-0') });
+  if (plan.targetExists && devices.backup === devices.target)
+    moves.push({ from: toAside, to: path.join(partialBackup, 'to-0') });
   if (devices.backup === devices.source) moves.push({ from: fromAside, to: path.join(partialBackup, 'from-1') });
   const journal = await beginTransaction({
     id,
@@ -628,49 +813,99 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
     const twins = new Map<string, string>();
     progress.start('staging', recipe.totals.files, recipe.totals.bytes);
     try {
-      await buildStaging(staging, plan.targetExists ? toReal : undefined, recipe, { sameVolume: devices.source === devices.target, progress, written, twins });
+      await buildStaging(staging, plan.targetExists ? toReal : undefined, recipe, {
+        sameVolume: devices.source === devices.target,
+        progress,
+        written,
+        twins,
+      });
     } catch (error) {
       if (error instanceof SourceChangedError) throw changedDuringMigration(plan, error.message);
       if (!(error instanceof SymlinkRefusedError)) throw error;
-      throw new MigrationBlockedError({ ...plan, status: 'blocked', blockers: [`${error.filePath} is a symbolic link: the merged state is never written through a link (did something change the directories during the migration?)`] });
+      throw new MigrationBlockedError({
+        ...plan,
+        status: 'blocked',
+        blockers: [
+          `${error.filePath} is a symbolic link: the merged state is never written through a link (did something change the directories during the migration?)`,
+        ],
+      });
     }
     progress.finish();
     await fs.mkdir(backupRoot, { recursive: true, mode: 0o700 });
     await fs.mkdir(partialBackup, { mode: 0o700 });
     const entries: BackupEntry[] = [
-      { role: 'to', path: toReal, state: plan.targetExists ? 'dir' : 'missing', ...(plan.targetExists ? { copy: 'to-0' } : {}) },
+      {
+        role: 'to',
+        path: toReal,
+        state: plan.targetExists ? 'dir' : 'missing',
+        ...(plan.targetExists ? { copy: 'to-0' } : {}),
+      },
       { role: 'from', path: fromReal, state: 'dir', copy: 'from-1' },
     ];
     if (plan.targetExists && devices.backup !== devices.target) {
       progress.start('backup');
-      const result = await copyTree(toReal, path.join(partialBackup, 'to-0'), { link: true, copyIf: isSecretPath, ctx: progressContext(progress) });
+      const result = await copyTree(toReal, path.join(partialBackup, 'to-0'), {
+        link: true,
+        copyIf: isSecretPath,
+        ctx: progressContext(progress),
+      });
       written.push(...result.written);
     }
     if (devices.backup !== devices.source) {
-      progress.start('backup', recipe.sourceEntries.filter((e) => e.stat.isFile()).length, recipe.sourceEntries.reduce((n, e) => n + (e.stat.isFile() ? e.stat.size : 0), 0));
+      progress.start(
+        'backup',
+        recipe.sourceEntries.filter((e) => e.stat.isFile()).length,
+        recipe.sourceEntries.reduce((n, e) => n + (e.stat.isFile() ? e.stat.size : 0), 0),
+      );
       try {
-        await backUpSourceFromCopies(fromReal, path.join(partialBackup, 'from-1'), recipe, staging, twins, progress, written);
+        await backUpSourceFromCopies(
+          fromReal,
+          path.join(partialBackup, 'from-1'),
+          recipe,
+          staging,
+          twins,
+          progress,
+          written,
+        );
       } catch (error) {
         if (error instanceof SourceChangedError) throw changedDuringMigration(plan, error.message);
         throw error;
       }
       progress.finish();
     }
-    const manifest: BackupManifest = { version: 1, kind: 'clawdesk-state-backup', id, reason: 'migrate', createdAtMs: now(), entries, skipped: [] };
-    await writeFileAtomic(path.join(partialBackup, BACKUP_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { root: partialBackup, mode: 0o600 });
+    const manifest: BackupManifest = {
+      version: 1,
+      kind: 'clawdesk-state-backup',
+      id,
+      reason: 'migrate',
+      createdAtMs: now(),
+      entries,
+      skipped: [],
+    };
+    await writeFileAtomic(path.join(partialBackup, BACKUP_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, {
+      root: partialBackup,
+      mode: 0o600,
+    });
     await options.step?.('backup-published');
     progress.check();
-    for (const { rel, content } of recipe.writes) await writeFileAtomic(path.join(staging, rel), content, { root: staging, mode: 0o600 });
+    for (const { rel, content } of recipe.writes)
+      await writeFileAtomic(path.join(staging, rel), content, { root: staging, mode: 0o600 });
     await options.step?.('staging-built');
     progress.start('verifying');
     const problems = await checkStaging(staging, recipe);
-    if (problems.length > 0) throw new MigrationBlockedError({ ...plan, status: 'blocked', blockers: [`the merged result failed its checks: ${problems.join('; ')}`] });
+    if (problems.length > 0)
+      throw new MigrationBlockedError({
+        ...plan,
+        status: 'blocked',
+        blockers: [`the merged result failed its checks: ${problems.join('; ')}`],
+      });
     const changed = await sourceChanges(fromReal, recipe, devices.source === devices.target);
     if (changed.length > 0) throw changedDuringMigration(plan, changed.slice(0, 5).join('; '));
     progress.check();
   } catch (error) {
     await abortPreparing(journal);
-    if (error instanceof MigrationCancelledError) throw new MigrationCancelledError('everything was rolled back; nothing was changed');
+    if (error instanceof MigrationCancelledError)
+      throw new MigrationCancelledError('everything was rolled back; nothing was changed');
     throw error;
   }
   progress.start('committing');
@@ -683,7 +918,9 @@ function changedDuringMigration(plan: MigrationPlan, detail: string): MigrationB
   return new MigrationBlockedError({
     ...plan,
     status: 'blocked',
-    blockers: [`the source changed while it was being migrated (${detail}); nothing was changed: stop what writes there (the gateway, Clawdesk) and run the migration again`],
+    blockers: [
+      `the source changed while it was being migrated (${detail}); nothing was changed: stop what writes there (the gateway, Clawdesk) and run the migration again`,
+    ],
   });
 }
 
@@ -708,10 +945,12 @@ async function sourceChanges(fromReal: string, recipe: Recipe, sameVolume: boole
     if (!stat.isDirectory() && (sameVolume || !stat.isFile())) continue;
     const now = await fs.lstat(path.join(fromReal, rel)).catch(() => undefined);
     if (!now) out.push(`${rel} disappeared`);
-    else if (now.ino !== stat.ino || now.mtimeMs !== stat.mtimeMs || (stat.isFile() && now.size !== stat.size)) out.push(`${rel} was modified`);
+    else if (now.ino !== stat.ino || now.mtimeMs !== stat.mtimeMs || (stat.isFile() && now.size !== stat.size))
+      out.push(`${rel} was modified`);
   }
   const rootNow = await fs.stat(fromReal).catch(() => undefined);
-  if (rootNow && recipe.rootMtimeMs !== undefined && rootNow.mtimeMs !== recipe.rootMtimeMs) out.push('entries were added or removed at its top level');
+  if (rootNow && recipe.rootMtimeMs !== undefined && rootNow.mtimeMs !== recipe.rootMtimeMs)
+    out.push('entries were added or removed at its top level');
   return out;
 }
 
@@ -780,7 +1019,8 @@ async function buildStaging(
       const placed = await copyOne(from, dest, { link: how.sameVolume });
       if (placed === 'copied') {
         const copied = await fs.lstat(dest);
-        if (copied.size !== st.size) throw new SourceChangedError(from, `${st.size} bytes when planned, ${copied.size} copied`);
+        if (copied.size !== st.size)
+          throw new SourceChangedError(from, `${st.size} bytes when planned, ${copied.size} copied`);
         how.written.push(dest);
       }
       if (placed !== 'link') {
@@ -820,7 +1060,9 @@ async function backUpSourceFromCopies(
     } else if (stat.isSymbolicLink()) {
       await fs.symlink(await fs.readlink(from), to);
     } else if (stat.isFile()) {
-      const twin = isSecretPath(rel) ? undefined : (twins.get(from) ?? (identical.has(rel) ? path.join(staging, rel) : undefined));
+      const twin = isSecretPath(rel)
+        ? undefined
+        : (twins.get(from) ?? (identical.has(rel) ? path.join(staging, rel) : undefined));
       let linked = false;
       if (twin) {
         const twinStat = await fs.lstat(twin).catch(() => undefined);
@@ -865,7 +1107,8 @@ async function writeFresh(staging: string, from: string, dest: string, st: impor
     }
     await writeFileAtomic(dest, data, { root: staging, mode: 0o600 });
     // The copy is checked against what was read before anything depends on it.
-    if ((await sha256File(dest)) !== createHash('sha256').update(data).digest('hex')) throw new Error(`${dest} does not read back as written`);
+    if ((await sha256File(dest)) !== createHash('sha256').update(data).digest('hex'))
+      throw new Error(`${dest} does not read back as written`);
   }
   await fs.utimes(dest, st.atime, st.mtime);
 }
@@ -914,7 +1157,9 @@ export async function recoverInterruptedMigrations(
 }
 
 /** Lists interrupted transactions without touching them (for doctor). */
-export async function findInterruptedMigrations(dirs: string[]): Promise<Array<{ journal: string; phase?: TxJournal['phase']; pid?: number; error?: string }>> {
+export async function findInterruptedMigrations(
+  dirs: string[],
+): Promise<Array<{ journal: string; phase?: TxJournal['phase']; pid?: number; error?: string }>> {
   const out: Array<{ journal: string; phase?: TxJournal['phase']; pid?: number; error?: string }> = [];
   const seen = new Set<string>();
   for (const dir of dirs) {
@@ -935,11 +1180,15 @@ export interface RestoreResult {
 }
 
 /** `clawdesk state restore <backup>`: puts every directory in the backup back as it was, crash-consistently. */
-export async function restoreBackup(backupDir: string, options: { backupRoot?: string; now?: () => number; step?: StepHook } = {}): Promise<RestoreResult> {
+export async function restoreBackup(
+  backupDir: string,
+  options: { backupRoot?: string; now?: () => number; step?: StepHook } = {},
+): Promise<RestoreResult> {
   const resolved = path.resolve(backupDir);
   // A backup decides what every listed directory becomes: one another user could have written is not restored.
   const unsafe = (await checkDirAndAncestors(resolved)).filter((p) => p.blocking);
-  if (unsafe.length > 0) throw new BackupInvalidError(`refusing to restore ${resolved}: ${unsafe.map((p) => p.message).join('; ')}`);
+  if (unsafe.length > 0)
+    throw new BackupInvalidError(`refusing to restore ${resolved}: ${unsafe.map((p) => p.message).join('; ')}`);
   const manifest = await readBackupManifest(resolved);
   const paths = manifest.entries.map((e) => e.path);
   await recoverInterruptedMigrations(paths, options.step);
@@ -952,25 +1201,56 @@ export async function restoreBackup(backupDir: string, options: { backupRoot?: s
     const aside = path.join(path.dirname(entry.path), `.${path.basename(entry.path)}.old-${id}`);
     const existedBefore = true;
     if (entry.state === 'dir') {
-      return { path: entry.path, install: { kind: 'dir', staged: path.join(path.dirname(entry.path), `.${path.basename(entry.path)}.restoring-${id}`) }, aside, existedBefore };
+      return {
+        path: entry.path,
+        install: {
+          kind: 'dir',
+          staged: path.join(path.dirname(entry.path), `.${path.basename(entry.path)}.restoring-${id}`),
+        },
+        aside,
+        existedBefore,
+      };
     }
     if (entry.state === 'link') {
-      return { path: entry.path, install: { kind: 'link', target: path.resolve(path.dirname(entry.path), entry.linkTarget!), linkType: process.platform === 'win32' ? 'junction' : 'dir' }, aside, existedBefore };
+      return {
+        path: entry.path,
+        install: {
+          kind: 'link',
+          target: path.resolve(path.dirname(entry.path), entry.linkTarget!),
+          linkType: process.platform === 'win32' ? 'junction' : 'dir',
+        },
+        aside,
+        existedBefore,
+      };
     }
     return { path: entry.path, install: { kind: 'absent' }, aside, existedBefore };
   });
   for (const op of ops) op.existedBefore = await lexists(op.path);
-  const journal = await beginTransaction({ id, purpose: 'restore', ops, scratch: [partial], info: { backup: resolved, safety: safetyBackupDir }, step: options.step });
+  const journal = await beginTransaction({
+    id,
+    purpose: 'restore',
+    ops,
+    scratch: [partial],
+    info: { backup: resolved, safety: safetyBackupDir },
+    step: options.step,
+  });
   const written: string[] = [];
   try {
-    await writeBackup(partial, manifest.entries.map((e) => ({ role: e.role, path: e.path })), { id, reason: 'restore', createdAtMs: now() });
+    await writeBackup(
+      partial,
+      manifest.entries.map((e) => ({ role: e.role, path: e.path })),
+      { id, reason: 'restore', createdAtMs: now() },
+    );
     await publishBackup(partial, safetyBackupDir);
     for (const [index, entry] of manifest.entries.entries()) {
       const op = ops[index];
       if (entry.state === 'dir' && op.install.kind === 'dir') {
         await fs.mkdir(path.dirname(entry.path), { recursive: true, mode: 0o700 });
         // Hard links where the backup shares the filesystem (its files are never written in place), trust files copied.
-        written.push(...(await copyTree(path.join(resolved, entry.copy!), op.install.staged, { link: true, copyIf: isSecretPath })).written);
+        written.push(
+          ...(await copyTree(path.join(resolved, entry.copy!), op.install.staged, { link: true, copyIf: isSecretPath }))
+            .written,
+        );
       }
     }
     await options.step?.('staging-built');
@@ -998,7 +1278,13 @@ async function freeBytesAt(dir: string): Promise<number> {
 async function existingAncestor(dir: string): Promise<string> {
   let current = path.resolve(dir);
   for (;;) {
-    if (await fs.stat(current).then((s) => s.isDirectory(), () => false)) return current;
+    if (
+      await fs.stat(current).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )
+    )
+      return current;
     const parent = path.dirname(current);
     if (parent === current) return current;
     current = parent;

@@ -40,7 +40,9 @@ const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export class InvalidProfileError extends Error {
   readonly code = 'INVALID_PROFILE';
   constructor(readonly profile: string) {
-    super(`invalid profile name "${profile}": use letters, digits, "-" and "_" (at most 64, starting with a letter or digit)`);
+    super(
+      `invalid profile name "${profile}": use letters, digits, "-" and "_" (at most 64, starting with a letter or digit)`,
+    );
   }
 }
 

@@ -155,7 +155,10 @@ export interface TreeEntry {
 }
 
 /** Where a link inside `root` leads: its real target when it resolves, else its target resolved by name. */
-export async function linkDestination(root: string, rel: string): Promise<{ target: string; resolved: string; inside: boolean }> {
+export async function linkDestination(
+  root: string,
+  rel: string,
+): Promise<{ target: string; resolved: string; inside: boolean }> {
   const full = path.join(root, ...rel.split('/'));
   const target = await fs.readlink(full);
   const lexical = path.resolve(path.dirname(full), target);
@@ -175,7 +178,11 @@ export async function linkDestination(root: string, rel: string): Promise<{ targ
  * `uid`; no directory writable by group or others; no trust file writable by group or others; no link on a trust
  * path; and every link that leads out of the tree reported (blocking on a trust path, neutralised elsewhere).
  */
-export async function checkTreeEntries(root: string, entries: readonly TreeEntry[], options: SafetyOptions = {}): Promise<SafetyProblem[]> {
+export async function checkTreeEntries(
+  root: string,
+  entries: readonly TreeEntry[],
+  options: SafetyOptions = {},
+): Promise<SafetyProblem[]> {
   const platform = options.platform ?? process.platform;
   const uid = platform === 'win32' ? undefined : (options.uid ?? currentUid());
   const problems: SafetyProblem[] = [];
@@ -230,7 +237,10 @@ export async function checkTreeEntries(root: string, entries: readonly TreeEntry
 }
 
 /** Walks a tree without following links, stopping after `limit` entries (doctor must stay quick on big dirs). */
-export async function walkTreeLimited(root: string, limit: number): Promise<{ entries: TreeEntry[]; truncated: boolean }> {
+export async function walkTreeLimited(
+  root: string,
+  limit: number,
+): Promise<{ entries: TreeEntry[]; truncated: boolean }> {
   const entries: TreeEntry[] = [];
   const stack = [''];
   while (stack.length > 0) {
@@ -279,12 +289,14 @@ export async function clearModeBitsNoFollow(p: string, clearBits: number): Promi
     handle = await fs.open(p, fsConstants.O_RDONLY | noFollow | (fsConstants.O_NONBLOCK ?? 0));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || code === 'EMLINK') return { outcome: 'is-link', linkTarget: await fs.readlink(p).catch(() => undefined) };
+    if (code === 'ELOOP' || code === 'EMLINK')
+      return { outcome: 'is-link', linkTarget: await fs.readlink(p).catch(() => undefined) };
     if (code !== 'EACCES') throw error;
     // Not readable by its owner (e.g. mode 0044): no descriptor to change it through. chmod by name is safe only
     // while the entry is still the very file checked above.
     const again = await fs.lstat(p);
-    if (again.isSymbolicLink() || again.ino !== lst.ino || again.dev !== lst.dev) return { outcome: 'is-link', linkTarget: await fs.readlink(p).catch(() => undefined) };
+    if (again.isSymbolicLink() || again.ino !== lst.ino || again.dev !== lst.dev)
+      return { outcome: 'is-link', linkTarget: await fs.readlink(p).catch(() => undefined) };
     const before = again.mode & 0o7777;
     const after = before & ~bits;
     if (after === before) return { outcome: 'unchanged', before, after };

@@ -1,5 +1,21 @@
 import { lstatSync, readdirSync, promises as fs } from 'node:fs';
-import { DEFAULT_PROFILE, LEGACY_STATE_DIRNAMES, PathEnvironment, RETIRED_STATE_DIRNAMES, STATE_DIRNAME, envValue, expandUserPath, isPathInside, pathApi, resolveClawdeskDataDir, resolveConfigPath, resolveOsHomeDir, resolveStateDir, samePath, StateDirSource } from './state-paths';
+import {
+  DEFAULT_PROFILE,
+  LEGACY_STATE_DIRNAMES,
+  PathEnvironment,
+  RETIRED_STATE_DIRNAMES,
+  STATE_DIRNAME,
+  envValue,
+  expandUserPath,
+  isPathInside,
+  pathApi,
+  resolveClawdeskDataDir,
+  resolveConfigPath,
+  resolveOsHomeDir,
+  resolveStateDir,
+  samePath,
+  StateDirSource,
+} from './state-paths';
 import { STATE_ITEMS, StateItem, itemSpec, locateItem, parserFor, readStateJson } from './state-files';
 
 /**
@@ -109,12 +125,15 @@ export function listCandidates(pe: PathEnvironment, options: ScanOptions = {}): 
   ] as const) {
     if (value) homes.push([p.resolve(pe.cwd, value), name]);
   }
-  const distinctHomes = homes.filter(([home], i) => homes.findIndex(([other]) => samePath(pe.platform, other, home)) === i);
+  const distinctHomes = homes.filter(
+    ([home], i) => homes.findIndex(([other]) => samePath(pe.platform, other, home)) === i,
+  );
   for (const [home, label] of distinctHomes) {
     const suffix = label === 'home' ? '' : ` under ${label}`;
     add(p.join(home, STATE_DIRNAME), `default${suffix}`);
     for (const legacy of LEGACY_STATE_DIRNAMES) add(p.join(home, legacy), `legacy ${legacy}${suffix}`);
-    for (const retired of RETIRED_STATE_DIRNAMES) add(p.join(home, retired), `retired ${retired} (OpenClaw no longer reads it)${suffix}`);
+    for (const retired of RETIRED_STATE_DIRNAMES)
+      add(p.join(home, retired), `retired ${retired} (OpenClaw no longer reads it)${suffix}`);
     for (const name of listDir(home)) {
       const match = /^\.openclaw-(.+)$/.exec(name);
       if (match && match[1] !== DEFAULT_PROFILE) add(p.join(home, name), `profile ${match[1]}${suffix}`);
@@ -168,8 +187,11 @@ export async function scanStateDirs(pe: PathEnvironment, options: ScanOptions = 
   for (const candidate of candidates) {
     const scanned = await inspectDir(candidate, now());
     scanned.inOneDrive =
-      oneDriveRoots.some((root) => isPathInside(pe.platform, root, candidate.path)) || /[\\/]OneDrive( - [^\\/]+)?[\\/]/i.test(candidate.path);
-    const alias = dirs.find((d) => d.realPath && scanned.realPath && samePath(pe.platform, d.realPath, scanned.realPath));
+      oneDriveRoots.some((root) => isPathInside(pe.platform, root, candidate.path)) ||
+      /[\\/]OneDrive( - [^\\/]+)?[\\/]/i.test(candidate.path);
+    const alias = dirs.find(
+      (d) => d.realPath && scanned.realPath && samePath(pe.platform, d.realPath, scanned.realPath),
+    );
     if (alias) scanned.aliasOf = alias.path;
     dirs.push(scanned);
   }
@@ -179,11 +201,15 @@ export async function scanStateDirs(pe: PathEnvironment, options: ScanOptions = 
     samePath(pe.platform, d.path, target) || (!!d.realPath && samePath(pe.platform, d.realPath, target));
   for (const d of dirs) {
     if (sameDir(d, active.stateDir) || sameDir(d, activeReal)) d.usedBy.push('openclaw-cli');
-    if (sameDir(d, options.embeddedGatewayStateDir ?? active.stateDir) || (!options.embeddedGatewayStateDir && sameDir(d, activeReal))) {
+    if (
+      sameDir(d, options.embeddedGatewayStateDir ?? active.stateDir) ||
+      (!options.embeddedGatewayStateDir && sameDir(d, activeReal))
+    ) {
       d.usedBy.push('embedded-gateway');
     }
     if (sameDir(d, baselineExecApprovalsDir)) d.usedBy.push('exec-approvals-baseline');
-    if (pe.platform === 'darwin' && (sameDir(d, macAppStateDir) || d.reasons.includes('macOS app identity'))) d.usedBy.push('macos-app');
+    if (pe.platform === 'darwin' && (sameDir(d, macAppStateDir) || d.reasons.includes('macOS app identity')))
+      d.usedBy.push('macos-app');
   }
 
   return {
@@ -266,17 +292,40 @@ async function inspectItem(item: StateItem, itemPath: string, nowMs: number): Pr
   try {
     st = await fs.stat(itemPath);
   } catch (error) {
-    return { item, path: itemPath, bytes: 0, mtimeMs: 0, mode: 0, status: 'unreadable', error: (error as Error).message };
+    return {
+      item,
+      path: itemPath,
+      bytes: 0,
+      mtimeMs: 0,
+      mode: 0,
+      status: 'unreadable',
+      error: (error as Error).message,
+    };
   }
-  const base: ScannedItem = { item, path: itemPath, bytes: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, status: 'ok' };
+  const base: ScannedItem = {
+    item,
+    path: itemPath,
+    bytes: st.size,
+    mtimeMs: st.mtimeMs,
+    mode: st.mode & 0o7777,
+    status: 'ok',
+  };
   if (spec.kind === 'dir') {
     if (!st.isDirectory()) return { ...base, status: 'corrupt', error: `${itemPath} should be a directory` };
     const { files, bytes, truncated, error } = await measureTree(itemPath);
     if (error) return { ...base, status: 'unreadable', error };
-    return { ...base, entries: files, bytes, ...(truncated ? { error: 'very large; counted the first 20000 entries' } : {}) };
+    return {
+      ...base,
+      entries: files,
+      bytes,
+      ...(truncated ? { error: 'very large; counted the first 20000 entries' } : {}),
+    };
   }
   if (spec.kind === 'text') {
-    return (await fs.access(itemPath, fs.constants.R_OK).then(() => true, () => false))
+    return (await fs.access(itemPath, fs.constants.R_OK).then(
+      () => true,
+      () => false,
+    ))
       ? base
       : { ...base, status: 'unreadable', error: `${itemPath} is not readable` };
   }
@@ -309,7 +358,9 @@ async function inspectItem(item: StateItem, itemPath: string, nowMs: number): Pr
 
 const TREE_LIMIT = 20_000;
 
-async function measureTree(root: string): Promise<{ files: number; bytes: number; truncated: boolean; error?: string }> {
+async function measureTree(
+  root: string,
+): Promise<{ files: number; bytes: number; truncated: boolean; error?: string }> {
   let files = 0;
   let bytes = 0;
   const stack = [root];
@@ -338,7 +389,11 @@ async function measureTree(root: string): Promise<{ files: number; bytes: number
 }
 
 /** String values in the config that point into a state dir (e.g. a workspace under ~/.clawdbot). */
-async function configStateReferences(pe: PathEnvironment, configPath: string, home: string): Promise<Array<{ dir: string; keyPath: string }>> {
+async function configStateReferences(
+  pe: PathEnvironment,
+  configPath: string,
+  home: string,
+): Promise<Array<{ dir: string; keyPath: string }>> {
   const read = await readStateJson(configPath, { json5: true });
   if (read.kind !== 'ok') return [];
   const p = pathApi(pe.platform);

@@ -19,9 +19,7 @@ import { TreeManifest, diffManifests, fsyncDirs, fsyncFiles, fsyncPath, lexists,
  */
 
 export type TxInstall =
-  | { kind: 'dir'; staged: string }
-  | { kind: 'link'; target: string; linkType: 'dir' | 'junction' }
-  | { kind: 'absent' };
+  { kind: 'dir'; staged: string } | { kind: 'link'; target: string; linkType: 'dir' | 'junction' } | { kind: 'absent' };
 
 export interface TxOp {
   /** The directory being replaced. */
@@ -63,8 +61,13 @@ export interface TxJournal {
 
 export class TransactionInProgressError extends Error {
   readonly code = 'MIGRATION_IN_PROGRESS';
-  constructor(readonly journalPath: string, readonly pid: number) {
-    super(`another Clawdesk migration (pid ${pid}) is working on this state dir (${journalPath}); wait for it to finish`);
+  constructor(
+    readonly journalPath: string,
+    readonly pid: number,
+  ) {
+    super(
+      `another Clawdesk migration (pid ${pid}) is working on this state dir (${journalPath}); wait for it to finish`,
+    );
   }
 }
 
@@ -87,7 +90,9 @@ export function newTransactionId(): string {
 }
 
 /** Reads the journal (following a pointer) for any directory a transaction touches. */
-export async function findJournal(dir: string): Promise<{ journal: TxJournal; path: string } | { corrupt: string; path: string } | undefined> {
+export async function findJournal(
+  dir: string,
+): Promise<{ journal: TxJournal; path: string } | { corrupt: string; path: string } | undefined> {
   const candidate = journalPathFor(dir);
   // A journal directs renames and deletions: one another user could have planted (or a link) is never acted on.
   const untrusted = await untrustedJournal(candidate);
@@ -145,8 +150,10 @@ async function untrustedJournal(file: string): Promise<string | 'missing' | unde
   if (!st.isFile()) return `${file} is not a regular file; not acted on`;
   if (process.platform === 'win32' || typeof process.getuid !== 'function') return undefined;
   const uid = process.getuid();
-  if (st.uid !== uid) return `${file} is owned by uid ${st.uid}, not by you (uid ${uid}): another user's file is not acted on`;
-  if ((st.mode & 0o022) !== 0) return `${file} is writable by other users (mode ${(st.mode & 0o777).toString(8)}); not acted on`;
+  if (st.uid !== uid)
+    return `${file} is owned by uid ${st.uid}, not by you (uid ${uid}): another user's file is not acted on`;
+  if ((st.mode & 0o022) !== 0)
+    return `${file} is writable by other users (mode ${(st.mode & 0o777).toString(8)}); not acted on`;
   return undefined;
 }
 
@@ -240,7 +247,9 @@ async function createExclusively(file: string, value: unknown): Promise<void> {
     await fs.link(temp, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      const existing = await findJournal(path.join(path.dirname(file), path.basename(file).slice(1, -JOURNAL_SUFFIX.length))).catch(() => undefined);
+      const existing = await findJournal(
+        path.join(path.dirname(file), path.basename(file).slice(1, -JOURNAL_SUFFIX.length)),
+      ).catch(() => undefined);
       const pid = existing && 'journal' in existing ? existing.journal.pid : 0;
       throw new TransactionInProgressError(file, pid);
     }
@@ -269,7 +278,11 @@ export async function abortPreparing(journal: TxJournal): Promise<void> {
  * Commits: flushes the staging dirs, records their manifests, swaps everything in, verifies, cleans up.
  * Throws TransactionVerifyError after rolling back if the result does not match what was staged.
  */
-export async function commitTransaction(journal: TxJournal, step?: StepHook, options: { written?: readonly string[] } = {}): Promise<void> {
+export async function commitTransaction(
+  journal: TxJournal,
+  step?: StepHook,
+  options: { written?: readonly string[] } = {},
+): Promise<void> {
   const expected: Record<string, TreeManifest> = {};
   // Durable before the commit point: the bytes this transaction wrote (copies) and every new name (directories).
   // Files placed by hard link are the very inodes that were already there; their data is not ours to flush.
@@ -291,7 +304,9 @@ export async function commitTransaction(journal: TxJournal, step?: StepHook, opt
   const problems = await verifyInstalled(journal, true);
   if (problems.length > 0) {
     await rollBack(journal, step);
-    throw new TransactionVerifyError(`the migrated state did not match what was staged (${problems.join('; ')}); everything was rolled back`);
+    throw new TransactionVerifyError(
+      `the migrated state did not match what was staged (${problems.join('; ')}); everything was rolled back`,
+    );
   }
   await cleanUp(journal, step);
 }
@@ -354,7 +369,8 @@ async function rollBack(journal: TxJournal, step?: StepHook): Promise<void> {
     }
     await fsyncPath(path.dirname(op.path));
   }
-  for (const op of journal.ops) if (op.install.kind === 'dir') await fs.rm(op.install.staged, { recursive: true, force: true });
+  for (const op of journal.ops)
+    if (op.install.kind === 'dir') await fs.rm(op.install.staged, { recursive: true, force: true });
   for (const scratch of journal.scratch) await fs.rm(scratch, { recursive: true, force: true });
   await finish(journal);
 }
@@ -377,11 +393,15 @@ async function verifyInstalled(journal: TxJournal, compareContent: boolean): Pro
       }
       if (compareContent && journal.expected?.[index]) {
         const want = journal.expected[index];
-        const diff = diffManifests(want, await treeManifest(op.path, (rel) => (want[rel] as { sha256?: string } | undefined)?.sha256 !== undefined));
+        const diff = diffManifests(
+          want,
+          await treeManifest(op.path, (rel) => (want[rel] as { sha256?: string } | undefined)?.sha256 !== undefined),
+        );
         if (diff.length > 0) problems.push(`${op.path}: ${diff.join(', ')}`);
       }
     } else if (op.install.kind === 'link') {
-      if (!(await isLinkTo(op.path, op.install.target))) problems.push(`${op.path} does not link to ${op.install.target}`);
+      if (!(await isLinkTo(op.path, op.install.target)))
+        problems.push(`${op.path} does not link to ${op.install.target}`);
     } else if (await lexists(op.path)) {
       problems.push(`${op.path} still exists`);
     }
@@ -423,7 +443,8 @@ export type RecoveryOutcome = 'rolled-back' | 'rolled-forward' | 'discarded-stag
 
 /** Finishes or undoes an interrupted transaction. Idempotent: a crash during recovery is recovered the same way. */
 export async function recoverTransaction(journal: TxJournal, step?: StepHook): Promise<RecoveryOutcome> {
-  if (isProcessAlive(journal.pid, journal.hostname)) throw new TransactionInProgressError(journal.journalPath, journal.pid);
+  if (isProcessAlive(journal.pid, journal.hostname))
+    throw new TransactionInProgressError(journal.journalPath, journal.pid);
   if (journal.phase === 'preparing') {
     await abortPreparing(journal);
     return 'discarded-staging';

@@ -62,7 +62,13 @@ export async function copyTree(src: string, dst: string, options: CopyTreeOption
   return result;
 }
 
-async function copyChildren(src: string, dst: string, rel: string, result: CopyTreeResult, options: CopyTreeOptions): Promise<void> {
+async function copyChildren(
+  src: string,
+  dst: string,
+  rel: string,
+  result: CopyTreeResult,
+  options: CopyTreeOptions,
+): Promise<void> {
   const entries = await fs.readdir(path.join(src, rel), { withFileTypes: true });
   for (const entry of entries) {
     const childRel = rel ? `${rel}/${entry.name}` : entry.name;
@@ -71,7 +77,15 @@ async function copyChildren(src: string, dst: string, rel: string, result: CopyT
   }
 }
 
-async function copyEntry(from: string, to: string, rel: string, result: CopyTreeResult, options: CopyTreeOptions, srcRoot: string, dstRoot: string): Promise<void> {
+async function copyEntry(
+  from: string,
+  to: string,
+  rel: string,
+  result: CopyTreeResult,
+  options: CopyTreeOptions,
+  srcRoot: string,
+  dstRoot: string,
+): Promise<void> {
   options.ctx?.check?.();
   const st = lstatSync(from);
   if (st.isSymbolicLink()) {
@@ -101,7 +115,10 @@ async function copyEntry(from: string, to: string, rel: string, result: CopyTree
 /** A file changed (or was swapped for something else) between the check and its placement. */
 export class SourceChangedError extends Error {
   readonly code = 'SOURCE_CHANGED';
-  constructor(readonly filePath: string, why: string) {
+  constructor(
+    readonly filePath: string,
+    why: string,
+  ) {
     super(`${filePath} changed while it was being migrated (${why})`);
   }
 }
@@ -128,13 +145,20 @@ export async function linkOrCopyFile(from: string, to: string, st: Stats): Promi
   const placed = lstatSync(to);
   if (!placed.isFile() || placed.ino !== st.ino || placed.dev !== st.dev) {
     unlinkSync(to);
-    throw new SourceChangedError(from, placed.isSymbolicLink() ? 'it became a symbolic link' : 'it was replaced by another file');
+    throw new SourceChangedError(
+      from,
+      placed.isSymbolicLink() ? 'it became a symbolic link' : 'it was replaced by another file',
+    );
   }
   return 'linked';
 }
 
 /** Copies one file or link, creating parent dirs (0700) as needed. */
-export async function copyOne(from: string, to: string, options: { link?: boolean } = {}): Promise<'linked' | 'copied' | 'link'> {
+export async function copyOne(
+  from: string,
+  to: string,
+  options: { link?: boolean } = {},
+): Promise<'linked' | 'copied' | 'link'> {
   await fs.mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
   const st = lstatSync(from);
   if (st.isSymbolicLink()) {
@@ -164,7 +188,8 @@ export async function copyFileData(from: string, to: string, st: import('node:fs
   const src = await fs.open(from, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
   try {
     const opened = await src.stat();
-    if (!opened.isFile() || opened.ino !== st.ino || opened.dev !== st.dev) throw new SourceChangedError(from, 'it was replaced by another file');
+    if (!opened.isFile() || opened.ino !== st.ino || opened.dev !== st.dev)
+      throw new SourceChangedError(from, 'it was replaced by another file');
     if (!sparse) {
       // The kernel copies (a copy-on-write clone where the filesystem offers one, else copy_file_range/sendfile):
       // no bytes pass through this process. On Linux the copy reads the descriptor opened above (no link followed).
@@ -184,7 +209,9 @@ export async function copyFileData(from: string, to: string, st: import('node:fs
         let runStart = -1;
         for (let offset = 0; offset < bytesRead; offset += SPARSE_BLOCK) {
           const end = Math.min(offset + SPARSE_BLOCK, bytesRead);
-          const isZero = buffer.subarray(offset, end).equals(end - offset === SPARSE_BLOCK ? zero : zero.subarray(0, end - offset));
+          const isZero = buffer
+            .subarray(offset, end)
+            .equals(end - offset === SPARSE_BLOCK ? zero : zero.subarray(0, end - offset));
           if (!isZero && runStart < 0) runStart = offset;
           if (isZero && runStart >= 0) {
             await writeAll(dst, buffer.subarray(runStart, offset), position + runStart);
@@ -234,7 +261,10 @@ export async function fsyncTree(root: string): Promise<void> {
   };
   await collect(root, 0);
   await inParallel(files, fsyncPath);
-  const byDepth = dirs.sort().reverse().map((d) => d.slice(d.indexOf('\0') + 1));
+  const byDepth = dirs
+    .sort()
+    .reverse()
+    .map((d) => d.slice(d.indexOf('\0') + 1));
   await inParallel(byDepth, fsyncPath);
 }
 
@@ -243,11 +273,15 @@ export async function fsyncDirs(root: string): Promise<void> {
   const dirs: Array<{ depth: number; p: string }> = [];
   const collect = (p: string, depth: number) => {
     dirs.push({ depth, p });
-    for (const entry of readdirSync(p, { withFileTypes: true })) if (entry.isDirectory()) collect(path.join(p, entry.name), depth + 1);
+    for (const entry of readdirSync(p, { withFileTypes: true }))
+      if (entry.isDirectory()) collect(path.join(p, entry.name), depth + 1);
   };
   collect(root, 0);
   dirs.sort((a, b) => b.depth - a.depth);
-  await inParallel(dirs.map((d) => d.p), fsyncPath);
+  await inParallel(
+    dirs.map((d) => d.p),
+    fsyncPath,
+  );
 }
 
 /** Flushes these files, many at once (the filesystem batches concurrent flushes into few journal commits). */

@@ -27,7 +27,10 @@ export interface IpcRouterOptions {
  * A sender is trusted only when it is one of Clawdesk's windows AND the calling frame is its main frame showing
  * Clawdesk's own origin: an iframe, a navigated-away page or a foreign origin is refused.
  */
-export function isTrustedSender(event: Pick<IpcMainInvokeEvent, 'sender' | 'senderFrame'>, isOwnWebContents: (id: number) => boolean): boolean {
+export function isTrustedSender(
+  event: Pick<IpcMainInvokeEvent, 'sender' | 'senderFrame'>,
+  isOwnWebContents: (id: number) => boolean,
+): boolean {
   const frame = event.senderFrame;
   if (!frame || !isOwnWebContents(event.sender.id)) return false;
   if (frame.parent !== null) return false;
@@ -54,7 +57,10 @@ export function registerIpcHandlers(options: IpcRouterOptions): () => void {
       }
       const parsed = schema.safeParse(args);
       if (!parsed.success) {
-        const error = new IpcRejectedError('invalid-arguments', `${method}: invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(args)'} ${i.message}`).join('; ')}`);
+        const error = new IpcRejectedError(
+          'invalid-arguments',
+          `${method}: invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(args)'} ${i.message}`).join('; ')}`,
+        );
         options.onRejected?.(method, error);
         throw error;
       }

@@ -5,7 +5,16 @@ import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth'
 import { approvalsCommand } from '../../gateway/cli/commands/approvals-command';
 import { nodePlatform } from '../../gateway/node-host/node-host';
 import type { CliIo } from '../../gateway/cli/cli-io';
-import { agentFlow, invoke, rejection, scriptedApprover, startExecHarness, TOKEN, waitFor, type ExecHarness } from './exec-harness';
+import {
+  agentFlow,
+  invoke,
+  rejection,
+  scriptedApprover,
+  startExecHarness,
+  TOKEN,
+  waitFor,
+  type ExecHarness,
+} from './exec-harness';
 
 /**
  * Issue 10: the rules a real OpenClaw agent and OpenClaw's gateway need, kept at Clawdesk's gateway.
@@ -60,20 +69,35 @@ describe('who sees an exec approval (OpenClaw visibility rule)', () => {
     expect(await narrow.request('exec.approval.list', {})).toEqual([]);
     expect((await admin.request<any[]>('exec.approval.list', {})).map((a) => a.id)).toEqual([id]);
     expect((await rejection(narrow.request('approval.get', { id }))).message).toContain('approval not found');
-    expect((await rejection(narrow.request('approval.resolve', { id, kind: 'exec', decision: 'allow-once' }))).message).toContain('approval not found');
-    expect((await rejection(narrow.request('exec.approval.resolve', { id, decision: 'allow-once' }))).message).toMatch(/unknown or expired/);
+    expect(
+      (await rejection(narrow.request('approval.resolve', { id, kind: 'exec', decision: 'allow-once' }))).message,
+    ).toContain('approval not found');
+    expect((await rejection(narrow.request('exec.approval.resolve', { id, decision: 'allow-once' }))).message).toMatch(
+      /unknown or expired/,
+    );
     await admin.request('exec.approval.resolve', { id, decision: 'deny' });
     expect((await pendingFlow).approval.decision).toBe('deny');
   });
 });
 
 describe('the backend replay rule (openclaw agent --local, token mode)', () => {
-  async function backendRequest(harness: ExecHarness, argv: string[], decision: 'allow-once' | 'allow-always' = 'allow-once') {
+  async function backendRequest(
+    harness: ExecHarness,
+    argv: string[],
+    decision: 'allow-once' | 'allow-always' = 'allow-once',
+  ) {
     const approver = scriptedApprover(decision);
     await harness.approvalClient(approver);
-    const requester = await harness.operator({ device: null, ...backend, scopes: ['operator.write', 'operator.approvals'] });
+    const requester = await harness.operator({
+      device: null,
+      ...backend,
+      scopes: ['operator.write', 'operator.approvals'],
+    });
     // ask "always" offers allow-once only; allow-always needs a policy that may remember.
-    const flow = await agentFlow(requester, harness.nodeId, argv, { cwd: harness.work, ask: decision === 'allow-always' ? 'on-miss' : 'always' });
+    const flow = await agentFlow(requester, harness.nodeId, argv, {
+      cwd: harness.work,
+      ask: decision === 'allow-always' ? 'on-miss' : 'always',
+    });
     expect(flow.approval.decision).toBe(decision);
     return { flow, requester };
   }
@@ -92,31 +116,54 @@ describe('the backend replay rule (openclaw agent --local, token mode)', () => {
     h = await startExecHarness();
     const argv = ['/bin/echo', 'replayed'];
     const { flow } = await backendRequest(h, argv);
-    const agentDevice = await h.operator({ device: createEphemeralDeviceSigner(), ...backend, scopes: ['operator.write'] });
+    const agentDevice = await h.operator({
+      device: createEphemeralDeviceSigner(),
+      ...backend,
+      scopes: ['operator.write'],
+    });
     const res = await invoke(agentDevice, h.nodeId, 'system.run', replayParams(h, flow, argv));
     const payload = res.payload ?? JSON.parse(res.payloadJSON);
     expect(payload.stdout).toBe('replayed\n');
     // allow-once: once.
-    expect(detail(await rejection(invoke(agentDevice, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe('APPROVAL_CONSUMED');
+    expect(detail(await rejection(invoke(agentDevice, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
+      'APPROVAL_CONSUMED',
+    );
   });
 
   it('refuses the replay from a non-backend client, from a device-token session, and from a second device', async () => {
     h = await startExecHarness();
     const argv = ['/bin/echo', 'nope'];
     const { flow } = await backendRequest(h, argv, 'allow-always');
-    const asCli = await h.operator({ device: createEphemeralDeviceSigner(), clientId: 'cli', clientMode: 'cli', scopes: ['operator.write'] });
-    expect(detail(await rejection(invoke(asCli, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe('APPROVAL_DEVICE_MISMATCH');
+    const asCli = await h.operator({
+      device: createEphemeralDeviceSigner(),
+      clientId: 'cli',
+      clientMode: 'cli',
+      scopes: ['operator.write'],
+    });
+    expect(detail(await rejection(invoke(asCli, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
+      'APPROVAL_DEVICE_MISMATCH',
+    );
 
     const device = createEphemeralDeviceSigner();
     const first = await h.operator({ device, ...backend, scopes: ['operator.write'] });
     const deviceToken = (first as any).hello.auth.deviceToken as string;
-    const viaDeviceToken = await h.operator({ device, ...backend, token: undefined, deviceToken, scopes: ['operator.write'] });
-    expect(detail(await rejection(invoke(viaDeviceToken, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe('APPROVAL_DEVICE_MISMATCH');
+    const viaDeviceToken = await h.operator({
+      device,
+      ...backend,
+      token: undefined,
+      deviceToken,
+      scopes: ['operator.write'],
+    });
+    expect(detail(await rejection(invoke(viaDeviceToken, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
+      'APPROVAL_DEVICE_MISMATCH',
+    );
 
     // The first backend device to replay pins the approval; another device cannot reuse an allow-always.
     await invoke(first, h.nodeId, 'system.run', replayParams(h, flow, argv));
     const second = await h.operator({ device: createEphemeralDeviceSigner(), ...backend, scopes: ['operator.write'] });
-    expect(detail(await rejection(invoke(second, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe('APPROVAL_DEVICE_MISMATCH');
+    expect(detail(await rejection(invoke(second, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
+      'APPROVAL_DEVICE_MISMATCH',
+    );
   });
 
   it('the device that resolved the request can neither resolve as its requester nor replay what it decided', async () => {
@@ -125,17 +172,31 @@ describe('the backend replay rule (openclaw agent --local, token mode)', () => {
     const resolverDevice = createEphemeralDeviceSigner();
     const requester = await h.operator({ device: null, ...backend, scopes: ['operator.write', 'operator.approvals'] });
     // A device-less connection with the requester's shared token is the requester: it may not resolve.
-    const sameCredential = await h.operator({ device: null, ...backend, scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'] });
-    const resolver = await h.operator({ device: resolverDevice, ...backend, scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'] });
+    const sameCredential = await h.operator({
+      device: null,
+      ...backend,
+      scopes: ['operator.admin', 'operator.approvals'],
+      caps: ['exec-approvals'],
+    });
+    const resolver = await h.operator({
+      device: resolverDevice,
+      ...backend,
+      scopes: ['operator.admin', 'operator.approvals'],
+      caps: ['exec-approvals'],
+    });
     let id = '';
     resolver.on('event', (name: string, payload: any) => name === 'exec.approval.requested' && (id = payload.id));
     const flowP = agentFlow(requester, h.nodeId, argv, { cwd: h.work, ask: 'always' });
     await waitFor(() => id !== '');
-    expect(detail(await rejection(sameCredential.request('exec.approval.resolve', { id, decision: 'allow-once' })))).toBe('APPROVAL_SELF_RESOLVE');
+    expect(
+      detail(await rejection(sameCredential.request('exec.approval.resolve', { id, decision: 'allow-once' }))),
+    ).toBe('APPROVAL_SELF_RESOLVE');
     await resolver.request('exec.approval.resolve', { id, decision: 'allow-once' });
     const flow = await flowP;
     const replay = await h.operator({ device: resolverDevice, ...backend, scopes: ['operator.write'] });
-    expect(detail(await rejection(invoke(replay, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe('APPROVAL_DEVICE_MISMATCH');
+    expect(detail(await rejection(invoke(replay, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
+      'APPROVAL_DEVICE_MISMATCH',
+    );
   });
 
   it('under auth none there is no shared secret to bind the replay to: refused', async () => {
@@ -146,7 +207,9 @@ describe('the backend replay rule (openclaw agent --local, token mode)', () => {
     const requester = await h.operator({ device: null, ...backend, scopes: ['operator.write', 'operator.approvals'] });
     const flow = await agentFlow(requester, h.nodeId, argv, { cwd: h.work, ask: 'always' });
     const replay = await h.operator({ device: createEphemeralDeviceSigner(), ...backend, scopes: ['operator.write'] });
-    expect(detail(await rejection(invoke(replay, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe('APPROVAL_DEVICE_MISMATCH');
+    expect(detail(await rejection(invoke(replay, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
+      'APPROVAL_DEVICE_MISMATCH',
+    );
   });
 });
 
@@ -173,14 +236,26 @@ describe('clawdesk approvals: one device, one look', () => {
         const frame = JSON.parse(String(data));
         if (frame.method === 'connect') {
           connects.push(frame.params);
-          ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: false, error: { code: 'INVALID_REQUEST', message: 'recorded' } }));
+          ws.send(
+            JSON.stringify({
+              type: 'res',
+              id: frame.id,
+              ok: false,
+              error: { code: 'INVALID_REQUEST', message: 'recorded' },
+            }),
+          );
           ws.close(1008, 'recorded');
         }
       });
     });
     await new Promise((r) => wss.once('listening', r));
     const port = (wss.address() as AddressInfo).port;
-    const io: CliIo = { stdout: () => undefined, stderr: () => undefined, env: { PATH: process.env.PATH, HOME: process.env.HOME }, waitForStopSignal: () => new Promise(() => undefined) };
+    const io: CliIo = {
+      stdout: () => undefined,
+      stderr: () => undefined,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      waitForStopSignal: () => new Promise(() => undefined),
+    };
     try {
       await approvalsCommand(['pending', '--url', `ws://127.0.0.1:${port}`, '--token', TOKEN, '--no-device'], io);
     } finally {
@@ -196,7 +271,10 @@ describe('clawdesk approvals: one device, one look', () => {
 
 describe('runtime tokens (approvalRuntimeToken, agentRuntimeIdentityToken)', () => {
   /** A raw connect with exactly these params (no client library in between). */
-  async function rawConnect(url: string, params: Record<string, unknown>): Promise<{ ok: boolean; payload?: any; error?: any }> {
+  async function rawConnect(
+    url: string,
+    params: Record<string, unknown>,
+  ): Promise<{ ok: boolean; payload?: any; error?: any }> {
     const { WebSocket } = await import('ws');
     const ws = new WebSocket(url);
     try {
@@ -204,7 +282,8 @@ describe('runtime tokens (approvalRuntimeToken, agentRuntimeIdentityToken)', () 
         ws.on('error', reject);
         ws.on('message', (data) => {
           const frame = JSON.parse(String(data));
-          if (frame.event === 'connect.challenge') ws.send(JSON.stringify({ type: 'req', id: 'c1', method: 'connect', params }));
+          if (frame.event === 'connect.challenge')
+            ws.send(JSON.stringify({ type: 'req', id: 'c1', method: 'connect', params }));
           else if (frame.id === 'c1') resolve(frame);
         });
       });
@@ -212,15 +291,38 @@ describe('runtime tokens (approvalRuntimeToken, agentRuntimeIdentityToken)', () 
       ws.close();
     }
   }
-  const client = (id: string, mode: string) => ({ id, mode, version: '2026.9.6', platform: 'linux', deviceFamily: 'Linux' });
+  const client = (id: string, mode: string) => ({
+    id,
+    mode,
+    version: '2026.9.6',
+    platform: 'linux',
+    deviceFamily: 'Linux',
+  });
 
   it('are refused from anything but a local shared-secret backend client, and grant nothing there', async () => {
     h = await startExecHarness();
-    const forged = { approvalRuntimeToken: 'not-issued-by-clawdesk', agentRuntimeIdentityToken: 'eyJmb3JnZWQiOnRydWV9.c2ln' };
-    const asCli = await rawConnect(h.gateway.url, { minProtocol: 4, maxProtocol: 4, client: client('cli', 'cli'), role: 'operator', scopes: ['operator.read'], auth: { token: TOKEN, ...forged } });
+    const forged = {
+      approvalRuntimeToken: 'not-issued-by-clawdesk',
+      agentRuntimeIdentityToken: 'eyJmb3JnZWQiOnRydWV9.c2ln',
+    };
+    const asCli = await rawConnect(h.gateway.url, {
+      minProtocol: 4,
+      maxProtocol: 4,
+      client: client('cli', 'cli'),
+      role: 'operator',
+      scopes: ['operator.read'],
+      auth: { token: TOKEN, ...forged },
+    });
     expect(asCli.ok).toBe(false);
     expect(asCli.error.details.code).toBe('RUNTIME_TOKEN_UNTRUSTED_CLIENT');
-    const asBackend = await rawConnect(h.gateway.url, { minProtocol: 4, maxProtocol: 4, client: client('gateway-client', 'backend'), role: 'operator', scopes: ['operator.approvals'], auth: { token: TOKEN, ...forged } });
+    const asBackend = await rawConnect(h.gateway.url, {
+      minProtocol: 4,
+      maxProtocol: 4,
+      client: client('gateway-client', 'backend'),
+      role: 'operator',
+      scopes: ['operator.approvals'],
+      auth: { token: TOKEN, ...forged },
+    });
     expect(asBackend.ok).toBe(true);
     // Exactly the scopes asked for: the tokens add no admin, no approval-runtime visibility.
     expect(asBackend.payload.auth.scopes).toEqual(['operator.approvals']);

@@ -21,13 +21,21 @@ const touch = (file: string) => ['/bin/sh', '-lc', `touch ${file}`];
 
 /** The real CLI: device-less on loopback, client `cli`, the scopes it asks for `approvals resolve`. */
 const cliLike = (harness: ExecHarness) =>
-  harness.operator({ device: null, clientId: 'cli', clientMode: 'cli', scopes: ['operator.admin', 'operator.approvals'] });
+  harness.operator({
+    device: null,
+    clientId: 'cli',
+    clientMode: 'cli',
+    scopes: ['operator.admin', 'operator.approvals'],
+  });
 
 /**
  * An agent that signs in with its own device token rather than the shared token: a device-less resolver holding the
  * shared token is then a different credential, so the CLI-like resolver may decide for it (issue 9 finding 4).
  */
-async function deviceTokenAgent(harness: ExecHarness, scopes = ['operator.write', 'operator.approvals']): Promise<GatewaySession> {
+async function deviceTokenAgent(
+  harness: ExecHarness,
+  scopes = ['operator.write', 'operator.approvals'],
+): Promise<GatewaySession> {
   const device = createEphemeralDeviceSigner();
   const first = await harness.operator({ device, scopes });
   const deviceToken: string = (first as any).hello.auth.deviceToken;
@@ -45,7 +53,13 @@ interface Pending {
 }
 
 /** Files an exec approval from `agent` and returns its id once the approval client `watcher` has been sent it. */
-async function fileApproval(harness: ExecHarness, agent: GatewaySession, watcher: GatewaySession, file: string, o: { timeoutMs?: number; ask?: string } = {}): Promise<Pending> {
+async function fileApproval(
+  harness: ExecHarness,
+  agent: GatewaySession,
+  watcher: GatewaySession,
+  file: string,
+  o: { timeoutMs?: number; ask?: string } = {},
+): Promise<Pending> {
   const requested = nextEvent(watcher, 'exec.approval.requested', 10_000);
   const flow = agentFlow(agent, harness.nodeId, touch(file), { cwd: harness.work, ...o });
   flow.catch(() => undefined);
@@ -58,7 +72,15 @@ describe('the approval lists `openclaw approvals pending` calls', () => {
     h = await startExecHarness();
     const admin = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli', scopes: ['operator.admin'] });
     const methods: string[] = (admin as any).hello.features.methods;
-    expect(methods).toEqual(expect.arrayContaining(['exec.approval.list', 'plugin.approval.list', 'openclaw.approval.list', 'approval.get', 'approval.resolve']));
+    expect(methods).toEqual(
+      expect.arrayContaining([
+        'exec.approval.list',
+        'plugin.approval.list',
+        'openclaw.approval.list',
+        'approval.get',
+        'approval.resolve',
+      ]),
+    );
 
     const [exec, plugin, openclaw] = await Promise.all([
       admin.request('exec.approval.list', {}),
@@ -90,7 +112,15 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
       id: pending.id,
       status: 'pending',
       // The text computed from the argv that runs; the agent's own text only as its description (issue 9 finding 3).
-      presentation: { kind: 'exec', commandText: expect.stringMatching(/ -lc 'touch r1'$/), agentCommandText: 'touch r1', host: 'node', nodeId: h.nodeId, agentId: 'main', allowedDecisions: ['allow-once', 'allow-always', 'deny'] },
+      presentation: {
+        kind: 'exec',
+        commandText: expect.stringMatching(/ -lc 'touch r1'$/),
+        agentCommandText: 'touch r1',
+        host: 'node',
+        nodeId: h.nodeId,
+        agentId: 'main',
+        allowedDecisions: ['allow-once', 'allow-always', 'deny'],
+      },
     });
     expect(typeof got.approval.createdAtMs).toBe('number');
     expect(got.approval.expiresAtMs).toBeGreaterThan(got.approval.createdAtMs);
@@ -100,7 +130,13 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
     const res = await cli.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' });
     expect(res).toMatchObject({
       applied: true,
-      approval: { id: pending.id, status: 'allowed', decision: 'allow-once', resolver: { kind: 'runtime', id: 'cli' }, source: { agentId: 'main', sessionKey: 'agent:main:s1' } },
+      approval: {
+        id: pending.id,
+        status: 'allowed',
+        decision: 'allow-once',
+        resolver: { kind: 'runtime', id: 'cli' },
+        source: { agentId: 'main', sessionKey: 'agent:main:s1' },
+      },
     });
     expect(typeof res.approval.resolvedAtMs).toBe('number');
     expect(await resolved).toMatchObject({ id: pending.id, decision: 'allow-once', resolvedBy: 'cli' });
@@ -112,7 +148,11 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
     expect((await rejection(flow.run())).error.details.code).toBe('APPROVAL_CONSUMED');
 
     // Still readable after the decision, with its outcome.
-    expect((await cli.request('approval.get', { id: pending.id })).approval).toMatchObject({ status: 'allowed', decision: 'allow-once', resolver: { kind: 'runtime', id: 'cli' } });
+    expect((await cli.request('approval.get', { id: pending.id })).approval).toMatchObject({
+      status: 'allowed',
+      decision: 'allow-once',
+      resolver: { kind: 'runtime', id: 'cli' },
+    });
     // No longer pending: not listed.
     expect(await cli.request('exec.approval.list', {})).toEqual([]);
   });
@@ -125,7 +165,11 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
     const pending = await fileApproval(h, agent, watcher, 'd1');
     const res = await reviewer.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'deny' });
     expect(res.applied).toBe(true);
-    expect(res.approval).toMatchObject({ status: 'denied', decision: 'deny', resolver: { kind: 'device', id: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(res.approval).toMatchObject({
+      status: 'denied',
+      decision: 'deny',
+      resolver: { kind: 'device', id: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
     const flow = await pending.flow;
     expect(flow.approval.decision).toBe('deny');
     expect((await rejection(flow.run())).error.details.code).toBe('APPROVAL_REQUIRED');
@@ -156,16 +200,22 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
     const cli = await cliLike(h);
     const pending = await fileApproval(h, agent, watcher, 'k1', { ask: 'always' });
 
-    const kind = await rejection(cli.request('approval.resolve', { id: pending.id, kind: 'plugin', decision: 'allow-once' }));
+    const kind = await rejection(
+      cli.request('approval.resolve', { id: pending.id, kind: 'plugin', decision: 'allow-once' }),
+    );
     expect(kind.error.code).toBe('INVALID_REQUEST');
     expect(kind.message).toMatch(/kind/);
     const missingKind = await rejection(cli.request('approval.resolve', { id: pending.id, decision: 'allow-once' }));
     expect(missingKind.error.code).toBe('INVALID_REQUEST');
 
-    const always = await rejection(cli.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-always' }));
+    const always = await rejection(
+      cli.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-always' }),
+    );
     expect(always.error.details.reason).toBe('APPROVAL_ALLOW_ALWAYS_UNAVAILABLE');
 
-    const self = await rejection(agent.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' }));
+    const self = await rejection(
+      agent.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' }),
+    );
     expect(self.error.details.reason).toBe('APPROVAL_SELF_RESOLVE');
 
     expect((await cli.request('approval.get', { id: pending.id })).approval.status).toBe('pending');
@@ -190,11 +240,19 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
     const again = await cli.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'deny' });
     expect(again).toMatchObject({ applied: false, approval: { id: pending.id, status: 'denied', decision: 'deny' } });
 
-    const other = await rejection(cli.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' }));
-    expect(other.error).toMatchObject({ code: 'INVALID_REQUEST', details: { reason: 'APPROVAL_ALREADY_RESOLVED', decision: 'deny' } });
+    const other = await rejection(
+      cli.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' }),
+    );
+    expect(other.error).toMatchObject({
+      code: 'INVALID_REQUEST',
+      details: { reason: 'APPROVAL_ALREADY_RESOLVED', decision: 'deny' },
+    });
     expect(other.message).toContain('already resolved with deny');
 
-    expect((await cli.request('approval.get', { id: pending.id })).approval).toMatchObject({ status: 'denied', decision: 'deny' });
+    expect((await cli.request('approval.get', { id: pending.id })).approval).toMatchObject({
+      status: 'denied',
+      decision: 'deny',
+    });
     await new Promise((r) => setTimeout(r, 50));
     expect(events).not.toContain('exec.approval.resolved');
   });
@@ -206,9 +264,16 @@ describe('approval.get and approval.resolve (`openclaw approvals resolve <id> <d
     const cli = await cliLike(h);
     const pending = await fileApproval(h, agent, watcher, 'e1', { timeoutMs: 300 });
     const flow = await pending.flow;
-    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'timeout', askFallback: 'deny', fallbackDecision: 'deny' });
+    expect(flow.approval).toMatchObject({
+      decision: null,
+      terminalReason: 'timeout',
+      askFallback: 'deny',
+      fallbackDecision: 'deny',
+    });
     await waitFor(async () => (await cli.request('approval.get', { id: pending.id })).approval.status === 'expired');
-    const late = await rejection(cli.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' }));
+    const late = await rejection(
+      cli.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' }),
+    );
     expect(late.error.details.reason).toBe('APPROVAL_EXPIRED');
     expect((await rejection(flow.run())).error.details.code).toBe('APPROVAL_EXPIRED');
     expect(existsSync(path.join(h.work, 'e1'))).toBe(false);

@@ -87,7 +87,12 @@ describe('clawdesk approvals pending / resolve', () => {
   it('lists without a device identity in auth none mode (the loopback seed report), but cannot resolve for a requester it cannot be told apart from (issue 9 finding 4)', async () => {
     h = await startExecHarness({ auth: 'none' });
     // The approval client has its own device: a device-less one would share the agent's credential and never be asked.
-    const ui = await h.operator({ scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'], clientId: 'cli', clientMode: 'cli' });
+    const ui = await h.operator({
+      scopes: ['operator.admin', 'operator.approvals'],
+      caps: ['exec-approvals'],
+      clientId: 'cli',
+      clientMode: 'cli',
+    });
     const agent = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli' });
     const flowP = agentFlow(agent, h.nodeId, ['/bin/sh', '-lc', 'touch cli2'], { cwd: h.work });
     const common = ['--url', h.gateway.url, '--no-device', '--state-dir', path.join(h.root, 'cli-state')];
@@ -118,7 +123,21 @@ describe('clawdesk approvals pending / resolve', () => {
     expect(await runCli(['approvals', 'resolve', 'abc', 'deny', ...common], unknown)).toBe(1);
     expect(unknown.err).toMatch(/unknown or expired approval id/);
     const wrongToken = captureIo();
-    expect(await runCli(['approvals', 'pending', '--url', h.gateway.url, '--token', 'nope', '--state-dir', path.join(h.root, 'cli-state')], wrongToken)).toBe(1);
+    expect(
+      await runCli(
+        [
+          'approvals',
+          'pending',
+          '--url',
+          h.gateway.url,
+          '--token',
+          'nope',
+          '--state-dir',
+          path.join(h.root, 'cli-state'),
+        ],
+        wrongToken,
+      ),
+    ).toBe(1);
     expect(wrongToken.err).toMatch(/AUTH_TOKEN_MISMATCH/);
   });
 });
@@ -129,7 +148,22 @@ describe('clawdesk node run', () => {
     const stateDir = path.join(h.root, 'node2-state');
     const io = captureIo();
     // No keychain in the test process: the user's explicit consent to a 0600 key file is needed.
-    const done = runCli(['node', 'run', '--url', h.gateway.url, '--token', TOKEN, '--state-dir', stateDir, '--display-name', 'second', '--allow-plaintext-keys'], io);
+    const done = runCli(
+      [
+        'node',
+        'run',
+        '--url',
+        h.gateway.url,
+        '--token',
+        TOKEN,
+        '--state-dir',
+        stateDir,
+        '--display-name',
+        'second',
+        '--allow-plaintext-keys',
+      ],
+      io,
+    );
     const admin = await h.operator({ scopes: ['operator.admin'] });
     let pending: any;
     await waitFor(async () => {
@@ -139,7 +173,12 @@ describe('clawdesk node run', () => {
     });
     expect(pending.commands).toContain('system.run');
     await admin.request('node.pair.approve', { requestId: pending.requestId });
-    const which = await admin.request('node.invoke', { nodeId: pending.nodeId, command: 'system.which', params: { bins: ['sh'] }, idempotencyKey: 'w1' });
+    const which = await admin.request('node.invoke', {
+      nodeId: pending.nodeId,
+      command: 'system.which',
+      params: { bins: ['sh'] },
+      idempotencyKey: 'w1',
+    });
     expect(which.payload.bins.sh).toBeTruthy();
     io.stop();
     expect(await done).toBe(0);
@@ -154,7 +193,12 @@ describe('clawdesk node run', () => {
     const pairedBefore = h.gateway.pairing.listPaired().length;
     try {
       const io = captureIo();
-      expect(await runCli(['node', 'run', '--url', h.gateway.url, '--token', TOKEN, '--state-dir', path.join(h.root, 'n4')], io)).toBe(1);
+      expect(
+        await runCli(
+          ['node', 'run', '--url', h.gateway.url, '--token', TOKEN, '--state-dir', path.join(h.root, 'n4')],
+          io,
+        ),
+      ).toBe(1);
       expect(io.err).toMatch(/device identity cannot be kept/);
       expect(io.err).toContain('--allow-plaintext-keys');
       expect(h.gateway.pairing.listPaired()).toHaveLength(pairedBefore);
@@ -167,7 +211,22 @@ describe('clawdesk node run', () => {
   it('exits non-zero with the reason on a wrong token', async () => {
     h = await startExecHarness();
     const io = captureIo();
-    expect(await runCli(['node', 'run', '--url', h.gateway.url, '--token', 'nope', '--state-dir', path.join(h.root, 'n3'), '--allow-plaintext-keys'], io)).toBe(1);
+    expect(
+      await runCli(
+        [
+          'node',
+          'run',
+          '--url',
+          h.gateway.url,
+          '--token',
+          'nope',
+          '--state-dir',
+          path.join(h.root, 'n3'),
+          '--allow-plaintext-keys',
+        ],
+        io,
+      ),
+    ).toBe(1);
     expect(io.err).toMatch(/token/);
     expect(await runCli(['node', 'run', '--url', 'http://x'], captureIo())).toBe(2);
     void rejection;

@@ -2,7 +2,15 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nextEvent } from '../helpers/gateway-fixture';
-import { agentFlow, invoke, rejection, scriptedApprover, startExecHarness, waitFor, type ExecHarness } from './exec-harness';
+import {
+  agentFlow,
+  invoke,
+  rejection,
+  scriptedApprover,
+  startExecHarness,
+  waitFor,
+  type ExecHarness,
+} from './exec-harness';
 
 let h: ExecHarness | undefined;
 afterEach(async () => {
@@ -58,9 +66,19 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     expect(patterns).toEqual([expect.stringMatching(/\/touch$/)]);
 
     // Same command again: the node's own policy lets it through without any approval.
-    const prep = await invoke(agent, h.nodeId, 'system.run.prepare', { command: touch('a1'), agentId: 'main', sessionKey: 'agent:main:s1', cwd: h.work });
+    const prep = await invoke(agent, h.nodeId, 'system.run.prepare', {
+      command: touch('a1'),
+      agentId: 'main',
+      sessionKey: 'agent:main:s1',
+      cwd: h.work,
+    });
     expect(prep.payload.execPolicy.requiresApproval).toBe(false);
-    const plain = await invoke(agent, h.nodeId, 'system.run', { command: touch('a1'), cwd: h.work, agentId: 'main', sessionKey: 'agent:main:s1' });
+    const plain = await invoke(agent, h.nodeId, 'system.run', {
+      command: touch('a1'),
+      cwd: h.work,
+      agentId: 'main',
+      sessionKey: 'agent:main:s1',
+    });
     expect(plain.payload.success).toBe(true);
     expect(approver.seen).toHaveLength(1);
   });
@@ -75,9 +93,17 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     const patterns: string[] = file.agents.main.allowlist.map((e: any) => e.pattern);
     expect(patterns.some((p) => /bash$|\/sh$/.test(p))).toBe(false);
     // The program inside was allowed, the shell was not: other programs under bash still ask.
-    const other = await rejection(invoke(agent, h.nodeId, 'system.run', { command: ['bash', '-lc', 'mkdir b2'], cwd: h.work, agentId: 'main' }));
+    const other = await rejection(
+      invoke(agent, h.nodeId, 'system.run', { command: ['bash', '-lc', 'mkdir b2'], cwd: h.work, agentId: 'main' }),
+    );
     expect(other.message).toBe('SYSTEM_RUN_DENIED: approval required');
-    const script = await rejection(invoke(agent, h.nodeId, 'system.run', { command: ['bash', '-c', 'touch b3; mkdir b4'], cwd: h.work, agentId: 'main' }));
+    const script = await rejection(
+      invoke(agent, h.nodeId, 'system.run', {
+        command: ['bash', '-c', 'touch b3; mkdir b4'],
+        cwd: h.work,
+        agentId: 'main',
+      }),
+    );
     expect(script.message).toBe('SYSTEM_RUN_DENIED: approval required');
     expect(existsSync(path.join(h.work, 'b2')) || existsSync(path.join(h.work, 'b3'))).toBe(false);
   });
@@ -89,7 +115,11 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     const flow = await agentFlow(agent, h.nodeId, touch('d1'), { cwd: h.work });
     expect(flow.approval.decision).toBe('deny');
     const err = await rejection(flow.run());
-    expect(err.error).toMatchObject({ code: 'INVALID_REQUEST', message: 'approval required', details: { code: 'APPROVAL_REQUIRED' } });
+    expect(err.error).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: 'approval required',
+      details: { code: 'APPROVAL_REQUIRED' },
+    });
     // Without the approval fields the node's own policy asks, and refuses.
     const raw = await rejection(invoke(agent, h.nodeId, 'system.run', { command: touch('d1'), cwd: h.work }));
     expect(raw.message).toBe('SYSTEM_RUN_DENIED: approval required');
@@ -127,7 +157,12 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     const agent = await h.operator();
     const flow = await agentFlow(agent, h.nodeId, touch('x1'), { cwd: h.work, timeoutMs: 300 });
     expect((await seen).id).toBe(flow.approval.id);
-    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'timeout', askFallback: 'deny', fallbackDecision: 'deny' });
+    expect(flow.approval).toMatchObject({
+      decision: null,
+      terminalReason: 'timeout',
+      askFallback: 'deny',
+      fallbackDecision: 'deny',
+    });
     expect((await rejection(flow.run())).error.details.code).toBe('APPROVAL_EXPIRED');
   });
 
@@ -136,7 +171,12 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     const agent = await h.operator();
     const flow = await agentFlow(agent, h.nodeId, touch('z1'), { cwd: h.work });
     expect(flow.interim).toBeUndefined();
-    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'no-approval-route', askFallback: 'deny', fallbackDecision: 'deny' });
+    expect(flow.approval).toMatchObject({
+      decision: null,
+      terminalReason: 'no-approval-route',
+      askFallback: 'deny',
+      fallbackDecision: 'deny',
+    });
     // The requester cannot supply the decision itself (issue 9 finding 4): askFallback=deny stands.
     const err = await rejection(flow.run());
     expect(err.error).toMatchObject({ code: 'INVALID_REQUEST', details: { code: 'APPROVAL_REQUIRED' } });
@@ -159,9 +199,17 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
 describe('ask: always on a loopback gateway (the seed report)', () => {
   for (const auth of ['token', 'none'] as const) {
     it(`works end to end in ${auth} mode with a device-less CLI-style agent; a device-less approver sharing its credential is never asked (issue 9 finding 4)`, async () => {
-      h = await startExecHarness({ auth, nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'always' } } } });
+      h = await startExecHarness({
+        auth,
+        nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'always' } } },
+      });
       // The real CLI connects without a device on loopback (spec 9.3, 9.9).
-      const agent = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli', scopes: ['operator.write', 'operator.approvals'] });
+      const agent = await h.operator({
+        device: null,
+        clientId: 'cli',
+        clientMode: 'cli',
+        scopes: ['operator.write', 'operator.approvals'],
+      });
       const raw = await rejection(invoke(agent, h.nodeId, 'system.run', { command: touch('s1'), cwd: h.work }));
       expect(raw.message).toBe('SYSTEM_RUN_DENIED: approval required');
       // A device-less approver with the same credential cannot be told apart from the agent: it is not asked, and
@@ -169,7 +217,12 @@ describe('ask: always on a loopback gateway (the seed report)', () => {
       const sameCredential = scriptedApprover('allow-once');
       const blind = await h.approvalClient(sameCredential, { identity: undefined, clientId: 'cli', clientMode: 'cli' });
       const unrouted = await agentFlow(agent, h.nodeId, touch('s1'), { cwd: h.work, ask: 'always', security: 'full' });
-      expect(unrouted.approval).toMatchObject({ decision: null, terminalReason: 'no-approval-route', askFallback: 'deny', fallbackDecision: 'deny' });
+      expect(unrouted.approval).toMatchObject({
+        decision: null,
+        terminalReason: 'no-approval-route',
+        askFallback: 'deny',
+        fallbackDecision: 'deny',
+      });
       expect(sameCredential.seen).toHaveLength(0);
       expect((await rejection(unrouted.run())).error.details.code).toBe('APPROVAL_REQUIRED');
       await blind.stop();
@@ -219,12 +272,29 @@ describe('binding violations are refused with their codes and nothing runs', () 
     const other = await h.operator();
     const cases: Array<[string, Promise<unknown>]> = [
       ['APPROVAL_DEVICE_MISMATCH', invoke(other, h.nodeId, 'system.run', base)],
-      ['APPROVAL_ARGV_MISMATCH', invoke(agent, h.nodeId, 'system.run', { ...base, command: touch('v2'), systemRunPlan: { ...flow.plan, argv: touch('v2') } })],
-      ['APPROVAL_CWD_MISMATCH', invoke(agent, h.nodeId, 'system.run', { ...base, cwd: '/tmp', systemRunPlan: { ...flow.plan, cwd: '/tmp' } })],
+      [
+        'APPROVAL_ARGV_MISMATCH',
+        invoke(agent, h.nodeId, 'system.run', {
+          ...base,
+          command: touch('v2'),
+          systemRunPlan: { ...flow.plan, argv: touch('v2') },
+        }),
+      ],
+      [
+        'APPROVAL_CWD_MISMATCH',
+        invoke(agent, h.nodeId, 'system.run', { ...base, cwd: '/tmp', systemRunPlan: { ...flow.plan, cwd: '/tmp' } }),
+      ],
       ['APPROVAL_ENV_MISMATCH', invoke(agent, h.nodeId, 'system.run', { ...base, env: { LANG: 'C', LC_ALL: 'C' } })],
       ['MISSING_RUN_ID', invoke(agent, h.nodeId, 'system.run', { ...base, runId: undefined })],
       ['UNKNOWN_APPROVAL_ID', invoke(agent, h.nodeId, 'system.run', { ...base, runId: 'nope' })],
-      ['APPROVAL_SESSION_MISMATCH', invoke(agent, h.nodeId, 'system.run', { ...base, sessionKey: 'other', systemRunPlan: { ...flow.plan, sessionKey: 'other' } })],
+      [
+        'APPROVAL_SESSION_MISMATCH',
+        invoke(agent, h.nodeId, 'system.run', {
+          ...base,
+          sessionKey: 'other',
+          systemRunPlan: { ...flow.plan, sessionKey: 'other' },
+        }),
+      ],
     ];
     for (const [code, call] of cases) expect((await rejection(call)).error.details.code, code).toBe(code);
     expect(existsSync(path.join(h.work, 'v1'))).toBe(false);
@@ -238,10 +308,16 @@ describe('binding violations are refused with their codes and nothing runs', () 
     await h.approvalClient(scriptedApprover('allow-once'));
     const agent = await h.operator();
     const flow = await agentFlow(agent, h.nodeId, touch('w1'), { cwd: h.work });
-    const err = await rejection(invoke(agent, 'other-node', 'system.run', { approved: true, runId: flow.approval.id, command: touch('w1') }));
+    const err = await rejection(
+      invoke(agent, 'other-node', 'system.run', { approved: true, runId: flow.approval.id, command: touch('w1') }),
+    );
     expect(err.error.details.code).toBe('NOT_CONNECTED');
     expect(() =>
-      h!.exec.approvals.gateSystemRun({ conn: { connId: 'x' } as any, nodeId: 'other-node', params: { approved: true, runId: flow.approval.id, command: touch('w1') } }),
+      h!.exec.approvals.gateSystemRun({
+        conn: { connId: 'x' } as any,
+        nodeId: 'other-node',
+        params: { approved: true, runId: flow.approval.id, command: touch('w1') },
+      }),
     ).toThrow(/another node/);
   });
 });
@@ -250,12 +326,26 @@ describe('bad input through the gateway', () => {
   it('unknown commands, malformed params and a mismatched rawCommand are clear errors', async () => {
     h = await startExecHarness({ nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'off' } } } });
     const agent = await h.operator();
-    expect((await rejection(invoke(agent, h.nodeId, 'system.format-disk', {}))).message).toMatch(/node command not allowed/);
-    expect((await rejection(invoke(agent, h.nodeId, 'system.run', { command: 'ls' }))).error.details.nodeError.code).toBe('INVALID_REQUEST');
-    expect((await rejection(invoke(agent, h.nodeId, 'system.run', { command: ['ls'], rawCommand: 'rm -rf /' }))).message).toMatch(/^RAW_COMMAND_MISMATCH/);
-    expect((await rejection(invoke(agent, h.nodeId, 'system.run', { command: ['no-such-exe-xyz'] }))).message).toMatch(/^EXECUTABLE_NOT_FOUND/);
-    expect((await rejection(invoke(agent, h.nodeId, 'system.run', { command: ['ls'], cwd: path.join(h.work, 'gone') }))).message).toMatch(/^CWD_NOT_FOUND/);
-    expect((await rejection(agent.request('node.invoke', { nodeId: h.nodeId, command: 'system.which', params: {} }))).message).toMatch(/idempotencyKey/);
+    expect((await rejection(invoke(agent, h.nodeId, 'system.format-disk', {}))).message).toMatch(
+      /node command not allowed/,
+    );
+    expect(
+      (await rejection(invoke(agent, h.nodeId, 'system.run', { command: 'ls' }))).error.details.nodeError.code,
+    ).toBe('INVALID_REQUEST');
+    expect(
+      (await rejection(invoke(agent, h.nodeId, 'system.run', { command: ['ls'], rawCommand: 'rm -rf /' }))).message,
+    ).toMatch(/^RAW_COMMAND_MISMATCH/);
+    expect((await rejection(invoke(agent, h.nodeId, 'system.run', { command: ['no-such-exe-xyz'] }))).message).toMatch(
+      /^EXECUTABLE_NOT_FOUND/,
+    );
+    expect(
+      (await rejection(invoke(agent, h.nodeId, 'system.run', { command: ['ls'], cwd: path.join(h.work, 'gone') })))
+        .message,
+    ).toMatch(/^CWD_NOT_FOUND/);
+    expect(
+      (await rejection(agent.request('node.invoke', { nodeId: h.nodeId, command: 'system.which', params: {} })))
+        .message,
+    ).toMatch(/idempotencyKey/);
     const ok = await invoke(agent, h.nodeId, 'system.run', { command: ['pwd'], cwd: h.work });
     expect(ok.payload.stdout.trim()).toBe(realpathSync(h.work));
   });

@@ -5,7 +5,11 @@ import path from 'node:path';
 import { connectGateway, type GatewayClientOptions, type GatewaySession } from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner, type DeviceSigner } from '../../gateway/protocol/device-auth';
 import { createExecModules, type ExecModules, type ExecModulesOptions } from '../../gateway/approvals/exec-modules';
-import { startApprovalClient, type ApprovalClientHandle, type ApprovalClientOptions } from '../../gateway/approvals/approval-client';
+import {
+  startApprovalClient,
+  type ApprovalClientHandle,
+  type ApprovalClientOptions,
+} from '../../gateway/approvals/approval-client';
 import type { Approver } from '../../gateway/approvals/approver';
 import { ExecApprovalsStore } from '../../gateway/exec/approvals-file';
 import { startNodeHost, type NodeHostHandle } from '../../gateway/node-host/node-host';
@@ -24,14 +28,18 @@ export interface ExecHarness {
   nodeStore: ExecApprovalsStore;
   auth: 'token' | 'none';
   /** Connects an operator; `device: null` connects without a device identity. */
-  operator(opts?: Omit<Partial<GatewayClientOptions>, 'device'> & { device?: DeviceSigner | null }): Promise<GatewaySession>;
+  operator(
+    opts?: Omit<Partial<GatewayClientOptions>, 'device'> & { device?: DeviceSigner | null },
+  ): Promise<GatewaySession>;
   approvalClient(approver: Approver, opts?: Partial<ApprovalClientOptions>): Promise<ApprovalClientHandle>;
   dispose(): Promise<void>;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
 
-export async function startExecHarness(opts: { auth?: 'token' | 'none'; exec?: ExecModulesOptions; nodePolicy?: unknown; trustNode?: boolean } = {}): Promise<ExecHarness> {
+export async function startExecHarness(
+  opts: { auth?: 'token' | 'none'; exec?: ExecModulesOptions; nodePolicy?: unknown; trustNode?: boolean } = {},
+): Promise<ExecHarness> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-exec-e2e-'));
   const work = path.join(root, 'work');
   const nodeStateDir = path.join(root, 'node-state');
@@ -57,7 +65,8 @@ export async function startExecHarness(opts: { auth?: 'token' | 'none'; exec?: E
     defaultCwd: work,
     reconnect: { initialBackoffMs: 50, maxBackoffMs: 200 },
   });
-  if (opts.trustNode !== false) await waitFor(() => exec.registry.surfaceOf(nodeIdentity.deviceId).includes('system.run'));
+  if (opts.trustNode !== false)
+    await waitFor(() => exec.registry.surfaceOf(nodeIdentity.deviceId).includes('system.run'));
   const sessions: GatewaySession[] = [];
   const clients: ApprovalClientHandle[] = [];
   const harness: ExecHarness = {
@@ -131,8 +140,18 @@ export function scriptedApprover(answer: 'allow-once' | 'allow-always' | 'deny' 
   return approver;
 }
 
-export function invoke(session: GatewaySession, nodeId: string, command: string, params: unknown, extra: Record<string, unknown> = {}) {
-  return session.request('node.invoke', { nodeId, command, params, idempotencyKey: randomUUID(), ...extra }, { timeoutMs: 20_000 });
+export function invoke(
+  session: GatewaySession,
+  nodeId: string,
+  command: string,
+  params: unknown,
+  extra: Record<string, unknown> = {},
+) {
+  return session.request(
+    'node.invoke',
+    { nodeId, command, params, idempotencyKey: randomUUID(), ...extra },
+    { timeoutMs: 20_000 },
+  );
 }
 
 export interface AgentRun {
@@ -147,11 +166,26 @@ export async function agentFlow(
   agent: GatewaySession,
   nodeId: string,
   argv: string[],
-  o: { rawCommand?: string; cwd?: string; env?: Record<string, string>; ask?: string; security?: string; timeoutMs?: number; agentId?: string; sessionKey?: string } = {},
+  o: {
+    rawCommand?: string;
+    cwd?: string;
+    env?: Record<string, string>;
+    ask?: string;
+    security?: string;
+    timeoutMs?: number;
+    agentId?: string;
+    sessionKey?: string;
+  } = {},
 ): Promise<AgentRun> {
   const agentId = o.agentId ?? 'main';
   const sessionKey = o.sessionKey ?? 'agent:main:s1';
-  const prep = await invoke(agent, nodeId, 'system.run.prepare', { command: argv, rawCommand: o.rawCommand, cwd: o.cwd, agentId, sessionKey });
+  const prep = await invoke(agent, nodeId, 'system.run.prepare', {
+    command: argv,
+    rawCommand: o.rawCommand,
+    cwd: o.cwd,
+    agentId,
+    sessionKey,
+  });
   const plan = prep.payload.plan;
   let interim: any;
   const approval = await agent.request(

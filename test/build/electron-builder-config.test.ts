@@ -23,14 +23,14 @@ function pngSize(file: string): { width: number; height: number } {
 }
 
 describe('electron-builder configuration (package.json "build")', () => {
-  it('passes electron-builder\'s own JSON schema', () => {
+  it("passes electron-builder's own JSON schema", () => {
     expect(() => validateSchema(scheme, structuredClone(config), { name: 'electron-builder' })).not.toThrow();
   });
 
   it('the validator really rejects a broken config (the check above can fail)', () => {
-    expect(() => validateSchema(scheme, { ...structuredClone(config), nsis: { perMachine: 'sometimes', bogus: 1 } })).toThrow(
-      /Invalid configuration/,
-    );
+    expect(() =>
+      validateSchema(scheme, { ...structuredClone(config), nsis: { perMachine: 'sometimes', bogus: 1 } }),
+    ).toThrow(/Invalid configuration/);
   });
 
   it('turns the security fuses off/on as the issue requires', () => {
@@ -56,11 +56,17 @@ describe('electron-builder configuration (package.json "build")', () => {
   it('AppImage: the static type-2 runtime (no libfuse2, which Ubuntu 24.04 lacks), as electron-builder reads toolsets', () => {
     expect(config.toolsets.appimage).toBe('1.0.3');
     // electron-builder's own table: "0.0.0" (the default) is the FUSE2 appimage-12 bundle, 1.0.x the static runtime.
-    const { appimageChecksums } = require('app-builder-lib/out/toolsets/linux') as { appimageChecksums: Record<string, Record<string, string>> };
+    const { appimageChecksums } = require('app-builder-lib/out/toolsets/linux') as {
+      appimageChecksums: Record<string, Record<string, string>>;
+    };
     expect(Object.keys(appimageChecksums['0.0.0'])).toEqual(['appimage-12.0.1.7z']);
-    expect(Object.keys(appimageChecksums[config.toolsets.appimage]).join()).toMatch(/^appimage-tools-runtime-\d+\.tar\.gz$/);
+    expect(Object.keys(appimageChecksums[config.toolsets.appimage]).join()).toMatch(
+      /^appimage-tools-runtime-\d+\.tar\.gz$/,
+    );
     const target = readFileSync(require.resolve('app-builder-lib/out/targets/appimage/AppImageTarget.js'), 'utf8');
-    expect(target).toMatch(/appimageTool == null \|\| appimageTool === "0\.0\.0"\) \{\s*updateInfo = await \(0, appImageUtil_1\.buildLegacyFuse2AppImage\)/);
+    expect(target).toMatch(
+      /appimageTool == null \|\| appimageTool === "0\.0\.0"\) \{\s*updateInfo = await \(0, appImageUtil_1\.buildLegacyFuse2AppImage\)/,
+    );
   });
 
   it('uses the same app id as the main process (Windows AppUserModelID for notifications)', () => {
@@ -110,7 +116,15 @@ describe('electron-builder configuration (package.json "build")', () => {
 
   it('packs the compiled main entry, preload and renderer, and no source maps', () => {
     expect(pkg.main).toBe('dist/main/index.js');
-    expect(config.files).toEqual(expect.arrayContaining(['dist/main/**/*.js', 'dist/common/**/*.js', 'dist/preload/**', 'dist/renderer/**', '!**/*.map']));
+    expect(config.files).toEqual(
+      expect.arrayContaining([
+        'dist/main/**/*.js',
+        'dist/common/**/*.js',
+        'dist/preload/**',
+        'dist/renderer/**',
+        '!**/*.map',
+      ]),
+    );
     expect(pkg.scripts.build).toContain('scripts/build-ui.mjs');
     expect(pkg.scripts.dist).toMatch(/electron-builder/);
     expect(pkg.scripts.start).toBe('npm run build && node scripts/start-electron.mjs');

@@ -19,8 +19,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const root = path.resolve(__dirname, '..', '..');
 const require = createRequire(__filename);
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-const asar = require('@electron/asar') as { listPackage(file: string): string[]; statFile(file: string, entry: string): { unpacked?: boolean } };
-const fuses = require('@electron/fuses') as { getCurrentFuseWire(file: string): Promise<Record<number, number>>; FuseV1Options: Record<string, number> };
+const asar = require('@electron/asar') as {
+  listPackage(file: string): string[];
+  statFile(file: string, entry: string): { unpacked?: boolean };
+};
+const fuses = require('@electron/fuses') as {
+  getCurrentFuseWire(file: string): Promise<Record<number, number>>;
+  FuseV1Options: Record<string, number>;
+};
 const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
 
 let out: string;
@@ -43,7 +49,16 @@ function standInElectron(dir: string): void {
   };
   const wire = Buffer.alloc(8, '0');
   for (const [name, value] of inverse) if (name in names) wire[names[name]!] = value ? 0x30 : 0x31;
-  writeFileSync(path.join(dir, 'electron'), Buffer.concat([Buffer.from('#!/bin/sh\nexit 0\n# '), Buffer.from(SENTINEL), Buffer.from([1, 8]), wire, Buffer.from('\n')]));
+  writeFileSync(
+    path.join(dir, 'electron'),
+    Buffer.concat([
+      Buffer.from('#!/bin/sh\nexit 0\n# '),
+      Buffer.from(SENTINEL),
+      Buffer.from([1, 8]),
+      wire,
+      Buffer.from('\n'),
+    ]),
+  );
   chmodSync(path.join(dir, 'electron'), 0o755);
   writeFileSync(path.join(dir, 'chrome-sandbox'), 'stand-in', { mode: 0o755 });
   writeFileSync(path.join(dir, 'chrome_crashpad_handler'), 'stand-in', { mode: 0o755 });
@@ -54,7 +69,8 @@ function standInElectron(dir: string): void {
 
 beforeAll(async () => {
   for (const built of ['dist/main/index.js', 'dist/preload/preload.js', 'dist/renderer/index.html']) {
-    if (!existsSync(path.join(root, built))) throw new Error(`${built} is missing: run \`npm run build\` first (npm test does)`);
+    if (!existsSync(path.join(root, built)))
+      throw new Error(`${built} is missing: run \`npm run build\` first (npm test does)`);
   }
   const work = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-eb-'));
   standInElectron(path.join(work, 'electron'));
@@ -72,7 +88,11 @@ beforeAll(async () => {
       '-c.npmRebuild=false',
       `-c.directories.output=${out}`,
     ],
-    { cwd: root, env: { ...process.env, ELECTRON_BUILDER_CACHE: path.join(work, 'cache') }, maxBuffer: 16 * 1024 * 1024 },
+    {
+      cwd: root,
+      env: { ...process.env, ELECTRON_BUILDER_CACHE: path.join(work, 'cache') },
+      maxBuffer: 16 * 1024 * 1024,
+    },
   );
   archive = path.join(out, 'linux-unpacked', 'resources', 'app.asar');
   listing = asar.listPackage(archive);
@@ -80,7 +100,15 @@ beforeAll(async () => {
 
 describe('electron-builder --linux dir (offline, stand-in Electron)', () => {
   it('packs the compiled app: dist/main, dist/gateway, dist/common, dist/preload, dist/renderer and package.json', () => {
-    for (const entry of ['/dist/main/index.js', '/dist/main/tray-host.js', '/dist/gateway/server/gateway-server.js', '/dist/common/ipc-contract.js', '/dist/preload/preload.js', '/dist/renderer/index.html', '/package.json']) {
+    for (const entry of [
+      '/dist/main/index.js',
+      '/dist/main/tray-host.js',
+      '/dist/gateway/server/gateway-server.js',
+      '/dist/common/ipc-contract.js',
+      '/dist/preload/preload.js',
+      '/dist/renderer/index.html',
+      '/package.json',
+    ]) {
       expect(listing, entry).toContain(entry);
     }
   });
@@ -90,7 +118,8 @@ describe('electron-builder --linux dir (offline, stand-in Electron)', () => {
       expect(listing, name).toContain(`/node_modules/${name}/package.json`);
     }
     expect(Object.keys(pkg.dependencies)).toContain('unbash');
-    for (const dev of Object.keys(pkg.devDependencies)) expect(listing, dev).not.toContain(`/node_modules/${dev}/package.json`);
+    for (const dev of Object.keys(pkg.devDependencies))
+      expect(listing, dev).not.toContain(`/node_modules/${dev}/package.json`);
   });
 
   it("keytar's native module is unpacked next to the archive (a .node cannot load from inside an asar)", () => {
@@ -100,11 +129,31 @@ describe('electron-builder --linux dir (offline, stand-in Electron)', () => {
     expect(statSync(path.join(`${archive}.unpacked`, node!)).size).toBeGreaterThan(10_000);
   });
 
-  it('no sources, source maps or tests: not the project\'s, not the dependencies\'', () => {
-    const offenders = listing.filter((f) => /\.(map|ts|mts|cts|tsx)$/.test(f) || /\/(test|tests|__tests__|benchmarks)(\/|$)/.test(f) || /\.test\.[cm]?js$/.test(f));
+  it("no sources, source maps or tests: not the project's, not the dependencies'", () => {
+    const offenders = listing.filter(
+      (f) =>
+        /\.(map|ts|mts|cts|tsx)$/.test(f) ||
+        /\/(test|tests|__tests__|benchmarks)(\/|$)/.test(f) ||
+        /\.test\.[cm]?js$/.test(f),
+    );
     expect(offenders).toEqual([]);
-    for (const folder of ['/main', '/gateway', '/preload', '/renderer', '/common', '/test', '/bench', '/scripts', '/build', '/dist/test', '/dist/bench']) {
-      expect(listing.filter((f) => f === folder || f.startsWith(`${folder}/`)), folder).toEqual([]);
+    for (const folder of [
+      '/main',
+      '/gateway',
+      '/preload',
+      '/renderer',
+      '/common',
+      '/test',
+      '/bench',
+      '/scripts',
+      '/build',
+      '/dist/test',
+      '/dist/bench',
+    ]) {
+      expect(
+        listing.filter((f) => f === folder || f.startsWith(`${folder}/`)),
+        folder,
+      ).toEqual([]);
     }
   });
 

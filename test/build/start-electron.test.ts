@@ -12,7 +12,13 @@ const launcher = path.join(root, 'scripts', 'start-electron.mjs');
 type Check = { ok: boolean; via?: string; message?: string };
 const mod = (await import(launcher)) as {
   checkLinuxSandbox(o: { electronPath: string; procRoot: string; apparmorDir: string }): Check;
-  main(o: { argv?: string[]; platform?: string; procRoot?: string; apparmorDir?: string; requireFrom?: (id: string) => string }): Promise<number>;
+  main(o: {
+    argv?: string[];
+    platform?: string;
+    procRoot?: string;
+    apparmorDir?: string;
+    requireFrom?: (id: string) => string;
+  }): Promise<number>;
 };
 // The suite runs as root (CI and this machine; the same-user tests need it too), so it can chown like sudo would.
 
@@ -56,7 +62,10 @@ describe('npm start on Linux: the sandbox preflight', () => {
 
   it('running the printed chown/chmod fix (as root) makes the check pass: the fix is the right one', () => {
     const message = mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir }).message!;
-    const commands = message.split('\n').filter((l) => /^\s+sudo ch(own|mod) /.test(l)).map((l) => l.trim().replace(/^sudo /, ''));
+    const commands = message
+      .split('\n')
+      .filter((l) => /^\s+sudo ch(own|mod) /.test(l))
+      .map((l) => l.trim().replace(/^sudo /, ''));
     expect(commands).toHaveLength(2);
     for (const command of commands) execFileSync('/bin/sh', ['-c', command]);
     expect(mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir })).toEqual({ ok: true, via: 'suid-helper' });
@@ -69,20 +78,30 @@ describe('npm start on Linux: the sandbox preflight', () => {
     writeFileSync(path.join(apparmorDir, 'clawdesk-dev-electron'), profile.replace('  userns,\n', ''));
     expect(mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir }).ok).toBe(false);
     writeFileSync(path.join(apparmorDir, 'clawdesk-dev-electron'), profile);
-    expect(mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir })).toEqual({ ok: true, via: 'user-namespaces' });
+    expect(mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir })).toEqual({
+      ok: true,
+      via: 'user-namespaces',
+    });
   });
 
   it('unrestricted user namespaces (Fedora, Debian, Ubuntu 22.04) need no setuid helper', () => {
     sysctl('kernel/apparmor_restrict_unprivileged_userns', '0');
-    expect(mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir })).toEqual({ ok: true, via: 'user-namespaces' });
+    expect(mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir })).toEqual({
+      ok: true,
+      via: 'user-namespaces',
+    });
   });
 
   it('user namespaces switched off another way are reported by name', () => {
     sysctl('kernel/apparmor_restrict_unprivileged_userns', '0');
     sysctl('kernel/unprivileged_userns_clone', '0');
-    expect(mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir }).message).toContain('kernel.unprivileged_userns_clone = 0');
+    expect(mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir }).message).toContain(
+      'kernel.unprivileged_userns_clone = 0',
+    );
     sysctl('user/max_user_namespaces', '0');
-    expect(mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir }).message).toContain('user.max_user_namespaces = 0');
+    expect(mod.checkLinuxSandbox({ electronPath, procRoot, apparmorDir }).message).toContain(
+      'user.max_user_namespaces = 0',
+    );
   });
 
   it('a root-owned helper that is not setuid is still not enough', () => {
@@ -96,7 +115,9 @@ describe('npm start: the launch', () => {
   let stderr: string;
   beforeEach(() => {
     stderr = '';
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation(
+      (chunk: string | Uint8Array) => ((stderr += String(chunk)), true),
+    );
   });
   afterEach(() => vi.restoreAllMocks());
 
@@ -110,7 +131,13 @@ describe('npm start: the launch', () => {
     sysctl('kernel/apparmor_restrict_unprivileged_userns', '0');
     const out = path.join(dir, 'out.txt');
     writeFileSync(electronPath, `#!/bin/sh\necho "$PWD $*" > '${out}'\nexit 7\n`, { mode: 0o755 });
-    const code = await mod.main({ argv: ['--trace-warnings'], platform: 'linux', procRoot, apparmorDir, requireFrom: () => electronPath });
+    const code = await mod.main({
+      argv: ['--trace-warnings'],
+      platform: 'linux',
+      procRoot,
+      apparmorDir,
+      requireFrom: () => electronPath,
+    });
     expect(code).toBe(7);
     expect(readFileSync(out, 'utf8').trim()).toBe(`${root} . --trace-warnings`);
   });
@@ -118,7 +145,9 @@ describe('npm start: the launch', () => {
   it('no Electron binary and no download: says what to do instead, exit 1, nothing spawned', async () => {
     // What electron@45's index.js throws when its download fails (offline, or a proxy in the way).
     const requireFrom = () => {
-      throw new Error('Electron failed to install correctly. Please delete `node_modules/electron` and run "npx install-electron --no" manually.');
+      throw new Error(
+        'Electron failed to install correctly. Please delete `node_modules/electron` and run "npx install-electron --no" manually.',
+      );
     };
     expect(await mod.main({ platform: 'linux', procRoot, apparmorDir, requireFrom })).toBe(1);
     expect(stderr).toContain("Electron's binary is not installed and could not be downloaded");

@@ -2,8 +2,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliUser, makeTempDir, removeTempDirs, startClawdeskGateway, type TargetGateway } from '../interop/interop-target';
-import { ensureOpenclawInstalled, repoRoot, startRealOpenclawGateway, type RealGateway } from '../interop/openclaw-harness';
+import {
+  cliUser,
+  makeTempDir,
+  removeTempDirs,
+  startClawdeskGateway,
+  type TargetGateway,
+} from '../interop/interop-target';
+import {
+  ensureOpenclawInstalled,
+  repoRoot,
+  startRealOpenclawGateway,
+  type RealGateway,
+} from '../interop/openclaw-harness';
 import { spawn } from 'node:child_process';
 import { agentConfig, createAgent, describeTurn, type Agent, type AgentTurn } from './agent-harness';
 import { startClawdeskApprover, waitUntil, type ClawdeskApprover } from './clawdesk-side';
@@ -39,7 +50,9 @@ async function clawdeskNodeId(approver: ClawdeskApprover, timeoutMs = 30_000): P
     return await waitUntil(
       'a connected node offering system.run',
       async () => {
-        const list = await approver.observer.request<{ nodes: Array<{ nodeId: string; connected?: boolean; commands?: string[] }> }>('node.list', {});
+        const list = await approver.observer.request<{
+          nodes: Array<{ nodeId: string; connected?: boolean; commands?: string[] }>;
+        }>('node.list', {});
         last = list;
         return list.nodes.find((n) => n.connected && (n.commands ?? []).includes('system.run'))?.nodeId;
       },
@@ -50,7 +63,13 @@ async function clawdeskNodeId(approver: ClawdeskApprover, timeoutMs = 30_000): P
   }
 }
 
-async function expectRanOnClawdesk(turn: AgentTurn, approver: ClawdeskApprover, nodeId: string, decision: 'allow-once' | 'allow-always', observeNodeEvents = true) {
+async function expectRanOnClawdesk(
+  turn: AgentTurn,
+  approver: ClawdeskApprover,
+  nodeId: string,
+  decision: 'allow-once' | 'allow-always',
+  observeNodeEvents = true,
+) {
   expect(turn.result.code, describeTurn(turn)).toBe(0);
   expect(turn.finalText, describeTurn(turn)).toContain(turn.marker);
   // The tool result the model was shown: the runner's node, then the command's output.
@@ -59,11 +78,15 @@ async function expectRanOnClawdesk(turn: AgentTurn, approver: ClawdeskApprover, 
   expect(toolOutput).toContain(`${turn.marker}\n`);
   if (observeNodeEvents) {
     const finished = await waitUntil('exec.finished from Clawdesk’s runner', () =>
-      approver.nodeEvents.find((e) => e.event === 'exec.finished' && e.nodeId === nodeId && JSON.stringify(e.payload).includes(turn.marker)),
+      approver.nodeEvents.find(
+        (e) => e.event === 'exec.finished' && e.nodeId === nodeId && JSON.stringify(e.payload).includes(turn.marker),
+      ),
     );
     expect(finished.payload).toMatchObject({ exitCode: 0 });
   }
-  const entry = await waitUntil('the approval history entry', () => approver.history.query().find((e) => e.command.includes(turn.marker)));
+  const entry = await waitUntil('the approval history entry', () =>
+    approver.history.query().find((e) => e.command.includes(turn.marker)),
+  );
   expect(entry).toMatchObject({ decision, decidedBy: 'you' });
   expect(approver.outcomes.find((o) => o.id === entry.id)).toMatchObject({ decision, source: 'user' });
 }
@@ -77,7 +100,10 @@ describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () =>
 
   beforeAll(async () => {
     gateway = await startClawdeskGateway({ authMode: 'token', token: TOKEN });
-    approver = await startClawdeskApprover({ url: `ws://127.0.0.1:${gateway.port}`, token: TOKEN }, { dir: makeTempDir('approver') });
+    approver = await startClawdeskApprover(
+      { url: `ws://127.0.0.1:${gateway.port}`, token: TOKEN },
+      { dir: makeTempDir('approver') },
+    );
     nodeId = await clawdeskNodeId(approver);
     agent = createAgent({ gatewayPort: gateway.port, authMode: 'token', token: TOKEN, model });
     await agent.ensureDeviceIdentity();
@@ -101,9 +127,13 @@ describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () =>
     expect(turn.result.code, describeTurn(turn)).toBe(0);
     expect(turn.finalText, describeTurn(turn)).toMatch(/denied/i);
     expect(model.toolOutputs(turn.trigger)[0] ?? '').not.toContain(`${turn.marker}\n`);
-    const entry = await waitUntil('the history entry', () => approver.history.query().find((e) => e.command.includes(turn.marker)));
+    const entry = await waitUntil('the history entry', () =>
+      approver.history.query().find((e) => e.command.includes(turn.marker)),
+    );
     expect(entry).toMatchObject({ decision: 'deny', decidedBy: 'you' });
-    expect(approver.nodeEvents.some((e) => e.event === 'exec.finished' && JSON.stringify(e.payload).includes(turn.marker))).toBe(false);
+    expect(
+      approver.nodeEvents.some((e) => e.event === 'exec.finished' && JSON.stringify(e.payload).includes(turn.marker)),
+    ).toBe(false);
   });
 
   it('allow-always: the command runs and the decision is recorded as allow-always', async () => {
@@ -122,7 +152,9 @@ describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () =>
     expect(second.result.code, describeTurn(second)).toBe(0);
     expect(second.finalText, describeTurn(second)).toContain(second.marker);
     await waitUntil('exec.finished of the second turn', () =>
-      approver.nodeEvents.find((e) => e.event === 'exec.finished' && e.nodeId === nodeId && JSON.stringify(e.payload).includes(second.marker)),
+      approver.nodeEvents.find(
+        (e) => e.event === 'exec.finished' && e.nodeId === nodeId && JSON.stringify(e.payload).includes(second.marker),
+      ),
     );
   });
 });
@@ -131,7 +163,10 @@ describe('embedded: askFallback on expiry', () => {
   const TOKEN = `e2e-fallback-${process.pid}-${Date.now()}`;
   it('nobody answers: askFallback (deny, the default) decides, nothing runs, the agent reports the denial', async () => {
     const gateway = await startClawdeskGateway({ authMode: 'token', token: TOKEN });
-    const approver = await startClawdeskApprover({ url: `ws://127.0.0.1:${gateway.port}`, token: TOKEN }, { dir: makeTempDir('approver-fb'), promptTimeoutMs: 3_000 });
+    const approver = await startClawdeskApprover(
+      { url: `ws://127.0.0.1:${gateway.port}`, token: TOKEN },
+      { dir: makeTempDir('approver-fb'), promptTimeoutMs: 3_000 },
+    );
     try {
       approver.answer('never');
       const agent = createAgent({ gatewayPort: gateway.port, authMode: 'token', token: TOKEN, model });
@@ -139,10 +174,17 @@ describe('embedded: askFallback on expiry', () => {
       const turn = await agent.turn({ command });
       expect(turn.result.code, describeTurn(turn)).toBe(0);
       expect(turn.finalText, describeTurn(turn)).toMatch(/denied/i);
-      const entry = await waitUntil('the history entry', () => approver.history.query().find((e) => e.command.includes(turn.marker)));
+      const entry = await waitUntil('the history entry', () =>
+        approver.history.query().find((e) => e.command.includes(turn.marker)),
+      );
       expect(entry).toMatchObject({ decision: 'deny', decidedBy: 'fallback (askFallback)' });
-      expect(approver.clientOutcomes.find((o) => o.id === entry.id)).toMatchObject({ decision: 'deny', source: 'fallback' });
-      expect(approver.nodeEvents.some((e) => e.event === 'exec.finished' && JSON.stringify(e.payload).includes(turn.marker))).toBe(false);
+      expect(approver.clientOutcomes.find((o) => o.id === entry.id)).toMatchObject({
+        decision: 'deny',
+        source: 'fallback',
+      });
+      expect(
+        approver.nodeEvents.some((e) => e.event === 'exec.finished' && JSON.stringify(e.payload).includes(turn.marker)),
+      ).toBe(false);
     } finally {
       await approver.stop();
       await gateway.stop();
@@ -153,7 +195,10 @@ describe('embedded: askFallback on expiry', () => {
 describe('embedded: Clawdesk’s gateway with auth none', () => {
   it('allow-once', async () => {
     const gateway = await startClawdeskGateway({ authMode: 'none' });
-    const approver = await startClawdeskApprover({ url: `ws://127.0.0.1:${gateway.port}` }, { dir: makeTempDir('approver-none') });
+    const approver = await startClawdeskApprover(
+      { url: `ws://127.0.0.1:${gateway.port}` },
+      { dir: makeTempDir('approver-none') },
+    );
     try {
       const nodeId = await clawdeskNodeId(approver);
       const agent = createAgent({ gatewayPort: gateway.port, authMode: 'none', model });
@@ -181,7 +226,12 @@ describe('attach: OpenClaw’s gateway (token), `clawdesk node run` as its node,
 
   it('allow-once', async () => {
     // Gateway-backed turns run inside OpenClaw's gateway: its config carries the scripted model and the exec policy.
-    real = await startRealOpenclawGateway({ authMode: 'token', token: TOKEN, tmpDir: makeTempDir('attach-gw'), extraConfig: agentConfig(model) });
+    real = await startRealOpenclawGateway({
+      authMode: 'token',
+      token: TOKEN,
+      tmpDir: makeTempDir('attach-gw'),
+      extraConfig: agentConfig(model),
+    });
     const url = `ws://127.0.0.1:${real.port}`;
     node = startClawdeskNode(url, TOKEN);
     const cli = cliUser({ port: real.port, authMode: 'token', token: TOKEN });
@@ -197,7 +247,9 @@ describe('attach: OpenClaw’s gateway (token), `clawdesk node run` as its node,
       },
       60_000,
     ).catch((error) => {
-      throw new Error(`${error.message}; last \`nodes pending --json\`: ${JSON.stringify(lastPending)}\n--- Clawdesk node ---\n${node!.output().slice(-2000)}`);
+      throw new Error(
+        `${error.message}; last \`nodes pending --json\`: ${JSON.stringify(lastPending)}\n--- Clawdesk node ---\n${node!.output().slice(-2000)}`,
+      );
     });
     const approved = await cli.run(['nodes', 'approve', requestId]);
     expect(approved.code, approved.stderr).toBe(0);
@@ -222,10 +274,31 @@ function startClawdeskNode(url: string, token: string): { output(): string; stop
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const child = spawn(
     process.execPath,
-    [path.join(repoRoot, 'bin', 'clawdesk.js'), 'node', 'run', '--url', url, '--token', token, '--state-dir', stateDir, '--identity', path.join(dir, 'node-key.json'), '--display-name', 'Clawdesk', '--verbose'],
+    [
+      path.join(repoRoot, 'bin', 'clawdesk.js'),
+      'node',
+      'run',
+      '--url',
+      url,
+      '--token',
+      token,
+      '--state-dir',
+      stateDir,
+      '--identity',
+      path.join(dir, 'node-key.json'),
+      '--display-name',
+      'Clawdesk',
+      '--verbose',
+    ],
     {
       cwd: dir,
-      env: { PATH: process.env.PATH, HOME: dir, TMPDIR: os.tmpdir(), NODE_OPTIONS: `--require ${install.loopbackGuard}`, PEER_EGRESS_LOG: path.join(dir, 'egress.log') },
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        TMPDIR: os.tmpdir(),
+        NODE_OPTIONS: `--require ${install.loopbackGuard}`,
+        PEER_EGRESS_LOG: path.join(dir, 'egress.log'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -2,7 +2,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ensureOpenclawInstalled, openclawEnv, runOpenclaw, type AuthMode, type OpenclawEnvironment, type RunResult } from '../interop/openclaw-harness';
+import {
+  ensureOpenclawInstalled,
+  openclawEnv,
+  runOpenclaw,
+  type AuthMode,
+  type OpenclawEnvironment,
+  type RunResult,
+} from '../interop/openclaw-harness';
 import { makeTempDir } from '../interop/interop-target';
 import { MODEL_ID, MODEL_PROVIDER, type ModelServer, type TurnScript } from './model-server';
 
@@ -48,7 +55,10 @@ export interface Agent {
    */
   ensureDeviceIdentity(): Promise<string>;
   /** Runs one turn: the model asks exec to run `command` (with the marker substituted for `{MARKER}`). */
-  turn(script: Omit<TurnScript, 'command'> & { command: (marker: string) => string }, options?: { timeoutMs?: number }): Promise<AgentTurn>;
+  turn(
+    script: Omit<TurnScript, 'command'> & { command: (marker: string) => string },
+    options?: { timeoutMs?: number },
+  ): Promise<AgentTurn>;
 }
 
 export function createAgent(options: AgentOptions): Agent {
@@ -59,7 +69,10 @@ export function createAgent(options: AgentOptions): Agent {
     token: options.token,
     password: options.password,
   });
-  const config = { ...JSON.parse(fs.readFileSync(environment.configPath, 'utf8')), ...agentConfig(options.model, options.ask) };
+  const config = {
+    ...JSON.parse(fs.readFileSync(environment.configPath, 'utf8')),
+    ...agentConfig(options.model, options.ask),
+  };
   fs.writeFileSync(environment.configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   if (options.authMode === 'password') environment.env.OPENCLAW_GATEWAY_PASSWORD = options.password;
   if (options.stateDir) environment.env.OPENCLAW_STATE_DIR = options.stateDir;
@@ -104,7 +117,10 @@ function agentOf(environment: OpenclawEnvironment, config: Record<string, unknow
       // what openclaw writes.
       const install = ensureOpenclawInstalled();
       const dist = path.join(path.dirname(install.openclawEntry), 'dist');
-      const candidates = fs.readdirSync(dist).filter((f) => /^device-identity-[\w-]+\.mjs$/.test(f)).map((f) => path.join(dist, f));
+      const candidates = fs
+        .readdirSync(dist)
+        .filter((f) => /^device-identity-[\w-]+\.mjs$/.test(f))
+        .map((f) => path.join(dist, f));
       const script = `
         for (const file of ${JSON.stringify(candidates)}) {
           const mod = await import(require('node:url').pathToFileURL(file).href);
@@ -112,7 +128,11 @@ function agentOf(environment: OpenclawEnvironment, config: Record<string, unknow
           if (create) { const id = create(); console.log(JSON.stringify({ deviceId: id.deviceId })); process.exit(0); }
         }
         console.error('loadOrCreateDeviceIdentity not found'); process.exit(1);`;
-      const result = spawnSync(install.nodeBin, ['--input-type=commonjs', '-e', `(async () => {${script}})()`], { env: environment.env, encoding: 'utf8', timeout: 60_000 });
+      const result = spawnSync(install.nodeBin, ['--input-type=commonjs', '-e', `(async () => {${script}})()`], {
+        env: environment.env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       if (result.status !== 0) throw new Error(`could not create the agent's device identity: ${result.stderr}`);
       return JSON.parse(result.stdout.trim().split('\n').pop()!).deviceId as string;
     },
@@ -123,7 +143,14 @@ function agentOf(environment: OpenclawEnvironment, config: Record<string, unknow
       options.model.script(trigger, { ...script, command: script.command(marker) });
       const sessionKey = `agent:main:e2e-${id}`;
       const result = await runOpenclaw(
-        ['agent', ...(options.gatewayBacked ? [] : ['--local']), '--session-key', sessionKey, '--message', `Please run the command for ${trigger} with the exec tool.`],
+        [
+          'agent',
+          ...(options.gatewayBacked ? [] : ['--local']),
+          '--session-key',
+          sessionKey,
+          '--message',
+          `Please run the command for ${trigger} with the exec tool.`,
+        ],
         environment.env,
         { timeoutMs: turnOptions.timeoutMs ?? 150_000 },
       );

@@ -51,7 +51,8 @@ export async function startClawdeskApprover(
     presenter: {
       present: (view, signal) => {
         views.push(view);
-        if (script === 'never') return new Promise<Decision>((resolve) => signal.addEventListener('abort', () => resolve('deny')));
+        if (script === 'never')
+          return new Promise<Decision>((resolve) => signal.addEventListener('abort', () => resolve('deny')));
         return Promise.resolve(script);
       },
     },
@@ -100,12 +101,17 @@ export async function startClawdeskApprover(
   const nodeEvents: ClawdeskApprover['nodeEvents'] = [];
   const resolved: any[] = [];
   observer.on('event', (name: string, payload: any) => {
-    if (name === 'exec.approval.requested' && typeof payload?.id === 'string') requested.set(payload.id, { ...payload.request, createdAtMs: payload.createdAtMs });
+    if (name === 'exec.approval.requested' && typeof payload?.id === 'string')
+      requested.set(payload.id, { ...payload.request, createdAtMs: payload.createdAtMs });
     else if (name === 'exec.approval.resolved' && typeof payload?.id === 'string') {
       resolved.push(payload);
       const request = requested.get(payload.id) ?? payload.request;
       // main/index.ts's rule for "who decided".
-      const decidedBy = fallbackIds.delete(payload.id) ? 'fallback (askFallback)' : payload.resolvedBy === 'Clawdesk' ? 'you' : String(payload.resolvedBy ?? 'another client');
+      const decidedBy = fallbackIds.delete(payload.id)
+        ? 'fallback (askFallback)'
+        : payload.resolvedBy === 'Clawdesk'
+          ? 'you'
+          : String(payload.resolvedBy ?? 'another client');
       void history.record({
         id: payload.id,
         command: request?.command ?? '',
@@ -141,7 +147,11 @@ export async function startClawdeskApprover(
   };
 }
 
-export async function waitUntil<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

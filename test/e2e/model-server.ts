@@ -42,7 +42,10 @@ const INTERNAL_CONTEXT = '<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>';
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((part) => (typeof part === 'string' ? part : typeof part?.text === 'string' ? part.text : '')).join('');
+  if (Array.isArray(content))
+    return content
+      .map((part) => (typeof part === 'string' ? part : typeof part?.text === 'string' ? part.text : ''))
+      .join('');
   return '';
 }
 
@@ -51,7 +54,13 @@ export async function startModelServer(): Promise<ModelServer> {
   const requests: ModelRequestLog[] = [];
   let calls = 0;
 
-  const decide = (body: any): { trigger: string | null; reply: { kind: 'tool'; name: string; args: string } | { kind: 'text'; text: string }; toolOutput?: string } => {
+  const decide = (
+    body: any,
+  ): {
+    trigger: string | null;
+    reply: { kind: 'tool'; name: string; args: string } | { kind: 'text'; text: string };
+    toolOutput?: string;
+  } => {
     const messages: any[] = Array.isArray(body?.messages) ? body.messages : [];
     let lastUser = -1;
     for (let i = messages.length - 1; i >= 0; i--) {
@@ -68,12 +77,27 @@ export async function startModelServer(): Promise<ModelServer> {
     const tool = messages.slice(lastUser + 1).find((m) => m?.role === 'tool');
     if (tool) {
       const output = textOf(tool.content);
-      return { trigger, toolOutput: output, reply: { kind: 'text', text: script.finalText ? script.finalText(output) : `RESULT: ${output}` } };
+      return {
+        trigger,
+        toolOutput: output,
+        reply: { kind: 'text', text: script.finalText ? script.finalText(output) : `RESULT: ${output}` },
+      };
     }
     const offered: any[] = Array.isArray(body?.tools) ? body.tools : [];
     const exec = offered.find((t) => t?.function?.name === 'exec');
-    if (!exec) return { trigger, reply: { kind: 'text', text: `NO-EXEC-TOOL offered (${offered.map((t) => t?.function?.name).join(', ')})` } };
-    return { trigger, reply: { kind: 'tool', name: 'exec', args: JSON.stringify({ command: script.command, ...(script.toolArgs ?? {}) }) } };
+    if (!exec)
+      return {
+        trigger,
+        reply: { kind: 'text', text: `NO-EXEC-TOOL offered (${offered.map((t) => t?.function?.name).join(', ')})` },
+      };
+    return {
+      trigger,
+      reply: {
+        kind: 'tool',
+        name: 'exec',
+        args: JSON.stringify({ command: script.command, ...(script.toolArgs ?? {}) }),
+      },
+    };
   };
 
   const server = http.createServer((req, res) => {
@@ -101,10 +125,18 @@ export async function startModelServer(): Promise<ModelServer> {
       }
       const { trigger, reply, toolOutput } = decide(body);
       const stream = body.stream === true;
-      requests.push({ trigger, answered: reply.kind === 'tool' ? 'tool-call' : trigger ? 'final' : 'plain', stream, ...(toolOutput !== undefined ? { toolOutput } : {}) });
+      requests.push({
+        trigger,
+        answered: reply.kind === 'tool' ? 'tool-call' : trigger ? 'final' : 'plain',
+        stream,
+        ...(toolOutput !== undefined ? { toolOutput } : {}),
+      });
       const id = `chatcmpl-e2e-${++calls}`;
       const created = Math.floor(Date.now() / 1000);
-      const toolCall = reply.kind === 'tool' ? { id: `call_e2e_${calls}`, type: 'function', function: { name: reply.name, arguments: reply.args } } : undefined;
+      const toolCall =
+        reply.kind === 'tool'
+          ? { id: `call_e2e_${calls}`, type: 'function', function: { name: reply.name, arguments: reply.args } }
+          : undefined;
       const finish = reply.kind === 'tool' ? 'tool_calls' : 'stop';
       const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
       if (!stream) {
@@ -115,15 +147,35 @@ export async function startModelServer(): Promise<ModelServer> {
             object: 'chat.completion',
             created,
             model: MODEL_ID,
-            choices: [{ index: 0, message: { role: 'assistant', content: reply.kind === 'text' ? reply.text : null, ...(toolCall ? { tool_calls: [toolCall] } : {}) }, finish_reason: finish }],
+            choices: [
+              {
+                index: 0,
+                message: {
+                  role: 'assistant',
+                  content: reply.kind === 'text' ? reply.text : null,
+                  ...(toolCall ? { tool_calls: [toolCall] } : {}),
+                },
+                finish_reason: finish,
+              },
+            ],
             usage,
           }),
         );
         return;
       }
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      const chunk = (delta: Record<string, unknown>, finishReason: string | null, extra: Record<string, unknown> = {}) =>
-        res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: MODEL_ID, choices: [{ index: 0, delta, finish_reason: finishReason }], ...extra })}\n\n`);
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      const chunk = (
+        delta: Record<string, unknown>,
+        finishReason: string | null,
+        extra: Record<string, unknown> = {},
+      ) =>
+        res.write(
+          `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: MODEL_ID, choices: [{ index: 0, delta, finish_reason: finishReason }], ...extra })}\n\n`,
+        );
       chunk({ role: 'assistant', content: '' }, null);
       if (toolCall) chunk({ tool_calls: [{ index: 0, ...toolCall }] }, null);
       else chunk({ content: (reply as { text: string }).text }, null);
@@ -139,7 +191,8 @@ export async function startModelServer(): Promise<ModelServer> {
     port,
     script: (trigger, script) => void scripts.set(trigger, script),
     requests,
-    toolOutputs: (trigger) => requests.filter((r) => r.trigger === trigger && r.toolOutput !== undefined).map((r) => r.toolOutput!),
+    toolOutputs: (trigger) =>
+      requests.filter((r) => r.trigger === trigger && r.toolOutput !== undefined).map((r) => r.toolOutput!),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections?.();

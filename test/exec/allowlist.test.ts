@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeCommand, deriveAllowAlwaysEntries, evaluateAllowlist, exactProgramPattern, PATH_ALLOW_ALWAYS_SOURCE, patternMatches } from '../../gateway/exec/allowlist';
+import {
+  analyzeCommand,
+  deriveAllowAlwaysEntries,
+  evaluateAllowlist,
+  exactProgramPattern,
+  PATH_ALLOW_ALWAYS_SOURCE,
+  patternMatches,
+} from '../../gateway/exec/allowlist';
 import type { AllowlistEntry } from '../../gateway/exec/approvals-file';
 import { isSystemFile, renderArgv } from '../../gateway/exec/command-analysis';
 import { readCommand, readShellInvocation } from '../../gateway/exec/command-structure';
-import { resolveExecutable, type FileIdentity, type FileProbe, type ResolveContext } from '../../gateway/exec/executable-resolution';
+import {
+  resolveExecutable,
+  type FileIdentity,
+  type FileProbe,
+  type ResolveContext,
+} from '../../gateway/exec/executable-resolution';
 import { readShellPayload } from '../../gateway/exec/shell-syntax';
 
 interface FakeFile {
@@ -15,17 +27,32 @@ interface FakeFile {
  * A fake file system: the listed files exist and are executable, with an owner and mode; directories above them are
  * root-owned 0755 unless listed in `dirs`. Lookups fold case on Windows.
  */
-function probe(files: Record<string, FakeFile>, platform: NodeJS.Platform, links: Record<string, string> = {}, dirs: Record<string, FakeFile> = {}): FileProbe {
+function probe(
+  files: Record<string, FakeFile>,
+  platform: NodeJS.Platform,
+  links: Record<string, string> = {},
+  dirs: Record<string, FakeFile> = {},
+): FileProbe {
   const fold = (s: string) => (platform === 'win32' ? s.toLowerCase() : s);
   const map = new Map(Object.entries(files).map(([k, v]) => [fold(k), v]));
   let ino = 1;
   const inodes = new Map<string, number>();
   const identity = (p: string): FileIdentity | null => {
     const key = fold(p);
-    const file = map.get(key) ?? dirs[p] ?? ([...map.keys()].some((f) => f.startsWith(key.endsWith('/') ? key : `${key}/`)) ? {} : undefined);
+    const file =
+      map.get(key) ??
+      dirs[p] ??
+      ([...map.keys()].some((f) => f.startsWith(key.endsWith('/') ? key : `${key}/`)) ? {} : undefined);
     if (!file) return null;
     if (!inodes.has(key)) inodes.set(key, ino++);
-    return { dev: 1, ino: inodes.get(key) as number, size: 1, mtimeMs: 1, uid: file.uid ?? 0, mode: file.mode ?? 0o755 };
+    return {
+      dev: 1,
+      ino: inodes.get(key) as number,
+      size: 1,
+      mtimeMs: 1,
+      uid: file.uid ?? 0,
+      mode: file.mode ?? 0o755,
+    };
   };
   return {
     stat: (p) => (map.has(fold(links[p] ?? p)) ? { isFile: true, executable: true } : null),
@@ -50,9 +77,24 @@ const posixFiles: Record<string, FakeFile> = {
   '/opt/fake/sh': {},
   '/usr/bin/world': { mode: 0o757 },
 };
-const posixLinks = { '/bin/bash': '/usr/bin/bash', '/bin/sh': '/usr/bin/dash', '/usr/bin/python3': '/usr/bin/python3.12', '/usr/bin/sh': '/usr/bin/dash' };
-const posixProbe = probe({ ...posixFiles, ...Object.fromEntries(Object.keys(posixLinks).map((l) => [l, {}])) }, 'linux', posixLinks);
-const posix: ResolveContext = { platform: 'linux', env: { PATH: '/usr/bin:/bin' }, cwd: '/work', home: '/home/ada', probe: posixProbe };
+const posixLinks = {
+  '/bin/bash': '/usr/bin/bash',
+  '/bin/sh': '/usr/bin/dash',
+  '/usr/bin/python3': '/usr/bin/python3.12',
+  '/usr/bin/sh': '/usr/bin/dash',
+};
+const posixProbe = probe(
+  { ...posixFiles, ...Object.fromEntries(Object.keys(posixLinks).map((l) => [l, {}])) },
+  'linux',
+  posixLinks,
+);
+const posix: ResolveContext = {
+  platform: 'linux',
+  env: { PATH: '/usr/bin:/bin' },
+  cwd: '/work',
+  home: '/home/ada',
+  probe: posixProbe,
+};
 const winFiles: Record<string, FakeFile> = {
   'C:\\Windows\\System32\\cmd.exe': {},
   'C:\\Tools\\rg.exe': {},
@@ -62,13 +104,22 @@ const winFiles: Record<string, FakeFile> = {
 };
 const win: ResolveContext = {
   platform: 'win32',
-  env: { Path: 'C:\\Windows\\System32;C:\\Tools;C:\\Windows\\System32\\WindowsPowerShell\\v1.0', PATHEXT: '.COM;.EXE;.BAT;.CMD', SystemRoot: 'C:\\Windows' },
+  env: {
+    Path: 'C:\\Windows\\System32;C:\\Tools;C:\\Windows\\System32\\WindowsPowerShell\\v1.0',
+    PATHEXT: '.COM;.EXE;.BAT;.CMD',
+    SystemRoot: 'C:\\Windows',
+  },
   cwd: 'C:\\work',
   home: 'C:\\Users\\Ada',
   probe: probe(winFiles, 'win32'),
 };
-const entry = (pattern: string, extra: Partial<AllowlistEntry> = {}): AllowlistEntry => ({ id: pattern, pattern, ...extra });
-const runs = (argv: string[], list: AllowlistEntry[], ctx = posix) => evaluateAllowlist(analyzeCommand(argv, ctx), list, ctx).satisfied;
+const entry = (pattern: string, extra: Partial<AllowlistEntry> = {}): AllowlistEntry => ({
+  id: pattern,
+  pattern,
+  ...extra,
+});
+const runs = (argv: string[], list: AllowlistEntry[], ctx = posix) =>
+  evaluateAllowlist(analyzeCommand(argv, ctx), list, ctx).satisfied;
 
 describe('resolveExecutable', () => {
   it('searches PATH on POSIX and ignores relative PATH entries', () => {
@@ -117,8 +168,18 @@ describe('readShellPayload (the safe subset, over unbash syntax trees)', () => {
   it('reads simple commands joined by | && || ; and keeps quoting', () => {
     const read = readShellPayload(`ls -la && rg 'a b' | wc -l; git status`);
     expect(read.ok).toBe(true);
-    expect(read.commands.map((c) => c.words)).toEqual([['ls', '-la'], ['rg', 'a b'], ['wc', '-l'], ['git', 'status']]);
-    expect(read.commands.map((c) => [c.pipeline, c.position])).toEqual([[0, 0], [1, 0], [1, 1], [2, 0]]);
+    expect(read.commands.map((c) => c.words)).toEqual([
+      ['ls', '-la'],
+      ['rg', 'a b'],
+      ['wc', '-l'],
+      ['git', 'status'],
+    ]);
+    expect(read.commands.map((c) => [c.pipeline, c.position])).toEqual([
+      [0, 0],
+      [1, 0],
+      [1, 1],
+      [2, 0],
+    ]);
     expect(readShellPayload(`echo "x y" 'z'`)).toMatchObject({ ok: true, commands: [{ words: ['echo', 'x y', 'z'] }] });
   });
   it.each([
@@ -159,7 +220,10 @@ describe('readShellPayload (the safe subset, over unbash syntax trees)', () => {
 
 describe('readCommand: wrappers and shells with their options', () => {
   it('unwraps env, nice, nohup, timeout and stdbuf with their option arguments', () => {
-    const read = readCommand(['env', 'A=1', 'nice', '-n', '5', 'nohup', 'timeout', '-s', 'KILL', '10', 'stdbuf', '-oL', 'rg', 'x'], 'linux');
+    const read = readCommand(
+      ['env', 'A=1', 'nice', '-n', '5', 'nohup', 'timeout', '-s', 'KILL', '10', 'stdbuf', '-oL', 'rg', 'x'],
+      'linux',
+    );
     expect(read.ok).toBe(true);
     expect(read.programs.map((p) => [p.role, p.argv[0]])).toEqual([
       ['wrapper', 'env'],
@@ -187,7 +251,10 @@ describe('readCommand: wrappers and shells with their options', () => {
   it('parses shell options with their arguments (issue 9 finding 2: bash --rcfile -c ls)', () => {
     expect(readShellInvocation(['bash', '--rcfile', '-c', 'ls'])).toMatchObject({ kind: 'stop' });
     expect(readShellInvocation(['bash', '--init-file', '-c', 'ls'])).toMatchObject({ kind: 'stop' });
-    expect(readShellInvocation(['bash', '-o', 'pipefail', '-c', 'ls'])).toMatchObject({ kind: 'payload', payload: 'ls' });
+    expect(readShellInvocation(['bash', '-o', 'pipefail', '-c', 'ls'])).toMatchObject({
+      kind: 'payload',
+      payload: 'ls',
+    });
     expect(readShellInvocation(['bash', '-o', 'emacs', '-c', 'ls'])).toMatchObject({ kind: 'stop' });
     expect(readShellInvocation(['bash', '-O', 'extglob', '-c', 'ls'])).toMatchObject({ kind: 'stop' });
     expect(readShellInvocation(['bash', '-kc', 'ls LD_PRELOAD=/x.so'])).toMatchObject({ kind: 'stop' });
@@ -195,14 +262,41 @@ describe('readCommand: wrappers and shells with their options', () => {
     expect(readShellInvocation(['bash', 'script.sh'])).toMatchObject({ kind: 'stop' });
     expect(readShellInvocation(['sh', '-c', '--', 'ls'])).toMatchObject({ kind: 'payload', payload: 'ls' });
     expect(readShellInvocation(['sh', '-lc', 'ls'])).toEqual({ kind: 'payload', payload: 'ls', loginFlags: [1] });
-    expect(readShellInvocation(['bash', '--login', '-c', 'ls'])).toEqual({ kind: 'payload', payload: 'ls', loginFlags: [1] });
+    expect(readShellInvocation(['bash', '--login', '-c', 'ls'])).toEqual({
+      kind: 'payload',
+      payload: 'ls',
+      loginFlags: [1],
+    });
   });
   it('refuses every builtin but the harmless ones (issue 9 finding 6: printf -v PATH)', () => {
-    expect(readCommand(['bash', '-c', 'printf -v PATH %s /evil; ls'], 'linux')).toMatchObject({ ok: false, reason: expect.stringContaining('printf -v') });
-    for (const builtin of ['eval id', 'exec id', 'command id', 'builtin echo', 'source x', '. x', 'alias ls=id', 'hash -p /evil/ls ls', 'enable -f x ls', 'declare x', 'export PATH', 'read x', 'trap id EXIT', 'set -k', 'shopt -s extglob', 'cd /tmp']) {
+    expect(readCommand(['bash', '-c', 'printf -v PATH %s /evil; ls'], 'linux')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('printf -v'),
+    });
+    for (const builtin of [
+      'eval id',
+      'exec id',
+      'command id',
+      'builtin echo',
+      'source x',
+      '. x',
+      'alias ls=id',
+      'hash -p /evil/ls ls',
+      'enable -f x ls',
+      'declare x',
+      'export PATH',
+      'read x',
+      'trap id EXIT',
+      'set -k',
+      'shopt -s extglob',
+      'cd /tmp',
+    ]) {
       expect(readCommand(['bash', '-c', `${builtin}; ls`], 'linux').ok, builtin).toBe(false);
     }
-    expect(readCommand(['bash', '-c', 'echo hi && true'], 'linux')).toMatchObject({ ok: true, programs: [{ role: 'shell' }] });
+    expect(readCommand(['bash', '-c', 'echo hi && true'], 'linux')).toMatchObject({
+      ok: true,
+      programs: [{ role: 'shell' }],
+    });
   });
   it('reads other shells never; cmd.exe only when it reduces to one program; PowerShell never', () => {
     expect(readCommand(['zsh', '-c', 'ls'], 'linux').ok).toBe(false);
@@ -255,22 +349,30 @@ describe('analyzeCommand + evaluateAllowlist', () => {
   it('cmd.exe /c with cmd syntax always needs approval on Windows', () => {
     const a = analyzeCommand(['cmd.exe', '/d', '/s', '/c', 'rg x & calc'], win);
     expect(a.ok).toBe(false);
-    expect(evaluateAllowlist(a, [entry('C:\\Windows\\System32\\cmd.exe'), entry('C:\\Tools\\rg.exe')], win).satisfied).toBe(false);
+    expect(
+      evaluateAllowlist(a, [entry('C:\\Windows\\System32\\cmd.exe'), entry('C:\\Tools\\rg.exe')], win).satisfied,
+    ).toBe(false);
     expect(runs(['cmd.exe', '/d', '/s', '/c', 'rg x'], [entry('C:\\Tools\\rg.exe')], win)).toBe(true);
   });
   it('spawns the real file, and a login shell without its profile', () => {
     expect(analyzeCommand(['/bin/sh', '-lc', 'ls'], posix).spawnArgv).toEqual(['/usr/bin/dash', '-c', 'ls']);
     expect(analyzeCommand(['bash', '-xlc', 'ls'], posix).spawnArgv).toEqual(['/usr/bin/bash', '-xc', 'ls']);
-    expect(analyzeCommand(['env', 'bash', '--login', '-c', 'ls'], posix).spawnArgv).toEqual(['/usr/bin/env', 'bash', '-c', 'ls']);
+    expect(analyzeCommand(['env', 'bash', '--login', '-c', 'ls'], posix).spawnArgv).toEqual([
+      '/usr/bin/env',
+      'bash',
+      '-c',
+      'ls',
+    ]);
   });
 });
 
 describe('deriveAllowAlwaysEntries', () => {
-  const patterns = (argv: string[], ctx = posix) => deriveAllowAlwaysEntries(analyzeCommand(argv, ctx), ctx.platform).map((e) => e.pattern);
+  const patterns = (argv: string[], ctx = posix) =>
+    deriveAllowAlwaysEntries(analyzeCommand(argv, ctx), ctx.platform).map((e) => e.pattern);
   it('persists the real files of the programs inside bash -lc, never bash', () => {
     expect(patterns(['/bin/bash', '-lc', 'ls -la && rg foo'])).toEqual(['/usr/bin/ls', '/usr/bin/rg']);
   });
-  it('marks path entries as Clawdesk\'s own, so OpenClaw\'s agent does not read them as its cwd-bound kind and ask again', () => {
+  it("marks path entries as Clawdesk's own, so OpenClaw's agent does not read them as its cwd-bound kind and ask again", () => {
     const entries = deriveAllowAlwaysEntries(analyzeCommand(['/bin/sh', '-lc', 'ls && git status'], posix), 'linux');
     expect(entries.map((e) => [e.pattern.startsWith('=') ? '=exact' : e.pattern, e.source])).toEqual([
       ['/usr/bin/ls', PATH_ALLOW_ALWAYS_SOURCE],
@@ -282,7 +384,10 @@ describe('deriveAllowAlwaysEntries', () => {
   });
   it('binds a dispatcher to its exact argv', () => {
     expect(patterns(['python3', '-c', 'import os'])).toEqual([expect.stringMatching(/^=command:[0-9a-f]{16}$/)]);
-    expect(patterns(['/bin/bash', '-lc', 'ls && git status'])).toEqual(['/usr/bin/ls', expect.stringMatching(/^=command:/)]);
+    expect(patterns(['/bin/bash', '-lc', 'ls && git status'])).toEqual([
+      '/usr/bin/ls',
+      expect.stringMatching(/^=command:/),
+    ]);
   });
   it('offers nothing for what it cannot read: a decision every time', () => {
     for (const argv of [

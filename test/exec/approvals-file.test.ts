@@ -1,6 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,7 +43,13 @@ describe('normalizeExecApprovals', () => {
       agents: {
         main: {
           security: 'allowlist',
-          allowlist: ['/usr/bin/rg', { pattern: '/usr/bin/rg' }, { pattern: '' }, 42, { pattern: '/bin/ls', commandText: 'ls' }],
+          allowlist: [
+            '/usr/bin/rg',
+            { pattern: '/usr/bin/rg' },
+            { pattern: '' },
+            42,
+            { pattern: '/bin/ls', commandText: 'ls' },
+          ],
         },
       },
     });
@@ -54,7 +71,10 @@ describe('normalizeExecApprovals', () => {
   });
 
   it('drops an entry whose argPattern does not compile instead of widening it', () => {
-    const file = normalizeExecApprovals({ version: 1, agents: { '*': { allowlist: [{ pattern: '/bin/x', argPattern: '(' }] } } });
+    const file = normalizeExecApprovals({
+      version: 1,
+      agents: { '*': { allowlist: [{ pattern: '/bin/x', argPattern: '(' }] } },
+    });
     expect(file.agents['*'].allowlist).toEqual([]);
   });
 });
@@ -74,12 +94,19 @@ describe('ExecApprovalsStore', () => {
     expect(written.file.socket?.token).toBeUndefined();
     expect(written.exists).toBe(true);
 
-    await expect(store.set({ version: 1, agents: {} }, undefined)).rejects.toMatchObject({ code: 'BASE_HASH_REQUIRED' });
-    await expect(store.set({ version: 1, agents: {} }, 'deadbeef')).rejects.toMatchObject({ code: 'BASE_HASH_MISMATCH' });
+    await expect(store.set({ version: 1, agents: {} }, undefined)).rejects.toMatchObject({
+      code: 'BASE_HASH_REQUIRED',
+    });
+    await expect(store.set({ version: 1, agents: {} }, 'deadbeef')).rejects.toMatchObject({
+      code: 'BASE_HASH_MISMATCH',
+    });
     expect(readFileSync(store.filePath, 'utf8')).toBe(raw);
 
     const token = JSON.parse(raw).socket.token;
-    const next = await store.set({ version: 1, socket: { token: 'attacker' }, agents: { '*': { ask: 'always' } } }, written.hash);
+    const next = await store.set(
+      { version: 1, socket: { token: 'attacker' }, agents: { '*': { ask: 'always' } } },
+      written.hash,
+    );
     expect(next.file.agents['*'].ask).toBe('always');
     expect(JSON.parse(readFileSync(store.filePath, 'utf8')).socket.token).toBe(token);
   });
@@ -137,7 +164,7 @@ describe('ExecApprovalsStore.ensureExists (the file a running host always has)',
     expect(resolveExecPolicy({ version: 1, agents: {} }, 'main')).toEqual(CLAWDESK_EXEC_DEFAULTS);
   });
 
-  it("removes a temp copy a killed earlier attempt left behind (it held a socket token)", async () => {
+  it('removes a temp copy a killed earlier attempt left behind (it held a socket token)', async () => {
     const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
     const orphan = path.join(dir, `.exec-approvals.json.${deadPid}.0123456789ab.tmp`);
     writeFileSync(orphan, '{"version":1,"socket":{"token":"leaked"}}', { mode: 0o600 });
@@ -162,7 +189,9 @@ describe('ExecApprovalsStore.ensureExists (the file a running host always has)',
   });
 
   it('concurrent callers (separate stores, same file) create it exactly once', async () => {
-    const results = await Promise.all(Array.from({ length: 6 }, () => new ExecApprovalsStore({ stateDir: dir }).ensureExists(CLAWDESK_EXEC_DEFAULTS)));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => new ExecApprovalsStore({ stateDir: dir }).ensureExists(CLAWDESK_EXEC_DEFAULTS)),
+    );
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(JSON.parse(readFileSync(path.join(dir, 'exec-approvals.json'), 'utf8')).defaults.security).toBe('allowlist');
     expect(readdirSync(dir)).toEqual(['exec-approvals.json']);
@@ -171,12 +200,18 @@ describe('ExecApprovalsStore.ensureExists (the file a running host always has)',
   it('separate processes racing on a missing file: exactly one creates it, the rest find it complete', async () => {
     const child = bundleScript(path.join(__dirname, 'fixtures', 'ensure-approvals-child.ts'));
     const startAt = Date.now() + 400;
-    const runs = await Promise.all(Array.from({ length: 4 }, () => runChild(process.execPath, [child, dir, String(startAt)])));
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () => runChild(process.execPath, [child, dir, String(startAt)])),
+    );
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
     const results = runs.map((r) => lastJsonLine(r.stdout));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(results.filter((r) => !r.created)).toEqual(Array(3).fill({ created: false, existing: 'file' }));
-    expect(JSON.parse(readFileSync(path.join(dir, 'exec-approvals.json'), 'utf8')).defaults).toMatchObject({ security: 'allowlist', ask: 'on-miss', askFallback: 'deny' });
+    expect(JSON.parse(readFileSync(path.join(dir, 'exec-approvals.json'), 'utf8')).defaults).toMatchObject({
+      security: 'allowlist',
+      ask: 'on-miss',
+      askFallback: 'deny',
+    });
     expect(readdirSync(dir)).toEqual(['exec-approvals.json']);
   });
 
@@ -211,7 +246,10 @@ describe('importLegacyExecApprovals', () => {
     const stateDir = path.join(dir, 'state');
     mkdirSync(path.join(home, '.openclaw'), { recursive: true });
     const legacy = path.join(home, '.openclaw', 'exec-approvals.json');
-    writeFileSync(legacy, JSON.stringify({ version: 1, agents: { main: { security: 'full', allowlist: ['/bin/ls'] } } }));
+    writeFileSync(
+      legacy,
+      JSON.stringify({ version: 1, agents: { main: { security: 'full', allowlist: ['/bin/ls'] } } }),
+    );
     const report = await importLegacyExecApprovals({ stateDir, home });
     expect(report).toMatchObject({ kind: 'imported', legacyPath: legacy });
     const state = await new ExecApprovalsStore({ stateDir }).read();
@@ -226,7 +264,10 @@ describe('importLegacyExecApprovals', () => {
     const home = path.join(dir, 'home');
     const stateDir = path.join(dir, 'state');
     mkdirSync(path.join(home, '.openclaw'), { recursive: true });
-    writeFileSync(path.join(home, '.openclaw', 'exec-approvals.json'), JSON.stringify({ version: 1, agents: { '*': { security: 'full' } } }));
+    writeFileSync(
+      path.join(home, '.openclaw', 'exec-approvals.json'),
+      JSON.stringify({ version: 1, agents: { '*': { security: 'full' } } }),
+    );
     await new ExecApprovalsStore({ stateDir }).set({ version: 1, agents: { '*': { security: 'deny' } } }, undefined);
     const report = await importLegacyExecApprovals({ stateDir, home });
     expect(report.kind).toBe('conflict');

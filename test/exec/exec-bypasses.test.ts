@@ -1,4 +1,14 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -36,7 +46,13 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 
 async function allowAlways(command: string[], cwd = work): Promise<void> {
   await runner.prepare({ command, cwd });
-  await runner.run({ command, cwd, approved: true, approvalDecision: 'allow-always', runId: `always-${Math.random()}` });
+  await runner.run({
+    command,
+    cwd,
+    approved: true,
+    approvalDecision: 'allow-always',
+    runId: `always-${Math.random()}`,
+  });
 }
 
 beforeEach(() => {
@@ -57,8 +73,17 @@ describe('issue 9: exec-policy bypasses stay closed', () => {
     async (name) => {
       await allowAlways(['ls']);
       const fake = evilProgram(path.join(evilDir, name));
-      const args = name === 'timeout' ? ['5', 'ls'] : name === 'stdbuf' ? ['-oL', 'ls'] : name === 'sh' || name === 'bash' ? ['-c', 'ls'] : ['ls'];
-      expect(await refusal(runner.run({ command: [fake, ...args], cwd: work }))).toBe('SYSTEM_RUN_DENIED: approval required');
+      const args =
+        name === 'timeout'
+          ? ['5', 'ls']
+          : name === 'stdbuf'
+            ? ['-oL', 'ls']
+            : name === 'sh' || name === 'bash'
+              ? ['-c', 'ls']
+              : ['ls'];
+      expect(await refusal(runner.run({ command: [fake, ...args], cwd: work }))).toBe(
+        'SYSTEM_RUN_DENIED: approval required',
+      );
       expect(existsSync(marker)).toBe(false);
       // The real system wrapper still reads through to ls.
       const real = name === 'sh' ? '/bin/sh' : name === 'bash' ? 'bash' : name;
@@ -66,19 +91,26 @@ describe('issue 9: exec-policy bypasses stay closed', () => {
     },
   );
 
-  it.each(['--rcfile', '--init-file'])('finding 2: bash %s -c ls does not run a file named ls from the cwd', async (option) => {
-    await allowAlways(['ls']);
-    writeFileSync(path.join(work, 'ls'), `echo evil > '${marker}'\n`, { mode: 0o644 });
-    expect(await refusal(runner.run({ command: ['bash', option, '-c', 'ls'], cwd: work }))).toBe('SYSTEM_RUN_DENIED: approval required');
-    expect(existsSync(marker)).toBe(false);
-  });
+  it.each(['--rcfile', '--init-file'])(
+    'finding 2: bash %s -c ls does not run a file named ls from the cwd',
+    async (option) => {
+      await allowAlways(['ls']);
+      writeFileSync(path.join(work, 'ls'), `echo evil > '${marker}'\n`, { mode: 0o644 });
+      expect(await refusal(runner.run({ command: ['bash', option, '-c', 'ls'], cwd: work }))).toBe(
+        'SYSTEM_RUN_DENIED: approval required',
+      );
+      expect(existsSync(marker)).toBe(false);
+    },
+  );
 
   it('finding 6: printf -v PATH and brace expansion cannot reach /evil/ls', async () => {
     await allowAlways(['printf', 'x']);
     await allowAlways(['ls']);
     evilProgram(path.join(evilDir, 'ls'));
     for (const payload of [`printf -v PATH %s ${evilDir}; ls`, `{${evilDir}/ls,x}`, `${evilDir}/ls`]) {
-      expect(await refusal(runner.run({ command: ['bash', '-c', payload], cwd: work })), payload).toBe('SYSTEM_RUN_DENIED: approval required');
+      expect(await refusal(runner.run({ command: ['bash', '-c', payload], cwd: work })), payload).toBe(
+        'SYSTEM_RUN_DENIED: approval required',
+      );
     }
     expect(existsSync(marker)).toBe(false);
   });
@@ -89,7 +121,9 @@ describe('issue 9: exec-policy bypasses stay closed', () => {
     const link = path.join(dir, 'tool');
     symlinkSync(real, link);
     await allowAlways([link]);
-    const file = JSON.parse((await import('node:fs')).readFileSync(path.join(dir, 'state', 'exec-approvals.json'), 'utf8'));
+    const file = JSON.parse(
+      (await import('node:fs')).readFileSync(path.join(dir, 'state', 'exec-approvals.json'), 'utf8'),
+    );
     expect(file.agents['*'].allowlist.map((e: { pattern: string }) => e.pattern)).toEqual([real]);
     expect((await runner.run({ command: [link], cwd: work })).stdout).toBe('v1\n');
     unlinkSync(link);
@@ -106,18 +140,22 @@ describe('issue 9: exec-policy bypasses stay closed', () => {
     await runner.prepare({ command: [link], cwd: work });
     unlinkSync(link);
     symlinkSync(evilProgram(path.join(evilDir, 'other')), link);
-    expect(await refusal(runner.run({ command: [link], cwd: work, approved: true, approvalDecision: 'allow-once', runId: 'once-1' }))).toMatch(
-      /^SYSTEM_RUN_DENIED: .* changed since approval$/,
-    );
+    expect(
+      await refusal(
+        runner.run({ command: [link], cwd: work, approved: true, approvalDecision: 'allow-once', runId: 'once-1' }),
+      ),
+    ).toMatch(/^SYSTEM_RUN_DENIED: .* changed since approval$/);
     expect(existsSync(marker)).toBe(false);
     // Same path, new content: also a different program.
     const inPlace = path.join(dir, 'in-place');
     writeFileSync(inPlace, '#!/bin/sh\necho ok\n', { mode: 0o755 });
     await runner.prepare({ command: [inPlace], cwd: work });
     writeFileSync(inPlace, `#!/bin/sh\necho evil > '${marker}'\n# longer than before\n`, { mode: 0o755 });
-    expect(await refusal(runner.run({ command: [inPlace], cwd: work, approved: true, approvalDecision: 'allow-once', runId: 'once-2' }))).toMatch(
-      /changed since approval/,
-    );
+    expect(
+      await refusal(
+        runner.run({ command: [inPlace], cwd: work, approved: true, approvalDecision: 'allow-once', runId: 'once-2' }),
+      ),
+    ).toMatch(/changed since approval/);
     expect(existsSync(marker)).toBe(false);
   });
 
@@ -135,7 +173,9 @@ describe('issue 9: exec-policy bypasses stay closed', () => {
       { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.pager', GIT_CONFIG_VALUE_0: 'sh' },
       { GIT_CONFIG_PARAMETERS: "'alias.x'='!id'" },
     ]) {
-      expect(await refusal(runner.run({ command: ['git', '--version'], cwd: work, env }))).toMatch(/^SYSTEM_RUN_DENIED: environment override rejected/);
+      expect(await refusal(runner.run({ command: ['git', '--version'], cwd: work, env }))).toMatch(
+        /^SYSTEM_RUN_DENIED: environment override rejected/,
+      );
     }
     expect(existsSync(marker)).toBe(false);
   });
@@ -150,9 +190,13 @@ describe('issue 9: exec-policy bypasses stay closed', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('shell start-up hooks in Clawdesk\'s own environment never reach a command', async () => {
+  it("shell start-up hooks in Clawdesk's own environment never reach a command", async () => {
     const hook = evilProgram(path.join(evilDir, 'hook.sh'));
-    runner = new SystemRunner({ store, defaultCwd: work, baseEnv: { PATH: SYSTEM_PATH, HOME: dir, BASH_ENV: hook, 'BASH_FUNC_ls%%': `() { echo evil > '${marker}'; }` } });
+    runner = new SystemRunner({
+      store,
+      defaultCwd: work,
+      baseEnv: { PATH: SYSTEM_PATH, HOME: dir, BASH_ENV: hook, 'BASH_FUNC_ls%%': `() { echo evil > '${marker}'; }` },
+    });
     await allowAlways(['ls']);
     expect((await runner.run({ command: ['bash', '-c', 'ls'], cwd: work })).success).toBe(true);
     expect(existsSync(marker)).toBe(false);
@@ -161,14 +205,28 @@ describe('issue 9: exec-policy bypasses stay closed', () => {
   it('finding 5: agentId "__proto__" is refused and pollutes nothing', async () => {
     for (const agentId of ['__proto__', 'constructor', 'prototype']) {
       expect(await refusal(runner.prepare({ command: ['ls'], cwd: work, agentId }))).toMatch(/reserved/);
-      expect(await refusal(runner.run({ command: ['ls'], cwd: work, agentId, approved: true, approvalDecision: 'allow-always', runId: 'p' }))).toMatch(/reserved/);
+      expect(
+        await refusal(
+          runner.run({
+            command: ['ls'],
+            cwd: work,
+            agentId,
+            approved: true,
+            approvalDecision: 'allow-always',
+            runId: 'p',
+          }),
+        ),
+      ).toMatch(/reserved/);
     }
     expect(({} as Record<string, unknown>).allowlist).toBeUndefined();
   });
 
   it('what cannot be read is never eligible for allow-always', async () => {
     const command = ['bash', '-c', `ls > '${path.join(work, 'out')}'`];
-    const prepared = (await runner.prepare({ command, cwd: work })) as { execPolicy: { allowedDecisions: string[] }; allowAlwaysCoverage: { patterns: string[] } };
+    const prepared = (await runner.prepare({ command, cwd: work })) as {
+      execPolicy: { allowedDecisions: string[] };
+      allowAlwaysCoverage: { patterns: string[] };
+    };
     expect(prepared.execPolicy.allowedDecisions).toEqual(['allow-once', 'deny']);
     expect(prepared.allowAlwaysCoverage.patterns).toEqual([]);
     await runner.run({ command, cwd: work, approved: true, approvalDecision: 'allow-always', runId: 'a1' });

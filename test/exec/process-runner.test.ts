@@ -20,7 +20,11 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const env = () => applyEnvOverrides(process.env, {}, { platform: process.platform, shellCarrier: false }) as { ok: true; env: Record<string, string> };
+const env = () =>
+  applyEnvOverrides(process.env, {}, { platform: process.platform, shellCarrier: false }) as {
+    ok: true;
+    env: Record<string, string>;
+  };
 
 /** Running, not merely a zombie waiting for a reaper (an orphan's reaper in a container may be slow or absent). */
 function alive(pid: number): boolean {
@@ -39,11 +43,19 @@ function alive(pid: number): boolean {
 
 describe('runProcess', () => {
   it('runs argv without a shell, in cwd, and reports the exit', async () => {
-    const r = await runProcess({ argv: [process.execPath, '-e', 'process.stdout.write(process.cwd()); process.exit(3)'], cwd: dir, env: env().env });
+    const r = await runProcess({
+      argv: [process.execPath, '-e', 'process.stdout.write(process.cwd()); process.exit(3)'],
+      cwd: dir,
+      env: env().env,
+    });
     expect(r.stdout).toBe(require('node:fs').realpathSync(dir));
     expect(r).toMatchObject({ exitCode: 3, success: false, timedOut: false, error: null });
     // Shell metacharacters are plain argument text.
-    const echo = await runProcess({ argv: [process.execPath, '-e', 'console.log(process.argv[1])', '$(id) > x; rm -rf /'], cwd: dir, env: env().env });
+    const echo = await runProcess({
+      argv: [process.execPath, '-e', 'console.log(process.argv[1])', '$(id) > x; rm -rf /'],
+      cwd: dir,
+      env: env().env,
+    });
     expect(echo.stdout.trim()).toBe('$(id) > x; rm -rf /');
     expect(existsSync(path.join(dir, 'x'))).toBe(false);
   });
@@ -67,13 +79,21 @@ describe('runProcess', () => {
 
   it('caps output at the limit with a truncation marker', async () => {
     const r = await runProcess({
-      argv: [process.execPath, '-e', 'process.stdout.write("a".repeat(300000)); process.stderr.write("b".repeat(1000))'],
+      argv: [
+        process.execPath,
+        '-e',
+        'process.stdout.write("a".repeat(300000)); process.stderr.write("b".repeat(1000))',
+      ],
       env: env().env,
       maxOutputChars: 200_000,
     });
     expect(r.stdout.length + r.stderr.length).toBe(200_000 + TRUNCATION_MARKER.length);
     expect(r.stdout.endsWith(TRUNCATION_MARKER)).toBe(true);
-    const small = await runProcess({ argv: [process.execPath, '-e', 'process.stdout.write("x".repeat(10))'], env: env().env, maxOutputChars: 5 });
+    const small = await runProcess({
+      argv: [process.execPath, '-e', 'process.stdout.write("x".repeat(10))'],
+      env: env().env,
+      maxOutputChars: 5,
+    });
     expect(small.stdout).toBe(`xxxxx${TRUNCATION_MARKER}`);
   });
 
@@ -81,7 +101,11 @@ describe('runProcess', () => {
     const missing = await runProcess({ argv: [path.join(dir, 'nope')], env: env().env });
     expect(missing.exitCode).toBeNull();
     expect(missing.error).toMatch(/not found/);
-    const badCwd = await runProcess({ argv: [process.execPath, '-e', '1'], cwd: path.join(dir, 'missing'), env: env().env });
+    const badCwd = await runProcess({
+      argv: [process.execPath, '-e', '1'],
+      cwd: path.join(dir, 'missing'),
+      env: env().env,
+    });
     expect(badCwd.error).toMatch(/not found/);
   });
 });
@@ -106,7 +130,12 @@ describe.runIf(process.platform === 'linux')('issue 9 finding 14: every run ends
   it('issue 9 finding 14: `yes` is stopped and killed at the output cap (it kept running before), truncation reported', async () => {
     let pid = 0;
     const started = Date.now();
-    const r = await runProcess({ argv: ['yes'], env: env().env, maxOutputChars: 10_000, onStarted: (p) => (pid = p ?? 0) });
+    const r = await runProcess({
+      argv: ['yes'],
+      env: env().env,
+      maxOutputChars: 10_000,
+      onStarted: (p) => (pid = p ?? 0),
+    });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(r).toMatchObject({ truncated: true, stoppedBy: 'output-limit', success: false, timedOut: false });
     expect(r.error).toMatch(/output limit reached \(10000 characters\); the command was stopped/);
@@ -114,9 +143,14 @@ describe.runIf(process.platform === 'linux')('issue 9 finding 14: every run ends
     await expect.poll(() => groupMembers(pid), { timeout: 5_000, interval: 20 }).toEqual([]);
   });
 
-  it('issue 9 finding 14: the cap kills the producer\'s whole group, a grandchild producer included', async () => {
+  it("issue 9 finding 14: the cap kills the producer's whole group, a grandchild producer included", async () => {
     let pid = 0;
-    const r = await runProcess({ argv: ['sh', '-c', 'yes | cat; sleep 300'], env: env().env, maxOutputChars: 1_000, onStarted: (p) => (pid = p ?? 0) });
+    const r = await runProcess({
+      argv: ['sh', '-c', 'yes | cat; sleep 300'],
+      env: env().env,
+      maxOutputChars: 1_000,
+      onStarted: (p) => (pid = p ?? 0),
+    });
     expect(r.stoppedBy).toBe('output-limit');
     await expect.poll(() => groupMembers(pid), { timeout: 5_000, interval: 20 }).toEqual([]);
   });
@@ -125,8 +159,14 @@ describe.runIf(process.platform === 'linux')('issue 9 finding 14: every run ends
     for (const ambient of [false, true]) {
       const controller = new AbortController();
       let pid = 0;
-      const opts = { argv: ['sh', '-c', 'sleep 300 & sleep 300'], env: env().env, onStarted: (p: number | undefined) => (pid = p ?? 0) };
-      const run = ambient ? withRunSignal(controller.signal, async () => runProcess(opts)) : runProcess({ ...opts, signal: controller.signal });
+      const opts = {
+        argv: ['sh', '-c', 'sleep 300 & sleep 300'],
+        env: env().env,
+        onStarted: (p: number | undefined) => (pid = p ?? 0),
+      };
+      const run = ambient
+        ? withRunSignal(controller.signal, async () => runProcess(opts))
+        : runProcess({ ...opts, signal: controller.signal });
       await expect.poll(() => groupMembers(pid).length, { timeout: 5_000, interval: 20 }).toBe(3);
       controller.abort(new Error('requester disconnected'));
       const r = await run;
@@ -135,31 +175,57 @@ describe.runIf(process.platform === 'linux')('issue 9 finding 14: every run ends
       await expect.poll(() => groupMembers(pid), { timeout: 5_000, interval: 20 }).toEqual([]);
     }
     const aborted = AbortSignal.abort('invoke timed out');
-    const never = await runProcess({ argv: ['sh', '-c', `touch ${path.join(dir, 'ran')}`], env: env().env, signal: aborted });
-    expect(never).toMatchObject({ stoppedBy: 'cancelled', exitCode: null, error: 'command not started: invoke timed out' });
+    const never = await runProcess({
+      argv: ['sh', '-c', `touch ${path.join(dir, 'ran')}`],
+      env: env().env,
+      signal: aborted,
+    });
+    expect(never).toMatchObject({
+      stoppedBy: 'cancelled',
+      exitCode: null,
+      error: 'command not started: invoke timed out',
+    });
     expect(existsSync(path.join(dir, 'ran'))).toBe(false);
   });
 
   it('issue 9 finding 14: a run that names no timeout gets the default (10 min); an explicit one is kept', async () => {
     expect(DEFAULT_RUN_TIMEOUT_MS).toBe(600_000);
-    for (const none of [undefined, null, 0, -5, Number.NaN]) expect(effectiveRunTimeoutMs(none)).toBe(DEFAULT_RUN_TIMEOUT_MS);
+    for (const none of [undefined, null, 0, -5, Number.NaN])
+      expect(effectiveRunTimeoutMs(none)).toBe(DEFAULT_RUN_TIMEOUT_MS);
     expect(effectiveRunTimeoutMs(24 * 3600_000)).toBe(24 * 3600_000);
     const r = await runProcess({ argv: ['sleep', '300'], env: env().env, timeoutMs: 300 });
-    expect(r).toMatchObject({ timedOut: true, stoppedBy: 'timeout', error: 'command timed out after 300 ms; its process tree was killed' });
+    expect(r).toMatchObject({
+      timedOut: true,
+      stoppedBy: 'timeout',
+      error: 'command timed out after 300 ms; its process tree was killed',
+    });
   });
 });
 
 describe('applyEnvOverrides', () => {
   it('refuses PATH and loader hooks, in any case on Windows', () => {
-    for (const [key, platform] of [['PATH', 'linux'], ['Path', 'win32'], ['LD_PRELOAD', 'linux'], ['DYLD_INSERT_LIBRARIES', 'darwin'], ['NODE_OPTIONS', 'linux'], ['BASH_ENV', 'linux'], ['bad name', 'linux']] as const) {
+    for (const [key, platform] of [
+      ['PATH', 'linux'],
+      ['Path', 'win32'],
+      ['LD_PRELOAD', 'linux'],
+      ['DYLD_INSERT_LIBRARIES', 'darwin'],
+      ['NODE_OPTIONS', 'linux'],
+      ['BASH_ENV', 'linux'],
+      ['bad name', 'linux'],
+    ] as const) {
       const r = applyEnvOverrides({}, { [key]: 'x' }, { platform, shellCarrier: false });
       expect(r.ok).toBe(false);
       expect((r as { message: string }).message.startsWith(ENV_OVERRIDE_REJECTED)).toBe(true);
     }
   });
   it('lets ordinary keys through, and only locale/terminal keys into shells', () => {
-    expect(applyEnvOverrides({ A: '1' }, { FOO: 'bar' }, { platform: 'linux', shellCarrier: false })).toEqual({ ok: true, env: { A: '1', FOO: 'bar' } });
-    expect(applyEnvOverrides({}, { LC_ALL: 'C', TERM: 'dumb' }, { platform: 'linux', shellCarrier: true }).ok).toBe(true);
+    expect(applyEnvOverrides({ A: '1' }, { FOO: 'bar' }, { platform: 'linux', shellCarrier: false })).toEqual({
+      ok: true,
+      env: { A: '1', FOO: 'bar' },
+    });
+    expect(applyEnvOverrides({}, { LC_ALL: 'C', TERM: 'dumb' }, { platform: 'linux', shellCarrier: true }).ok).toBe(
+      true,
+    );
     expect(applyEnvOverrides({}, { FOO: 'bar' }, { platform: 'linux', shellCarrier: true }).ok).toBe(false);
   });
 });

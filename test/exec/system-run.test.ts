@@ -37,17 +37,37 @@ const touch = (name: string) => ['/bin/sh', '-lc', `touch ${name}`];
 
 /** What the gateway's approval flow does: the node prepares the plan (and pins its files), then runs it approved. */
 async function approvedRun(params: Record<string, unknown> & { command: string[] }) {
-  await runner.prepare({ command: params.command, cwd: params.cwd as string | undefined, agentId: params.agentId as string | undefined });
+  await runner.prepare({
+    command: params.command,
+    cwd: params.cwd as string | undefined,
+    agentId: params.agentId as string | undefined,
+  });
   return runner.run({ approved: true, ...params });
 }
 
 describe('system.run.prepare', () => {
   it('plans with the resolved executable, real cwd and the shell payload as text', async () => {
-    const out = (await runner.prepare({ command: ['sh', '-lc', 'ls -la'], rawCommand: 'ls -la', cwd: work, agentId: 'main', sessionKey: 's1' })) as any;
+    const out = (await runner.prepare({
+      command: ['sh', '-lc', 'ls -la'],
+      rawCommand: 'ls -la',
+      cwd: work,
+      agentId: 'main',
+      sessionKey: 's1',
+    })) as any;
     expect(out.plan.argv[0]).toMatch(/\/sh$/);
     expect(path.isAbsolute(out.plan.argv[0])).toBe(true);
-    expect(out.plan).toMatchObject({ cwd: realpathSync(work), commandText: 'ls -la', agentId: 'main', sessionKey: 's1' });
-    expect(out.execPolicy).toMatchObject({ security: 'allowlist', ask: 'on-miss', askFallback: 'deny', requiresApproval: true });
+    expect(out.plan).toMatchObject({
+      cwd: realpathSync(work),
+      commandText: 'ls -la',
+      agentId: 'main',
+      sessionKey: 's1',
+    });
+    expect(out.execPolicy).toMatchObject({
+      security: 'allowlist',
+      ask: 'on-miss',
+      askFallback: 'deny',
+      requiresApproval: true,
+    });
   });
 
   /**
@@ -58,23 +78,49 @@ describe('system.run.prepare', () => {
    */
   function upstreamPlanProblems(plan: Record<string, any>): string[] {
     const problems: string[] = [];
-    if (!Array.isArray(plan.argv) || plan.argv.length === 0 || !plan.argv.every((a: unknown) => typeof a === 'string') || !plan.argv[0]) problems.push('argv');
+    if (
+      !Array.isArray(plan.argv) ||
+      plan.argv.length === 0 ||
+      !plan.argv.every((a: unknown) => typeof a === 'string') ||
+      !plan.argv[0]
+    )
+      problems.push('argv');
     if (typeof plan.commandText !== 'string' || !plan.commandText.trim()) problems.push('commandText');
     if ('mutableFileOperand' in plan) {
       const m = plan.mutableFileOperand;
-      const ok = m && typeof m === 'object' && Number.isInteger(m.argvIndex) && m.argvIndex >= 0 && typeof m.path === 'string' && m.path && typeof m.sha256 === 'string' && m.sha256;
+      const ok =
+        m &&
+        typeof m === 'object' &&
+        Number.isInteger(m.argvIndex) &&
+        m.argvIndex >= 0 &&
+        typeof m.path === 'string' &&
+        m.path &&
+        typeof m.sha256 === 'string' &&
+        m.sha256;
       if (!ok) problems.push('mutableFileOperand');
     }
     if ('policySnapshot' in plan) {
       const p = plan.policySnapshot;
-      const ok = p && typeof p === 'object' && typeof p.security === 'string' && typeof p.ask === 'string' && typeof p.askFallback === 'string' && typeof p.autoAllowSkills === 'boolean' && Array.isArray(p.allowlistRules);
+      const ok =
+        p &&
+        typeof p === 'object' &&
+        typeof p.security === 'string' &&
+        typeof p.ask === 'string' &&
+        typeof p.askFallback === 'string' &&
+        typeof p.autoAllowSkills === 'boolean' &&
+        Array.isArray(p.allowlistRules);
       if (!ok) problems.push('policySnapshot');
     }
     return problems;
   }
 
   it('plans the real openclaw gateway accepts: no mutableFileOperand key without an operand, never an empty commandText', async () => {
-    const plain = (await runner.prepare({ command: ['uname', '-s'], rawCommand: 'uname -s', agentId: 'main', sessionKey: 's1' })) as any;
+    const plain = (await runner.prepare({
+      command: ['uname', '-s'],
+      rawCommand: 'uname -s',
+      agentId: 'main',
+      sessionKey: 's1',
+    })) as any;
     expect('mutableFileOperand' in plain.plan).toBe(false);
     expect(upstreamPlanProblems(plain.plan)).toEqual([]);
     // Through JSON too (what actually crosses the wire): no `"mutableFileOperand":null`.
@@ -92,15 +138,29 @@ describe('system.run.prepare', () => {
 
   it('renders commandText with the resolved executable, so the agent can run plan.argv with rawCommand = plan.commandText', async () => {
     await store.set({ version: 1, agents: { '*': { security: 'full', ask: 'off' } } }, undefined);
-    const { plan } = (await runner.prepare({ command: ['uname', '-s'], rawCommand: 'uname -s', agentId: 'main', sessionKey: 's1' })) as any;
+    const { plan } = (await runner.prepare({
+      command: ['uname', '-s'],
+      rawCommand: 'uname -s',
+      agentId: 'main',
+      sessionKey: 's1',
+    })) as any;
     expect(path.isAbsolute(plan.argv[0])).toBe(true);
     expect(plan.commandText).toBe(`${plan.argv[0]} -s`);
     // Spec 9.7 step 6, exactly as the real agent (and the interop suite) sends it.
-    const ran = await runner.run({ command: plan.argv, rawCommand: plan.commandText, systemRunPlan: plan, cwd: plan.cwd, agentId: 'main', sessionKey: 's1' });
+    const ran = await runner.run({
+      command: plan.argv,
+      rawCommand: plan.commandText,
+      systemRunPlan: plan,
+      cwd: plan.cwd,
+      agentId: 'main',
+      sessionKey: 's1',
+    });
     expect(ran).toMatchObject({ exitCode: 0, success: true });
     expect(ran.stdout.trim()).toBe(os.type());
     // Still bound: a rawCommand naming something else is refused.
-    expect((await refusal(runner.run({ command: plan.argv, rawCommand: 'uname -a', systemRunPlan: plan }))).message).toMatch(/^RAW_COMMAND_MISMATCH/);
+    expect(
+      (await refusal(runner.run({ command: plan.argv, rawCommand: 'uname -a', systemRunPlan: plan }))).message,
+    ).toMatch(/^RAW_COMMAND_MISMATCH/);
   });
 
   it('hashes a script operand', async () => {
@@ -110,9 +170,15 @@ describe('system.run.prepare', () => {
   });
 
   it('refuses a rawCommand that does not match, a missing executable, a missing cwd', async () => {
-    expect((await refusal(runner.prepare({ command: ['ls'], rawCommand: 'rm -rf /' }))).message).toMatch(/^RAW_COMMAND_MISMATCH/);
-    expect((await refusal(runner.prepare({ command: ['definitely-not-a-command-xyz'] }))).message).toMatch(/^EXECUTABLE_NOT_FOUND/);
-    expect((await refusal(runner.prepare({ command: ['ls'], cwd: path.join(dir, 'gone') }))).message).toMatch(/^CWD_NOT_FOUND/);
+    expect((await refusal(runner.prepare({ command: ['ls'], rawCommand: 'rm -rf /' }))).message).toMatch(
+      /^RAW_COMMAND_MISMATCH/,
+    );
+    expect((await refusal(runner.prepare({ command: ['definitely-not-a-command-xyz'] }))).message).toMatch(
+      /^EXECUTABLE_NOT_FOUND/,
+    );
+    expect((await refusal(runner.prepare({ command: ['ls'], cwd: path.join(dir, 'gone') }))).message).toMatch(
+      /^CWD_NOT_FOUND/,
+    );
     expect((await refusal(runner.prepare({ command: [] }))).code).toBe('INVALID_REQUEST');
     expect((await refusal(runner.prepare({ command: 'ls' }))).code).toBe('INVALID_REQUEST');
   });
@@ -132,24 +198,33 @@ describe('system.run under the node policy', () => {
     expect(events[2].payload).toMatchObject({ runId: 'r1', host: 'node', exitCode: 0, success: true });
 
     // The same allow-once run id is not honoured twice on this node.
-    expect((await refusal(approvedRun({ command: touch('b'), cwd: work, approvalDecision: 'allow-once', runId: 'r1' }))).message).toMatch(/already used/);
+    expect(
+      (await refusal(approvedRun({ command: touch('b'), cwd: work, approvalDecision: 'allow-once', runId: 'r1' })))
+        .message,
+    ).toMatch(/already used/);
     expect(existsSync(path.join(work, 'b'))).toBe(false);
   });
 
   it('security=deny denies even an approved run', async () => {
     await store.set({ version: 1, agents: { '*': { security: 'deny' } } }, undefined);
-    expect((await refusal(runner.run({ command: touch('x'), cwd: work, approved: true }))).message).toBe('SYSTEM_RUN_DISABLED: security=deny');
+    expect((await refusal(runner.run({ command: touch('x'), cwd: work, approved: true }))).message).toBe(
+      'SYSTEM_RUN_DISABLED: security=deny',
+    );
     expect(existsSync(path.join(work, 'x'))).toBe(false);
   });
 
   it('ask=off + allowlist refuses a miss without asking; full runs anything', async () => {
     await store.set({ version: 1, agents: { '*': { security: 'allowlist', ask: 'off' } } }, undefined);
-    expect((await refusal(runner.run({ command: touch('x'), cwd: work }))).message).toMatch(/^SYSTEM_RUN_DENIED: allowlist miss/);
+    expect((await refusal(runner.run({ command: touch('x'), cwd: work }))).message).toMatch(
+      /^SYSTEM_RUN_DENIED: allowlist miss/,
+    );
     const snap = await store.snapshot();
     await store.set({ version: 1, agents: { '*': { security: 'full', ask: 'off' } } }, snap.hash);
     expect((await runner.run({ command: touch('x'), cwd: work })).success).toBe(true);
     // The gateway's stricter request wins over the file.
-    expect((await refusal(runner.run({ command: touch('y'), cwd: work, ask: 'always' }))).message).toBe('SYSTEM_RUN_DENIED: approval required');
+    expect((await refusal(runner.run({ command: touch('y'), cwd: work, ask: 'always' }))).message).toBe(
+      'SYSTEM_RUN_DENIED: approval required',
+    );
   });
 
   it('allow-always on bash -lc persists the inner program, not bash, and the same command then runs unasked', async () => {
@@ -164,8 +239,12 @@ describe('system.run under the node policy', () => {
     expect((await runner.run({ command: cmd, cwd: work })).success).toBe(true);
     expect(existsSync(path.join(work, 'one'))).toBe(true);
     // bash itself stays unapproved.
-    expect((await refusal(runner.run({ command: ['bash', '-lc', 'rm -f one'], cwd: work }))).message).toBe('SYSTEM_RUN_DENIED: approval required');
-    expect((await refusal(runner.run({ command: ['bash', '-lc', 'touch two > /dev/null'], cwd: work }))).message).toBe('SYSTEM_RUN_DENIED: approval required');
+    expect((await refusal(runner.run({ command: ['bash', '-lc', 'rm -f one'], cwd: work }))).message).toBe(
+      'SYSTEM_RUN_DENIED: approval required',
+    );
+    expect((await refusal(runner.run({ command: ['bash', '-lc', 'touch two > /dev/null'], cwd: work }))).message).toBe(
+      'SYSTEM_RUN_DENIED: approval required',
+    );
     expect(existsSync(path.join(work, 'one'))).toBe(true);
   });
 
@@ -175,17 +254,31 @@ describe('system.run under the node policy', () => {
     const file = JSON.parse(readFileSync(path.join(stateDir, 'exec-approvals.json'), 'utf8'));
     expect(file.agents['*'].allowlist.map((e: any) => e.pattern)).toEqual([expect.stringMatching(/^=command:/)]);
     expect((await runner.run({ command: cmd, cwd: work })).success).toBe(true);
-    expect((await refusal(runner.run({ command: [process.execPath, '-e', 'require("fs").writeFileSync("n2","")'], cwd: work }))).message).toBe(
-      'SYSTEM_RUN_DENIED: approval required',
-    );
+    expect(
+      (
+        await refusal(
+          runner.run({ command: [process.execPath, '-e', 'require("fs").writeFileSync("n2","")'], cwd: work }),
+        )
+      ).message,
+    ).toBe('SYSTEM_RUN_DENIED: approval required');
     expect(existsSync(path.join(work, 'n2'))).toBe(false);
   });
 
   it('refuses an environment override of PATH and runs nothing', async () => {
-    const err = await refusal(approvedRun({ command: [process.execPath, '-e', 'require("fs").writeFileSync("e","")'], cwd: work, env: { PATH: '/tmp/evil' } }));
+    const err = await refusal(
+      approvedRun({
+        command: [process.execPath, '-e', 'require("fs").writeFileSync("e","")'],
+        cwd: work,
+        env: { PATH: '/tmp/evil' },
+      }),
+    );
     expect(err.message).toMatch(/^SYSTEM_RUN_DENIED: environment override rejected/);
     expect(existsSync(path.join(work, 'e'))).toBe(false);
-    const ok = await approvedRun({ command: [process.execPath, '-e', 'process.stdout.write(process.env.GREETING)'], cwd: work, env: { GREETING: 'hi' } });
+    const ok = await approvedRun({
+      command: [process.execPath, '-e', 'process.stdout.write(process.env.GREETING)'],
+      cwd: work,
+      env: { GREETING: 'hi' },
+    });
     expect(ok.stdout).toBe('hi');
   });
 
@@ -193,21 +286,32 @@ describe('system.run under the node policy', () => {
     writeFileSync(path.join(work, 'job.sh'), 'touch ran\n');
     const { plan } = (await runner.prepare({ command: ['sh', 'job.sh'], cwd: work })) as any;
     writeFileSync(path.join(work, 'job.sh'), 'rm -rf "$HOME"\n');
-    expect((await refusal(runner.run({ command: ['sh', 'job.sh'], cwd: work, systemRunPlan: plan, approved: true }))).message).toMatch(/script operand changed/);
+    expect(
+      (await refusal(runner.run({ command: ['sh', 'job.sh'], cwd: work, systemRunPlan: plan, approved: true })))
+        .message,
+    ).toMatch(/script operand changed/);
     const other = path.join(dir, 'other');
     mkdirSync(other);
     writeFileSync(path.join(other, 'job.sh'), 'touch ran\n');
-    expect((await refusal(runner.run({ command: ['sh', 'job.sh'], cwd: other, systemRunPlan: plan, approved: true }))).message).toMatch(/cwd changed|operand changed/);
+    expect(
+      (await refusal(runner.run({ command: ['sh', 'job.sh'], cwd: other, systemRunPlan: plan, approved: true })))
+        .message,
+    ).toMatch(/cwd changed|operand changed/);
     expect(existsSync(path.join(work, 'ran')) || existsSync(path.join(other, 'ran'))).toBe(false);
     // The plan's argv differing from the command is a mismatch.
     const p2 = (await runner.prepare({ command: ['ls'], cwd: work })) as any;
-    expect((await refusal(runner.run({ command: ['touch', 'z'], cwd: work, systemRunPlan: p2.plan, approved: true }))).message).toBe(
-      'SYSTEM_RUN_DENIED: execution plan mismatch',
-    );
+    expect(
+      (await refusal(runner.run({ command: ['touch', 'z'], cwd: work, systemRunPlan: p2.plan, approved: true })))
+        .message,
+    ).toBe('SYSTEM_RUN_DENIED: execution plan mismatch');
   });
 
   it('reports a timeout', async () => {
-    const r = await approvedRun({ command: [process.execPath, '-e', 'setInterval(()=>{},1000)'], cwd: work, timeoutMs: 300 });
+    const r = await approvedRun({
+      command: [process.execPath, '-e', 'setInterval(()=>{},1000)'],
+      cwd: work,
+      timeoutMs: 300,
+    });
     expect(r).toMatchObject({ timedOut: true, success: false, truncated: false, stoppedBy: 'timeout' });
   });
 

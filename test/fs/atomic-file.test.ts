@@ -1,9 +1,26 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFileExclusive, readJsonFile, serialize, SymlinkRefusedError, sweepOrphanedTempFiles, writeFileAtomic, writeJsonAtomic } from '../../gateway/fs/atomic-file';
+import {
+  createFileExclusive,
+  readJsonFile,
+  serialize,
+  SymlinkRefusedError,
+  sweepOrphanedTempFiles,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from '../../gateway/fs/atomic-file';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -17,7 +34,9 @@ afterEach(() => {
 
 /** A pid that certainly belongs to no running process: one that just exited. */
 function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  return Number(
+    spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout,
+  );
 }
 
 describe('writeFileAtomic', () => {
@@ -109,7 +128,10 @@ describe('readJsonFile', () => {
     expect(wrong).toMatchObject({ kind: 'corrupt', error: expect.stringContaining('wrong shape: expected an object') });
     const big = path.join(dir, 'big.json');
     writeFileSync(big, JSON.stringify({ pad: 'x'.repeat(2048) }));
-    expect(await readJsonFile(big, { maxBytes: 1024 })).toMatchObject({ kind: 'corrupt', error: expect.stringContaining('over the 1024-byte limit') });
+    expect(await readJsonFile(big, { maxBytes: 1024 })).toMatchObject({
+      kind: 'corrupt',
+      error: expect.stringContaining('over the 1024-byte limit'),
+    });
   });
 
   it('refuses a directory in place of a file without moving it', async () => {
@@ -123,14 +145,20 @@ describe('readJsonFile', () => {
 describe('serialize', () => {
   it('runs tasks for one key one at a time, in order, even when one fails', async () => {
     const order: string[] = [];
-    const slow = (name: string, ms: number, fail = false) => async () => {
-      order.push(`start ${name}`);
-      await new Promise((r) => setTimeout(r, ms));
-      order.push(`end ${name}`);
-      if (fail) throw new Error(name);
-      return name;
-    };
-    const results = await Promise.allSettled([serialize('k', slow('a', 30)), serialize('k', slow('b', 5, true)), serialize('k', slow('c', 1))]);
+    const slow =
+      (name: string, ms: number, fail = false) =>
+      async () => {
+        order.push(`start ${name}`);
+        await new Promise((r) => setTimeout(r, ms));
+        order.push(`end ${name}`);
+        if (fail) throw new Error(name);
+        return name;
+      };
+    const results = await Promise.allSettled([
+      serialize('k', slow('a', 30)),
+      serialize('k', slow('b', 5, true)),
+      serialize('k', slow('c', 1)),
+    ]);
     expect(order).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
@@ -162,7 +190,9 @@ describe('writeFileAtomic with a root never passes through a link (issue 9 findi
     const outside = path.join(scratch(), 'target.json');
     writeFileSync(outside, 'theirs');
     symlinkSync(outside, path.join(root, 'node.json'));
-    await expect(writeFileAtomic(path.join(root, 'node.json'), 'mine', { root })).rejects.toBeInstanceOf(SymlinkRefusedError);
+    await expect(writeFileAtomic(path.join(root, 'node.json'), 'mine', { root })).rejects.toBeInstanceOf(
+      SymlinkRefusedError,
+    );
     expect(readFileSync(outside, 'utf8')).toBe('theirs');
     await writeFileAtomic(path.join(root, 'a', 'b', 'c.json'), 'x', { root });
     expect(statSync(path.join(root, 'a')).mode & 0o777).toBe(0o700);

@@ -10,7 +10,6 @@ import { freePort } from '../helpers/free-port';
 // These run the built CLI (`npm test` builds first), as a person or a service manager would.
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'clawdesk.js');
 
-
 interface RunningCli {
   child: ChildProcess;
   stdout: () => string;
@@ -59,18 +58,29 @@ describe('clawdesk gateway run', () => {
   it('serves, attaches its own runner without a prompt, and stops cleanly on SIGTERM (clients get 1012)', async () => {
     const stateDir = tempStateDir();
     const port = await freePort();
-    const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 'run-token'], { OPENCLAW_STATE_DIR: stateDir });
+    const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 'run-token'], {
+      OPENCLAW_STATE_DIR: stateDir,
+    });
     children.push(cli.child);
     await waitForOutput(cli, /Exec runner: connected/);
     expect(cli.stdout()).toContain(`Clawdesk gateway listening on ws://127.0.0.1:${port}`);
     expect(cli.stdout()).toContain(`State dir: ${stateDir}`);
     expect(cli.stdout()).toMatch(/Device identity: [0-9a-f]{16}… \(in memory for this run\)/);
 
-    const operator = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: 'run-token', scopes: ['operator.admin'] });
+    const operator = await connectGateway({
+      url: `ws://127.0.0.1:${port}`,
+      token: 'run-token',
+      scopes: ['operator.admin'],
+    });
     const { nodes } = await operator.request('node.list', {});
     const runner = nodes.find((n: any) => n.connected);
     expect(runner?.commands).toEqual(expect.arrayContaining(['system.run', 'system.which']));
-    const which = await operator.request('node.invoke', { nodeId: runner.nodeId, command: 'system.which', params: { bins: ['sh'] }, idempotencyKey: 'which-1' });
+    const which = await operator.request('node.invoke', {
+      nodeId: runner.nodeId,
+      command: 'system.which',
+      params: { bins: ['sh'] },
+      idempotencyKey: 'which-1',
+    });
     expect(which.payload.bins.sh).toMatch(/\/sh$/);
 
     const closed = new Promise<number>((resolve) => operator.once('close', (code: number) => resolve(code)));
@@ -82,12 +92,20 @@ describe('clawdesk gateway run', () => {
   it('--always-prompt-pairing asks before pairing any other device, but never blocks its own runner', async () => {
     const stateDir = tempStateDir();
     const port = await freePort();
-    const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't', '--always-prompt-pairing'], { OPENCLAW_STATE_DIR: stateDir });
+    const cli = runCli(
+      ['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't', '--always-prompt-pairing'],
+      { OPENCLAW_STATE_DIR: stateDir },
+    );
     children.push(cli.child);
     await waitForOutput(cli, /Exec runner: connected/);
     const { createEphemeralDeviceSigner } = await import('../../gateway/protocol/device-auth');
     const { connectError } = await import('../helpers/gateway-fixture');
-    const refused = await connectError({ url: `ws://127.0.0.1:${port}`, token: 't', scopes: ['operator.read'], device: createEphemeralDeviceSigner() });
+    const refused = await connectError({
+      url: `ws://127.0.0.1:${port}`,
+      token: 't',
+      scopes: ['operator.read'],
+      device: createEphemeralDeviceSigner(),
+    });
     expect(refused.error!.details).toMatchObject({ code: 'PAIRING_REQUIRED', reason: 'not-paired' });
     const operator = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: 't', scopes: ['operator.admin'] });
     const { nodes } = await operator.request('node.list', {});
@@ -97,12 +115,15 @@ describe('clawdesk gateway run', () => {
     expect(await cli.exited).toBe(0);
   });
 
-  it('a restart with an in-memory identity clears the previous run\'s device record', async () => {
+  it("a restart with an in-memory identity clears the previous run's device record", async () => {
     const stateDir = tempStateDir();
     const port = await freePort();
-    const pairedCount = () => Object.keys(JSON.parse(readFileSync(path.join(stateDir, 'devices', 'paired.json'), 'utf8'))).length;
+    const pairedCount = () =>
+      Object.keys(JSON.parse(readFileSync(path.join(stateDir, 'devices', 'paired.json'), 'utf8'))).length;
     for (let run = 0; run < 2; run++) {
-      const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't'], { OPENCLAW_STATE_DIR: stateDir });
+      const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't'], {
+        OPENCLAW_STATE_DIR: stateDir,
+      });
       children.push(cli.child);
       await waitForOutput(cli, /Exec runner: connected/);
       // Settled state: exactly this run's device (the previous run's record is gone).
@@ -123,14 +144,20 @@ describe('clawdesk gateway run', () => {
     expect(config.gateway.auth).toEqual({ mode: 'token', token: expect.stringMatching(/^[0-9a-f]{48}$/) });
     expect(statSync(configPath).mode & 0o777).toBe(0o600);
     expect(cli.stdout()).toContain(`generated, saved to ${configPath}`);
-    const session = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: config.gateway.auth.token, scopes: ['operator.read'] });
+    const session = await connectGateway({
+      url: `ws://127.0.0.1:${port}`,
+      token: config.gateway.auth.token,
+      scopes: ['operator.read'],
+    });
     await session.close();
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
   });
 
   it('refuses to listen beyond loopback without authentication', async () => {
-    const cli = runCli(['gateway', 'run', '--bind', 'lan', '--auth', 'none', '--no-node'], { OPENCLAW_STATE_DIR: tempStateDir() });
+    const cli = runCli(['gateway', 'run', '--bind', 'lan', '--auth', 'none', '--no-node'], {
+      OPENCLAW_STATE_DIR: tempStateDir(),
+    });
     children.push(cli.child);
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toMatch(/--bind lan requires --auth token or --auth password/);
@@ -144,7 +171,9 @@ describe('clawdesk gateway run', () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
     const port = (blocker.address() as net.AddressInfo).port;
-    const busy = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't', '--no-node'], { OPENCLAW_STATE_DIR: tempStateDir() });
+    const busy = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't', '--no-node'], {
+      OPENCLAW_STATE_DIR: tempStateDir(),
+    });
     expect(await busy.exited).toBe(1);
     expect(busy.stderr()).toContain(`port ${port} is already in use`);
     blocker.close();
@@ -162,26 +191,62 @@ describe('clawdesk gateway run after an interrupted migration', () => {
     const to = path.join(home, '.openclaw');
     for (const dir of [path.join(from, 'devices'), path.join(to, 'devices')]) mkdirSync(dir, { recursive: true });
     const now = Date.now();
-    const paired = (id: string) => ({ [id]: { deviceId: id, publicKey: `pk-${id}`, role: 'operator', roles: ['operator'], scopes: ['operator.read'], tokens: { operator: { token: `t-${id}`, role: 'operator', scopes: ['operator.read'], createdAtMs: now } }, createdAtMs: now, approvedAtMs: now } });
+    const paired = (id: string) => ({
+      [id]: {
+        deviceId: id,
+        publicKey: `pk-${id}`,
+        role: 'operator',
+        roles: ['operator'],
+        scopes: ['operator.read'],
+        tokens: { operator: { token: `t-${id}`, role: 'operator', scopes: ['operator.read'], createdAtMs: now } },
+        createdAtMs: now,
+        approvedAtMs: now,
+      },
+    });
     writeFileSync(path.join(from, 'devices', 'paired.json'), JSON.stringify(paired('a'.repeat(64))));
     writeFileSync(path.join(to, 'devices', 'paired.json'), JSON.stringify(paired('b'.repeat(64))));
     const script = bundleScript(path.join(__dirname, '..', 'state', 'fixtures', 'migrate-child.ts'));
     const request = (killAt?: { step: string; occurrence: number }) =>
-      JSON.stringify({ mode: 'migrate', from, to, home, backupRoot: path.join(root, 'backups'), ...(killAt ? { killAt } : {}) });
+      JSON.stringify({
+        mode: 'migrate',
+        from,
+        to,
+        home,
+        backupRoot: path.join(root, 'backups'),
+        ...(killAt ? { killAt } : {}),
+      });
 
     // Learn the step names from a dry copy, then kill the real migration at its middle commit step.
     const probeRoot = path.join(root, 'probe');
     const { cpSync } = await import('node:fs');
     cpSync(home, path.join(probeRoot, 'home'), { recursive: true });
-    const probe = await runChild(process.execPath, [script, JSON.stringify({ mode: 'migrate', from: path.join(probeRoot, 'home', '.clawdbot'), to: path.join(probeRoot, 'home', '.openclaw'), home: path.join(probeRoot, 'home'), backupRoot: path.join(probeRoot, 'backups') })]);
+    const probe = await runChild(process.execPath, [
+      script,
+      JSON.stringify({
+        mode: 'migrate',
+        from: path.join(probeRoot, 'home', '.clawdbot'),
+        to: path.join(probeRoot, 'home', '.openclaw'),
+        home: path.join(probeRoot, 'home'),
+        backupRoot: path.join(probeRoot, 'backups'),
+      }),
+    ]);
     expect(lastJsonLine(probe.stdout).outcome).toBe('migrated');
-    const steps = probe.stdout.split('\n').filter((l) => l.startsWith('step ')).map((l) => l.slice(5));
-    const killed = await runChild(process.execPath, [script, request({ step: steps[Math.floor(steps.length / 2)], occurrence: 1 })]);
+    const steps = probe.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('step '))
+      .map((l) => l.slice(5));
+    const killed = await runChild(process.execPath, [
+      script,
+      request({ step: steps[Math.floor(steps.length / 2)], occurrence: 1 }),
+    ]);
     expect(killed.signal).toBe('SIGKILL');
     expect(await findInterruptedMigrations([to, from])).not.toEqual([]);
 
     const port = await freePort();
-    const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't', '--no-node'], { OPENCLAW_STATE_DIR: to, HOME: home });
+    const cli = runCli(['gateway', 'run', '--port', String(port), '--auth', 'token', '--token', 't', '--no-node'], {
+      OPENCLAW_STATE_DIR: to,
+      HOME: home,
+    });
     children.push(cli.child);
     await waitForOutput(cli, /Clawdesk gateway listening/);
     expect(cli.stdout()).toMatch(/Recovered an interrupted state migration/);
@@ -200,13 +265,27 @@ describe('gateway run extensions (in process)', () => {
     const { startGatewayServer } = await import('../../gateway/server/gateway-server');
     const stateDir = tempStateDir();
     const ext = createGatewayRunExtensions({ isTTY: () => true });
-    const gateway = await startGatewayServer({ stateDir, port: 0, auth: { mode: 'token', token: 't' }, modules: await ext.modules!({ stateDir }) });
+    const gateway = await startGatewayServer({
+      stateDir,
+      port: 0,
+      auth: { mode: 'token', token: 't' },
+      modules: await ext.modules!({ stateDir }),
+    });
     const out: string[] = [];
-    const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => out.push(t), env: {}, waitForStopSignal: () => new Promise<NodeJS.Signals>(() => undefined) };
+    const io = {
+      stdout: (t: string) => out.push(t),
+      stderr: (t: string) => out.push(t),
+      env: {},
+      waitForStopSignal: () => new Promise<NodeJS.Signals>(() => undefined),
+    };
     const stop = await ext.startNode!({ url: gateway.url, stateDir, token: 't', io, gateway });
     try {
       await expect
-        .poll(() => [...gateway.gatewayHost.connections()].map((c) => `${c.role}:${c.caps.includes('exec-approvals')}`).sort(), { timeout: 5000 })
+        .poll(
+          () =>
+            [...gateway.gatewayHost.connections()].map((c) => `${c.role}:${c.caps.includes('exec-approvals')}`).sort(),
+          { timeout: 5000 },
+        )
         .toEqual(['node:false', 'operator:true']);
       const ids = new Set([...gateway.gatewayHost.connections()].map((c) => c.deviceId));
       expect(ids.size).toBe(1);

@@ -18,7 +18,12 @@ describe('method results follow their published schemas (a live gateway)', () =>
 
   beforeAll(async () => {
     gw = await startTestGateway();
-    admin = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.admin'], device: createEphemeralDeviceSigner() });
+    admin = await connectGateway({
+      url: gw.url,
+      token: 'test-token',
+      scopes: ['operator.admin'],
+      device: createEphemeralDeviceSigner(),
+    });
   });
   afterAll(async () => {
     await admin.close();
@@ -37,7 +42,13 @@ describe('method results follow their published schemas (a live gateway)', () =>
     const pendingIds: string[] = [];
     const devices = [createEphemeralDeviceSigner(), createEphemeralDeviceSigner()];
     for (const device of devices) {
-      const refusal = await connectError({ url: gw.url, token: 'test-token', scopes: ['operator.read'], device, headers: proxied });
+      const refusal = await connectError({
+        url: gw.url,
+        token: 'test-token',
+        scopes: ['operator.read'],
+        device,
+        headers: proxied,
+      });
       pendingIds.push((refusal.error!.details as { requestId: string }).requestId);
     }
     const list = await admin.request('device.pair.list', {});
@@ -45,20 +56,52 @@ describe('method results follow their published schemas (a live gateway)', () =>
     expect(list.pending.map((p: { requestId: string }) => p.requestId).sort()).toEqual([...pendingIds].sort());
 
     const resolved = nextEvent(admin, 'device.pair.resolved');
-    conforms(schemas.devicePairApproveResult, await admin.request('device.pair.approve', { requestId: pendingIds[0] }), 'device.pair.approve');
+    conforms(
+      schemas.devicePairApproveResult,
+      await admin.request('device.pair.approve', { requestId: pendingIds[0] }),
+      'device.pair.approve',
+    );
     conforms(schemas.devicePairResolvedEvent, await resolved, 'device.pair.resolved');
-    conforms(schemas.devicePairRejectResult, await admin.request('device.pair.reject', { requestId: pendingIds[1] }), 'device.pair.reject');
+    conforms(
+      schemas.devicePairRejectResult,
+      await admin.request('device.pair.reject', { requestId: pendingIds[1] }),
+      'device.pair.reject',
+    );
 
     const deviceId = devices[0].deviceId;
-    conforms(schemas.deviceTokenRotateResult, await admin.request('device.token.rotate', { deviceId, role: 'operator' }), 'device.token.rotate');
-    conforms(schemas.deviceTokenRevokeResult, await admin.request('device.token.revoke', { deviceId, role: 'operator' }), 'device.token.revoke');
-    conforms(schemas.devicePairListResult, await admin.request('device.pair.list', {}), 'device.pair.list after changes');
-    conforms(schemas.devicePairRemoveResult, await admin.request('device.pair.remove', { deviceId }), 'device.pair.remove');
+    conforms(
+      schemas.deviceTokenRotateResult,
+      await admin.request('device.token.rotate', { deviceId, role: 'operator' }),
+      'device.token.rotate',
+    );
+    conforms(
+      schemas.deviceTokenRevokeResult,
+      await admin.request('device.token.revoke', { deviceId, role: 'operator' }),
+      'device.token.revoke',
+    );
+    conforms(
+      schemas.devicePairListResult,
+      await admin.request('device.pair.list', {}),
+      'device.pair.list after changes',
+    );
+    conforms(
+      schemas.devicePairRemoveResult,
+      await admin.request('device.pair.remove', { deviceId }),
+      'device.pair.remove',
+    );
   });
 
   it('the schemas reject what clients must never see', () => {
-    const leaked = { deviceId: 'd', publicKey: 'k', tokens: [{ role: 'operator', scopes: [], createdAtMs: 1, token: 'secret' }], createdAtMs: 1, approvedAtMs: 1 };
+    const leaked = {
+      deviceId: 'd',
+      publicKey: 'k',
+      tokens: [{ role: 'operator', scopes: [], createdAtMs: 1, token: 'secret' }],
+      createdAtMs: 1,
+      approvedAtMs: 1,
+    };
     expect(schemas.redactedPairedDevice.safeParse(leaked).success).toBe(false);
-    expect(schemas.redactedPairedDevice.safeParse({ ...leaked, tokens: [], approvedScopes: ['operator.admin'] }).success).toBe(false);
+    expect(
+      schemas.redactedPairedDevice.safeParse({ ...leaked, tokens: [], approvedScopes: ['operator.admin'] }).success,
+    ).toBe(false);
   });
 });

@@ -18,8 +18,17 @@ const viaProxy = { 'x-forwarded-for': '203.0.113.7' };
 describe('seed report (a): auth none on loopback', () => {
   it('a device-less local client asking for operator.approvals gets it and can use it', async () => {
     gw = await startTestGateway({ auth: { mode: 'none' } });
-    const session = await connectGateway({ url: gw.url, clientId: 'cli', clientMode: 'cli', scopes: ['operator.approvals', 'operator.pairing'] });
-    expect(session.hello.auth).toMatchObject({ method: 'none', role: 'operator', scopes: ['operator.approvals', 'operator.pairing'] });
+    const session = await connectGateway({
+      url: gw.url,
+      clientId: 'cli',
+      clientMode: 'cli',
+      scopes: ['operator.approvals', 'operator.pairing'],
+    });
+    expect(session.hello.auth).toMatchObject({
+      method: 'none',
+      role: 'operator',
+      scopes: ['operator.approvals', 'operator.pairing'],
+    });
     expect(await session.request('device.pair.list', {})).toEqual({ pending: [], paired: [] });
     await session.close();
   });
@@ -27,9 +36,18 @@ describe('seed report (a): auth none on loopback', () => {
   it('a local client with a device is paired silently and gets a device token', async () => {
     gw = await startTestGateway({ auth: { mode: 'none' } });
     const device = createEphemeralDeviceSigner();
-    const session = await connectGateway({ url: gw.url, clientId: 'cli', clientMode: 'cli', scopes: ['operator.admin'], device });
+    const session = await connectGateway({
+      url: gw.url,
+      clientId: 'cli',
+      clientMode: 'cli',
+      scopes: ['operator.admin'],
+      device,
+    });
     expect(session.hello.auth).toMatchObject({ role: 'operator', deviceToken: expect.any(String) });
-    expect(gw.pairing.getPaired(device.deviceId)).toMatchObject({ roles: ['operator'], approvedScopes: expect.arrayContaining(['operator.admin']) });
+    expect(gw.pairing.getPaired(device.deviceId)).toMatchObject({
+      roles: ['operator'],
+      approvedScopes: expect.arrayContaining(['operator.admin']),
+    });
     await session.close();
   });
 
@@ -65,7 +83,14 @@ describe('seed report (c): a device paired as operator connecting as a node', ()
     const device = createEphemeralDeviceSigner();
     const operator = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'], device });
     await operator.close();
-    const node = await connectGateway({ url: gw.url, token: 'test-token', clientId: 'node-host', clientMode: 'node', role: 'node', device });
+    const node = await connectGateway({
+      url: gw.url,
+      token: 'test-token',
+      clientId: 'node-host',
+      clientMode: 'node',
+      role: 'node',
+      device,
+    });
     expect(node.hello.auth).toMatchObject({ role: 'node', deviceToken: expect.any(String) });
     expect(gw.pairing.effectiveRoles(gw.pairing.getPaired(device.deviceId)!).sort()).toEqual(['node', 'operator']);
     await node.close();
@@ -78,8 +103,19 @@ describe('seed report (c): a device paired as operator connecting as a node', ()
     await operator.close();
     const watcher = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.pairing'] });
     const requested = nextEvent(watcher, 'device.pair.requested');
-    const error = await connectError({ url: gw.url, token: 'test-token', clientId: 'node-host', clientMode: 'node', role: 'node', device, headers: viaProxy });
-    expect(error.error).toMatchObject({ code: 'NOT_PAIRED', details: { code: 'PAIRING_REQUIRED', reason: 'role-upgrade', requestId: expect.any(String) } });
+    const error = await connectError({
+      url: gw.url,
+      token: 'test-token',
+      clientId: 'node-host',
+      clientMode: 'node',
+      role: 'node',
+      device,
+      headers: viaProxy,
+    });
+    expect(error.error).toMatchObject({
+      code: 'NOT_PAIRED',
+      details: { code: 'PAIRING_REQUIRED', reason: 'role-upgrade', requestId: expect.any(String) },
+    });
     expect(error.closeCode).toBe(1008);
     expect(error.closeReason).toBe('pairing required');
     const requestId = (error.error!.details as { requestId: string }).requestId;
@@ -95,7 +131,13 @@ describe('seed report (d): a cli client from a container on this machine', () =>
   it('with a private Host on a loopback peer is served (silently paired)', async () => {
     gw = await startTestGateway();
     const device = createEphemeralDeviceSigner();
-    const session = await connectGateway({ url: gw.url, ...cli, scopes: [...cli.scopes], device, headers: { host: '172.17.0.2:18789' } });
+    const session = await connectGateway({
+      url: gw.url,
+      ...cli,
+      scopes: [...cli.scopes],
+      device,
+      headers: { host: '172.17.0.2:18789' },
+    });
     expect(session.hello.auth.deviceToken).toEqual(expect.any(String));
     await session.close();
   });
@@ -103,13 +145,26 @@ describe('seed report (d): a cli client from a container on this machine', () =>
   it('with a public Host gets pairing required', async () => {
     gw = await startTestGateway();
     const device = createEphemeralDeviceSigner();
-    const error = await connectError({ url: gw.url, ...cli, scopes: [...cli.scopes], device, headers: { host: 'gateway.example:18789' } });
+    const error = await connectError({
+      url: gw.url,
+      ...cli,
+      scopes: [...cli.scopes],
+      device,
+      headers: { host: 'gateway.example:18789' },
+    });
     expect(error.error!.details).toMatchObject({ code: 'PAIRING_REQUIRED', reason: 'not-paired' });
   });
 
   it('a non-cli client with a private Host is not treated as local', async () => {
     gw = await startTestGateway();
-    const error = await connectError({ url: gw.url, token: 'test-token', clientId: 'gateway-client', clientMode: 'backend', device: createEphemeralDeviceSigner(), headers: { host: '172.17.0.2:18789' } });
+    const error = await connectError({
+      url: gw.url,
+      token: 'test-token',
+      clientId: 'gateway-client',
+      clientMode: 'backend',
+      device: createEphemeralDeviceSigner(),
+      headers: { host: '172.17.0.2:18789' },
+    });
     expect(error.detailCode).toBe('PAIRING_REQUIRED');
   });
 });
@@ -145,10 +200,27 @@ describe('seed report (e): revoked tokens stay revoked; tokens:{} grants nothing
     const now = Date.now();
     writeFileSync(
       path.join(stateDir, 'devices', 'paired.json'),
-      JSON.stringify({ [device.deviceId]: { deviceId: device.deviceId, publicKey: device.publicKey, role: 'operator', roles: ['operator'], scopes: ['operator.read'], tokens: {}, createdAtMs: now, approvedAtMs: now } }),
+      JSON.stringify({
+        [device.deviceId]: {
+          deviceId: device.deviceId,
+          publicKey: device.publicKey,
+          role: 'operator',
+          roles: ['operator'],
+          scopes: ['operator.read'],
+          tokens: {},
+          createdAtMs: now,
+          approvedAtMs: now,
+        },
+      }),
     );
     gw = await startTestGateway({ stateDir });
-    const error = await connectError({ url: gw.url, token: 'test-token', scopes: ['operator.read'], device, headers: viaProxy });
+    const error = await connectError({
+      url: gw.url,
+      token: 'test-token',
+      scopes: ['operator.read'],
+      device,
+      headers: viaProxy,
+    });
     expect(error.error!.details).toMatchObject({ code: 'PAIRING_REQUIRED', reason: 'role-upgrade' });
   });
 });
@@ -157,11 +229,32 @@ describe('pairing state', () => {
   it('metadata is pinned at approval: a changed platform is a metadata-upgrade that needs approval', async () => {
     gw = await startTestGateway();
     const device = createEphemeralDeviceSigner();
-    const first = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'], device, platform: 'linux', deviceFamily: 'Linux' });
+    const first = await connectGateway({
+      url: gw.url,
+      token: 'test-token',
+      scopes: ['operator.read'],
+      device,
+      platform: 'linux',
+      deviceFamily: 'Linux',
+    });
     await first.close();
-    const same = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'], device, platform: ' LINUX ', deviceFamily: 'linux' });
+    const same = await connectGateway({
+      url: gw.url,
+      token: 'test-token',
+      scopes: ['operator.read'],
+      device,
+      platform: ' LINUX ',
+      deviceFamily: 'linux',
+    });
     await same.close();
-    const moved = await connectError({ url: gw.url, token: 'test-token', scopes: ['operator.read'], device, platform: 'windows', deviceFamily: 'Linux' });
+    const moved = await connectError({
+      url: gw.url,
+      token: 'test-token',
+      scopes: ['operator.read'],
+      device,
+      platform: 'windows',
+      deviceFamily: 'Linux',
+    });
     expect(moved.error!.details).toMatchObject({ code: 'PAIRING_REQUIRED', reason: 'metadata-upgrade' });
   });
 
@@ -189,10 +282,18 @@ describe('pairing state', () => {
     const readerEvents: string[] = [];
     reader.on('event', (name: string) => readerEvents.push(name));
     const requested = nextEvent(pairingOnly, 'device.pair.requested');
-    const error = await connectError({ url: gw.url, token: 'test-token', device, scopes: ['operator.admin'], headers: viaProxy });
+    const error = await connectError({
+      url: gw.url,
+      token: 'test-token',
+      device,
+      scopes: ['operator.admin'],
+      headers: viaProxy,
+    });
     const requestId = (error.error!.details as any).requestId;
     await requested;
-    await expect(pairingOnly.request('device.pair.approve', { requestId })).rejects.toThrow('missing scope: operator.admin');
+    await expect(pairingOnly.request('device.pair.approve', { requestId })).rejects.toThrow(
+      'missing scope: operator.admin',
+    );
 
     const admin = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.admin'] });
     const resolved = nextEvent(pairingOnly, 'device.pair.resolved');
@@ -203,19 +304,30 @@ describe('pairing state', () => {
     expect(readerEvents.filter((e) => e.startsWith('device.pair'))).toEqual([]);
 
     // Now approved: the device connects from the remote address without a prompt.
-    const approved = await connectGateway({ url: gw.url, token: 'test-token', device, scopes: ['operator.admin'], headers: viaProxy });
+    const approved = await connectGateway({
+      url: gw.url,
+      token: 'test-token',
+      device,
+      scopes: ['operator.admin'],
+      headers: viaProxy,
+    });
     expect(approved.hello.auth.scopes).toContain('operator.admin');
     for (const s of [approved, admin, reader, pairingOnly]) await s.close();
   });
 
-  it('remove, rotate and revoke close the device\'s sockets with 4001', async () => {
+  it("remove, rotate and revoke close the device's sockets with 4001", async () => {
     gw = await startTestGateway();
     const admin = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.admin'] });
     for (const action of ['device.token.rotate', 'device.token.revoke', 'device.pair.remove'] as const) {
       const device = createEphemeralDeviceSigner();
       const victim = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'], device });
-      const closed = new Promise<[number, string]>((resolve) => victim.once('close', (code: number, reason: string) => resolve([code, reason])));
-      const params = action === 'device.pair.remove' ? { deviceId: device.deviceId } : { deviceId: device.deviceId, role: 'operator' };
+      const closed = new Promise<[number, string]>((resolve) =>
+        victim.once('close', (code: number, reason: string) => resolve([code, reason])),
+      );
+      const params =
+        action === 'device.pair.remove'
+          ? { deviceId: device.deviceId }
+          : { deviceId: device.deviceId, role: 'operator' };
       await admin.request(action, params);
       expect(await closed).toEqual([4001, 'device removed']);
     }
@@ -226,27 +338,51 @@ describe('pairing state', () => {
     gw = await startTestGateway();
     const mine = createEphemeralDeviceSigner();
     const other = createEphemeralDeviceSigner();
-    for (const d of [mine, other]) await (await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'], device: d })).close();
-    const session = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.pairing'], device: mine });
-    await expect(session.request('device.token.revoke', { deviceId: other.deviceId, role: 'operator' })).rejects.toThrow(/only on their own device/);
-    await expect(session.request('device.pair.remove', { deviceId: other.deviceId })).rejects.toThrow(/only on their own device/);
+    for (const d of [mine, other])
+      await (await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'], device: d })).close();
+    const session = await connectGateway({
+      url: gw.url,
+      token: 'test-token',
+      scopes: ['operator.pairing'],
+      device: mine,
+    });
+    await expect(
+      session.request('device.token.revoke', { deviceId: other.deviceId, role: 'operator' }),
+    ).rejects.toThrow(/only on their own device/);
+    await expect(session.request('device.pair.remove', { deviceId: other.deviceId })).rejects.toThrow(
+      /only on their own device/,
+    );
     expect(gw.pairing.getPaired(other.deviceId)).toBeDefined();
     await session.close();
   });
 
-  it('rotation cannot exceed the caller\'s own scopes', async () => {
+  it("rotation cannot exceed the caller's own scopes", async () => {
     gw = await startTestGateway();
     const device = createEphemeralDeviceSigner();
     await (await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.admin'], device })).close();
     const pairingOnly = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.pairing'] });
-    await expect(pairingOnly.request('device.token.rotate', { deviceId: device.deviceId, role: 'operator', scopes: ['operator.admin'] })).rejects.toThrow('device token rotation denied');
+    await expect(
+      pairingOnly.request('device.token.rotate', {
+        deviceId: device.deviceId,
+        role: 'operator',
+        scopes: ['operator.admin'],
+      }),
+    ).rejects.toThrow('device token rotation denied');
     await pairingOnly.close();
   });
 
   it('state files are written with mode 0600', async () => {
     gw = await startTestGateway();
-    await (await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'], device: createEphemeralDeviceSigner() })).close();
-    for (const file of ['paired.json', 'pending.json']) expect(statSync(path.join(gw.stateDir, 'devices', file)).mode & 0o777).toBe(0o600);
+    await (
+      await connectGateway({
+        url: gw.url,
+        token: 'test-token',
+        scopes: ['operator.read'],
+        device: createEphemeralDeviceSigner(),
+      })
+    ).close();
+    for (const file of ['paired.json', 'pending.json'])
+      expect(statSync(path.join(gw.stateDir, 'devices', file)).mode & 0o777).toBe(0o600);
   });
 
   it('a corrupted paired.json is quarantined and reported, never silently emptied', async () => {

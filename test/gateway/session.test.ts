@@ -7,16 +7,22 @@ import { nextEvent, startTestGateway, type TestGateway } from '../helpers/gatewa
 
 function httpGet(url: string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      })
+      .on('error', reject);
   });
 }
 
 /** Sends raw text on an authenticated session and returns the next response frame. */
-function sendRaw(session: Awaited<ReturnType<typeof connectGateway>>, data: string | Buffer, binary = false): Promise<any> {
+function sendRaw(
+  session: Awaited<ReturnType<typeof connectGateway>>,
+  data: string | Buffer,
+  binary = false,
+): Promise<any> {
   return new Promise((resolve) => {
     const onMessage = (raw: WebSocket.RawData) => {
       const frame = JSON.parse(raw.toString());
@@ -39,7 +45,17 @@ describe('an authenticated session', () => {
   it('hello-ok advertises exactly the methods it serves, and its policy', async () => {
     const s = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.admin'] });
     const { methods, events } = s.hello.features;
-    expect(methods).toEqual(expect.arrayContaining(['health', 'status', 'system-presence', 'config.get', 'device.pair.list', 'device.pair.approve', 'device.token.revoke']));
+    expect(methods).toEqual(
+      expect.arrayContaining([
+        'health',
+        'status',
+        'system-presence',
+        'config.get',
+        'device.pair.list',
+        'device.pair.approve',
+        'device.token.revoke',
+      ]),
+    );
     expect(methods).not.toContain('connect');
     for (const method of methods) {
       const result = await s.request(method, {}).then(
@@ -48,9 +64,22 @@ describe('an authenticated session', () => {
       );
       expect(result, method).not.toMatch(/^unknown method/);
     }
-    expect(events).toEqual(expect.arrayContaining(['connect.challenge', 'tick', 'shutdown', 'device.pair.requested', 'device.pair.resolved']));
+    expect(events).toEqual(
+      expect.arrayContaining([
+        'connect.challenge',
+        'tick',
+        'shutdown',
+        'device.pair.requested',
+        'device.pair.resolved',
+      ]),
+    );
     expect(s.hello.policy).toEqual({ maxPayload: 26214400, maxBufferedBytes: 52428800, tickIntervalMs: 50 });
-    expect(s.hello.snapshot).toMatchObject({ authMode: 'token', stateDir: gw.stateDir, presence: expect.any(Array), health: { ok: true } });
+    expect(s.hello.snapshot).toMatchObject({
+      authMode: 'token',
+      stateDir: gw.stateDir,
+      presence: expect.any(Array),
+      health: { ok: true },
+    });
     await s.close();
   });
 
@@ -63,7 +92,10 @@ describe('an authenticated session', () => {
   it('unknown methods, malformed JSON, binary frames and a second connect get clear errors and the session stays open', async () => {
     const s = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'] });
     await expect(s.request('no.such.method', {})).rejects.toThrow('unknown method: no.such.method');
-    expect((await sendRaw(s, '{not json')).error).toMatchObject({ code: 'INVALID_REQUEST', message: 'invalid frame: not valid JSON' });
+    expect((await sendRaw(s, '{not json')).error).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: 'invalid frame: not valid JSON',
+    });
     expect((await sendRaw(s, Buffer.from('{}'), true)).error.message).toMatch(/binary frames are not supported/);
     expect((await sendRaw(s, JSON.stringify({ type: 'event', id: 'e1', event: 'x' }))).id).toBe('e1');
     await expect(s.request('connect', {})).rejects.toThrow('connect is only valid as the first request');
@@ -74,10 +106,17 @@ describe('an authenticated session', () => {
 
   it('scope checks: missing scope names it; more than 10 unauthorized calls in a row close the socket', async () => {
     const s = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'] });
-    const closed = new Promise<[number, string]>((resolve) => s.once('close', (code: number, reason: string) => resolve([code, reason])));
+    const closed = new Promise<[number, string]>((resolve) =>
+      s.once('close', (code: number, reason: string) => resolve([code, reason])),
+    );
     const results: string[] = [];
     for (let i = 0; i < 11; i++) {
-      results.push(await s.request('device.pair.list', {}).then(() => 'ok', (e) => e.message));
+      results.push(
+        await s.request('device.pair.list', {}).then(
+          () => 'ok',
+          (e) => e.message,
+        ),
+      );
     }
     expect(results[0]).toBe('missing scope: operator.pairing');
     expect(await closed).toEqual([1008, 'repeated unauthorized calls']);
@@ -95,7 +134,14 @@ describe('an authenticated session', () => {
 
   it('nodes may call only node methods and health', async () => {
     const { createEphemeralDeviceSigner } = await import('../../gateway/protocol/device-auth');
-    const node = await connectGateway({ url: gw.url, token: 'test-token', clientId: 'node-host', clientMode: 'node', role: 'node', device: createEphemeralDeviceSigner() });
+    const node = await connectGateway({
+      url: gw.url,
+      token: 'test-token',
+      clientId: 'node-host',
+      clientMode: 'node',
+      role: 'node',
+      device: createEphemeralDeviceSigner(),
+    });
     await expect(node.request('status', {})).rejects.toThrow('unauthorized role: node');
     expect((await node.request('health')).ok).toBe(true);
     await node.close();
@@ -126,9 +172,21 @@ describe('an authenticated session', () => {
   it('health has the shape the openclaw CLI reads: the default agent, arrays of recent sessions, event-loop figures', async () => {
     const s = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'] });
     const health = await s.request('health');
-    expect(health).toMatchObject({ ok: true, defaultAgentId: 'main', channels: {}, sessions: { count: 0, recent: [] } });
-    expect(health.agents).toEqual([expect.objectContaining({ agentId: 'main', isDefault: true, sessions: expect.objectContaining({ recent: [] }) })]);
-    expect(health.eventLoop).toMatchObject({ degraded: false, reasons: [], delayP99Ms: expect.any(Number), utilization: expect.any(Number) });
+    expect(health).toMatchObject({
+      ok: true,
+      defaultAgentId: 'main',
+      channels: {},
+      sessions: { count: 0, recent: [] },
+    });
+    expect(health.agents).toEqual([
+      expect.objectContaining({ agentId: 'main', isDefault: true, sessions: expect.objectContaining({ recent: [] }) }),
+    ]);
+    expect(health.eventLoop).toMatchObject({
+      degraded: false,
+      reasons: [],
+      delayP99Ms: expect.any(Number),
+      utilization: expect.any(Number),
+    });
     expect(Number.isInteger(health.durationMs)).toBe(true);
     await s.close();
   });
@@ -136,7 +194,10 @@ describe('an authenticated session', () => {
   it('config.get never echoes secrets', async () => {
     const { writeFileSync } = await import('node:fs');
     const path = await import('node:path');
-    writeFileSync(path.join(gw.stateDir, 'openclaw.json'), '{ gateway: { auth: { mode: "token", token: "very-secret" } } }');
+    writeFileSync(
+      path.join(gw.stateDir, 'openclaw.json'),
+      '{ gateway: { auth: { mode: "token", token: "very-secret" } } }',
+    );
     const s = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'] });
     const config = await s.request('config.get', {});
     expect(config.exists).toBe(true);
@@ -147,11 +208,15 @@ describe('an authenticated session', () => {
 
 describe('gateway lifecycle', () => {
   it('refuses to bind beyond loopback without token or password auth', async () => {
-    await expect(startGatewayServer({ stateDir: '/nonexistent', auth: { mode: 'none' }, host: '0.0.0.0', port: 0 })).rejects.toThrow(/requires token or password/);
+    await expect(
+      startGatewayServer({ stateDir: '/nonexistent', auth: { mode: 'none' }, host: '0.0.0.0', port: 0 }),
+    ).rejects.toThrow(/requires token or password/);
   });
 
   it('token mode without a token is a configuration error', async () => {
-    await expect(startGatewayServer({ stateDir: '/nonexistent', auth: { mode: 'token' }, port: 0 })).rejects.toThrow(/needs a token/);
+    await expect(startGatewayServer({ stateDir: '/nonexistent', auth: { mode: 'token' }, port: 0 })).rejects.toThrow(
+      /needs a token/,
+    );
   });
 
   it('shutdown sends a shutdown event, then closes clients with 1012', async () => {

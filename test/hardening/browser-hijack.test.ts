@@ -11,7 +11,16 @@ import { startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
  * refuse it in every auth mode and with every credential, while the dashboard's allowlisted origin works.
  */
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 interface PageOutcome {
   challenge: boolean;
@@ -80,10 +89,17 @@ describe('cross-site WebSocket hijacking from a real browser', () => {
   let sandboxParams: { url: string; params: unknown } = { url: '', params: {} };
 
   /** Records every session the gateway accepted (onConnected runs only after hello-ok was sent). */
-  const recorder: GatewayModule = { name: 'hijack-recorder', methods: () => [], events: () => [], onConnected: (conn) => void served.push(conn) };
+  const recorder: GatewayModule = {
+    name: 'hijack-recorder',
+    methods: () => [],
+    events: () => [],
+    onConnected: (conn) => void served.push(conn),
+  };
 
   beforeAll(async () => {
-    evil = await servePages((p) => (p.startsWith('/sandbox') ? SANDBOX_PAGE(sandboxParams.url, sandboxParams.params) : PAGE));
+    evil = await servePages((p) =>
+      p.startsWith('/sandbox') ? SANDBOX_PAGE(sandboxParams.url, sandboxParams.params) : PAGE,
+    );
     dashboard = await servePages(() => PAGE);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage();
@@ -119,7 +135,11 @@ describe('cross-site WebSocket hijacking from a real browser', () => {
     ['token auth, no token', {}, {}],
     ['token auth, a guessed token', {}, { auth: { token: 'guessed-token' } }],
     ['token auth, even the right token', {}, { auth: { token: TOKEN } }],
-    ['password auth, a guessed password', { auth: { mode: 'password' as const, password: 'pw-1234567890' } }, { auth: { password: 'hunter2' } }],
+    [
+      'password auth, a guessed password',
+      { auth: { mode: 'password' as const, password: 'pw-1234567890' } },
+      { auth: { password: 'hunter2' } },
+    ],
   ])('another origin is refused: %s', async (_label, options, extra) => {
     const g = await gateway(options);
     const before = served.length;
@@ -128,8 +148,20 @@ describe('cross-site WebSocket hijacking from a real browser', () => {
       expectRefused(outcome);
     }
     // Node-role and device-less CLI identities from a page fare no better.
-    expectRefused(await fromPage(evil.origin, g.url, { ...connectParams(extra), client: { id: 'cli', version: '1', platform: 'linux', mode: 'cli' } }));
-    expectRefused(await fromPage(evil.origin, g.url, { ...connectParams(extra), role: 'node', scopes: [], client: { id: 'node-host', version: '1', platform: 'linux', mode: 'node' } }));
+    expectRefused(
+      await fromPage(evil.origin, g.url, {
+        ...connectParams(extra),
+        client: { id: 'cli', version: '1', platform: 'linux', mode: 'cli' },
+      }),
+    );
+    expectRefused(
+      await fromPage(evil.origin, g.url, {
+        ...connectParams(extra),
+        role: 'node',
+        scopes: [],
+        client: { id: 'node-host', version: '1', platform: 'linux', mode: 'node' },
+      }),
+    );
     expect(served.length).toBe(before);
     expect(g.pairing.listPending()).toEqual([]);
     expect(g.pairing.listPaired()).toEqual([]);

@@ -32,7 +32,13 @@ interface Run {
 }
 
 /** Starts the writer, kills it -9 after `delayMs` (counted from "ready" when `afterReady`), returns its output. */
-function runAndKill(script: string, stateDir: string, kind: string, delayMs: number, afterReady: boolean): Promise<Run> {
+function runAndKill(
+  script: string,
+  stateDir: string,
+  kind: string,
+  delayMs: number,
+  afterReady: boolean,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, stateDir, kind], { stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
@@ -77,7 +83,8 @@ function parseAll(stateDir: string): string[] {
   for (const sub of ['.', 'devices']) {
     const dir = path.join(stateDir, sub);
     if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) if (name.includes('.corrupt-')) problems.push(`quarantined file ${sub}/${name}`);
+    for (const name of readdirSync(dir))
+      if (name.includes('.corrupt-')) problems.push(`quarantined file ${sub}/${name}`);
   }
   return problems;
 }
@@ -98,17 +105,21 @@ async function checkPairing(stateDir: string, acked: Map<string, DeviceState>): 
     switch (state.last) {
       case 'pending':
         // Either still pending, or the (unacknowledged) approval that followed already landed.
-        if (!store.getPending(state.requestId!) && !paired) problems.push(`acknowledged pending request ${state.requestId} of ${deviceId.slice(0, 12)} is gone`);
+        if (!store.getPending(state.requestId!) && !paired)
+          problems.push(`acknowledged pending request ${state.requestId} of ${deviceId.slice(0, 12)} is gone`);
         break;
       case 'paired':
         if (!token) problems.push(`acknowledged pairing of ${deviceId.slice(0, 12)} is gone`);
-        else if (token.token !== state.token && token.rotatedAtMs === undefined) problems.push(`token of ${deviceId.slice(0, 12)} changed without a rotation`);
+        else if (token.token !== state.token && token.rotatedAtMs === undefined)
+          problems.push(`token of ${deviceId.slice(0, 12)} changed without a rotation`);
         break;
       case 'rotated':
-        if (token?.token !== state.token) problems.push(`acknowledged rotated token of ${deviceId.slice(0, 12)} is gone`);
+        if (token?.token !== state.token)
+          problems.push(`acknowledged rotated token of ${deviceId.slice(0, 12)} is gone`);
         break;
       case 'revoked':
-        if (!token || token.revokedAtMs === undefined) problems.push(`acknowledged revocation of ${deviceId.slice(0, 12)} was undone`);
+        if (!token || token.revokedAtMs === undefined)
+          problems.push(`acknowledged revocation of ${deviceId.slice(0, 12)} was undone`);
         break;
     }
   }
@@ -123,7 +134,11 @@ async function checkExec(stateDir: string, acked: Set<string>): Promise<string[]
   return [...acked].filter((id) => !ids.has(id)).map((id) => `acknowledged allowlist entry ${id} is gone`);
 }
 
-async function crashLoop(kind: 'pairing' | 'exec', kills: number, seed: number): Promise<{ acks: number; failures: string[] }> {
+async function crashLoop(
+  kind: 'pairing' | 'exec',
+  kills: number,
+  seed: number,
+): Promise<{ acks: number; failures: string[] }> {
   const script = bundleScript(WRITER);
   const r = prng(seed);
   const failures: string[] = [];
@@ -144,7 +159,8 @@ async function crashLoop(kind: 'pairing' | 'exec', kills: number, seed: number):
     const run = await runAndKill(script, stateDir, kind, delayMs, afterReady);
     for (const line of run.lines) {
       const [word, what, id, value] = line.split(' ');
-      if (word === 'corrupt' || word === 'error' || word === 'exited') failures.push(`kill ${kill}: writer said: ${line}`);
+      if (word === 'corrupt' || word === 'error' || word === 'exited')
+        failures.push(`kill ${kill}: writer said: ${line}`);
       if (word !== 'ack') continue;
       acks++;
       if (what === 'exec') execAcks.add(id);
@@ -154,7 +170,9 @@ async function crashLoop(kind: 'pairing' | 'exec', kills: number, seed: number):
     }
     failures.push(...parseAll(stateDir).map((p) => `kill ${kill}: ${p}`));
     const lost = kind === 'pairing' ? await checkPairing(stateDir, pairingAcks) : await checkExec(stateDir, execAcks);
-    failures.push(...lost.map((p) => `kill ${kill} (delay ${delayMs} ms${afterReady ? ' after ready' : ' after spawn'}): ${p}`));
+    failures.push(
+      ...lost.map((p) => `kill ${kill} (delay ${delayMs} ms${afterReady ? ' after ready' : ' after spawn'}): ${p}`),
+    );
   }
   return { acks, failures };
 }
@@ -188,8 +206,16 @@ function trustFilesParse(root: string, scratch = false): string[] {
 
 function migrationFixture(root: string): string {
   const home = path.join(root, 'home');
-  populateStateDir(path.join(home, '.clawdbot'), { label: 'old', devices: [pairedDevice('a'.repeat(64)), pairedDevice('c'.repeat(64))], sessions: 2 });
-  populateStateDir(path.join(home, '.openclaw'), { label: 'new', devices: [pairedDevice('b'.repeat(64))], sessions: 2 });
+  populateStateDir(path.join(home, '.clawdbot'), {
+    label: 'old',
+    devices: [pairedDevice('a'.repeat(64)), pairedDevice('c'.repeat(64))],
+    sessions: 2,
+  });
+  populateStateDir(path.join(home, '.openclaw'), {
+    label: 'new',
+    devices: [pairedDevice('b'.repeat(64))],
+    sessions: 2,
+  });
   return home;
 }
 
@@ -228,17 +254,26 @@ async function migrationLoop(kills: number, seed: number): Promise<{ acks: numbe
     if (acked) acks++;
     const label = `migration kill ${kill} (delay ${delayMs} ms of ~${cleanMs})`;
     // Finishing before the kill is fine (exit 0); an error is not.
-    failures.push(...run.lines.filter((l) => l.startsWith('error') || (l.startsWith('exited') && !l.startsWith('exited 0 '))).map((l) => `${label}: ${l}`));
+    failures.push(
+      ...run.lines
+        .filter((l) => l.startsWith('error') || (l.startsWith('exited') && !l.startsWith('exited 0 ')))
+        .map((l) => `${label}: ${l}`),
+    );
     failures.push(...trustFilesParse(home).map((p) => `${label}: ${p}`));
-    if (acked && migratedState(home).link === null) failures.push(`${label}: an acknowledged migration is not in place`);
+    if (acked && migratedState(home).link === null)
+      failures.push(`${label}: an acknowledged migration is not in place`);
     // The next start recovers on its own and finishes the job.
     const next = await runAndKill(script, home, 'migrate', 60_000, true);
-    if (!next.lines.some((l) => l.startsWith('ack migrated'))) failures.push(`${label}: the next start did not recover: ${next.lines.join(' | ')}`);
+    if (!next.lines.some((l) => l.startsWith('ack migrated')))
+      failures.push(`${label}: the next start did not recover: ${next.lines.join(' | ')}`);
     failures.push(...trustFilesParse(home, true).map((p) => `${label} after recovery: ${p}`));
     const after = migratedState(home);
-    if (after.link !== path.join(home, '.openclaw')) failures.push(`${label}: .clawdbot is not a link to .openclaw after recovery`);
-    if (after.devices.join() !== expected.devices.join()) failures.push(`${label}: devices ${after.devices.join()} ≠ ${expected.devices.join()}`);
-    if (after.allowlist.join() !== expected.allowlist.join()) failures.push(`${label}: allowlist ${after.allowlist.join()} ≠ ${expected.allowlist.join()}`);
+    if (after.link !== path.join(home, '.openclaw'))
+      failures.push(`${label}: .clawdbot is not a link to .openclaw after recovery`);
+    if (after.devices.join() !== expected.devices.join())
+      failures.push(`${label}: devices ${after.devices.join()} ≠ ${expected.devices.join()}`);
+    if (after.allowlist.join() !== expected.allowlist.join())
+      failures.push(`${label}: allowlist ${after.allowlist.join()} ≠ ${expected.allowlist.join()}`);
   }
   return { acks, failures };
 }

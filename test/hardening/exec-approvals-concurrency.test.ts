@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExecModules, type ExecModules } from '../../gateway/approvals/exec-modules';
-import { connectGateway, GatewayClientError, type GatewayClientOptions, type GatewaySession } from '../../gateway/client/gateway-client';
+import {
+  connectGateway,
+  GatewayClientError,
+  type GatewayClientOptions,
+  type GatewaySession,
+} from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { errorDetails } from '../helpers/gateway-fixture';
 import { prng, seedFromEnv, startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
@@ -45,7 +50,15 @@ async function setup(): Promise<Setup> {
     return s;
   };
   const state: Setup = { gateway, exec, nodeId: nodeDevice.deviceId, ran: new Map(), unapproved: 0, session };
-  const node = await session({ role: 'node', clientId: 'node-host', clientMode: 'node', platform: 'linux', device: nodeDevice, commands: ['system.run', 'system.run.prepare'], caps: ['system'] });
+  const node = await session({
+    role: 'node',
+    clientId: 'node-host',
+    clientMode: 'node',
+    platform: 'linux',
+    device: nodeDevice,
+    commands: ['system.run', 'system.run.prepare'],
+    caps: ['system'],
+  });
   node.on('event', (event: string, payload: any) => {
     if (event !== 'node.invoke.request') return;
     const params = payload.paramsJSON ? JSON.parse(payload.paramsJSON) : {};
@@ -53,7 +66,12 @@ async function setup(): Promise<Setup> {
       if (params.approved === true) state.ran.set(params.runId, (state.ran.get(params.runId) ?? 0) + 1);
       else state.unapproved++;
     }
-    void node.request('node.invoke.result', { id: payload.id, nodeId: state.nodeId, ok: true, payload: { exitCode: 0, stdout: '', stderr: '' } });
+    void node.request('node.invoke.result', {
+      id: payload.id,
+      nodeId: state.nodeId,
+      ok: true,
+      payload: { exitCode: 0, stdout: '', stderr: '' },
+    });
   });
   await expect.poll(() => exec.registry.surfaceOf(state.nodeId).includes('system.run'), { timeout: 5_000 }).toBe(true);
   return state;
@@ -65,7 +83,12 @@ const run = (requester: GatewaySession, nodeId: string, id: string, argv: string
     nodeId,
     command: 'system.run',
     idempotencyKey: randomUUID(),
-    params: { command: argv, approved: true, approvalDecision: decision === 'allow-always' ? 'allow-always' : 'allow-once', runId: id },
+    params: {
+      command: argv,
+      approved: true,
+      approvalDecision: decision === 'allow-always' ? 'allow-always' : 'allow-once',
+      runId: id,
+    },
   });
 
 const failure = (promise: Promise<unknown>) =>
@@ -79,13 +102,32 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
     const r = prng(SEED);
     const s = await setup();
     const approvers = await Promise.all(
-      [0, 1, 2].map((i) => s.session({ clientId: 'gateway-client', clientMode: 'backend', displayName: `approver-${i}`, scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'], device: createEphemeralDeviceSigner() })),
+      [0, 1, 2].map((i) =>
+        s.session({
+          clientId: 'gateway-client',
+          clientMode: 'backend',
+          displayName: `approver-${i}`,
+          scopes: ['operator.admin', 'operator.approvals'],
+          caps: ['exec-approvals'],
+          device: createEphemeralDeviceSigner(),
+        }),
+      ),
     );
     const seenBy = approvers.map(() => new Map<string, any>());
-    approvers.forEach((a, i) => a.on('event', (event: string, payload: any) => event === 'exec.approval.requested' && seenBy[i].set(payload.id, payload)));
+    approvers.forEach((a, i) =>
+      a.on(
+        'event',
+        (event: string, payload: any) => event === 'exec.approval.requested' && seenBy[i].set(payload.id, payload),
+      ),
+    );
     // Half the requesters prove a device, half are device-less shared-token sessions (bound by connection).
     const requesters = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => s.session({ scopes: ['operator.write', 'operator.approvals'], device: i % 2 === 0 ? createEphemeralDeviceSigner() : undefined })),
+      Array.from({ length: 10 }, (_, i) =>
+        s.session({
+          scopes: ['operator.write', 'operator.approvals'],
+          device: i % 2 === 0 ? createEphemeralDeviceSigner() : undefined,
+        }),
+      ),
     );
 
     interface Pending {
@@ -109,7 +151,15 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
           ask,
           final: requester.request(
             'exec.approval.request',
-            { command: argv.join(' '), commandArgv: argv, nodeId: s.nodeId, ask, security: 'allowlist', twoPhase: true, timeoutMs: 60_000 },
+            {
+              command: argv.join(' '),
+              commandArgv: argv,
+              nodeId: s.nodeId,
+              ask,
+              security: 'allowlist',
+              twoPhase: true,
+              timeoutMs: 60_000,
+            },
             { expectFinal: true, onInterim: (p) => gotId(p.id), timeoutMs: 30_000 },
           ),
         };
@@ -121,7 +171,8 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
     expect(new Set(pending.map((p) => p.id)).size).toBe(100);
     // Every approver was shown every request, each with its own command.
     for (const seen of seenBy) await expect.poll(() => seen.size, { timeout: 10_000 }).toBe(100);
-    for (const entry of pending) for (const seen of seenBy) expect(seen.get(entry.id!)?.request.commandArgv).toEqual(entry.argv);
+    for (const entry of pending)
+      for (const seen of seenBy) expect(seen.get(entry.id!)?.request.commandArgv).toEqual(entry.argv);
 
     // Nothing runs while undecided, whatever the requester claims.
     for (const entry of pending.slice(0, 20)) {
@@ -135,7 +186,8 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
     const decided = new Map<string, Decision>();
     const attempts: Promise<void>[] = [];
     for (const entry of order) {
-      const allowed: Decision[] = entry.ask === 'always' ? ['allow-once', 'deny'] : ['allow-once', 'allow-always', 'deny'];
+      const allowed: Decision[] =
+        entry.ask === 'always' ? ['allow-once', 'deny'] : ['allow-once', 'allow-always', 'deny'];
       const contenders = r() < 0.25 ? [0, 1, 2].sort(() => r() - 0.5).slice(0, 2) : [Math.floor(r() * 3)];
       for (const who of contenders) {
         const decision = allowed[Math.floor(r() * allowed.length)];
@@ -145,7 +197,8 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
               expect(decided.has(entry.id!), `${entry.id} resolved twice`).toBe(false);
               decided.set(entry.id!, decision);
             },
-            (error: GatewayClientError) => expect(['approval already resolved', 'unknown or expired approval id']).toContain(error.message),
+            (error: GatewayClientError) =>
+              expect(['approval already resolved', 'unknown or expired approval id']).toContain(error.message),
           ),
         );
       }
@@ -164,7 +217,12 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
     // A device-less shared-token backend request may be replayed by a backend device holding the same shared token
     // (the `openclaw agent --local` replay, docs/protocol.md): such a stranger is indistinguishable from the agent.
     // Every other stranger is refused: here a `cli` client with its own device, for the device-less requesters.
-    const cliStranger = await s.session({ clientId: 'cli', clientMode: 'cli', scopes: ['operator.write'], device: createEphemeralDeviceSigner() });
+    const cliStranger = await s.session({
+      clientId: 'cli',
+      clientMode: 'cli',
+      scopes: ['operator.write'],
+      device: createEphemeralDeviceSigner(),
+    });
     for (const entry of pending) {
       const decision = decided.get(entry.id!)!;
       const requester = requesters[entry.requester];
@@ -197,8 +255,15 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
 describe('exec approvals: who may resolve', () => {
   it('a client without operator.approvals cannot resolve, nor can a node or the requester itself', async () => {
     const s = await setup();
-    const approver = await s.session({ scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'], device: createEphemeralDeviceSigner() });
-    const requester = await s.session({ scopes: ['operator.write', 'operator.approvals'], device: createEphemeralDeviceSigner() });
+    const approver = await s.session({
+      scopes: ['operator.admin', 'operator.approvals'],
+      caps: ['exec-approvals'],
+      device: createEphemeralDeviceSigner(),
+    });
+    const requester = await s.session({
+      scopes: ['operator.write', 'operator.approvals'],
+      device: createEphemeralDeviceSigner(),
+    });
     const argv = ['/usr/bin/id'];
     let id = '';
     const final = requester.request(
@@ -208,7 +273,10 @@ describe('exec approvals: who may resolve', () => {
     );
     await expect.poll(() => id).not.toBe('');
 
-    const writer = await s.session({ scopes: ['operator.read', 'operator.write', 'operator.pairing'], device: createEphemeralDeviceSigner() });
+    const writer = await s.session({
+      scopes: ['operator.read', 'operator.write', 'operator.pairing'],
+      device: createEphemeralDeviceSigner(),
+    });
     const writerTry = await failure(writer.request('exec.approval.resolve', { id, decision: 'allow-always' }));
     expect(errorDetails(writerTry)?.code).toBe('MISSING_SCOPE');
     // Reading or waiting on approvals needs the scope too.
@@ -216,23 +284,37 @@ describe('exec approvals: who may resolve', () => {
     expect(errorDetails(await failure(writer.request('exec.approval.get', { id })))?.code).toBe('MISSING_SCOPE');
 
     const deviceLess = await s.session({ scopes: ['operator.read'] });
-    expect(errorDetails(await failure(deviceLess.request('exec.approval.resolve', { id, decision: 'allow-once' })))?.code).toBe('MISSING_SCOPE');
+    expect(
+      errorDetails(await failure(deviceLess.request('exec.approval.resolve', { id, decision: 'allow-once' })))?.code,
+    ).toBe('MISSING_SCOPE');
 
     const node = createEphemeralDeviceSigner();
-    const nodeSession = await s.session({ role: 'node', clientId: 'node-host', clientMode: 'node', device: node, scopes: [] });
-    expect(errorDetails(await failure(nodeSession.request('exec.approval.resolve', { id, decision: 'allow-once' })))?.code).toBe('UNAUTHORIZED_ROLE');
+    const nodeSession = await s.session({
+      role: 'node',
+      clientId: 'node-host',
+      clientMode: 'node',
+      device: node,
+      scopes: [],
+    });
+    expect(
+      errorDetails(await failure(nodeSession.request('exec.approval.resolve', { id, decision: 'allow-once' })))?.code,
+    ).toBe('UNAUTHORIZED_ROLE');
 
     const self = await failure(requester.request('exec.approval.resolve', { id, decision: 'allow-always' }));
     expect(errorDetails(self)?.reason).toBe('APPROVAL_SELF_RESOLVE');
 
     // Still pending, and nothing can run on it.
     expect((await approver.request('exec.approval.get', { id })).status).toBe('pending');
-    expect(errorDetails(await failure(run(requester, s.nodeId, id, argv, 'allow-once')))?.code).toBe('APPROVAL_REQUIRED');
+    expect(errorDetails(await failure(run(requester, s.nodeId, id, argv, 'allow-once')))?.code).toBe(
+      'APPROVAL_REQUIRED',
+    );
     expect(s.ran.size).toBe(0);
 
     await approver.request('exec.approval.resolve', { id, decision: 'deny' });
     expect((await final).decision).toBe('deny');
-    expect(errorDetails(await failure(run(requester, s.nodeId, id, argv, 'allow-once')))?.code).toBe('APPROVAL_REQUIRED');
+    expect(errorDetails(await failure(run(requester, s.nodeId, id, argv, 'allow-once')))?.code).toBe(
+      'APPROVAL_REQUIRED',
+    );
     expect(s.ran.size).toBe(0);
   });
 });

@@ -66,15 +66,38 @@ function requestTemplates(connects: Record<string, unknown>[]): Array<() => { me
     () => ({ method: 'device.token.rotate', params: { deviceId, role: 'operator', scopes: ['operator.read'] } }),
     () => ({ method: 'device.token.revoke', params: { deviceId, role: 'node' } }),
     () => ({ method: 'connect', params: structuredClone(connects[0]) }),
-    () => ({ method: 'node.invoke', params: { nodeId: deviceId, command: 'system.run', params: { command: ['id'] }, idempotencyKey: UUIDISH() } }),
+    () => ({
+      method: 'node.invoke',
+      params: { nodeId: deviceId, command: 'system.run', params: { command: ['id'] }, idempotencyKey: UUIDISH() },
+    }),
     () => ({ method: 'exec.approval.resolve', params: { id: UUIDISH(), decision: 'allow-once' } }),
-    () => ({ method: 'exec.approval.request', params: { command: 'id', commandArgv: ['/usr/bin/id'], nodeId: deviceId, ask: 'on-miss', twoPhase: true, timeoutMs: 5_000 } }),
-    () => ({ method: 'exec.approval.request', params: { host: 'node', nodeId: deviceId, systemRunPlan: { argv: ['/bin/sh', '-c', 'id'], cwd: '/tmp', commandText: 'id' } } }),
+    () => ({
+      method: 'exec.approval.request',
+      params: {
+        command: 'id',
+        commandArgv: ['/usr/bin/id'],
+        nodeId: deviceId,
+        ask: 'on-miss',
+        twoPhase: true,
+        timeoutMs: 5_000,
+      },
+    }),
+    () => ({
+      method: 'exec.approval.request',
+      params: {
+        host: 'node',
+        nodeId: deviceId,
+        systemRunPlan: { argv: ['/bin/sh', '-c', 'id'], cwd: '/tmp', commandText: 'id' },
+      },
+    }),
     () => ({ method: 'exec.approval.get', params: { id: UUIDISH().slice(0, 4) } }),
     () => ({ method: 'exec.approval.list', params: {} }),
     () => ({ method: 'exec.approval.waitDecision', params: { id: UUIDISH() } }),
     () => ({ method: 'exec.approvals.get', params: {} }),
-    () => ({ method: 'exec.approvals.set', params: { file: { version: 1, agents: { main: { security: 'deny' } } }, baseHash: 'x' } }),
+    () => ({
+      method: 'exec.approvals.set',
+      params: { file: { version: 1, agents: { main: { security: 'deny' } } }, baseHash: 'x' },
+    }),
     () => ({ method: 'exec.approvals.node.get', params: { nodeId: deviceId } }),
     () => ({ method: 'node.list', params: {} }),
     () => ({ method: 'node.describe', params: { nodeId: deviceId } }),
@@ -118,7 +141,9 @@ function randomValue(r: Rand, depth = 0): unknown {
   if (depth > 3 || roll < 0.55) return randomScalar(r);
   if (roll < 0.75) return Array.from({ length: int(r, 0, 4) }, () => randomValue(r, depth + 1));
   const obj: Record<string, unknown> = {};
-  for (let i = int(r, 0, 4); i > 0; i--) obj[pick(r, ['a', 'id', 'type', 'params', 'role', 'scopes', '__proto__', 'constructor', 'toString', String(i)])] = randomValue(r, depth + 1);
+  for (let i = int(r, 0, 4); i > 0; i--)
+    obj[pick(r, ['a', 'id', 'type', 'params', 'role', 'scopes', '__proto__', 'constructor', 'toString', String(i)])] =
+      randomValue(r, depth + 1);
   return obj;
 }
 
@@ -157,7 +182,10 @@ function mutateTree(root: Record<string, unknown>, r: Rand, allowHuge: boolean):
     else node[key ?? 'extra'] = value;
   };
   // Mostly cheap structural mutations; the expensive ones (huge, deep, long arrays) are rarer.
-  const op = r() < 0.12 ? pick(r, ['huge', 'deep', 'array']) : pick(r, ['drop', 'drop', 'add', 'add', 'retype', 'retype', 'retype', 'retype', 'proto']);
+  const op =
+    r() < 0.12
+      ? pick(r, ['huge', 'deep', 'array'])
+      : pick(r, ['drop', 'drop', 'add', 'add', 'retype', 'retype', 'retype', 'retype', 'proto']);
   switch (op) {
     case 'drop':
       if (key !== undefined) {
@@ -173,7 +201,11 @@ function mutateTree(root: Record<string, unknown>, r: Rand, allowHuge: boolean):
       set(randomValue(r));
       break;
     case 'huge':
-      set(pick<string>(r, ['x', 'é', '\ud83e\udd80', '\\"']).repeat(allowHuge ? int(r, 1_000, r() < 0.05 ? 300_000 : 10_000) : int(r, 100, 2_000)));
+      set(
+        pick<string>(r, ['x', 'é', '\ud83e\udd80', '\\"']).repeat(
+          allowHuge ? int(r, 1_000, r() < 0.05 ? 300_000 : 10_000) : int(r, 100, 2_000),
+        ),
+      );
       break;
     case 'deep':
       set(DEEP_MARKER);
@@ -184,7 +216,12 @@ function mutateTree(root: Record<string, unknown>, r: Rand, allowHuge: boolean):
     case 'proto':
       // Own "__proto__"/"constructor" keys, as JSON.parse creates them (assignment would set the prototype).
       if (!Array.isArray(node)) {
-        Object.defineProperty(node, '__proto__', { value: { polluted: true, isAdmin: true }, enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(node, '__proto__', {
+          value: { polluted: true, isAdmin: true },
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         node['constructor'] = { prototype: { polluted: true } };
       }
       break;
@@ -214,37 +251,72 @@ interface PersistentCase {
 function makePersistentCase(r: Rand, n: number, templates: ReturnType<typeof requestTemplates>): PersistentCase {
   const id = `f${n}`;
   const template = pick(r, templates)();
-  const frame: Record<string, unknown> = { type: 'req', id, method: template.method, ...(template.params === undefined ? {} : { params: template.params }) };
+  const frame: Record<string, unknown> = {
+    type: 'req',
+    id,
+    method: template.method,
+    ...(template.params === undefined ? {} : { params: template.params }),
+  };
   const roll = r();
   if (roll < 0.04) return { data: Buffer.from(JSON.stringify(frame)), binary: true, expectId: 'invalid' };
   if (roll < 0.08) {
     const text = JSON.stringify(frame);
     return { data: text.slice(0, int(r, 0, text.length - 1)), binary: false, expectId: 'invalid' };
   }
-  if (roll < 0.1) return { data: pick(r, ['null', '1', '[]', '"req"', 'true', '{}', '', ' ', '\u0000', '{"type":"req"}', `[${JSON.stringify(frame)}]`]), binary: false, expectId: 'invalid' };
+  if (roll < 0.1)
+    return {
+      data: pick(r, [
+        'null',
+        '1',
+        '[]',
+        '"req"',
+        'true',
+        '{}',
+        '',
+        ' ',
+        '\u0000',
+        '{"type":"req"}',
+        `[${JSON.stringify(frame)}]`,
+      ]),
+      binary: false,
+      expectId: 'invalid',
+    };
   if (roll < 0.12) {
     // Duplicate keys: the last one wins in JSON.parse.
-    return { data: `{"type":"req","id":123,"id":"${id}","method":"health","method":"health"}`, binary: false, expectId: id, method: 'health' };
+    return {
+      data: `{"type":"req","id":123,"id":"${id}","method":"health","method":"health"}`,
+      binary: false,
+      expectId: id,
+      method: 'health',
+    };
   }
   const mutations = roll < 0.2 ? 0 : int(r, 1, 3);
   for (let i = 0; i < mutations; i++) mutateTree(frame, r, true);
   const text = serialize(frame, r);
   // The gateway answers with the frame's id when it is a non-empty string, else with "invalid".
   const finalId = frame.id;
-  if (typeof finalId === 'string' && finalId !== '' && finalId !== DEEP_MARKER && finalId !== id) return makePersistentCase(r, n, templates);
+  if (typeof finalId === 'string' && finalId !== '' && finalId !== DEEP_MARKER && finalId !== id)
+    return makePersistentCase(r, n, templates);
   const expectId = finalId === id ? id : 'invalid';
   return { data: text, binary: false, expectId, method: typeof frame.method === 'string' ? frame.method : undefined };
 }
 
 /** Checks one answer on an authenticated connection against the protocol's promises. */
 function answerProblem(c: PersistentCase, answer: RawFrame): string | null {
-  if (answer.type !== 'res' || typeof answer.ok !== 'boolean') return `not a res frame: ${JSON.stringify(answer).slice(0, 200)}`;
+  if (answer.type !== 'res' || typeof answer.ok !== 'boolean')
+    return `not a res frame: ${JSON.stringify(answer).slice(0, 200)}`;
   if (!answer.ok) {
-    if (!answer.error || !ERROR_CODE_SET.has(answer.error.code) || typeof answer.error.message !== 'string' || !answer.error.message) {
+    if (
+      !answer.error ||
+      !ERROR_CODE_SET.has(answer.error.code) ||
+      typeof answer.error.message !== 'string' ||
+      !answer.error.message
+    ) {
       return `error without a documented code/message: ${JSON.stringify(answer.error).slice(0, 200)}`;
     }
     // An unexpected exception in a handler comes back as UNAVAILABLE "<method> failed: …" (a bug, not an answer).
-    if (answer.error.code === 'UNAVAILABLE' && / failed: /.test(answer.error.message)) return `internal failure surfaced: ${answer.error.message.slice(0, 200)}`;
+    if (answer.error.code === 'UNAVAILABLE' && / failed: /.test(answer.error.message))
+      return `internal failure surfaced: ${answer.error.message.slice(0, 200)}`;
     return null;
   }
   if (c.expectId === 'invalid') return 'an unusable frame was answered ok';
@@ -253,7 +325,11 @@ function answerProblem(c: PersistentCase, answer: RawFrame): string | null {
 }
 
 /** Encodes a client→server WebSocket frame by hand (masked), so tests can send what `ws` refuses to. */
-function rawWsFrame(opcode: number, payload: Buffer, options: { fin?: boolean; rsv?: number; mask?: boolean } = {}): Buffer {
+function rawWsFrame(
+  opcode: number,
+  payload: Buffer,
+  options: { fin?: boolean; rsv?: number; mask?: boolean } = {},
+): Buffer {
   const fin = options.fin ?? true;
   const mask = options.mask ?? true;
   const first = (fin ? 0x80 : 0) | ((options.rsv ?? 0) << 4) | opcode;
@@ -298,10 +374,15 @@ async function startGatewayChild(stateDir: string, configPath: string): Promise<
     rateLimit: { maxFailures: 1e9, windowMs: 1_000, lockoutMs: 1, maxTrackedAddresses: 100 },
     withExec: true,
   };
-  const child = fork(script, [JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  const child = fork(script, [JSON.stringify(options)], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const ready = await new Promise<{ url: string }>((resolve, reject) => {
     child.once('message', (m: any) => (m.type === 'ready' ? resolve(m) : reject(new Error(JSON.stringify(m)))));
     void exited.then(() => reject(new Error(`gateway child exited during start-up: ${stderr}`)));
@@ -313,7 +394,10 @@ async function startGatewayChild(stateDir: string, configPath: string): Promise<
     stderr: () => stderr,
     mem: () =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('gateway child did not answer a memory query (hung?)')), 10_000);
+        const timer = setTimeout(
+          () => reject(new Error('gateway child did not answer a memory query (hung?)')),
+          10_000,
+        );
         child.once('message', (m: any) => {
           clearTimeout(timer);
           resolve(m);
@@ -341,7 +425,11 @@ async function authenticated(url: string): Promise<RawClient> {
 }
 
 /** Sends a batch on one authenticated connection and checks every answer arrives and keeps its promises. */
-async function runPersistentBatch(client: RawClient, cases: PersistentCase[], fail: (message: string) => never): Promise<void> {
+async function runPersistentBatch(
+  client: RawClient,
+  cases: PersistentCase[],
+  fail: (message: string) => never,
+): Promise<void> {
   const byId = new Map<string, PersistentCase>();
   let invalidExpected = 0;
   for (const c of cases) {
@@ -362,7 +450,16 @@ async function runPersistentBatch(client: RawClient, cases: PersistentCase[], fa
         }
       };
     const timer = setTimeout(
-      guard(() => fail(`hang: ${byId.size} answers and ${invalidExpected - invalidSeen} "invalid" answers missing after 20 s (e.g. ${[...byId.values()].slice(0, 2).map((c) => String(c.data).slice(0, 160)).join(' | ')})`)),
+      guard(() =>
+        fail(
+          `hang: ${byId.size} answers and ${invalidExpected - invalidSeen} "invalid" answers missing after 20 s (e.g. ${[
+            ...byId.values(),
+          ]
+            .slice(0, 2)
+            .map((c) => String(c.data).slice(0, 160))
+            .join(' | ')})`,
+        ),
+      ),
       20_000,
     );
     const onFrame = guard((data: WebSocket.RawData) => {
@@ -374,12 +471,16 @@ async function runPersistentBatch(client: RawClient, cases: PersistentCase[], fa
       }
       if (frame.type === 'event') return;
       if (frame.id === 'invalid') {
-        const problem = answerProblem(invalidCases[invalidSeen] ?? { data: '', binary: false, expectId: 'invalid' }, frame);
+        const problem = answerProblem(
+          invalidCases[invalidSeen] ?? { data: '', binary: false, expectId: 'invalid' },
+          frame,
+        );
         if (problem) fail(problem);
         invalidSeen++;
       } else {
         const c = byId.get(frame.id ?? '');
-        if (!c) fail(`answer for an unknown id ${String(frame.id).slice(0, 80)}: ${JSON.stringify(frame).slice(0, 200)}`);
+        if (!c)
+          fail(`answer for an unknown id ${String(frame.id).slice(0, 80)}: ${JSON.stringify(frame).slice(0, 200)}`);
         const problem = answerProblem(c, frame);
         if (problem) fail(`${problem} — case ${String(c.data).slice(0, 300)}`);
         byId.delete(frame.id!);
@@ -391,7 +492,14 @@ async function runPersistentBatch(client: RawClient, cases: PersistentCase[], fa
       }
     });
     client.ws.on('message', onFrame);
-    client.ws.once('close', guard((code: number, reason: Buffer) => fail(`authenticated fuzz connection closed (${code} ${reason.toString()}) — batch starting ${String(cases[0]?.data).slice(0, 200)}`)));
+    client.ws.once(
+      'close',
+      guard((code: number, reason: Buffer) =>
+        fail(
+          `authenticated fuzz connection closed (${code} ${reason.toString()}) — batch starting ${String(cases[0]?.data).slice(0, 200)}`,
+        ),
+      ),
+    );
     for (const c of cases) client.send(c.data, c.binary);
   });
   client.ws.removeAllListeners('close');
@@ -403,13 +511,26 @@ async function runPersistentBatch(client: RawClient, cases: PersistentCase[], fa
 const FRESH_CLOSE_CODES = new Set([1000, 1002, 1006, 1007, 1008, 1009]);
 
 /** One fresh connection with a pre-handshake scenario; returns how many fuzz frames it carried. */
-async function runFreshCase(url: string, r: Rand, connects: Record<string, unknown>[], templates: ReturnType<typeof requestTemplates>, fail: (message: string) => never): Promise<number> {
+async function runFreshCase(
+  url: string,
+  r: Rand,
+  connects: Record<string, unknown>[],
+  templates: ReturnType<typeof requestTemplates>,
+  fail: (message: string) => never,
+): Promise<number> {
   // Some fresh connections carry hostile upgrade headers: a foreign or non-ASCII Origin, odd Host, forwarding.
   const headers: Record<string, string> = {};
   if (r() < 0.15) {
     const latin1 = () => String.fromCharCode(...Array.from({ length: int(r, 1, 150) }, () => int(r, 0xa0, 0xff)));
     for (const header of ['origin', 'host', 'x-forwarded-for', 'forwarded'].filter(() => r() < 0.5)) {
-      headers[header] = pick(r, [() => `http://${latin1()}`, () => 'null', () => 'http://evil.example', () => latin1(), () => 'x'.repeat(int(r, 1, 4_000)), () => '127.0.0.1'])();
+      headers[header] = pick(r, [
+        () => `http://${latin1()}`,
+        () => 'null',
+        () => 'http://evil.example',
+        () => latin1(),
+        () => 'x'.repeat(int(r, 1, 4_000)),
+        () => '127.0.0.1',
+      ])();
     }
   }
   const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, headers });
@@ -418,20 +539,41 @@ async function runFreshCase(url: string, r: Rand, connects: Record<string, unkno
     await client.opened;
   } catch (error) {
     // The HTTP layer may refuse a malformed upgrade outright (e.g. an oversized or invalid Host).
-    if (Object.keys(headers).length > 0 && /HTTP 4\d\d|socket hang up|ECONNRESET/.test((error as Error).message)) return 1;
+    if (Object.keys(headers).length > 0 && /HTTP 4\d\d|socket hang up|ECONNRESET/.test((error as Error).message))
+      return 1;
     fail(`fresh connection refused: ${(error as Error).message} (headers ${JSON.stringify(headers).slice(0, 200)})`);
   }
-  const challenge = await client.frame((f) => f.event === 'connect.challenge').catch(() => fail('no connect.challenge'));
+  const challenge = await client
+    .frame((f) => f.event === 'connect.challenge')
+    .catch(() => fail('no connect.challenge'));
   const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
   const connectFrame = (mutations: number) => {
     const params = structuredClone(pick(r, connects)) as Record<string, any>;
     if (params.device && r() < 0.5) params.device.nonce = challenge.payload.nonce;
-    const frame: Record<string, unknown> = { type: 'req', id: `connect-${randomBytes(4).toString('hex')}`, method: 'connect', params };
+    const frame: Record<string, unknown> = {
+      type: 'req',
+      id: `connect-${randomBytes(4).toString('hex')}`,
+      method: 'connect',
+      params,
+    };
     for (let i = 0; i < mutations; i++) mutateTree(frame, r, false);
     return serialize(frame, r);
   };
   let frames = 1;
-  const scenario = pick(r, ['mutated-connect', 'mutated-connect', 'mutated-connect', 'valid-then-flood', 'mutated-then-flood', 'oversize', 'invalid-utf8', 'binary', 'garbage', 'raw-protocol', 'after-close', 'wrong-first']);
+  const scenario = pick(r, [
+    'mutated-connect',
+    'mutated-connect',
+    'mutated-connect',
+    'valid-then-flood',
+    'mutated-then-flood',
+    'oversize',
+    'invalid-utf8',
+    'binary',
+    'garbage',
+    'raw-protocol',
+    'after-close',
+    'wrong-first',
+  ]);
   let floodSent = 0;
   let mustBeAccepted = false;
   let expectedCloses: Set<number> = FRESH_CLOSE_CODES;
@@ -443,11 +585,22 @@ async function runFreshCase(url: string, r: Rand, connects: Record<string, unkno
     case 'mutated-then-flood': {
       const flood = int(r, 1, 48);
       const valid = scenario === 'valid-then-flood';
-      const params = { minProtocol: 3, maxProtocol: 4, client: { id: 'cli', version: 'fuzz', platform: 'linux', mode: 'cli' }, scopes: ['operator.read'], auth: { token: TOKEN } };
+      const params = {
+        minProtocol: 3,
+        maxProtocol: 4,
+        client: { id: 'cli', version: 'fuzz', platform: 'linux', mode: 'cli' },
+        scopes: ['operator.read'],
+        auth: { token: TOKEN },
+      };
       client.send(valid ? { type: 'req', id: 'c', method: 'connect', params } : connectFrame(int(r, 1, 2)));
       for (let i = 0; i < flood; i++) {
         const t = pick(r, templates)();
-        client.send({ type: 'req', id: `q${i}`, method: t.method, ...(t.params === undefined ? {} : { params: t.params }) });
+        client.send({
+          type: 'req',
+          id: `q${i}`,
+          method: t.method,
+          ...(t.params === undefined ? {} : { params: t.params }),
+        });
       }
       frames += flood;
       floodSent = flood;
@@ -456,7 +609,14 @@ async function runFreshCase(url: string, r: Rand, connects: Record<string, unkno
       break;
     }
     case 'oversize':
-      client.send(JSON.stringify({ type: 'req', id: 'big', method: 'connect', params: { pad: 'x'.repeat(int(r, 65_537, 300_000)) } }));
+      client.send(
+        JSON.stringify({
+          type: 'req',
+          id: 'big',
+          method: 'connect',
+          params: { pad: 'x'.repeat(int(r, 65_537, 300_000)) },
+        }),
+      );
       expectedCloses = new Set([1009]);
       break;
     case 'invalid-utf8':
@@ -467,7 +627,17 @@ async function runFreshCase(url: string, r: Rand, connects: Record<string, unkno
       client.send(Buffer.from(connectFrame(0)), true);
       break;
     case 'garbage':
-      client.send(pick(r, ['', 'null', '[]', '{', 'GET / HTTP/1.1', randomBytes(int(r, 1, 64)).toString('base64'), '{"type":"req","id":"x"}']));
+      client.send(
+        pick(r, [
+          '',
+          'null',
+          '[]',
+          '{',
+          'GET / HTTP/1.1',
+          randomBytes(int(r, 1, 64)).toString('base64'),
+          '{"type":"req","id":"x"}',
+        ]),
+      );
       break;
     case 'wrong-first':
       client.send({ type: 'req', id: 'h', method: pick(r, ['health', 'status', 'device.pair.list']), params: {} });
@@ -481,7 +651,10 @@ async function runFreshCase(url: string, r: Rand, connects: Record<string, unkno
         rawWsFrame(0x9, Buffer.alloc(200)),
         rawWsFrame(0x8, Buffer.from([0x03])),
         rawWsFrame(0x0, Buffer.from('continuation without start')),
-        Buffer.concat([rawWsFrame(0x1, Buffer.from('{"type":'), { fin: false }), rawWsFrame(0x9, Buffer.from('ping'), { fin: false })]),
+        Buffer.concat([
+          rawWsFrame(0x1, Buffer.from('{"type":'), { fin: false }),
+          rawWsFrame(0x9, Buffer.from('ping'), { fin: false }),
+        ]),
         randomBytes(int(r, 1, 200)),
       ]);
       socket.write(bad);
@@ -492,7 +665,8 @@ async function runFreshCase(url: string, r: Rand, connects: Record<string, unkno
       client.send({ type: 'req', id: 'c', method: 'connect', params: { ...connects[0], auth: { token: 'wrong' } } });
       for (let i = 0; i < 5; i++) client.send({ type: 'req', id: `late${i}`, method: 'health' });
       socket.write(rawWsFrame(0x8, Buffer.from([0x03, 0xe8])));
-      for (let i = 0; i < 5; i++) socket.write(rawWsFrame(0x1, Buffer.from(JSON.stringify({ type: 'req', id: `after${i}`, method: 'health' }))));
+      for (let i = 0; i < 5; i++)
+        socket.write(rawWsFrame(0x1, Buffer.from(JSON.stringify({ type: 'req', id: `after${i}`, method: 'health' }))));
       frames += 11;
       break;
     }
@@ -516,17 +690,28 @@ async function runFreshCase(url: string, r: Rand, connects: Record<string, unkno
     settled,
     new Promise<'hang'>((resolve) => setTimeout(() => resolve('hang'), 10_000)),
   ]);
-  if (outcome === 'hang') fail(`hang: ${scenario} was neither answered nor closed within 10 s (frames: ${JSON.stringify(client.frames).slice(0, 300)})`);
+  if (outcome === 'hang')
+    fail(
+      `hang: ${scenario} was neither answered nor closed within 10 s (frames: ${JSON.stringify(client.frames).slice(0, 300)})`,
+    );
   const accepted = client.frames.some(isHello);
-  if (mustBeAccepted && !accepted) fail(`${scenario}: a valid connect was refused: ${JSON.stringify(client.frames).slice(0, 300)} ${JSON.stringify(client.closeInfo)}`);
+  if (mustBeAccepted && !accepted)
+    fail(
+      `${scenario}: a valid connect was refused: ${JSON.stringify(client.frames).slice(0, 300)} ${JSON.stringify(client.closeInfo)}`,
+    );
   if (outcome === 'accepted') ws.terminate();
   const closed = outcome === 'accepted' ? { code: -1, reason: 'accepted' } : outcome;
   if (accepted && outcome !== 'accepted') {
     // Documented reasons to close an accepted session early: too many queued frames, or an unauthorized streak.
-    const denials = client.frames.filter((f) => f.type === 'res' && ['MISSING_SCOPE', 'UNAUTHORIZED_ROLE'].includes(f.error?.details?.code)).length;
+    const denials = client.frames.filter(
+      (f) => f.type === 'res' && ['MISSING_SCOPE', 'UNAUTHORIZED_ROLE'].includes(f.error?.details?.code),
+    ).length;
     const tooMany = closed.code === 1008 && closed.reason === 'too many frames before hello-ok';
     const flooded = closed.code === 1008 && closed.reason === 'repeated unauthorized calls' && denials > 10;
-    if (!tooMany && !flooded) fail(`${scenario}: accepted session closed ${closed.code} ${closed.reason} (${denials} denials) before its queued frames were answered`);
+    if (!tooMany && !flooded)
+      fail(
+        `${scenario}: accepted session closed ${closed.code} ${closed.reason} (${denials} denials) before its queued frames were answered`,
+      );
   }
   for (const frame of client.frames) {
     if (frame.type !== 'res') continue;
@@ -536,8 +721,15 @@ async function runFreshCase(url: string, r: Rand, connects: Record<string, unkno
       fail(`${scenario}: undocumented error ${JSON.stringify(frame.error).slice(0, 200)}`);
     }
   }
-  if (!accepted && !expectedCloses.has(closed.code)) fail(`${scenario}: unexpected close ${closed.code} ${closed.reason}`);
-  if (!accepted && client.frames.some((f) => f.type === 'res' && !f.ok) && closed.code === 1006 && scenario !== 'raw-protocol' && scenario !== 'invalid-utf8') {
+  if (!accepted && !expectedCloses.has(closed.code))
+    fail(`${scenario}: unexpected close ${closed.code} ${closed.reason}`);
+  if (
+    !accepted &&
+    client.frames.some((f) => f.type === 'res' && !f.ok) &&
+    closed.code === 1006 &&
+    scenario !== 'raw-protocol' &&
+    scenario !== 'invalid-utf8'
+  ) {
     fail(`${scenario}: refused but the socket was cut without a close frame`);
   }
   return frames;
@@ -553,7 +745,13 @@ describe('frame fuzzing against a gateway process', () => {
     const configPath = path.join(stateDir, 'openclaw.json');
     await writeFile(configPath, JSON.stringify({ gateway: { auth: { token: TOKEN } }, agents: {} }));
     gateway = await startGatewayChild(stateDir, configPath);
-    watcher = await connectGateway({ url: gateway.url, token: TOKEN, clientId: 'gateway-client', clientMode: 'backend', scopes: ['operator.read'] });
+    watcher = await connectGateway({
+      url: gateway.url,
+      token: TOKEN,
+      clientId: 'gateway-client',
+      clientMode: 'backend',
+      scopes: ['operator.read'],
+    });
   });
 
   afterAll(async () => {
@@ -565,7 +763,9 @@ describe('frame fuzzing against a gateway process', () => {
   });
 
   it(`survives ${TOTAL_CASES} mutated frames with bounded memory and every case answered (seed ${SEED})`, async () => {
-    console.log(`[fuzz] FUZZ_SEED=${SEED} FUZZ_CASES=${TOTAL_CASES} (replay: FUZZ_SEED=${SEED} npx vitest run test/hardening/fuzz-frames.test.ts)`);
+    console.log(
+      `[fuzz] FUZZ_SEED=${SEED} FUZZ_CASES=${TOTAL_CASES} (replay: FUZZ_SEED=${SEED} npx vitest run test/hardening/fuzz-frames.test.ts)`,
+    );
     const r = prng(SEED);
     const connects = realConnectParams();
     const templates = requestTemplates(connects);
@@ -578,34 +778,51 @@ describe('frame fuzzing against a gateway process', () => {
     const guarded = <T>(p: Promise<T>) =>
       Promise.race([
         p,
-        gateway.exited.then(({ code, signal }) => fail(`gateway process died (code ${code}, signal ${signal}): ${gateway.stderr().slice(-2000)}`)),
+        gateway.exited.then(({ code, signal }) =>
+          fail(`gateway process died (code ${code}, signal ${signal}): ${gateway.stderr().slice(-2000)}`),
+        ),
       ]);
 
-    const persistent = await Promise.all(Array.from({ length: PERSISTENT_CONNECTIONS }, () => authenticated(gateway.url)));
+    const persistent = await Promise.all(
+      Array.from({ length: PERSISTENT_CONNECTIONS }, () => authenticated(gateway.url)),
+    );
     // Warm-up so the baseline includes JIT code and steady-state buffers.
-    for (const client of persistent) await guarded(runPersistentBatch(client, Array.from({ length: 50 }, () => makePersistentCase(r, caseNo++, templates)), fail));
+    for (const client of persistent)
+      await guarded(
+        runPersistentBatch(
+          client,
+          Array.from({ length: 50 }, () => makePersistentCase(r, caseNo++, templates)),
+          fail,
+        ),
+      );
     const before = await gateway.mem();
     const started = Date.now();
     let batches = 0;
     let fresh = 0;
-    const debug = process.env.FUZZ_DEBUG ? (label: string, t0: number) => console.log(`[fuzz] ${label} ${Date.now() - t0} ms`) : () => undefined;
+    const debug = process.env.FUZZ_DEBUG
+      ? (label: string, t0: number) => console.log(`[fuzz] ${label} ${Date.now() - t0} ms`)
+      : () => undefined;
     while (caseNo < TOTAL_CASES) {
       const t0 = Date.now();
-      const cases = persistent.map(() => Array.from({ length: BATCH_PER_CONNECTION }, () => makePersistentCase(r, caseNo++, templates)));
-      debug('generate', t0);
-      await guarded(
-        Promise.all(
-          persistent.map((client, i) => runPersistentBatch(client, cases[i], fail)),
-        ),
+      const cases = persistent.map(() =>
+        Array.from({ length: BATCH_PER_CONNECTION }, () => makePersistentCase(r, caseNo++, templates)),
       );
+      debug('generate', t0);
+      await guarded(Promise.all(persistent.map((client, i) => runPersistentBatch(client, cases[i], fail))));
       debug('persistent batch', t0);
       const t1 = Date.now();
-      const freshCounts = await guarded(Promise.all(Array.from({ length: FRESH_PER_BATCH }, () => runFreshCase(gateway.url, r, connects, templates, fail))));
+      const freshCounts = await guarded(
+        Promise.all(
+          Array.from({ length: FRESH_PER_BATCH }, () => runFreshCase(gateway.url, r, connects, templates, fail)),
+        ),
+      );
       debug('fresh batch', t1);
       for (const n of freshCounts) caseNo += n;
       fresh += FRESH_PER_BATCH;
       // A well-behaved client connected throughout keeps being served between batches.
-      const health = await guarded(watcher.request('health', {}, { timeoutMs: 5_000 }).catch((e) => fail(`watcher health failed: ${e.message}`)));
+      const health = await guarded(
+        watcher.request('health', {}, { timeoutMs: 5_000 }).catch((e) => fail(`watcher health failed: ${e.message}`)),
+      );
       expect(health.ok).toBe(true);
       batches++;
     }
@@ -613,7 +830,8 @@ describe('frame fuzzing against a gateway process', () => {
     expect(failure).toBeUndefined();
     expect(watcher.closed).toBe(false);
     expect((await watcher.request('status')).ok).toBe(true);
-    for (const client of persistent) expect(client.closeInfo, 'authenticated fuzz connection was closed').toBeUndefined();
+    for (const client of persistent)
+      expect(client.closeInfo, 'authenticated fuzz connection was closed').toBeUndefined();
     for (const client of persistent) client.ws.close();
     await expect.poll(async () => (await gateway.mem()).connections, { timeout: 5_000 }).toBe(1);
     const after = await gateway.mem();

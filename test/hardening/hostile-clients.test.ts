@@ -2,7 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { buildConnectParams, connectGateway, GatewayClientError, type GatewayClientOptions, type GatewaySession } from '../../gateway/client/gateway-client';
+import {
+  buildConnectParams,
+  connectGateway,
+  GatewayClientError,
+  type GatewayClientOptions,
+  type GatewaySession,
+} from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner, type DeviceSigner } from '../../gateway/protocol/device-auth';
 import { CLI_DEFAULT_OPERATOR_SCOPES } from '../../gateway/protocol/scopes';
 import { errorDetails } from '../helpers/gateway-fixture';
@@ -31,7 +37,9 @@ async function refusal(options: GatewayClientOptions): Promise<GatewayClientErro
   const error = await connectGateway({ connectTimeoutMs: 5_000, ...options }).then(
     (s) => {
       sessions.push(s);
-      throw new Error(`expected the connect to be refused, got hello-ok with scopes ${JSON.stringify(s.hello.auth?.scopes)}`);
+      throw new Error(
+        `expected the connect to be refused, got hello-ok with scopes ${JSON.stringify(s.hello.auth?.scopes)}`,
+      );
     },
     (e: unknown) => e,
   );
@@ -42,11 +50,27 @@ async function refusal(options: GatewayClientOptions): Promise<GatewayClientErro
 const REMOTE = { 'x-forwarded-for': '203.0.113.7' };
 
 /** The owner, as the real CLI connects with the shared token and no device. */
-const admin = (g: TestGateway) => session({ url: g.url, token: TOKEN, clientId: 'cli', clientMode: 'cli', scopes: [...CLI_DEFAULT_OPERATOR_SCOPES] });
+const admin = (g: TestGateway) =>
+  session({ url: g.url, token: TOKEN, clientId: 'cli', clientMode: 'cli', scopes: [...CLI_DEFAULT_OPERATOR_SCOPES] });
 
 /** Pairs `device` for `scopes` from a remote-looking connection and the owner's explicit approval. */
-async function pairRemotely(g: TestGateway, owner: GatewaySession, device: DeviceSigner, scopes: string[], role: 'operator' | 'node' = 'operator'): Promise<void> {
-  const error = await refusal({ url: g.url, token: TOKEN, device, scopes, role, clientMode: role === 'node' ? 'node' : 'backend', clientId: role === 'node' ? 'node-host' : 'gateway-client', headers: REMOTE });
+async function pairRemotely(
+  g: TestGateway,
+  owner: GatewaySession,
+  device: DeviceSigner,
+  scopes: string[],
+  role: 'operator' | 'node' = 'operator',
+): Promise<void> {
+  const error = await refusal({
+    url: g.url,
+    token: TOKEN,
+    device,
+    scopes,
+    role,
+    clientMode: role === 'node' ? 'node' : 'backend',
+    clientId: role === 'node' ? 'node-host' : 'gateway-client',
+    headers: REMOTE,
+  });
   expect(error.detailCode).toBe('PAIRING_REQUIRED');
   await owner.request('device.pair.approve', { requestId: errorDetails(error)!.requestId });
 }
@@ -56,7 +80,12 @@ describe('replayed and forged device proofs', () => {
     const g = await gateway();
     const device = createEphemeralDeviceSigner();
     const first = await RawClient.open(g.url);
-    const frame = { type: 'req', id: 'c1', method: 'connect', params: buildConnectParams({ url: g.url, token: TOKEN, device, scopes: ['operator.read'] }, first.challenge!) };
+    const frame = {
+      type: 'req',
+      id: 'c1',
+      method: 'connect',
+      params: buildConnectParams({ url: g.url, token: TOKEN, device, scopes: ['operator.read'] }, first.challenge!),
+    };
     first.send(frame);
     expect((await first.response('c1')).ok).toBe(true);
 
@@ -85,13 +114,24 @@ describe('replayed and forged device proofs', () => {
 
     // Claim the victim's id with the attacker's key: the id does not hash from the key.
     const mixed = await RawClient.open(g.url);
-    const params: any = buildConnectParams({ url: g.url, token: TOKEN, device: { ...attacker, deviceId: victim.deviceId }, scopes: ['operator.admin'] }, mixed.challenge!);
+    const params: any = buildConnectParams(
+      { url: g.url, token: TOKEN, device: { ...attacker, deviceId: victim.deviceId }, scopes: ['operator.admin'] },
+      mixed.challenge!,
+    );
     mixed.send({ type: 'req', id: 'x', method: 'connect', params });
     expect((await mixed.response('x')).error?.details?.code).toBe('DEVICE_AUTH_DEVICE_ID_MISMATCH');
 
     // Claim the victim's id and key, signed by the attacker.
     const forged = await RawClient.open(g.url);
-    const forgedParams: any = buildConnectParams({ url: g.url, token: TOKEN, device: { ...attacker, deviceId: victim.deviceId, publicKey: victim.publicKey }, scopes: ['operator.admin'] }, forged.challenge!);
+    const forgedParams: any = buildConnectParams(
+      {
+        url: g.url,
+        token: TOKEN,
+        device: { ...attacker, deviceId: victim.deviceId, publicKey: victim.publicKey },
+        scopes: ['operator.admin'],
+      },
+      forged.challenge!,
+    );
     forged.send({ type: 'req', id: 'y', method: 'connect', params: forgedParams });
     const answer = await forged.response('y');
     expect(answer.error?.details?.code).toBe('DEVICE_AUTH_SIGNATURE_INVALID');
@@ -99,7 +139,10 @@ describe('replayed and forged device proofs', () => {
 
     // A valid signature over different claims (scopes swapped after signing) is refused too.
     const swapped = await RawClient.open(g.url);
-    const swappedParams: any = buildConnectParams({ url: g.url, token: TOKEN, device: attacker, scopes: ['operator.read'] }, swapped.challenge!);
+    const swappedParams: any = buildConnectParams(
+      { url: g.url, token: TOKEN, device: attacker, scopes: ['operator.read'] },
+      swapped.challenge!,
+    );
     swappedParams.scopes = ['operator.admin'];
     swapped.send({ type: 'req', id: 'z', method: 'connect', params: swappedParams });
     expect((await swapped.response('z')).error?.details?.code).toBe('DEVICE_AUTH_SIGNATURE_INVALID');
@@ -117,14 +160,28 @@ describe('scope escalation by a paired non-admin device', () => {
     await pairRemotely(g, owner, bystander, ['operator.read', 'operator.write']);
     const bystanderToken = g.pairing.getPaired(bystander.deviceId)!.tokens!.operator.token;
 
-    const m = await session({ url: g.url, token: TOKEN, device: mallory, scopes: ['operator.pairing'], headers: REMOTE });
+    const m = await session({
+      url: g.url,
+      token: TOKEN,
+      device: mallory,
+      scopes: ['operator.pairing'],
+      headers: REMOTE,
+    });
     expect(m.hello.auth.scopes).toEqual(['operator.pairing']);
 
     // Ask for admin: that is a scope upgrade, which a remote connection must have approved.
-    const upgrade = await refusal({ url: g.url, token: TOKEN, device: mallory, scopes: ['operator.pairing', 'operator.admin'], headers: REMOTE });
+    const upgrade = await refusal({
+      url: g.url,
+      token: TOKEN,
+      device: mallory,
+      scopes: ['operator.pairing', 'operator.admin'],
+      headers: REMOTE,
+    });
     expect(upgrade.detailCode).toBe('PAIRING_REQUIRED');
     expect(errorDetails(upgrade)!.reason).toBe('scope-upgrade');
-    const selfApprove = await m.request('device.pair.approve', { requestId: errorDetails(upgrade)!.requestId }).catch((e) => e);
+    const selfApprove = await m
+      .request('device.pair.approve', { requestId: errorDetails(upgrade)!.requestId })
+      .catch((e) => e);
     expect(selfApprove).toBeInstanceOf(GatewayClientError);
     expect(selfApprove.message).toBe('missing scope: operator.admin');
     expect(g.pairing.getPaired(mallory.deviceId)!.approvedScopes).not.toContain('operator.admin');
@@ -132,11 +189,15 @@ describe('scope escalation by a paired non-admin device', () => {
 
     // Rotating its own token beyond what it holds (or was approved for) is denied.
     for (const scopes of [['operator.admin'], ['operator.read'], ['operator.pairing', 'operator.write']]) {
-      const rotate = await m.request('device.token.rotate', { deviceId: mallory.deviceId, role: 'operator', scopes }).catch((e) => e);
+      const rotate = await m
+        .request('device.token.rotate', { deviceId: mallory.deviceId, role: 'operator', scopes })
+        .catch((e) => e);
       expect(rotate.message, JSON.stringify(scopes)).toBe('device token rotation denied');
     }
     // Rotating into a role it never had is denied too.
-    expect((await m.request('device.token.rotate', { deviceId: mallory.deviceId, role: 'node' }).catch((e) => e)).message).toBe('device token rotation denied');
+    expect(
+      (await m.request('device.token.rotate', { deviceId: mallory.deviceId, role: 'node' }).catch((e) => e)).message,
+    ).toBe('device token rotation denied');
 
     // Another device is off limits to a non-admin.
     for (const [method, params] of [
@@ -154,12 +215,28 @@ describe('scope escalation by a paired non-admin device', () => {
 
     // Approving a node role for someone needs admin.
     const node = createEphemeralDeviceSigner();
-    const nodeRequest = await refusal({ url: g.url, token: TOKEN, device: node, role: 'node', clientId: 'node-host', clientMode: 'node', scopes: [], headers: REMOTE });
-    expect((await m.request('device.pair.approve', { requestId: errorDetails(nodeRequest)!.requestId }).catch((e) => e)).message).toBe('missing scope: operator.admin');
+    const nodeRequest = await refusal({
+      url: g.url,
+      token: TOKEN,
+      device: node,
+      role: 'node',
+      clientId: 'node-host',
+      clientMode: 'node',
+      scopes: [],
+      headers: REMOTE,
+    });
+    expect(
+      (await m.request('device.pair.approve', { requestId: errorDetails(nodeRequest)!.requestId }).catch((e) => e))
+        .message,
+    ).toBe('missing scope: operator.admin');
     expect(g.pairing.getPaired(node.deviceId)).toBeUndefined();
 
     // Its own device it may manage: the guard is not simply "deny everything".
-    const own = await m.request('device.token.rotate', { deviceId: mallory.deviceId, role: 'operator', scopes: ['operator.pairing'] });
+    const own = await m.request('device.token.rotate', {
+      deviceId: mallory.deviceId,
+      role: 'operator',
+      scopes: ['operator.pairing'],
+    });
     expect(own.token).toBeTypeOf('string');
   });
 
@@ -187,7 +264,13 @@ describe('locality cannot be faked from a loopback peer', () => {
     const g = await gateway();
     const device = createEphemeralDeviceSigner();
     const value = header === 'forwarded' ? 'for=127.0.0.1' : '127.0.0.1';
-    const error = await refusal({ url: g.url, token: TOKEN, device, scopes: ['operator.read'], headers: { [header]: value } });
+    const error = await refusal({
+      url: g.url,
+      token: TOKEN,
+      device,
+      scopes: ['operator.read'],
+      headers: { [header]: value },
+    });
     expect(error.detailCode).toBe('PAIRING_REQUIRED');
     expect(error.closeCode).toBe(1008);
     expect(g.pairing.getPaired(device.deviceId)).toBeUndefined();
@@ -216,7 +299,15 @@ describe('locality cannot be faked from a loopback peer', () => {
   ])('Host %s (%s client) → %s', async (host, clientId, expected) => {
     const g = await gateway();
     const device = createEphemeralDeviceSigner();
-    const options: GatewayClientOptions = { url: g.url, token: TOKEN, device, scopes: ['operator.read'], clientId, clientMode: clientId === 'cli' ? 'cli' : 'backend', headers: { host } };
+    const options: GatewayClientOptions = {
+      url: g.url,
+      token: TOKEN,
+      device,
+      scopes: ['operator.read'],
+      clientId,
+      clientMode: clientId === 'cli' ? 'cli' : 'backend',
+      headers: { host },
+    };
     if (expected) expect((await refusal(options)).detailCode).toBe(expected);
     else expect((await session(options)).hello.auth.scopes).toEqual(['operator.read']);
   });
@@ -228,7 +319,15 @@ describe('locality cannot be faked from a loopback peer', () => {
     await pairRemotely(g, owner, device, ['operator.read']);
     const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator.token;
     // Device-token auth is not shared auth: asking for more from a private Host is not silent.
-    const error = await refusal({ url: g.url, deviceToken, device, scopes: ['operator.write'], clientId: 'cli', clientMode: 'cli', headers: { host: '172.17.0.2:18789' } });
+    const error = await refusal({
+      url: g.url,
+      deviceToken,
+      device,
+      scopes: ['operator.write'],
+      clientId: 'cli',
+      clientMode: 'cli',
+      headers: { host: '172.17.0.2:18789' },
+    });
     expect(error.detailCode).toBe('PAIRING_REQUIRED');
   });
 });
@@ -252,19 +351,35 @@ describe('floods and guessing', () => {
 
   it('a node calling operator methods is flooded out the same way', async () => {
     const g = await gateway({ auth: { mode: 'none' } });
-    const node = await session({ url: g.url, role: 'node', clientId: 'node-host', clientMode: 'node', device: createEphemeralDeviceSigner() });
-    const closed = new Promise<[number, string]>((resolve) => node.once('close', (code: number, reason: string) => resolve([code, reason])));
+    const node = await session({
+      url: g.url,
+      role: 'node',
+      clientId: 'node-host',
+      clientMode: 'node',
+      device: createEphemeralDeviceSigner(),
+    });
+    const closed = new Promise<[number, string]>((resolve) =>
+      node.once('close', (code: number, reason: string) => resolve([code, reason])),
+    );
     for (let i = 0; i < 11; i++) await node.request('device.pair.list').catch(() => undefined);
     expect(await closed).toEqual([1008, 'repeated unauthorized calls']);
   });
 
   it('a client that stops reading is closed at the buffered-bytes limit and the gateway keeps serving others', async () => {
-    const configPath = path.join(await import('node:os').then((os) => os.tmpdir()), `clawdesk-hardening-config-${process.pid}.json`);
+    const configPath = path.join(
+      await import('node:os').then((os) => os.tmpdir()),
+      `clawdesk-hardening-config-${process.pid}.json`,
+    );
     // ~200 KiB per config.get answer: enough to fill loopback socket buffers, cheap enough to parse.
     await writeFile(configPath, JSON.stringify({ padding: 'x'.repeat(100 * 1024) }));
     const g = await gateway({ maxBufferedBytes: 1024 * 1024, configPath });
     const slow = await RawClient.open(g.url);
-    slow.send({ type: 'req', id: 'c', method: 'connect', params: buildConnectParams({ url: g.url, token: TOKEN, scopes: ['operator.read'] }, slow.challenge!) });
+    slow.send({
+      type: 'req',
+      id: 'c',
+      method: 'connect',
+      params: buildConnectParams({ url: g.url, token: TOKEN, scopes: ['operator.read'] }, slow.challenge!),
+    });
     expect((await slow.response('c')).ok).toBe(true);
     const socket = (slow.ws as unknown as { _socket: import('node:net').Socket })._socket;
     socket.pause();
@@ -276,7 +391,10 @@ describe('floods and guessing', () => {
     socket.resume();
     const closed = await slow.closedWithin(10_000);
     // It was sent 1008 "slow consumer"; a peer that never reads it sees the cut (1006).
-    expect(closed.code === 1006 || (closed.code === 1008 && closed.reason === 'slow consumer'), JSON.stringify(closed)).toBe(true);
+    expect(
+      closed.code === 1006 || (closed.code === 1008 && closed.reason === 'slow consumer'),
+      JSON.stringify(closed),
+    ).toBe(true);
     expect(slow.frames.filter((f) => f.id?.startsWith('big')).length).toBeLessThan(150);
   });
 
@@ -298,17 +416,24 @@ describe('floods and guessing', () => {
     const raw = pending as RawClient[];
     for (const [i, client] of raw.entries()) {
       const challenge = await client.frame((f) => f.event === 'connect.challenge');
-      client.send({ type: 'req', id: `c${i}`, method: 'connect', params: buildConnectParams({ url: g.url, token: TOKEN }, challenge.payload) });
+      client.send({
+        type: 'req',
+        id: `c${i}`,
+        method: 'connect',
+        params: buildConnectParams({ url: g.url, token: TOKEN }, challenge.payload),
+      });
       expect((await client.response(`c${i}`)).ok).toBe(true);
     }
     const more = [await session({ url: g.url, token: TOKEN }), await session({ url: g.url, token: TOKEN })];
     expect(await tryOpen(g.url)).toBe(503);
     await more[0].close();
-    await expect.poll(async () => {
-      const client = await tryOpen(g.url);
-      if (client instanceof RawClient) client.ws.terminate();
-      return client instanceof RawClient;
-    }).toBe(true);
+    await expect
+      .poll(async () => {
+        const client = await tryOpen(g.url);
+        if (client instanceof RawClient) client.ws.terminate();
+        return client instanceof RawClient;
+      })
+      .toBe(true);
     // Everyone already admitted is still served.
     expect((await more[1].request('health')).ok).toBe(true);
     expect((await raw[0].request('h', 'health')).ok).toBe(true);
@@ -325,7 +450,10 @@ describe('floods and guessing', () => {
   });
 
   it('password guessing is rate limited per peer, and the right password does not help during lockout', async () => {
-    const g = await gateway({ auth: { mode: 'password', password: 'correct horse battery staple' }, rateLimit: { maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
+    const g = await gateway({
+      auth: { mode: 'password', password: 'correct horse battery staple' },
+      rateLimit: { maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 },
+    });
     const codes: string[] = [];
     for (let i = 0; i < 5; i++) codes.push((await refusal({ url: g.url, password: `guess-${i}` })).detailCode!);
     expect(codes).toEqual(Array(5).fill('AUTH_PASSWORD_MISMATCH'));
@@ -333,13 +461,22 @@ describe('floods and guessing', () => {
     expect(locked.detailCode).toBe('AUTH_RATE_LIMITED');
     expect(locked.error!.retryAfterMs).toBeGreaterThan(0);
     expect(locked.closeCode).toBe(1008);
-    const lockedDevice = await refusal({ url: g.url, password: 'correct horse battery staple', device: createEphemeralDeviceSigner() });
+    const lockedDevice = await refusal({
+      url: g.url,
+      password: 'correct horse battery staple',
+      device: createEphemeralDeviceSigner(),
+    });
     expect(lockedDevice.detailCode).toBe('AUTH_RATE_LIMITED');
   });
 
   it('parallel guesses cannot outrun the limiter', async () => {
-    const g = await gateway({ auth: { mode: 'password', password: 'correct horse battery staple' }, rateLimit: { maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
-    const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => refusal({ url: g.url, password: `parallel-${i}` })));
+    const g = await gateway({
+      auth: { mode: 'password', password: 'correct horse battery staple' },
+      rateLimit: { maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 },
+    });
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => refusal({ url: g.url, password: `parallel-${i}` })),
+    );
     const codes = outcomes.map((e) => e.detailCode);
     expect(codes.filter((c) => c === 'AUTH_PASSWORD_MISMATCH')).toHaveLength(5);
     expect(codes.filter((c) => c === 'AUTH_RATE_LIMITED')).toHaveLength(35);
@@ -347,15 +484,25 @@ describe('floods and guessing', () => {
 
   it('a paired device cannot reset the password limiter by logging in with its device token in between', async () => {
     const password = 'correct horse battery staple';
-    const g = await gateway({ auth: { mode: 'password', password }, rateLimit: { maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
-    const owner = await session({ url: g.url, password, clientId: 'cli', clientMode: 'cli', scopes: [...CLI_DEFAULT_OPERATOR_SCOPES] });
+    const g = await gateway({
+      auth: { mode: 'password', password },
+      rateLimit: { maxFailures: 5, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 },
+    });
+    const owner = await session({
+      url: g.url,
+      password,
+      clientId: 'cli',
+      clientMode: 'cli',
+      scopes: [...CLI_DEFAULT_OPERATOR_SCOPES],
+    });
     const device = createEphemeralDeviceSigner();
     const pending = await refusal({ url: g.url, password, device, scopes: ['operator.read'], headers: REMOTE });
     await owner.request('device.pair.approve', { requestId: errorDetails(pending)!.requestId });
     const deviceToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator.token;
     const codes: string[] = [];
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 4; i++) codes.push((await refusal({ url: g.url, password: `guess-${round}-${i}` })).detailCode!);
+      for (let i = 0; i < 4; i++)
+        codes.push((await refusal({ url: g.url, password: `guess-${round}-${i}` })).detailCode!);
       // The device's own login (which needs no password) succeeds or is itself locked out; either way no reset.
       await connectGateway({ url: g.url, deviceToken, device, scopes: ['operator.read'], headers: REMOTE }).then(
         (s) => s.close(),
@@ -367,7 +514,10 @@ describe('floods and guessing', () => {
   });
 
   it('issue 9 finding 14: switching loopback source addresses (127.0.0.2, .3, …) dodges neither the lockout nor the pre-auth cap', async () => {
-    const g = await gateway({ maxPendingHandshakesPerAddress: 2, rateLimit: { maxFailures: 3, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
+    const g = await gateway({
+      maxPendingHandshakesPerAddress: 2,
+      rateLimit: { maxFailures: 3, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 },
+    });
     const from = async (localAddress: string): Promise<RawClient | number> => {
       const client = new RawClient(new WebSocket(g.url, { localAddress, perMessageDeflate: false }));
       return client.opened.then(
@@ -386,23 +536,34 @@ describe('floods and guessing', () => {
     const guess = async (localAddress: string, token: string) => {
       const client = await from(localAddress);
       if (!(client instanceof RawClient)) throw new Error(`refused: HTTP ${client}`);
-      client.send({ type: 'req', id: 'c', method: 'connect', params: buildConnectParams({ url: g.url, token }, client.challenge!) });
+      client.send({
+        type: 'req',
+        id: 'c',
+        method: 'connect',
+        params: buildConnectParams({ url: g.url, token }, client.challenge!),
+      });
       const response = await client.response('c');
       client.ws.close();
       return response.ok ? 'OK' : response.error!.details.code;
     };
     const codes = [];
-    for (const [i, address] of ['127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8'].entries()) codes.push(await guess(address, `wrong-${i}`));
+    for (const [i, address] of ['127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8'].entries())
+      codes.push(await guess(address, `wrong-${i}`));
     expect(codes).toEqual(['AUTH_TOKEN_MISMATCH', 'AUTH_TOKEN_MISMATCH', 'AUTH_TOKEN_MISMATCH', 'AUTH_RATE_LIMITED']);
     expect(await guess('127.0.0.9', TOKEN)).toBe('AUTH_RATE_LIMITED');
   });
 
   it('device-token guessing counts against the same limit', async () => {
-    const g = await gateway({ rateLimit: { maxFailures: 3, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 } });
+    const g = await gateway({
+      rateLimit: { maxFailures: 3, windowMs: 60_000, lockoutMs: 60_000, maxTrackedAddresses: 100 },
+    });
     const owner = await admin(g);
     const device = createEphemeralDeviceSigner();
     await pairRemotely(g, owner, device, ['operator.read']);
-    for (let i = 0; i < 3; i++) expect((await refusal({ url: g.url, deviceToken: `guess${i}`, device })).detailCode).toBe('AUTH_DEVICE_TOKEN_MISMATCH');
+    for (let i = 0; i < 3; i++)
+      expect((await refusal({ url: g.url, deviceToken: `guess${i}`, device })).detailCode).toBe(
+        'AUTH_DEVICE_TOKEN_MISMATCH',
+      );
     const realToken = g.pairing.getPaired(device.deviceId)!.tokens!.operator.token;
     expect((await refusal({ url: g.url, deviceToken: realToken, device })).detailCode).toBe('AUTH_RATE_LIMITED');
   });
@@ -425,7 +586,10 @@ describe('object-prototype names as ids (found by the fuzzer)', () => {
         const error = await owner.request(method, params).catch((e) => e);
         expect(error, `${method} ${name}`).toBeInstanceOf(GatewayClientError);
         // Reserved keys are refused by the schemas now (issue 9 finding 5); other prototype names are just unknown.
-        if (name === '__proto__' || name === 'constructor') expect(error.message, `${method} ${name}`).toMatch(new RegExp(`^invalid ${method.replace(/\./g, '\\.')} params: .*reserved`));
+        if (name === '__proto__' || name === 'constructor')
+          expect(error.message, `${method} ${name}`).toMatch(
+            new RegExp(`^invalid ${method.replace(/\./g, '\\.')} params: .*reserved`),
+          );
         else expect(error.message, `${method} ${name}`).toBe(message);
       }
     }
@@ -441,9 +605,17 @@ describe('object-prototype names as ids (found by the fuzzer)', () => {
     await mkdir(path.join(stateDir, 'devices'), { recursive: true });
     // deviceId values that are prototype names: the map must not turn them into prototypes.
     const record = (deviceId: string) => ({ deviceId, publicKey: 'k', createdAtMs: 1, approvedAtMs: 1, tokens: {} });
-    await writeFile(path.join(stateDir, 'devices', 'paired.json'), `{"a":${JSON.stringify(record('__proto__'))},"b":${JSON.stringify(record('constructor'))}}`);
+    await writeFile(
+      path.join(stateDir, 'devices', 'paired.json'),
+      `{"a":${JSON.stringify(record('__proto__'))},"b":${JSON.stringify(record('constructor'))}}`,
+    );
     const g = await gateway({ stateDir });
-    expect(g.pairing.listPaired().map((d) => d.deviceId).sort()).toEqual(['__proto__', 'constructor']);
+    expect(
+      g.pairing
+        .listPaired()
+        .map((d) => d.deviceId)
+        .sort(),
+    ).toEqual(['__proto__', 'constructor']);
     expect(g.pairing.getPaired('toString')).toBeUndefined();
     expect(g.pairing.getPending('constructor')).toBeUndefined();
   });
@@ -455,16 +627,28 @@ describe('close reasons built from client input (found by probing the fuzzer’s
     const os = await import('node:os');
     const { mkdtemp, rm } = await import('node:fs/promises');
     const stateDir = await mkdtemp(path.join(os.tmpdir(), 'clawdesk-hardening-reason-'));
-    const child = fork(bundleScript(path.join(__dirname, 'fixtures', 'gateway-child.ts')), [JSON.stringify({ stateDir, auth: { mode: 'token', token: TOKEN }, port: 0 })], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(
+      bundleScript(path.join(__dirname, 'fixtures', 'gateway-child.ts')),
+      [JSON.stringify({ stateDir, auth: { mode: 'token', token: TOKEN }, port: 0 })],
+      { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+    );
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     try {
-      const ready = await new Promise<{ url: string }>((resolve) => child.once('message', resolve as (m: unknown) => void));
+      const ready = await new Promise<{ url: string }>((resolve) =>
+        child.once('message', resolve as (m: unknown) => void),
+      );
       const connect = (extra: Record<string, unknown> = {}) => ({
         type: 'req',
         id: 'c',
         method: 'connect',
-        params: { minProtocol: 3, maxProtocol: 4, client: { id: 'cli', version: '1', platform: 'linux', mode: 'cli' }, auth: { token: TOKEN }, ...extra },
+        params: {
+          minProtocol: 3,
+          maxProtocol: 4,
+          client: { id: 'cli', version: '1', platform: 'linux', mode: 'cli' },
+          auth: { token: TOKEN },
+          ...extra,
+        },
       });
       const cases: Array<[Record<string, string> | undefined, object, string]> = [
         [undefined, connect({ ['é'.repeat(100)]: 1 }), 'INVALID_REQUEST'],
@@ -498,10 +682,21 @@ describe('unauthenticated memory amplification', () => {
     const os = await import('node:os');
     const { mkdtemp, rm } = await import('node:fs/promises');
     const stateDir = await mkdtemp(path.join(os.tmpdir(), 'clawdesk-hardening-amplify-'));
-    const options = { stateDir, auth: { mode: 'token', token: TOKEN }, port: 0, authFailureDelayMs: 1_500, rateLimit: { maxFailures: 1e9, windowMs: 1_000, lockoutMs: 1, maxTrackedAddresses: 10 } };
-    const child = fork(bundleScript(path.join(__dirname, 'fixtures', 'gateway-child.ts')), [JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    const options = {
+      stateDir,
+      auth: { mode: 'token', token: TOKEN },
+      port: 0,
+      authFailureDelayMs: 1_500,
+      rateLimit: { maxFailures: 1e9, windowMs: 1_000, lockoutMs: 1, maxTrackedAddresses: 10 },
+    };
+    const child = fork(bundleScript(path.join(__dirname, 'fixtures', 'gateway-child.ts')), [JSON.stringify(options)], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
     try {
-      const ready = await new Promise<{ url: string }>((resolve) => child.once('message', resolve as (m: unknown) => void));
+      const ready = await new Promise<{ url: string }>((resolve) =>
+        child.once('message', resolve as (m: unknown) => void),
+      );
       const rss = () =>
         new Promise<number>((resolve) => {
           child.once('message', (m: any) => resolve(m.rss));
@@ -512,7 +707,17 @@ describe('unauthenticated memory amplification', () => {
       const big = JSON.stringify({ type: 'req', id: 'x', method: 'health', params: { pad: 'x'.repeat(63_000) } });
       const clients = await Promise.all(Array.from({ length: 200 }, () => RawClient.open(ready.url)));
       for (const client of clients) {
-        client.send({ type: 'req', id: 'c', method: 'connect', params: { minProtocol: 3, maxProtocol: 4, client: { id: 'cli', version: '1', platform: 'linux', mode: 'cli' }, auth: { token: 'wrong' } } });
+        client.send({
+          type: 'req',
+          id: 'c',
+          method: 'connect',
+          params: {
+            minProtocol: 3,
+            maxProtocol: 4,
+            client: { id: 'cli', version: '1', platform: 'linux', mode: 'cli' },
+            auth: { token: 'wrong' },
+          },
+        });
         for (let i = 0; i < 32; i++) client.send(big);
       }
       await new Promise((resolve) => setTimeout(resolve, 800));
@@ -521,7 +726,10 @@ describe('unauthenticated memory amplification', () => {
       expect(closes.every((c) => c.code === 1008)).toBe(true);
       expect(closes.some((c) => c.reason === 'too many frames before hello-ok')).toBe(true);
       // ~400 MB was sent; the gateway may hold a bounded slice of it, not all of it.
-      expect(Math.round((during - before) / 1048576), 'gateway RSS growth (MiB) while the frames were pending').toBeLessThan(150);
+      expect(
+        Math.round((during - before) / 1048576),
+        'gateway RSS growth (MiB) while the frames were pending',
+      ).toBeLessThan(150);
       expect(child.exitCode).toBeNull();
     } finally {
       child.kill('SIGKILL');

@@ -1,7 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressBytes, addressPeerKey, createPeerIdentifier, createSameUserCheck, findPeerUid, parseProcNetTcp, PeerUidResolver } from '../../gateway/server/peer-user';
+import {
+  addressBytes,
+  addressPeerKey,
+  createPeerIdentifier,
+  createSameUserCheck,
+  findPeerUid,
+  parseProcNetTcp,
+  PeerUidResolver,
+} from '../../gateway/server/peer-user';
 import { bundleScript, lastJsonLine, runChild, startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
 
 const OTHER_USER = 'clawdesk-other';
@@ -37,16 +45,26 @@ describe('peer socket → uid (/proc/net/tcp parsing)', () => {
 
   it('finds the owner of the peer end, whichever table and address form it is in', async () => {
     expect(await findPeerUid({ remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 }, tables)).toBe(0);
-    expect(await findPeerUid({ remoteAddress: '::ffff:127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 }, tables)).toBe(0);
+    expect(
+      await findPeerUid({ remoteAddress: '::ffff:127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 }, tables),
+    ).toBe(0);
     expect(await findPeerUid({ remoteAddress: '127.0.0.1', remotePort: 0xa1b3, localPort: 0x4965 }, tables)).toBe(1001);
     expect(await findPeerUid({ remoteAddress: '::1', remotePort: 0xa1b5, localPort: 0x4965 }, tables)).toBe(1002);
   });
 
   it('does not trust TIME_WAIT rows (uid 0), unknown peers or non-IP addresses', async () => {
-    expect(await findPeerUid({ remoteAddress: '127.0.0.1', remotePort: 0xa1b4, localPort: 0x4965 }, tables)).toBeUndefined();
-    expect(await findPeerUid({ remoteAddress: '127.0.0.1', remotePort: 0xbeef, localPort: 0x4965 }, tables)).toBeUndefined();
-    expect(await findPeerUid({ remoteAddress: 'localhost', remotePort: 0xa1b2, localPort: 0x4965 }, tables)).toBeUndefined();
-    expect(await findPeerUid({ remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 }, async () => [])).toBeUndefined();
+    expect(
+      await findPeerUid({ remoteAddress: '127.0.0.1', remotePort: 0xa1b4, localPort: 0x4965 }, tables),
+    ).toBeUndefined();
+    expect(
+      await findPeerUid({ remoteAddress: '127.0.0.1', remotePort: 0xbeef, localPort: 0x4965 }, tables),
+    ).toBeUndefined();
+    expect(
+      await findPeerUid({ remoteAddress: 'localhost', remotePort: 0xa1b2, localPort: 0x4965 }, tables),
+    ).toBeUndefined();
+    expect(
+      await findPeerUid({ remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 }, async () => []),
+    ).toBeUndefined();
   });
 
   it('grants silent pairing only to the same uid on Linux, fails closed when unknown, and "always prompt" wins', async () => {
@@ -54,10 +72,24 @@ describe('peer socket → uid (/proc/net/tcp parsing)', () => {
     expect(await check({ remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 })).toBe(true);
     expect(await check({ remoteAddress: '127.0.0.1', remotePort: 0xa1b3, localPort: 0x4965 })).toBe(false);
     expect(await check({ remoteAddress: '127.0.0.1', remotePort: 0xbeef, localPort: 0x4965 })).toBe(false);
-    expect(await createSameUserCheck({ platform: 'linux', uid: 0, readTables: tables, alwaysPrompt: true })({ remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 })).toBe(false);
+    expect(
+      await createSameUserCheck({ platform: 'linux', uid: 0, readTables: tables, alwaysPrompt: true })({
+        remoteAddress: '127.0.0.1',
+        remotePort: 0xa1b2,
+        localPort: 0x4965,
+      }),
+    ).toBe(false);
     // Documented choice: no cheap owner lookup on macOS/Windows, which stay silent unless "always prompt".
-    expect(await createSameUserCheck({ platform: 'darwin' })({ remoteAddress: '127.0.0.1', remotePort: 1, localPort: 2 })).toBe(true);
-    expect(await createSameUserCheck({ platform: 'win32', alwaysPrompt: true })({ remoteAddress: '127.0.0.1', remotePort: 1, localPort: 2 })).toBe(false);
+    expect(
+      await createSameUserCheck({ platform: 'darwin' })({ remoteAddress: '127.0.0.1', remotePort: 1, localPort: 2 }),
+    ).toBe(true);
+    expect(
+      await createSameUserCheck({ platform: 'win32', alwaysPrompt: true })({
+        remoteAddress: '127.0.0.1',
+        remotePort: 1,
+        localPort: 2,
+      }),
+    ).toBe(false);
   });
 });
 
@@ -88,11 +120,29 @@ describe('peer identity for per-peer limits (issue 9 finding 14)', () => {
   it('keys a peer by OS user on Linux, marks the owner, and falls back to the address (all of loopback as one)', async () => {
     const resolver = new PeerUidResolver(async () => [TCP, TCP6]);
     const identify = createPeerIdentifier({ platform: 'linux', uid: 1001, resolver });
-    expect(await identify({ remoteAddress: '::ffff:127.0.0.1', remotePort: 0xa1b3, localPort: 0x4965 })).toEqual({ key: 'uid:1001', uid: 1001, owner: true });
-    expect(await identify({ remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 })).toEqual({ key: 'uid:0', uid: 0, owner: false });
-    expect(await identify({ remoteAddress: '127.0.0.1', remotePort: 0xbeef, localPort: 0x4965 })).toEqual({ key: 'addr:loopback', owner: false });
-    expect(await createPeerIdentifier({ platform: 'darwin', uid: 0, resolver })({ remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 })).toEqual({ key: 'addr:loopback', owner: false });
-    for (const address of ['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.9.9.9', '[::1]']) expect(addressPeerKey(address)).toBe('addr:loopback');
+    expect(await identify({ remoteAddress: '::ffff:127.0.0.1', remotePort: 0xa1b3, localPort: 0x4965 })).toEqual({
+      key: 'uid:1001',
+      uid: 1001,
+      owner: true,
+    });
+    expect(await identify({ remoteAddress: '127.0.0.1', remotePort: 0xa1b2, localPort: 0x4965 })).toEqual({
+      key: 'uid:0',
+      uid: 0,
+      owner: false,
+    });
+    expect(await identify({ remoteAddress: '127.0.0.1', remotePort: 0xbeef, localPort: 0x4965 })).toEqual({
+      key: 'addr:loopback',
+      owner: false,
+    });
+    expect(
+      await createPeerIdentifier({ platform: 'darwin', uid: 0, resolver })({
+        remoteAddress: '127.0.0.1',
+        remotePort: 0xa1b2,
+        localPort: 0x4965,
+      }),
+    ).toEqual({ key: 'addr:loopback', owner: false });
+    for (const address of ['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.9.9.9', '[::1]'])
+      expect(addressPeerKey(address)).toBe('addr:loopback');
     expect(addressPeerKey('::ffff:10.0.0.7')).toBe('addr:10.0.0.7');
     expect(addressPeerKey('10.0.0.7')).toBe('addr:10.0.0.7');
     expect(addressPeerKey('FE80::1')).toBe('addr:fe80::1');
@@ -129,10 +179,19 @@ describe.runIf(canSwitchUser)('same-user check against a real second local user'
     return gateway;
   };
 
-  const asRoot = async (...args: string[]) => lastJsonLine((await runChild(process.execPath, [script, ...args], { env: { PATH: process.env.PATH, HOME: '/tmp' } })).stdout);
+  const asRoot = async (...args: string[]) =>
+    lastJsonLine(
+      (await runChild(process.execPath, [script, ...args], { env: { PATH: process.env.PATH, HOME: '/tmp' } })).stdout,
+    );
   const asOther = async (...args: string[]) => {
-    const result = await runChild('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, script, ...args], { env: { PATH: process.env.PATH, HOME: '/tmp' } });
-    return lastJsonLine(result.stdout + (result.stdout ? '' : `\n${JSON.stringify({ ok: false, stderr: result.stderr })}`));
+    const result = await runChild(
+      'setpriv',
+      [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, script, ...args],
+      { env: { PATH: process.env.PATH, HOME: '/tmp' } },
+    );
+    return lastJsonLine(
+      result.stdout + (result.stdout ? '' : `\n${JSON.stringify({ ok: false, stderr: result.stderr })}`),
+    );
   };
 
   it('auth none: the owner is paired silently, another local user is asked to pair', async () => {
@@ -142,7 +201,14 @@ describe.runIf(canSwitchUser)('same-user check against a real second local user'
     expect(gateway.pairing.getPaired(owner.deviceId)).toBeDefined();
 
     const other = await asOther(gateway.url, '-', 'device', 'operator.read');
-    expect(other).toMatchObject({ ok: false, uid, code: 'NOT_PAIRED', detailCode: 'PAIRING_REQUIRED', closeCode: 1008, closeReason: 'pairing required' });
+    expect(other).toMatchObject({
+      ok: false,
+      uid,
+      code: 'NOT_PAIRED',
+      detailCode: 'PAIRING_REQUIRED',
+      closeCode: 1008,
+      closeReason: 'pairing required',
+    });
     expect(other.details.reason).toBe('not-paired');
     expect(gateway.pairing.getPaired(other.deviceId)).toBeUndefined();
     expect(gateway.pairing.getPending(other.details.requestId)?.deviceId).toBe(other.deviceId);
@@ -154,20 +220,32 @@ describe.runIf(canSwitchUser)('same-user check against a real second local user'
     expect(owner).toMatchObject({ ok: true, health: true });
     expect(owner.scopes).toContain('operator.admin');
     const other = await asOther(gateway.url, '-', 'nodevice', 'operator.admin');
-    expect(other).toMatchObject({ ok: false, code: 'NOT_PAIRED', detailCode: 'DEVICE_IDENTITY_REQUIRED', closeCode: 1008 });
+    expect(other).toMatchObject({
+      ok: false,
+      code: 'NOT_PAIRED',
+      detailCode: 'DEVICE_IDENTITY_REQUIRED',
+      closeCode: 1008,
+    });
   });
 
   it('token auth: a token-holding other user with a device still gets a prompt, the owner does not', async () => {
     const gateway = await start({});
     expect(await asRoot(gateway.url, TOKEN, 'device', 'operator.read')).toMatchObject({ ok: true, deviceToken: true });
-    expect(await asOther(gateway.url, TOKEN, 'device', 'operator.read')).toMatchObject({ ok: false, detailCode: 'PAIRING_REQUIRED', closeCode: 1008 });
+    expect(await asOther(gateway.url, TOKEN, 'device', 'operator.read')).toMatchObject({
+      ok: false,
+      detailCode: 'PAIRING_REQUIRED',
+      closeCode: 1008,
+    });
   });
 
   it('"always prompt" makes the owner pair explicitly too', async () => {
     const gateway = await start({ auth: { mode: 'none' }, alwaysPromptPairing: true });
     const owner = await asRoot(gateway.url, '-', 'device', 'operator.read');
     expect(owner).toMatchObject({ ok: false, detailCode: 'PAIRING_REQUIRED' });
-    expect(await asRoot(gateway.url, '-', 'nodevice', 'operator.read')).toMatchObject({ ok: false, detailCode: 'DEVICE_IDENTITY_REQUIRED' });
+    expect(await asRoot(gateway.url, '-', 'nodevice', 'operator.read')).toMatchObject({
+      ok: false,
+      detailCode: 'DEVICE_IDENTITY_REQUIRED',
+    });
   });
 
   it('an explicit allowSilentLocalPairing hook replaces the default check', async () => {

@@ -57,7 +57,11 @@ export function runChild(
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     // A neutral cwd every account can enter (children may run as another local user).
-    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd ?? os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd ?? os.tmpdir(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -73,7 +77,10 @@ export function runChild(
 
 /** The last JSON line a child printed (children report results as one JSON object per line). */
 export function lastJsonLine<T = any>(stdout: string): T {
-  const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   if (lines.length === 0) throw new Error(`child printed no JSON:\n${stdout}`);
   return JSON.parse(lines[lines.length - 1]) as T;
 }

@@ -3,7 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { connectGateway, GatewayClientError, type GatewayClientOptions } from '../../gateway/client/gateway-client';
-import { startGatewayServer, type GatewayServerOptions, type RunningGateway } from '../../gateway/server/gateway-server';
+import {
+  startGatewayServer,
+  type GatewayServerOptions,
+  type RunningGateway,
+} from '../../gateway/server/gateway-server';
 
 export interface TestGateway extends RunningGateway {
   dispose(): Promise<void>;
@@ -86,7 +90,14 @@ export function operatorParams(overrides: Record<string, unknown> = {}): Record<
 }
 
 /** Waits for the next event of a given name on a session. */
-export function nextEvent(session: { on: (e: 'event', l: (name: string, payload: any) => void) => unknown; off: (e: 'event', l: (...a: any[]) => void) => unknown }, name: string, timeoutMs = 3000): Promise<any> {
+export function nextEvent(
+  session: {
+    on: (e: 'event', l: (name: string, payload: any) => void) => unknown;
+    off: (e: 'event', l: (...a: any[]) => void) => unknown;
+  },
+  name: string,
+  timeoutMs = 3000,
+): Promise<any> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       session.off('event', listener);

@@ -59,13 +59,30 @@ export interface ConnectResult {
 }
 
 export interface OpenClient {
-  request(method: string, params?: unknown, timeoutMs?: number): Promise<{ ok: boolean; payload?: any; error?: GatewayError }>;
+  request(
+    method: string,
+    params?: unknown,
+    timeoutMs?: number,
+  ): Promise<{ ok: boolean; payload?: any; error?: GatewayError }>;
   events: Array<{ event: string; payload: any }>;
   waitForEvent(event: string, timeoutMs?: number): Promise<any>;
   close(): Promise<void>;
 }
 
-function signV3(device: DeviceIdentity, parts: { clientId: string; clientMode: string; role: string; scopes: string[]; signedAt: number; token: string; nonce: string; platform: string; deviceFamily: string }): string {
+function signV3(
+  device: DeviceIdentity,
+  parts: {
+    clientId: string;
+    clientMode: string;
+    role: string;
+    scopes: string[];
+    signedAt: number;
+    token: string;
+    nonce: string;
+    platform: string;
+    deviceFamily: string;
+  },
+): string {
   const payload = [
     'v3',
     device.deviceId,
@@ -103,7 +120,10 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectResult> 
     const events: Array<{ event: string; payload: any }> = [];
     const eventWaiters: Array<{ event: string; resolve: (p: any) => void }> = [];
     let nextId = 0;
-    const timer = setTimeout(() => finish({ ok: false, error: { code: 'CLIENT_TIMEOUT', message: 'handshake timed out' } }), timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, error: { code: 'CLIENT_TIMEOUT', message: 'handshake timed out' } }),
+      timeoutMs,
+    );
 
     function finish(result: ConnectResult) {
       if (settled) return;
@@ -134,7 +154,13 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectResult> 
         if (seen) return Promise.resolve(seen.payload);
         return new Promise((res, rej) => {
           const t = setTimeout(() => rej(new Error(`event ${event} not received within ${waitMs} ms`)), waitMs);
-          eventWaiters.push({ event, resolve: (p) => { clearTimeout(t); res(p); } });
+          eventWaiters.push({
+            event,
+            resolve: (p) => {
+              clearTimeout(t);
+              res(p);
+            },
+          });
         });
       },
       close() {
@@ -178,7 +204,17 @@ export function connectGateway(options: ConnectOptions): Promise<ConnectResult> 
           params.device = {
             id: options.device.deviceId,
             publicKey: options.device.publicKeyB64Url,
-            signature: signV3(options.device, { clientId, clientMode, role, scopes, signedAt: ts, token: options.token ?? options.deviceToken ?? '', nonce, platform, deviceFamily }),
+            signature: signV3(options.device, {
+              clientId,
+              clientMode,
+              role,
+              scopes,
+              signedAt: ts,
+              token: options.token ?? options.deviceToken ?? '',
+              nonce,
+              platform,
+              deviceFamily,
+            }),
             signedAt: ts,
             nonce,
           };
@@ -232,7 +268,8 @@ export async function connectWithRetry(options: ConnectOptions, deadlineMs = 60_
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const result = await connectGateway(options);
-    const starting = result.closeCode === 1013 || result.error?.code === 'SOCKET_ERROR' || result.error?.code === 'UNAVAILABLE';
+    const starting =
+      result.closeCode === 1013 || result.error?.code === 'SOCKET_ERROR' || result.error?.code === 'UNAVAILABLE';
     if (result.ok || !starting || Date.now() > deadline) return result;
     await new Promise((r) => setTimeout(r, 250));
   }

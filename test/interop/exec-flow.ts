@@ -24,7 +24,13 @@ export interface Operator {
  * never lets a connection approve a request made with its own credential (issue 9 finding 4), so a requester holding
  * the shared token cannot be approved by a device-less client holding it too.
  */
-export async function connectOperator(port: number, token: string | undefined, scopes: string[], caps: string[] = [], device?: DeviceIdentity): Promise<Operator> {
+export async function connectOperator(
+  port: number,
+  token: string | undefined,
+  scopes: string[],
+  caps: string[] = [],
+  device?: DeviceIdentity,
+): Promise<Operator> {
   const options = { port, clientId: 'gateway-client', clientMode: 'backend', scopes, caps };
   let result = await connectGateway({ ...options, token, ...(device ? { device } : {}) });
   // A device then signs in with its own device token, so its credential is not the shared one.
@@ -33,7 +39,8 @@ export async function connectOperator(port: number, token: string | undefined, s
     await result.client?.close();
     result = await connectGateway({ ...options, device, deviceToken });
   }
-  if (!result.ok || !result.client) throw new Error(`operator connect failed: ${JSON.stringify(result.error ?? result.closeCode)}`);
+  if (!result.ok || !result.client)
+    throw new Error(`operator connect failed: ${JSON.stringify(result.error ?? result.closeCode)}`);
   return { client: result.client, close: () => result.client!.close() };
 }
 
@@ -51,7 +58,12 @@ export function idempotencyKey(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now()}-${++counter}`;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -74,15 +86,24 @@ export interface PendingExecApproval {
  * Prepares `argv` on the node and files a two-phase exec approval request. An approval client (admin + caps
  * `exec-approvals`) must already be connected, or the gateway answers `decision: null` at once.
  */
-export async function requestExecApproval(requester: OpenClient, approver: OpenClient, nodeId: string, argv: string[]): Promise<PendingExecApproval> {
+export async function requestExecApproval(
+  requester: OpenClient,
+  approver: OpenClient,
+  nodeId: string,
+  argv: string[],
+): Promise<PendingExecApproval> {
   const prepared = invokePayload(
-    await requester.request('node.invoke', {
-      nodeId,
-      command: 'system.run.prepare',
-      params: { command: argv, rawCommand: argv.join(' '), ...AGENT },
-      idempotencyKey: idempotencyKey('prepare'),
-      timeoutMs: 15_000,
-    }, 20_000),
+    await requester.request(
+      'node.invoke',
+      {
+        nodeId,
+        command: 'system.run.prepare',
+        params: { command: argv, rawCommand: argv.join(' '), ...AGENT },
+        idempotencyKey: idempotencyKey('prepare'),
+        timeoutMs: 15_000,
+      },
+      20_000,
+    ),
   );
   const plan = prepared.plan;
   if (!plan?.argv) throw new Error(`system.run.prepare returned no plan: ${JSON.stringify(prepared)}`);
@@ -114,7 +135,11 @@ export async function requestExecApproval(requester: OpenClient, approver: OpenC
 }
 
 /** `system.run` with the approval's id, as the agent does after an allow-once. */
-export async function runApproved(requester: OpenClient, nodeId: string, approval: { id: string; plan: any }): Promise<{ ok: boolean; payload?: any; error?: any }> {
+export async function runApproved(
+  requester: OpenClient,
+  nodeId: string,
+  approval: { id: string; plan: any },
+): Promise<{ ok: boolean; payload?: any; error?: any }> {
   return requester.request(
     'node.invoke',
     {
@@ -139,5 +164,9 @@ export async function runApproved(requester: OpenClient, nodeId: string, approva
 
 /** The policy the tests install on a node: allowlisted `uname`, but every run must be approved. */
 export function askAlwaysPolicy(unamePath: string) {
-  return { version: 1, defaults: { security: 'allowlist', ask: 'always', askFallback: 'deny' }, agents: { '*': { allowlist: [{ pattern: unamePath }] } } };
+  return {
+    version: 1,
+    defaults: { security: 'allowlist', ask: 'always', askFallback: 'deny' },
+    agents: { '*': { allowlist: [{ pattern: unamePath }] } },
+  };
 }

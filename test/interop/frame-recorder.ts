@@ -32,7 +32,9 @@ export interface FrameRecorder {
 }
 
 function decode(data: RawData): { frame?: unknown; raw?: string } {
-  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+  const text = Array.isArray(data)
+    ? Buffer.concat(data).toString('utf8')
+    : Buffer.from(data as ArrayBuffer).toString('utf8');
   try {
     return { frame: JSON.parse(text) };
   } catch {
@@ -50,7 +52,14 @@ export async function startFrameRecorder(upstreamPort: number, listenPort = 0): 
     const upstream = http.request(
       { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
       (up) => {
-        frames.push({ conn, dir: 'http', iso: new Date().toISOString(), method: req.method, url: req.url, status: up.statusCode });
+        frames.push({
+          conn,
+          dir: 'http',
+          iso: new Date().toISOString(),
+          method: req.method,
+          url: req.url,
+          status: up.statusCode,
+        });
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },
@@ -90,7 +99,8 @@ export async function startFrameRecorder(upstreamPort: number, listenPort = 0): 
       frames.push({ conn, dir: 's2c', iso: new Date().toISOString(), ...decode(data) });
       if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
     });
-    const validCode = (code: number) => (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+    const validCode = (code: number) =>
+      (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
     upstream.on('close', (code, reason) => {
       frames.push({ conn, dir: 'close', by: 'server', iso: new Date().toISOString(), code, reason: reason.toString() });
       if (client.readyState === WebSocket.OPEN) client.close(validCode(code) ? code : 1000, reason);

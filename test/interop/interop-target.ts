@@ -26,7 +26,8 @@ export type InteropTarget = 'clawdesk' | 'real';
 
 export function interopTarget(): InteropTarget {
   const value = process.env.CLAWDESK_INTEROP_TARGET ?? 'clawdesk';
-  if (value !== 'clawdesk' && value !== 'real') throw new Error(`CLAWDESK_INTEROP_TARGET must be "clawdesk" or "real", not "${value}"`);
+  if (value !== 'clawdesk' && value !== 'real')
+    throw new Error(`CLAWDESK_INTEROP_TARGET must be "clawdesk" or "real", not "${value}"`);
   return value;
 }
 
@@ -90,13 +91,22 @@ async function startRealTarget(options: StartTargetOptions): Promise<TargetGatew
 export async function startClawdeskGateway(options: StartTargetOptions): Promise<TargetGateway> {
   const install = ensureOpenclawInstalled();
   const cli = path.join(repoRoot, 'dist', 'gateway', 'cli', 'main.js');
-  if (!fs.existsSync(cli)) throw new Error(`Clawdesk is not built (${cli} missing): run \`npm run build\` (npm run test:interop does)`);
+  if (!fs.existsSync(cli))
+    throw new Error(`Clawdesk is not built (${cli} missing): run \`npm run build\` (npm run test:interop does)`);
   const tmpDir = makeTempDir('clawdesk-gw');
   const stateDir = path.join(tmpDir, 'state');
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const egressLog = path.join(tmpDir, 'egress-blocked.log');
   const port = await freePort();
-  const args = [path.join(repoRoot, 'bin', 'clawdesk.js'), 'gateway', 'run', '--port', String(port), '--auth', options.authMode];
+  const args = [
+    path.join(repoRoot, 'bin', 'clawdesk.js'),
+    'gateway',
+    'run',
+    '--port',
+    String(port),
+    '--auth',
+    options.authMode,
+  ];
   if (options.authMode === 'token') args.push('--token', options.token!);
   if (options.withNode === false) args.push('--no-node');
   const child = spawn(process.execPath, args, {
@@ -128,13 +138,27 @@ export async function startClawdeskGateway(options: StartTargetOptions): Promise
     await exitPromise;
     clearTimeout(forced);
   };
-  const hello = await connectWithRetry({ port, token: options.token, clientId: 'gateway-client', clientMode: 'backend', scopes: [], timeoutMs: 5_000 }, 20_000);
+  const hello = await connectWithRetry(
+    { port, token: options.token, clientId: 'gateway-client', clientMode: 'backend', scopes: [], timeoutMs: 5_000 },
+    20_000,
+  );
   if (!hello.ok) {
     await stop();
-    throw new Error(`Clawdesk gateway did not answer hello-ok on ${port}: ${JSON.stringify(hello.error ?? hello.closeCode)}\n${output}`);
+    throw new Error(
+      `Clawdesk gateway did not answer hello-ok on ${port}: ${JSON.stringify(hello.error ?? hello.closeCode)}\n${output}`,
+    );
   }
   await hello.client?.close();
-  return { kind: 'clawdesk', port, authMode: options.authMode, token: options.token, stateDir, egressLog, output: () => output, stop };
+  return {
+    kind: 'clawdesk',
+    port,
+    authMode: options.authMode,
+    token: options.token,
+    stateDir,
+    egressLog,
+    output: () => output,
+    stop,
+  };
 }
 
 /** A person at a terminal with the real openclaw CLI configured for the gateway (own HOME and state dir). */
@@ -147,7 +171,12 @@ export interface CliUser {
 }
 
 export function cliUser(gateway: Pick<TargetGateway, 'port' | 'authMode' | 'token'>): CliUser {
-  const environment = openclawEnv({ tmpDir: makeTempDir('cli'), port: gateway.port, authMode: gateway.authMode, token: gateway.token });
+  const environment = openclawEnv({
+    tmpDir: makeTempDir('cli'),
+    port: gateway.port,
+    authMode: gateway.authMode,
+    token: gateway.token,
+  });
   const run = (args: string[], options: { input?: string; timeoutMs?: number } = {}) =>
     runOpenclaw(args, environment.env, { timeoutMs: options.timeoutMs ?? 60_000, input: options.input });
   return {
@@ -155,7 +184,8 @@ export function cliUser(gateway: Pick<TargetGateway, 'port' | 'authMode' | 'toke
     run,
     async json(args) {
       const result = await run([...args, '--json']);
-      if (result.code !== 0) throw new Error(`openclaw ${args.join(' ')} --json exited ${result.code}\n${describeRun(result)}`);
+      if (result.code !== 0)
+        throw new Error(`openclaw ${args.join(' ')} --json exited ${result.code}\n${describeRun(result)}`);
       try {
         return JSON.parse(result.stdout);
       } catch {
@@ -179,13 +209,24 @@ export interface PendingDevice {
 export const REMOTE_PEER_HEADERS = { 'x-forwarded-for': '203.0.113.7' };
 
 /** Connects a brand-new device as a remote peer so the gateway files a real pending pairing request. */
-export async function createPendingDevice(gateway: Pick<TargetGateway, 'port' | 'token'>, scopes = ['operator.read']): Promise<PendingDevice> {
+export async function createPendingDevice(
+  gateway: Pick<TargetGateway, 'port' | 'token'>,
+  scopes = ['operator.read'],
+): Promise<PendingDevice> {
   const device = createDeviceIdentity();
-  const result = await connectGateway({ port: gateway.port, token: gateway.token, device, scopes, headers: REMOTE_PEER_HEADERS });
+  const result = await connectGateway({
+    port: gateway.port,
+    token: gateway.token,
+    device,
+    scopes,
+    headers: REMOTE_PEER_HEADERS,
+  });
   const requestId = result.error?.details?.requestId;
   if (result.ok || typeof requestId !== 'string') {
     await result.client?.close();
-    throw new Error(`expected a pairing-required answer with a requestId, got ${JSON.stringify({ ok: result.ok, error: result.error, close: result.closeCode })}`);
+    throw new Error(
+      `expected a pairing-required answer with a requestId, got ${JSON.stringify({ ok: result.ok, error: result.error, close: result.closeCode })}`,
+    );
   }
   return { device, requestId };
 }

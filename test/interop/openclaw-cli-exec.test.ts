@@ -12,7 +12,16 @@ import {
   waitFor,
   type Operator,
 } from './exec-flow';
-import { cliUser, describeRun, interopTarget, makeTempDir, removeTempDirs, startTargetGateway, type CliUser, type TargetGateway } from './interop-target';
+import {
+  cliUser,
+  describeRun,
+  interopTarget,
+  makeTempDir,
+  removeTempDirs,
+  startTargetGateway,
+  type CliUser,
+  type TargetGateway,
+} from './interop-target';
 import {
   ensureOpenclawInstalled,
   openclawEnv,
@@ -76,7 +85,10 @@ function defineSuite(authMode: AuthMode) {
     it('the real `openclaw node run` connects, and its command surface waits for `openclaw nodes approve`', async () => {
       const nodeEnv = openclawEnv({ tmpDir: makeTempDir('real-node'), port: gateway.port, authMode, token });
       realNodeEgressLog = nodeEnv.egressLog;
-      realNode = spawnOpenclaw(['node', 'run', '--host', '127.0.0.1', '--port', String(gateway.port), '--display-name', 'interop-real-node'], nodeEnv.env);
+      realNode = spawnOpenclaw(
+        ['node', 'run', '--host', '127.0.0.1', '--port', String(gateway.port), '--display-name', 'interop-real-node'],
+        nodeEnv.env,
+      );
       const pending = await waitFor('a pending node pairing request from the real node host', async () => {
         const list = (await admin.client.request('node.pair.list', {})).payload;
         return list?.pending?.find((p: any) => p.displayName === 'interop-real-node');
@@ -104,7 +116,9 @@ function defineSuite(authMode: AuthMode) {
     it('nodes status lists the exec runner and the approved real node as connected', async () => {
       if (target === 'clawdesk') {
         const runner = await waitFor('Clawdesk exec runner in node.list', async () =>
-          (await listNodes()).find((n: any) => n.connected && n.nodeId !== realNodeId && n.commands?.includes('system.run')),
+          (await listNodes()).find(
+            (n: any) => n.connected && n.nodeId !== realNodeId && n.commands?.includes('system.run'),
+          ),
         );
         runnerNodeId = runner.nodeId;
       } else {
@@ -113,7 +127,15 @@ function defineSuite(authMode: AuthMode) {
       const status = await cli.json(['nodes', 'status']);
       const runner = status.nodes.find((n: any) => n.nodeId === runnerNodeId);
       expect(runner).toMatchObject({ connected: true, paired: true });
-      expect(runner.commands).toEqual(expect.arrayContaining(['system.run', 'system.run.prepare', 'system.which', 'system.execApprovals.get', 'system.execApprovals.set']));
+      expect(runner.commands).toEqual(
+        expect.arrayContaining([
+          'system.run',
+          'system.run.prepare',
+          'system.which',
+          'system.execApprovals.get',
+          'system.execApprovals.set',
+        ]),
+      );
       const real = status.nodes.find((n: any) => n.nodeId === realNodeId);
       expect(real).toMatchObject({ connected: true, displayName: 'interop-real-node' });
       expect(real.commands).toContain('system.which');
@@ -133,7 +155,16 @@ function defineSuite(authMode: AuthMode) {
     });
 
     it('nodes invoke --command system.which runs on the exec runner', async () => {
-      const result = await cli.run(['nodes', 'invoke', '--node', runnerNodeId, '--command', 'system.which', '--params', JSON.stringify({ bins: ['sh', 'no-such-binary-interop'] })]);
+      const result = await cli.run([
+        'nodes',
+        'invoke',
+        '--node',
+        runnerNodeId,
+        '--command',
+        'system.which',
+        '--params',
+        JSON.stringify({ bins: ['sh', 'no-such-binary-interop'] }),
+      ]);
       expectOk(result, describeRun(result));
       const out = JSON.parse(result.stdout);
       expect(out.ok).toBe(true);
@@ -152,7 +183,9 @@ function defineSuite(authMode: AuthMode) {
 
     it('approvals set --node --stdin writes the runner policy, and approvals get --node reads it back', async () => {
       const policy = askAlwaysPolicy(UNAME);
-      const set = await cli.run(['approvals', 'set', '--node', runnerNodeId, '--stdin'], { input: JSON.stringify(policy) });
+      const set = await cli.run(['approvals', 'set', '--node', runnerNodeId, '--stdin'], {
+        input: JSON.stringify(policy),
+      });
       expectOk(set, describeRun(set));
       expect(set.stdout).toContain(`Target: node:${runnerNodeId}`);
       expect(set.stdout).toContain('security=allowlist, ask=always, askFallback=deny');
@@ -175,7 +208,13 @@ function defineSuite(authMode: AuthMode) {
       // Both are devices (paired silently: loopback, same user). Clawdesk's gateway never lets a device-less
       // connection decide a request made with its own credential, and under auth "none" every device-less local
       // connection has the same one (issue 9 finding 4); the CLI made itself a device in the tests above.
-      const approver = await connectOperator(gateway.port, token, ['operator.admin'], ['exec-approvals'], createDeviceIdentity());
+      const approver = await connectOperator(
+        gateway.port,
+        token,
+        ['operator.admin'],
+        ['exec-approvals'],
+        createDeviceIdentity(),
+      );
       const requester = await connectOperator(gateway.port, token, ['operator.admin'], [], createDeviceIdentity());
       try {
         const approval = await requestExecApproval(requester.client, approver.client, runnerNodeId, ['uname', '-s']);
@@ -233,7 +272,11 @@ if (target === 'clawdesk') {
     let nodeId: string;
 
     beforeAll(async () => {
-      gateway = await startRealOpenclawGateway({ authMode: 'token', token: TOKEN, tmpDir: makeTempDir('real-gw-runner') });
+      gateway = await startRealOpenclawGateway({
+        authMode: 'token',
+        token: TOKEN,
+        tmpDir: makeTempDir('real-gw-runner'),
+      });
       cli = cliUser({ port: gateway.port, authMode: 'token', token: TOKEN });
       admin = await connectOperator(gateway.port, TOKEN, ['operator.admin']);
 
@@ -241,14 +284,35 @@ if (target === 'clawdesk') {
       const stateDir = path.join(runnerDir, 'state');
       fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
       // The runner's own policy: uname allowlisted, every run asked.
-      fs.writeFileSync(path.join(stateDir, 'exec-approvals.json'), JSON.stringify(askAlwaysPolicy(UNAME), null, 2), { mode: 0o600 });
+      fs.writeFileSync(path.join(stateDir, 'exec-approvals.json'), JSON.stringify(askAlwaysPolicy(UNAME), null, 2), {
+        mode: 0o600,
+      });
       runnerEgressLog = path.join(runnerDir, 'egress-blocked.log');
       runner = spawn(
         process.execPath,
-        [path.join(repoRoot, 'bin', 'clawdesk.js'), 'node', 'run', '--url', `ws://127.0.0.1:${gateway.port}`, '--token', TOKEN, '--state-dir', stateDir, '--display-name', 'clawdesk-runner', '--allow-plaintext-keys'],
+        [
+          path.join(repoRoot, 'bin', 'clawdesk.js'),
+          'node',
+          'run',
+          '--url',
+          `ws://127.0.0.1:${gateway.port}`,
+          '--token',
+          TOKEN,
+          '--state-dir',
+          stateDir,
+          '--display-name',
+          'clawdesk-runner',
+          '--allow-plaintext-keys',
+        ],
         {
           cwd: runnerDir,
-          env: { PATH: process.env.PATH, HOME: runnerDir, TMPDIR: runnerDir, NODE_OPTIONS: `--require ${ensureOpenclawInstalled().loopbackGuard}`, PEER_EGRESS_LOG: runnerEgressLog },
+          env: {
+            PATH: process.env.PATH,
+            HOME: runnerDir,
+            TMPDIR: runnerDir,
+            NODE_OPTIONS: `--require ${ensureOpenclawInstalled().loopbackGuard}`,
+            PEER_EGRESS_LOG: runnerEgressLog,
+          },
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
@@ -285,10 +349,15 @@ if (target === 'clawdesk') {
       nodeId = pending.nodeId;
       const approve = await cli.run(['nodes', 'approve', pending.requestId]);
       expectOk(approve, describeRun(approve));
-      expect(JSON.parse(approve.stdout).node.commands).toEqual(expect.arrayContaining(['system.run', 'system.run.prepare', 'system.which']));
+      expect(JSON.parse(approve.stdout).node.commands).toEqual(
+        expect.arrayContaining(['system.run', 'system.run.prepare', 'system.which']),
+      );
 
       const status = await cli.json(['nodes', 'status']);
-      expect(status.nodes.find((n: any) => n.nodeId === nodeId)).toMatchObject({ connected: true, approvalState: 'approved' });
+      expect(status.nodes.find((n: any) => n.nodeId === nodeId)).toMatchObject({
+        connected: true,
+        approvalState: 'approved',
+      });
     });
 
     it('runs system.run through the real approval flow, released by `openclaw approvals resolve`', async () => {

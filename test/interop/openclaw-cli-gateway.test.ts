@@ -111,7 +111,11 @@ function defineSuite(authMode: AuthMode) {
         const pending = await createPendingDevice(gateway);
         const list = await cli.json(['devices', 'list']);
         const item = list.pending.find((p: any) => p.requestId === pending.requestId);
-        expect(item).toMatchObject({ requestId: pending.requestId, deviceId: pending.device.deviceId, publicKey: pending.device.publicKeyB64Url });
+        expect(item).toMatchObject({
+          requestId: pending.requestId,
+          deviceId: pending.device.deviceId,
+          publicKey: pending.device.publicKeyB64Url,
+        });
         expect(item.role === 'operator' || item.roles?.includes('operator')).toBe(true);
 
         const text = await cli.run(['devices', 'list']);
@@ -145,7 +149,13 @@ function defineSuite(authMode: AuthMode) {
         expect(paired).toBeDefined();
         expect(paired.scopes ?? paired.approvedScopes).toContain('operator.read');
 
-        const again = await connectGateway({ port: gateway.port, token: gateway.token, device: pending.device, scopes: ['operator.read'], headers: REMOTE_PEER_HEADERS });
+        const again = await connectGateway({
+          port: gateway.port,
+          token: gateway.token,
+          device: pending.device,
+          scopes: ['operator.read'],
+          headers: REMOTE_PEER_HEADERS,
+        });
         expect(again.error).toBeUndefined();
         expect(again.ok).toBe(true);
         expect(again.hello?.auth?.deviceToken).toEqual(expect.any(String));
@@ -162,7 +172,13 @@ function defineSuite(authMode: AuthMode) {
         expect(list.pending.some((p: any) => p.requestId === pending.requestId)).toBe(false);
         expect(list.paired.some((p: any) => p.deviceId === pending.device.deviceId)).toBe(false);
 
-        const again = await connectGateway({ port: gateway.port, token: gateway.token, device: pending.device, scopes: ['operator.read'], headers: REMOTE_PEER_HEADERS });
+        const again = await connectGateway({
+          port: gateway.port,
+          token: gateway.token,
+          device: pending.device,
+          scopes: ['operator.read'],
+          headers: REMOTE_PEER_HEADERS,
+        });
         expect(again.ok).toBe(false);
         expect(again.error?.details?.code).toBe('PAIRING_REQUIRED');
         expect(again.error?.details?.requestId).not.toBe(pending.requestId);
@@ -180,7 +196,13 @@ function defineSuite(authMode: AuthMode) {
         const list = await cli.json(['devices', 'list']);
         expect(list.paired.some((p: any) => p.deviceId === pending.device.deviceId)).toBe(false);
 
-        const back = await connectGateway({ port: gateway.port, token: gateway.token, device: pending.device, scopes: ['operator.read'], headers: REMOTE_PEER_HEADERS });
+        const back = await connectGateway({
+          port: gateway.port,
+          token: gateway.token,
+          device: pending.device,
+          scopes: ['operator.read'],
+          headers: REMOTE_PEER_HEADERS,
+        });
         expect(back.ok).toBe(false);
         expect(back.error?.details?.code).toBe('PAIRING_REQUIRED');
 

@@ -46,13 +46,19 @@ let cachedInstall: OpenclawInstall | undefined;
 export function ensureOpenclawInstalled(): OpenclawInstall {
   if (cachedInstall) return cachedInstall;
   const script = path.join(repoRoot, 'scripts', 'openclaw-cache.mjs');
-  const result = spawnSync(process.execPath, [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  const result = spawnSync(process.execPath, [script], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
   if (result.status !== 0) {
     throw new Error(`openclaw install failed (exit ${result.status ?? result.signal}); see the output above`);
   }
   const install = JSON.parse(result.stdout) as OpenclawInstall;
   if (!fs.existsSync(install.loopbackGuard)) {
-    throw new Error(`loopback guard not found at ${install.loopbackGuard}: the interop tests refuse to run the real openclaw without it`);
+    throw new Error(
+      `loopback guard not found at ${install.loopbackGuard}: the interop tests refuse to run the real openclaw without it`,
+    );
   }
   cachedInstall = install;
   return install;
@@ -168,7 +174,7 @@ export function runOpenclaw(
   return new Promise((resolve, reject) => {
     const child = spawn(install.nodeBin, [install.openclawEntry, ...args], {
       env,
-      cwd: options.cwd ?? (env.HOME) ?? os.tmpdir(),
+      cwd: options.cwd ?? env.HOME ?? os.tmpdir(),
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
@@ -206,7 +212,6 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     }
   }
 }
-
 
 /** Lines the loopback guard logged (one per blocked attempt); [] when nothing was attempted. */
 export function readEgressAttempts(egressLog: string): string[] {
@@ -269,7 +274,17 @@ export async function spawnRealOpenclawGateway(options: StartRealGatewayOptions)
     trustedProxies: options.trustedProxies,
     extraConfig: options.extraConfig,
   });
-  const args = [install.openclawEntry, 'gateway', 'run', '--port', String(port), '--bind', 'loopback', '--auth', options.authMode];
+  const args = [
+    install.openclawEntry,
+    'gateway',
+    'run',
+    '--port',
+    String(port),
+    '--bind',
+    'loopback',
+    '--auth',
+    options.authMode,
+  ];
   const spawnedAtNs = process.hrtime.bigint();
   const child = spawn(install.nodeBin, args, {
     env: environment.env,
@@ -302,7 +317,16 @@ export async function spawnRealOpenclawGateway(options: StartRealGatewayOptions)
     // Workers it spawned share the group; make sure none outlive the gateway.
     killGroup(child, 'SIGKILL');
   };
-  return { port, pid: child.pid!, environment, spawnedAtNs, output: () => output, exitInfo: () => exitInfo, exited, stop };
+  return {
+    port,
+    pid: child.pid!,
+    environment,
+    spawnedAtNs,
+    output: () => output,
+    exitInfo: () => exitInfo,
+    exited,
+    stop,
+  };
 }
 
 /** Retries a handshake until the gateway answers hello-ok (it closes 1013 while starting). Returns ms waited. */
@@ -316,7 +340,14 @@ export async function waitForHelloOk(
   while (Date.now() < deadline && !gw.exitInfo()) {
     last = await connectWithRetry(
       // gateway-client/backend: served without a device on loopback in every auth mode (cli/cli is not under none).
-      { port: gw.port, token: auth.authMode === 'token' ? auth.token : undefined, clientId: 'gateway-client', clientMode: 'backend', scopes: [], timeoutMs: 5_000 },
+      {
+        port: gw.port,
+        token: auth.authMode === 'token' ? auth.token : undefined,
+        clientId: 'gateway-client',
+        clientMode: 'backend',
+        scopes: [],
+        timeoutMs: 5_000,
+      },
       Math.max(1, Math.min(5_000, deadline - Date.now())),
     );
     if (last.ok) {
@@ -346,7 +377,14 @@ export async function startRealOpenclawGateway(options: StartRealGatewayOptions)
     throw error;
   }
   const firstHelloMs = Number(process.hrtime.bigint() - gw.spawnedAtNs) / 1e6;
-  return { port: gw.port, pid: gw.pid, environment: gw.environment, firstHelloMs, output: gw.output, stop: () => gw.stop() };
+  return {
+    port: gw.port,
+    pid: gw.pid,
+    environment: gw.environment,
+    firstHelloMs,
+    output: gw.output,
+    stop: () => gw.stop(),
+  };
 }
 
 /** Resident set size (bytes) of a process and all its descendants, from /proc (Linux). */
@@ -422,8 +460,18 @@ export function spawnOpenclaw(args: string[], env: NodeJS.ProcessEnv): OpenclawP
       return new Promise((resolve, reject) => {
         const check = () => {
           if (pattern.test(output)) return resolve();
-          if (exitInfo) return reject(new Error(`openclaw ${args.join(' ')} exited (${exitInfo.code ?? exitInfo.signal}) before printing ${pattern}:\n${output.slice(-3000)}`));
-          if (Date.now() > deadline) return reject(new Error(`openclaw ${args.join(' ')} did not print ${pattern} within ${timeoutMs} ms:\n${output.slice(-3000)}`));
+          if (exitInfo)
+            return reject(
+              new Error(
+                `openclaw ${args.join(' ')} exited (${exitInfo.code ?? exitInfo.signal}) before printing ${pattern}:\n${output.slice(-3000)}`,
+              ),
+            );
+          if (Date.now() > deadline)
+            return reject(
+              new Error(
+                `openclaw ${args.join(' ')} did not print ${pattern} within ${timeoutMs} ms:\n${output.slice(-3000)}`,
+              ),
+            );
           setTimeout(check, 100);
         };
         check();
@@ -463,7 +511,10 @@ export function removeOpenclawTempDir(tmpDir: string): void {
     /* best effort */
   }
   const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
-  const lockDir = process.platform === 'win32' ? undefined : path.join('/tmp', uid === undefined ? 'openclaw-state-locks' : `openclaw-state-locks-${uid}`);
+  const lockDir =
+    process.platform === 'win32'
+      ? undefined
+      : path.join('/tmp', uid === undefined ? 'openclaw-state-locks' : `openclaw-state-locks-${uid}`);
   if (lockDir && hashes.size && fs.existsSync(lockDir)) {
     for (const name of fs.readdirSync(lockDir)) {
       const match = /^[a-z-]+\.([0-9a-f]{8})\.lock\.sqlite$/.exec(name);

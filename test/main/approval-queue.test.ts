@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { ApprovalQueue, type ApprovalOutcome, type ApprovalPresenter, type PresentBlocker } from '../../main/approval-queue';
+import {
+  ApprovalQueue,
+  type ApprovalOutcome,
+  type ApprovalPresenter,
+  type PresentBlocker,
+} from '../../main/approval-queue';
 import type { ExecApprovalRequested } from '../../main/approval-prompt-text';
 import { MessageBoxPresenter } from '../../main/message-box-presenter';
 import type { Decision } from '../../common/ipc-contract';
 import { FakeDialog, tick } from './fakes';
 
-function event(id: string, overrides: Partial<ExecApprovalRequested> & { command?: string; allowed?: Decision[] } = {}): ExecApprovalRequested {
+function event(
+  id: string,
+  overrides: Partial<ExecApprovalRequested> & { command?: string; allowed?: Decision[] } = {},
+): ExecApprovalRequested {
   return {
     id,
     request: {
@@ -22,7 +30,13 @@ function event(id: string, overrides: Partial<ExecApprovalRequested> & { command
   };
 }
 
-function setup(options: { blocker?: () => PresentBlocker | undefined; promptTimeoutMs?: number; fallbackDecision?: Decision | null } = {}) {
+function setup(
+  options: {
+    blocker?: () => PresentBlocker | undefined;
+    promptTimeoutMs?: number;
+    fallbackDecision?: Decision | null;
+  } = {},
+) {
   const dialog = new FakeDialog();
   const fallbacks: Array<{ id: string; reason: string }> = [];
   const outcomes: ApprovalOutcome[] = [];
@@ -160,7 +174,12 @@ describe('ApprovalQueue with the native message box', () => {
   it('cannot present (locked session): askFallback decides and no dialog appears', async () => {
     const { dialog, queue, fallbacks } = setup({ blocker: () => 'locked', fallbackDecision: 'deny' });
     expect(queue.canPresent()).toBe(false);
-    expect(await queue.request(event('a'))).toEqual({ id: 'a', decision: 'deny', source: 'fallback', detail: 'locked' });
+    expect(await queue.request(event('a'))).toEqual({
+      id: 'a',
+      decision: 'deny',
+      source: 'fallback',
+      detail: 'locked',
+    });
     expect(fallbacks).toEqual([{ id: 'a', reason: 'locked' }]);
     expect(dialog.shown).toHaveLength(0);
   });

@@ -22,7 +22,9 @@ afterEach(() => {
 type Report = { kind: string; data: any };
 
 async function privateBus(withTrayHost: boolean): Promise<string> {
-  const daemon = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const daemon = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   cleanups.push(() => daemon.kill('SIGTERM'));
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -48,8 +50,17 @@ interface Booted {
   exited: Promise<number | null>;
 }
 
-async function boot(options: { platform: 'linux' | 'darwin' | 'win32'; bus?: string; env?: Record<string, string> }): Promise<Booted> {
-  if (!existsSync(path.join(root, 'dist', 'main', 'index.js'))) execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root });
+async function boot(options: {
+  platform: 'linux' | 'darwin' | 'win32';
+  bus?: string;
+  env?: Record<string, string>;
+}): Promise<Booted> {
+  if (!existsSync(path.join(root, 'dist', 'main', 'index.js')))
+    execFileSync(
+      process.execPath,
+      [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+      { cwd: root },
+    );
   const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-root-'));
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -66,7 +77,11 @@ async function boot(options: { platform: 'linux' | 'darwin' | 'win32'; bus?: str
   };
   delete env.DBUS_SESSION_BUS_ADDRESS;
   if (options.bus) env.DBUS_SESSION_BUS_ADDRESS = options.bus;
-  const child = spawn(process.execPath, ['-r', path.join(__dirname, 'electron-stub.cjs'), path.join(root, 'dist', 'main', 'index.js')], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['-r', path.join(__dirname, 'electron-stub.cjs'), path.join(root, 'dist', 'main', 'index.js')],
+    { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   cleanups.push(() => child.kill('SIGKILL'));
   const reports: Report[] = [];
   const waiters: Array<{ match: (r: Report) => boolean; resolve: (r: Report) => void }> = [];
@@ -105,7 +120,10 @@ async function boot(options: { platform: 'linux' | 'darwin' | 'win32'; bus?: str
     send: (command) => child.stdin.write(`${command}\n`),
     exited,
   };
-  await booted.waitFor((r) => r.kind === 'tooltip' && String(r.data).includes(`Gateway running on port ${port}`), 'running gateway');
+  await booted.waitFor(
+    (r) => r.kind === 'tooltip' && String(r.data).includes(`Gateway running on port ${port}`),
+    'running gateway',
+  );
   return booted;
 }
 
@@ -135,10 +153,14 @@ describe('main/index.ts (the built entry, with the enforcing stand-in Electron)'
 
   it('Linux without a tray host (Fedora GNOME): the dashboard opens at start with Quit and the approvals; closing minimises; Quit stops the gateway', async () => {
     const app = await boot({ platform: 'linux', bus: await privateBus(false) });
-    const window = (await app.waitFor((r) => r.kind === 'window' && r.data.title === 'Clawdesk', 'dashboard window')).data;
+    const window = (await app.waitFor((r) => r.kind === 'window' && r.data.title === 'Clawdesk', 'dashboard window'))
+      .data;
     expect(app.of('load-url')).toContainEqual({ id: window.id, url: 'clawdesk://app/index.html#status' });
-    const menu = (await app.waitFor((r) => r.kind === 'window-menu' && r.data.id === window.id, 'dashboard menu')).data.labels;
-    expect(menu).toEqual(expect.arrayContaining(['No approvals waiting', 'Quit Clawdesk', 'Why is there no tray icon?']));
+    const menu = (await app.waitFor((r) => r.kind === 'window-menu' && r.data.id === window.id, 'dashboard menu')).data
+      .labels;
+    expect(menu).toEqual(
+      expect.arrayContaining(['No approvals waiting', 'Quit Clawdesk', 'Why is there no tray icon?']),
+    );
     expectElectronRulesKept(app);
     app.send('close-windows');
     await app.waitFor((r) => r.kind === 'window-minimize' && r.data === window.id, 'minimise instead of close');
@@ -159,10 +181,13 @@ describe('main/index.ts (the built entry, with the enforcing stand-in Electron)'
     expect(app.reports[0]).toEqual({ kind: 'aumid', data: 'ai.clawdesk.app' });
     expectElectronRulesKept(app);
     app.send('session-end logoff');
-    expect((await app.waitFor((r) => r.kind === 'query-session-end', 'query-session-end')).data.listeners).toBeGreaterThan(0);
+    expect(
+      (await app.waitFor((r) => r.kind === 'query-session-end', 'query-session-end')).data.listeners,
+    ).toBeGreaterThan(0);
     // Windows ends the process itself after session-end; the gateway must already be closing by then.
     const deadline = Date.now() + 10_000;
-    while ((await probeGatewayPort(app.port)).kind !== 'free') if (Date.now() > deadline) throw new Error('the gateway still serves after session-end');
+    while ((await probeGatewayPort(app.port)).kind !== 'free')
+      if (Date.now() > deadline) throw new Error('the gateway still serves after session-end');
   });
 
   it('macOS: no Dock icon, an Edit menu, no window at start', async () => {

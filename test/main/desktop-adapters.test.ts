@@ -6,20 +6,35 @@ import { ApprovalNotifier } from '../../main/approval-notifier';
 import type { ExecApprovalRequested } from '../../main/approval-prompt-text';
 import { buildApprovalPrompt } from '../../main/approval-prompt-text';
 import { ApprovalQueue } from '../../main/approval-queue';
-import type { NotificationFactory, NotificationLike, NotificationOptions, PowerMonitorLike } from '../../main/electron-facades';
+import type {
+  NotificationFactory,
+  NotificationLike,
+  NotificationOptions,
+  PowerMonitorLike,
+} from '../../main/electron-facades';
 import type { ApprovalPromptView, Decision } from '../../common/ipc-contract';
 import { LoginItem } from '../../main/login-item';
 import { PresenceMonitor } from '../../main/presence';
 import { PromptWindowPresenter, type PromptWindowLike } from '../../main/prompt-window';
 
 function view(command: string, decisions: Decision[] = ['allow-once', 'allow-always', 'deny']): ApprovalPromptView {
-  const built = buildApprovalPrompt({ id: `id-${command.length}`, request: { command, commandArgv: command.split(' '), allowedDecisions: decisions }, createdAtMs: 0, expiresAtMs: Date.now() + 60_000 });
+  const built = buildApprovalPrompt({
+    id: `id-${command.length}`,
+    request: { command, commandArgv: command.split(' '), allowedDecisions: decisions },
+    createdAtMs: 0,
+    expiresAtMs: Date.now() + 60_000,
+  });
   if (built.kind !== 'prompt') throw new Error('expected prompt');
   return built.view;
 }
 
 class FakeNotifications {
-  readonly created: Array<{ options: NotificationOptions; handlers: Map<string, (...args: any[]) => void>; shown: boolean; closed: boolean }> = [];
+  readonly created: Array<{
+    options: NotificationOptions;
+    handlers: Map<string, (...args: any[]) => void>;
+    shown: boolean;
+    closed: boolean;
+  }> = [];
   readonly api: NotificationFactory = {
     isSupported: () => true,
     create: (options: NotificationOptions): NotificationLike => {
@@ -42,7 +57,12 @@ describe('ApprovalNotifier', () => {
   it('macOS/Windows: only a Deny action for a short command, never Allow (issue 9 finding 3: allowing skips the prompt); click opens the dialog', () => {
     const fake = new FakeNotifications();
     const calls: string[] = [];
-    const notifier = new ApprovalNotifier({ notifications: fake.api, platform: 'darwin', onOpen: (id) => calls.push(`open:${id}`), onDecide: (id, d) => calls.push(`${d}:${id}`) });
+    const notifier = new ApprovalNotifier({
+      notifications: fake.api,
+      platform: 'darwin',
+      onOpen: (id) => calls.push(`open:${id}`),
+      onDecide: (id, d) => calls.push(`${d}:${id}`),
+    });
     const v = view('git status');
     notifier.notify(v);
     notifier.notify(v);
@@ -63,12 +83,22 @@ describe('ApprovalNotifier', () => {
 
   it('no actions for a command that does not fit whole, nor on Linux', () => {
     const fake = new FakeNotifications();
-    const notifier = new ApprovalNotifier({ notifications: fake.api, platform: 'win32', onOpen: () => undefined, onDecide: () => undefined });
+    const notifier = new ApprovalNotifier({
+      notifications: fake.api,
+      platform: 'win32',
+      onOpen: () => undefined,
+      onDecide: () => undefined,
+    });
     notifier.notify(view(`echo ${'x'.repeat(300)}`));
     expect(fake.created[0].options.actions).toEqual([]);
     expect(fake.created[0].options.body).toBe('Open to review the full command.');
     const linux = new FakeNotifications();
-    new ApprovalNotifier({ notifications: linux.api, platform: 'linux', onOpen: () => undefined, onDecide: () => undefined }).notify(view('ls'));
+    new ApprovalNotifier({
+      notifications: linux.api,
+      platform: 'linux',
+      onOpen: () => undefined,
+      onDecide: () => undefined,
+    }).notify(view('ls'));
     expect(linux.created[0].options.actions).toEqual([]);
   });
 });
@@ -99,7 +129,12 @@ class FakeWindow {
 }
 
 describe('PromptWindowPresenter', () => {
-  const event = (id: string): ExecApprovalRequested => ({ id, request: { command: 'ls', allowedDecisions: ['allow-once', 'deny'] }, createdAtMs: 0, expiresAtMs: Date.now() + 60_000 });
+  const event = (id: string): ExecApprovalRequested => ({
+    id,
+    request: { command: 'ls', allowedDecisions: ['allow-once', 'deny'] },
+    createdAtMs: 0,
+    expiresAtMs: Date.now() + 60_000,
+  });
 
   it('loads the prompt page; a decision over IPC closes the window; closing the window denies', async () => {
     const windows: FakeWindow[] = [];
@@ -146,7 +181,9 @@ describe('PromptWindowPresenter', () => {
       fallback: { present: async (v) => (used.push(v.promptId), 'allow-once') },
       notifyPrompt: () => undefined,
     });
-    expect(await presenter.present(view('ls', ['allow-once', 'deny']), new AbortController().signal)).toBe('allow-once');
+    expect(await presenter.present(view('ls', ['allow-once', 'deny']), new AbortController().signal)).toBe(
+      'allow-once',
+    );
     expect(used).toHaveLength(1);
   });
 });
@@ -155,7 +192,10 @@ describe('PresenceMonitor', () => {
   it('locked screen, suspend and no display block prompts', () => {
     const handlers = new Map<string, () => void>();
     let idle: ReturnType<PowerMonitorLike['getSystemIdleState']> = 'active';
-    const power = { on: (e: string, h: () => void) => (handlers.set(e, h), power), getSystemIdleState: () => idle } as unknown as PowerMonitorLike;
+    const power = {
+      on: (e: string, h: () => void) => (handlers.set(e, h), power),
+      getSystemIdleState: () => idle,
+    } as unknown as PowerMonitorLike;
     let displays = 1;
     const screen = { getAllDisplays: () => Array.from({ length: displays }, () => ({}) as Electron.Display) };
     const presence = new PresenceMonitor(power, screen);
@@ -177,7 +217,10 @@ describe('PresenceMonitor', () => {
 describe('LoginItem', () => {
   it('Linux: an XDG autostart entry is written and removed', async () => {
     const configHome = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-xdg-'));
-    const app = { getLoginItemSettings: () => ({ openAtLogin: false }) as Electron.LoginItemSettings, setLoginItemSettings: () => undefined };
+    const app = {
+      getLoginItemSettings: () => ({ openAtLogin: false }) as Electron.LoginItemSettings,
+      setLoginItemSettings: () => undefined,
+    };
     const item = new LoginItem(app, 'linux', { configHome, execPath: '/opt/Clawdesk/clawdesk desktop' });
     expect(item.get()).toBe(false);
     await item.set(true);
@@ -191,7 +234,10 @@ describe('LoginItem', () => {
 
   it('macOS/Windows: the OS login item', async () => {
     let openAtLogin = false;
-    const app = { getLoginItemSettings: () => ({ openAtLogin }) as Electron.LoginItemSettings, setLoginItemSettings: (s: Electron.Settings) => void (openAtLogin = Boolean(s.openAtLogin)) };
+    const app = {
+      getLoginItemSettings: () => ({ openAtLogin }) as Electron.LoginItemSettings,
+      setLoginItemSettings: (s: Electron.Settings) => void (openAtLogin = Boolean(s.openAtLogin)),
+    };
     const item = new LoginItem(app, 'darwin', { configHome: '/nonexistent', execPath: '/x' });
     await item.set(true);
     expect(item.get()).toBe(true);

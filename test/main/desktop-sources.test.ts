@@ -12,9 +12,14 @@ describe('exec policy source (real files)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-policy-'));
     const configPath = path.join(dir, 'openclaw.json');
     writeFileSync(configPath, JSON.stringify({ tools: { exec: { security: 'allowlist', ask: 'always' } } }));
-    writeFileSync(path.join(dir, 'exec-approvals.json'), JSON.stringify({ version: 1, defaults: { security: 'full', ask: 'off', askFallback: 'deny' }, agents: {} }));
+    writeFileSync(
+      path.join(dir, 'exec-approvals.json'),
+      JSON.stringify({ version: 1, defaults: { security: 'full', ask: 'off', askFallback: 'deny' }, agents: {} }),
+    );
     const source = execPolicySource(dir, configPath);
-    const service = new DashboardService({ policy: source } as unknown as ConstructorParameters<typeof DashboardService>[0]);
+    const service = new DashboardService({ policy: source } as unknown as ConstructorParameters<
+      typeof DashboardService
+    >[0]);
     const view = await service.getExecPolicy();
     expect(view.effective).toEqual({ security: 'allowlist', ask: 'always', askFallback: 'deny' });
     expect(view.decidedBy).toEqual({ security: 'config', ask: 'config', askFallback: 'host-file' });
@@ -30,11 +35,31 @@ describe('state view and migration (real directories)', () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-home-'));
     const legacy = path.join(home, '.clawdbot');
     mkdirSync(path.join(legacy, 'devices'), { recursive: true });
-    writeFileSync(path.join(legacy, 'devices', 'paired.json'), JSON.stringify({ d1: { deviceId: 'd1', publicKey: 'x', createdAtMs: 1, approvedAtMs: 1 } }));
+    writeFileSync(
+      path.join(legacy, 'devices', 'paired.json'),
+      JSON.stringify({ d1: { deviceId: 'd1', publicKey: 'x', createdAtMs: 1, approvedAtMs: 1 } }),
+    );
     const active = path.join(home, '.openclaw');
     mkdirSync(path.join(active, 'devices'), { recursive: true });
     writeFileSync(path.join(active, 'devices', 'paired.json'), JSON.stringify({}));
-    const pe: PathEnvironment = { env: { HOME: home }, platform: 'linux', osHomedir: home, cwd: home, exists: (p) => { try { readFileSync(p); return true; } catch { try { return require('node:fs').statSync(p).isDirectory(); } catch { return false; } } } };
+    const pe: PathEnvironment = {
+      env: { HOME: home },
+      platform: 'linux',
+      osHomedir: home,
+      cwd: home,
+      exists: (p) => {
+        try {
+          readFileSync(p);
+          return true;
+        } catch {
+          try {
+            return require('node:fs').statSync(p).isDirectory();
+          } catch {
+            return false;
+          }
+        }
+      },
+    };
     const scan = await scanStateDirs(pe);
     const view = toStateView(scan);
     expect(view.dirs.some((d) => d.path === legacy)).toBe(true);

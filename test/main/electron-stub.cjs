@@ -170,7 +170,8 @@ class BrowserWindow {
     this.emit('closed');
   }
 }
-const flattenLabels = (template) => template.flatMap((i) => [i.label, ...(Array.isArray(i.submenu) ? flattenLabels(i.submenu) : [])]).filter(Boolean);
+const flattenLabels = (template) =>
+  template.flatMap((i) => [i.label, ...(Array.isArray(i.submenu) ? flattenLabels(i.submenu) : [])]).filter(Boolean);
 
 class Tray {
   constructor() {
@@ -183,7 +184,10 @@ class Tray {
     report('tooltip', text);
   }
   setContextMenu(menu) {
-    report('menu', menu.filter((i) => i.label).map((i) => i.label));
+    report(
+      'menu',
+      menu.filter((i) => i.label).map((i) => i.label),
+    );
   }
   setTitle(title) {
     report('tray-title', title);
@@ -208,10 +212,12 @@ class Notification {
 
 const safeStorageMode = process.env.STUB_SAFE_STORAGE || 'available';
 const seal = (text) => Buffer.from(Buffer.from(text, 'utf8').map((b) => b ^ 0x5a));
-const sync = (name, fn) => (...args) => {
-  report('safe-storage-sync-call', name);
-  return fn(...args);
-};
+const sync =
+  (name, fn) =>
+  (...args) => {
+    report('safe-storage-sync-call', name);
+    return fn(...args);
+  };
 const safeStorage = {
   isEncryptionAvailable: sync('isEncryptionAvailable', () => ready && safeStorageMode !== 'unavailable'),
   encryptString: sync('encryptString', (text) => {
@@ -219,7 +225,8 @@ const safeStorage = {
     return seal(text);
   }),
   decryptString: sync('decryptString', (buffer) => seal(buffer.toString('latin1')).toString('latin1')),
-  getSelectedStorageBackend: () => (!ready ? 'unknown' : safeStorageMode === 'basic_text' ? 'basic_text' : 'gnome_libsecret'),
+  getSelectedStorageBackend: () =>
+    !ready ? 'unknown' : safeStorageMode === 'basic_text' ? 'basic_text' : 'gnome_libsecret',
   setUsePlainTextEncryption() {},
   isAsyncEncryptionAvailable: async () => {
     requireReady('safeStorage');
@@ -233,7 +240,10 @@ const safeStorage = {
   decryptStringAsync: async (buffer) => {
     requireReady('safeStorage');
     if (safeStorageMode === 'unavailable') throw new Error('Decryption is not available.');
-    return { result: Buffer.from(seal(buffer.toString('latin1')).toString('latin1'), 'latin1').toString('utf8'), shouldReEncrypt: false };
+    return {
+      result: Buffer.from(seal(buffer.toString('latin1')).toString('latin1'), 'latin1').toString('utf8'),
+      shouldReEncrypt: false,
+    };
   },
 };
 
@@ -325,11 +335,22 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   } else if (command === 'loop') {
     // The main process's event-loop delay since the last reset (perf_hooks.monitorEventLoopDelay, 1 ms resolution).
     const ms = (ns) => Math.round((ns / 1e6) * 1000) / 1000;
-    report('loop', { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max), samples: loopDelay.count });
+    report('loop', {
+      p50: ms(loopDelay.percentile(50)),
+      p99: ms(loopDelay.percentile(99)),
+      max: ms(loopDelay.max),
+      samples: loopDelay.count,
+    });
   } else if (command === 'state') {
     report(
       'state',
-      BrowserWindow.getAllWindows().map((w) => ({ id: w.id, title: w.title, visible: w.visible, minimized: w.minimized, menu: w.menu ? flattenLabels(w.menu) : null })),
+      BrowserWindow.getAllWindows().map((w) => ({
+        id: w.id,
+        title: w.title,
+        visible: w.visible,
+        minimized: w.minimized,
+        menu: w.menu ? flattenLabels(w.menu) : null,
+      })),
     );
   }
 });

@@ -1,5 +1,11 @@
 // Fakes for the Electron slices in main/electron-facades.ts. Each is typed against the real electron.d.ts types.
-import type { DialogLike, IpcMainInvokeEvent, IpcMainLike, MessageBoxOptions, MessageBoxReturnValue } from '../../main/electron-facades';
+import type {
+  DialogLike,
+  IpcMainInvokeEvent,
+  IpcMainLike,
+  MessageBoxOptions,
+  MessageBoxReturnValue,
+} from '../../main/electron-facades';
 
 export interface ShownBox {
   options: MessageBoxOptions;
@@ -14,8 +20,8 @@ export class FakeDialog {
   private waiters: Array<(box: ShownBox) => void> = [];
 
   readonly api: DialogLike = {
-    showMessageBox: ((...args: [MessageBoxOptions] | [Electron.BaseWindow, MessageBoxOptions]) => {
-      const options = (args.length === 1 ? args[0] : args[1]);
+    showMessageBox: (...args: [MessageBoxOptions] | [Electron.BaseWindow, MessageBoxOptions]) => {
+      const options = args.length === 1 ? args[0] : args[1];
       return new Promise<MessageBoxReturnValue>((resolve) => {
         const box: ShownBox = {
           options,
@@ -30,7 +36,7 @@ export class FakeDialog {
         this.shown.push(box);
         for (const waiter of this.waiters.splice(0)) waiter(box);
       });
-    }),
+    },
   };
 
   /** Resolves with the nth box shown (0-based), waiting for it if necessary. */
@@ -42,7 +48,13 @@ export class FakeDialog {
 
 export const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-import type { MenuFactory, MenuItemOptions, NativeImageFactory, NativeImageLike, TrayLike } from '../../main/electron-facades';
+import type {
+  MenuFactory,
+  MenuItemOptions,
+  NativeImageFactory,
+  NativeImageLike,
+  TrayLike,
+} from '../../main/electron-facades';
 
 /** A stand-in NativeImage: records how it was made. Cast once here; everything else sees the real type. */
 export interface FakeImage {
@@ -68,7 +80,8 @@ export function fakeImages(): NativeImageFactory & { made: FakeImage[] } {
   };
   return {
     made,
-    createFromBuffer: (buffer: Buffer, options?: Electron.CreateFromBufferOptions) => make({ buffer, scaleFactor: options?.scaleFactor }),
+    createFromBuffer: (buffer: Buffer, options?: Electron.CreateFromBufferOptions) =>
+      make({ buffer, scaleFactor: options?.scaleFactor }),
     createFromPath: (path: string) => make({ path }),
     createEmpty: () => make({}),
   };
@@ -139,9 +152,13 @@ export class FakeIpcMain {
 }
 
 /** The invoke event Electron would report: by default Clawdesk's dashboard main frame on clawdesk://app. */
-export function senderEvent(opts: { webContentsId?: number; url?: string; subframe?: boolean; noFrame?: boolean } = {}): IpcMainInvokeEvent {
+export function senderEvent(
+  opts: { webContentsId?: number; url?: string; subframe?: boolean; noFrame?: boolean } = {},
+): IpcMainInvokeEvent {
   return {
     sender: { id: opts.webContentsId ?? 1 },
-    senderFrame: opts.noFrame ? null : { url: opts.url ?? 'clawdesk://app/index.html', parent: opts.subframe ? {} : null },
+    senderFrame: opts.noFrame
+      ? null
+      : { url: opts.url ?? 'clawdesk://app/index.html', parent: opts.subframe ? {} : null },
   } as unknown as IpcMainInvokeEvent;
 }

@@ -19,10 +19,17 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-
-function controller(port: number, dialog: FakeDialog, extra: { stateDir?: string; loadIdentity?: ConstructorParameters<typeof GatewayController>[0]['loadIdentity'] } = {}) {
+function controller(
+  port: number,
+  dialog: FakeDialog,
+  extra: { stateDir?: string; loadIdentity?: ConstructorParameters<typeof GatewayController>[0]['loadIdentity'] } = {},
+) {
   // Instant answers: the box's too-fast check is tested in test/main/message-box-presenter.test.ts.
-  const queue = new ApprovalQueue({ presenter: new MessageBoxPresenter(dialog.api, { minDecisionMs: 0 }), blocker: () => undefined, fallback: () => null });
+  const queue = new ApprovalQueue({
+    presenter: new MessageBoxPresenter(dialog.api, { minDecisionMs: 0 }),
+    blocker: () => undefined,
+    fallback: () => null,
+  });
   const logs: string[] = [];
   const c = new GatewayController({
     port,
@@ -40,7 +47,16 @@ function controller(port: number, dialog: FakeDialog, extra: { stateDir?: string
 function askApproval(requester: GatewaySession, command: string) {
   return requester.request<{ decision: string | null }>(
     'exec.approval.request',
-    { command, cwd: '/tmp', host: 'gateway', security: 'allowlist', ask: 'on-miss', agentId: 'main', timeoutMs: 60_000, twoPhase: true },
+    {
+      command,
+      cwd: '/tmp',
+      host: 'gateway',
+      security: 'allowlist',
+      ask: 'on-miss',
+      agentId: 'main',
+      timeoutMs: 60_000,
+      twoPhase: true,
+    },
     { expectFinal: true, timeoutMs: 30_000 },
   );
 }
@@ -54,9 +70,17 @@ describe('GatewayController against real gateways', () => {
     expect(c.status()).toMatchObject({ state: 'running', port, owner: { kind: 'clawdesk' } });
     expect(c.session()).toBeDefined();
 
-    const requester = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, scopes: ['operator.admin'], displayName: 'agent' });
+    const requester = await connectGateway({
+      url: `ws://127.0.0.1:${port}`,
+      token: TOKEN,
+      scopes: ['operator.admin'],
+      displayName: 'agent',
+    });
     cleanups.push(() => requester.close());
-    const nodes = await requester.request<{ nodes: Array<{ displayName?: string; connected?: boolean }> }>('node.list', {});
+    const nodes = await requester.request<{ nodes: Array<{ displayName?: string; connected?: boolean }> }>(
+      'node.list',
+      {},
+    );
     expect(nodes.nodes.some((n) => n.displayName === 'Clawdesk' && n.connected)).toBe(true);
 
     const first = askApproval(requester, 'git push origin main');
@@ -70,7 +94,13 @@ describe('GatewayController against real gateways', () => {
     const secondBox = await dialog.box(1);
     // Another client answers first: a paired device (a device-less one holding the agent's own token may not decide
     // the agent's request, issue 9 finding 4).
-    const other = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, device: createEphemeralDeviceSigner(), scopes: ['operator.admin', 'operator.approvals'], displayName: 'other approver' });
+    const other = await connectGateway({
+      url: `ws://127.0.0.1:${port}`,
+      token: TOKEN,
+      device: createEphemeralDeviceSigner(),
+      scopes: ['operator.admin', 'operator.approvals'],
+      displayName: 'other approver',
+    });
     cleanups.push(() => other.close());
     const list = await other.request<Array<{ id: string }>>('exec.approval.list', {});
     await other.request('exec.approval.resolve', { id: list[0].id, decision: 'deny' });
@@ -127,7 +157,13 @@ describe('GatewayController against real gateways', () => {
     const dataDir = path.join(stateDir, 'clawdesk');
     // No keychain and no safeStorage (a Linux desktop without a keyring); the user's decision is this flag.
     let acceptedKeyFile = false;
-    const loadIdentity = () => loadClawdeskIdentity({ dataDir, keytar: null, whenUnavailable: 'ephemeral', allowPlaintextFallback: acceptedKeyFile });
+    const loadIdentity = () =>
+      loadClawdeskIdentity({
+        dataDir,
+        keytar: null,
+        whenUnavailable: 'ephemeral',
+        allowPlaintextFallback: acceptedKeyFile,
+      });
     const { c } = controller(port, new FakeDialog(), { stateDir, loadIdentity });
     await c.start();
     const ephemeral = c.identityStatus()!;

@@ -6,14 +6,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGatewayServer } from '../../gateway/server/gateway-server';
-import { decideOwnership, findPortOwnerLinux, listeningInodes, parseNetstatListeners, probeGatewayPort } from '../../main/gateway-ownership';
+import {
+  decideOwnership,
+  findPortOwnerLinux,
+  listeningInodes,
+  parseNetstatListeners,
+  probeGatewayPort,
+} from '../../main/gateway-ownership';
 import { freePort } from '../helpers/free-port';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
 
 /** A foreign OpenClaw-speaking gateway in its own process: it greets with connect.challenge like the real one. */
 async function startForeignGateway(): Promise<{ child: ChildProcess; port: number }> {
@@ -41,7 +46,10 @@ describe('gateway ownership', () => {
   it('a free port: embed', async () => {
     const port = await freePort();
     expect(await probeGatewayPort(port)).toEqual({ kind: 'free' });
-    expect(await decideOwnership({ port })).toEqual({ mode: 'embed', owner: { kind: 'clawdesk', description: 'Clawdesk (this app)' } });
+    expect(await decideOwnership({ port })).toEqual({
+      mode: 'embed',
+      owner: { kind: 'clawdesk', description: 'Clawdesk (this app)' },
+    });
   });
 
   it('an OpenClaw gateway in another process: attach, and name its PID', async () => {
@@ -57,9 +65,14 @@ describe('gateway ownership', () => {
     expect(decision.handOver).toMatch(/never stops it/);
   });
 
-  it('Clawdesk\'s own gateway server (the real one) is recognised as an OpenClaw gateway', async () => {
+  it("Clawdesk's own gateway server (the real one) is recognised as an OpenClaw gateway", async () => {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-own-'));
-    const gateway = await startGatewayServer({ stateDir, port: 0, host: '127.0.0.1', auth: { mode: 'token', token: 'test-token-0123456789' } });
+    const gateway = await startGatewayServer({
+      stateDir,
+      port: 0,
+      host: '127.0.0.1',
+      auth: { mode: 'token', token: 'test-token-0123456789' },
+    });
     cleanups.push(() => gateway.close());
     const decision = await decideOwnership({ port: gateway.port });
     expect(decision).toMatchObject({ mode: 'attach', url: `ws://127.0.0.1:${gateway.port}` });
@@ -99,7 +112,8 @@ describe('gateway ownership', () => {
     ].join('\n');
     expect(listeningInodes(procNetTcp, 18789)).toEqual(['123456']);
     expect(listeningInodes(procNetTcp, 18790)).toEqual([]);
-    const netstat = '\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State           PID\r\n  TCP    127.0.0.1:18789        0.0.0.0:0              LISTENING       4242\r\n  TCP    127.0.0.1:18789        127.0.0.1:50000        ESTABLISHED     4242\r\n';
+    const netstat =
+      '\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State           PID\r\n  TCP    127.0.0.1:18789        0.0.0.0:0              LISTENING       4242\r\n  TCP    127.0.0.1:18789        127.0.0.1:50000        ESTABLISHED     4242\r\n';
     expect(parseNetstatListeners(netstat, 18789)).toBe(4242);
     expect(parseNetstatListeners(netstat, 1)).toBeUndefined();
   });

@@ -1,7 +1,14 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SessionLike, ShellLike, WebContentsLike } from '../../main/electron-facades';
-import { API_GLOBAL, EVENT_CHANNEL, INVOKE_METHODS, invokeChannel, type AppEvent, type InvokeApi } from '../../common/ipc-contract';
+import {
+  API_GLOBAL,
+  EVENT_CHANNEL,
+  INVOKE_METHODS,
+  invokeChannel,
+  type AppEvent,
+  type InvokeApi,
+} from '../../common/ipc-contract';
 import { registerIpcHandlers, type IpcRejectedError } from '../../main/ipc/ipc-router';
 import {
   CONTENT_SECURITY_POLICY,
@@ -19,12 +26,19 @@ function setup() {
   const calls: Array<[string, unknown[]]> = [];
   const rejected: IpcRejectedError[] = [];
   const handlers = new Proxy({} as InvokeApi, {
-    get: (_t, name: string) => async (...args: unknown[]) => {
-      calls.push([name, args]);
-      return { ok: name };
-    },
+    get:
+      (_t, name: string) =>
+      async (...args: unknown[]) => {
+        calls.push([name, args]);
+        return { ok: name };
+      },
   });
-  const unregister = registerIpcHandlers({ ipcMain: ipc.api, handlers, isOwnWebContents: (id) => id === 1, onRejected: (_m, e) => rejected.push(e) });
+  const unregister = registerIpcHandlers({
+    ipcMain: ipc.api,
+    handlers,
+    isOwnWebContents: (id) => id === 1,
+    onRejected: (_m, e) => rejected.push(e),
+  });
   return { ipc, calls, rejected, unregister };
 }
 
@@ -38,7 +52,9 @@ describe('IPC router', () => {
 
   it('passes validated arguments from a Clawdesk window', async () => {
     const { ipc, calls } = setup();
-    await expect(ipc.invoke('clawdesk:resolveApproval', senderEvent(), 'abc', 'deny')).resolves.toEqual({ ok: 'resolveApproval' });
+    await expect(ipc.invoke('clawdesk:resolveApproval', senderEvent(), 'abc', 'deny')).resolves.toEqual({
+      ok: 'resolveApproval',
+    });
     await ipc.invoke('clawdesk:queryApprovalHistory', senderEvent(), { text: 'git', limit: 10 });
     expect(calls).toEqual([
       ['resolveApproval', ['abc', 'deny']],
@@ -77,7 +93,9 @@ describe('IPC router', () => {
       ['clawdesk:removeDevice', [{ toString: 'x' }]],
     ];
     for (const [channel, args] of cases) {
-      await expect(ipc.invoke(channel, senderEvent(), ...args), `${channel} ${JSON.stringify(args)}`).rejects.toThrow(/invalid arguments/);
+      await expect(ipc.invoke(channel, senderEvent(), ...args), `${channel} ${JSON.stringify(args)}`).rejects.toThrow(
+        /invalid arguments/,
+      );
     }
     expect(calls).toEqual([]);
   });
@@ -122,7 +140,13 @@ describe('preload bridge', () => {
 
 describe('window security', () => {
   it('web preferences: isolation, sandbox, no node', () => {
-    expect(secureWebPreferences('/p.js')).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false, webSecurity: true });
+    expect(secureWebPreferences('/p.js')).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webviewTag: false,
+      webSecurity: true,
+    });
   });
 
   it('CSP allows only the app itself', () => {
@@ -161,7 +185,9 @@ describe('window security', () => {
       requestHandler!({} as Electron.WebContents, permission, (g) => (granted = g), {} as Electron.PermissionRequest);
       expect(granted).toBe(false);
     }
-    expect(checkHandler!(null, 'media', 'clawdesk://app', {} as Electron.PermissionCheckHandlerHandlerDetails)).toBe(false);
+    expect(checkHandler!(null, 'media', 'clawdesk://app', {} as Electron.PermissionCheckHandlerHandlerDetails)).toBe(
+      false,
+    );
   });
 
   it('navigation and new windows are denied; vetted links go to the browser', () => {
@@ -193,7 +219,10 @@ describe('window security', () => {
 
   it('the app protocol serves only files inside the renderer directory', () => {
     const root = path.resolve('/srv/renderer');
-    expect(resolveAppAsset('clawdesk://app/', root)).toEqual({ file: path.join(root, 'index.html'), mimeType: 'text/html; charset=utf-8' });
+    expect(resolveAppAsset('clawdesk://app/', root)).toEqual({
+      file: path.join(root, 'index.html'),
+      mimeType: 'text/html; charset=utf-8',
+    });
     expect(resolveAppAsset('clawdesk://app/app.js', root)?.file).toBe(path.join(root, 'app.js'));
     // URL parsing folds dot segments; whatever survives must stay inside the renderer directory.
     for (const url of ['clawdesk://app/../../etc/passwd.html', 'clawdesk://app/%2e%2e/%2e%2e/etc/passwd.html']) {

@@ -23,7 +23,13 @@ async function setup(options: { settingsFile?: string } = {}) {
   const corrupt: string[] = [];
   const settings = new KeyStorageSettings(settingsFile, { onProblem: (m) => corrupt.push(m) });
   await settings.load();
-  const load = () => loadClawdeskIdentity({ dataDir, keytar: null, whenUnavailable: 'ephemeral', allowPlaintextFallback: settings.plaintextKeyFileAccepted(dataDir) });
+  const load = () =>
+    loadClawdeskIdentity({
+      dataDir,
+      keytar: null,
+      whenUnavailable: 'ephemeral',
+      allowPlaintextFallback: settings.plaintextKeyFileAccepted(dataDir),
+    });
   let identity: ClawdeskIdentity = await load();
   let reloads = 0;
   const dialog = new FakeDialog();
@@ -31,20 +37,38 @@ async function setup(options: { settingsFile?: string } = {}) {
     dialog: dialog.api,
     dataDir,
     settings,
-    identity: () => ({ persistence: identity.persistence, warning: identity.warning, deviceId: identity.signer.deviceId }),
+    identity: () => ({
+      persistence: identity.persistence,
+      warning: identity.warning,
+      deviceId: identity.signer.deviceId,
+    }),
     vaultExists,
     reloadIdentity: async () => {
       reloads += 1;
       identity = await load();
     },
   });
-  return { home, dataDir, settingsFile, settings, corrupt, dialog, consent, reloads: () => reloads, identity: () => identity };
+  return {
+    home,
+    dataDir,
+    settingsFile,
+    settings,
+    corrupt,
+    dialog,
+    consent,
+    reloads: () => reloads,
+    identity: () => identity,
+  };
 }
 
 describe('accepting a key file readable only by me', () => {
   it('explains the in-memory key and offers the key file; nothing is written before the user answers', async () => {
     const { consent, dataDir, settingsFile, dialog } = await setup();
-    expect(await consent.view()).toMatchObject({ backend: 'in memory only', available: false, ephemeral: { keyFileOffered: true, keyFileAccepted: false } });
+    expect(await consent.view()).toMatchObject({
+      backend: 'in memory only',
+      available: false,
+      ephemeral: { keyFileOffered: true, keyFileAccepted: false },
+    });
     expect(dialog.shown).toEqual([]);
     expect(existsSync(settingsFile)).toBe(false);
     expect(await vaultExists(dataDir)).toBe(false);
@@ -80,7 +104,12 @@ describe('accepting a key file readable only by me', () => {
     await again.load();
     expect(again.plaintextKeyFileAccepted(dataDir)).toBe(true);
     expect(again.plaintextKeyFileAccepted(path.join(path.dirname(dataDir), 'other-profile'))).toBe(false);
-    const restarted = await loadClawdeskIdentity({ dataDir, keytar: null, whenUnavailable: 'ephemeral', allowPlaintextFallback: again.plaintextKeyFileAccepted(dataDir) });
+    const restarted = await loadClawdeskIdentity({
+      dataDir,
+      keytar: null,
+      whenUnavailable: 'ephemeral',
+      allowPlaintextFallback: again.plaintextKeyFileAccepted(dataDir),
+    });
     expect(restarted.persistence).toBe('plaintext-file');
     expect(restarted.signer.deviceId).toBe(identity().signer.deviceId);
 
@@ -95,7 +124,10 @@ describe('accepting a key file readable only by me', () => {
 
     const saidNo = consent.acceptPlaintextKeyFile();
     (await dialog.box(0)).answer(0);
-    expect(await saidNo).toMatchObject({ accepted: false, secrets: { backend: 'in memory only', ephemeral: { keyFileOffered: true } } });
+    expect(await saidNo).toMatchObject({
+      accepted: false,
+      secrets: { backend: 'in memory only', ephemeral: { keyFileOffered: true } },
+    });
 
     const escaped = consent.acceptPlaintextKeyFile();
     (await dialog.box(1)).cancel();
@@ -131,7 +163,9 @@ describe('accepting a key file readable only by me', () => {
   it('the decision cannot be saved: the error reaches the user and the identity is not reloaded', async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-keystore-'));
     writeFileSync(path.join(home, 'not-a-dir'), '');
-    const { consent, dialog, reloads, identity, corrupt } = await setup({ settingsFile: path.join(home, 'not-a-dir', KEY_STORAGE_SETTINGS_FILE) });
+    const { consent, dialog, reloads, identity, corrupt } = await setup({
+      settingsFile: path.join(home, 'not-a-dir', KEY_STORAGE_SETTINGS_FILE),
+    });
     // Unreadable at start: reported, nothing accepted, and the app still starts.
     expect(corrupt).toEqual([expect.stringMatching(/cannot be read/)]);
     const decided = consent.acceptPlaintextKeyFile();
@@ -146,7 +180,11 @@ describe('accepting a key file readable only by me', () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-keystore-'));
     const settingsFile = path.join(home, KEY_STORAGE_SETTINGS_FILE);
     const dataDir = path.join(home, 'state', 'clawdesk');
-    for (const content of ['{"version":1,"plaintextKeyFile":{', `{"version":1,"plaintextKeyFile":{"${dataDir}":{"acceptedAtMs":"yes"}}}`, '[]']) {
+    for (const content of [
+      '{"version":1,"plaintextKeyFile":{',
+      `{"version":1,"plaintextKeyFile":{"${dataDir}":{"acceptedAtMs":"yes"}}}`,
+      '[]',
+    ]) {
       writeFileSync(settingsFile, content);
       const corrupt: string[] = [];
       const settings = new KeyStorageSettings(settingsFile, { onProblem: (m) => corrupt.push(m) });
@@ -165,7 +203,10 @@ describe('acceptPlaintextKeyStorage over IPC', () => {
     const service = new DashboardService({
       version: '0.0.0-test',
       platform: 'linux',
-      status: () => ({ gateway: { state: 'running', port: 1, owner: { kind: 'clawdesk', description: 'Clawdesk (this app)' } }, secretsBackend: 'in memory only' }),
+      status: () => ({
+        gateway: { state: 'running', port: 1, owner: { kind: 'clawdesk', description: 'Clawdesk (this app)' } },
+        secretsBackend: 'in memory only',
+      }),
       pendingPairingCount: () => 0,
       controlGateway: async () => undefined,
       startAtLogin: { get: () => false, set: () => undefined },
@@ -179,7 +220,12 @@ describe('acceptPlaintextKeyStorage over IPC', () => {
     });
     const ipc = new FakeIpcMain();
     const rejected: IpcRejectedError[] = [];
-    registerIpcHandlers({ ipcMain: ipc.api, handlers: service, isOwnWebContents: (id) => id === 1, onRejected: (_m, e) => rejected.push(e) });
+    registerIpcHandlers({
+      ipcMain: ipc.api,
+      handlers: service,
+      isOwnWebContents: (id) => id === 1,
+      onRejected: (_m, e) => rejected.push(e),
+    });
     return { ...base, ipc, rejected };
   }
 
@@ -193,8 +239,15 @@ describe('acceptPlaintextKeyStorage over IPC', () => {
 
   it('a foreign sender is rejected before any dialog', async () => {
     const { ipc, dialog, rejected, settingsFile } = await wire();
-    for (const event of [senderEvent({ webContentsId: 7 }), senderEvent({ subframe: true }), senderEvent({ url: 'https://evil.example/' }), senderEvent({ noFrame: true })]) {
-      await expect(ipc.invoke('clawdesk:acceptPlaintextKeyStorage', event)).rejects.toThrow(/sender is not a Clawdesk window/);
+    for (const event of [
+      senderEvent({ webContentsId: 7 }),
+      senderEvent({ subframe: true }),
+      senderEvent({ url: 'https://evil.example/' }),
+      senderEvent({ noFrame: true }),
+    ]) {
+      await expect(ipc.invoke('clawdesk:acceptPlaintextKeyStorage', event)).rejects.toThrow(
+        /sender is not a Clawdesk window/,
+      );
     }
     await tick();
     expect(dialog.shown).toEqual([]);
@@ -205,7 +258,9 @@ describe('acceptPlaintextKeyStorage over IPC', () => {
   it('arguments are rejected before any dialog (the method takes none)', async () => {
     const { ipc, dialog, rejected, settingsFile } = await wire();
     for (const args of [[true], ['yes'], [{ accept: true }]]) {
-      await expect(ipc.invoke('clawdesk:acceptPlaintextKeyStorage', senderEvent(), ...args)).rejects.toThrow(/invalid arguments/);
+      await expect(ipc.invoke('clawdesk:acceptPlaintextKeyStorage', senderEvent(), ...args)).rejects.toThrow(
+        /invalid arguments/,
+      );
     }
     await tick();
     expect(dialog.shown).toEqual([]);

@@ -18,7 +18,12 @@ function fakeApp(recorded: Recorded = []) {
     app: {
       // As Electron on Windows: the item is found only under the same path and arguments it was registered with.
       getLoginItemSettings: (options?: Electron.LoginItemSettingsOptions) =>
-        ({ openAtLogin: open && (options?.path ?? '') === (registered.path ?? '') && JSON.stringify(options?.args ?? []) === JSON.stringify(registered.args ?? []) }) as Electron.LoginItemSettings,
+        ({
+          openAtLogin:
+            open &&
+            (options?.path ?? '') === (registered.path ?? '') &&
+            JSON.stringify(options?.args ?? []) === JSON.stringify(registered.args ?? []),
+        }) as Electron.LoginItemSettings,
       setLoginItemSettings: (settings: Electron.Settings) => {
         recorded.push(settings);
         open = Boolean(settings.openAtLogin);
@@ -52,7 +57,11 @@ describe('Start at login: Linux', () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-login-'));
     const out = path.join(home, 'argv.txt');
     const appImage = standIn(path.join(home, 'My Apps'), 'Clawdesk-0.1.0-x86_64.AppImage', out);
-    const item = new LoginItem(fakeApp().app, 'linux', { configHome: path.join(home, '.config'), execPath: '/tmp/.mount_ClawdeXyZ12/clawdesk-desktop', appImage });
+    const item = new LoginItem(fakeApp().app, 'linux', {
+      configHome: path.join(home, '.config'),
+      execPath: '/tmp/.mount_ClawdeXyZ12/clawdesk-desktop',
+      appImage,
+    });
     await item.set(true);
     const desktopFile = path.join(home, '.config', 'autostart', 'clawdesk.desktop');
     expect(readFileSync(desktopFile, 'utf8')).not.toContain('.mount_');
@@ -64,32 +73,56 @@ describe('Start at login: Linux', () => {
     const out = path.join(home, 'argv.txt');
     const electron = standIn(path.join(home, 'node_modules', 'electron', 'dist'), 'electron', out);
     const appPath = path.join(home, `work "dir" with $HOME \`x\` \\ and 100%`);
-    const item = new LoginItem(fakeApp().app, 'linux', { configHome: path.join(home, '.config'), execPath: electron, appPath });
+    const item = new LoginItem(fakeApp().app, 'linux', {
+      configHome: path.join(home, '.config'),
+      execPath: electron,
+      appPath,
+    });
     await item.set(true);
     expect(item.get()).toBe(true);
-    expect(await launchWithGio(path.join(home, '.config', 'autostart', 'clawdesk.desktop'), out)).toEqual([electron, appPath]);
+    expect(await launchWithGio(path.join(home, '.config', 'autostart', 'clawdesk.desktop'), out)).toEqual([
+      electron,
+      appPath,
+    ]);
   });
 });
 
 describe('Start at login: Windows and macOS', () => {
   it('Windows development: registers the Electron binary with the app folder, and reads it back under the same', async () => {
     const { app, recorded } = fakeApp();
-    const item = new LoginItem(app, 'win32', { configHome: '', execPath: 'C:\\dev\\node_modules\\electron\\dist\\electron.exe', appPath: 'C:\\dev\\clawdesk' });
+    const item = new LoginItem(app, 'win32', {
+      configHome: '',
+      execPath: 'C:\\dev\\node_modules\\electron\\dist\\electron.exe',
+      appPath: 'C:\\dev\\clawdesk',
+    });
     await item.set(true);
-    expect(recorded).toEqual([{ openAtLogin: true, path: 'C:\\dev\\node_modules\\electron\\dist\\electron.exe', args: ['C:\\dev\\clawdesk'] }]);
+    expect(recorded).toEqual([
+      { openAtLogin: true, path: 'C:\\dev\\node_modules\\electron\\dist\\electron.exe', args: ['C:\\dev\\clawdesk'] },
+    ]);
     expect(item.get()).toBe(true);
   });
 
   it('Windows installed: the app itself, no arguments', async () => {
     const { app, recorded } = fakeApp();
-    const item = new LoginItem(app, 'win32', { configHome: '', execPath: 'C:\\Users\\u\\AppData\\Local\\Programs\\Clawdesk\\Clawdesk.exe' });
+    const item = new LoginItem(app, 'win32', {
+      configHome: '',
+      execPath: 'C:\\Users\\u\\AppData\\Local\\Programs\\Clawdesk\\Clawdesk.exe',
+    });
     await item.set(true);
-    expect(recorded[0]).toEqual({ openAtLogin: true, path: 'C:\\Users\\u\\AppData\\Local\\Programs\\Clawdesk\\Clawdesk.exe', args: [] });
+    expect(recorded[0]).toEqual({
+      openAtLogin: true,
+      path: 'C:\\Users\\u\\AppData\\Local\\Programs\\Clawdesk\\Clawdesk.exe',
+      args: [],
+    });
   });
 
   it('macOS development: refused with words for the person (a login item would open bare Electron.app)', async () => {
     const { app, recorded } = fakeApp();
-    const item = new LoginItem(app, 'darwin', { configHome: '', execPath: '/dev/node_modules/electron/dist/Electron.app/Contents/MacOS/Electron', appPath: '/dev/clawdesk' });
+    const item = new LoginItem(app, 'darwin', {
+      configHome: '',
+      execPath: '/dev/node_modules/electron/dist/Electron.app/Contents/MacOS/Electron',
+      appPath: '/dev/clawdesk',
+    });
     await expect(item.set(true)).rejects.toBeInstanceOf(LoginItemUnsupportedError);
     await expect(item.set(true)).rejects.toThrow(/installed Clawdesk app/);
     expect(recorded).toEqual([]);

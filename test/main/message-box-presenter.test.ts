@@ -6,7 +6,16 @@ import { FakeDialog } from './fakes';
 
 function view(): ApprovalPromptView {
   const built = buildApprovalPrompt(
-    { id: 'mb-1', request: { commandArgv: ['/usr/bin/touch', 'X'], cwd: '/tmp', allowedDecisions: ['allow-once', 'allow-always', 'deny'] }, createdAtMs: 0, expiresAtMs: Date.now() + 60_000 },
+    {
+      id: 'mb-1',
+      request: {
+        commandArgv: ['/usr/bin/touch', 'X'],
+        cwd: '/tmp',
+        allowedDecisions: ['allow-once', 'allow-always', 'deny'],
+      },
+      createdAtMs: 0,
+      expiresAtMs: Date.now() + 60_000,
+    },
     DEFAULT_PROMPT_LIMITS,
     'linux',
   );

@@ -51,14 +51,25 @@ describe('pairing prompt text', () => {
   });
 
   it('node prompt mirrors the macOS one, with the repair note', () => {
-    const view = buildPairingPrompt({ kind: 'node', requestId: 'n1', nodeId: 'node-abc', displayName: 'Build box', platform: 'linux', version: '1.2.3', isRepair: true, ts: 1 });
+    const view = buildPairingPrompt({
+      kind: 'node',
+      requestId: 'n1',
+      nodeId: 'node-abc',
+      displayName: 'Build box',
+      platform: 'linux',
+      version: '1.2.3',
+      isRepair: true,
+      ts: 1,
+    });
     expect(view.title).toBe('Allow node to connect?');
     expect(view.lines.map((l) => l.label)).toEqual(['Name', 'Node ID', 'Platform', 'App', 'IP']);
     expect(view.note).toBe('Note: Repair request (token will rotate).');
   });
 
   it('hostile display names are escaped; unknown scopes are called out', () => {
-    const view = buildPairingPrompt(device('r2', { displayName: 'My Mac\u202Egnp.exe', scopes: ['operator.admin', 'operator.everything'] }));
+    const view = buildPairingPrompt(
+      device('r2', { displayName: 'My Mac\u202Egnp.exe', scopes: ['operator.admin', 'operator.everything'] }),
+    );
     expect(view.lines[0].text).toBe('My Mac⟨RLO⟩gnp.exe');
     expect(view.lines.find((l) => l.label === 'Scopes')!.text).toContain('unrecognised scope operator.everything');
     expect(view.lines.find((l) => l.label === 'Scopes')!.text).toContain('full control');

@@ -7,7 +7,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SAFE_STORAGE_KEY_FILE, SafeStorageCustodian } from '../../gateway/secrets/safe-storage-backend';
 
-function asyncOnlySafeStorage(state: { available: boolean; backend: 'gnome_libsecret' | 'basic_text'; rotate?: boolean }) {
+function asyncOnlySafeStorage(state: {
+  available: boolean;
+  backend: 'gnome_libsecret' | 'basic_text';
+  rotate?: boolean;
+}) {
   const seal = (s: string, k: number) => Buffer.from(Buffer.from(s, 'utf8').map((b) => b ^ k));
   let key = 0x5a;
   const calls: string[] = [];
@@ -55,8 +59,22 @@ describe('SafeStorageCustodian on Electron 45 (async safeStorage)', () => {
 
   it('unavailable and basic_text are refused, not used', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-ss-'));
-    expect(await new SafeStorageCustodian(asyncOnlySafeStorage({ available: false, backend: 'gnome_libsecret' }).api, dir, 'linux').probe()).toMatchObject({ outcome: 'unavailable' });
-    expect((await new SafeStorageCustodian(asyncOnlySafeStorage({ available: true, backend: 'basic_text' }).api, dir, 'linux').probe()).detail).toContain('basic_text');
+    expect(
+      await new SafeStorageCustodian(
+        asyncOnlySafeStorage({ available: false, backend: 'gnome_libsecret' }).api,
+        dir,
+        'linux',
+      ).probe(),
+    ).toMatchObject({ outcome: 'unavailable' });
+    expect(
+      (
+        await new SafeStorageCustodian(
+          asyncOnlySafeStorage({ available: true, backend: 'basic_text' }).api,
+          dir,
+          'linux',
+        ).probe()
+      ).detail,
+    ).toContain('basic_text');
   });
 
   it('a rotated OS key (shouldReEncrypt) re-seals the data key; it still opens', async () => {

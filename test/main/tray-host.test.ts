@@ -3,7 +3,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionBus, sessionBusNameHasOwner, sessionBusSocket } from '../../main/session-bus';
-import { detectTrayHost, STATUS_NOTIFIER_WATCHER, TrayHostMonitor, traylessMenu, traylessTitle, type TrayHost } from '../../main/tray-host';
+import {
+  detectTrayHost,
+  STATUS_NOTIFIER_WATCHER,
+  TrayHostMonitor,
+  traylessMenu,
+  traylessTitle,
+  type TrayHost,
+} from '../../main/tray-host';
 
 const daemons: ChildProcess[] = [];
 const owners: SessionBus[] = [];
@@ -14,7 +21,9 @@ afterEach(() => {
 
 /** A fresh session bus; resolves with the environment a desktop session would give the app. */
 async function sessionBus(): Promise<NodeJS.ProcessEnv> {
-  const daemon = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const daemon = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   daemons.push(daemon);
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -40,7 +49,10 @@ const probe = (env: NodeJS.ProcessEnv) => (name: string) => sessionBusNameHasOwn
 describe('tray host on the session bus (real dbus-daemon)', () => {
   it('no StatusNotifierWatcher (Fedora GNOME without the extension): absent', async () => {
     const env = await sessionBus();
-    expect(await detectTrayHost('linux', probe(env))).toEqual({ state: 'absent', detail: `nothing owns ${STATUS_NOTIFIER_WATCHER} on the session bus` });
+    expect(await detectTrayHost('linux', probe(env))).toEqual({
+      state: 'absent',
+      detail: `nothing owns ${STATUS_NOTIFIER_WATCHER} on the session bus`,
+    });
   });
 
   it('a StatusNotifierWatcher owned (KDE, GNOME with AppIndicator): present', async () => {
@@ -66,7 +78,12 @@ describe('tray host on the session bus (real dbus-daemon)', () => {
     const env = await sessionBus();
     const owner = await ownWatcher(env);
     const changes: Array<[TrayHost['state'], TrayHost['state'] | undefined]> = [];
-    const monitor = new TrayHostMonitor({ platform: 'linux', nameHasOwner: probe(env), intervalMs: 60_000, onChange: (h, p) => changes.push([h.state, p?.state]) });
+    const monitor = new TrayHostMonitor({
+      platform: 'linux',
+      nameHasOwner: probe(env),
+      intervalMs: 60_000,
+      onChange: (h, p) => changes.push([h.state, p?.state]),
+    });
     await monitor.start();
     expect(monitor.visible()).toBe(true);
     owner.close();
@@ -87,7 +104,14 @@ describe('tray host on the session bus (real dbus-daemon)', () => {
 describe('the dashboard without a tray', () => {
   it('its menu keeps Quit and the pending approvals reachable; the title carries the counts', () => {
     const calls: string[] = [];
-    const menu = traylessMenu({ pendingApprovals: 2, pendingPairings: 0 }, { showApproval: () => calls.push('approval'), explain: () => calls.push('explain'), quit: () => calls.push('quit') });
+    const menu = traylessMenu(
+      { pendingApprovals: 2, pendingPairings: 0 },
+      {
+        showApproval: () => calls.push('approval'),
+        explain: () => calls.push('explain'),
+        quit: () => calls.push('quit'),
+      },
+    );
     const items = (menu[0].submenu as Electron.MenuItemConstructorOptions[]).filter((i) => i.id);
     expect(items.map((i) => [i.id, i.label, i.enabled ?? true])).toEqual([
       ['approvals', 'Review 2 waiting approvals…', true],
@@ -96,7 +120,9 @@ describe('the dashboard without a tray', () => {
     ]);
     for (const item of items) (item.click as () => void)();
     expect(calls).toEqual(['approval', 'explain', 'quit']);
-    expect(traylessTitle('Clawdesk', { pendingApprovals: 2, pendingPairings: 1 })).toBe('Clawdesk — 2 approvals waiting, 1 pairing request');
+    expect(traylessTitle('Clawdesk', { pendingApprovals: 2, pendingPairings: 1 })).toBe(
+      'Clawdesk — 2 approvals waiting, 1 pairing request',
+    );
     expect(traylessTitle('Clawdesk', { pendingApprovals: 0, pendingPairings: 0 })).toBe('Clawdesk');
   });
 });

@@ -36,14 +36,31 @@ describe('tray model', () => {
   it('icon states: running, attached, approvals with count, pairing, stopped/degraded, error', () => {
     expect(trayIcon(base)).toEqual({ state: 'running' });
     expect(trayIcon({ ...base, gateway: 'attached' })).toEqual({ state: 'attached' });
-    expect(trayIcon({ ...base, pendingApprovals: [{ id: 'a', summary: 'ls' }, { id: 'b', summary: 'rm' }] })).toEqual({ state: 'approvals', count: 2 });
-    expect(trayIcon({ ...base, pendingPairings: [{ requestId: 'p', summary: 'Laptop' }] })).toEqual({ state: 'pairing', count: 1 });
+    expect(
+      trayIcon({
+        ...base,
+        pendingApprovals: [
+          { id: 'a', summary: 'ls' },
+          { id: 'b', summary: 'rm' },
+        ],
+      }),
+    ).toEqual({ state: 'approvals', count: 2 });
+    expect(trayIcon({ ...base, pendingPairings: [{ requestId: 'p', summary: 'Laptop' }] })).toEqual({
+      state: 'pairing',
+      count: 1,
+    });
     expect(trayIcon({ ...base, gateway: 'stopped' })).toEqual({ state: 'stopped' });
     expect(trayIcon({ ...base, gateway: 'degraded' })).toEqual({ state: 'stopped' });
     // An error outranks everything; approvals outrank pairing.
-    expect(trayIcon({ ...base, gateway: 'error', pendingApprovals: [{ id: 'a', summary: 'x' }] })).toEqual({ state: 'error' });
+    expect(trayIcon({ ...base, gateway: 'error', pendingApprovals: [{ id: 'a', summary: 'x' }] })).toEqual({
+      state: 'error',
+    });
     expect(
-      trayIcon({ ...base, pendingApprovals: [{ id: 'a', summary: 'x' }], pendingPairings: [{ requestId: 'p', summary: 'y' }] }).state,
+      trayIcon({
+        ...base,
+        pendingApprovals: [{ id: 'a', summary: 'x' }],
+        pendingPairings: [{ requestId: 'p', summary: 'y' }],
+      }).state,
     ).toBe('approvals');
   });
 
@@ -63,7 +80,11 @@ describe('tray model', () => {
     const { calls, actions } = recordingActions();
     const tray = new FakeTray();
     tray.template = trayMenu(
-      { ...base, pendingApprovals: [{ id: 'a1', summary: 'git push' }], pendingPairings: [{ requestId: 'p1', summary: 'Pixel 9' }] },
+      {
+        ...base,
+        pendingApprovals: [{ id: 'a1', summary: 'git push' }],
+        pendingPairings: [{ requestId: 'p1', summary: 'Pixel 9' }],
+      },
       actions,
     );
     expect(tray.template.filter((i) => i.label).map((i) => i.label)).toEqual([
@@ -91,7 +112,14 @@ describe('tray model', () => {
   it('attached to another process: shows the owner and never offers to start/stop a gateway', () => {
     const { actions } = recordingActions();
     const tray = new FakeTray();
-    tray.template = trayMenu({ ...base, gateway: 'attached', owner: { kind: 'other-process', pid: 4242, description: 'openclaw-gateway (PID 4242)' } }, actions);
+    tray.template = trayMenu(
+      {
+        ...base,
+        gateway: 'attached',
+        owner: { kind: 'other-process', pid: 4242, description: 'openclaw-gateway (PID 4242)' },
+      },
+      actions,
+    );
     expect(tray.template.find((i) => i.id === 'owner')?.label).toBe('Owner: openclaw-gateway (PID 4242)');
     for (const id of ['start', 'stop', 'restart']) expect(() => tray.click(id)).toThrow(/disabled/);
   });
@@ -103,8 +131,22 @@ describe('TrayController', () => {
   it('macOS: template images at 1x and 2x, the count in the title', () => {
     const tray = new FakeTray();
     const images = fakeImages();
-    const controller = new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'darwin', iconCacheDir: '/nonexistent', actions });
-    controller.update({ ...base, pendingApprovals: [{ id: 'a', summary: 'x' }, { id: 'b', summary: 'y' }, { id: 'c', summary: 'z' }] });
+    const controller = new TrayController({
+      tray: tray.api,
+      menu: tray.menu,
+      images,
+      platform: 'darwin',
+      iconCacheDir: '/nonexistent',
+      actions,
+    });
+    controller.update({
+      ...base,
+      pendingApprovals: [
+        { id: 'a', summary: 'x' },
+        { id: 'b', summary: 'y' },
+        { id: 'c', summary: 'z' },
+      ],
+    });
     const image = images.made[0];
     expect(image.template).toBe(true);
     expect(image.representations.map((r) => r.scaleFactor)).toEqual([2]);
@@ -131,11 +173,16 @@ describe('TrayController', () => {
     };
 
     it('no colour at all: every pixel is black, whatever its alpha', () => {
-      for (const size of [16, 32]) expect(alpha(size, { state: 'approvals', count: 3 }).rgb.every((v) => v === 0)).toBe(true);
+      for (const size of [16, 32])
+        expect(alpha(size, { state: 'approvals', count: 3 }).rgb.every((v) => v === 0)).toBe(true);
     });
 
     it('the label is a hole in the disc: glyph pixels clear, the rest of the disc opaque (32 px, the 2x image)', () => {
-      for (const [label, spec] of [['3', { state: 'approvals', count: 3 }], ['9+', { state: 'approvals', count: 12 }], ['!', { state: 'error' }]] as const) {
+      for (const [label, spec] of [
+        ['3', { state: 'approvals', count: 3 }],
+        ['9+', { state: 'approvals', count: 12 }],
+        ['!', { state: 'error' }],
+      ] as const) {
         const { width, a } = alpha(32, spec);
         const glyph = text(label, 0.72, 0.72, 0.3);
         const disc = circle(0.72, 0.72, 0.26);
@@ -143,7 +190,9 @@ describe('TrayController', () => {
         let solid = 0;
         for (let y = 0; y < width; y++) {
           for (let x = 0; x < width; x++) {
-            const samples = [0.1, 0.5, 0.9].flatMap((dy) => [0.1, 0.5, 0.9].map((dx) => [(x + dx) / width, (y + dy) / width] as const));
+            const samples = [0.1, 0.5, 0.9].flatMap((dy) =>
+              [0.1, 0.5, 0.9].map((dx) => [(x + dx) / width, (y + dy) / width] as const),
+            );
             if (!samples.every(([u, v]) => disc(u, v))) continue;
             const inGlyph = samples.filter(([u, v]) => glyph(u, v)).length;
             if (inGlyph === samples.length) {
@@ -164,7 +213,10 @@ describe('TrayController', () => {
       for (const size of [16, 32]) {
         const three = alpha(size, { state: 'approvals', count: 3 }).a;
         const seven = alpha(size, { state: 'approvals', count: 7 }).a;
-        expect(three.some((v, i) => Math.abs(v - seven[i]) > 128), `${size} px`).toBe(true);
+        expect(
+          three.some((v, i) => Math.abs(v - seven[i]) > 128),
+          `${size} px`,
+        ).toBe(true);
       }
     });
   });
@@ -172,18 +224,38 @@ describe('TrayController', () => {
   it('macOS: the tray gets the alpha-drawn badge', () => {
     const tray = new FakeTray();
     const images = fakeImages();
-    new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'darwin', iconCacheDir: '/nonexistent', actions }).update({ ...base, pendingApprovals: [{ id: 'a', summary: 'x' }] });
+    new TrayController({
+      tray: tray.api,
+      menu: tray.menu,
+      images,
+      platform: 'darwin',
+      iconCacheDir: '/nonexistent',
+      actions,
+    }).update({ ...base, pendingApprovals: [{ id: 'a', summary: 'x' }] });
     const made = images.made[0];
-    expect(made.source.buffer!.equals(drawTrayIcon(16, { state: 'approvals', count: 1, template: true }).toPng())).toBe(true);
-    expect(made.representations[0].buffer!.equals(drawTrayIcon(32, { state: 'approvals', count: 1, template: true }).toPng())).toBe(true);
+    expect(made.source.buffer!.equals(drawTrayIcon(16, { state: 'approvals', count: 1, template: true }).toPng())).toBe(
+      true,
+    );
+    expect(
+      made.representations[0].buffer!.equals(
+        drawTrayIcon(32, { state: 'approvals', count: 1, template: true }).toPng(),
+      ),
+    ).toBe(true);
   });
 
   it('Windows: a multi-size .ico read from a path', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-tray-'));
     const tray = new FakeTray();
     const images = fakeImages();
-    new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'win32', iconCacheDir: dir, actions }).update({ ...base, gateway: 'attached' });
-    const file = (images.made[0]).source.path!;
+    new TrayController({
+      tray: tray.api,
+      menu: tray.menu,
+      images,
+      platform: 'win32',
+      iconCacheDir: dir,
+      actions,
+    }).update({ ...base, gateway: 'attached' });
+    const file = images.made[0].source.path!;
     expect(path.dirname(file)).toBe(dir);
     const ico = readFileSync(file);
     const count = ico.readUInt16LE(4);
@@ -193,7 +265,14 @@ describe('TrayController', () => {
   it('Linux: PNG; redraws only when the icon state changes', () => {
     const tray = new FakeTray();
     const images = fakeImages();
-    const controller = new TrayController({ tray: tray.api, menu: tray.menu, images, platform: 'linux', iconCacheDir: '/nonexistent', actions });
+    const controller = new TrayController({
+      tray: tray.api,
+      menu: tray.menu,
+      images,
+      platform: 'linux',
+      iconCacheDir: '/nonexistent',
+      actions,
+    });
     controller.update(base);
     controller.update({ ...base, startAtLogin: true });
     expect(tray.images).toHaveLength(1);
@@ -215,7 +294,10 @@ describe('TrayController', () => {
       { state: 'stopped' },
       { state: 'error' },
     ] as const) {
-      writeFileSync(path.join(out, `${spec.state}-${'count' in spec ? spec.count : 0}.png`), drawTrayIcon(64, spec).toPng());
+      writeFileSync(
+        path.join(out, `${spec.state}-${'count' in spec ? spec.count : 0}.png`),
+        drawTrayIcon(64, spec).toPng(),
+      );
     }
     expect(readdirSync(out).length).toBeGreaterThanOrEqual(7);
   });

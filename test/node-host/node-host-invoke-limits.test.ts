@@ -5,7 +5,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ExecApprovalsStore } from '../../gateway/exec/approvals-file';
 import { DEFAULT_RUN_TIMEOUT_MS } from '../../gateway/exec/process-runner';
-import { capRunTimeout, INVOKE_CANCEL_EVENT, runCeilingMs, startNodeHost, type NodeHostHandle } from '../../gateway/node-host/node-host';
+import {
+  capRunTimeout,
+  INVOKE_CANCEL_EVENT,
+  runCeilingMs,
+  startNodeHost,
+  type NodeHostHandle,
+} from '../../gateway/node-host/node-host';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { processesIn } from '../hardening/helpers/processes';
 
@@ -36,7 +42,22 @@ async function startFakeGateway(): Promise<FakeGateway> {
       const frame = JSON.parse(data.toString());
       if (frame.type !== 'req') return;
       if (frame.method === 'connect') {
-        ws.send(JSON.stringify({ type: 'res', id: frame.id, ok: true, payload: { type: 'hello-ok', protocol: 4, server: { version: 'fake', connId: 'c' }, features: { methods: [], events: [] }, snapshot: {}, auth: { role: 'node', scopes: [] }, policy: { tickIntervalMs: 30_000 } } }));
+        ws.send(
+          JSON.stringify({
+            type: 'res',
+            id: frame.id,
+            ok: true,
+            payload: {
+              type: 'hello-ok',
+              protocol: 4,
+              server: { version: 'fake', connId: 'c' },
+              features: { methods: [], events: [] },
+              snapshot: {},
+              auth: { role: 'node', scopes: [] },
+              policy: { tickIntervalMs: 30_000 },
+            },
+          }),
+        );
         connected(ws);
         return;
       }
@@ -72,11 +93,22 @@ async function setup(): Promise<{ gateway: FakeGateway; node: NodeHostHandle; cw
   const stateDir = path.join(root, 'state');
   const cwd = realpathSync(path.join(root));
   mkdirSync(path.join(root, 'home'), { recursive: true });
-  await new ExecApprovalsStore({ stateDir }).set({ version: 1, agents: { '*': { security: 'full', ask: 'off' } } }, undefined);
+  await new ExecApprovalsStore({ stateDir }).set(
+    { version: 1, agents: { '*': { security: 'full', ask: 'off' } } },
+    undefined,
+  );
   const gateway = await startFakeGateway();
   cleanups.push(() => gateway.close());
   const identity = createEphemeralDeviceSigner();
-  const node = await startNodeHost({ url: gateway.url, token: 't', identity, stateDir, home: path.join(root, 'home'), defaultCwd: cwd, reconnect: { initialBackoffMs: 5_000, maxBackoffMs: 5_000 } });
+  const node = await startNodeHost({
+    url: gateway.url,
+    token: 't',
+    identity,
+    stateDir,
+    home: path.join(root, 'home'),
+    defaultCwd: cwd,
+    reconnect: { initialBackoffMs: 5_000, maxBackoffMs: 5_000 },
+  });
   cleanups.push(() => node.stop());
   await gateway.node();
   return { gateway, node, cwd, nodeId: identity.deviceId };
@@ -94,10 +126,17 @@ const runRequest = (id: string, nodeId: string, params: unknown, timeoutMs?: num
 describe.runIf(process.platform === 'linux')('issue 9 finding 14: the node stops runs by itself', () => {
   it('issue 9 finding 14: a gateway that never cancels: the invoke timeout alone stops `sleep 300` (tree killed, answer sent in time)', async () => {
     const { gateway, cwd, nodeId } = await setup();
-    await gateway.sendEvent('node.invoke.request', runRequest('inv-1', nodeId, { command: ['sh', '-c', 'sleep 300 & sleep 300'] }, 1_000));
+    await gateway.sendEvent(
+      'node.invoke.request',
+      runRequest('inv-1', nodeId, { command: ['sh', '-c', 'sleep 300 & sleep 300'] }, 1_000),
+    );
     await expect.poll(() => gateway.results.length, { timeout: 5_000, interval: 25 }).toBe(1);
     const payload = JSON.parse(gateway.results[0].payloadJSON);
-    expect(payload).toMatchObject({ timedOut: true, success: false, error: `command timed out after ${runCeilingMs(1_000)} ms; its process tree was killed` });
+    expect(payload).toMatchObject({
+      timedOut: true,
+      success: false,
+      error: `command timed out after ${runCeilingMs(1_000)} ms; its process tree was killed`,
+    });
     await expect.poll(() => processesIn(cwd), { timeout: 5_000, interval: 25 }).toEqual([]);
   });
 
@@ -105,8 +144,13 @@ describe.runIf(process.platform === 'linux')('issue 9 finding 14: the node stops
     const { gateway, cwd, nodeId } = await setup();
     const other = realpathSync(mkdtempSync(path.join(root, 'other-')));
     await gateway.sendEvent('node.invoke.request', runRequest('inv-a', nodeId, { command: ['sleep', '300'] }, 600_000));
-    await gateway.sendEvent('node.invoke.request', runRequest('inv-b', nodeId, { command: ['sleep', '300'], cwd: other }, 600_000));
-    await expect.poll(() => processesIn(cwd).length + processesIn(other).length, { timeout: 5_000, interval: 25 }).toBe(2);
+    await gateway.sendEvent(
+      'node.invoke.request',
+      runRequest('inv-b', nodeId, { command: ['sleep', '300'], cwd: other }, 600_000),
+    );
+    await expect
+      .poll(() => processesIn(cwd).length + processesIn(other).length, { timeout: 5_000, interval: 25 })
+      .toBe(2);
     // Wrong node id: ignored.
     await gateway.sendEvent(INVOKE_CANCEL_EVENT, { id: 'inv-a', nodeId: 'someone-else', reason: 'x' });
     await gateway.sendEvent(INVOKE_CANCEL_EVENT, { id: 'inv-a', nodeId, reason: 'requester disconnected' });
@@ -133,10 +177,16 @@ describe.runIf(process.platform === 'linux')('issue 9 finding 14: the node stops
     expect(runCeilingMs(1_000)).toBe(900);
     expect(runCeilingMs(1)).toBe(1);
     expect(capRunTimeout({ command: ['x'] }, 5_000)).toEqual({ command: ['x'], timeoutMs: 5_000 });
-    expect(capRunTimeout({ command: ['x'], timeoutMs: null }, 3_600_000)).toEqual({ command: ['x'], timeoutMs: DEFAULT_RUN_TIMEOUT_MS });
+    expect(capRunTimeout({ command: ['x'], timeoutMs: null }, 3_600_000)).toEqual({
+      command: ['x'],
+      timeoutMs: DEFAULT_RUN_TIMEOUT_MS,
+    });
     expect(capRunTimeout({ command: ['x'], timeoutMs: 2_000 }, 5_000)).toEqual({ command: ['x'], timeoutMs: 2_000 });
     expect(capRunTimeout({ command: ['x'], timeoutMs: 'soon' }, 5_000)).toEqual({ command: ['x'], timeoutMs: 'soon' });
-    expect(capRunTimeout({ command: ['x'], timeoutMs: 25 * 3600_000 }, 5_000)).toEqual({ command: ['x'], timeoutMs: 25 * 3600_000 });
+    expect(capRunTimeout({ command: ['x'], timeoutMs: 25 * 3600_000 }, 5_000)).toEqual({
+      command: ['x'],
+      timeoutMs: 25 * 3600_000,
+    });
     expect(capRunTimeout({ command: ['x'] }, undefined)).toEqual({ command: ['x'] });
     expect(capRunTimeout(['x'], 5_000)).toEqual(['x']);
   });

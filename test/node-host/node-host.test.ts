@@ -18,7 +18,10 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function foreignNode(harness: ExecHarness, stateDir = path.join(harness.root, 'foreign-state')): Promise<NodeHostHandle> {
+async function foreignNode(
+  harness: ExecHarness,
+  stateDir = path.join(harness.root, 'foreign-state'),
+): Promise<NodeHostHandle> {
   const node = await startNodeHost({
     url: harness.gateway.url,
     token: TOKEN,
@@ -38,8 +41,20 @@ describe('node registration and pairing', () => {
     const op = await h.operator({ scopes: ['operator.read'] });
     const list = await op.request('node.list', {});
     const me = list.nodes.find((n: any) => n.nodeId === h!.nodeId);
-    expect(me).toMatchObject({ clientId: 'node-host', clientMode: 'node', platform: 'linux', paired: true, connected: true });
-    expect(me.commands).toEqual(['system.run.prepare', 'system.run', 'system.which', 'system.execApprovals.get', 'system.execApprovals.set']);
+    expect(me).toMatchObject({
+      clientId: 'node-host',
+      clientMode: 'node',
+      platform: 'linux',
+      paired: true,
+      connected: true,
+    });
+    expect(me.commands).toEqual([
+      'system.run.prepare',
+      'system.run',
+      'system.which',
+      'system.execApprovals.get',
+      'system.execApprovals.set',
+    ]);
     const described = await op.request('node.describe', { nodeId: h.nodeId });
     expect(described).toMatchObject({ nodeId: h.nodeId, connected: true, caps: ['system'] });
     expect(typeof described.ts).toBe('number');
@@ -51,10 +66,16 @@ describe('node registration and pairing', () => {
     const requested = nextEvent(pairing, 'node.pair.requested');
     const foreign = await foreignNode(h);
     const event = await requested;
-    expect(event).toMatchObject({ nodeId: foreign.nodeId, requiredApproveScopes: ['operator.pairing', 'operator.admin'] });
+    expect(event).toMatchObject({
+      nodeId: foreign.nodeId,
+      requiredApproveScopes: ['operator.pairing', 'operator.admin'],
+    });
 
     const blocked = await rejection(invoke(pairing, foreign.nodeId, 'system.which', { bins: ['sh'] }));
-    expect(blocked.error).toMatchObject({ code: 'UNAVAILABLE', details: { code: 'NODE_APPROVAL_REQUIRED', requestId: event.requestId } });
+    expect(blocked.error).toMatchObject({
+      code: 'UNAVAILABLE',
+      details: { code: 'NODE_APPROVAL_REQUIRED', requestId: event.requestId },
+    });
     expect(blocked.message).toContain(`openclaw nodes approve ${event.requestId}`);
 
     const listed = await pairing.request('node.pair.list', {});
@@ -79,37 +100,63 @@ describe('node registration and pairing', () => {
     const foreign = await foreignNode(h);
     const { requestId } = await requested;
     await admin.request('node.pair.reject', { requestId });
-    expect((await rejection(invoke(admin, foreign.nodeId, 'system.which', { bins: ['sh'] }))).error.details.code).toBe('NODE_APPROVAL_REQUIRED');
+    expect((await rejection(invoke(admin, foreign.nodeId, 'system.which', { bins: ['sh'] }))).error.details.code).toBe(
+      'NODE_APPROVAL_REQUIRED',
+    );
   });
 
   it('raw node.invoke of system.execApprovals.* is refused; exec.approvals.node.get/set relay with CAS and no token', async () => {
     h = await startExecHarness();
     const admin = await h.operator({ scopes: ['operator.admin'] });
-    expect((await rejection(invoke(admin, h.nodeId, 'system.execApprovals.get', {}))).error.details.code).toBe('COMMAND_RESERVED');
+    expect((await rejection(invoke(admin, h.nodeId, 'system.execApprovals.get', {}))).error.details.code).toBe(
+      'COMMAND_RESERVED',
+    );
     const snap = await admin.request('exec.approvals.node.get', { nodeId: h.nodeId });
     expect(Object.keys(snap).sort()).toEqual(['exists', 'file', 'hash', 'path']);
     // The node wrote its default file on start: the snapshot has a real hash to write against.
     const onDisk = readFileSync(path.join(h.nodeStateDir, 'exec-approvals.json'), 'utf8');
-    expect(snap).toMatchObject({ exists: true, hash: createHash('sha256').update(onDisk).digest('hex'), path: path.join(h.nodeStateDir, 'exec-approvals.json') });
+    expect(snap).toMatchObject({
+      exists: true,
+      hash: createHash('sha256').update(onDisk).digest('hex'),
+      path: path.join(h.nodeStateDir, 'exec-approvals.json'),
+    });
     expect(snap.file.socket.path).toBeTruthy();
     expect(snap.file.socket.token).toBeUndefined();
 
-    const blind = await rejection(admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: {} } }));
+    const blind = await rejection(
+      admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: {} } }),
+    );
     expect(blind.message).toMatch(/base hash required/);
     expect(readFileSync(path.join(h.nodeStateDir, 'exec-approvals.json'), 'utf8')).toBe(onDisk);
 
-    const set = await admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: { '*': { ask: 'always' } } }, baseHash: snap.hash });
+    const set = await admin.request('exec.approvals.node.set', {
+      nodeId: h.nodeId,
+      file: { version: 1, agents: { '*': { ask: 'always' } } },
+      baseHash: snap.hash,
+    });
     expect(set.exists).toBe(true);
     expect(set.file.socket.token).toBeUndefined();
-    expect(JSON.parse(readFileSync(path.join(h.nodeStateDir, 'exec-approvals.json'), 'utf8')).socket.token).toBeTruthy();
-    const stale = await rejection(admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: {} }, baseHash: 'old' }));
+    expect(
+      JSON.parse(readFileSync(path.join(h.nodeStateDir, 'exec-approvals.json'), 'utf8')).socket.token,
+    ).toBeTruthy();
+    const stale = await rejection(
+      admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: {} }, baseHash: 'old' }),
+    );
     expect(stale.message).toMatch(/changed; reload and retry/);
-    const ok = await admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: {} }, baseHash: set.hash });
+    const ok = await admin.request('exec.approvals.node.set', {
+      nodeId: h.nodeId,
+      file: { version: 1, agents: {} },
+      baseHash: set.hash,
+    });
     expect(ok.hash).not.toBe(set.hash);
 
     // Gateway host file (written with the defaults when the gateway started), admin only.
     const gw = await admin.request('exec.approvals.get', {});
-    expect(gw).toMatchObject({ exists: true, hash: expect.stringMatching(/^[0-9a-f]{64}$/), path: path.join(h.root, 'gateway-state', 'exec-approvals.json') });
+    expect(gw).toMatchObject({
+      exists: true,
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      path: path.join(h.root, 'gateway-state', 'exec-approvals.json'),
+    });
     const writer = await h.operator({ scopes: ['operator.write', 'operator.approvals'] });
     expect((await rejection(writer.request('exec.approvals.get', {}))).error.details.code).toBe('MISSING_SCOPE');
   });
@@ -134,7 +181,17 @@ describe('node registration and pairing', () => {
     // A node that never answers (Clawdesk's own node answers a timed-out run before the invoke deadline).
     const mute = createEphemeralDeviceSigner();
     h.exec.approveNodeSilently(mute.deviceId);
-    const node = await connectGateway({ url: h.gateway.url, token: TOKEN, device: mute, clientId: 'node-host', clientMode: 'node', role: 'node', scopes: [], platform: 'linux', commands: ['system.run', 'system.which'] });
+    const node = await connectGateway({
+      url: h.gateway.url,
+      token: TOKEN,
+      device: mute,
+      clientId: 'node-host',
+      clientMode: 'node',
+      role: 'node',
+      scopes: [],
+      platform: 'linux',
+      commands: ['system.run', 'system.which'],
+    });
     extra.push(() => node.close());
     await waitFor(() => h!.exec.registry.surfaceOf(mute.deviceId).includes('system.which'));
     const seen: Array<{ event: string; payload: any }> = [];
@@ -145,11 +202,18 @@ describe('node registration and pairing', () => {
     const request = seen.find((e) => e.event === 'node.invoke.request')!;
     expect(request.payload.timeoutMs).toBe(300);
     await waitFor(() => seen.some((e) => e.event === 'node.invoke.cancel'));
-    expect(seen.find((e) => e.event === 'node.invoke.cancel')!.payload).toEqual({ id: request.payload.id, nodeId: mute.deviceId, reason: 'timed out on the gateway after 300 ms' });
+    expect(seen.find((e) => e.event === 'node.invoke.cancel')!.payload).toEqual({
+      id: request.payload.id,
+      nodeId: mute.deviceId,
+      reason: 'timed out on the gateway after 300 ms',
+    });
   });
 
   it("the node answers a run that outlives the invoke's timeout itself, before the gateway gives up (issue 9 finding 14)", async () => {
-    h = await startExecHarness({ exec: { defaultInvokeTimeoutMs: 400 }, nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'off' } } } });
+    h = await startExecHarness({
+      exec: { defaultInvokeTimeoutMs: 400 },
+      nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'off' } } },
+    });
     const op = await h.operator();
     const result = await invoke(op, h.nodeId, 'system.run', { command: ['sleep', '5'] });
     expect(result.payload).toMatchObject({ timedOut: true, success: false });
@@ -163,7 +227,11 @@ describe('exec-approvals.json on start (the openclaw CLI writes only against a n
     h = await startExecHarness();
     for (const dir of [h.nodeStateDir, path.join(h.root, 'gateway-state')]) {
       const file = JSON.parse(readFileSync(approvalsOf(dir), 'utf8'));
-      expect(file).toMatchObject({ version: 1, defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' }, agents: {} });
+      expect(file).toMatchObject({
+        version: 1,
+        defaults: { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' },
+        agents: {},
+      });
       expect(file.socket).toEqual({ path: path.join(dir, 'exec-approvals.sock'), token: expect.any(String) });
       expect(statSync(approvalsOf(dir)).mode & 0o777).toBe(0o600);
     }
@@ -171,14 +239,27 @@ describe('exec-approvals.json on start (the openclaw CLI writes only against a n
     const admin = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli', scopes: ['operator.admin'] });
     const got = await admin.request('exec.approvals.node.get', { nodeId: h.nodeId });
     expect(got.hash).toMatch(/^[0-9a-f]{64}$/);
-    const policy = { version: 1, defaults: { security: 'allowlist', ask: 'always', askFallback: 'deny' }, agents: { '*': { allowlist: [{ pattern: '/usr/bin/uname' }] } } };
+    const policy = {
+      version: 1,
+      defaults: { security: 'allowlist', ask: 'always', askFallback: 'deny' },
+      agents: { '*': { allowlist: [{ pattern: '/usr/bin/uname' }] } },
+    };
     const set = await admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: policy, baseHash: got.hash });
     expect(set.file.defaults).toEqual(policy.defaults);
-    expect(JSON.parse(readFileSync(approvalsOf(h.nodeStateDir), 'utf8')).agents['*'].allowlist[0].pattern).toBe('/usr/bin/uname');
+    expect(JSON.parse(readFileSync(approvalsOf(h.nodeStateDir), 'utf8')).agents['*'].allowlist[0].pattern).toBe(
+      '/usr/bin/uname',
+    );
 
     const gw = await admin.request('exec.approvals.get', {});
     expect(gw.exists).toBe(true);
-    expect((await admin.request('exec.approvals.set', { file: { version: 1, agents: { '*': { ask: 'always' } } }, baseHash: gw.hash })).file.agents['*'].ask).toBe('always');
+    expect(
+      (
+        await admin.request('exec.approvals.set', {
+          file: { version: 1, agents: { '*': { ask: 'always' } } },
+          baseHash: gw.hash,
+        })
+      ).file.agents['*'].ask,
+    ).toBe('always');
   });
 
   it('keeps a policy that is already there, byte for byte', async () => {
@@ -195,7 +276,10 @@ describe('exec-approvals.json on start (the openclaw CLI writes only against a n
     h = await startExecHarness();
     const home = path.join(h.root, 'home');
     mkdirSync(path.join(home, '.openclaw'), { recursive: true });
-    writeFileSync(path.join(home, '.openclaw', 'exec-approvals.json'), JSON.stringify({ version: 1, agents: { '*': { security: 'deny' } } }));
+    writeFileSync(
+      path.join(home, '.openclaw', 'exec-approvals.json'),
+      JSON.stringify({ version: 1, agents: { '*': { security: 'deny' } } }),
+    );
     const stateDir = path.join(h.root, 'legacy-state');
     const node = await foreignNode(h, stateDir);
     expect(node.legacyApprovals.kind).toBe('imported');
@@ -206,7 +290,13 @@ describe('exec-approvals.json on start (the openclaw CLI writes only against a n
     // The gateway host does the same on start (it starts before the runner that shares its state dir).
     const gatewayState = path.join(h.root, 'gateway-2');
     const exec = createExecModules({ home });
-    const gateway = await startGatewayServer({ stateDir: gatewayState, auth: { mode: 'token', token: TOKEN }, port: 0, modules: exec.modules, authFailureDelayMs: 0 });
+    const gateway = await startGatewayServer({
+      stateDir: gatewayState,
+      auth: { mode: 'token', token: TOKEN },
+      port: 0,
+      modules: exec.modules,
+      authFailureDelayMs: 0,
+    });
     extra.push(() => gateway.close());
     expect(JSON.parse(readFileSync(approvalsOf(gatewayState), 'utf8')).agents['*'].security).toBe('deny');
   });
@@ -242,12 +332,17 @@ describe('exec-approvals.json on start (the openclaw CLI writes only against a n
     expect(existsSync(approvalsOf(h.nodeStateDir))).toBe(true);
 
     rmSync(approvalsOf(h.nodeStateDir));
-    const set = await admin.request('exec.approvals.node.set', { nodeId: h.nodeId, file: { version: 1, agents: { '*': { ask: 'always' } } } });
+    const set = await admin.request('exec.approvals.node.set', {
+      nodeId: h.nodeId,
+      file: { version: 1, agents: { '*': { ask: 'always' } } },
+    });
     expect(set.exists).toBe(true);
 
     const gatewayFile = approvalsOf(path.join(h.root, 'gateway-state'));
     rmSync(gatewayFile);
-    const gwSet = await admin.request('exec.approvals.set', { file: { version: 1, agents: { '*': { security: 'deny' } } } });
+    const gwSet = await admin.request('exec.approvals.set', {
+      file: { version: 1, agents: { '*': { security: 'deny' } } },
+    });
     expect(gwSet.file.agents['*'].security).toBe('deny');
     rmSync(gatewayFile);
     expect((await admin.request('exec.approvals.get', {})).exists).toBe(true);
@@ -263,7 +358,13 @@ describe('node host reconnects', () => {
     let again!: Awaited<ReturnType<typeof startGatewayServer>>;
     for (let attempt = 0; ; attempt++) {
       try {
-        again = await startGatewayServer({ stateDir: path.join(h.root, 'gateway-state'), auth: { mode: 'token', token: TOKEN }, port, modules: exec2.modules, authFailureDelayMs: 0 });
+        again = await startGatewayServer({
+          stateDir: path.join(h.root, 'gateway-state'),
+          auth: { mode: 'token', token: TOKEN },
+          port,
+          modules: exec2.modules,
+          authFailureDelayMs: 0,
+        });
         break;
       } catch (error) {
         // The old listener may take a moment to release the port on a loaded machine.
@@ -277,7 +378,14 @@ describe('node host reconnects', () => {
     await waitFor(() => h!.node.status().state === 'connected');
 
     const wrong = await rejection(
-      startNodeHost({ url: again.url, token: 'wrong', identity: createEphemeralDeviceSigner(), stateDir: path.join(h.root, 'x'), home: h.root, reconnect: { initialBackoffMs: 20 } }),
+      startNodeHost({
+        url: again.url,
+        token: 'wrong',
+        identity: createEphemeralDeviceSigner(),
+        stateDir: path.join(h.root, 'x'),
+        home: h.root,
+        reconnect: { initialBackoffMs: 20 },
+      }),
     );
     expect(wrong.message).toMatch(/token|unauthorized/i);
   });
@@ -287,7 +395,12 @@ describe('system.which through the gateway', () => {
   it('answers found names only', async () => {
     h = await startExecHarness();
     const op = await h.operator();
-    const res = await op.request('node.invoke', { nodeId: h.nodeId, command: 'system.which', params: { bins: ['sh', 'nope-xyz'] }, idempotencyKey: randomUUID() });
+    const res = await op.request('node.invoke', {
+      nodeId: h.nodeId,
+      command: 'system.which',
+      params: { bins: ['sh', 'nope-xyz'] },
+      idempotencyKey: randomUUID(),
+    });
     expect(Object.keys(res.payload.bins)).toEqual(['sh']);
     expect(existsSync(res.payload.bins.sh)).toBe(true);
   });

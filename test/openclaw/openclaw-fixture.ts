@@ -3,7 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { locateOpenclawInstall, type OpenclawInstall } from '../../gateway/openclaw/install';
 import { OpenclawSupervisor, type OpenclawSupervisorOptions } from '../../gateway/openclaw/supervisor';
-import { ensureOpenclawInstalled, openclawEnv, removeOpenclawTempDir, type OpenclawEnvironment } from '../interop/openclaw-harness';
+import {
+  ensureOpenclawInstalled,
+  openclawEnv,
+  removeOpenclawTempDir,
+  type OpenclawEnvironment,
+} from '../interop/openclaw-harness';
 
 /**
  * Real OpenClaw (the interop cache's openclaw@2026.9.6 and Node 26) under Clawdesk's supervisor, each in an
@@ -37,14 +42,21 @@ export function isolatedEnv(port: number, token: string, mutateConfig?: (config:
   return environment;
 }
 
-export function supervise(options: Omit<OpenclawSupervisorOptions, 'logFile'> & { logFile?: string }): OpenclawSupervisor {
+export function supervise(
+  options: Omit<OpenclawSupervisorOptions, 'logFile'> & { logFile?: string },
+): OpenclawSupervisor {
   const supervisor = new OpenclawSupervisor({ logFile: path.join(tempDir('log'), 'openclaw-gateway.log'), ...options });
   supervisors.push(supervisor);
   return supervisor;
 }
 
 /** Polls `check` until it returns a truthy value. */
-export async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 60_000, everyMs = 100): Promise<NonNullable<T>> {
+export async function until<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -54,7 +66,8 @@ export async function until<T>(what: string, check: () => T | Promise<T>, timeou
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

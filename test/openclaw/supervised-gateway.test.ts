@@ -51,9 +51,20 @@ describe('a supervised OpenClaw gateway', () => {
 
   /** Our runner, connected, in the gateway's node.list (asked by a separate read-only operator). */
   const nodeListed = async () => {
-    const reader = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, clientId: 'gateway-client', clientMode: 'backend', scopes: ['operator.read'], connectTimeoutMs: 5_000 });
+    const reader = await connectGateway({
+      url: `ws://127.0.0.1:${port}`,
+      token: TOKEN,
+      clientId: 'gateway-client',
+      clientMode: 'backend',
+      scopes: ['operator.read'],
+      connectTimeoutMs: 5_000,
+    });
     try {
-      const list = await reader.request<{ nodes?: Array<{ nodeId: string; connected?: boolean }> }>('node.list', {}, { timeoutMs: 5_000 });
+      const list = await reader.request<{ nodes?: Array<{ nodeId: string; connected?: boolean }> }>(
+        'node.list',
+        {},
+        { timeoutMs: 5_000 },
+      );
       return list.nodes?.find((n) => n.nodeId === identity.deviceId && n.connected);
     } finally {
       await reader.close();
@@ -72,11 +83,23 @@ describe('a supervised OpenClaw gateway', () => {
     expect(alive(supervisor.childPid())).toBe(true);
     expect(install.nodeVersion).toMatch(/^v26\./);
     // The gateway itself answers an independent client.
-    const probe = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, clientId: 'gateway-client', clientMode: 'backend', scopes: [] });
+    const probe = await connectGateway({
+      url: `ws://127.0.0.1:${port}`,
+      token: TOKEN,
+      clientId: 'gateway-client',
+      clientMode: 'backend',
+      scopes: [],
+    });
     expect(probe.hello?.type).toBe('hello-ok');
     await probe.close();
 
-    attachment = await attachClawdesk({ url: status.url, token: TOKEN, identity, stateDir: environment.stateDir, approver: silentApprover });
+    attachment = await attachClawdesk({
+      url: status.url,
+      token: TOKEN,
+      identity,
+      stateDir: environment.stateDir,
+      approver: silentApprover,
+    });
     expect(attachment.node.status().state).toBe('connected');
     expect(attachment.approvals!.status().state).toBe('connected');
     await until('Clawdesk runner in node.list', nodeListed, 30_000, 250);
@@ -96,7 +119,13 @@ describe('a supervised OpenClaw gateway', () => {
     expect(second.status().reason).toMatch(/keeps running/);
     expect(alive(supervisor.childPid())).toBe(true);
     expect(supervisor.status().state).toBe('running');
-    const probe = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, clientId: 'gateway-client', clientMode: 'backend', scopes: [] });
+    const probe = await connectGateway({
+      url: `ws://127.0.0.1:${port}`,
+      token: TOKEN,
+      clientId: 'gateway-client',
+      clientMode: 'backend',
+      scopes: [],
+    });
     await probe.close();
   });
 
@@ -117,8 +146,18 @@ describe('a supervised OpenClaw gateway', () => {
     expect(supervisor.counters.spawns).toBe(2);
     // The old child had exited before the new one was spawned: spawned after lastExit.
     expect(running.since).toBeGreaterThan(waiting.lastExit!.at);
-    await until('the runner on a new session', () => attachment!.node.status().state === 'connected' && attachment!.node.session() !== oldNodeSession, 60_000);
-    await until('the approver on a new session', () => attachment!.approvals!.status().state === 'connected' && attachment!.approvals!.session() !== oldApproverSession, 60_000);
+    await until(
+      'the runner on a new session',
+      () => attachment!.node.status().state === 'connected' && attachment!.node.session() !== oldNodeSession,
+      60_000,
+    );
+    await until(
+      'the approver on a new session',
+      () =>
+        attachment!.approvals!.status().state === 'connected' &&
+        attachment!.approvals!.session() !== oldApproverSession,
+      60_000,
+    );
     await until('Clawdesk runner in node.list after the restart', nodeListed, 30_000, 250);
   });
 

@@ -28,7 +28,10 @@ function scriptedInstall(script: string): { install: OpenclawInstall; recordFile
   const root = tempDir('fake-install');
   const pkg = path.join(root, 'node_modules', 'openclaw');
   fs.mkdirSync(path.join(pkg, 'dist'), { recursive: true });
-  fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'openclaw', version: '0.0.0-scripted', engines: { node: '>=24.16.0 <25 || >=26.1.0' } }));
+  fs.writeFileSync(
+    path.join(pkg, 'package.json'),
+    JSON.stringify({ name: 'openclaw', version: '0.0.0-scripted', engines: { node: '>=24.16.0 <25 || >=26.1.0' } }),
+  );
   const recordFile = path.join(root, 'record.json');
   fs.writeFileSync(
     path.join(pkg, 'openclaw.mjs'),
@@ -51,7 +54,11 @@ describe('locating an install', () => {
     expect(satisfiesNodeRange('v22.0.0', 'not a range')).toBe(false);
 
     const { install } = scriptedInstall('');
-    const wrong = locateOpenclawInstall({ installPath: install.root, nodePath: process.execPath, nodeVersionOf: () => 'v20.19.0' });
+    const wrong = locateOpenclawInstall({
+      installPath: install.root,
+      nodePath: process.execPath,
+      nodeVersionOf: () => 'v20.19.0',
+    });
     expect(wrong).toMatchObject({ ok: false, code: 'node-unsupported' });
     expect(!wrong.ok && wrong.reason).toContain('v20.19.0');
     const missing = locateOpenclawInstall({ installPath: tempDir('empty') });
@@ -65,7 +72,12 @@ describe('locating an install', () => {
     const { install } = scriptedInstall('');
     const fakeElectron = path.join(tempDir('electron'), 'clawdesk');
     fs.writeFileSync(fakeElectron, '');
-    const result = locateOpenclawInstall({ installPath: install.root, nodePath: fakeElectron, self: { execPath: fakeElectron, electron: '45.0.0' }, nodeVersionOf: () => 'v26.1.0' });
+    const result = locateOpenclawInstall({
+      installPath: install.root,
+      nodePath: fakeElectron,
+      self: { execPath: fakeElectron, electron: '45.0.0' },
+      nodeVersionOf: () => 'v26.1.0',
+    });
     expect(result).toMatchObject({ ok: false, code: 'node-unsupported' });
     expect(!result.ok && result.reason).toMatch(/Electron/);
   });
@@ -76,13 +88,29 @@ describe('the child it starts', () => {
     const { install, recordFile } = scriptedInstall(FOREVER);
     const home = tempDir('home');
     const port = await freePort();
-    const base = { PATH: '/usr/bin:/bin', HOME: home, OPENCLAW_STATE_DIR: path.join(home, 'state'), INVOCATION_ID: 'abc', JOURNAL_STREAM: '8:1', ELECTRON_RUN_AS_NODE: '1', OPENCLAW_SKIP_CHANNELS: '1' };
+    const base = {
+      PATH: '/usr/bin:/bin',
+      HOME: home,
+      OPENCLAW_STATE_DIR: path.join(home, 'state'),
+      INVOCATION_ID: 'abc',
+      JOURNAL_STREAM: '8:1',
+      ELECTRON_RUN_AS_NODE: '1',
+      OPENCLAW_SKIP_CHANNELS: '1',
+    };
     const supervisor = supervise({ install, env: base, port, readyTimeoutMs: 60_000 });
     void supervisor.start();
-    const record = await until('the child to record its start', () => fs.existsSync(recordFile) && JSON.parse(fs.readFileSync(recordFile, 'utf8')));
+    const record = await until(
+      'the child to record its start',
+      () => fs.existsSync(recordFile) && JSON.parse(fs.readFileSync(recordFile, 'utf8')),
+    );
     expect(record.argv).toEqual(['gateway', '--port', String(port), '--allow-unconfigured', '--bind', 'loopback']);
-    expect(record.env).toMatchObject({ OPENCLAW_DISABLE_BONJOUR: '1', OPENCLAW_NO_RESPAWN: '1', OPENCLAW_EXEC_SHELL_SNAPSHOT: '0' });
-    for (const key of ['INVOCATION_ID', 'JOURNAL_STREAM', 'ELECTRON_RUN_AS_NODE', 'OPENCLAW_SKIP_CHANNELS']) expect(record.env[key]).toBeUndefined();
+    expect(record.env).toMatchObject({
+      OPENCLAW_DISABLE_BONJOUR: '1',
+      OPENCLAW_NO_RESPAWN: '1',
+      OPENCLAW_EXEC_SHELL_SNAPSHOT: '0',
+    });
+    for (const key of ['INVOCATION_ID', 'JOURNAL_STREAM', 'ELECTRON_RUN_AS_NODE', 'OPENCLAW_SKIP_CHANNELS'])
+      expect(record.env[key]).toBeUndefined();
     expect(record.env.PATH.split(path.delimiter)[0]).toBe(path.dirname(nodeBin));
     // No config and no secret: the supervisor provides one, and uses it itself.
     expect(record.env.OPENCLAW_GATEWAY_TOKEN).toBeTruthy();
@@ -94,11 +122,17 @@ describe('the child it starts', () => {
     // With a config: no --allow-unconfigured, and the config's port and secret are used.
     fs.mkdirSync(path.join(home, 'state'), { recursive: true });
     const configured = await freePort();
-    fs.writeFileSync(path.join(home, 'state', 'openclaw.json'), JSON.stringify({ gateway: { mode: 'local', port: configured, auth: { mode: 'token', token: 'from-config' } } }));
+    fs.writeFileSync(
+      path.join(home, 'state', 'openclaw.json'),
+      JSON.stringify({ gateway: { mode: 'local', port: configured, auth: { mode: 'token', token: 'from-config' } } }),
+    );
     fs.rmSync(recordFile);
     const second = supervise({ install, env: base, controlPlaneOnly: true });
     void second.start();
-    const again = await until('the second child to record its start', () => fs.existsSync(recordFile) && JSON.parse(fs.readFileSync(recordFile, 'utf8')));
+    const again = await until(
+      'the second child to record its start',
+      () => fs.existsSync(recordFile) && JSON.parse(fs.readFileSync(recordFile, 'utf8')),
+    );
     expect(again.argv).toEqual(['gateway', '--port', String(configured)]);
     expect(again.env.OPENCLAW_SKIP_CHANNELS).toBe('1');
     expect(again.env.OPENCLAW_GATEWAY_TOKEN).toBeUndefined();
@@ -114,7 +148,15 @@ describe('bad children', () => {
       const pump = () => { while (left > 0) { left--; if (!process.stdout.write(chunk)) return process.stdout.once('drain', pump); } };
       pump(); ${FOREVER}`);
     const logFile = path.join(tempDir('flood-log'), 'gw.log');
-    const supervisor = supervise({ install, env: { PATH: '/usr/bin:/bin', HOME: tempDir('home') }, port: await freePort(), logFile, logMaxFileBytes: 1024 * 1024, logKeepFiles: 2, logTailBytes: 16 * 1024 });
+    const supervisor = supervise({
+      install,
+      env: { PATH: '/usr/bin:/bin', HOME: tempDir('home') },
+      port: await freePort(),
+      logFile,
+      logMaxFileBytes: 1024 * 1024,
+      logKeepFiles: 2,
+      logTailBytes: 16 * 1024,
+    });
     const rssBefore = process.memoryUsage().rss;
     void supervisor.start();
     let maxHeld = 0;
@@ -135,7 +177,8 @@ describe('bad children', () => {
     const files = fs.readdirSync(path.dirname(logFile));
     expect(files.sort()).toEqual(['gw.log', 'gw.log.1', 'gw.log.2'].filter((f) => files.includes(f)));
     expect(files.length).toBeLessThanOrEqual(3);
-    for (const f of files) expect(fs.statSync(path.join(path.dirname(logFile), f)).size).toBeLessThanOrEqual(1024 * 1024 + 64 * 1024);
+    for (const f of files)
+      expect(fs.statSync(path.join(path.dirname(logFile), f)).size).toBeLessThanOrEqual(1024 * 1024 + 64 * 1024);
     const pid = supervisor.childPid();
     await supervisor.stop();
     expect(alive(pid)).toBe(false);
@@ -143,7 +186,12 @@ describe('bad children', () => {
 
   it('a child that never becomes ready is stopped and reported, not restarted', async () => {
     const { install } = scriptedInstall(FOREVER);
-    const supervisor = supervise({ install, env: { PATH: '/usr/bin:/bin', HOME: tempDir('home') }, port: await freePort(), readyTimeoutMs: 1_500 });
+    const supervisor = supervise({
+      install,
+      env: { PATH: '/usr/bin:/bin', HOME: tempDir('home') },
+      port: await freePort(),
+      readyTimeoutMs: 1_500,
+    });
     await supervisor.start();
     expect(supervisor.status()).toMatchObject({ state: 'failed', code: 'not-ready' });
     expect(supervisor.status().fix).toContain('log');
@@ -153,7 +201,12 @@ describe('bad children', () => {
 
   it('a child that keeps crashing is restarted with doubling delays, then given up on (no restart loop)', async () => {
     const { install } = scriptedInstall('process.exit(3);');
-    const supervisor = supervise({ install, env: { PATH: '/usr/bin:/bin', HOME: tempDir('home') }, port: await freePort(), restart: { initialDelayMs: 50, maxDelayMs: 1_000, maxRestarts: 3, windowMs: 60_000 } });
+    const supervisor = supervise({
+      install,
+      env: { PATH: '/usr/bin:/bin', HOME: tempDir('home') },
+      port: await freePort(),
+      restart: { initialDelayMs: 50, maxDelayMs: 1_000, maxRestarts: 3, windowMs: 60_000 },
+    });
     const delays: number[] = [];
     supervisor.on('status', (s) => s.state === 'backoff' && delays.push(s.retryInMs));
     await supervisor.start();
@@ -172,7 +225,9 @@ describe('bad children', () => {
       sockets.add(socket);
       socket.on('error', () => undefined);
       socket.on('close', () => sockets.delete(socket));
-      socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+      socket.once('data', () =>
+        socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;

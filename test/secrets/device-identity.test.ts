@@ -27,7 +27,8 @@ import { FakeKeytar } from './fakes';
 
 let dir: string;
 let keytar: FakeKeytar;
-const identities = () => new DeviceIdentityStore({ dir, openStore: () => openSecretStore({ dir, keytar, canaryTimeoutMs: 1000 }) });
+const identities = () =>
+  new DeviceIdentityStore({ dir, openStore: () => openSecretStore({ dir, keytar, canaryTimeoutMs: 1000 }) });
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-identity-'));
@@ -66,14 +67,18 @@ describe('DeviceIdentityStore', () => {
     const a = await identities().loadOrCreateIdentity();
     const b = await identities().loadOrCreateIdentity();
     expect(b.deviceId).toBe(a.deviceId);
-    expect(JSON.parse(readFileSync(path.join(dir, 'device-identity.json'), 'utf8'))).toMatchObject({ deviceId: a.deviceId });
+    expect(JSON.parse(readFileSync(path.join(dir, 'device-identity.json'), 'utf8'))).toMatchObject({
+      deviceId: a.deviceId,
+    });
     expect(readFileSync(path.join(dir, 'device-identity.json'), 'utf8')).not.toContain('privateKey');
   });
 
   it('refuses to mint a new identity while the keychain is locked or gone', async () => {
     const original = await identities().loadOrCreateIdentity();
     keytar.mode = 'locked';
-    const locked = await identities().loadOrCreateIdentity().catch((e) => e);
+    const locked = await identities()
+      .loadOrCreateIdentity()
+      .catch((e) => e);
     expect(locked).toBeInstanceOf(IdentityUnavailableError);
     expect(locked.deviceId).toBe(original.deviceId);
     keytar.mode = 'no-bus';
@@ -108,7 +113,7 @@ describe('DeviceIdentityStore', () => {
     await expect(ids.setDeviceToken('ws://x', 'operator', '', [])).rejects.toThrow(/empty device token/);
   });
 
-  it("drops tokens that belong to a previous deviceId when an identity is regenerated", async () => {
+  it('drops tokens that belong to a previous deviceId when an identity is regenerated', async () => {
     const ids = identities();
     await ids.loadOrCreateIdentity();
     await ids.setDeviceToken('ws://127.0.0.1:1', 'operator', 'old', []);
@@ -140,7 +145,12 @@ describe('importIdentityFile', () => {
     const file = path.join(dir, 'device.json');
     const deviceId = writeOpenClawIdentity(file);
     const result = await identities().importIdentityFile(file);
-    expect(result).toMatchObject({ format: 'openclaw', deviceIdCorrected: false, alreadyPresent: false, sourceRemoved: true });
+    expect(result).toMatchObject({
+      format: 'openclaw',
+      deviceIdCorrected: false,
+      alreadyPresent: false,
+      sourceRemoved: true,
+    });
     expect(result.identity.deviceId).toBe(deviceId);
     expect(result.identity.createdAtMs).toBe(1_700_000_000_000);
     expect(existsSync(file)).toBe(false);
@@ -192,7 +202,9 @@ describe('importIdentityFile', () => {
         privateKeyPem: b.privateKey.export({ format: 'pem', type: 'pkcs8' }),
       }),
     );
-    await expect(identities().importIdentityFile(mismatched)).rejects.toThrow('the private key does not belong to the public key');
+    await expect(identities().importIdentityFile(mismatched)).rejects.toThrow(
+      'the private key does not belong to the public key',
+    );
     const truncated = path.join(dir, 'truncated.json');
     writeFileSync(truncated, '{"version":1,"publicKeyPem":"-----BEGIN');
     await expect(identities().importIdentityFile(truncated)).rejects.toThrow(/is not valid JSON/);

@@ -53,14 +53,16 @@ function makeHome(name: string): { home: string; dataDir: string; env: NodeJS.Pr
   return { home, dataDir: path.join(home, 'clawdesk'), env };
 }
 
-type Keyring = { kind: 'unlocked'; password?: string } | { kind: 'locked' } | { kind: 'no-bus' } | { kind: 'bogus-bus' };
+type Keyring =
+  { kind: 'unlocked'; password?: string } | { kind: 'locked' } | { kind: 'no-bus' } | { kind: 'bogus-bus' };
 
 async function run(keyring: Keyring, env: NodeJS.ProcessEnv, request: Record<string, unknown>) {
   const arg = JSON.stringify(request);
   let result;
   if (keyring.kind === 'no-bus' || keyring.kind === 'bogus-bus') {
     const childEnv = { ...env };
-    if (keyring.kind === 'bogus-bus') childEnv.DBUS_SESSION_BUS_ADDRESS = `unix:path=${path.join(String(env.HOME), 'no-such-bus')}`;
+    if (keyring.kind === 'bogus-bus')
+      childEnv.DBUS_SESSION_BUS_ADDRESS = `unix:path=${path.join(String(env.HOME), 'no-such-bus')}`;
     result = await runChild(process.execPath, [script, arg], { env: childEnv });
   } else {
     // The newline matters: `printf ""` leaves the daemon without a login keyring ("Object does not exist at path
@@ -69,9 +71,13 @@ async function run(keyring: Keyring, env: NodeJS.ProcessEnv, request: Record<str
       keyring.kind === 'unlocked'
         ? 'printf "%s\\n" "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --daemonize --components=secrets >/dev/null'
         : 'gnome-keyring-daemon --start --daemonize --components=secrets >/dev/null 2>&1';
-    result = await runChild('dbus-run-session', ['--', 'sh', '-c', `${start}; exec "$0" "$1" "$2"`, process.execPath, script, arg], {
-      env: { ...env, KEYRING_PASSWORD: keyring.kind === 'unlocked' ? (keyring.password ?? '') : '' },
-    });
+    result = await runChild(
+      'dbus-run-session',
+      ['--', 'sh', '-c', `${start}; exec "$0" "$1" "$2"`, process.execPath, script, arg],
+      {
+        env: { ...env, KEYRING_PASSWORD: keyring.kind === 'unlocked' ? (keyring.password ?? '') : '' },
+      },
+    );
   }
   return lastJsonLine(result.stdout);
 }
@@ -97,7 +103,11 @@ describe.skipIf(!haveSecretService)('keytar against a real Secret Service', () =
     expect(statSync(path.join(dataDir, 'secrets.vault.json')).mode & 0o777).toBe(0o600);
     const record = JSON.parse(readFileSync(path.join(dataDir, 'secret-backend.json'), 'utf8'));
     expect(record).toMatchObject({ backend: 'keytar', weak: false });
-    expect(record.attempts[0]).toEqual({ backend: 'keytar', outcome: 'ok', detail: 'canary written, read back and deleted' });
+    expect(record.attempts[0]).toEqual({
+      backend: 'keytar',
+      outcome: 'ok',
+      detail: 'canary written, read back and deleted',
+    });
   });
 
   it('no session bus: unavailable with the exact reason, and no silent fallback', async () => {
@@ -115,13 +125,21 @@ describe.skipIf(!haveSecretService)('keytar against a real Secret Service', () =
     expect(existsSync(path.join(dataDir, 'secrets.vault.json'))).toBe(false);
   });
 
-  it('a bogus bus address is unavailable too; with the user\'s acceptance the weak file mode is used and recorded', async () => {
+  it("a bogus bus address is unavailable too; with the user's acceptance the weak file mode is used and recorded", async () => {
     const { env, dataDir } = makeHome('bogus');
     const refused = await run({ kind: 'bogus-bus' }, env, { dir: dataDir, action: 'open' });
     expect(refused).toMatchObject({ ok: false, code: 'unavailable' });
-    expect(refused.message).toContain('keytar: unavailable (canary write failed: Could not connect: No such file or directory)');
+    expect(refused.message).toContain(
+      'keytar: unavailable (canary write failed: Could not connect: No such file or directory)',
+    );
 
-    const accepted = await run({ kind: 'bogus-bus' }, env, { dir: dataDir, action: 'set', allowPlaintextFallback: true, name: 'a', value: 'b' });
+    const accepted = await run({ kind: 'bogus-bus' }, env, {
+      dir: dataDir,
+      action: 'set',
+      allowPlaintextFallback: true,
+      name: 'a',
+      value: 'b',
+    });
     expect(accepted).toEqual({ ok: true, backend: 'plaintext-file', weak: true, value: 'b' });
     expect(statSync(path.join(dataDir, 'vault-key.plaintext.json')).mode & 0o777).toBe(0o600);
     const record = JSON.parse(readFileSync(path.join(dataDir, 'secret-backend.json'), 'utf8'));
@@ -132,7 +150,10 @@ describe.skipIf(!haveSecretService)('keytar against a real Secret Service', () =
   it('locked keyring: writes fail while reads return nothing, so the canary reports "locked"', async () => {
     const { env, dataDir } = makeHome('locked-first');
     // Create a password-protected login keyring, then come back without unlocking it.
-    await run({ kind: 'unlocked', password: 'correct horse' }, env, { dir: path.join(env.HOME!, 'scratch'), action: 'open' });
+    await run({ kind: 'unlocked', password: 'correct horse' }, env, {
+      dir: path.join(env.HOME!, 'scratch'),
+      action: 'open',
+    });
     const out = await run({ kind: 'locked' }, env, { dir: dataDir, action: 'open', allowPlaintextFallback: false });
     expect(out).toEqual({
       ok: false,
@@ -150,7 +171,11 @@ describe.skipIf(!haveSecretService)('keytar against a real Secret Service', () =
     const created = await run({ kind: 'unlocked', password: 'pw' }, env, { dir: dataDir, action: 'identity' });
     expect(created).toMatchObject({ ok: true, backend: 'keytar' });
 
-    const locked = await run({ kind: 'locked' }, env, { dir: dataDir, action: 'identity', allowPlaintextFallback: true });
+    const locked = await run({ kind: 'locked' }, env, {
+      dir: dataDir,
+      action: 'identity',
+      allowPlaintextFallback: true,
+    });
     expect(locked.ok).toBe(false);
     expect(locked.errorName).toBe('IdentityUnavailableError');
     expect(locked.code).toBe('identity-unavailable');

@@ -76,9 +76,16 @@ describe('openSecretStore backend choice', () => {
   });
 
   it('does not count safeStorage on Linux with basic_text (a constant password) as protection', async () => {
-    const error = await openSecretStore({ dir, keytar: null, safeStorage: new FakeSafeStorage(true, 'basic_text'), platform: 'linux' }).catch((e) => e);
+    const error = await openSecretStore({
+      dir,
+      keytar: null,
+      safeStorage: new FakeSafeStorage(true, 'basic_text'),
+      platform: 'linux',
+    }).catch((e) => e);
     expect(error).toBeInstanceOf(SecretStoreUnavailableError);
-    expect(error.message).toContain('safe-storage: unavailable (safeStorage uses "basic_text", which does not protect the key)');
+    expect(error.message).toContain(
+      'safe-storage: unavailable (safeStorage uses "basic_text", which does not protect the key)',
+    );
   });
 
   it('never enters the weak file mode without the acceptance flag', async () => {
@@ -116,7 +123,9 @@ describe('openSecretStore backend choice', () => {
     await (await openSecretStore({ dir, keytar })).set('x', '1');
     const before = readFileSync(path.join(dir, 'secrets.vault.json'), 'utf8');
     keytar.items.clear();
-    await expect(openSecretStore({ dir, keytar, allowPlaintextFallback: true })).rejects.toBeInstanceOf(SecretKeyMissingError);
+    await expect(openSecretStore({ dir, keytar, allowPlaintextFallback: true })).rejects.toBeInstanceOf(
+      SecretKeyMissingError,
+    );
     expect(readFileSync(path.join(dir, 'secrets.vault.json'), 'utf8')).toBe(before);
   });
 

@@ -4,7 +4,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewaySession } from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { nextEvent } from '../helpers/gateway-fixture';
-import { agentFlow, invoke, rejection, scriptedApprover, startExecHarness, type ExecHarness } from '../approvals/exec-harness';
+import {
+  agentFlow,
+  invoke,
+  rejection,
+  scriptedApprover,
+  startExecHarness,
+  type ExecHarness,
+} from '../approvals/exec-harness';
 
 /**
  * Issue 9 finding 4: with no approval client connected the request came back `deliveryRoute: "none"`, then the
@@ -22,7 +29,13 @@ afterEach(async () => {
 const touch = (file: string) => ['/bin/sh', '-lc', `touch ${file}`];
 
 /** The agent's system.run replay claiming a decision of its own choosing. */
-function claimRun(agent: GatewaySession, harness: ExecHarness, flow: { plan: any; approval: any }, argv: string[], decision: string) {
+function claimRun(
+  agent: GatewaySession,
+  harness: ExecHarness,
+  flow: { plan: any; approval: any },
+  argv: string[],
+  decision: string,
+) {
   return invoke(agent, harness.nodeId, 'system.run', {
     command: argv,
     systemRunPlan: flow.plan,
@@ -48,7 +61,12 @@ describe('askFallback is applied by the gateway; a requester never supplies its 
     h = await startExecHarness();
     const agent = await h.operator({ scopes: ['operator.write', 'operator.approvals'] });
     const flow = await agentFlow(agent, h.nodeId, touch('nr1'), { cwd: h.work });
-    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'no-approval-route', askFallback: 'deny', fallbackDecision: 'deny' });
+    expect(flow.approval).toMatchObject({
+      decision: null,
+      terminalReason: 'no-approval-route',
+      askFallback: 'deny',
+      fallbackDecision: 'deny',
+    });
     for (const decision of ['allow-once', 'allow-always']) {
       const err = await rejection(claimRun(agent, h, flow, touch('nr1'), decision));
       expect(err.error).toMatchObject({ code: 'INVALID_REQUEST', details: { code: 'APPROVAL_REQUIRED' } });
@@ -76,7 +94,9 @@ describe('askFallback is applied by the gateway; a requester never supplies its 
     const flow = await agentFlow(agent, h.nodeId, touch('nr3'), { cwd: h.work });
     // The requester states no askFallback: it is taken as deny (fail closed), even under a looser ceiling.
     expect(flow.approval).toMatchObject({ decision: null, askFallback: 'deny', fallbackDecision: 'deny' });
-    expect((await rejection(claimRun(agent, h, flow, touch('nr3'), 'allow-once'))).error.details.code).toBe('APPROVAL_REQUIRED');
+    expect((await rejection(claimRun(agent, h, flow, touch('nr3'), 'allow-once'))).error.details.code).toBe(
+      'APPROVAL_REQUIRED',
+    );
 
     const stated = await agent.request('exec.approval.request', {
       command: 'x',
@@ -90,11 +110,16 @@ describe('askFallback is applied by the gateway; a requester never supplies its 
       askFallback: 'full',
     });
     expect(stated).toMatchObject({ decision: null, askFallback: 'full', fallbackDecision: 'allow-once' });
-    const replay = { plan: { argv: touch('nr3'), cwd: h.work, agentId: 'main', sessionKey: 'agent:main:s1' }, approval: stated };
+    const replay = {
+      plan: { argv: touch('nr3'), cwd: h.work, agentId: 'main', sessionKey: 'agent:main:s1' },
+      approval: stated,
+    };
     // The decision is the gateway's: a claimed allow-always is run as the fallback's allow-once, and only once.
     const ran = await claimRun(agent, h, replay, touch('nr3'), 'allow-always');
     expect(ran.payload).toMatchObject({ exitCode: 0, success: true });
-    expect((await rejection(claimRun(agent, h, replay, touch('nr3'), 'allow-once'))).error.details.code).toBe('APPROVAL_CONSUMED');
+    expect((await rejection(claimRun(agent, h, replay, touch('nr3'), 'allow-once'))).error.details.code).toBe(
+      'APPROVAL_CONSUMED',
+    );
   });
 });
 
@@ -110,7 +135,10 @@ describe('a request cannot be resolved by its requester, judged by device and by
       ['approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' }],
     ] as const) {
       const err = await rejection(twin.request(method, params));
-      expect(err.error).toMatchObject({ code: 'INVALID_REQUEST', details: { reason: 'APPROVAL_SELF_RESOLVE', match: 'credential' } });
+      expect(err.error).toMatchObject({
+        code: 'INVALID_REQUEST',
+        details: { reason: 'APPROVAL_SELF_RESOLVE', match: 'credential' },
+      });
       expect(err.message).toContain('authenticated with the same shared gateway token as the requester');
     }
     expect(h.exec.approvals.find(pending.id)?.status).toBe('pending');
@@ -125,7 +153,9 @@ describe('a request cannot be resolved by its requester, judged by device and by
     const agent = await h.operator();
     const pending = await filed(h, agent, watcher, 'sr2');
     const deviceLess = await h.operator({ device: null, scopes: ['operator.approvals'] });
-    const err = await rejection(deviceLess.request('exec.approval.resolve', { id: pending.id, decision: 'allow-once' }));
+    const err = await rejection(
+      deviceLess.request('exec.approval.resolve', { id: pending.id, decision: 'allow-once' }),
+    );
     expect(err.error.details).toMatchObject({ reason: 'APPROVAL_SELF_RESOLVE', match: 'credential' });
     expect(h.exec.approvals.find(pending.id)?.status).toBe('pending');
 
@@ -136,9 +166,17 @@ describe('a request cannot be resolved by its requester, judged by device and by
     await first.close();
     const tokenAgent = await h.operator({ device, token: undefined, deviceToken });
     const own = await filed(h, tokenAgent, watcher, 'sr5');
-    const cli = await h.operator({ device: null, clientId: 'cli', clientMode: 'cli', scopes: ['operator.admin', 'operator.approvals'] });
+    const cli = await h.operator({
+      device: null,
+      clientId: 'cli',
+      clientMode: 'cli',
+      scopes: ['operator.admin', 'operator.approvals'],
+    });
     const res = await cli.request('approval.resolve', { id: own.id, kind: 'exec', decision: 'allow-once' });
-    expect(res).toMatchObject({ applied: true, approval: { status: 'allowed', resolver: { kind: 'runtime', id: 'cli' } } });
+    expect(res).toMatchObject({
+      applied: true,
+      approval: { status: 'allowed', resolver: { kind: 'runtime', id: 'cli' } },
+    });
     expect((await (await own.flow).run()).payload.success).toBe(true);
   });
 
@@ -149,7 +187,9 @@ describe('a request cannot be resolved by its requester, judged by device and by
     const agent = await h.operator({ device });
     const pending = await filed(h, agent, watcher, 'sr3');
     const again = await h.operator({ device, scopes: ['operator.approvals'] });
-    const err = await rejection(again.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' }));
+    const err = await rejection(
+      again.request('approval.resolve', { id: pending.id, kind: 'exec', decision: 'allow-once' }),
+    );
     expect(err.error.details).toMatchObject({ reason: 'APPROVAL_SELF_RESOLVE', match: 'device' });
     expect(err.message).toBe('an approval cannot be resolved by the device that requested it');
     expect(h.exec.approvals.find(pending.id)?.status).toBe('pending');
@@ -162,9 +202,12 @@ describe('a request cannot be resolved by its requester, judged by device and by
     const approver = scriptedApprover('allow-once');
     await h.approvalClient(approver, { identity: device });
     const flow = await agentFlow(agent, h.nodeId, touch('sr4'), { cwd: h.work });
-    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'no-approval-route', fallbackDecision: 'deny' });
+    expect(flow.approval).toMatchObject({
+      decision: null,
+      terminalReason: 'no-approval-route',
+      fallbackDecision: 'deny',
+    });
     expect(approver.seen).toHaveLength(0);
     expect(existsSync(path.join(h.work, 'sr4'))).toBe(false);
   });
-
 });

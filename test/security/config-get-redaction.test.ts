@@ -14,8 +14,10 @@ const SK = 'sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789';
 const GHP = 'ghp_0123456789abcdefghijABCDEFGHIJklmnop';
 const PAT = 'github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123';
 const SLACK = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';
-const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
-const PEM = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n';
+const JWT =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+const PEM =
+  '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n';
 const AKIA = 'AKIAIOSFODNN7EXAMPLE';
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
@@ -56,7 +58,12 @@ describe('issue 9 finding 11: config.get redacts by value as well as by key', ()
   });
 
   it('URLs with credentials keep everything but the password', () => {
-    const out = redactSecrets({ db: { DATABASE_URL: 'postgres://app:s3cr3t-pw@db.internal:5432/main', mirror: 'https://user:pa55@example.com/x?y=1' } }) as any;
+    const out = redactSecrets({
+      db: {
+        DATABASE_URL: 'postgres://app:s3cr3t-pw@db.internal:5432/main',
+        mirror: 'https://user:pa55@example.com/x?y=1',
+      },
+    }) as any;
     expect(out.db.DATABASE_URL).toBe(`postgres://app:${R}@db.internal:5432/main`);
     expect(out.db.mirror).toBe(`https://user:${R}@example.com/x?y=1`);
     const query = redactSecrets({ url: 'https://example.com/hook?token=abc123&mode=fast' }) as any;
@@ -97,7 +104,10 @@ describe('issue 9 finding 11: config.get redacts by value as well as by key', ()
   });
 
   it('arrays under secret-looking keys', () => {
-    const out = redactSecrets({ gateway: { auth: { mode: 'token', tokens: ['t-one', 't-two'] } }, apiKeys: [{ name: 'a', value: 'v' }] }) as any;
+    const out = redactSecrets({
+      gateway: { auth: { mode: 'token', tokens: ['t-one', 't-two'] } },
+      apiKeys: [{ name: 'a', value: 'v' }],
+    }) as any;
     expect(out.gateway.auth).toEqual({ mode: 'token', tokens: [R, R] });
     expect(out.apiKeys).toEqual([{ name: R, value: R }]);
   });
@@ -106,11 +116,21 @@ describe('issue 9 finding 11: config.get redacts by value as well as by key', ()
     const config = {
       gateway: { mode: 'local', bind: 'loopback', port: 18789, auth: { mode: 'token', token: 'x' } },
       tools: { exec: { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' } },
-      agents: { defaults: { workspace: '/home/u/.openclaw/workspace', contextTokens: 200000, maxTokens: 8192, model: 'anthropic/claude' } },
+      agents: {
+        defaults: {
+          workspace: '/home/u/.openclaw/workspace',
+          contextTokens: 200000,
+          maxTokens: 8192,
+          model: 'anthropic/claude',
+        },
+      },
       ui: { theme: 'Basic settings', note: 'Bearer of good news' },
       device: { publicKey: 'MCowBQYDK2VwAyEA' },
     };
-    expect(redactSecrets(config)).toEqual({ ...config, gateway: { ...config.gateway, auth: { mode: 'token', token: R } } });
+    expect(redactSecrets(config)).toEqual({
+      ...config,
+      gateway: { ...config.gateway, auth: { mode: 'token', token: R } },
+    });
   });
 
   it('does not mutate its input, and "__proto__" keys stay plain data', () => {
@@ -147,7 +167,9 @@ describe('issue 9 finding 11: config.get over a live gateway', () => {
     const s = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.read'] });
     try {
       const result = await s.request('config.get', {});
-      expect(leaks(result, ['gateway-secret-1', SK, AWS_SECRET, 'db-pass-9', 'hook-token-a', 'hook-token-b'])).toEqual([]);
+      expect(leaks(result, ['gateway-secret-1', SK, AWS_SECRET, 'db-pass-9', 'hook-token-a', 'hook-token-b'])).toEqual(
+        [],
+      );
       expect(result.hash).toBe(createHash('sha256').update(readFileSync(file, 'utf8')).digest('hex'));
       expect(result.config.gateway.auth.mode).toBe('token');
       expect(result.config.models.providers.openai.headers.Authorization).toBe(R);

@@ -38,7 +38,11 @@ async function pairedThenNarrowed(g: TestGateway, device: DeviceSigner): Promise
   const first = await open({ url: g.url, token: 'test-token', device, scopes: ['operator.admin'] });
   expect((first as any).hello.auth.scopes).toContain('operator.admin');
   const owner = await open({ url: g.url, token: 'test-token', scopes: ['operator.admin'] });
-  const rotated = await owner.request('device.token.rotate', { deviceId: device.deviceId, role: 'operator', scopes: ['operator.read'] });
+  const rotated = await owner.request('device.token.rotate', {
+    deviceId: device.deviceId,
+    role: 'operator',
+    scopes: ['operator.read'],
+  });
   expect(rotated.scopes).toEqual(['operator.read']);
   return rotated.token as string;
 }
@@ -51,7 +55,10 @@ describe('a device token grants at most the scopes it was issued with', () => {
     silentAllowed = false;
     const before = g.pairing.getPaired(device.deviceId)!.approvedAtMs;
     const refused = await connectError({ url: g.url, device, deviceToken: readToken, scopes: ['operator.admin'] });
-    expect(refused.error).toMatchObject({ code: 'NOT_PAIRED', details: { code: 'PAIRING_REQUIRED', reason: 'scope-upgrade' } });
+    expect(refused.error).toMatchObject({
+      code: 'NOT_PAIRED',
+      details: { code: 'PAIRING_REQUIRED', reason: 'scope-upgrade' },
+    });
     expect(refused.error!.message).toContain('clawdesk devices approve');
     const pending = g.pairing.listPending().find((r) => r.deviceId === device.deviceId);
     expect(pending?.scopes).toContain('operator.admin');
@@ -69,8 +76,17 @@ describe('a device token grants at most the scopes it was issued with', () => {
     const g = await gateway();
     const device = createEphemeralDeviceSigner();
     const readToken = await pairedThenNarrowed(g, device);
-    const refused = await connectError({ url: g.url, device, deviceToken: readToken, scopes: ['operator.admin'], headers: { 'x-forwarded-for': '203.0.113.9' } });
-    expect(refused.error).toMatchObject({ code: 'NOT_PAIRED', details: { code: 'PAIRING_REQUIRED', reason: 'scope-upgrade' } });
+    const refused = await connectError({
+      url: g.url,
+      device,
+      deviceToken: readToken,
+      scopes: ['operator.admin'],
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    });
+    expect(refused.error).toMatchObject({
+      code: 'NOT_PAIRED',
+      details: { code: 'PAIRING_REQUIRED', reason: 'scope-upgrade' },
+    });
     expect(g.pairing.getPaired(device.deviceId)!.tokens!.operator.scopes).toEqual(['operator.read']);
   });
 
@@ -84,7 +100,10 @@ describe('a device token grants at most the scopes it was issued with', () => {
     const before = g.pairing.getPaired(device.deviceId)!.approvedAtMs;
     await new Promise((r) => setTimeout(r, 5));
     const admin = await open({ url: g.url, device, deviceToken: readToken, scopes: ['operator.admin'] });
-    expect((admin as any).hello.auth).toMatchObject({ method: 'device-token', scopes: expect.arrayContaining(['operator.admin']) });
+    expect((admin as any).hello.auth).toMatchObject({
+      method: 'device-token',
+      scopes: expect.arrayContaining(['operator.admin']),
+    });
     expect((admin as any).hello.auth.deviceToken).not.toBe(readToken);
     expect(g.pairing.getPaired(device.deviceId)!.approvedAtMs).toBeGreaterThan(before);
     await expect.poll(() => resolved.map((e) => [e.deviceId, e.decision])).toEqual([[device.deviceId, 'approved']]);

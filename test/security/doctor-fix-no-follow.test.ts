@@ -22,7 +22,8 @@ afterEach(() => {
 });
 
 const pe = (): PathEnvironment => ({ ...currentPathEnvironment(), env: { HOME: home }, osHomedir: home, cwd: root });
-const doctor = (options: DoctorOptions = {}) => runDoctor(pe(), { probeKeychain: false, clawdeskDataDir: path.join(root, 'data'), ...options });
+const doctor = (options: DoctorOptions = {}) =>
+  runDoctor(pe(), { probeKeychain: false, clawdeskDataDir: path.join(root, 'data'), ...options });
 const mode = (p: string) => (lstatSync(p).mode & 0o7777).toString(8);
 
 describe('issue 9 finding 13: doctor --fix never follows symlinks', () => {
@@ -37,11 +38,16 @@ describe('issue 9 finding 13: doctor --fix never follows symlinks', () => {
 
     const report = await doctor({ fix: true });
     expect(mode(shared)).toBe('1777');
-    const loose = report.findings.find((f) => f.code === 'loose-permissions' && f.paths.includes(path.join(dir, 'credentials')))!;
+    const loose = report.findings.find(
+      (f) => f.code === 'loose-permissions' && f.paths.includes(path.join(dir, 'credentials')),
+    )!;
     expect(loose.fixed).toBeUndefined();
     expect(loose.message).toContain(`It is a symbolic link to ${shared}`);
     expect(loose.message).toContain('Not changed: doctor --fix does not follow symbolic links.');
-    expect(report.findings.find((f) => f.code === 'trust-path-link')).toMatchObject({ severity: 'error', paths: [path.join(dir, 'credentials')] });
+    expect(report.findings.find((f) => f.code === 'trust-path-link')).toMatchObject({
+      severity: 'error',
+      paths: [path.join(dir, 'credentials')],
+    });
   });
 
   it('a trust file that links to a file outside is not chmodded', async () => {
@@ -78,7 +84,9 @@ describe('issue 9 finding 13: doctor --fix clears only the group/other bits it m
     expect(mode(path.join(dir, 'credentials'))).toBe('2700');
     // Read-only for its owner stays read-only: --fix removes access, never grants it.
     expect(mode(path.join(dir, 'identity', 'device.json'))).toBe('400');
-    expect(report.findings.filter((f) => f.code === 'loose-permissions').map((f) => f.fixed)).toEqual(expect.arrayContaining(['mode 1777 → 1700', 'mode 2770 → 2700', 'mode 444 → 400']));
+    expect(report.findings.filter((f) => f.code === 'loose-permissions').map((f) => f.fixed)).toEqual(
+      expect.arrayContaining(['mode 1777 → 1700', 'mode 2770 → 2700', 'mode 444 → 400']),
+    );
   });
 
   it('clearModeBitsNoFollow: a link is reported and left alone; bits outside the mask are kept', async () => {
@@ -86,7 +94,10 @@ describe('issue 9 finding 13: doctor --fix clears only the group/other bits it m
     mkdirSync(target);
     chmodSync(target, 0o1777);
     symlinkSync(target, path.join(root, 'link'));
-    expect(await clearModeBitsNoFollow(path.join(root, 'link'), 0o077)).toEqual({ outcome: 'is-link', linkTarget: target });
+    expect(await clearModeBitsNoFollow(path.join(root, 'link'), 0o077)).toEqual({
+      outcome: 'is-link',
+      linkTarget: target,
+    });
     expect(statSync(target).mode & 0o7777).toBe(0o1777);
     expect(await clearModeBitsNoFollow(target, 0o022)).toEqual({ outcome: 'changed', before: 0o1777, after: 0o1755 });
     expect(await clearModeBitsNoFollow(target, 0o022)).toEqual({ outcome: 'unchanged', before: 0o1755, after: 0o1755 });

@@ -21,8 +21,14 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const pe = (env: Record<string, string> = {}): PathEnvironment => ({ ...currentPathEnvironment(), env: { HOME: home, ...env }, osHomedir: home, cwd: root });
-const doctor = (env: Record<string, string> = {}) => runDoctor(pe(env), { probeKeychain: false, clawdeskDataDir: path.join(root, 'data') });
+const pe = (env: Record<string, string> = {}): PathEnvironment => ({
+  ...currentPathEnvironment(),
+  env: { HOME: home, ...env },
+  osHomedir: home,
+  cwd: root,
+});
+const doctor = (env: Record<string, string> = {}) =>
+  runDoctor(pe(env), { probeKeychain: false, clawdeskDataDir: path.join(root, 'data') });
 
 describe('issue 9 finding 10: doctor flags a state dir another user can change', () => {
   it('links leaving the tree: an error on a trust path, a warning elsewhere', async () => {
@@ -40,7 +46,10 @@ describe('issue 9 finding 10: doctor flags a state dir another user can change',
     const trust = report.findings.find((f) => f.code === 'trust-path-link')!;
     expect(trust).toMatchObject({ severity: 'error', paths: [path.join(legacy, 'devices')] });
     expect(trust.message).toMatch(/is a symbolic link \(to .*drop\/devices\): trust state must be a real directory/);
-    expect(report.findings.find((f) => f.code === 'link-leaves-tree')).toMatchObject({ severity: 'warn', paths: [path.join(legacy, 'notes')] });
+    expect(report.findings.find((f) => f.code === 'link-leaves-tree')).toMatchObject({
+      severity: 'warn',
+      paths: [path.join(legacy, 'notes')],
+    });
     expect(report.ok).toBe(false);
   });
 
@@ -50,7 +59,9 @@ describe('issue 9 finding 10: doctor flags a state dir another user can change',
     if (!other) {
       // Not root: a root-owned state dir is another user's.
       const report = await doctor({ OPENCLAW_STATE_DIR: '/usr/share' });
-      expect(report.findings.find((f) => f.code === 'foreign-owner')?.message).toMatch(/\/usr\/share is owned by uid 0/);
+      expect(report.findings.find((f) => f.code === 'foreign-owner')?.message).toMatch(
+        /\/usr\/share is owned by uid 0/,
+      );
       return;
     }
     const legacy = path.join(home, '.clawdbot');
@@ -73,12 +84,18 @@ describe('issue 9 finding 10: doctor flags a state dir another user can change',
     expect(finding).toMatchObject({ severity: 'error', paths: [shared, state] });
     expect(finding.fix).toBe(`chmod go-w ${shared}, or move the state dir somewhere only you can change.`);
     chmodSync(shared, 0o1777);
-    expect((await doctor({ OPENCLAW_STATE_DIR: state })).findings.filter((f) => f.code === 'writable-ancestor')).toEqual([]);
+    expect(
+      (await doctor({ OPENCLAW_STATE_DIR: state })).findings.filter((f) => f.code === 'writable-ancestor'),
+    ).toEqual([]);
   });
 
   it('a clean state dir has none of these findings', async () => {
     populateStateDir(path.join(home, '.openclaw'), { label: 'a' });
     const codes = (await doctor()).findings.map((f) => f.code);
-    expect(codes.filter((c) => ['foreign-owner', 'writable-ancestor', 'trust-path-link', 'link-leaves-tree', 'unsafe-state-dir'].includes(c))).toEqual([]);
+    expect(
+      codes.filter((c) =>
+        ['foreign-owner', 'writable-ancestor', 'trust-path-link', 'link-leaves-tree', 'unsafe-state-dir'].includes(c),
+      ),
+    ).toEqual([]);
   });
 });

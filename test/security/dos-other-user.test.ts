@@ -1,7 +1,14 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectGateway, GatewayClientError } from '../../gateway/client/gateway-client';
-import { bundleScript, lastJsonLine, runChild, startTestGateway, TOKEN, type TestGateway } from '../hardening/helpers/harness';
+import {
+  bundleScript,
+  lastJsonLine,
+  runChild,
+  startTestGateway,
+  TOKEN,
+  type TestGateway,
+} from '../hardening/helpers/harness';
 import { asOtherUser, canSwitchUser, ensureOtherUser, spawnAsOtherUser } from '../hardening/helpers/other-user';
 
 /**
@@ -14,7 +21,15 @@ import { asOtherUser, canSwitchUser, ensureOtherUser, spawnAsOtherUser } from '.
 const CLIENT = path.join(__dirname, 'fixtures', 'dos-client.ts');
 
 const ownerConnects = async (url: string) => {
-  const session = await connectGateway({ url, clientId: 'cli', clientMode: 'cli', platform: 'linux', token: TOKEN, scopes: ['operator.read'], connectTimeoutMs: 8_000 });
+  const session = await connectGateway({
+    url,
+    clientId: 'cli',
+    clientMode: 'cli',
+    platform: 'linux',
+    token: TOKEN,
+    scopes: ['operator.read'],
+    connectTimeoutMs: 8_000,
+  });
   try {
     return { hello: session.hello.type, health: Boolean(await session.request('health', {}, { timeoutMs: 5_000 })) };
   } finally {
@@ -41,8 +56,16 @@ describe.runIf(canSwitchUser)('issue 9 finding 14: another local user cannot den
     const gateway = await startTestGateway({});
     gateways.push(gateway);
     const other = async (count: number, token: string) => {
-      const [cmd, args] = asOtherUser(user, process.execPath, [script, 'wrong-tokens', gateway.url, String(count), token]);
-      return lastJsonLine((await runChild(cmd, args, { env: { PATH: process.env.PATH, HOME: '/tmp' }, timeoutMs: 60_000 })).stdout);
+      const [cmd, args] = asOtherUser(user, process.execPath, [
+        script,
+        'wrong-tokens',
+        gateway.url,
+        String(count),
+        token,
+      ]);
+      return lastJsonLine(
+        (await runChild(cmd, args, { env: { PATH: process.env.PATH, HOME: '/tmp' }, timeoutMs: 60_000 })).stdout,
+      );
     };
     const guesses = await other(12, 'wrong-token');
     expect(guesses.uid).toBe(user.uid);
@@ -53,14 +76,26 @@ describe.runIf(canSwitchUser)('issue 9 finding 14: another local user cannot den
     // …while the guessing user stays locked out, even with the right token.
     expect((await other(1, TOKEN)).codes).toEqual(['AUTH_RATE_LIMITED']);
     // And a failed owner login still counts for the owner only (the limiter is not switched off).
-    const wrong = await connectGateway({ url: gateway.url, clientId: 'cli', clientMode: 'cli', platform: 'linux', token: 'nope', connectTimeoutMs: 8_000 }).catch((e) => e as GatewayClientError);
+    const wrong = await connectGateway({
+      url: gateway.url,
+      clientId: 'cli',
+      clientMode: 'cli',
+      platform: 'linux',
+      token: 'nope',
+      connectTimeoutMs: 8_000,
+    }).catch((e) => e as GatewayClientError);
     expect((wrong as GatewayClientError).detailCode).toBe('AUTH_TOKEN_MISMATCH');
   });
 
   it('issue 9 finding 14: 512 idle pre-auth sockets from another user do not make the owner get HTTP 503', async () => {
     const gateway = await startTestGateway({ handshakeTimeoutMs: 60_000 });
     gateways.push(gateway);
-    const { child, first } = await spawnAsOtherUser(user, process.execPath, [script, 'idle-sockets', gateway.url, '520'], 60_000);
+    const { child, first } = await spawnAsOtherUser(
+      user,
+      process.execPath,
+      [script, 'idle-sockets', gateway.url, '520'],
+      60_000,
+    );
     try {
       expect(first.uid).toBe(user.uid);
       // The other user gets its own budget of 512 pre-auth sockets and no more.

@@ -21,11 +21,17 @@ describe('the corpus itself', () => {
     const titles = [...all.map(caseTitle), ...SCRIPTED.map((c) => c.name)];
     const dupes = titles.filter((t, i) => titles.indexOf(t) !== i);
     expect(dupes).toEqual([]);
-    const covered = new Set([...all.flatMap(findings), ...SCRIPTED.flatMap((c) => (c.finding === undefined ? [] : [c.finding].flat()))]);
+    const covered = new Set([
+      ...all.flatMap(findings),
+      ...SCRIPTED.flatMap((c) => (c.finding === undefined ? [] : [c.finding].flat())),
+    ]);
     for (const f of [1, 2, 6, 7, 8, 9]) expect(covered.has(f), `finding ${f}`).toBe(true);
     // Each of those findings has cases shown to fail on the code before the rewrite.
     const shown = [...FAILED_BEFORE_REWRITE].join('\n');
-    for (const f of [1, 2, 6, 7, 8, 9]) expect(shown, `finding ${f} shown failing before the rewrite`).toMatch(new RegExp(`^issue 9 finding (\\d+\\+)*${f}(\\+\\d+)*: `, 'm'));
+    for (const f of [1, 2, 6, 7, 8, 9])
+      expect(shown, `finding ${f} shown failing before the rewrite`).toMatch(
+        new RegExp(`^issue 9 finding (\\d+\\+)*${f}(\\+\\d+)*: `, 'm'),
+      );
     // Enough positives that a policy refusing everything cannot pass.
     expect(all.filter((c) => c.expect === 'runs').length).toBeGreaterThanOrEqual(30);
     // Every evil-marker claim is made somewhere.

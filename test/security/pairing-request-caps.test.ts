@@ -22,7 +22,8 @@ vi.mock('../../gateway/fs/atomic-file', async (importOriginal) => {
   };
 });
 
-const { DevicePairingStore, MAX_PENDING_PAIRING_PER_SOURCE, MAX_PENDING_PAIRING_TOTAL } = await import('../../gateway/pairing/device-pairing-store');
+const { DevicePairingStore, MAX_PENDING_PAIRING_PER_SOURCE, MAX_PENDING_PAIRING_TOTAL } =
+  await import('../../gateway/pairing/device-pairing-store');
 const { createEphemeralDeviceSigner } = await import('../../gateway/protocol/device-auth');
 const { connectError, startTestGateway } = await import('../helpers/gateway-fixture');
 
@@ -36,7 +37,16 @@ afterEach(async () => {
 
 function input(i: number, source: string) {
   const device = createEphemeralDeviceSigner();
-  return { deviceId: device.deviceId, publicKey: device.publicKey, role: 'operator', scopes: ['operator.read'], remoteIp: '127.0.0.1', source, silent: false, clientId: `c${i}` };
+  return {
+    deviceId: device.deviceId,
+    publicKey: device.publicKey,
+    role: 'operator',
+    scopes: ['operator.read'],
+    remoteIp: '127.0.0.1',
+    source,
+    silent: false,
+    clientId: `c${i}`,
+  };
 }
 
 describe('pending pairing requests are capped, oldest dropped', () => {
@@ -45,7 +55,11 @@ describe('pending pairing requests are capped, oldest dropped', () => {
     cleanups.push(() => gw.dispose());
     const ids: string[] = [];
     for (let i = 0; i < MAX_PENDING_PAIRING_PER_SOURCE + 10; i++) {
-      const refused = await connectError({ url: gw.url, device: createEphemeralDeviceSigner(), scopes: ['operator.read'] });
+      const refused = await connectError({
+        url: gw.url,
+        device: createEphemeralDeviceSigner(),
+        scopes: ['operator.read'],
+      });
       expect(refused.error?.details).toMatchObject({ code: 'PAIRING_REQUIRED' });
       ids.push((refused.error!.details as any).requestId);
     }
@@ -78,7 +92,9 @@ describe('pending pairing requests are capped, oldest dropped', () => {
     // A source flooding past its own cap displaces its own requests, not the others'.
     for (let i = 0; i < MAX_PENDING_PAIRING_PER_SOURCE * 2; i++) await store.requestPairing(input(500 + i, 'uid:6666'));
     const after = store.listPending();
-    expect(after.filter((r) => r.clientId?.startsWith('c5') && Number(r.clientId.slice(1)) >= 500)).toHaveLength(MAX_PENDING_PAIRING_PER_SOURCE);
+    expect(after.filter((r) => r.clientId?.startsWith('c5') && Number(r.clientId.slice(1)) >= 500)).toHaveLength(
+      MAX_PENDING_PAIRING_PER_SOURCE,
+    );
     expect(after).toHaveLength(MAX_PENDING_PAIRING_TOTAL);
   });
 
@@ -88,7 +104,9 @@ describe('pending pairing requests are capped, oldest dropped', () => {
     const store = await DevicePairingStore.open(dir);
     writes.length = 0;
     const n = 50;
-    const results = await Promise.all(Array.from({ length: n }, (_, i) => store.requestPairing(input(i, `uid:${i % 5}`))));
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) => store.requestPairing(input(i, `uid:${i % 5}`))),
+    );
     expect(results).toHaveLength(n);
     expect(writes.filter((f) => f === 'paired.json')).toHaveLength(0);
     expect(writes.filter((f) => f === 'pending.json').length).toBeLessThanOrEqual(3);

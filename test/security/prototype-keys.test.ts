@@ -45,7 +45,14 @@ function core(schema: any): any {
   for (let i = 0; i < 20; i++) {
     const d = def(schema);
     if (!d) return schema;
-    if (d.type === 'optional' || d.type === 'nullable' || d.type === 'default' || d.type === 'readonly' || d.type === 'nonoptional') schema = d.innerType;
+    if (
+      d.type === 'optional' ||
+      d.type === 'nullable' ||
+      d.type === 'default' ||
+      d.type === 'readonly' ||
+      d.type === 'nonoptional'
+    )
+      schema = d.innerType;
     else if (d.type === 'pipe') schema = def(d.out)?.type === 'transform' ? d.in : d.out;
     else return schema;
   }
@@ -71,7 +78,8 @@ function sample(schema: any): unknown {
   switch (d?.type) {
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const [key, inner] of Object.entries(d.shape as Record<string, unknown>)) if (!isOptional(inner)) out[key] = sample(inner);
+      for (const [key, inner] of Object.entries(d.shape as Record<string, unknown>))
+        if (!isOptional(inner)) out[key] = sample(inner);
       return out;
     }
     case 'string':
@@ -106,7 +114,8 @@ function slots(schema: any, at: Path = [], name = ''): Slot[] {
     case 'object': {
       // Unknown keys: as a property name of this object (loose objects pass them, strict ones refuse them).
       const out: Slot[] = [{ path: at, as: 'key', mustRefuse: true }];
-      for (const [key, inner] of Object.entries(d.shape as Record<string, unknown>)) out.push(...slots(inner, [...at, key], key));
+      for (const [key, inner] of Object.entries(d.shape as Record<string, unknown>))
+        out.push(...slots(inner, [...at, key], key));
       return out;
     }
     case 'string':
@@ -187,7 +196,15 @@ beforeAll(async () => {
   admin = await h.operator({ scopes: [...CLI_DEFAULT_OPERATOR_SCOPES] });
   methods = (admin as any).hello.features.methods;
   // A second node session for the node-only methods (node.event, node.invoke.result).
-  nodeSession = await connectGateway({ url: h.gateway.url, token: TOKEN, device: createEphemeralDeviceSigner(), role: 'node', clientId: 'node-host', clientMode: 'node', scopes: [] });
+  nodeSession = await connectGateway({
+    url: h.gateway.url,
+    token: TOKEN,
+    device: createEphemeralDeviceSigner(),
+    role: 'node',
+    clientId: 'node-host',
+    clientMode: 'node',
+    scopes: [],
+  });
   // The schemas the live gateway validates with: the exec modules are the very instances it runs; core and pairing
   // are built by the same functions the server calls.
   const coreModule = createCoreModule({ stateDir: h.gateway.stateDir, authMode: 'token' });
@@ -202,7 +219,11 @@ afterAll(async () => {
   await h?.dispose();
 });
 
-async function call(session: GatewaySession, method: string, params: unknown): Promise<{ ok: true } | { ok: false; error: any; message: string }> {
+async function call(
+  session: GatewaySession,
+  method: string,
+  params: unknown,
+): Promise<{ ok: true } | { ok: false; error: any; message: string }> {
   try {
     await session.request(method, params, { timeoutMs: 10_000 });
     return { ok: true };
@@ -236,8 +257,12 @@ describe('reserved object keys in every field of every advertised method (issue 
             if (slot.mustRefuse) failures.push(`${where}: accepted`);
           } else if (answer.error?.code !== 'INVALID_REQUEST') {
             // Not a crash, not an internal error: a refusal a client can read.
-            if (slot.mustRefuse || !answer.error || /failed:/.test(answer.message)) failures.push(`${where}: ${answer.error?.code ?? 'no error shape'} ${answer.message}`);
-          } else if (slot.mustRefuse && !(answer.message.includes(word) && /reserved object key/.test(answer.message))) {
+            if (slot.mustRefuse || !answer.error || /failed:/.test(answer.message))
+              failures.push(`${where}: ${answer.error?.code ?? 'no error shape'} ${answer.message}`);
+          } else if (
+            slot.mustRefuse &&
+            !(answer.message.includes(word) && /reserved object key/.test(answer.message))
+          ) {
             failures.push(`${where}: refused, but not for the reserved key: ${answer.message}`);
           }
           assertNoPollution(fingerprint);
@@ -248,14 +273,18 @@ describe('reserved object keys in every field of every advertised method (issue 
     expect(failures).toEqual([]);
     // Everybody is still served: the same sessions, and a fresh connection.
     expect((await admin.request('health', {})).ok).toBe(true);
-    expect(await nodeSession.request('node.event', { event: 'clawdesk.test', payload: {} })).toMatchObject({ ok: true });
+    expect(await nodeSession.request('node.event', { event: 'clawdesk.test', payload: {} })).toMatchObject({
+      ok: true,
+    });
     const fresh = await h.operator({ scopes: ['operator.read'] });
     expect((await fresh.request('status', {})).ok).toBe(true);
     await fresh.close();
   });
 
   it('a reserved key arriving as an own "__proto__" property of the JSON is refused, not silently dropped', async () => {
-    const err = await rejection(admin.request('exec.approval.request', JSON.parse('{"command":"true","host":"gateway","env":{"__proto__":"x"}}')));
+    const err = await rejection(
+      admin.request('exec.approval.request', JSON.parse('{"command":"true","host":"gateway","env":{"__proto__":"x"}}')),
+    );
     expect(err.error.code).toBe('INVALID_REQUEST');
     expect(err.message).toMatch(/at \/env: "__proto__" is a reserved object key/);
     assertNoPollution(fingerprint);
@@ -267,7 +296,11 @@ describe('the allow-always path with agentId "__proto__", end to end', () => {
     const argv = ['/bin/sh', '-c', 'true'];
     for (const agentId of RESERVED) {
       // The agent's flow: prepare on the node, then ask for an approval it would answer allow-always.
-      const prepared = await invoke(admin, h.nodeId, 'system.run.prepare', { command: argv, agentId, sessionKey: 's' }).then(
+      const prepared = await invoke(admin, h.nodeId, 'system.run.prepare', {
+        command: argv,
+        agentId,
+        sessionKey: 's',
+      }).then(
         (r) => ({ ok: true as const, r }),
         (e) => ({ ok: false as const, e }),
       );
@@ -276,13 +309,26 @@ describe('the allow-always path with agentId "__proto__", end to end', () => {
         expect(prepared.e.message).toContain('reserved object key');
       }
       const request = await rejection(
-        admin.request('exec.approval.request', { command: 'true', commandArgv: argv, host: 'gateway', agentId, sessionKey: 's', twoPhase: true }),
+        admin.request('exec.approval.request', {
+          command: 'true',
+          commandArgv: argv,
+          host: 'gateway',
+          agentId,
+          sessionKey: 's',
+          twoPhase: true,
+        }),
       );
       expect(request.error.code).toBe('INVALID_REQUEST');
       expect(request.message).toMatch(new RegExp(`at /agentId: "${agentId}" is a reserved object key`));
       // A system.run that claims an allow-always for that agent never reaches the node.
       const run = await rejection(
-        invoke(admin, h.nodeId, 'system.run', { command: argv, agentId, approved: true, approvalDecision: 'allow-always', runId: randomUUID() }),
+        invoke(admin, h.nodeId, 'system.run', {
+          command: argv,
+          agentId,
+          approved: true,
+          approvalDecision: 'allow-always',
+          runId: randomUUID(),
+        }),
       );
       expect(run.error.code).toBe('INVALID_REQUEST');
       assertNoPollution(fingerprint);
@@ -290,7 +336,9 @@ describe('the allow-always path with agentId "__proto__", end to end', () => {
   });
 
   it('a policy file whose agents hold a reserved key is refused for the gateway host and for the node', async () => {
-    const file = JSON.parse('{"version":1,"agents":{"__proto__":{"allowlist":[{"pattern":"/bin/sh"}]},"constructor":{"allowlist":[{"pattern":"/bin/sh"}]}}}');
+    const file = JSON.parse(
+      '{"version":1,"agents":{"__proto__":{"allowlist":[{"pattern":"/bin/sh"}]},"constructor":{"allowlist":[{"pattern":"/bin/sh"}]}}}',
+    );
     const before = readFileSync(path.join(h.gateway.stateDir, 'exec-approvals.json'), 'utf8');
     for (const [method, params] of [
       ['exec.approvals.set', { file }],
@@ -308,11 +356,15 @@ describe('the allow-always path with agentId "__proto__", end to end', () => {
     // The gateway refuses this relay too (an identifier inside a relayed payload); the node host's own handling of
     // such an agent id belongs to gateway/exec (its approvals file) and is exercised there.
     for (const agentId of RESERVED) {
-      const err = await rejection(invoke(admin, h.nodeId, 'system.run', { command: ['/bin/sh', '-c', 'true'], agentId }));
+      const err = await rejection(
+        invoke(admin, h.nodeId, 'system.run', { command: ['/bin/sh', '-c', 'true'], agentId }),
+      );
       expect(err.error.code).toBe('INVALID_REQUEST');
       expect(err.message).toContain('reserved object key');
     }
-    await waitFor(async () => (await invoke(admin, h.nodeId, 'system.which', { bins: ['sh'] })).payload?.bins?.sh !== undefined);
+    await waitFor(
+      async () => (await invoke(admin, h.nodeId, 'system.which', { bins: ['sh'] })).payload?.bins?.sh !== undefined,
+    );
     assertNoPollution(fingerprint);
   });
 });

@@ -12,7 +12,9 @@ import { makeShimWorld, type ShimWorld } from './helpers/shims';
  */
 
 const RUNS = Math.max(10_000, Number(process.env.CLAWDESK_DIFF_RUNS) || 0);
-const SEED = process.env.CLAWDESK_DIFF_SEED ? Number(process.env.CLAWDESK_DIFF_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+const SEED = process.env.CLAWDESK_DIFF_SEED
+  ? Number(process.env.CLAWDESK_DIFF_SEED)
+  : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const WORKERS = 3;
 
 let worlds: ShimWorld[] = [];
@@ -53,7 +55,10 @@ interface Bypass {
 }
 
 /** Runs the payload under bash when the analyser calls it analysable; returns the programs it started undeclared. */
-async function differential(world: ShimWorld, template: string): Promise<{ verdict: Verdict; undeclared: string[] | null }> {
+async function differential(
+  world: ShimWorld,
+  template: string,
+): Promise<{ verdict: Verdict; undeclared: string[] | null }> {
   const payload = world.expand(template);
   const verdict = analyse(world, payload);
   if (!verdict.ok) return { verdict, undeclared: null };
@@ -64,7 +69,11 @@ async function differential(world: ShimWorld, template: string): Promise<{ verdi
 describe('shell differential: the analyser against real bash', () => {
   it('the harness sees what bash starts: shims log, hidden programs show up', async () => {
     const w = worlds[0];
-    expect((await w.run('ls -la | grep x && cat f')).started.sort()).toEqual([`${w.bin}/cat`, `${w.bin}/grep`, `${w.bin}/ls`]);
+    expect((await w.run('ls -la | grep x && cat f')).started.sort()).toEqual([
+      `${w.bin}/cat`,
+      `${w.bin}/grep`,
+      `${w.bin}/ls`,
+    ]);
     // Programs the text does not name plainly are seen too: the check can catch a bypass.
     expect((await w.run(w.expand('{@O/evil,x}'))).started).toEqual([`${w.other}/evil`]);
     expect((await w.run(w.expand('printf -v PATH %s @O; ls'))).started).toEqual([`${w.other}/ls`]);
@@ -100,13 +109,20 @@ describe('shell differential: the analyser against real bash', () => {
   ])('known bypass stays closed: %j', async (template) => {
     const w = worlds[0];
     const { verdict, undeclared } = await differential(w, template);
-    if (undeclared !== null) expect(undeclared, `analysable, but bash started undeclared programs: ${JSON.stringify(template)}`).toEqual([]);
+    if (undeclared !== null)
+      expect(undeclared, `analysable, but bash started undeclared programs: ${JSON.stringify(template)}`).toEqual([]);
     // Outside the safe subset, or fully declared: these forms are outside it.
-    if (!['ls #\n@O/evil'].includes(template)) expect(verdict.ok, `${JSON.stringify(template)} must need a decision`).toBe(false);
+    if (!['ls #\n@O/evil'].includes(template))
+      expect(verdict.ok, `${JSON.stringify(template)} must need a decision`).toBe(false);
   });
 
   it('safe-subset payloads are analysable and declare what they run', async () => {
-    for (const template of ['ls -la | grep x && echo ok', "ls 'a b' \"c d\"; cat f || wc -l", 'ls\ngrep a f', 'id && whoami || date']) {
+    for (const template of [
+      'ls -la | grep x && echo ok',
+      'ls \'a b\' "c d"; cat f || wc -l',
+      'ls\ngrep a f',
+      'id && whoami || date',
+    ]) {
       const { verdict, undeclared } = await differential(worlds[0], template);
       expect(verdict.ok, `${JSON.stringify(template)}: ${verdict.reason}`).toBe(true);
       expect(undeclared).toEqual([]);
@@ -131,7 +147,14 @@ describe('shell differential: the analyser against real bash', () => {
           if (undeclared === null) continue;
           stats.ran++;
           if (undeclared.length) {
-            bypasses.push({ index: i, family: g.family, template: g.payload, payload: world.expand(g.payload), undeclared, declared: [...verdict.declared] });
+            bypasses.push({
+              index: i,
+              family: g.family,
+              template: g.payload,
+              payload: world.expand(g.payload),
+              undeclared,
+              declared: [...verdict.declared],
+            });
           }
         }
       }),
@@ -142,11 +165,17 @@ describe('shell differential: the analyser against real bash', () => {
     );
     const report = bypasses
       .slice(0, 10)
-      .map((b) => `#${b.index} ${JSON.stringify(b.template)}\n   started undeclared: ${b.undeclared.join(', ')}\n   declared: ${b.declared.join(', ') || '(none)'}`)
+      .map(
+        (b) =>
+          `#${b.index} ${JSON.stringify(b.template)}\n   started undeclared: ${b.undeclared.join(', ')}\n   declared: ${b.declared.join(', ') || '(none)'}`,
+      )
       .join('\n');
     expect(bypasses.length, `bypasses (seed ${SEED}, replay with CLAWDESK_DIFF_SEED=${SEED}):\n${report}`).toBe(0);
     // A stub that refuses everything cannot pass: most of the safe subset is analysable, and some payloads ran.
-    expect(stats.safe.ok / Math.max(1, stats.safe.n), 'share of safe-subset payloads the analyser reads').toBeGreaterThan(0.3);
+    expect(
+      stats.safe.ok / Math.max(1, stats.safe.n),
+      'share of safe-subset payloads the analyser reads',
+    ).toBeGreaterThan(0.3);
     expect(stats.ran).toBeGreaterThan(RUNS * 0.1);
   }, 180_000);
 });

@@ -1,11 +1,40 @@
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackupInvalidError } from '../../gateway/state/state-backup';
-import { LINKS_RECORD, MigrationBlockedError, MigrateOptions, migrateState, restoreBackup } from '../../gateway/state/state-migration';
+import {
+  LINKS_RECORD,
+  MigrationBlockedError,
+  MigrateOptions,
+  migrateState,
+  restoreBackup,
+} from '../../gateway/state/state-migration';
 import { journalPathFor } from '../../gateway/state/state-transaction';
-import { pairedDevice, populateStateDir, writeIdentity, writeJson, writePaired } from '../fixtures/state/state-fixtures';
+import {
+  pairedDevice,
+  populateStateDir,
+  writeIdentity,
+  writeJson,
+  writePaired,
+} from '../fixtures/state/state-fixtures';
 import { giveTo, secondUser } from '../state/helpers/second-user';
 import { snapshot } from '../state/helpers/tree-snapshot';
 
@@ -24,7 +53,8 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const migrate = (from: string, to: string, extra: Partial<MigrateOptions> = {}) => migrateState({ from, to, home, backupRoot: backups, ...extra });
+const migrate = (from: string, to: string, extra: Partial<MigrateOptions> = {}) =>
+  migrateState({ from, to, home, backupRoot: backups, ...extra });
 const blocked = async (from: string, to: string, message: RegExp, extra: Partial<MigrateOptions> = {}) => {
   const error = await migrate(from, to, extra).catch((e) => e);
   expect(error).toBeInstanceOf(MigrationBlockedError);
@@ -51,7 +81,11 @@ describe('issue 9 finding 10: links in the source never lead a write out of the 
     symlinkSync(path.join(drop, 'devices'), path.join(from, 'devices'));
     writeIdentity(to);
     const before = [snapshot(from, root), snapshot(to, root), snapshot(drop, root)];
-    const error = await blocked(from, to, /devices is a symbolic link \(to .*drop.*\): trust state must be a real directory/);
+    const error = await blocked(
+      from,
+      to,
+      /devices is a symbolic link \(to .*drop.*\): trust state must be a real directory/,
+    );
     expect(error.message).toContain(`refusing the source ${from}`);
     expect([snapshot(from, root), snapshot(to, root), snapshot(drop, root)]).toEqual(before);
   });
@@ -61,7 +95,10 @@ describe('issue 9 finding 10: links in the source never lead a write out of the 
     const to = path.join(home, '.openclaw');
     populateStateDir(from, { label: 'x' });
     const drop = worldWritable('drop');
-    writeJson(path.join(drop, 'approvals.json'), { version: 1, agents: { main: { allowlist: [{ pattern: '/bin/sh' }] } } });
+    writeJson(path.join(drop, 'approvals.json'), {
+      version: 1,
+      agents: { main: { allowlist: [{ pattern: '/bin/sh' }] } },
+    });
     rmSync(path.join(from, 'exec-approvals.json'));
     symlinkSync(path.join(drop, 'approvals.json'), path.join(from, 'exec-approvals.json'));
     await blocked(from, to, /exec-approvals\.json is a symbolic link/);
@@ -88,13 +125,17 @@ describe('issue 9 finding 10: links in the source never lead a write out of the 
     symlinkSync('../sessions', path.join(from, 'agents', 'main', 'inside-link'));
     const result = await migrate(from, to);
     expect(result.outcome).toBe('migrated');
-    expect(existsSync(path.join(to, 'agents', 'main', 'notes')) || lstatExists(path.join(to, 'agents', 'main', 'notes'))).toBe(false);
+    expect(
+      existsSync(path.join(to, 'agents', 'main', 'notes')) || lstatExists(path.join(to, 'agents', 'main', 'notes')),
+    ).toBe(false);
     // A link that stays inside the tree is still copied as a link.
     expect(readlinkSync(path.join(to, 'agents', 'main', 'inside-link'))).toBe('../sessions');
     const record = readJson(path.join(to, 'migrated-from-clawdbot', LINKS_RECORD));
     expect(record.links).toEqual([{ path: 'agents/main/notes', target: outside }]);
     expect(statSync(path.join(to, 'migrated-from-clawdbot', LINKS_RECORD)).mode & 0o777).toBe(0o600);
-    expect(result.plan.warnings.join('\n')).toMatch(/1 symbolic link\(s\) in .* lead out of it and are not migrated \(agents\/main\/notes\)/);
+    expect(result.plan.warnings.join('\n')).toMatch(
+      /1 symbolic link\(s\) in .* lead out of it and are not migrated \(agents\/main\/notes\)/,
+    );
     const [backup] = readdirSync(backups);
     expect(readlinkSync(path.join(backups, backup, 'from-1', 'agents', 'main', 'notes'))).toBe(outside);
   });
@@ -156,7 +197,11 @@ describe('issue 9 finding 10: a source another user can change is refused', () =
     const shared = worldWritable('shared');
     const from = path.join(shared, '.clawdbot');
     populateStateDir(from, { label: 'x' });
-    await blocked(from, path.join(home, '.openclaw'), new RegExp(`${escape(shared)}, a directory above .* is writable by every user \\(mode 0777, no sticky bit\\)`));
+    await blocked(
+      from,
+      path.join(home, '.openclaw'),
+      new RegExp(`${escape(shared)}, a directory above .* is writable by every user \\(mode 0777, no sticky bit\\)`),
+    );
   });
 
   it('a link to a source inside a group-writable directory is judged by where it leads', async () => {
@@ -166,7 +211,11 @@ describe('issue 9 finding 10: a source another user can change is refused', () =
     const real = path.join(shared, 'state');
     populateStateDir(real, { label: 'x' });
     symlinkSync(real, path.join(home, '.clawdbot'));
-    await blocked(path.join(home, '.clawdbot'), path.join(home, '.openclaw'), /is writable by its group \(mode 0770, no sticky bit\)/);
+    await blocked(
+      path.join(home, '.clawdbot'),
+      path.join(home, '.openclaw'),
+      /is writable by its group \(mode 0770, no sticky bit\)/,
+    );
   });
 
   it('a sticky world-writable ancestor is fine; a sticky bit on the source itself is no excuse', async () => {
@@ -176,7 +225,11 @@ describe('issue 9 finding 10: a source another user can change is refused', () =
     const from = path.join(tmp, '.clawdbot');
     populateStateDir(from, { label: 'x' });
     chmodSync(from, 0o1777);
-    await blocked(from, path.join(home, '.openclaw'), /writable by every user \(mode 1777; the sticky bit does not protect the state files in it\)/);
+    await blocked(
+      from,
+      path.join(home, '.openclaw'),
+      /writable by every user \(mode 1777; the sticky bit does not protect the state files in it\)/,
+    );
     chmodSync(from, 0o700);
     expect((await migrate(from, path.join(home, '.openclaw'))).outcome).toBe('migrated');
   });
@@ -203,16 +256,28 @@ describe('issue 9 finding 10: a source another user can change is refused', () =
     writeFileSync(
       journal,
       JSON.stringify({
-        version: 1, kind: 'clawdesk-state-transaction', id: 'x', purpose: 'migrate', pid: 2 ** 22 + 17, hostname: os.hostname(), startedAtMs: 0, phase: 'preparing',
+        version: 1,
+        kind: 'clawdesk-state-transaction',
+        id: 'x',
+        purpose: 'migrate',
+        pid: 2 ** 22 + 17,
+        hostname: os.hostname(),
+        startedAtMs: 0,
+        phase: 'preparing',
         ops: [{ path: from, install: { kind: 'dir', staged: victim }, aside: `${from}.aside`, existedBefore: true }],
-        journalPath: journal, pointerPaths: [], scratch: [], info: {},
+        journalPath: journal,
+        pointerPaths: [],
+        scratch: [],
+        info: {},
       }),
       { mode: 0o644 },
     );
     if (other) giveTo(other, journal);
     else chmodSync(journal, 0o666);
     const error = await migrate(from, path.join(home, '.openclaw')).catch((e) => e);
-    expect(String(error?.message)).toMatch(other ? /is owned by uid \d+, not by you .*: another user's file is not acted on/ : /is writable by other users/);
+    expect(String(error?.message)).toMatch(
+      other ? /is owned by uid \d+, not by you .*: another user's file is not acted on/ : /is writable by other users/,
+    );
     expect(readFileSync(path.join(victim, 'keep.txt'), 'utf8')).toBe('mine');
   });
 });
@@ -227,7 +292,9 @@ describe('issue 9 finding 10: a backup another user can change is not restored',
     const before = [snapshot(from, root), snapshot(to, root)];
     const error = await restoreBackup(backupDir!).catch((e) => e);
     expect(error).toBeInstanceOf(BackupInvalidError);
-    expect(error.message).toMatch(new RegExp(`^refusing to restore ${escape(backupDir!)}: .* is writable by every user`));
+    expect(error.message).toMatch(
+      new RegExp(`^refusing to restore ${escape(backupDir!)}: .* is writable by every user`),
+    );
     expect([snapshot(from, root), snapshot(to, root)]).toEqual(before);
     chmodSync(backupDir!, 0o700);
     await restoreBackup(backupDir!);
@@ -276,9 +343,14 @@ describe('issue 9 finding 10: sparse files stay sparse; size and free space are 
     const from = path.join(home, '.clawdbot');
     populateStateDir(from, { label: 'x' });
     makeSparse(path.join(from, 'agents', 'main', 'big.bin'));
-    await blocked(from, path.join(home, '.openclaw'), /holds 64 MiB \(apparent size, holes in sparse files included\), over the 16 MiB limit \(largest: agents\/main\/big\.bin 64 MiB/, {
-      maxBytes: 16 * 1024 * 1024,
-    });
+    await blocked(
+      from,
+      path.join(home, '.openclaw'),
+      /holds 64 MiB \(apparent size, holes in sparse files included\), over the 16 MiB limit \(largest: agents\/main\/big\.bin 64 MiB/,
+      {
+        maxBytes: 16 * 1024 * 1024,
+      },
+    );
   });
 
   it('not enough free space for the backup and the staged copy is refused before anything is written', async () => {
@@ -286,7 +358,12 @@ describe('issue 9 finding 10: sparse files stay sparse; size and free space are 
     const to = path.join(home, '.openclaw');
     populateStateDir(from, { label: 'x' });
     const before = [snapshot(from, root), snapshot(to, root)];
-    await blocked(from, to, /not enough free space at .*: the backup and the staged copy need about .*, 1000 bytes is free/, { freeBytes: async () => 1000 });
+    await blocked(
+      from,
+      to,
+      /not enough free space at .*: the backup and the staged copy need about .*, 1000 bytes is free/,
+      { freeBytes: async () => 1000 },
+    );
     expect([snapshot(from, root), snapshot(to, root)]).toEqual(before);
     expect(existsSync(backups)).toBe(false);
   });

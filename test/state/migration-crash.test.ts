@@ -44,14 +44,29 @@ function buildFixture(): Fixture {
     keyPair: keys.old,
     sessions: 3,
     configExtra: { logsDir: path.join(from, 'logs') },
-    devices: [pairedDevice('a'.repeat(64)), pairedDevice(shared, { approvedAtMs: 5000, tokens: { operator: { token: 's', revokedAtMs: 6000 } } })],
+    devices: [
+      pairedDevice('a'.repeat(64)),
+      pairedDevice(shared, { approvedAtMs: 5000, tokens: { operator: { token: 's', revokedAtMs: 6000 } } }),
+    ],
   });
-  populateStateDir(to, { label: 'new', keyPair: keys.new, sessions: 3, devices: [pairedDevice('b'.repeat(64)), pairedDevice(shared)] });
-  writeExecApprovals(from, { defaults: { security: 'full', ask: 'always' }, agents: { main: { allowlist: [{ id: '1', pattern: '/usr/bin/old' }] } } });
+  populateStateDir(to, {
+    label: 'new',
+    keyPair: keys.new,
+    sessions: 3,
+    devices: [pairedDevice('b'.repeat(64)), pairedDevice(shared)],
+  });
+  writeExecApprovals(from, {
+    defaults: { security: 'full', ask: 'always' },
+    agents: { main: { allowlist: [{ id: '1', pattern: '/usr/bin/old' }] } },
+  });
   return { root, home, from, to, backupRoot: path.join(root, 'backups') };
 }
 
-function runChild(fx: Fixture, mode: 'migrate' | 'recover', kill?: { step?: { step: string; occurrence: number }; afterMs?: number }) {
+function runChild(
+  fx: Fixture,
+  mode: 'migrate' | 'recover',
+  kill?: { step?: { step: string; occurrence: number }; afterMs?: number },
+) {
   return new Promise<{ signal: NodeJS.Signals | null; stdout: string; code: number | null }>((resolve, reject) => {
     const request = { mode, from: fx.from, to: fx.to, home: fx.home, backupRoot: fx.backupRoot, killAt: kill?.step };
     const child = spawn(process.execPath, [script, JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -108,7 +123,10 @@ beforeAll(async () => {
   const oldTo = snapshot(ref.to, ref.root);
   // A clean run in a child: the reference result, the step names in order, and how long a migration takes.
   const clean = await runChild(ref, 'migrate');
-  steps = clean.stdout.split('\n').filter((l) => l.startsWith('step ')).map((l) => l.slice(5));
+  steps = clean.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('step '))
+    .map((l) => l.slice(5));
   cleanRunMs = JSON.parse(clean.stdout.trim().split('\n').pop()!).ms;
   expected = { oldFrom, oldTo, newFrom: snapshot(ref.from, ref.root), newTo: snapshot(ref.to, ref.root) };
 });
@@ -146,7 +164,9 @@ describe('migration under kill -9', () => {
       expect(killed.signal, `kill at ${name}#${occurrence}`).toBe('SIGKILL');
       if (index >= steps.indexOf('committing')) {
         // Past the commit point recovery has work to do: crash it too, somewhere in the middle.
-        const again = await runChild(fx, 'recover', { step: { step: recoverySteps[index % recoverySteps.length], occurrence: 1 } });
+        const again = await runChild(fx, 'recover', {
+          step: { step: recoverySteps[index % recoverySteps.length], occurrence: 1 },
+        });
         expect(again.signal === 'SIGKILL' || again.code === 0).toBe(true);
       }
       outcomes.push(`${name}:${await expectRecoverable(fx, `kill at ${name}#${occurrence}`)}`);
@@ -156,16 +176,20 @@ describe('migration under kill -9', () => {
     expect(outcomes.slice(4).every((o) => o.endsWith(':new'))).toBe(true);
   }, 90_000);
 
-  it('killed at random instants, it ends wholly old or wholly new', async () => {
-    const seen = new Set<string>();
-    const iterations = Number(process.env.CLAWDESK_CRASH_ITERATIONS ?? 14);
-    for (let i = 0; i < iterations; i++) {
-      const fx = buildFixture();
-      // Spread the kills over the whole run, a little past its end too.
-      const afterMs = Math.random() * (cleanRunMs * 1.3 + 5);
-      await runChild(fx, 'migrate', { afterMs });
-      seen.add(await expectRecoverable(fx, `random kill #${i} after ${afterMs.toFixed(1)} ms`));
-    }
-    expect(seen.size).toBeGreaterThan(0);
-  }, 30_000 + 3_000 * Number(process.env.CLAWDESK_CRASH_ITERATIONS ?? 14));
+  it(
+    'killed at random instants, it ends wholly old or wholly new',
+    async () => {
+      const seen = new Set<string>();
+      const iterations = Number(process.env.CLAWDESK_CRASH_ITERATIONS ?? 14);
+      for (let i = 0; i < iterations; i++) {
+        const fx = buildFixture();
+        // Spread the kills over the whole run, a little past its end too.
+        const afterMs = Math.random() * (cleanRunMs * 1.3 + 5);
+        await runChild(fx, 'migrate', { afterMs });
+        seen.add(await expectRecoverable(fx, `random kill #${i} after ${afterMs.toFixed(1)} ms`));
+      }
+      expect(seen.size).toBeGreaterThan(0);
+    },
+    30_000 + 3_000 * Number(process.env.CLAWDESK_CRASH_ITERATIONS ?? 14),
+  );
 });

@@ -1,5 +1,18 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -62,7 +75,8 @@ function fixture(sessions = 3, blobBytes = 64 * 1024): { from: string; to: strin
   populateStateDir(from, { label: 'old', sessions, devices: [pairedDevice('a'.repeat(64))] });
   populateStateDir(to, { label: 'new', devices: [pairedDevice('b'.repeat(64))] });
   writeExecApprovals(from, { agents: { main: { allowlist: [{ id: '1', pattern: '/usr/bin/old' }] } } });
-  for (let i = 0; i < sessions; i++) writeBlob(path.join(from, 'agents', 'main', 'sessions', `blob-${i}.bin`), blobBytes, i);
+  for (let i = 0; i < sessions; i++)
+    writeBlob(path.join(from, 'agents', 'main', 'sessions', `blob-${i}.bin`), blobBytes, i);
   return { from, to };
 }
 
@@ -89,7 +103,8 @@ describe('same file system: files keep their inode, only trust files are copied'
     const to = path.join(home, '.openclaw');
     populateStateDir(from, { label: 'old', sessions: 2, devices: [pairedDevice('a'.repeat(64))] });
     populateStateDir(to, { label: 'new', devices: [pairedDevice('b'.repeat(64))] });
-    for (let i = 0; i < 200; i++) writeBlob(path.join(from, 'agents', 'main', 'sessions', `blob-${i}.bin`), 64 * 1024, i);
+    for (let i = 0; i < 200; i++)
+      writeBlob(path.join(from, 'agents', 'main', 'sessions', `blob-${i}.bin`), 64 * 1024, i);
     const inode = statSync(path.join(from, 'agents', 'main', 'sessions', 'blob-7.bin')).ino;
     const pairedInode = statSync(path.join(to, 'devices', 'paired.json')).ino;
     const before = allocatedUnique(home);
@@ -100,7 +115,9 @@ describe('same file system: files keep their inode, only trust files are copied'
     // The merged trust file is new; the old one is the backup's, untouched.
     expect(statSync(path.join(to, 'devices', 'paired.json')).ino).not.toBe(pairedInode);
     expect(statSync(path.join(result.backupDir!, 'to-0', 'devices', 'paired.json')).ino).toBe(pairedInode);
-    expect(statSync(path.join(result.backupDir!, 'from-1', 'agents', 'main', 'sessions', 'blob-7.bin')).ino).toBe(inode);
+    expect(statSync(path.join(result.backupDir!, 'from-1', 'agents', 'main', 'sessions', 'blob-7.bin')).ino).toBe(
+      inode,
+    );
     const after = allocatedUnique(home);
     expect(after - before).toBeLessThan(Math.max(0.05 * before, 256 * 1024));
     expect(leftovers(home)).toEqual([]);
@@ -125,17 +142,25 @@ describe('across file systems (a mounted tmpfs)', () => {
     // Every source file arrived with its bytes; the sparse one is still sparse on the other file system.
     for (let i = 0; i < 3; i++) {
       const rel = path.join('agents', 'main', 'sessions', `blob-${i}.bin`);
-      expect(readFileSync(path.join(to, rel)).equals(readFileSync(path.join(result.backupDir!, 'from-1', rel)))).toBe(true);
+      expect(readFileSync(path.join(to, rel)).equals(readFileSync(path.join(result.backupDir!, 'from-1', rel)))).toBe(
+        true,
+      );
       // The backup's copy is the migrated copy (one inode), not a second copy of the data.
       expect(statSync(path.join(result.backupDir!, 'from-1', rel)).ino).toBe(statSync(path.join(to, rel)).ino);
     }
     const big = path.join(to, 'agents', 'main', 'big.bin');
     expect(statSync(big).size).toBe(SPARSE);
     expect(statSync(big).blocks * 512).toBeLessThan(1024 * 1024);
-    expect(readFileSync(big).subarray(SPARSE - 4).toString()).toBe('tail');
+    expect(
+      readFileSync(big)
+        .subarray(SPARSE - 4)
+        .toString(),
+    ).toBe('tail');
     // The backup restores the source exactly: its trust files are real copies, not links into the live dir.
     expect(snapshot(path.join(result.backupDir!, 'from-1'), root)).toEqual(beforeFrom);
-    expect(statSync(path.join(result.backupDir!, 'from-1', 'devices', 'paired.json')).ino).not.toBe(statSync(path.join(to, 'devices', 'paired.json')).ino);
+    expect(statSync(path.join(result.backupDir!, 'from-1', 'devices', 'paired.json')).ino).not.toBe(
+      statSync(path.join(to, 'devices', 'paired.json')).ino,
+    );
     // The source's old tree is gone from its file system (no aside left), and nothing is half-done anywhere.
     expect(leftovers(home)).toEqual([]);
     expect(leftovers(far)).toEqual([]);
@@ -145,8 +170,15 @@ describe('across file systems (a mounted tmpfs)', () => {
   it('a target file system without room is refused before anything is written, with the numbers', async () => {
     const { from, to } = fixture(2);
     const before = [snapshot(from, root), snapshot(to, root)];
-    const error = await migrateState({ from, to, home, freeBytes: async (dir) => (dir.startsWith(volume.dir) ? 4096 : 1e12) }).catch((e) => e);
-    expect(error.message).toMatch(/not enough free space at .*clawdesk-vol-.*: the backup and the staged copy need about .*, 4\.0 KiB is free/);
+    const error = await migrateState({
+      from,
+      to,
+      home,
+      freeBytes: async (dir) => (dir.startsWith(volume.dir) ? 4096 : 1e12),
+    }).catch((e) => e);
+    expect(error.message).toMatch(
+      /not enough free space at .*clawdesk-vol-.*: the backup and the staged copy need about .*, 4\.0 KiB is free/,
+    );
     expect([snapshot(from, root), snapshot(to, root)]).toEqual(before);
   });
 
@@ -169,7 +201,14 @@ describe('across file systems (a mounted tmpfs)', () => {
     };
     const run = (fx: ReturnType<typeof build>, killAt?: { step: string; occurrence: number }) =>
       new Promise<{ stdout: string; signal: NodeJS.Signals | null }>((resolve, reject) => {
-        const child = spawn(process.execPath, [script, JSON.stringify({ mode: 'migrate', from: fx.f, to: fx.t, home: fx.h, backupRoot: fx.backupRoot, killAt })], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(
+          process.execPath,
+          [
+            script,
+            JSON.stringify({ mode: 'migrate', from: fx.f, to: fx.t, home: fx.h, backupRoot: fx.backupRoot, killAt }),
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         let stdout = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d));
         child.on('error', reject);
@@ -178,7 +217,10 @@ describe('across file systems (a mounted tmpfs)', () => {
     const ref = build(0);
     const old = { f: snapshot(ref.f, root), t: snapshot(ref.t, root) };
     const clean = await run(ref);
-    const steps = clean.stdout.split('\n').filter((l) => l.startsWith('step ')).map((l) => l.slice(5));
+    const steps = clean.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('step '))
+      .map((l) => l.slice(5));
     expect(steps).toContain('committing');
     const fresh = { f: snapshot(ref.f, root), t: snapshot(ref.t, root) };
     const outcomes: string[] = [];
@@ -192,7 +234,9 @@ describe('across file systems (a mounted tmpfs)', () => {
       const state = isDeepStrictEqual(now, old) ? 'old' : isDeepStrictEqual(now, fresh) ? 'new' : 'mixed';
       expect(state, `kill at ${name}#${occurrence}`).not.toBe('mixed');
       expect([...leftovers(fx.h), ...leftovers(path.dirname(fx.t))], `kill at ${name}#${occurrence}`).toEqual([]);
-      expect(existsSync(fx.backupRoot) ? readdirSync(fx.backupRoot).filter((n) => n.startsWith('.partial-')) : []).toEqual([]);
+      expect(
+        existsSync(fx.backupRoot) ? readdirSync(fx.backupRoot).filter((n) => n.startsWith('.partial-')) : [],
+      ).toEqual([]);
       outcomes.push(`${name}:${state}`);
     }
     const commit = steps.indexOf('committing');
@@ -204,7 +248,12 @@ describe('across file systems (a mounted tmpfs)', () => {
 describe('progress', () => {
   const io = () => {
     const out = { stdout: '', stderr: '' };
-    const value: CliIo = { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t), env: { HOME: home }, waitForStopSignal: () => new Promise(() => undefined) };
+    const value: CliIo = {
+      stdout: (t) => (out.stdout += t),
+      stderr: (t) => (out.stderr += t),
+      env: { HOME: home },
+      waitForStopSignal: () => new Promise(() => undefined),
+    };
     return { out, io: value };
   };
 
@@ -212,10 +261,28 @@ describe('progress', () => {
     const { from, to } = fixture(3);
     const { out, io: cliIo } = io();
     expect(await stateCommand(['migrate', '--from', from, '--to', to, '--json'], cliIo)).toBe(0);
-    const lines = out.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = out.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const progress = lines.filter((l) => l.type === 'progress');
     expect(progress.length).toBeGreaterThan(2);
-    for (const p of progress) expect(Object.keys(p).sort()).toEqual(['bytes', 'bytesPerSecond', 'elapsedMs', 'etaMs', 'files', 'phase', 'strategy', 'totalBytes', 'totalFiles', 'type', 'version'].sort());
+    for (const p of progress)
+      expect(Object.keys(p).sort()).toEqual(
+        [
+          'bytes',
+          'bytesPerSecond',
+          'elapsedMs',
+          'etaMs',
+          'files',
+          'phase',
+          'strategy',
+          'totalBytes',
+          'totalFiles',
+          'type',
+          'version',
+        ].sort(),
+      );
     const staged = progress.filter((p) => p.phase === 'staging').at(-1);
     expect(staged.files).toBe(staged.totalFiles);
     expect(staged.bytes).toBe(staged.totalBytes);
@@ -225,9 +292,14 @@ describe('progress', () => {
   it('on a terminal, stderr shows a bar with files, bytes, rate and ETA (a real pty via script(1))', async () => {
     const { from, to } = fixture(3);
     const cli = bundleScript(path.join(__dirname, 'fixtures', 'cli-child.ts'));
-    const command = [process.execPath, cli, 'state', 'migrate', '--from', from, '--to', to].map((a) => `'${a}'`).join(' ');
+    const command = [process.execPath, cli, 'state', 'migrate', '--from', from, '--to', to]
+      .map((a) => `'${a}'`)
+      .join(' ');
     const result = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn('script', ['-qec', command, '/dev/null'], { env: { PATH: process.env.PATH, HOME: home, NODE_PATH: CHILD_NODE_PATH, TERM: 'dumb' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        env: { PATH: process.env.PATH, HOME: home, NODE_PATH: CHILD_NODE_PATH, TERM: 'dumb' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d));
       child.stderr.on('data', (d: Buffer) => (out += d));
@@ -235,7 +307,9 @@ describe('progress', () => {
       child.on('close', (code) => resolve({ code, out }));
     });
     expect(result.code, result.out).toBe(0);
-    expect(result.out).toMatch(/staging\s+\[#+\]\s+100%\s+\d+\/\d+ files\s+[\d.]+ (KiB|MiB)\/[\d.]+ (KiB|MiB)\s+[\d.]+ (B|KiB|MiB|GiB)\/s\s+ETA \d+s/);
+    expect(result.out).toMatch(
+      /staging\s+\[#+\]\s+100%\s+\d+\/\d+ files\s+[\d.]+ (KiB|MiB)\/[\d.]+ (KiB|MiB)\s+[\d.]+ (B|KiB|MiB|GiB)\/s\s+ETA \d+s/,
+    );
     expect(result.out).toContain('\r');
     expect(result.out).toContain(`Migrated ${from} into ${to}.`);
   });
@@ -247,7 +321,10 @@ describe('Ctrl-C', () => {
     const before = [snapshot(from, root), snapshot(to, root)];
     const cli = bundleScript(path.join(__dirname, 'fixtures', 'cli-child.ts'));
     const result = await new Promise<{ code: number | null; lines: string[]; sent: boolean }>((resolve, reject) => {
-      const child = spawn(process.execPath, [cli, 'state', 'migrate', '--from', from, '--to', to, '--json'], { env: { PATH: process.env.PATH, HOME: home, NODE_PATH: CHILD_NODE_PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [cli, 'state', 'migrate', '--from', from, '--to', to, '--json'], {
+        env: { PATH: process.env.PATH, HOME: home, NODE_PATH: CHILD_NODE_PATH },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let buffer = '';
       let sent = false;
       const lines: string[] = [];
@@ -269,7 +346,11 @@ describe('Ctrl-C', () => {
       child.on('close', (code) => resolve({ code, lines, sent }));
     });
     expect(result.sent).toBe(true);
-    expect(JSON.parse(result.lines.at(-1)!)).toMatchObject({ type: 'result', outcome: 'cancelled', code: 'MIGRATION_CANCELLED' });
+    expect(JSON.parse(result.lines.at(-1)!)).toMatchObject({
+      type: 'result',
+      outcome: 'cancelled',
+      code: 'MIGRATION_CANCELLED',
+    });
     expect(result.code).toBe(130);
     expect([snapshot(from, root), snapshot(to, root)]).toEqual(before);
     expect(leftovers(home)).toEqual([]);

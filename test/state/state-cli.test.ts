@@ -1,4 +1,13 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -50,11 +59,27 @@ describe('clawdesk doctor', () => {
   it('--json: a stable shape, and exit 1 on an error-level finding', async () => {
     writeIdentity(path.join(home, '.openclaw'));
     writePaired(path.join(root, 'elsewhere'), [pairedDevice('a'.repeat(64))]);
-    const { code, stdout } = await cli(['doctor', '--json', '--skip-keychain'], { OPENCLAW_STATE_DIR: path.join(root, 'elsewhere') });
+    const { code, stdout } = await cli(['doctor', '--json', '--skip-keychain'], {
+      OPENCLAW_STATE_DIR: path.join(root, 'elsewhere'),
+    });
     expect(code).toBe(1);
     const report = JSON.parse(stdout);
-    expect(Object.keys(report)).toEqual(['version', 'ok', 'counts', 'activeStateDir', 'source', 'configPath', 'findings', 'secrets']);
-    expect(report).toMatchObject({ version: 1, ok: false, activeStateDir: path.join(root, 'elsewhere'), source: 'env' });
+    expect(Object.keys(report)).toEqual([
+      'version',
+      'ok',
+      'counts',
+      'activeStateDir',
+      'source',
+      'configPath',
+      'findings',
+      'secrets',
+    ]);
+    expect(report).toMatchObject({
+      version: 1,
+      ok: false,
+      activeStateDir: path.join(root, 'elsewhere'),
+      source: 'env',
+    });
     expect(Object.keys(report.findings[0])).toEqual(['code', 'severity', 'message', 'fix', 'paths']);
     expect(report.findings[0]).toMatchObject({ code: 'split-state', severity: 'error' });
   });
@@ -95,7 +120,10 @@ describe('clawdesk state', () => {
     expect(code).toBe(0);
     const scan = JSON.parse(stdout);
     expect(scan.version).toBe(1);
-    expect(scan.dirs.map((d: { path: string }) => d.path)).toEqual([path.join(home, '.openclaw'), path.join(home, '.clawdbot')]);
+    expect(scan.dirs.map((d: { path: string }) => d.path)).toEqual([
+      path.join(home, '.openclaw'),
+      path.join(home, '.clawdbot'),
+    ]);
     const human = await cli(['state', 'scan']);
     expect(human.stdout).toContain(`${path.join(home, '.clawdbot')}\n  why: legacy .clawdbot\n`);
     expect(human.stdout).toMatch(/paired-devices\s+devices\/paired\.json\s+\d+ B, .*, 1 entry/);
@@ -108,7 +136,9 @@ describe('clawdesk state', () => {
     populateStateDir(to, { label: 'b' });
     const dry = await cli(['state', 'migrate', '--from', from, '--dry-run']);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain(`Plan: merge ${from} into ${to}\n  1. back up ${from} and ${to} under ${path.join(home, '.clawdesk-state-backups')}`);
+    expect(dry.stdout).toContain(
+      `Plan: merge ${from} into ${to}\n  1. back up ${from} and ${to} under ${path.join(home, '.clawdesk-state-backups')}`,
+    );
     expect(dry.stdout).toContain('  merge       devices/paired.json: devices united by deviceId');
     expect(dry.stdout.trimEnd().endsWith('Dry run: nothing was changed.')).toBe(true);
     expect(lstatSync(from).isDirectory()).toBe(true);
@@ -132,10 +162,27 @@ describe('clawdesk state', () => {
     expect((await cli(['state', 'bogus'])).code).toBe(2);
     expect((await cli(['state', 'migrate', '--from', 'a', '--frob'])).code).toBe(2);
     writeFileSync(path.join(root, 'afile'), 'x');
-    const refused = await cli(['state', 'migrate', '--from', path.join(root, 'afile'), '--to', path.join(home, '.openclaw')]);
+    const refused = await cli([
+      'state',
+      'migrate',
+      '--from',
+      path.join(root, 'afile'),
+      '--to',
+      path.join(home, '.openclaw'),
+    ]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`clawdesk state migrate: nothing was changed.\n  - the source ${path.join(root, 'afile')} is a file, not a state directory\n`);
-    const json = await cli(['state', 'migrate', '--json', '--from', path.join(root, 'afile'), '--to', path.join(home, '.openclaw')]);
+    expect(refused.stderr).toBe(
+      `clawdesk state migrate: nothing was changed.\n  - the source ${path.join(root, 'afile')} is a file, not a state directory\n`,
+    );
+    const json = await cli([
+      'state',
+      'migrate',
+      '--json',
+      '--from',
+      path.join(root, 'afile'),
+      '--to',
+      path.join(home, '.openclaw'),
+    ]);
     expect(JSON.parse(json.stdout)).toMatchObject({ version: 1, outcome: 'blocked', code: 'MIGRATION_BLOCKED' });
     const notBackup = await cli(['state', 'restore', root]);
     expect(notBackup.code).toBe(1);
@@ -147,13 +194,38 @@ describe('clawdesk state migrate --max-size (issue 9 finding 10)', () => {
   it('refuses a source over the limit with the numbers, and rejects a bad size as a usage error', async () => {
     const from = path.join(home, '.clawdbot');
     populateStateDir(from, { label: 'x' });
-    const refused = await cli(['state', 'migrate', '--from', from, '--to', path.join(home, '.openclaw'), '--max-size', '1K']);
+    const refused = await cli([
+      'state',
+      'migrate',
+      '--from',
+      from,
+      '--to',
+      path.join(home, '.openclaw'),
+      '--max-size',
+      '1K',
+    ]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^clawdesk state migrate: nothing was changed\.\n {2}- the source .* holds .*, over the 1\.0 KiB limit .*raise the limit with --max-size\n$/);
+    expect(refused.stderr).toMatch(
+      /^clawdesk state migrate: nothing was changed\.\n {2}- the source .* holds .*, over the 1\.0 KiB limit .*raise the limit with --max-size\n$/,
+    );
     const bad = await cli(['state', 'migrate', '--from', from, '--max-size', 'lots']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--max-size must be a size such as 20G or 500M, got "lots"');
-    expect((await cli(['state', 'migrate', '--from', from, '--to', path.join(home, '.openclaw'), '--max-size', '1G', '--dry-run'])).code).toBe(0);
+    expect(
+      (
+        await cli([
+          'state',
+          'migrate',
+          '--from',
+          from,
+          '--to',
+          path.join(home, '.openclaw'),
+          '--max-size',
+          '1G',
+          '--dry-run',
+        ])
+      ).code,
+    ).toBe(0);
   });
 });
 
@@ -176,13 +248,25 @@ describe('clawdesk state import-identity (child process, no session bus)', () =>
         createdAtMs: 1,
       }),
     );
-    const env = { PATH: process.env.PATH, HOME: home, CLAWDESK_DATA_DIR: path.join(root, 'data'), NODE_PATH: CHILD_NODE_PATH, DBUS_SESSION_BUS_ADDRESS: `unix:path=${path.join(root, 'no-bus')}` };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      CLAWDESK_DATA_DIR: path.join(root, 'data'),
+      NODE_PATH: CHILD_NODE_PATH,
+      DBUS_SESSION_BUS_ADDRESS: `unix:path=${path.join(root, 'no-bus')}`,
+    };
     const refused = await runChild(process.execPath, [cliScript, 'state', 'import-identity', file], { env });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^clawdesk state: No OS keychain is available\. .*accept that \(allowPlaintextFallback\)\. Tried: keytar: unavailable/);
+    expect(refused.stderr).toMatch(
+      /^clawdesk state: No OS keychain is available\. .*accept that \(allowPlaintextFallback\)\. Tried: keytar: unavailable/,
+    );
     expect(existsSync(file)).toBe(true);
 
-    const accepted = await runChild(process.execPath, [cliScript, 'state', 'import-identity', file, '--accept-plaintext', '--json'], { env });
+    const accepted = await runChild(
+      process.execPath,
+      [cliScript, 'state', 'import-identity', file, '--accept-plaintext', '--json'],
+      { env },
+    );
     expect(accepted.code).toBe(0);
     expect(JSON.parse(accepted.stdout)).toEqual({
       version: 1,
@@ -193,6 +277,8 @@ describe('clawdesk state import-identity (child process, no session bus)', () =>
       sourceRemoved: true,
     });
     expect(existsSync(file)).toBe(false);
-    expect(JSON.parse(readFileSync(path.join(root, 'data', 'device-identity.json'), 'utf8')).deviceId).toBe(deviceIdFromPublicKey(publicKey));
+    expect(JSON.parse(readFileSync(path.join(root, 'data', 'device-identity.json'), 'utf8')).deviceId).toBe(
+      deviceIdFromPublicKey(publicKey),
+    );
   });
 });

@@ -1,4 +1,16 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +20,15 @@ import { DoctorOptions, runDoctor } from '../../gateway/state/state-doctor';
 import { beginTransaction } from '../../gateway/state/state-transaction';
 import { PathEnvironment, currentPathEnvironment } from '../../gateway/state/state-paths';
 import { FakeKeytar } from '../secrets/fakes';
-import { pairedDevice, populateStateDir, writeDeviceAuth, writeExecApprovals, writeIdentity, writePaired, writePending } from '../fixtures/state/state-fixtures';
+import {
+  pairedDevice,
+  populateStateDir,
+  writeDeviceAuth,
+  writeExecApprovals,
+  writeIdentity,
+  writePaired,
+  writePending,
+} from '../fixtures/state/state-fixtures';
 
 let root: string;
 let home: string;
@@ -23,7 +43,12 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const pe = (env: Record<string, string> = {}, osHomedir = home): PathEnvironment => ({ ...currentPathEnvironment(), env: { HOME: home, ...env }, osHomedir, cwd: root });
+const pe = (env: Record<string, string> = {}, osHomedir = home): PathEnvironment => ({
+  ...currentPathEnvironment(),
+  env: { HOME: home, ...env },
+  osHomedir,
+  cwd: root,
+});
 const doctor = (env: Record<string, string> = {}, options: DoctorOptions = {}) =>
   runDoctor(pe(env), { probeKeychain: false, clawdeskDataDir: dataDir, ...options });
 const codes = (report: Awaited<ReturnType<typeof doctor>>) => report.findings.map((f) => `${f.severity}:${f.code}`);
@@ -82,7 +107,10 @@ describe('doctor findings', () => {
     populateStateDir(path.join(realHome, '.openclaw'), { label: 'a' });
     symlinkSync(path.join(realHome, '.openclaw'), path.join(realHome, '.clawdbot'));
     symlinkSync(realHome, path.join(root, 'linked'));
-    const report = await runDoctor(pe({ HOME: path.join(root, 'linked') }, realHome), { probeKeychain: false, clawdeskDataDir: dataDir });
+    const report = await runDoctor(pe({ HOME: path.join(root, 'linked') }, realHome), {
+      probeKeychain: false,
+      clawdeskDataDir: dataDir,
+    });
     expect(codes(report).filter((c) => /multiple|legacy|split/.test(c))).toEqual([]);
   });
 
@@ -94,7 +122,9 @@ describe('doctor findings', () => {
     writePaired(dir, [pairedDevice(old)]);
     const report = await doctor();
     expect(codes(report)).toEqual(expect.arrayContaining(['error:identity-regenerated', 'warn:stale-pairing']));
-    expect(report.findings.find((f) => f.code === 'identity-regenerated')!.message).toContain(`now ${current.deviceId.slice(0, 12)}…`);
+    expect(report.findings.find((f) => f.code === 'identity-regenerated')!.message).toContain(
+      `now ${current.deviceId.slice(0, 12)}…`,
+    );
   });
 
   it('stale pending pairings', async () => {
@@ -113,7 +143,10 @@ describe('doctor findings', () => {
     chmodSync(path.join(dir, 'identity', 'device.json'), 0o644);
     chmodSync(path.join(dir, 'devices', 'paired.json'), 0o640);
     const report = await doctor();
-    expect(report.findings.filter((f) => f.code === 'loose-permissions').map((f) => f.severity)).toEqual(['error', 'warn']);
+    expect(report.findings.filter((f) => f.code === 'loose-permissions').map((f) => f.severity)).toEqual([
+      'error',
+      'warn',
+    ]);
     expect(report.ok).toBe(false);
     const fixed = await doctor({}, { fix: true });
     expect(fixed.ok).toBe(true);
@@ -129,7 +162,10 @@ describe('doctor findings', () => {
     mkdirSync(path.join(dir, 'nodes'));
     writeFileSync(path.join(dir, 'nodes', 'paired.json'), '{"n1": {"nodeId": "n1", "tok', { mode: 0o600 });
     const report = await doctor();
-    expect(report.findings.find((f) => f.code === 'corrupt-json')).toMatchObject({ severity: 'error', paths: [path.join(dir, 'nodes', 'paired.json')] });
+    expect(report.findings.find((f) => f.code === 'corrupt-json')).toMatchObject({
+      severity: 'error',
+      paths: [path.join(dir, 'nodes', 'paired.json')],
+    });
     // Doctor without --fix is read-only.
     expect(readFileSync(path.join(dir, 'nodes', 'paired.json'), 'utf8')).toBe('{"n1": {"nodeId": "n1", "tok');
     const fixed = await doctor({}, { fix: true });
@@ -154,7 +190,9 @@ describe('doctor findings', () => {
     await beginTransaction({
       id: 'x',
       purpose: 'migrate',
-      ops: [{ path: dir, install: { kind: 'dir', staged }, aside: path.join(home, '.openclaw.old-x'), existedBefore: true }],
+      ops: [
+        { path: dir, install: { kind: 'dir', staged }, aside: path.join(home, '.openclaw.old-x'), existedBefore: true },
+      ],
     });
     // The journal names this process; pretend it belonged to a process that died.
     const journal = path.join(home, '..openclaw.clawdesk-migration.json');
@@ -194,7 +232,10 @@ describe("doctor on Clawdesk's own secret store", () => {
 
   it('a locked keychain holding the identity is an error, and nothing new is created', async () => {
     const keytar = new FakeKeytar();
-    const identity = await new DeviceIdentityStore({ dir: dataDir, openStore: () => openSecretStore({ dir: dataDir, keytar }) }).loadOrCreateIdentity();
+    const identity = await new DeviceIdentityStore({
+      dir: dataDir,
+      openStore: () => openSecretStore({ dir: dataDir, keytar }),
+    }).loadOrCreateIdentity();
     keytar.mode = 'locked';
     const report = await doctor({}, { keytar, probeKeychain: true });
     expect(report.ok).toBe(false);
@@ -205,7 +246,9 @@ describe("doctor on Clawdesk's own secret store", () => {
 
   it('before first use: says which backend a first start would pick', async () => {
     const report = await doctor({}, { keytar: new FakeKeytar(), probeKeychain: true });
-    expect(report.findings.find((f) => f.code === 'secret-store')!.message).toBe('Secret store not set up yet; Clawdesk will use the OS keychain (keytar).');
+    expect(report.findings.find((f) => f.code === 'secret-store')!.message).toBe(
+      'Secret store not set up yet; Clawdesk will use the OS keychain (keytar).',
+    );
     expect(existsSync(path.join(dataDir, 'secrets.vault.json'))).toBe(false);
   });
 });

@@ -1,4 +1,16 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +18,15 @@ import JSON5 from 'json5';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MigrationBlockedError, migrateState, restoreBackup } from '../../gateway/state/state-migration';
 import { TransactionVerifyError } from '../../gateway/state/state-transaction';
-import { pairedDevice, populateStateDir, writeDeviceAuth, writeExecApprovals, writeIdentity, writeJson, writePaired } from '../fixtures/state/state-fixtures';
+import {
+  pairedDevice,
+  populateStateDir,
+  writeDeviceAuth,
+  writeExecApprovals,
+  writeIdentity,
+  writeJson,
+  writePaired,
+} from '../fixtures/state/state-fixtures';
 import { bundleScript, lastJsonLine, runChild } from '../helpers/child-process';
 import { leftovers, snapshot } from './helpers/tree-snapshot';
 
@@ -24,7 +44,8 @@ afterEach(() => {
 });
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
-const migrate = (from: string, to: string, extra: Record<string, unknown> = {}) => migrateState({ from, to, home, backupRoot: backups, ...extra });
+const migrate = (from: string, to: string, extra: Record<string, unknown> = {}) =>
+  migrateState({ from, to, home, backupRoot: backups, ...extra });
 
 describe('migrating ~/.clawdbot into ~/.openclaw', () => {
   it('merges trust state, keeps the target identity, links the old dir, and a second run changes nothing', async () => {
@@ -36,22 +57,48 @@ describe('migrating ~/.clawdbot into ~/.openclaw', () => {
       configExtra: { logsDir: path.join(from, 'logs'), theme: 'dark', port: 1 },
       devices: [
         pairedDevice('a'.repeat(64)),
-        pairedDevice(shared, { approvedAtMs: 5000, displayName: 'newer name', tokens: { operator: { token: 'shared-op', revokedAtMs: 6000 }, node: { token: 'node-tok' } } }),
+        pairedDevice(shared, {
+          approvedAtMs: 5000,
+          displayName: 'newer name',
+          tokens: { operator: { token: 'shared-op', revokedAtMs: 6000 }, node: { token: 'node-tok' } },
+        }),
       ],
     });
     const { identity: newId } = populateStateDir(to, {
       label: 'new',
       configExtra: { theme: 'light', port: 1 },
-      devices: [pairedDevice('b'.repeat(64)), pairedDevice(shared, { approvedAtMs: 2000, displayName: 'older name', tokens: { operator: { token: 'shared-op' } } })],
+      devices: [
+        pairedDevice('b'.repeat(64)),
+        pairedDevice(shared, {
+          approvedAtMs: 2000,
+          displayName: 'older name',
+          tokens: { operator: { token: 'shared-op' } },
+        }),
+      ],
     });
     writeExecApprovals(from, {
       defaults: { security: 'full', ask: 'always', askFallback: 'full', autoAllowSkills: true },
-      agents: { main: { allowlist: [{ id: '1', pattern: '/usr/bin/old' }, { id: 'x', pattern: '/usr/bin/both' }] }, ops: { security: 'deny' } },
+      agents: {
+        main: {
+          allowlist: [
+            { id: '1', pattern: '/usr/bin/old' },
+            { id: 'x', pattern: '/usr/bin/both' },
+          ],
+        },
+        ops: { security: 'deny' },
+      },
     });
     writeExecApprovals(to, {
       socket: { path: path.join(to, 'exec-approvals.sock'), token: 'sock-new' },
       defaults: { security: 'allowlist', ask: 'off', askFallback: 'deny' },
-      agents: { main: { allowlist: [{ id: '2', pattern: '/usr/bin/new' }, { id: 'y', pattern: '/usr/bin/both' }] } },
+      agents: {
+        main: {
+          allowlist: [
+            { id: '2', pattern: '/usr/bin/new' },
+            { id: 'y', pattern: '/usr/bin/both' },
+          ],
+        },
+      },
     });
     writeFileSync(path.join(from, 'agents', 'main', 'sessions', 'new-0.jsonl'), 'conflicting session\n');
 
@@ -67,8 +114,17 @@ describe('migrating ~/.clawdbot into ~/.openclaw', () => {
 
     // Exec approvals: allowlists united; defaults and per-agent policy: the stricter wins.
     const exec = readJson(path.join(to, 'exec-approvals.json'));
-    expect(exec.defaults).toEqual({ security: 'allowlist', ask: 'always', askFallback: 'deny', autoAllowSkills: false });
-    expect(exec.agents.main.allowlist.map((e: { pattern: string }) => e.pattern)).toEqual(['/usr/bin/new', '/usr/bin/both', '/usr/bin/old']);
+    expect(exec.defaults).toEqual({
+      security: 'allowlist',
+      ask: 'always',
+      askFallback: 'deny',
+      autoAllowSkills: false,
+    });
+    expect(exec.agents.main.allowlist.map((e: { pattern: string }) => e.pattern)).toEqual([
+      '/usr/bin/new',
+      '/usr/bin/both',
+      '/usr/bin/old',
+    ]);
     expect(exec.agents.ops.security).toBe('deny');
     expect(exec.socket.token).toBe('sock-new');
 
@@ -77,18 +133,26 @@ describe('migrating ~/.clawdbot into ~/.openclaw', () => {
     expect(config.theme).toBe('light');
     expect(config.logsDir).toBe(path.join(to, 'logs'));
     expect(config.agents.defaults.workspace).toBe(path.join(to, 'workspace'));
-    expect(result.plan.notes).toContainEqual({ file: 'openclaw.json', kind: 'conflict', message: "theme: the two configs differ; kept the target's value" });
+    expect(result.plan.notes).toContainEqual({
+      file: 'openclaw.json',
+      kind: 'conflict',
+      message: "theme: the two configs differ; kept the target's value",
+    });
 
     // Identity: the target's kept, the source's archived (with its tokens).
     expect(readJson(path.join(to, 'identity', 'device.json')).deviceId).toBe(newId!.deviceId);
     expect(readJson(path.join(to, 'migrated-from-clawdbot', 'identity', 'device.json')).deviceId).toBe(oldId!.deviceId);
-    expect(readJson(path.join(to, 'migrated-from-clawdbot', 'identity', 'device-auth.json')).deviceId).toBe(oldId!.deviceId);
+    expect(readJson(path.join(to, 'migrated-from-clawdbot', 'identity', 'device-auth.json')).deviceId).toBe(
+      oldId!.deviceId,
+    );
     expect(readJson(path.join(to, 'identity', 'device-auth.json')).deviceId).toBe(newId!.deviceId);
 
     // Files only in the source are copied; a clashing file is archived, the target's kept.
     expect(readFileSync(path.join(to, 'agents', 'main', 'sessions', 'old-0.jsonl'), 'utf8')).toBe('{"n":0}\n');
     expect(readFileSync(path.join(to, 'agents', 'main', 'sessions', 'new-0.jsonl'), 'utf8')).toBe('{"n":0}\n');
-    expect(readFileSync(path.join(to, 'migrated-from-clawdbot', 'agents', 'main', 'sessions', 'new-0.jsonl'), 'utf8')).toBe('conflicting session\n');
+    expect(
+      readFileSync(path.join(to, 'migrated-from-clawdbot', 'agents', 'main', 'sessions', 'new-0.jsonl'), 'utf8'),
+    ).toBe('conflicting session\n');
 
     // The legacy location is now a link to the new one; secrets kept 0600.
     expect(lstatSync(from).isSymbolicLink()).toBe(true);
@@ -122,7 +186,9 @@ describe('migrating ~/.clawdbot into ~/.openclaw', () => {
     // clawdbot.json becomes openclaw.json; everything else is byte-for-byte the same.
     const { ['clawdbot.json']: legacyConfig, ['exec-approvals.json']: _exec, ...rest } = before;
     expect(after['openclaw.json']).toBe(legacyConfig);
-    expect(Object.fromEntries(Object.entries(after).filter(([k]) => k !== 'openclaw.json' && k !== 'exec-approvals.json'))).toEqual(rest);
+    expect(
+      Object.fromEntries(Object.entries(after).filter(([k]) => k !== 'openclaw.json' && k !== 'exec-approvals.json')),
+    ).toEqual(rest);
     // The approvals socket path pointed into the old dir: rewritten, nothing else changed.
     const exec = readJson(path.join(to, 'exec-approvals.json'));
     expect(exec.socket.path).toBe(path.join(to, 'exec-approvals.sock'));
@@ -193,13 +259,21 @@ describe('bad input is refused with a clear message and nothing is lost', () => 
   it('a target inside its source', async () => {
     const from = path.join(home, '.clawdbot');
     populateStateDir(from, { label: 'x' });
-    await expectBlocked(from, path.join(from, 'nested'), `the target ${path.join(from, 'nested')} is inside the source ${from}`);
+    await expectBlocked(
+      from,
+      path.join(from, 'nested'),
+      `the target ${path.join(from, 'nested')} is inside the source ${from}`,
+    );
     await expectBlocked(path.join(from, 'agents'), from, 'is inside the target');
   });
 
   it('a source that is a file, missing, or a circular link', async () => {
     writeFileSync(path.join(home, 'state-file'), 'x');
-    await expectBlocked(path.join(home, 'state-file'), path.join(home, '.openclaw'), 'is a file, not a state directory');
+    await expectBlocked(
+      path.join(home, 'state-file'),
+      path.join(home, '.openclaw'),
+      'is a file, not a state directory',
+    );
     await expectBlocked(path.join(home, 'nope'), path.join(home, '.openclaw'), 'does not exist');
     symlinkSync(path.join(home, 'loop-b'), path.join(home, 'loop-a'));
     symlinkSync(path.join(home, 'loop-a'), path.join(home, 'loop-b'));
@@ -253,9 +327,20 @@ describe('bad input is refused with a clear message and nothing is lost', () => 
     execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, root]);
     chmodSync(path.join(from, 'credentials'), 0o000);
     const script = bundleScript(path.join(__dirname, 'fixtures', 'migrate-child.ts'));
-    const result = await runChild('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, script, JSON.stringify({ mode: 'migrate', from, to, home, backupRoot: backups })], {
-      env: { PATH: process.env.PATH, HOME: home },
-    });
+    const result = await runChild(
+      'setpriv',
+      [
+        `--reuid=${NOBODY}`,
+        `--regid=${NOBODY}`,
+        '--clear-groups',
+        process.execPath,
+        script,
+        JSON.stringify({ mode: 'migrate', from, to, home, backupRoot: backups }),
+      ],
+      {
+        env: { PATH: process.env.PATH, HOME: home },
+      },
+    );
     chmodSync(path.join(from, 'credentials'), 0o700);
     expect(lastJsonLine(result.stdout).error).toMatch(/cannot read everything in/);
     expect([snapshot(from, root), snapshot(to, root)]).toEqual(before);
@@ -281,8 +366,15 @@ describe('identity and token rules during a merge', () => {
     const dev = 'e'.repeat(64);
     mkdirSync(from);
     mkdirSync(to);
-    writePaired(from, [pairedDevice(dev, { approvedAtMs: 100, tokens: { operator: { token: 'old', createdAtMs: 100, revokedAtMs: 900 } } })]);
-    writePaired(to, [pairedDevice(dev, { approvedAtMs: 500, tokens: { operator: { token: 'newer', createdAtMs: 500 } } })]);
+    writePaired(from, [
+      pairedDevice(dev, {
+        approvedAtMs: 100,
+        tokens: { operator: { token: 'old', createdAtMs: 100, revokedAtMs: 900 } },
+      }),
+    ]);
+    writePaired(to, [
+      pairedDevice(dev, { approvedAtMs: 500, tokens: { operator: { token: 'newer', createdAtMs: 500 } } }),
+    ]);
     await migrate(from, to);
     const merged = readJson(path.join(to, 'devices', 'paired.json'))[dev];
     expect(merged.tokens.operator).toMatchObject({ token: 'newer', revokedAtMs: 900 });

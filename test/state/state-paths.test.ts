@@ -97,7 +97,9 @@ describe('resolveStateDir', () => {
       source: 'profile',
       home: '/home/ada',
     });
-    expect(resolveStateDir(fakeEnv('linux', {}, ['/home/ada/.openclaw']), { profile: 'default' }).stateDir).toBe('/home/ada/.openclaw');
+    expect(resolveStateDir(fakeEnv('linux', {}, ['/home/ada/.openclaw']), { profile: 'default' }).stateDir).toBe(
+      '/home/ada/.openclaw',
+    );
     expect(resolveStateDir(fakeEnv('linux', { OPENCLAW_STATE_DIR: '/x' }), { profile: 'dev' }).stateDir).toBe('/x');
   });
 
@@ -117,8 +119,14 @@ describe('resolveStateDir', () => {
   });
 
   it('Windows: existence is checked case-insensitively and the default is under the user profile, not %APPDATA%', () => {
-    const pe = fakeEnv('win32', { USERPROFILE: 'C:\\Users\\Ada', APPDATA: 'C:\\Users\\Ada\\AppData\\Roaming' }, ['c:\\users\\ada\\.OPENCLAW']);
-    expect(resolveStateDir(pe)).toEqual({ stateDir: 'C:\\Users\\Ada\\.openclaw', source: 'default', home: 'C:\\Users\\Ada' });
+    const pe = fakeEnv('win32', { USERPROFILE: 'C:\\Users\\Ada', APPDATA: 'C:\\Users\\Ada\\AppData\\Roaming' }, [
+      'c:\\users\\ada\\.OPENCLAW',
+    ]);
+    expect(resolveStateDir(pe)).toEqual({
+      stateDir: 'C:\\Users\\Ada\\.openclaw',
+      source: 'default',
+      home: 'C:\\Users\\Ada',
+    });
   });
 
   it('honours OPENCLAW_TEST_FAST by skipping existence checks', () => {
@@ -135,7 +143,9 @@ describe('resolveConfigPath', () => {
 
   it('prefers openclaw.json, then legacy clawdbot.json, then the new name', () => {
     const st = '/home/ada/.openclaw';
-    expect(resolveConfigPath(fakeEnv('linux', {}, [`${st}/openclaw.json`, `${st}/clawdbot.json`]), st)).toBe(`${st}/openclaw.json`);
+    expect(resolveConfigPath(fakeEnv('linux', {}, [`${st}/openclaw.json`, `${st}/clawdbot.json`]), st)).toBe(
+      `${st}/openclaw.json`,
+    );
     expect(resolveConfigPath(fakeEnv('linux', {}, [`${st}/clawdbot.json`]), st)).toBe(`${st}/clawdbot.json`);
     expect(resolveConfigPath(fakeEnv('linux', {}), st)).toBe(`${st}/openclaw.json`);
   });
@@ -149,7 +159,9 @@ describe('resolveClawdeskDataDir', () => {
   it('lives inside the resolved state dir (per profile), unless CLAWDESK_DATA_DIR says otherwise', () => {
     expect(resolveClawdeskDataDir(fakeEnv('linux', {}, ['/home/ada/.openclaw']))).toBe('/home/ada/.openclaw/clawdesk');
     expect(resolveClawdeskDataDir(fakeEnv('linux', {}), { profile: 'dev' })).toBe('/home/ada/.openclaw-dev/clawdesk');
-    expect(resolveClawdeskDataDir(fakeEnv('win32', { OPENCLAW_STATE_DIR: 'E:\\OpenClaw_Data' }))).toBe('E:\\OpenClaw_Data\\clawdesk');
+    expect(resolveClawdeskDataDir(fakeEnv('win32', { OPENCLAW_STATE_DIR: 'E:\\OpenClaw_Data' }))).toBe(
+      'E:\\OpenClaw_Data\\clawdesk',
+    );
     expect(resolveClawdeskDataDir(fakeEnv('linux', { CLAWDESK_DATA_DIR: '~/cd' }))).toBe('/home/ada/cd');
   });
 });

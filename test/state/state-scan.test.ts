@@ -6,7 +6,13 @@ import { PathEnvironment, currentPathEnvironment } from '../../gateway/state/sta
 import { listCandidates, scanStateDirs } from '../../gateway/state/state-scan';
 import { populateStateDir, writeJson, writePending } from '../fixtures/state/state-fixtures';
 
-function fakePe(platform: NodeJS.Platform, env: Record<string, string>, existing: string[], osHomedir: string, cwd: string): PathEnvironment {
+function fakePe(
+  platform: NodeJS.Platform,
+  env: Record<string, string>,
+  existing: string[],
+  osHomedir: string,
+  cwd: string,
+): PathEnvironment {
   const fold = (s: string) => (platform === 'win32' ? s.toLowerCase() : s);
   const set = new Set(existing.map(fold));
   return { env, platform, osHomedir, cwd, exists: (p) => set.has(fold(p)) };
@@ -24,11 +30,17 @@ describe('listCandidates (per-OS layouts, no real files)', () => {
         LOCALAPPDATA: 'C:\\Users\\Ada\\AppData\\Local',
         OneDrive: 'C:\\Users\\Ada\\OneDrive',
       },
-      ['C:\\Users\\Ada\\.openclaw', 'C:\\msys64\\home\\ada\\.clawdbot', 'C:\\Users\\Ada\\AppData\\Roaming\\OpenClaw', 'C:\\Users\\Ada\\OneDrive\\.openclaw'],
+      [
+        'C:\\Users\\Ada\\.openclaw',
+        'C:\\msys64\\home\\ada\\.clawdbot',
+        'C:\\Users\\Ada\\AppData\\Roaming\\OpenClaw',
+        'C:\\Users\\Ada\\OneDrive\\.openclaw',
+      ],
       'C:\\Users\\Ada',
       'C:\\work',
     );
-    const listDir = (dir: string) => (dir.endsWith('Roaming') ? ['OpenClaw', 'Code'] : dir.endsWith('Local') ? ['Temp'] : []);
+    const listDir = (dir: string) =>
+      dir.endsWith('Roaming') ? ['OpenClaw', 'Code'] : dir.endsWith('Local') ? ['Temp'] : [];
     const candidates = listCandidates(pe, { listDir });
     expect(candidates.map((c) => [c.path, c.reasons])).toEqual([
       ['E:\\OpenClaw_Data', ['active (env)', 'env OPENCLAW_STATE_DIR']],
@@ -40,9 +52,21 @@ describe('listCandidates (per-OS layouts, no real files)', () => {
   });
 
   it("macOS: the app's identity dir under Application Support, and profiles", () => {
-    const pe = fakePe('darwin', { HOME: '/Users/ada' }, ['/Users/ada/.openclaw', '/Users/ada/.openclaw-dev', '/Users/ada/Library/Application Support/OpenClaw'], '/Users/ada', '/');
-    const candidates = listCandidates(pe, { listDir: (d) => (d === '/Users/ada' ? ['.openclaw', '.openclaw-dev', 'Library'] : []) });
-    expect(candidates.map((c) => c.path)).toEqual(['/Users/ada/.openclaw', '/Users/ada/.openclaw-dev', '/Users/ada/Library/Application Support/OpenClaw']);
+    const pe = fakePe(
+      'darwin',
+      { HOME: '/Users/ada' },
+      ['/Users/ada/.openclaw', '/Users/ada/.openclaw-dev', '/Users/ada/Library/Application Support/OpenClaw'],
+      '/Users/ada',
+      '/',
+    );
+    const candidates = listCandidates(pe, {
+      listDir: (d) => (d === '/Users/ada' ? ['.openclaw', '.openclaw-dev', 'Library'] : []),
+    });
+    expect(candidates.map((c) => c.path)).toEqual([
+      '/Users/ada/.openclaw',
+      '/Users/ada/.openclaw-dev',
+      '/Users/ada/Library/Application Support/OpenClaw',
+    ]);
     expect(candidates[1].reasons).toEqual(['profile dev']);
   });
 });
@@ -56,7 +80,12 @@ describe('scanStateDirs on real directories', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  const pe = (env: Record<string, string>, osHomedir: string): PathEnvironment => ({ ...currentPathEnvironment(), env, osHomedir, cwd: root });
+  const pe = (env: Record<string, string>, osHomedir: string): PathEnvironment => ({
+    ...currentPathEnvironment(),
+    env,
+    osHomedir,
+    cwd: root,
+  });
 
   it('reports what each dir holds, with counts, identities and expired requests', async () => {
     const home = path.join(root, 'home');
@@ -72,12 +101,19 @@ describe('scanStateDirs on real directories', () => {
     const active = scan.dirs[0];
     expect(active.usedBy).toEqual(['openclaw-cli', 'embedded-gateway', 'exec-approvals-baseline']);
     const item = (name: string) => active.items.find((i) => i.item === name)!;
-    expect(item('identity')).toMatchObject({ status: 'ok', deviceId: identity!.deviceId, derivedDeviceId: identity!.deviceId, mode: 0o600 });
+    expect(item('identity')).toMatchObject({
+      status: 'ok',
+      deviceId: identity!.deviceId,
+      derivedDeviceId: identity!.deviceId,
+      mode: 0o600,
+    });
     expect(item('paired-devices').entries).toBe(1);
     expect(item('pending-devices')).toMatchObject({ entries: 2, expiredEntries: 1 });
     expect(item('agents')).toMatchObject({ entries: 3 });
     expect(item('exec-approvals').entries).toBe(1);
-    expect(scan.dirs.find((d) => d.path.endsWith('.moltbot'))!.reasons).toEqual(['retired .moltbot (OpenClaw no longer reads it)']);
+    expect(scan.dirs.find((d) => d.path.endsWith('.moltbot'))!.reasons).toEqual([
+      'retired .moltbot (OpenClaw no longer reads it)',
+    ]);
   });
 
   it('a symlinked home is one directory, not two (compared by realpath)', async () => {
@@ -105,7 +141,10 @@ describe('scanStateDirs on real directories', () => {
     expect(scan.dirs.find((d) => d.path.endsWith('.clawdbot'))).toMatchObject({ kind: 'symlink-loop', isLink: true });
 
     const asFile = await scanStateDirs(pe({ HOME: home, OPENCLAW_STATE_DIR: path.join(root, 'statefile') }, home));
-    expect(asFile.dirs[0]).toMatchObject({ kind: 'file', error: `${path.join(root, 'statefile')} is a file, not a directory` });
+    expect(asFile.dirs[0]).toMatchObject({
+      kind: 'file',
+      error: `${path.join(root, 'statefile')} is a file, not a directory`,
+    });
   });
 
   it('finds a state dir named only in the config, and marks OneDrive paths', async () => {
@@ -113,7 +152,10 @@ describe('scanStateDirs on real directories', () => {
     const elsewhere = path.join(root, 'OneDrive - Contoso', 'old', '.clawdbot');
     mkdirSync(path.join(elsewhere, 'workspace'), { recursive: true });
     mkdirSync(path.join(home, '.openclaw'), { recursive: true });
-    writeJson(path.join(home, '.openclaw', 'openclaw.json'), `{ agents: { defaults: { workspace: ${JSON.stringify(path.join(elsewhere, 'workspace'))} } } }`);
+    writeJson(
+      path.join(home, '.openclaw', 'openclaw.json'),
+      `{ agents: { defaults: { workspace: ${JSON.stringify(path.join(elsewhere, 'workspace'))} } } }`,
+    );
     const scan = await scanStateDirs(pe({ HOME: home }, home));
     const named = scan.dirs.find((d) => d.path === elsewhere)!;
     expect(named.reasons).toEqual(['named in config at agents.defaults.workspace']);

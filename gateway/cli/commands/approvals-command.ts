@@ -48,7 +48,8 @@ function describeError(error: unknown): string {
     const details = error.error.details as { code?: string; reason?: string; requestId?: string } | undefined;
     const code = details?.code ?? details?.reason;
     let text = `${error.error.message}${code ? ` (${code})` : ''}`;
-    if (code === 'PAIRING_REQUIRED' && details?.requestId) text += `\nApprove this device on the gateway: openclaw devices approve ${details.requestId}`;
+    if (code === 'PAIRING_REQUIRED' && details?.requestId)
+      text += `\nApprove this device on the gateway: openclaw devices approve ${details.requestId}`;
     return text;
   }
   return (error as Error).message;
@@ -91,7 +92,8 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
     io.stdout(USAGE);
     return sub ? 0 : 2;
   }
-  if (!['pending', 'resolve', 'watch', 'list'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
+  if (!['pending', 'resolve', 'watch', 'list'].includes(sub))
+    throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
   const { values, positionals } = parseCommandArgs(
     {
       args: rest,
@@ -112,7 +114,8 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
   }
   if (sub === 'resolve') {
     if (positionals.length !== 2) throw new UsageError(`resolve needs <id> and <decision>\n\n${USAGE}`);
-    if (!isApprovalDecision(positionals[1])) throw new UsageError(`decision must be allow-once, allow-always or deny (got "${positionals[1]}")`);
+    if (!isApprovalDecision(positionals[1]))
+      throw new UsageError(`decision must be allow-once, allow-always or deny (got "${positionals[1]}")`);
   } else if (positionals.length) {
     throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${USAGE}`);
   }
@@ -138,13 +141,18 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
         clientMode: 'cli',
         displayName: 'Clawdesk terminal',
         log: (level, message) => level !== 'debug' && io.stderr(`[${level}] ${message}\n`),
-        onOutcome: (o) => io.stdout(`${o.id}: ${o.decision}${o.source === 'fallback' ? ' (askFallback)' : ''}${o.error ? ` — not applied: ${o.error}` : ''}\n`),
+        onOutcome: (o) =>
+          io.stdout(
+            `${o.id}: ${o.decision}${o.source === 'fallback' ? ' (askFallback)' : ''}${o.error ? ` — not applied: ${o.error}` : ''}\n`,
+          ),
       });
     } catch (error) {
       io.stderr(`clawdesk approvals: ${describeError(error)}\n`);
       return EXIT_FAILURE;
     }
-    io.stdout(`Watching ${target.url} for exec approvals${terminal.canPresent() ? '' : ' (no terminal: askFallback decides)'}. Ctrl-C to stop.\n`);
+    io.stdout(
+      `Watching ${target.url} for exec approvals${terminal.canPresent() ? '' : ' (no terminal: askFallback decides)'}. Ctrl-C to stop.\n`,
+    );
     await io.waitForStopSignal();
     await client.stop();
     return 0;

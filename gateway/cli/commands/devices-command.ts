@@ -59,7 +59,10 @@ function fileBackend(store: DevicePairingStore): PairingBackend {
   };
 }
 
-async function openBackend(values: { url?: string; token?: string; password?: string; profile?: string }, io: CliIo): Promise<PairingBackend> {
+async function openBackend(
+  values: { url?: string; token?: string; password?: string; profile?: string },
+  io: CliIo,
+): Promise<PairingBackend> {
   const pathEnv = { ...currentPathEnvironment(), env: io.env };
   const { stateDir } = resolveStateDir(pathEnv, { profile: values.profile });
   const config = await readOpenClawConfig(resolveConfigPath(pathEnv, stateDir));
@@ -81,7 +84,8 @@ async function openBackend(values: { url?: string; token?: string; password?: st
     const refused = error instanceof GatewayClientError && /ECONNREFUSED/.test(error.message);
     if (!refused || values.url) throw error;
     const store = await DevicePairingStore.open(stateDir);
-    for (const report of store.corruptFiles) io.stderr(`warning: ${report.error}; moved aside to ${report.quarantinedTo}\n`);
+    for (const report of store.corruptFiles)
+      io.stderr(`warning: ${report.error}; moved aside to ${report.quarantinedTo}\n`);
     return fileBackend(store);
   }
 }
@@ -94,13 +98,17 @@ function age(ms: number): string {
 function printList(data: { pending: any[]; paired: any[] }, io: CliIo): void {
   io.stdout(`Pending (${data.pending.length})\n`);
   for (const r of data.pending) {
-    io.stdout(`  ${r.requestId}  ${r.displayName ?? r.clientId ?? '-'}  device ${String(r.deviceId).slice(0, 12)}…  role ${r.role ?? '-'}  scopes ${(r.scopes ?? []).join(',') || '-'}  ip ${r.remoteIp ?? '-'}${r.isRepair ? '  repair' : ''}  ${age(r.ts)}\n`);
+    io.stdout(
+      `  ${r.requestId}  ${r.displayName ?? r.clientId ?? '-'}  device ${String(r.deviceId).slice(0, 12)}…  role ${r.role ?? '-'}  scopes ${(r.scopes ?? []).join(',') || '-'}  ip ${r.remoteIp ?? '-'}${r.isRepair ? '  repair' : ''}  ${age(r.ts)}\n`,
+    );
   }
   if (data.pending.length) io.stdout(`  Approve with: clawdesk devices approve <requestId>\n`);
   io.stdout(`Paired (${data.paired.length})\n`);
   for (const d of data.paired) {
     const tokens = (d.tokens ?? []).map((t: any) => `${t.role}${t.revokedAtMs ? ' (revoked)' : ''}`).join(', ');
-    io.stdout(`  ${d.deviceId}  ${d.displayName ?? d.clientId ?? '-'}  ${d.platform ?? '-'}  roles ${(d.roles ?? []).join(',') || '-'}  scopes ${(d.scopes ?? []).join(',') || '-'}  tokens ${tokens || 'none'}\n`);
+    io.stdout(
+      `  ${d.deviceId}  ${d.displayName ?? d.clientId ?? '-'}  ${d.platform ?? '-'}  roles ${(d.roles ?? []).join(',') || '-'}  scopes ${(d.scopes ?? []).join(',') || '-'}  tokens ${tokens || 'none'}\n`,
+    );
   }
 }
 
@@ -126,8 +134,12 @@ export const devicesCommand: CliCommand = async (argv, io) => {
     io.stdout(USAGE);
     return values.help ? 0 : 2;
   }
-  if (!['list', 'approve', 'reject', 'remove'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
-  if (sub !== 'list' && !target) throw new UsageError(`${sub} needs ${sub === 'remove' ? 'a deviceId' : 'a requestId'} (see \`clawdesk devices list\`)`);
+  if (!['list', 'approve', 'reject', 'remove'].includes(sub))
+    throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
+  if (sub !== 'list' && !target)
+    throw new UsageError(
+      `${sub} needs ${sub === 'remove' ? 'a deviceId' : 'a requestId'} (see \`clawdesk devices list\`)`,
+    );
   let backend: PairingBackend;
   try {
     backend = await openBackend(values, io);
@@ -146,7 +158,10 @@ export const devicesCommand: CliCommand = async (argv, io) => {
       }
       case 'approve': {
         const result = await backend.approve(target);
-        out(result, `Approved ${result.requestId}: device ${result.device.deviceId} (${(result.device.roles ?? []).join(',')})\n`);
+        out(
+          result,
+          `Approved ${result.requestId}: device ${result.device.deviceId} (${(result.device.roles ?? []).join(',')})\n`,
+        );
         break;
       }
       case 'reject': {
@@ -162,7 +177,8 @@ export const devicesCommand: CliCommand = async (argv, io) => {
     }
     return 0;
   } catch (error) {
-    const message = error instanceof GatewayClientError || error instanceof PairingError ? error.message : String(error);
+    const message =
+      error instanceof GatewayClientError || error instanceof PairingError ? error.message : String(error);
     io.stderr(`clawdesk devices ${sub}: ${message}\n`);
     return EXIT_FAILURE;
   } finally {

@@ -80,11 +80,17 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
     settings = resolveGatewaySettings(values, io.env, config);
     if (settings.auth.mode === 'token' && !settings.auth.token) {
       if (config.exists) {
-        throw new ConfigError(`token auth needs a token: pass --token, set OPENCLAW_GATEWAY_TOKEN, or add gateway.auth.token to ${configPath} (or run with --auth none on loopback)`);
+        throw new ConfigError(
+          `token auth needs a token: pass --token, set OPENCLAW_GATEWAY_TOKEN, or add gateway.auth.token to ${configPath} (or run with --auth none on loopback)`,
+        );
       }
       const token = generateGatewayToken();
       await createConfigWithToken(configPath, settings.port, token);
-      settings = { ...settings, auth: { mode: 'token' as const, token }, sources: { ...settings.sources, secret: `generated, saved to ${configPath}` } };
+      settings = {
+        ...settings,
+        auth: { mode: 'token' as const, token },
+        sources: { ...settings.sources, secret: `generated, saved to ${configPath}` },
+      };
     }
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -114,17 +120,30 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'EADDRINUSE' ? `port ${settings.port} is already in use (another gateway running? see \`clawdesk doctor\`)` : (error as Error).message;
+    const reason =
+      code === 'EADDRINUSE'
+        ? `port ${settings.port} is already in use (another gateway running? see \`clawdesk doctor\`)`
+        : (error as Error).message;
     io.stderr(`clawdesk gateway: cannot start: ${reason}\n`);
     return EXIT_FAILURE;
   }
   io.stdout(`Clawdesk gateway listening on ${gateway.url}\n`);
   io.stdout(`State dir: ${stateDir}\n`);
-  io.stdout(`Auth: ${settings.auth.mode} (${settings.sources.auth}${settings.sources.secret ? `; secret from ${settings.sources.secret}` : ''})\n`);
+  io.stdout(
+    `Auth: ${settings.auth.mode} (${settings.sources.auth}${settings.sources.secret ? `; secret from ${settings.sources.secret}` : ''})\n`,
+  );
   let stopNode: (() => Promise<void>) | undefined;
   if (!values['no-node'] && ext.startNode) {
     try {
-      stopNode = await ext.startNode({ url: gateway.url, stateDir, token: settings.auth.token, password: settings.auth.password, io, gateway, allowPlaintextKeys: values['allow-plaintext-keys'] });
+      stopNode = await ext.startNode({
+        url: gateway.url,
+        stateDir,
+        token: settings.auth.token,
+        password: settings.auth.password,
+        io,
+        gateway,
+        allowPlaintextKeys: values['allow-plaintext-keys'],
+      });
       io.stdout('Exec runner: connected\n');
     } catch (error) {
       io.stderr(`clawdesk gateway: the exec runner did not start: ${(error as Error).message}\n`);

@@ -59,7 +59,13 @@ export const nodeCommand: CliCommand = async (argv, io) => {
     // A node's pairing must survive restarts, so an in-memory key is not an option here.
     identity = values.identity
       ? await loadOrCreateFileIdentity(values.identity)
-      : (await loadClawdeskIdentity({ dataDir: clawdeskDataDir(target.stateDir), allowPlaintextFallback: values['allow-plaintext-keys'], whenUnavailable: 'fail' })).signer;
+      : (
+          await loadClawdeskIdentity({
+            dataDir: clawdeskDataDir(target.stateDir),
+            allowPlaintextFallback: values['allow-plaintext-keys'],
+            whenUnavailable: 'fail',
+          })
+        ).signer;
   } catch (error) {
     if (error instanceof IdentityNotPersistableError) {
       io.stderr(`clawdesk node: ${error.message}\n`);
@@ -82,14 +88,17 @@ export const nodeCommand: CliCommand = async (argv, io) => {
       stateDir: target.stateDir,
       displayName: values['display-name'],
       log,
-      onExecEvent: values.verbose ? (event, payload) => io.stderr(`[exec] ${event} ${String(payload.command ?? '')}\n`) : undefined,
+      onExecEvent: values.verbose
+        ? (event, payload) => io.stderr(`[exec] ${event} ${String(payload.command ?? '')}\n`)
+        : undefined,
     });
   } catch (error) {
     io.stderr(`clawdesk node: ${(error as Error).message}\n`);
     return EXIT_FAILURE;
   }
   io.stdout(`Connected. Exec approvals: ${target.stateDir}/exec-approvals.json\n`);
-  if (node.legacyApprovals.kind === 'imported') io.stdout(`Imported legacy exec approvals from ${node.legacyApprovals.legacyPath}\n`);
+  if (node.legacyApprovals.kind === 'imported')
+    io.stdout(`Imported legacy exec approvals from ${node.legacyApprovals.legacyPath}\n`);
   const signal = await io.waitForStopSignal();
   io.stdout(`Stopping (${signal})...\n`);
   await node.stop();

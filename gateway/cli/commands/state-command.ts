@@ -7,7 +7,13 @@ import { openSecretStore } from '../../secrets/secret-store';
 import { BackupInvalidError } from '../../state/state-backup';
 import { quote } from '../../state/state-doctor';
 import { MigrationBlockedError, MigrationPlan, migrateState, restoreBackup } from '../../state/state-migration';
-import { InvalidProfileError, PathEnvironment, currentPathEnvironment, resolveClawdeskDataDir, resolveStateDir } from '../../state/state-paths';
+import {
+  InvalidProfileError,
+  PathEnvironment,
+  currentPathEnvironment,
+  resolveClawdeskDataDir,
+  resolveStateDir,
+} from '../../state/state-paths';
 import { ScannedDir, StateScan, scanStateDirs } from '../../state/state-scan';
 import { TransactionInProgressError, TransactionVerifyError } from '../../state/state-transaction';
 import { MigrationCancelledError, MigrationProgress, formatProgressLine } from '../../state/state-progress';
@@ -80,7 +86,9 @@ async function migrateSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
   const maxBytes = values['max-size'] === undefined ? undefined : parseSize(values['max-size'] as string);
   if (!values.from) throw new UsageError('--from <dir> is required');
   const json = values.json === true;
-  const to = (values.to as string | undefined) ?? resolveStateDir(pe, { profile: values.profile as string | undefined }).stateDir;
+  const to =
+    (values.to as string | undefined) ??
+    resolveStateDir(pe, { profile: values.profile as string | undefined }).stateDir;
   const resolve = (p: string) => path.resolve(pe.cwd, p);
   // Ctrl-C (or SIGTERM) cancels: the migration stops between two files and rolls back.
   const cancel = new AbortController();
@@ -103,7 +111,9 @@ async function migrateSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
     bar?.end();
     if (json) {
       // JSON lines: progress lines (if any), then this one.
-      io.stdout(`${JSON.stringify({ version: 1, type: 'result', outcome: result.outcome, backupDir: result.backupDir, recovered: result.recovered, plan: result.plan })}\n`);
+      io.stdout(
+        `${JSON.stringify({ version: 1, type: 'result', outcome: result.outcome, backupDir: result.backupDir, recovered: result.recovered, plan: result.plan })}\n`,
+      );
       return EXIT_OK;
     }
     const out: string[] = [];
@@ -113,14 +123,23 @@ async function migrateSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
     } else {
       out.push(...formatPlan(result.plan));
       if (result.outcome === 'dry-run') out.push('', 'Dry run: nothing was changed.');
-      else out.push('', `Migrated ${result.plan.from} into ${result.plan.to}.`, `Backup: ${result.backupDir}`, `Undo with: clawdesk state restore ${quote(result.backupDir!)}`);
+      else
+        out.push(
+          '',
+          `Migrated ${result.plan.from} into ${result.plan.to}.`,
+          `Backup: ${result.backupDir}`,
+          `Undo with: clawdesk state restore ${quote(result.backupDir!)}`,
+        );
     }
     io.stdout(`${out.join('\n')}\n`);
     return EXIT_OK;
   } catch (error) {
     bar?.end();
     if (error instanceof MigrationCancelledError) {
-      if (json) io.stdout(`${JSON.stringify({ version: 1, type: 'result', outcome: 'cancelled', code: error.code, error: error.message })}\n`);
+      if (json)
+        io.stdout(
+          `${JSON.stringify({ version: 1, type: 'result', outcome: 'cancelled', code: error.code, error: error.message })}\n`,
+        );
       else io.stderr(`clawdesk state migrate: cancelled; everything was rolled back, nothing was changed.\n`);
       return EXIT_CANCELLED;
     }
@@ -167,10 +186,15 @@ async function restoreSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
   try {
     const result = await restoreBackup(path.resolve(pe.cwd, positionals[0]));
     if (json) {
-      io.stdout(`${JSON.stringify({ version: 1, outcome: 'restored', restored: result.restored, safetyBackupDir: result.safetyBackupDir }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify({ version: 1, outcome: 'restored', restored: result.restored, safetyBackupDir: result.safetyBackupDir }, null, 2)}\n`,
+      );
     } else {
       io.stdout(
-        [`Restored ${result.restored.join(' and ')} from the backup taken ${new Date(result.manifest.createdAtMs).toISOString()}.`, `What was there before is saved in ${result.safetyBackupDir}`].join('\n') + '\n',
+        [
+          `Restored ${result.restored.join(' and ')} from the backup taken ${new Date(result.manifest.createdAtMs).toISOString()}.`,
+          `What was there before is saved in ${result.safetyBackupDir}`,
+        ].join('\n') + '\n',
       );
     }
     return EXIT_OK;
@@ -212,8 +236,12 @@ async function importSub(argv: string[], io: CliIo, pe: PathEnvironment): Promis
       io.stdout(
         [
           `${result.alreadyPresent ? 'Already in' : 'Imported into'} Clawdesk's secret store: device ${result.identity.deviceId}.`,
-          result.deviceIdCorrected ? 'Note: the file named another deviceId; the one derived from its key (what gateways check) was kept.' : '',
-          result.sourceRemoved ? `The private key file was removed after the stored copy was verified.` : 'The file was kept (--keep-file).',
+          result.deviceIdCorrected
+            ? 'Note: the file named another deviceId; the one derived from its key (what gateways check) was kept.'
+            : '',
+          result.sourceRemoved
+            ? `The private key file was removed after the stored copy was verified.`
+            : 'The file was kept (--keep-file).',
         ]
           .filter(Boolean)
           .join('\n') + '\n',
@@ -231,7 +259,8 @@ export function parseSize(text: string): number {
   const units: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
   const unit = match ? (match[2] ?? '').toUpperCase().charAt(0) : '';
   const bytes = match ? Math.floor(Number(match[1]) * (units[unit] ?? NaN)) : NaN;
-  if (!Number.isFinite(bytes) || bytes <= 0) throw new UsageError(`--max-size must be a size such as 20G or 500M, got "${text}"`);
+  if (!Number.isFinite(bytes) || bytes <= 0)
+    throw new UsageError(`--max-size must be a size such as 20G or 500M, got "${text}"`);
   return bytes;
 }
 
@@ -247,10 +276,19 @@ function reportFailure(error: unknown, io: CliIo, json: boolean, oneLine = false
   const e = error as Error & { code?: string };
   if (json) {
     const plan = error instanceof MigrationBlockedError ? error.plan : undefined;
-    const body = { version: 1, ...(oneLine ? { type: 'result' } : {}), outcome: error instanceof MigrationBlockedError ? 'blocked' : 'failed', code: e.code, error: e.message, ...(plan ? { plan } : {}) };
+    const body = {
+      version: 1,
+      ...(oneLine ? { type: 'result' } : {}),
+      outcome: error instanceof MigrationBlockedError ? 'blocked' : 'failed',
+      code: e.code,
+      error: e.message,
+      ...(plan ? { plan } : {}),
+    };
     io.stdout(`${oneLine ? JSON.stringify(body) : JSON.stringify(body, null, 2)}\n`);
   } else if (error instanceof MigrationBlockedError) {
-    io.stderr(`clawdesk state migrate: nothing was changed.\n${error.plan.blockers.map((b) => `  - ${b}`).join('\n')}\n`);
+    io.stderr(
+      `clawdesk state migrate: nothing was changed.\n${error.plan.blockers.map((b) => `  - ${b}`).join('\n')}\n`,
+    );
   } else {
     io.stderr(`clawdesk state: ${e.message}\n`);
   }
@@ -298,7 +336,9 @@ function describeItem(d: ScannedDir, item: ScannedDir['items'][number]): string 
   const facts = [formatBytes(item.bytes), new Date(item.mtimeMs).toISOString().replace('T', ' ').slice(0, 16)];
   if (item.entries !== undefined) {
     const files = item.item === 'credentials' || item.item === 'agents' || item.item === 'workspace';
-    facts.push(`${item.entries} ${files ? (item.entries === 1 ? 'file' : 'files') : item.entries === 1 ? 'entry' : 'entries'}`);
+    facts.push(
+      `${item.entries} ${files ? (item.entries === 1 ? 'file' : 'files') : item.entries === 1 ? 'entry' : 'entries'}`,
+    );
   }
   if (item.deviceId) facts.push(`deviceId ${item.deviceId.slice(0, 12)}…`);
   if (item.expiredEntries) facts.push(`${item.expiredEntries} expired`);

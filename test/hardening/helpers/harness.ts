@@ -2,7 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { startGatewayServer, type GatewayServerOptions, type RunningGateway } from '../../../gateway/server/gateway-server';
+import {
+  startGatewayServer,
+  type GatewayServerOptions,
+  type RunningGateway,
+} from '../../../gateway/server/gateway-server';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const TOKEN = 'hardening-shared-token-0123456789abcdef';
@@ -82,7 +86,9 @@ export class RawClient {
   }
 
   static async open(url: string, headers?: Record<string, string>): Promise<RawClient> {
-    const client = new RawClient(new WebSocket(url, { headers, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 }));
+    const client = new RawClient(
+      new WebSocket(url, { headers, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 }),
+    );
     await client.opened;
     await client.frame((f) => f.event === 'connect.challenge');
     return client;
@@ -92,7 +98,13 @@ export class RawClient {
     const seen = this.frames.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames).slice(0, 500)}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames).slice(0, 500)}`),
+          ),
+        timeoutMs,
+      );
       this.waiters.push({ match, resolve: (f) => (clearTimeout(timer), resolve(f)) });
     });
   }
@@ -115,7 +127,9 @@ export class RawClient {
   closedWithin(timeoutMs = 5_000): Promise<{ code: number; reason: string }> {
     return Promise.race([
       this.closed,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`socket not closed within ${timeoutMs} ms`)), timeoutMs)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`socket not closed within ${timeoutMs} ms`)), timeoutMs),
+      ),
     ]);
   }
 }

@@ -23,9 +23,18 @@ export function asOtherUser(user: { uid: number; gid: number }, command: string,
 }
 
 /** A long-running child as the other user: resolves with the child and its first JSON line. Close stdin to end it. */
-export function spawnAsOtherUser(user: { uid: number; gid: number }, command: string, args: string[], timeoutMs = 30_000): Promise<{ child: ChildProcessWithoutNullStreams; first: any }> {
+export function spawnAsOtherUser(
+  user: { uid: number; gid: number },
+  command: string,
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<{ child: ChildProcessWithoutNullStreams; first: any }> {
   const [cmd, argv] = asOtherUser(user, command, args);
-  const child = spawn(cmd, argv, { env: { PATH: process.env.PATH, HOME: '/tmp' }, cwd: os.tmpdir(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(cmd, argv, {
+    env: { PATH: process.env.PATH, HOME: '/tmp' },
+    cwd: os.tmpdir(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';

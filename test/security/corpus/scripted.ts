@@ -56,9 +56,21 @@ async function prepared(h: LinuxHarness, argv: string[]): Promise<any> {
 /** After a change, the approved plan must be refused, or run exactly the approved file (never the new one). */
 async function expectPinned(h: LinuxHarness, plan: any, story: string): Promise<void> {
   const got = await attempt(
-    h.runner.run({ command: plan.argv, rawCommand: plan.commandText, systemRunPlan: plan, cwd: plan.cwd, approved: true, approvalDecision: 'allow-once', runId: randomUUID(), timeoutMs: 10_000 }),
+    h.runner.run({
+      command: plan.argv,
+      rawCommand: plan.commandText,
+      systemRunPlan: plan,
+      cwd: plan.cwd,
+      approved: true,
+      approvalDecision: 'allow-once',
+      runId: randomUUID(),
+      timeoutMs: 10_000,
+    }),
   );
-  expect(h.marker(), `${story}: the approved plan ran a different program (${got.ok ? 'ran' : got.error.message})`).toBe(false);
+  expect(
+    h.marker(),
+    `${story}: the approved plan ran a different program (${got.ok ? 'ran' : got.error.message})`,
+  ).toBe(false);
   if (got.ok) expect(h.goodMarker(), `${story}: ran, but not the approved program`).toBe(true);
 }
 
@@ -210,7 +222,14 @@ export const SCRIPTED: ScriptedCase[] = [
       const l = tool(h);
       const flipper = spawn(
         '/bin/bash',
-        ['-c', 'while :; do ln -sfn "$1" "$3.n" && mv -fT "$3.n" "$3"; ln -sfn "$2" "$3.n" && mv -fT "$3.n" "$3"; done', 'flip', path.join(h.s.root, 'real/good'), path.join(h.s.root, 'real/evil'), l],
+        [
+          '-c',
+          'while :; do ln -sfn "$1" "$3.n" && mv -fT "$3.n" "$3"; ln -sfn "$2" "$3.n" && mv -fT "$3.n" "$3"; done',
+          'flip',
+          path.join(h.s.root, 'real/good'),
+          path.join(h.s.root, 'real/evil'),
+          l,
+        ],
         { stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } },
       );
       try {
@@ -236,7 +255,16 @@ export const SCRIPTED: ScriptedCase[] = [
     async run(h) {
       const plan = await prepared(h, ['/usr/bin/touch', h.s.marker]);
       const tampered = { ...plan, argv: ['/usr/bin/ls', '-la'], commandText: '/usr/bin/ls -la' };
-      const got = await attempt(h.runner.run({ command: ['/usr/bin/touch', h.s.marker], systemRunPlan: tampered, cwd: plan.cwd, approved: true, approvalDecision: 'allow-once', runId: randomUUID() }));
+      const got = await attempt(
+        h.runner.run({
+          command: ['/usr/bin/touch', h.s.marker],
+          systemRunPlan: tampered,
+          cwd: plan.cwd,
+          approved: true,
+          approvalDecision: 'allow-once',
+          runId: randomUUID(),
+        }),
+      );
       expect(got.ok, 'a plan for another argv ran').toBe(false);
       expect(h.marker()).toBe(false);
     },
@@ -249,7 +277,16 @@ export const SCRIPTED: ScriptedCase[] = [
       const plan = await prepared(h, ['/usr/bin/touch', 'x']);
       const other = path.join(h.s.root, 'other');
       mkdirSync(other, { recursive: true });
-      const got = await attempt(h.runner.run({ command: plan.argv, systemRunPlan: plan, cwd: other, approved: true, approvalDecision: 'allow-once', runId: randomUUID() }));
+      const got = await attempt(
+        h.runner.run({
+          command: plan.argv,
+          systemRunPlan: plan,
+          cwd: other,
+          approved: true,
+          approvalDecision: 'allow-once',
+          runId: randomUUID(),
+        }),
+      );
       expect(got.ok).toBe(false);
     },
   },
@@ -262,7 +299,16 @@ export const SCRIPTED: ScriptedCase[] = [
       writeFileSync(script, 'true\n');
       const plan = await prepared(h, ['/bin/sh', 'job.sh']);
       writeFileSync(script, `touch ${h.s.marker}\n`);
-      const got = await attempt(h.runner.run({ command: plan.argv, systemRunPlan: plan, cwd: plan.cwd, approved: true, approvalDecision: 'allow-once', runId: randomUUID() }));
+      const got = await attempt(
+        h.runner.run({
+          command: plan.argv,
+          systemRunPlan: plan,
+          cwd: plan.cwd,
+          approved: true,
+          approvalDecision: 'allow-once',
+          runId: randomUUID(),
+        }),
+      );
       expect(got.ok).toBe(false);
       expect(h.marker()).toBe(false);
     },
@@ -274,7 +320,17 @@ export const SCRIPTED: ScriptedCase[] = [
     expect: 'refused',
     async run(h) {
       const plan = await prepared(h, ['/usr/bin/touch', h.s.marker]);
-      const got = await attempt(h.runner.run({ command: plan.argv, rawCommand: 'ls -la', systemRunPlan: plan, cwd: plan.cwd, approved: true, approvalDecision: 'allow-once', runId: randomUUID() }));
+      const got = await attempt(
+        h.runner.run({
+          command: plan.argv,
+          rawCommand: 'ls -la',
+          systemRunPlan: plan,
+          cwd: plan.cwd,
+          approved: true,
+          approvalDecision: 'allow-once',
+          runId: randomUUID(),
+        }),
+      );
       expect(got.ok).toBe(false);
       expect(h.marker()).toBe(false);
     },
@@ -286,10 +342,28 @@ export const SCRIPTED: ScriptedCase[] = [
     async run(h) {
       const runId = randomUUID();
       const plan = await prepared(h, ['/usr/bin/touch', 'x']);
-      const first = await attempt(h.runner.run({ command: plan.argv, systemRunPlan: plan, cwd: plan.cwd, approved: true, approvalDecision: 'allow-once', runId }));
+      const first = await attempt(
+        h.runner.run({
+          command: plan.argv,
+          systemRunPlan: plan,
+          cwd: plan.cwd,
+          approved: true,
+          approvalDecision: 'allow-once',
+          runId,
+        }),
+      );
       expect(first.ok ? null : first.error.message).toBeNull();
       const evilPlan = await prepared(h, ['/usr/bin/touch', h.s.marker]);
-      const again = await attempt(h.runner.run({ command: evilPlan.argv, systemRunPlan: evilPlan, cwd: evilPlan.cwd, approved: true, approvalDecision: 'allow-once', runId }));
+      const again = await attempt(
+        h.runner.run({
+          command: evilPlan.argv,
+          systemRunPlan: evilPlan,
+          cwd: evilPlan.cwd,
+          approved: true,
+          approvalDecision: 'allow-once',
+          runId,
+        }),
+      );
       expect(again.ok).toBe(false);
       expect(h.marker()).toBe(false);
     },
@@ -309,4 +383,3 @@ export async function runScripted(c: ScriptedCase): Promise<void> {
     await h.cleanup();
   }
 }
-

@@ -243,7 +243,7 @@ cases.push(
     proves: true,
   },
   {
-    name: 'sh -c \'$1\' with a positional evil program',
+    name: "sh -c '$1' with a positional evil program",
     finding: [2, 6],
     tags: ['shell', 'expansion'],
     argv: ['/bin/sh', '-c', '$1', 'x', '@E'],

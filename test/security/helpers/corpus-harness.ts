@@ -73,13 +73,18 @@ export interface LinuxHarness {
 
 export function gitInit(cwd: string, home: string): void {
   const env = { PATH: '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1' };
-  for (const args of [['init', '-q'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'init']]) {
+  for (const args of [
+    ['init', '-q'],
+    ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'init'],
+  ]) {
     const r = spawnSync('/usr/bin/git', args, { cwd, env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   }
 }
 
-export async function linuxHarness(c: Pick<CorpusCase, 'fixture' | 'gitRepo' | 'gatewayEnv' | 'path' | 'allow'>): Promise<LinuxHarness> {
+export async function linuxHarness(
+  c: Pick<CorpusCase, 'fixture' | 'gitRepo' | 'gatewayEnv' | 'path' | 'allow'>,
+): Promise<LinuxHarness> {
   const s = makeScratch();
   standardFixture(s);
   applyFixture(s, c.fixture);
@@ -96,7 +101,10 @@ export async function linuxHarness(c: Pick<CorpusCase, 'fixture' | 'gitRepo' | '
     home: s.home,
   });
   if (c.allow?.length) {
-    await store.set({ version: 1, agents: { '*': { allowlist: withRealpaths(c.allow.map(x)).map((pattern) => ({ pattern })) } } }, undefined);
+    await store.set(
+      { version: 1, agents: { '*': { allowlist: withRealpaths(c.allow.map(x)).map((pattern) => ({ pattern })) } } },
+      undefined,
+    );
   }
   return {
     s,
@@ -125,7 +133,15 @@ export async function recordAlways(h: { runner: SystemRunner }, argvs: string[][
     // As an agent does: prepare (the node pins what the plan runs), a person decides, then the run of that plan.
     const { plan } = (await h.runner.prepare({ command: argv, cwd })) as { plan: Record<string, any> };
     const got = await attempt(
-      h.runner.run({ command: plan.argv, systemRunPlan: plan, cwd: plan.cwd, approved: true, approvalDecision: 'allow-always', runId: randomUUID(), timeoutMs: 10_000 }),
+      h.runner.run({
+        command: plan.argv,
+        systemRunPlan: plan,
+        cwd: plan.cwd,
+        approved: true,
+        approvalDecision: 'allow-always',
+        runId: randomUUID(),
+        timeoutMs: 10_000,
+      }),
     );
     if (!got.ok) throw new Error(`setup: allow-always of ${JSON.stringify(argv)} was refused: ${got.error.message}`);
   }
@@ -137,7 +153,9 @@ export function windowsProbe(files: string[]): FileProbe {
   // identity(): what pins a file (the lead's FileProbe grows it); stable per fake file.
   const identity = (p: string) => {
     const i = set.get(p.toLowerCase());
-    return i === undefined ? null : { dev: 1, ino: 1000 + i, size: 4096, mtimeMs: 1_700_000_000_000, uid: 0, mode: 0o100755 };
+    return i === undefined
+      ? null
+      : { dev: 1, ino: 1000 + i, size: 4096, mtimeMs: 1_700_000_000_000, uid: 0, mode: 0o100755 };
   };
   return {
     stat: (p: string) => (set.has(p.toLowerCase()) ? { isFile: true, executable: true } : null),
@@ -161,11 +179,14 @@ export const WINDOWS_FILES = [
   'C:\\Users\\Ada\\Downloads\\whoami.exe',
 ];
 
-export const WINDOWS_PATH = 'C:\\Windows\\System32;C:\\Tools;C:\\Windows\\System32\\WindowsPowerShell\\v1.0;C:\\Program Files\\PowerShell\\7';
+export const WINDOWS_PATH =
+  'C:\\Windows\\System32;C:\\Tools;C:\\Windows\\System32\\WindowsPowerShell\\v1.0;C:\\Program Files\\PowerShell\\7';
 
 function describe(a: Attempt | undefined): string {
   if (!a) return 'not tried';
-  return a.ok ? `ran (exit ${a.result.exitCode}${a.result.error ? `, ${a.result.error}` : ''})` : `refused: ${a.error.message}`;
+  return a.ok
+    ? `ran (exit ${a.result.exitCode}${a.result.error ? `, ${a.result.error}` : ''})`
+    : `refused: ${a.error.message}`;
 }
 
 /** Runs one case end to end and asserts its outcome. */
@@ -201,11 +222,21 @@ async function runWindowsCase(c: CorpusCase): Promise<void> {
       store,
       platform: 'win32',
       probe: windowsProbe(files),
-      baseEnv: { Path: c.path ? c.path.join(';') : WINDOWS_PATH, PATHEXT: '.COM;.EXE;.BAT;.CMD', USERPROFILE: 'C:\\Users\\Ada', SystemRoot: 'C:\\Windows', ...c.gatewayEnv },
+      baseEnv: {
+        Path: c.path ? c.path.join(';') : WINDOWS_PATH,
+        PATHEXT: '.COM;.EXE;.BAT;.CMD',
+        USERPROFILE: 'C:\\Users\\Ada',
+        SystemRoot: 'C:\\Windows',
+        ...c.gatewayEnv,
+      },
       defaultCwd: 'C:\\work',
       home: 'C:\\Users\\Ada',
     });
-    if (c.allow?.length) await store.set({ version: 1, agents: { '*': { allowlist: c.allow.map((pattern) => ({ pattern })) } } }, undefined);
+    if (c.allow?.length)
+      await store.set(
+        { version: 1, agents: { '*': { allowlist: c.allow.map((pattern) => ({ pattern })) } } },
+        undefined,
+      );
     if (c.always?.length) await recordAlways({ runner }, c.always, 'C:\\work');
     await check(c, {
       prepare: () => runner.prepare({ command: c.argv }),
@@ -221,11 +252,33 @@ async function runWindowsCase(c: CorpusCase): Promise<void> {
   }
 }
 
-const SHELL_NAMES = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'yash', 'busybox', 'cmd.exe', 'powershell.exe', 'pwsh.exe']);
+const SHELL_NAMES = new Set([
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ksh',
+  'mksh',
+  'ash',
+  'fish',
+  'csh',
+  'tcsh',
+  'yash',
+  'busybox',
+  'cmd.exe',
+  'powershell.exe',
+  'pwsh.exe',
+]);
 
 /** Where argv[0] resolves with the case's PATH (absolute entries only), and its realpath. */
-export function resolveOuter(argv0: string, cwd: string, pathEntries: string[]): { resolved: string; real: string } | null {
-  const candidates = argv0.includes('/') ? [path.resolve(cwd, argv0)] : pathEntries.filter((d) => path.isAbsolute(d)).map((d) => path.join(d, argv0));
+export function resolveOuter(
+  argv0: string,
+  cwd: string,
+  pathEntries: string[],
+): { resolved: string; real: string } | null {
+  const candidates = argv0.includes('/')
+    ? [path.resolve(cwd, argv0)]
+    : pathEntries.filter((d) => path.isAbsolute(d)).map((d) => path.join(d, argv0));
   for (const c of candidates) {
     try {
       return { resolved: c, real: realpathSync(c) };
@@ -266,12 +319,18 @@ async function check(c: CorpusCase, d: Driver): Promise<void> {
   else if (c.approve === false) observed = 'needs-decision';
   else {
     const mid = await d.patterns();
-    const viaPlan = prep?.plan ? { command: prep.plan.argv, systemRunPlan: prep.plan, cwd: prep.plan.cwd ?? undefined } : {};
-    approvedAlways = await attempt(d.run({ ...viaPlan, approved: true, approvalDecision: 'allow-always', runId: randomUUID() }));
+    const viaPlan = prep?.plan
+      ? { command: prep.plan.argv, systemRunPlan: prep.plan, cwd: prep.plan.cwd ?? undefined }
+      : {};
+    approvedAlways = await attempt(
+      d.run({ ...viaPlan, approved: true, approvalDecision: 'allow-always', runId: randomUUID() }),
+    );
     afterApproval = await d.patterns();
     if (approvedAlways.ok) observed = 'needs-decision';
     else {
-      approvedOnce = await attempt(d.run({ ...viaPlan, approved: true, approvalDecision: 'allow-once', runId: randomUUID() }));
+      approvedOnce = await attempt(
+        d.run({ ...viaPlan, approved: true, approvalDecision: 'allow-once', runId: randomUUID() }),
+      );
       observed = approvedOnce.ok ? 'needs-decision' : 'refused';
     }
     expect(mid, 'a refused run must not change the allowlist').toEqual(before);
@@ -305,16 +364,33 @@ async function check(c: CorpusCase, d: Driver): Promise<void> {
       const offered = (coverage?.patterns ?? []).filter((p) => !p.startsWith('='));
       const added = afterApproval.filter((p) => !before.includes(p) && !p.startsWith('='));
       if ((c.allowAlways ?? 'exact') === 'exact') {
-        expect(offered, `prepare offers allow-always path patterns for a command that needs a decision every time — ${story}`).toEqual([]);
-        expect(added, `allow-always stored a path pattern for a command that needs a decision every time — ${story}`).toEqual([]);
+        expect(
+          offered,
+          `prepare offers allow-always path patterns for a command that needs a decision every time — ${story}`,
+        ).toEqual([]);
+        expect(
+          added,
+          `allow-always stored a path pattern for a command that needs a decision every time — ${story}`,
+        ).toEqual([]);
       } else {
         const outer = c.allowAlways === 'path-ok' ? null : d.outerExecutable();
-        const wrapperOrShell = (p: string) => (outer !== null && (p === outer.resolved || p === outer.real)) || SHELL_NAMES.has(path.basename(p).toLowerCase());
-        expect(offered.filter(wrapperOrShell), `prepare offers allow-always for the wrapper/shell itself — ${story}`).toEqual([]);
-        expect(added.filter(wrapperOrShell), `allow-always stored a pattern for the wrapper/shell itself — ${story}`).toEqual([]);
+        const wrapperOrShell = (p: string) =>
+          (outer !== null && (p === outer.resolved || p === outer.real)) ||
+          SHELL_NAMES.has(path.basename(p).toLowerCase());
+        expect(
+          offered.filter(wrapperOrShell),
+          `prepare offers allow-always for the wrapper/shell itself — ${story}`,
+        ).toEqual([]);
+        expect(
+          added.filter(wrapperOrShell),
+          `allow-always stored a pattern for the wrapper/shell itself — ${story}`,
+        ).toEqual([]);
       }
       if (c.proves && c.approve !== false && d.spawnsForReal) {
-        expect(d.marker(), `corpus defect: approved, the evil program did not run, so the case proves nothing — ${story}`).toBe(true);
+        expect(
+          d.marker(),
+          `corpus defect: approved, the evil program did not run, so the case proves nothing — ${story}`,
+        ).toBe(true);
       }
       break;
     }

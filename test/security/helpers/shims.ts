@@ -16,8 +16,36 @@ import { writeExecutable } from './scratch';
  */
 
 export const VOCABULARY = [
-  'ls', 'cat', 'grep', 'echo', 'printf', 'env', 'sh', 'bash', 'id', 'touch', 'rm', 'git', 'find', 'xargs', 'true',
-  'false', 'test', 'sed', 'awk', 'sort', 'head', 'tail', 'wc', 'tr', 'cut', 'uniq', 'date', 'pwd', 'whoami', 'mkdir',
+  'ls',
+  'cat',
+  'grep',
+  'echo',
+  'printf',
+  'env',
+  'sh',
+  'bash',
+  'id',
+  'touch',
+  'rm',
+  'git',
+  'find',
+  'xargs',
+  'true',
+  'false',
+  'test',
+  'sed',
+  'awk',
+  'sort',
+  'head',
+  'tail',
+  'wc',
+  'tr',
+  'cut',
+  'uniq',
+  'date',
+  'pwd',
+  'whoami',
+  'mkdir',
 ];
 
 export interface ShimWorld {
@@ -59,18 +87,27 @@ export function makeShimWorld(): ShimWorld {
   /** Files a payload left behind (redirections) are removed, so each payload starts from the same world. */
   const reset = () => {
     for (const [dir, names] of Object.entries(keep)) {
-      for (const entry of readdirSync(path.join(root, dir))) if (!names.has(entry)) rmSync(path.join(root, dir, entry), { recursive: true, force: true });
+      for (const entry of readdirSync(path.join(root, dir)))
+        if (!names.has(entry)) rmSync(path.join(root, dir, entry), { recursive: true, force: true });
     }
     rmSync(log, { force: true });
   };
 
   const expand = (payload: string) =>
-    payload.replace(/@([OWHB])(?![A-Za-z0-9_])/g, (_, t: string) => ({ O: other, W: work, H: home, B: bin })[t as 'O' | 'W' | 'H' | 'B']);
+    payload.replace(
+      /@([OWHB])(?![A-Za-z0-9_])/g,
+      (_, t: string) => ({ O: other, W: work, H: home, B: bin })[t as 'O' | 'W' | 'H' | 'B'],
+    );
 
   const run = (payload: string, timeoutMs = 3_000) =>
     new Promise<{ started: string[]; timedOut: boolean }>((resolve) => {
       reset();
-      const child = spawn('/bin/bash', ['-c', payload], { cwd: work, env: { PATH: bin, HOME: home }, stdio: 'ignore', detached: true });
+      const child = spawn('/bin/bash', ['-c', payload], {
+        cwd: work,
+        env: { PATH: bin, HOME: home },
+        stdio: 'ignore',
+        detached: true,
+      });
       let timedOut = false;
       const killGroup = () => {
         try {
@@ -99,5 +136,15 @@ export function makeShimWorld(): ShimWorld {
       child.once('error', done);
     });
 
-  return { root, bin, other, work, home, log, expand, run, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    root,
+    bin,
+    other,
+    work,
+    home,
+    log,
+    expand,
+    run,
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
 }

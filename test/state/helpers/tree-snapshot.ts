@@ -26,7 +26,8 @@ export function snapshot(dir: string, root: string): Record<string, string> | 'm
         walk(childRel);
       } else {
         const text = readFileSync(full, 'utf8').split(root).join('<ROOT>');
-        out[childRel] = `file:${(s.mode & 0o777).toString(8)}:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+        out[childRel] =
+          `file:${(s.mode & 0o777).toString(8)}:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
       }
     }
   };
@@ -42,5 +43,7 @@ export function leftovers(dir: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => /\.staging-|\.old-|\.restoring-|\.link-|clawdesk-migration\.json|^\.partial-|\.unexpected-/.test(n));
+  return names.filter((n) =>
+    /\.staging-|\.old-|\.restoring-|\.link-|clawdesk-migration\.json|^\.partial-|\.unexpected-/.test(n),
+  );
 }
