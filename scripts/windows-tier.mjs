@@ -140,13 +140,17 @@ function isMountPoint(dir) {
 function ensureEDrive() {
   fs.mkdirSync(eDrive, { recursive: true });
   let kind = 'directory';
+  let mountedHere = false;
   if (isMountPoint(eDrive)) {
     kind = 'tmpfs';
   } else if (process.getuid?.() === 0) {
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256m,mode=0755', 'tmpfs', eDrive], {
       stdio: 'ignore',
     });
-    if (mounted.status === 0 && isMountPoint(eDrive)) kind = 'tmpfs';
+    if (mounted.status === 0 && isMountPoint(eDrive)) {
+      kind = 'tmpfs';
+      mountedHere = true;
+    }
   }
   // A fresh drive each run: the suites create what they need.
   for (const entry of fs.readdirSync(eDrive)) fs.rmSync(path.join(eDrive, entry), { recursive: true, force: true });
@@ -154,7 +158,7 @@ function ensureEDrive() {
   const link = path.join(dosdevices, 'e:');
   fs.rmSync(link, { force: true });
   fs.symlinkSync(eDrive, link);
-  return kind;
+  return { kind, mountedHere };
 }
 
 function windowsUser() {
@@ -261,7 +265,7 @@ async function main() {
   const wineserver = wineserverFor(wine);
   ensureNodeWin();
   ensurePrefix(wine);
-  const eKind = ensureEDrive();
+  const { kind: eKind, mountedHere } = ensureEDrive();
   resetProfile();
   log(
     `set-up done in ${elapsed()}: ${wine}, node.exe ${NODE_WIN_VERSION}, WINEPREFIX=${path.relative(repoRoot, prefix)}, E: = ${path.relative(repoRoot, eDrive)} (${eKind})`,
@@ -326,7 +330,10 @@ async function main() {
       log(`Linux-side suites: exit ${linuxRun.code}${linuxRun.timedOut ? ' (timed out)' : ''} (${elapsed()})`);
     }
   } finally {
+    // End every Wine process of this prefix and wait for the server to go, then release the E: tmpfs we mounted.
     spawnSync(wineserver, ['-k'], { env: wineEnv(), stdio: 'ignore' });
+    spawnSync(wineserver, ['-w'], { env: wineEnv(), stdio: 'ignore', timeout: 30_000 });
+    if (mountedHere) spawnSync('umount', [eDrive], { stdio: 'ignore' });
   }
   let failed = false;
   for (const r of results) {

@@ -143,8 +143,8 @@ after(async () => {
   removeTempDirs();
 });
 
-describe('the gateway under Windows Node, served to Linux clients', { timeout: 240_000 }, () => {
-  it('prints its URL and a Windows state dir', async () => {
+void describe('the gateway under Windows Node, served to Linux clients', { timeout: 240_000 }, () => {
+  void it('prints its URL and a Windows state dir', async () => {
     const out = await waitFor(
       'the gateway banner',
       async () =>
@@ -155,7 +155,7 @@ describe('the gateway under Windows Node, served to Linux clients', { timeout: 2
     assert.ok(out.toLowerCase().includes(STATE_DIR.toLowerCase()), gatewayOutput());
   });
 
-  it('its embedded runner is a node with platform "windows" and the system.run commands', async () => {
+  void it('its embedded runner is a node with platform "windows" and the system.run commands', async () => {
     const node = await waitFor(
       'the embedded runner in node.list',
       async () => {
@@ -172,7 +172,7 @@ describe('the gateway under Windows Node, served to Linux clients', { timeout: 2
     nodeId = node.nodeId;
   });
 
-  it('system.which finds cmd.exe in System32', async () => {
+  void it('system.which finds cmd.exe in System32', async () => {
     const which = invokePayload(
       await admin.client.request(
         'node.invoke',
@@ -221,20 +221,20 @@ describe('the gateway under Windows Node, served to Linux clients', { timeout: 2
     }
   }
 
-  it('runs cmd.exe /c echo through prepare -> approval -> run, with ^ escapes kept literal', async () => {
+  void it('runs cmd.exe /c echo through prepare -> approval -> run, with ^ escapes kept literal', async () => {
     const { payload } = await approvedRun(['cmd.exe', '/d', '/c', 'echo hello ^& goodbye']);
     assert.equal(payload.exitCode, 0, JSON.stringify(payload));
     assert.equal(payload.success, true);
     assert.equal(payload.stdout, 'hello & goodbye\r\n');
   });
 
-  it('reports a cmd.exe exit code', async () => {
+  void it('reports a cmd.exe exit code', async () => {
     const { payload } = await approvedRun(['cmd.exe', '/d', '/c', 'exit 7']);
     assert.equal(payload.exitCode, 7, JSON.stringify(payload));
     assert.equal(payload.success, false);
   });
 
-  it('a command nobody approved does not run (deny)', async () => {
+  void it('a command nobody approved does not run (deny)', async () => {
     const approver = await connectOperator(
       port,
       TOKEN,
@@ -261,7 +261,7 @@ describe('the gateway under Windows Node, served to Linux clients', { timeout: 2
     }
   });
 
-  it('the exec approvals file is in the Windows state dir (exec.approvals.get)', async () => {
+  void it('the exec approvals file is in the Windows state dir (exec.approvals.get)', async () => {
     const res = await admin.client.request('exec.approvals.get', {});
     assert.equal(res.ok, true, JSON.stringify(res));
     assert.equal(
@@ -271,7 +271,7 @@ describe('the gateway under Windows Node, served to Linux clients', { timeout: 2
     );
   });
 
-  it('the real openclaw CLI on Linux talks to it: health and devices list', async () => {
+  void it('the real openclaw CLI on Linux talks to it: health and devices list', async () => {
     const cli = cliUser({ port, authMode: 'token', token: TOKEN });
     const health = await cli.json(['health']);
     assert.equal(health.ok, true, JSON.stringify(health));
@@ -284,7 +284,7 @@ describe('the gateway under Windows Node, served to Linux clients', { timeout: 2
     assert.ok((list.paired ?? []).length >= 2, JSON.stringify(list));
   });
 
-  it('the gateway is still running after all of it', () => {
+  void it('the gateway is still running after all of it', () => {
     assert.equal(exited, undefined, gatewayOutput());
   });
 });

@@ -17,8 +17,8 @@ after(() => {
   fs.rmSync(old, { recursive: true, force: true });
 });
 
-describe('clawdesk doctor under Windows Node: state split between E: and C:', { timeout: 120_000 }, () => {
-  it('finds the split between E:\\OpenClaw_Data and C:\\users\\<user>\\.openclaw and names both in Windows form', () => {
+void describe('clawdesk doctor under Windows Node: state split between E: and C:', { timeout: 120_000 }, () => {
+  void it('finds the split between E:\\OpenClaw_Data and C:\\users\\<user>\\.openclaw and names both in Windows form', () => {
     freshDir(active);
     freshDir(old);
     writeStateDir(old);
@@ -38,7 +38,7 @@ describe('clawdesk doctor under Windows Node: state split between E: and C:', { 
     assert.equal(report.ok, false);
   });
 
-  it('the text report names both directories with backslashes too', () => {
+  void it('the text report names both directories with backslashes too', () => {
     const run = runCli(['doctor', '--skip-keychain'], cleanEnv({ OPENCLAW_STATE_DIR: active }));
     assert.equal(run.code, 1, describeRun(run));
     assert.ok(run.stdout.includes(active), describeRun(run));
@@ -46,7 +46,7 @@ describe('clawdesk doctor under Windows Node: state split between E: and C:', { 
     assert.ok(!/[A-Z]:\/|\/users\//i.test(run.stdout), describeRun(run));
   });
 
-  it('state scan --json lists both, the active one used by the CLI, the C: one holding the trust files', () => {
+  void it('state scan --json lists both, the active one used by the CLI, the C: one holding the trust files', () => {
     const run = runCli(['state', 'scan', '--json'], cleanEnv({ OPENCLAW_STATE_DIR: active }));
     assert.equal(run.code, 0, describeRun(run));
     const scan = JSON.parse(run.stdout);
@@ -64,7 +64,7 @@ describe('clawdesk doctor under Windows Node: state split between E: and C:', { 
     ]);
   });
 
-  it('the same split reached through a lower-case e: and forward slashes is the same finding', () => {
+  void it('the same split reached through a lower-case e: and forward slashes is the same finding', () => {
     const run = runCli(['doctor', '--json', '--skip-keychain'], cleanEnv({ OPENCLAW_STATE_DIR: 'e:/OpenClaw_Data/' }));
     assert.equal(run.code, 1, describeRun(run));
     const report = JSON.parse(run.stdout);
@@ -76,7 +76,7 @@ describe('clawdesk doctor under Windows Node: state split between E: and C:', { 
     );
   });
 
-  it('a state dir on a drive that is not mounted is reported, not crashed on', () => {
+  void it('a state dir on a drive that is not mounted is reported, not crashed on', () => {
     const run = runCli(['doctor', '--json', '--skip-keychain'], cleanEnv({ OPENCLAW_STATE_DIR: 'Q:\\OpenClaw_Data' }));
     assert.notEqual(run.stdout.trim(), '', describeRun(run));
     const report = JSON.parse(run.stdout);

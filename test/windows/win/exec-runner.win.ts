@@ -19,12 +19,12 @@ function isAlive(pid: number): boolean {
   }
 }
 
-describe('process-runner under Windows Node', { timeout: 120_000 }, () => {
-  it('cmd.exe lives in %SystemRoot%\\System32', () => {
+void describe('process-runner under Windows Node', { timeout: 120_000 }, () => {
+  void it('cmd.exe lives in %SystemRoot%\\System32', () => {
     assert.ok(fs.existsSync(CMD), CMD);
   });
 
-  it('runs cmd.exe /c echo and returns its output and exit code 0', async () => {
+  void it('runs cmd.exe /c echo and returns its output and exit code 0', async () => {
     const r = await runProcess({ argv: [CMD, '/d', '/c', 'echo hello from cmd'], env: env(), timeoutMs: 20_000 });
     assert.equal(r.error, null);
     assert.equal(r.exitCode, 0);
@@ -32,19 +32,19 @@ describe('process-runner under Windows Node', { timeout: 120_000 }, () => {
     assert.equal(r.stdout, 'hello from cmd\r\n');
   });
 
-  it('^ escapes cmd metacharacters: echo a ^& b prints "a & b" and runs no second command', async () => {
+  void it('^ escapes cmd metacharacters: echo a ^& b prints "a & b" and runs no second command', async () => {
     const r = await runProcess({ argv: [CMD, '/d', '/c', 'echo a ^& b ^| c ^> d'], env: env(), timeoutMs: 20_000 });
     assert.equal(r.exitCode, 0);
     assert.equal(r.stdout, 'a & b | c > d\r\n');
     assert.ok(!fs.existsSync(path.join(PROFILE, 'd')));
   });
 
-  it('an unescaped & runs a second command', async () => {
+  void it('an unescaped & runs a second command', async () => {
     const r = await runProcess({ argv: [CMD, '/d', '/c', 'echo one & echo two'], env: env(), timeoutMs: 20_000 });
     assert.equal(r.stdout, 'one \r\ntwo\r\n');
   });
 
-  it('arguments with spaces and quotes reach a Windows program intact (Node quotes them for CreateProcess)', async () => {
+  void it('arguments with spaces and quotes reach a Windows program intact (Node quotes them for CreateProcess)', async () => {
     const script = 'process.stdout.write(JSON.stringify(process.argv.slice(1)))';
     const args = ['two words', 'quote"inside', 'trailing\\', '', 'a^b'];
     const r = await runProcess({ argv: [process.execPath, '-e', script, ...args], env: env(), timeoutMs: 30_000 });
@@ -52,7 +52,7 @@ describe('process-runner under Windows Node', { timeout: 120_000 }, () => {
     assert.deepEqual(JSON.parse(r.stdout), args);
   });
 
-  it('reports exit codes: cmd /c exit 3 is 3, a failing program is not success', async () => {
+  void it('reports exit codes: cmd /c exit 3 is 3, a failing program is not success', async () => {
     const three = await runProcess({ argv: [CMD, '/d', '/c', 'exit 3'], env: env(), timeoutMs: 20_000 });
     assert.equal(three.exitCode, 3);
     assert.equal(three.success, false);
@@ -64,13 +64,13 @@ describe('process-runner under Windows Node', { timeout: 120_000 }, () => {
     assert.equal(big.exitCode, 258);
   });
 
-  it('a missing program is a spawn error, not a hang', async () => {
+  void it('a missing program is a spawn error, not a hang', async () => {
     const r = await runProcess({ argv: ['C:\\windows\\system32\\no-such-program.exe'], env: env(), timeoutMs: 20_000 });
     assert.equal(r.success, false);
     assert.ok(r.error, JSON.stringify(r));
   });
 
-  it('decodes output with the console code page (UTF-8 bytes from a UTF-8 program come out right)', async () => {
+  void it('decodes output with the console code page (UTF-8 bytes from a UTF-8 program come out right)', async () => {
     const page = consoleCodePage('win32');
     assert.ok(page === null || Number.isInteger(page), String(page));
     const decode = decoderForCodePage(65001);
@@ -90,7 +90,7 @@ describe('process-runner under Windows Node', { timeout: 120_000 }, () => {
     assert.equal(latin.stdout, 'café');
   });
 
-  it(
+  void it(
     'a timeout ends the run even where taskkill /T is refused: the direct child is terminated',
     { timeout: 60_000 },
     async () => {
@@ -126,7 +126,7 @@ describe('process-runner under Windows Node', { timeout: 120_000 }, () => {
     },
   );
 
-  it('killProcessTree on a pid that is already gone does not throw', () => {
+  void it('killProcessTree on a pid that is already gone does not throw', () => {
     assert.doesNotThrow(() => killProcessTree(999_999, 'win32'));
   });
 });

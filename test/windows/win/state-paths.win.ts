@@ -49,8 +49,8 @@ after(() => {
   fs.rmSync(path.join(PROFILE, '.openclaw'), { recursive: true, force: true });
 });
 
-describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
-  it('runs on win32 with a C:\\users\\<user> profile from USERPROFILE and os.homedir()', () => {
+void describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
+  void it('runs on win32 with a C:\\users\\<user> profile from USERPROFILE and os.homedir()', () => {
     assert.equal(process.platform, 'win32');
     assert.equal(path.sep, '\\');
     assert.match(PROFILE, /^C:\\users\\/i);
@@ -58,7 +58,7 @@ describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
     assert.ok(samePath('win32', process.env.USERPROFILE!, PROFILE));
   });
 
-  it('without HOME the state dir is %USERPROFILE%\\.openclaw, in Windows form', () => {
+  void it('without HOME the state dir is %USERPROFILE%\\.openclaw, in Windows form', () => {
     fs.rmSync(path.join(PROFILE, '.openclaw'), { recursive: true, force: true });
     const resolved = withEnv(CLEAR, () => resolveStateDir(currentPathEnvironment()));
     assert.equal(resolved.stateDir, path.win32.join(PROFILE, '.openclaw'));
@@ -66,7 +66,7 @@ describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
     assert.ok(!resolved.stateDir.includes('/'), resolved.stateDir);
   });
 
-  it('a HOME exported as Git Bash does (another dir) wins over USERPROFILE, and so does a lower-case "home"', () => {
+  void it('a HOME exported as Git Bash does (another dir) wins over USERPROFILE, and so does a lower-case "home"', () => {
     const gitBashHome = path.join(scratch, 'gitbash-home');
     const viaHome = withEnv({ ...CLEAR, HOME: gitBashHome }, () => resolveStateDir(currentPathEnvironment()));
     assert.equal(viaHome.stateDir, path.join(gitBashHome, '.openclaw'));
@@ -80,7 +80,7 @@ describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
     assert.equal(lower.resolved.stateDir, path.join(gitBashHome, '.openclaw'));
   });
 
-  it('OPENCLAW_STATE_DIR with forward slashes, a trailing slash or a lower-case drive resolves to one Windows path', () => {
+  void it('OPENCLAW_STATE_DIR with forward slashes, a trailing slash or a lower-case drive resolves to one Windows path', () => {
     const forms = [
       'E:/OpenClaw_Data',
       'E:/OpenClaw_Data/',
@@ -104,7 +104,7 @@ describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
     );
   });
 
-  it('a drive-relative or tilde OPENCLAW_STATE_DIR expands against the profile, not the Linux cwd', () => {
+  void it('a drive-relative or tilde OPENCLAW_STATE_DIR expands against the profile, not the Linux cwd', () => {
     const tilde = withEnv(
       { ...CLEAR, OPENCLAW_STATE_DIR: '~\\OpenClaw_Data' },
       () => resolveStateDir(currentPathEnvironment()).stateDir,
@@ -117,7 +117,7 @@ describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
     assert.equal(tildeSlash, path.join(PROFILE, 'OpenClaw_Data'));
   });
 
-  it('finds a .OpenClaw dir by its case-insensitive name (the file system answers for .openclaw)', () => {
+  void it('finds a .OpenClaw dir by its case-insensitive name (the file system answers for .openclaw)', () => {
     fs.rmSync(path.join(PROFILE, '.openclaw'), { recursive: true, force: true });
     fs.mkdirSync(path.join(PROFILE, '.OpenClaw'));
     const resolved = withEnv(CLEAR, () => resolveStateDir(currentPathEnvironment()));
@@ -127,7 +127,7 @@ describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
     fs.rmSync(path.join(PROFILE, '.OpenClaw'), { recursive: true, force: true });
   });
 
-  it('%APPDATA% and %LOCALAPPDATA% leftovers and OneDrive are scan candidates; the dirs are compared case-insensitively', async () => {
+  void it('%APPDATA% and %LOCALAPPDATA% leftovers and OneDrive are scan candidates; the dirs are compared case-insensitively', async () => {
     const appData = process.env.APPDATA!;
     const localAppData = process.env.LOCALAPPDATA!;
     assert.match(appData, /^C:\\users\\[^\\]+\\AppData\\Roaming$/i);
@@ -157,7 +157,7 @@ describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
       const roamingDir = scan.dirs.find((d) => samePath('win32', d.path, roaming));
       assert.ok(roamingDir, JSON.stringify(scan.dirs.map((d) => d.path)));
       assert.ok(
-        roamingDir!.items.some((i) => i.item === 'exec-approvals'),
+        roamingDir.items.some((i) => i.item === 'exec-approvals'),
         JSON.stringify(roamingDir),
       );
       const inOneDrive = scan.dirs.find((d) => samePath('win32', d.path, path.join(oneDrive, '.OPENCLAW')));
@@ -170,7 +170,7 @@ describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
     }
   });
 
-  it('a state dir over 260 characters is used as is (Node adds \\\\?\\ itself)', () => {
+  void it('a state dir over 260 characters is used as is (Node adds \\\\?\\ itself)', () => {
     const long = path.join(scratch, ...Array.from({ length: 26 }, (_, i) => `segment-${String(i).padStart(2, '0')}`));
     assert.ok(long.length > 260, String(long.length));
     const resolved = withEnv({ ...CLEAR, OPENCLAW_STATE_DIR: long }, () => resolveStateDir(currentPathEnvironment()));
@@ -179,7 +179,7 @@ describe('state-dir resolution under Windows Node', { timeout: 60_000 }, () => {
     assert.ok(fs.existsSync(path.join(long, 'exec-approvals.json')));
   });
 
-  it('os.tmpdir() and the profile are on C:', () => {
+  void it('os.tmpdir() and the profile are on C:', () => {
     assert.match(os.tmpdir(), /^C:\\/i);
   });
 });
