@@ -5,7 +5,7 @@ import type { KeytarLike } from '../secrets/keytar-backend';
 import type { SafeStorageLike } from '../secrets/safe-storage-backend';
 import { SecretStoreStatus, describeAttempts, inspectSecretStore } from '../secrets/secret-store';
 import { StateItem, TRUST_ITEMS, itemSpec, parsePairedDevices, parserFor, readStateJson } from './state-files';
-import { findInterruptedMigrations, recoverInterruptedMigrations } from './state-migration';
+import { findInterruptedMigrations, readLinkSkippedRecord, recoverInterruptedMigrations } from './state-migration';
 import { PathEnvironment, STATE_DIRNAME, envValue, pathApi, samePath } from './state-paths';
 import { ScannedDir, ScannedItem, StateScan, scanStateDirs } from './state-scan';
 import {
@@ -373,6 +373,22 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
       message: `Could not inspect Clawdesk's secret store: ${(error as Error).message}`,
       fix: 'Check the data dir permissions.',
       paths: [],
+    });
+  }
+
+  // A migration that finished without the link at the old location (it could not be made, and OPENCLAW_STATE_DIR
+  // already pointed here): a note while that still holds, a warning once OpenClaw would look elsewhere.
+  const linkSkipped = await readLinkSkippedRecord(activePath);
+  if (linkSkipped) {
+    const stillPointed = scan.active.source === 'env';
+    add({
+      code: 'migration-link-skipped',
+      severity: stillPointed ? 'info' : 'warn',
+      message: `${linkSkipped.from} was migrated into ${activePath} without a ${linkSkipped.link} at its old location (${linkSkipped.reason}).`,
+      fix: stillPointed
+        ? 'Nothing to do while OPENCLAW_STATE_DIR points here; keep it set for every tool that uses OpenClaw state.'
+        : `Set OPENCLAW_STATE_DIR=${activePath} so OpenClaw finds this state dir.`,
+      paths: [linkSkipped.from, activePath],
     });
   }
 

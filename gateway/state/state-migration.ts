@@ -45,10 +45,20 @@ import {
   mergePending,
   rewriteStatePaths,
 } from './state-merge';
-import { CONFIG_FILENAME, LEGACY_CONFIG_FILENAMES, STATE_DIRNAME, isPathInside } from './state-paths';
 import {
+  CONFIG_FILENAME,
+  LEGACY_CONFIG_FILENAMES,
+  STATE_DIRNAME,
+  envValue,
+  expandUserPath,
+  isPathInside,
+  samePath,
+} from './state-paths';
+import {
+  CreateLink,
   RecoveryOutcome,
   StepHook,
+  TransactionLinkError,
   TxJournal,
   TxOp,
   abortPreparing,
@@ -108,6 +118,45 @@ export interface MigrationPlan {
   strategy?: MigrationStrategy;
 }
 
+/** The link at the old location could not be created and the link was needed: everything was rolled back. */
+export class MigrationLinkError extends Error {
+  readonly code = 'MIGRATION_LINK_FAILED';
+  constructor(
+    readonly from: string,
+    readonly to: string,
+    readonly reason: string,
+    link: 'symlink' | 'junction',
+  ) {
+    super(
+      `cannot migrate ${from} to ${to}: the last step, replacing ${from} with a ${link} to ${to}, failed (${reason}); ` +
+        `everything was rolled back, nothing was changed. A ${link} needs a file system that supports it (not FAT/exFAT ` +
+        `or a network drive). Either make it possible there, or set OPENCLAW_STATE_DIR=${to} for OpenClaw and Clawdesk ` +
+        `and run the migration again: with OPENCLAW_STATE_DIR pointing at the target the ${link} is not needed`,
+    );
+  }
+}
+
+/** Written into the target when a migration finished without the link at the old location (doctor reports it). */
+export const LINK_SKIPPED_RECORD = '.clawdesk-migration-link-skipped.json';
+
+export interface LinkSkippedRecord {
+  version: 1;
+  from: string;
+  to: string;
+  link: 'symlink' | 'junction';
+  reason: string;
+  atMs: number;
+}
+
+export async function readLinkSkippedRecord(stateDir: string): Promise<LinkSkippedRecord | undefined> {
+  try {
+    const record = JSON.parse(await fs.readFile(path.join(stateDir, LINK_SKIPPED_RECORD), 'utf8')) as LinkSkippedRecord;
+    return record && typeof record.from === 'string' && typeof record.to === 'string' ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class MigrationBlockedError extends Error {
   readonly code = 'MIGRATION_BLOCKED';
   constructor(readonly plan: MigrationPlan) {
@@ -138,6 +187,13 @@ export interface MigrateOptions {
   onProgress?: (progress: MigrationProgress) => void;
   /** Cancels the migration: honoured between any two files until the commit point, and everything is rolled back. */
   signal?: AbortSignal;
+  /**
+   * The environment OpenClaw will run with (default process.env): when its OPENCLAW_STATE_DIR already points at the
+   * target, the link at the old location is a convenience, and a migration whose link fails finishes without it.
+   */
+  env?: Record<string, string | undefined>;
+  /** Creates the link at the old location (default fs.symlink; a junction on Windows). Tests inject failures. */
+  createLink?: CreateLink;
 }
 
 /** 16 GiB: far above any OpenClaw state dir, far below what a hostile sparse file could claim. */
@@ -150,6 +206,8 @@ export interface MigrationResult {
   outcome: 'migrated' | 'nothing-to-do' | 'dry-run';
   backupDir?: string;
   recovered: Array<{ journal: string; outcome: RecoveryOutcome }>;
+  /** Set when the migration finished without the link at the old location (OPENCLAW_STATE_DIR points at the target). */
+  linkSkipped?: { path: string; reason: string };
 }
 
 interface Recipe {
@@ -764,7 +822,33 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
  * backup by rename (same filesystem) or are removed once the backup holds links to their verified copies.
  */
 export async function migrateState(options: MigrateOptions): Promise<MigrationResult> {
-  const recovered = await recoverInterruptedMigrations([options.to, options.from], options.step);
+  const recovered = await recoverInterruptedMigrations([options.to, options.from], options.step, {
+    createLink: options.createLink,
+  });
+  const platform = options.platform ?? process.platform;
+  // Already migrated without a link: the source is gone from its place and the target says where it went.
+  const skippedBefore = await readLinkSkippedRecord(options.to);
+  if (
+    skippedBefore &&
+    samePath(platform, skippedBefore.from, path.resolve(options.from)) &&
+    !(await lexists(options.from))
+  ) {
+    const plan: MigrationPlan = {
+      from: options.from,
+      to: options.to,
+      targetExists: true,
+      status: 'nothing-to-do',
+      blockers: [],
+      warnings: [],
+      steps: [
+        `${options.from} was already migrated into ${skippedBefore.to} (without a ${skippedBefore.link} at its old location)`,
+      ],
+      files: [],
+      notes: [],
+      link: skippedBefore.link,
+    };
+    return { plan, outcome: 'nothing-to-do', recovered };
+  }
   const { plan, recipe } = await buildPlan(options);
   if (plan.status === 'blocked') throw new MigrationBlockedError(plan);
   if (plan.status === 'nothing-to-do') return { plan, outcome: 'nothing-to-do', recovered };
@@ -787,7 +871,12 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
     { path: toReal, install: { kind: 'dir', staged: staging }, aside: toAside, existedBefore: plan.targetExists },
     {
       path: fromReal,
-      install: { kind: 'link', target: toReal, linkType: plan.link === 'junction' ? 'junction' : 'dir' },
+      install: {
+        kind: 'link',
+        target: toReal,
+        linkType: plan.link === 'junction' ? 'junction' : 'dir',
+        optional: await stateDirEnvPointsAt(options, toReal),
+      },
       aside: fromAside,
       existedBefore: true,
     },
@@ -909,9 +998,50 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
     throw error;
   }
   progress.start('committing');
-  await commitTransaction(journal, options.step, { written });
+  try {
+    await commitTransaction(journal, options.step, { written, createLink: options.createLink });
+  } catch (error) {
+    if (error instanceof TransactionLinkError)
+      throw new MigrationLinkError(plan.from, plan.to, error.reason, plan.link);
+    throw error;
+  }
   progress.start('done');
-  return { plan: { ...plan, backupDir }, outcome: 'migrated', backupDir, recovered };
+  const skipped = journal.skippedLinks?.['1'];
+  if (skipped === undefined) return { plan: { ...plan, backupDir }, outcome: 'migrated', backupDir, recovered };
+  const record: LinkSkippedRecord = {
+    version: 1,
+    from: fromReal,
+    to: toReal,
+    link: plan.link,
+    reason: skipped,
+    atMs: now(),
+  };
+  await writeFileAtomic(path.join(toReal, LINK_SKIPPED_RECORD), `${JSON.stringify(record, null, 2)}\n`, {
+    root: toReal,
+    mode: 0o600,
+  });
+  const warnings = [
+    ...plan.warnings,
+    `finished without a ${plan.link} at ${plan.from} (${skipped}): OPENCLAW_STATE_DIR already points at ${plan.to}, so OpenClaw and Clawdesk find the state there; a tool that ignores OPENCLAW_STATE_DIR would start a fresh ${plan.from}`,
+  ];
+  return {
+    plan: { ...plan, backupDir, warnings },
+    outcome: 'migrated',
+    backupDir,
+    recovered,
+    linkSkipped: { path: fromReal, reason: skipped },
+  };
+}
+
+/** Whether OPENCLAW_STATE_DIR (in the environment OpenClaw runs with) names the target, by real path. */
+async function stateDirEnvPointsAt(options: MigrateOptions, toReal: string): Promise<boolean> {
+  const platform = options.platform ?? process.platform;
+  const pe = { env: options.env ?? process.env, platform, cwd: process.cwd() };
+  const value = envValue(pe, 'OPENCLAW_STATE_DIR');
+  if (!value) return false;
+  const dir = expandUserPath(value, options.home ?? os.homedir(), pe);
+  const real = await fs.realpath(dir).catch(() => dir);
+  return samePath(platform, real, toReal);
 }
 
 function changedDuringMigration(plan: MigrationPlan, detail: string): MigrationBlockedError {
@@ -1140,6 +1270,7 @@ async function checkStaging(staging: string, recipe: Recipe): Promise<string[]> 
 export async function recoverInterruptedMigrations(
   dirs: string[],
   step?: StepHook,
+  options: { createLink?: CreateLink } = {},
 ): Promise<Array<{ journal: string; outcome: RecoveryOutcome }>> {
   const out: Array<{ journal: string; outcome: RecoveryOutcome }> = [];
   const seen = new Set<string>();
@@ -1150,7 +1281,7 @@ export async function recoverInterruptedMigrations(
       if (!found || seen.has(found.path)) continue;
       seen.add(found.path);
       if ('corrupt' in found) throw new Error(`${found.corrupt}; inspect it by hand (the state dirs were not touched)`);
-      out.push({ journal: found.path, outcome: await recoverTransaction(found.journal, step) });
+      out.push({ journal: found.path, outcome: await recoverTransaction(found.journal, step, options) });
     }
   }
   return out;

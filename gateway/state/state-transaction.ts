@@ -19,7 +19,19 @@ import { TreeManifest, diffManifests, fsyncDirs, fsyncFiles, fsyncPath, lexists,
  */
 
 export type TxInstall =
-  { kind: 'dir'; staged: string } | { kind: 'link'; target: string; linkType: 'dir' | 'junction' } | { kind: 'absent' };
+  | { kind: 'dir'; staged: string }
+  /**
+   * `optional`: a convenience link (the state is found without it, e.g. OPENCLAW_STATE_DIR points at the target).
+   * If it cannot be created the transaction finishes without it and records why in `skippedLinks`; a required link
+   * that cannot be created rolls the whole transaction back.
+   */
+  | { kind: 'link'; target: string; linkType: 'dir' | 'junction'; optional?: boolean }
+  | { kind: 'absent' };
+
+/** Creates the link at `linkPath` (fs.symlink by default; tests inject a failing one). */
+export type CreateLink = (target: string, linkPath: string, type: 'dir' | 'junction') => Promise<void>;
+
+const defaultCreateLink: CreateLink = (target, linkPath, type) => fs.symlink(target, linkPath, type);
 
 export interface TxOp {
   /** The directory being replaced. */
@@ -57,6 +69,8 @@ export interface TxJournal {
    * that does not commit leaves no backup, since it changed nothing.
    */
   backup?: { partial: string; final: string; moves: Array<{ from: string; to: string }> };
+  /** Optional links that could not be created, by op index: why (e.g. "ENOTSUP: …"). */
+  skippedLinks?: Record<string, string>;
 }
 
 export class TransactionInProgressError extends Error {
@@ -73,6 +87,26 @@ export class TransactionInProgressError extends Error {
 
 export class TransactionVerifyError extends Error {
   readonly code = 'MIGRATION_VERIFY_FAILED';
+}
+
+/** A required link could not be created; the transaction has been rolled back when this reaches the caller. */
+export class TransactionLinkError extends Error {
+  readonly code = 'MIGRATION_LINK_FAILED';
+  constructor(
+    readonly linkPath: string,
+    readonly target: string,
+    readonly linkType: 'dir' | 'junction',
+    readonly reason: string,
+  ) {
+    super(
+      `cannot create the ${linkType === 'junction' ? 'junction' : 'symbolic link'} ${linkPath} -> ${target} (${reason})`,
+    );
+  }
+}
+
+function errorText(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return e?.message ? e.message : String(error);
 }
 
 /** Test hook: called at every step boundary with its name (the crash tests kill the process there). */
@@ -281,7 +315,7 @@ export async function abortPreparing(journal: TxJournal): Promise<void> {
 export async function commitTransaction(
   journal: TxJournal,
   step?: StepHook,
-  options: { written?: readonly string[] } = {},
+  options: { written?: readonly string[]; createLink?: CreateLink } = {},
 ): Promise<void> {
   const expected: Record<string, TreeManifest> = {};
   // Durable before the commit point: the bytes this transaction wrote (copies) and every new name (directories).
@@ -297,7 +331,14 @@ export async function commitTransaction(
   journal.phase = 'committing';
   await writeJournal(journal);
   await step?.('committing');
-  await rollForward(journal, step);
+  try {
+    await rollForward(journal, step, options.createLink);
+  } catch (error) {
+    // Only a link that could not be made is undone here; anything else (a crash) is left to recovery.
+    if (!(error instanceof TransactionLinkError)) throw error;
+    await rollBack(journal, step);
+    throw error;
+  }
   journal.phase = 'committed';
   await writeJournal(journal);
   await step?.('committed');
@@ -311,7 +352,11 @@ export async function commitTransaction(
   await cleanUp(journal, step);
 }
 
-async function rollForward(journal: TxJournal, step?: StepHook): Promise<void> {
+async function rollForward(
+  journal: TxJournal,
+  step?: StepHook,
+  createLink: CreateLink = defaultCreateLink,
+): Promise<void> {
   for (const [index, op] of journal.ops.entries()) {
     const parent = path.dirname(op.path);
     await fs.mkdir(parent, { recursive: true, mode: 0o700 });
@@ -322,13 +367,22 @@ async function rollForward(journal: TxJournal, step?: StepHook): Promise<void> {
         await fs.rename(op.install.staged, op.path);
       }
     } else if (op.install.kind === 'link') {
-      if (!(await isLinkTo(op.path, op.install.target))) {
+      if (!(await isLinkTo(op.path, op.install.target)) && journal.skippedLinks?.[index] === undefined) {
         await moveAside(op, journal);
         await step?.(`op${index}-aside`);
         const temp = linkTemp(op, journal);
         await fs.rm(temp, { force: true });
-        await fs.symlink(op.install.target, temp, op.install.linkType);
-        await fs.rename(temp, op.path);
+        try {
+          await createLink(op.install.target, temp, op.install.linkType);
+          await fs.rename(temp, op.path);
+        } catch (error) {
+          // Wine has no junctions; Windows refuses them on FAT/exFAT, network drives or by policy.
+          await fs.rm(temp, { force: true }).catch(() => undefined);
+          if (!op.install.optional)
+            throw new TransactionLinkError(op.path, op.install.target, op.install.linkType, errorText(error));
+          journal.skippedLinks = { ...journal.skippedLinks, [index]: errorText(error) };
+          await writeJournal(journal);
+        }
       }
     } else {
       await moveAside(op, journal);
@@ -400,8 +454,11 @@ async function verifyInstalled(journal: TxJournal, compareContent: boolean): Pro
         if (diff.length > 0) problems.push(`${op.path}: ${diff.join(', ')}`);
       }
     } else if (op.install.kind === 'link') {
-      if (!(await isLinkTo(op.path, op.install.target)))
+      if (journal.skippedLinks?.[index] !== undefined) {
+        if (await lexists(op.path)) problems.push(`${op.path} exists, though its link was skipped`);
+      } else if (!(await isLinkTo(op.path, op.install.target))) {
         problems.push(`${op.path} does not link to ${op.install.target}`);
+      }
     } else if (await lexists(op.path)) {
       problems.push(`${op.path} still exists`);
     }
@@ -442,7 +499,11 @@ async function finish(journal: TxJournal): Promise<void> {
 export type RecoveryOutcome = 'rolled-back' | 'rolled-forward' | 'discarded-staging';
 
 /** Finishes or undoes an interrupted transaction. Idempotent: a crash during recovery is recovered the same way. */
-export async function recoverTransaction(journal: TxJournal, step?: StepHook): Promise<RecoveryOutcome> {
+export async function recoverTransaction(
+  journal: TxJournal,
+  step?: StepHook,
+  options: { createLink?: CreateLink } = {},
+): Promise<RecoveryOutcome> {
   if (isProcessAlive(journal.pid, journal.hostname))
     throw new TransactionInProgressError(journal.journalPath, journal.pid);
   if (journal.phase === 'preparing') {
@@ -454,7 +515,14 @@ export async function recoverTransaction(journal: TxJournal, step?: StepHook): P
     return 'rolled-back';
   }
   if (journal.phase === 'committing') {
-    await rollForward(journal, step);
+    try {
+      await rollForward(journal, step, options.createLink);
+    } catch (error) {
+      // The link step fails the same way on every attempt: undo instead of staying stuck in "committing".
+      if (!(error instanceof TransactionLinkError)) throw error;
+      await rollBack(journal, step);
+      return 'rolled-back';
+    }
     journal.phase = 'committed';
     await writeJournal(journal);
   }
