@@ -80,7 +80,9 @@ async function boot(options: {
   const child = spawn(
     process.execPath,
     ['-r', path.join(__dirname, 'electron-stub.cjs'), path.join(root, 'dist', 'main', 'index.js')],
-    { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] },
+    // In the temp home: a win32 run joins POSIX paths with path.win32 ("\\tmp\\…\\state"), which on this host is
+    // a relative name and would otherwise land in the repository.
+    { cwd: home, env, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   cleanups.push(() => child.kill('SIGKILL'));
   const reports: Report[] = [];
