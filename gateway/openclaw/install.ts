@@ -192,7 +192,7 @@ export function locateOpenclawInstall(options: LocateOptions): LocateResult {
     ok: false,
     code: 'install-missing',
     reason: tried.length ? `OpenClaw is not installed at ${tried.join(' or ')}` : 'no OpenClaw install was named',
-    fix: 'Install OpenClaw with npm (`npm install --prefix <dir> openclaw` plus a supported Node runtime) and pass its directory, or choose the Clawdesk built-in gateway.',
+    fix: `Install OpenClaw with npm (\`npm install --prefix <dir> openclaw ${nodePackageName(platform, arch)}@26\`) and point Clawdesk at that directory (\`clawdesk openclaw start --install <dir>\`), or use Clawdesk's built-in gateway.`,
     tried,
   };
 }

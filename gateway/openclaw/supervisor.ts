@@ -316,14 +316,17 @@ export class OpenclawSupervisor extends EventEmitter {
     });
   }
 
-  /** Resolves when the state becomes one of `states` (rejects after `timeoutMs`). */
-  waitFor(states: SupervisorStateName[], timeoutMs = 180_000): Promise<SupervisorStatus> {
+  /** Resolves when the state becomes one of `states` (rejects after `timeoutMs`; `null` waits without a timer). */
+  waitFor(states: SupervisorStateName[], timeoutMs: number | null = 180_000): Promise<SupervisorStatus> {
     if (states.includes(this.status_.state)) return Promise.resolve(this.status());
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('status', onStatus);
-        reject(new Error(`supervisor did not reach ${states.join('|')} within ${timeoutMs} ms (now ${this.status_.state}: ${this.status_.reason})`));
-      }, timeoutMs);
+      const timer =
+        timeoutMs === null
+          ? undefined
+          : setTimeout(() => {
+              this.off('status', onStatus);
+              reject(new Error(`supervisor did not reach ${states.join('|')} within ${timeoutMs} ms (now ${this.status_.state}: ${this.status_.reason})`));
+            }, timeoutMs);
       const onStatus = (status: SupervisorStatus) => {
         if (states.includes(status.state)) {
           clearTimeout(timer);
@@ -600,8 +603,8 @@ export class OpenclawSupervisor extends EventEmitter {
         windowsHide: true,
       });
       this.doctor = child;
-      child.stdout!.on('data', (d: Buffer) => this.output.append(d));
-      child.stderr!.on('data', (d: Buffer) => this.output.append(d));
+      child.stdout.on('data', (d: Buffer) => this.output.append(d));
+      child.stderr.on('data', (d: Buffer) => this.output.append(d));
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;

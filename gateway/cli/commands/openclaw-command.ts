@@ -130,7 +130,8 @@ const start = async (io: CliIo, flags: Flags): Promise<number> => {
         approverClient: { clientId: 'cli', clientMode: 'cli', displayName: 'Clawdesk terminal' },
         log: (level, message) => level !== 'debug' && io.stderr(`[exec] ${message}\n`),
       });
-      if (!flags.json) {
+      if (flags.json) io.stdout(`${JSON.stringify({ runner: 'connected', nodeId: loaded.signer.deviceId, approver: interactive })}\n`);
+      else {
         io.stdout(`Exec runner: connected as node ${loaded.signer.deviceId.slice(0, 16)}…\n`);
         io.stdout(interactive ? 'Exec approvals: prompting on this terminal\n' : 'Exec approvals: no terminal here; another approval client or askFallback decides\n');
       }
@@ -139,7 +140,7 @@ const start = async (io: CliIo, flags: Flags): Promise<number> => {
     }
   }
   // Until a stop signal, or a failure the supervisor will not recover from by itself.
-  const failed = supervisor.waitFor(['failed'], 2 ** 31 - 1).then(() => 'failed' as const);
+  const failed = supervisor.waitFor(['failed'], null).then(() => 'failed' as const);
   const outcome = await Promise.race([stopSignal.then(() => 'signal' as const), failed]);
   await attachment?.stop();
   return finish(outcome === 'failed' ? EXIT_FAILURE : EXIT_OK);
