@@ -119,7 +119,7 @@ export async function benchMainEventLoop(
     const started = Date.now();
     const timer = setInterval(() => {
       for (let i = 0; i < perTick; i++)
-        sessions[i % connections]!.ws.send(`{"type":"req","id":"m${++seq}","method":"health"}`);
+        sessions[i % connections].ws.send(`{"type":"req","id":"m${++seq}","method":"health"}`);
     }, 10);
     await sleep(seconds * 1000);
     clearInterval(timer);

@@ -48,7 +48,7 @@ function standInElectron(dir: string): void {
     grantFileProtocolExtraPrivileges: 7,
   };
   const wire = Buffer.alloc(8, '0');
-  for (const [name, value] of inverse) if (name in names) wire[names[name]!] = value ? 0x30 : 0x31;
+  for (const [name, value] of inverse) if (name in names) wire[names[name]] = value ? 0x30 : 0x31;
   writeFileSync(
     path.join(dir, 'electron'),
     Buffer.concat([
@@ -160,7 +160,7 @@ describe('electron-builder --linux dir (offline, stand-in Electron)', () => {
   it('the fuses were flipped on the packaged binary as configured, and it carries the configured name', async () => {
     const binary = path.join(out, 'linux-unpacked', pkg.build.linux.executableName);
     const wire = await fuses.getCurrentFuseWire(binary);
-    const on = (name: string) => String.fromCharCode(wire[fuses.FuseV1Options[name]!]!) === '1';
+    const on = (name: string) => String.fromCharCode(wire[fuses.FuseV1Options[name]]) === '1';
     expect(on('RunAsNode')).toBe(false);
     expect(on('EnableNodeOptionsEnvironmentVariable')).toBe(false);
     expect(on('EnableNodeCliInspectArguments')).toBe(false);

@@ -32,8 +32,8 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
     const child = spawn(process.execPath, [cli, 'openclaw', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -45,7 +45,7 @@ function startForeground(args: string[], env: NodeJS.ProcessEnv) {
   const lines: any[] = [];
   let stderr = '';
   let buffer = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     buffer += d.toString('utf8');
     let nl;
     while ((nl = buffer.indexOf('\n')) >= 0) {
@@ -58,7 +58,7 @@ function startForeground(args: string[], env: NodeJS.ProcessEnv) {
       }
     }
   });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, lines, stderr: () => stderr, exited };
 }

@@ -219,5 +219,5 @@ export const openclawCommand: CliCommand = async (argv, io) => {
     io.stdout(USAGE);
     return 0;
   }
-  return run(io, values as Flags);
+  return run(io, values);
 };
