@@ -456,21 +456,17 @@ async function start(): Promise<void> {
       port: status.port,
       owner: status.owner,
       error: status.error,
-      pendingApprovals: queue
-        .pending()
-        .map((v) => ({
-          id: v.promptId,
-          summary: v.command.text.length > 60 ? `${v.command.text.slice(0, 59)}…` : v.command.text,
-        })),
-      pendingPairings: pairing
-        .pending()
-        .map((p) => ({
-          requestId: p.requestId,
-          summary:
-            p.kind === 'device'
-              ? `${p.displayName ?? p.deviceId.slice(0, 12)} (device)`
-              : `${p.displayName ?? p.nodeId} (node)`,
-        })),
+      pendingApprovals: queue.pending().map((v) => ({
+        id: v.promptId,
+        summary: v.command.text.length > 60 ? `${v.command.text.slice(0, 59)}…` : v.command.text,
+      })),
+      pendingPairings: pairing.pending().map((p) => ({
+        requestId: p.requestId,
+        summary:
+          p.kind === 'device'
+            ? `${p.displayName ?? p.deviceId.slice(0, 12)} (device)`
+            : `${p.displayName ?? p.nodeId} (node)`,
+      })),
       startAtLogin: loginItem.get(),
     });
     updateTraylessDashboard();

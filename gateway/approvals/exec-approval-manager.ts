@@ -105,11 +105,9 @@ function sanitizeCommandText(text: string): string {
 
 const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 
-const commandTextSchema = z
-  .string()
-  .refine((text) => utf8Bytes(text) <= MAX_APPROVAL_COMMAND_BYTES, {
-    message: `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes`,
-  });
+const commandTextSchema = z.string().refine((text) => utf8Bytes(text) <= MAX_APPROVAL_COMMAND_BYTES, {
+  message: `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes`,
+});
 const argvSchema = z
   .array(z.string())
   .min(1, { message: 'an argv needs at least the program' })

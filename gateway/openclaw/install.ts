@@ -31,7 +31,13 @@ export type InstallSource = 'explicit' | 'clawdesk-data-dir';
 
 export type LocateResult =
   | { ok: true; install: OpenclawInstall }
-  | { ok: false; code: 'install-missing' | 'install-broken' | 'node-missing' | 'node-unsupported'; reason: string; fix: string; tried: string[] };
+  | {
+      ok: false;
+      code: 'install-missing' | 'install-broken' | 'node-missing' | 'node-unsupported';
+      reason: string;
+      fix: string;
+      tried: string[];
+    };
 
 export interface LocateOptions {
   /** An install root (or the `openclaw` package dir) the person chose; when given, only it is considered. */
@@ -105,7 +111,12 @@ export function satisfiesNodeRange(version: string, range: string): boolean {
 }
 
 function defaultNodeVersionOf(nodeBin: string): string | undefined {
-  const result = spawnSync(nodeBin, ['--version'], { encoding: 'utf8', timeout: 10_000, windowsHide: true, env: { PATH: process.env.PATH ?? '' } });
+  const result = spawnSync(nodeBin, ['--version'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+    windowsHide: true,
+    env: { PATH: process.env.PATH ?? '' },
+  });
   return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
@@ -119,7 +130,11 @@ function readJson(file: string): any {
 
 /** The `openclaw` package dir for a chosen path: an install root, its node_modules, or the package itself. */
 function packageDirFor(candidate: string): string {
-  if (fs.existsSync(path.join(candidate, 'openclaw.mjs')) && readJson(path.join(candidate, 'package.json'))?.name === 'openclaw') return candidate;
+  if (
+    fs.existsSync(path.join(candidate, 'openclaw.mjs')) &&
+    readJson(path.join(candidate, 'package.json'))?.name === 'openclaw'
+  )
+    return candidate;
   if (path.basename(candidate) === 'node_modules') return path.join(candidate, 'openclaw');
   return path.join(candidate, 'node_modules', 'openclaw');
 }
@@ -129,7 +144,11 @@ function bundledNodeBin(packageDir: string, platform: NodeJS.Platform, arch: str
   const pkgDir = path.join(path.dirname(packageDir), nodePackageName(platform, arch));
   const pkg = readJson(path.join(pkgDir, 'package.json'));
   const rel = typeof pkg?.bin === 'string' ? pkg.bin : pkg?.bin?.node;
-  const candidates = [rel, platform === 'win32' ? 'node.exe' : undefined, platform === 'win32' ? 'bin/node.exe' : 'bin/node'].filter(Boolean) as string[];
+  const candidates = [
+    rel,
+    platform === 'win32' ? 'node.exe' : undefined,
+    platform === 'win32' ? 'bin/node.exe' : 'bin/node',
+  ].filter(Boolean) as string[];
   for (const candidate of candidates) {
     const full = path.join(pkgDir, candidate);
     if (fs.existsSync(full)) return full;
@@ -145,7 +164,8 @@ export function locateOpenclawInstall(options: LocateOptions): LocateResult {
   const versionOf = options.nodeVersionOf ?? defaultNodeVersionOf;
   const candidates: Array<{ dir: string; source: InstallSource }> = [];
   if (options.installPath) candidates.push({ dir: path.resolve(options.installPath), source: 'explicit' });
-  else if (options.dataDir) candidates.push({ dir: clawdeskOpenclawRoot(options.dataDir), source: 'clawdesk-data-dir' });
+  else if (options.dataDir)
+    candidates.push({ dir: clawdeskOpenclawRoot(options.dataDir), source: 'clawdesk-data-dir' });
   const tried: string[] = [];
   for (const { dir, source } of candidates) {
     const packageDir = packageDirFor(dir);
@@ -154,10 +174,22 @@ export function locateOpenclawInstall(options: LocateOptions): LocateResult {
     if (!fs.existsSync(entry)) continue;
     const pkg = readJson(path.join(packageDir, 'package.json'));
     if (pkg?.name !== 'openclaw' || typeof pkg.version !== 'string') {
-      return { ok: false, code: 'install-broken', reason: `${packageDir} has openclaw.mjs but no readable openclaw package.json`, fix: 'Reinstall OpenClaw with npm into that directory (do not copy parts of it).', tried };
+      return {
+        ok: false,
+        code: 'install-broken',
+        reason: `${packageDir} has openclaw.mjs but no readable openclaw package.json`,
+        fix: 'Reinstall OpenClaw with npm into that directory (do not copy parts of it).',
+        tried,
+      };
     }
     if (!fs.existsSync(path.join(packageDir, 'dist'))) {
-      return { ok: false, code: 'install-broken', reason: `the openclaw package at ${packageDir} has no dist/ (a partial or flattened copy)`, fix: 'Reinstall OpenClaw with npm into that directory (do not copy parts of it).', tried };
+      return {
+        ok: false,
+        code: 'install-broken',
+        reason: `the openclaw package at ${packageDir} has no dist/ (a partial or flattened copy)`,
+        fix: 'Reinstall OpenClaw with npm into that directory (do not copy parts of it).',
+        tried,
+      };
     }
     const nodeRange = typeof pkg.engines?.node === 'string' ? pkg.engines.node : FALLBACK_NODE_RANGE;
     const nodeBin = options.nodePath ? path.resolve(options.nodePath) : bundledNodeBin(packageDir, platform, arch);
@@ -165,17 +197,31 @@ export function locateOpenclawInstall(options: LocateOptions): LocateResult {
       return {
         ok: false,
         code: 'node-missing',
-        reason: options.nodePath ? `the Node runtime ${options.nodePath} does not exist` : `no Node runtime beside OpenClaw (${path.join(path.dirname(packageDir), nodePackageName(platform, arch))} is missing)`,
+        reason: options.nodePath
+          ? `the Node runtime ${options.nodePath} does not exist`
+          : `no Node runtime beside OpenClaw (${path.join(path.dirname(packageDir), nodePackageName(platform, arch))} is missing)`,
         fix: `Install a Node runtime OpenClaw ${pkg.version} supports (${nodeRange}) next to it, e.g. \`npm install --prefix ${path.dirname(path.dirname(packageDir))} ${nodePackageName(platform, arch)}@26\`, or name one explicitly.`,
         tried,
       };
     }
     if (self.electron && path.resolve(self.execPath) === nodeBin) {
-      return { ok: false, code: 'node-unsupported', reason: `${nodeBin} is Electron's binary, not a Node runtime`, fix: `Point Clawdesk at a real Node runtime (${nodeRange}).`, tried };
+      return {
+        ok: false,
+        code: 'node-unsupported',
+        reason: `${nodeBin} is Electron's binary, not a Node runtime`,
+        fix: `Point Clawdesk at a real Node runtime (${nodeRange}).`,
+        tried,
+      };
     }
     const nodeVersion = versionOf(nodeBin);
     if (!nodeVersion) {
-      return { ok: false, code: 'node-unsupported', reason: `${nodeBin} did not answer \`--version\` like a Node runtime`, fix: `Point Clawdesk at a real Node runtime (${nodeRange}).`, tried };
+      return {
+        ok: false,
+        code: 'node-unsupported',
+        reason: `${nodeBin} did not answer \`--version\` like a Node runtime`,
+        fix: `Point Clawdesk at a real Node runtime (${nodeRange}).`,
+        tried,
+      };
     }
     if (!satisfiesNodeRange(nodeVersion, nodeRange)) {
       return {
@@ -186,7 +232,10 @@ export function locateOpenclawInstall(options: LocateOptions): LocateResult {
         tried,
       };
     }
-    return { ok: true, install: { root: dir, entry, packageDir, openclawVersion: pkg.version, nodeRange, nodeBin, nodeVersion, source } };
+    return {
+      ok: true,
+      install: { root: dir, entry, packageDir, openclawVersion: pkg.version, nodeRange, nodeBin, nodeVersion, source },
+    };
   }
   return {
     ok: false,

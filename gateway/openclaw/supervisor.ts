@@ -7,7 +7,14 @@ import { TERMINAL_CONNECT_CODES } from '../node-host/reconnecting-session';
 import { resolveOpenclawTarget, type OpenclawTarget } from './gateway-target';
 import type { OpenclawInstall } from './install';
 import { OutputLog } from './output-log';
-import { findPortOwner, findServiceOwner, probeGatewayPort, type PortOwner, type PortProbe, type ServiceOwner } from './port-owner';
+import {
+  findPortOwner,
+  findServiceOwner,
+  probeGatewayPort,
+  type PortOwner,
+  type PortProbe,
+  type ServiceOwner,
+} from './port-owner';
 
 /**
  * Supervises OpenClaw's own gateway as a child process, the way OpenClaw's embedding guide describes it: a real
@@ -39,13 +46,7 @@ export type SupervisorStateName =
   | 'failed';
 
 export type SupervisorFailureCode =
-  | 'port-busy'
-  | 'config-invalid'
-  | 'doctor-failed'
-  | 'crash-loop'
-  | 'not-ready'
-  | 'spawn-failed'
-  | 'auth-failed';
+  'port-busy' | 'config-invalid' | 'doctor-failed' | 'crash-loop' | 'not-ready' | 'spawn-failed' | 'auth-failed';
 
 export interface ExitInfo {
   code: number | null;
@@ -150,7 +151,11 @@ export const SERVICE_MANAGER_ENV_KEYS = [
  * Electron's, plus OpenClaw's embedding preset, the runtime's directory first on PATH, and a secret when the
  * gateway has no config to take one from.
  */
-export function embeddingEnvironment(base: NodeJS.ProcessEnv, install: OpenclawInstall, options: { controlPlaneOnly?: boolean; token?: string } = {}): NodeJS.ProcessEnv {
+export function embeddingEnvironment(
+  base: NodeJS.ProcessEnv,
+  install: OpenclawInstall,
+  options: { controlPlaneOnly?: boolean; token?: string } = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   for (const key of SERVICE_MANAGER_ENV_KEYS) delete env[key];
   for (const key of Object.keys(env)) if (key.startsWith('ELECTRON_')) delete env[key];
@@ -165,7 +170,13 @@ export function embeddingEnvironment(base: NodeJS.ProcessEnv, install: OpenclawI
   return env;
 }
 
-const DEFAULT_RESTART: RestartPolicy = { initialDelayMs: 1_000, maxDelayMs: 30_000, maxRestarts: 5, windowMs: 10 * 60_000, stableAfterMs: 60_000 };
+const DEFAULT_RESTART: RestartPolicy = {
+  initialDelayMs: 1_000,
+  maxDelayMs: 30_000,
+  maxRestarts: 5,
+  windowMs: 10 * 60_000,
+  stableAfterMs: 60_000,
+};
 
 function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null }): string {
   return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
@@ -174,7 +185,11 @@ function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null
 function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   if (process.platform === 'win32') {
-    if (signal === 'SIGKILL') spawn('taskkill', ['/pid', String(child.pid), '/T', '/F'], { windowsHide: true, stdio: 'ignore' }).on('error', () => undefined);
+    if (signal === 'SIGKILL')
+      spawn('taskkill', ['/pid', String(child.pid), '/T', '/F'], { windowsHide: true, stdio: 'ignore' }).on(
+        'error',
+        () => undefined,
+      );
     else child.kill(signal);
     return;
   }
@@ -190,9 +205,11 @@ function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 function startupRetryDelay(error: GatewayClientError): number | undefined {
-  const shape = error.error as { code?: string; retryable?: boolean; retryAfterMs?: unknown; details?: { reason?: string } } | undefined;
+  const shape = error.error as
+    { code?: string; retryable?: boolean; retryAfterMs?: unknown; details?: { reason?: string } } | undefined;
   if (shape?.code === 'UNAVAILABLE' && shape.details?.reason === 'startup-sidecars') {
-    const asked = typeof shape.retryAfterMs === 'number' && Number.isFinite(shape.retryAfterMs) ? shape.retryAfterMs : 500;
+    const asked =
+      typeof shape.retryAfterMs === 'number' && Number.isFinite(shape.retryAfterMs) ? shape.retryAfterMs : 500;
     return Math.min(Math.max(Math.floor(asked), 100), 2_000);
   }
   if (error.closeCode === 1013) return 500;
@@ -232,9 +249,22 @@ export class OpenclawSupervisor extends EventEmitter {
   constructor(private readonly options: OpenclawSupervisorOptions) {
     super();
     this.policy = { ...DEFAULT_RESTART, ...options.restart };
-    this.output = new OutputLog({ file: options.logFile, maxFileBytes: options.logMaxFileBytes, keepFiles: options.logKeepFiles, tailBytes: options.logTailBytes });
+    this.output = new OutputLog({
+      file: options.logFile,
+      maxFileBytes: options.logMaxFileBytes,
+      keepFiles: options.logKeepFiles,
+      tailBytes: options.logTailBytes,
+    });
     const port = options.port ?? 0;
-    this.status_ = { state: 'stopped', reason: 'not started', port, url: `ws://127.0.0.1:${port}`, restarts: 0, logFile: options.logFile, since: Date.now() };
+    this.status_ = {
+      state: 'stopped',
+      reason: 'not started',
+      port,
+      url: `ws://127.0.0.1:${port}`,
+      restarts: 0,
+      logFile: options.logFile,
+      since: Date.now(),
+    };
   }
 
   status(): SupervisorStatus {
@@ -271,9 +301,19 @@ export class OpenclawSupervisor extends EventEmitter {
   }
 
   private set(patch: Partial<SupervisorStatus> & { state: SupervisorStateName; reason: string }): void {
-    const keep = { port: this.status_.port, url: this.status_.url, restarts: this.restartTimes.length, logFile: this.options.logFile, lastExit: this.status_.lastExit, lastShutdown: this.status_.lastShutdown };
+    const keep = {
+      port: this.status_.port,
+      url: this.status_.url,
+      restarts: this.restartTimes.length,
+      logFile: this.options.logFile,
+      lastExit: this.status_.lastExit,
+      lastShutdown: this.status_.lastShutdown,
+    };
     this.status_ = { ...keep, ...patch, since: Date.now() };
-    this.log(patch.state === 'failed' ? 'error' : 'info', `state ${patch.state}: ${patch.reason}${patch.fix ? ` (fix: ${patch.fix})` : ''}`);
+    this.log(
+      patch.state === 'failed' ? 'error' : 'info',
+      `state ${patch.state}: ${patch.reason}${patch.fix ? ` (fix: ${patch.fix})` : ''}`,
+    );
     this.emit('status', this.status());
   }
 
@@ -293,17 +333,22 @@ export class OpenclawSupervisor extends EventEmitter {
       this.restartTimes = [];
       this.status_.lastExit = undefined;
       this.status_.lastShutdown = undefined;
-      this.target = await resolveOpenclawTarget(this.options.env ?? process.env, { port: this.options.port, profile: this.options.profile });
+      this.target = await resolveOpenclawTarget(this.options.env ?? process.env, {
+        port: this.options.port,
+        profile: this.options.profile,
+      });
       this.status_.port = this.target.port;
       this.status_.url = `ws://127.0.0.1:${this.target.port}`;
-      if (!this.target.configExists && !this.target.token && !this.target.password) this.generatedToken ??= randomBytes(24).toString('base64url');
+      if (!this.target.configExists && !this.target.token && !this.target.password)
+        this.generatedToken ??= randomBytes(24).toString('base64url');
       await this.spawnGeneration();
     }).then(() => this.settled());
   }
 
   /** Waits until the state is neither checking, starting, repairing nor backoff. */
   settled(): Promise<void> {
-    const transient = (s: SupervisorStateName) => s === 'checking' || s === 'starting' || s === 'repairing' || s === 'backoff' || s === 'stopping';
+    const transient = (s: SupervisorStateName) =>
+      s === 'checking' || s === 'starting' || s === 'repairing' || s === 'backoff' || s === 'stopping';
     if (!transient(this.status_.state)) return Promise.resolve();
     return new Promise((resolve) => {
       const onStatus = (status: SupervisorStatus) => {
@@ -325,7 +370,11 @@ export class OpenclawSupervisor extends EventEmitter {
           ? undefined
           : setTimeout(() => {
               this.off('status', onStatus);
-              reject(new Error(`supervisor did not reach ${states.join('|')} within ${timeoutMs} ms (now ${this.status_.state}: ${this.status_.reason})`));
+              reject(
+                new Error(
+                  `supervisor did not reach ${states.join('|')} within ${timeoutMs} ms (now ${this.status_.state}: ${this.status_.reason})`,
+                ),
+              );
             }, timeoutMs);
       const onStatus = (status: SupervisorStatus) => {
         if (states.includes(status.state)) {
@@ -339,7 +388,10 @@ export class OpenclawSupervisor extends EventEmitter {
   }
 
   private childEnv(): NodeJS.ProcessEnv {
-    return embeddingEnvironment(this.options.env ?? process.env, this.options.install, { controlPlaneOnly: this.options.controlPlaneOnly, token: this.generatedToken });
+    return embeddingEnvironment(this.options.env ?? process.env, this.options.install, {
+      controlPlaneOnly: this.options.controlPlaneOnly,
+      token: this.generatedToken,
+    });
   }
 
   /** Looks at the port, then attaches, fails, or spawns a child and waits for its hello-ok. */
@@ -351,7 +403,9 @@ export class OpenclawSupervisor extends EventEmitter {
     if (probe.kind === 'openclaw') return this.attach(probe.url);
     if (probe.kind === 'other') {
       const owner = await (this.options.findOwner ?? findPortOwner)(target.port);
-      const who = owner ? `${owner.name ? `${owner.name} ` : ''}(PID ${owner.pid})` : 'another program (the OS does not say which)';
+      const who = owner
+        ? `${owner.name ? `${owner.name} ` : ''}(PID ${owner.pid})`
+        : 'another program (the OS does not say which)';
       return this.set({
         state: 'failed',
         code: 'port-busy',
@@ -376,13 +430,23 @@ export class OpenclawSupervisor extends EventEmitter {
         windowsHide: true,
       });
     } catch (error) {
-      return this.set({ state: 'failed', code: 'spawn-failed', reason: `cannot start ${install.nodeBin}: ${(error as Error).message}`, fix: 'Check the OpenClaw install and its Node runtime.' });
+      return this.set({
+        state: 'failed',
+        code: 'spawn-failed',
+        reason: `cannot start ${install.nodeBin}: ${(error as Error).message}`,
+        fix: 'Check the OpenClaw install and its Node runtime.',
+      });
     }
     this.counters.spawns++;
     // Consumed at once: a full pipe would block the gateway.
     child.stdout!.on('data', (d: Buffer) => this.output.append(d));
     child.stderr!.on('data', (d: Buffer) => this.output.append(d));
-    const gen: Generation = { id: ++this.generationIds, child, pid: child.pid ?? -1, exitedPromise: undefined as unknown as Promise<ExitInfo> };
+    const gen: Generation = {
+      id: ++this.generationIds,
+      child,
+      pid: child.pid ?? -1,
+      exitedPromise: undefined as unknown as Promise<ExitInfo>,
+    };
     gen.exitedPromise = new Promise<ExitInfo>((resolve) => {
       let done = false;
       const finish = (exit: ExitInfo) => {
@@ -402,7 +466,12 @@ export class OpenclawSupervisor extends EventEmitter {
     });
     this.gen = gen;
     if (child.pid === undefined) return; // 'error' follows
-    this.set({ state: 'starting', mode: 'supervised', pid: gen.pid, reason: `OpenClaw ${install.openclawVersion} started (PID ${gen.pid}); waiting for hello-ok on port ${target.port}` });
+    this.set({
+      state: 'starting',
+      mode: 'supervised',
+      pid: gen.pid,
+      reason: `OpenClaw ${install.openclawVersion} started (PID ${gen.pid}); waiting for hello-ok on port ${target.port}`,
+    });
     await this.awaitReady(gen);
   }
 
@@ -439,7 +508,7 @@ export class OpenclawSupervisor extends EventEmitter {
         });
       } catch (error) {
         const e = error as GatewayClientError;
-        const code = e instanceof GatewayClientError ? e.detailCode ?? e.error?.code : undefined;
+        const code = e instanceof GatewayClientError ? (e.detailCode ?? e.error?.code) : undefined;
         if (code && TERMINAL_CONNECT_CODES.has(code)) {
           this.set({
             state: 'failed',
@@ -494,7 +563,12 @@ export class OpenclawSupervisor extends EventEmitter {
       this.emit('shutdown', gen.shutdown);
     });
     session.on('close', (code: number) => void this.onSessionClose(gen, session, code));
-    this.set({ state: 'running', mode: 'supervised', pid: gen.pid, reason: `OpenClaw ${this.options.install.openclawVersion} is serving on port ${this.status_.port} (PID ${gen.pid})` });
+    this.set({
+      state: 'running',
+      mode: 'supervised',
+      pid: gen.pid,
+      reason: `OpenClaw ${this.options.install.openclawVersion} is serving on port ${this.status_.port} (PID ${gen.pid})`,
+    });
   }
 
   private async onSessionClose(gen: Generation, session: GatewaySession, code: number): Promise<void> {
@@ -502,13 +576,26 @@ export class OpenclawSupervisor extends EventEmitter {
     if (gen.exited || this.gen !== gen || this.stopIntent) return;
     const restartExpected = gen.shutdown?.restartExpectedMs !== undefined;
     if (restartExpected) {
-      this.set({ state: 'starting', mode: 'supervised', pid: gen.pid, reason: `OpenClaw is restarting in place (${gen.shutdown!.reason}); waiting for hello-ok` });
+      this.set({
+        state: 'starting',
+        mode: 'supervised',
+        pid: gen.pid,
+        reason: `OpenClaw is restarting in place (${gen.shutdown!.reason}); waiting for hello-ok`,
+      });
     } else if (gen.shutdown) {
       // A terminal shutdown Clawdesk did not ask for: the exit follows; the exit decides what happens next.
-      this.log('warn', `the gateway announced a shutdown (${gen.shutdown.reason}) and closed ${code}; waiting for it to exit`);
+      this.log(
+        'warn',
+        `the gateway announced a shutdown (${gen.shutdown.reason}) and closed ${code}; waiting for it to exit`,
+      );
       return;
     } else {
-      this.set({ state: 'starting', mode: 'supervised', pid: gen.pid, reason: `the connection to OpenClaw closed (${code}) without a shutdown notice; reconnecting` });
+      this.set({
+        state: 'starting',
+        mode: 'supervised',
+        pid: gen.pid,
+        reason: `the connection to OpenClaw closed (${code}) without a shutdown notice; reconnecting`,
+      });
     }
     await this.awaitReady(gen);
   }
@@ -530,7 +617,10 @@ export class OpenclawSupervisor extends EventEmitter {
     if (this.gen !== gen) return;
     this.log(exit.code === 0 ? 'info' : 'warn', `OpenClaw's gateway (PID ${gen.pid}) exited: ${describeExit(exit)}`);
     if (this.stopIntent) {
-      this.set({ state: 'stopped', reason: `stopped by Clawdesk (${describeExit(exit)}${gen.shutdown ? `; shutdown notice: ${gen.shutdown.reason}` : ''})` });
+      this.set({
+        state: 'stopped',
+        reason: `stopped by Clawdesk (${describeExit(exit)}${gen.shutdown ? `; shutdown notice: ${gen.shutdown.reason}` : ''})`,
+      });
       return;
     }
     // Already failed (not ready, auth): stay failed.
@@ -575,7 +665,11 @@ export class OpenclawSupervisor extends EventEmitter {
       });
     }
     this.repairUsed = true;
-    this.set({ state: 'repairing', mode: 'supervised', reason: `OpenClaw refused its configuration (exit 78); running \`openclaw doctor --fix --yes --non-interactive\`` });
+    this.set({
+      state: 'repairing',
+      mode: 'supervised',
+      reason: `OpenClaw refused its configuration (exit 78); running \`openclaw doctor --fix --yes --non-interactive\``,
+    });
     const result = await this.runDoctor();
     if (this.stopIntent) return this.set({ state: 'stopped', reason: 'stopped during repair' });
     if (result.code !== 0) {
@@ -633,7 +727,15 @@ export class OpenclawSupervisor extends EventEmitter {
         ? `${owner.name ? `${owner.name} ` : ''}(PID ${owner.pid}), not started by Clawdesk`
         : 'a process Clawdesk did not start (the OS does not say which)';
     this.external = {};
-    this.set({ state: 'attached', mode: 'external', pid: owner?.pid, owner: who, service, url, reason: `an OpenClaw gateway already runs on port ${port}, owned by ${who}; Clawdesk attaches to it and never stops it` });
+    this.set({
+      state: 'attached',
+      mode: 'external',
+      pid: owner?.pid,
+      owner: who,
+      service,
+      url,
+      reason: `an OpenClaw gateway already runs on port ${port}, owned by ${who}; Clawdesk attaches to it and never stops it`,
+    });
     await this.watchExternal(url);
   }
 
@@ -643,19 +745,37 @@ export class OpenclawSupervisor extends EventEmitter {
     if (!ext || this.stopIntent) return;
     const creds = this.credentials();
     try {
-      const session = await connectGateway({ url, token: creds.token, password: creds.password, clientId: 'gateway-client', clientMode: 'backend', displayName: 'Clawdesk supervisor', scopes: [], connectTimeoutMs: 10_000 });
+      const session = await connectGateway({
+        url,
+        token: creds.token,
+        password: creds.password,
+        clientId: 'gateway-client',
+        clientMode: 'backend',
+        displayName: 'Clawdesk supervisor',
+        scopes: [],
+        connectTimeoutMs: 10_000,
+      });
       if (this.external !== ext) {
         await session.close().catch(() => undefined);
         return;
       }
       ext.session = session;
       session.on('event', (name: string, payload: any) => {
-        if (name === 'shutdown') this.status_.lastShutdown = { reason: String(payload?.reason ?? 'gateway stopping'), ...(typeof payload?.restartExpectedMs === 'number' ? { restartExpectedMs: payload.restartExpectedMs } : {}), at: Date.now() };
+        if (name === 'shutdown')
+          this.status_.lastShutdown = {
+            reason: String(payload?.reason ?? 'gateway stopping'),
+            ...(typeof payload?.restartExpectedMs === 'number' ? { restartExpectedMs: payload.restartExpectedMs } : {}),
+            at: Date.now(),
+          };
       });
       session.on('close', () => {
         if (this.external !== ext) return;
         ext.session = undefined;
-        this.set({ ...this.status_, state: 'attached', reason: `the gateway on port ${this.status_.port} (${this.status_.owner}) went away; Clawdesk waits for it and does not start another` });
+        this.set({
+          ...this.status_,
+          state: 'attached',
+          reason: `the gateway on port ${this.status_.port} (${this.status_.owner}) went away; Clawdesk waits for it and does not start another`,
+        });
         ext.timer = setTimeout(() => void this.watchExternal(url), 2_000);
       });
     } catch (error) {
@@ -663,7 +783,12 @@ export class OpenclawSupervisor extends EventEmitter {
       const e = error as GatewayClientError;
       const code = e instanceof GatewayClientError ? e.detailCode : undefined;
       if (code && TERMINAL_CONNECT_CODES.has(code)) {
-        this.set({ ...this.status_, state: 'attached', reason: `attached to the gateway on port ${this.status_.port}, but it refuses Clawdesk's secret (${code})`, fix: 'Set gateway.auth.token in its config or OPENCLAW_GATEWAY_TOKEN for Clawdesk.' });
+        this.set({
+          ...this.status_,
+          state: 'attached',
+          reason: `attached to the gateway on port ${this.status_.port}, but it refuses Clawdesk's secret (${code})`,
+          fix: 'Set gateway.auth.token in its config or OPENCLAW_GATEWAY_TOKEN for Clawdesk.',
+        });
         return;
       }
       ext.timer = setTimeout(() => void this.watchExternal(url), 2_000);
@@ -690,17 +815,27 @@ export class OpenclawSupervisor extends EventEmitter {
         this.external = undefined;
         clearTimeout(ext.timer);
         await ext.session?.close().catch(() => undefined);
-        this.set({ state: 'stopped', reason: `detached from the gateway on port ${this.status_.port}; it keeps running (Clawdesk did not start it)`, owner: this.status_.owner });
+        this.set({
+          state: 'stopped',
+          reason: `detached from the gateway on port ${this.status_.port}; it keeps running (Clawdesk did not start it)`,
+          owner: this.status_.owner,
+        });
         return;
       }
       const gen = this.gen;
       if (gen && !gen.exited) {
-        this.set({ state: 'stopping', mode: 'supervised', pid: gen.pid, reason: `stopping OpenClaw's gateway (PID ${gen.pid})` });
+        this.set({
+          state: 'stopping',
+          mode: 'supervised',
+          pid: gen.pid,
+          reason: `stopping OpenClaw's gateway (PID ${gen.pid})`,
+        });
         await this.terminate(gen);
         // onExit set 'stopped'.
         return;
       }
-      if (this.status_.state !== 'stopped' && this.status_.state !== 'failed') this.set({ state: 'stopped', reason: 'stopped' });
+      if (this.status_.state !== 'stopped' && this.status_.state !== 'failed')
+        this.set({ state: 'stopped', reason: 'stopped' });
     });
   }
 

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { supervisorRecordPath } from '../../gateway/openclaw/supervisor-record';
 import { freePort } from '../helpers/free-port';
-import { ensureOpenclawInstalled, repoRoot, spawnRealOpenclawGateway, waitForHelloOk, type SpawnedRealGateway } from '../interop/openclaw-harness';
+import {
+  ensureOpenclawInstalled,
+  repoRoot,
+  spawnRealOpenclawGateway,
+  waitForHelloOk,
+  type SpawnedRealGateway,
+} from '../interop/openclaw-harness';
 import { alive, cleanup, isolatedEnv, tempDir, until } from './openclaw-fixture';
 
 /**
@@ -18,7 +24,8 @@ let cacheDir: string;
 const started: ChildProcess[] = [];
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(repoRoot, 'dist', 'clawdesk-cli.cjs'))) throw new Error('build the CLI first: node scripts/build-cli.mjs (npm run test:interop builds it)');
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'clawdesk-cli.cjs')))
+    throw new Error('build the CLI first: node scripts/build-cli.mjs (npm run test:interop builds it)');
   cacheDir = ensureOpenclawInstalled().cacheDir;
 });
 
@@ -40,7 +47,10 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
 
 /** A foreground `clawdesk openclaw start --json`, its JSON lines collected. */
 function startForeground(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [cli, 'openclaw', 'start', '--json', '--install', cacheDir, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'openclaw', 'start', '--json', '--install', cacheDir, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(child);
   const lines: any[] = [];
   let stderr = '';
@@ -74,7 +84,14 @@ describe('clawdesk openclaw', () => {
     expect(JSON.parse(before.stdout)).toMatchObject({ state: 'stopped', port });
 
     const fg = startForeground([], env);
-    const running = await until('state running', () => fg.lines.find((l) => l.state === 'running') ?? (fg.child.exitCode !== null ? Promise.reject(new Error(`exited: ${fg.stderr()}`)) : undefined), 150_000, 200);
+    const running = await until(
+      'state running',
+      () =>
+        fg.lines.find((l) => l.state === 'running') ??
+        (fg.child.exitCode !== null ? Promise.reject(new Error(`exited: ${fg.stderr()}`)) : undefined),
+      150_000,
+      200,
+    );
     expect(running).toMatchObject({ mode: 'supervised', port });
     const runner = await until('runner attached', () => fg.lines.find((l) => l.runner), 60_000, 200);
     expect(runner.runner).toBe('connected');
@@ -82,7 +99,12 @@ describe('clawdesk openclaw', () => {
     const status = await run(['status', '--json'], env);
     expect(status.code, status.stderr).toBe(0);
     const shown = JSON.parse(status.stdout);
-    expect(shown).toMatchObject({ state: 'running', mode: 'supervised', supervisorPid: fg.child.pid, pid: running.pid });
+    expect(shown).toMatchObject({
+      state: 'running',
+      mode: 'supervised',
+      supervisorPid: fg.child.pid,
+      pid: running.pid,
+    });
     expect(fs.existsSync(supervisorRecordPath(path.join(environment.stateDir, 'clawdesk')))).toBe(true);
 
     const again = await run(['start', '--install', cacheDir], env);
@@ -121,7 +143,14 @@ describe('clawdesk openclaw', () => {
       expect(noop.stdout).toMatch(/not started by Clawdesk/);
 
       const fg = startForeground(['--no-node'], env);
-      const attached = await until('state attached', () => fg.lines.find((l) => l.state === 'attached') ?? (fg.child.exitCode !== null ? Promise.reject(new Error(`exited: ${fg.stderr()}`)) : undefined), 60_000, 100);
+      const attached = await until(
+        'state attached',
+        () =>
+          fg.lines.find((l) => l.state === 'attached') ??
+          (fg.child.exitCode !== null ? Promise.reject(new Error(`exited: ${fg.stderr()}`)) : undefined),
+        60_000,
+        100,
+      );
       expect(attached).toMatchObject({ mode: 'external', pid: external.pid });
       expect(fg.lines.some((l) => l.state === 'starting')).toBe(false);
 

@@ -46,7 +46,15 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-type Flags = { install?: string; node?: string; port?: string; profile?: string; 'no-node': boolean; 'allow-plaintext-keys': boolean; json: boolean };
+type Flags = {
+  install?: string;
+  node?: string;
+  port?: string;
+  profile?: string;
+  'no-node': boolean;
+  'allow-plaintext-keys': boolean;
+  json: boolean;
+};
 
 function childEnv(io: CliIo, flags: Flags): NodeJS.ProcessEnv {
   return flags.profile ? { ...io.env, OPENCLAW_PROFILE: flags.profile } : io.env;
@@ -75,7 +83,9 @@ const start = async (io: CliIo, flags: Flags): Promise<number> => {
   const { env, target, dataDir, port } = await context(io, flags);
   const existing = liveSupervisorRecord(dataDir);
   if (existing) {
-    io.stderr(`clawdesk openclaw: already supervised by \`clawdesk openclaw start\` (PID ${existing.supervisorPid}); see \`clawdesk openclaw status\`\n`);
+    io.stderr(
+      `clawdesk openclaw: already supervised by \`clawdesk openclaw start\` (PID ${existing.supervisorPid}); see \`clawdesk openclaw status\`\n`,
+    );
     return EXIT_FAILURE;
   }
   const found = locateOpenclawInstall({ installPath: flags.install, nodePath: flags.node, dataDir });
@@ -84,14 +94,25 @@ const start = async (io: CliIo, flags: Flags): Promise<number> => {
     return EXIT_FAILURE;
   }
   const install = found.install;
-  const supervisor = new OpenclawSupervisor({ install, env, port, profile: flags.profile, logFile: supervisorLogPath(dataDir) });
+  const supervisor = new OpenclawSupervisor({
+    install,
+    env,
+    port,
+    profile: flags.profile,
+    logFile: supervisorLogPath(dataDir),
+  });
   const startedAt = Date.now();
   const record = (status: SupervisorStatus) =>
     writeSupervisorRecord(dataDir, {
       supervisorPid: process.pid,
       childPid: supervisor.childPid(),
       startedAt,
-      install: { entry: install.entry, nodeBin: install.nodeBin, openclawVersion: install.openclawVersion, nodeVersion: install.nodeVersion },
+      install: {
+        entry: install.entry,
+        nodeBin: install.nodeBin,
+        openclawVersion: install.openclawVersion,
+        nodeVersion: install.nodeVersion,
+      },
       status,
     }).catch(() => undefined);
   let writes = Promise.resolve();
@@ -99,7 +120,10 @@ const start = async (io: CliIo, flags: Flags): Promise<number> => {
     printStatus(io, flags, status);
     writes = writes.then(() => record(status));
   });
-  if (!flags.json) io.stdout(`OpenClaw ${install.openclawVersion} (${install.entry}) on Node ${install.nodeVersion}\nLog: ${supervisorLogPath(dataDir)}\n`);
+  if (!flags.json)
+    io.stdout(
+      `OpenClaw ${install.openclawVersion} (${install.entry}) on Node ${install.nodeVersion}\nLog: ${supervisorLogPath(dataDir)}\n`,
+    );
   const stopSignal = io.waitForStopSignal();
   const finish = async (code: number) => {
     await supervisor.dispose();
@@ -116,8 +140,13 @@ const start = async (io: CliIo, flags: Flags): Promise<number> => {
   let attachment: ClawdeskAttachment | undefined;
   if (!flags['no-node']) {
     try {
-      const loaded = await loadClawdeskIdentity({ dataDir, allowPlaintextFallback: flags['allow-plaintext-keys'], whenUnavailable: 'ephemeral' });
-      if (loaded.warning) io.stderr(`clawdesk: ${loaded.warning}${loaded.persistence === 'ephemeral' ? ` ${CLI_KEYCHAIN_HINT}` : ''}\n`);
+      const loaded = await loadClawdeskIdentity({
+        dataDir,
+        allowPlaintextFallback: flags['allow-plaintext-keys'],
+        whenUnavailable: 'ephemeral',
+      });
+      if (loaded.warning)
+        io.stderr(`clawdesk: ${loaded.warning}${loaded.persistence === 'ephemeral' ? ` ${CLI_KEYCHAIN_HINT}` : ''}\n`);
       const creds = supervisor.credentials();
       const interactive = Boolean(process.stdin.isTTY) && !flags.json;
       attachment = await attachClawdesk({
@@ -130,10 +159,17 @@ const start = async (io: CliIo, flags: Flags): Promise<number> => {
         approverClient: { clientId: 'cli', clientMode: 'cli', displayName: 'Clawdesk terminal' },
         log: (level, message) => level !== 'debug' && io.stderr(`[exec] ${message}\n`),
       });
-      if (flags.json) io.stdout(`${JSON.stringify({ runner: 'connected', nodeId: loaded.signer.deviceId, approver: interactive })}\n`);
+      if (flags.json)
+        io.stdout(
+          `${JSON.stringify({ runner: 'connected', nodeId: loaded.signer.deviceId, approver: interactive })}\n`,
+        );
       else {
         io.stdout(`Exec runner: connected as node ${loaded.signer.deviceId.slice(0, 16)}…\n`);
-        io.stdout(interactive ? 'Exec approvals: prompting on this terminal\n' : 'Exec approvals: no terminal here; another approval client or askFallback decides\n');
+        io.stdout(
+          interactive
+            ? 'Exec approvals: prompting on this terminal\n'
+            : 'Exec approvals: no terminal here; another approval client or askFallback decides\n',
+        );
       }
     } catch (error) {
       io.stderr(`clawdesk openclaw: the exec runner did not attach: ${(error as Error).message}\n`);
@@ -155,14 +191,21 @@ const stop = async (io: CliIo, flags: Flags): Promise<number> => {
       probe.kind === 'openclaw'
         ? `the gateway on port ${target.port} was not started by Clawdesk; it is left running (stop it where it was started, e.g. \`openclaw gateway stop\`)`
         : 'no Clawdesk-supervised OpenClaw gateway is running';
-    printStatus(io, flags, { state: probe.kind === 'openclaw' ? 'external' : 'stopped', stopped: false, reason, port: target.port });
+    printStatus(io, flags, {
+      state: probe.kind === 'openclaw' ? 'external' : 'stopped',
+      stopped: false,
+      reason,
+      port: target.port,
+    });
     return EXIT_OK;
   }
   const external = record.status.mode === 'external';
   try {
     process.kill(record.supervisorPid, 'SIGTERM');
   } catch (error) {
-    io.stderr(`clawdesk openclaw: cannot signal the supervisor (PID ${record.supervisorPid}): ${(error as Error).message}\n`);
+    io.stderr(
+      `clawdesk openclaw: cannot signal the supervisor (PID ${record.supervisorPid}): ${(error as Error).message}\n`,
+    );
     return EXIT_FAILURE;
   }
   // The supervisor stops its child and waits for it before it exits itself.
@@ -178,7 +221,12 @@ const stop = async (io: CliIo, flags: Flags): Promise<number> => {
     : childLeft
       ? `the supervisor exited but OpenClaw's gateway (PID ${record.childPid}) still runs`
       : `stopped OpenClaw's gateway on port ${record.status.port}`;
-  printStatus(io, flags, { state: external ? 'external' : childLeft ? 'failed' : 'stopped', stopped: !external && !childLeft, reason, port: record.status.port });
+  printStatus(io, flags, {
+    state: external ? 'external' : childLeft ? 'failed' : 'stopped',
+    stopped: !external && !childLeft,
+    reason,
+    port: record.status.port,
+  });
   return childLeft ? EXIT_FAILURE : EXIT_OK;
 };
 
@@ -192,17 +240,43 @@ const status = async (io: CliIo, flags: Flags): Promise<number> => {
   }
   const url = `ws://127.0.0.1:${target.port}`;
   if (probe.kind === 'free') {
-    printStatus(io, flags, { state: 'stopped', reason: `nothing listens on port ${target.port}`, port: target.port, url });
+    printStatus(io, flags, {
+      state: 'stopped',
+      reason: `nothing listens on port ${target.port}`,
+      port: target.port,
+      url,
+    });
     return EXIT_FAILURE;
   }
   const owner = await findPortOwner(target.port);
   const service = owner ? await findServiceOwner(owner.pid) : undefined;
-  const who = service ? `${service.manager} ${service.name}${owner ? ` (PID ${owner.pid})` : ''}` : owner ? `${owner.name ?? 'a process'} (PID ${owner.pid})` : 'a process the OS does not name';
+  const who = service
+    ? `${service.manager} ${service.name}${owner ? ` (PID ${owner.pid})` : ''}`
+    : owner
+      ? `${owner.name ?? 'a process'} (PID ${owner.pid})`
+      : 'a process the OS does not name';
   if (probe.kind === 'openclaw') {
-    printStatus(io, flags, { state: 'external', mode: 'external', reason: `an OpenClaw gateway Clawdesk did not start runs on port ${target.port}, owned by ${who}`, port: target.port, url, pid: owner?.pid, owner: who, service });
+    printStatus(io, flags, {
+      state: 'external',
+      mode: 'external',
+      reason: `an OpenClaw gateway Clawdesk did not start runs on port ${target.port}, owned by ${who}`,
+      port: target.port,
+      url,
+      pid: owner?.pid,
+      owner: who,
+      service,
+    });
     return EXIT_OK;
   }
-  printStatus(io, flags, { state: 'failed', code: 'port-busy', reason: `port ${target.port} is held by ${who}: ${probe.detail}`, fix: 'Stop that program or give OpenClaw another port.', port: target.port, pid: owner?.pid, owner: who });
+  printStatus(io, flags, {
+    state: 'failed',
+    code: 'port-busy',
+    reason: `port ${target.port} is held by ${who}: ${probe.detail}`,
+    fix: 'Stop that program or give OpenClaw another port.',
+    port: target.port,
+    pid: owner?.pid,
+    owner: who,
+  });
   return EXIT_FAILURE;
 };
 
