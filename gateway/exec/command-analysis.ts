@@ -80,7 +80,6 @@ export const DISPATCHERS = new Set([
   'gawk',
   'mawk',
   'nawk',
-  'busybox',
   'sed',
   'gsed',
   'ed',
@@ -266,9 +265,6 @@ export function isDispatcherName(name: string): boolean {
     inlineEvalFlags(key) !== undefined
   );
 }
-
-/** @deprecated name kept for callers that ask "is this a shell, interpreter or dispatcher?". */
-export const isCarrier = isDispatcherName;
 
 export type Carrier =
   | { kind: 'posix-shell'; shell: string; payload: string; payloadIndex: number }

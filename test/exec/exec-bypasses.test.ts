@@ -91,6 +91,22 @@ describe('issue 9: exec-policy bypasses stay closed', () => {
     },
   );
 
+  it('finding 1: a fake shell behind a real system wrapper is still an unknown program (review attack)', async () => {
+    await allowAlways(['ls']);
+    const fake = evilProgram(path.join(evilDir, 'sh'));
+    for (const command of [
+      ['env', fake, '-c', 'ls'],
+      ['nice', '-n', '5', 'timeout', '5', fake, '-c', 'ls'],
+      ['/bin/sh', '-c', `${fake} -c ls`],
+      ['/bin/sh', '-c', 'command -p ls'],
+    ]) {
+      expect(await refusal(runner.run({ command, cwd: work })), command.join(' ')).toBe(
+        'SYSTEM_RUN_DENIED: approval required',
+      );
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it.each(['--rcfile', '--init-file'])(
     'finding 2: bash %s -c ls does not run a file named ls from the cwd',
     async (option) => {
