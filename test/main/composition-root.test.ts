@@ -3,7 +3,7 @@
 // notification actions by platform, per-platform runs). Linux runs get a private session bus, with or without a
 // StatusNotifier host, exactly as the app will ask it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,9 +14,9 @@ import { INVOKE_METHODS, invokeChannel } from '../../common/ipc-contract';
 import { freePort } from '../helpers/free-port';
 
 const root = path.resolve(__dirname, '..', '..');
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+const cleanups: Array<() => void | Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 type Report = { kind: string; data: any };
@@ -62,6 +62,8 @@ async function boot(options: {
       { cwd: root },
     );
   const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-root-'));
+  // Registered first, so it runs last: after the app below is gone and no longer writes into the home.
+  cleanups.push(() => rmSync(home, { recursive: true, force: true }));
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -84,7 +86,11 @@ async function boot(options: {
     // a relative name and would otherwise land in the repository.
     { cwd: home, env, stdio: ['pipe', 'pipe', 'pipe'] },
   );
-  cleanups.push(() => child.kill('SIGKILL'));
+  const gone = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  cleanups.push(() => {
+    child.kill('SIGKILL');
+    return gone;
+  });
   const reports: Report[] = [];
   const waiters: Array<{ match: (r: Report) => boolean; resolve: (r: Report) => void }> = [];
   let stderr = '';

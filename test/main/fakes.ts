@@ -48,6 +48,15 @@ export class FakeDialog {
 
 export const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** Polls until `check` holds; generous by default, since the machine running the suite may be loaded. */
+export async function waitFor(check: () => boolean | Promise<boolean>, what = 'condition', timeoutMs = 10_000) {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`${what}: not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 import type {
   MenuFactory,
   MenuItemOptions,

@@ -10,7 +10,7 @@ import { ApprovalQueue } from '../../main/approval-queue';
 import { GatewayController } from '../../main/gateway-controller';
 import { MessageBoxPresenter } from '../../main/message-box-presenter';
 import { NativeApprover } from '../../main/native-approver';
-import { FakeDialog } from './fakes';
+import { FakeDialog, waitFor } from './fakes';
 import { freePort } from '../helpers/free-port';
 
 const TOKEN = 'controller-test-token-0123456789';
@@ -105,8 +105,7 @@ describe('GatewayController against real gateways', () => {
     const list = await other.request<Array<{ id: string }>>('exec.approval.list', {});
     await other.request('exec.approval.resolve', { id: list[0].id, decision: 'deny' });
     expect((await second).decision).toBe('deny');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(secondBox.closedBySignal).toBe(true);
+    await waitFor(() => secondBox.closedBySignal);
   });
 
   it('attaches to a gateway that already owns the port, never fights for it, and names the owner', async () => {

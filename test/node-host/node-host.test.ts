@@ -169,8 +169,17 @@ describe('node registration and pairing', () => {
     const ev = await finished;
     expect(ev).toMatchObject({ nodeId: h.nodeId, event: expect.stringMatching(/^exec\./) });
 
+    // The node reports exec.started once the child runs: from then on the invoke is in flight on the node.
+    const started = new Promise<void>((resolve) => {
+      const listener = (name: string, payload: any) => {
+        if (name !== 'node.event' || payload?.event !== 'exec.started') return;
+        op.off('event', listener);
+        resolve();
+      };
+      op.on('event', listener);
+    });
     const long = invoke(op, h.nodeId, 'system.run', { command: ['sleep', '30'] });
-    await new Promise((r) => setTimeout(r, 200));
+    await started;
     await h.node.stop();
     const err = await rejection(long);
     expect(err.error).toMatchObject({ code: 'UNAVAILABLE', details: { code: 'NOT_CONNECTED' } });
