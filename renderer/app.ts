@@ -1,7 +1,7 @@
-import { API_GLOBAL, type ClawdeskApi } from '../common/ipc-contract';
+import { API_GLOBAL, type ApprovalPromptView, type ClawdeskApi } from '../common/ipc-contract';
 import { h } from './dom';
 import { renderPrompt } from './prompt';
-import { VIEWS, type ViewContext } from './views';
+import { VIEWS, type ViewContext, type ViewState } from './views';
 
 declare global {
   interface Window {
@@ -12,11 +12,43 @@ declare global {
 const api = (window as unknown as Record<string, ClawdeskApi>)[API_GLOBAL];
 const root = document.getElementById('app')!;
 
+/** Runs `load` and hands its result to `show` only if no later call started meanwhile: a slow, older answer never
+ * replaces a newer one on screen. */
+function latestOnly<T>(load: () => Promise<T>, show: (value: T) => void): () => Promise<void> {
+  let generation = 0;
+  return async () => {
+    const mine = ++generation;
+    const value = await load();
+    if (mine === generation) show(value);
+  };
+}
+
 async function startPrompt(): Promise<void> {
-  renderPrompt(root, api, await api.getApprovalPrompt());
-  api.onEvent(async (event) => {
-    if (event.topics.includes('prompt')) renderPrompt(root, api, await api.getApprovalPrompt());
+  const refresh = latestOnly<ApprovalPromptView | null>(
+    () => api.getApprovalPrompt(),
+    (view) => renderPrompt(root, api, view),
+  );
+  api.onEvent((event) => {
+    if (event.topics.includes('prompt')) void refresh();
   });
+  await refresh();
+}
+
+/** Where the focus and caret were inside `container`, so a re-render can put them back (by element id). */
+function captureFocus(container: HTMLElement): (() => void) | null {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLElement) || !active.id || !container.contains(active)) return null;
+  const { id } = active;
+  const caret =
+    active instanceof HTMLInputElement && active.selectionStart !== null
+      ? { start: active.selectionStart, end: active.selectionEnd ?? active.selectionStart }
+      : null;
+  return () => {
+    const again = container.querySelector<HTMLElement>(`#${CSS.escape(id)}`);
+    if (!again) return;
+    again.focus({ preventScroll: true });
+    if (caret && again instanceof HTMLInputElement) again.setSelectionRange(caret.start, caret.end);
+  };
 }
 
 function startDashboard(): void {
@@ -27,8 +59,17 @@ function startDashboard(): void {
     h('button', { type: 'button', id: `tab-${v.id}`, 'data-view': v.id, onclick: () => show(v.id) }, v.label),
   );
 
+  /** Per view, what the person entered (search text, filters): kept across re-renders and tab switches. */
+  const viewStates = new Map<string, ViewState>();
+  let generation = 0;
+
   const ctx: ViewContext = {
     api,
+    get state() {
+      let state = viewStates.get(current.id);
+      if (!state) viewStates.set(current.id, (state = {}));
+      return state;
+    },
     refresh: () => void render(),
     act: async (label, action, describe) => {
       statusLine.textContent = `${label}…`;
@@ -45,20 +86,29 @@ function startDashboard(): void {
   };
 
   async function render(): Promise<void> {
+    // Only the latest render may reach the screen: an older one (a slow call, a tab left meanwhile) is dropped.
+    const mine = ++generation;
+    const shown = current;
     for (const tab of tabs) {
-      if (tab.dataset.view === current.id) tab.setAttribute('aria-current', 'page');
+      if (tab.dataset.view === shown.id) tab.setAttribute('aria-current', 'page');
       else tab.removeAttribute('aria-current');
     }
+    let next: HTMLElement;
     try {
-      const view = await current.view(ctx);
-      content.replaceChildren(view);
-      content.dataset.view = current.id;
+      next = await shown.view(ctx);
     } catch (error) {
-      content.replaceChildren(
-        h('section', {}, h('h2', {}, current.label), h('p', { className: 'error', role: 'alert' }, cleanError(error))),
+      next = h(
+        'section',
+        {},
+        h('h2', {}, shown.label),
+        h('p', { className: 'error', role: 'alert' }, cleanError(error)),
       );
-      content.dataset.view = current.id;
     }
+    if (mine !== generation) return;
+    const restoreFocus = content.dataset.view === shown.id ? captureFocus(content) : null;
+    content.replaceChildren(next);
+    content.dataset.view = shown.id;
+    restoreFocus?.();
   }
 
   function show(id: string): void {
@@ -73,8 +123,9 @@ function startDashboard(): void {
     h('nav', { 'aria-label': 'Sections' }, ...tabs),
     h('main', {}, statusLine, content),
   );
+  // A view re-renders only for the topics it declares: an unrelated change never rebuilds what the person is using.
   api.onEvent((event) => {
-    if (event.topics.includes(current.id as never) || event.topics.includes('status')) void render();
+    if (event.topics.some((topic) => current.topics.includes(topic))) void render();
   });
   void render();
 }

@@ -1,8 +1,13 @@
-import type { ClawdeskApi, Decision, HistoryDecision, PolicyTriple, SecretsView } from '../common/ipc-contract';
+import type { ClawdeskApi, Decision, HistoryDecision, PolicyTriple, SecretsView, Topic } from '../common/ipc-contract';
 import { download, h, table, time } from './dom';
+
+/** What the person entered in a view (search text, a filter), kept while the page is open. */
+export type ViewState = Record<string, string>;
 
 export interface ViewContext {
   api: ClawdeskApi;
+  /** The current view's state: it survives re-renders, so a live update never loses what was typed. */
+  readonly state: ViewState;
   /** Re-renders the current view. */
   refresh(): void;
   /** Runs an action, shows its outcome ("done." unless `describe` words it) or its error in the status line, then refreshes. */
@@ -211,9 +216,10 @@ export const nodesView: View = async ({ api }) => {
   );
 };
 
-export const approvalsView: View = async ({ api, act, refresh }) => {
+export const approvalsView: View = async ({ api, act, refresh, state }) => {
   const pending = await api.listPendingApprovals();
   const search = h('input', { type: 'search', id: 'history-search', placeholder: 'command, directory, agent…' });
+  search.value = state.historyText ?? '';
   const filter = h(
     'select',
     { id: 'history-decision' },
@@ -222,13 +228,20 @@ export const approvalsView: View = async ({ api, act, refresh }) => {
       h('option', { value: d }, d),
     ),
   );
+  filter.value = state.historyDecision ?? '';
   const results = h('div', { id: 'history-results', 'aria-live': 'polite' });
+  let queryGeneration = 0;
   const runQuery = async () => {
+    state.historyText = search.value;
+    state.historyDecision = filter.value;
+    const mine = ++queryGeneration;
     const entries = await api.queryApprovalHistory({
       text: search.value || undefined,
       decision: (filter.value || undefined) as HistoryDecision | undefined,
       limit: 500,
     });
+    // Typing fast sends one query per keystroke: only the answer to the latest may be shown.
+    if (mine !== queryGeneration) return;
     results.replaceChildren(
       table(
         'Approval history (audit log)',
@@ -297,12 +310,18 @@ export const approvalsView: View = async ({ api, act, refresh }) => {
       filter,
       h(
         'button',
-        { type: 'button', onclick: async () => download(await api.exportApprovalHistory('json')) },
+        {
+          type: 'button',
+          onclick: () => act('Export JSON', async () => download(await api.exportApprovalHistory('json'))),
+        },
         'Export JSON',
       ),
       h(
         'button',
-        { type: 'button', onclick: async () => download(await api.exportApprovalHistory('csv')) },
+        {
+          type: 'button',
+          onclick: () => act('Export CSV', async () => download(await api.exportApprovalHistory('csv'))),
+        },
         'Export CSV',
       ),
       h('button', { type: 'button', onclick: () => refresh() }, 'Refresh'),
@@ -543,14 +562,23 @@ export const supportView: View = async ({ api, act }) =>
     ),
   );
 
-export const VIEWS: Array<{ id: string; label: string; view: View }> = [
-  { id: 'status', label: 'Status', view: statusView },
-  { id: 'devices', label: 'Devices', view: devicesView },
-  { id: 'nodes', label: 'Nodes', view: nodesView },
-  { id: 'approvals', label: 'Approvals', view: approvalsView },
-  { id: 'policy', label: 'Exec policy', view: policyView },
-  { id: 'state', label: 'State', view: stateView },
-  { id: 'secrets', label: 'Secrets', view: secretsView },
-  { id: 'logs', label: 'Logs', view: logsView },
-  { id: 'support', label: 'Support', view: supportView },
+export interface ViewDefinition {
+  id: string;
+  label: string;
+  /** The app-event topics whose change this view shows; any other event leaves it alone. */
+  topics: readonly Topic[];
+  view: View;
+}
+
+export const VIEWS: readonly ViewDefinition[] = [
+  { id: 'status', label: 'Status', topics: ['status'], view: statusView },
+  { id: 'devices', label: 'Devices', topics: ['devices'], view: devicesView },
+  { id: 'nodes', label: 'Nodes', topics: ['nodes'], view: nodesView },
+  { id: 'approvals', label: 'Approvals', topics: ['approvals', 'history'], view: approvalsView },
+  { id: 'policy', label: 'Exec policy', topics: ['policy'], view: policyView },
+  { id: 'state', label: 'State', topics: ['state'], view: stateView },
+  // The secrets backend is part of the app status (main broadcasts `status` when it changes).
+  { id: 'secrets', label: 'Secrets', topics: ['status'], view: secretsView },
+  { id: 'logs', label: 'Logs', topics: ['logs'], view: logsView },
+  { id: 'support', label: 'Support', topics: [], view: supportView },
 ];

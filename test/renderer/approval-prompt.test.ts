@@ -331,6 +331,38 @@ describe('issue 9 finding 3: the approval prompt in headless Chromium', () => {
   });
 });
 
+describe('the prompt page over several prompts', () => {
+  it('showing prompt after prompt on one page keeps one set of document and window listeners', async () => {
+    const outcomes = [
+      request('seq-1', ['/usr/bin/true']),
+      request('seq-2', ['/usr/bin/false']),
+      request('seq-3', ['/usr/bin/id']),
+    ];
+    const page = await openPrompt();
+    const cdp = await page.context().newCDPSession(page);
+    // Chromium's own count of listeners on an object, as DevTools shows them.
+    const listenerTypes = async (expression: string) => {
+      const { result } = await cdp.send('Runtime.evaluate', { expression });
+      const { listeners } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId! });
+      return listeners.map((l) => l.type).sort();
+    };
+    const initial = { document: await listenerTypes('document'), window: await listenerTypes('window') };
+    expect(initial.document.filter((type) => type === 'keydown')).toHaveLength(1);
+    for (const [index, next] of ['/usr/bin/false', '/usr/bin/id'].entries()) {
+      await page.keyboard.press('Escape');
+      expect(await outcomes[index]).toMatchObject({ decision: 'deny' });
+      await page.evaluate(() => (window as any).__clawdeskEmit({ type: 'changed', topics: ['prompt'] }));
+      await page.waitForFunction((text) => document.querySelector('pre.command')?.textContent === text, next);
+      // The same prompt sent again is not rebuilt, and adds nothing either.
+      await page.evaluate(() => (window as any).__clawdeskEmit({ type: 'changed', topics: ['prompt'] }));
+    }
+    expect({ document: await listenerTypes('document'), window: await listenerTypes('window') }).toEqual(initial);
+    await page.keyboard.press('Escape');
+    expect(await outcomes[2]).toMatchObject({ decision: 'deny' });
+    await page.close();
+  });
+});
+
 describe('the prompt page and the IPC router', () => {
   it('no IPC call from the prompt page was rejected', () => {
     expect(rejectedIpc).toEqual([]);

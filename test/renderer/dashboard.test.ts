@@ -42,7 +42,18 @@ let service: DashboardService;
 let keyDialog: FakeDialog;
 let keySettings: KeyStorageSettings;
 let keyDataDir: string;
+let history: ApprovalHistory;
 const rejectedIpc: string[] = [];
+
+/** The page's IPC as the test sees it: how often each method was called, and calls held back or failed on purpose. */
+interface IpcProbe {
+  calls(method: string): number;
+  /** Holds the next call of `method` after main has answered it, until `release()`: a slow reply. */
+  holdNext(method: string): { release(): void; answered: Promise<void> };
+  /** Makes the next call of `method` fail as main would, with `message`. */
+  failNext(method: string, message: string): void;
+}
+type ProbedPage = Page & { errors: string[]; ipc: IpcProbe };
 
 async function startRendererServer(): Promise<void> {
   const rendererDir = path.join(root, 'dist', 'renderer');
@@ -59,7 +70,7 @@ async function startRendererServer(): Promise<void> {
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function openPage(hash = ''): Promise<Page> {
+async function openPage(hash = ''): Promise<ProbedPage> {
   const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
   const handlers = new Map<string, (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
   const ipcMain: IpcMainLike = {
@@ -81,10 +92,38 @@ async function openPage(hash = ''): Promise<Page> {
     sender: { id: 1 },
     senderFrame: { url: 'clawdesk://app/index.html', parent: null },
   } as unknown as IpcMainInvokeEvent;
+  const calls = new Map<string, number>();
+  const holds = new Map<string, { gate: Promise<void>; answered: () => void }>();
+  const faults = new Map<string, string>();
+  const ipc: IpcProbe = {
+    calls: (method) => calls.get(`clawdesk:${method}`) ?? 0,
+    holdNext: (method) => {
+      let release!: () => void;
+      let answered!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const answeredPromise = new Promise<void>((resolve) => (answered = resolve));
+      holds.set(`clawdesk:${method}`, { gate, answered });
+      return { release, answered: answeredPromise };
+    },
+    failNext: (method, message) => faults.set(`clawdesk:${method}`, message),
+  };
   await page.exposeBinding('__clawdeskIpc', async (_source, channel: string, args: unknown[]) => {
+    calls.set(channel, (calls.get(channel) ?? 0) + 1);
     const handler = handlers.get(channel);
     if (!handler) throw new Error(`no such channel ${channel}`);
-    return handler(trusted, ...args);
+    const fault = faults.get(channel);
+    if (fault !== undefined) {
+      faults.delete(channel);
+      throw new Error(`Error invoking remote method '${channel}': Error: ${fault}`);
+    }
+    const result = await handler(trusted, ...args);
+    const hold = holds.get(channel);
+    if (hold) {
+      holds.delete(channel);
+      hold.answered();
+      await hold.gate;
+    }
+    return result;
   });
   await page.addInitScript({ content: standIn });
   const errors: string[] = [];
@@ -92,9 +131,19 @@ async function openPage(hash = ''): Promise<Page> {
   page.on('console', (msg) => {
     if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) errors.push(msg.text());
   });
-  (page as unknown as { errors: string[] }).errors = errors;
+  const probed = Object.assign(page, { errors, ipc });
   await page.goto(`${baseUrl}/index.html${hash}`);
-  return page;
+  return probed;
+}
+
+/** The page has handled everything sent to it so far: an IPC round trip queues behind every earlier reply. */
+async function settled(page: Page): Promise<void> {
+  await page.evaluate(() => (window as any).clawdesk.getStatus());
+}
+
+async function emit(page: Page, ...topics: AppEvent['topics']): Promise<void> {
+  const event: AppEvent = { type: 'changed', topics };
+  await page.evaluate((payload: AppEvent) => (window as any).__clawdeskEmit(payload), event);
 }
 
 async function axeViolations(page: Page): Promise<string[]> {
@@ -195,7 +244,7 @@ beforeAll(async () => {
     scopes: ['operator.read', 'operator.approvals'],
   }).catch(() => undefined);
 
-  const history = new ApprovalHistory(path.join(stateDir, 'clawdesk', 'approval-history.jsonl'));
+  history = new ApprovalHistory(path.join(stateDir, 'clawdesk', 'approval-history.jsonl'));
   const now = Date.now();
   await history.record({
     id: 'h1',
@@ -561,6 +610,93 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
       topics: ['status'],
     } as AppEvent);
     await page.waitForSelector('[data-testid="gateway-state"]');
+    await page.close();
+  });
+
+  it('a view re-renders only for the topics it follows: a status event leaves the approvals view alone', async () => {
+    const page = await openPage('#approvals');
+    await page.waitForSelector('#history-results table');
+    const before = page.ipc.calls('listPendingApprovals');
+    await emit(page, 'status');
+    await emit(page, 'devices', 'nodes', 'logs');
+    await settled(page);
+    expect(page.ipc.calls('listPendingApprovals')).toBe(before);
+    await emit(page, 'approvals');
+    await settled(page);
+    expect(page.ipc.calls('listPendingApprovals')).toBe(before + 1);
+    await page.close();
+  });
+
+  it('typing in the history search survives a live update: text, caret, focus and filter stay', async () => {
+    const page = await openPage('#approvals');
+    await page.waitForSelector('#history-results table');
+    await page.selectOption('#history-decision', 'allow-once');
+    await page.click('#history-search');
+    await page.keyboard.type('git pu');
+    await page.waitForFunction(() => document.querySelectorAll('#history-results tbody tr').length === 1);
+    const section = await page.$('#content section');
+    const renders = page.ipc.calls('listPendingApprovals');
+    await emit(page, 'approvals');
+    // Rebuilt (a new section), yet what the person entered is back in place.
+    await page.waitForFunction((old) => document.querySelector('#content section') !== old, section);
+    expect(page.ipc.calls('listPendingApprovals')).toBe(renders + 1);
+    expect(await page.inputValue('#history-search')).toBe('git pu');
+    expect(await page.inputValue('#history-decision')).toBe('allow-once');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('history-search');
+    // The caret is where it was: the next keystrokes continue the word.
+    await page.keyboard.type('sh');
+    expect(await page.inputValue('#history-search')).toBe('git push');
+    await page.waitForFunction(() =>
+      document.querySelector('#history-results tbody')?.textContent?.includes('git push'),
+    );
+    await page.close();
+  });
+
+  it('the history topic refreshes the approvals view: a newly recorded decision appears', async () => {
+    const page = await openPage('#approvals');
+    await page.waitForSelector('#history-results table');
+    expect(await page.textContent('#history-results')).not.toContain('make release');
+    const now = Date.now();
+    await history.record({
+      id: 'h-live',
+      command: 'make release',
+      cwd: '/home/dev/app',
+      agentId: 'main',
+      host: 'gateway',
+      decision: 'allow-always',
+      decidedBy: 'you',
+      requestedAtMs: now - 2_000,
+      resolvedAtMs: now - 1_000,
+    });
+    await emit(page, 'history');
+    await page.waitForFunction(() => document.querySelector('#history-results')?.textContent?.includes('make release'));
+    await page.close();
+  });
+
+  it('an older render that finishes after a newer one is dropped', async () => {
+    const page = await openPage('#status');
+    await page.waitForSelector('#content[data-view="status"]');
+    const slow = page.ipc.holdNext('listDevices');
+    await page.click('#tab-devices');
+    await slow.answered;
+    await page.click('#tab-nodes');
+    await page.waitForSelector('#content[data-view="nodes"]');
+    slow.release();
+    await settled(page);
+    expect(await page.textContent('#content h2')).toBe('Nodes');
+    expect(await page.getAttribute('#content', 'data-view')).toBe('nodes');
+    expect(await page.getAttribute('#tab-nodes', 'aria-current')).toBe('page');
+    await page.close();
+  });
+
+  it('a failed export is reported in the status line like every other action', async () => {
+    const page = await openPage('#approvals');
+    await page.waitForSelector('#history-results table');
+    page.ipc.failNext('exportApprovalHistory', 'the history file could not be read');
+    await page.click('button:has-text("Export CSV")');
+    await page.waitForFunction(() => document.querySelector('#status-line')?.className === 'error');
+    expect(await page.textContent('#status-line')).toBe('Export CSV failed: the history file could not be read');
+    expect(page.errors).toEqual([]);
     await page.close();
   });
 
