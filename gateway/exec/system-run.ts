@@ -370,20 +370,25 @@ export class SystemRunner {
     const coverage = this.allowAlwaysEligible(analysis, plan) ? deriveAllowAlwaysEntries(analysis, this.platform) : [];
     this.remember(plan, analysis);
     const decisions = allowedDecisions(policy.ask).filter((d) => d !== 'allow-always' || coverage.length > 0);
+    const needsApproval = requiresApproval({
+      policy,
+      analysisOk: analysis.ok || evaluation.satisfied,
+      allowlistSatisfied: evaluation.satisfied,
+      durableAllowAlways: evaluation.durableAllowAlways,
+    });
     return {
       plan,
       execPolicy: {
-        security: policy.security,
+        // The policy as it applies to this plan (docs/protocol.md, "What prepare's execPolicy says"): a plan the
+        // allowlist already lets run unasked is reported as `full`, since OpenClaw's agent re-judges a node's
+        // allowlist with PATH emptied and would otherwise ask again. Advisory only: run() decides again from the file.
+        security: policy.security === 'allowlist' && evaluation.satisfied && !needsApproval ? 'full' : policy.security,
+        policySecurity: policy.security,
         ask: policy.ask,
         askFallback: policy.askFallback,
         allowlistSatisfied: evaluation.satisfied,
         analysisOk: analysis.ok,
-        requiresApproval: requiresApproval({
-          policy,
-          analysisOk: analysis.ok || evaluation.satisfied,
-          allowlistSatisfied: evaluation.satisfied,
-          durableAllowAlways: evaluation.durableAllowAlways,
-        }),
+        requiresApproval: needsApproval,
         allowedDecisions: decisions,
         ...(analysis.reason ? { analysisReason: analysis.reason } : {}),
       },

@@ -136,17 +136,39 @@ describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () =>
     ).toBe(false);
   });
 
-  it('allow-always: the command runs and the decision is recorded as allow-always', async () => {
-    // ask on-miss: "Always allow" is offered (ask always offers allow-once only).
-    const onMiss = createAgent({ gatewayPort: gateway.port, authMode: 'token', token: TOKEN, model, ask: 'on-miss' });
-    await onMiss.ensureDeviceIdentity();
-    approver.answer('allow-always');
-    const first = await onMiss.turn({ command });
-    await expectRanOnClawdesk(first, approver, nodeId, 'allow-always');
-    // Open (issue 10): the real agent's next turn with the same program is still prompted although the node stored
-    // the allow-always and OpenClaw's own allowlist evaluator accepts the entry (source clawdesk-allow-always); some
-    // other part of OpenClaw's node-exec decision asks again. "The next turn runs with no prompt" is not asserted yet.
-  });
+  it(
+    'allow-always: the command runs, the decision is recorded, and the next turn runs with no prompt',
+    { timeout: 480_000 },
+    async () => {
+      // ask on-miss: "Always allow" is offered (ask always offers allow-once only).
+      const onMiss = createAgent({ gatewayPort: gateway.port, authMode: 'token', token: TOKEN, model, ask: 'on-miss' });
+      await onMiss.ensureDeviceIdentity();
+      approver.answer('allow-always');
+      const first = await onMiss.turn({ command });
+      await expectRanOnClawdesk(first, approver, nodeId, 'allow-always');
+      // The next turn (same program, other arguments) runs with no prompt. OpenClaw's agent re-judges the node's
+      // allowlist itself with PATH emptied, so `basename` in its `sh -lc` payload never matches the node's path entry;
+      // it skips the prompt only because the node's prepare reports the plan as `full` (docs/protocol.md, "What
+      // prepare's execPolicy says"). The node still decides: the run is unapproved and passes on its own allowlist.
+      approver.answer('never');
+      const shown = approver.views.length;
+      const second = await onMiss.turn({ command });
+      expect(approver.views.length, 'the second turn was prompted').toBe(shown);
+      expect(second.result.code, describeTurn(second)).toBe(0);
+      expect(second.finalText, describeTurn(second)).toContain(second.marker);
+      expect(model.toolOutputs(second.trigger)[0], describeTurn(second)).toContain(`Node: ${nodeId}`);
+      await waitUntil('exec.finished of the second turn', () =>
+        approver.nodeEvents.find(
+          (e) =>
+            e.event === 'exec.finished' && e.nodeId === nodeId && JSON.stringify(e.payload).includes(second.marker),
+        ),
+      );
+      // No approval was filed for it at all, not merely none shown.
+      const pending = await approver.observer.request<{ approvals?: unknown[] }>('exec.approval.list', {});
+      expect(JSON.stringify(pending)).not.toContain(second.marker);
+      expect(approver.resolved.some((r) => JSON.stringify(r).includes(second.marker))).toBe(false);
+    },
+  );
 });
 
 describe('embedded: askFallback on expiry', () => {

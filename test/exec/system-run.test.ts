@@ -248,6 +248,39 @@ describe('system.run under the node policy', () => {
     expect(existsSync(path.join(work, 'one'))).toBe(true);
   });
 
+  it('prepare reports a plan the allowlist already covers as security full; the run still decides from the file', async () => {
+    const reported = async (command: string[]) =>
+      ((await runner.prepare({ command, cwd: work })) as any).execPolicy as Record<string, unknown>;
+    expect(await reported(['sh', '-lc', 'touch a'])).toMatchObject({
+      security: 'allowlist',
+      policySecurity: 'allowlist',
+      requiresApproval: true,
+    });
+    await approvedRun({ command: ['sh', '-lc', 'touch a'], cwd: work, approvalDecision: 'allow-always' });
+    // Same program, other arguments: covered, so an OpenClaw agent need not ask (docs/protocol.md).
+    expect(await reported(['sh', '-lc', 'touch b'])).toMatchObject({
+      security: 'full',
+      policySecurity: 'allowlist',
+      allowlistSatisfied: true,
+      requiresApproval: false,
+    });
+    // Another program is not covered and is reported as it is; run() refuses it unapproved whatever prepare said.
+    expect(await reported(['sh', '-lc', 'rm -f a'])).toMatchObject({ security: 'allowlist', requiresApproval: true });
+    expect(
+      (await refusal(runner.run({ command: ['sh', '-lc', 'rm -f a'], cwd: work, security: 'full' }))).message,
+    ).toBe('SYSTEM_RUN_DENIED: approval required');
+    expect(existsSync(path.join(work, 'a'))).toBe(true);
+    // Removing the entry after prepare: the unapproved run is refused.
+    await store.update((file) => {
+      file.agents['*'].allowlist = [];
+      return true;
+    });
+    expect((await refusal(runner.run({ command: ['sh', '-lc', 'touch b'], cwd: work }))).message).toBe(
+      'SYSTEM_RUN_DENIED: approval required',
+    );
+    expect(existsSync(path.join(work, 'b'))).toBe(false);
+  });
+
   it('allow-always on inline code binds to the exact argv', async () => {
     const cmd = [process.execPath, '-e', 'require("fs").writeFileSync("n1","")'];
     await approvedRun({ command: cmd, cwd: work, approvalDecision: 'allow-always' });
