@@ -18,6 +18,8 @@ export interface OwnerView {
 
 export type GatewayState = 'starting' | 'running' | 'attached' | 'stopped' | 'degraded' | 'error';
 
+export type GatewayModeId = 'openclaw-supervised' | 'openclaw-external' | 'clawdesk-builtin';
+
 export interface AppStatus {
   version: string;
   platform: string;
@@ -29,6 +31,18 @@ export interface AppStatus {
     /** What the user can do about the owner, e.g. how to hand the port over. */
     handOver?: string;
     error?: string;
+    /** The gateway mode chosen for this machine (see docs/openclaw-supervision.md, "Gateway modes"). */
+    mode?: GatewayModeId;
+    /** "OpenClaw (supervised)", "OpenClaw (external)", "Clawdesk (built-in)". */
+    modeLabel?: string;
+    /** Quitting Clawdesk stops the gateway only when this is true. */
+    startedByClawdesk?: boolean;
+    /** One sentence on what the gateway is doing (restarting, repairing, waiting). */
+    detail?: string;
+    /** What to do about an error. */
+    fix?: string;
+    /** Where OpenClaw's gateway output is logged (supervised mode). */
+    logFile?: string;
   };
   pendingApprovals: number;
   pendingPairings: number;

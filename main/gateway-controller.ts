@@ -6,8 +6,28 @@ import { startNodeHost, type NodeHostHandle } from '../gateway/node-host/node-ho
 import { clawdeskDataDir, loadClawdeskIdentity, type ClawdeskIdentity } from '../gateway/identity/clawdesk-identity';
 import { CLI_DEFAULT_OPERATOR_SCOPES } from '../gateway/protocol/scopes';
 import { startGatewayServer, type RunningGateway } from '../gateway/server/gateway-server';
+import { attachClawdesk, type ClawdeskAttachment } from '../gateway/openclaw/attach';
+import { GATEWAY_MODE_LABELS, type GatewayMode } from '../gateway/openclaw/discovery';
+import type { LocateResult } from '../gateway/openclaw/install';
+import {
+  OpenclawSupervisor,
+  type OpenclawSupervisorOptions,
+  type SupervisorStatus,
+} from '../gateway/openclaw/supervisor';
 import { decideOwnership, type OwnershipDecision } from './gateway-ownership';
 import type { GatewayState, OwnerView } from '../common/ipc-contract';
+
+/** How the controller runs OpenClaw's own gateway (mode openclaw-supervised). */
+export interface OpenclawModeOptions {
+  /** Finds the install to supervise (the person's choice, Clawdesk's data dir, the `openclaw` on PATH). */
+  locate(): LocateResult;
+  /** The child's base environment (OpenClaw's state dir and config come from it). Default: this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** The rotating log of the child's output. */
+  logFile: string;
+  /** Extra supervisor options (restart policy, timeouts); tests shorten them. */
+  supervisor?: Partial<Omit<OpenclawSupervisorOptions, 'install' | 'logFile'>>;
+}
 
 export interface GatewayControllerOptions {
   port: number;
@@ -26,6 +46,10 @@ export interface GatewayControllerOptions {
   /** How long a person has to answer before askFallback (the approval client's budget). */
   promptTimeoutMs?: number;
   probeTimeoutMs?: number;
+  /** Which gateway to use (default clawdesk-builtin); see setMode(). */
+  mode?: GatewayMode;
+  /** Needed for mode openclaw-supervised. */
+  openclaw?: OpenclawModeOptions;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
   /** The operator session (admin, pairing, approvals) came or went; events flow through it. */
   onSession?(session: GatewaySession | undefined): void;
@@ -47,16 +71,34 @@ export interface GatewayStatusView {
   owner: OwnerView;
   handOver?: string;
   error?: string;
+  mode: GatewayMode;
+  modeLabel: string;
+  /** True when quitting stops the gateway: Clawdesk started it (built-in, or OpenClaw's child). */
+  startedByClawdesk: boolean;
+  /** One sentence on what the gateway is doing (restarting, repairing, waiting...). */
+  detail?: string;
+  /** What the person can do about an error. */
+  fix?: string;
+  /** Where OpenClaw's output goes (supervised). */
+  logFile?: string;
 }
 
 /**
- * Owns the decision "embed or attach" and everything that follows from it: the embedded gateway, Clawdesk's exec
- * runner (a node), the approval client that asks through the desktop dialog, and an operator session for the
- * dashboard and pairing prompts. It never takes a port another process holds.
+ * Owns the gateway for the chosen mode and everything that follows from it: the embedded gateway (built-in) or
+ * OpenClaw's supervised child, Clawdesk's exec runner (a node), the approval client that asks through the desktop
+ * dialog, and an operator session for the dashboard and pairing prompts. It never takes a port another process
+ * holds, never stops a gateway it did not start, and never falls back from one mode to another on its own.
  */
 export class GatewayController {
+  private mode: GatewayMode;
   private decision?: OwnershipDecision;
   private embedded?: RunningGateway;
+  private supervisor?: OpenclawSupervisor;
+  private attachment?: ClawdeskAttachment;
+  private credentials?: { url: string; token?: string; password?: string };
+  private ownerView?: OwnerView;
+  private detail?: string;
+  private fix?: string;
   private node?: NodeHostHandle;
   private approvals?: ApprovalClientHandle;
   private operator?: GatewaySession;
@@ -66,7 +108,55 @@ export class GatewayController {
   private busy: Promise<void> = Promise.resolve();
   private identity?: ClawdeskIdentity;
 
-  constructor(private readonly options: GatewayControllerOptions) {}
+  constructor(private readonly options: GatewayControllerOptions) {
+    this.mode = options.mode ?? 'clawdesk-builtin';
+  }
+
+  gatewayMode(): GatewayMode {
+    return this.mode;
+  }
+
+  /** Switches mode: stops what runs (only what Clawdesk started), then starts the new mode if it was running. */
+  setMode(mode: GatewayMode): Promise<void> {
+    return this.run(async () => {
+      if (mode === this.mode) return;
+      const wasStopped = this.state === 'stopped';
+      await this.doStop();
+      this.mode = mode;
+      this.options.log('info', `gateway mode: ${GATEWAY_MODE_LABELS[mode]}`);
+      if (wasStopped) this.options.onChange?.();
+      else await this.doStart();
+    });
+  }
+
+  /** The last output of OpenClaw's gateway and the supervisor's notes (supervised mode), bounded. */
+  logTail(maxBytes?: number): string {
+    return this.supervisor?.outputTail(maxBytes) ?? '';
+  }
+
+  /** The supervisor's own status (supervised mode), for `clawdesk openclaw status`-like detail. */
+  supervisorStatus(): SupervisorStatus | undefined {
+    return this.supervisor?.status();
+  }
+
+  /**
+   * After sleep: the gateway or the connections to it may be gone. Supervised: the supervisor checks readiness
+   * (and restarts a child that no longer answers); otherwise a dropped operator session restarts the attachment.
+   */
+  afterWake(): Promise<void> {
+    return this.run(async () => {
+      if (this.state === 'stopped' || this.state === 'error') return;
+      if (this.supervisor) {
+        await this.supervisor.checkReady();
+        return;
+      }
+      if (!this.session()) {
+        this.options.log('info', 'after wake: the gateway connection is gone; reconnecting');
+        await this.doStop();
+        await this.doStart();
+      }
+    });
+  }
 
   /** How the device key is held, for the Secrets view (undefined before the first start). */
   identityStatus(): IdentityStatus | undefined {
@@ -91,14 +181,22 @@ export class GatewayController {
   }
 
   status(): GatewayStatusView {
-    const owner: OwnerView = this.decision?.owner ?? { kind: 'none', description: 'nobody (not started)' };
+    const owner: OwnerView = this.ownerView ??
+      this.decision?.owner ?? { kind: 'none', description: 'nobody (not started)' };
+    const supervised = this.supervisor?.status();
     return {
       state: this.state,
-      port: this.embedded?.port ?? this.options.port,
+      port: this.embedded?.port ?? supervised?.port ?? this.options.port,
       url: this.url,
       owner,
       handOver: this.decision && this.decision.mode !== 'embed' ? this.decision.handOver : undefined,
       error: this.error,
+      mode: this.mode,
+      modeLabel: GATEWAY_MODE_LABELS[this.mode],
+      startedByClawdesk: Boolean(this.embedded) || supervised?.mode === 'supervised',
+      detail: this.detail,
+      fix: this.fix,
+      logFile: this.supervisor ? this.options.openclaw?.logFile : undefined,
     };
   }
 
@@ -144,14 +242,214 @@ export class GatewayController {
     });
   }
 
-  private setState(state: GatewayState, error?: string): void {
+  private setState(state: GatewayState, error?: string, extra: { detail?: string; fix?: string } = {}): void {
     this.state = state;
     this.error = error;
+    this.detail = extra.detail;
+    this.fix = extra.fix;
     this.options.onChange?.();
   }
 
   private async doStart(): Promise<void> {
     if (this.state === 'running' || this.state === 'attached') return;
+    if (this.mode === 'openclaw-supervised') return this.startSupervised();
+    if (this.mode === 'openclaw-external') return this.startExternal();
+    return this.startBuiltin();
+  }
+
+  // --- OpenClaw (supervised) -----------------------------------------------------------------------------------
+
+  private async startSupervised(): Promise<void> {
+    const { log } = this.options;
+    const openclaw = this.options.openclaw;
+    this.setState('starting', undefined, { detail: 'looking for the OpenClaw install' });
+    const found: LocateResult = openclaw
+      ? openclaw.locate()
+      : {
+          ok: false,
+          code: 'install-missing',
+          reason: 'no OpenClaw install is configured',
+          fix: 'Install OpenClaw, or switch the gateway mode in the tray menu.',
+          tried: [],
+        };
+    if (!found.ok || !openclaw) {
+      const failure = found as Exclude<LocateResult, { ok: true }>;
+      log('error', `OpenClaw (supervised): ${failure.reason}`);
+      // No silent fallback to another gateway: the person sees why and what to do.
+      this.setState('error', failure.reason, { fix: failure.fix });
+      return;
+    }
+    const supervisor = new OpenclawSupervisor({
+      port: this.options.port,
+      ...openclaw.supervisor,
+      env: openclaw.env ?? openclaw.supervisor?.env,
+      install: found.install,
+      logFile: openclaw.logFile,
+      log: (level, message) => log(level, `openclaw: ${message}`),
+    });
+    this.supervisor = supervisor;
+    supervisor.on('status', (status: SupervisorStatus) => this.onSupervisorStatus(supervisor, status));
+    await supervisor.start();
+    const status = supervisor.status();
+    if (this.supervisor !== supervisor) return;
+    if (status.state !== 'running' && status.state !== 'attached') {
+      this.setState('error', status.reason, { fix: status.fix, detail: status.reason });
+      return;
+    }
+    try {
+      await this.attachToSupervised(supervisor);
+    } catch (error) {
+      log('error', `attaching to OpenClaw's gateway failed: ${(error as Error).message}`);
+      await this.teardown();
+      this.setState('error', (error as Error).message, {
+        fix: `See the log ${openclaw.logFile}, then choose Start gateway.`,
+      });
+    }
+  }
+
+  private ownerFor(status: SupervisorStatus): OwnerView {
+    if (status.mode === 'external')
+      return {
+        kind: status.pid ? 'other-process' : 'unknown',
+        pid: status.pid,
+        description: status.owner ?? 'a process Clawdesk did not start',
+      };
+    return {
+      kind: 'clawdesk',
+      pid: status.pid,
+      description: `OpenClaw's gateway, started by Clawdesk${status.pid ? ` (PID ${status.pid})` : ''}`,
+    };
+  }
+
+  private async attachToSupervised(supervisor: OpenclawSupervisor): Promise<void> {
+    const status = supervisor.status();
+    this.credentials = supervisor.credentials();
+    this.url = this.credentials.url;
+    this.ownerView = this.ownerFor(status);
+    const identity = (await this.loadIdentity()).signer;
+    const stateDir = this.options.stateDir;
+    this.attachment = await attachClawdesk({
+      url: this.url,
+      token: this.credentials.token,
+      password: this.credentials.password,
+      identity,
+      stateDir,
+      approver: this.options.approver,
+      promptTimeoutMs: this.options.promptTimeoutMs,
+      log: (level, message) => this.options.log(level, message),
+      onApprovalOutcome: (outcome) => this.options.onApprovalOutcome?.(outcome),
+    });
+    await this.connectOperator();
+    this.setState(status.state === 'attached' ? 'attached' : 'running', undefined, { detail: status.reason });
+  }
+
+  /** Follows the supervisor: restarts, repairs and failures show in the tray; a new child gets a new operator session. */
+  private onSupervisorStatus(supervisor: OpenclawSupervisor, status: SupervisorStatus): void {
+    if (this.supervisor !== supervisor || this.state === 'stopped') return;
+    // Before the first hello-ok, startSupervised() decides.
+    if (!this.attachment) {
+      if (status.state !== 'failed') this.setState('starting', undefined, { detail: status.reason });
+      return;
+    }
+    this.ownerView = this.ownerFor(status);
+    switch (status.state) {
+      case 'running':
+      case 'attached':
+        this.setState(status.state, undefined, { detail: status.reason });
+        if (!this.session()) void this.run(() => this.connectOperator().catch(() => undefined));
+        return;
+      case 'failed':
+        // Nothing restarts after failed: the runner and approver stop retrying too.
+        void this.run(async () => {
+          if (this.supervisor !== supervisor) return;
+          await this.detachClients();
+          this.setState('error', status.reason, { fix: status.fix, detail: status.reason });
+        });
+        return;
+      case 'stopped':
+      case 'stopping':
+        return;
+      default:
+        this.setState('starting', undefined, { detail: status.reason });
+    }
+  }
+
+  // --- OpenClaw (external) -------------------------------------------------------------------------------------
+
+  private async startExternal(): Promise<void> {
+    const { log } = this.options;
+    this.setState('starting', undefined, { detail: `looking for OpenClaw's gateway on port ${this.options.port}` });
+    const decision = await decideOwnership({
+      port: this.options.port,
+      host: this.options.host,
+      timeoutMs: this.options.probeTimeoutMs,
+    });
+    if (decision.mode !== 'attach') {
+      const reason =
+        decision.mode === 'blocked' ? decision.reason : `no OpenClaw gateway answers on port ${this.options.port}`;
+      log('error', `OpenClaw (external): ${reason}`);
+      this.setState('error', reason, {
+        fix:
+          decision.mode === 'blocked'
+            ? decision.handOver
+            : "Start OpenClaw's gateway (`openclaw gateway`, or its service: `openclaw gateway start`), then choose Start gateway; or switch the gateway mode to OpenClaw (supervised) in the tray menu.",
+      });
+      return;
+    }
+    this.decision = decision;
+    this.url = decision.url;
+    this.credentials = { url: decision.url, token: this.options.token, password: this.options.password };
+    try {
+      const identity = (await this.loadIdentity()).signer;
+      this.attachment = await attachClawdesk({
+        url: decision.url,
+        token: this.options.token,
+        password: this.options.password,
+        identity,
+        stateDir: this.options.stateDir,
+        approver: this.options.approver,
+        promptTimeoutMs: this.options.promptTimeoutMs,
+        log: (level, message) => log(level, message),
+        onApprovalOutcome: (outcome) => this.options.onApprovalOutcome?.(outcome),
+      });
+      await this.connectOperator();
+      this.setState('attached', undefined, {
+        detail: `attached to ${decision.owner.description}; Clawdesk never stops it`,
+      });
+    } catch (error) {
+      log('error', `attaching to OpenClaw's gateway failed: ${(error as Error).message}`);
+      await this.teardown();
+      this.setState('error', (error as Error).message, {
+        fix: "Give Clawdesk the gateway's secret (gateway.auth.token in openclaw.json, or OPENCLAW_GATEWAY_TOKEN), then choose Start gateway.",
+      });
+    }
+  }
+
+  /** The dashboard's operator session; events (pairing, approvals, presence) flow through it. */
+  private async connectOperator(): Promise<void> {
+    const creds = this.credentials!;
+    const operator = await connectGateway({
+      url: creds.url,
+      token: creds.token,
+      password: creds.password,
+      scopes: [...CLI_DEFAULT_OPERATOR_SCOPES],
+      displayName: 'Clawdesk dashboard',
+      connectTimeoutMs: 10_000,
+    });
+    this.operator = operator;
+    operator.once('close', () => {
+      if (this.operator !== operator) return;
+      this.options.onSession?.(undefined);
+      // A supervised restart brings its own state (and a new session once the child answers).
+      if (!this.supervisor && (this.state === 'running' || this.state === 'attached'))
+        this.setState('degraded', 'the operator connection closed');
+    });
+    this.options.onSession?.(operator);
+  }
+
+  // --- Clawdesk (built-in) -------------------------------------------------------------------------------------
+
+  private async startBuiltin(): Promise<void> {
     const { log } = this.options;
     this.setState('starting');
     try {
@@ -162,7 +460,7 @@ export class GatewayController {
       });
       if (this.decision.mode === 'blocked') {
         log('error', this.decision.reason);
-        this.setState('error', this.decision.reason);
+        this.setState('error', this.decision.reason, { fix: this.decision.handOver });
         return;
       }
       const nodeIdentity = (await this.loadIdentity()).signer;
@@ -211,19 +509,8 @@ export class GatewayController {
         displayName: 'Clawdesk',
         log,
       });
-      this.operator = await connectGateway({
-        url,
-        ...auth,
-        scopes: [...CLI_DEFAULT_OPERATOR_SCOPES],
-        displayName: 'Clawdesk dashboard',
-        connectTimeoutMs: 10_000,
-      });
-      this.operator.once('close', () => {
-        this.options.onSession?.(undefined);
-        if (this.state === 'running' || this.state === 'attached')
-          this.setState('degraded', 'the operator connection closed');
-      });
-      this.options.onSession?.(this.operator);
+      this.credentials = { url, ...auth };
+      await this.connectOperator();
       this.setState(this.decision.mode === 'embed' ? 'running' : 'attached');
     } catch (error) {
       log('error', `gateway start failed: ${(error as Error).message}`);
@@ -232,20 +519,36 @@ export class GatewayController {
     }
   }
 
-  private async teardown(): Promise<void> {
+  /** The node, the approver and the operator session, whatever the mode. */
+  private async detachClients(): Promise<void> {
     const operator = this.operator;
     this.operator = undefined;
+    if (operator) this.options.onSession?.(undefined);
     await operator?.close().catch(() => undefined);
     await this.approvals?.stop().catch(() => undefined);
     await this.node?.stop().catch(() => undefined);
-    await this.embedded?.close('stopped from Clawdesk').catch(() => undefined);
+    await this.attachment?.stop().catch(() => undefined);
     this.approvals = undefined;
     this.node = undefined;
+    this.attachment = undefined;
+  }
+
+  private async teardown(): Promise<void> {
+    await this.detachClients();
+    await this.embedded?.close('stopped from Clawdesk').catch(() => undefined);
     this.embedded = undefined;
+    // Stops OpenClaw's child only if Clawdesk started it; detaches from one it found running.
+    const supervisor = this.supervisor;
+    this.supervisor = undefined;
+    await supervisor?.dispose().catch(() => undefined);
     this.url = undefined;
+    this.credentials = undefined;
+    this.ownerView = undefined;
   }
 
   private async doStop(): Promise<void> {
+    // Set first: status events from the supervisor's own stop are not shown as a restart.
+    this.state = 'stopped';
     await this.teardown();
     this.decision = undefined;
     this.setState('stopped');

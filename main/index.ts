@@ -32,6 +32,7 @@ import { ApprovalQueue } from './approval-queue';
 import { DashboardService } from './dashboard-service';
 import { execPolicySource, migrateIntoActive, toStateView } from './desktop-sources';
 import { GatewayController } from './gateway-controller';
+import { setupGatewayModes } from './gateway-mode-setup';
 import { KeyStorageConsent, keyStorageName } from './key-storage-consent';
 import { KEY_STORAGE_SETTINGS_FILE, KeyStorageSettings } from './key-storage-settings';
 import { EVENT_CHANNEL, type AppEvent, type Topic } from '../common/ipc-contract';
@@ -181,7 +182,16 @@ async function start(): Promise<void> {
     onProblem: (message) => log('warn', `key storage settings: ${message}`),
   });
   await keyStorage.load();
+  const gatewayModes = setupGatewayModes({
+    userDataDir: app.getPath('userData'),
+    dataDir,
+    port,
+    env: process.env,
+    dialog,
+    log,
+  });
   const controller: GatewayController = new GatewayController({
+    openclaw: gatewayModes.openclaw,
     port,
     stateDir: target.stateDir,
     // Keychain first, then Electron's safeStorage; a plaintext key file only when the user accepted it.
@@ -444,6 +454,8 @@ async function start(): Promise<void> {
       startGateway: () => void controller.start(),
       stopGateway: () => void controller.stop(),
       restartGateway: () => void controller.restart(),
+      setGatewayMode: (mode) =>
+        void gatewayModes.switchTo(controller, mode as Parameters<typeof controller.setMode>[0]),
       setStartAtLogin,
       quit: () => app.quit(),
     },
@@ -456,6 +468,8 @@ async function start(): Promise<void> {
       port: status.port,
       owner: status.owner,
       error: status.error,
+      fix: status.fix,
+      mode: gatewayModes.trayMode(controller),
       pendingApprovals: queue.pending().map((v) => ({
         id: v.promptId,
         summary: v.command.text.length > 60 ? `${v.command.text.slice(0, 59)}…` : v.command.text,
@@ -512,6 +526,8 @@ async function start(): Promise<void> {
 
   // Before the gateway: without a tray the window must appear even if the gateway takes long or fails.
   await trayHost.start();
+  gatewayModes.watchPower(powerMonitor, controller);
+  await gatewayModes.chooseAtStart(controller);
   await controller.start();
   logs.add('app', 'info', `gateway: ${controller.status().state} (${controller.status().owner.description})`);
 }

@@ -11,6 +11,10 @@ export interface TrayInputs {
   pendingApprovals: Array<{ id: string; summary: string }>;
   pendingPairings: Array<{ requestId: string; summary: string }>;
   startAtLogin: boolean;
+  /** The gateway mode chosen for this machine, and the ones the person can switch to. */
+  mode?: { current: string; label: string; choices: Array<{ mode: string; label: string }> };
+  /** What to do about an error (shown under the status line). */
+  fix?: string;
 }
 
 export interface TrayActions {
@@ -21,6 +25,7 @@ export interface TrayActions {
   stopGateway(): void;
   restartGateway(): void;
   setStartAtLogin(enabled: boolean): void;
+  setGatewayMode?(mode: string): void;
   quit(): void;
 }
 
@@ -78,8 +83,37 @@ export function trayMenu(inputs: TrayInputs, actions: TrayActions): MenuItemOpti
     label: p.summary,
     click: () => actions.showPairing(p.requestId),
   }));
+  const mode = inputs.mode;
+  const modeItems: MenuItemOptions[] = mode
+    ? [
+        { id: 'mode', label: `Gateway: ${mode.label}`, enabled: false },
+        {
+          id: 'mode-switch',
+          label: 'Gateway mode',
+          submenu: mode.choices.map((choice) => ({
+            id: `mode-${choice.mode}`,
+            label: choice.label,
+            type: 'radio' as const,
+            checked: choice.mode === mode.current,
+            click: () => {
+              if (choice.mode !== mode.current) actions.setGatewayMode?.(choice.mode);
+            },
+          })),
+        },
+      ]
+    : [];
   return [
+    ...modeItems,
     { id: 'status', label: gatewaySummary(inputs), enabled: false },
+    ...(inputs.gateway === 'error' && inputs.fix
+      ? [
+          {
+            id: 'fix',
+            label: `Fix: ${inputs.fix.length > 100 ? `${inputs.fix.slice(0, 99)}…` : inputs.fix}`,
+            enabled: false,
+          },
+        ]
+      : []),
     ...(inputs.owner.kind === 'other-process'
       ? [{ id: 'owner', label: `Owner: ${inputs.owner.description}`, enabled: false }]
       : []),

@@ -23,11 +23,11 @@ export interface OpenclawInstall {
   nodeRange: string;
   nodeBin: string;
   nodeVersion: string;
-  /** Where it was found: a path the person named, or Clawdesk's own data dir. */
+  /** Where it was found: a path the person named, Clawdesk's own data dir, or the `openclaw` on PATH. */
   source: InstallSource;
 }
 
-export type InstallSource = 'explicit' | 'clawdesk-data-dir';
+export type InstallSource = 'explicit' | 'clawdesk-data-dir' | 'path';
 
 export type LocateResult =
   | { ok: true; install: OpenclawInstall }

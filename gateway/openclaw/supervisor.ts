@@ -535,6 +535,41 @@ export class OpenclawSupervisor extends EventEmitter {
     }
   }
 
+  /**
+   * Readiness on demand (after the machine slept): a running child must answer hello-ok again within `timeoutMs`.
+   * One that cannot be reached (stopped, hung) is killed, and the usual exit path restarts it with backoff. A gateway
+   * that answers, even with an error frame, is alive. Resolves true when nothing had to be done.
+   */
+  async checkReady(timeoutMs = 15_000): Promise<boolean> {
+    const gen = this.gen;
+    if (this.status_.state !== 'running' || !gen || gen.exited) return true;
+    const creds = this.credentials();
+    try {
+      const session = await connectGateway({
+        url: creds.url,
+        token: creds.token,
+        password: creds.password,
+        clientId: 'gateway-client',
+        clientMode: 'backend',
+        displayName: 'Clawdesk supervisor',
+        role: 'operator',
+        scopes: [],
+        connectTimeoutMs: timeoutMs,
+      });
+      await session.close().catch(() => undefined);
+      return true;
+    } catch (error) {
+      if (error instanceof GatewayClientError && error.error) return true;
+      if (gen.exited || this.gen !== gen || this.stopIntent) return true;
+      this.log(
+        'warn',
+        `OpenClaw's gateway (PID ${gen.pid}) did not answer hello-ok on a readiness check (${(error as Error).message}); restarting it`,
+      );
+      killTree(gen.child, 'SIGKILL');
+      return false;
+    }
+  }
+
   /** Sleeps, but wakes when the child exits. */
   private pause(ms: number, gen: Generation): Promise<void> {
     return new Promise((resolve) => {

@@ -1,0 +1,105 @@
+import path from 'node:path';
+import { discoverOpenclaw, locatePreferredInstall } from '../gateway/openclaw/discovery';
+import { supervisorLogPath } from '../gateway/openclaw/supervisor-record';
+import type { DialogLike, PowerMonitorLike } from './electron-facades';
+import type { GatewayController, OpenclawModeOptions } from './gateway-controller';
+import {
+  GATEWAY_MODE_LABELS,
+  GATEWAY_MODE_SETTINGS_FILE,
+  GATEWAY_MODES,
+  GatewayModeSettings,
+  resolveGatewayMode,
+  type GatewayMode,
+} from './gateway-mode';
+import type { TrayInputs } from './tray-model';
+
+/**
+ * The app's wiring for gateway modes, kept out of main/index.ts: the remembered choice (userData/gateway-mode.json),
+ * the first-run question, how OpenClaw's install is found for the supervised mode, the tray's mode menu, and sleep
+ * and wake (a resume checks the gateway again).
+ */
+
+export interface GatewayModeSetupOptions {
+  userDataDir: string;
+  /** Clawdesk's data dir (`<state dir>/clawdesk`): its own OpenClaw install and the supervisor's log live there. */
+  dataDir: string;
+  port: number;
+  env: NodeJS.ProcessEnv;
+  dialog: DialogLike;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+}
+
+export interface GatewayModes {
+  settings: GatewayModeSettings;
+  /** For GatewayController's `openclaw` option. */
+  openclaw: OpenclawModeOptions;
+  /** Before the first start: the remembered mode, else the first-run question. Sets it on the controller. */
+  chooseAtStart(controller: GatewayController): Promise<void>;
+  /** The tray's switch: remembered first, then applied (stops only what Clawdesk started). */
+  switchTo(controller: GatewayController, mode: GatewayMode): Promise<void>;
+  trayMode(controller: GatewayController): NonNullable<TrayInputs['mode']>;
+  /** A resume from sleep checks the gateway (supervised: hello-ok again, or the child is restarted). */
+  watchPower(powerMonitor: Pick<PowerMonitorLike, 'on'>, controller: GatewayController): void;
+}
+
+export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayModes {
+  const settings = new GatewayModeSettings(path.join(options.userDataDir, GATEWAY_MODE_SETTINGS_FILE), {
+    onProblem: (message) => options.log('warn', `gateway mode settings: ${message}`),
+  });
+  const openclaw: OpenclawModeOptions = {
+    locate: () => locatePreferredInstall(settings.installPreference(), { dataDir: options.dataDir, env: options.env }),
+    env: options.env,
+    logFile: supervisorLogPath(options.dataDir),
+  };
+  return {
+    settings,
+    openclaw,
+    async chooseAtStart(controller) {
+      const resolved = await resolveGatewayMode({
+        settings,
+        dialog: options.dialog,
+        discover: () =>
+          discoverOpenclaw({
+            port: options.port,
+            dataDir: options.dataDir,
+            env: options.env,
+            preference: settings.installPreference(),
+          }),
+        log: options.log,
+      });
+      options.log(
+        'info',
+        `gateway mode: ${GATEWAY_MODE_LABELS[resolved.mode]} (${resolved.origin}${resolved.proposal ? `: ${resolved.proposal.reason}` : ''})`,
+      );
+      await controller.setMode(resolved.mode);
+    },
+    async switchTo(controller, mode) {
+      try {
+        await settings.choose(mode);
+      } catch (error) {
+        options.log('error', `could not remember the gateway mode: ${(error as Error).message}`);
+        void options.dialog.showMessageBox({
+          type: 'warning',
+          title: 'Gateway mode',
+          message: `Using ${GATEWAY_MODE_LABELS[mode]} until Clawdesk quits`,
+          detail: `The choice could not be saved (${(error as Error).message}); Clawdesk will ask again next time.`,
+        });
+      }
+      await controller.setMode(mode);
+    },
+    trayMode(controller) {
+      const current = controller.gatewayMode();
+      return {
+        current,
+        label: GATEWAY_MODE_LABELS[current],
+        choices: GATEWAY_MODES.map((mode) => ({ mode, label: GATEWAY_MODE_LABELS[mode] })),
+      };
+    },
+    watchPower(powerMonitor, controller) {
+      powerMonitor.on('resume', () => {
+        options.log('info', 'resumed from sleep: checking the gateway');
+        void controller.afterWake().catch((error) => options.log('warn', `after wake: ${(error as Error).message}`));
+      });
+    },
+  };
+}
