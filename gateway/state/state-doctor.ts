@@ -392,6 +392,8 @@ export async function runDoctor(pe: PathEnvironment, options: DoctorOptions = {}
     });
   }
 
+  for (const d of scan.dirs) if (d.names && d.names.problems.length > 0) nameFindings(d, add);
+
   const open = findings.filter((f) => !f.fixed);
   const counts: Record<Severity, number> = { error: 0, warn: 0, info: 0 };
   for (const f of open) counts[f.severity]++;
@@ -757,4 +759,38 @@ function short(id: string): string {
 /** Quotes a path for a copy-pasteable command line when it has spaces or shell characters. */
 export function quote(p: string): string {
   return /^[\w@%+=:,./\\-]+$/.test(p) ? p : `"${p.replace(/(["\\$`])/g, '\\$1')}"`;
+}
+
+/**
+ * Names that cannot exist on Windows or collide on a case-insensitive volume: a warning where they already break the
+ * dir on its own volume (Windows cannot open them, or two files there are one), a note otherwise (a migration to
+ * Windows, an exFAT/NTFS disk or a default macOS volume would refuse the dir until they are renamed).
+ */
+function nameFindings(d: ScannedDir, add: (f: DoctorFinding) => void): void {
+  const report = d.names!;
+  const here = report.problems.filter((p) => p.appliesHere);
+  const listed = (ps: typeof report.problems) =>
+    ps
+      .slice(0, 5)
+      .map((p) => `${p.rel}${p.collidesWith ? ` (vs ${p.collidesWith})` : ''}: ${p.reason}`)
+      .join('; ') + (ps.length > 5 ? `; and ${ps.length - 5} more` : '');
+  if (here.length > 0) {
+    add({
+      code: 'unusable-names',
+      severity: 'warn',
+      message: `${d.path} holds names that do not work on its own volume (${report.rules.because}): ${listed(here)}.`,
+      fix: 'Rename them from the system that created them (Linux or WSL): OpenClaw cannot read them here, or reads one file for two.',
+      paths: here.map((p) => p.path),
+    });
+  }
+  const elsewhere = report.problems.filter((p) => !p.appliesHere);
+  if (elsewhere.length > 0) {
+    add({
+      code: 'unportable-names',
+      severity: 'info',
+      message: `${d.path} holds names that cannot exist on Windows or collide on a case-insensitive volume: ${listed(elsewhere)}.`,
+      fix: '`clawdesk state migrate` to Windows, a FAT/exFAT/NTFS/SMB volume or a default macOS volume refuses this dir until they are renamed; nothing to do otherwise.',
+      paths: elsewhere.map((p) => p.path),
+    });
+  }
 }

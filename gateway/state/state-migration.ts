@@ -69,6 +69,7 @@ import {
   recoverTransaction,
   sweepJournalTemps,
 } from './state-transaction';
+import { describeNameProblem, findNameProblems, nameRulesFor } from './state-names';
 import { SafetyProblem, checkDirAndAncestors, checkTreeEntries, isSecretPath, isTrustPath } from './state-safety';
 import {
   CopyContext,
@@ -195,6 +196,11 @@ export interface MigrateOptions {
   /** Creates the link at the old location (default fs.symlink; a junction on Windows). Tests inject failures. */
   createLink?: CreateLink;
 }
+
+/** A refusal names this many offending paths at most (the rest: scan and doctor). */
+const MAX_NAME_PROBLEMS_LISTED = 20;
+/** Windows' classic MAX_PATH: 260 characters including the terminating NUL. */
+const WINDOWS_MAX_PATH = 260;
 
 /** 16 GiB: far above any OpenClaw state dir, far below what a hostile sparse file could claim. */
 export const DEFAULT_MAX_MIGRATION_BYTES = 16 * 1024 ** 3;
@@ -364,8 +370,9 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
 
   // --- read both trees
   let sourceEntries;
+  const unopenable: string[] = [];
   try {
-    sourceEntries = await walkTree(fromReal);
+    sourceEntries = await walkTree(fromReal, { unopenable });
   } catch (error) {
     return block(`cannot read everything in ${from}: ${(error as Error).message}`);
   }
@@ -439,6 +446,34 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     }
   }
   recipe.sourceEntries = sourceEntries;
+
+  // --- names the target cannot hold (Windows, FAT/exFAT/NTFS/SMB, a volume that ignores case): refused up front,
+  // every one named, rather than failing half-way or letting two names become one file.
+  const rules = await nameRulesFor(toReal, { platform });
+  const nameProblems = findNameProblems(
+    fromReal,
+    sourceEntries.map((e) => e.rel),
+    rules,
+    { targetRels: targetMap.keys(), unopenable, limit: MAX_NAME_PROBLEMS_LISTED + 1 },
+  );
+  if (nameProblems.length > 0) {
+    for (const problem of nameProblems.slice(0, MAX_NAME_PROBLEMS_LISTED))
+      plan.blockers.push(`the target cannot hold ${describeNameProblem(problem, rules)}`);
+    if (nameProblems.length > MAX_NAME_PROBLEMS_LISTED)
+      plan.blockers.push(
+        `and more names like these (\`clawdesk state scan\` and \`clawdesk doctor\` list them); nothing was changed`,
+      );
+    plan.status = 'blocked';
+    return { plan, recipe };
+  }
+  if (rules.windows) {
+    const longest = sourceEntries.reduce((a, e) => (e.rel.length > a.length ? e.rel : a), '');
+    const longestAtTarget = path.join(toReal, ...longest.split('/'));
+    if (longestAtTarget.length >= WINDOWS_MAX_PATH)
+      plan.warnings.push(
+        `some paths will be longer than ${WINDOWS_MAX_PATH - 1} characters at the target (the longest: ${longestAtTarget.length}, ${longestAtTarget}): Node, OpenClaw and Clawdesk reach them, but Explorer and tools without long-path support may not; a shorter target path avoids it`,
+      );
+  }
   const backupRootForSpace = options.backupRoot ?? defaultBackupRoot(toReal);
   const freeBytes = options.freeBytes ?? freeBytesAt;
   const stagingFs = await existingAncestor(path.dirname(toReal));

@@ -16,6 +16,7 @@ import {
   samePath,
   StateDirSource,
 } from './state-paths';
+import { TreeNamesReport, scanTreeNames } from './state-names';
 import { STATE_ITEMS, StateItem, itemSpec, locateItem, parserFor, readStateJson } from './state-files';
 
 /**
@@ -63,6 +64,11 @@ export interface ScannedDir {
   mode?: number;
   inOneDrive: boolean;
   error?: string;
+  /**
+   * Names that cannot exist on Windows or collide on a case-insensitive volume (a migration there refuses them);
+   * `appliesHere` when they already break this dir on its own volume. Not set for aliases and dirs not read.
+   */
+  names?: TreeNamesReport;
 }
 
 export interface StateScan {
@@ -193,6 +199,8 @@ export async function scanStateDirs(pe: PathEnvironment, options: ScanOptions = 
       (d) => d.realPath && scanned.realPath && samePath(pe.platform, d.realPath, scanned.realPath),
     );
     if (alias) scanned.aliasOf = alias.path;
+    else if (scanned.kind === 'dir')
+      scanned.names = await scanTreeNames(scanned.realPath ?? scanned.path, { platform: pe.platform });
     dirs.push(scanned);
   }
 

@@ -363,8 +363,12 @@ export function diffManifests(expected: TreeManifest, actual: TreeManifest, limi
  * Walks a tree without following links; returns relative posix paths (sorted) with their lstat. Uses synchronous
  * calls (a state dir holds thousands of small entries; one thread-pool round trip per entry costs more than the
  * call itself) and lets the event loop run every few hundred entries, so signals and progress still get through.
+ * With `unopenable`, names Windows lists but cannot open are collected there instead of failing the walk.
  */
-export async function walkTree(root: string): Promise<Array<{ rel: string; stat: import('node:fs').Stats }>> {
+export async function walkTree(
+  root: string,
+  options: { unopenable?: string[] } = {},
+): Promise<Array<{ rel: string; stat: import('node:fs').Stats }>> {
   const out: Array<{ rel: string; stat: import('node:fs').Stats }> = [];
   let sinceYield = 0;
   const walk = async (rel: string) => {
@@ -372,7 +376,16 @@ export async function walkTree(root: string): Promise<Array<{ rel: string; stat:
     names.sort();
     for (const name of names) {
       const childRel = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(path.join(root, childRel));
+      let st: Stats;
+      try {
+        st = lstatSync(path.join(root, childRel));
+      } catch (error) {
+        // Windows lists a name made elsewhere (Linux, WSL) with a character it cannot represent, then cannot open it.
+        if (!options.unopenable || process.platform !== 'win32' || (error as NodeJS.ErrnoException).code !== 'ENOENT')
+          throw error;
+        options.unopenable.push(childRel);
+        continue;
+      }
       out.push({ rel: childRel, stat: st });
       if (++sinceYield >= 512) {
         sinceYield = 0;

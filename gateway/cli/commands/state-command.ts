@@ -327,6 +327,16 @@ export function formatScan(scan: StateScan): string {
     if (d.error) out.push(`  problem: ${d.error}`);
     for (const item of d.items) out.push(`  ${describeItem(d, item)}`);
     if (d.kind === 'dir' && d.items.length === 0) out.push('  (no OpenClaw state in it)');
+    if (d.names && d.names.problems.length > 0) {
+      out.push(
+        `  names a migration to Windows or a case-insensitive volume refuses (${d.names.problems.length}${d.names.truncated || d.names.problems.length >= 50 ? '+' : ''}):`,
+      );
+      for (const p of d.names.problems.slice(0, 10))
+        out.push(
+          `    ${p.rel}${p.collidesWith ? ` / ${p.collidesWith}` : ''}: ${p.reason}${p.appliesHere ? ' [breaks it here too]' : ''}`,
+        );
+      if (d.names.problems.length > 10) out.push(`    … and ${d.names.problems.length - 10} more (--json lists them)`);
+    }
   }
   return `${out.join('\n')}\n`;
 }
