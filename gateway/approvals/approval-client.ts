@@ -1,4 +1,4 @@
-import type { GatewaySession } from '../client/gateway-client';
+import type { GatewayClientOptions, GatewaySession } from '../client/gateway-client';
 import type { ExecAskFallback } from '../exec/approvals-file';
 import { ExecApprovalsStore } from '../exec/approvals-file';
 import { askFallbackDecision, resolveExecPolicy, type ApprovalDecision } from '../exec/policy';
@@ -41,6 +41,11 @@ export interface ApprovalClientOptions {
     source: 'approver' | 'fallback';
     error?: string;
   }) => void;
+  /** A remote gateway's extras: its certificate pin and the device token it issued (gateway/remote/). */
+  connection?: Pick<GatewayClientOptions, 'verifyServerCertificate' | 'deviceToken'>;
+  /** Aborting stops the client, also while its first connect is still pending (start() then rejects). */
+  signal?: AbortSignal;
+  onStatus?: (status: SessionStatus) => void;
 }
 
 export interface ApprovalClientHandle {
@@ -132,10 +137,14 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
       scopes: [...APPROVER_SCOPES],
       caps: ['exec-approvals'],
       startupRetries: 20,
+      ...options.connection,
     },
     options.reconnect,
   );
+  if (options.signal?.aborted) throw new Error('stopped before it connected');
+  options.signal?.addEventListener('abort', () => void live.stop(), { once: true });
   live.on('status', (status: SessionStatus) => {
+    options.onStatus?.(status);
     if (status.state !== 'connected') {
       if (status.state === 'waiting') log('warn', `approval client: ${status.error}`);
       return;

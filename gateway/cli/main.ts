@@ -11,6 +11,7 @@ Commands:
   doctor          Check OpenClaw state directories, pairing and permissions
   state           Scan, migrate or restore OpenClaw state directories
   openclaw        Supervise OpenClaw's own gateway (start|stop|status), with Clawdesk attached
+  gateways        Gateways on other machines: add, list, remove, use, pin, runner, connect
 
 Run \`clawdesk <command> --help\` for a command's options.
 `;
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, () => CliCommand> = {
   doctor: () => require('./commands/doctor-command').doctorCommand,
   state: () => require('./commands/state-command').stateCommand,
   openclaw: () => require('./commands/openclaw-command').openclawCommand,
+  gateways: () => require('./commands/gateways-command').gatewaysCommand,
 };
 
 export async function runCli(argv: string[], io: CliIo = processCliIo()): Promise<number> {

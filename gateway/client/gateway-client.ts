@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { ClientRequest } from 'node:http';
+import { TLSSocket, type PeerCertificate } from 'node:tls';
 import WebSocket from 'ws';
 import { buildDeviceAuthPayloadV3, type DeviceSigner } from '../protocol/device-auth';
 import type { ErrorShape } from '../protocol/frames';
@@ -33,6 +35,12 @@ export interface GatewayClientOptions {
   startupRetries?: number;
   /** Overrides `signedAt` (tests); defaults to the challenge `ts`, which sidesteps client clock skew. */
   signedAtMs?: (challengeTs: number) => number;
+  /**
+   * wss:// only: decides whether to trust the server's certificate, after the TLS handshake and before the upgrade
+   * request (with its headers) is sent. Set, it replaces the chain check: a pinned self-signed certificate is the
+   * usual case (gateway/remote/tls-pin.ts). An Error it returns fails the connect with that error.
+   */
+  verifyServerCertificate?: (certificate: PeerCertificate) => Error | undefined;
 }
 
 /** A failed `connect` or request, with the gateway's error and (for connect) the close code. */
@@ -210,12 +218,37 @@ export function buildConnectParams(
   return params;
 }
 
+/** ws options that hold the upgrade request back until `verify` accepted the server's certificate. */
+function certificateCheckOptions(verify: NonNullable<GatewayClientOptions['verifyServerCertificate']>) {
+  return {
+    rejectUnauthorized: false,
+    finishRequest: (request: ClientRequest) => {
+      request.once('socket', (socket) => {
+        const check = () => {
+          if (request.destroyed) return;
+          const refusal =
+            socket instanceof TLSSocket
+              ? verify(socket.getPeerCertificate())
+              : new GatewayClientError('the server did not speak TLS');
+          if (refusal) request.destroy(refusal);
+          else request.end();
+        };
+        // `secureConnecting` (set by tls.connect until the handshake ends) is missing from Node's typings.
+        const handshaking = socket instanceof TLSSocket && (socket as { secureConnecting?: boolean }).secureConnecting;
+        if (handshaking) socket.once('secureConnect', check);
+        else check();
+      });
+    },
+  };
+}
+
 function connectOnce(options: GatewayClientOptions): Promise<GatewaySession> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(options.url, {
       headers: options.headers,
       perMessageDeflate: false,
       maxPayload: 25 * 1024 * 1024,
+      ...(options.verifyServerCertificate ? certificateCheckOptions(options.verifyServerCertificate) : {}),
     });
     let settled = false;
     let failure: ErrorShape | undefined;
@@ -250,7 +283,14 @@ function connectOnce(options: GatewayClientOptions): Promise<GatewaySession> {
       }
     };
     ws.on('message', onMessage);
-    ws.on('error', (error) => finish(new GatewayClientError(`cannot connect to ${options.url}: ${error.message}`)));
+    ws.on('error', (error) =>
+      // A refusal of the certificate keeps its own type and message (it names both fingerprints).
+      finish(
+        error instanceof GatewayClientError
+          ? error
+          : new GatewayClientError(`cannot connect to ${options.url}: ${error.message}`),
+      ),
+    );
     ws.on('close', (code, reason) => {
       const why = reason.toString();
       finish(

@@ -8,7 +8,7 @@ import {
 import { CLAWDESK_EXEC_DEFAULTS } from '../exec/policy';
 import { effectiveRunTimeoutMs, withRunSignal } from '../exec/process-runner';
 import { NodeCommandError, SystemRunner, type ExecLifecycleEvent } from '../exec/system-run';
-import type { GatewaySession } from '../client/gateway-client';
+import type { GatewayClientOptions, GatewaySession } from '../client/gateway-client';
 import type { DeviceSigner } from '../protocol/device-auth';
 import { CLAWDESK_VERSION } from '../version';
 import { ReconnectingSession, type ReconnectOptions, type SessionStatus } from './reconnecting-session';
@@ -48,6 +48,10 @@ export interface NodeHostOptions {
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   onStatus?: (status: SessionStatus) => void;
   onExecEvent?: (event: ExecLifecycleEvent, payload: Record<string, unknown>) => void;
+  /** A remote gateway's extras: its certificate pin and the device token it issued (gateway/remote/). */
+  connection?: Pick<GatewayClientOptions, 'verifyServerCertificate' | 'deviceToken'>;
+  /** Aborting stops the runner, also while its first connect is still pending (start() then rejects). */
+  signal?: AbortSignal;
 }
 
 export interface NodeHostHandle {
@@ -270,9 +274,12 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
       pathEnv: (options.baseEnv ?? process.env).PATH,
       connectTimeoutMs: options.connectTimeoutMs,
       startupRetries: 20,
+      ...options.connection,
     },
     options.reconnect,
   );
+  if (options.signal?.aborted) throw new Error('stopped before it connected');
+  options.signal?.addEventListener('abort', () => void live?.stop(), { once: true });
   live.on('status', (status: SessionStatus) => {
     options.onStatus?.(status);
     if (status.state === 'connected') {

@@ -23,6 +23,8 @@ export const TERMINAL_CONNECT_CODES = new Set([
   'AUTH_TOKEN_MISMATCH',
   'AUTH_TOKEN_NOT_CONFIGURED',
   'PROTOCOL_MISMATCH',
+  // Clawdesk's own: a pinned certificate changed (gateway/remote/tls-pin.ts). Never retried into a silent re-pin.
+  'TLS_FINGERPRINT_MISMATCH',
 ]);
 
 export interface ReconnectOptions {

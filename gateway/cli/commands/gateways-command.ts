@@ -1,0 +1,403 @@
+import { createInterface } from 'node:readline';
+import { escapeForTerminal, TerminalApprover } from '../../approvals/approver';
+import { ConfigError, readOpenClawConfig } from '../../config/gateway-config';
+import { clawdeskDataDir, loadClawdeskIdentity } from '../../identity/clawdesk-identity';
+import { readRemoteGatewayConfig } from '../../remote/openclaw-remote-config';
+import {
+  RemoteGatewayService,
+  type RemoteApprover,
+  type RemoteGatewayStatus,
+  type RemoteGatewayTarget,
+} from '../../remote/remote-gateway-service';
+import {
+  OPENCLAW_CONFIG_GATEWAY_NAME,
+  SavedGatewaysError,
+  SavedGatewayStore,
+  type GatewayAuthKind,
+  type NewGateway,
+  type SavedGateway,
+  validateNewGateway,
+} from '../../remote/saved-gateways';
+import { readServerCertificate } from '../../remote/tls-pin';
+import { formatTlsFingerprint, normalizeTlsFingerprint } from '../../remote/transport-policy';
+import { openSecretStore } from '../../secrets/secret-store';
+import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../../state/state-paths';
+import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
+
+const USAGE = `Usage: clawdesk gateways <command> [options]
+
+Gateways on other machines (docs/remote-gateways.md). Secrets go to Clawdesk's keychain-backed vault, never to
+gateways.json.
+
+Commands:
+  add <name> <wss://host:port>       Save a gateway reached directly (its certificate is pinned)
+  add <name> --ssh user@host[:port]  Save a gateway reached through an SSH tunnel to its loopback port
+  list                               The saved gateways (and openclaw.json's gateway.mode "remote" block)
+  remove <name>                      Forget a gateway and its secrets (not the primary while others remain)
+  use <name>                         Make a gateway the primary
+  pin <name> [--tls-fingerprint FP]  Pin a wss:// gateway's certificate again, after it was replaced on purpose
+  runner <name> on|off               Whether Clawdesk's exec runner serves this gateway too
+  connect                            Run the approval client on every gateway and the runner on the enabled
+                                     ones, in the foreground, printing each gateway's state
+
+Options for add:
+  --token T | --password P           The gateway's shared secret
+  --auth device-token|none           No shared secret: the device token pairing issued, or nothing
+  --tls-fingerprint FP               The certificate's SHA-256 (from the gateway machine); without it, add shows
+                                     the certificate and asks before pinning it (on a terminal only)
+  --system-trust                     Trust the system's CA store instead of a pin
+  --allow-insecure-private-ws        Allow plaintext ws:// to this private-network host (or set
+                                     OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1); never to a public address
+  --remote-port N                    The gateway's port on the SSH host (default 18789)
+  --ssh-host-key-policy strict|openssh  strict (default): the host key must already be known; openssh: defer to
+                                     your OpenSSH config
+  --ssh-identity FILE                The SSH private key to use
+  --runner                           Also run the exec runner against it
+  --primary                          Make it the primary
+
+Common options:
+  --profile NAME                     Use the state dir ~/.openclaw-NAME
+  --allow-plaintext-keys             When no keychain works, keep the vault key in a 0600 file
+  --json                             Machine-readable output
+`;
+
+export interface GatewaysCommandDeps {
+  /** Asks the person a yes/no question; undefined when nobody can answer (no terminal). */
+  confirm?: (question: string, io: CliIo) => Promise<boolean | undefined>;
+  /** Tests: known_hosts per SSH gateway (the real one is the person's ~/.ssh/known_hosts). */
+  knownHostsFile?: (gateway: SavedGateway) => string | undefined;
+}
+
+async function terminalConfirm(question: string, io: CliIo): Promise<boolean | undefined> {
+  if (!process.stdin.isTTY) return undefined;
+  io.stdout(`${question} Type "yes" to confirm: `);
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  const line = await new Promise<string>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  return line.trim().toLowerCase() === 'yes';
+}
+
+const OPTIONS = {
+  token: { type: 'string' },
+  password: { type: 'string' },
+  auth: { type: 'string' },
+  ssh: { type: 'string' },
+  'remote-port': { type: 'string' },
+  'ssh-host-key-policy': { type: 'string' },
+  'ssh-identity': { type: 'string' },
+  'tls-fingerprint': { type: 'string' },
+  'system-trust': { type: 'boolean', default: false },
+  'allow-insecure-private-ws': { type: 'boolean', default: false },
+  runner: { type: 'boolean', default: false },
+  primary: { type: 'boolean', default: false },
+  profile: { type: 'string' },
+  'allow-plaintext-keys': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parse>['values'];
+
+function parse(argv: string[]) {
+  return parseCommandArgs({ args: argv, allowPositionals: true, options: OPTIONS, strict: true }, USAGE);
+}
+
+function context(values: Values, io: CliIo) {
+  const pathEnv = { ...currentPathEnvironment(), env: io.env };
+  const { stateDir } = resolveStateDir(pathEnv, { profile: values.profile });
+  const dataDir = io.env.CLAWDESK_DATA_DIR ?? clawdeskDataDir(stateDir);
+  const store = new SavedGatewayStore({
+    dataDir,
+    env: io.env,
+    openSecrets: () => openSecretStore({ dir: dataDir, allowPlaintextFallback: values['allow-plaintext-keys'] }),
+  });
+  return { stateDir, dataDir, store, configPath: resolveConfigPath(pathEnv, stateDir) };
+}
+
+function describe(g: SavedGateway): string {
+  if (g.transport === 'ssh')
+    return `ssh ${g.sshTarget} → 127.0.0.1:${g.remotePort}${g.sshHostKeyPolicy === 'openssh' ? ' (host keys: your OpenSSH config)' : ''}`;
+  const trust = g.tlsFingerprint
+    ? ` pinned ${formatTlsFingerprint(g.tlsFingerprint).slice(0, 23)}…`
+    : g.systemTrust
+      ? ' (system CA trust)'
+      : '';
+  return `${g.url}${trust}`;
+}
+
+/** Only what a person or a script may see: no secrets exist in an entry, but say so by construction. */
+function publicEntry(g: SavedGateway, primary: boolean, source: 'clawdesk' | 'openclaw.json') {
+  return { ...g, primary, source };
+}
+
+async function configuredRemote(configPath: string, env: NodeJS.ProcessEnv) {
+  try {
+    const read = await readOpenClawConfig(configPath);
+    return read.exists ? readRemoteGatewayConfig(read.config, env) : ({ kind: 'local' } as const);
+  } catch (error) {
+    if (error instanceof ConfigError) return { kind: 'misconfigured', warning: error.message } as const;
+    throw error;
+  }
+}
+
+function newGatewayFrom(name: string, url: string | undefined, values: Values): NewGateway {
+  const auth = (values.auth ?? (values.token ? 'token' : values.password ? 'password' : undefined)) as
+    GatewayAuthKind | undefined;
+  if (!auth) throw new UsageError("give the gateway's --token or --password, or --auth device-token|none");
+  if (!['token', 'password', 'device-token', 'none'].includes(auth))
+    throw new UsageError(`--auth must be token, password, device-token or none (got "${auth}")`);
+  if (values.token && values.password) throw new UsageError('give --token or --password, not both');
+  const policy = values['ssh-host-key-policy'];
+  if (policy !== undefined && policy !== 'strict' && policy !== 'openssh')
+    throw new UsageError(`--ssh-host-key-policy must be strict or openssh (got "${policy}")`);
+  const remotePort = values['remote-port'];
+  if (remotePort !== undefined && !/^\d{1,5}$/.test(remotePort))
+    throw new UsageError(`invalid --remote-port "${remotePort}"`);
+  return {
+    name,
+    ...(url ? { url } : {}),
+    ...(values.ssh ? { sshTarget: values.ssh } : {}),
+    ...(remotePort ? { remotePort: Number(remotePort) } : {}),
+    ...(policy ? { sshHostKeyPolicy: policy } : {}),
+    ...(values['ssh-identity'] ? { sshIdentity: values['ssh-identity'] } : {}),
+    ...(values['tls-fingerprint'] ? { tlsFingerprint: values['tls-fingerprint'] } : {}),
+    ...(values['system-trust'] ? { systemTrust: true } : {}),
+    ...(values['allow-insecure-private-ws'] ? { allowInsecurePrivateWs: true } : {}),
+    auth,
+    ...(values.token || values.password ? { secret: values.token ?? values.password } : {}),
+    runner: values.runner,
+  };
+}
+
+/**
+ * Trust on first use, only with the person's yes: shows the certificate the server presents now and asks. Without
+ * a terminal nobody can say yes, so nothing is pinned and the fingerprint is printed for `--tls-fingerprint`.
+ */
+async function confirmCertificate(
+  url: string,
+  name: string,
+  io: CliIo,
+  confirm: NonNullable<GatewaysCommandDeps['confirm']>,
+  json: boolean,
+): Promise<string | undefined> {
+  const cert = await readServerCertificate(url);
+  const shown = formatTlsFingerprint(cert.fingerprint);
+  const facts = [
+    `The gateway at ${url} presents this certificate:`,
+    `  SHA-256:  ${shown}`,
+    `  Subject:  ${escapeForTerminal(cert.subject)}`,
+    `  Issuer:   ${escapeForTerminal(cert.issuer)}`,
+    `  Valid:    ${cert.validFrom} – ${cert.validTo}`,
+    `  CA trust: ${cert.caTrusted ? 'yes' : `no (${cert.caError ?? 'untrusted'})`}`,
+    'Compare the fingerprint with the one on the gateway machine before you trust it.',
+  ];
+  const answer = json ? undefined : (io.stdout(`${facts.join('\n')}\n`), await confirm(`Pin it for "${name}"?`, io));
+  if (answer === true) return cert.fingerprint;
+  if (answer === false) {
+    io.stderr('clawdesk gateways: not pinned; nothing was saved\n');
+    return undefined;
+  }
+  io.stderr(
+    `clawdesk gateways: ${url} is not pinned yet and nobody is here to confirm its certificate (SHA-256 ${shown}). ` +
+      `After checking it on the gateway machine, run again with --tls-fingerprint ${cert.fingerprint}\n`,
+  );
+  return undefined;
+}
+
+export function createGatewaysCommand(deps: GatewaysCommandDeps = {}): CliCommand {
+  const confirm = deps.confirm ?? terminalConfirm;
+  return async (argv, io) => {
+    const [sub, ...rest] = argv;
+    if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
+      io.stdout(USAGE);
+      return sub ? 0 : 2;
+    }
+    const { values, positionals } = parse(rest);
+    if (values.help) {
+      io.stdout(USAGE);
+      return 0;
+    }
+    const { stateDir, dataDir, store, configPath } = context(values, io);
+    const fail = (error: unknown): number => {
+      if (error instanceof UsageError) throw error;
+      io.stderr(`clawdesk gateways ${sub}: ${(error as Error).message}\n`);
+      return EXIT_FAILURE;
+    };
+    const one = (what: string) => {
+      if (positionals.length !== 1) throw new UsageError(`${sub} needs ${what}\n\n${USAGE}`);
+      const name = positionals[0];
+      if (name.toLowerCase() === OPENCLAW_CONFIG_GATEWAY_NAME && sub !== 'list')
+        throw new SavedGatewaysError(
+          `"${OPENCLAW_CONFIG_GATEWAY_NAME}" is openclaw.json's gateway.remote block; change it in ${configPath}`,
+        );
+      return name;
+    };
+    const say = (json: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+
+    try {
+      switch (sub) {
+        case 'add': {
+          if (positionals.length < 1 || positionals.length > 2)
+            throw new UsageError(`add needs <name> and a wss:// URL or --ssh user@host\n\n${USAGE}`);
+          const [name, url] = positionals;
+          const input = newGatewayFrom(name, url, values);
+          if (url?.toLowerCase().startsWith('wss:') && !input.tlsFingerprint && !input.systemTrust) {
+            // Checked before any network traffic: bad input or a duplicate never costs a connection.
+            validateNewGateway({ ...input, systemTrust: true }, io.env);
+            if ((await store.read()).gateways.some((g) => g.name.toLowerCase() === name.toLowerCase()))
+              throw new SavedGatewaysError(
+                `a gateway named "${name}" already exists; remove it first or pick another name`,
+              );
+            const pinned = await confirmCertificate(url, name, io, confirm, values.json);
+            if (!pinned) return EXIT_FAILURE;
+            input.tlsFingerprint = pinned;
+          }
+          const entry = await store.add(input);
+          if (values.primary) await store.use(entry.name);
+          const file = await store.read();
+          say(
+            publicEntry(entry, file.primary === entry.name, 'clawdesk'),
+            `Saved "${entry.name}": ${describe(entry)}${file.primary === entry.name ? ' (primary)' : ''}`,
+          );
+          return 0;
+        }
+        case 'list': {
+          if (positionals.length) throw new UsageError(`list takes no arguments\n\n${USAGE}`);
+          const file = await store.read();
+          const remote = await configuredRemote(configPath, io.env);
+          const entries = file.gateways.map((g) => publicEntry(g, file.primary === g.name, 'clawdesk'));
+          if (remote.kind === 'remote')
+            entries.push(publicEntry(remote.remote.gateway, entries.length === 0, 'openclaw.json'));
+          const warnings =
+            remote.kind === 'misconfigured' ? [remote.warning] : remote.kind === 'remote' ? remote.warnings : [];
+          if (values.json) {
+            io.stdout(
+              `${JSON.stringify({ primary: entries.find((e) => e.primary)?.name ?? null, gateways: entries, warnings })}\n`,
+            );
+            return 0;
+          }
+          if (!entries.length)
+            io.stdout('No gateways saved. Add one with: clawdesk gateways add <name> <wss://host:port>\n');
+          for (const e of entries)
+            io.stdout(
+              `${e.primary ? '*' : ' '} ${e.name}  ${describe(e)}  auth: ${e.auth}${e.runner ? '  runner: on' : ''}${e.source === 'openclaw.json' ? '  (from openclaw.json)' : ''}\n`,
+            );
+          for (const w of warnings) io.stderr(`warning: ${w}\n`);
+          return 0;
+        }
+        case 'remove': {
+          const removed = await store.remove(one('<name>'));
+          say({ removed: removed.name }, `Removed "${removed.name}" and its secrets`);
+          return 0;
+        }
+        case 'use': {
+          const entry = await store.use(one('<name>'));
+          say({ primary: entry.name }, `"${entry.name}" is now the primary gateway`);
+          return 0;
+        }
+        case 'runner': {
+          if (positionals.length !== 2 || !['on', 'off'].includes(positionals[1]))
+            throw new UsageError(`runner needs <name> and on|off\n\n${USAGE}`);
+          const name = positionals[0];
+          const entry = await store.setRunner(name, positionals[1] === 'on');
+          say(
+            { name: entry.name, runner: entry.runner },
+            `The exec runner is ${entry.runner ? 'on' : 'off'} for "${entry.name}"`,
+          );
+          return 0;
+        }
+        case 'pin': {
+          const entry = await store.get(one('<name>'));
+          let fingerprint = values['tls-fingerprint'];
+          if (fingerprint && !normalizeTlsFingerprint(fingerprint))
+            throw new SavedGatewaysError(`invalid TLS fingerprint "${fingerprint}"`);
+          if (!fingerprint) {
+            if (entry.transport !== 'direct' || !entry.url?.startsWith('wss:'))
+              throw new SavedGatewaysError(`"${entry.name}" is not a wss:// gateway; there is no certificate to pin`);
+            fingerprint = await confirmCertificate(entry.url, entry.name, io, confirm, values.json);
+            if (!fingerprint) return EXIT_FAILURE;
+          }
+          const pinned = await store.pin(entry.name, fingerprint);
+          say(
+            publicEntry(pinned, false, 'clawdesk'),
+            `Pinned "${pinned.name}" to ${formatTlsFingerprint(pinned.tlsFingerprint!)}`,
+          );
+          return 0;
+        }
+        case 'connect':
+          if (positionals.length) throw new UsageError(`connect takes no arguments\n\n${USAGE}`);
+          return await connect(values, io, { stateDir, dataDir, store, configPath }, deps);
+        default:
+          throw new UsageError(`unknown command "${sub}"\n\n${USAGE}`);
+      }
+    } catch (error) {
+      return fail(error);
+    }
+  };
+}
+
+async function connect(
+  values: Values,
+  io: CliIo,
+  ctx: ReturnType<typeof context>,
+  deps: GatewaysCommandDeps,
+): Promise<number> {
+  const file = await ctx.store.read();
+  const targets: RemoteGatewayTarget[] = [];
+  for (const g of file.gateways)
+    targets.push({ gateway: g, primary: file.primary === g.name, secret: await ctx.store.secretOf(g) });
+  const remote = await configuredRemote(ctx.configPath, io.env);
+  if (remote.kind === 'remote')
+    targets.push({ gateway: remote.remote.gateway, primary: targets.length === 0, secret: remote.remote.secret });
+  if (!targets.length) {
+    io.stderr('clawdesk gateways connect: no gateways saved (clawdesk gateways add)\n');
+    return EXIT_FAILURE;
+  }
+  const identity = await loadClawdeskIdentity({
+    dataDir: ctx.dataDir,
+    whenUnavailable: 'fail',
+    allowPlaintextFallback: values['allow-plaintext-keys'],
+  });
+  const terminal = new TerminalApprover();
+  let chain: Promise<unknown> = Promise.resolve();
+  const approver: RemoteApprover = {
+    canPresent: () => !values.json && terminal.canPresent(),
+    present: (event, signal, origin) => {
+      const run = async () => {
+        io.stdout(
+          `\nExec request from gateway "${escapeForTerminal(origin.gateway)}" (${escapeForTerminal(origin.address)}):`,
+        );
+        return terminal.present(event, signal);
+      };
+      const next = chain.then(run, run);
+      chain = next.catch(() => undefined);
+      return next;
+    },
+  };
+  const service = new RemoteGatewayService({
+    identity: identity.signer,
+    stateDir: ctx.stateDir,
+    approver,
+    ...(identity.store ? { deviceTokens: identity.store } : {}),
+    env: io.env,
+    ...(deps.knownHostsFile ? { knownHostsFile: deps.knownHostsFile } : {}),
+    log: (level, message) => level !== 'debug' && !values.json && io.stderr(`[${level}] ${message}\n`),
+  });
+  const print = (s: RemoteGatewayStatus) => {
+    if (values.json) io.stdout(`${JSON.stringify({ event: 'status', ...s })}\n`);
+    else
+      io.stdout(
+        `${s.name}: ${s.state}${s.approvals.detail ? ` — ${s.approvals.detail}` : ''}${s.approvals.pairingRequestId ? ` (pairing request ${s.approvals.pairingRequestId})` : ''}\n`,
+      );
+  };
+  service.on('status', print);
+  service.start(targets);
+  await io.waitForStopSignal();
+  await service.stop();
+  return 0;
+}
+
+export const gatewaysCommand: CliCommand = createGatewaysCommand();
