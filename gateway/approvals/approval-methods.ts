@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalReasonDetails } from '../protocol/error-codes';
 import { hardenParams, safeId } from '../protocol/method-schemas';
 import {
   GatewayMethodError,
@@ -103,7 +104,7 @@ export class ApprovalMethodsModule implements GatewayModule {
             throw new GatewayMethodError(
               'INVALID_REQUEST',
               `unknown approval kind "${params.kind}" (supported: ${KINDS.join(', ')})`,
-              { reason: 'APPROVAL_KIND_UNKNOWN' },
+              approvalReasonDetails('APPROVAL_KIND_UNKNOWN'),
             );
           }
           const { applied, record } = this.exec.settle(params.id, params.decision, conn);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { EXEC_ASK, EXEC_SECURITY, type ExecAskFallback } from '../exec/approvals-file';
 import { renderArgv } from '../exec/command-analysis';
 import { allowedDecisions, askFallbackDecision, stricterSecurity, type ApprovalDecision } from '../exec/policy';
+import { approvalBindingDetails, approvalReasonDetails, type ApprovalBindingCode } from '../protocol/error-codes';
 import { hardenParams, isReservedObjectKey, safeId, safeIdOrEmpty } from '../protocol/method-schemas';
 import {
   credentialKey,
@@ -314,11 +315,11 @@ export interface ExecApprovalManagerOptions {
 
 /** The text the openclaw CLI matches ("approval not found") for its id fallback. */
 export function approvalNotFound(): GatewayMethodError {
-  return new GatewayMethodError('INVALID_REQUEST', 'approval not found', { reason: 'APPROVAL_NOT_FOUND' });
+  return new GatewayMethodError('INVALID_REQUEST', 'approval not found', approvalReasonDetails('APPROVAL_NOT_FOUND'));
 }
 
-function bindingError(code: string, message: string): GatewayMethodError {
-  return new GatewayMethodError('INVALID_REQUEST', message, { code, reason: code });
+function bindingError(code: ApprovalBindingCode, message: string): GatewayMethodError {
+  return new GatewayMethodError('INVALID_REQUEST', message, approvalBindingDetails(code));
 }
 
 function sameArgv(a: readonly string[] | null | undefined, b: readonly string[] | null | undefined): boolean {
@@ -444,18 +445,21 @@ export class ExecApprovalManager implements GatewayModule {
       throw new GatewayMethodError(
         'INVALID_REQUEST',
         `ambiguous approval id prefix "${idOrPrefix}" (${candidates.length} matches)`,
-        {
-          reason: 'APPROVAL_AMBIGUOUS',
-        },
+        approvalReasonDetails('APPROVAL_AMBIGUOUS'),
       );
     }
     if (exact) {
-      throw new GatewayMethodError('INVALID_REQUEST', 'approval already resolved', {
-        reason: 'APPROVAL_ALREADY_RESOLVED',
-        decision: exact.decision,
-      });
+      throw new GatewayMethodError(
+        'INVALID_REQUEST',
+        'approval already resolved',
+        approvalReasonDetails('APPROVAL_ALREADY_RESOLVED', { decision: exact.decision }),
+      );
     }
-    throw new GatewayMethodError('INVALID_REQUEST', 'unknown or expired approval id', { reason: 'APPROVAL_NOT_FOUND' });
+    throw new GatewayMethodError(
+      'INVALID_REQUEST',
+      'unknown or expired approval id',
+      approvalReasonDetails('APPROVAL_NOT_FOUND'),
+    );
   }
 
   private finish(
@@ -531,9 +535,11 @@ export class ExecApprovalManager implements GatewayModule {
       throw new GatewayMethodError('INVALID_REQUEST', 'approval ids starting with "plugin:" are reserved');
     const existing = this.records.get(id);
     if (existing?.status === 'pending')
-      throw new GatewayMethodError('INVALID_REQUEST', `approval ${id} is already pending`, {
-        reason: 'APPROVAL_DUPLICATE',
-      });
+      throw new GatewayMethodError(
+        'INVALID_REQUEST',
+        `approval ${id} is already pending`,
+        approvalReasonDetails('APPROVAL_DUPLICATE'),
+      );
     const requester = requesterOf(conn);
     let pendingForRequester = 0;
     for (const r of this.records.values())
@@ -542,7 +548,7 @@ export class ExecApprovalManager implements GatewayModule {
       throw new GatewayMethodError(
         'INVALID_REQUEST',
         `too many pending approvals from this client (${MAX_PENDING_APPROVALS_PER_REQUESTER}); wait for decisions first`,
-        { reason: 'APPROVAL_LIMIT' },
+        approvalReasonDetails('APPROVAL_LIMIT'),
         true,
       );
     }
@@ -550,7 +556,7 @@ export class ExecApprovalManager implements GatewayModule {
       throw new GatewayMethodError(
         'UNAVAILABLE',
         'too many approval records; retry shortly',
-        { reason: 'APPROVAL_LIMIT' },
+        approvalReasonDetails('APPROVAL_LIMIT'),
         true,
       );
     }
@@ -571,7 +577,7 @@ export class ExecApprovalManager implements GatewayModule {
       throw new GatewayMethodError(
         'INVALID_REQUEST',
         `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes once rendered; refused`,
-        { reason: 'APPROVAL_TOO_LARGE' },
+        approvalReasonDetails('APPROVAL_TOO_LARGE'),
       );
     }
     const agentDescription =
@@ -632,7 +638,7 @@ export class ExecApprovalManager implements GatewayModule {
       throw new GatewayMethodError(
         'INVALID_REQUEST',
         `approval request is ${sizeBytes} bytes, above the limit of ${MAX_APPROVAL_REQUEST_BYTES}; refused`,
-        { reason: 'APPROVAL_TOO_LARGE' },
+        approvalReasonDetails('APPROVAL_TOO_LARGE'),
       );
     }
     const replacedBytes = existing?.sizeBytes ?? 0;
@@ -640,7 +646,7 @@ export class ExecApprovalManager implements GatewayModule {
       throw new GatewayMethodError(
         'UNAVAILABLE',
         `approval records hold more than ${MAX_APPROVAL_BYTES_TOTAL} bytes; retry once some are decided`,
-        { reason: 'APPROVAL_LIMIT' },
+        approvalReasonDetails('APPROVAL_LIMIT'),
         true,
       );
     }
@@ -733,19 +739,18 @@ export class ExecApprovalManager implements GatewayModule {
       return { applied: true, record };
     }
     if (record.status === 'expired' || record.decision === null) {
-      throw new GatewayMethodError('INVALID_REQUEST', `approval ${record.id} expired without a decision`, {
-        reason: 'APPROVAL_EXPIRED',
-      });
+      throw new GatewayMethodError(
+        'INVALID_REQUEST',
+        `approval ${record.id} expired without a decision`,
+        approvalReasonDetails('APPROVAL_EXPIRED'),
+      );
     }
     if (record.decision === decision) return { applied: false, record };
     const by = record.resolver ? ` by ${record.resolver.kind}:${record.resolver.id}` : '';
     throw new GatewayMethodError(
       'INVALID_REQUEST',
       `approval ${record.id} was already resolved with ${record.decision}${by}`,
-      {
-        reason: 'APPROVAL_ALREADY_RESOLVED',
-        decision: record.decision,
-      },
+      approvalReasonDetails('APPROVAL_ALREADY_RESOLVED', { decision: record.decision }),
     );
   }
 
@@ -759,7 +764,7 @@ export class ExecApprovalManager implements GatewayModule {
         : match === 'device'
           ? 'an approval cannot be resolved by the device that requested it'
           : `an approval cannot be resolved by its requester: this connection has no device identity and authenticated with ${describeCredential(credentialOf(conn))} as the requester; resolve it from another paired device (e.g. the Clawdesk tray)`;
-    throw new GatewayMethodError('INVALID_REQUEST', message, { reason: 'APPROVAL_SELF_RESOLVE', match });
+    throw new GatewayMethodError('INVALID_REQUEST', message, approvalReasonDetails('APPROVAL_SELF_RESOLVE', { match }));
   }
 
   /** Resolves a pending approval: never by its requester, only with a decision it offers. */
@@ -769,9 +774,9 @@ export class ExecApprovalManager implements GatewayModule {
       throw new GatewayMethodError(
         'INVALID_REQUEST',
         `decision ${decision} is not allowed for this approval (allowed: ${record.allowed.join(', ')})`,
-        {
-          reason: decision === 'allow-always' ? 'APPROVAL_ALLOW_ALWAYS_UNAVAILABLE' : 'APPROVAL_DECISION_NOT_ALLOWED',
-        },
+        approvalReasonDetails(
+          decision === 'allow-always' ? 'APPROVAL_ALLOW_ALWAYS_UNAVAILABLE' : 'APPROVAL_DECISION_NOT_ALLOWED',
+        ),
       );
     }
     this.finish(record, decision, 'user', conn.client.displayName ?? conn.client.id, resolverOf(conn));

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, serialize, writeJsonAtomic } from '../fs/atomic-file';
+import { relayedNodeErrorDetails } from '../protocol/error-codes';
 import {
   GatewayMethodError,
   type GatewayConnection,
@@ -541,7 +542,7 @@ export class NodeRegistry implements GatewayModule {
         code: params.error?.code ?? 'UNAVAILABLE',
         message: params.error?.message ?? 'node command failed',
       };
-      inv.reject(new GatewayMethodError('UNAVAILABLE', nodeError.message, { code: nodeError.code, nodeError }));
+      inv.reject(new GatewayMethodError('UNAVAILABLE', nodeError.message, relayedNodeErrorDetails(nodeError)));
       return { ok: true };
     }
     let payload: unknown = params.payload ?? null;

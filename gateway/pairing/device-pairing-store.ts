@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, serialize, sweepOrphanedTempFiles, writeJsonAtomic } from '../fs/atomic-file';
+import type { ErrorDetails, PairingReason } from '../protocol/error-codes';
 import { isOperatorScope, normalizeScopes, scopeSatisfied, scopesCovered } from '../protocol/scopes';
 import { safeEqualSecret } from '../protocol/secret-compare';
 
@@ -14,7 +15,7 @@ export const PENDING_TTL_MS = 5 * 60_000;
 export const MAX_PENDING_PAIRING_PER_SOURCE = 16;
 export const MAX_PENDING_PAIRING_TOTAL = 64;
 
-export type PairingReason = 'not-paired' | 'role-upgrade' | 'scope-upgrade' | 'metadata-upgrade';
+export type { PairingReason } from '../protocol/error-codes';
 
 const optionalString = z.string().optional();
 const stringList = z.array(z.string()).optional();
@@ -87,7 +88,7 @@ function mapOf<T extends z.ZodType>(entry: T, key: string) {
 export class PairingError extends Error {
   constructor(
     message: string,
-    readonly details?: Record<string, unknown>,
+    readonly details?: ErrorDetails,
   ) {
     super(message);
   }

@@ -11,6 +11,7 @@ import {
   signPayload,
 } from './ed25519';
 import { DEVICE_SIGNATURE_SKEW_MS, type DeviceProof } from './frames';
+import type { DeviceAuthFailureCode } from './error-codes';
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo; a 44-byte key sent in that form carries the raw key after it. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -109,21 +110,14 @@ export function buildDeviceAuthPayloadV2(f: DeviceAuthPayloadFields): string {
   ].join('|');
 }
 
-export type DeviceAuthFailureCode =
-  | 'DEVICE_AUTH_DEVICE_ID_MISMATCH'
-  | 'DEVICE_AUTH_SIGNATURE_EXPIRED'
-  | 'DEVICE_AUTH_NONCE_REQUIRED'
-  | 'DEVICE_AUTH_NONCE_MISMATCH'
-  | 'DEVICE_AUTH_SIGNATURE_INVALID'
-  | 'DEVICE_AUTH_PUBLIC_KEY_INVALID';
-
-export const DEVICE_AUTH_FAILURES: Record<DeviceAuthFailureCode, { message: string; reason: string }> = {
-  DEVICE_AUTH_DEVICE_ID_MISMATCH: { message: 'device identity mismatch', reason: 'device-id-mismatch' },
-  DEVICE_AUTH_SIGNATURE_EXPIRED: { message: 'device signature expired', reason: 'device-signature-stale' },
-  DEVICE_AUTH_NONCE_REQUIRED: { message: 'device nonce required', reason: 'device-nonce-missing' },
-  DEVICE_AUTH_NONCE_MISMATCH: { message: 'device nonce mismatch', reason: 'device-nonce-mismatch' },
-  DEVICE_AUTH_SIGNATURE_INVALID: { message: 'device signature invalid', reason: 'device-signature' },
-  DEVICE_AUTH_PUBLIC_KEY_INVALID: { message: 'device public key invalid', reason: 'device-public-key' },
+/** The message of each device-proof failure; its `details.reason` is in error-codes.ts. */
+export const DEVICE_AUTH_FAILURE_MESSAGES: Record<DeviceAuthFailureCode, string> = {
+  DEVICE_AUTH_DEVICE_ID_MISMATCH: 'device identity mismatch',
+  DEVICE_AUTH_SIGNATURE_EXPIRED: 'device signature expired',
+  DEVICE_AUTH_NONCE_REQUIRED: 'device nonce required',
+  DEVICE_AUTH_NONCE_MISMATCH: 'device nonce mismatch',
+  DEVICE_AUTH_SIGNATURE_INVALID: 'device signature invalid',
+  DEVICE_AUTH_PUBLIC_KEY_INVALID: 'device public key invalid',
 };
 
 export type DeviceProofResult =

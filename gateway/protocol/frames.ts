@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ErrorCode, ErrorDetails } from './error-codes';
 
 /** Protocol version served; node and probe clients may still speak the previous one (docs/protocol.md, Handshake). */
 export const PROTOCOL_VERSION = 4;
@@ -16,15 +17,7 @@ export const TICK_INTERVAL_MS = 30_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const DEVICE_SIGNATURE_SKEW_MS = 120_000;
 
-export const ERROR_CODES = [
-  'NOT_LINKED',
-  'NOT_PAIRED',
-  'AGENT_TIMEOUT',
-  'INVALID_REQUEST',
-  'APPROVAL_NOT_FOUND',
-  'UNAVAILABLE',
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
+export { ERROR_CODES, type ErrorCode } from './error-codes';
 
 /** The closed enum of client ids the real 2026.9.6 accepts (docs/protocol.md, Handshake). */
 export const CLIENT_IDS = [
@@ -79,7 +72,7 @@ export function isRequestFrame(frame: unknown): frame is RequestFrame {
 export interface ErrorShape {
   code: ErrorCode;
   message: string;
-  details?: unknown;
+  details?: ErrorDetails;
   retryable?: boolean;
   retryAfterMs?: number;
 }
@@ -90,14 +83,6 @@ export interface ResponseFrame {
   ok: boolean;
   payload?: unknown;
   error?: ErrorShape;
-}
-
-export interface EventFrame {
-  type: 'event';
-  event: string;
-  payload?: unknown;
-  seq?: number;
-  stateVersion?: { presence: number; health: number };
 }
 
 export const clientInfoSchema = z.strictObject({

@@ -1,4 +1,5 @@
 import type { ZodType } from 'zod';
+import type { ErrorCode, ErrorDetails } from '../protocol/error-codes';
 import type { OperatorScope } from '../protocol/scopes';
 
 /**
@@ -94,10 +95,9 @@ export type MethodAccess = { kind: 'scope'; scope: OperatorScope } | { kind: 'an
 /** Thrown by handlers to answer `ok:false` with a protocol error; the connection stays open. */
 export class GatewayMethodError extends Error {
   constructor(
-    readonly code:
-      'INVALID_REQUEST' | 'UNAVAILABLE' | 'NOT_PAIRED' | 'APPROVAL_NOT_FOUND' | 'AGENT_TIMEOUT' | 'NOT_LINKED',
+    readonly code: ErrorCode,
     message: string,
-    readonly details?: Record<string, unknown>,
+    readonly details?: ErrorDetails,
     readonly retryable?: boolean,
   ) {
     super(message);

@@ -8,7 +8,8 @@ import {
   type ConnectParams,
   type ErrorShape,
 } from '../protocol/frames';
-import { DEVICE_AUTH_FAILURES, normalizeDeviceMetadata, verifyDeviceProof } from '../protocol/device-auth';
+import { DEVICE_AUTH_FAILURE_MESSAGES, normalizeDeviceMetadata, verifyDeviceProof } from '../protocol/device-auth';
+import { codeDetails, DEVICE_AUTH_FAILURE_REASONS, type DetailCode } from '../protocol/error-codes';
 import { normalizeScopes, scopesCovered } from '../protocol/scopes';
 import type { DevicePairingStore, PairingReason, PendingPairingRequest } from '../pairing/device-pairing-store';
 import {
@@ -74,8 +75,8 @@ function fail(error: ErrorShape, closeCode = 1008, closeReason?: string): Handsh
   return { ok: false, error, closeCode, closeReason: closeReason ?? error.message };
 }
 
-function authFailure(detailCode: string, message: string, extra: Record<string, unknown>): HandshakeResult {
-  return fail({ code: 'INVALID_REQUEST', message, details: { code: detailCode, ...extra } });
+function authFailure(detailCode: DetailCode, message: string, extra: Record<string, unknown>): HandshakeResult {
+  return fail({ code: 'INVALID_REQUEST', message, details: codeDetails(detailCode, extra) });
 }
 
 const AUTH_MESSAGES: Record<string, string> = {
@@ -165,11 +166,10 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       nowMs: ctx.nowMs,
     });
     if (!proof.ok) {
-      const failure = DEVICE_AUTH_FAILURES[proof.code];
       return fail({
         code: 'INVALID_REQUEST',
-        message: failure.message,
-        details: { code: proof.code, reason: failure.reason },
+        message: DEVICE_AUTH_FAILURE_MESSAGES[proof.code],
+        details: codeDetails(proof.code, { reason: DEVICE_AUTH_FAILURE_REASONS[proof.code] }),
       });
     }
   }

@@ -2,6 +2,7 @@ import { connectGateway, GatewayClientError, type GatewaySession } from '../../c
 import { startApprovalClient } from '../../approvals/approval-client';
 import { noApprover, TerminalApprover, escapeForTerminal } from '../../approvals/approver';
 import { isApprovalDecision } from '../../exec/policy';
+import { errorSubCode } from '../../protocol/error-codes';
 import { APPROVER_SCOPES, clawdeskDeviceMetadata, cliDeviceSigner } from '../../identity/clawdesk-identity';
 import { GATEWAY_TARGET_OPTIONS, resolveGatewayTarget, type GatewayTarget } from '../../node-host/gateway-target';
 import { CLAWDESK_VERSION } from '../../version';
@@ -45,10 +46,10 @@ async function connect(target: GatewayTarget, noDevice: boolean): Promise<Gatewa
 
 function describeError(error: unknown): string {
   if (error instanceof GatewayClientError && error.error) {
-    const details = error.error.details as { code?: string; reason?: string; requestId?: string } | undefined;
-    const code = details?.code ?? details?.reason;
+    const details = error.error.details;
+    const code = errorSubCode(details);
     let text = `${error.error.message}${code ? ` (${code})` : ''}`;
-    if (code === 'PAIRING_REQUIRED' && details?.requestId)
+    if (code === 'PAIRING_REQUIRED' && typeof details?.requestId === 'string')
       text += `\nApprove this device on the gateway: openclaw devices approve ${details.requestId}`;
     return text;
   }
