@@ -1,7 +1,9 @@
 import { API_GLOBAL, type ApprovalPromptView, type ClawdeskApi } from '../common/ipc-contract';
 import { h } from './dom';
 import { renderPrompt } from './prompt';
-import { VIEWS, type ViewContext, type ViewState } from './views';
+import { icon } from './icons';
+import { applyTheme, themeSwitch } from './theme';
+import { cleanError, VIEWS, type ViewContext, type ViewState } from './views';
 
 declare global {
   interface Window {
@@ -56,7 +58,12 @@ function startDashboard(): void {
   const statusLine = h('p', { id: 'status-line', role: 'status', 'aria-live': 'polite' });
   const content = h('div', { id: 'content', tabindex: -1 });
   const tabs = VIEWS.map((v) =>
-    h('button', { type: 'button', id: `tab-${v.id}`, 'data-view': v.id, onclick: () => show(v.id) }, v.label),
+    h(
+      'button',
+      { type: 'button', id: `tab-${v.id}`, 'data-view': v.id, onclick: () => show(v.id) },
+      icon(v.icon),
+      h('span', {}, v.label),
+    ),
   );
 
   /** Per view, what the person entered (search text, filters): kept across re-renders and tab switches. */
@@ -119,9 +126,13 @@ function startDashboard(): void {
   }
 
   root.replaceChildren(
-    h('header', {}, h('h1', {}, 'Clawdesk')),
-    h('nav', { 'aria-label': 'Sections' }, ...tabs),
-    h('main', {}, statusLine, content),
+    h('header', { className: 'app-header' }, h('h1', {}, 'Clawdesk'), themeSwitch()),
+    h(
+      'div',
+      { className: 'shell' },
+      h('nav', { 'aria-label': 'Sections' }, ...tabs),
+      h('main', {}, statusLine, content),
+    ),
   );
   // A view re-renders only for the topics it declares: an unrelated change never rebuilds what the person is using.
   api.onEvent((event) => {
@@ -130,11 +141,6 @@ function startDashboard(): void {
   void render();
 }
 
-/** Electron prefixes IPC errors with "Error invoking remote method '…': "; people only need the reason. */
-function cleanError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/^Error invoking remote method '[^']+': (Error: )?/, '');
-}
-
+applyTheme();
 if (location.hash === '#prompt') void startPrompt();
 else startDashboard();

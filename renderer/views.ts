@@ -1,5 +1,28 @@
-import type { ClawdeskApi, Decision, HistoryDecision, PolicyTriple, SecretsView, Topic } from '../common/ipc-contract';
+import type {
+  ApprovalHistoryEntry,
+  ClawdeskApi,
+  Decision,
+  HistoryDecision,
+  PendingApprovalView,
+  PendingDeviceView,
+  PolicyTriple,
+  SecretsView,
+  Topic,
+} from '../common/ipc-contract';
+import {
+  buckets,
+  OUTCOMES,
+  outcomeOf,
+  programOf,
+  responseTimes,
+  top,
+  type Bucket,
+  type Outcome,
+  type ResponseBucketId,
+} from './activity';
+import { rankedBars, stackedColumns } from './charts';
 import { download, h, table, time } from './dom';
+import { icon, type IconName } from './icons';
 
 /** What the person entered in a view (search text, a filter), kept while the page is open. */
 export type ViewState = Record<string, string>;
@@ -22,75 +45,362 @@ const DECISION_LABEL: Record<Decision, string> = {
   deny: 'Deny',
 };
 
-export const statusView: View = async ({ api, act }) => {
-  const s = await api.getStatus();
-  const owned = s.gateway.owner.kind === 'clawdesk' || s.gateway.owner.kind === 'none';
-  const running = s.gateway.state === 'running' || s.gateway.state === 'starting' || s.gateway.state === 'degraded';
+const DECISION_ICON: Record<Decision, IconName> = { 'allow-once': 'allow', 'allow-always': 'allow', deny: 'deny' };
+
+function button(
+  label: string,
+  onclick: () => unknown,
+  opts: { icon?: IconName; kind?: 'primary' | 'danger' | 'quiet'; disabled?: boolean; ariaLabel?: string } = {},
+): HTMLButtonElement {
   return h(
-    'section',
-    { 'aria-labelledby': 'status-h' },
-    h('h2', { id: 'status-h' }, 'Status'),
+    'button',
+    {
+      type: 'button',
+      className: opts.kind ?? '',
+      disabled: opts.disabled,
+      'aria-label': opts.ariaLabel,
+      onclick: () => void onclick(),
+    },
+    opts.icon ? icon(opts.icon) : null,
+    h('span', {}, label),
+  );
+}
+
+/** A waiting approval with its decisions: the command whole, in monospace, its source set apart, warnings as badges. */
+function approvalCard(p: PendingApprovalView, { api, act }: ViewContext): HTMLElement {
+  return h(
+    'li',
+    { className: 'card approval-card' },
+    h('div', { className: 'card-kicker' }, icon('terminal'), h('span', {}, 'Command waiting for approval')),
+    h('pre', { className: 'command', tabindex: 0, 'aria-label': 'Command' }, h('code', { dir: 'ltr' }, p.command)),
+    p.warnings.length > 0
+      ? h(
+          'ul',
+          { className: 'badges', 'aria-label': 'Warnings' },
+          ...p.warnings.map((w) =>
+            h('li', { className: 'badge badge-warn warning' }, icon('warning'), h('span', {}, w)),
+          ),
+        )
+      : null,
     h(
-      'dl',
-      {},
-      h('dt', {}, 'Gateway'),
-      h('dd', { 'data-testid': 'gateway-state' }, s.gateway.state),
-      h('dt', {}, 'Address'),
-      h('dd', {}, s.gateway.url ?? `port ${s.gateway.port}`),
-      h('dt', {}, 'Owner'),
-      h('dd', { 'data-testid': 'gateway-owner' }, s.gateway.owner.description),
-      h('dt', {}, 'Pending approvals'),
-      h('dd', {}, s.pendingApprovals),
-      h('dt', {}, 'Pending pairings'),
-      h('dd', {}, s.pendingPairings),
-      h('dt', {}, 'Secrets backend'),
-      h('dd', {}, s.secretsBackend),
-      h('dt', {}, 'Version'),
-      h('dd', {}, `${s.version} (${s.platform})`),
+      'p',
+      { className: 'meta source' },
+      `Directory: ${p.cwd ?? '—'} · Agent: ${p.agentId ?? '—'} · Host: ${p.host ?? '—'} · Expires: ${time(p.expiresAtMs)}`,
     ),
-    s.gateway.error ? h('p', { className: 'error', role: 'alert' }, s.gateway.error) : null,
-    s.gateway.handOver ? h('p', { className: 'note' }, s.gateway.handOver) : null,
     h(
       'div',
       { className: 'actions' },
-      h(
-        'button',
-        {
-          type: 'button',
-          disabled: !owned || running,
-          onclick: () => act('Start gateway', () => api.controlGateway('start')),
-        },
-        'Start gateway',
-      ),
-      h(
-        'button',
-        {
-          type: 'button',
-          disabled: !owned || !running,
-          onclick: () => act('Stop gateway', () => api.controlGateway('stop')),
-        },
-        'Stop gateway',
-      ),
-      h(
-        'button',
-        {
-          type: 'button',
-          disabled: !owned || !running,
-          onclick: () => act('Restart gateway', () => api.controlGateway('restart')),
-        },
-        'Restart gateway',
+      ...p.allowedDecisions.map((d) =>
+        button(DECISION_LABEL[d], () => act(DECISION_LABEL[d], () => api.resolveApproval(p.id, d)), {
+          icon: DECISION_ICON[d],
+          kind: d === 'deny' ? 'danger' : 'quiet',
+        }),
       ),
     ),
+  );
+}
+
+function pairingCard(p: PendingDeviceView, { api, act }: ViewContext): HTMLElement {
+  const name = p.displayName ?? p.deviceId;
+  return h(
+    'li',
+    { className: 'card pairing-card' },
+    h('div', { className: 'card-kicker' }, icon('devices'), h('span', {}, 'Device asking to pair')),
+    h('p', { className: 'card-title' }, h('bdi', {}, name)),
     h(
-      'label',
-      { className: 'check' },
-      h('input', {
-        type: 'checkbox',
-        checked: s.startAtLogin,
-        onchange: (e: Event) =>
-          act('Start at login', () => api.setStartAtLogin((e.target as HTMLInputElement).checked)),
+      'p',
+      { className: 'meta source' },
+      `Platform: ${p.platform ?? '—'} · Role: ${(p.roles ?? [p.role ?? 'operator']).join(', ')} · Scopes: ${(p.scopes ?? []).join(', ') || 'none'} · IP: ${p.remoteIp ?? '—'}${p.isRepair ? ' · repair' : ''}`,
+    ),
+    h(
+      'div',
+      { className: 'actions' },
+      button('Approve', () => act('Approve', () => api.approveDevice(p.requestId)), {
+        icon: 'allow',
+        kind: 'quiet',
+        ariaLabel: `Approve ${name}`,
       }),
-      ' Start Clawdesk at login',
+      button('Reject', () => act('Reject', () => api.rejectDevice(p.requestId)), {
+        icon: 'deny',
+        kind: 'danger',
+        ariaLabel: `Reject ${name}`,
+      }),
+    ),
+  );
+}
+
+const GATEWAY_HEALTH: Record<string, 'ok' | 'warn' | 'bad'> = {
+  running: 'ok',
+  attached: 'ok',
+  starting: 'warn',
+  degraded: 'warn',
+  stopped: 'bad',
+  error: 'bad',
+};
+
+/** Runs `load`; on failure the overview shows the reason in place of that part instead of failing whole. */
+async function attempt<T>(load: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  try {
+    return { ok: true, value: await load() };
+  } catch (error) {
+    return { ok: false, error: cleanError(error) };
+  }
+}
+
+export function cleanError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^Error invoking remote method '[^']+': (Error: )?/, '');
+}
+
+/** The overview: what needs the person first (approvals, pairings), then gateway and node health, then recent activity. */
+export const statusView: View = async (ctx) => {
+  const { api, act } = ctx;
+  const [s, pending, devices, nodes, recent] = await Promise.all([
+    api.getStatus(),
+    attempt(() => api.listPendingApprovals()),
+    attempt(() => api.listDevices()),
+    attempt(() => api.listNodes()),
+    attempt(() => api.queryApprovalHistory({ limit: 5 })),
+  ]);
+  const owned = s.gateway.owner.kind === 'clawdesk' || s.gateway.owner.kind === 'none';
+  const running = s.gateway.state === 'running' || s.gateway.state === 'starting' || s.gateway.state === 'degraded';
+  const needs = [
+    ...(pending.ok ? pending.value.map((p) => approvalCard(p, ctx)) : []),
+    ...(devices.ok ? devices.value.pending.map((p) => pairingCard(p, ctx)) : []),
+  ];
+  const connected = nodes.ok ? nodes.value.filter((n) => n.connected) : [];
+  return h(
+    'section',
+    { 'aria-labelledby': 'status-h' },
+    h('h2', { id: 'status-h' }, 'Overview'),
+    h(
+      'section',
+      { 'aria-labelledby': 'needs-h', className: 'needs' },
+      h('h3', { id: 'needs-h' }, 'Needs you'),
+      needs.length > 0
+        ? h('ul', { className: 'cards' }, ...needs)
+        : h('p', { className: 'all-clear' }, icon('allow'), h('span', {}, 'Nothing is waiting for you.')),
+      !pending.ok ? h('p', { className: 'error', role: 'alert' }, `Approvals: ${pending.error}`) : null,
+      !devices.ok ? h('p', { className: 'error', role: 'alert' }, `Pairing requests: ${devices.error}`) : null,
+    ),
+    h('h3', {}, 'Health'),
+    h(
+      'div',
+      { className: 'tiles' },
+      h(
+        'section',
+        { className: 'tile', 'aria-labelledby': 'gateway-tile-h' },
+        h('h4', { id: 'gateway-tile-h' }, icon('server'), h('span', {}, 'Gateway')),
+        h(
+          'p',
+          { className: `health health-${GATEWAY_HEALTH[s.gateway.state] ?? 'warn'}` },
+          h('span', { className: 'dot', 'aria-hidden': 'true' }),
+          h('span', { 'data-testid': 'gateway-state' }, s.gateway.state),
+        ),
+        h(
+          'dl',
+          {},
+          h('dt', {}, 'Address'),
+          h('dd', {}, h('bdi', { dir: 'ltr' }, s.gateway.url ?? `port ${s.gateway.port}`)),
+          h('dt', {}, 'Owner'),
+          h('dd', { 'data-testid': 'gateway-owner' }, s.gateway.owner.description),
+        ),
+        s.gateway.error ? h('p', { className: 'error', role: 'alert' }, s.gateway.error) : null,
+        s.gateway.handOver ? h('p', { className: 'note' }, s.gateway.handOver) : null,
+        h(
+          'div',
+          { className: 'actions' },
+          button('Start gateway', () => act('Start gateway', () => api.controlGateway('start')), {
+            disabled: !owned || running,
+          }),
+          button('Stop gateway', () => act('Stop gateway', () => api.controlGateway('stop')), {
+            disabled: !owned || !running,
+          }),
+          button('Restart gateway', () => act('Restart gateway', () => api.controlGateway('restart')), {
+            icon: 'refresh',
+            disabled: !owned || !running,
+          }),
+        ),
+      ),
+      h(
+        'section',
+        { className: 'tile', 'aria-labelledby': 'nodes-tile-h' },
+        h('h4', { id: 'nodes-tile-h' }, icon('nodes'), h('span', {}, 'Nodes')),
+        nodes.ok
+          ? h(
+              'p',
+              { className: `health health-${connected.length > 0 ? 'ok' : 'warn'}`, 'data-testid': 'nodes-health' },
+              h('span', { className: 'dot', 'aria-hidden': 'true' }),
+              h('span', {}, `${connected.length} of ${nodes.value.length} connected`),
+            )
+          : h('p', { className: 'error', role: 'alert' }, nodes.error),
+        nodes.ok && nodes.value.length > 0
+          ? h(
+              'ul',
+              { className: 'node-list' },
+              ...nodes.value.map((n) =>
+                h(
+                  'li',
+                  { className: `health health-${n.connected ? 'ok' : 'bad'}` },
+                  h('span', { className: 'dot', 'aria-hidden': 'true' }),
+                  h('bdi', {}, n.displayName ?? n.nodeId),
+                  h('span', { className: 'meta' }, n.connected ? ' connected' : ' offline'),
+                ),
+              ),
+            )
+          : null,
+      ),
+      h(
+        'section',
+        { className: 'tile', 'aria-labelledby': 'app-tile-h' },
+        h('h4', { id: 'app-tile-h' }, icon('secrets'), h('span', {}, 'This app')),
+        h(
+          'dl',
+          {},
+          h('dt', {}, 'Pending approvals'),
+          h('dd', {}, s.pendingApprovals),
+          h('dt', {}, 'Pending pairings'),
+          h('dd', {}, s.pendingPairings),
+          h('dt', {}, 'Secrets backend'),
+          h('dd', {}, s.secretsBackend),
+          h('dt', {}, 'Version'),
+          h('dd', {}, `${s.version} (${s.platform})`),
+        ),
+        h(
+          'label',
+          { className: 'check' },
+          h('input', {
+            type: 'checkbox',
+            checked: s.startAtLogin,
+            onchange: (e: Event) =>
+              act('Start at login', () => api.setStartAtLogin((e.target as HTMLInputElement).checked)),
+          }),
+          ' Start Clawdesk at login',
+        ),
+      ),
+    ),
+    h('h3', {}, 'Recent activity'),
+    recent.ok
+      ? recent.value.length === 0
+        ? h('p', { className: 'empty' }, 'No approvals yet.')
+        : h(
+            'ul',
+            { className: 'recent' },
+            ...recent.value.map((e) =>
+              h(
+                'li',
+                {},
+                decisionBadge(e),
+                h('code', { dir: 'ltr', className: 'recent-command' }, e.command),
+                h('span', { className: 'meta' }, `${e.agentId ?? '—'} · ${time(e.resolvedAtMs)}`),
+              ),
+            ),
+          )
+      : h('p', { className: 'error', role: 'alert' }, recent.error),
+  );
+};
+
+const OUTCOME_LABEL: Record<Outcome, string> = {
+  'allow-once': 'Allowed once',
+  'allow-always': 'Always allowed',
+  deny: 'Denied',
+  fallback: 'Fallback',
+  expired: 'Expired',
+};
+
+function decisionBadge(entry: ApprovalHistoryEntry): HTMLElement {
+  const outcome = outcomeOf(entry);
+  return h('span', { className: `badge outcome outcome-${outcome}` }, OUTCOME_LABEL[outcome]);
+}
+
+const RESPONSE_LABEL: Record<ResponseBucketId, string> = {
+  'under-5s': 'under 5 s',
+  '5-30s': '5–30 s',
+  '30s-2min': '30 s–2 min',
+  'over-2min': 'over 2 min',
+};
+
+function seconds(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
+}
+
+/** Activity as a picture: approvals over 24 hours and 7 days by outcome, top programs and agents, response time. */
+export const activityView: View = async ({ api }) => {
+  const entries = await api.queryApprovalHistory({ limit: 10_000 });
+  const now = Date.now();
+  const series = OUTCOMES.map((id) => ({ id, label: OUTCOME_LABEL[id] }));
+  const summarise = (list: Bucket[], span: string) => {
+    const totals = OUTCOMES.map((o) => [o, list.reduce((sum, b) => sum + b.counts[o], 0)] as const);
+    const all = totals.reduce((sum, [, n]) => sum + n, 0);
+    return `${all} approvals in the last ${span}: ${totals.map(([o, n]) => `${OUTCOME_LABEL[o].toLowerCase()} ${n}`).join(', ')}.`;
+  };
+  const hours = buckets(entries, now, 'hour', 24);
+  const days = buckets(entries, now, 'day', 7);
+  const response = responseTimes(entries);
+  const hourLabel = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const dayLabel = (ms: number) => new Date(ms).toLocaleDateString([], { weekday: 'short', day: 'numeric' });
+  return h(
+    'section',
+    { 'aria-labelledby': 'activity-h' },
+    h('h2', { id: 'activity-h' }, 'Activity'),
+    h(
+      'div',
+      { className: 'charts' },
+      stackedColumns({
+        id: 'chart-24h',
+        title: 'Approvals, last 24 hours',
+        summary: summarise(hours, '24 hours'),
+        firstColumn: 'Hour',
+        series,
+        columns: hours.map((b, i) => ({
+          label: hourLabel(b.startMs),
+          axisLabel: i % 6 === 0 ? hourLabel(b.startMs) : undefined,
+          values: b.counts,
+        })),
+      }),
+      stackedColumns({
+        id: 'chart-7d',
+        title: 'Approvals, last 7 days',
+        summary: summarise(days, '7 days'),
+        firstColumn: 'Day',
+        series,
+        columns: days.map((b) => ({ label: dayLabel(b.startMs), axisLabel: dayLabel(b.startMs), values: b.counts })),
+      }),
+      rankedBars({
+        id: 'chart-programs',
+        title: 'Top programs',
+        nameColumn: 'Program',
+        valueColumn: 'Approvals',
+        rows: top(entries, programOf, 5),
+        empty: 'No approvals yet.',
+      }),
+      rankedBars({
+        id: 'chart-agents',
+        title: 'Top agents',
+        nameColumn: 'Agent',
+        valueColumn: 'Approvals',
+        rows: top(entries, (e) => e.agentId, 5),
+        empty: 'No approvals yet.',
+      }),
+      h(
+        'div',
+        { className: 'chart-figure-wrap' },
+        rankedBars({
+          id: 'chart-response',
+          title: 'Response time',
+          nameColumn: 'Time to answer',
+          valueColumn: 'Approvals',
+          rows: response.buckets.map((b) => ({ name: RESPONSE_LABEL[b.id], count: b.count })),
+          empty: 'No answers yet.',
+        }),
+        h(
+          'p',
+          { className: 'meta', 'data-testid': 'median-response' },
+          response.medianMs === null
+            ? 'No answers yet.'
+            : `Median time to answer: ${seconds(response.medianMs)} (decisions made by a person).`,
+        ),
+      ),
     ),
   );
 };
@@ -216,7 +526,8 @@ export const nodesView: View = async ({ api }) => {
   );
 };
 
-export const approvalsView: View = async ({ api, act, refresh, state }) => {
+export const approvalsView: View = async (ctx) => {
+  const { api, act, refresh, state } = ctx;
   const pending = await api.listPendingApprovals();
   const search = h('input', { type: 'search', id: 'history-search', placeholder: 'command, directory, agent…' });
   search.value = state.historyText ?? '';
@@ -268,38 +579,7 @@ export const approvalsView: View = async ({ api, act, refresh, state }) => {
     h('h3', {}, 'Waiting'),
     pending.length === 0
       ? h('p', { className: 'empty' }, 'No command is waiting for approval.')
-      : h(
-          'ul',
-          { className: 'cards' },
-          ...pending.map((p) =>
-            h(
-              'li',
-              { className: 'card' },
-              h('pre', { className: 'command' }, h('code', {}, p.command)),
-              h(
-                'p',
-                { className: 'meta' },
-                `Directory: ${p.cwd ?? '—'} · Agent: ${p.agentId ?? '—'} · Host: ${p.host ?? '—'} · Expires: ${time(p.expiresAtMs)}`,
-              ),
-              ...p.warnings.map((w) => h('p', { className: 'warning' }, w)),
-              h(
-                'div',
-                { className: 'actions' },
-                ...p.allowedDecisions.map((d) =>
-                  h(
-                    'button',
-                    {
-                      type: 'button',
-                      className: d === 'deny' ? 'danger' : '',
-                      onclick: () => act(DECISION_LABEL[d], () => api.resolveApproval(p.id, d)),
-                    },
-                    DECISION_LABEL[d],
-                  ),
-                ),
-              ),
-            ),
-          ),
-        ),
+      : h('ul', { className: 'cards' }, ...pending.map((p) => approvalCard(p, ctx))),
     h('h3', {}, 'History'),
     h(
       'div',
@@ -565,20 +845,28 @@ export const supportView: View = async ({ api, act }) =>
 export interface ViewDefinition {
   id: string;
   label: string;
+  icon: IconName;
   /** The app-event topics whose change this view shows; any other event leaves it alone. */
   topics: readonly Topic[];
   view: View;
 }
 
 export const VIEWS: readonly ViewDefinition[] = [
-  { id: 'status', label: 'Status', topics: ['status'], view: statusView },
-  { id: 'devices', label: 'Devices', topics: ['devices'], view: devicesView },
-  { id: 'nodes', label: 'Nodes', topics: ['nodes'], view: nodesView },
-  { id: 'approvals', label: 'Approvals', topics: ['approvals', 'history'], view: approvalsView },
-  { id: 'policy', label: 'Exec policy', topics: ['policy'], view: policyView },
-  { id: 'state', label: 'State', topics: ['state'], view: stateView },
+  {
+    id: 'status',
+    label: 'Overview',
+    icon: 'overview',
+    topics: ['status', 'approvals', 'devices', 'nodes', 'history'],
+    view: statusView,
+  },
+  { id: 'activity', label: 'Activity', icon: 'activity', topics: ['history'], view: activityView },
+  { id: 'approvals', label: 'Approvals', icon: 'approvals', topics: ['approvals', 'history'], view: approvalsView },
+  { id: 'devices', label: 'Devices', icon: 'devices', topics: ['devices'], view: devicesView },
+  { id: 'nodes', label: 'Nodes', icon: 'nodes', topics: ['nodes'], view: nodesView },
+  { id: 'policy', label: 'Exec policy', icon: 'policy', topics: ['policy'], view: policyView },
+  { id: 'state', label: 'State', icon: 'state', topics: ['state'], view: stateView },
   // The secrets backend is part of the app status (main broadcasts `status` when it changes).
-  { id: 'secrets', label: 'Secrets', topics: ['status'], view: secretsView },
-  { id: 'logs', label: 'Logs', topics: ['logs'], view: logsView },
-  { id: 'support', label: 'Support', topics: [], view: supportView },
+  { id: 'secrets', label: 'Secrets', icon: 'secrets', topics: ['status'], view: secretsView },
+  { id: 'logs', label: 'Logs', icon: 'logs', topics: ['logs'], view: logsView },
+  { id: 'support', label: 'Support', icon: 'support', topics: [], view: supportView },
 ];

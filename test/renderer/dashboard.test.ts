@@ -157,6 +157,37 @@ async function axeViolations(page: Page): Promise<string[]> {
     .map((v: any) => `${v.id} (${v.impact}, ${v.nodes})`);
 }
 
+const VIEW_IDS = [
+  'status',
+  'activity',
+  'approvals',
+  'devices',
+  'nodes',
+  'policy',
+  'state',
+  'secrets',
+  'logs',
+  'support',
+] as const;
+
+/** Text that spills out of its box: elements whose content is wider than they are and that do not scroll. */
+async function overflowing(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>('#app *')) {
+      if (el.closest('svg')) continue;
+      const style = getComputedStyle(el);
+      if (['auto', 'scroll', 'hidden', 'clip'].includes(style.overflowX)) continue;
+      if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0) {
+        out.push(
+          `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${el.className}: ${el.textContent?.slice(0, 40)}`,
+        );
+      }
+    }
+    return out;
+  });
+}
+
 async function showView(page: Page, id: string): Promise<void> {
   await page.click(`#tab-${id}`);
   await page.waitForSelector(`#content[data-view="${id}"]`);
@@ -418,14 +449,19 @@ afterAll(async () => {
 });
 
 describe('dashboard in headless Chromium, backed by a real gateway', () => {
-  it('every view renders, is screenshotted, and has no serious accessibility violations', async () => {
+  it('every view renders in both themes, is screenshotted, and has no serious accessibility violations', async () => {
     const page = await openPage();
-    for (const id of ['status', 'devices', 'nodes', 'approvals', 'policy', 'state', 'secrets', 'logs', 'support']) {
-      await showView(page, id);
-      await page.screenshot({ path: path.join(artifacts, `${id}.png`), fullPage: true });
-      expect(await axeViolations(page), id).toEqual([]);
+    for (const scheme of ['light', 'dark'] as const) {
+      // The OS setting, as Electron's nativeTheme reports it to the page.
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const id of VIEW_IDS) {
+        await showView(page, id);
+        await page.screenshot({ path: path.join(artifacts, `${id}-${scheme}.png`), fullPage: true });
+        expect(await axeViolations(page), `${id} (${scheme})`).toEqual([]);
+        expect(await overflowing(page), `${id} (${scheme})`).toEqual([]);
+      }
     }
-    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+    expect(page.errors).toEqual([]);
     await page.close();
   });
 
@@ -610,6 +646,100 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
       topics: ['status'],
     } as AppEvent);
     await page.waitForSelector('[data-testid="gateway-state"]');
+    await page.close();
+  });
+
+  it('the overview leads with what needs the person: a waiting approval is a card whose Deny reaches the requester', async () => {
+    const decision = requester.request<{ decision: string | null }>(
+      'exec.approval.request',
+      {
+        command: 'rm -rf /home/dev/app/build',
+        cwd: '/home/dev/app',
+        host: 'gateway',
+        security: 'allowlist',
+        ask: 'on-miss',
+        agentId: 'main',
+        timeoutMs: 60_000,
+        twoPhase: true,
+      },
+      { expectFinal: true, timeoutMs: 30_000 },
+    );
+    const page = await openPage('#status');
+    await page.waitForSelector('#content[data-view="status"] .approval-card');
+    const headings = await page.$$eval('#content h3', (hs) => hs.map((x) => x.textContent));
+    expect(headings).toEqual(['Needs you', 'Health', 'Recent activity']);
+    expect(await page.textContent('.approval-card pre.command')).toBe('rm -rf /home/dev/app/build');
+    expect(await page.textContent('[data-testid="nodes-health"]')).toMatch(/^\d+ of \d+ connected$/);
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: path.join(artifacts, `status-needs-you-${scheme}.png`), fullPage: true });
+      expect(await axeViolations(page), scheme).toEqual([]);
+    }
+    await page.click('.approval-card button:has-text("Deny")');
+    expect((await decision).decision).toBe('deny');
+    await page.waitForFunction(() => !document.querySelector('.approval-card'));
+    await page.close();
+  });
+
+  it('activity: each chart says what it shows and has its numbers as a table', async () => {
+    const page = await openPage('#activity');
+    await page.waitForSelector('#chart-24h svg');
+    const dayAgo = Date.now() - 24 * 3_600_000;
+    const recent = (await service.queryApprovalHistory({ limit: 10_000 })).filter((e) => e.resolvedAtMs >= dayAgo);
+    for (const id of ['chart-24h', 'chart-7d']) {
+      const label = await page.$eval(`#${id} svg`, (svg) =>
+        (svg.getAttribute('aria-labelledby') ?? '')
+          .split(' ')
+          .map((ref) => document.getElementById(ref)?.textContent)
+          .join(' | '),
+      );
+      expect(label).toMatch(/^Approvals, last (24 hours|7 days) \| \d+ approvals in the last/);
+      const totals = await page.$$eval(`#${id} tbody tr`, (rows) =>
+        rows.map((row) => Number(row.lastElementChild?.textContent)),
+      );
+      expect(totals).toHaveLength(id === 'chart-24h' ? 24 : 7);
+      if (id === 'chart-24h') {
+        expect(totals.reduce((a, b) => a + b, 0)).toBe(recent.length);
+        expect(label).toContain(`${recent.length} approvals in the last 24 hours`);
+      }
+    }
+    // Keyboard: the numbers open with Enter on their summary.
+    await page.focus('#chart-24h summary');
+    await page.keyboard.press('Enter');
+    expect(await page.$eval('#chart-24h details', (d) => (d as HTMLDetailsElement).open)).toBe(true);
+    expect(await page.$$eval('#chart-programs tbody th', (ths) => ths.map((th) => th.textContent))).toContain('git');
+    await page.close();
+  });
+
+  it('the theme follows the OS unless chosen by hand; the choice is remembered', async () => {
+    const page = await openPage('#status');
+    await page.waitForSelector('#content[data-view="status"]');
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'light' });
+    const light = await background();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await background();
+    expect(dark).not.toBe(light);
+    // Keyboard only: the switch is the first stop, and a choice applies at once.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('theme-choice');
+    await page.selectOption('#theme-choice', 'light');
+    expect(await background()).toBe(light);
+    expect(await page.getAttribute('html', 'data-theme')).toBe('light');
+    await page.reload();
+    await page.waitForSelector('#content[data-view="status"]');
+    expect(await background()).toBe(light);
+    expect(await page.inputValue('#theme-choice')).toBe('light');
+    await page.selectOption('#theme-choice', 'system');
+    expect(await background()).toBe(dark);
+    expect(await page.getAttribute('html', 'data-theme')).toBeNull();
+    // Tab goes on into the navigation; Enter opens a view.
+    await page.focus('#theme-choice');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('tab-status');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#content[data-view="activity"]');
     await page.close();
   });
 

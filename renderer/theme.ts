@@ -1,0 +1,56 @@
+/**
+ * Light and dark. By default the page follows the OS through `prefers-color-scheme` (in Electron that is
+ * nativeTheme, which follows the OS); a manual choice is kept in this origin's localStorage, so the dashboard
+ * and the prompt window (same clawdesk://app origin) share it, and it applies to both at once.
+ */
+import { h } from './dom';
+
+export type ThemeChoice = 'system' | 'light' | 'dark';
+const KEY = 'clawdesk.theme';
+const CHOICES: ReadonlyArray<{ id: ThemeChoice; label: string }> = [
+  { id: 'system', label: 'Follow the system' },
+  { id: 'light', label: 'Light' },
+  { id: 'dark', label: 'Dark' },
+];
+
+function stored(): ThemeChoice {
+  try {
+    const value = localStorage.getItem(KEY);
+    return value === 'light' || value === 'dark' ? value : 'system';
+  } catch {
+    // Storage can be unavailable (a locked-down profile): the OS setting still applies.
+    return 'system';
+  }
+}
+
+export function applyTheme(choice: ThemeChoice = stored()): void {
+  if (choice === 'system') delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = choice;
+}
+
+// Another window of the app changed it.
+window.addEventListener('storage', (event) => {
+  if (event.key === KEY) applyTheme();
+});
+
+export function themeSwitch(): HTMLElement {
+  const select = h(
+    'select',
+    {
+      id: 'theme-choice',
+      onchange: () => {
+        const choice = select.value as ThemeChoice;
+        try {
+          if (choice === 'system') localStorage.removeItem(KEY);
+          else localStorage.setItem(KEY, choice);
+        } catch {
+          // Not remembered, but still applied for this window.
+        }
+        applyTheme(choice);
+      },
+    },
+    ...CHOICES.map((c) => h('option', { value: c.id }, c.label)),
+  );
+  select.value = stored();
+  return h('div', { className: 'theme-switch' }, h('label', { for: 'theme-choice' }, 'Theme'), select);
+}
