@@ -463,7 +463,8 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     }
     expect(page.errors).toEqual([]);
     await page.close();
-  });
+    // Twenty views, each screenshotted and checked with axe: generous for a loaded machine.
+  }, 180_000);
 
   it('status shows who owns the gateway', async () => {
     const page = await openPage('#status');
