@@ -73,7 +73,7 @@ export const EXEC_APPROVALS_FILE_CODES = [
 ] as const;
 export type ExecApprovalsFileCode = (typeof EXEC_APPROVALS_FILE_CODES)[number];
 
-/** `details.code`: the sub-codes Clawdesk itself produces. */
+/** `details.code`: the sub-codes Clawdesk itself produces (the gateway, and its client for local failures). */
 export const DETAIL_CODES = [
   // connect
   'PROTOCOL_MISMATCH',
@@ -108,6 +108,8 @@ export const DETAIL_CODES = [
   // exec approvals
   ...APPROVAL_BINDING_CODES,
   ...EXEC_APPROVALS_FILE_CODES,
+  // made by Clawdesk's client, never sent: a pinned wss:// certificate that changed (gateway/remote)
+  'TLS_FINGERPRINT_MISMATCH',
 ] as const;
 export type DetailCode = (typeof DETAIL_CODES)[number];
 
