@@ -193,6 +193,26 @@ export interface MigrationView {
   steps: MigrationStepView[];
 }
 
+/**
+ * The migration the app is running (the dashboard's progress bar), as `clawdesk state migrate --json` reports it:
+ * per phase, files and bytes placed so far of the phase's totals, rate and time left. Announced by the `migration`
+ * topic (about ten times a second at most); null from getMigrationProgress when none runs.
+ */
+export interface MigrationProgressView {
+  phase: 'staging' | 'backup' | 'verifying' | 'committing' | 'done';
+  strategy: 'same-volume' | 'cross-volume';
+  files: number;
+  totalFiles: number;
+  bytes: number;
+  totalBytes: number;
+  elapsedMs: number;
+  bytesPerSecond: number;
+  /** null while there is no rate yet. */
+  etaMs: number | null;
+  /** cancelMigration still rolls everything back (false once the commit, a handful of renames, has started). */
+  cancellable: boolean;
+}
+
 export interface SecretsView {
   backend: string;
   available: boolean;
@@ -268,7 +288,18 @@ export interface ApprovalPromptView {
   expiresAtMs: number;
 }
 
-export type Topic = 'status' | 'approvals' | 'devices' | 'nodes' | 'history' | 'policy' | 'state' | 'logs' | 'prompt';
+export type Topic =
+  | 'status'
+  | 'approvals'
+  | 'devices'
+  | 'nodes'
+  | 'history'
+  | 'policy'
+  | 'state'
+  | 'logs'
+  | 'prompt'
+  /** A running migration's progress changed (getMigrationProgress). */
+  | 'migration';
 
 export interface AppEvent {
   type: 'changed';
@@ -295,6 +326,10 @@ export interface InvokeApi {
   applyPolicyPreset(preset: PolicyPreset): Promise<ExecPolicyView>;
   getState(): Promise<StateView>;
   migrateState(dryRun: boolean): Promise<MigrationView>;
+  /** The running migration's progress, or null when none runs. */
+  getMigrationProgress(): Promise<MigrationProgressView | null>;
+  /** Cancels the running migration (it rolls everything back); false when none runs or it can no longer be cancelled. */
+  cancelMigration(): Promise<boolean>;
   getSecrets(): Promise<SecretsView>;
   /** Asks (natively) whether to keep the device key in a file readable only by the user; on Yes remembers it and reloads the identity. */
   acceptPlaintextKeyStorage(): Promise<KeyStorageDecisionView>;
@@ -327,6 +362,8 @@ export const INVOKE_METHODS = [
   'applyPolicyPreset',
   'getState',
   'migrateState',
+  'getMigrationProgress',
+  'cancelMigration',
   'getSecrets',
   'acceptPlaintextKeyStorage',
   'getLogs',

@@ -10,6 +10,7 @@ import type {
   ExportFile,
   InvokeApi,
   KeyStorageDecisionView,
+  MigrationProgressView,
   MigrationView,
   NodeView,
   PairedDeviceView,
@@ -50,15 +51,27 @@ export interface DashboardDeps {
   history: ApprovalHistory;
   logs: LogBuffer;
   policy?: { read(): Promise<PolicySources>; write(policy: PolicyTriple): Promise<void> };
-  state?: { scan(): Promise<StateView>; migrate(dryRun: boolean): Promise<MigrationView> };
+  state?: {
+    scan(): Promise<StateView>;
+    /** A real run reports progress through `hooks.onProgress` and stops (rolling back) when `hooks.signal` aborts. */
+    migrate(dryRun: boolean, hooks?: MigrationHooks): Promise<MigrationView>;
+  };
   secrets(): SecretsView | Promise<SecretsView>;
   /** Asks the user to accept a 0600 key file (main/key-storage-consent.ts). */
   acceptPlaintextKeyStorage(): Promise<KeyStorageDecisionView>;
   openExternal(url: string): Promise<boolean>;
   /** Tells open windows something changed. */
   notify?(
-    topics: Array<'status' | 'approvals' | 'devices' | 'nodes' | 'history' | 'policy' | 'state' | 'logs' | 'prompt'>,
+    topics: Array<
+      'status' | 'approvals' | 'devices' | 'nodes' | 'history' | 'policy' | 'state' | 'logs' | 'prompt' | 'migration'
+    >,
   ): void;
+}
+
+/** What a real migration gets from the dashboard: progress out, cancel in. */
+export interface MigrationHooks {
+  onProgress(progress: Omit<MigrationProgressView, 'cancellable'>): void;
+  signal: AbortSignal;
 }
 
 const SECURITY_ORDER = ['deny', 'allowlist', 'full'] as const;
@@ -204,6 +217,9 @@ export class GatewayUnavailableError extends Error {
 
 /** Everything the dashboard can ask for, implemented against the gateway and the app's own state. */
 export class DashboardService implements InvokeApi {
+  /** The real migration running now (at most one): its cancel and its latest progress. */
+  private migration: { cancel: AbortController; progress: MigrationProgressView | null } | undefined;
+
   constructor(private readonly deps: DashboardDeps) {}
 
   private rpc(): GatewayRpc {
@@ -350,9 +366,34 @@ export class DashboardService implements InvokeApi {
 
   async migrateState(dryRun: boolean): Promise<MigrationView> {
     if (!this.deps.state) return { dryRun, applied: false, steps: [] };
-    const result = await this.deps.state.migrate(dryRun);
-    if (!dryRun) this.deps.notify?.(['state']);
-    return result;
+    if (dryRun) return this.deps.state.migrate(true);
+    if (this.migration)
+      return { dryRun, applied: false, steps: [{ action: 'blocked', detail: 'a migration is already running' }] };
+    const running = { cancel: new AbortController(), progress: null as MigrationProgressView | null };
+    this.migration = running;
+    try {
+      return await this.deps.state.migrate(false, {
+        signal: running.cancel.signal,
+        onProgress: (p) => {
+          running.progress = { ...p, cancellable: p.phase !== 'committing' && p.phase !== 'done' };
+          this.deps.notify?.(['migration']);
+        },
+      });
+    } finally {
+      this.migration = undefined;
+      this.deps.notify?.(['state', 'migration']);
+    }
+  }
+
+  async getMigrationProgress(): Promise<MigrationProgressView | null> {
+    return this.migration?.progress ?? null;
+  }
+
+  async cancelMigration(): Promise<boolean> {
+    const running = this.migration;
+    if (!running || running.cancel.signal.aborted || running.progress?.cancellable === false) return false;
+    running.cancel.abort();
+    return true;
   }
 
   async getSecrets(): Promise<SecretsView> {

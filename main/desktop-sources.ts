@@ -2,7 +2,7 @@ import { readOpenClawConfig } from '../gateway/config/gateway-config';
 import { ExecApprovalsStore } from '../gateway/exec/approvals-file';
 import { migrateState } from '../gateway/state/state-migration';
 import type { StateScan } from '../gateway/state/state-scan';
-import type { PolicySources } from './dashboard-service';
+import type { MigrationHooks, PolicySources } from './dashboard-service';
 import type { AskMode, MigrationView, PolicyTriple, SecurityMode, StateView } from '../common/ipc-contract';
 
 const SECURITY = new Set<SecurityMode>(['deny', 'allowlist', 'full']);
@@ -99,14 +99,24 @@ export function toStateView(scan: StateScan): StateView {
  * Migration as the dashboard offers it: from the first other state directory that holds data into the active
  * one. A dry run only plans; a real run is wrapped by the caller in stopping and restarting the gateway.
  */
-export async function migrateIntoActive(scan: StateScan, dryRun: boolean): Promise<MigrationView> {
+export async function migrateIntoActive(
+  scan: StateScan,
+  dryRun: boolean,
+  hooks?: MigrationHooks,
+): Promise<MigrationView> {
   const active = scan.active.stateDir;
   const source = scan.dirs.find(
     (d) => d.kind === 'dir' && d.items.length > 0 && !d.aliasOf && d.path !== active && d.realPath !== active,
   );
   if (!source) return { dryRun, applied: false, steps: [] };
   try {
-    const result = await migrateState({ from: source.path, to: active, dryRun });
+    const result = await migrateState({
+      from: source.path,
+      to: active,
+      dryRun,
+      onProgress: hooks?.onProgress,
+      signal: hooks?.signal,
+    });
     const plan = result.plan;
     return {
       dryRun,
@@ -124,6 +134,8 @@ export async function migrateIntoActive(scan: StateScan, dryRun: boolean): Promi
       ],
     };
   } catch (error) {
+    if ((error as { code?: string }).code === 'MIGRATION_CANCELLED')
+      return { dryRun, applied: false, steps: [{ action: 'cancelled', detail: (error as Error).message }] };
     const blockers = (error as { plan?: { blockers?: string[] } }).plan?.blockers ?? [(error as Error).message];
     return { dryRun, applied: false, steps: blockers.map((b) => ({ action: 'blocked', detail: b })) };
   }

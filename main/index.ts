@@ -412,13 +412,13 @@ async function start(): Promise<void> {
     state: {
       scan: async () =>
         toStateView(await scanStateDirs(currentPathEnvironment(), { embeddedGatewayStateDir: target.stateDir })),
-      migrate: async (dryRun) => {
+      migrate: async (dryRun, hooks) => {
         const scan = await scanStateDirs(currentPathEnvironment(), { embeddedGatewayStateDir: target.stateDir });
         if (dryRun) return migrateIntoActive(scan, true);
         // The embedded gateway keeps pairing state in memory: stop it around a real migration.
         await controller.stop();
         try {
-          return await migrateIntoActive(scan, false);
+          return await migrateIntoActive(scan, false, hooks);
         } finally {
           await controller.start();
         }

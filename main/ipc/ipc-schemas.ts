@@ -35,6 +35,8 @@ export const IPC_ARG_SCHEMAS: ArgSchemas = {
   applyPolicyPreset: z.tuple([z.enum(['locked-down', 'ask-every-time', 'allowlist-ask-on-miss', 'trusted'])]),
   getState: z.tuple([]),
   migrateState: z.tuple([z.boolean()]),
+  getMigrationProgress: z.tuple([]),
+  cancelMigration: z.tuple([]),
   getSecrets: z.tuple([]),
   acceptPlaintextKeyStorage: z.tuple([]),
   getLogs: z.tuple([z.number().int().min(1).max(5000)]),
