@@ -3,7 +3,11 @@
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run automatically by `npm install`).
 // Long-running commands: keep V8's young generation at its initial size. It otherwise grows during start-up and
 // is never returned, ~6 MiB of idle memory for nothing (measured; throughput unchanged: see npm run bench).
-if (process.argv[2] === 'gateway' || process.argv[2] === 'node') {
+const longRunning =
+  process.argv[2] === 'gateway' ||
+  process.argv[2] === 'node' ||
+  (process.argv[2] === 'openclaw' && process.argv[3] === 'start');
+if (longRunning) {
   require('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
 }
 // The bundled CLI loads fastest; the plain tsc output is the fallback for a partial build.

@@ -154,11 +154,16 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
       if (name === 'exec.approval.requested') void onRequested(session, payload as ExecApprovalRequestedEvent);
       else if (name === 'exec.approval.resolved') active.get((payload as { id?: string })?.id ?? '')?.abort();
     });
-    // Requests that arrived while we were away.
+    // Requests that arrived while we were away; prompts still open from before that the gateway no longer lists
+    // (resolved elsewhere, or closed by a restart: OpenClaw cancels a dead generation's approvals) are withdrawn.
+    const openBefore = new Set(active.keys());
     session
       .request<Array<ExecApprovalRequestedEvent>>('exec.approval.list', {}, { timeoutMs: 10_000 })
       .then((list) => {
-        for (const item of Array.isArray(list) ? list : []) void onRequested(session, item);
+        const items = Array.isArray(list) ? list : [];
+        const listed = new Set(items.map((item) => item?.id));
+        for (const id of openBefore) if (!listed.has(id)) active.get(id)?.abort();
+        for (const item of items) void onRequested(session, item);
       })
       .catch(() => undefined);
   });

@@ -58,3 +58,46 @@ export function liveSupervisorRecord(dataDir: string): SupervisorRecord | undefi
   const record = readSupervisorRecord(dataDir);
   return record && processAlive(record.supervisorPid) ? record : undefined;
 }
+
+/**
+ * `clawdesk openclaw stop` on Windows: there is no SIGTERM to send (process.kill there terminates at once, which
+ * would leave OpenClaw's child running unsupervised), so stop writes this request and the running `start` polls
+ * for it, then stops its child and exits as on a signal.
+ */
+export function stopRequestPath(dataDir: string): string {
+  return path.join(dataDir, 'openclaw-supervisor.stop');
+}
+
+export async function requestSupervisorStop(dataDir: string, supervisorPid: number): Promise<void> {
+  await writeJsonAtomic(stopRequestPath(dataDir), { supervisorPid, requestedAt: Date.now() });
+}
+
+/** Calls `onStop` once a stop request names `supervisorPid`; returns the cancel function. */
+export function watchStopRequest(
+  dataDir: string,
+  supervisorPid: number,
+  onStop: () => void,
+  everyMs = 500,
+): () => void {
+  const file = stopRequestPath(dataDir);
+  const check = () => {
+    let named: unknown;
+    try {
+      named = JSON.parse(fs.readFileSync(file, 'utf8'))?.supervisorPid;
+    } catch {
+      return;
+    }
+    if (named !== supervisorPid) {
+      // Left by a supervisor that is gone: not ours to act on, and it must not stop the next one.
+      if (typeof named !== 'number' || !processAlive(named)) fs.rmSync(file, { force: true });
+      return;
+    }
+    fs.rmSync(file, { force: true });
+    clearInterval(timer);
+    onStop();
+  };
+  const timer = setInterval(check, everyMs);
+  timer.unref();
+  check();
+  return () => clearInterval(timer);
+}

@@ -182,22 +182,48 @@ function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null
   return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
 }
 
-function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
+/** Windows' own taskkill, not whatever `taskkill` PATH finds first (OpenClaw resolves it the same way). */
+export function windowsTaskkillPath(env: NodeJS.ProcessEnv = process.env): string {
+  const root = env.SystemRoot || env.SYSTEMROOT || env.windir || 'C:\\Windows';
+  return path.win32.join(root, 'System32', 'taskkill.exe');
+}
+
+/**
+ * How a stop reaches the child. POSIX: SIGTERM to the gateway (it broadcasts `shutdown` and drains), SIGKILL to its
+ * process group when forced. Windows has no SIGTERM (Node's kill() there is TerminateProcess, an instant kill), so
+ * Clawdesk stops OpenClaw's gateway the way OpenClaw's own service code does: `taskkill /T /PID` first, then
+ * `taskkill /F /T /PID` after the grace period.
+ */
+export function stopCommand(
+  pid: number,
+  force: boolean,
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): { kind: 'signal'; signal: NodeJS.Signals; group: boolean } | { kind: 'spawn'; command: string; args: string[] } {
+  if (platform === 'win32')
+    return {
+      kind: 'spawn',
+      command: windowsTaskkillPath(env),
+      args: [...(force ? ['/F'] : []), '/T', '/PID', String(pid)],
+    };
+  return force
+    ? { kind: 'signal', signal: 'SIGKILL', group: true }
+    : { kind: 'signal', signal: 'SIGTERM', group: false };
+}
+
+function killTree(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): void {
   if (child.pid === undefined) return;
-  if (process.platform === 'win32') {
-    if (signal === 'SIGKILL')
-      spawn('taskkill', ['/pid', String(child.pid), '/T', '/F'], { windowsHide: true, stdio: 'ignore' }).on(
-        'error',
-        () => undefined,
-      );
-    else child.kill(signal);
+  const how = stopCommand(child.pid, signal === 'SIGKILL');
+  if (how.kind === 'spawn') {
+    spawn(how.command, how.args, { windowsHide: true, stdio: 'ignore' }).on('error', () => undefined);
     return;
   }
   try {
-    process.kill(-child.pid, signal);
+    if (how.group) process.kill(-child.pid, how.signal);
+    else child.kill(how.signal);
   } catch {
     try {
-      child.kill(signal);
+      child.kill(how.signal);
     } catch {
       // gone
     }
@@ -638,7 +664,7 @@ export class OpenclawSupervisor extends EventEmitter {
   /** SIGTERM, then SIGKILL to the tree after the grace period; resolves when the child exited. */
   private async terminate(gen: Generation): Promise<void> {
     if (gen.exited) return;
-    gen.child.kill('SIGTERM');
+    killTree(gen.child, 'SIGTERM');
     const forced = setTimeout(() => killTree(gen.child, 'SIGKILL'), this.options.stopGraceMs ?? 20_000);
     await gen.exitedPromise;
     clearTimeout(forced);

@@ -170,6 +170,32 @@ describe('gateway modes in the controller', () => {
     expect(await probeGatewayPort(port)).toEqual({ kind: 'free' });
   });
 
+  it('OpenClaw (supervised) with a broken install or a Node runtime of the wrong version: the reason and the fix, no fallback', async () => {
+    const port = await freePort();
+    const root = tmp('clawdesk-bad-oc-');
+    const pkg = path.join(root, 'node_modules', 'openclaw');
+    fs.mkdirSync(pkg, { recursive: true });
+    fs.writeFileSync(
+      path.join(pkg, 'package.json'),
+      JSON.stringify({ name: 'openclaw', version: '2026.9.6', engines: { node: '>=99.0.0' } }),
+    );
+    fs.writeFileSync(path.join(pkg, 'openclaw.mjs'), '');
+    const locate = () => locateOpenclawInstall({ installPath: root, nodePath: process.execPath });
+    const { c } = controller(port, 'openclaw-supervised', { locate, logFile: path.join(root, 'gw.log') });
+    // No dist/: a partial copy.
+    await c.start();
+    expect(c.status()).toMatchObject({ state: 'error', mode: 'openclaw-supervised' });
+    expect(c.status().error).toContain('no dist/');
+    expect(c.status().fix).toMatch(/Reinstall OpenClaw with npm/);
+    fs.mkdirSync(path.join(pkg, 'dist'));
+    await c.start();
+    expect(c.status().state).toBe('error');
+    expect(c.status().error).toContain(`needs Node >=99.0.0; ${process.execPath} is v${process.versions.node}`);
+    expect(c.status().fix).toMatch(/supported Node runtime/);
+    expect(c.supervisorStatus()).toBeUndefined();
+    expect(await probeGatewayPort(port)).toEqual({ kind: 'free' });
+  });
+
   it('OpenClaw (supervised) whose child never answers: stopped, shown with the log to read, not restarted', async () => {
     const port = await freePort();
     const found = neverReadyInstall();

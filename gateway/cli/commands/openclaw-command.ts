@@ -3,19 +3,27 @@ import { CLI_KEYCHAIN_HINT, clawdeskDataDir, loadClawdeskIdentity } from '../../
 import { attachClawdesk, type ClawdeskAttachment } from '../../openclaw/attach';
 import { resolveOpenclawTarget } from '../../openclaw/gateway-target';
 import { locateOpenclawInstall } from '../../openclaw/install';
+import {
+  installOpenclaw,
+  OpenclawInstallError,
+  PINNED_OPENCLAW_VERSION,
+  uninstallOpenclaw,
+} from '../../openclaw/installer';
 import { findPortOwner, findServiceOwner, probeGatewayPort } from '../../openclaw/port-owner';
 import { OpenclawSupervisor, type SupervisorStatus } from '../../openclaw/supervisor';
 import {
   liveSupervisorRecord,
   processAlive,
   removeSupervisorRecord,
+  requestSupervisorStop,
   supervisorLogPath,
+  watchStopRequest,
   writeSupervisorRecord,
 } from '../../openclaw/supervisor-record';
 import { parsePortValue } from '../../config/gateway-config';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
-const USAGE = `Usage: clawdesk openclaw start|stop|status [options]
+const USAGE = `Usage: clawdesk openclaw start|stop|status|install|uninstall [options]
 
 Runs OpenClaw's own gateway under Clawdesk's supervision, with Clawdesk attached as its node and approver.
 
@@ -24,6 +32,9 @@ Runs OpenClaw's own gateway under Clawdesk's supervision, with Clawdesk attached
            SIGINT/SIGTERM stop it; a gateway Clawdesk did not start keeps running.
   stop     Stop the gateway a \`clawdesk openclaw start\` supervises (never one Clawdesk did not start).
   status   Show who runs the gateway on the port and in what state. Exit 0 when a gateway answers there.
+  install  Install openclaw@<pinned> and a Node runtime from npm into Clawdesk's data dir (<state dir>/clawdesk/openclaw),
+           checking the sha512 of what npm delivered; never global, never sudo. Replaces an earlier one it installed.
+  uninstall Remove that install (only one Clawdesk made; OpenClaw's own state is left alone).
 
 Options:
   --install DIR          OpenClaw install: a directory holding node_modules/openclaw (default: <state dir>/clawdesk/openclaw)
@@ -32,7 +43,8 @@ Options:
   --profile NAME         Use the state dir ~/.openclaw-NAME
   --no-node              (start) Do not attach Clawdesk's exec runner and approval prompt
   --allow-plaintext-keys (start) When no OS keychain works, keep Clawdesk's device key in a 0600 file
-  --json                 Machine-readable output (start: one status object per line)
+  --version V            (install) openclaw version to install (default: the pinned ${PINNED_OPENCLAW_VERSION})
+  --json                 Machine-readable output (start: one status object per line; install: progress lines)
 `;
 
 const OPTIONS = {
@@ -43,6 +55,7 @@ const OPTIONS = {
   'no-node': { type: 'boolean', default: false },
   'allow-plaintext-keys': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
+  version: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -54,6 +67,7 @@ type Flags = {
   'no-node': boolean;
   'allow-plaintext-keys': boolean;
   json: boolean;
+  version?: string;
 };
 
 function childEnv(io: CliIo, flags: Flags): NodeJS.ProcessEnv {
@@ -124,8 +138,15 @@ const start = async (io: CliIo, flags: Flags): Promise<number> => {
     io.stdout(
       `OpenClaw ${install.openclawVersion} (${install.entry}) on Node ${install.nodeVersion}\nLog: ${supervisorLogPath(dataDir)}\n`,
     );
-  const stopSignal = io.waitForStopSignal();
+  let cancelStopWatch: () => void = () => undefined;
+  const stopSignal = Promise.race([
+    io.waitForStopSignal(),
+    new Promise<'stop-request'>((resolve) => {
+      cancelStopWatch = watchStopRequest(dataDir, process.pid, () => resolve('stop-request'));
+    }),
+  ]);
   const finish = async (code: number) => {
+    cancelStopWatch();
     await supervisor.dispose();
     await writes;
     removeSupervisorRecord(dataDir, process.pid);
@@ -201,7 +222,9 @@ const stop = async (io: CliIo, flags: Flags): Promise<number> => {
   }
   const external = record.status.mode === 'external';
   try {
-    process.kill(record.supervisorPid, 'SIGTERM');
+    // Windows has no SIGTERM: a signal there would kill the supervisor outright and orphan its child.
+    if (process.platform === 'win32') await requestSupervisorStop(dataDir, record.supervisorPid);
+    else process.kill(record.supervisorPid, 'SIGTERM');
   } catch (error) {
     io.stderr(
       `clawdesk openclaw: cannot signal the supervisor (PID ${record.supervisorPid}): ${(error as Error).message}\n`,
@@ -280,13 +303,56 @@ const status = async (io: CliIo, flags: Flags): Promise<number> => {
   return EXIT_FAILURE;
 };
 
+const install = async (io: CliIo, flags: Flags): Promise<number> => {
+  const { dataDir } = await context(io, flags);
+  if (liveSupervisorRecord(dataDir)) {
+    io.stderr('clawdesk openclaw: stop the running supervisor first (`clawdesk openclaw stop`)\n');
+    return EXIT_FAILURE;
+  }
+  try {
+    const installed = await installOpenclaw({
+      dataDir,
+      openclawSpec: flags.version ? `openclaw@${flags.version}` : undefined,
+      onProgress: (p) =>
+        io.stdout(flags.json ? `${JSON.stringify(p)}\n` : `[${Math.round(p.fraction * 100)}%] ${p.message}\n`),
+    });
+    if (flags.json) io.stdout(`${JSON.stringify({ installed: true, ...installed })}\n`);
+    return EXIT_OK;
+  } catch (error) {
+    const e = error as OpenclawInstallError;
+    printStatus(io, flags, { state: 'failed', code: e.code ?? 'install-failed', reason: e.message, fix: e.fix });
+    return EXIT_FAILURE;
+  }
+};
+
+const uninstall = async (io: CliIo, flags: Flags): Promise<number> => {
+  const { dataDir } = await context(io, flags);
+  if (liveSupervisorRecord(dataDir)) {
+    io.stderr('clawdesk openclaw: stop the running supervisor first (`clawdesk openclaw stop`)\n');
+    return EXIT_FAILURE;
+  }
+  try {
+    const removed = await uninstallOpenclaw(dataDir);
+    printStatus(io, flags, {
+      state: 'stopped',
+      removed,
+      reason: removed ? "removed Clawdesk's OpenClaw install" : 'Clawdesk has no OpenClaw install to remove',
+    });
+    return EXIT_OK;
+  } catch (error) {
+    const e = error as OpenclawInstallError;
+    printStatus(io, flags, { state: 'failed', code: e.code, reason: e.message, fix: e.fix });
+    return EXIT_FAILURE;
+  }
+};
+
 export const openclawCommand: CliCommand = async (argv, io) => {
   const [sub, ...rest] = argv;
   if (!sub || sub === '--help' || sub === '-h') {
     io.stdout(USAGE);
     return sub ? 0 : 2;
   }
-  const run = { start, stop, status }[sub as 'start' | 'stop' | 'status'];
+  const run = { start, stop, status, install, uninstall }[sub as 'start' | 'stop' | 'status' | 'install' | 'uninstall'];
   if (!run) throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
   const { values } = parseCommandArgs({ args: rest, options: OPTIONS, strict: true }, USAGE);
   if (values.help) {
