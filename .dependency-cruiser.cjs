@@ -28,6 +28,14 @@ module.exports = {
       to: { path: '^(gateway|main|preload|renderer|common|bench|scripts|test)/', pathNot: '^gateway/(protocol|fs)/' },
     },
     {
+      name: 'nodes-below-approvals',
+      severity: 'error',
+      comment:
+        'gateway/nodes (registry, pairing, presence, invoke routing) knows nothing of exec approvals: approvals plug in through the SystemRunGate hook.',
+      from: { path: '^gateway/nodes/' },
+      to: { path: '^gateway/approvals/' },
+    },
+    {
       name: 'common-imports-nothing',
       severity: 'error',
       comment:

@@ -18,7 +18,7 @@ import type { GatewayModule, MethodAccess } from '../gateway/server/gateway-modu
 const HANDLER_FILES: Record<string, string> = {
   core: 'gateway/server/core-module.ts',
   'device-pairing': 'gateway/pairing/device-pairing-module.ts',
-  nodes: 'gateway/approvals/node-registry.ts',
+  nodes: 'gateway/nodes/node-registry.ts',
   'exec-approvals': 'gateway/approvals/exec-approval-manager.ts',
   'exec-approvals-snapshot': 'gateway/approvals/exec-approvals-snapshot.ts',
   'approval-methods': 'gateway/approvals/approval-methods.ts',

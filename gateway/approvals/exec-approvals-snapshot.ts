@@ -16,7 +16,7 @@ import {
   type MethodCall,
   type MethodDefinition,
 } from '../server/gateway-module';
-import type { NodeRegistry } from './node-registry';
+import type { NodeRegistry } from '../nodes/node-registry';
 
 /**
  * `exec.approvals.get/set` (the gateway host's file) and `exec.approvals.node.get/set` (relayed to the node's

@@ -3,7 +3,7 @@ import type { GatewayModule } from '../server/gateway-module';
 import { ApprovalMethodsModule } from './approval-methods';
 import { ExecApprovalManager, type ExecApprovalManagerOptions } from './exec-approval-manager';
 import { ExecApprovalsSnapshotModule } from './exec-approvals-snapshot';
-import { NodeRegistry, type NodeRegistryOptions } from './node-registry';
+import { NodeRegistry, type NodeRegistryOptions } from '../nodes/node-registry';
 
 export interface ExecModulesOptions extends NodeRegistryOptions, ExecApprovalManagerOptions {
   /** Home for the legacy `~/.openclaw/exec-approvals.json` import at start; defaults to os.homedir(). */
@@ -29,7 +29,7 @@ export function createExecModules(options: ExecModulesOptions = {}): ExecModules
   registry.setSystemRunGate((input) => approvals.gateSystemRun(input));
   const snapshot = new ExecApprovalsSnapshotModule(registry, { home: options.home });
   return {
-    // The node registry's schemas live in node-registry.ts: reserved object keys are refused for its methods here too.
+    // The node registry's schemas live in gateway/nodes/: reserved object keys are refused for its methods here too.
     modules: [hardenModuleParams(registry), approvals, snapshot, new ApprovalMethodsModule(approvals)],
     registry,
     approvals,

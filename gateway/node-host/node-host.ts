@@ -70,7 +70,7 @@ export function nodePlatform(platform: NodeJS.Platform = process.platform): { pl
   return { platform: 'linux', deviceFamily: 'Linux' };
 }
 
-/** Clawdesk's gateway sends this when nobody waits for an invoke any more (see node-registry.ts). */
+/** Clawdesk's gateway sends this when nobody waits for an invoke any more (see gateway/nodes/node-invoke.ts). */
 export const INVOKE_CANCEL_EVENT = 'node.invoke.cancel';
 /** system.run's own upper bound on timeoutMs (its params schema). */
 const MAX_RUN_TIMEOUT_MS = 24 * 3600_000;
