@@ -220,11 +220,13 @@ describe('node registration and pairing', () => {
 
   it("the node answers a run that outlives the invoke's timeout itself, before the gateway gives up (issue 9 finding 14)", async () => {
     h = await startExecHarness({
-      exec: { defaultInvokeTimeoutMs: 400 },
+      // 3 s leaves the node a 300 ms margin (runCeilingMs) to stop the run and answer: with 400 ms the margin was
+      // 40 ms, which a loaded CI machine missed and the gateway's own timeout answered first.
+      exec: { defaultInvokeTimeoutMs: 3_000 },
       nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'off' } } },
     });
     const op = await h.operator();
-    const result = await invoke(op, h.nodeId, 'system.run', { command: ['sleep', '5'] });
+    const result = await invoke(op, h.nodeId, 'system.run', { command: ['sleep', '30'] });
     expect(result.payload).toMatchObject({ timedOut: true, success: false });
   });
 });
