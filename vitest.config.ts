@@ -3,7 +3,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/interop/**', 'test/e2e/**', 'test/openclaw/**', 'node_modules/**', 'dist/**'],
+    exclude: [
+      'test/interop/**',
+      'test/e2e/**',
+      'test/openclaw/**',
+      'test/remote/netns/**',
+      'node_modules/**',
+      'dist/**',
+    ],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -178,7 +178,7 @@ class RemoteGatewayConnection {
         localPort: g.localPort,
         hostKeyPolicy: g.sshHostKeyPolicy,
         identityFile: g.sshIdentity,
-        knownHostsFile: this.options.knownHostsFile?.(g),
+        knownHostsFile: g.sshKnownHostsFile ?? this.options.knownHostsFile?.(g),
         initialBackoffMs: this.options.reconnect?.initialBackoffMs,
         maxBackoffMs: this.options.reconnect?.maxBackoffMs,
         log: (level, message) => log(level, `${g.name}: ${message}`),

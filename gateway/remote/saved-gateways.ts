@@ -34,6 +34,8 @@ const savedGatewaySchema = z.object({
   localPort: z.number().int().min(1).max(65535).optional(),
   sshHostKeyPolicy: z.enum(['strict', 'openssh']).optional(),
   sshIdentity: z.string().optional(),
+  /** ssh: the known_hosts file that alone pins the host key (default: the person's ~/.ssh/known_hosts). */
+  sshKnownHostsFile: z.string().optional(),
   /** wss://: the certificate's SHA-256, lowercase hex. */
   tlsFingerprint: z
     .string()
@@ -66,6 +68,7 @@ export interface NewGateway {
   remotePort?: number;
   sshHostKeyPolicy?: SshHostKeyPolicy;
   sshIdentity?: string;
+  sshKnownHostsFile?: string;
   tlsFingerprint?: string;
   systemTrust?: boolean;
   allowInsecurePrivateWs?: boolean;
@@ -125,6 +128,7 @@ export function validateNewGateway(input: NewGateway, env: NodeJS.ProcessEnv, no
       remotePort: input.remotePort ?? DEFAULT_REMOTE_GATEWAY_PORT,
       sshHostKeyPolicy: input.sshHostKeyPolicy ?? 'strict',
       ...(input.sshIdentity ? { sshIdentity: path.resolve(input.sshIdentity) } : {}),
+      ...(input.sshKnownHostsFile ? { sshKnownHostsFile: path.resolve(input.sshKnownHostsFile) } : {}),
     };
   }
   let url: URL;
@@ -134,7 +138,7 @@ export function validateNewGateway(input: NewGateway, env: NodeJS.ProcessEnv, no
     if (error instanceof TransportPolicyError) throw new SavedGatewaysError(error.message);
     throw error;
   }
-  if (input.remotePort !== undefined || input.sshHostKeyPolicy || input.sshIdentity)
+  if (input.remotePort !== undefined || input.sshHostKeyPolicy || input.sshIdentity || input.sshKnownHostsFile)
     throw new SavedGatewaysError('SSH options need an SSH target (--ssh user@host)');
   const fingerprint = input.tlsFingerprint ? normalizeTlsFingerprint(input.tlsFingerprint) : undefined;
   if (input.tlsFingerprint && !fingerprint)

@@ -20,6 +20,8 @@ export type SshTunnelFailure = 'host-key' | 'auth' | 'ssh-missing' | 'target';
 export interface SshTunnelStatus {
   state: SshTunnelState;
   localPort?: number;
+  /** The running ssh, while up. */
+  pid?: number;
   /** Why the last ssh exited, in ssh's own words where it gave some. */
   error?: string;
   failure?: SshTunnelFailure;
@@ -207,7 +209,7 @@ export class SshTunnel extends EventEmitter {
       if (await canConnect(localPort)) {
         if (exited || this.stopped) return;
         up = true;
-        this.setStatus({ state: 'up', localPort });
+        this.setStatus({ state: 'up', localPort, ...(child.pid ? { pid: child.pid } : {}) });
         this.options.log?.('info', `ssh tunnel to ${this.options.target} up on 127.0.0.1:${localPort}`);
         return;
       }

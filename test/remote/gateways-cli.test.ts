@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../gateway/cli/cli-io';
+import { runCli } from '../../gateway/cli/main';
 import { createGatewaysCommand } from '../../gateway/cli/commands/gateways-command';
 import { gatewaySecretName, SAVED_GATEWAYS_FILE } from '../../gateway/remote/saved-gateways';
 import { openSecretStore } from '../../gateway/secrets/secret-store';
@@ -42,6 +43,12 @@ const fileText = () => readFileSync(path.join(dataDir, SAVED_GATEWAYS_FILE), 'ut
 const FP = 'ab'.repeat(32);
 
 describe('clawdesk gateways add | list | use | remove', () => {
+  it('is a command of the clawdesk CLI', async () => {
+    const io = captureIo();
+    await runCli(['--help'], io);
+    expect(io.out).toMatch(/^ {2}gateways {8}Gateways on other machines/m);
+  });
+
   it('keeps the token in the vault, never in gateways.json, and makes the first gateway the primary', async () => {
     const added = await cli([
       'add',

@@ -52,6 +52,7 @@ Options for add:
   --ssh-host-key-policy strict|openssh  strict (default): the host key must already be known; openssh: defer to
                                      your OpenSSH config
   --ssh-identity FILE                The SSH private key to use
+  --ssh-known-hosts FILE             Pin the host key with this known_hosts file alone (default: yours)
   --runner                           Also run the exec runner against it
   --primary                          Make it the primary
 
@@ -88,6 +89,7 @@ const OPTIONS = {
   'remote-port': { type: 'string' },
   'ssh-host-key-policy': { type: 'string' },
   'ssh-identity': { type: 'string' },
+  'ssh-known-hosts': { type: 'string' },
   'tls-fingerprint': { type: 'string' },
   'system-trust': { type: 'boolean', default: false },
   'allow-insecure-private-ws': { type: 'boolean', default: false },
@@ -163,6 +165,7 @@ function newGatewayFrom(name: string, url: string | undefined, values: Values): 
     ...(remotePort ? { remotePort: Number(remotePort) } : {}),
     ...(policy ? { sshHostKeyPolicy: policy } : {}),
     ...(values['ssh-identity'] ? { sshIdentity: values['ssh-identity'] } : {}),
+    ...(values['ssh-known-hosts'] ? { sshKnownHostsFile: values['ssh-known-hosts'] } : {}),
     ...(values['tls-fingerprint'] ? { tlsFingerprint: values['tls-fingerprint'] } : {}),
     ...(values['system-trust'] ? { systemTrust: true } : {}),
     ...(values['allow-insecure-private-ws'] ? { allowInsecurePrivateWs: true } : {}),
