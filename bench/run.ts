@@ -14,6 +14,7 @@ import { startClawdeskGateway } from './gateway-process';
 import { loadRealOpenclaw } from './gateway-real';
 import { fmt, round, table } from './stats';
 import { benchStateMigration } from './state-migration';
+import { benchOpenclawSupervisor, formatOpenclawSupervisor } from './openclaw-supervisor';
 
 /**
  * `npm run bench`: Clawdesk's gateway and, in the same run, the real openclaw gateway from the interop cache;
@@ -313,6 +314,17 @@ async function main(): Promise<number> {
 
   console.log('');
   const migration = await benchStateMigration({ log }).catch((error: Error) => ({ error: error.message }));
+  let openclawSupervisor: unknown = null;
+  if (values.only !== 'clawdesk') {
+    console.log('');
+    openclawSupervisor = await benchOpenclawSupervisor({ log }).then(
+      (figures) => (console.log(formatOpenclawSupervisor(figures)), figures),
+      (error: Error) => (
+        console.log(`openclaw supervisor benchmark failed: ${error.message}`),
+        { error: error.message }
+      ),
+    );
+  }
 
   const targets = Object.fromEntries(
     MEASURES.filter((t) => Number.isFinite(t.target)).map((t) => [
@@ -343,6 +355,7 @@ async function main(): Promise<number> {
       targets,
       exec,
       migration,
+      openclawSupervisor,
       problems,
     }),
   );

@@ -232,6 +232,15 @@ export interface KeyStorageDecisionView {
   secrets: SecretsView;
 }
 
+/** The tail of OpenClaw's gateway output and the supervisor's notes (mode OpenClaw (supervised)); empty otherwise. */
+export interface GatewayLogView {
+  mode: GatewayModeId;
+  /** The rotating log file on disk, when Clawdesk supervises OpenClaw's gateway. */
+  file?: string;
+  /** The last bytes of it, as text (bounded by the request). */
+  text: string;
+}
+
 export interface LogEntryView {
   ts: number;
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -299,7 +308,9 @@ export type Topic =
   | 'logs'
   | 'prompt'
   /** A running migration's progress changed (getMigrationProgress). */
-  | 'migration';
+  | 'migration'
+  /** OpenClaw's gateway wrote output (getGatewayLog); at most twice a second. */
+  | 'gateway-log';
 
 export interface AppEvent {
   type: 'changed';
@@ -334,6 +345,8 @@ export interface InvokeApi {
   /** Asks (natively) whether to keep the device key in a file readable only by the user; on Yes remembers it and reloads the identity. */
   acceptPlaintextKeyStorage(): Promise<KeyStorageDecisionView>;
   getLogs(limit: number): Promise<LogEntryView[]>;
+  /** The tail of OpenClaw's gateway log (supervised mode), at most `maxBytes`. */
+  getGatewayLog(maxBytes: number): Promise<GatewayLogView>;
   exportSupportBundle(): Promise<ExportFile>;
   getApprovalPrompt(): Promise<ApprovalPromptView | null>;
   decideApprovalPrompt(promptId: string, decision: Decision): Promise<void>;
@@ -367,6 +380,7 @@ export const INVOKE_METHODS = [
   'getSecrets',
   'acceptPlaintextKeyStorage',
   'getLogs',
+  'getGatewayLog',
   'exportSupportBundle',
   'getApprovalPrompt',
   'decideApprovalPrompt',

@@ -8,6 +8,7 @@ import type {
   DevicesView,
   ExecPolicyView,
   ExportFile,
+  GatewayLogView,
   InvokeApi,
   KeyStorageDecisionView,
   MigrationProgressView,
@@ -50,6 +51,8 @@ export interface DashboardDeps {
   };
   history: ApprovalHistory;
   logs: LogBuffer;
+  /** The tail of OpenClaw's gateway log (supervised mode). */
+  gatewayLog?(maxBytes: number): GatewayLogView;
   policy?: { read(): Promise<PolicySources>; write(policy: PolicyTriple): Promise<void> };
   state?: {
     scan(): Promise<StateView>;
@@ -408,6 +411,10 @@ export class DashboardService implements InvokeApi {
 
   async getLogs(limit: number) {
     return this.deps.logs.recent(limit);
+  }
+
+  async getGatewayLog(maxBytes: number): Promise<GatewayLogView> {
+    return this.deps.gatewayLog?.(maxBytes) ?? { mode: 'clawdesk-builtin', text: '' };
   }
 
   async exportSupportBundle(): Promise<ExportFile> {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { startApprovalClient, type ApprovalClientHandle } from '../gateway/approvals/approval-client';
 import type { Approver } from '../gateway/approvals/approver';
 import { createExecModules } from '../gateway/approvals/exec-modules';
@@ -46,6 +47,12 @@ export interface GatewayControllerOptions {
   /** How long a person has to answer before askFallback (the approval client's budget). */
   promptTimeoutMs?: number;
   probeTimeoutMs?: number;
+  /**
+   * Where Clawdesk's runner keeps its exec-approvals.json when attached to OpenClaw's gateway (default
+   * `<state dir>/clawdesk/node`). Never OpenClaw's state dir itself: OpenClaw 2026.9.6 keeps approvals in its database
+   * and refuses every exec while an exec-approvals.json sits there ("Legacy exec approvals exist ... run doctor").
+   */
+  runnerStateDir?: string;
   /** Which gateway to use (default clawdesk-builtin); see setMode(). */
   mode?: GatewayMode;
   /** Needed for mode openclaw-supervised. */
@@ -112,6 +119,10 @@ export class GatewayController {
     this.mode = options.mode ?? 'clawdesk-builtin';
   }
 
+  private runnerStateDir(): string {
+    return this.options.runnerStateDir ?? path.join(clawdeskDataDir(this.options.stateDir), 'node');
+  }
+
   gatewayMode(): GatewayMode {
     return this.mode;
   }
@@ -132,6 +143,15 @@ export class GatewayController {
   /** The last output of OpenClaw's gateway and the supervisor's notes (supervised mode), bounded. */
   logTail(maxBytes?: number): string {
     return this.supervisor?.outputTail(maxBytes) ?? '';
+  }
+
+  /** The dashboard's log view: the tail of OpenClaw's gateway log (supervised mode), else empty. */
+  gatewayLog(maxBytes?: number): { mode: GatewayMode; file?: string; text: string } {
+    return {
+      mode: this.mode,
+      file: this.mode === 'openclaw-supervised' ? this.options.openclaw?.logFile : undefined,
+      text: this.logTail(maxBytes),
+    };
   }
 
   /** The supervisor's own status (supervised mode), for `clawdesk openclaw status`-like detail. */
@@ -327,7 +347,7 @@ export class GatewayController {
     this.url = this.credentials.url;
     this.ownerView = this.ownerFor(status);
     const identity = (await this.loadIdentity()).signer;
-    const stateDir = this.options.stateDir;
+    const stateDir = this.runnerStateDir();
     this.attachment = await attachClawdesk({
       url: this.url,
       token: this.credentials.token,
@@ -406,7 +426,7 @@ export class GatewayController {
         token: this.options.token,
         password: this.options.password,
         identity,
-        stateDir: this.options.stateDir,
+        stateDir: this.runnerStateDir(),
         approver: this.options.approver,
         promptTimeoutMs: this.options.promptTimeoutMs,
         log: (level, message) => log(level, message),

@@ -27,6 +27,8 @@ export interface GatewayModeSetupOptions {
   env: NodeJS.ProcessEnv;
   dialog: DialogLike;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  /** Tells the dashboard that OpenClaw's log grew (the `gateway-log` topic), at most twice a second. */
+  notifyLog?(): void;
 }
 
 export interface GatewayModes {
@@ -46,10 +48,20 @@ export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayMode
   const settings = new GatewayModeSettings(path.join(options.userDataDir, GATEWAY_MODE_SETTINGS_FILE), {
     onProblem: (message) => options.log('warn', `gateway mode settings: ${message}`),
   });
+  let logTimer: NodeJS.Timeout | undefined;
+  const onOutput = () => {
+    if (logTimer || !options.notifyLog) return;
+    logTimer = setTimeout(() => {
+      logTimer = undefined;
+      options.notifyLog?.();
+    }, 500);
+    logTimer.unref?.();
+  };
   const openclaw: OpenclawModeOptions = {
     locate: () => locatePreferredInstall(settings.installPreference(), { dataDir: options.dataDir, env: options.env }),
     env: options.env,
     logFile: supervisorLogPath(options.dataDir),
+    supervisor: { onOutput },
   };
   return {
     settings,

@@ -189,6 +189,7 @@ async function start(): Promise<void> {
     env: process.env,
     dialog,
     log,
+    notifyLog: () => broadcast(['gateway-log']),
   });
   const controller: GatewayController = new GatewayController({
     openclaw: gatewayModes.openclaw,
@@ -408,6 +409,7 @@ async function start(): Promise<void> {
     },
     history,
     logs,
+    gatewayLog: (maxBytes) => controller.gatewayLog(maxBytes),
     policy: execPolicySource(target.stateDir, resolveConfigPath(currentPathEnvironment(), target.stateDir)),
     state: {
       scan: async () =>

@@ -127,6 +127,8 @@ export interface OpenclawSupervisorOptions {
   probe?: (port: number) => Promise<PortProbe>;
   findOwner?: (port: number) => Promise<PortOwner | undefined>;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  /** The child wrote output (or the supervisor a note); for a log view to refresh. Called often: throttle it. */
+  onOutput?: () => void;
 }
 
 /** Environment keys that make OpenClaw believe a service manager (systemd, launchd, Task Scheduler) runs it. */
@@ -321,8 +323,14 @@ export class OpenclawSupervisor extends EventEmitter {
     return Boolean((this.gen && !this.gen.exited) || this.doctor || this.timer || this.external);
   }
 
+  private appendOutput(chunk: Buffer): void {
+    this.output.append(chunk);
+    this.options.onOutput?.();
+  }
+
   private log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
     this.output.note(message);
+    this.options.onOutput?.();
     this.options.log?.(level, message);
   }
 
@@ -465,8 +473,8 @@ export class OpenclawSupervisor extends EventEmitter {
     }
     this.counters.spawns++;
     // Consumed at once: a full pipe would block the gateway.
-    child.stdout!.on('data', (d: Buffer) => this.output.append(d));
-    child.stderr!.on('data', (d: Buffer) => this.output.append(d));
+    child.stdout!.on('data', (d: Buffer) => this.appendOutput(d));
+    child.stderr!.on('data', (d: Buffer) => this.appendOutput(d));
     const gen: Generation = {
       id: ++this.generationIds,
       child,
@@ -758,8 +766,8 @@ export class OpenclawSupervisor extends EventEmitter {
         windowsHide: true,
       });
       this.doctor = child;
-      child.stdout.on('data', (d: Buffer) => this.output.append(d));
-      child.stderr.on('data', (d: Buffer) => this.output.append(d));
+      child.stdout.on('data', (d: Buffer) => this.appendOutput(d));
+      child.stderr.on('data', (d: Buffer) => this.appendOutput(d));
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;

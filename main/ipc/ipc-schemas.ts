@@ -40,6 +40,7 @@ export const IPC_ARG_SCHEMAS: ArgSchemas = {
   getSecrets: z.tuple([]),
   acceptPlaintextKeyStorage: z.tuple([]),
   getLogs: z.tuple([z.number().int().min(1).max(5000)]),
+  getGatewayLog: z.tuple([z.number().int().min(1).max(1_048_576)]),
   exportSupportBundle: z.tuple([]),
   getApprovalPrompt: z.tuple([]),
   decideApprovalPrompt: z.tuple([id, decision]),

@@ -216,6 +216,52 @@ describe('gateway modes in the controller', () => {
     expect(await probeGatewayPort(port)).toEqual({ kind: 'free' });
   });
 
+  it('the dashboard’s log view: OpenClaw’s output and the supervisor’s notes, announced throttled', async () => {
+    const port = await freePort();
+    const root = tmp('clawdesk-talky-oc-');
+    const pkg = path.join(root, 'node_modules', 'openclaw');
+    fs.mkdirSync(path.join(pkg, 'dist'), { recursive: true });
+    fs.writeFileSync(
+      path.join(pkg, 'package.json'),
+      JSON.stringify({ name: 'openclaw', version: '0.0.0-talky', engines: { node: `>=${process.versions.node}` } }),
+    );
+    fs.writeFileSync(
+      path.join(pkg, 'openclaw.mjs'),
+      'for (let i = 0; i < 200; i++) console.log(`hello from openclaw ${i}`);\nsetInterval(() => {}, 1 << 30);\n',
+    );
+    const userDataDir = tmp();
+    let announced = 0;
+    const modes = setupGatewayModes({
+      userDataDir,
+      dataDir: tmp(),
+      port,
+      env: { PATH: process.env.PATH, HOME: tmp() },
+      dialog: new FakeDialog().api,
+      log: () => undefined,
+      notifyLog: () => announced++,
+    });
+    // The person pointed Clawdesk at this install.
+    await modes.settings.choose('openclaw-supervised', { installPath: root, nodePath: process.execPath });
+    const { c } = controller(port, 'openclaw-supervised', {
+      ...modes.openclaw,
+      supervisor: { ...modes.openclaw.supervisor, readyTimeoutMs: 3_000 },
+    });
+    expect(c.gatewayLog()).toEqual({ mode: 'openclaw-supervised', file: modes.openclaw.logFile, text: '' });
+    await c.start();
+    expect(c.status()).toMatchObject({ state: 'error', logFile: modes.openclaw.logFile });
+    const view = c.gatewayLog(64 * 1024);
+    expect(view.text).toContain('hello from openclaw 199');
+    expect(view.text).toContain('state failed');
+    expect(c.gatewayLog(100).text.length).toBeLessThanOrEqual(100);
+    const deadline = Date.now() + 10_000;
+    while (announced === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // Throttled: far fewer announcements than lines.
+    expect(announced).toBeGreaterThan(0);
+    expect(announced).toBeLessThan(200);
+    await c.setMode('clawdesk-builtin');
+    expect(c.gatewayLog()).toEqual({ mode: 'clawdesk-builtin', file: undefined, text: '' });
+  });
+
   it('switching modes stops only what Clawdesk started, then starts the new mode', async () => {
     const port = await freePort();
     const dataDir = tmp();

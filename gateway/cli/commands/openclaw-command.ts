@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { TerminalApprover } from '../../approvals/approver';
 import { CLI_KEYCHAIN_HINT, clawdeskDataDir, loadClawdeskIdentity } from '../../identity/clawdesk-identity';
 import { attachClawdesk, type ClawdeskAttachment } from '../../openclaw/attach';
@@ -94,7 +95,7 @@ function printStatus(io: CliIo, flags: Flags, status: SupervisorStatus | Record<
 }
 
 const start = async (io: CliIo, flags: Flags): Promise<number> => {
-  const { env, target, dataDir, port } = await context(io, flags);
+  const { env, dataDir, port } = await context(io, flags);
   const existing = liveSupervisorRecord(dataDir);
   if (existing) {
     io.stderr(
@@ -175,7 +176,8 @@ const start = async (io: CliIo, flags: Flags): Promise<number> => {
         token: creds.token,
         password: creds.password,
         identity: loaded.signer,
-        stateDir: target.stateDir,
+        // Not OpenClaw's state dir: an exec-approvals.json there makes OpenClaw 2026.9.6 refuse every exec.
+        stateDir: path.join(dataDir, 'node'),
         approver: interactive ? new TerminalApprover() : undefined,
         approverClient: { clientId: 'cli', clientMode: 'cli', displayName: 'Clawdesk terminal' },
         log: (level, message) => level !== 'debug' && io.stderr(`[exec] ${message}\n`),
