@@ -84,7 +84,10 @@ export interface SystemRunPlan {
   mutableFileOperand?: MutableFileOperand;
 }
 
-const argvSchema = z.array(z.string()).min(1, 'command must be a non-empty array of strings');
+// A NUL byte cannot reach a program (exec stops its argument there): refused before any plan or approval exists.
+const argvSchema = z
+  .array(z.string().refine((arg) => !arg.includes('\u0000'), 'command arguments must not contain NUL bytes'))
+  .min(1, 'command must be a non-empty array of strings');
 const nullableString = z.string().nullable().optional();
 /** An agent id keys the approvals file: never one that names Object.prototype's own members. */
 const agentIdSchema = z

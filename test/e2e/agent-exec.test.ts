@@ -2,16 +2,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectGateway, createDeviceIdentity } from '../interop/device-client';
 import {
   cliUser,
   makeTempDir,
+  REMOTE_PEER_HEADERS,
   removeTempDirs,
   startClawdeskGateway,
+  waitForPasswordHello,
   type TargetGateway,
 } from '../interop/interop-target';
 import {
   ensureOpenclawInstalled,
   repoRoot,
+  spawnRealOpenclawGateway,
   startRealOpenclawGateway,
   type RealGateway,
 } from '../interop/openclaw-harness';
@@ -136,6 +140,46 @@ describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () =>
     ).toBe(false);
   });
 
+  it('bad input: malformed exec calls get a clear error in the tool result, and leave no approval or process', async () => {
+    // One turn, five malformed calls in a row (one agent process instead of five). A prompt would be a finding: the
+    // person must never be asked about input that cannot run; the scripted answer is deny, so nothing could run.
+    approver.answer('deny');
+    const shown = approver.views.length;
+    const childrenBefore = childrenOf(gateway.pid!);
+    // 200 KiB: OpenClaw's own model stream refuses a tool call's arguments above 256,000 bytes ("Exceeded
+    // tool-call argument buffer limit", the whole run fails), so a 1 MB command never reaches a real agent's exec tool.
+    const huge = `basename ${'A'.repeat(200 * 1024)}`;
+    const calls = [
+      { workdir: '/tmp' },
+      { command: huge },
+      { command: 'basename CLAWDESK-NUL-\u0000-BYTE' },
+      { command: 'basename CLAWDESK-HOST', host: 'mars' },
+      { command: 'basename CLAWDESK-NODE', node: 'no-such-node' },
+    ];
+    const turn = await agent.turn({ command, calls });
+    expect(turn.result.code, describeTurn(turn)).toBe(0);
+    const outputs = model.toolOutputs(turn.trigger);
+    expect(outputs, describeTurn(turn)).toHaveLength(calls.length);
+    const [noCommand, tooLong, nul, unknownHost, unknownNode] = outputs;
+    expect(noCommand).toMatch(/command/i);
+    expect(tooLong).toMatch(/longer than 65536 bytes/);
+    expect(nul).toMatch(/NUL bytes/);
+    expect(unknownHost).toMatch(/host/i);
+    expect(unknownNode).toMatch(/no-such-node|node not found|requested node/i);
+    for (const output of outputs) expect(output).not.toMatch(/^Node: /);
+    expect(approver.views.length, `prompted for malformed input: ${JSON.stringify(approver.views.slice(shown))}`).toBe(
+      shown,
+    );
+    const pending = await approver.observer.request<unknown[]>('exec.approval.list', {});
+    expect(pending).toEqual([]);
+    expect(
+      approver.nodeEvents.some(
+        (e) => e.event === 'exec.started' && /CLAWDESK-(NUL|HOST|NODE)|AAAA/.test(JSON.stringify(e.payload)),
+      ),
+    ).toBe(false);
+    expect(childrenOf(gateway.pid!).filter((pid) => !childrenBefore.includes(pid))).toEqual([]);
+  });
+
   it(
     'allow-always: the command runs, the decision is recorded, and the next turn runs with no prompt',
     { timeout: 480_000 },
@@ -170,6 +214,21 @@ describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () =>
     },
   );
 });
+
+/** Processes whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
 
 describe('embedded: askFallback on expiry', () => {
   const TOKEN = `e2e-fallback-${process.pid}-${Date.now()}`;
@@ -225,61 +284,184 @@ describe('embedded: Clawdesk’s gateway with auth none', () => {
   });
 });
 
-describe('attach: OpenClaw’s gateway (token), `clawdesk node run` as its node, Clawdesk’s approval client as approver', () => {
-  const TOKEN = `e2e-attach-${process.pid}-${Date.now()}`;
+/** OpenClaw's own gateway for attach cells: token or password, its config carrying the agent's model and exec policy. */
+async function startOpenclawGatewayFor(auth: { mode: 'token' | 'password'; secret: string }): Promise<RealGateway> {
+  const options = {
+    authMode: auth.mode,
+    ...(auth.mode === 'token' ? { token: auth.secret } : { password: auth.secret }),
+    tmpDir: makeTempDir(`attach-gw-${auth.mode}`),
+    // Gateway-backed turns run inside OpenClaw's gateway: its config carries the scripted model and the exec policy.
+    extraConfig: agentConfig(model),
+    startTimeoutMs: 240_000,
+  };
+  if (auth.mode === 'token') return startRealOpenclawGateway(options);
+  // The interop harness's hello probe speaks no password: Clawdesk's client checks the password is served.
+  const gw = await spawnRealOpenclawGateway(options);
+  await waitForPasswordHello(gw.port, auth.secret, () => gw.exitInfo() !== undefined, 240_000).catch(async (error) => {
+    await gw.stop(1_000);
+    throw new Error(`${(error as Error).message}\n${gw.output().slice(-3000)}`);
+  });
+  return {
+    port: gw.port,
+    pid: gw.pid,
+    environment: gw.environment,
+    firstHelloMs: 0,
+    output: gw.output,
+    stop: () => gw.stop(),
+  };
+}
+
+for (const mode of ['token', 'password'] as const) {
+  describe(`attach: OpenClaw’s gateway (${mode}), \`clawdesk node run\` as its node, Clawdesk’s approval client as approver`, () => {
+    const secret = `e2e-attach-${mode}-${process.pid}-${Date.now()}`;
+    const credential = mode === 'token' ? { token: secret } : { password: secret };
+    let real: RealGateway | undefined;
+    let node: { output(): string; stop(): Promise<void> } | undefined;
+    let approver: ClawdeskApprover | undefined;
+    afterAll(async () => {
+      await approver?.stop();
+      await node?.stop();
+      await real?.stop();
+    });
+
+    it('allow-once', { timeout: 600_000 }, async () => {
+      real = await startOpenclawGatewayFor({ mode, secret });
+      const url = `ws://127.0.0.1:${real.port}`;
+      node = startClawdeskNode(url, credential);
+      const cli = cliUser({ port: real.port, authMode: mode, ...credential });
+      let lastPending: unknown;
+      // OpenClaw asks the owner to approve a node's command surface once: `openclaw nodes approve`.
+      const requestId = await waitUntil(
+        'the node’s pending request on OpenClaw’s gateway',
+        async () => {
+          const listed = await cli.json<any>(['nodes', 'pending']);
+          const pending: any[] = Array.isArray(listed) ? listed : (listed?.pending ?? listed?.requests ?? []);
+          if (!pending.length) lastPending = listed;
+          return pending[0]?.requestId as string | undefined;
+        },
+        120_000,
+      ).catch((error) => {
+        throw new Error(
+          `${error.message}; last \`nodes pending --json\`: ${JSON.stringify(lastPending)}\n--- Clawdesk node ---\n${node!.output().slice(-2000)}`,
+        );
+      });
+      const approved = await cli.run(['nodes', 'approve', requestId]);
+      expect(approved.code, approved.stderr).toBe(0);
+      approver = await startClawdeskApprover({ url, ...credential }, { dir: makeTempDir(`approver-attach-${mode}`) });
+      const nodeId = await clawdeskNodeId(approver, 60_000);
+      // `openclaw agent` (gateway-backed, the common attach setup): the turn runs inside OpenClaw's gateway. (`--local`
+      // with its own state dir is refused there: its runtime identity token is not signed with the gateway's secret.)
+      const agent = createAgent({
+        gatewayPort: real.port,
+        authMode: mode,
+        ...credential,
+        model,
+        gatewayBacked: true,
+      });
+      approver.answer('allow-once');
+      const turn = await agent.turn({ command });
+      // OpenClaw's gateway does not forward node events to operators the way Clawdesk's does: the runner's own log.
+      await expectRanOnClawdesk(turn, approver, nodeId, 'allow-once', false);
+      await waitUntil('the run in Clawdesk’s runner log', () => node!.output().includes(turn.marker));
+    });
+  });
+}
+
+/**
+ * What OpenClaw's gateway in `auth: none` allows and refuses, verified against the real gateway (loopback bind, the
+ * test client's X-Forwarded-For trusted so it can stand for a remote peer). Allowed on loopback with no credential at
+ * all: a device-less `gateway-client`/`backend` operator, with every scope it asks for (`operator.admin` included:
+ * it lists approvals); any client with a device, paired silently (a `cli` operator and a `node` get device tokens).
+ * Refused: a device-less `cli` operator or `node` ("device identity required"), a device-less client from a remote
+ * peer (the same), and a remote device until someone approves its pairing request (PAIRING_REQUIRED). So in `none`
+ * every local process is an administrator; Clawdesk's gateway in `none` is narrower (docs/protocol.md, "Auth modes").
+ */
+describe('attach: OpenClaw’s gateway in auth none', () => {
   let real: RealGateway | undefined;
-  let node: { output(): string; stop(): Promise<void> } | undefined;
-  let approver: ClawdeskApprover | undefined;
   afterAll(async () => {
-    await approver?.stop();
-    await node?.stop();
     await real?.stop();
   });
-
-  it('allow-once', async () => {
-    // Gateway-backed turns run inside OpenClaw's gateway: its config carries the scripted model and the exec policy.
+  it('allows every local client and refuses device-less cli/node clients and unpaired remote devices', async () => {
     real = await startRealOpenclawGateway({
-      authMode: 'token',
-      token: TOKEN,
-      tmpDir: makeTempDir('attach-gw'),
-      extraConfig: agentConfig(model),
+      authMode: 'none',
+      tmpDir: makeTempDir('attach-none'),
+      trustedProxies: ['127.0.0.1'],
+      startTimeoutMs: 240_000,
     });
-    const url = `ws://127.0.0.1:${real.port}`;
-    node = startClawdeskNode(url, TOKEN);
-    const cli = cliUser({ port: real.port, authMode: 'token', token: TOKEN });
-    let lastPending: unknown;
-    // OpenClaw asks the owner to approve a node's command surface once: `openclaw nodes approve`.
-    const requestId = await waitUntil(
-      'the node’s pending request on OpenClaw’s gateway',
-      async () => {
-        const listed = await cli.json<any>(['nodes', 'pending']);
-        const pending: any[] = Array.isArray(listed) ? listed : (listed?.pending ?? listed?.requests ?? []);
-        if (!pending.length) lastPending = listed;
-        return pending[0]?.requestId as string | undefined;
-      },
-      60_000,
-    ).catch((error) => {
-      throw new Error(
-        `${error.message}; last \`nodes pending --json\`: ${JSON.stringify(lastPending)}\n--- Clawdesk node ---\n${node!.output().slice(-2000)}`,
-      );
+    const port = real.port;
+    const probe = async (options: Omit<Parameters<typeof connectGateway>[0], 'port'>) => {
+      const result = await connectGateway({ port, timeoutMs: 20_000, ...options });
+      const list = result.ok ? await result.client!.request('exec.approval.list', {}).catch((e) => e) : undefined;
+      await result.client?.close();
+      return { ...result, list };
+    };
+    const node = {
+      clientId: 'node-host',
+      clientMode: 'node',
+      role: 'node' as const,
+      scopes: [],
+      commands: ['system.run'],
+    };
+    const backend = await probe({ clientId: 'gateway-client', clientMode: 'backend', scopes: ['operator.admin'] });
+    expect(backend.ok, JSON.stringify(backend.error)).toBe(true);
+    expect(backend.hello?.auth?.scopes).toContain('operator.admin');
+    expect(backend.list?.ok).toBe(true);
+    const cliWithDevice = await probe({
+      clientId: 'cli',
+      clientMode: 'cli',
+      scopes: ['operator.admin', 'operator.approvals'],
+      device: createDeviceIdentity(),
     });
-    const approved = await cli.run(['nodes', 'approve', requestId]);
-    expect(approved.code, approved.stderr).toBe(0);
-    approver = await startClawdeskApprover({ url, token: TOKEN }, { dir: makeTempDir('approver-attach') });
-    const nodeId = await clawdeskNodeId(approver);
-    // `openclaw agent` (gateway-backed, the common attach setup): the turn runs inside OpenClaw's gateway. (`--local`
-    // with its own state dir is refused there: its runtime identity token is not signed with the gateway's secret.)
-    const agent = createAgent({ gatewayPort: real.port, authMode: 'token', token: TOKEN, model, gatewayBacked: true });
-    approver.answer('allow-once');
-    const turn = await agent.turn({ command });
-    // OpenClaw's gateway does not forward node events to operators the way Clawdesk's does: the runner's own log.
-    await expectRanOnClawdesk(turn, approver, nodeId, 'allow-once', false);
-    await waitUntil('the run in Clawdesk’s runner log', () => node!.output().includes(turn.marker));
+    expect(cliWithDevice.ok, JSON.stringify(cliWithDevice.error)).toBe(true);
+    expect(cliWithDevice.hello?.auth?.deviceToken).toBeTruthy();
+    const nodeWithDevice = await probe({ ...node, device: createDeviceIdentity() });
+    expect(nodeWithDevice.ok, JSON.stringify(nodeWithDevice.error)).toBe(true);
+    for (const refused of [
+      await probe({ clientId: 'cli', clientMode: 'cli', scopes: ['operator.admin'] }),
+      await probe(node),
+      await probe({
+        clientId: 'gateway-client',
+        clientMode: 'backend',
+        scopes: ['operator.admin'],
+        headers: REMOTE_PEER_HEADERS,
+      }),
+    ]) {
+      expect(refused.ok).toBe(false);
+      expect(refused.error?.details?.code).toBe('DEVICE_IDENTITY_REQUIRED');
+    }
+    const remoteDevice = await probe({ ...node, device: createDeviceIdentity(), headers: REMOTE_PEER_HEADERS });
+    expect(remoteDevice.ok).toBe(false);
+    expect(remoteDevice.error?.details?.code).toBe('PAIRING_REQUIRED');
+  });
+});
+
+describe('embedded: Clawdesk’s gateway (password), openclaw agent --local', () => {
+  it('allow-once', async () => {
+    const PASSWORD = `e2e-password-${process.pid}-${Date.now()}`;
+    const gateway = await startClawdeskGateway({ authMode: 'password', password: PASSWORD });
+    const approver = await startClawdeskApprover(
+      { url: `ws://127.0.0.1:${gateway.port}`, password: PASSWORD },
+      { dir: makeTempDir('approver-password') },
+    );
+    try {
+      const nodeId = await clawdeskNodeId(approver);
+      const agent = createAgent({ gatewayPort: gateway.port, authMode: 'password', password: PASSWORD, model });
+      await agent.ensureDeviceIdentity();
+      approver.answer('allow-once');
+      const turn = await agent.turn({ command });
+      await expectRanOnClawdesk(turn, approver, nodeId, 'allow-once');
+    } finally {
+      await approver.stop();
+      await gateway.stop();
+    }
   });
 });
 
 /** `clawdesk node run` (the built CLI) as a child process under the loopback guard, with its own state dir. */
-function startClawdeskNode(url: string, token: string): { output(): string; stop(): Promise<void> } {
+function startClawdeskNode(
+  url: string,
+  credential: { token?: string; password?: string },
+): { output(): string; stop(): Promise<void> } {
   const install = ensureOpenclawInstalled();
   const dir = makeTempDir('clawdesk-node');
   const stateDir = path.join(dir, 'state');
@@ -292,8 +474,7 @@ function startClawdeskNode(url: string, token: string): { output(): string; stop
       'run',
       '--url',
       url,
-      '--token',
-      token,
+      ...(credential.token ? ['--token', credential.token] : ['--password', credential.password!]),
       '--state-dir',
       stateDir,
       '--identity',

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -128,12 +128,12 @@ function agentOf(environment: OpenclawEnvironment, config: Record<string, unknow
           if (create) { const id = create(); console.log(JSON.stringify({ deviceId: id.deviceId })); process.exit(0); }
         }
         console.error('loadOrCreateDeviceIdentity not found'); process.exit(1);`;
-      const result = spawnSync(install.nodeBin, ['--input-type=commonjs', '-e', `(async () => {${script}})()`], {
+      // Asynchronously: a blocking spawnSync stalls the vitest worker's RPC under load ("Timeout calling onTaskUpdate").
+      const result = await runProcess(install.nodeBin, ['--input-type=commonjs', '-e', `(async () => {${script}})()`], {
         env: environment.env,
-        encoding: 'utf8',
-        timeout: 60_000,
+        timeoutMs: 120_000,
       });
-      if (result.status !== 0) throw new Error(`could not create the agent's device identity: ${result.stderr}`);
+      if (result.code !== 0) throw new Error(`could not create the agent's device identity: ${result.stderr}`);
       return JSON.parse(result.stdout.trim().split('\n').pop()!).deviceId as string;
     },
     async turn(script, turnOptions = {}) {
@@ -161,4 +161,28 @@ function agentOf(environment: OpenclawEnvironment, config: Record<string, unknow
 
 export function describeTurn(turn: AgentTurn): string {
   return `agent turn ${turn.trigger}: exit ${turn.result.code}${turn.result.timedOut ? ' (timed out)' : ''} in ${turn.result.durationMs} ms\n--- stdout ---\n${turn.result.stdout.slice(-3000)}\n--- stderr ---\n${turn.result.stderr.slice(-4000)}`;
+}
+
+/** A child process's exit code and output, without blocking the event loop. */
+function runProcess(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

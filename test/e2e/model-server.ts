@@ -13,6 +13,11 @@ export interface TurnScript {
   command: string;
   /** Extra arguments for the exec tool call (e.g. `{ host: 'node' }`). */
   toolArgs?: Record<string, unknown>;
+  /**
+   * Several exec calls in one turn, in order, each with exactly these arguments (`command` and `toolArgs` are then
+   * ignored): call k+1 once k tool results follow the prompt, the final text after the last.
+   */
+  calls?: Array<Record<string, unknown>>;
   /** The final text, given the tool message's content; default `RESULT: <content>`. */
   finalText?: (toolOutput: string) => string;
 }
@@ -74,12 +79,15 @@ export async function startModelServer(): Promise<ModelServer> {
     const trigger = [...scripts.keys()].find((word) => prompt.includes(word)) ?? null;
     if (!trigger) return { trigger: null, reply: { kind: 'text', text: 'Nothing to do.' } };
     const script = scripts.get(trigger)!;
-    const tool = messages.slice(lastUser + 1).find((m) => m?.role === 'tool');
-    if (tool) {
-      const output = textOf(tool.content);
+    const tools = messages.slice(lastUser + 1).filter((m) => m?.role === 'tool');
+    const calls = script.calls ?? [{ command: script.command, ...(script.toolArgs ?? {}) }];
+    // The newest tool result (the one this request answers); the final text quotes them all.
+    const latest = tools.length ? textOf(tools[tools.length - 1].content) : undefined;
+    if (tools.length >= calls.length) {
+      const output = tools.map((m) => textOf(m.content)).join('\n');
       return {
         trigger,
-        toolOutput: output,
+        toolOutput: latest,
         reply: { kind: 'text', text: script.finalText ? script.finalText(output) : `RESULT: ${output}` },
       };
     }
@@ -92,11 +100,8 @@ export async function startModelServer(): Promise<ModelServer> {
       };
     return {
       trigger,
-      reply: {
-        kind: 'tool',
-        name: 'exec',
-        args: JSON.stringify({ command: script.command, ...(script.toolArgs ?? {}) }),
-      },
+      ...(latest !== undefined ? { toolOutput: latest } : {}),
+      reply: { kind: 'tool', name: 'exec', args: JSON.stringify(calls[tools.length]) },
     };
   };
 

@@ -248,6 +248,13 @@ describe('system.run under the node policy', () => {
     expect(existsSync(path.join(work, 'one'))).toBe(true);
   });
 
+  it('refuses a NUL byte in an argument before any plan exists', async () => {
+    const err = await refusal(runner.prepare({ command: ['sh', '-lc', 'basename a\u0000b'], cwd: work }));
+    expect(err.message).toBe('invalid params: command.2: command arguments must not contain NUL bytes');
+    expect((await refusal(runner.run({ command: ['/bin/echo', 'a\u0000b'], cwd: work }))).message).toMatch(/NUL bytes/);
+    expect(events).toEqual([]);
+  });
+
   it('prepare reports a plan the allowlist already covers as security full; the run still decides from the file', async () => {
     const reported = async (command: string[]) =>
       ((await runner.prepare({ command, cwd: work })) as any).execPolicy as Record<string, unknown>;

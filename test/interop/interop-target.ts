@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { connectGateway as connectClawdeskClient } from '../../gateway/client/gateway-client';
 import { connectGateway, connectWithRetry, createDeviceIdentity, type DeviceIdentity } from './device-client';
 import {
   ensureOpenclawInstalled,
@@ -49,6 +50,9 @@ export interface TargetGateway {
   port: number;
   authMode: AuthMode;
   token?: string;
+  password?: string;
+  /** The gateway process (Clawdesk's: the runner's parent). */
+  pid?: number;
   stateDir: string;
   /** The gateway's own loopback-guard log. */
   egressLog: string;
@@ -59,6 +63,8 @@ export interface TargetGateway {
 export interface StartTargetOptions {
   authMode: AuthMode;
   token?: string;
+  /** The shared password (`authMode: 'password'`, Clawdesk only). */
+  password?: string;
   /** Clawdesk only: start the embedded exec runner (default true, as `gateway run` does). */
   withNode?: boolean;
 }
@@ -108,6 +114,7 @@ export async function startClawdeskGateway(options: StartTargetOptions): Promise
     options.authMode,
   ];
   if (options.authMode === 'token') args.push('--token', options.token!);
+  if (options.authMode === 'password') args.push('--password', options.password!);
   if (options.withNode === false) args.push('--no-node');
   const child = spawn(process.execPath, args, {
     cwd: tmpDir,
@@ -138,6 +145,24 @@ export async function startClawdeskGateway(options: StartTargetOptions): Promise
     await exitPromise;
     clearTimeout(forced);
   };
+  if (options.authMode === 'password') {
+    // The interop device client speaks no password: Clawdesk's own client checks the gateway answers hello-ok.
+    await waitForPasswordHello(port, options.password!, () => exited !== undefined, 20_000).catch(async (error) => {
+      await stop();
+      throw new Error(`Clawdesk gateway did not answer hello-ok on ${port}: ${(error as Error).message}\n${output}`);
+    });
+    return {
+      kind: 'clawdesk',
+      pid: child.pid,
+      port,
+      authMode: options.authMode,
+      password: options.password,
+      stateDir,
+      egressLog,
+      output: () => output,
+      stop,
+    };
+  }
   const hello = await connectWithRetry(
     { port, token: options.token, clientId: 'gateway-client', clientMode: 'backend', scopes: [], timeoutMs: 5_000 },
     20_000,
@@ -151,6 +176,7 @@ export async function startClawdeskGateway(options: StartTargetOptions): Promise
   await hello.client?.close();
   return {
     kind: 'clawdesk',
+    pid: child.pid,
     port,
     authMode: options.authMode,
     token: options.token,
@@ -159,6 +185,36 @@ export async function startClawdeskGateway(options: StartTargetOptions): Promise
     output: () => output,
     stop,
   };
+}
+
+/** Polls until a password-authenticated gateway-client/backend connection gets hello-ok. */
+export async function waitForPasswordHello(
+  port: number,
+  password: string,
+  gone: () => boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline && !gone()) {
+    try {
+      const session = await connectClawdeskClient({
+        url: `ws://127.0.0.1:${port}`,
+        password,
+        clientId: 'gateway-client',
+        clientMode: 'backend',
+        role: 'operator',
+        scopes: [],
+        connectTimeoutMs: 5_000,
+      });
+      await session.close();
+      return;
+    } catch (error) {
+      last = error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(gone() ? 'the process exited' : `no hello-ok in ${timeoutMs} ms (last: ${String(last)})`);
 }
 
 /** A person at a terminal with the real openclaw CLI configured for the gateway (own HOME and state dir). */
@@ -170,12 +226,13 @@ export interface CliUser {
   egressAttempts(): string[];
 }
 
-export function cliUser(gateway: Pick<TargetGateway, 'port' | 'authMode' | 'token'>): CliUser {
+export function cliUser(gateway: Pick<TargetGateway, 'port' | 'authMode' | 'token'> & { password?: string }): CliUser {
   const environment = openclawEnv({
     tmpDir: makeTempDir('cli'),
     port: gateway.port,
     authMode: gateway.authMode,
     token: gateway.token,
+    password: gateway.password,
   });
   const run = (args: string[], options: { input?: string; timeoutMs?: number } = {}) =>
     runOpenclaw(args, environment.env, { timeoutMs: options.timeoutMs ?? 60_000, input: options.input });
