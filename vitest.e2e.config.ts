@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],
     pool: 'forks',
-    testTimeout: 240_000,
+    testTimeout: 420_000,
     hookTimeout: 600_000,
     fileParallelism: false,
   },

@@ -182,7 +182,7 @@ describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () =>
 
   it(
     'allow-always: the command runs, the decision is recorded, and the next turn runs with no prompt',
-    { timeout: 480_000 },
+    { timeout: 720_000 },
     async () => {
       // ask on-miss: "Always allow" is offered (ask always offers allow-once only).
       const onMiss = createAgent({ gatewayPort: gateway.port, authMode: 'token', token: TOKEN, model, ask: 'on-miss' });
@@ -324,7 +324,7 @@ for (const mode of ['token', 'password'] as const) {
       await real?.stop();
     });
 
-    it('allow-once', { timeout: 600_000 }, async () => {
+    it('allow-once', { timeout: 720_000 }, async () => {
       real = await startOpenclawGatewayFor({ mode, secret });
       const url = `ws://127.0.0.1:${real.port}`;
       node = startClawdeskNode(url, credential);

@@ -152,7 +152,7 @@ function agentOf(environment: OpenclawEnvironment, config: Record<string, unknow
           `Please run the command for ${trigger} with the exec tool.`,
         ],
         environment.env,
-        { timeoutMs: turnOptions.timeoutMs ?? 220_000 },
+        { timeoutMs: turnOptions.timeoutMs ?? 300_000 },
       );
       return { trigger, marker, sessionKey, result, finalText: result.stdout.trim() };
     },
