@@ -25,7 +25,7 @@ async function privateBus(withTrayHost: boolean): Promise<string> {
   const daemon = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
-  cleanups.push(() => daemon.kill('SIGTERM'));
+  cleanups.push(() => void daemon.kill('SIGTERM'));
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
     daemon.stdout.on('data', (d: Buffer) => (out += d.toString()).includes('\n') && resolve(out.trim()));

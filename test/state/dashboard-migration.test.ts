@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MigrationProgressView } from '../../common/ipc-contract';
-import { DashboardService } from '../../main/dashboard-service';
+import { DashboardService, type DashboardDeps } from '../../main/dashboard-service';
 import { migrateIntoActive } from '../../main/desktop-sources';
 import type { PathEnvironment } from '../../gateway/state/state-paths';
 import { scanStateDirs } from '../../gateway/state/state-scan';
@@ -43,7 +43,8 @@ const pe = (): PathEnvironment => ({
 
 function service(onProgress: (view: MigrationProgressView | null, service: DashboardService) => void) {
   const topics: string[][] = [];
-  const svc: DashboardService = new DashboardService({
+  // Only what a migration touches; the rest of the dashboard's dependencies are never called here.
+  const deps: Pick<DashboardDeps, 'state' | 'notify'> = {
     state: {
       scan: async () => ({ dirs: [], findings: [] }),
       migrate: async (dryRun, hooks) => migrateIntoActive(await scanStateDirs(pe()), dryRun, hooks),
@@ -53,7 +54,8 @@ function service(onProgress: (view: MigrationProgressView | null, service: Dashb
       if (t.includes('migration') && !t.includes('state'))
         void svc.getMigrationProgress().then((v) => onProgress(v, svc));
     },
-  } as unknown as ConstructorParameters<typeof DashboardService>[0]);
+  };
+  const svc: DashboardService = new DashboardService(deps as DashboardDeps);
   return { svc, topics };
 }
 
