@@ -154,6 +154,14 @@ export class GatewayController {
     };
   }
 
+  /** The runner's and the approval client's connection states (undefined when not started). */
+  clientStates(): { node?: string; approver?: string } {
+    return {
+      node: (this.attachment?.node ?? this.node)?.status().state,
+      approver: (this.attachment?.approvals ?? this.approvals)?.status().state,
+    };
+  }
+
   /** The supervisor's own status (supervised mode), for `clawdesk openclaw status`-like detail. */
   supervisorStatus(): SupervisorStatus | undefined {
     return this.supervisor?.status();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { discoverOpenclaw, locatePreferredInstall } from '../gateway/openclaw/discovery';
+import { installOpenclaw, type InstallProgress } from '../gateway/openclaw/installer';
 import { supervisorLogPath } from '../gateway/openclaw/supervisor-record';
 import type { DialogLike, PowerMonitorLike } from './electron-facades';
 import type { GatewayController, OpenclawModeOptions } from './gateway-controller';
@@ -27,6 +28,8 @@ export interface GatewayModeSetupOptions {
   env: NodeJS.ProcessEnv;
   dialog: DialogLike;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  /** Installs OpenClaw when the person asks at first run (default: the npm installer into `dataDir`). */
+  install?: (onProgress: (progress: InstallProgress) => void) => Promise<void>;
   /** Tells the dashboard that OpenClaw's log grew (the `gateway-log` topic), at most twice a second. */
   notifyLog?(): void;
 }
@@ -70,6 +73,12 @@ export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayMode
       const resolved = await resolveGatewayMode({
         settings,
         dialog: options.dialog,
+        install: async () => {
+          const onProgress = (p: InstallProgress) =>
+            options.log('info', `installing OpenClaw: ${Math.round(p.fraction * 100)}% ${p.message}`);
+          if (options.install) await options.install(onProgress);
+          else await installOpenclaw({ dataDir: options.dataDir, onProgress });
+        },
         discover: () =>
           discoverOpenclaw({
             port: options.port,

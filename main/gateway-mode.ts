@@ -94,13 +94,27 @@ export class GatewayModeSettings {
   }
 }
 
-/** What the first-run question shows: the proposal first, then the other modes, then "Decide later". */
-export function firstRunQuestion(proposal: ModeProposal): {
+/** A first-run answer: a mode, "install OpenClaw, then supervise it", or undefined for "Decide later". */
+export type FirstRunAnswer = GatewayMode | 'install' | undefined;
+
+/**
+ * What the first-run question shows: the proposal first, then (when OpenClaw is not installed and Clawdesk can
+ * install it) "Install OpenClaw", then the other modes, then "Decide later".
+ */
+export function firstRunQuestion(
+  proposal: ModeProposal,
+  options: { offerInstall?: boolean } = {},
+): {
   options: Electron.MessageBoxOptions;
-  answers: Array<GatewayMode | undefined>;
+  answers: FirstRunAnswer[];
 } {
   const order: GatewayMode[] = [proposal.mode, ...GATEWAY_MODES.filter((m) => m !== proposal.mode)];
-  const answers: Array<GatewayMode | undefined> = [...order, undefined];
+  const answers: FirstRunAnswer[] = [
+    order[0],
+    ...(options.offerInstall ? ['install' as const] : []),
+    ...order.slice(1),
+    undefined,
+  ];
   const describe: Record<GatewayMode, string> = {
     'openclaw-supervised': 'Clawdesk starts and watches OpenClaw’s gateway, and stops it when you quit.',
     'openclaw-external':
@@ -116,10 +130,17 @@ export function firstRunQuestion(proposal: ModeProposal): {
         `Clawdesk suggests ${GATEWAY_MODE_LABELS[proposal.mode]}: ${proposal.reason}.`,
         '',
         ...order.map((m) => `${GATEWAY_MODE_LABELS[m]}: ${describe[m]}`),
+        ...(options.offerInstall
+          ? [
+              'Install OpenClaw: downloads OpenClaw and a Node runtime from npm into Clawdesk’s own data folder (no administrator rights, nothing global), checks them, then uses OpenClaw (supervised).',
+            ]
+          : []),
         '',
         'You can switch later from the tray menu.',
       ].join('\n'),
-      buttons: [...order.map((m) => `Use ${GATEWAY_MODE_LABELS[m]}`), 'Decide later'],
+      buttons: answers.map((a) =>
+        a === undefined ? 'Decide later' : a === 'install' ? 'Install OpenClaw' : `Use ${GATEWAY_MODE_LABELS[a]}`,
+      ),
       defaultId: 0,
       cancelId: answers.length - 1,
       noLink: true,
@@ -143,14 +164,39 @@ export async function resolveGatewayMode(deps: {
   settings: GatewayModeSettings;
   discover: () => Promise<OpenclawFindings>;
   dialog: DialogLike;
+  /** Installs OpenClaw into Clawdesk's data dir (offered when it is not installed); throws with a `fix` on failure. */
+  install?: () => Promise<void>;
   log?: (level: 'info' | 'warn', message: string) => void;
 }): Promise<ResolvedMode> {
   const remembered = deps.settings.current() ?? (await deps.settings.load());
   if (remembered) return { mode: remembered.mode, origin: 'remembered' };
-  const proposal = proposeGatewayMode(await deps.discover());
-  const question = firstRunQuestion(proposal);
+  const findings = await deps.discover();
+  const proposal = proposeGatewayMode(findings);
+  const offerInstall =
+    Boolean(deps.install) &&
+    proposal.mode === 'clawdesk-builtin' &&
+    !findings.install.ok &&
+    findings.install.code === 'install-missing';
+  const question = firstRunQuestion(proposal, { offerInstall });
   const { response } = await deps.dialog.showMessageBox(question.options);
-  const answer = question.answers[response];
+  let answer = question.answers[response];
+  if (answer === 'install') {
+    try {
+      await deps.install!();
+      answer = 'openclaw-supervised';
+    } catch (error) {
+      const fix = (error as { fix?: string }).fix;
+      deps.log?.('warn', `installing OpenClaw failed: ${(error as Error).message}`);
+      // Said, not silent: the built-in gateway for this run, and the question again next start.
+      await deps.dialog.showMessageBox({
+        type: 'error',
+        title: 'OpenClaw was not installed',
+        message: 'OpenClaw was not installed',
+        detail: `${(error as Error).message}${fix ? `\n\n${fix}` : ''}\n\nClawdesk uses its built-in gateway for now and asks again at the next start.`,
+      });
+      return { mode: proposal.mode, origin: 'proposed', proposal };
+    }
+  }
   if (!answer) {
     deps.log?.(
       'info',

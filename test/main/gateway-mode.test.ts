@@ -260,6 +260,60 @@ describe('choosing at start', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
+  it('nothing installed: offers to install OpenClaw; installed, it is supervised and remembered', async () => {
+    const file = path.join(tmp(), 'gateway-mode.json');
+    const dialog = new FakeDialog();
+    let installs = 0;
+    const resolving = resolveGatewayMode({
+      settings: new GatewayModeSettings(file),
+      discover: async () => findings({}),
+      dialog: dialog.api,
+      install: async () => {
+        installs++;
+      },
+    });
+    const box = await dialog.box(0);
+    expect(box.options.buttons).toEqual([
+      'Use Clawdesk (built-in)',
+      'Install OpenClaw',
+      'Use OpenClaw (supervised)',
+      'Use OpenClaw (external)',
+      'Decide later',
+    ]);
+    expect(box.options.detail).toMatch(/no administrator rights/);
+    box.answer(1);
+    expect(await resolving).toMatchObject({ mode: 'openclaw-supervised', origin: 'chosen' });
+    expect(installs).toBe(1);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).mode).toBe('openclaw-supervised');
+  });
+
+  it('a failed install is shown with its fix; the built-in gateway runs this time only, nothing is remembered', async () => {
+    const file = path.join(tmp(), 'gateway-mode.json');
+    const dialog = new FakeDialog();
+    const resolving = resolveGatewayMode({
+      settings: new GatewayModeSettings(file),
+      discover: async () => findings({}),
+      dialog: dialog.api,
+      install: async () => {
+        throw Object.assign(new Error('npm install failed (exit 1)'), { fix: 'Check the network connection.' });
+      },
+    });
+    (await dialog.box(0)).answer(1);
+    const failure = await dialog.box(1);
+    expect(failure.options).toMatchObject({ type: 'error', title: 'OpenClaw was not installed' });
+    expect(failure.options.detail).toContain('npm install failed (exit 1)');
+    expect(failure.options.detail).toContain('Check the network connection.');
+    failure.answer(0);
+    expect(await resolving).toMatchObject({ mode: 'clawdesk-builtin', origin: 'proposed' });
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('no install offer when OpenClaw is there (or broken: that needs its own fix)', () => {
+    expect(firstRunQuestion({ mode: 'openclaw-supervised', reason: 'x' }).options.buttons).not.toContain(
+      'Install OpenClaw',
+    );
+  });
+
   it('the question puts the proposal first and its reason in the detail', () => {
     const q = firstRunQuestion({ mode: 'openclaw-external', reason: 'a gateway already answers on port 1' });
     expect(q.answers).toEqual(['openclaw-external', 'openclaw-supervised', 'clawdesk-builtin', undefined]);
