@@ -130,7 +130,7 @@ describe('GatewayController, OpenClaw (supervised), real package', { timeout: 40
     expect((await pending).decision).toBe('allow-once');
   });
 
-  it('kill -9 with an approval pending: OpenClaw closes it (cancelled, gateway-restart), the prompt is withdrawn, and a request made while Clawdesk was away is re-listed and answered', async () => {
+  it('kill -9 with an approval pending: OpenClaw closes it (cancelled, gateway-restart), the prompt is withdrawn, and once Clawdesk is back a new request is prompted and answered', async () => {
     const requester = await operator();
     const shown = dialog.shown.length;
     void requestApproval(requester, 'make deploy').catch(() => undefined);
@@ -154,7 +154,9 @@ describe('GatewayController, OpenClaw (supervised), real package', { timeout: 40
     // The person is not left answering a request that no longer exists.
     await until('the orphan prompt to close', () => box.closedBySignal, 60_000, 50);
 
-    // A request filed before Clawdesk's approver is back is picked up from exec.approval.list on reconnect.
+    // OpenClaw answers a request with no approval client connected at once (decision null): wait for Clawdesk.
+    await until('the operator session back', () => controller.session(), 120_000, 100);
+    await until('Clawdesk’s approver back', () => controller.clientStates().approver === 'connected', 120_000, 100);
     const next = requestApproval(after, 'git status');
     const nextBox = await dialog.box(shown + 1);
     expect(nextBox.options.detail).toContain('git status');
@@ -189,6 +191,7 @@ describe(
           locate: () => ({ ok: true, install }),
           env: environment.env,
           logFile: path.join(tempDir('owner-log'), 'gw.log'),
+          supervisor: { readyTimeoutMs: 300_000 },
         },
         log: () => undefined,
       });
@@ -206,6 +209,7 @@ describe(
             locate: () => ({ ok: true, install }),
             env: environment.env,
             logFile: path.join(tempDir('second-log'), 'gw.log'),
+            supervisor: { readyTimeoutMs: 300_000 },
           },
           log: () => undefined,
         });
