@@ -1,8 +1,9 @@
 import { API_GLOBAL, type ApprovalPromptView, type ClawdeskApi } from '../common/ipc-contract';
 import { h } from './dom';
 import { renderPrompt } from './prompt';
+import { applyLocale, t } from './i18n';
 import { icon } from './icons';
-import { applyTheme, themeSwitch } from './theme';
+import { applyTheme, localeSwitch, themeSwitch } from './theme';
 import { cleanError, VIEWS, type ViewContext, type ViewState } from './views';
 
 declare global {
@@ -62,7 +63,7 @@ function startDashboard(): void {
       'button',
       { type: 'button', id: `tab-${v.id}`, 'data-view': v.id, onclick: () => show(v.id) },
       icon(v.icon),
-      h('span', {}, v.label),
+      h('span', {}, t(v.labelKey)),
     ),
   );
 
@@ -79,13 +80,15 @@ function startDashboard(): void {
     },
     refresh: () => void render(),
     act: async (label, action, describe) => {
-      statusLine.textContent = `${label}…`;
+      statusLine.textContent = t('action.running', { action: label });
       statusLine.className = '';
       try {
         const result = await action();
-        statusLine.textContent = `${label}: ${describe?.(result) ?? 'done.'}`;
+        statusLine.textContent = describe
+          ? t('action.result', { action: label, result: describe(result) })
+          : t('action.done', { action: label });
       } catch (error) {
-        statusLine.textContent = `${label} failed: ${cleanError(error)}`;
+        statusLine.textContent = t('action.failed', { action: label, reason: cleanError(error) });
         statusLine.className = 'error';
       }
       await render();
@@ -107,7 +110,7 @@ function startDashboard(): void {
       next = h(
         'section',
         {},
-        h('h2', {}, shown.label),
+        h('h2', {}, t(shown.labelKey)),
         h('p', { className: 'error', role: 'alert' }, cleanError(error)),
       );
     }
@@ -126,11 +129,16 @@ function startDashboard(): void {
   }
 
   root.replaceChildren(
-    h('header', { className: 'app-header' }, h('h1', {}, 'Clawdesk'), themeSwitch()),
+    h(
+      'header',
+      { className: 'app-header' },
+      h('h1', {}, 'Clawdesk'),
+      h('div', { className: 'header-controls' }, localeSwitch(), themeSwitch()),
+    ),
     h(
       'div',
       { className: 'shell' },
-      h('nav', { 'aria-label': 'Sections' }, ...tabs),
+      h('nav', { 'aria-label': t('nav.sections') }, ...tabs),
       h('main', {}, statusLine, content),
     ),
   );
@@ -142,5 +150,6 @@ function startDashboard(): void {
 }
 
 applyTheme();
+applyLocale();
 if (location.hash === '#prompt') void startPrompt();
 else startDashboard();

@@ -4,6 +4,7 @@
  * readers, a visible legend, and the same numbers as a data table beside it.
  */
 import { h } from './dom';
+import { t } from './i18n';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -30,7 +31,7 @@ function dataTable(caption: string, head: string[], rows: Array<Array<string | n
   return h(
     'details',
     { className: 'chart-data' },
-    h('summary', {}, 'Show the numbers'),
+    h('summary', {}, t('activity.showNumbers')),
     h(
       'table',
       {},
@@ -114,7 +115,7 @@ export function stackedColumns(opts: {
     legend(opts.series),
     dataTable(
       opts.title,
-      [opts.firstColumn, ...opts.series.map((s) => s.label), 'Total'],
+      [opts.firstColumn, ...opts.series.map((s) => s.label), t('activity.total')],
       opts.columns.map((c) => {
         const values = opts.series.map((s) => c.values[s.id] ?? 0);
         return [c.label, ...values, values.reduce((a, b) => a + b, 0)];

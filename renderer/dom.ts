@@ -1,3 +1,5 @@
+import { locale } from './i18n';
+
 /** Tiny DOM helpers. Untrusted text only ever goes through textContent, never innerHTML. */
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | EventListener | undefined>;
@@ -23,7 +25,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 
 export function time(ms: number | undefined): string {
   if (!ms) return '—';
-  return new Date(ms).toLocaleString();
+  return new Date(ms).toLocaleString(locale());
 }
 
 export function table(caption: string, headers: string[], rows: Child[][], empty: string): HTMLElement {

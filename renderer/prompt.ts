@@ -5,12 +5,13 @@ import {
   type Decision,
 } from '../common/ipc-contract';
 import { h } from './dom';
+import { t, type MessageKey } from './i18n';
 
-const LABEL: Record<Decision, string> = { 'allow-once': 'Allow once', 'allow-always': 'Always allow', deny: 'Deny' };
-
-export const HINT_SCROLL = 'Allow is available once you have scrolled through the whole command.';
-export const HINT_WAIT = 'Allow becomes available in a moment.';
-export const HINT_READY = 'Allow is available.';
+const LABEL: Record<Decision, MessageKey> = {
+  'allow-once': 'decision.allowOnce',
+  'allow-always': 'decision.allowAlways',
+  deny: 'decision.deny',
+};
 
 /** The prompt on screen: its id, and how to take it down (timers, listeners). */
 let showing: { promptId: string; root: HTMLElement; teardown(): void } | null = null;
@@ -73,7 +74,9 @@ class AllowGate {
   }
 
   private report(): void {
-    const hint = this.ready ? HINT_READY : this.seenTop && this.seenEnd ? HINT_WAIT : HINT_SCROLL;
+    const hint = t(
+      this.ready ? 'prompt.hintReady' : this.seenTop && this.seenEnd ? 'prompt.hintWait' : 'prompt.hintScroll',
+    );
     this.onChange({ ready: this.ready, hint });
   }
 
@@ -95,7 +98,7 @@ export function renderPrompt(root: HTMLElement, api: ClawdeskApi, view: Approval
   showing?.teardown();
   showing = null;
   if (!view) {
-    root.replaceChildren(h('main', { className: 'prompt' }, h('h1', {}, 'No command is waiting for approval.')));
+    root.replaceChildren(h('main', { className: 'prompt' }, h('h1', {}, t('prompt.none'))));
     return;
   }
 
@@ -110,7 +113,7 @@ export function renderPrompt(root: HTMLElement, api: ClawdeskApi, view: Approval
         'aria-describedby': d === 'deny' ? undefined : 'allow-hint',
         onclick: () => decide(d),
       },
-      LABEL[d],
+      t(LABEL[d]),
     ),
   );
   const deny = buttons.find((b) => b.dataset.decision === 'deny');
@@ -118,11 +121,11 @@ export function renderPrompt(root: HTMLElement, api: ClawdeskApi, view: Approval
   const hint = h(
     'p',
     { id: 'allow-hint', className: 'allow-hint', role: 'status', 'aria-live': 'polite' },
-    HINT_SCROLL,
+    t('prompt.hintScroll'),
   );
   const command = h(
     'pre',
-    { className: 'command', tabindex: 0, 'aria-label': 'Command' },
+    { className: 'command', tabindex: 0, 'aria-label': t('prompt.command'), dir: 'ltr' },
     h('code', {}, view.command.text),
   );
   // The buttons stay in view (sticky), so giving Deny the focus never scrolls the command away.
@@ -139,7 +142,7 @@ export function renderPrompt(root: HTMLElement, api: ClawdeskApi, view: Approval
       { className: 'prompt', 'aria-labelledby': 'prompt-title', 'aria-describedby': 'prompt-message' },
       h('h1', { id: 'prompt-title' }, view.title),
       h('p', { id: 'prompt-message' }, view.message),
-      h('h2', {}, 'Command'),
+      h('h2', {}, t('prompt.command')),
       h(
         'p',
         {
@@ -154,15 +157,11 @@ export function renderPrompt(root: HTMLElement, api: ClawdeskApi, view: Approval
           'section',
           { className: 'agent-description', 'aria-label': d.label },
           h('h2', {}, d.label),
-          h(
-            'p',
-            { className: 'note' },
-            'Not what runs: this is the agent’s own wording. The command above is what runs.',
-          ),
-          h('pre', { className: 'agent-text', tabindex: 0, 'aria-label': d.label }, h('code', {}, d.text)),
+          h('p', { className: 'note' }, t('prompt.agentNote')),
+          h('pre', { className: 'agent-text', tabindex: 0, 'aria-label': d.label, dir: 'ltr' }, h('code', {}, d.text)),
         ),
       ),
-      h('h2', { id: 'effects-title' }, 'What this does'),
+      h('h2', { id: 'effects-title' }, t('prompt.effects')),
       h(
         'ul',
         { className: 'effects', 'aria-labelledby': 'effects-title' },
@@ -175,13 +174,13 @@ export function renderPrompt(root: HTMLElement, api: ClawdeskApi, view: Approval
             h('ul', { className: 'warnings' }, ...view.warnings.map((w) => h('li', { className: 'warning' }, w))),
           )
         : null,
-      h('h2', {}, 'Context'),
+      h('h2', {}, t('prompt.context')),
       h(
         'dl',
         { className: 'context' },
         ...view.context.flatMap((line) => [
           h('dt', {}, line.label),
-          h('dd', { className: line.flags.length ? 'flagged' : '' }, line.text),
+          h('dd', { className: line.flags.length ? 'flagged' : '' }, h('bdi', { dir: 'ltr' }, line.text)),
         ]),
       ),
       h('p', { className: 'footer' }, view.footer),

@@ -4,13 +4,14 @@
  * and the prompt window (same clawdesk://app origin) share it, and it applies to both at once.
  */
 import { h } from './dom';
+import { LOCALES, storedLocale, storeLocale, t, type MessageKey } from './i18n';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 const KEY = 'clawdesk.theme';
-const CHOICES: ReadonlyArray<{ id: ThemeChoice; label: string }> = [
-  { id: 'system', label: 'Follow the system' },
-  { id: 'light', label: 'Light' },
-  { id: 'dark', label: 'Dark' },
+const CHOICES: ReadonlyArray<{ id: ThemeChoice; label: MessageKey }> = [
+  { id: 'system', label: 'theme.system' },
+  { id: 'light', label: 'theme.light' },
+  { id: 'dark', label: 'theme.dark' },
 ];
 
 function stored(): ThemeChoice {
@@ -49,8 +50,28 @@ export function themeSwitch(): HTMLElement {
         applyTheme(choice);
       },
     },
-    ...CHOICES.map((c) => h('option', { value: c.id }, c.label)),
+    ...CHOICES.map((c) => h('option', { value: c.id }, t(c.label))),
   );
   select.value = stored();
-  return h('div', { className: 'theme-switch' }, h('label', { for: 'theme-choice' }, 'Theme'), select);
+  return h('div', { className: 'theme-switch' }, h('label', { for: 'theme-choice' }, t('theme.label')), select);
+}
+
+/** The language: the OS's (navigator.languages, which Electron takes from app.getLocale()) or one chosen here. */
+export function localeSwitch(): HTMLElement {
+  const select = h(
+    'select',
+    {
+      id: 'locale-choice',
+      onchange: () => {
+        storeLocale(select.value || null);
+        // Every string is rendered in the new language, the open view and its typed input included.
+        location.reload();
+      },
+    },
+    h('option', { value: '' }, t('language.system')),
+    // Each language named in itself, so a person who cannot read the current one still finds theirs.
+    ...LOCALES.map((l) => h('option', { value: l.id, lang: l.id, dir: l.dir }, l.name)),
+  );
+  select.value = storedLocale() ?? '';
+  return h('div', { className: 'theme-switch' }, h('label', { for: 'locale-choice' }, t('language.label')), select);
 }

@@ -22,6 +22,7 @@ import {
 } from './activity';
 import { rankedBars, stackedColumns } from './charts';
 import { download, h, table, time } from './dom';
+import { locale, t, type MessageKey } from './i18n';
 import { icon, type IconName } from './icons';
 
 /** What the person entered in a view (search text, a filter), kept while the page is open. */
@@ -39,11 +40,12 @@ export interface ViewContext {
 
 export type View = (ctx: ViewContext) => Promise<HTMLElement>;
 
-const DECISION_LABEL: Record<Decision, string> = {
-  'allow-once': 'Allow once',
-  'allow-always': 'Always allow',
-  deny: 'Deny',
+const DECISION_KEY: Record<Decision, MessageKey> = {
+  'allow-once': 'decision.allowOnce',
+  'allow-always': 'decision.allowAlways',
+  deny: 'decision.deny',
 };
+const decisionLabel = (d: Decision) => t(DECISION_KEY[d]);
 
 const DECISION_ICON: Record<Decision, IconName> = { 'allow-once': 'allow', 'allow-always': 'allow', deny: 'deny' };
 
@@ -71,12 +73,16 @@ function approvalCard(p: PendingApprovalView, { api, act }: ViewContext): HTMLEl
   return h(
     'li',
     { className: 'card approval-card' },
-    h('div', { className: 'card-kicker' }, icon('terminal'), h('span', {}, 'Command waiting for approval')),
-    h('pre', { className: 'command', tabindex: 0, 'aria-label': 'Command' }, h('code', { dir: 'ltr' }, p.command)),
+    h('div', { className: 'card-kicker' }, icon('terminal'), h('span', {}, t('card.approvalKicker'))),
+    h(
+      'pre',
+      { className: 'command', tabindex: 0, 'aria-label': t('card.command'), dir: 'ltr' },
+      h('code', {}, p.command),
+    ),
     p.warnings.length > 0
       ? h(
           'ul',
-          { className: 'badges', 'aria-label': 'Warnings' },
+          { className: 'badges', 'aria-label': t('card.warnings') },
           ...p.warnings.map((w) =>
             h('li', { className: 'badge badge-warn warning' }, icon('warning'), h('span', {}, w)),
           ),
@@ -85,13 +91,18 @@ function approvalCard(p: PendingApprovalView, { api, act }: ViewContext): HTMLEl
     h(
       'p',
       { className: 'meta source' },
-      `Directory: ${p.cwd ?? '—'} · Agent: ${p.agentId ?? '—'} · Host: ${p.host ?? '—'} · Expires: ${time(p.expiresAtMs)}`,
+      t('card.approvalSource', {
+        cwd: p.cwd ?? '—',
+        agent: p.agentId ?? '—',
+        host: p.host ?? '—',
+        expires: time(p.expiresAtMs),
+      }),
     ),
     h(
       'div',
       { className: 'actions' },
       ...p.allowedDecisions.map((d) =>
-        button(DECISION_LABEL[d], () => act(DECISION_LABEL[d], () => api.resolveApproval(p.id, d)), {
+        button(decisionLabel(d), () => act(decisionLabel(d), () => api.resolveApproval(p.id, d)), {
           icon: DECISION_ICON[d],
           kind: d === 'deny' ? 'danger' : 'quiet',
         }),
@@ -105,25 +116,31 @@ function pairingCard(p: PendingDeviceView, { api, act }: ViewContext): HTMLEleme
   return h(
     'li',
     { className: 'card pairing-card' },
-    h('div', { className: 'card-kicker' }, icon('devices'), h('span', {}, 'Device asking to pair')),
+    h('div', { className: 'card-kicker' }, icon('devices'), h('span', {}, t('card.pairingKicker'))),
     h('p', { className: 'card-title' }, h('bdi', {}, name)),
     h(
       'p',
       { className: 'meta source' },
-      `Platform: ${p.platform ?? '—'} · Role: ${(p.roles ?? [p.role ?? 'operator']).join(', ')} · Scopes: ${(p.scopes ?? []).join(', ') || 'none'} · IP: ${p.remoteIp ?? '—'}${p.isRepair ? ' · repair' : ''}`,
+      t('card.pairingSource', {
+        platform: p.platform ?? '—',
+        roles: (p.roles ?? [p.role ?? 'operator']).join(', '),
+        scopes: (p.scopes ?? []).join(', ') || t('card.noScopes'),
+        ip: p.remoteIp ?? '—',
+        repair: p.isRepair ? 'yes' : 'no',
+      }),
     ),
     h(
       'div',
       { className: 'actions' },
-      button('Approve', () => act('Approve', () => api.approveDevice(p.requestId)), {
+      button(t('pairing.approve'), () => act(t('pairing.approve'), () => api.approveDevice(p.requestId)), {
         icon: 'allow',
         kind: 'quiet',
-        ariaLabel: `Approve ${name}`,
+        ariaLabel: t('pairing.approveNamed', { name }),
       }),
-      button('Reject', () => act('Reject', () => api.rejectDevice(p.requestId)), {
+      button(t('pairing.reject'), () => act(t('pairing.reject'), () => api.rejectDevice(p.requestId)), {
         icon: 'deny',
         kind: 'danger',
-        ariaLabel: `Reject ${name}`,
+        ariaLabel: t('pairing.rejectNamed', { name }),
       }),
     ),
   );
@@ -172,37 +189,41 @@ export const statusView: View = async (ctx) => {
   return h(
     'section',
     { 'aria-labelledby': 'status-h' },
-    h('h2', { id: 'status-h' }, 'Overview'),
+    h('h2', { id: 'status-h' }, t('overview.title')),
     h(
       'section',
       { 'aria-labelledby': 'needs-h', className: 'needs' },
-      h('h3', { id: 'needs-h' }, 'Needs you'),
+      h('h3', { id: 'needs-h' }, t('overview.needs')),
       needs.length > 0
         ? h('ul', { className: 'cards' }, ...needs)
-        : h('p', { className: 'all-clear' }, icon('allow'), h('span', {}, 'Nothing is waiting for you.')),
-      !pending.ok ? h('p', { className: 'error', role: 'alert' }, `Approvals: ${pending.error}`) : null,
-      !devices.ok ? h('p', { className: 'error', role: 'alert' }, `Pairing requests: ${devices.error}`) : null,
+        : h('p', { className: 'all-clear' }, icon('allow'), h('span', {}, t('overview.allClear'))),
+      !pending.ok
+        ? h('p', { className: 'error', role: 'alert' }, t('overview.approvalsError', { reason: pending.error }))
+        : null,
+      !devices.ok
+        ? h('p', { className: 'error', role: 'alert' }, t('overview.pairingsError', { reason: devices.error }))
+        : null,
     ),
-    h('h3', {}, 'Health'),
+    h('h3', {}, t('overview.health')),
     h(
       'div',
       { className: 'tiles' },
       h(
         'section',
         { className: 'tile', 'aria-labelledby': 'gateway-tile-h' },
-        h('h4', { id: 'gateway-tile-h' }, icon('server'), h('span', {}, 'Gateway')),
+        h('h4', { id: 'gateway-tile-h' }, icon('server'), h('span', {}, t('overview.gateway'))),
         h(
           'p',
           { className: `health health-${GATEWAY_HEALTH[s.gateway.state] ?? 'warn'}` },
           h('span', { className: 'dot', 'aria-hidden': 'true' }),
-          h('span', { 'data-testid': 'gateway-state' }, s.gateway.state),
+          h('span', { 'data-testid': 'gateway-state' }, t('gateway.state', { state: s.gateway.state })),
         ),
         h(
           'dl',
           {},
-          h('dt', {}, 'Address'),
-          h('dd', {}, h('bdi', { dir: 'ltr' }, s.gateway.url ?? `port ${s.gateway.port}`)),
-          h('dt', {}, 'Owner'),
+          h('dt', {}, t('overview.address')),
+          h('dd', {}, h('bdi', { dir: 'ltr' }, s.gateway.url ?? t('overview.port', { port: s.gateway.port }))),
+          h('dt', {}, t('overview.owner')),
           h('dd', { 'data-testid': 'gateway-owner' }, s.gateway.owner.description),
         ),
         s.gateway.error ? h('p', { className: 'error', role: 'alert' }, s.gateway.error) : null,
@@ -210,13 +231,13 @@ export const statusView: View = async (ctx) => {
         h(
           'div',
           { className: 'actions' },
-          button('Start gateway', () => act('Start gateway', () => api.controlGateway('start')), {
+          button(t('gateway.start'), () => act(t('gateway.start'), () => api.controlGateway('start')), {
             disabled: !owned || running,
           }),
-          button('Stop gateway', () => act('Stop gateway', () => api.controlGateway('stop')), {
+          button(t('gateway.stop'), () => act(t('gateway.stop'), () => api.controlGateway('stop')), {
             disabled: !owned || !running,
           }),
-          button('Restart gateway', () => act('Restart gateway', () => api.controlGateway('restart')), {
+          button(t('gateway.restart'), () => act(t('gateway.restart'), () => api.controlGateway('restart')), {
             icon: 'refresh',
             disabled: !owned || !running,
           }),
@@ -225,13 +246,13 @@ export const statusView: View = async (ctx) => {
       h(
         'section',
         { className: 'tile', 'aria-labelledby': 'nodes-tile-h' },
-        h('h4', { id: 'nodes-tile-h' }, icon('nodes'), h('span', {}, 'Nodes')),
+        h('h4', { id: 'nodes-tile-h' }, icon('nodes'), h('span', {}, t('overview.nodes'))),
         nodes.ok
           ? h(
               'p',
               { className: `health health-${connected.length > 0 ? 'ok' : 'warn'}`, 'data-testid': 'nodes-health' },
               h('span', { className: 'dot', 'aria-hidden': 'true' }),
-              h('span', {}, `${connected.length} of ${nodes.value.length} connected`),
+              h('span', {}, t('overview.nodesConnected', { connected: connected.length, total: nodes.value.length })),
             )
           : h('p', { className: 'error', role: 'alert' }, nodes.error),
         nodes.ok && nodes.value.length > 0
@@ -244,7 +265,7 @@ export const statusView: View = async (ctx) => {
                   { className: `health health-${n.connected ? 'ok' : 'bad'}` },
                   h('span', { className: 'dot', 'aria-hidden': 'true' }),
                   h('bdi', {}, n.displayName ?? n.nodeId),
-                  h('span', { className: 'meta' }, n.connected ? ' connected' : ' offline'),
+                  h('span', { className: 'meta' }, t(n.connected ? 'node.connected' : 'node.offline')),
                 ),
               ),
             )
@@ -253,17 +274,17 @@ export const statusView: View = async (ctx) => {
       h(
         'section',
         { className: 'tile', 'aria-labelledby': 'app-tile-h' },
-        h('h4', { id: 'app-tile-h' }, icon('secrets'), h('span', {}, 'This app')),
+        h('h4', { id: 'app-tile-h' }, icon('secrets'), h('span', {}, t('overview.app'))),
         h(
           'dl',
           {},
-          h('dt', {}, 'Pending approvals'),
+          h('dt', {}, t('overview.pendingApprovals')),
           h('dd', {}, s.pendingApprovals),
-          h('dt', {}, 'Pending pairings'),
+          h('dt', {}, t('overview.pendingPairings')),
           h('dd', {}, s.pendingPairings),
-          h('dt', {}, 'Secrets backend'),
+          h('dt', {}, t('overview.secretsBackend')),
           h('dd', {}, s.secretsBackend),
-          h('dt', {}, 'Version'),
+          h('dt', {}, t('overview.version')),
           h('dd', {}, `${s.version} (${s.platform})`),
         ),
         h(
@@ -273,16 +294,16 @@ export const statusView: View = async (ctx) => {
             type: 'checkbox',
             checked: s.startAtLogin,
             onchange: (e: Event) =>
-              act('Start at login', () => api.setStartAtLogin((e.target as HTMLInputElement).checked)),
+              act(t('overview.startAtLogin'), () => api.setStartAtLogin((e.target as HTMLInputElement).checked)),
           }),
-          ' Start Clawdesk at login',
+          t('overview.startAtLogin'),
         ),
       ),
     ),
-    h('h3', {}, 'Recent activity'),
+    h('h3', {}, t('overview.recent')),
     recent.ok
       ? recent.value.length === 0
-        ? h('p', { className: 'empty' }, 'No approvals yet.')
+        ? h('p', { className: 'empty' }, t('overview.noApprovals'))
         : h(
             'ul',
             { className: 'recent' },
@@ -292,7 +313,7 @@ export const statusView: View = async (ctx) => {
                 {},
                 decisionBadge(e),
                 h('code', { dir: 'ltr', className: 'recent-command' }, e.command),
-                h('span', { className: 'meta' }, `${e.agentId ?? '—'} · ${time(e.resolvedAtMs)}`),
+                h('span', { className: 'meta' }, h('bdi', {}, e.agentId ?? '—'), ' · ', time(e.resolvedAtMs)),
               ),
             ),
           )
@@ -300,57 +321,69 @@ export const statusView: View = async (ctx) => {
   );
 };
 
-const OUTCOME_LABEL: Record<Outcome, string> = {
-  'allow-once': 'Allowed once',
-  'allow-always': 'Always allowed',
-  deny: 'Denied',
-  fallback: 'Fallback',
-  expired: 'Expired',
+const OUTCOME_KEY: Record<Outcome, MessageKey> = {
+  'allow-once': 'outcome.allowOnce',
+  'allow-always': 'outcome.allowAlways',
+  deny: 'outcome.deny',
+  fallback: 'outcome.fallback',
+  expired: 'outcome.expired',
 };
+const outcomeLabel = (o: Outcome) => t(OUTCOME_KEY[o]);
 
 function decisionBadge(entry: ApprovalHistoryEntry): HTMLElement {
   const outcome = outcomeOf(entry);
-  return h('span', { className: `badge outcome outcome-${outcome}` }, OUTCOME_LABEL[outcome]);
+  return h('span', { className: `badge outcome outcome-${outcome}` }, outcomeLabel(outcome));
 }
 
-const RESPONSE_LABEL: Record<ResponseBucketId, string> = {
-  'under-5s': 'under 5 s',
-  '5-30s': '5–30 s',
-  '30s-2min': '30 s–2 min',
-  'over-2min': 'over 2 min',
+const RESPONSE_KEY: Record<ResponseBucketId, MessageKey> = {
+  'under-5s': 'activity.under5s',
+  '5-30s': 'activity.5to30s',
+  '30s-2min': 'activity.30sTo2min',
+  'over-2min': 'activity.over2min',
 };
 
-function seconds(ms: number): string {
-  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
+/** A duration in the person's language and units ("1.5 s", "1,5 s", "1.5秒"). */
+function duration(ms: number): string {
+  const [value, unit] = ms < 60_000 ? [ms / 1000, 'second'] : [ms / 60_000, 'minute'];
+  return new Intl.NumberFormat(locale(), {
+    style: 'unit',
+    unit,
+    unitDisplay: 'short',
+    maximumFractionDigits: 1,
+  }).format(value);
 }
 
 /** Activity as a picture: approvals over 24 hours and 7 days by outcome, top programs and agents, response time. */
 export const activityView: View = async ({ api }) => {
   const entries = await api.queryApprovalHistory({ limit: 10_000 });
   const now = Date.now();
-  const series = OUTCOMES.map((id) => ({ id, label: OUTCOME_LABEL[id] }));
-  const summarise = (list: Bucket[], span: string) => {
-    const totals = OUTCOMES.map((o) => [o, list.reduce((sum, b) => sum + b.counts[o], 0)] as const);
-    const all = totals.reduce((sum, [, n]) => sum + n, 0);
-    return `${all} approvals in the last ${span}: ${totals.map(([o, n]) => `${OUTCOME_LABEL[o].toLowerCase()} ${n}`).join(', ')}.`;
+  const series = OUTCOMES.map((id) => ({ id, label: outcomeLabel(id) }));
+  const list = new Intl.ListFormat(locale(), { type: 'unit', style: 'short' });
+  const summarise = (buckets: Bucket[], key: 'activity.summary24h' | 'activity.summary7d') => {
+    const totals = OUTCOMES.map((o) => [o, buckets.reduce((sum, b) => sum + b.counts[o], 0)] as const);
+    const total = totals.reduce((sum, [, n]) => sum + n, 0);
+    const breakdown = list.format(
+      totals.map(([o, count]) => t('activity.summaryItem', { outcome: outcomeLabel(o), count })),
+    );
+    return t(key, { total, breakdown });
   };
   const hours = buckets(entries, now, 'hour', 24);
   const days = buckets(entries, now, 'day', 7);
   const response = responseTimes(entries);
-  const hourLabel = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  const dayLabel = (ms: number) => new Date(ms).toLocaleDateString([], { weekday: 'short', day: 'numeric' });
+  const hourLabel = (ms: number) => new Date(ms).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
+  const dayLabel = (ms: number) => new Date(ms).toLocaleDateString(locale(), { weekday: 'short', day: 'numeric' });
   return h(
     'section',
     { 'aria-labelledby': 'activity-h' },
-    h('h2', { id: 'activity-h' }, 'Activity'),
+    h('h2', { id: 'activity-h' }, t('activity.title')),
     h(
       'div',
       { className: 'charts' },
       stackedColumns({
         id: 'chart-24h',
-        title: 'Approvals, last 24 hours',
-        summary: summarise(hours, '24 hours'),
-        firstColumn: 'Hour',
+        title: t('activity.last24h'),
+        summary: summarise(hours, 'activity.summary24h'),
+        firstColumn: t('activity.hour'),
         series,
         columns: hours.map((b, i) => ({
           label: hourLabel(b.startMs),
@@ -360,45 +393,45 @@ export const activityView: View = async ({ api }) => {
       }),
       stackedColumns({
         id: 'chart-7d',
-        title: 'Approvals, last 7 days',
-        summary: summarise(days, '7 days'),
-        firstColumn: 'Day',
+        title: t('activity.last7d'),
+        summary: summarise(days, 'activity.summary7d'),
+        firstColumn: t('activity.day'),
         series,
         columns: days.map((b) => ({ label: dayLabel(b.startMs), axisLabel: dayLabel(b.startMs), values: b.counts })),
       }),
       rankedBars({
         id: 'chart-programs',
-        title: 'Top programs',
-        nameColumn: 'Program',
-        valueColumn: 'Approvals',
+        title: t('activity.topPrograms'),
+        nameColumn: t('activity.program'),
+        valueColumn: t('activity.approvals'),
         rows: top(entries, programOf, 5),
-        empty: 'No approvals yet.',
+        empty: t('overview.noApprovals'),
       }),
       rankedBars({
         id: 'chart-agents',
-        title: 'Top agents',
-        nameColumn: 'Agent',
-        valueColumn: 'Approvals',
+        title: t('activity.topAgents'),
+        nameColumn: t('activity.agent'),
+        valueColumn: t('activity.approvals'),
         rows: top(entries, (e) => e.agentId, 5),
-        empty: 'No approvals yet.',
+        empty: t('overview.noApprovals'),
       }),
       h(
         'div',
         { className: 'chart-figure-wrap' },
         rankedBars({
           id: 'chart-response',
-          title: 'Response time',
-          nameColumn: 'Time to answer',
-          valueColumn: 'Approvals',
-          rows: response.buckets.map((b) => ({ name: RESPONSE_LABEL[b.id], count: b.count })),
-          empty: 'No answers yet.',
+          title: t('activity.responseTime'),
+          nameColumn: t('activity.timeToAnswer'),
+          valueColumn: t('activity.approvals'),
+          rows: response.buckets.map((b) => ({ name: t(RESPONSE_KEY[b.id]), count: b.count })),
+          empty: t('activity.noAnswers'),
         }),
         h(
           'p',
           { className: 'meta', 'data-testid': 'median-response' },
           response.medianMs === null
-            ? 'No answers yet.'
-            : `Median time to answer: ${seconds(response.medianMs)} (decisions made by a person).`,
+            ? t('activity.noAnswers')
+            : t('activity.median', { time: duration(response.medianMs) }),
         ),
       ),
     ),
@@ -526,18 +559,24 @@ export const nodesView: View = async ({ api }) => {
   );
 };
 
+const HISTORY_DECISIONS: ReadonlyArray<readonly [HistoryDecision, MessageKey]> = [
+  ['allow-once', 'outcome.allowOnce'],
+  ['allow-always', 'outcome.allowAlways'],
+  ['deny', 'outcome.deny'],
+  ['expired', 'outcome.expired'],
+  ['no-decision', 'outcome.noDecision'],
+];
+
 export const approvalsView: View = async (ctx) => {
   const { api, act, refresh, state } = ctx;
   const pending = await api.listPendingApprovals();
-  const search = h('input', { type: 'search', id: 'history-search', placeholder: 'command, directory, agent…' });
+  const search = h('input', { type: 'search', id: 'history-search', placeholder: t('approvals.searchPlaceholder') });
   search.value = state.historyText ?? '';
   const filter = h(
     'select',
     { id: 'history-decision' },
-    h('option', { value: '' }, 'Any decision'),
-    ...(['allow-once', 'allow-always', 'deny', 'expired', 'no-decision'] as const).map((d) =>
-      h('option', { value: d }, d),
-    ),
+    h('option', { value: '' }, t('approvals.anyDecision')),
+    ...HISTORY_DECISIONS.map(([value, key]) => h('option', { value }, t(key))),
   );
   filter.value = state.historyDecision ?? '';
   const results = h('div', { id: 'history-results', 'aria-live': 'polite' });
@@ -555,17 +594,24 @@ export const approvalsView: View = async (ctx) => {
     if (mine !== queryGeneration) return;
     results.replaceChildren(
       table(
-        'Approval history (audit log)',
-        ['When', 'Command', 'Directory', 'Agent', 'Decision', 'Decided by'],
+        t('approvals.historyCaption'),
+        [
+          t('approvals.colWhen'),
+          t('approvals.colCommand'),
+          t('approvals.colDirectory'),
+          t('approvals.colAgent'),
+          t('approvals.colDecision'),
+          t('approvals.colDecidedBy'),
+        ],
         entries.map((e) => [
           time(e.resolvedAtMs),
-          h('code', {}, e.command),
-          e.cwd ?? '—',
-          e.agentId ?? '—',
-          e.decision,
-          e.decidedBy,
+          h('code', { dir: 'ltr' }, e.command),
+          h('bdi', { dir: 'ltr' }, e.cwd ?? '—'),
+          h('bdi', {}, e.agentId ?? '—'),
+          decisionBadge(e),
+          h('bdi', {}, e.decidedBy),
         ]),
-        'No matching entries.',
+        t('approvals.noMatches'),
       ),
     );
   };
@@ -575,36 +621,38 @@ export const approvalsView: View = async (ctx) => {
   return h(
     'section',
     { 'aria-labelledby': 'approvals-h' },
-    h('h2', { id: 'approvals-h' }, 'Approvals'),
-    h('h3', {}, 'Waiting'),
+    h('h2', { id: 'approvals-h' }, t('approvals.title')),
+    h('h3', {}, t('approvals.waiting')),
     pending.length === 0
-      ? h('p', { className: 'empty' }, 'No command is waiting for approval.')
+      ? h('p', { className: 'empty' }, t('approvals.noneWaiting'))
       : h('ul', { className: 'cards' }, ...pending.map((p) => approvalCard(p, ctx))),
-    h('h3', {}, 'History'),
+    h('h3', {}, t('approvals.history')),
     h(
       'div',
       { className: 'toolbar' },
-      h('label', { for: 'history-search' }, 'Search'),
+      h('label', { for: 'history-search' }, t('approvals.search')),
       search,
-      h('label', { for: 'history-decision' }, 'Decision'),
+      h('label', { for: 'history-decision' }, t('approvals.decision')),
       filter,
       h(
         'button',
         {
           type: 'button',
-          onclick: () => act('Export JSON', async () => download(await api.exportApprovalHistory('json'))),
+          onclick: () => act(t('approvals.exportJson'), async () => download(await api.exportApprovalHistory('json'))),
         },
-        'Export JSON',
+        icon('download'),
+        h('span', {}, t('approvals.exportJson')),
       ),
       h(
         'button',
         {
           type: 'button',
-          onclick: () => act('Export CSV', async () => download(await api.exportApprovalHistory('csv'))),
+          onclick: () => act(t('approvals.exportCsv'), async () => download(await api.exportApprovalHistory('csv'))),
         },
-        'Export CSV',
+        icon('download'),
+        h('span', {}, t('approvals.exportCsv')),
       ),
-      h('button', { type: 'button', onclick: () => refresh() }, 'Refresh'),
+      h('button', { type: 'button', onclick: () => refresh() }, icon('refresh'), h('span', {}, t('common.refresh'))),
     ),
     results,
   );
@@ -844,7 +892,7 @@ export const supportView: View = async ({ api, act }) =>
 
 export interface ViewDefinition {
   id: string;
-  label: string;
+  labelKey: MessageKey;
   icon: IconName;
   /** The app-event topics whose change this view shows; any other event leaves it alone. */
   topics: readonly Topic[];
@@ -854,19 +902,25 @@ export interface ViewDefinition {
 export const VIEWS: readonly ViewDefinition[] = [
   {
     id: 'status',
-    label: 'Overview',
+    labelKey: 'nav.status',
     icon: 'overview',
     topics: ['status', 'approvals', 'devices', 'nodes', 'history'],
     view: statusView,
   },
-  { id: 'activity', label: 'Activity', icon: 'activity', topics: ['history'], view: activityView },
-  { id: 'approvals', label: 'Approvals', icon: 'approvals', topics: ['approvals', 'history'], view: approvalsView },
-  { id: 'devices', label: 'Devices', icon: 'devices', topics: ['devices'], view: devicesView },
-  { id: 'nodes', label: 'Nodes', icon: 'nodes', topics: ['nodes'], view: nodesView },
-  { id: 'policy', label: 'Exec policy', icon: 'policy', topics: ['policy'], view: policyView },
-  { id: 'state', label: 'State', icon: 'state', topics: ['state'], view: stateView },
+  { id: 'activity', labelKey: 'nav.activity', icon: 'activity', topics: ['history'], view: activityView },
+  {
+    id: 'approvals',
+    labelKey: 'nav.approvals',
+    icon: 'approvals',
+    topics: ['approvals', 'history'],
+    view: approvalsView,
+  },
+  { id: 'devices', labelKey: 'nav.devices', icon: 'devices', topics: ['devices'], view: devicesView },
+  { id: 'nodes', labelKey: 'nav.nodes', icon: 'nodes', topics: ['nodes'], view: nodesView },
+  { id: 'policy', labelKey: 'nav.policy', icon: 'policy', topics: ['policy'], view: policyView },
+  { id: 'state', labelKey: 'nav.state', icon: 'state', topics: ['state'], view: stateView },
   // The secrets backend is part of the app status (main broadcasts `status` when it changes).
-  { id: 'secrets', label: 'Secrets', icon: 'secrets', topics: ['status'], view: secretsView },
-  { id: 'logs', label: 'Logs', icon: 'logs', topics: ['logs'], view: logsView },
-  { id: 'support', label: 'Support', icon: 'support', topics: [], view: supportView },
+  { id: 'secrets', labelKey: 'nav.secrets', icon: 'secrets', topics: ['status'], view: secretsView },
+  { id: 'logs', labelKey: 'nav.logs', icon: 'logs', topics: ['logs'], view: logsView },
+  { id: 'support', labelKey: 'nav.support', icon: 'support', topics: [], view: supportView },
 ];

@@ -13,6 +13,7 @@ import { ApprovalQueue, type ApprovalOutcome } from '../../main/approval-queue';
 import { DashboardService } from '../../main/dashboard-service';
 import type { IpcMainInvokeEvent, IpcMainLike } from '../../main/electron-facades';
 import { PROMPT_ALLOW_DELAY_MS } from '../../common/ipc-contract';
+import { LOCALES, PSEUDO_LOCALE } from '../../renderer/i18n';
 import { registerIpcHandlers } from '../../main/ipc/ipc-router';
 import { LogBuffer } from '../../main/log-buffer';
 import { appResponseHeaders, resolveAppAsset } from '../../main/window-security';
@@ -53,9 +54,9 @@ const TIMING_PROBE = `
   }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['disabled'] });
 `;
 
-async function openPrompt(): Promise<Page> {
+async function openPrompt(locale?: string): Promise<Page> {
   // The prompt window's size in the app (main/index.ts).
-  const page = await browser.newPage({ viewport: { width: 640, height: 560 } });
+  const page = await browser.newPage({ viewport: { width: 640, height: 560 }, locale });
   const handlers = new Map<string, (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
   const ipcMain: IpcMainLike = {
     handle: (channel: string, listener: (event: IpcMainInvokeEvent, ...args: any[]) => Promise<unknown> | unknown) => {
@@ -115,6 +116,16 @@ function request(
 
 const allowDisabled = (page: Page) =>
   page.$eval('button[data-decision="allow-once"]', (b) => (b as HTMLButtonElement).disabled);
+/**
+ * Allow is still closed, or the prompt has been up for the full delay (read in one step in the page): on a
+ * starved machine a check meant for "early" can run after 1.5 s, when Allow may rightly have opened.
+ */
+const allowClosedWhileEarly = (page: Page) =>
+  page.evaluate((delay) => {
+    const shownAt = (window as unknown as { __prompt: { shownAt: number | null } }).__prompt.shownAt ?? 0;
+    const allow = document.querySelector('button[data-decision="allow-once"]') as HTMLButtonElement;
+    return allow.disabled || performance.now() - shownAt >= delay;
+  }, PROMPT_ALLOW_DELAY_MS);
 const focused = (page: Page) =>
   page.evaluate(
     () => (document.activeElement as HTMLElement | null)?.dataset.decision ?? document.activeElement?.tagName,
@@ -228,17 +239,17 @@ describe('issue 9 finding 3: the approval prompt in headless Chromium', () => {
     // A real click on Allow while it is disabled reaches nothing.
     await mouseClick(page, 'button[data-decision="allow-once"]');
     const early = await timing(page);
-    expect(await allowDisabled(page)).toBe(true);
+    expect(await allowClosedWhileEarly(page)).toBe(true);
     expect(queue.current()?.promptId).toBe('short-1');
     // A second in, the whole (short) command long in view: still disabled.
     await upFor(page, 1_000);
-    expect(await allowDisabled(page)).toBe(true);
+    expect(await allowClosedWhileEarly(page)).toBe(true);
 
     await page.waitForFunction(
       () => !(document.querySelector('button[data-decision="allow-once"]') as HTMLButtonElement).disabled,
     );
     const { shownAt, enabledAt } = await timing(page);
-    expect(early.enabledAt).toBeNull();
+    expect(early.enabledAt === null || early.enabledAt - early.shownAt! >= PROMPT_ALLOW_DELAY_MS).toBe(true);
     expect(enabledAt! - shownAt!).toBeGreaterThanOrEqual(PROMPT_ALLOW_DELAY_MS);
     expect(enabledAt! - shownAt!).toBeLessThan(PROMPT_ALLOW_DELAY_MS + 3_000);
     // Enabling moves no focus.
@@ -379,7 +390,7 @@ describe('the designed prompt keeps every hardening marker, in every theme', () 
         }
         expect(await prompt.getAttribute('html', 'data-theme')).toBe(theme.choice);
         expect(await focused(prompt)).toBe('deny');
-        expect(await allowDisabled(prompt)).toBe(true);
+        expect(await allowClosedWhileEarly(prompt)).toBe(true);
         if (index === 0) {
           expect(await prompt.textContent('pre.command')).toBe('cat notes⟨RLO⟩txt.sh && rm -rf ~/.ssh # ⟨ZWSP⟩');
           expect(await shown(prompt, '[data-testid="command-note"].unverified')).toBe(true);
@@ -413,6 +424,69 @@ describe('the designed prompt keeps every hardening marker, in every theme', () 
       // Two prompts, each opened, screenshotted and checked with axe: generous for a loaded machine.
     }, 120_000);
   }
+});
+
+describe('the prompt in every language, with a command built to break the layout', () => {
+  it('every locale: glossary labels, Deny focused, Allow disabled, markers shown, a hostile command contained', async () => {
+    // BiDi controls, stacked combining marks, one unbroken 1,500-character word: near the prompt's length limit
+    // (main/approval-prompt-text.ts denies longer commands without asking, so 10,000 never reaches a prompt).
+    const hostile = `echo ${'a\u0301\u0300'.repeat(100)} \u202Egnp.exe\u2066 ${'x'.repeat(1_500)}`;
+    for (const [index, locale] of LOCALES.entries()) {
+      const outcome = queue.request({
+        id: `hostile-${locale.id}`,
+        request: {
+          command: hostile,
+          cwd: '/home/dev',
+          agentId: 'main',
+          host: 'gateway',
+          security: 'allowlist',
+          ask: 'on-miss',
+          allowedDecisions: ['allow-once', 'allow-always', 'deny'],
+        },
+        createdAtMs: Date.now(),
+        expiresAtMs: Date.now() + 120_000,
+      });
+      const page = await openPrompt(locale.id === PSEUDO_LOCALE ? 'en-US' : locale.id);
+      if (locale.id === PSEUDO_LOCALE) {
+        await page.evaluate((id) => localStorage.setItem('clawdesk.locale', id), PSEUDO_LOCALE);
+        await page.reload();
+        await page.waitForSelector('.prompt-actions button[data-decision="deny"]');
+      }
+      const scheme = index % 2 === 0 ? 'dark' : 'light';
+      await page.emulateMedia({ colorScheme: scheme });
+      expect(await page.getAttribute('html', 'lang')).toBe(locale.id);
+      expect(await page.getAttribute('html', 'dir')).toBe(locale.dir);
+      expect(await page.$$eval('.prompt-actions button', (bs) => bs.map((b) => b.textContent))).toEqual([
+        locale.catalog['decision.allowOnce'],
+        locale.catalog['decision.allowAlways'],
+        locale.catalog['decision.deny'],
+      ]);
+      expect(await focused(page), locale.id).toBe('deny');
+      expect(await allowClosedWhileEarly(page)).toBe(true);
+      expect(await page.textContent('#allow-hint')).toEqual(
+        locale.id === PSEUDO_LOCALE ? expect.stringMatching(/^⟦Állöw/) : locale.catalog['prompt.hintScroll'],
+      );
+      const command = (await page.textContent('pre.command'))!;
+      expect(command).toContain('⟨RLO⟩gnp.exe⟨LRI⟩');
+      expect(command).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+      expect(await page.$eval('pre.command', (el) => getComputedStyle(el).direction)).toBe('ltr');
+      expect(await page.$eval('[data-testid="command-note"]', (el) => el.classList.contains('unverified'))).toBe(true);
+      // Nothing wider than the window; the command scrolls inside its own box.
+      const layout = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth - window.innerWidth,
+        box: document.querySelector('pre.command')!.getBoundingClientRect().width,
+        bar: document.querySelector('.prompt-bar')!.getBoundingClientRect().bottom,
+      }));
+      expect(layout.page, locale.id).toBeLessThanOrEqual(0);
+      expect(layout.box).toBeLessThanOrEqual(640);
+      expect(layout.bar).toBeLessThanOrEqual(560);
+      await page.screenshot({ path: path.join(artifacts, `approval-prompt-${locale.id}-${scheme}.png`) });
+      await page.keyboard.press('Escape');
+      expect(await outcome).toMatchObject({ decision: 'deny', source: 'user' });
+      if (locale.id === PSEUDO_LOCALE) await page.evaluate(() => localStorage.removeItem('clawdesk.locale'));
+      await page.close();
+    }
+  }, 300_000);
 });
 
 describe('the prompt page over several prompts', () => {

@@ -24,6 +24,7 @@ import { registerIpcHandlers } from '../../main/ipc/ipc-router';
 import { LogBuffer } from '../../main/log-buffer';
 import { appResponseHeaders, resolveAppAsset } from '../../main/window-security';
 import { FakeDialog } from '../main/fakes';
+import { LOCALES, PSEUDO_LOCALE } from '../../renderer/i18n';
 
 const root = path.resolve(__dirname, '..', '..');
 const artifacts = path.join(root, 'test-artifacts', 'renderer');
@@ -70,8 +71,9 @@ async function startRendererServer(): Promise<void> {
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function openPage(hash = ''): Promise<ProbedPage> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+/** `locale` is the OS language the page sees (navigator.languages), as Electron reports app.getLocale(). */
+async function openPage(hash = '', locale?: string): Promise<ProbedPage> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 }, locale });
   const handlers = new Map<string, (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
   const ipcMain: IpcMainLike = {
     handle: (channel: string, listener: (event: IpcMainInvokeEvent, ...args: any[]) => Promise<unknown> | unknown) => {
@@ -309,6 +311,20 @@ beforeAll(async () => {
     decidedBy: 'fallback (askFallback=deny)',
     requestedAtMs: now - 10_000,
     resolvedAtMs: now - 9_000,
+  });
+
+  // Bad input for every view, language and theme: 10,000 characters of BiDi controls, stacked combining marks
+  // and one unbroken word (history keeps what the gateway decided, whatever its length).
+  await history.record({
+    id: 'h-hostile',
+    command: `printf ${'e\u0301\u0302\u0303 \u202E\u2067'.repeat(700)}${'y'.repeat(10_000)}`.slice(0, 10_000),
+    cwd: `/tmp/${'d'.repeat(300)}`,
+    agentId: 'main',
+    host: 'gateway',
+    decision: 'allow-always',
+    decidedBy: 'you',
+    requestedAtMs: now - 5_000,
+    resolvedAtMs: now - 4_000,
   });
 
   const logs = new LogBuffer();
@@ -670,7 +686,7 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     const headings = await page.$$eval('#content h3', (hs) => hs.map((x) => x.textContent));
     expect(headings).toEqual(['Needs you', 'Health', 'Recent activity']);
     expect(await page.textContent('.approval-card pre.command')).toBe('rm -rf /home/dev/app/build');
-    expect(await page.textContent('[data-testid="nodes-health"]')).toMatch(/^\d+ of \d+ connected$/);
+    expect(await page.textContent('[data-testid="nodes-health"]')).toMatch(/^\d+ of \d+ nodes? connected$/);
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       await page.screenshot({ path: path.join(artifacts, `status-needs-you-${scheme}.png`), fullPage: true });
@@ -721,7 +737,9 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     const dark = await background();
     expect(dark).not.toBe(light);
-    // Keyboard only: the switch is the first stop, and a choice applies at once.
+    // Keyboard only: the language then the theme switch are the first stops, and a choice applies at once.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('locale-choice');
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('theme-choice');
     await page.selectOption('#theme-choice', 'light');
@@ -743,6 +761,53 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     await page.waitForSelector('#content[data-view="activity"]');
     await page.close();
   });
+
+  it('every language, the pseudo-locale and right-to-left: translated, nothing overflowing, axe clean', async () => {
+    // The OS locale each shipped language is picked from (navigator.languages, as Electron sets it).
+    const osLocale: Record<string, string> = {
+      en: 'en-US',
+      de: 'de-DE',
+      fr: 'fr-FR',
+      es: 'es-ES',
+      'pt-BR': 'pt-BR',
+      ja: 'ja-JP',
+      'zh-CN': 'zh-CN',
+      ko: 'ko-KR',
+      ru: 'ru-RU',
+      ar: 'ar-EG',
+    };
+    for (const [index, locale] of LOCALES.entries()) {
+      const scheme = index % 2 === 0 ? 'light' : 'dark';
+      const page = await openPage('#status', osLocale[locale.id] ?? 'en-US');
+      await page.emulateMedia({ colorScheme: scheme });
+      if (locale.id === PSEUDO_LOCALE) {
+        // Not an OS language: chosen by hand, as the language switch does.
+        await page.selectOption('#locale-choice', PSEUDO_LOCALE);
+        await page.waitForFunction((id) => document.documentElement.lang === id, PSEUDO_LOCALE);
+      }
+      await page.waitForSelector('#content[data-view="status"]');
+      expect(await page.getAttribute('html', 'lang')).toBe(locale.id);
+      expect(await page.getAttribute('html', 'dir')).toBe(locale.dir);
+      expect(await page.textContent('#tab-status')).toBe(locale.catalog['nav.status']);
+      for (const id of ['status', 'activity', 'approvals'] as const) {
+        await showView(page, id);
+        await page.screenshot({ path: path.join(artifacts, `${id}-${locale.id}-${scheme}.png`), fullPage: true });
+        expect(await overflowing(page), `${id} ${locale.id}`).toEqual([]);
+        expect(await axeViolations(page), `${id} ${locale.id}`).toEqual([]);
+      }
+      // Commands stay left-to-right and isolated whatever the page's direction.
+      expect(
+        await page.$$eval('#history-results code', (els) => els.map((el) => getComputedStyle(el).direction)),
+      ).toEqual(expect.arrayContaining(['ltr']));
+      if (locale.dir === 'rtl') {
+        const nav = (await page.locator('nav').boundingBox())!;
+        const main = (await page.locator('main').boundingBox())!;
+        expect(nav.x, 'the navigation is on the right').toBeGreaterThan(main.x);
+      }
+      expect(page.errors, locale.id).toEqual([]);
+      await page.close();
+    }
+  }, 400_000);
 
   it('a view re-renders only for the topics it follows: a status event leaves the approvals view alone', async () => {
     const page = await openPage('#approvals');
