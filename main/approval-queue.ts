@@ -5,6 +5,7 @@ import {
   type PromptLimits,
 } from './approval-prompt-text';
 import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type Decision } from '../common/ipc-contract';
+import { PromptQueue } from './prompt-queue';
 
 /** Shows one prompt and answers with the user's choice. Cancel, Esc and closing must answer `deny`. */
 export interface ApprovalPresenter {
@@ -61,7 +62,6 @@ interface Entry {
   view: ApprovalPromptView;
   settle(outcome: ApprovalOutcome): void;
   done: Promise<ApprovalOutcome>;
-  abort: AbortController;
   timer?: ReturnType<typeof setTimeout>;
   showing: boolean;
   shownAtMs?: number;
@@ -74,9 +74,8 @@ interface Entry {
  */
 export class ApprovalQueue {
   private readonly entries = new Map<string, Entry>();
-  private readonly order: string[] = [];
+  private readonly prompts = new PromptQueue<Entry>((entry, signal) => this.show(entry, signal));
   private readonly now: () => number;
-  private pumping = false;
 
   constructor(private readonly options: ApprovalQueueOptions) {
     this.now = options.now ?? Date.now;
@@ -88,12 +87,11 @@ export class ApprovalQueue {
 
   /** Pending prompts, head first (for the tray count and the dashboard). */
   pending(): ApprovalPromptView[] {
-    return this.order.map((id) => this.entries.get(id)!.view);
+    return this.prompts.list().map((entry) => entry.view);
   }
 
   current(): ApprovalPromptView | undefined {
-    const head = this.order[0];
-    const entry = head === undefined ? undefined : this.entries.get(head);
+    const entry = this.prompts.head();
     return entry?.showing ? entry.view : undefined;
   }
 
@@ -113,17 +111,18 @@ export class ApprovalQueue {
 
     let settle!: (outcome: ApprovalOutcome) => void;
     const done = new Promise<ApprovalOutcome>((resolve) => (settle = resolve));
-    const entry: Entry = { event, view: built.view, settle, done, abort: new AbortController(), showing: false };
+    const entry: Entry = { event, view: built.view, settle, done, showing: false };
     this.entries.set(event.id, entry);
-    this.order.push(event.id);
 
     const untilExpiry = event.expiresAtMs - this.now();
-    const timeout = Math.max(0, Math.min(this.options.promptTimeoutMs ?? Number.POSITIVE_INFINITY, untilExpiry));
-    if (Number.isFinite(timeout))
-      entry.timer = setTimeout(() => void this.onTimeout(event.id, timeout === untilExpiry), timeout);
+    const promptTimeout = this.options.promptTimeoutMs ?? Number.POSITIVE_INFINITY;
+    const timeout = Math.max(0, Math.min(promptTimeout, untilExpiry));
+    // Expiry first (or already past, e.g. queued late on a loaded machine): the gateway decides, not askFallback.
+    const expiresFirst = untilExpiry <= promptTimeout;
+    if (Number.isFinite(timeout)) entry.timer = setTimeout(() => void this.onTimeout(event.id, expiresFirst), timeout);
 
+    this.prompts.add(entry);
     this.options.onChange?.();
-    void this.pump();
     return done;
   }
 
@@ -165,11 +164,10 @@ export class ApprovalQueue {
 
   /** Ends everything (app quitting): open prompts close and their requests fall back. */
   async dispose(): Promise<void> {
-    for (const id of [...this.order]) {
-      const entry = this.entries.get(id);
-      if (entry)
+    for (const entry of [...this.prompts.list()]) {
+      if (this.entries.get(entry.event.id) === entry)
         this.finish(entry, {
-          id,
+          id: entry.event.id,
           decision: await this.options.fallback(entry.event, 'disabled'),
           source: 'fallback',
           detail: 'app closing',
@@ -207,9 +205,7 @@ export class ApprovalQueue {
 
   private remove(entry: Entry): void {
     if (entry.timer) clearTimeout(entry.timer);
-    entry.abort.abort();
-    const index = this.order.indexOf(entry.event.id);
-    if (index >= 0) this.order.splice(index, 1);
+    this.prompts.remove(entry);
   }
 
   private finish(entry: Entry, outcome: ApprovalOutcome): void {
@@ -219,41 +215,31 @@ export class ApprovalQueue {
     entry.settle(outcome);
     this.options.onOutcome?.(entry.event, outcome);
     this.options.onChange?.();
-    void this.pump();
   }
 
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      for (;;) {
-        const head = this.order[0];
-        if (head === undefined) return;
-        const entry = this.entries.get(head)!;
-        const blocker = this.options.blocker();
-        if (blocker !== undefined) {
-          this.remove(entry);
-          const decision = await this.options.fallback(entry.event, blocker);
-          this.finish(entry, { id: head, decision, source: 'fallback', detail: blocker });
-          continue;
-        }
-        entry.showing = true;
-        entry.shownAtMs = this.now();
-        this.options.onChange?.();
-        let choice: Decision;
-        try {
-          choice = await this.options.presenter.present(entry.view, entry.abort.signal);
-        } catch {
-          choice = 'deny';
-        }
-        entry.showing = false;
-        // Closed because it ended some other way: that outcome stands, the dialog's answer is void.
-        if (entry.abort.signal.aborted || this.entries.get(head) !== entry) continue;
-        const allowed = choice === 'deny' || entry.view.decisions.includes(choice);
-        this.finish(entry, { id: head, decision: allowed ? choice : 'deny', source: 'user' });
-      }
-    } finally {
-      this.pumping = false;
+  /** The head of the queue: askFallback when it cannot be shown now, else its prompt until it ends. */
+  private async show(entry: Entry, signal: AbortSignal): Promise<void> {
+    const id = entry.event.id;
+    const blocker = this.options.blocker();
+    if (blocker !== undefined) {
+      this.remove(entry);
+      const decision = await this.options.fallback(entry.event, blocker);
+      this.finish(entry, { id, decision, source: 'fallback', detail: blocker });
+      return;
     }
+    entry.showing = true;
+    entry.shownAtMs = this.now();
+    this.options.onChange?.();
+    let choice: Decision;
+    try {
+      choice = await this.options.presenter.present(entry.view, signal);
+    } catch {
+      choice = 'deny';
+    }
+    entry.showing = false;
+    // Closed because it ended some other way: that outcome stands, the dialog's answer is void.
+    if (signal.aborted || this.entries.get(id) !== entry) return;
+    const allowed = choice === 'deny' || entry.view.decisions.includes(choice);
+    this.finish(entry, { id, decision: allowed ? choice : 'deny', source: 'user' });
   }
 }

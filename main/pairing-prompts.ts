@@ -1,5 +1,6 @@
 import { hardenForDisplay } from './display-hardening';
 import type { DialogLike, MessageBoxOptions } from './electron-facades';
+import { PromptQueue } from './prompt-queue';
 
 /** `device.pair.requested` (spec 3.1/3.7): the full pending request; every string is untrusted. */
 export interface DevicePairRequest {
@@ -149,16 +150,14 @@ export interface PairingPromptsOptions {
  * dismissed; "Later" keeps a request pending on the gateway and out of the way until the user asks for it.
  */
 export class PairingPrompts {
-  private readonly queue: PairingRequest[] = [];
+  private readonly queue = new PromptQueue<PairingRequest>((request, signal) => this.show(request, signal));
   private readonly deferredRequests = new Map<string, PairingRequest>();
-  private showing?: { requestId: string; abort: AbortController };
-  private pumping = false;
 
   constructor(private readonly options: PairingPromptsOptions) {}
 
   /** Every request still open on the gateway that this app knows about (queued, showing or deferred). */
   pending(): PairingRequest[] {
-    return [...this.queue, ...this.deferredRequests.values()];
+    return [...this.queue.list(), ...this.deferredRequests.values()];
   }
 
   /** Seeds from `device.pair.list` / `node.pair.list` after (re)connecting; silent requests are not prompted. */
@@ -168,23 +167,21 @@ export class PairingPrompts {
 
   requested(request: PairingRequest): void {
     if (request.kind === 'device' && request.silent) return;
-    // A new request for the same device/node supersedes the old one (spec 3.3).
+    // A new request for the same device/node supersedes the old one (docs/protocol.md, Pairing).
     const key = subjectOf(request);
     for (const old of this.pending())
       if (subjectOf(old) === key && old.requestId !== request.requestId) this.resolved(old.requestId);
-    if (this.queue.some((r) => r.requestId === request.requestId) || this.deferredRequests.has(request.requestId))
-      return;
-    this.queue.push(request);
+    if (this.queued(request.requestId) || this.deferredRequests.has(request.requestId)) return;
+    this.queue.add(request);
     this.options.onChange?.();
-    void this.pump();
   }
 
   resolved(requestId: string): void {
-    const index = this.queue.findIndex((r) => r.requestId === requestId);
+    const queued = this.queued(requestId);
     const removedDeferred = this.deferredRequests.delete(requestId);
-    if (index >= 0) this.queue.splice(index, 1);
-    if (this.showing?.requestId === requestId) this.showing.abort.abort();
-    if (index >= 0 || removedDeferred) this.options.onChange?.();
+    // Removing the request on screen closes its dialog.
+    if (queued) this.queue.remove(queued);
+    if (queued || removedDeferred) this.options.onChange?.();
   }
 
   /** Brings a deferred request back to the front of the queue (tray menu / dashboard). */
@@ -192,42 +189,34 @@ export class PairingPrompts {
     const request = this.deferredRequests.get(requestId);
     if (!request) return;
     this.deferredRequests.delete(requestId);
-    this.queue.unshift(request);
+    this.queue.add(request, 'front');
     this.options.onChange?.();
-    void this.pump();
   }
 
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
+  private queued(requestId: string): PairingRequest | undefined {
+    return this.queue.list().find((r) => r.requestId === requestId);
+  }
+
+  private async show(request: PairingRequest, signal: AbortSignal): Promise<void> {
+    let choice: PairingChoice;
     try {
-      while (this.queue.length > 0) {
-        const request = this.queue[0];
-        const abort = new AbortController();
-        this.showing = { requestId: request.requestId, abort };
-        let choice: PairingChoice;
-        try {
-          choice = await this.options.presenter.present(buildPairingPrompt(request), abort.signal);
-        } catch {
-          choice = 'later';
-        }
-        this.showing = undefined;
-        if (abort.signal.aborted || this.queue[0] !== request) continue;
-        this.queue.shift();
-        if (choice === 'later') {
-          this.deferredRequests.set(request.requestId, request);
-        } else {
-          try {
-            await this.options.act(request, choice);
-          } catch (error) {
-            this.options.onError?.(request, error);
-          }
-        }
-        this.options.onChange?.();
-      }
-    } finally {
-      this.pumping = false;
+      choice = await this.options.presenter.present(buildPairingPrompt(request), signal);
+    } catch {
+      choice = 'later';
     }
+    // Resolved elsewhere, or another request was put in front (then this one is shown again after it).
+    if (signal.aborted || this.queue.head() !== request) return;
+    this.queue.remove(request);
+    if (choice === 'later') {
+      this.deferredRequests.set(request.requestId, request);
+    } else {
+      try {
+        await this.options.act(request, choice);
+      } catch (error) {
+        this.options.onError?.(request, error);
+      }
+    }
+    this.options.onChange?.();
   }
 }
 

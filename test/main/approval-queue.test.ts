@@ -162,6 +162,16 @@ describe('ApprovalQueue with the native message box', () => {
     expect(fallbacks).toEqual([]);
   });
 
+  it('a request already expired when it arrives ends as expired, never through askFallback', async () => {
+    const { queue, fallbacks } = setup({ promptTimeoutMs: 60_000, fallbackDecision: 'allow-once' });
+    expect(await queue.request(event('late', { expiresAtMs: Date.now() - 1 }))).toMatchObject({
+      decision: null,
+      source: 'elsewhere',
+      detail: 'expired',
+    });
+    expect(fallbacks).toEqual([]);
+  });
+
   it('no answer before the prompt timeout: the dialog closes and askFallback decides', async () => {
     const { dialog, queue, fallbacks } = setup({ promptTimeoutMs: 40, fallbackDecision: 'allow-once' });
     const a = queue.request(event('a'));
