@@ -73,7 +73,8 @@ function startForeground(args: string[], env: NodeJS.ProcessEnv) {
   return { child, lines, stderr: () => stderr, exited };
 }
 
-describe('clawdesk openclaw', () => {
+// OpenClaw's cold start alone took 120-170 s at load 16 on 2 cores; the polls inside allow 150 s for it.
+describe('clawdesk openclaw', { timeout: 400_000 }, () => {
   it('start supervises OpenClaw with the runner attached; status reports it; a second start refuses; stop stops it', async () => {
     const port = await freePort();
     const environment = isolatedEnv(port, TOKEN);
