@@ -723,7 +723,8 @@ describe('unauthenticated memory amplification', () => {
       await new Promise((resolve) => setTimeout(resolve, 800));
       const during = await rss();
       const closes = await Promise.all(clients.map((c) => c.closedWithin(5_000)));
-      expect(closes.every((c) => c.code === 1008)).toBe(true);
+      // Listed, not just counted: a plain-clone CI run at load 11 saw one close that was not 1008, once.
+      expect(closes.filter((c) => c.code !== 1008)).toEqual([]);
       expect(closes.some((c) => c.reason === 'too many frames before hello-ok')).toBe(true);
       // ~400 MB was sent; the gateway may hold a bounded slice of it, not all of it.
       expect(
