@@ -135,5 +135,5 @@ export interface ErrorDetails {
 
 /** The `details` of a refused request or connect (the wire types them `unknown`). */
 export function errorDetails(error: GatewayClientError | null | undefined): ErrorDetails | undefined {
-  return error?.error?.details as ErrorDetails | undefined;
+  return error?.error?.details;
 }
