@@ -69,7 +69,7 @@ import {
   recoverTransaction,
   sweepJournalTemps,
 } from './state-transaction';
-import { describeNameProblem, findNameProblems, nameRulesFor } from './state-names';
+import { describeNameProblem, findNameProblems, nameRulesFor, sweepStaleCaseProbes } from './state-names';
 import { SafetyProblem, checkDirAndAncestors, checkTreeEntries, isSecretPath, isTrustPath } from './state-safety';
 import {
   CopyContext,
@@ -1359,6 +1359,7 @@ export async function recoverInterruptedMigrations(
   for (const dir of dirs) {
     for (const candidate of new Set([path.resolve(dir), await fs.realpath(dir).catch(() => path.resolve(dir))])) {
       await sweepJournalTemps(candidate);
+      await sweepStaleCaseProbes(candidate);
       const found = await findJournal(candidate);
       if (!found || seen.has(found.path)) continue;
       seen.add(found.path);

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs, lstatSync, readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { isProcessAlive } from './state-transaction';
 
 /**
  * Names that are legal on Linux but cannot exist on Windows (or collide on a case-insensitive volume): a state dir
@@ -241,9 +243,12 @@ export async function nameRulesFor(dir: string, options: NameRulesOptions = {}):
   return { windows, caseInsensitive, because: parts.join('; ') || 'the target volume accepts any name' };
 }
 
+const CASE_PROBE_PREFIX = '.clawdesk-case-probe-';
+
 /** true/false when the volume answered, undefined when the probe could not run (read-only, permission). */
 async function probeCaseInsensitive(dir: string): Promise<boolean | undefined> {
-  const name = `.clawdesk-case-probe-${randomBytes(4).toString('hex')}`;
+  // The pid in the name lets the next start tell a probe left by a killed process from one still in use.
+  const name = `${CASE_PROBE_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
   const lower = path.join(dir, name);
   const upper = path.join(dir, name.toUpperCase());
   let handle: fs.FileHandle | undefined;
@@ -267,6 +272,27 @@ async function probeCaseInsensitive(dir: string): Promise<boolean | undefined> {
     await handle?.close().catch(() => undefined);
     await fs.rm(lower, { force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * Removes case probes a killed process left in `dir` (or its nearest existing ancestor, where the probe went):
+ * only empty regular files of ours whose process is gone, so nothing a person made is touched.
+ */
+export async function sweepStaleCaseProbes(dir: string): Promise<string[]> {
+  const existing = await existingDir(dir);
+  const removed: string[] = [];
+  for (const name of await fs.readdir(existing).catch(() => [] as string[])) {
+    const match = /^\.clawdesk-case-probe-(\d+)-[0-9a-f]{8}$/.exec(name);
+    // Our own pid counts as alive here: a probe of this process may be running beside the sweep.
+    const pid = Number(match?.[1]);
+    if (!match || pid === process.pid || isProcessAlive(pid, os.hostname())) continue;
+    const full = path.join(existing, name);
+    const st = await fs.lstat(full).catch(() => undefined);
+    if (!st?.isFile() || st.size !== 0 || (process.getuid && st.uid !== process.getuid())) continue;
+    await fs.rm(full, { force: true });
+    removed.push(full);
+  }
+  return removed;
 }
 
 async function existingDir(dir: string): Promise<string> {

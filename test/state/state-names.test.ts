@@ -3,7 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../gateway/state/state-doctor';
-import { MigrationBlockedError, migrateState, planMigration } from '../../gateway/state/state-migration';
+import {
+  MigrationBlockedError,
+  migrateState,
+  planMigration,
+  recoverInterruptedMigrations,
+} from '../../gateway/state/state-migration';
 import {
   NameRules,
   PORTABLE_NAME_RULES,
@@ -128,6 +133,29 @@ describe('names Windows cannot hold', () => {
       windows: false,
       caseInsensitive: true,
     });
+  });
+});
+
+describe('case probes a killed migration left behind', () => {
+  it('the next start removes them, and nothing else that looks like one', async () => {
+    const dir = path.join(home, '.openclaw');
+    mkdirSync(dir);
+    // A pid no process can have: Linux caps pids at 2^22.
+    const deadPid = 4_999_999;
+    const stale = `.clawdesk-case-probe-${deadPid}-0badf00d`;
+    writeFileSync(path.join(dir, stale), '');
+    // Ours but in use (this process is alive), one a person wrote into, and one with a name we never make.
+    const live = `.clawdesk-case-probe-${process.pid}-0badf00d`;
+    const written = `.clawdesk-case-probe-${deadPid}-12345678`;
+    const foreign = '.clawdesk-case-probe-notes';
+    writeFileSync(path.join(dir, live), '');
+    writeFileSync(path.join(dir, written), 'keep me');
+    writeFileSync(path.join(dir, foreign), '');
+    // A stale probe in the nearest existing ancestor of a target not made yet is found too.
+    writeFileSync(path.join(home, stale), '');
+    await recoverInterruptedMigrations([dir, path.join(home, 'not-yet')]);
+    expect(readdirSync(dir).sort()).toEqual([foreign, live, written].sort());
+    expect(readdirSync(home)).toEqual(['.openclaw']);
   });
 });
 

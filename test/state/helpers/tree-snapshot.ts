@@ -44,6 +44,8 @@ export function leftovers(dir: string): string[] {
     return [];
   }
   return names.filter((n) =>
-    /\.staging-|\.old-|\.restoring-|\.link-|clawdesk-migration\.json|^\.partial-|\.unexpected-/.test(n),
+    /\.staging-|\.old-|\.restoring-|\.link-|clawdesk-migration\.json|^\.clawdesk-case-probe-|^\.partial-|\.unexpected-/.test(
+      n,
+    ),
   );
 }
