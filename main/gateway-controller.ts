@@ -1,5 +1,9 @@
 import path from 'node:path';
-import { startApprovalClient, type ApprovalClientHandle } from '../gateway/approvals/approval-client';
+import {
+  startApprovalClient,
+  type ApprovalClientHandle,
+  type ApprovalClientOutcome,
+} from '../gateway/approvals/approval-client';
 import type { Approver } from '../gateway/approvals/approver';
 import { createExecModules } from '../gateway/approvals/exec-modules';
 import { connectGateway, type GatewaySession } from '../gateway/client/gateway-client';
@@ -61,7 +65,7 @@ export interface GatewayControllerOptions {
   /** The operator session (admin, pairing, approvals) came or went; events flow through it. */
   onSession?(session: GatewaySession | undefined): void;
   onChange?(): void;
-  onApprovalOutcome?(outcome: { id: string; decision: string; source: 'approver' | 'fallback'; error?: string }): void;
+  onApprovalOutcome?(outcome: ApprovalClientOutcome): void;
 }
 
 /** How the device key is held, for the Secrets view. */

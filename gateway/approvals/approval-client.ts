@@ -14,6 +14,17 @@ import type { Approver, ExecApprovalRequestedEvent } from './approver';
  * cannot present, or gives no answer in time, askFallback decides; a missing answer never becomes an allow.
  */
 
+export interface ApprovalClientOutcome {
+  id: string;
+  /**
+   * null: nobody answered and askFallback is `allowlist`, so this client leaves the request to expire and the node
+   * decides by its own allowlist (the requester replays it as `approvalSource: "ask-fallback"`).
+   */
+  decision: ApprovalDecision | null;
+  source: 'approver' | 'fallback';
+  error?: string;
+}
+
 export interface ApprovalClientOptions {
   url: string;
   token?: string;
@@ -35,12 +46,7 @@ export interface ApprovalClientOptions {
    * Called when this client has decided, just before it resolves at the gateway; called a second time, with `error`,
    * if the gateway did not take the decision (e.g. resolved elsewhere first).
    */
-  onOutcome?: (outcome: {
-    id: string;
-    decision: ApprovalDecision;
-    source: 'approver' | 'fallback';
-    error?: string;
-  }) => void;
+  onOutcome?: (outcome: ApprovalClientOutcome) => void;
   /** A remote gateway's extras: its certificate pin and the device token it issued (gateway/remote/). */
   connection?: Pick<GatewayClientOptions, 'verifyServerCertificate' | 'deviceToken'>;
   /** Aborting stops the client, also while its first connect is still pending (start() then rejects). */
@@ -72,7 +78,7 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
   const decide = async (
     event: ExecApprovalRequestedEvent,
     signal: AbortSignal,
-  ): Promise<{ decision: ApprovalDecision; source: 'approver' | 'fallback' }> => {
+  ): Promise<{ decision: ApprovalDecision | null; source: 'approver' | 'fallback' }> => {
     const allowed = event.request.allowedDecisions ?? ['allow-once', 'allow-always', 'deny'];
     if (options.approver.canPresent()) {
       const budget = Math.min(options.promptTimeoutMs ?? 120_000, Math.max(0, event.expiresAtMs - Date.now() - 1000));
@@ -92,8 +98,11 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
         clearTimeout(timer);
       }
     }
-    // No answer: askFallback. The request reached us because the allowlist did not cover it.
-    return { decision: askFallbackDecision(await fallbackFor(event), false), source: 'fallback' };
+    // No answer: askFallback. `allowlist` is for the node to judge (it alone resolves what would run), so nothing
+    // is resolved here: at expiry the requester replays the run as ask-fallback and the node's allowlist decides.
+    const fallback = await fallbackFor(event);
+    if (fallback === 'allowlist') return { decision: null, source: 'fallback' };
+    return { decision: askFallbackDecision(fallback, false), source: 'fallback' };
   };
 
   const onRequested = async (session: GatewaySession, event: ExecApprovalRequestedEvent) => {
@@ -107,6 +116,7 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
       // Told before the gateway is: its exec.approval.resolved broadcast can reach the app's other session before this
       // request's answer, and the app's history must already know the decision was askFallback's, not the person's.
       options.onOutcome?.({ id: event.id, decision, source });
+      if (decision === null) return;
       try {
         await session.request('exec.approval.resolve', { id: event.id, decision }, { timeoutMs: 10_000 });
       } catch (error) {

@@ -327,6 +327,63 @@ function sameArgv(a: readonly string[] | null | undefined, b: readonly string[] 
   return a.every((v, i) => v === b[i]);
 }
 
+/** That a replay runs exactly what was approved: argv, cwd, agent, session and environment. */
+function checkSameRun(record: ApprovalRecord, params: Record<string, unknown>): void {
+  const plan =
+    params.systemRunPlan && typeof params.systemRunPlan === 'object'
+      ? (params.systemRunPlan as Record<string, unknown>)
+      : null;
+  const command = Array.isArray(params.command) ? (params.command as string[]) : null;
+  const argvOk = (argv: string[] | null) =>
+    sameArgv(argv, record.binding.argv) || (record.originalArgv !== null && sameArgv(argv, record.originalArgv));
+  if (!argvOk(command) || (plan && !sameArgv(plan.argv as string[] | null, record.binding.argv))) {
+    throw bindingError('APPROVAL_ARGV_MISMATCH', 'command differs from the approved command');
+  }
+  const cwdOk = (cwd: unknown) =>
+    (cwd ?? null) === record.binding.cwd || (record.originalCwd !== null && cwd === record.originalCwd);
+  if (
+    (params.cwd !== undefined && !cwdOk(params.cwd)) ||
+    (plan && (plan.cwd ?? null) !== record.binding.cwd) ||
+    (!plan && params.cwd === undefined && record.binding.cwd !== null)
+  ) {
+    throw bindingError('APPROVAL_CWD_MISMATCH', 'working directory differs from the approved one');
+  }
+  const agentId = (params.agentId ?? plan?.agentId ?? null) as string | null;
+  if (agentId !== record.binding.agentId)
+    throw bindingError('APPROVAL_AGENT_MISMATCH', 'agent differs from the approved one');
+  const sessionKey = (params.sessionKey ?? plan?.sessionKey ?? null) as string | null;
+  if (sessionKey !== record.binding.sessionKey)
+    throw bindingError('APPROVAL_SESSION_MISMATCH', 'session differs from the approved one');
+  if (envHash(params.env) !== record.binding.envHash)
+    throw bindingError('APPROVAL_ENV_MISMATCH', 'environment differs from the approved one');
+}
+
+/**
+ * The `system.run` fields a node is sent: those OpenClaw's node host and Clawdesk's runner read, minus the approval
+ * fields, which only the gate sets. `security` / `ask` are Clawdesk's stricter-only policy request.
+ */
+const FORWARDED_RUN_FIELDS = [
+  'command',
+  'rawCommand',
+  'systemRunPlan',
+  'cwd',
+  'env',
+  'timeoutMs',
+  'needsScreenRecording',
+  'agentId',
+  'sessionKey',
+  'runId',
+  'suppressNotifyOnExit',
+  'security',
+  'ask',
+] as const;
+
+function forwardedRunParams(params: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of FORWARDED_RUN_FIELDS) if (Object.hasOwn(params, key)) out[key] = params[key];
+  return out;
+}
+
 /** The askFallback a plan's policySnapshot states (the reference node host sends one), or null. */
 function planAskFallback(plan: Record<string, unknown> | null): ExecAskFallback | null {
   const snapshot = plan?.policySnapshot;
@@ -783,9 +840,12 @@ export class ExecApprovalManager implements GatewayModule {
   }
 
   /**
-   * The gate in front of `node.invoke system.run` (spec 5.4). Without an approval claim the approval fields are
-   * stripped and the node's own policy decides. With one, `runId` must name a live approval for this node, from
-   * the same device (or connection), with the same argv, cwd, agent, session and environment.
+   * The gate in front of `node.invoke system.run` (docs/protocol.md, "Approved runs"). Only the fields a node host
+   * knows are forwarded: a node acts on approval fields it is sent, so none may pass unchecked. Without an approval
+   * claim the node's own policy decides. With one (`approved` / `approvalDecision`), `runId` must name a decided
+   * approval for this node, from the same device (or connection), with the same argv, cwd, agent, session and
+   * environment. `approvalSource: "ask-fallback"` is the requester saying nobody answered: it is forwarded once, for a
+   * request that ended undecided, and the node applies its own askFallback.
    */
   gateSystemRun(input: {
     conn: GatewayConnection;
@@ -793,32 +853,48 @@ export class ExecApprovalManager implements GatewayModule {
     params: Record<string, unknown>;
   }): Record<string, unknown> {
     const { conn, nodeId, params } = input;
-    const out: Record<string, unknown> = { ...params };
+    const out = forwardedRunParams(params);
+    const source = params.approvalSource ?? null;
+    if (source !== null && source !== 'ask-fallback')
+      throw bindingError('INVALID_APPROVAL_SOURCE', 'approval source invalid (only "ask-fallback" is accepted)');
     const claims =
       params.approved === true || (params.approvalDecision !== undefined && params.approvalDecision !== null);
-    delete out.approved;
-    delete out.approvalDecision;
-    if (!claims) return out;
+    if (source !== null && (claims || params.approved !== undefined))
+      throw bindingError('APPROVAL_SOURCE_MISMATCH', 'approval source cannot be combined with explicit approval');
+    if (source === null && !claims) return out;
+
     const runId = typeof params.runId === 'string' && params.runId ? params.runId : null;
     if (!runId) throw bindingError('MISSING_RUN_ID', 'approved system.run needs runId naming the approval');
     const record = this.records.get(runId);
     if (!record) throw bindingError('UNKNOWN_APPROVAL_ID', 'unknown or expired approval id');
-    // An allow-once from askFallback at expiry stays usable for the grace period after it.
     const grace = this.options.resolvedGraceMs ?? RESOLVED_GRACE_MS;
+
+    if (source === 'ask-fallback') {
+      if (record.status === 'pending' || record.decision === 'deny')
+        throw bindingError('APPROVAL_REQUIRED', 'approval required');
+      if (record.decision !== null)
+        throw bindingError('APPROVAL_SOURCE_MISMATCH', 'approval source does not match approval record');
+      // Ask-fallback follows the end of the request at once (the requester's wait returned "no decision").
+      if (this.now() > (record.resolvedAtMs ?? 0) + grace) throw bindingError('APPROVAL_EXPIRED', 'approval expired');
+      const backendReplay = this.checkRequester(record, conn, nodeId);
+      checkSameRun(record, params);
+      if (record.consumed) throw bindingError('APPROVAL_CONSUMED', 'ask fallback was already used');
+      record.consumed = true;
+      if (backendReplay) record.replayDeviceId = conn.deviceId;
+      out.approvalSource = 'ask-fallback';
+      out.runId = record.id;
+      if (record.plan) out.systemRunPlan = record.plan;
+      return out;
+    }
+
+    // An allow-once from askFallback at expiry stays usable for the grace period after it.
     const usableUntil =
       record.fallback?.decision === 'allow-once'
         ? Math.max(record.expiresAtMs, (record.resolvedAtMs ?? 0) + grace)
         : record.expiresAtMs;
     const timedOut = record.terminalReason === 'timeout' && record.fallback?.decision !== 'allow-once';
     if (timedOut || this.now() > usableUntil) throw bindingError('APPROVAL_EXPIRED', 'approval expired');
-    if (record.binding.nodeId !== nodeId)
-      throw bindingError('APPROVAL_NODE_MISMATCH', 'approval was requested for another node');
-    const sameRequester = record.requester.deviceId
-      ? conn.deviceId === record.requester.deviceId
-      : conn.connId === record.requester.connId;
-    const backendReplay = !sameRequester && this.isBackendReplay(record, conn);
-    if (!sameRequester && !backendReplay)
-      throw bindingError('APPROVAL_DEVICE_MISMATCH', 'approval was requested by another device');
+    const backendReplay = this.checkRequester(record, conn, nodeId);
 
     // The decision is the gateway's record, never what the requester sends (issue 9 finding 4).
     let decision: ApprovalDecision | null = record.decision;
@@ -835,34 +911,7 @@ export class ExecApprovalManager implements GatewayModule {
       }
       decision = 'allow-once';
     }
-
-    const plan =
-      params.systemRunPlan && typeof params.systemRunPlan === 'object'
-        ? (params.systemRunPlan as Record<string, unknown>)
-        : null;
-    const command = Array.isArray(params.command) ? (params.command as string[]) : null;
-    const argvOk = (argv: string[] | null) =>
-      sameArgv(argv, record.binding.argv) || (record.originalArgv !== null && sameArgv(argv, record.originalArgv));
-    if (!argvOk(command) || (plan && !sameArgv(plan.argv as string[] | null, record.binding.argv))) {
-      throw bindingError('APPROVAL_ARGV_MISMATCH', 'command differs from the approved command');
-    }
-    const cwdOk = (cwd: unknown) =>
-      (cwd ?? null) === record.binding.cwd || (record.originalCwd !== null && cwd === record.originalCwd);
-    if (
-      (params.cwd !== undefined && !cwdOk(params.cwd)) ||
-      (plan && (plan.cwd ?? null) !== record.binding.cwd) ||
-      (!plan && params.cwd === undefined && record.binding.cwd !== null)
-    ) {
-      throw bindingError('APPROVAL_CWD_MISMATCH', 'working directory differs from the approved one');
-    }
-    const agentId = (params.agentId ?? plan?.agentId ?? null) as string | null;
-    if (agentId !== record.binding.agentId)
-      throw bindingError('APPROVAL_AGENT_MISMATCH', 'agent differs from the approved one');
-    const sessionKey = (params.sessionKey ?? plan?.sessionKey ?? null) as string | null;
-    if (sessionKey !== record.binding.sessionKey)
-      throw bindingError('APPROVAL_SESSION_MISMATCH', 'session differs from the approved one');
-    if (envHash(params.env) !== record.binding.envHash)
-      throw bindingError('APPROVAL_ENV_MISMATCH', 'environment differs from the approved one');
+    checkSameRun(record, params);
 
     if (decision === 'allow-once') {
       if (record.consumed) throw bindingError('APPROVAL_CONSUMED', 'allow-once approval was already used');
@@ -874,6 +923,19 @@ export class ExecApprovalManager implements GatewayModule {
     out.runId = record.id;
     if (record.plan) out.systemRunPlan = record.plan;
     return out;
+  }
+
+  /** That a replay comes from the approved request's requester, for its node. True for a backend replay. */
+  private checkRequester(record: ApprovalRecord, conn: GatewayConnection, nodeId: string): boolean {
+    if (record.binding.nodeId !== nodeId)
+      throw bindingError('APPROVAL_NODE_MISMATCH', 'approval was requested for another node');
+    const sameRequester = record.requester.deviceId
+      ? conn.deviceId === record.requester.deviceId
+      : conn.connId === record.requester.connId;
+    const backendReplay = !sameRequester && this.isBackendReplay(record, conn);
+    if (!sameRequester && !backendReplay)
+      throw bindingError('APPROVAL_DEVICE_MISMATCH', 'approval was requested by another device');
+    return backendReplay;
   }
 
   /**

@@ -37,6 +37,7 @@ import {
   requiresApproval,
   resolveAllowlist,
   resolveExecPolicy,
+  stricterSecurity,
   WILDCARD_AGENT,
   type ExecPolicy,
 } from './policy';
@@ -142,6 +143,8 @@ export const systemRunParamsSchema = z
     sessionKey: nullableString,
     approved: z.boolean().optional(),
     approvalDecision: z.enum(['allow-once', 'allow-always']).nullable().optional(),
+    /** "ask-fallback": nobody answered the approval; checked in run() so an unknown source gets a precise error. */
+    approvalSource: z.string().nullable().optional(),
     runId: nullableString,
     suppressNotifyOnExit: z.boolean().optional(),
     security: z.enum(EXEC_SECURITY).optional(),
@@ -440,7 +443,16 @@ export class SystemRunner {
     const sessionKey = params.sessionKey ?? params.systemRunPlan?.sessionKey ?? 'node';
     const agentId = params.agentId ?? params.systemRunPlan?.agentId ?? null;
     const runId = params.runId ?? null;
-    const baseEvent = { sessionKey, runId, host: 'node', command: renderArgv(params.command) };
+    // Nobody answered the approval (the gateway checked that and lets it through once): this node's askFallback
+    // decides, with nobody to ask. Any other source is one this node does not honour.
+    const fallbackRun = params.approvalSource === 'ask-fallback';
+    const baseEvent = {
+      sessionKey,
+      runId,
+      host: 'node',
+      command: renderArgv(params.command),
+      ...(fallbackRun ? { approvalSource: 'ask-fallback' } : {}),
+    };
     const deny = (message: string, code: 'INVALID_REQUEST' | 'UNAVAILABLE' = 'UNAVAILABLE'): never => {
       this.options.emit?.('exec.denied', {
         ...baseEvent,
@@ -449,6 +461,12 @@ export class SystemRunner {
       });
       throw new NodeCommandError(code, message);
     };
+    if (params.approvalSource != null && !fallbackRun)
+      deny('approvalSource invalid: only "ask-fallback" is known here', 'INVALID_REQUEST');
+    if (fallbackRun && (params.approved !== undefined || params.approvalDecision != null))
+      deny('approvalSource cannot be combined with an explicit approval', 'INVALID_REQUEST');
+    if (fallbackRun && (!params.systemRunPlan || !runId))
+      deny('SYSTEM_RUN_DENIED: ask-fallback needs the prepared execution plan');
 
     let plan: SystemRunPlan;
     try {
@@ -497,8 +515,17 @@ export class SystemRunner {
       throw error;
     }
 
-    const { policy, allowlist } = await this.policyFor(agentId, { security: params.security, ask: params.ask });
-    if (policy.security === 'deny') deny('SYSTEM_RUN_DISABLED: security=deny');
+    const resolved = await this.policyFor(agentId, { security: params.security, ask: params.ask });
+    const allowlist = resolved.allowlist;
+    if (resolved.policy.security === 'deny') deny('SYSTEM_RUN_DISABLED: security=deny');
+    const policy: ExecPolicy = fallbackRun
+      ? {
+          ...resolved.policy,
+          security: stricterSecurity(resolved.policy.security, resolved.policy.askFallback),
+          ask: 'off',
+        }
+      : resolved.policy;
+    if (policy.security === 'deny') deny('SYSTEM_RUN_DENIED: nobody answered the approval, and askFallback=deny');
 
     const ctx = this.resolveCtx(plan.cwd);
     const approved = params.approved === true;
@@ -511,9 +538,8 @@ export class SystemRunner {
       policy.security === 'allowlist'
         ? evaluateAllowlist(analysis, allowlist, ctx)
         : { satisfied: false, durableAllowAlways: false, matches: [] };
-    if (approved && runId && params.approvalDecision !== 'allow-always') {
-      if (this.consumedOnce.has(runId)) deny('SYSTEM_RUN_DENIED: approval already used');
-    }
+    const singleUse = (approved && params.approvalDecision !== 'allow-always') || fallbackRun;
+    if (singleUse && runId && this.consumedOnce.has(runId)) deny('SYSTEM_RUN_DENIED: approval already used');
     const needsApproval = requiresApproval({
       policy,
       analysisOk: analysis.ok || evaluation.satisfied,
@@ -522,7 +548,12 @@ export class SystemRunner {
     });
     if (needsApproval && !approved) deny('SYSTEM_RUN_DENIED: approval required');
     if (policy.security === 'allowlist' && !approved && !evaluation.satisfied) {
-      deny(`SYSTEM_RUN_DENIED: allowlist miss${analysis.reason ? ` (${analysis.reason})` : ''}`);
+      const why = analysis.reason ? ` (${analysis.reason})` : '';
+      deny(
+        fallbackRun
+          ? `SYSTEM_RUN_DENIED: nobody answered the approval, and askFallback=allowlist does not cover this command${why}`
+          : `SYSTEM_RUN_DENIED: allowlist miss${why}`,
+      );
     }
     if (needsApproval || (policy.security === 'allowlist' && !evaluation.satisfied)) {
       // Only the approval lets this run: it was for the files this node prepared: a retargeted link or a replaced binary needs a new one.
@@ -545,7 +576,7 @@ export class SystemRunner {
     if (!envCheck.ok) deny(envCheck.message);
     const env = (envCheck as { ok: true; env: Record<string, string> }).env;
 
-    if (approved && runId && params.approvalDecision !== 'allow-always') this.consumedOnce.add(runId);
+    if (singleUse && runId) this.consumedOnce.add(runId);
     if (approved && params.approvalDecision === 'allow-always' && this.allowAlwaysEligible(analysis, plan))
       await this.persistAllowAlways(agentId, analysis);
     else if (evaluation.satisfied && !approved)

@@ -1,6 +1,9 @@
-import { startApprovalClient, type ApprovalClientHandle } from '../approvals/approval-client';
+import {
+  startApprovalClient,
+  type ApprovalClientHandle,
+  type ApprovalClientOutcome,
+} from '../approvals/approval-client';
 import type { Approver } from '../approvals/approver';
-import type { ApprovalDecision } from '../exec/policy';
 import type { DeviceSigner } from '../protocol/device-auth';
 import { startNodeHost, type NodeHostHandle } from '../node-host/node-host';
 import type { ReconnectOptions } from '../node-host/reconnecting-session';
@@ -26,12 +29,7 @@ export interface AttachOptions {
   promptTimeoutMs?: number;
   reconnect?: ReconnectOptions;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-  onApprovalOutcome?: (outcome: {
-    id: string;
-    decision: ApprovalDecision;
-    source: 'approver' | 'fallback';
-    error?: string;
-  }) => void;
+  onApprovalOutcome?: (outcome: ApprovalClientOutcome) => void;
 }
 
 export interface ClawdeskAttachment {

@@ -141,6 +141,46 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     expect(existsSync(path.join(h.work, 'f1'))).toBe(false);
   });
 
+  it("askFallback=allowlist: nothing is resolved; the requester's ask-fallback replay runs what the node's allowlist covers, once", async () => {
+    const touchBin = realpathSync('/usr/bin/touch');
+    h = await startExecHarness({
+      nodePolicy: {
+        version: 1,
+        agents: {
+          main: { security: 'allowlist', ask: 'always', askFallback: 'allowlist', allowlist: [{ pattern: touchBin }] },
+        },
+      },
+    });
+    const outcomes: unknown[] = [];
+    await h.approvalClient(scriptedApprover('never'), {
+      promptTimeoutMs: 100,
+      askFallback: () => 'allowlist',
+      onOutcome: (o) => outcomes.push(o),
+    });
+    const agent = await h.operator();
+    // ask=always: even a covered command is asked about; nobody answers, so the request expires undecided.
+    const hit = await agentFlow(agent, h.nodeId, [touchBin, 'hit'], { cwd: h.work, ask: 'always', timeoutMs: 1500 });
+    expect(hit.approval).toMatchObject({ decision: null, terminalReason: 'timeout' });
+    expect(outcomes).toEqual([{ id: hit.approval.id, decision: null, source: 'fallback' }]);
+    // An approval claim is refused (nobody approved); the ask-fallback replay goes to the node, which decides.
+    expect((await rejection(hit.run())).error.details.code).toBe('APPROVAL_EXPIRED');
+    expect((await hit.fallbackRun()).payload).toMatchObject({ exitCode: 0, success: true });
+    expect(existsSync(path.join(h.work, 'hit'))).toBe(true);
+    expect((await rejection(hit.fallbackRun())).error.details.code).toBe('APPROVAL_CONSUMED');
+
+    const miss = await agentFlow(agent, h.nodeId, ['/bin/mkdir', 'miss'], {
+      cwd: h.work,
+      ask: 'always',
+      timeoutMs: 1500,
+    });
+    expect(miss.approval).toMatchObject({ decision: null, terminalReason: 'timeout' });
+    const refused = await rejection(miss.fallbackRun());
+    expect(refused.message).toMatch(
+      /^SYSTEM_RUN_DENIED: nobody answered the approval, and askFallback=allowlist does not cover/,
+    );
+    expect(existsSync(path.join(h.work, 'miss'))).toBe(false);
+  });
+
   it('an approver that cannot present falls back at once', async () => {
     h = await startExecHarness();
     await h.approvalClient(scriptedApprover(null));

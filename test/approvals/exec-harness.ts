@@ -159,6 +159,8 @@ export interface AgentRun {
   approval: any;
   interim?: any;
   run: () => Promise<any>;
+  /** The replay OpenClaw's agent makes when its wait came back with no decision: `approvalSource: "ask-fallback"`. */
+  fallbackRun: () => Promise<any>;
 }
 
 /** The agent's flow (spec 9.7): prepare → exec.approval.request (twoPhase) → system.run with the approval id. */
@@ -222,6 +224,18 @@ export async function agentFlow(
         sessionKey,
         approved: true,
         approvalDecision: approval.decision === 'allow-always' ? 'allow-always' : 'allow-once',
+        runId: approval.id,
+      }),
+    fallbackRun: () =>
+      invoke(agent, nodeId, 'system.run', {
+        command: plan.argv,
+        rawCommand: o.rawCommand,
+        systemRunPlan: plan,
+        cwd: o.cwd,
+        env: o.env,
+        agentId,
+        sessionKey,
+        approvalSource: 'ask-fallback',
         runId: approval.id,
       }),
   };

@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { startApprovalClient, type ApprovalClientHandle } from '../../gateway/approvals/approval-client';
+import {
+  startApprovalClient,
+  type ApprovalClientHandle,
+  type ApprovalClientOutcome,
+} from '../../gateway/approvals/approval-client';
 import { connectGateway, type GatewaySession } from '../../gateway/client/gateway-client';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { ApprovalHistory } from '../../main/approval-history';
@@ -27,7 +31,7 @@ export interface ClawdeskApprover {
   /** What the person was shown, in order. */
   views: ApprovalPromptView[];
   outcomes: ApprovalOutcome[];
-  clientOutcomes: Array<{ id: string; decision: string; source: 'approver' | 'fallback'; error?: string }>;
+  clientOutcomes: ApprovalClientOutcome[];
   /** The answer for the next prompts. */
   answer(script: PresenterScript): void;
   history: ApprovalHistory;

@@ -248,6 +248,93 @@ describe('system.run under the node policy', () => {
     expect(existsSync(path.join(work, 'one'))).toBe(true);
   });
 
+  describe('nobody answered (approvalSource "ask-fallback"): this node\'s own askFallback decides', () => {
+    const touchPath = () => realpathSync('/usr/bin/touch');
+    /** The prepared plan the agent replays after its wait for a decision came back empty. */
+    async function fallbackRun(command: string[], runId: string, extra: Record<string, unknown> = {}) {
+      const { plan } = (await runner.prepare({ command, cwd: work, agentId: 'main', sessionKey: 's1' })) as any;
+      return runner.run({
+        command: plan.argv,
+        systemRunPlan: plan,
+        cwd: work,
+        agentId: 'main',
+        sessionKey: 's1',
+        approvalSource: 'ask-fallback',
+        runId,
+        ...extra,
+      });
+    }
+    const policy = (askFallback: string, allowlist: string[] = [], security = 'allowlist') =>
+      store.set(
+        {
+          version: 1,
+          agents: {
+            main: {
+              security,
+              ask: 'always',
+              askFallback,
+              allowlist: allowlist.map((pattern) => ({ pattern })),
+            },
+          },
+        },
+        undefined,
+      );
+
+    it('deny (the default): nothing runs, and the refusal names askFallback', async () => {
+      await policy('deny', [touchPath()]);
+      const err = await refusal(fallbackRun([touchPath(), 'fd'], 'f-deny'));
+      expect(err.message).toBe('SYSTEM_RUN_DENIED: nobody answered the approval, and askFallback=deny');
+      expect(existsSync(path.join(work, 'fd'))).toBe(false);
+    });
+
+    it('allowlist: an allowlisted command runs once even under ask=always; a miss does not run', async () => {
+      await policy('allowlist', [touchPath()]);
+      expect(await fallbackRun([touchPath(), 'hit'], 'f-hit')).toMatchObject({ exitCode: 0, success: true });
+      expect(existsSync(path.join(work, 'hit'))).toBe(true);
+      // The same fallback twice is one run too many.
+      expect((await refusal(fallbackRun([touchPath(), 'hit2'], 'f-hit'))).message).toMatch(/already used/);
+      const miss = await refusal(fallbackRun(['/bin/mkdir', 'miss'], 'f-miss'));
+      expect(miss.message).toMatch(
+        /^SYSTEM_RUN_DENIED: nobody answered the approval, and askFallback=allowlist does not cover/,
+      );
+      expect(existsSync(path.join(work, 'miss'))).toBe(false);
+      expect(existsSync(path.join(work, 'hit2'))).toBe(false);
+    });
+
+    it('full: runs what was asked under security=full; a stricter security still wins', async () => {
+      // askFallback never loosens security: under allowlist, askFallback=full is allowlist.
+      await policy('full', [], 'allowlist');
+      expect((await refusal(fallbackRun([touchPath(), 'fa'], 'f-fa'))).message).toMatch(/askFallback=allowlist/);
+      await store.set(
+        { version: 1, agents: { main: { security: 'full', ask: 'always', askFallback: 'full' } } },
+        (await store.snapshot()).hash,
+      );
+      expect((await fallbackRun([touchPath(), 'ff'], 'f-full')).success).toBe(true);
+      await store.set(
+        { version: 1, agents: { main: { security: 'deny', ask: 'always', askFallback: 'full' } } },
+        (await store.snapshot()).hash,
+      );
+      expect((await refusal(fallbackRun([touchPath(), 'fs'], 'f-sd'))).message).toBe(
+        'SYSTEM_RUN_DISABLED: security=deny',
+      );
+    });
+
+    it('is refused without the plan, beside an explicit approval, and under any other source', async () => {
+      await policy('full');
+      const plain = { command: [touchPath(), 'z'], cwd: work, agentId: 'main', sessionKey: 's1', runId: 'r' };
+      expect((await refusal(runner.run({ ...plain, approvalSource: 'ask-fallback' }))).message).toBe(
+        'SYSTEM_RUN_DENIED: ask-fallback needs the prepared execution plan',
+      );
+      expect((await refusal(fallbackRun([touchPath(), 'z'], 'r2', { approved: true }))).message).toBe(
+        'approvalSource cannot be combined with an explicit approval',
+      );
+      expect((await refusal(runner.run({ ...plain, approvalSource: 'auto-review' }))).message).toBe(
+        'approvalSource invalid: only "ask-fallback" is known here',
+      );
+      expect(existsSync(path.join(work, 'z'))).toBe(false);
+    });
+  });
+
   it('refuses a NUL byte in an argument before any plan exists', async () => {
     const err = await refusal(runner.prepare({ command: ['sh', '-lc', 'basename a\u0000b'], cwd: work }));
     expect(err.message).toBe('invalid params: command.2: command arguments must not contain NUL bytes');

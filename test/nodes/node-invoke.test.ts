@@ -6,7 +6,7 @@ import { createExecModules, type ExecModules } from '../../gateway/approvals/exe
 import { connectGateway, type GatewayClientError, type GatewaySession } from '../../gateway/client/gateway-client';
 import { NODE_INVOKE_CANCEL_EVENT } from '../../gateway/nodes/node-invoke';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
-import { startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
+import { nextEvent, startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
 
 /** Invoke routing (docs/protocol.md, Nodes) through a real gateway, with a hand-driven node on a real socket. */
 
@@ -182,5 +182,198 @@ describe('node.invoke routing', () => {
         .catch((e: GatewayClientError) => e.detailCode),
     ).toBe('NOT_CONNECTED');
     expect(requestsSeen(stack)).toEqual([]);
+  });
+});
+
+/**
+ * What the gateway lets through to a node for `system.run`. A node host acts on approval fields it is sent: OpenClaw's
+ * own node host runs an `approvalSource: "auto-review"` call as allowed once, and an `"ask-fallback"` call under its
+ * askFallback with ask off. The gateway forwarded every field it did not know, so any operator.write client could
+ * skip the person's approval on a real OpenClaw node host attached to Clawdesk's gateway by adding one field.
+ */
+describe('system.run as it reaches the node', () => {
+  const argv = ['/bin/echo', 'hi'];
+  const binding = { cwd: '/tmp', agentId: 'main', sessionKey: 'agent:main:s1' };
+  const plan = { argv, ...binding, commandText: '/bin/echo hi' };
+
+  async function approvalsOperator(stack: Stack): Promise<GatewaySession> {
+    const session = await connectGateway({
+      url: stack.gateway.url,
+      token: TOKEN,
+      device: createEphemeralDeviceSigner(),
+      scopes: ['operator.write', 'operator.approvals'],
+    });
+    cleanups.push(() => session.close());
+    return session;
+  }
+
+  /** Files a request nobody can be asked about: it ends at once with no decision (askFallback's case). */
+  async function undecided(stack: Stack, operator: GatewaySession): Promise<string> {
+    const answer = await operator.request<{ id: string; decision: null; terminalReason: string }>(
+      'exec.approval.request',
+      {
+        command: '/bin/echo hi',
+        commandArgv: argv,
+        systemRunPlan: plan,
+        nodeId: stack.nodeId,
+        host: 'node',
+        ...binding,
+      },
+    );
+    expect(answer).toMatchObject({ decision: null, terminalReason: 'no-approval-route' });
+    return answer.id;
+  }
+
+  const refusal = (operator: GatewaySession, stack: Stack, params: Record<string, unknown>, key: string) =>
+    operator.request('node.invoke', { nodeId: stack.nodeId, command: 'system.run', params, idempotencyKey: key }).then(
+      () => 'forwarded',
+      (e: GatewayClientError) => e.detailCode,
+    );
+
+  it('a forged approvalSource is refused before anything reaches the node', async () => {
+    const stack = await startStack();
+    const operator = await approvalsOperator(stack);
+    const base = { command: argv, systemRunPlan: plan, ...binding };
+    expect(await refusal(operator, stack, { ...base, approvalSource: 'auto-review', runId: 'x' }, 'a1')).toBe(
+      'INVALID_APPROVAL_SOURCE',
+    );
+    expect(await refusal(operator, stack, { ...base, approvalSource: 'person' }, 'a2')).toBe('INVALID_APPROVAL_SOURCE');
+    expect(await refusal(operator, stack, { ...base, approvalSource: 'ask-fallback' }, 'a3')).toBe('MISSING_RUN_ID');
+    expect(await refusal(operator, stack, { ...base, approvalSource: 'ask-fallback', runId: 'nope' }, 'a4')).toBe(
+      'UNKNOWN_APPROVAL_ID',
+    );
+    const id = await undecided(stack, operator);
+    expect(
+      await refusal(operator, stack, { ...base, approvalSource: 'ask-fallback', runId: id, approved: true }, 'a5'),
+    ).toBe('APPROVAL_SOURCE_MISMATCH');
+    // Another device cannot use the requester's fallback, and operator.write alone cannot use one at all.
+    expect(
+      await refusal(
+        await approvalsOperator(stack),
+        stack,
+        { ...base, approvalSource: 'ask-fallback', runId: id },
+        'a6',
+      ),
+    ).toBe('APPROVAL_DEVICE_MISMATCH');
+    expect(
+      await refusal(await stack.operator(), stack, { ...base, approvalSource: 'ask-fallback', runId: id }, 'a7'),
+    ).toBe('APPROVAL_DEVICE_MISMATCH');
+    // A different command under the undecided request's id.
+    expect(
+      await refusal(
+        operator,
+        stack,
+        { ...base, command: ['/bin/rm', '-rf', '/tmp/x'], approvalSource: 'ask-fallback', runId: id },
+        'a8',
+      ),
+    ).toBe('APPROVAL_ARGV_MISMATCH');
+    expect(requestsSeen(stack)).toEqual([]);
+  });
+
+  it('ask-fallback for a request nobody decided reaches the node once, as ask-fallback and never as an approval', async () => {
+    const stack = await startStack();
+    const operator = await approvalsOperator(stack);
+    const id = await undecided(stack, operator);
+    const call = operator.request('node.invoke', {
+      nodeId: stack.nodeId,
+      command: 'system.run',
+      params: { command: argv, systemRunPlan: plan, ...binding, approvalSource: 'ask-fallback', runId: id },
+      idempotencyKey: 'f1',
+    });
+    const request = await until(() => requestsSeen(stack)[0], 'node.invoke.request');
+    const forwarded = JSON.parse(request.paramsJSON!);
+    expect(forwarded).toMatchObject({ approvalSource: 'ask-fallback', runId: id, systemRunPlan: plan });
+    expect(forwarded).not.toHaveProperty('approved');
+    expect(forwarded).not.toHaveProperty('approvalDecision');
+    await stack.node.request('node.invoke.result', { id: request.id, nodeId: stack.nodeId, ok: true });
+    await call;
+    // Single use, as an allow-once is.
+    expect(
+      await refusal(
+        operator,
+        stack,
+        { command: argv, systemRunPlan: plan, ...binding, approvalSource: 'ask-fallback', runId: id },
+        'f2',
+      ),
+    ).toBe('APPROVAL_CONSUMED');
+    expect(requestsSeen(stack)).toHaveLength(1);
+  });
+
+  it('ask-fallback is refused while the request is pending, after a denial, and in place of an allow', async () => {
+    const stack = await startStack();
+    const operator = await approvalsOperator(stack);
+    // An approval client (an admin, so it is sent the request) keeps it pending until it answers.
+    const approver = await connectGateway({
+      url: stack.gateway.url,
+      token: TOKEN,
+      device: createEphemeralDeviceSigner(),
+      scopes: ['operator.admin', 'operator.approvals'],
+      caps: ['exec-approvals'],
+    });
+    cleanups.push(() => approver.close());
+    const fallbackReplay = (id: string, key: string) =>
+      refusal(
+        operator,
+        stack,
+        { command: argv, systemRunPlan: plan, ...binding, approvalSource: 'ask-fallback', runId: id },
+        key,
+      );
+    for (const [decision, expected] of [
+      ['deny', 'APPROVAL_REQUIRED'],
+      ['allow-once', 'APPROVAL_SOURCE_MISMATCH'],
+    ] as const) {
+      const requested = nextEvent(approver, 'exec.approval.requested', 10_000);
+      const filed = operator.request('exec.approval.request', {
+        command: '/bin/echo hi',
+        commandArgv: argv,
+        systemRunPlan: plan,
+        nodeId: stack.nodeId,
+        host: 'node',
+        ...binding,
+      });
+      const { id } = (await requested) as { id: string };
+      expect(await fallbackReplay(id, `p-${decision}`)).toBe('APPROVAL_REQUIRED');
+      await approver.request('exec.approval.resolve', { id, decision });
+      await filed;
+      expect(await fallbackReplay(id, `d-${decision}`)).toBe(expected);
+    }
+    expect(requestsSeen(stack)).toEqual([]);
+  });
+
+  it('only the fields a node host knows are forwarded', async () => {
+    const stack = await startStack();
+    const operator = await stack.operator();
+    const call = operator.request('node.invoke', {
+      nodeId: stack.nodeId,
+      command: 'system.run',
+      params: {
+        command: argv,
+        rawCommand: '/bin/echo hi',
+        cwd: '/tmp',
+        env: { A: '1' },
+        timeoutMs: 5000,
+        agentId: 'main',
+        sessionKey: 's',
+        suppressNotifyOnExit: true,
+        approvalSource: null,
+        turnSourceChannel: 'telegram',
+        policyOverride: { security: 'full' },
+        autoReview: true,
+      },
+      idempotencyKey: 'w1',
+    });
+    const request = await until(() => requestsSeen(stack)[0], 'node.invoke.request');
+    expect(JSON.parse(request.paramsJSON!)).toEqual({
+      command: argv,
+      rawCommand: '/bin/echo hi',
+      cwd: '/tmp',
+      env: { A: '1' },
+      timeoutMs: 5000,
+      agentId: 'main',
+      sessionKey: 's',
+      suppressNotifyOnExit: true,
+    });
+    await stack.node.request('node.invoke.result', { id: request.id, nodeId: stack.nodeId, ok: true });
+    await call;
   });
 });

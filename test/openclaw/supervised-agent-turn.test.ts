@@ -44,7 +44,7 @@ describe('a real agent turn through the supervised OpenClaw gateway', { timeout:
     });
     const identityFile = path.join(tempDir('agent-identity'), 'device.json');
     const identity = await loadOrCreateFileIdentity(identityFile);
-    const outcomes: Array<{ id: string; decision: string; source: string }> = [];
+    const outcomes: Array<{ id: string; decision: string | null; source: string }> = [];
     controller = new GatewayController({
       port,
       mode: 'openclaw-supervised',

@@ -144,7 +144,9 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
         log: (level, message) => level !== 'debug' && io.stderr(`[${level}] ${message}\n`),
         onOutcome: (o) =>
           io.stdout(
-            `${o.id}: ${o.decision}${o.source === 'fallback' ? ' (askFallback)' : ''}${o.error ? ` — not applied: ${o.error}` : ''}\n`,
+            o.decision === null
+              ? `${o.id}: no answer; askFallback=allowlist leaves it to the node's allowlist when it expires\n`
+              : `${o.id}: ${o.decision}${o.source === 'fallback' ? ' (askFallback)' : ''}${o.error ? ` — not applied: ${o.error}` : ''}\n`,
           ),
       });
     } catch (error) {
