@@ -303,6 +303,11 @@ export interface ApprovalRecord {
 export interface ExecApprovalManagerOptions {
   /** Default expiry of a request that names none (30 min). */
   defaultTimeoutMs?: number;
+  /**
+   * The longest a request waits for a decision, whatever its requester asks (OpenClaw's agent asks 30 min): the
+   * person's window, after which askFallback decides. Default MAX_APPROVAL_TIMEOUT_MS.
+   */
+  maxTimeoutMs?: number;
   /** How long a decided request stays readable by waitDecision (15 s). */
   resolvedGraceMs?: number;
   /**
@@ -654,6 +659,7 @@ export class ExecApprovalManager implements GatewayModule {
     const createdAtMs = this.now();
     const timeoutMs = Math.min(
       params.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_EXEC_APPROVAL_TIMEOUT_MS,
+      this.options.maxTimeoutMs ?? MAX_APPROVAL_TIMEOUT_MS,
       MAX_APPROVAL_TIMEOUT_MS,
     );
     const expiresAtMs = createdAtMs + timeoutMs;

@@ -12,7 +12,11 @@ import { nodePlatform, startNodeHost } from './node-host';
 
 /** Extra parts the composition root wires in (the exec runner and approvals). */
 export interface GatewayRunExtensions {
-  modules?: (ctx: { stateDir: string }) => GatewayModule[] | Promise<GatewayModule[]>;
+  modules?: (ctx: {
+    stateDir: string;
+    /** `--approval-timeout`: how long an exec approval waits for a decision at most. */
+    approvalTimeoutMs?: number;
+  }) => GatewayModule[] | Promise<GatewayModule[]>;
   /** Starts the exec runner against the running gateway; returns its stop function. */
   startNode?: (ctx: {
     url: string;
@@ -68,8 +72,8 @@ async function pruneEphemeralDevices(
 export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {}): GatewayRunExtensions {
   let exec: ExecModules | undefined;
   return {
-    modules: async () => {
-      exec = createExecModules();
+    modules: async ({ approvalTimeoutMs }) => {
+      exec = createExecModules({ maxTimeoutMs: approvalTimeoutMs });
       return exec.modules;
     },
     startNode: async ({ url, stateDir, token, password, io, gateway, allowPlaintextKeys }) => {

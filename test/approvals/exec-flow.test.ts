@@ -206,6 +206,15 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     expect((await rejection(flow.run())).error.details.code).toBe('APPROVAL_EXPIRED');
   });
 
+  it("a gateway's approval timeout caps what the requester asks for (OpenClaw's agent asks 30 min)", async () => {
+    h = await startExecHarness({ exec: { maxTimeoutMs: 400 } });
+    await h.operator({ scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'] });
+    const agent = await h.operator();
+    const flow = await agentFlow(agent, h.nodeId, touch('cap'), { cwd: h.work, timeoutMs: 30 * 60_000 });
+    expect(flow.approval).toMatchObject({ decision: null, terminalReason: 'timeout' });
+    expect(flow.approval.expiresAtMs - flow.approval.createdAtMs).toBe(400);
+  });
+
   it('with no approval client connected the request answers decision null at once', async () => {
     h = await startExecHarness();
     const agent = await h.operator();

@@ -89,6 +89,16 @@ describe('clawdesk gateway run', () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it('--approval-timeout takes whole seconds from 1 to 3600 and says so otherwise', async () => {
+    for (const bad of ['0', '1.5', '3601', 'soon']) {
+      const cli = runCli(['gateway', 'run', '--auth', 'none', '--approval-timeout', bad], {
+        OPENCLAW_STATE_DIR: tempStateDir(),
+      });
+      expect(await cli.exited).toBe(2);
+      expect(cli.stderr()).toContain(`--approval-timeout must be whole seconds from 1 to 3600, not "${bad}"`);
+    }
+  });
+
   it('--always-prompt-pairing asks before pairing any other device, but never blocks its own runner', async () => {
     const stateDir = tempStateDir();
     const port = await freePort();

@@ -26,6 +26,8 @@ Options:
                            (otherwise the runner uses an in-memory key for this run)
   --allow-origin ORIGIN    Allow a browser origin to connect (repeatable); every other Origin is refused
   --always-prompt-pairing  Ask before pairing any device, even the owner's own on this machine
+  --approval-timeout S     Longest an exec approval waits for a decision, in seconds (default: what the
+                           requester asks, at most 3600); then askFallback decides
   --profile NAME           Use the state dir ~/.openclaw-NAME
   --verbose                Log connections and pairing decisions
 `;
@@ -50,6 +52,7 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
         'allow-plaintext-keys': { type: 'boolean', default: false },
         'allow-origin': { type: 'string', multiple: true },
         'always-prompt-pairing': { type: 'boolean', default: false },
+        'approval-timeout': { type: 'string' },
         profile: { type: 'string' },
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -61,6 +64,15 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
   if (values.help) {
     io.stdout(USAGE);
     return 0;
+  }
+  let approvalTimeoutMs: number | undefined;
+  if (values['approval-timeout'] !== undefined) {
+    const seconds = Number(values['approval-timeout']);
+    if (!/^\d+$/.test(values['approval-timeout']) || seconds < 1 || seconds > 3600)
+      throw new UsageError(
+        `--approval-timeout must be whole seconds from 1 to 3600, not "${values['approval-timeout']}"`,
+      );
+    approvalTimeoutMs = seconds * 1000;
   }
   const pathEnv = { ...currentPathEnvironment(), env: io.env };
   const { stateDir } = resolveStateDir(pathEnv, { profile: values.profile });
@@ -114,7 +126,7 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
       port: settings.port,
       auth: settings.auth,
       allowedOrigins: [...settings.allowedOrigins, ...(values['allow-origin'] ?? [])],
-      modules: ext.modules ? await ext.modules({ stateDir }) : [],
+      modules: ext.modules ? await ext.modules({ stateDir, approvalTimeoutMs }) : [],
       alwaysPromptPairing: values['always-prompt-pairing'],
       log,
     });
