@@ -452,7 +452,14 @@ export class ExecApprovalManager implements GatewayModule {
     if (requester.clientId !== BACKEND_CLIENT.id || requester.clientMode !== BACKEND_CLIENT.mode) return false;
     if (conn.role !== 'operator' || conn.client.id !== BACKEND_CLIENT.id || conn.client.mode !== BACKEND_CLIENT.mode)
       return false;
-    if (conn.locality === 'remote' || conn.deviceId === undefined) return false;
+    if (conn.locality === 'remote') return false;
+    // Device-less, as OpenClaw's agent replays an ask-fallback: only with approvals, as OpenClaw's gateway requires.
+    if (
+      conn.deviceId === undefined &&
+      !conn.scopes.includes('operator.approvals') &&
+      !conn.scopes.includes('operator.admin')
+    )
+      return false;
     const credential = credentialOf(conn);
     if (
       !credential ||

@@ -21,7 +21,8 @@ import {
  * - Visibility: an exec approval is shown (sent, listed, read, resolved) only to operator.admin holders and to its
  *   requester, as OpenClaw 2026.9.6's isApprovalRecordVisibleToClient does; operator.approvals alone sees nothing.
  * - The backend replay rule of `openclaw agent --local`: a device-less gateway-client/backend request replayed as
- *   system.run on a new backend connection carrying a device, with the same shared secret.
+ *   system.run on a new local backend connection with the same shared secret, carrying a device or (as OpenClaw's
+ *   gateway allows) none but holding operator.approvals.
  * - Agent-runtime methods answer with what to do.
  * - `clawdesk approvals` presents the node's device metadata and the approver scopes.
  */
@@ -126,6 +127,22 @@ describe('the backend replay rule (openclaw agent --local, token mode)', () => {
     expect(payload.stdout).toBe('replayed\n');
     // allow-once: once.
     expect(detail(await rejection(invoke(agentDevice, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
+      'APPROVAL_CONSUMED',
+    );
+  });
+
+  it('runs when replayed device-less on a new backend connection with the same shared token and approvals scope (as the agent replays an ask-fallback)', async () => {
+    h = await startExecHarness();
+    const argv = ['/bin/echo', 'device-less'];
+    const { flow } = await backendRequest(h, argv);
+    const writeOnly = await h.operator({ device: null, ...backend, scopes: ['operator.write'] });
+    expect(detail(await rejection(invoke(writeOnly, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
+      'APPROVAL_DEVICE_MISMATCH',
+    );
+    const agentRun = await h.operator({ device: null, ...backend, scopes: ['operator.write', 'operator.approvals'] });
+    const res = await invoke(agentRun, h.nodeId, 'system.run', replayParams(h, flow, argv));
+    expect((res.payload ?? JSON.parse(res.payloadJSON)).stdout).toBe('device-less\n');
+    expect(detail(await rejection(invoke(agentRun, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
       'APPROVAL_CONSUMED',
     );
   });

@@ -15,6 +15,7 @@ import {
 import {
   ensureOpenclawInstalled,
   repoRoot,
+  runOpenclaw,
   spawnRealOpenclawGateway,
   startRealOpenclawGateway,
   type RealGateway,
@@ -261,6 +262,79 @@ describe('embedded: askFallback on expiry', () => {
       await gateway.stop();
     }
   });
+});
+
+describe('embedded: askFallback=allowlist when nobody answers (ask=always)', () => {
+  const TOKEN = `e2e-fallback-allowlist-${process.pid}-${Date.now()}`;
+  it(
+    'an allowlisted command runs on Clawdesk’s runner once the request expires; one the allowlist misses does not run',
+    { timeout: 720_000 },
+    async () => {
+      const basename = fs.realpathSync('/usr/bin/basename');
+      // The node asks for every run, and falls back to its allowlist, which holds basename only.
+      const nodePolicy = {
+        version: 1,
+        defaults: { security: 'allowlist', ask: 'always', askFallback: 'allowlist' },
+        agents: { '*': { allowlist: [{ pattern: basename }] } },
+      };
+      // Unanswered requests end after 8 s (OpenClaw's agent asks for 30 min), then askFallback decides.
+      const gateway = await startClawdeskGateway({
+        authMode: 'token',
+        token: TOKEN,
+        extraArgs: ['--approval-timeout', '8'],
+        stateFiles: { 'exec-approvals.json': nodePolicy },
+      });
+      const approver = await startClawdeskApprover(
+        { url: `ws://127.0.0.1:${gateway.port}`, token: TOKEN },
+        { dir: makeTempDir('approver-fb-allowlist'), stateDir: gateway.stateDir, promptTimeoutMs: 2_000 },
+      );
+      try {
+        const nodeId = await clawdeskNodeId(approver);
+        approver.answer('never');
+        const agent = createAgent({ gatewayPort: gateway.port, authMode: 'token', token: TOKEN, model });
+        await agent.ensureDeviceIdentity();
+        // The agent's own host policy falls back to the allowlist too (the stricter of the two wins). OpenClaw keeps
+        // it in its SQLite state (a JSON file there is refused as legacy), so its own CLI writes it.
+        const hostPolicy = await runOpenclaw(['approvals', 'set', '--stdin'], agent.environment.env, {
+          input: JSON.stringify({
+            version: 1,
+            defaults: { security: 'full', ask: 'always', askFallback: 'allowlist' },
+          }),
+          timeoutMs: 180_000,
+        });
+        expect(hostPolicy.code, `${hostPolicy.stdout}\n${hostPolicy.stderr}`).toBe(0);
+
+        const hit = await agent.turn({ command: (marker) => `${basename} ${marker}` });
+        expect(hit.result.code, describeTurn(hit)).toBe(0);
+        expect(hit.finalText, describeTurn(hit)).toContain(hit.marker);
+        expect(model.toolOutputs(hit.trigger)[0], describeTurn(hit)).toContain(`Node: ${nodeId}`);
+        const ran = await waitUntil('exec.finished of the allowlisted command', () =>
+          approver.nodeEvents.find(
+            (e) => e.event === 'exec.finished' && e.nodeId === nodeId && JSON.stringify(e.payload).includes(hit.marker),
+          ),
+        );
+        expect(ran.payload).toMatchObject({ exitCode: 0 });
+        // The person was asked, nobody answered, and Clawdesk's client resolved nothing: the node's allowlist decided.
+        const hitView = approver.views.find((v) => v.command.text.includes(hit.marker));
+        expect(hitView, 'the person was asked first').toBeDefined();
+        const hitOutcome = approver.clientOutcomes.find((o) => o.decision === null && o.source === 'fallback');
+        expect(hitOutcome, JSON.stringify(approver.clientOutcomes)).toBeDefined();
+
+        const missed = await agent.turn({ command: (marker) => `/usr/bin/printf ${marker}` });
+        expect(missed.result.code, describeTurn(missed)).toBe(0);
+        expect(missed.finalText, describeTurn(missed)).toMatch(/denied|allowlist/i);
+        expect(model.toolOutputs(missed.trigger)[0] ?? '').not.toContain(`Node: ${nodeId}`);
+        expect(
+          approver.nodeEvents.some(
+            (e) => e.event === 'exec.started' && JSON.stringify(e.payload).includes(missed.marker),
+          ),
+        ).toBe(false);
+      } finally {
+        await approver.stop();
+        await gateway.stop();
+      }
+    },
+  );
 });
 
 describe('embedded: Clawdesk’s gateway with auth none', () => {

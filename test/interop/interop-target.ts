@@ -67,6 +67,10 @@ export interface StartTargetOptions {
   password?: string;
   /** Clawdesk only: start the embedded exec runner (default true, as `gateway run` does). */
   withNode?: boolean;
+  /** Clawdesk only: more `gateway run` options (e.g. `--approval-timeout`). */
+  extraArgs?: string[];
+  /** Clawdesk only: files to write into the state dir before the gateway starts (name → JSON). */
+  stateFiles?: Record<string, unknown>;
 }
 
 export async function startTargetGateway(kind: InteropTarget, options: StartTargetOptions): Promise<TargetGateway> {
@@ -116,6 +120,9 @@ export async function startClawdeskGateway(options: StartTargetOptions): Promise
   if (options.authMode === 'token') args.push('--token', options.token!);
   if (options.authMode === 'password') args.push('--password', options.password!);
   if (options.withNode === false) args.push('--no-node');
+  args.push(...(options.extraArgs ?? []));
+  for (const [name, content] of Object.entries(options.stateFiles ?? {}))
+    fs.writeFileSync(path.join(stateDir, name), JSON.stringify(content, null, 2) + '\n', { mode: 0o600 });
   const child = spawn(process.execPath, args, {
     cwd: tmpDir,
     env: {
