@@ -113,13 +113,28 @@ export async function loadClawdeskIdentity(options: LoadClawdeskIdentityOptions)
  */
 export async function cliDeviceSigner(
   stateDir: string,
-  options: { noDevice?: boolean } = {},
+  options: {
+    noDevice?: boolean;
+    /** No keychain: keep Clawdesk's key in a 0600 file rather than connect device-less. */
+    allowPlaintextKeys?: boolean;
+    /** Told why the CLI connects without a device when it was not asked to (no keychain). */
+    onDeviceless?: (reason: string) => void;
+  } = {},
 ): Promise<DeviceSigner | undefined> {
   if (options.noDevice) return undefined;
   try {
-    return (await loadClawdeskIdentity({ dataDir: clawdeskDataDir(stateDir), whenUnavailable: 'fail' })).signer;
+    return (
+      await loadClawdeskIdentity({
+        dataDir: clawdeskDataDir(stateDir),
+        allowPlaintextFallback: options.allowPlaintextKeys,
+        whenUnavailable: 'fail',
+      })
+    ).signer;
   } catch (error) {
-    if (error instanceof IdentityNotPersistableError) return undefined;
+    if (error instanceof IdentityNotPersistableError) {
+      options.onDeviceless?.(error.message);
+      return undefined;
+    }
     throw error;
   }
 }

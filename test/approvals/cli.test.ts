@@ -113,6 +113,45 @@ describe('clawdesk approvals pending / resolve', () => {
     await ui.close();
   });
 
+  it("without a keychain it says it goes device-less (and so cannot decide a --local agent's request); --allow-plaintext-keys can", async () => {
+    h = await startExecHarness();
+    const saved = process.env.DBUS_SESSION_BUS_ADDRESS;
+    process.env.DBUS_SESSION_BUS_ADDRESS = 'unix:path=/nonexistent/clawdesk-test-bus';
+    try {
+      // As `openclaw agent --local` files it: device-less, shared token, gateway-client/backend.
+      const ui = await h.operator({ scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'] });
+      const agent = await h.operator({
+        device: null,
+        clientId: 'gateway-client',
+        clientMode: 'backend',
+        scopes: ['operator.write', 'operator.approvals'],
+      });
+      const flowP = agentFlow(agent, h.nodeId, ['/bin/sh', '-lc', 'touch cli-pk'], { cwd: h.work, ask: 'always' });
+      const common = ['--url', h.gateway.url, '--token', TOKEN, '--state-dir', path.join(h.root, 'cli-pk-state')];
+      let id = '';
+      await waitFor(() => {
+        id = h!.exec.approvals.pendingRecords()[0]?.id ?? '';
+        return Boolean(id);
+      });
+      const deviceless = captureIo();
+      expect(await runCli(['approvals', 'resolve', id, 'allow-once', ...common], deviceless)).toBe(1);
+      expect(deviceless.err).toContain('connecting without a device identity');
+      expect(deviceless.err).toContain('--allow-plaintext-keys');
+      expect(h.exec.approvals.find(id)?.status).toBe('pending');
+
+      const withKey = captureIo();
+      expect(
+        await runCli(['approvals', 'resolve', id, 'allow-once', '--allow-plaintext-keys', ...common], withKey),
+      ).toBe(0);
+      expect(withKey.err).not.toContain('without a device identity');
+      expect((await flowP).approval.decision).toBe('allow-once');
+      await ui.close();
+    } finally {
+      if (saved === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+      else process.env.DBUS_SESSION_BUS_ADDRESS = saved;
+    }
+  });
+
   it('reports bad usage and unknown ids clearly', async () => {
     h = await startExecHarness();
     const common = ['--url', h.gateway.url, '--token', TOKEN, '--state-dir', path.join(h.root, 'cli-state')];

@@ -22,15 +22,37 @@ Options:
   --state-dir DIR        State dir (default: OPENCLAW_STATE_DIR or ~/.openclaw)
   --profile NAME
   --no-device            Connect without a device identity (shared token, or auth none on loopback)
+  --allow-plaintext-keys When no OS keychain works, keep Clawdesk's device key in a 0600 file instead of
+                         connecting without a device (a device-less CLI holding the agent's shared secret
+                         counts as the requester and cannot decide the agent's requests)
   --json                 Machine-readable output
 `;
 
-async function connect(target: GatewayTarget, noDevice: boolean): Promise<GatewaySession> {
+/** How the CLI finds its device identity, and says so when it has to go without one. */
+interface DeviceChoice {
+  noDevice: boolean;
+  allowPlaintextKeys: boolean;
+  io: Pick<CliIo, 'stderr'>;
+}
+
+function deviceSigner(target: GatewayTarget, choice: DeviceChoice) {
+  return cliDeviceSigner(target.stateDir, {
+    noDevice: choice.noDevice,
+    allowPlaintextKeys: choice.allowPlaintextKeys,
+    onDeviceless: (reason) =>
+      choice.io.stderr(
+        `clawdesk approvals: connecting without a device identity (${reason}). With the agent's shared token this ` +
+          `CLI counts as the requester and cannot decide its requests; pass --allow-plaintext-keys to keep a key in a 0600 file.\n`,
+      ),
+  });
+}
+
+async function connect(target: GatewayTarget, choice: DeviceChoice): Promise<GatewaySession> {
   return connectGateway({
     url: target.url,
     token: target.token,
     password: target.password,
-    device: await cliDeviceSigner(target.stateDir, { noDevice }),
+    device: await deviceSigner(target, choice),
     clientId: 'cli',
     clientMode: 'cli',
     clientVersion: CLAWDESK_VERSION,
@@ -102,6 +124,7 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
       options: {
         ...GATEWAY_TARGET_OPTIONS,
         'no-device': { type: 'boolean', default: false },
+        'allow-plaintext-keys': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -127,6 +150,11 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
     throw new UsageError((error as Error).message);
   }
 
+  const choice: DeviceChoice = {
+    noDevice: values['no-device'],
+    allowPlaintextKeys: values['allow-plaintext-keys'],
+    io,
+  };
   if (sub === 'watch') {
     const terminal = new TerminalApprover();
     let client;
@@ -135,7 +163,7 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
         url: target.url,
         token: target.token,
         password: target.password,
-        identity: await cliDeviceSigner(target.stateDir, { noDevice: values['no-device'] }),
+        identity: await deviceSigner(target, choice),
         approver: terminal.canPresent() ? terminal : noApprover,
         stateDir: target.stateDir,
         clientId: 'cli',
@@ -163,7 +191,7 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
 
   let session: GatewaySession;
   try {
-    session = await connect(target, values['no-device']);
+    session = await connect(target, choice);
   } catch (error) {
     io.stderr(`clawdesk approvals: cannot connect to ${target.url}: ${describeError(error)}\n`);
     return EXIT_FAILURE;
