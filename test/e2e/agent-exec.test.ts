@@ -337,6 +337,101 @@ describe('embedded: askFallback=allowlist when nobody answers (ask=always)', () 
   );
 });
 
+/** `clawdesk approvals <args>` as a person runs it: the built CLI, no keychain, under the loopback guard. */
+function clawdeskCli(args: string[], stateDir: string, options: { pty?: boolean } = {}) {
+  const install = ensureOpenclawInstalled();
+  const argv = [path.join(repoRoot, 'bin', 'clawdesk.js'), ...args];
+  // `script` gives the CLI a real pseudo-terminal, as `approvals watch` has in a person's shell.
+  const quoted = [process.execPath, ...argv].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = options.pty
+    ? spawn('script', ['-qfec', quoted, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] as const, env: cliEnv() })
+    : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] as const, env: cliEnv() });
+  function cliEnv(): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH,
+      HOME: stateDir,
+      OPENCLAW_STATE_DIR: stateDir,
+      NODE_OPTIONS: `--require ${install.loopbackGuard}`,
+      // No keychain here: the CLI keeps its key in a 0600 file only because it is told to.
+      DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/clawdesk-e2e-bus',
+    };
+  }
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+describe('embedded: the approver is `clawdesk approvals watch` in a terminal, and `clawdesk approvals resolve`', () => {
+  const TOKEN = `e2e-cli-approver-${process.pid}-${Date.now()}`;
+  it(
+    'a person answers in the terminal, then from another shell; the commands run on Clawdesk’s runner',
+    { timeout: 720_000 },
+    async () => {
+      const gateway = await startClawdeskGateway({ authMode: 'token', token: TOKEN });
+      const cliState = makeTempDir('cli-approver');
+      const target = ['--url', `ws://127.0.0.1:${gateway.port}`, '--token', TOKEN, '--allow-plaintext-keys'];
+      const watch = clawdeskCli(['approvals', 'watch', ...target], cliState, { pty: true });
+      try {
+        await waitUntil(
+          'the watcher connected',
+          () => (watch.output().includes('Watching ws://') ? true : undefined),
+          60_000,
+        );
+        const agent = createAgent({ gatewayPort: gateway.port, authMode: 'token', token: TOKEN, model });
+        await agent.ensureDeviceIdentity();
+
+        // 1. In the terminal: the prompt shows the command, the person types "o".
+        const seen = watch.output().length;
+        const first = agent.turn({ command });
+        await waitUntil(
+          'the terminal prompt',
+          () => (watch.output().slice(seen).includes('Allow? ') ? true : undefined),
+          300_000,
+        );
+        expect(watch.output().slice(seen)).toMatch(/Command: +.*basename CLAWDESK-E2E-/);
+        watch.child.stdin.write('o\n');
+        const turn = await first;
+        expect(turn.result.code, describeTurn(turn)).toBe(0);
+        expect(turn.finalText, describeTurn(turn)).toContain(turn.marker);
+        const [toolOutput] = model.toolOutputs(turn.trigger);
+        expect(toolOutput, describeTurn(turn)).toMatch(/^Node: /m);
+        expect(toolOutput).toContain(`${turn.marker}\n`);
+        await waitUntil('the watcher reporting the decision', () =>
+          /: allow-once\r?\n/.test(watch.output()) ? true : undefined,
+        );
+
+        // 2. From another shell: `approvals pending` lists it, `approvals resolve <id> allow-once` decides it.
+        const before = watch.output().length;
+        const second = agent.turn({ command });
+        await waitUntil(
+          'the second prompt',
+          () => (watch.output().slice(before).includes('Allow? ') ? true : undefined),
+          300_000,
+        );
+        const id = /Approval: +(\S+)/.exec(watch.output().slice(before))?.[1];
+        expect(id).toBeDefined();
+        const pending = clawdeskCli(['approvals', 'pending', '--json', ...target], cliState);
+        expect(await pending.exited, pending.output()).toBe(0);
+        expect(pending.output()).toContain(id!);
+        const resolve = clawdeskCli(['approvals', 'resolve', id!, 'allow-once', ...target], cliState);
+        expect(await resolve.exited, resolve.output()).toBe(0);
+        const turn2 = await second;
+        expect(turn2.result.code, describeTurn(turn2)).toBe(0);
+        expect(turn2.finalText, describeTurn(turn2)).toContain(turn2.marker);
+        await waitUntil('the watcher closing its prompt', () =>
+          watch.output().slice(before).includes('answered elsewhere') ? true : undefined,
+        );
+      } finally {
+        watch.child.kill('SIGTERM');
+        await watch.exited;
+        await gateway.stop();
+      }
+    },
+  );
+});
+
 describe('embedded: Clawdesk’s gateway with auth none', () => {
   it('allow-once', async () => {
     const gateway = await startClawdeskGateway({ authMode: 'none' });
