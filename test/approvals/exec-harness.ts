@@ -209,35 +209,28 @@ export async function agentFlow(
     },
     { expectFinal: true, onInterim: (p) => (interim = p), timeoutMs: 20_000 },
   );
+  const replay = (command: string[], claim: Record<string, unknown>) =>
+    invoke(agent, nodeId, 'system.run', {
+      command,
+      rawCommand: o.rawCommand,
+      systemRunPlan: plan,
+      cwd: o.cwd,
+      env: o.env,
+      agentId,
+      sessionKey,
+      runId: approval.id,
+      ...claim,
+    });
   return {
     plan,
     approval,
     interim,
     run: () =>
-      invoke(agent, nodeId, 'system.run', {
-        command: argv,
-        rawCommand: o.rawCommand,
-        systemRunPlan: plan,
-        cwd: o.cwd,
-        env: o.env,
-        agentId,
-        sessionKey,
+      replay(argv, {
         approved: true,
         approvalDecision: approval.decision === 'allow-always' ? 'allow-always' : 'allow-once',
-        runId: approval.id,
       }),
-    fallbackRun: () =>
-      invoke(agent, nodeId, 'system.run', {
-        command: plan.argv,
-        rawCommand: o.rawCommand,
-        systemRunPlan: plan,
-        cwd: o.cwd,
-        env: o.env,
-        agentId,
-        sessionKey,
-        approvalSource: 'ask-fallback',
-        runId: approval.id,
-      }),
+    fallbackRun: () => replay(plan.argv, { approvalSource: 'ask-fallback' }),
   };
 }
 

@@ -343,27 +343,7 @@ describe('system.run as it reaches the node', () => {
   it('only the fields a node host knows are forwarded', async () => {
     const stack = await startStack();
     const operator = await stack.operator();
-    const call = operator.request('node.invoke', {
-      nodeId: stack.nodeId,
-      command: 'system.run',
-      params: {
-        command: argv,
-        rawCommand: '/bin/echo hi',
-        cwd: '/tmp',
-        env: { A: '1' },
-        timeoutMs: 5000,
-        agentId: 'main',
-        sessionKey: 's',
-        suppressNotifyOnExit: true,
-        approvalSource: null,
-        turnSourceChannel: 'telegram',
-        policyOverride: { security: 'full' },
-        autoReview: true,
-      },
-      idempotencyKey: 'w1',
-    });
-    const request = await until(() => requestsSeen(stack)[0], 'node.invoke.request');
-    expect(JSON.parse(request.paramsJSON!)).toEqual({
+    const known = {
       command: argv,
       rawCommand: '/bin/echo hi',
       cwd: '/tmp',
@@ -372,7 +352,21 @@ describe('system.run as it reaches the node', () => {
       agentId: 'main',
       sessionKey: 's',
       suppressNotifyOnExit: true,
+    };
+    const unknown = {
+      approvalSource: null,
+      turnSourceChannel: 'telegram',
+      policyOverride: { security: 'full' },
+      autoReview: true,
+    };
+    const call = operator.request('node.invoke', {
+      nodeId: stack.nodeId,
+      command: 'system.run',
+      params: { ...known, ...unknown },
+      idempotencyKey: 'w1',
     });
+    const request = await until(() => requestsSeen(stack)[0], 'node.invoke.request');
+    expect(JSON.parse(request.paramsJSON!)).toEqual(known);
     await stack.node.request('node.invoke.result', { id: request.id, nodeId: stack.nodeId, ok: true });
     await call;
   });
