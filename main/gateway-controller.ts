@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  DEFAULT_PROMPT_TIMEOUT_MS,
   startApprovalClient,
   type ApprovalClientHandle,
   type ApprovalClientOutcome,
@@ -23,6 +24,9 @@ import { decideOwnership, type OwnershipDecision } from './gateway-ownership';
 import type { GatewayState, OwnerView } from '../common/ipc-contract';
 
 /** How the controller runs OpenClaw's own gateway (mode openclaw-supervised). */
+
+/** How long after the prompt window an unanswered request of the embedded gateway ends. */
+const APPROVAL_EXPIRY_MARGIN_MS = 5_000;
 export interface OpenclawModeOptions {
   /** Finds the install to supervise (the person's choice, Clawdesk's data dir, the `openclaw` on PATH). */
   locate(): LocateResult;
@@ -507,7 +511,12 @@ export class GatewayController {
           auth: this.options.token
             ? { mode: 'token', token: this.options.token }
             : { mode: 'password', password: this.options.password },
-          modules: createExecModules({ trustedLocalNodeIds: [nodeIdentity.deviceId] }).modules,
+          modules: createExecModules({
+            trustedLocalNodeIds: [nodeIdentity.deviceId],
+            // A request outlives the person's window only under askFallback=allowlist (the client resolves nothing
+            // then): it ends just after the window, so the node's allowlist decides now, not in OpenClaw's 30 min.
+            maxTimeoutMs: (this.options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS) + APPROVAL_EXPIRY_MARGIN_MS,
+          }).modules,
           log: (level, message, fields) => log(level, message, fields),
         });
         this.url = this.embedded.url;

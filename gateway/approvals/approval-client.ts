@@ -14,6 +14,9 @@ import type { Approver, ExecApprovalRequestedEvent } from './approver';
  * cannot present, or gives no answer in time, askFallback decides; a missing answer never becomes an allow.
  */
 
+/** How long a person has to answer when nothing else is said (the request's expiry also bounds it). */
+export const DEFAULT_PROMPT_TIMEOUT_MS = 120_000;
+
 export interface ApprovalClientOutcome {
   id: string;
   /**
@@ -81,7 +84,10 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
   ): Promise<{ decision: ApprovalDecision | null; source: 'approver' | 'fallback' }> => {
     const allowed = event.request.allowedDecisions ?? ['allow-once', 'allow-always', 'deny'];
     if (options.approver.canPresent()) {
-      const budget = Math.min(options.promptTimeoutMs ?? 120_000, Math.max(0, event.expiresAtMs - Date.now() - 1000));
+      const budget = Math.min(
+        options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS,
+        Math.max(0, event.expiresAtMs - Date.now() - 1000),
+      );
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(), budget);
       const both = AbortSignal.any([signal, timeout.signal]);

@@ -22,7 +22,11 @@ afterEach(async () => {
 function controller(
   port: number,
   dialog: FakeDialog,
-  extra: { stateDir?: string; loadIdentity?: ConstructorParameters<typeof GatewayController>[0]['loadIdentity'] } = {},
+  extra: {
+    stateDir?: string;
+    loadIdentity?: ConstructorParameters<typeof GatewayController>[0]['loadIdentity'];
+    promptTimeoutMs?: number;
+  } = {},
 ) {
   // Instant answers: the box's too-fast check is tested in test/main/message-box-presenter.test.ts.
   const queue = new ApprovalQueue({
@@ -38,6 +42,7 @@ function controller(
     token: TOKEN,
     approver: new NativeApprover(queue),
     probeTimeoutMs: 1000,
+    promptTimeoutMs: extra.promptTimeoutMs,
     log: (level, message) => logs.push(`${level}: ${message}`),
   });
   cleanups.push(() => c.stop());
@@ -106,6 +111,25 @@ describe('GatewayController against real gateways', () => {
     await other.request('exec.approval.resolve', { id: list[0].id, decision: 'deny' });
     expect((await second).decision).toBe('deny');
     await waitFor(() => secondBox.closedBySignal);
+  });
+
+  it('the embedded gateway ends an unanswered request just after the prompt window, whatever the requester asks', async () => {
+    const port = await freePort();
+    const { c } = controller(port, new FakeDialog(), { promptTimeoutMs: 1_000 });
+    await c.start();
+    const requester = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, scopes: ['operator.admin'] });
+    cleanups.push(() => requester.close());
+    let interim: { createdAtMs: number; expiresAtMs: number } | undefined;
+    // OpenClaw's agent asks for 30 min; nobody answers the dialog here.
+    void requester
+      .request(
+        'exec.approval.request',
+        { command: 'sleep 1', cwd: '/tmp', host: 'gateway', ask: 'always', timeoutMs: 30 * 60_000, twoPhase: true },
+        { expectFinal: true, onInterim: (p: any) => (interim = p), timeoutMs: 30_000 },
+      )
+      .catch(() => undefined);
+    await waitFor(() => interim !== undefined);
+    expect(interim!.expiresAtMs - interim!.createdAtMs).toBe(6_000);
   });
 
   it('attaches to a gateway that already owns the port, never fights for it, and names the owner', async () => {
