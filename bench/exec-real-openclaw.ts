@@ -75,7 +75,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function waitFor<T>(
+export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs: number,
@@ -97,7 +97,7 @@ async function waitFor<T>(
  * gateway keeps its workers busy for a while after its first hello-ok, which would otherwise be measured too.
  * Returns how long it waited, and whether they did go quiet.
  */
-async function settle(pids: number[], limitMs = 15_000): Promise<{ waitedMs: number; quiet: boolean }> {
+export async function settle(pids: number[], limitMs = 15_000): Promise<{ waitedMs: number; quiet: boolean }> {
   const started = Date.now();
   const cpu = () => pids.reduce((sum, pid) => sum + treeCpuMs(pid), 0);
   let before = cpu();
@@ -110,7 +110,7 @@ async function settle(pids: number[], limitMs = 15_000): Promise<{ waitedMs: num
   return { waitedMs: Date.now() - started, quiet: false };
 }
 
-function describeSettle(s: { waitedMs: number; quiet: boolean }): string {
+export function describeSettle(s: { waitedMs: number; quiet: boolean }): string {
   return s.quiet
     ? `quiet after ${(s.waitedMs / 1000).toFixed(1)} s`
     : `still busy after ${(s.waitedMs / 1000).toFixed(1)} s, measuring anyway`;
@@ -127,7 +127,7 @@ function bareSpawn(argv: string[]): Promise<void> {
 }
 
 /** The node's own answer inside a node.invoke result: `payload`, or `payloadJSON` parsed. */
-function nodeAnswer(res: any): any {
+export function nodeAnswer(res: any): any {
   if (res?.payload !== undefined) return res.payload;
   if (typeof res?.payloadJSON === 'string') return JSON.parse(res.payloadJSON);
   return undefined;
@@ -180,7 +180,7 @@ async function measure(
   return { name, viaNode: sv, bare: sb, overheadP50: sv.p50 - sb.p50, ...context, sample };
 }
 
-function operator(url: string, token: string): Promise<GatewaySession> {
+export function operator(url: string, token: string): Promise<GatewaySession> {
   // Device-less shared-token operator on loopback: both gateways grant the requested scopes (spec 9.3).
   return connectGateway({
     url,
@@ -193,12 +193,12 @@ function operator(url: string, token: string): Promise<GatewaySession> {
   });
 }
 
-async function connectedNode(session: GatewaySession, match: (n: any) => boolean): Promise<any> {
+export async function connectedNode(session: GatewaySession, match: (n: any) => boolean): Promise<any> {
   const list = await session.request('node.list', {}, { timeoutMs: 10_000 });
   return (list?.nodes ?? []).find((n: any) => n.connected && (n.commands ?? []).includes('system.run') && match(n));
 }
 
-function loopbackGuard(): string | undefined {
+export function loopbackGuard(): string | undefined {
   const guard = path.join(REPO_ROOT, 'scripts', 'loopback-guard.cjs');
   return existsSync(guard) ? guard : undefined;
 }

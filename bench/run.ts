@@ -2,6 +2,7 @@ import os from 'node:os';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { agentApprovalPathJson, benchAgentApprovalPath, formatAgentApprovalPath } from './agent-approval-path';
 import { benchRealSystemRun, formatRealSystemRun, realSystemRunJson } from './exec-real-openclaw';
 import {
   benchGateway,
@@ -25,7 +26,7 @@ import { benchOpenclawSupervisor, formatOpenclawSupervisor } from './openclaw-su
 const USAGE = `Usage: node dist/bench/run.js [--only clawdesk|openclaw] [--quick] [--skip-exec] [--clawdesk-node-args "..."]
   --only                measure one gateway only
   --quick               20 connects, 1 s throughput runs (a smoke run; figures are noisy)
-  --skip-exec           skip the exec benchmarks (bench/exec-*.ts)
+  --skip-exec           skip the exec benchmarks (bench/exec-*.ts, bench/agent-approval-path.ts)
   --clawdesk-node-args  extra node flags for Clawdesk's gateway process, space-separated
                         (to try a tuning, e.g. "--max-semi-space-size=1")
 `;
@@ -311,6 +312,15 @@ async function main(): Promise<number> {
       );
     }
     exec['exec-real-openclaw:benchRealSystemRun'] = realSystemRunJson(real);
+    log('exec benchmark: the agent approval path through the real gateways (clawdesk, then openclaw) ...');
+    const approvalPath = await benchAgentApprovalPath({
+      log,
+      sides: { clawdesk: values.only !== 'openclaw', openclaw: values.only !== 'clawdesk' },
+      ...(values.quick ? { turns: 5 } : {}),
+    });
+    console.log('');
+    console.log(formatAgentApprovalPath(approvalPath));
+    exec['agent-approval-path:benchAgentApprovalPath'] = agentApprovalPathJson(approvalPath);
   }
 
   console.log('');
