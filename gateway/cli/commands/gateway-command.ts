@@ -112,6 +112,9 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
     throw error;
   }
 
+  // Listened for before anything starts: a service manager's SIGTERM right after "listening" must stop the gateway
+  // cleanly (clients get 1012), not kill it the default way before the handler exists.
+  const stopRequested = io.waitForStopSignal();
   const ext = gatewayRunExtensions;
   const log: LogFn = (level, message, fields) => {
     if (level === 'debug' && !values.verbose) return;
@@ -163,7 +166,7 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
   } else if (values['no-node']) {
     io.stdout('Exec runner: disabled (--no-node)\n');
   }
-  const signal = await io.waitForStopSignal();
+  const signal = await stopRequested;
   io.stdout(`Stopping (${signal})...\n`);
   await stopNode?.().catch(() => undefined);
   await gateway.close(`stopped by ${signal}`);
