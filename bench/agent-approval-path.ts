@@ -1,32 +1,9 @@
-import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { connectGateway, type GatewaySession } from '../gateway/client/gateway-client';
-import { writeJsonAtomic } from '../gateway/fs/atomic-file';
 import { createEphemeralDeviceSigner } from '../gateway/protocol/device-auth';
-import {
-  ensureOpenclawInstalled,
-  openclawEnv,
-  readEgressAttempts,
-  removeOpenclawTempDir,
-  spawnOpenclaw,
-  startRealOpenclawGateway,
-  type OpenclawProcess,
-  type RealGateway,
-} from '../test/interop/openclaw-harness';
-import {
-  connectedNode,
-  describeSettle,
-  loopbackGuard,
-  nodeAnswer,
-  operator,
-  settle,
-  waitFor,
-} from './exec-real-openclaw';
-import { captureOutput, exitDescription, freePort, REPO_ROOT, stopChild } from './gateway-process';
+import { nodeAnswer } from './exec-real-openclaw';
+import { describeSettle, withClawdeskSide, withOpenclawSide, type NodeSide } from './node-sides';
 import { fmt, msSince, nowNs, percentile, round, sleep, summarize, table, type LatencySummary } from './stats';
 
 /**
@@ -260,176 +237,34 @@ async function measure(
   }
 }
 
-/** `node bin/clawdesk.js gateway run` (gateway + its runner), the runner's state-dir policy set to ask always. */
-async function benchClawdesk(
-  turns: number,
-  warmups: number,
-  log: (line: string) => void,
-): Promise<AgentApprovalPathSide> {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-approval-bench-'));
-  const stateDir = path.join(home, 'state');
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  // Written before the start: the runner materializes defaults only when the file is missing.
-  await writeJsonAtomic(path.join(stateDir, 'exec-approvals.json'), ASK_ALWAYS);
-  const port = await freePort();
-  const token = `bench-${randomBytes(24).toString('base64url')}`;
-  const guard = loopbackGuard();
-  const egressLog = path.join(home, 'egress-blocked.log');
-  // As bench/exec-real-openclaw.ts: a minimal environment (no D-Bus, so no keychain), under the loopback guard.
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    TMPDIR: home,
-    OPENCLAW_STATE_DIR: stateDir,
-    OPENCLAW_CONFIG_PATH: path.join(stateDir, 'openclaw.json'),
+const sideContext = (side: NodeSide) => ({ setupMs: side.setupMs, settle: side.settle });
+
+/** Clawdesk's `gateway run`, its runner set to ask always. */
+function benchClawdesk(turns: number, warmups: number, log: (line: string) => void): Promise<AgentApprovalPathSide> {
+  const options = {
+    policy: ASK_ALWAYS,
+    policyLabel: 'security=allowlist ask=always',
+    tmpPrefix: 'approval-bench',
+    log,
   };
-  if (guard) Object.assign(env, { NODE_OPTIONS: `--require ${guard}`, PEER_EGRESS_LOG: egressLog });
-  const spawnedAt = nowNs();
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(REPO_ROOT, 'bin', 'clawdesk.js'),
-      'gateway',
-      'run',
-      '--port',
-      String(port),
-      '--auth',
-      'token',
-      `--token=${token}`,
-    ],
-    { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const output = captureOutput(child);
-  let exitedHow: string | undefined;
-  void exitDescription(child).then((how) => (exitedHow = how));
-  const url = `ws://127.0.0.1:${port}`;
-  let session: GatewaySession | undefined;
-  try {
-    session = await operator(url, token).catch((error: Error) => {
-      throw new Error(
-        `clawdesk gateway did not answer hello-ok: ${error.message}${exitedHow ? ` (${exitedHow})` : ''}\n${output()}`,
-      );
-    });
-    const s = session;
-    const node = await waitFor(
-      'the clawdesk runner in node.list',
-      () => connectedNode(s, () => true),
-      20_000,
-      () => (exitedHow ? `gateway ${exitedHow}\n${output()}` : undefined),
-    );
-    await session.close();
-    session = undefined;
-    const setupMs = msSince(spawnedAt);
-    const settled = await settle([child.pid ?? -1]);
-    log(
-      `clawdesk: gateway + runner ready (security=allowlist ask=always) in ${setupMs.toFixed(0)} ms, ${describeSettle(settled)}; ${warmups} warm-up + ${turns} approved turns`,
-    );
-    return await measure('clawdesk', url, token, node.nodeId, turns, warmups, { setupMs, settle: settled });
-  } catch (error) {
-    throw new Error(
-      `${(error as Error).message}${exitedHow ? '' : `\n--- gateway output (tail) ---\n${output().slice(-1500)}`}`,
-    );
-  } finally {
-    await session?.close().catch(() => undefined);
-    await stopChild(child);
-    const blocked = readEgressAttempts(egressLog);
-    if (blocked.length) log(`clawdesk: the loopback guard blocked egress:\n${blocked.join('\n')}`);
-    rmSync(home, { recursive: true, force: true });
-  }
+  return withClawdeskSide(options, (side) => {
+    log(`clawdesk: ${warmups} warm-up + ${turns} approved turns`);
+    return measure('clawdesk', side.url, side.token, side.nodeId, turns, warmups, sideContext(side));
+  });
 }
 
-/**
- * The real openclaw gateway and `openclaw node run` under the loopback guard, paired as bench/exec-real-openclaw.ts
- * pairs them; the node's policy (kept by the node host) set to ask always over `exec.approvals.node.set` with the base
- * hash from `exec.approvals.node.get` (what `openclaw approvals set --node --stdin` sends).
- */
-async function benchOpenclaw(
-  turns: number,
-  warmups: number,
-  log: (line: string) => void,
-): Promise<AgentApprovalPathSide> {
-  const install = ensureOpenclawInstalled();
-  if (install.installed)
-    log(`installed openclaw ${install.openclawVersion} into ${install.cacheDir} in ${install.seconds.toFixed(0)} s`);
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'openclaw-approval-bench-'));
-  const token = randomBytes(24).toString('base64url');
-  let gateway: RealGateway | undefined;
-  let node: OpenclawProcess | undefined;
-  let session: GatewaySession | undefined;
-  let nodeEgressLog: string | undefined;
-  const displayName = 'clawdesk-bench-node';
-  try {
-    const spawnedAt = nowNs();
-    gateway = await startRealOpenclawGateway({
-      authMode: 'token',
-      token,
-      tmpDir: path.join(tmp, 'gateway'),
-      startTimeoutMs: 60_000,
-    });
-    log(
-      `openclaw: gateway answered hello-ok after ${(gateway.firstHelloMs / 1000).toFixed(1)} s; starting openclaw node run`,
-    );
-    const nodeEnv = openclawEnv({ tmpDir: path.join(tmp, 'node'), port: gateway.port, authMode: 'token', token });
-    nodeEgressLog = nodeEnv.egressLog;
-    node = spawnOpenclaw(
-      ['node', 'run', '--host', '127.0.0.1', '--port', String(gateway.port), '--display-name', displayName],
-      nodeEnv.env,
-    );
-    const url = `ws://127.0.0.1:${gateway.port}`;
-    const s = (session = await operator(url, token));
-    const nodeGone = () => {
-      const exited = node!.exited();
-      return exited
-        ? `openclaw node run exited (${exited.code ?? exited.signal}):\n${node!.output().slice(-3000)}`
-        : undefined;
-    };
-    const pending = await waitFor(
-      'a node pairing request from openclaw node run',
-      async () =>
-        ((await s.request('node.pair.list', {}, { timeoutMs: 10_000 }))?.pending ?? []).find(
-          (p: any) => p.displayName === displayName,
-        ),
-      45_000,
-      nodeGone,
-    );
-    await s.request('node.pair.approve', { requestId: pending.requestId }, { timeoutMs: 10_000 });
-    const live = await waitFor(
-      'the approved openclaw node in node.list',
-      () => connectedNode(s, (x) => x.nodeId === pending.nodeId),
-      20_000,
-      nodeGone,
-    );
-    const current = await s.request('exec.approvals.node.get', { nodeId: live.nodeId }, { timeoutMs: 10_000 });
-    await s.request(
-      'exec.approvals.node.set',
-      { nodeId: live.nodeId, file: ASK_ALWAYS, ...(current?.hash ? { baseHash: current.hash } : {}) },
-      { timeoutMs: 10_000 },
-    );
-    await session.close();
-    session = undefined;
-    const setupMs = msSince(spawnedAt);
-    const settled = await settle([gateway.pid, node.pid]);
-    log(
-      `openclaw: gateway + node host paired and set to security=allowlist ask=always in ${(setupMs / 1000).toFixed(1)} s, ${describeSettle(settled)}; ${warmups} warm-up + ${turns} approved turns`,
-    );
-    return await measure('openclaw', url, token, live.nodeId, turns, warmups, { setupMs, settle: settled });
-  } catch (error) {
-    const tail = gateway ? `\n--- openclaw gateway output (tail) ---\n${gateway.output().slice(-1500)}` : '';
-    throw new Error(`${(error as Error).message}${tail}`);
-  } finally {
-    await session?.close().catch(() => undefined);
-    await node?.stop();
-    await gateway?.stop();
-    for (const [who, file] of [
-      ['gateway', gateway?.environment.egressLog],
-      ['node host', nodeEgressLog],
-    ] as const) {
-      const unexpected = (file ? readEgressAttempts(file) : []).filter((l) => !l.includes('clawhub.ai'));
-      if (unexpected.length)
-        log(`openclaw ${who}: the loopback guard blocked (nothing left the machine):\n${unexpected.join('\n')}`);
-    }
-    removeOpenclawTempDir(tmp);
-  }
+/** The real openclaw gateway and `openclaw node run`, the node set to ask always. */
+function benchOpenclaw(turns: number, warmups: number, log: (line: string) => void): Promise<AgentApprovalPathSide> {
+  const options = {
+    policy: ASK_ALWAYS,
+    policyLabel: 'security=allowlist ask=always',
+    tmpPrefix: 'approval-bench',
+    log,
+  };
+  return withOpenclawSide(options, (side) => {
+    log(`openclaw: ${warmups} warm-up + ${turns} approved turns`);
+    return measure('openclaw', side.url, side.token, side.nodeId, turns, warmups, sideContext(side));
+  });
 }
 
 /** Both sides, one after the other (Clawdesk first); a side that cannot start is reported in `problems`. */

@@ -1,21 +1,7 @@
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { connectGateway, type GatewaySession } from '../gateway/client/gateway-client';
-import { writeJsonAtomic } from '../gateway/fs/atomic-file';
-import {
-  ensureOpenclawInstalled,
-  openclawEnv,
-  readEgressAttempts,
-  removeOpenclawTempDir,
-  spawnOpenclaw,
-  startRealOpenclawGateway,
-  type OpenclawProcess,
-  type RealGateway,
-} from '../test/interop/openclaw-harness';
-import { captureOutput, exitDescription, freePort, REPO_ROOT, stopChild, treeCpuMs } from './gateway-process';
+import { randomUUID } from 'node:crypto';
+import { type GatewaySession } from '../gateway/client/gateway-client';
+import { describeSettle, operator, withClawdeskSide, withOpenclawSide, type NodeSide } from './node-sides';
 import { fmt, msSince, nowNs, round, summarize, table, type LatencySummary } from './stats';
 
 /**
@@ -70,51 +56,6 @@ const RUN_WITHOUT_PROMPT = {
   defaults: { security: 'full', ask: 'off', askFallback: 'deny' },
   agents: { '*': { security: 'full', ask: 'off' } },
 };
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  failed?: () => string | undefined,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const why = failed?.();
-    if (why) throw new Error(`${what}: ${why}`);
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-/**
- * Waits until the processes under test are quiet (under 5% of a core over half a second), at most `limitMs`: the real
- * gateway keeps its workers busy for a while after its first hello-ok, which would otherwise be measured too.
- * Returns how long it waited, and whether they did go quiet.
- */
-export async function settle(pids: number[], limitMs = 15_000): Promise<{ waitedMs: number; quiet: boolean }> {
-  const started = Date.now();
-  const cpu = () => pids.reduce((sum, pid) => sum + treeCpuMs(pid), 0);
-  let before = cpu();
-  while (Date.now() - started < limitMs) {
-    await sleep(500);
-    const now = cpu();
-    if (now - before <= 25) return { waitedMs: Date.now() - started, quiet: true };
-    before = now;
-  }
-  return { waitedMs: Date.now() - started, quiet: false };
-}
-
-export function describeSettle(s: { waitedMs: number; quiet: boolean }): string {
-  return s.quiet
-    ? `quiet after ${(s.waitedMs / 1000).toFixed(1)} s`
-    : `still busy after ${(s.waitedMs / 1000).toFixed(1)} s, measuring anyway`;
-}
 
 function bareSpawn(argv: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -180,187 +121,31 @@ async function measure(
   return { name, viaNode: sv, bare: sb, overheadP50: sv.p50 - sb.p50, ...context, sample };
 }
 
-export function operator(url: string, token: string): Promise<GatewaySession> {
-  // Device-less shared-token operator on loopback: both gateways grant the requested scopes (spec 9.3).
-  return connectGateway({
-    url,
-    token,
-    clientId: 'gateway-client',
-    clientMode: 'backend',
-    scopes: ['operator.admin'],
-    startupRetries: 200,
-    connectTimeoutMs: 10_000,
-  });
+/** Clawdesk's `gateway run` with the run-without-prompt policy. */
+function benchClawdesk(n: number, warmups: number, log: (line: string) => void): Promise<SystemRunSide> {
+  const options = { policy: RUN_WITHOUT_PROMPT, policyLabel: 'security=full ask=off', tmpPrefix: 'exec-bench', log };
+  return withClawdeskSide(options, (side) => measureSide('clawdesk', side, n, warmups, log));
 }
 
-export async function connectedNode(session: GatewaySession, match: (n: any) => boolean): Promise<any> {
-  const list = await session.request('node.list', {}, { timeoutMs: 10_000 });
-  return (list?.nodes ?? []).find((n: any) => n.connected && (n.commands ?? []).includes('system.run') && match(n));
+/** The real openclaw gateway and `openclaw node run`, the node set to the run-without-prompt policy. */
+function benchOpenclaw(n: number, warmups: number, log: (line: string) => void): Promise<SystemRunSide> {
+  const options = { policy: RUN_WITHOUT_PROMPT, policyLabel: 'security=full ask=off', tmpPrefix: 'exec-bench', log };
+  return withOpenclawSide(options, (side) => measureSide('openclaw', side, n, warmups, log));
 }
 
-export function loopbackGuard(): string | undefined {
-  const guard = path.join(REPO_ROOT, 'scripts', 'loopback-guard.cjs');
-  return existsSync(guard) ? guard : undefined;
-}
-
-/** `node bin/clawdesk.js gateway run` (gateway + its own pre-approved runner) with the run-without-prompt policy. */
-async function benchClawdesk(n: number, warmups: number, log: (line: string) => void): Promise<SystemRunSide> {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-exec-bench-'));
-  const stateDir = path.join(home, 'state');
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  // Written before the start: the runner materializes defaults only when the file is missing.
-  await writeJsonAtomic(path.join(stateDir, 'exec-approvals.json'), RUN_WITHOUT_PROMPT);
-  const port = await freePort();
-  // A prefix keeps a base64url token from starting with "-".
-  const token = `bench-${randomBytes(24).toString('base64url')}`;
-  const guard = loopbackGuard();
-  const egressLog = path.join(home, 'egress-blocked.log');
-  // A minimal environment, as the interop suite uses: no D-Bus, so the runner's key stays in memory and never
-  // reaches the user's keychain; the same loopback guard the real side runs under.
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    TMPDIR: home,
-    OPENCLAW_STATE_DIR: stateDir,
-    OPENCLAW_CONFIG_PATH: path.join(stateDir, 'openclaw.json'),
-  };
-  if (guard) Object.assign(env, { NODE_OPTIONS: `--require ${guard}`, PEER_EGRESS_LOG: egressLog });
-  const spawnedAt = nowNs();
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(REPO_ROOT, 'bin', 'clawdesk.js'),
-      'gateway',
-      'run',
-      '--port',
-      String(port),
-      '--auth',
-      'token',
-      `--token=${token}`,
-    ],
-    {
-      cwd: home,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const output = captureOutput(child);
-  let exitedHow: string | undefined;
-  void exitDescription(child).then((how) => (exitedHow = how));
-  let session: GatewaySession | undefined;
+async function measureSide(
+  name: SystemRunSide['name'],
+  side: NodeSide,
+  n: number,
+  warmups: number,
+  log: (line: string) => void,
+): Promise<SystemRunSide> {
+  log(`${name}: ${warmups} warm-up + ${n} system.run`);
+  const session = await operator(side.url, side.token);
   try {
-    session = await operator(`ws://127.0.0.1:${port}`, token).catch((error: Error) => {
-      throw new Error(
-        `clawdesk gateway did not answer hello-ok: ${error.message}${exitedHow ? ` (${exitedHow})` : ''}\n${output()}`,
-      );
-    });
-    const s = session;
-    const node = await waitFor(
-      'the clawdesk runner in node.list',
-      () => connectedNode(s, () => true),
-      20_000,
-      () => (exitedHow ? `gateway ${exitedHow}\n${output()}` : undefined),
-    );
-    const setupMs = msSince(spawnedAt);
-    const settled = await settle([child.pid ?? -1]);
-    log(
-      `clawdesk: gateway + runner ready in ${setupMs.toFixed(0)} ms (node ${String(node.nodeId).slice(0, 12)}…), ${describeSettle(settled)}; ${warmups} warm-up + ${n} system.run`,
-    );
-    return await measure('clawdesk', s, node.nodeId, n, warmups, { setupMs, settle: settled });
+    return await measure(name, session, side.nodeId, n, warmups, { setupMs: side.setupMs, settle: side.settle });
   } finally {
-    await session?.close().catch(() => undefined);
-    await stopChild(child);
-    const blocked = readEgressAttempts(egressLog);
-    if (blocked.length) log(`clawdesk: the loopback guard blocked egress:\n${blocked.join('\n')}`);
-    rmSync(home, { recursive: true, force: true });
-  }
-}
-
-/**
- * The real openclaw gateway and `openclaw node run`, isolated under the loopback guard; the node's command surface
- * approved (`node.pair.approve`, what `openclaw nodes approve` sends) and its policy set over
- * `exec.approvals.node.set` (what `openclaw approvals set --node --stdin` sends).
- */
-async function benchOpenclaw(n: number, warmups: number, log: (line: string) => void): Promise<SystemRunSide> {
-  const install = ensureOpenclawInstalled();
-  if (install.installed)
-    log(`installed openclaw ${install.openclawVersion} into ${install.cacheDir} in ${install.seconds.toFixed(0)} s`);
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'openclaw-exec-bench-'));
-  const token = randomBytes(24).toString('base64url');
-  let gateway: RealGateway | undefined;
-  let node: OpenclawProcess | undefined;
-  let session: GatewaySession | undefined;
-  let nodeEgressLog: string | undefined;
-  const displayName = 'clawdesk-bench-node';
-  try {
-    const spawnedAt = nowNs();
-    gateway = await startRealOpenclawGateway({
-      authMode: 'token',
-      token,
-      tmpDir: path.join(tmp, 'gateway'),
-      startTimeoutMs: 60_000,
-    });
-    log(
-      `openclaw: gateway answered hello-ok after ${(gateway.firstHelloMs / 1000).toFixed(1)} s; starting openclaw node run`,
-    );
-    const nodeEnv = openclawEnv({ tmpDir: path.join(tmp, 'node'), port: gateway.port, authMode: 'token', token });
-    nodeEgressLog = nodeEnv.egressLog;
-    node = spawnOpenclaw(
-      ['node', 'run', '--host', '127.0.0.1', '--port', String(gateway.port), '--display-name', displayName],
-      nodeEnv.env,
-    );
-    const s = (session = await operator(`ws://127.0.0.1:${gateway.port}`, token));
-    const nodeGone = () => {
-      const exited = node!.exited();
-      return exited
-        ? `openclaw node run exited (${exited.code ?? exited.signal}):\n${node!.output().slice(-3000)}`
-        : undefined;
-    };
-    const pending = await waitFor(
-      'a node pairing request from openclaw node run',
-      async () =>
-        ((await s.request('node.pair.list', {}, { timeoutMs: 10_000 }))?.pending ?? []).find(
-          (p: any) => p.displayName === displayName,
-        ),
-      45_000,
-      nodeGone,
-    );
-    await s.request('node.pair.approve', { requestId: pending.requestId }, { timeoutMs: 10_000 });
-    const live = await waitFor(
-      'the approved openclaw node in node.list',
-      () => connectedNode(s, (x) => x.nodeId === pending.nodeId),
-      20_000,
-      nodeGone,
-    );
-    const current = await s.request('exec.approvals.node.get', { nodeId: live.nodeId }, { timeoutMs: 10_000 });
-    await s.request(
-      'exec.approvals.node.set',
-      { nodeId: live.nodeId, file: RUN_WITHOUT_PROMPT, ...(current?.hash ? { baseHash: current.hash } : {}) },
-      { timeoutMs: 10_000 },
-    );
-    const setupMs = msSince(spawnedAt);
-    const settled = await settle([gateway.pid, node.pid]);
-    log(
-      `openclaw: gateway + node host paired and set to security=full ask=off in ${(setupMs / 1000).toFixed(1)} s, ${describeSettle(settled)}; ${warmups} warm-up + ${n} system.run`,
-    );
-    return await measure('openclaw', s, live.nodeId, n, warmups, { setupMs, settle: settled });
-  } catch (error) {
-    const tail = gateway ? `\n--- openclaw gateway output (tail) ---\n${gateway.output().slice(-1500)}` : '';
-    throw new Error(`${(error as Error).message}${tail}`);
-  } finally {
-    await session?.close().catch(() => undefined);
-    await node?.stop();
-    await gateway?.stop();
-    // Refused by the guard, so nothing left the machine; reported because anything beyond the known clawhub.ai lookup is news.
-    for (const [who, file] of [
-      ['gateway', gateway?.environment.egressLog],
-      ['node host', nodeEgressLog],
-    ] as const) {
-      const unexpected = (file ? readEgressAttempts(file) : []).filter((l) => !l.includes('clawhub.ai'));
-      if (unexpected.length)
-        log(`openclaw ${who}: the loopback guard blocked (nothing left the machine):\n${unexpected.join('\n')}`);
-    }
-    removeOpenclawTempDir(tmp);
+    await session.close().catch(() => undefined);
   }
 }
 
