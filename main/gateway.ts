@@ -78,7 +78,7 @@ export async function setupGateway(deps: GatewayDeps): Promise<AppGateway> {
       deps.broadcast(['status']);
     },
     onApprovalOutcome: (outcome) => {
-      if (outcome.source === 'fallback') events.noteFallback(outcome.id);
+      if (outcome.source === 'fallback') events.noteFallback(outcome.id, outcome.fallback);
     },
     onSession: (operator) => {
       if (!operator) return;

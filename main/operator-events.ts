@@ -28,8 +28,10 @@ const optionalString = (value: unknown): string | undefined =>
 const numberOr = (value: unknown, fallback: number): number => (typeof value === 'number' ? value : fallback);
 
 /** Who decided, in the history's words: this app's prompt is "you", askFallback says so, others by name. */
-export function decidedBy(resolvedBy: unknown, byFallback: boolean): string {
-  if (byFallback) return 'fallback (askFallback)';
+/** Who decided, for the history: `fallback` is the askFallback that answered when nobody did (if this app's). */
+export function decidedBy(resolvedBy: unknown, fallback: string | undefined): string {
+  if (fallback === 'allowlist') return "fallback (askFallback=allowlist: the node's allowlist decided)";
+  if (fallback !== undefined) return fallback ? `fallback (askFallback=${fallback})` : 'fallback (askFallback)';
   if (resolvedBy === 'Clawdesk') return 'you';
   return String(resolvedBy ?? 'another client');
 }
@@ -40,7 +42,7 @@ export function decidedBy(resolvedBy: unknown, byFallback: boolean): string {
  */
 export class OperatorEventRouter {
   private readonly requested = new Map<string, RequestedApproval>();
-  private readonly byFallback = new Set<string>();
+  private readonly byFallback = new Map<string, string>();
 
   constructor(
     private readonly sinks: OperatorEventSinks,
@@ -48,8 +50,14 @@ export class OperatorEventRouter {
   ) {}
 
   /** The approval client answered `id` through askFallback (nobody answered the prompt). */
-  noteFallback(id: string): void {
-    this.byFallback.add(id);
+  noteFallback(id: string, mode = ''): void {
+    this.byFallback.set(id, mode);
+  }
+
+  private takeFallback(id: string): string | undefined {
+    const mode = this.byFallback.get(id);
+    this.byFallback.delete(id);
+    return mode;
   }
 
   /** Approvals asked and not yet resolved (for tests and diagnostics). */
@@ -96,7 +104,7 @@ export class OperatorEventRouter {
       host: request?.host,
       nodeId: request?.nodeId,
       decision: (p.decision ?? 'no-decision') as HistoryDecision,
-      decidedBy: decidedBy(p.resolvedBy, this.byFallback.delete(id)),
+      decidedBy: decidedBy(p.resolvedBy, this.takeFallback(id)),
       requestedAtMs: request?.createdAtMs ?? numberOr(p.ts, now),
       resolvedAtMs: numberOr(p.ts, now),
     });

@@ -3,6 +3,8 @@
 // anything but a local name, TCP connects and UDP sends to anything but a loopback address, and multicast joins
 // fail as if the network were unreachable. Every refused attempt is appended, with a short stack, to
 // $PEER_EGRESS_LOG (default `<tmpdir>/egress-blocked.log`), which the interop tests assert stays empty.
+// $PEER_GUARD_ALLOW_HOSTS (comma-separated IP addresses) adds exact addresses that are on this machine too: the
+// host's end of a test's own veth link, for a "container" in a network namespace.
 'use strict';
 
 const dgram = require('node:dgram');
@@ -14,6 +16,12 @@ const path = require('node:path');
 
 const logFile = process.env.PEER_EGRESS_LOG || path.join(os.tmpdir(), 'egress-blocked.log');
 const localNames = new Set(['localhost', 'localhost.', 'ip6-localhost', 'ip6-loopback']);
+const allowedHosts = new Set(
+  (process.env.PEER_GUARD_ALLOW_HOSTS || '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => net.isIP(h) !== 0),
+);
 
 /** True for a host this process may reach: empty (Node's default is localhost), a local name or a loopback address. */
 function isLocal(host) {
@@ -21,7 +29,7 @@ function isLocal(host) {
   const h = String(host)
     .replace(/^\[(.*)\]$/, '$1')
     .toLowerCase();
-  if (localNames.has(h) || h.endsWith('.localhost')) return true;
+  if (localNames.has(h) || h.endsWith('.localhost') || allowedHosts.has(h)) return true;
   if (net.isIPv4(h)) return h.split('.')[0] === '127';
   if (net.isIPv6(h)) return h === '::1' || h === '0:0:0:0:0:0:0:1' || h.startsWith('::ffff:127.');
   return false;

@@ -25,6 +25,8 @@ export interface ApprovalClientOutcome {
    */
   decision: ApprovalDecision | null;
   source: 'approver' | 'fallback';
+  /** The askFallback that decided, when source is `fallback`. */
+  fallback?: ExecAskFallback;
   error?: string;
 }
 
@@ -81,7 +83,7 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
   const decide = async (
     event: ExecApprovalRequestedEvent,
     signal: AbortSignal,
-  ): Promise<{ decision: ApprovalDecision | null; source: 'approver' | 'fallback' }> => {
+  ): Promise<Omit<ApprovalClientOutcome, 'id' | 'error'>> => {
     const allowed = event.request.allowedDecisions ?? ['allow-once', 'allow-always', 'deny'];
     if (options.approver.canPresent()) {
       const budget = Math.min(
@@ -107,8 +109,8 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
     // No answer: askFallback. `allowlist` is for the node to judge (it alone resolves what would run), so nothing
     // is resolved here: at expiry the requester replays the run as ask-fallback and the node's allowlist decides.
     const fallback = await fallbackFor(event);
-    if (fallback === 'allowlist') return { decision: null, source: 'fallback' };
-    return { decision: askFallbackDecision(fallback, false), source: 'fallback' };
+    if (fallback === 'allowlist') return { decision: null, source: 'fallback', fallback };
+    return { decision: askFallbackDecision(fallback, false), source: 'fallback', fallback };
   };
 
   const onRequested = async (session: GatewaySession, event: ExecApprovalRequestedEvent) => {
@@ -116,17 +118,17 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
     const abort = new AbortController();
     active.set(event.id, abort);
     try {
-      const { decision, source } = await decide(event, abort.signal);
+      const { decision, source, fallback } = await decide(event, abort.signal);
       if (abort.signal.aborted && source === 'approver') return;
       if (abort.signal.aborted) return; // resolved elsewhere meanwhile
       // Told before the gateway is: its exec.approval.resolved broadcast can reach the app's other session before this
       // request's answer, and the app's history must already know the decision was askFallback's, not the person's.
-      options.onOutcome?.({ id: event.id, decision, source });
+      options.onOutcome?.({ id: event.id, decision, source, fallback });
       if (decision === null) return;
       try {
         await session.request('exec.approval.resolve', { id: event.id, decision }, { timeoutMs: 10_000 });
       } catch (error) {
-        options.onOutcome?.({ id: event.id, decision, source, error: (error as Error).message });
+        options.onOutcome?.({ id: event.id, decision, source, fallback, error: (error as Error).message });
         log('debug', 'exec.approval.resolve failed (already resolved elsewhere?)', {
           id: event.id,
           error: String(error),

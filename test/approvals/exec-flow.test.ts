@@ -161,7 +161,7 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
     // ask=always: even a covered command is asked about; nobody answers, so the request expires undecided.
     const hit = await agentFlow(agent, h.nodeId, [touchBin, 'hit'], { cwd: h.work, ask: 'always', timeoutMs: 1500 });
     expect(hit.approval).toMatchObject({ decision: null, terminalReason: 'timeout' });
-    expect(outcomes).toEqual([{ id: hit.approval.id, decision: null, source: 'fallback' }]);
+    expect(outcomes).toEqual([{ id: hit.approval.id, decision: null, source: 'fallback', fallback: 'allowlist' }]);
     // An approval claim is refused (nobody approved); the ask-fallback replay goes to the node, which decides.
     expect((await rejection(hit.run())).error.details.code).toBe('APPROVAL_EXPIRED');
     expect((await hit.fallbackRun()).payload).toMatchObject({ exitCode: 0, success: true });

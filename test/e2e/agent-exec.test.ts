@@ -249,7 +249,7 @@ describe('embedded: askFallback on expiry', () => {
       const entry = await waitUntil('the history entry', () =>
         approver.history.query().find((e) => e.command.includes(turn.marker)),
       );
-      expect(entry).toMatchObject({ decision: 'deny', decidedBy: 'fallback (askFallback)' });
+      expect(entry).toMatchObject({ decision: 'deny', decidedBy: 'fallback (askFallback=deny)' });
       expect(approver.clientOutcomes.find((o) => o.id === entry.id)).toMatchObject({
         decision: 'deny',
         source: 'fallback',
@@ -319,6 +319,12 @@ describe('embedded: askFallback=allowlist when nobody answers (ask=always)', () 
         expect(hitView, 'the person was asked first').toBeDefined();
         const hitOutcome = approver.clientOutcomes.find((o) => o.decision === null && o.source === 'fallback');
         expect(hitOutcome, JSON.stringify(approver.clientOutcomes)).toBeDefined();
+        // The app's history names the allowlist as what decided, not an unexplained expiry.
+        const hitEntry = await waitUntil(
+          'the history entry of the allowlisted request',
+          () => approver.history.query({ text: hit.marker })[0],
+        );
+        expect(hitEntry.decidedBy).toBe("fallback (askFallback=allowlist: the node's allowlist decided)");
 
         const missed = await agent.turn({ command: (marker) => `/usr/bin/printf ${marker}` });
         expect(missed.result.code, describeTurn(missed)).toBe(0);

@@ -36,6 +36,10 @@ export interface AgentOptions {
    * config must then carry agentConfig(). `--local` is refused while a gateway owns the state dir.
    */
   gatewayBacked?: boolean;
+  /** Runs every turn in this network namespace (a "container" or another machine). */
+  netns?: string;
+  /** Added to the agent's environment (e.g. `OPENCLAW_GATEWAY_URL` for a gateway it reaches by another address). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface AgentTurn {
@@ -76,6 +80,7 @@ export function createAgent(options: AgentOptions): Agent {
   fs.writeFileSync(environment.configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   if (options.authMode === 'password') environment.env.OPENCLAW_GATEWAY_PASSWORD = options.password;
   if (options.stateDir) environment.env.OPENCLAW_STATE_DIR = options.stateDir;
+  Object.assign(environment.env, options.env);
   return agentOf(environment, config, options);
 }
 
@@ -152,7 +157,7 @@ function agentOf(environment: OpenclawEnvironment, config: Record<string, unknow
           `Please run the command for ${trigger} with the exec tool.`,
         ],
         environment.env,
-        { timeoutMs: turnOptions.timeoutMs ?? 300_000 },
+        { timeoutMs: turnOptions.timeoutMs ?? 300_000, netns: options.netns },
       );
       return { trigger, marker, sessionKey, result, finalText: result.stdout.trim() };
     },

@@ -11,6 +11,7 @@ import { ApprovalHistory } from '../../main/approval-history';
 import { ApprovalQueue, type ApprovalOutcome } from '../../main/approval-queue';
 import type { ApprovalPromptView, Decision } from '../../common/ipc-contract';
 import { NativeApprover } from '../../main/native-approver';
+import { OperatorEventRouter } from '../../main/operator-events';
 
 /**
  * Clawdesk's side of an agent turn, wired as the desktop app wires it (main/index.ts, main/gateway-controller.ts):
@@ -67,8 +68,13 @@ export async function startClawdeskApprover(
   });
   fs.mkdirSync(options.dir, { recursive: true });
   const history = new ApprovalHistory(path.join(options.dir, 'approval-history.jsonl'));
-  const requested = new Map<string, any>();
-  const fallbackIds = new Set<string>();
+  // The app's own router (main/operator-events.ts) turns the session's events into history entries.
+  const router = new OperatorEventRouter({
+    pairingRequested: () => undefined,
+    pairingResolved: () => undefined,
+    recordHistory: (entry) => void history.record(entry),
+    changed: () => undefined,
+  });
   const client = await startApprovalClient({
     url: gateway.url,
     token: gateway.token,
@@ -84,7 +90,8 @@ export async function startClawdeskApprover(
     reconnect: { initialBackoffMs: 100, maxBackoffMs: 500 },
     onOutcome: (outcome) => {
       clientOutcomes.push(outcome);
-      if (outcome.source === 'fallback') fallbackIds.add(outcome.id);
+      // As main/gateway.ts does.
+      if (outcome.source === 'fallback') router.noteFallback(outcome.id, outcome.fallback);
     },
   });
   const observer = await connectGateway({
@@ -105,29 +112,9 @@ export async function startClawdeskApprover(
   const nodeEvents: ClawdeskApprover['nodeEvents'] = [];
   const resolved: any[] = [];
   observer.on('event', (name: string, payload: any) => {
-    if (name === 'exec.approval.requested' && typeof payload?.id === 'string')
-      requested.set(payload.id, { ...payload.request, createdAtMs: payload.createdAtMs });
-    else if (name === 'exec.approval.resolved' && typeof payload?.id === 'string') {
+    router.handle(name, payload);
+    if (name === 'exec.approval.resolved' && typeof payload?.id === 'string') {
       resolved.push(payload);
-      const request = requested.get(payload.id) ?? payload.request;
-      // main/index.ts's rule for "who decided".
-      const decidedBy = fallbackIds.delete(payload.id)
-        ? 'fallback (askFallback)'
-        : payload.resolvedBy === 'Clawdesk'
-          ? 'you'
-          : String(payload.resolvedBy ?? 'another client');
-      void history.record({
-        id: payload.id,
-        command: request?.command ?? '',
-        cwd: request?.cwd ?? undefined,
-        agentId: request?.agentId ?? undefined,
-        host: request?.host ?? undefined,
-        nodeId: request?.nodeId ?? undefined,
-        decision: payload.decision ?? 'no-decision',
-        decidedBy,
-        requestedAtMs: request?.createdAtMs ?? payload.ts,
-        resolvedAtMs: payload.ts ?? Date.now(),
-      });
     } else if (name === 'node.event') {
       let body = payload?.payload;
       if (body === undefined && typeof payload?.payloadJSON === 'string') body = JSON.parse(payload.payloadJSON);

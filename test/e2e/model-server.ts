@@ -54,7 +54,8 @@ function textOf(content: unknown): string {
   return '';
 }
 
-export async function startModelServer(): Promise<ModelServer> {
+/** `host`: where it listens (default loopback; a test's own veth address for an agent in a network namespace). */
+export async function startModelServer(host = '127.0.0.1'): Promise<ModelServer> {
   const scripts = new Map<string, TurnScript>();
   const requests: ModelRequestLog[] = [];
   let calls = 0;
@@ -189,10 +190,10 @@ export async function startModelServer(): Promise<ModelServer> {
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
+    baseUrl: `http://${host}:${port}/v1`,
     port,
     script: (trigger, script) => void scripts.set(trigger, script),
     requests,

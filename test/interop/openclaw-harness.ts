@@ -162,17 +162,26 @@ export interface RunResult {
   durationMs: number;
 }
 
+/**
+ * The command line of `openclaw <args>`; in a network namespace when `netns` names one (`ip netns exec` setns()es and
+ * execs, so the pid and process group stay the command's own).
+ */
+function openclawCommandLine(args: string[], netns?: string): [string, string[]] {
+  const install = ensureOpenclawInstalled();
+  const argv = [install.openclawEntry, ...args];
+  return netns ? ['ip', ['netns', 'exec', netns, install.nodeBin, ...argv]] : [install.nodeBin, argv];
+}
+
 /** Runs `openclaw <args>` to completion (killing its whole process group on timeout). */
 export function runOpenclaw(
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { timeoutMs?: number; input?: string; cwd?: string } = {},
+  options: { timeoutMs?: number; input?: string; cwd?: string; netns?: string } = {},
 ): Promise<RunResult> {
-  const install = ensureOpenclawInstalled();
   const timeoutMs = options.timeoutMs ?? 60_000;
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(install.nodeBin, [install.openclawEntry, ...args], {
+    const child = spawn(...openclawCommandLine(args, options.netns), {
       env,
       cwd: options.cwd ?? env.HOME ?? os.tmpdir(),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -429,9 +438,12 @@ export interface OpenclawProcess {
 }
 
 /** Starts a long-running `openclaw <args>` (e.g. `node run`) in its own process group. */
-export function spawnOpenclaw(args: string[], env: NodeJS.ProcessEnv): OpenclawProcess {
-  const install = ensureOpenclawInstalled();
-  const child = spawn(install.nodeBin, [install.openclawEntry, ...args], {
+export function spawnOpenclaw(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { netns?: string } = {},
+): OpenclawProcess {
+  const child = spawn(...openclawCommandLine(args, options.netns), {
     env,
     cwd: env.HOME,
     stdio: ['ignore', 'pipe', 'pipe'],

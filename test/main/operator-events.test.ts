@@ -59,6 +59,16 @@ describe('OperatorEventRouter', () => {
       ['o', '', 'phone', 'deny'],
       ['x', '', 'another client', 'no-decision'],
     ]);
+    // Named by the askFallback that answered; allowlist leaves the run to the node's allowlist.
+    router.handle('exec.approval.requested', { id: 'd', request: { command: 'rm x' } });
+    router.noteFallback('d', 'deny');
+    router.handle('exec.approval.resolved', { id: 'd', decision: 'deny', resolvedBy: 'Clawdesk', ts: 9 });
+    router.noteFallback('a', 'allowlist');
+    router.handle('exec.approval.resolved', { id: 'a', ts: 9 });
+    expect(seen.history.slice(-2).map((e) => [e.id, e.decidedBy, e.decision])).toEqual([
+      ['d', 'fallback (askFallback=deny)', 'deny'],
+      ['a', "fallback (askFallback=allowlist: the node's allowlist decided)", 'no-decision'],
+    ]);
     // The fallback mark is used once: a later approval with the same id is not mis-attributed.
     router.handle('exec.approval.resolved', { id: 'f', decision: 'deny', resolvedBy: 'Clawdesk', ts: 9 });
     expect(seen.history.at(-1)?.decidedBy).toBe('you');

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 
 /**
  * Two "machines" that are real to the kernel: network namespaces joined by a veth pair, with addresses only inside
@@ -128,4 +129,103 @@ export function runIn(ns: string, command: string, args: string[], env: NodeJS.P
       resolve({ code, stdout: p.stdout, stderr: p.stderr });
     });
   });
+}
+
+/** A namespace's veth link to this machine's own (root) namespace: `hostIp` is the root side, `nsIp` the other. */
+export interface HostLink {
+  ns: string;
+  hostIp: string;
+  nsIp: string;
+  dispose(): void;
+}
+
+/**
+ * Links `ns` to the root namespace by a veth pair on a /30 of 10.232.<n>.<4k>: the root side answers at `hostIp`,
+ * as a Docker bridge's gateway address (host.docker.internal) does. The namespace gets no default route, so it
+ * reaches this machine and nothing beyond it.
+ */
+export function linkToHost(ns: string, index = 0): HostLink {
+  const id = `${process.pid % 100000}${index}`;
+  const hostLink = `cdh${id}`;
+  const nsLink = `cdn${id}`;
+  const base = `10.232.${process.pid % 250}`;
+  const hostIp = `${base}.${4 * index + 1}`;
+  const nsIp = `${base}.${4 * index + 2}`;
+  const dispose = () => ip(['link', 'del', hostLink], true);
+  dispose();
+  try {
+    ip(['link', 'add', hostLink, 'type', 'veth', 'peer', 'name', nsLink]);
+    ip(['link', 'set', nsLink, 'netns', ns]);
+    ip(['addr', 'add', `${hostIp}/30`, 'dev', hostLink]);
+    ip(['-n', ns, 'addr', 'add', `${nsIp}/30`, 'dev', nsLink]);
+    ip(['link', 'set', hostLink, 'up']);
+    ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    ip(['-n', ns, 'link', 'set', nsLink, 'up']);
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+  return { ns, hostIp, nsIp, dispose };
+}
+
+/** A "container": a namespace of its own, linked to this machine. */
+export function createContainer(): HostLink {
+  const ns = `cd-ctr-${process.pid % 100000}`;
+  ip(['netns', 'del', ns], true);
+  ip(['netns', 'add', ns]);
+  let link: HostLink;
+  try {
+    link = linkToHost(ns, 1);
+  } catch (error) {
+    ip(['netns', 'del', ns], true);
+    throw error;
+  }
+  return {
+    ...link,
+    dispose: () => {
+      link.dispose();
+      ip(['netns', 'del', ns], true);
+    },
+  };
+}
+
+/**
+ * A userland TCP forwarder like Docker's `docker-proxy`: accepts on `listenHost:listenPort` and splices each
+ * connection to `targetHost:targetPort`. What it forwards reaches the target from the proxy's own (loopback) address.
+ */
+export async function startForwardingProxy(
+  listenHost: string,
+  listenPort: number,
+  targetHost: string,
+  targetPort: number,
+): Promise<{ connections: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const state = { connections: 0 };
+  const server = net.createServer((inbound) => {
+    state.connections++;
+    const outbound = net.connect({ host: targetHost, port: targetPort });
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listenPort, listenHost, () => resolve());
+  });
+  return {
+    get connections() {
+      return state.connections;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
