@@ -11,7 +11,7 @@ import type { OperatorScope } from '../protocol/scopes';
 export type ConnectionRole = 'operator' | 'node';
 
 /** Where a connection comes from, for pairing decisions (spec 2.3). */
-export type Locality = 'direct_local' | 'cli_container_local' | 'remote';
+export type Locality = 'direct_local' | 'cli_container_local' | 'shared_secret_loopback_local' | 'remote';
 
 export interface ClientInfo {
   id: string;

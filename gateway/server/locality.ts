@@ -70,17 +70,21 @@ export interface LocalityInput {
 
 /**
  * direct_local: loopback peer, no forwarding headers, and a loopback (or absent) Host.
- * cli_container_local: a `cli` client on a loopback peer whose Host names a private address (a container on
- *   this machine), with shared auth and no Origin (docs/protocol.md, Locality, #55113).
+ * cli_container_local / shared_secret_loopback_local: a loopback peer whose Host is a private IP literal, holding
+ *   the shared token or password, with no Origin and no forwarding headers: a container on this machine reached
+ *   through a forwarding proxy (host.docker.internal). The first for the `cli` client, the second for every other
+ *   client (the agent runtime's `gateway-client`/`backend` among them). OpenClaw 2026.9.6 draws the same lines
+ *   (docs/protocol.md, Locality).
  * remote: everything else — forwarding headers from any peer make a connection remote.
  */
 export function resolveLocality(input: LocalityInput): Locality {
   if (!isLoopbackAddress(input.remoteAddress) || hasForwardingHeaders(input.headers)) return 'remote';
   const host = hostHeaderName(input.headers.host);
   if (host === undefined || isLoopbackHostName(host)) return 'direct_local';
-  const isCli = input.clientId === 'cli' && input.clientMode === 'cli';
-  if (isCli && input.sharedAuthOk && input.headers.origin === undefined && isPrivateAddress(host)) {
-    return 'cli_container_local';
+  if (input.sharedAuthOk && input.headers.origin === undefined && isPrivateAddress(host)) {
+    return input.clientId === 'cli' && input.clientMode === 'cli'
+      ? 'cli_container_local'
+      : 'shared_secret_loopback_local';
   }
   return 'remote';
 }

@@ -155,7 +155,23 @@ describe('seed report (d): a cli client from a container on this machine', () =>
     expect(error.error!.details).toMatchObject({ code: 'PAIRING_REQUIRED', reason: 'not-paired' });
   });
 
-  it('a non-cli client with a private Host is not treated as local', async () => {
+  it('a non-cli client with the shared token and a private Host is local-equivalent too (OpenClaw 2026.9.6)', async () => {
+    // The agent runtime or a node host in the container (issue 10's replay, test/remote/netns/agent-replays.test.ts):
+    // OpenClaw's gateway calls this shared_secret_loopback_local and pairs it silently; so does this one.
+    gw = await startTestGateway();
+    const session = await connectGateway({
+      url: gw.url,
+      token: 'test-token',
+      clientId: 'gateway-client',
+      clientMode: 'backend',
+      device: createEphemeralDeviceSigner(),
+      headers: { host: '172.17.0.2:18789' },
+    });
+    expect(session.hello.auth.deviceToken).toEqual(expect.any(String));
+    await session.close();
+  });
+
+  it('a Host that is a name, not a private address, is not local for any client', async () => {
     gw = await startTestGateway();
     const error = await connectError({
       url: gw.url,
@@ -163,7 +179,7 @@ describe('seed report (d): a cli client from a container on this machine', () =>
       clientId: 'gateway-client',
       clientMode: 'backend',
       device: createEphemeralDeviceSigner(),
-      headers: { host: '172.17.0.2:18789' },
+      headers: { host: 'host.docker.internal:18789' },
     });
     expect(error.detailCode).toBe('PAIRING_REQUIRED');
   });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import path from 'node:path';
 
 /**
  * Two "machines" that are real to the kernel: network namespaces joined by a veth pair, with addresses only inside
@@ -78,16 +78,17 @@ export function createTwoMachines(): TwoMachines {
   };
 }
 
-/** A process started in a namespace, its output kept for assertions and diagnostics. */
+/** A process started in a namespace (null: this machine's own), its output kept for assertions and diagnostics. */
 export class NamespacedProcess {
   readonly child: ChildProcess;
   stdout = '';
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(ns: string, command: string, args: string[], env: NodeJS.ProcessEnv) {
+  constructor(ns: string | null, command: string, args: string[], env: NodeJS.ProcessEnv) {
     // `ip netns exec` setns()es and execs: the pid is the command's own.
-    this.child = spawn('ip', ['netns', 'exec', ns, command, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [file, argv] = ns === null ? [command, args] : ['ip', ['netns', 'exec', ns, command, ...args]];
+    this.child = spawn(file, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child
       .stdout!.setEncoding('utf8')
       .on('data', (t: string) => (this.stdout = (this.stdout + t).slice(-2_000_000)));
@@ -189,43 +190,24 @@ export function createContainer(): HostLink {
   };
 }
 
-/**
- * A userland TCP forwarder like Docker's `docker-proxy`: accepts on `listenHost:listenPort` and splices each
- * connection to `targetHost:targetPort`. What it forwards reaches the target from the proxy's own (loopback) address.
- */
-export async function startForwardingProxy(
-  listenHost: string,
-  listenPort: number,
-  targetHost: string,
-  targetPort: number,
-): Promise<{ connections: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const state = { connections: 0 };
-  const server = net.createServer((inbound) => {
-    state.connections++;
-    const outbound = net.connect({ host: targetHost, port: targetPort });
-    for (const s of [inbound, outbound]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        inbound.destroy();
-        outbound.destroy();
-      });
-    }
-    inbound.pipe(outbound).pipe(inbound);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listenPort, listenHost, () => resolve());
-  });
-  return {
-    get connections() {
-      return state.connections;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+/** Starts fixtures/tcp-forward.mjs (a docker-proxy-like TCP forwarder) in `ns` (null: on this machine). */
+export async function startForwarder(
+  ns: string | null,
+  listen: { host: string; port: number },
+  target: { host: string; port: number },
+): Promise<NamespacedProcess & { connections(): number }> {
+  const forwarder = new NamespacedProcess(
+    ns,
+    process.execPath,
+    [
+      path.join(__dirname, 'fixtures', 'tcp-forward.mjs'),
+      listen.host,
+      String(listen.port),
+      target.host,
+      String(target.port),
+    ],
+    { PATH: process.env.PATH },
+  );
+  await forwarder.waitForOutput(/listening/);
+  return Object.assign(forwarder, { connections: () => forwarder.stdout.split('\nconnection').length - 1 });
 }
