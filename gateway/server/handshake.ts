@@ -23,6 +23,9 @@ import { isOriginAllowed, resolveLocality } from './locality';
 import { refuseRuntimeTokens } from './runtime-tokens';
 import { AuthRateLimiter, checkSharedSecret, type GatewayAuthConfig } from './shared-auth';
 
+/** How soon a client whose pairing awaits the person may try again (each try finds the same pending request). */
+const PAIRING_RETRY_AFTER_MS = 5_000;
+
 export interface HandshakeContext {
   params: unknown;
   challengeNonce: string;
@@ -330,7 +333,17 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
         {
           code: 'NOT_PAIRED',
           message: pairingApprovalHint(request.requestId),
-          details: { code: 'PAIRING_REQUIRED', requestId: request.requestId, reason },
+          // A client that can wait (a node host) keeps retrying and connects once the person approves, instead of
+          // pausing until it is restarted: OpenClaw's client pauses on PAIRING_REQUIRED unless told this.
+          details: {
+            code: 'PAIRING_REQUIRED',
+            requestId: request.requestId,
+            reason,
+            recommendedNextStep: 'wait_then_retry',
+            pauseReconnect: false,
+          },
+          retryable: true,
+          retryAfterMs: PAIRING_RETRY_AFTER_MS,
         },
         1008,
         'pairing required',

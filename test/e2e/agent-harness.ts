@@ -116,31 +116,7 @@ export function agentConfig(model: ModelServer, ask: 'always' | 'on-miss' | 'off
 function agentOf(environment: OpenclawEnvironment, config: Record<string, unknown>, options: AgentOptions): Agent {
   return {
     environment,
-    async ensureDeviceIdentity() {
-      // A user's state dir has one after their first device-authenticated gateway call; here openclaw's own identity
-      // store creates it (its loadOrCreateDeviceIdentity, found by name in the pinned dist), so the row is exactly
-      // what openclaw writes.
-      const install = ensureOpenclawInstalled();
-      const dist = path.join(path.dirname(install.openclawEntry), 'dist');
-      const candidates = fs
-        .readdirSync(dist)
-        .filter((f) => /^device-identity-[\w-]+\.mjs$/.test(f))
-        .map((f) => path.join(dist, f));
-      const script = `
-        for (const file of ${JSON.stringify(candidates)}) {
-          const mod = await import(require('node:url').pathToFileURL(file).href);
-          const create = Object.values(mod).find((f) => typeof f === 'function' && f.name === 'loadOrCreateDeviceIdentity');
-          if (create) { const id = create(); console.log(JSON.stringify({ deviceId: id.deviceId })); process.exit(0); }
-        }
-        console.error('loadOrCreateDeviceIdentity not found'); process.exit(1);`;
-      // Asynchronously: a blocking spawnSync stalls the vitest worker's RPC under load ("Timeout calling onTaskUpdate").
-      const result = await runProcess(install.nodeBin, ['--input-type=commonjs', '-e', `(async () => {${script}})()`], {
-        env: environment.env,
-        timeoutMs: 120_000,
-      });
-      if (result.code !== 0) throw new Error(`could not create the agent's device identity: ${result.stderr}`);
-      return JSON.parse(result.stdout.trim().split('\n').pop()!).deviceId as string;
-    },
+    ensureDeviceIdentity: () => ensureOpenclawDeviceIdentity(environment.env),
     async turn(script, turnOptions = {}) {
       const id = randomUUID().slice(0, 8);
       const trigger = `E2ETURN${id}`;
@@ -162,6 +138,34 @@ function agentOf(environment: OpenclawEnvironment, config: Record<string, unknow
       return { trigger, marker, sessionKey, result, finalText: result.stdout.trim() };
     },
   };
+}
+
+/**
+ * Gives an openclaw state dir (named by `env`) a saved device identity, as a user's has after any device-authenticated
+ * gateway call, and returns its device id. openclaw's own identity store creates it (its loadOrCreateDeviceIdentity,
+ * found by name in the pinned dist), so the record is exactly what openclaw writes.
+ */
+export async function ensureOpenclawDeviceIdentity(env: NodeJS.ProcessEnv): Promise<string> {
+  const install = ensureOpenclawInstalled();
+  const dist = path.join(path.dirname(install.openclawEntry), 'dist');
+  const candidates = fs
+    .readdirSync(dist)
+    .filter((f) => /^device-identity-[\w-]+\.mjs$/.test(f))
+    .map((f) => path.join(dist, f));
+  const script = `
+    for (const file of ${JSON.stringify(candidates)}) {
+      const mod = await import(require('node:url').pathToFileURL(file).href);
+      const create = Object.values(mod).find((f) => typeof f === 'function' && f.name === 'loadOrCreateDeviceIdentity');
+      if (create) { const id = create(); console.log(JSON.stringify({ deviceId: id.deviceId })); process.exit(0); }
+    }
+    console.error('loadOrCreateDeviceIdentity not found'); process.exit(1);`;
+  // Asynchronously: a blocking spawnSync stalls the vitest worker's RPC under load ("Timeout calling onTaskUpdate").
+  const result = await runProcess(install.nodeBin, ['--input-type=commonjs', '-e', `(async () => {${script}})()`], {
+    env,
+    timeoutMs: 120_000,
+  });
+  if (result.code !== 0) throw new Error(`could not create the device identity: ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split('\n').pop()!).deviceId as string;
 }
 
 export function describeTurn(turn: AgentTurn): string {

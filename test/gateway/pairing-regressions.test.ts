@@ -153,6 +153,9 @@ describe('seed report (d): a cli client from a container on this machine', () =>
       headers: { host: 'gateway.example:18789' },
     });
     expect(error.error!.details).toMatchObject({ code: 'PAIRING_REQUIRED', reason: 'not-paired' });
+    // A waiting client (OpenClaw's node host) keeps retrying and connects once approved, instead of pausing for good.
+    expect(error.error!.details).toMatchObject({ recommendedNextStep: 'wait_then_retry', pauseReconnect: false });
+    expect(error.error).toMatchObject({ retryable: true, retryAfterMs: 5_000 });
   });
 
   it('a non-cli client with the shared token and a private Host is local-equivalent too (OpenClaw 2026.9.6)', async () => {

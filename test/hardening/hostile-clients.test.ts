@@ -291,7 +291,9 @@ describe('locality cannot be faked from a loopback peer', () => {
     ['localhost.evil.example:18789', 'gateway-client', 'PAIRING_REQUIRED'],
     ['2130706433', 'gateway-client', 'PAIRING_REQUIRED'],
     ['0x7f.0.0.1', 'gateway-client', 'PAIRING_REQUIRED'],
-    ['192.168.1.20:18789', 'gateway-client', 'PAIRING_REQUIRED'],
+    // A private IP Host with the shared secret: a container behind a forwarding proxy, local-equivalent for every
+    // client as in OpenClaw 2026.9.6 (shared_secret_loopback_local); names that merely look local stay remote above.
+    ['192.168.1.20:18789', 'gateway-client', null],
     ['203.0.113.5', 'cli', 'PAIRING_REQUIRED'],
     ['[::1]:18789', 'gateway-client', null],
     ['localhost:18789', 'gateway-client', null],
