@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connectGateway, type GatewaySession } from '../gateway/client/gateway-client';
+import { connectGateway, GatewayClientError, type GatewaySession } from '../gateway/client/gateway-client';
 import { writeJsonAtomic } from '../gateway/fs/atomic-file';
 import {
   ensureOpenclawInstalled,
@@ -236,11 +236,17 @@ export async function withOpenclawSide<T>(options: NodeSideOptions, fn: (side: N
         nodeGone,
       );
       nodeId = live.nodeId;
-      const current = await s.request('exec.approvals.node.get', { nodeId }, { timeoutMs: 10_000 });
-      await s.request(
-        'exec.approvals.node.set',
-        { nodeId, file: options.policy, ...(current?.hash ? { baseHash: current.hash } : {}) },
-        { timeoutMs: 10_000 },
+      // Right after the node connects, openclaw answers a retryable UNAVAILABLE ("node pairing state unavailable
+      // before dispatch") for a moment: wait as its retryAfterMs says.
+      const current = await whileUnavailable(() =>
+        s.request('exec.approvals.node.get', { nodeId }, { timeoutMs: 10_000 }),
+      );
+      await whileUnavailable(() =>
+        s.request(
+          'exec.approvals.node.set',
+          { nodeId, file: options.policy, ...(current?.hash ? { baseHash: current.hash } : {}) },
+          { timeoutMs: 10_000 },
+        ),
       );
     } finally {
       await s.close().catch(() => undefined);
@@ -267,5 +273,19 @@ export async function withOpenclawSide<T>(options: NodeSideOptions, fn: (side: N
         log(`openclaw ${who}: the loopback guard blocked (nothing left the machine):\n${unexpected.join('\n')}`);
     }
     removeOpenclawTempDir(tmp);
+  }
+}
+
+/** Runs `call` again while the gateway answers a retryable UNAVAILABLE, for up to 20 s. */
+async function whileUnavailable<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      const shape = error instanceof GatewayClientError ? error.error : undefined;
+      if (shape?.code !== 'UNAVAILABLE' || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(Math.max(shape.retryAfterMs ?? 250, 50), 2_000)));
+    }
   }
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
+import { controlUiLink, type ControlUiLink } from './control-ui';
 import { connectGateway, GatewayClientError, type GatewaySession } from '../client/gateway-client';
 import { TERMINAL_CONNECT_CODES } from '../node-host/reconnecting-session';
 import { resolveOpenclawTarget, type OpenclawTarget } from './gateway-target';
@@ -316,6 +317,26 @@ export class OpenclawSupervisor extends EventEmitter {
   /** The shared secret the supervisor uses (and gives the node and approver): from env/config, or generated. */
   credentials(): { url: string; token?: string; password?: string } {
     return { url: this.status_.url, token: this.target?.token ?? this.generatedToken, password: this.target?.password };
+  }
+
+  /** The environment for OpenClaw's own CLI against this gateway: its state, config, port and shared secret. */
+  cliEnvironment(): NodeJS.ProcessEnv {
+    const env = this.childEnv();
+    if (this.target) env.OPENCLAW_GATEWAY_PORT = String(this.target.port);
+    const { token, password } = this.credentials();
+    if (token && !env.OPENCLAW_GATEWAY_TOKEN) env.OPENCLAW_GATEWAY_TOKEN = token;
+    if (password && !env.OPENCLAW_GATEWAY_PASSWORD) env.OPENCLAW_GATEWAY_PASSWORD = password;
+    return env;
+  }
+
+  /** A single-use link that opens this gateway's Control UI signed in (OpenClaw's `dashboard --json`). */
+  controlUiLink(timeoutMs?: number): Promise<ControlUiLink> {
+    return controlUiLink({
+      install: this.options.install,
+      env: this.cliEnvironment(),
+      expectPort: this.target?.port,
+      timeoutMs,
+    });
   }
 
   /** True while anything is still scheduled or running (a child, doctor, a restart timer, an attachment). */

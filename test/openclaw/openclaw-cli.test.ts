@@ -108,6 +108,13 @@ describe('clawdesk openclaw', { timeout: 400_000 }, () => {
     });
     expect(fs.existsSync(supervisorRecordPath(path.join(environment.stateDir, 'clawdesk')))).toBe(true);
 
+    const dashboard = await run(['dashboard', '--json', '--install', cacheDir], env);
+    expect(dashboard.code, dashboard.stderr + dashboard.stdout).toBe(0);
+    const link = JSON.parse(dashboard.stdout);
+    expect(link).toMatchObject({ ok: true, port });
+    expect(link.browserUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/#bootstrapToken=`));
+    expect(link.browserUrl).not.toContain(TOKEN);
+
     const again = await run(['start', '--install', cacheDir], env);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`already supervised`);

@@ -105,6 +105,21 @@ describe('a supervised OpenClaw gateway', () => {
     await until('Clawdesk runner in node.list', nodeListed, 30_000, 250);
   });
 
+  it('issues a one-time Control UI link to this gateway, never the shared token', async () => {
+    const first = await supervisor.controlUiLink();
+    const url = new URL(first.browserUrl);
+    expect(`${url.protocol}//${url.hostname}:${url.port}`).toBe(`http://127.0.0.1:${port}`);
+    expect(first.browserUrl).toContain('bootstrapToken=');
+    expect(first.browserUrl).not.toContain(TOKEN);
+    expect(first.expiresAtMs).toBeGreaterThan(Date.now());
+    // The page it opens is OpenClaw's Control UI, served by the supervised gateway.
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<!doctype html>/i);
+    // Single use: every link is a fresh bootstrap.
+    expect((await supervisor.controlUiLink()).browserUrl).not.toBe(first.browserUrl);
+  });
+
   it('attaches to the gateway already running instead of starting a second one, and leaves it running on stop', async () => {
     const second = supervise({ install, env: environment.env, port });
     await second.start();

@@ -11,7 +11,8 @@ import {
   uninstallOpenclaw,
 } from '../../openclaw/installer';
 import { findPortOwner, findServiceOwner, probeGatewayPort } from '../../openclaw/port-owner';
-import { OpenclawSupervisor, type SupervisorStatus } from '../../openclaw/supervisor';
+import { embeddingEnvironment, OpenclawSupervisor, type SupervisorStatus } from '../../openclaw/supervisor';
+import { controlUiLink, type ControlUiError } from '../../openclaw/control-ui';
 import {
   liveSupervisorRecord,
   processAlive,
@@ -24,7 +25,7 @@ import {
 import { parsePortValue } from '../../config/gateway-config';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
-const USAGE = `Usage: clawdesk openclaw start|stop|status|install|uninstall [options]
+const USAGE = `Usage: clawdesk openclaw start|stop|status|install|uninstall|dashboard [options]
 
 Runs OpenClaw's own gateway under Clawdesk's supervision, with Clawdesk attached as its node and approver.
 
@@ -36,6 +37,8 @@ Runs OpenClaw's own gateway under Clawdesk's supervision, with Clawdesk attached
   install  Install openclaw@<pinned> and a Node runtime from npm into Clawdesk's data dir (<state dir>/clawdesk/openclaw),
            checking the sha512 of what npm delivered; never global, never sudo. Replaces an earlier one it installed.
   uninstall Remove that install (only one Clawdesk made; OpenClaw's own state is left alone).
+  dashboard Print a one-time link that opens the running gateway's Control UI signed in (OpenClaw's
+           \`dashboard --json\`: a short-lived owner bootstrap, never the shared token). Opens nothing.
 
 Options:
   --install DIR          OpenClaw install: a directory holding node_modules/openclaw (default: <state dir>/clawdesk/openclaw)
@@ -348,14 +351,41 @@ const uninstall = async (io: CliIo, flags: Flags): Promise<number> => {
   }
 };
 
+const dashboard = async (io: CliIo, flags: Flags): Promise<number> => {
+  const { env, dataDir, target } = await context(io, flags);
+  const found = locateOpenclawInstall({ installPath: flags.install, nodePath: flags.node, dataDir });
+  if (!found.ok) {
+    printStatus(io, flags, { state: 'failed', code: found.code, reason: found.reason, fix: found.fix });
+    return EXIT_FAILURE;
+  }
+  const cliEnv = { ...embeddingEnvironment(env, found.install), OPENCLAW_GATEWAY_PORT: String(target.port) };
+  try {
+    const link = await controlUiLink({ install: found.install, env: cliEnv, expectPort: target.port });
+    if (flags.json) io.stdout(`${JSON.stringify({ ok: true, ...link })}\n`);
+    else {
+      const until = link.expiresAtMs ? `, until ${new Date(link.expiresAtMs).toLocaleTimeString()}` : '';
+      io.stdout(
+        `Open OpenClaw's Control UI with this one-time link (it signs in one browser${until}):\n${link.browserUrl}\n`,
+      );
+    }
+    return EXIT_OK;
+  } catch (error) {
+    const e = error as ControlUiError;
+    printStatus(io, flags, { state: 'failed', code: 'control-ui', reason: e.message, fix: e.fix });
+    return EXIT_FAILURE;
+  }
+};
+
 export const openclawCommand: CliCommand = async (argv, io) => {
   const [sub, ...rest] = argv;
   if (!sub || sub === '--help' || sub === '-h') {
     io.stdout(USAGE);
     return sub ? 0 : 2;
   }
-  const run = { start, stop, status, install, uninstall }[sub as 'start' | 'stop' | 'status' | 'install' | 'uninstall'];
-  if (!run) throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
+  const subcommands = { start, stop, status, install, uninstall, dashboard };
+  // Own keys only: "constructor" or "toString" is an unknown subcommand, not Object's.
+  if (!Object.hasOwn(subcommands, sub)) throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
+  const run = subcommands[sub as keyof typeof subcommands];
   const { values } = parseCommandArgs({ args: rest, options: OPTIONS, strict: true }, USAGE);
   if (values.help) {
     io.stdout(USAGE);
