@@ -317,10 +317,19 @@ export interface AppEvent {
   topics: Topic[];
 }
 
+/** What "Open OpenClaw Control UI" did: opened in the browser, or why not and what to do. */
+export interface ControlUiResult {
+  opened: boolean;
+  error?: string;
+  fix?: string;
+}
+
 /** Request/response methods: each becomes the IPC channel `clawdesk:<name>`. */
 export interface InvokeApi {
   getStatus(): Promise<AppStatus>;
   controlGateway(action: 'start' | 'stop' | 'restart'): Promise<AppStatus>;
+  /** Opens OpenClaw's Control UI in the browser with a one-time signed-in link (an OpenClaw mode only). */
+  openControlUi(): Promise<ControlUiResult>;
   setStartAtLogin(enabled: boolean): Promise<AppStatus>;
   listDevices(): Promise<DevicesView>;
   approveDevice(requestId: string): Promise<void>;
@@ -359,6 +368,7 @@ export type InvokeMethod = keyof InvokeApi;
 export const INVOKE_METHODS = [
   'getStatus',
   'controlGateway',
+  'openControlUi',
   'setStartAtLogin',
   'listDevices',
   'approveDevice',

@@ -12,6 +12,7 @@ import type { GatewayController } from './gateway-controller';
 import { registerIpcHandlers } from './ipc/ipc-router';
 import type { KeyStorageConsent } from './key-storage-consent';
 import { keyStorageName } from './key-storage-consent';
+import type { ControlUiOpener } from './control-ui';
 import type { LogBuffer } from './log-buffer';
 import type { PairingPrompts } from './pairing-prompts';
 import type { StartAtLogin } from './start-at-login';
@@ -30,6 +31,7 @@ export interface DashboardIpcDeps {
   logs: LogBuffer;
   startAtLogin: StartAtLogin;
   keyStorageConsent: KeyStorageConsent;
+  controlUi?: ControlUiOpener;
   isOwnWebContents(id: number): boolean;
   broadcast(topics: Topic[]): void;
 }
@@ -42,6 +44,7 @@ export function setupDashboardIpc(deps: DashboardIpcDeps): DashboardService {
     platform: deps.platform,
     status: () => ({ gateway: controller.status(), secretsBackend: keyStorageName(controller.identityStatus()) }),
     pendingPairingCount: () => deps.pairing.pending().length,
+    openControlUi: deps.controlUi ? () => deps.controlUi!.open() : undefined,
     controlGateway: (action) =>
       action === 'start' ? controller.start() : action === 'stop' ? controller.stop() : controller.restart(),
     startAtLogin: deps.startAtLogin,

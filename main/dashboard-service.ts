@@ -3,6 +3,7 @@ import type { ApprovalHistory } from './approval-history';
 import { hardenForDisplay } from './display-hardening';
 import type {
   AppStatus,
+  ControlUiResult,
   ApprovalPromptView,
   Decision,
   DevicesView,
@@ -41,6 +42,8 @@ export interface DashboardDeps {
   status(): Omit<AppStatus, 'pendingApprovals' | 'pendingPairings' | 'version' | 'platform' | 'startAtLogin'>;
   pendingPairingCount(): number;
   controlGateway(action: 'start' | 'stop' | 'restart'): Promise<void>;
+  /** Opens OpenClaw's Control UI (main/control-ui.ts); absent where the app has none to open. */
+  openControlUi?(): Promise<ControlUiResult>;
   startAtLogin: { get(): boolean; set(enabled: boolean): void };
   /** The operator session (approvals + pairing scopes); undefined while disconnected. */
   gateway(): GatewayRpc | undefined;
@@ -240,6 +243,10 @@ export class DashboardService implements InvokeApi {
       pendingPairings: this.deps.pendingPairingCount(),
       startAtLogin: this.deps.startAtLogin.get(),
     };
+  }
+
+  async openControlUi(): Promise<ControlUiResult> {
+    return (await this.deps.openControlUi?.()) ?? { opened: false, error: 'This app has no Control UI to open' };
   }
 
   async controlGateway(action: 'start' | 'stop' | 'restart'): Promise<AppStatus> {

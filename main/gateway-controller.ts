@@ -13,6 +13,7 @@ import { clawdeskDataDir, loadClawdeskIdentity, type ClawdeskIdentity } from '..
 import { CLI_DEFAULT_OPERATOR_SCOPES } from '../gateway/protocol/scopes';
 import { startGatewayServer, type RunningGateway } from '../gateway/server/gateway-server';
 import { attachClawdesk, type ClawdeskAttachment } from '../gateway/openclaw/attach';
+import { ControlUiError, type ControlUiLink } from '../gateway/openclaw/control-ui';
 import { GATEWAY_MODE_LABELS, type GatewayMode } from '../gateway/openclaw/discovery';
 import type { LocateResult } from '../gateway/openclaw/install';
 import {
@@ -146,6 +147,19 @@ export class GatewayController {
       if (wasStopped) this.options.onChange?.();
       else await this.doStart();
     });
+  }
+
+  /** A one-time link to OpenClaw's Control UI (an OpenClaw mode, its gateway up); throws ControlUiError else. */
+  controlUiLink(): Promise<ControlUiLink> {
+    if (!this.supervisor || this.mode === 'clawdesk-builtin') {
+      return Promise.reject(
+        new ControlUiError(
+          'Clawdesk’s built-in gateway has no Control UI',
+          'Switch the gateway mode to OpenClaw (tray → Gateway mode) to use OpenClaw’s Control UI.',
+        ),
+      );
+    }
+    return this.supervisor.controlUiLink();
   }
 
   /** The last output of OpenClaw's gateway and the supervisor's notes (supervised mode), bounded. */

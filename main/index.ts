@@ -25,6 +25,7 @@ import { setupAppProtocol } from './app-protocol';
 import { setupAppWindows } from './app-windows';
 import { setupApplicationMenu } from './application-menu';
 import { setupApprovals } from './approvals';
+import { setupControlUi } from './control-ui';
 import { setupDashboardIpc } from './dashboard-ipc';
 import { setupDashboardWindow } from './dashboard-window';
 import { setupGateway } from './gateway';
@@ -145,6 +146,7 @@ async function start(): Promise<void> {
     logs,
   });
   app.on('second-instance', dashboard.open);
+  const controlUi = setupControlUi({ link: () => controller.controlUiLink(), shell, dialog, log });
 
   setupDashboardIpc({
     ipcMain,
@@ -158,6 +160,7 @@ async function start(): Promise<void> {
     history,
     logs,
     startAtLogin,
+    controlUi,
     keyStorageConsent: new KeyStorageConsent({
       dialog,
       dataDir,
@@ -180,6 +183,7 @@ async function start(): Promise<void> {
       showApproval: () => queue.focus(),
       showPairing: (requestId) => pairing.reopen(requestId),
       openDashboard: dashboard.open,
+      openControlUi: () => void controlUi.open({ tellPerson: true }),
       startGateway: () => void controller.start(),
       stopGateway: () => void controller.stop(),
       restartGateway: () => void controller.restart(),

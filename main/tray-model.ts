@@ -15,12 +15,15 @@ export interface TrayInputs {
   mode?: { current: string; label: string; choices: Array<{ mode: string; label: string }> };
   /** What to do about an error (shown under the status line). */
   fix?: string;
+  /** OpenClaw's Control UI can be opened (an OpenClaw mode, its gateway up). */
+  controlUi?: boolean;
 }
 
 export interface TrayActions {
   showApproval(id: string): void;
   showPairing(requestId: string): void;
   openDashboard(): void;
+  openControlUi?(): void;
   startGateway(): void;
   stopGateway(): void;
   restartGateway(): void;
@@ -132,6 +135,9 @@ export function trayMenu(inputs: TrayInputs, actions: TrayActions): MenuItemOpti
     },
     { type: 'separator' },
     { id: 'dashboard', label: 'Open dashboard', click: () => actions.openDashboard() },
+    ...(inputs.controlUi && actions.openControlUi
+      ? [{ id: 'control-ui', label: 'Open OpenClaw Control UI', click: () => actions.openControlUi?.() }]
+      : []),
     { type: 'separator' },
     // Another process owns the port: never offer to start a second gateway on it.
     { id: 'start', label: 'Start gateway', enabled: embedded && !running, click: () => actions.startGateway() },

@@ -26,6 +26,9 @@ export function trayInputs(state: TrayState): TrayInputs {
     error: gateway.error,
     fix: gateway.fix,
     mode: state.mode,
+    controlUi:
+      (gateway.mode === 'openclaw-supervised' || gateway.mode === 'openclaw-external') &&
+      (gateway.state === 'running' || gateway.state === 'attached'),
     pendingApprovals: state.approvals.map((v) => ({ id: v.promptId, summary: shorten(v.command.text) })),
     pendingPairings: state.pairings.map((p) => ({
       requestId: p.requestId,

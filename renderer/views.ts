@@ -181,6 +181,7 @@ export const statusView: View = async (ctx) => {
   ]);
   const owned = s.gateway.owner.kind === 'clawdesk' || s.gateway.owner.kind === 'none';
   const running = s.gateway.state === 'running' || s.gateway.state === 'starting' || s.gateway.state === 'degraded';
+  const openclawMode = s.gateway.mode === 'openclaw-supervised' || s.gateway.mode === 'openclaw-external';
   const needs = [
     ...(pending.ok ? pending.value.map((p) => approvalCard(p, ctx)) : []),
     ...(devices.ok ? devices.value.pending.map((p) => pairingCard(p, ctx)) : []),
@@ -241,6 +242,18 @@ export const statusView: View = async (ctx) => {
             icon: 'refresh',
             disabled: !owned || !running,
           }),
+          openclawMode
+            ? button(
+                t('gateway.controlUi'),
+                () =>
+                  act(t('gateway.controlUi'), async () => {
+                    const result = await api.openControlUi();
+                    // What went wrong and its fix, in the action's error line.
+                    if (!result.opened) throw new Error([result.error, result.fix].filter(Boolean).join(' '));
+                  }),
+                { disabled: !(s.gateway.state === 'running' || s.gateway.state === 'attached') },
+              )
+            : null,
         ),
       ),
       h(

@@ -11,6 +11,7 @@ type ArgSchemas = { [K in InvokeMethod]: z.ZodType<Parameters<InvokeApi[K]>> };
 export const IPC_ARG_SCHEMAS: ArgSchemas = {
   getStatus: z.tuple([]),
   controlGateway: z.tuple([z.enum(['start', 'stop', 'restart'])]),
+  openControlUi: z.tuple([]),
   setStartAtLogin: z.tuple([z.boolean()]),
   listDevices: z.tuple([]),
   approveDevice: z.tuple([id]),

@@ -59,6 +59,7 @@ export const ar: Catalog = {
   'gateway.start': 'تشغيل البوابة',
   'gateway.stop': 'إيقاف البوابة',
   'gateway.restart': 'إعادة تشغيل البوابة',
+  'gateway.controlUi': 'فتح واجهة التحكم (Control UI) في OpenClaw',
   'overview.nodes': 'العقد',
   'overview.nodesConnected':
     '{connected, number} متصلة من {total, plural, zero {# عقد} one {عقدة واحدة} two {عقدتين} few {# عقد} many {# عقدة} other {# عقدة}}',

@@ -58,6 +58,7 @@ export const de: Catalog = {
   'gateway.start': 'Gateway starten',
   'gateway.stop': 'Gateway stoppen',
   'gateway.restart': 'Gateway neu starten',
+  'gateway.controlUi': 'OpenClaw Control UI öffnen',
   'overview.nodes': 'Knoten',
   'overview.nodesConnected': '{connected, number} von {total, plural, one {# Knoten} other {# Knoten}} verbunden',
   'node.connected': 'verbunden',

@@ -60,6 +60,7 @@ export const en = {
   'gateway.start': 'Start gateway',
   'gateway.stop': 'Stop gateway',
   'gateway.restart': 'Restart gateway',
+  'gateway.controlUi': 'Open OpenClaw Control UI',
   'overview.nodes': 'Nodes',
   'overview.nodesConnected': '{connected, number} of {total, plural, one {# node} other {# nodes}} connected',
   'node.connected': 'connected',

@@ -58,6 +58,7 @@ export const es: Catalog = {
   'gateway.start': 'Iniciar pasarela',
   'gateway.stop': 'Detener pasarela',
   'gateway.restart': 'Reiniciar pasarela',
+  'gateway.controlUi': 'Abrir la Control UI de OpenClaw',
   'overview.nodes': 'Nodos',
   'overview.nodesConnected':
     '{connected, number} de {total, plural, one {# nodo conectado} other {# nodos conectados}}',

@@ -58,6 +58,7 @@ export const fr: Catalog = {
   'gateway.start': 'Démarrer la passerelle',
   'gateway.stop': 'Arrêter la passerelle',
   'gateway.restart': 'Redémarrer la passerelle',
+  'gateway.controlUi': 'Ouvrir la Control UI d’OpenClaw',
   'overview.nodes': 'Nœuds',
   'overview.nodesConnected': '{connected, number} sur {total, plural, one {# nœud connecté} other {# nœuds connectés}}',
   'node.connected': 'connecté',

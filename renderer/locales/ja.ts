@@ -58,6 +58,7 @@ export const ja: Catalog = {
   'gateway.start': 'ゲートウェイを起動',
   'gateway.stop': 'ゲートウェイを停止',
   'gateway.restart': 'ゲートウェイを再起動',
+  'gateway.controlUi': 'OpenClaw の Control UI を開く',
   'overview.nodes': 'ノード',
   'overview.nodesConnected': '{total, plural, other {# 台のノード}}のうち {connected, number} 台が接続中',
   'node.connected': '接続中',

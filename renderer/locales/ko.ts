@@ -58,6 +58,7 @@ export const ko: Catalog = {
   'gateway.start': '게이트웨이 시작',
   'gateway.stop': '게이트웨이 중지',
   'gateway.restart': '게이트웨이 다시 시작',
+  'gateway.controlUi': 'OpenClaw Control UI 열기',
   'overview.nodes': '노드',
   'overview.nodesConnected': '{total, plural, other {노드 #개}} 중 {connected, number}개 연결됨',
   'node.connected': '연결됨',

@@ -58,6 +58,7 @@ export const ptBR: Catalog = {
   'gateway.start': 'Iniciar gateway',
   'gateway.stop': 'Parar gateway',
   'gateway.restart': 'Reiniciar gateway',
+  'gateway.controlUi': 'Abrir a Control UI do OpenClaw',
   'overview.nodes': 'Nós',
   'overview.nodesConnected': '{connected, number} de {total, plural, one {# nó conectado} other {# nós conectados}}',
   'node.connected': 'conectado',

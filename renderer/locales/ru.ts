@@ -58,6 +58,7 @@ export const ru: Catalog = {
   'gateway.start': 'Запустить шлюз',
   'gateway.stop': 'Остановить шлюз',
   'gateway.restart': 'Перезапустить шлюз',
+  'gateway.controlUi': 'Открыть Control UI OpenClaw',
   'overview.nodes': 'Узлы',
   'overview.nodesConnected':
     'Подключено {connected, number} из {total, plural, one {# узла} few {# узлов} many {# узлов} other {# узла}}',

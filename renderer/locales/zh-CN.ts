@@ -58,6 +58,7 @@ export const zhCN: Catalog = {
   'gateway.start': '启动网关',
   'gateway.stop': '停止网关',
   'gateway.restart': '重启网关',
+  'gateway.controlUi': '打开 OpenClaw Control UI',
   'overview.nodes': '节点',
   'overview.nodesConnected': '{total, plural, other {# 个节点}}中有 {connected, number} 个已连接',
   'node.connected': '已连接',

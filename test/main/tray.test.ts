@@ -7,6 +7,8 @@ import { inflateSync } from 'node:zlib';
 import { TrayController } from '../../main/tray-controller';
 import { trayIcon, trayMenu, trayTooltip, type TrayActions, type TrayInputs } from '../../main/tray-model';
 import { FakeTray, fakeImages } from './fakes';
+import { trayInputs } from '../../main/tray';
+import type { GatewayStatusView } from '../../main/gateway-controller';
 
 const base: TrayInputs = {
   gateway: 'running',
@@ -23,6 +25,7 @@ function recordingActions() {
     showApproval: (id) => calls.push(`approval:${id}`),
     showPairing: (id) => calls.push(`pairing:${id}`),
     openDashboard: () => calls.push('dashboard'),
+    openControlUi: () => calls.push('control-ui'),
     startGateway: () => calls.push('start'),
     stopGateway: () => calls.push('stop'),
     restartGateway: () => calls.push('restart'),
@@ -122,6 +125,29 @@ describe('tray model', () => {
     );
     expect(tray.template.find((i) => i.id === 'owner')?.label).toBe('Owner: openclaw-gateway (PID 4242)');
     for (const id of ['start', 'stop', 'restart']) expect(() => tray.click(id)).toThrow(/disabled/);
+  });
+
+  it('offers OpenClaw’s Control UI only in an OpenClaw mode with its gateway up', () => {
+    const { calls, actions } = recordingActions();
+    const openclaw = (gateway: GatewayStatusView['state'], mode: GatewayStatusView['mode']) =>
+      trayInputs({
+        gateway: { state: gateway, port: 18789, owner: base.owner, mode, modeLabel: mode, startedByClawdesk: true },
+        approvals: [],
+        pairings: [],
+        startAtLogin: false,
+      });
+    const tray = new FakeTray();
+    tray.template = trayMenu(openclaw('running', 'openclaw-supervised'), actions);
+    tray.click('control-ui');
+    expect(calls).toEqual(['control-ui']);
+    tray.template = trayMenu(openclaw('attached', 'openclaw-external'), actions);
+    expect(tray.template.some((i) => i.id === 'control-ui')).toBe(true);
+    for (const [state, mode] of [
+      ['running', 'clawdesk-builtin'],
+      ['stopped', 'openclaw-supervised'],
+      ['error', 'openclaw-supervised'],
+    ] as const)
+      expect(trayMenu(openclaw(state, mode), actions).some((i) => i.id === 'control-ui')).toBe(false);
   });
 });
 
