@@ -1,6 +1,6 @@
 import { buildApprovalPrompt, type ExecApprovalRequested } from './approval-prompt-text';
 import type { ApprovalHistory } from './approval-history';
-import { hardenForDisplay } from './display-hardening';
+import { hardenForDisplay, redactSecrets } from './display-hardening';
 import type {
   AppStatus,
   ControlUiResult,
@@ -421,7 +421,9 @@ export class DashboardService implements InvokeApi {
   }
 
   async getGatewayLog(maxBytes: number): Promise<GatewayLogView> {
-    return this.deps.gatewayLog?.(maxBytes) ?? { mode: 'clawdesk-builtin', text: '' };
+    const log = this.deps.gatewayLog?.(maxBytes) ?? { mode: 'clawdesk-builtin', text: '' };
+    // OpenClaw's own output: keep any credential it printed out of the renderer.
+    return { ...log, text: redactSecrets(log.text).text };
   }
 
   async exportSupportBundle(): Promise<ExportFile> {

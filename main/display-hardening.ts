@@ -286,6 +286,14 @@ export function redactSecrets(command: string): RedactionResult {
       return `${pre}${REDACTED}${at}`;
     },
   );
+  // Credentials in a URL's query or fragment (`?token=`, `#token=`, OpenClaw's `#bootstrapToken=`).
+  text = text.replace(
+    /([?#&](?:token|bootstrapToken|access_token|api_key|apikey|password|secret)=)([^&#\s'"]+)/gi,
+    (_m, pre: string) => {
+      redactions++;
+      return `${pre}${REDACTED}`;
+    },
+  );
   // Authorization-style headers: keep the scheme word, hide the credential.
   text = text.replace(
     /\b((?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|digest)?\s*)([^\s'"]+)/gi,

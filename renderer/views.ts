@@ -867,19 +867,35 @@ export const secretsView: View = async (ctx) => {
 };
 
 export const logsView: View = async ({ api, refresh }) => {
-  const logs = await api.getLogs(300);
+  const [logs, gatewayLog] = await Promise.all([api.getLogs(300), api.getGatewayLog(64 * 1024)]);
+  const supervised = gatewayLog.mode === 'openclaw-supervised';
   return h(
     'section',
     { 'aria-labelledby': 'logs-h' },
     h('h2', { id: 'logs-h' }, 'Logs'),
     h('button', { type: 'button', onclick: () => refresh() }, 'Refresh'),
+    h('h3', { id: 'app-logs-h' }, 'Clawdesk'),
     logs.length === 0
       ? h('p', { className: 'empty' }, 'No log lines yet.')
       : h(
           'pre',
-          { className: 'logs', tabindex: 0, 'aria-label': 'Recent log lines' },
+          { className: 'logs', tabindex: 0, 'aria-labelledby': 'app-logs-h' },
           logs.map((l) => `${new Date(l.ts).toISOString()} ${l.level.padEnd(5)} [${l.source}] ${l.message}`).join('\n'),
         ),
+    // OpenClaw's gateway output, when Clawdesk supervises it: the tail of its rotating log (it follows live).
+    supervised ? h('h3', { id: 'gateway-log-h' }, 'OpenClaw gateway') : null,
+    supervised && gatewayLog.file
+      ? h('p', { className: 'note' }, 'Full log: ', h('bdi', { dir: 'ltr' }, gatewayLog.file))
+      : null,
+    supervised
+      ? gatewayLog.text
+        ? h(
+            'pre',
+            { className: 'logs', tabindex: 0, 'aria-labelledby': 'gateway-log-h', 'data-testid': 'gateway-log' },
+            gatewayLog.text,
+          )
+        : h('p', { className: 'empty' }, 'OpenClaw’s gateway has written nothing yet.')
+      : null,
   );
 };
 
@@ -934,6 +950,6 @@ export const VIEWS: readonly ViewDefinition[] = [
   { id: 'state', labelKey: 'nav.state', icon: 'state', topics: ['state'], view: stateView },
   // The secrets backend is part of the app status (main broadcasts `status` when it changes).
   { id: 'secrets', labelKey: 'nav.secrets', icon: 'secrets', topics: ['status'], view: secretsView },
-  { id: 'logs', labelKey: 'nav.logs', icon: 'logs', topics: ['logs'], view: logsView },
+  { id: 'logs', labelKey: 'nav.logs', icon: 'logs', topics: ['logs', 'gateway-log'], view: logsView },
   { id: 'support', labelKey: 'nav.support', icon: 'support', topics: [], view: supportView },
 ];

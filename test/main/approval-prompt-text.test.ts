@@ -257,6 +257,9 @@ describe('approval prompt: secrets are never shown', () => {
       'b3BlbnNzaC1rZXktdjEAAAA',
     ],
     ['curl -H "X-Api-Key: 9f8e7d6c5b4a" https://x', '9f8e7d6c5b4a'],
+    ['xdg-open "http://127.0.0.1:18789/#token=s3cr3tSharedT0k"', 's3cr3tSharedT0k'],
+    ['open http://127.0.0.1:18789/#bootstrapToken=YBt6KNaD9Qdp&bootstrapProfile=owner', 'YBt6KNaD9Qdp'],
+    ['curl "https://api.example/v1?access_token=abcdEFGH1234&x=1"', 'abcdEFGH1234'],
   ];
   for (const [command, secret] of secrets) {
     it(`hides the secret in: ${command.slice(0, 50)}`, () => {
@@ -273,6 +276,7 @@ describe('approval prompt: secrets are never shown', () => {
       'git log --author bob',
       'tar -czf out.tgz src',
       'ls --tokens-file list.txt',
+      'curl "https://example.com/search?q=token&page=2"',
     ]) {
       expect(redactSecrets(command)).toEqual({ text: command, redactions: 0 });
     }

@@ -395,6 +395,12 @@ beforeAll(async () => {
     },
     history,
     logs,
+    // As GatewayController gives it in the supervised mode; OpenClaw's output may carry a credential.
+    gatewayLog: () => ({
+      mode: 'openclaw-supervised',
+      file: '/home/user/.openclaw/clawdesk/openclaw-gateway.log',
+      text: '2026-12-01T10:00:00Z [gateway] ready\n[dashboard] http://127.0.0.1:18789/#token=GATEWAY-LOG-SECRET\n',
+    }),
     policy: {
       read: async () => policy,
       write: async (triple: PolicyTriple) => {
@@ -487,6 +493,16 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     await page.waitForSelector('#content[data-view="status"]');
     expect(await page.textContent('[data-testid="gateway-owner"]')).toBe('Clawdesk (this app)');
     expect(await page.textContent('[data-testid="gateway-state"]')).toBe('running');
+    await page.close();
+  });
+
+  it('logs: OpenClaw’s gateway output beside the app’s, its log file named, credentials hidden', async () => {
+    const page = await openPage('#logs');
+    await page.waitForSelector('[data-testid="gateway-log"]');
+    const text = await page.textContent('[data-testid="gateway-log"]');
+    expect(text).toContain('[gateway] ready');
+    expect(text).not.toContain('GATEWAY-LOG-SECRET');
+    expect(await page.textContent('#content')).toContain('/home/user/.openclaw/clawdesk/openclaw-gateway.log');
     await page.close();
   });
 
