@@ -303,7 +303,10 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     const existing = ctx.pairing.getPaired(device.id);
     const revokedRole = existing?.tokens?.[role]?.revokedAtMs !== undefined;
     let silent =
-      locality !== 'remote' &&
+      // Behind a forwarder on this machine (a private-IP Host) only an operator is paired silently: it gains nothing
+      // its shared secret does not already give. A node runs agents' commands, and a TLS front or tunnel on this
+      // machine cannot be told from a container's proxy, so the person approves a node there (stricter than OpenClaw).
+      (locality === 'direct_local' || (locality !== 'remote' && role === 'operator')) &&
       (reason === 'not-paired' || reason === 'role-upgrade' || reason === 'scope-upgrade') &&
       // An owner's revocation stands: a revoked role is re-granted only by an explicit approval.
       !revokedRole;

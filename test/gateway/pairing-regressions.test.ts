@@ -174,6 +174,20 @@ describe('seed report (d): a cli client from a container on this machine', () =>
     await session.close();
   });
 
+  it('a node behind such a forwarder is not paired silently: a TLS front on this machine looks the same', async () => {
+    gw = await startTestGateway();
+    const error = await connectError({
+      url: gw.url,
+      token: 'test-token',
+      clientId: 'node-host',
+      clientMode: 'node',
+      role: 'node',
+      device: createEphemeralDeviceSigner(),
+      headers: { host: '172.17.0.2:18789' },
+    });
+    expect(error.detailCode).toBe('PAIRING_REQUIRED');
+  });
+
   it('a Host that is a name, not a private address, is not local for any client', async () => {
     gw = await startTestGateway();
     const error = await connectError({

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { CliIo } from '../../../gateway/cli/cli-io';
 
 export type CapturedIo = CliIo & { out: string; err: string; stop: () => void };
@@ -26,4 +27,12 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Asserts a finished process exited 0, with its output's tail as the message when it did not. */
+export function expectExitZero(result: { code: number | null; stdout: string; stderr: string }, what: string): void {
+  expect(
+    result.code,
+    `${what}: exit ${result.code}\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-3000)}`,
+  ).toBe(0);
 }

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectExitZero } from '../helpers/cli-io';
 import { createAgent, describeTurn, ensureOpenclawDeviceIdentity, type Agent } from '../../e2e/agent-harness';
 import { waitUntil } from '../../e2e/clawdesk-side';
 import { startModelServer, type ModelServer } from '../../e2e/model-server';
@@ -45,13 +46,6 @@ const cli = path.join(repo, 'bin', 'clawdesk.js');
 const TOKEN = `replay-node-pairing-${process.pid}`;
 const PORT = 18789;
 const NODE_POLICY = JSON.stringify({ version: 1, defaults: { security: 'full', ask: 'off', askFallback: 'deny' } });
-
-function expectOk(result: { code: number | null; stdout: string; stderr: string }, what: string) {
-  expect(
-    result.code,
-    `${what}: exit ${result.code}\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-3000)}`,
-  ).toBe(0);
-}
 
 describe.skipIf(Boolean(unavailable))('a device paired as operator runs `openclaw node run` (real agent)', () => {
   let m: TwoMachines;
@@ -109,7 +103,7 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
       input: NODE_POLICY,
       timeoutMs: 180_000,
     });
-    expectOk(policy, `openclaw approvals set (${name})`);
+    expectExitZero(policy, `openclaw approvals set (${name})`);
     const run = (args: string[]): Promise<RunResult> => runOpenclaw(args, cliEnv, { netns: ns, timeoutMs: 180_000 });
     const startNode = (displayName: string) => {
       const node = spawnOpenclaw(
@@ -126,8 +120,8 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
       expect(first.code, `${first.stdout}\n${first.stderr}`).not.toBe(0);
       expect(`${first.stdout}\n${first.stderr}`).toMatch(/pairing required/i);
       const request = await waitUntil('the CLI’s pairing request', () => pendingDevice(deviceId));
-      expectOk(await clawdeskDevices(['approve', request.requestId]), 'clawdesk devices approve (operator)');
-      expectOk(await run(['approvals', 'get', '--gateway']), 'the CLI once approved');
+      expectExitZero(await clawdeskDevices(['approve', request.requestId]), 'clawdesk devices approve (operator)');
+      expectExitZero(await run(['approvals', 'get', '--gateway']), 'the CLI once approved');
       expect((await pairedDevice(deviceId))?.roles).toEqual(['operator']);
       return request.requestId;
     };
@@ -261,7 +255,7 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
       expect((await pairedDevice(remote.deviceId))?.roles, 'nothing granted before the person answers').toEqual([
         'operator',
       ]);
-      expectOk(await clawdeskDevices(['approve', upgrade.requestId]), 'clawdesk devices approve (node role)');
+      expectExitZero(await clawdeskDevices(['approve', upgrade.requestId]), 'clawdesk devices approve (node role)');
       await approveCommandSurface('remote-node', node);
       await connectedNode(remote.deviceId);
       await execOn(remote.deviceId);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent, describeTurn } from '../../e2e/agent-harness';
+import { expectExitZero } from '../helpers/cli-io';
+import { createAgent, describeTurn, ensureOpenclawDeviceIdentity } from '../../e2e/agent-harness';
 import { startClawdeskApprover, waitUntil, type ClawdeskApprover } from '../../e2e/clawdesk-side';
 import { startModelServer, type ModelServer } from '../../e2e/model-server';
 import { makeTempDir, removeTempDirs, startClawdeskGateway, type TargetGateway } from '../../interop/interop-target';
@@ -9,7 +10,6 @@ import {
   readEgressAttempts,
   runOpenclaw,
   spawnOpenclaw,
-  type RunResult,
 } from '../../interop/openclaw-harness';
 import { createContainer, netnsUnavailableReason, startForwarder, type HostLink } from './netns';
 
@@ -31,13 +31,6 @@ if (unavailable) console.warn(`\n*** agent replays across namespaces NOT RUN: ${
 
 const TOKEN = `replay-container-${process.pid}`;
 const command = (marker: string) => `basename ${marker}`;
-
-function expectOk(result: RunResult, what: string) {
-  expect(
-    result.code,
-    `${what}: exit ${result.code}\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-3000)}`,
-  ).toBe(0);
-}
 
 describe.skipIf(Boolean(unavailable))('a CLI and an agent in a container, through a forwarding proxy', () => {
   let container: HostLink;
@@ -114,7 +107,7 @@ describe.skipIf(Boolean(unavailable))('a CLI and an agent in a container, throug
       netns: container.ns,
       timeoutMs: 180_000,
     });
-    expectOk(status, 'openclaw nodes status in the container');
+    expectExitZero(status, 'openclaw nodes status in the container');
     expect(status.stdout).toContain(nodeId);
     expect(proxy.connections(), 'it went through the proxy').toBeGreaterThan(before);
     const pending = await approver.observer.request<{ pending: unknown[] }>('device.pair.list', {});
@@ -162,7 +155,7 @@ describe.skipIf(Boolean(unavailable))('a CLI and an agent in a container, throug
   );
 
   it(
-    'a node host in the container, given the shared token, is paired silently; its commands wait for approval as on loopback',
+    'a node host in the container is a pairing prompt (a proxy on this machine cannot be told from a container’s); once approved it connects by itself',
     { timeout: 240_000 },
     async () => {
       const nodeEnv = openclawEnv({
@@ -172,13 +165,27 @@ describe.skipIf(Boolean(unavailable))('a CLI and an agent in a container, throug
         token: TOKEN,
       });
       Object.assign(nodeEnv.env, cliEnv);
+      const deviceId = await ensureOpenclawDeviceIdentity(nodeEnv.env);
       const node = spawnOpenclaw(
         ['node', 'run', '--host', container.hostIp, '--port', String(gateway.port), '--display-name', 'container-node'],
         nodeEnv.env,
         { netns: container.ns },
       );
       try {
-        const request = await waitUntil(
+        const prompt = await waitUntil(
+          'the container node’s device pairing request',
+          async () =>
+            (
+              await approver.observer.request<{
+                pending: Array<{ deviceId: string; requestId: string; role?: string }>;
+              }>('device.pair.list', {})
+            ).pending.find((p) => p.deviceId === deviceId),
+          120_000,
+        );
+        expect(prompt.role).toBe('node');
+        await approver.observer.request('device.pair.approve', { requestId: prompt.requestId });
+        // Told it may wait (not paused for good), the node reconnects; its command surface then awaits approval too.
+        await waitUntil(
           'the container node’s command surface awaiting approval',
           async () =>
             (
@@ -186,15 +193,9 @@ describe.skipIf(Boolean(unavailable))('a CLI and an agent in a container, throug
                 'node.pair.list',
                 {},
               )
-            ).pending.find((p) => p.displayName === 'container-node'),
+            ).pending.find((p) => p.displayName === 'container-node' && p.nodeId === deviceId),
           120_000,
         );
-        const devices = await approver.observer.request<{
-          pending: unknown[];
-          paired: Array<{ deviceId: string; roles?: string[] }>;
-        }>('device.pair.list', {});
-        expect(devices.pending, 'no device pairing prompt').toEqual([]);
-        expect(devices.paired.find((d) => d.deviceId === request.nodeId)?.roles).toContain('node');
         expect(readEgressAttempts(nodeEnv.egressLog)).toEqual([]);
       } finally {
         await node.stop();
