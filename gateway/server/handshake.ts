@@ -327,11 +327,12 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
       source: ctx.rateLimitKey || ctx.remoteAddress,
       silent,
     };
-    const { request } = silent
-      ? await ctx.pairing.pairSilently(pairingInput)
+    const { request, created } = silent
+      ? { ...(await ctx.pairing.pairSilently(pairingInput)), created: true }
       : await ctx.pairing.requestPairing(pairingInput);
     if (!silent) {
-      ctx.onPairingRequested(request);
+      // Announced once: a waiting client retries every few seconds, and each retry refreshes the same request.
+      if (created) ctx.onPairingRequested(request);
       return fail(
         {
           code: 'NOT_PAIRED',

@@ -295,16 +295,28 @@ describe('pairing state', () => {
     gw = await startTestGateway();
     const device = createEphemeralDeviceSigner();
     const remote = { url: gw.url, token: 'test-token', device, headers: viaProxy };
+    const watcher = await connectGateway({ url: gw.url, token: 'test-token', scopes: ['operator.pairing'] });
+    const announced: string[] = [];
+    watcher.on('event', (name: string, payload: any) => {
+      if (name === 'device.pair.requested') announced.push(payload.requestId);
+    });
     const a = await connectError({ ...remote, scopes: ['operator.read'] });
-    const b = await connectError({ ...remote, scopes: ['operator.read'] });
+    // Told to wait and retry (wait_then_retry), a client comes back again and again: one request, announced once.
+    for (let i = 0; i < 5; i++) {
+      const again = await connectError({ ...remote, scopes: ['operator.read'] });
+      expect((again.error!.details as any).requestId).toBe((a.error!.details as any).requestId);
+    }
     const idA = (a.error!.details as any).requestId;
-    expect((b.error!.details as any).requestId).toBe(idA);
     const c = await connectError({ ...remote, scopes: ['operator.approvals'] });
     const idC = (c.error!.details as any).requestId;
     expect(idC).not.toBe(idA);
     const pending = gw.pairing.listPending();
     expect(pending).toHaveLength(1);
     expect(pending[0].scopes!.sort()).toEqual(['operator.approvals', 'operator.read']);
+    // The superseding request is news; the identical retries were not. (An RPC round trip flushes the events.)
+    await watcher.request('device.pair.list', {});
+    expect(announced).toEqual([idA, idC]);
+    await watcher.close();
   });
 
   it('approval requires the approver to hold the scopes it grants; events reach only pairing operators', async () => {

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../gateway/cli/cli-io';
+import { openclawCommand } from '../../gateway/cli/commands/openclaw-command';
+import { captureIo } from '../remote/helpers/cli-io';
+
+describe('clawdesk openclaw: subcommand names', () => {
+  it('an inherited name (constructor, toString, __proto__) is an unknown subcommand, not something run', async () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      const io = captureIo();
+      const outcome = await openclawCommand([name], io).then(
+        (code) => ({ code }),
+        (error: unknown) => ({ error }),
+      );
+      expect(outcome, name).toHaveProperty('error');
+      expect((outcome as { error: unknown }).error).toBeInstanceOf(UsageError);
+      expect((outcome as { error: Error }).error.message).toContain(`unknown subcommand "${name}"`);
+      expect(io.out + io.err).toBe('');
+    }
+  });
+});
