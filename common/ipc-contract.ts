@@ -213,6 +213,49 @@ export interface MigrationProgressView {
   cancellable: boolean;
 }
 
+/** Where the OpenClaw that the supervised mode runs comes from (gateway/openclaw/install.ts InstallSource). */
+export type OpenclawInstallSource = 'explicit' | 'clawdesk-data-dir' | 'path';
+
+/** An install of OpenClaw Clawdesk can run: its versions and where it is. */
+export interface OpenclawInstalledView {
+  openclawVersion: string;
+  nodeVersion: string;
+  /** The directory holding node_modules/openclaw. */
+  location: string;
+  source: OpenclawInstallSource;
+}
+
+/** A running "Install OpenClaw": announced by the `openclaw-install` topic; the phases of gateway/openclaw/installer.ts. */
+export interface OpenclawInstallProgressView {
+  phase: 'fetch' | 'verify' | 'install' | 'check' | 'activate' | 'done';
+  /** 0..1 over the whole install. */
+  fraction: number;
+  message: string;
+  /** cancelOpenclawInstall still leaves everything as it was (false once the final swap has begun). */
+  cancellable: boolean;
+}
+
+/** OpenClaw as the app manages it: what is installed, what Clawdesk would install, and a running install. */
+export interface OpenclawInstallView {
+  /** False where this app does not manage an OpenClaw install (the dashboard then shows none of this). */
+  available: boolean;
+  /** What the supervised mode would run now; null when none is found (then `problem` says why and `fix` what to do). */
+  installed: OpenclawInstalledView | null;
+  problem?: string;
+  fix?: string;
+  /** The version "Install OpenClaw" fetches: a setting (setOpenclawPinnedVersion), by default the tested one. */
+  pinnedVersion: string;
+  /** The version this Clawdesk was tested with. */
+  testedVersion: string;
+  /** Clawdesk's own install (in its data dir) exists and can be removed. */
+  removable: boolean;
+  /** Why installing or removing cannot happen now (e.g. the supervised gateway runs from that install). */
+  blocked?: string;
+  progress: OpenclawInstallProgressView | null;
+  /** How the last install or removal in this run ended. */
+  lastResult?: { ok: boolean; message: string; fix?: string; atMs: number };
+}
+
 export interface SecretsView {
   backend: string;
   available: boolean;
@@ -310,7 +353,9 @@ export type Topic =
   /** A running migration's progress changed (getMigrationProgress). */
   | 'migration'
   /** OpenClaw's gateway wrote output (getGatewayLog); at most twice a second. */
-  | 'gateway-log';
+  | 'gateway-log'
+  /** Clawdesk's OpenClaw install changed or an install's progress moved (getOpenclawInstall). */
+  | 'openclaw-install';
 
 export interface AppEvent {
   type: 'changed';
@@ -331,6 +376,16 @@ export interface InvokeApi {
   /** Opens OpenClaw's Control UI in the browser with a one-time signed-in link (an OpenClaw mode only). */
   openControlUi(): Promise<ControlUiResult>;
   setStartAtLogin(enabled: boolean): Promise<AppStatus>;
+  /** OpenClaw's install as the supervised mode would use it, the pinned version, and a running install. */
+  getOpenclawInstall(): Promise<OpenclawInstallView>;
+  /** Installs openclaw@<pinned> and its Node runtime into Clawdesk's data dir; resolves when it has ended. */
+  installOpenclaw(): Promise<OpenclawInstallView>;
+  /** Cancels the running install (nothing changes); false when none runs or it can no longer be cancelled. */
+  cancelOpenclawInstall(): Promise<boolean>;
+  /** Sets the version "Install OpenClaw" fetches (plain semver); null goes back to the tested version. */
+  setOpenclawPinnedVersion(version: string | null): Promise<OpenclawInstallView>;
+  /** Removes Clawdesk's own OpenClaw install (OpenClaw's state is left alone). */
+  uninstallOpenclaw(): Promise<OpenclawInstallView>;
   listDevices(): Promise<DevicesView>;
   approveDevice(requestId: string): Promise<void>;
   rejectDevice(requestId: string): Promise<void>;
@@ -370,6 +425,11 @@ export const INVOKE_METHODS = [
   'controlGateway',
   'openControlUi',
   'setStartAtLogin',
+  'getOpenclawInstall',
+  'installOpenclaw',
+  'cancelOpenclawInstall',
+  'setOpenclawPinnedVersion',
+  'uninstallOpenclaw',
   'listDevices',
   'approveDevice',
   'rejectDevice',

@@ -14,6 +14,7 @@ import type { KeyStorageConsent } from './key-storage-consent';
 import { keyStorageName } from './key-storage-consent';
 import type { ControlUiOpener } from './control-ui';
 import type { LogBuffer } from './log-buffer';
+import type { OpenclawInstallService } from './openclaw-install';
 import type { PairingPrompts } from './pairing-prompts';
 import type { StartAtLogin } from './start-at-login';
 import { isVettedExternalUrl } from './window-security';
@@ -32,6 +33,7 @@ export interface DashboardIpcDeps {
   startAtLogin: StartAtLogin;
   keyStorageConsent: KeyStorageConsent;
   controlUi?: ControlUiOpener;
+  openclawInstall?: OpenclawInstallService;
   isOwnWebContents(id: number): boolean;
   broadcast(topics: Topic[]): void;
 }
@@ -48,6 +50,23 @@ export function setupDashboardIpc(deps: DashboardIpcDeps): DashboardService {
     controlGateway: (action) =>
       action === 'start' ? controller.start() : action === 'stop' ? controller.stop() : controller.restart(),
     startAtLogin: deps.startAtLogin,
+    openclawInstall: deps.openclawInstall && {
+      view: () => deps.openclawInstall!.view(),
+      install: async () => {
+        const view = await deps.openclawInstall!.install();
+        // The supervised mode was waiting for exactly this install: start it now rather than at the next click.
+        if (
+          view.lastResult?.ok &&
+          controller.gatewayMode() === 'openclaw-supervised' &&
+          controller.status().state === 'error'
+        )
+          await controller.start();
+        return deps.openclawInstall!.view();
+      },
+      cancel: () => deps.openclawInstall!.cancel(),
+      setPinnedVersion: (version) => deps.openclawInstall!.setPinnedVersion(version),
+      uninstall: () => deps.openclawInstall!.uninstall(),
+    },
     gateway: () => controller.session(),
     approvals: {
       pending: () => queue.pending(),

@@ -14,6 +14,7 @@ import type {
   KeyStorageDecisionView,
   MigrationProgressView,
   MigrationView,
+  OpenclawInstallView,
   NodeView,
   PairedDeviceView,
   PendingApprovalView,
@@ -24,6 +25,7 @@ import type {
   StateView,
 } from '../common/ipc-contract';
 import type { LogBuffer } from './log-buffer';
+import type { OpenclawInstallService } from './openclaw-install';
 
 /** The gateway calls the dashboard needs (a GatewaySession satisfies this). */
 export interface GatewayRpc {
@@ -45,6 +47,8 @@ export interface DashboardDeps {
   /** Opens OpenClaw's Control UI (main/control-ui.ts); absent where the app has none to open. */
   openControlUi?(): Promise<ControlUiResult>;
   startAtLogin: { get(): boolean; set(enabled: boolean): void };
+  /** "Install OpenClaw" (main/openclaw-install.ts); absent where the app does not manage an install. */
+  openclawInstall?: Pick<OpenclawInstallService, 'view' | 'install' | 'cancel' | 'setPinnedVersion' | 'uninstall'>;
   /** The operator session (approvals + pairing scopes); undefined while disconnected. */
   gateway(): GatewayRpc | undefined;
   approvals: {
@@ -73,6 +77,17 @@ export interface DashboardDeps {
     >,
   ): void;
 }
+
+const NO_OPENCLAW_INSTALL: OpenclawInstallView = {
+  available: false,
+  installed: null,
+  problem: 'This build does not manage an OpenClaw install',
+  pinnedVersion: '',
+  testedVersion: '',
+  removable: false,
+  blocked: 'This build does not manage an OpenClaw install.',
+  progress: null,
+};
 
 /** What a real migration gets from the dashboard: progress out, cancel in. */
 export interface MigrationHooks {
@@ -257,6 +272,27 @@ export class DashboardService implements InvokeApi {
   async setStartAtLogin(enabled: boolean): Promise<AppStatus> {
     this.deps.startAtLogin.set(enabled);
     return this.getStatus();
+  }
+
+  async getOpenclawInstall(): Promise<OpenclawInstallView> {
+    return this.deps.openclawInstall?.view() ?? NO_OPENCLAW_INSTALL;
+  }
+
+  async installOpenclaw(): Promise<OpenclawInstallView> {
+    return (await this.deps.openclawInstall?.install()) ?? NO_OPENCLAW_INSTALL;
+  }
+
+  async cancelOpenclawInstall(): Promise<boolean> {
+    return this.deps.openclawInstall?.cancel() ?? false;
+  }
+
+  async setOpenclawPinnedVersion(version: string | null): Promise<OpenclawInstallView> {
+    if (!this.deps.openclawInstall) throw new Error('This build does not manage an OpenClaw install.');
+    return this.deps.openclawInstall.setPinnedVersion(version);
+  }
+
+  async uninstallOpenclaw(): Promise<OpenclawInstallView> {
+    return (await this.deps.openclawInstall?.uninstall()) ?? NO_OPENCLAW_INSTALL;
   }
 
   async listDevices(): Promise<DevicesView> {

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { discoverOpenclaw, locatePreferredInstall } from '../gateway/openclaw/discovery';
-import { installOpenclaw, type InstallProgress } from '../gateway/openclaw/installer';
 import { supervisorLogPath } from '../gateway/openclaw/supervisor-record';
 import type { DialogLike, PowerMonitorLike } from './electron-facades';
 import type { GatewayController, OpenclawModeOptions } from './gateway-controller';
@@ -12,6 +11,7 @@ import {
   resolveGatewayMode,
   type GatewayMode,
 } from './gateway-mode';
+import { OPENCLAW_INSTALL_SETTINGS_FILE, OpenclawInstallService } from './openclaw-install';
 import type { TrayInputs } from './tray-model';
 
 /**
@@ -28,14 +28,20 @@ export interface GatewayModeSetupOptions {
   env: NodeJS.ProcessEnv;
   dialog: DialogLike;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
-  /** Installs OpenClaw when the person asks at first run (default: the npm installer into `dataDir`). */
-  install?: (onProgress: (progress: InstallProgress) => void) => Promise<void>;
+  /** Runs the installer (default: the npm installer into `dataDir`); for tests. */
+  install?: ConstructorParameters<typeof OpenclawInstallService>[0]['install'];
   /** Tells the dashboard that OpenClaw's log grew (the `gateway-log` topic), at most twice a second. */
   notifyLog?(): void;
+  /** Tells the dashboard that the OpenClaw install or its progress changed (the `openclaw-install` topic). */
+  notifyInstall?(): void;
+  /** A first-run install began: show its progress (the dashboard). */
+  showInstallProgress?(): void;
 }
 
 export interface GatewayModes {
   settings: GatewayModeSettings;
+  /** "Install OpenClaw" for the first run and the dashboard: progress, cancel, the pinned version, removal. */
+  installs: OpenclawInstallService;
   /** For GatewayController's `openclaw` option. */
   openclaw: OpenclawModeOptions;
   /** Before the first start: the remembered mode, else the first-run question. Sets it on the controller. */
@@ -60,24 +66,49 @@ export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayMode
     }, 500);
     logTimer.unref?.();
   };
+  const locate = () =>
+    locatePreferredInstall(settings.installPreference(), { dataDir: options.dataDir, env: options.env });
+  // Bound at the first start; until then no gateway runs from anything.
+  let bound: GatewayController | undefined;
+  const installs = new OpenclawInstallService({
+    settingsFile: path.join(options.userDataDir, OPENCLAW_INSTALL_SETTINGS_FILE),
+    dataDir: options.dataDir,
+    locate,
+    busyReason: () => {
+      if (!bound || bound.gatewayMode() !== 'openclaw-supervised') return undefined;
+      const { state } = bound.status();
+      if (state === 'stopped' || state === 'error') return undefined;
+      const found = locate();
+      return found.ok && found.install.source === 'clawdesk-data-dir'
+        ? 'OpenClaw’s gateway is running from Clawdesk’s install.'
+        : undefined;
+    },
+    install: options.install,
+    notify: () => options.notifyInstall?.(),
+    log: options.log,
+  });
   const openclaw: OpenclawModeOptions = {
-    locate: () => locatePreferredInstall(settings.installPreference(), { dataDir: options.dataDir, env: options.env }),
+    locate,
     env: options.env,
     logFile: supervisorLogPath(options.dataDir),
     supervisor: { onOutput },
   };
   return {
     settings,
+    installs,
     openclaw,
     async chooseAtStart(controller) {
+      bound = controller;
+      await installs.load();
       const resolved = await resolveGatewayMode({
         settings,
         dialog: options.dialog,
         install: async () => {
-          const onProgress = (p: InstallProgress) =>
-            options.log('info', `installing OpenClaw: ${Math.round(p.fraction * 100)}% ${p.message}`);
-          if (options.install) await options.install(onProgress);
-          else await installOpenclaw({ dataDir: options.dataDir, onProgress });
+          options.showInstallProgress?.();
+          const view = await installs.install();
+          const result = view.lastResult;
+          if (!result?.ok)
+            throw Object.assign(new Error(result?.message ?? 'the install did not finish'), { fix: result?.fix });
         },
         discover: () =>
           discoverOpenclaw({

@@ -99,6 +99,8 @@ async function start(): Promise<void> {
     dialog,
     log,
     notifyLog: () => windows.broadcast(['gateway-log']),
+    notifyInstall: () => windows.broadcast(['openclaw-install']),
+    showInstallProgress: () => dashboard.open(),
   });
   const { controller, keyStorage } = await setupGateway({
     gatewayTarget,
@@ -161,6 +163,7 @@ async function start(): Promise<void> {
     logs,
     startAtLogin,
     controlUi,
+    openclawInstall: gatewayModes.installs,
     keyStorageConsent: new KeyStorageConsent({
       dialog,
       dataDir,

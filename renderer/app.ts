@@ -70,6 +70,7 @@ function startDashboard(): void {
   /** Per view, what the person entered (search text, filters): kept across re-renders and tab switches. */
   const viewStates = new Map<string, ViewState>();
   let generation = 0;
+  let patches = 0;
 
   const ctx: ViewContext = {
     api,
@@ -121,6 +122,19 @@ function startDashboard(): void {
     restoreFocus?.();
   }
 
+  /** Replaces the part of the shown view that a patch topic changes; dropped when a render began meanwhile or a newer patch exists. */
+  async function patch(): Promise<void> {
+    const shown = current;
+    if (!shown.patch || content.dataset.view !== shown.id) return;
+    const rendered = generation;
+    const mine = ++patches;
+    const apply = await shown.patch.load(ctx).catch(() => undefined);
+    if (!apply || rendered !== generation || mine !== patches || content.dataset.view !== shown.id) return;
+    const restoreFocus = captureFocus(content);
+    apply(content);
+    restoreFocus?.();
+  }
+
   function show(id: string): void {
     current = VIEWS.find((v) => v.id === id) ?? VIEWS[0];
     history.replaceState(null, '', `#${current.id}`);
@@ -145,6 +159,7 @@ function startDashboard(): void {
   // A view re-renders only for the topics it declares: an unrelated change never rebuilds what the person is using.
   api.onEvent((event) => {
     if (event.topics.some((topic) => current.topics.includes(topic))) void render();
+    else if (current.patch && event.topics.some((topic) => current.patch!.topics.includes(topic))) void patch();
   });
   void render();
 }

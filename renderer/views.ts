@@ -3,6 +3,9 @@ import type {
   ClawdeskApi,
   Decision,
   HistoryDecision,
+  MigrationProgressView,
+  MigrationView,
+  OpenclawInstallView,
   PendingApprovalView,
   PendingDeviceView,
   PolicyTriple,
@@ -24,6 +27,7 @@ import { rankedBars, stackedColumns } from './charts';
 import { download, h, table, time } from './dom';
 import { locale, t, type MessageKey } from './i18n';
 import { icon, type IconName } from './icons';
+import { progressBar } from './progress';
 
 /** What the person entered in a view (search text, a filter), kept while the page is open. */
 export type ViewState = Record<string, string>;
@@ -172,12 +176,13 @@ export function cleanError(error: unknown): string {
 /** The overview: what needs the person first (approvals, pairings), then gateway and node health, then recent activity. */
 export const statusView: View = async (ctx) => {
   const { api, act } = ctx;
-  const [s, pending, devices, nodes, recent] = await Promise.all([
+  const [s, pending, devices, nodes, recent, openclaw] = await Promise.all([
     api.getStatus(),
     attempt(() => api.listPendingApprovals()),
     attempt(() => api.listDevices()),
     attempt(() => api.listNodes()),
     attempt(() => api.queryApprovalHistory({ limit: 5 })),
+    attempt(() => api.getOpenclawInstall()),
   ]);
   const owned = s.gateway.owner.kind === 'clawdesk' || s.gateway.owner.kind === 'none';
   const running = s.gateway.state === 'running' || s.gateway.state === 'starting' || s.gateway.state === 'degraded';
@@ -312,6 +317,7 @@ export const statusView: View = async (ctx) => {
           t('overview.startAtLogin'),
         ),
       ),
+      openclaw.ok && openclaw.value.available ? openclawTile(openclaw.value, ctx) : null,
     ),
     h('h3', {}, t('overview.recent')),
     recent.ok
@@ -333,6 +339,145 @@ export const statusView: View = async (ctx) => {
       : h('p', { className: 'error', role: 'alert' }, recent.error),
   );
 };
+
+const INSTALL_SOURCE: Record<NonNullable<OpenclawInstallView['installed']>['source'], string> = {
+  explicit: 'explicit',
+  'clawdesk-data-dir': 'clawdesk',
+  path: 'path',
+};
+
+/** Accepted by setOpenclawPinnedVersion (main checks again): plain semver, never a tag, URL or path. */
+const PINNABLE_VERSION = /^\d{1,6}\.\d{1,6}\.\d{1,6}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?$/;
+
+/**
+ * OpenClaw as Clawdesk installs it: what the supervised mode would run, the version "Install" fetches (a setting),
+ * the install with its progress bar and Cancel, and removal of Clawdesk's own copy. Live: the `openclaw-install`
+ * topic replaces this tile alone (VIEWS' patch), so the rest of the overview is not rebuilt on every step.
+ */
+function openclawTile(view: OpenclawInstallView, { api, act, state }: ViewContext): HTMLElement {
+  const busy = view.progress !== null;
+  const pin = h('input', {
+    type: 'text',
+    id: 'openclaw-pin',
+    dir: 'ltr',
+    spellcheck: 'false',
+    autocomplete: 'off',
+    inputmode: 'decimal',
+    disabled: busy,
+  });
+  pin.value = state.openclawPin ?? view.pinnedVersion;
+  pin.addEventListener('input', () => (state.openclawPin = pin.value));
+  const result = view.lastResult;
+  return h(
+    'section',
+    { className: 'tile', id: 'openclaw-tile', 'aria-labelledby': 'openclaw-tile-h' },
+    h('h4', { id: 'openclaw-tile-h' }, icon('server'), h('span', {}, t('openclaw.title'))),
+    h(
+      'dl',
+      {},
+      h('dt', {}, t('openclaw.installed')),
+      h(
+        'dd',
+        { 'data-testid': 'openclaw-installed' },
+        view.installed
+          ? t('openclaw.installedValue', { openclaw: view.installed.openclawVersion, node: view.installed.nodeVersion })
+          : t('openclaw.notInstalled'),
+      ),
+      view.installed ? h('dt', {}, t('openclaw.location')) : null,
+      view.installed
+        ? h(
+            'dd',
+            {},
+            h('code', { dir: 'ltr', className: 'path' }, view.installed.location),
+            ' ',
+            h('span', { className: 'meta' }, t('openclaw.source', { source: INSTALL_SOURCE[view.installed.source] })),
+          )
+        : null,
+    ),
+    !view.installed && view.problem && !busy
+      ? h('p', { className: 'note' }, [view.problem, view.fix].filter(Boolean).join(' '))
+      : null,
+    view.progress
+      ? progressBar({
+          id: 'openclaw-install',
+          label: t('openclaw.installing', { version: view.pinnedVersion }),
+          fraction: view.progress.fraction,
+          detail: view.progress.message,
+          cancelLabel: t('openclaw.cancel'),
+          onCancel: view.progress.cancellable
+            ? () => void act(t('openclaw.cancel'), () => api.cancelOpenclawInstall())
+            : undefined,
+        })
+      : null,
+    result && !busy
+      ? h(
+          'p',
+          {
+            className: result.ok ? 'note' : 'error',
+            role: result.ok ? 'status' : 'alert',
+            'data-testid': 'openclaw-result',
+          },
+          [result.message, result.fix].filter(Boolean).join(' '),
+        )
+      : null,
+    view.blocked && !busy ? h('p', { className: 'note', 'data-testid': 'openclaw-blocked' }, view.blocked) : null,
+    h(
+      'div',
+      { className: 'field' },
+      h('label', { for: 'openclaw-pin' }, t('openclaw.pinned')),
+      pin,
+      h('span', { className: 'meta' }, t('openclaw.tested', { version: view.testedVersion })),
+    ),
+    h(
+      'div',
+      { className: 'actions' },
+      button(
+        t('openclaw.savePin'),
+        () =>
+          act(t('openclaw.savePin'), async () => {
+            const version = pin.value.trim();
+            if (version !== '' && !PINNABLE_VERSION.test(version))
+              throw new Error(t('openclaw.pinInvalid', { value: version, example: view.testedVersion }));
+            await api.setOpenclawPinnedVersion(version === '' || version === view.testedVersion ? null : version);
+            delete state.openclawPin;
+          }),
+        { disabled: busy },
+      ),
+      button(
+        t('openclaw.install', { version: view.pinnedVersion }),
+        () =>
+          act(t('openclaw.install', { version: view.pinnedVersion }), async () => {
+            const after = await api.installOpenclaw();
+            // An install that ended badly is the action's failure, with its reason and fix.
+            if (!after.lastResult?.ok)
+              throw new Error([after.lastResult?.message, after.lastResult?.fix].filter(Boolean).join(' '));
+          }),
+        { kind: 'primary', icon: 'download', disabled: busy || Boolean(view.blocked) },
+      ),
+      view.removable
+        ? button(
+            t('openclaw.uninstall'),
+            () =>
+              act(t('openclaw.uninstall'), async () => {
+                const after = await api.uninstallOpenclaw();
+                if (!after.lastResult?.ok)
+                  throw new Error([after.lastResult?.message, after.lastResult?.fix].filter(Boolean).join(' '));
+              }),
+            { kind: 'danger', disabled: busy || Boolean(view.blocked) },
+          )
+        : null,
+    ),
+  );
+}
+
+/** The overview's live part: only the OpenClaw tile is rebuilt while an install moves. */
+async function patchOpenclawTile(ctx: ViewContext): Promise<(content: HTMLElement) => void> {
+  const view = await attempt(() => ctx.api.getOpenclawInstall());
+  return (content) => {
+    const old = content.querySelector('#openclaw-tile');
+    if (old && view.ok && view.value.available) old.replaceWith(openclawTile(view.value, ctx));
+  };
+}
 
 const OUTCOME_KEY: Record<Outcome, MessageKey> = {
   'allow-once': 'outcome.allowOnce',
@@ -714,37 +859,73 @@ export const policyView: View = async ({ api, act }) => {
   );
 };
 
-export const stateView: View = async ({ api }) => {
-  const s = await api.getState();
-  const preview = h('div', { id: 'migration', 'aria-live': 'polite' });
-  const showMigration = async (dryRun: boolean) => {
-    const m = await api.migrateState(dryRun);
-    preview.replaceChildren(
-      h(
-        'div',
-        {},
-        h(
-          'h4',
-          {},
-          dryRun
-            ? 'Migration preview (dry run, nothing changed)'
-            : m.applied
-              ? 'Migration applied'
-              : 'Nothing was migrated',
-        ),
-        m.steps.length === 0
-          ? h('p', { className: 'empty' }, 'Nothing to migrate.')
-          : h('ol', {}, ...m.steps.map((step) => h('li', {}, `${step.action}: ${step.detail}`))),
-        dryRun && m.steps.length > 0
-          ? h(
-              'button',
-              { type: 'button', className: 'danger', onclick: () => void showMigration(false) },
-              'Migrate now',
-            )
-          : null,
-      ),
-    );
-  };
+/** Preview (not while one runs) and the running migration's bar, with Cancel while it still rolls everything back. */
+function migrationControls(progress: MigrationProgressView | null, ctx: ViewContext): HTMLElement {
+  const { api, act } = ctx;
+  const slot = h(
+    'div',
+    { id: 'migration-progress' },
+    h(
+      'button',
+      { type: 'button', disabled: progress !== null, onclick: () => void runMigration(true, ctx) },
+      'Preview migration',
+    ),
+  );
+  if (!progress) return slot;
+  const fraction = progress.totalBytes > 0 ? progress.bytes / progress.totalBytes : progress.phase === 'done' ? 1 : 0;
+  slot.append(
+    progressBar({
+      id: 'migration-bar',
+      label: t('migration.running'),
+      fraction,
+      detail: t('migration.detail', { phase: progress.phase, files: progress.files, totalFiles: progress.totalFiles }),
+      cancelLabel: t('migration.cancel'),
+      onCancel: progress.cancellable ? () => void act(t('migration.cancel'), () => api.cancelMigration()) : undefined,
+    }),
+  );
+  return slot;
+}
+
+function migrationResult(m: MigrationView, ctx: ViewContext): HTMLElement {
+  return h(
+    'div',
+    {},
+    h(
+      'h4',
+      {},
+      m.dryRun
+        ? 'Migration preview (dry run, nothing changed)'
+        : m.applied
+          ? 'Migration applied'
+          : 'Nothing was migrated',
+    ),
+    m.steps.length === 0
+      ? h('p', { className: 'empty' }, 'Nothing to migrate.')
+      : h('ol', {}, ...m.steps.map((step) => h('li', {}, `${step.action}: ${step.detail}`))),
+    m.dryRun && m.steps.length > 0
+      ? h(
+          'button',
+          { type: 'button', className: 'danger', onclick: () => void runMigration(false, ctx) },
+          'Migrate now',
+        )
+      : null,
+  );
+}
+
+/**
+ * The outcome is kept in the view's state, not in the element: the `state` and `migration` topics re-render the
+ * view while it runs and when it ends, and the result must survive that.
+ */
+async function runMigration(dryRun: boolean, ctx: ViewContext): Promise<void> {
+  const m = await ctx.api.migrateState(dryRun);
+  ctx.state.migrationResult = JSON.stringify(m);
+  ctx.refresh();
+}
+
+export const stateView: View = async (ctx) => {
+  const { api, state } = ctx;
+  const [s, progress] = await Promise.all([api.getState(), api.getMigrationProgress()]);
+  const kept = state.migrationResult ? (JSON.parse(state.migrationResult) as MigrationView) : undefined;
   return h(
     'section',
     { 'aria-labelledby': 'state-h' },
@@ -778,10 +959,19 @@ export const stateView: View = async ({ api }) => {
           ),
         ),
     h('h3', {}, 'Migration'),
-    h('button', { type: 'button', onclick: () => void showMigration(true) }, 'Preview migration'),
-    preview,
+    migrationControls(progress, ctx),
+    h('div', { id: 'migration', 'aria-live': 'polite' }, kept && !progress ? migrationResult(kept, ctx) : null),
   );
 };
+
+/** The state view's live part: the `migration` topic (up to ten a second) moves the bar without a new scan. */
+async function patchMigrationProgress(ctx: ViewContext): Promise<(content: HTMLElement) => void> {
+  const progress = await attempt(() => ctx.api.getMigrationProgress());
+  return (content) => {
+    const old = content.querySelector('#migration-progress');
+    if (old && progress.ok) old.replaceWith(migrationControls(progress.value, ctx));
+  };
+}
 
 /** Why the key is only in memory and what the user can do, in plain words; the choice itself is a native dialog. */
 function ephemeralKeyNotice(ephemeral: NonNullable<SecretsView['ephemeral']>, { api, act }: ViewContext): HTMLElement {
@@ -926,6 +1116,11 @@ export interface ViewDefinition {
   /** The app-event topics whose change this view shows; any other event leaves it alone. */
   topics: readonly Topic[];
   view: View;
+  /**
+   * Topics that change one part only (a progress bar): `load` fetches it, and what it returns replaces that part in
+   * the rendered view, so a frequent event never rebuilds the whole view or re-runs its slower calls.
+   */
+  patch?: { topics: readonly Topic[]; load(ctx: ViewContext): Promise<(content: HTMLElement) => void> };
 }
 
 export const VIEWS: readonly ViewDefinition[] = [
@@ -935,6 +1130,7 @@ export const VIEWS: readonly ViewDefinition[] = [
     icon: 'overview',
     topics: ['status', 'approvals', 'devices', 'nodes', 'history'],
     view: statusView,
+    patch: { topics: ['openclaw-install'], load: patchOpenclawTile },
   },
   { id: 'activity', labelKey: 'nav.activity', icon: 'activity', topics: ['history'], view: activityView },
   {
@@ -947,7 +1143,14 @@ export const VIEWS: readonly ViewDefinition[] = [
   { id: 'devices', labelKey: 'nav.devices', icon: 'devices', topics: ['devices'], view: devicesView },
   { id: 'nodes', labelKey: 'nav.nodes', icon: 'nodes', topics: ['nodes'], view: nodesView },
   { id: 'policy', labelKey: 'nav.policy', icon: 'policy', topics: ['policy'], view: policyView },
-  { id: 'state', labelKey: 'nav.state', icon: 'state', topics: ['state'], view: stateView },
+  {
+    id: 'state',
+    labelKey: 'nav.state',
+    icon: 'state',
+    topics: ['state'],
+    view: stateView,
+    patch: { topics: ['migration'], load: patchMigrationProgress },
+  },
   // The secrets backend is part of the app status (main broadcasts `status` when it changes).
   { id: 'secrets', labelKey: 'nav.secrets', icon: 'secrets', topics: ['status'], view: secretsView },
   { id: 'logs', labelKey: 'nav.logs', icon: 'logs', topics: ['logs', 'gateway-log'], view: logsView },

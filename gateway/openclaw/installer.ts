@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { killProcessTree } from '../exec/process-runner';
 import { writeJsonAtomic } from '../fs/atomic-file';
 import { clawdeskOpenclawRoot, locateOpenclawInstall, nodePackageName, type OpenclawInstall } from './install';
 
@@ -56,12 +57,30 @@ export interface InstallOptions {
   /** Extra environment for npm (e.g. `npm_config_cache`, `npm_config_prefer_offline`). */
   npmEnv?: NodeJS.ProcessEnv;
   onProgress?: (progress: InstallProgress) => void;
+  /**
+   * Cancels the install: npm (and everything it started) is killed and the staged tree removed, so the previous
+   * install, if any, is untouched. Ignored once the swap (phase `activate`, two renames) has begun.
+   */
+  signal?: AbortSignal;
+}
+
+/** A version Clawdesk may be pinned to: plain semver, so a setting can never become a tag, a URL or a path. */
+export const OPENCLAW_VERSION_PATTERN = /^\d{1,6}\.\d{1,6}\.\d{1,6}(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?$/;
+
+export function isPinnableOpenclawVersion(version: string): boolean {
+  return version.length <= 64 && OPENCLAW_VERSION_PATTERN.test(version);
 }
 
 export class OpenclawInstallError extends Error {
   constructor(
     readonly code:
-      'npm-failed' | 'integrity-mismatch' | 'integrity-missing' | 'unsupported-result' | 'not-ours' | 'symlink-refused',
+      | 'npm-failed'
+      | 'integrity-mismatch'
+      | 'integrity-missing'
+      | 'unsupported-result'
+      | 'not-ours'
+      | 'symlink-refused'
+      | 'cancelled',
     message: string,
     readonly fix: string,
   ) {
@@ -87,12 +106,25 @@ function npmEnv(options: InstallOptions): NodeJS.ProcessEnv {
   return env;
 }
 
+function cancelledError(): OpenclawInstallError {
+  return new OpenclawInstallError(
+    'cancelled',
+    'the OpenClaw install was cancelled',
+    'Nothing changed: the previous install (if any) is still the one in use. Install again when you are ready.',
+  );
+}
+
+function throwIfCancelled(options: InstallOptions): void {
+  if (options.signal?.aborted) throw cancelledError();
+}
+
 function runNpm(
   options: InstallOptions,
   args: string[],
   cwd: string,
   onStderrLine?: (line: string) => void,
 ): Promise<string> {
+  throwIfCancelled(options);
   const npm = npmCommand(options);
   return new Promise((resolve, reject) => {
     const child = spawn(npm.command, [...npm.args, ...args], {
@@ -101,7 +133,15 @@ function runNpm(
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
       shell: process.platform === 'win32' && !options.npm,
+      // Its own process group on POSIX, so a cancel reaches the registry fetchers npm starts too.
+      detached: process.platform !== 'win32',
     });
+    let cancelled = false;
+    const onAbort = () => {
+      cancelled = true;
+      if (child.pid) killProcessTree(child.pid);
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     let stdout = '';
     let stderrTail = '';
     let partial = '';
@@ -115,16 +155,19 @@ function runNpm(
       for (const line of lines) onStderrLine?.(line);
       stderrTail = (stderrTail + d.toString()).slice(-4_000);
     });
-    child.once('error', (error) =>
+    child.once('error', (error) => {
+      options.signal?.removeEventListener('abort', onAbort);
       reject(
         new OpenclawInstallError(
           'npm-failed',
           `cannot run ${npm.command}: ${error.message}`,
           'Install Node.js with npm for your user (no administrator rights needed), or point Clawdesk at an existing OpenClaw install.',
         ),
-      ),
-    );
+      );
+    });
     child.once('exit', (code, signal) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (cancelled) return reject(cancelledError());
       if (code === 0) return resolve(stdout);
       reject(
         new OpenclawInstallError(
@@ -220,6 +263,7 @@ export async function installOpenclaw(options: InstallOptions): Promise<Openclaw
   const tarballs = path.join(staging, '.tarballs');
   await fsp.mkdir(tarballs, { recursive: true, mode: 0o700 });
   try {
+    throwIfCancelled(options);
     const openclawSpec = options.openclawSpec ?? `openclaw@${PINNED_OPENCLAW_VERSION}`;
     const nodeSpec = options.nodeSpec ?? `${nodePackageName(platform, arch)}@${PINNED_NODE_RUNTIME_VERSION}`;
     progress('fetch', 0.02, `downloading ${openclawSpec}`);
@@ -263,6 +307,7 @@ export async function installOpenclaw(options: InstallOptions): Promise<Openclaw
       },
     );
 
+    throwIfCancelled(options);
     progress('check', 0.9, 'checking the installed tree');
     const lock = JSON.parse(await fsp.readFile(path.join(staging, 'package-lock.json'), 'utf8'));
     const entries = Object.entries<any>(lock.packages ?? {}).filter(([key]) => key.startsWith('node_modules/'));
@@ -298,6 +343,8 @@ export async function installOpenclaw(options: InstallOptions): Promise<Openclaw
     };
     await writeJsonAtomic(path.join(staging, INSTALL_MARKER), marker, { mode: 0o644 });
 
+    // The last point a cancel applies: from here on it is two renames, done or rolled back together.
+    throwIfCancelled(options);
     progress('activate', 0.96, `activating ${root}`);
     let old: string | undefined;
     if (fs.existsSync(root)) {

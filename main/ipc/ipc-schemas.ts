@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { InvokeApi, InvokeMethod } from '../../common/ipc-contract';
+import { OPENCLAW_VERSION_PATTERN } from '../../gateway/openclaw/installer';
 
 /** Argument schemas for every IPC method; the mapped type keeps them in step with InvokeApi. */
 const id = z.string().min(1).max(256);
@@ -13,6 +14,12 @@ export const IPC_ARG_SCHEMAS: ArgSchemas = {
   controlGateway: z.tuple([z.enum(['start', 'stop', 'restart'])]),
   openControlUi: z.tuple([]),
   setStartAtLogin: z.tuple([z.boolean()]),
+  getOpenclawInstall: z.tuple([]),
+  installOpenclaw: z.tuple([]),
+  cancelOpenclawInstall: z.tuple([]),
+  // Plain semver only: a pin can never become a dist-tag, a URL or a path for npm.
+  setOpenclawPinnedVersion: z.tuple([z.string().max(64).regex(OPENCLAW_VERSION_PATTERN).nullable()]),
+  uninstallOpenclaw: z.tuple([]),
   listDevices: z.tuple([]),
   approveDevice: z.tuple([id]),
   rejectDevice: z.tuple([id]),

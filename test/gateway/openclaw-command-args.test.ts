@@ -17,4 +17,17 @@ describe('clawdesk openclaw: subcommand names', () => {
       expect(io.out + io.err).toBe('');
     }
   });
+
+  it('install --version takes a plain version only: never a dist-tag, a URL or a path handed to npm', async () => {
+    for (const version of ['latest', 'file:../evil', 'https://evil.example/openclaw.tgz', '^2026.9.6', '2026.9']) {
+      const io = captureIo();
+      const outcome = await openclawCommand(['install', '--version', version], io).then(
+        (code) => ({ code }),
+        (error: unknown) => ({ error }),
+      );
+      expect((outcome as { error: unknown }).error, version).toBeInstanceOf(UsageError);
+      expect((outcome as { error: Error }).error.message).toContain('--version takes a plain version');
+      expect(io.out + io.err).toBe('');
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { locateOpenclawInstall } from '../../gateway/openclaw/install';
@@ -13,7 +14,7 @@ import {
   type InstallProgress,
 } from '../../gateway/openclaw/installer';
 import { ensureOpenclawInstalled } from '../interop/openclaw-harness';
-import { cleanup, tempDir } from './openclaw-fixture';
+import { cleanup, tempDir, until } from './openclaw-fixture';
 
 /**
  * The installer with the real npm, fed local tarballs made with `npm pack` (the registry works here but a real
@@ -159,5 +160,57 @@ describe('installing OpenClaw into Clawdesk’s data dir', { timeout: 300_000 },
       }),
     ).rejects.toMatchObject({ code: 'npm-failed' });
     expect(fs.readdirSync(fresh)).toEqual([]);
+  });
+
+  it('Cancel stops npm mid-download (its sockets close), leaves no staging, and the previous install still works', async () => {
+    const dataDir = tempDir('data');
+    await installOpenclaw({ dataDir, ...fakePackages(), platform: 'linux', arch: 'x64' });
+    // A registry that accepts and never answers: npm waits in its fetch until it is killed.
+    const sockets = new Set<net.Socket>();
+    let connected!: () => void;
+    const firstConnection = new Promise<void>((resolve) => (connected = resolve));
+    const registry = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      connected();
+    });
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    const cancel = new AbortController();
+    const progress: InstallProgress[] = [];
+    try {
+      const run = installOpenclaw({
+        dataDir,
+        openclawSpec: 'openclaw@2026.10.1',
+        platform: 'linux',
+        arch: 'x64',
+        npmEnv: {
+          npm_config_registry: `http://127.0.0.1:${(registry.address() as net.AddressInfo).port}/`,
+          npm_config_cache: tempDir('npm-cache'),
+          npm_config_fetch_retries: '0',
+          npm_config_fetch_timeout: '600000',
+        },
+        signal: cancel.signal,
+        onProgress: (p) => progress.push(p),
+      }).catch((e: unknown) => e);
+      await firstConnection;
+      cancel.abort();
+      const error = await run;
+      expect(error).toBeInstanceOf(OpenclawInstallError);
+      expect(error).toMatchObject({ code: 'cancelled' });
+      expect((error as OpenclawInstallError).fix).toMatch(/Nothing changed/);
+      expect(progress.map((p) => p.phase)).toEqual(['fetch']);
+      await until('npm to be gone (its connections closed)', () => sockets.size === 0, 10_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => registry.close(() => resolve()));
+    }
+    expect(fs.readdirSync(dataDir)).toEqual(['openclaw']);
+    expect(locateOpenclawInstall({ dataDir })).toMatchObject({ ok: true, install: { openclawVersion: '2026.9.6' } });
+    // Already cancelled: nothing starts at all.
+    await expect(
+      installOpenclaw({ dataDir, ...fakePackages(), platform: 'linux', arch: 'x64', signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ code: 'cancelled' });
+    expect(fs.readdirSync(dataDir)).toEqual(['openclaw']);
   });
 });

@@ -1,34 +1,24 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalHistory } from '../../main/approval-history';
 import type { ExecApprovalRequested } from '../../main/approval-prompt-text';
 import { ApprovalQueue, type ApprovalOutcome } from '../../main/approval-queue';
 import { DashboardService } from '../../main/dashboard-service';
-import type { IpcMainInvokeEvent, IpcMainLike } from '../../main/electron-facades';
 import { PROMPT_ALLOW_DELAY_MS } from '../../common/ipc-contract';
 import { LOCALES, PSEUDO_LOCALE } from '../../renderer/i18n';
-import { registerIpcHandlers } from '../../main/ipc/ipc-router';
 import { LogBuffer } from '../../main/log-buffer';
-import { appResponseHeaders, resolveAppAsset } from '../../main/window-security';
+import { openAppPage, REPO_ROOT, startRendererBench, type RendererBench } from './renderer-harness';
 
 /**
  * The approval prompt page in real headless Chromium, through the real preload bridge and IPC router, backed by
  * the real approval queue: what a person can and cannot do in the first moments after the prompt appears.
  */
-const root = path.resolve(__dirname, '..', '..');
-const artifacts = path.join(root, 'test-artifacts', 'renderer');
+const artifacts = path.join(REPO_ROOT, 'test-artifacts', 'renderer');
 
-let server: http.Server;
-let baseUrl: string;
-let browser: Browser;
-let standIn: string;
+let bench: RendererBench;
 let queue: ApprovalQueue;
 let service: DashboardService;
 const rejectedIpc: string[] = [];
@@ -56,37 +46,13 @@ const TIMING_PROBE = `
 
 async function openPrompt(locale?: string): Promise<Page> {
   // The prompt window's size in the app (main/index.ts).
-  const page = await browser.newPage({ viewport: { width: 640, height: 560 }, locale });
-  const handlers = new Map<string, (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
-  const ipcMain: IpcMainLike = {
-    handle: (channel: string, listener: (event: IpcMainInvokeEvent, ...args: any[]) => Promise<unknown> | unknown) => {
-      handlers.set(channel, listener as never);
-    },
-    removeHandler: (channel: string) => {
-      handlers.delete(channel);
-    },
-  };
-  registerIpcHandlers({
-    ipcMain,
-    handlers: service,
-    isOwnWebContents: (id) => id === 1,
-    onRejected: (m, e) => rejectedIpc.push(`${m}: ${e.message}`),
+  const page = await openAppPage(bench, service, {
+    hash: '#prompt',
+    locale,
+    viewport: { width: 640, height: 560 },
+    initScripts: [TIMING_PROBE],
+    rejected: rejectedIpc,
   });
-  const trusted = {
-    sender: { id: 1 },
-    senderFrame: { url: 'clawdesk://app/index.html#prompt', parent: null },
-  } as unknown as IpcMainInvokeEvent;
-  await page.exposeBinding('__clawdeskIpc', async (_source, channel: string, args: unknown[]) => {
-    const handler = handlers.get(channel);
-    if (!handler) throw new Error(`no such channel ${channel}`);
-    return handler(trusted, ...args);
-  });
-  await page.addInitScript({ content: standIn });
-  await page.addInitScript({ content: TIMING_PROBE });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  (page as unknown as { errors: string[] }).errors = errors;
-  await page.goto(`${baseUrl}/index.html#prompt`);
   await page.waitForSelector('.prompt-actions button[data-decision="deny"]');
   return page;
 }
@@ -148,16 +114,7 @@ async function mouseClick(page: Page, selector: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [path.join(root, 'scripts', 'build-ui.mjs')], { cwd: root });
-  const bundled = await build({
-    entryPoints: [path.join(__dirname, 'preload-stand-in.ts')],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-  });
-  standIn = bundled.outputFiles[0].text;
+  bench = await startRendererBench();
   mkdirSync(artifacts, { recursive: true });
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-prompt-'));
 
@@ -194,35 +151,10 @@ beforeAll(async () => {
     }),
     openExternal: async () => false,
   });
-
-  const rendererDir = path.join(root, 'dist', 'renderer');
-  server = http.createServer((req, res) => {
-    const asset = resolveAppAsset(`clawdesk://app${new URL(req.url ?? '/', 'http://x').pathname}`, rendererDir);
-    if (!asset) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, appResponseHeaders(asset.mimeType)).end(readFileSync(asset.file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await bench?.close();
 });
 
 describe('issue 9 finding 3: the approval prompt in headless Chromium', () => {

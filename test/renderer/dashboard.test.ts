@@ -1,11 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecModules } from '../../gateway/approvals/exec-modules';
 import { connectGateway, type GatewaySession } from '../../gateway/client/gateway-client';
@@ -16,28 +11,33 @@ import { startGatewayServer, type RunningGateway } from '../../gateway/server/ga
 import { ApprovalHistory } from '../../main/approval-history';
 import { ApprovalQueue } from '../../main/approval-queue';
 import { DashboardService, type PolicySources } from '../../main/dashboard-service';
-import type { IpcMainInvokeEvent, IpcMainLike } from '../../main/electron-facades';
 import { KeyStorageConsent } from '../../main/key-storage-consent';
 import { KeyStorageSettings } from '../../main/key-storage-settings';
 import type { AppEvent, PolicyTriple } from '../../common/ipc-contract';
-import { registerIpcHandlers } from '../../main/ipc/ipc-router';
 import { LogBuffer } from '../../main/log-buffer';
-import { appResponseHeaders, resolveAppAsset } from '../../main/window-security';
 import { FakeDialog } from '../main/fakes';
 import { LOCALES, PSEUDO_LOCALE } from '../../renderer/i18n';
+import {
+  axeViolations,
+  emit,
+  openAppPage,
+  overflowing,
+  REPO_ROOT,
+  settled,
+  showView,
+  startRendererBench,
+  type ProbedPage,
+  type RendererBench,
+} from './renderer-harness';
 
-const root = path.resolve(__dirname, '..', '..');
-const artifacts = path.join(root, 'test-artifacts', 'renderer');
+const artifacts = path.join(REPO_ROOT, 'test-artifacts', 'renderer');
 const TOKEN = 'renderer-test-token-0123456789';
 const SECRET = 'sekrit-bearer-value-42';
 
 let gateway: RunningGateway;
 let operator: GatewaySession;
 let requester: GatewaySession;
-let server: http.Server;
-let baseUrl: string;
-let browser: Browser;
-let standIn: string;
+let bench: RendererBench;
 let queue: ApprovalQueue;
 let service: DashboardService;
 let keyDialog: FakeDialog;
@@ -46,117 +46,9 @@ let keyDataDir: string;
 let history: ApprovalHistory;
 const rejectedIpc: string[] = [];
 
-/** The page's IPC as the test sees it: how often each method was called, and calls held back or failed on purpose. */
-interface IpcProbe {
-  calls(method: string): number;
-  /** Holds the next call of `method` after main has answered it, until `release()`: a slow reply. */
-  holdNext(method: string): { release(): void; answered: Promise<void> };
-  /** Makes the next call of `method` fail as main would, with `message`. */
-  failNext(method: string, message: string): void;
-}
-type ProbedPage = Page & { errors: string[]; ipc: IpcProbe };
-
-async function startRendererServer(): Promise<void> {
-  const rendererDir = path.join(root, 'dist', 'renderer');
-  server = http.createServer((req, res) => {
-    // Same resolution and headers as the clawdesk:// protocol handler in the app.
-    const asset = resolveAppAsset(`clawdesk://app${new URL(req.url ?? '/', 'http://x').pathname}`, rendererDir);
-    if (!asset) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, appResponseHeaders(asset.mimeType)).end(readFileSync(asset.file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
 /** `locale` is the OS language the page sees (navigator.languages), as Electron reports app.getLocale(). */
-async function openPage(hash = '', locale?: string): Promise<ProbedPage> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 800 }, locale });
-  const handlers = new Map<string, (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>>();
-  const ipcMain: IpcMainLike = {
-    handle: (channel: string, listener: (event: IpcMainInvokeEvent, ...args: any[]) => Promise<unknown> | unknown) => {
-      handlers.set(channel, listener as never);
-    },
-    removeHandler: (channel: string) => {
-      handlers.delete(channel);
-    },
-  };
-  registerIpcHandlers({
-    ipcMain,
-    handlers: service,
-    isOwnWebContents: (id) => id === 1,
-    onRejected: (m, e) => rejectedIpc.push(`${m}: ${e.message}`),
-  });
-  // Every call goes through the real router: the sender is this page's main frame, as Electron would report it.
-  const trusted = {
-    sender: { id: 1 },
-    senderFrame: { url: 'clawdesk://app/index.html', parent: null },
-  } as unknown as IpcMainInvokeEvent;
-  const calls = new Map<string, number>();
-  const holds = new Map<string, { gate: Promise<void>; answered: () => void }>();
-  const faults = new Map<string, string>();
-  const ipc: IpcProbe = {
-    calls: (method) => calls.get(`clawdesk:${method}`) ?? 0,
-    holdNext: (method) => {
-      let release!: () => void;
-      let answered!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      const answeredPromise = new Promise<void>((resolve) => (answered = resolve));
-      holds.set(`clawdesk:${method}`, { gate, answered });
-      return { release, answered: answeredPromise };
-    },
-    failNext: (method, message) => faults.set(`clawdesk:${method}`, message),
-  };
-  await page.exposeBinding('__clawdeskIpc', async (_source, channel: string, args: unknown[]) => {
-    calls.set(channel, (calls.get(channel) ?? 0) + 1);
-    const handler = handlers.get(channel);
-    if (!handler) throw new Error(`no such channel ${channel}`);
-    const fault = faults.get(channel);
-    if (fault !== undefined) {
-      faults.delete(channel);
-      throw new Error(`Error invoking remote method '${channel}': Error: ${fault}`);
-    }
-    const result = await handler(trusted, ...args);
-    const hold = holds.get(channel);
-    if (hold) {
-      holds.delete(channel);
-      hold.answered();
-      await hold.gate;
-    }
-    return result;
-  });
-  await page.addInitScript({ content: standIn });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) errors.push(msg.text());
-  });
-  const probed = Object.assign(page, { errors, ipc });
-  await page.goto(`${baseUrl}/index.html${hash}`);
-  return probed;
-}
-
-/** The page has handled everything sent to it so far: an IPC round trip queues behind every earlier reply. */
-async function settled(page: Page): Promise<void> {
-  await page.evaluate(() => (window as any).clawdesk.getStatus());
-}
-
-async function emit(page: Page, ...topics: AppEvent['topics']): Promise<void> {
-  const event: AppEvent = { type: 'changed', topics };
-  await page.evaluate((payload: AppEvent) => (window as any).__clawdeskEmit(payload), event);
-}
-
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
-  const violations = await page.evaluate(async () => {
-    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return result.violations.map((v: any) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
-  });
-  return violations
-    .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v: any) => `${v.id} (${v.impact}, ${v.nodes})`);
+function openPage(hash = '', locale?: string): Promise<ProbedPage> {
+  return openAppPage(bench, service, { hash, locale, rejected: rejectedIpc });
 }
 
 const VIEW_IDS = [
@@ -172,40 +64,8 @@ const VIEW_IDS = [
   'support',
 ] as const;
 
-/** Text that spills out of its box: elements whose content is wider than they are and that do not scroll. */
-async function overflowing(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const out: string[] = [];
-    for (const el of document.querySelectorAll<HTMLElement>('#app *')) {
-      if (el.closest('svg')) continue;
-      const style = getComputedStyle(el);
-      if (['auto', 'scroll', 'hidden', 'clip'].includes(style.overflowX)) continue;
-      if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0) {
-        out.push(
-          `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${el.className}: ${el.textContent?.slice(0, 40)}`,
-        );
-      }
-    }
-    return out;
-  });
-}
-
-async function showView(page: Page, id: string): Promise<void> {
-  await page.click(`#tab-${id}`);
-  await page.waitForSelector(`#content[data-view="${id}"]`);
-}
-
 beforeAll(async () => {
-  execFileSync(process.execPath, [path.join(root, 'scripts', 'build-ui.mjs')], { cwd: root });
-  const bundled = await build({
-    entryPoints: [path.join(__dirname, 'preload-stand-in.ts')],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-  });
-  standIn = bundled.outputFiles[0].text;
+  bench = await startRendererBench();
   mkdirSync(artifacts, { recursive: true });
 
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-renderer-'));
@@ -445,26 +305,10 @@ beforeAll(async () => {
     acceptPlaintextKeyStorage: () => keyStorage.acceptPlaintextKeyFile(),
     openExternal: async () => false,
   });
-
-  await startRendererServer();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await bench?.close();
   await operator?.close();
   await requester?.close();
   await gateway?.close();

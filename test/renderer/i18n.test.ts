@@ -18,7 +18,7 @@ import { EXACT, GLOSSARY, USED_IN } from '../../renderer/locales/glossary';
 const KEYS = Object.keys(en) as MessageKey[];
 const TRANSLATED = LOCALES.filter((l) => l.id !== 'en' && l.id !== PSEUDO_LOCALE);
 /** Words that stay as they are in every language: names and formats. */
-const NAMES = new Set(['Clawdesk', 'JSON', 'CSV', 'IP', 'Agent', 'Gateway', 'Host', 'Version', 's', 'min']);
+const NAMES = new Set(['Clawdesk', 'OpenClaw', 'JSON', 'CSV', 'IP', 'Agent', 'Gateway', 'Host', 'Version', 's', 'min']);
 /** Words that are spelled the same in a language and in English. */
 const COGNATES: Record<string, readonly MessageKey[]> = { fr: ['overview.port', 'nav.secrets'] };
 

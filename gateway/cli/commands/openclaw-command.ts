@@ -6,6 +6,7 @@ import { resolveOpenclawTarget } from '../../openclaw/gateway-target';
 import { locateOpenclawInstall } from '../../openclaw/install';
 import {
   installOpenclaw,
+  isPinnableOpenclawVersion,
   OpenclawInstallError,
   PINNED_OPENCLAW_VERSION,
   uninstallOpenclaw,
@@ -309,6 +310,10 @@ const status = async (io: CliIo, flags: Flags): Promise<number> => {
 };
 
 const install = async (io: CliIo, flags: Flags): Promise<number> => {
+  if (flags.version !== undefined && !isPinnableOpenclawVersion(flags.version))
+    throw new UsageError(
+      `--version takes a plain version such as ${PINNED_OPENCLAW_VERSION}, not ${JSON.stringify(flags.version)}`,
+    );
   const { dataDir } = await context(io, flags);
   if (liveSupervisorRecord(dataDir)) {
     io.stderr('clawdesk openclaw: stop the running supervisor first (`clawdesk openclaw stop`)\n');
