@@ -43,6 +43,8 @@ export interface AppStatus {
     fix?: string;
     /** Where OpenClaw's gateway output is logged (supervised mode). */
     logFile?: string;
+    /** The gateway runs but will refuse work for this reason (e.g. legacy exec approvals in OpenClaw's state dir). */
+    warning?: { message: string; fix: string };
   };
   pendingApprovals: number;
   pendingPairings: number;

@@ -97,6 +97,8 @@ export interface GatewayStatusView {
   fix?: string;
   /** Where OpenClaw's output goes (supervised). */
   logFile?: string;
+  /** It runs but will refuse work (gateway/openclaw/legacy-exec-approvals.ts). */
+  warning?: { message: string; fix: string };
 }
 
 /**
@@ -247,6 +249,7 @@ export class GatewayController {
       detail: this.detail,
       fix: this.fix,
       logFile: this.supervisor ? this.options.openclaw?.logFile : undefined,
+      warning: supervised?.warning,
     };
   }
 

@@ -233,6 +233,13 @@ export const statusView: View = async (ctx) => {
           h('dd', { 'data-testid': 'gateway-owner' }, s.gateway.owner.description),
         ),
         s.gateway.error ? h('p', { className: 'error', role: 'alert' }, s.gateway.error) : null,
+        s.gateway.warning
+          ? h(
+              'p',
+              { className: 'warning', role: 'alert', 'data-testid': 'gateway-warning' },
+              `${s.gateway.warning.message}. ${s.gateway.warning.fix}`,
+            )
+          : null,
         s.gateway.handOver ? h('p', { className: 'note' }, s.gateway.handOver) : null,
         h(
           'div',

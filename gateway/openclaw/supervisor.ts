@@ -7,6 +7,7 @@ import { connectGateway, GatewayClientError, type GatewaySession } from '../clie
 import { TERMINAL_CONNECT_CODES } from '../node-host/reconnecting-session';
 import { resolveOpenclawTarget, type OpenclawTarget } from './gateway-target';
 import type { OpenclawInstall } from './install';
+import { legacyExecApprovalsWarning, type StateWarning } from './legacy-exec-approvals';
 import { OutputLog } from './output-log';
 import {
   findPortOwner,
@@ -47,7 +48,14 @@ export type SupervisorStateName =
   | 'failed';
 
 export type SupervisorFailureCode =
-  'port-busy' | 'config-invalid' | 'doctor-failed' | 'crash-loop' | 'not-ready' | 'spawn-failed' | 'auth-failed';
+  | 'port-busy'
+  | 'config-invalid'
+  | 'doctor-failed'
+  | 'legacy-exec-approvals'
+  | 'crash-loop'
+  | 'not-ready'
+  | 'spawn-failed'
+  | 'auth-failed';
 
 export interface ExitInfo {
   code: number | null;
@@ -85,6 +93,8 @@ export interface SupervisorStatus {
   lastShutdown?: ShutdownNotice;
   /** Where the child's output goes. */
   logFile: string;
+  /** Something about OpenClaw's state that will make it refuse work though it runs (see legacy-exec-approvals.ts). */
+  warning?: StateWarning;
   since: number;
 }
 
@@ -216,9 +226,19 @@ export function stopCommand(
 
 function killTree(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): void {
   if (child.pid === undefined) return;
-  const how = stopCommand(child.pid, signal === 'SIGKILL');
+  const force = signal === 'SIGKILL';
+  const how = stopCommand(child.pid, force);
   if (how.kind === 'spawn') {
-    spawn(how.command, how.args, { windowsHide: true, stdio: 'ignore' }).on('error', () => undefined);
+    // Where the forced taskkill cannot run or refuses (Wine's rejects /T; a stripped-down image may lack it), the
+    // child itself is terminated, so a forced stop always ends it.
+    const terminateChild = () => {
+      if (force && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
+    spawn(how.command, how.args, { windowsHide: true, stdio: 'ignore' })
+      .on('error', terminateChild)
+      .on('exit', (code) => {
+        if (code !== 0) terminateChild();
+      });
     return;
   }
   try {
@@ -230,6 +250,20 @@ function killTree(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): void {
     } catch {
       // gone
     }
+  }
+}
+
+/**
+ * Stops a child and its tree: the graceful stop first (SIGTERM; `taskkill /T` on Windows), the forced one after
+ * `graceMs`; resolves once `exited` has (the child's exit). Exported for the Windows tier.
+ */
+export async function endChildTree(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<void> {
+  killTree(child, 'SIGTERM');
+  const forced = setTimeout(() => killTree(child, 'SIGKILL'), graceMs);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(forced);
   }
 }
 
@@ -363,6 +397,7 @@ export class OpenclawSupervisor extends EventEmitter {
       logFile: this.options.logFile,
       lastExit: this.status_.lastExit,
       lastShutdown: this.status_.lastShutdown,
+      warning: this.status_.warning,
     };
     this.status_ = { ...keep, ...patch, since: Date.now() };
     this.log(
@@ -394,6 +429,8 @@ export class OpenclawSupervisor extends EventEmitter {
       });
       this.status_.port = this.target.port;
       this.status_.url = `ws://127.0.0.1:${this.target.port}`;
+      this.status_.warning = legacyExecApprovalsWarning(this.target.stateDir);
+      if (this.status_.warning) this.log('warn', `${this.status_.warning.message}. Fix: ${this.status_.warning.fix}`);
       if (!this.target.configExists && !this.target.token && !this.target.password)
         this.generatedToken ??= randomBytes(24).toString('base64url');
       await this.spawnGeneration();
@@ -693,10 +730,7 @@ export class OpenclawSupervisor extends EventEmitter {
   /** SIGTERM, then SIGKILL to the tree after the grace period; resolves when the child exited. */
   private async terminate(gen: Generation): Promise<void> {
     if (gen.exited) return;
-    killTree(gen.child, 'SIGTERM');
-    const forced = setTimeout(() => killTree(gen.child, 'SIGKILL'), this.options.stopGraceMs ?? 20_000);
-    await gen.exitedPromise;
-    clearTimeout(forced);
+    await endChildTree(gen.child, gen.exitedPromise, this.options.stopGraceMs ?? 20_000);
   }
 
   private async onExit(gen: Generation, exit: ExitInfo): Promise<void> {
@@ -747,6 +781,7 @@ export class OpenclawSupervisor extends EventEmitter {
   private async onConfigExit(): Promise<void> {
     const configPath = this.target!.configPath;
     if (this.repairUsed) {
+      if (this.legacyApprovalsBlock()) return;
       return this.set({
         state: 'failed',
         code: 'config-invalid',
@@ -763,6 +798,7 @@ export class OpenclawSupervisor extends EventEmitter {
     const result = await this.runDoctor();
     if (this.stopIntent) return this.set({ state: 'stopped', reason: 'stopped during repair' });
     if (result.code !== 0) {
+      if (this.legacyApprovalsBlock(result)) return;
       return this.set({
         state: 'failed',
         code: 'doctor-failed',
@@ -772,6 +808,30 @@ export class OpenclawSupervisor extends EventEmitter {
     }
     this.log('info', 'doctor finished; starting the gateway once more');
     await this.serial(() => (this.stopIntent ? Promise.resolve() : this.spawnGeneration()));
+  }
+
+  /**
+   * OpenClaw 2026.9.6 will not start (exit 78, "maintenance required") while legacy exec approvals wait in its state
+   * dir for its doctor, and the doctor can fail to import them. Then the cause is that file, not the config: said
+   * with the way out. Decided from the file's presence (as OpenClaw's own gate decides), never from stderr.
+   */
+  private legacyApprovalsBlock(doctor?: {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    timedOut: boolean;
+  }): boolean {
+    const stateDir = this.target!.stateDir;
+    const warning = legacyExecApprovalsWarning(stateDir);
+    if (!warning) return false;
+    const file = path.join(stateDir, 'exec-approvals.json');
+    this.set({
+      state: 'failed',
+      code: 'legacy-exec-approvals',
+      warning,
+      reason: `OpenClaw will not start while ${file} holds exec approvals it has not imported (exit 78)${doctor ? `, and \`openclaw doctor --fix\` did not import them (${doctor.timedOut ? 'timed out' : describeExit(doctor)})` : ''}`,
+      fix: `Run \`openclaw doctor --fix\` with OPENCLAW_STATE_DIR set to ${stateDir} and read why it cannot import them; or move ${file} out of the state dir (OpenClaw then starts with no exec allowlist, and commands are asked again). Then start again. The log ${this.options.logFile} has OpenClaw's message.`,
+    });
+    return true;
   }
 
   private runDoctor(): Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }> {

@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConnection, GatewayModule } from '../../gateway/server/gateway-module';
+import { launchHeadlessChromium } from '../helpers/chromium';
 import { startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
 
 /**
@@ -10,17 +11,6 @@ import { startTestGateway, TOKEN, type TestGateway } from './helpers/harness';
  * A real headless Chromium loads a page from another loopback port and tries to connect; the gateway must
  * refuse it in every auth mode and with every credential, while the dashboard's allowlisted origin works.
  */
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 interface PageOutcome {
   challenge: boolean;
@@ -101,7 +91,7 @@ describe('cross-site WebSocket hijacking from a real browser', () => {
       p.startsWith('/sandbox') ? SANDBOX_PAGE(sandboxParams.url, sandboxParams.params) : PAGE,
     );
     dashboard = await servePages(() => PAGE);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    browser = await launchHeadlessChromium();
     page = await browser.newPage();
   }, 60_000);
 

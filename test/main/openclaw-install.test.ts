@@ -253,20 +253,10 @@ describe('OpenclawInstallService', () => {
 });
 
 describe('first run: "Install OpenClaw" shows its progress and then supervises it', () => {
-  function controllerStub() {
-    const modes: string[] = [];
-    const c = {
-      setMode: async (mode: string) => void modes.push(mode),
-      gatewayMode: () => 'clawdesk-builtin',
-      status: () => ({ state: 'stopped' }),
-    } as unknown as GatewayController;
-    return { c, modes };
-  }
-
-  it('the answer "Install OpenClaw" opens the progress, installs the pinned version, and chooses supervised', async () => {
+  /** A machine with nothing of OpenClaw; the person answers "Install OpenClaw" to the first-run question. */
+  async function firstRunInstall(install: Parameters<typeof setupGatewayModes>[0]['install']) {
     const dialog = new FakeDialog();
     let shown = 0;
-    const versions: string[] = [];
     const modes = setupGatewayModes({
       userDataDir: tmp(),
       dataDir: tmp(),
@@ -275,47 +265,45 @@ describe('first run: "Install OpenClaw" shows its progress and then supervises i
       dialog: dialog.api,
       log: () => undefined,
       showInstallProgress: () => shown++,
-      install: async ({ version, onProgress }) => {
-        versions.push(version);
-        onProgress({ phase: 'done', fraction: 1, message: 'done' });
-        return fakeInstall(version, tmp());
-      },
+      install,
     });
-    const { c, modes: chosen } = controllerStub();
-    const started = modes.chooseAtStart(c);
+    const chosen: string[] = [];
+    const controller = {
+      setMode: async (mode: string) => void chosen.push(mode),
+      gatewayMode: () => 'clawdesk-builtin',
+      status: () => ({ state: 'stopped' }),
+    } as unknown as GatewayController;
+    const started = modes.chooseAtStart(controller);
     const box = await dialog.box(0);
     box.answer((box.options.buttons ?? []).indexOf('Install OpenClaw'));
-    await started;
-    expect(shown).toBe(1);
+    return { modes, dialog, chosen, started, shown: () => shown };
+  }
+
+  it('the answer "Install OpenClaw" opens the progress, installs the pinned version, and chooses supervised', async () => {
+    const versions: string[] = [];
+    const run = await firstRunInstall(async ({ version, onProgress }) => {
+      versions.push(version);
+      onProgress({ phase: 'done', fraction: 1, message: 'done' });
+      return fakeInstall(version, tmp());
+    });
+    await run.started;
+    expect(run.shown()).toBe(1);
     expect(versions).toEqual([PINNED_OPENCLAW_VERSION]);
-    expect(chosen).toEqual(['openclaw-supervised']);
-    expect(modes.settings.current()?.mode).toBe('openclaw-supervised');
+    expect(run.chosen).toEqual(['openclaw-supervised']);
+    expect(run.modes.settings.current()?.mode).toBe('openclaw-supervised');
   });
 
   it('a failed install is shown with its reason and fix; nothing is remembered', async () => {
-    const dialog = new FakeDialog();
-    const modes = setupGatewayModes({
-      userDataDir: tmp(),
-      dataDir: tmp(),
-      port: 1,
-      env: { PATH: '', HOME: tmp() },
-      dialog: dialog.api,
-      log: () => undefined,
-      install: async () => {
-        throw Object.assign(new Error('npm install failed (exit 1): ETIMEDOUT'), { fix: 'Check the network.' });
-      },
+    const run = await firstRunInstall(async () => {
+      throw Object.assign(new Error('npm install failed (exit 1): ETIMEDOUT'), { fix: 'Check the network.' });
     });
-    const { c, modes: chosen } = controllerStub();
-    const started = modes.chooseAtStart(c);
-    const box = await dialog.box(0);
-    box.answer((box.options.buttons ?? []).indexOf('Install OpenClaw'));
-    const error = await dialog.box(1);
+    const error = await run.dialog.box(1);
     expect(error.options.detail).toContain('npm install failed (exit 1): ETIMEDOUT.');
     expect(error.options.detail).toContain('Check the network.');
     error.answer(0);
-    await started;
-    expect(chosen).toEqual(['clawdesk-builtin']);
-    expect(modes.settings.current()).toBeUndefined();
-    expect(modes.installs.view().lastResult).toMatchObject({ ok: false, fix: 'Check the network.' });
+    await run.started;
+    expect(run.chosen).toEqual(['clawdesk-builtin']);
+    expect(run.modes.settings.current()).toBeUndefined();
+    expect(run.modes.installs.view().lastResult).toMatchObject({ ok: false, fix: 'Check the network.' });
   });
 });

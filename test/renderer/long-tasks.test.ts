@@ -60,6 +60,7 @@ let installed: LocateResult = {
 };
 let gatewayMode: GatewayModeId = 'clawdesk-builtin';
 let gatewayState: 'running' | 'attached' | 'stopped' = 'running';
+let gatewayWarning: { message: string; fix: string } | undefined;
 let controlUi: ControlUiResult = { opened: true };
 let controlUiCalls = 0;
 let migrationRun: { hooks: MigrationHooks; finish(view: MigrationView): void } | undefined;
@@ -148,6 +149,7 @@ beforeAll(async () => {
         url: 'ws://127.0.0.1:18789',
         owner: { kind: 'clawdesk', description: 'Clawdesk (this app)' },
         mode: gatewayMode,
+        warning: gatewayWarning,
       },
       secretsBackend: 'test',
     }),
@@ -313,7 +315,16 @@ describe('long tasks in the dashboard', () => {
 
     gatewayState = 'attached';
     controlUi = { opened: true };
+    // A gateway that runs but will refuse work says so, with the fix, in its tile.
+    gatewayWarning = {
+      message: 'OpenClaw will not start, or refuses every command, while /s/exec-approvals.json exists',
+      fix: 'Run `openclaw doctor --fix`.',
+    };
     p = await open('#status');
+    expect(await p.textContent('[data-testid="gateway-warning"]')).toBe(
+      'OpenClaw will not start, or refuses every command, while /s/exec-approvals.json exists. Run `openclaw doctor --fix`.',
+    );
+    gatewayWarning = undefined;
     await p.click('button:has-text("Open OpenClaw Control UI")');
     await p.waitForFunction(() => /done/.test(document.querySelector('#status-line')?.textContent ?? ''));
     expect(controlUiCalls).toBe(1);

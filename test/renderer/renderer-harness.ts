@@ -4,10 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { AppEvent, InvokeApi } from '../../common/ipc-contract';
 import type { IpcMainInvokeEvent, IpcMainLike } from '../../main/electron-facades';
 import { registerIpcHandlers } from '../../main/ipc/ipc-router';
+import { launchHeadlessChromium } from '../helpers/chromium';
 import { appResponseHeaders, resolveAppAsset } from '../../main/window-security';
 
 /**
@@ -47,19 +48,8 @@ export async function startRendererBench(): Promise<RendererBench> {
     res.writeHead(200, appResponseHeaders(asset.mimeType)).end(readFileSync(asset.file));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchHeadlessChromium();
+
   return {
     browser,
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

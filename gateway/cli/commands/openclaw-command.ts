@@ -96,6 +96,7 @@ function printStatus(io: CliIo, flags: Flags, status: SupervisorStatus | Record<
   const s = status as SupervisorStatus;
   io.stdout(`OpenClaw gateway: ${s.state} - ${s.reason}\n`);
   if (s.fix) io.stdout(`  Fix: ${s.fix}\n`);
+  if (s.warning) io.stdout(`  Warning: ${s.warning.message}\n  Fix: ${s.warning.fix}\n`);
 }
 
 const start = async (io: CliIo, flags: Flags): Promise<number> => {

@@ -3,21 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { consoleCodePage, decoderForCodePage, killProcessTree, runProcess } from '../../../gateway/exec/process-runner';
-import { PROFILE, cleanEnv, freshDir } from './tier';
+import { isAlive, PROFILE, cleanEnv, freshDir } from './tier';
 
 /** The exec runner's Windows paths under Windows Node: cmd.exe, quoting and ^ escapes, exit codes, decoding, taskkill. */
 
 const CMD = path.join(process.env.SystemRoot ?? 'C:\\windows', 'System32', 'cmd.exe');
 const env = () => cleanEnv();
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 void describe('process-runner under Windows Node', { timeout: 120_000 }, () => {
   void it('cmd.exe lives in %SystemRoot%\\System32', () => {

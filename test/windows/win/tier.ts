@@ -20,6 +20,16 @@ export const E_KIND = process.env.CLAWDESK_TIER_E_KIND ?? 'directory';
 if (process.platform !== 'win32')
   throw new Error(`the Windows suites must run under Windows Node (this is ${process.platform})`);
 
+/** Whether a process with this PID still exists (signal 0 only asks). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A fresh, empty directory (removed first if it exists). */
 export function freshDir(dir: string): string {
   fs.rmSync(dir, { recursive: true, force: true });
