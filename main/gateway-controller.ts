@@ -198,6 +198,9 @@ export class GatewayController {
   afterWake(): Promise<void> {
     return this.run(async () => {
       if (this.state === 'stopped' || this.state === 'error') return;
+      // A runner or approver waiting out a backoff from before the sleep tries again now, not up to 30 s later.
+      for (const live of [this.attachment?.node, this.attachment?.approvals, this.node, this.approvals])
+        live?.reconnectNow();
       if (this.supervisor) {
         await this.supervisor.checkReady();
         return;

@@ -62,6 +62,8 @@ export interface ApprovalClientOptions {
 export interface ApprovalClientHandle {
   session(): GatewaySession | undefined;
   status(): SessionStatus;
+  /** Ends a pending reconnect wait now (resume from sleep, network back); false when none is pending. */
+  reconnectNow(): boolean;
   stop(): Promise<void>;
 }
 
@@ -189,6 +191,7 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
   return {
     session: () => live.session,
     status: () => live.status,
+    reconnectNow: () => live.reconnectNow(),
     stop: async () => {
       for (const a of active.values()) a.abort();
       await live.stop();

@@ -60,6 +60,8 @@ export interface NodeHostHandle {
   /** The live session, when connected. */
   session(): GatewaySession | undefined;
   status(): SessionStatus;
+  /** Ends a pending reconnect wait now (resume from sleep, network back); false when none is pending. */
+  reconnectNow(): boolean;
   stop(): Promise<void>;
 }
 
@@ -321,6 +323,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
     legacyApprovals,
     session: () => session.session,
     status: () => session.status,
+    reconnectNow: () => session.reconnectNow(),
     stop: async () => {
       runner.killRunning();
       await session.stop();

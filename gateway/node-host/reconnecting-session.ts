@@ -7,8 +7,10 @@ import {
 } from '../client/gateway-client';
 
 /**
- * Keeps one protocol session alive: reconnects with exponential backoff (1 s doubling to 30 s), retries on
+ * Keeps one protocol session alive: reconnects with jittered exponential backoff (1 s doubling to 30 s, ±20 %, so
+ * the runners and approvers of one gateway do not come back in lockstep after it restarts), retries on
  * 1012/1013/4001 and transport errors, and stops on the reference's terminal connect errors (spec 1.7).
+ * `reconnectNow()` skips a pending wait (resume from sleep, the network came back).
  */
 
 /** Detail codes after which the reference client stops reconnecting. */
@@ -30,6 +32,10 @@ export const TERMINAL_CONNECT_CODES = new Set([
 export interface ReconnectOptions {
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Each wait is the backoff times 1 ± this (default 0.2; 0 for none). */
+  jitter?: number;
+  /** 0..1; injectable for tests. */
+  random?: () => number;
 }
 
 export type SessionStatus =
@@ -151,10 +157,25 @@ export class ReconnectingSession extends EventEmitter {
   }
 
   private schedule(error: string, delay?: number, pairingRequestId?: string): void {
-    const wait = delay ?? this.backoff;
+    const base = delay ?? this.backoff;
     this.backoff = Math.min(this.backoff * 2, this.reconnect.maxBackoffMs ?? 30_000);
+    const jitter = Math.min(1, Math.max(0, this.reconnect.jitter ?? 0.2));
+    const wait = Math.max(0, Math.round(base * (1 + (2 * (this.reconnect.random ?? Math.random)() - 1) * jitter)));
     this.setStatus({ state: 'waiting', retryInMs: wait, error, pairingRequestId });
     this.timer = setTimeout(() => void this.attempt(), wait);
+  }
+
+  /**
+   * Ends a pending wait now, with the backoff back at its start: the machine woke up or the network changed, so the
+   * last failure says nothing about this attempt. A live session is left alone; it reports its own loss.
+   */
+  reconnectNow(): boolean {
+    if (this.stopped || this.status.state !== 'waiting') return false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.backoff = this.reconnect.initialBackoffMs ?? 1000;
+    void this.attempt();
+    return true;
   }
 
   async stop(): Promise<void> {
