@@ -342,9 +342,18 @@ async function main(): Promise<number> {
   const mainEventLoop = await benchMainEventLoop({ seconds: values.quick ? 1 : 5 }).then(
     (f) => {
       console.log(
-        `main-process event-loop delay: idle p99 ${f.idle.p99} ms; at ${f.loaded.achievedRps} RPC/s p99 ${f.loaded.p99} ms, max ${f.loaded.max} ms (target p99 ≤ 10 ms)`,
+        `main-process event-loop delay: idle p99 ${f.idle.p99} ms; at ${f.loaded.achievedRps} RPC/s p99 ${f.loaded.p99} ms, max ${f.loaded.max} ms; with ${f.approvals.pending} approvals waiting p99 ${f.approvals.p99} ms (target p99 ≤ 10 ms)`,
       );
-      return { ...f, targetP99Ms: 10, targetRatio: round(10 / Math.max(f.loaded.p99, 0.001), 2) };
+      console.log(
+        `approval hand-off in the app (agent's request → tray shows it), ${f.approvals.pending} arriving under load: p50 ${f.approvals.handOffP50} ms, p99 ${f.approvals.handOffP99} ms (target ≤ 20 ms)`,
+      );
+      return {
+        ...f,
+        targetP99Ms: 10,
+        targetRatio: round(10 / Math.max(f.loaded.p99, f.approvals.p99, 0.001), 2),
+        handOffTargetMs: 20,
+        handOffRatio: round(20 / Math.max(f.approvals.handOffP99, 0.001), 2),
+      };
     },
     (error: Error) => ({ error: error.message }),
   );

@@ -875,7 +875,7 @@ function migrationControls(progress: MigrationProgressView | null, ctx: ViewCont
     h(
       'button',
       { type: 'button', disabled: progress !== null, onclick: () => void runMigration(true, ctx) },
-      'Preview migration',
+      t('migration.preview'),
     ),
   );
   if (!progress) return slot;
@@ -897,23 +897,15 @@ function migrationResult(m: MigrationView, ctx: ViewContext): HTMLElement {
   return h(
     'div',
     {},
-    h(
-      'h4',
-      {},
-      m.dryRun
-        ? 'Migration preview (dry run, nothing changed)'
-        : m.applied
-          ? 'Migration applied'
-          : 'Nothing was migrated',
-    ),
+    h('h4', {}, t(m.dryRun ? 'migration.previewTitle' : m.applied ? 'migration.applied' : 'migration.nothingMigrated')),
     m.steps.length === 0
-      ? h('p', { className: 'empty' }, 'Nothing to migrate.')
+      ? h('p', { className: 'empty' }, t('migration.nothingToMigrate'))
       : h('ol', {}, ...m.steps.map((step) => h('li', {}, `${step.action}: ${step.detail}`))),
     m.dryRun && m.steps.length > 0
       ? h(
           'button',
           { type: 'button', className: 'danger', onclick: () => void runMigration(false, ctx) },
-          'Migrate now',
+          t('migration.now'),
         )
       : null,
   );
@@ -936,22 +928,22 @@ export const stateView: View = async (ctx) => {
   return h(
     'section',
     { 'aria-labelledby': 'state-h' },
-    h('h2', { id: 'state-h' }, 'State directories'),
+    h('h2', { id: 'state-h' }, t('state.title')),
     table(
-      'State directories found',
-      ['Directory', 'Source', 'Exists', 'Active', 'Notes'],
+      t('state.tableCaption'),
+      [t('state.colDirectory'), t('state.colSource'), t('state.colExists'), t('state.colActive'), t('state.colNotes')],
       s.dirs.map((d) => [
-        h('code', {}, d.path),
+        h('code', { dir: 'ltr' }, d.path),
         d.source,
-        d.exists ? 'yes' : 'no',
-        d.active ? 'yes' : 'no',
+        t(d.exists ? 'state.yes' : 'state.no'),
+        t(d.active ? 'state.yes' : 'state.no'),
         d.notes.join('; ') || '—',
       ]),
-      'No state directories found.',
+      t('state.none'),
     ),
-    h('h3', {}, 'Doctor'),
+    h('h3', {}, t('state.doctor')),
     s.findings.length === 0
-      ? h('p', { className: 'empty' }, 'No findings.')
+      ? h('p', { className: 'empty' }, t('state.noFindings'))
       : h(
           'ul',
           { className: 'findings' },
@@ -959,13 +951,13 @@ export const stateView: View = async (ctx) => {
             h(
               'li',
               { className: `finding ${f.severity}` },
-              h('strong', {}, `${f.severity}: `),
+              h('strong', {}, `${t('state.severity', { severity: f.severity })}: `),
               f.message,
-              f.fix ? h('span', { className: 'fix' }, ` Fix: ${f.fix}`) : null,
+              f.fix ? h('span', { className: 'fix' }, ' ', t('state.fix', { fix: f.fix })) : null,
             ),
           ),
         ),
-    h('h3', {}, 'Migration'),
+    h('h3', {}, t('migration.title')),
     migrationControls(progress, ctx),
     h('div', { id: 'migration', 'aria-live': 'polite' }, kept && !progress ? migrationResult(kept, ctx) : null),
   );

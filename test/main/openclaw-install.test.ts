@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { LocateResult, OpenclawInstall } from '../../gateway/openclaw/install';
-import { INSTALL_MARKER, PINNED_OPENCLAW_VERSION, type InstallProgress } from '../../gateway/openclaw/installer';
+import type { LocateResult } from '../../gateway/openclaw/install';
+import { INSTALL_MARKER, PINNED_OPENCLAW_VERSION } from '../../gateway/openclaw/installer';
 import type { GatewayController } from '../../main/gateway-controller';
 import { setupGatewayModes } from '../../main/gateway-mode-setup';
 import { IPC_ARG_SCHEMAS } from '../../main/ipc/ipc-schemas';
 import { OpenclawInstallService, type OpenclawInstallServiceOptions } from '../../main/openclaw-install';
+import { controllableInstaller, fakeOpenclawInstall, type FakeInstallRun } from '../helpers/fake-openclaw-installer';
 import { FakeDialog } from './fakes';
 
 /**
@@ -34,19 +35,6 @@ const MISSING: LocateResult = {
   tried: [],
 };
 
-function fakeInstall(version: string, root: string): OpenclawInstall {
-  return {
-    root,
-    entry: path.join(root, 'node_modules', 'openclaw', 'openclaw.mjs'),
-    packageDir: path.join(root, 'node_modules', 'openclaw'),
-    openclawVersion: version,
-    nodeRange: '>=26.1.0',
-    nodeBin: '/usr/bin/node',
-    nodeVersion: 'v26.10.0',
-    source: 'clawdesk-data-dir',
-  };
-}
-
 /** A controllable installer: each run waits for the test (or a cancel). */
 function harness(patch: Partial<OpenclawInstallServiceOptions> = {}) {
   const userData = tmp();
@@ -55,39 +43,16 @@ function harness(patch: Partial<OpenclawInstallServiceOptions> = {}) {
   let busy: string | undefined;
   let notified = 0;
   const logs: string[] = [];
-  const runs: Array<{
-    version: string;
-    signal: AbortSignal;
-    onProgress(p: InstallProgress): void;
-    done(): void;
-    fail(e: Error): void;
-  }> = [];
+  const runs: FakeInstallRun[] = [];
   const service = new OpenclawInstallService({
     settingsFile: path.join(userData, 'openclaw-install.json'),
     dataDir,
     locate: () => located,
     busyReason: () => busy,
-    install: ({ version, signal, onProgress }) =>
-      new Promise((resolve, reject) => {
-        runs.push({
-          version,
-          signal,
-          onProgress,
-          done: () => {
-            located = { ok: true, install: fakeInstall(version, path.join(dataDir, 'openclaw')) };
-            resolve(located.install);
-          },
-          fail: reject,
-        });
-        signal.addEventListener('abort', () =>
-          reject(
-            Object.assign(new Error('the OpenClaw install was cancelled'), {
-              code: 'cancelled',
-              fix: 'Nothing changed.',
-            }),
-          ),
-        );
-      }),
+    install: controllableInstaller(path.join(dataDir, 'openclaw'), {
+      started: (run) => runs.push(run),
+      installed: (install) => (located = { ok: true, install }),
+    }),
     notify: () => notified++,
     log: (level, message) => logs.push(`${level}: ${message}`),
     now: () => 1_000,
@@ -284,7 +249,7 @@ describe('first run: "Install OpenClaw" shows its progress and then supervises i
     const run = await firstRunInstall(async ({ version, onProgress }) => {
       versions.push(version);
       onProgress({ phase: 'done', fraction: 1, message: 'done' });
-      return fakeInstall(version, tmp());
+      return fakeOpenclawInstall(version, tmp());
     });
     await run.started;
     expect(run.shown()).toBe(1);

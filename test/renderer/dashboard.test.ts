@@ -649,7 +649,7 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
       expect(await page.getAttribute('html', 'lang')).toBe(locale.id);
       expect(await page.getAttribute('html', 'dir')).toBe(locale.dir);
       expect(await page.textContent('#tab-status')).toBe(locale.catalog['nav.status']);
-      for (const id of ['status', 'activity', 'approvals'] as const) {
+      for (const id of ['status', 'activity', 'state', 'approvals'] as const) {
         await showView(page, id);
         await page.screenshot({ path: path.join(artifacts, `${id}-${locale.id}-${scheme}.png`), fullPage: true });
         expect(await overflowing(page), `${id} ${locale.id}`).toEqual([]);

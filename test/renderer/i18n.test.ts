@@ -20,7 +20,11 @@ const TRANSLATED = LOCALES.filter((l) => l.id !== 'en' && l.id !== PSEUDO_LOCALE
 /** Words that stay as they are in every language: names and formats. */
 const NAMES = new Set(['Clawdesk', 'OpenClaw', 'JSON', 'CSV', 'IP', 'Agent', 'Gateway', 'Host', 'Version', 's', 'min']);
 /** Words that are spelled the same in a language and in English. */
-const COGNATES: Record<string, readonly MessageKey[]> = { fr: ['overview.port', 'nav.secrets'] };
+const COGNATES: Record<string, readonly MessageKey[]> = {
+  fr: ['overview.port', 'nav.secrets', 'migration.title'],
+  de: ['migration.title'],
+  es: ['state.no'],
+};
 
 /** Every placeholder a message uses, with its kind: "total:plural", "cwd:argument", nested ones included. */
 function placeholders(elements: MessageFormatElement[], out = new Set<string>()): Set<string> {

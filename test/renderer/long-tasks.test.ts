@@ -11,11 +11,12 @@ import type {
   MigrationView,
 } from '../../common/ipc-contract';
 import type { LocateResult } from '../../gateway/openclaw/install';
-import { PINNED_OPENCLAW_VERSION, type InstallProgress } from '../../gateway/openclaw/installer';
+import { PINNED_OPENCLAW_VERSION } from '../../gateway/openclaw/installer';
 import { ApprovalHistory } from '../../main/approval-history';
 import { DashboardService, type MigrationHooks } from '../../main/dashboard-service';
 import { LogBuffer } from '../../main/log-buffer';
 import { OpenclawInstallService } from '../../main/openclaw-install';
+import { controllableInstaller, type FakeInstallRun } from '../helpers/fake-openclaw-installer';
 import {
   axeViolations,
   openAppPage,
@@ -42,15 +43,7 @@ let page: ProbedPage | undefined;
 const rejectedIpc: string[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'clawdesk-long-tasks-'));
 
-/** What the fake installer does next: the test moves it step by step. */
-interface InstallRun {
-  version: string;
-  signal: AbortSignal;
-  progress(p: InstallProgress): void;
-  finish(): void;
-  fail(error: Error & { fix?: string }): void;
-}
-let installRun: InstallRun | undefined;
+let installRun: FakeInstallRun | undefined;
 let installed: LocateResult = {
   ok: false,
   code: 'install-missing',
@@ -101,40 +94,10 @@ beforeAll(async () => {
     dataDir: path.join(tmp, 'data'),
     locate: () => installed,
     busyReason: () => undefined,
-    install: ({ version, signal, onProgress }) =>
-      new Promise((resolve, reject) => {
-        installRun = {
-          version,
-          signal,
-          progress: onProgress,
-          finish: () => {
-            installed = {
-              ok: true,
-              install: {
-                root: path.join(tmp, 'data', 'openclaw'),
-                entry: path.join(tmp, 'data', 'openclaw', 'node_modules', 'openclaw', 'openclaw.mjs'),
-                packageDir: path.join(tmp, 'data', 'openclaw', 'node_modules', 'openclaw'),
-                openclawVersion: version,
-                nodeRange: '>=26.1.0',
-                nodeBin: '/bin/node',
-                nodeVersion: 'v26.10.0',
-                source: 'clawdesk-data-dir',
-              },
-            };
-            resolve(installed.install);
-          },
-          fail: reject,
-        };
-        // As the real installer: a cancel ends it with the `cancelled` error and nothing changed.
-        signal.addEventListener('abort', () =>
-          reject(
-            Object.assign(new Error('the OpenClaw install was cancelled'), {
-              code: 'cancelled',
-              fix: 'Nothing changed.',
-            }),
-          ),
-        );
-      }),
+    install: controllableInstaller(path.join(tmp, 'data', 'openclaw'), {
+      started: (run) => (installRun = run),
+      installed: (install) => (installed = { ok: true, install }),
+    }),
     notify: () => void broadcast(['openclaw-install']),
     log: () => undefined,
   });
@@ -209,7 +172,7 @@ describe('long tasks in the dashboard', () => {
     expect(run.version).toBe(PINNED_OPENCLAW_VERSION);
     await p.waitForSelector('#openclaw-install-bar');
     const statusCalls = p.ipc.calls('getStatus');
-    run.progress({ phase: 'install', fraction: 0.42, message: 'fetched 120 packages' });
+    run.onProgress({ phase: 'install', fraction: 0.42, message: 'fetched 120 packages' });
     await p.waitForFunction(
       () => document.querySelector('[data-testid="openclaw-install-percent"]')?.textContent === '42%',
     );
@@ -261,13 +224,13 @@ describe('long tasks in the dashboard', () => {
     await p.click('button:has-text("Install OpenClaw 2026.10.1")');
     const run = await until(() => installRun, 'the install to start');
     expect(run.version).toBe('2026.10.1');
-    run.progress({ phase: 'activate', fraction: 0.96, message: 'activating' });
+    run.onProgress({ phase: 'activate', fraction: 0.96, message: 'activating' });
     // The swap has begun: Cancel is gone, the bar stays.
     await p.waitForFunction(
       () => document.querySelector('[data-testid="openclaw-install-percent"]')?.textContent === '96%',
     );
     expect(await p.$('#openclaw-install-cancel')).toBeNull();
-    run.finish();
+    run.done();
     await p.waitForFunction(
       () =>
         document.querySelector('[data-testid="openclaw-installed"]')?.textContent ===
