@@ -14,7 +14,7 @@ import type { KeyStorageConsent } from './key-storage-consent';
 import { keyStorageName } from './key-storage-consent';
 import type { ControlUiOpener } from './control-ui';
 import type { LogBuffer } from './log-buffer';
-import type { OpenclawInstallService } from './openclaw-install';
+import { installThenResume, type OpenclawInstallService } from './openclaw-install';
 import type { PairingPrompts } from './pairing-prompts';
 import type { StartAtLogin } from './start-at-login';
 import { isVettedExternalUrl } from './window-security';
@@ -52,17 +52,7 @@ export function setupDashboardIpc(deps: DashboardIpcDeps): DashboardService {
     startAtLogin: deps.startAtLogin,
     openclawInstall: deps.openclawInstall && {
       view: () => deps.openclawInstall!.view(),
-      install: async () => {
-        const view = await deps.openclawInstall!.install();
-        // The supervised mode was waiting for exactly this install: start it now rather than at the next click.
-        if (
-          view.lastResult?.ok &&
-          controller.gatewayMode() === 'openclaw-supervised' &&
-          controller.status().state === 'error'
-        )
-          await controller.start();
-        return deps.openclawInstall!.view();
-      },
+      install: () => installThenResume(deps.openclawInstall!, controller),
       cancel: () => deps.openclawInstall!.cancel(),
       setPinnedVersion: (version) => deps.openclawInstall!.setPinnedVersion(version),
       uninstall: () => deps.openclawInstall!.uninstall(),

@@ -196,6 +196,20 @@ export class OpenclawInstallService {
   }
 }
 
+/**
+ * The dashboard's Install: once it succeeded, the supervised mode that was waiting for exactly this install (state
+ * `error`, nothing to run) is started at once rather than at the person's next click.
+ */
+export async function installThenResume(
+  installs: Pick<OpenclawInstallService, 'install' | 'view'>,
+  gateway: { gatewayMode(): string; status(): { state: string }; start(): Promise<void> },
+): Promise<OpenclawInstallView> {
+  const view = await installs.install();
+  if (view.lastResult?.ok && gateway.gatewayMode() === 'openclaw-supervised' && gateway.status().state === 'error')
+    await gateway.start();
+  return installs.view();
+}
+
 /** The installer's messages as sentences; a program's name (npm) keeps its own spelling. */
 function sentence(message: string): string {
   const text = /^(npm|node|openclaw)\b/.test(message) ? message : message.charAt(0).toUpperCase() + message.slice(1);

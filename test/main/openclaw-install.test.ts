@@ -7,7 +7,11 @@ import { INSTALL_MARKER, PINNED_OPENCLAW_VERSION } from '../../gateway/openclaw/
 import type { GatewayController } from '../../main/gateway-controller';
 import { setupGatewayModes } from '../../main/gateway-mode-setup';
 import { IPC_ARG_SCHEMAS } from '../../main/ipc/ipc-schemas';
-import { OpenclawInstallService, type OpenclawInstallServiceOptions } from '../../main/openclaw-install';
+import {
+  installThenResume,
+  OpenclawInstallService,
+  type OpenclawInstallServiceOptions,
+} from '../../main/openclaw-install';
 import { controllableInstaller, fakeOpenclawInstall, type FakeInstallRun } from '../helpers/fake-openclaw-installer';
 import { FakeDialog } from './fakes';
 
@@ -214,6 +218,42 @@ describe('OpenclawInstallService', () => {
     expect(removed.lastResult?.message).toMatch(/removed; OpenClaw’s own settings and data are untouched/);
     expect(removed.removable).toBe(false);
     expect(fs.readdirSync(h.dataDir)).toEqual([]);
+  });
+});
+
+describe('the dashboard’s Install, then the gateway that waited for it', () => {
+  function gateway(mode: string, state: string) {
+    let starts = 0;
+    return {
+      gatewayMode: () => mode,
+      status: () => ({ state }),
+      start: async () => void starts++,
+      starts: () => starts,
+    };
+  }
+
+  it('starts the supervised mode that was in error for want of an install, and nothing else', async () => {
+    for (const [mode, state, expected] of [
+      ['openclaw-supervised', 'error', 1],
+      ['openclaw-supervised', 'stopped', 0],
+      ['openclaw-supervised', 'running', 0],
+      ['clawdesk-builtin', 'error', 0],
+      ['openclaw-external', 'error', 0],
+    ] as const) {
+      const h = harness();
+      const g = gateway(mode, state);
+      const done = installThenResume(h.service, g);
+      (await until(() => h.runs[0])).done();
+      expect((await done).lastResult?.ok, `${mode} ${state}`).toBe(true);
+      expect(g.starts(), `${mode} ${state}`).toBe(expected);
+    }
+    // A failed install starts nothing.
+    const h = harness();
+    const g = gateway('openclaw-supervised', 'error');
+    const done = installThenResume(h.service, g);
+    (await until(() => h.runs[0])).fail(new Error('npm failed'));
+    expect((await done).lastResult?.ok).toBe(false);
+    expect(g.starts()).toBe(0);
   });
 });
 
