@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { drawTrayIcon, encodeIco, TRAY_ICO_SIZES, type TrayIconSpec } from './icon-art';
+import { badgeLabel, drawTrayIcon, encodeIco, TRAY_ICO_SIZES, type TrayIconSpec } from './icon-art';
 import type { MenuFactory, NativeImageFactory, NativeImageLike, TrayLike } from './electron-facades';
 import { trayIcon, trayMenu, trayTooltip, type TrayActions, type TrayInputs } from './tray-model';
 
@@ -16,22 +16,31 @@ export interface TrayControllerOptions {
 
 /**
  * Applies the tray model to the real tray: template images on macOS (the count goes in the title next to
- * the icon), multi-size .ico on Windows, PNG on Linux. Images are redrawn only when the icon state changes.
+ * the icon), multi-size .ico on Windows, PNG on Linux. Images are redrawn only when the picture changes.
  */
 export class TrayController {
   private lastIconKey?: string;
   private lastTooltip?: string;
+  private lastTitle?: string;
 
   constructor(private readonly options: TrayControllerOptions) {}
 
   update(inputs: TrayInputs): void {
     const { tray, menu, actions } = this.options;
     const spec = trayIcon(inputs);
-    const key = JSON.stringify(spec);
+    // Keyed by what is drawn: 10 and 11 waiting are the same "9+" picture, so a burst does not redraw it each time.
+    const key = JSON.stringify({ state: spec.state, badge: badgeLabel(spec) });
     if (key !== this.lastIconKey) {
       tray.setImage(this.image(spec));
-      if (this.options.platform === 'darwin') tray.setTitle(spec.count ? String(spec.count) : '');
       this.lastIconKey = key;
+    }
+    if (this.options.platform === 'darwin') {
+      // The exact count goes in the title beside the icon.
+      const title = spec.count ? String(spec.count) : '';
+      if (title !== this.lastTitle) {
+        tray.setTitle(title);
+        this.lastTitle = title;
+      }
     }
     const tooltip = trayTooltip(inputs);
     if (tooltip !== this.lastTooltip) {

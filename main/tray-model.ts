@@ -75,17 +75,34 @@ export function trayTooltip(inputs: TrayInputs): string {
   return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }
 
+/** A tray submenu lists this many waiting items at most; the rest are one line that opens the dashboard. */
+export const TRAY_LIST_LIMIT = 10;
+
+/**
+ * A burst of requests must not become a menu taller than the screen (nor a menu rebuilt with every one of them on
+ * each arrival): the first TRAY_LIST_LIMIT, oldest first, then "N more…".
+ */
+function listed(items: MenuItemOptions[], actions: TrayActions): MenuItemOptions[] {
+  if (items.length <= TRAY_LIST_LIMIT) return items;
+  const more = items.length - TRAY_LIST_LIMIT;
+  return [
+    ...items.slice(0, TRAY_LIST_LIMIT),
+    { type: 'separator' },
+    { label: `${more} more waiting: open the dashboard`, click: () => actions.openDashboard() },
+  ];
+}
+
 export function trayMenu(inputs: TrayInputs, actions: TrayActions): MenuItemOptions[] {
   const embedded = inputs.owner.kind === 'clawdesk' || inputs.owner.kind === 'none';
   const running = inputs.gateway === 'running' || inputs.gateway === 'starting' || inputs.gateway === 'degraded';
-  const approvals: MenuItemOptions[] = inputs.pendingApprovals.map((a) => ({
-    label: a.summary,
-    click: () => actions.showApproval(a.id),
-  }));
-  const pairings: MenuItemOptions[] = inputs.pendingPairings.map((p) => ({
-    label: p.summary,
-    click: () => actions.showPairing(p.requestId),
-  }));
+  const approvals = listed(
+    inputs.pendingApprovals.map((a) => ({ label: a.summary, click: () => actions.showApproval(a.id) })),
+    actions,
+  );
+  const pairings = listed(
+    inputs.pendingPairings.map((p) => ({ label: p.summary, click: () => actions.showPairing(p.requestId) })),
+    actions,
+  );
   const mode = inputs.mode;
   const modeItems: MenuItemOptions[] = mode
     ? [

@@ -327,4 +327,43 @@ describe('TrayController', () => {
     }
     expect(readdirSync(out).length).toBeGreaterThanOrEqual(7);
   });
+
+  it('a burst of 100 approvals: the picture is drawn once per badge (1…9, 9+), the title keeps the exact count', () => {
+    const tray = new FakeTray();
+    const images = fakeImages();
+    const controller = new TrayController({
+      tray: tray.api,
+      menu: tray.menu,
+      images,
+      platform: 'darwin',
+      iconCacheDir: '/nonexistent',
+      actions,
+    });
+    const pending: TrayInputs['pendingApprovals'] = [];
+    for (let i = 1; i <= 100; i++) {
+      pending.push({ id: `a${i}`, summary: `echo ${i}` });
+      controller.update({ ...base, pendingApprovals: [...pending] });
+      expect(tray.title).toBe(String(i));
+    }
+    expect(tray.images).toHaveLength(10);
+    expect(tray.tooltip).toContain('100 approvals waiting');
+  });
+
+  it('the tray lists ten waiting approvals at most, oldest first; the rest open the dashboard', () => {
+    const { calls, actions: recorded } = recordingActions();
+    const pendingApprovals = Array.from({ length: 25 }, (_, i) => ({ id: `a${i + 1}`, summary: `echo ${i + 1}` }));
+    const menu = trayMenu({ ...base, pendingApprovals }, recorded);
+    const item = menu.find((m) => m.id === 'approvals')!;
+    expect(item.label).toBe('Pending approvals (25)');
+    const sub = item.submenu as Electron.MenuItemConstructorOptions[];
+    expect(sub.slice(0, 10).map((m) => m.label)).toEqual(pendingApprovals.slice(0, 10).map((a) => a.summary));
+    expect(sub[10].type).toBe('separator');
+    expect(sub[11].label).toBe('15 more waiting: open the dashboard');
+    sub[11].click?.({} as Electron.MenuItem, undefined, {});
+    sub[0].click?.({} as Electron.MenuItem, undefined, {});
+    expect(calls).toEqual(['dashboard', 'approval:a1']);
+    // Ten or fewer: all of them, nothing more.
+    const few = trayMenu({ ...base, pendingApprovals: pendingApprovals.slice(0, 10) }, recorded);
+    expect((few.find((m) => m.id === 'approvals')!.submenu as unknown[]).length).toBe(10);
+  });
 });
