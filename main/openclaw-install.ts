@@ -19,6 +19,7 @@ import {
  */
 
 export const OPENCLAW_INSTALL_SETTINGS_FILE = 'openclaw-install.json';
+const LOCATE_FRESH_MS = 5_000;
 
 const settingsSchema = z.object({
   version: z.literal(1),
@@ -50,6 +51,8 @@ export class OpenclawInstallService {
   private pinned: string | undefined;
   private running: { cancel: AbortController; progress: OpenclawInstallProgressView } | undefined;
   private lastResult: OpenclawInstallView['lastResult'];
+  /** locate() runs `node --version` synchronously: kept while an install runs and for a few seconds otherwise. */
+  private located?: { result: LocateResult; at: number };
 
   constructor(private readonly options: OpenclawInstallServiceOptions) {}
 
@@ -78,7 +81,7 @@ export class OpenclawInstallService {
   }
 
   view(): OpenclawInstallView {
-    const found = this.options.locate();
+    const found = this.locate();
     const installed: OpenclawInstalledView | null = found.ok
       ? {
           openclawVersion: found.install.openclawVersion,
@@ -190,7 +193,19 @@ export class OpenclawInstallService {
     return this.view();
   }
 
+  /**
+   * What the supervised mode would run. Every progress step re-reads the view, and each locate spawns a process in
+   * the app's main process: while an install runs nothing on disk that it reads changes, so one answer serves.
+   */
+  private locate(): LocateResult {
+    const now = (this.options.now ?? Date.now)();
+    if (this.located && (this.running || now - this.located.at < LOCATE_FRESH_MS)) return this.located.result;
+    this.located = { result: this.options.locate(), at: now };
+    return this.located.result;
+  }
+
   private finish(ok: boolean, message: string, fix?: string): void {
+    this.located = undefined;
     this.lastResult = { ok, message, ...(fix ? { fix } : {}), atMs: (this.options.now ?? Date.now)() };
     this.options.notify();
   }

@@ -141,6 +141,23 @@ describe('OpenclawInstallService', () => {
     });
   });
 
+  it('progress steps do not spawn a node --version each: one locate per install, fresh again once it ends', async () => {
+    let locates = 0;
+    const h = harness({ locate: () => (locates++, MISSING) });
+    const running = h.service.install();
+    const run = await until(() => h.runs[0]);
+    for (let i = 0; i < 50; i++) {
+      run.onProgress({ phase: 'install', fraction: i / 100, message: `fetched ${i} packages` });
+      h.service.view();
+    }
+    expect(locates).toBe(1);
+    run.done();
+    await running;
+    // The install changed what is there: the next view looks again.
+    h.service.view();
+    expect(locates).toBe(2);
+  });
+
   it('never installs or removes under a gateway that runs from the install', async () => {
     const h = harness();
     h.setBusy('OpenClaw’s gateway is running from Clawdesk’s install.');
