@@ -312,10 +312,19 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
   it('a certificate swapped after pinning is refused with both fingerprints named', async () => {
     await tlsFront.stop();
     await startTlsFront(swapped);
-    // The old connections went with the old front; every reconnect now meets the new certificate.
-    const home = await waitState('home', (s) => s.state === 'pin-mismatch', 'pin mismatch after the swap', 120_000);
-    expect(home.approvals.detail).toContain(formatTlsFingerprint(cert.fingerprint));
-    expect(home.approvals.detail).toContain(formatTlsFingerprint(swapped.fingerprint));
+    // The old connections went with the old front; each role (approval client, runner) meets the new certificate
+    // on its own reconnect, so wait until both have been refused, not just the first.
+    const home = await waitState(
+      'home',
+      (s) => s.approvals.state === 'pin-mismatch' && s.runner.state === 'pin-mismatch',
+      'pin mismatch after the swap, for the approval client and the runner',
+      120_000,
+    );
+    expect(home.state).toBe('pin-mismatch');
+    for (const role of [home.approvals, home.runner]) {
+      expect(role.detail).toContain(formatTlsFingerprint(cert.fingerprint));
+      expect(role.detail).toContain(formatTlsFingerprint(swapped.fingerprint));
+    }
     await connect?.stop();
     connect = undefined;
   });
