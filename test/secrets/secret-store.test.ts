@@ -44,7 +44,12 @@ describe('openSecretStore backend choice', () => {
     const [value] = [...keytar.items.values()];
     expect(Buffer.from(value, 'base64')).toHaveLength(32);
     expect(await store.get('a')).toHaveLength(10_000);
-    expect(readFileSync(store.vaultPath, 'utf8')).not.toContain('yyy');
+    // Neither the file nor its decoded ciphertext holds the plaintext. (A short probe such as 'yyy' would be a
+    // coin toss: random base64 of this size contains any given three characters about one time in twenty.)
+    const vault = readFileSync(store.vaultPath, 'utf8');
+    const plaintext = 'x'.repeat(64);
+    expect(vault).not.toContain(plaintext);
+    expect(Buffer.from(JSON.parse(vault).data, 'base64').includes(plaintext)).toBe(false);
   });
 
   it('a locked keyring (reads say null, writes fail) is "locked", never "empty"', async () => {
