@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Every gateway the tests start checks its answers against the typed contract (gateway/protocol/gateway-contract.ts).
+    env: { CLAWDESK_CHECK_RESULTS: '1' },
     include: ['test/interop/**/*.test.ts', 'test/openclaw/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 120_000,

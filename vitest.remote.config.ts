@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // Every gateway the tests start checks its answers against the typed contract (gateway/protocol/gateway-contract.ts).
+    env: { CLAWDESK_CHECK_RESULTS: '1' },
     include: ['test/remote/netns/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 240_000,

@@ -137,7 +137,8 @@ export async function benchSystemRunVsSpawn(opts: BenchOptions = {}) {
         idempotencyKey: randomUUID(),
       });
       const v = msSince(start);
-      if (!res.payload?.success) throw new Error(`system.run failed: ${JSON.stringify(res.payload)}`);
+      if (!(res.payload as { success?: boolean } | undefined)?.success)
+        throw new Error(`system.run failed: ${JSON.stringify(res.payload)}`);
       if (i >= 10) {
         bare.push(b);
         viaNode.push(v);

@@ -1,3 +1,4 @@
+import type { GatewaySession } from '../gateway/client/gateway-client';
 import { buildApprovalPrompt, type ExecApprovalRequested } from './approval-prompt-text';
 import type { ApprovalHistory } from './approval-history';
 import { hardenForDisplay, redactSecrets } from './display-hardening';
@@ -28,9 +29,7 @@ import type { LogBuffer } from './log-buffer';
 import type { OpenclawInstallService } from './openclaw-install';
 
 /** The gateway calls the dashboard needs (a GatewaySession satisfies this). */
-export interface GatewayRpc {
-  request<T = unknown>(method: string, params?: unknown, options?: { timeoutMs?: number }): Promise<T>;
-}
+export type GatewayRpc = Pick<GatewaySession, 'request'>;
 
 export interface PolicySources {
   hostFilePath?: string;
@@ -296,7 +295,8 @@ export class DashboardService implements InvokeApi {
   }
 
   async listDevices(): Promise<DevicesView> {
-    const result = await this.rpc().request<{ pending?: unknown[]; paired?: unknown[] }>('device.pair.list', {});
+    // Each entry is checked as it is shown: the gateway may be OpenClaw's.
+    const result: { pending?: unknown[]; paired?: unknown[] } = await this.rpc().request('device.pair.list', {});
     return { pending: (result.pending ?? []).map(toPendingDevice), paired: (result.paired ?? []).map(toPairedDevice) };
   }
 
@@ -327,7 +327,8 @@ export class DashboardService implements InvokeApi {
   }
 
   async listNodes(): Promise<NodeView[]> {
-    const result = await this.rpc().request<{ nodes?: any[] }>('node.list', {});
+    // Each field is checked as it is shown: the gateway may be OpenClaw's.
+    const result: { nodes?: Array<Record<string, unknown> | null> } = await this.rpc().request('node.list', {});
     return (result.nodes ?? []).map((n) => ({
       nodeId: String(n?.nodeId ?? ''),
       displayName: str(n?.displayName),
@@ -344,7 +345,7 @@ export class DashboardService implements InvokeApi {
   async listPendingApprovals(): Promise<PendingApprovalView[]> {
     const gateway = this.deps.gateway();
     if (gateway) {
-      const result = await gateway.request<unknown>('exec.approval.list', {});
+      const result: unknown = await gateway.request('exec.approval.list', {});
       const list = (
         Array.isArray(result) ? result : ((result as { approvals?: unknown[] })?.approvals ?? [])
       ) as ExecApprovalRequested[];

@@ -86,8 +86,8 @@ export async function setupGateway(deps: GatewayDeps): Promise<AppGateway> {
       void Promise.all(
         (['device', 'node'] as const).map((kind) =>
           operator
-            .request<unknown>(`${kind}.pair.list`, {})
-            .then((result) => deps.pairing().seed(pairingSeeds(kind, result))),
+            .request(`${kind}.pair.list`, {})
+            .then((result: unknown) => deps.pairing().seed(pairingSeeds(kind, result))),
         ),
       ).catch((error) => log('warn', `could not seed pairing prompts: ${(error as Error).message}`));
     },

@@ -12,6 +12,7 @@ import { createExecModules } from '../gateway/approvals/exec-modules';
 import { createDevicePairingModule } from '../gateway/pairing/device-pairing-module';
 import { DevicePairingStore } from '../gateway/pairing/device-pairing-store';
 import { createCoreModule } from '../gateway/server/core-module';
+import type { z } from 'zod';
 import type { GatewayModule, MethodAccess } from '../gateway/server/gateway-module';
 
 /** Where each module's methods are handled, by module name. A module missing here makes the generator fail. */
@@ -30,7 +31,52 @@ export const TABLE_END = '<!-- method-table:end -->';
 export interface MethodRow {
   name: string;
   access: string;
+  params: string;
+  result: string;
   file: string;
+}
+
+/** The zod internals this summary reads (zod 4's `_zod.def`), typed as far as it is used. */
+interface SchemaDef {
+  type: string;
+  out?: z.ZodType;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  values?: unknown[];
+  entries?: Record<string, unknown>;
+}
+const defOf = (schema: z.ZodType): SchemaDef => (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+
+/**
+ * A schema in one short line: an object's keys (`key?` when optional), `[…]` for an array of its element, the type
+ * name otherwise. Wrappers (refinements, hardenParams' preprocess, nullable, defaults) are looked through.
+ */
+export function summarizeSchema(schema: z.ZodType | undefined): string {
+  if (!schema) return '—';
+  const def = defOf(schema);
+  switch (def.type) {
+    case 'pipe':
+      return summarizeSchema(def.out);
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'readonly':
+    case 'nonoptional':
+      return summarizeSchema(def.innerType);
+    case 'array':
+      return `[${summarizeSchema(def.element)}]`;
+    case 'object': {
+      const keys = Object.entries(def.shape ?? {}).map(([key, value]) =>
+        defOf(value).type === 'optional' ? `${key}?` : key,
+      );
+      return keys.length ? `{${keys.join(', ')}}` : '{}';
+    }
+    case 'never':
+      return 'never';
+    default:
+      return def.type;
+  }
 }
 
 function describeAccess(access: MethodAccess): string {
@@ -61,7 +107,13 @@ export async function methodRows(): Promise<MethodRow[]> {
       if (!file)
         throw new Error(`module "${module.name}" has no handler file in scripts/method-table.ts HANDLER_FILES`);
       for (const method of module.methods())
-        rows.push({ name: method.name, access: describeAccess(method.access), file });
+        rows.push({
+          name: method.name,
+          access: describeAccess(method.access),
+          params: summarizeSchema(method.params),
+          result: summarizeSchema(method.result),
+          file,
+        });
     }
     return rows.sort((a, b) => a.name.localeCompare(b.name));
   } finally {
@@ -70,8 +122,9 @@ export async function methodRows(): Promise<MethodRow[]> {
 }
 
 export function renderTable(rows: readonly MethodRow[]): string {
-  const lines = ['| method | who may call it | handler |', '|---|---|---|'];
-  for (const row of rows) lines.push(`| \`${row.name}\` | ${row.access} | \`${row.file}\` |`);
+  const lines = ['| method | who may call it | params | result | handler |', '|---|---|---|---|---|'];
+  for (const row of rows)
+    lines.push(`| \`${row.name}\` | ${row.access} | \`${row.params}\` | \`${row.result}\` | \`${row.file}\` |`);
   return `${TABLE_START}\n${lines.join('\n')}\n${TABLE_END}`;
 }
 

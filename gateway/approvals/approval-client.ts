@@ -178,9 +178,10 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
     // (resolved elsewhere, or closed by a restart: OpenClaw cancels a dead generation's approvals) are withdrawn.
     const openBefore = new Set(active.keys());
     session
-      .request<Array<ExecApprovalRequestedEvent>>('exec.approval.list', {}, { timeoutMs: 10_000 })
-      .then((list) => {
-        const items = Array.isArray(list) ? list : [];
+      .request('exec.approval.list', {}, { timeoutMs: 10_000 })
+      // Read as unknown: the gateway may be OpenClaw's, whose list items this checks one by one in onRequested.
+      .then((list: unknown) => {
+        const items: ExecApprovalRequestedEvent[] = Array.isArray(list) ? list : [];
         const listed = new Set(items.map((item) => item?.id));
         for (const id of openBefore) if (!listed.has(id)) active.get(id)?.abort();
         for (const item of items) void onRequested(session, item);

@@ -1,10 +1,9 @@
-import { z } from 'zod';
+import type { ApprovalView } from '../protocol/approval-schemas';
 import { approvalReasonDetails } from '../protocol/error-codes';
-import { hardenParams, safeId } from '../protocol/method-schemas';
 import {
   GatewayMethodError,
+  implementMethod,
   type GatewayModule,
-  type MethodCall,
   type MethodDefinition,
 } from '../server/gateway-module';
 import { approvalNotFound, type ApprovalRecord, type ExecApprovalManager } from './exec-approval-manager';
@@ -27,10 +26,10 @@ function statusOf(record: ApprovalRecord): ApprovalStatus {
 }
 
 /** `{id, status, presentation, createdAtMs, expiresAtMs}`, plus the outcome once it has one. */
-export function approvalSnapshot(record: ApprovalRecord): Record<string, unknown> {
+export function approvalSnapshot(record: ApprovalRecord): ApprovalView {
   const request = record.request;
   const status = statusOf(record);
-  const snapshot: Record<string, unknown> = {
+  const snapshot: ApprovalView = {
     id: record.id,
     status,
     presentation: {
@@ -61,16 +60,6 @@ export function approvalSnapshot(record: ApprovalRecord): Record<string, unknown
   };
 }
 
-const getShape = z.looseObject({ id: safeId(200) });
-const getParams = hardenParams(getShape);
-const resolveShape = z.looseObject({
-  id: safeId(200),
-  kind: safeId(64),
-  decision: z.enum(['allow-once', 'allow-always', 'deny']),
-});
-const resolveParams = hardenParams(resolveShape);
-const emptyListParams = hardenParams(z.looseObject({}));
-
 export class ApprovalMethodsModule implements GatewayModule {
   readonly name = 'approval-methods';
 
@@ -81,36 +70,25 @@ export class ApprovalMethodsModule implements GatewayModule {
   }
 
   methods(): MethodDefinition[] {
-    const approvals = { kind: 'scope', scope: 'operator.approvals' } as const;
     return [
-      { name: 'plugin.approval.list', access: approvals, params: emptyListParams, handler: () => [] },
-      { name: 'openclaw.approval.list', access: approvals, params: emptyListParams, handler: () => [] },
-      {
-        name: 'approval.get',
-        access: approvals,
-        params: getParams,
-        handler: ({ params, conn }: MethodCall<z.infer<typeof getShape>>) => {
-          const record = this.exec.find(params.id, conn);
-          if (!record) throw approvalNotFound();
-          return { approval: approvalSnapshot(record) };
-        },
-      },
-      {
-        name: 'approval.resolve',
-        access: approvals,
-        params: resolveParams,
-        handler: ({ params, conn }: MethodCall<z.infer<typeof resolveShape>>) => {
-          if (!(KINDS as readonly string[]).includes(params.kind)) {
-            throw new GatewayMethodError(
-              'INVALID_REQUEST',
-              `unknown approval kind "${params.kind}" (supported: ${KINDS.join(', ')})`,
-              approvalReasonDetails('APPROVAL_KIND_UNKNOWN'),
-            );
-          }
-          const { applied, record } = this.exec.settle(params.id, params.decision, conn);
-          return { applied, approval: approvalSnapshot(record) };
-        },
-      },
+      implementMethod('plugin.approval.list', () => []),
+      implementMethod('openclaw.approval.list', () => []),
+      implementMethod('approval.get', ({ params, conn }) => {
+        const record = this.exec.find(params.id, conn);
+        if (!record) throw approvalNotFound();
+        return { approval: approvalSnapshot(record) };
+      }),
+      implementMethod('approval.resolve', ({ params, conn }) => {
+        if (!(KINDS as readonly string[]).includes(params.kind)) {
+          throw new GatewayMethodError(
+            'INVALID_REQUEST',
+            `unknown approval kind "${params.kind}" (supported: ${KINDS.join(', ')})`,
+            approvalReasonDetails('APPROVAL_KIND_UNKNOWN'),
+          );
+        }
+        const { applied, record } = this.exec.settle(params.id, params.decision, conn);
+        return { applied, approval: approvalSnapshot(record) };
+      }),
     ];
   }
 }

@@ -1,11 +1,21 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { z } from 'zod';
-import { EXEC_ASK, EXEC_SECURITY, type ExecAskFallback } from '../exec/approvals-file';
+import { EXEC_SECURITY, type ExecAskFallback } from '../exec/approvals-file';
 import { renderArgv } from '../exec/command-analysis';
 import { allowedDecisions, askFallbackDecision, stricterSecurity, type ApprovalDecision } from '../exec/policy';
+import type { MethodResultInput } from '../protocol/gateway-contract';
+import {
+  MAX_APPROVAL_BYTES_TOTAL,
+  MAX_APPROVAL_COMMAND_BYTES,
+  MAX_APPROVAL_LIST_BYTES,
+  MAX_APPROVAL_LIST_ENTRIES,
+  MAX_APPROVAL_REQUEST_BYTES,
+  MAX_APPROVAL_TIMEOUT_MS,
+  type ApprovalRequestParams,
+  type ExecApprovalOutcome,
+  type FiledApprovalRequest,
+} from '../protocol/approval-schemas';
 import { approvalBindingDetails, approvalReasonDetails, type ApprovalBindingCode } from '../protocol/error-codes';
-import { hardenParams, isReservedObjectKey, safeId, safeIdOrEmpty } from '../protocol/method-schemas';
 import {
   credentialKey,
   credentialOf,
@@ -16,6 +26,7 @@ import {
   type GatewayModule,
   type MethodCall,
   type MethodDefinition,
+  implementMethod,
 } from '../server/gateway-module';
 
 /**
@@ -30,30 +41,20 @@ export const RESOLVED_GRACE_MS = 15_000;
 export const MAX_PENDING_APPROVALS_PER_REQUESTER = 256;
 export const MAX_APPROVAL_RECORDS = 10_000;
 
-/**
- * Bounds on one approval request and on all of them (issue 9 finding 14: 120 requests of 1 MB with a 24 h expiry took
- * the gateway from 82 to 327 MB and made every `exec.approval.list` caller a slow consumer). A person cannot review
- * more than this anyway; anything bigger is refused with the limit named.
- */
-/** Longest expiry a request may ask for (the default is 30 min). */
-export const MAX_APPROVAL_TIMEOUT_MS = 60 * 60_000;
-/** Command text (the requester's `command`, a plan's `commandText` / `commandPreview`), in UTF-8 bytes. */
-export const MAX_APPROVAL_COMMAND_BYTES = 64 * 1024;
-/** argv: entries, and all entries together in UTF-8 bytes. */
-export const MAX_APPROVAL_ARGV_ENTRIES = 256;
-export const MAX_APPROVAL_ARGV_BYTES = 64 * 1024;
-/** Environment overrides: entries, and keys plus values together in UTF-8 bytes. */
-export const MAX_APPROVAL_ENV_ENTRIES = 128;
-export const MAX_APPROVAL_ENV_BYTES = 32 * 1024;
-/** Paths and other single-line fields (cwd, resolvedPath), in characters. */
-export const MAX_APPROVAL_FIELD_CHARS = 4096;
-/** The request as the gateway keeps and broadcasts it (plan included), serialized. */
-export const MAX_APPROVAL_REQUEST_BYTES = 512 * 1024;
-/** All live approval records together, serialized. */
-export const MAX_APPROVAL_BYTES_TOTAL = 32 * 1024 * 1024;
-/** `exec.approval.list` answers at most this many (the most recent) pending approvals, and at most this many bytes. */
-export const MAX_APPROVAL_LIST_ENTRIES = 100;
-export const MAX_APPROVAL_LIST_BYTES = 1024 * 1024;
+// The wire limits of one approval request live with its schema (gateway/protocol/approval-schemas.ts).
+export {
+  MAX_APPROVAL_ARGV_BYTES,
+  MAX_APPROVAL_ARGV_ENTRIES,
+  MAX_APPROVAL_BYTES_TOTAL,
+  MAX_APPROVAL_COMMAND_BYTES,
+  MAX_APPROVAL_ENV_BYTES,
+  MAX_APPROVAL_ENV_ENTRIES,
+  MAX_APPROVAL_FIELD_CHARS,
+  MAX_APPROVAL_LIST_BYTES,
+  MAX_APPROVAL_LIST_ENTRIES,
+  MAX_APPROVAL_REQUEST_BYTES,
+  MAX_APPROVAL_TIMEOUT_MS,
+} from '../protocol/approval-schemas';
 /** What the gateway's askFallback may be at most unless the composition says otherwise: Clawdesk's default, deny. */
 export const DEFAULT_GATEWAY_ASK_FALLBACK: ExecAskFallback = 'deny';
 
@@ -105,92 +106,6 @@ function sanitizeCommandText(text: string): string {
 }
 
 const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
-
-const commandTextSchema = z.string().refine((text) => utf8Bytes(text) <= MAX_APPROVAL_COMMAND_BYTES, {
-  message: `command text longer than ${MAX_APPROVAL_COMMAND_BYTES} bytes`,
-});
-const argvSchema = z
-  .array(z.string())
-  .min(1, { message: 'an argv needs at least the program' })
-  .max(MAX_APPROVAL_ARGV_ENTRIES, { message: `more than ${MAX_APPROVAL_ARGV_ENTRIES} argv entries` })
-  .refine((argv) => argv.reduce((n, arg) => n + utf8Bytes(arg), 0) <= MAX_APPROVAL_ARGV_BYTES, {
-    message: `argv longer than ${MAX_APPROVAL_ARGV_BYTES} bytes in total`,
-  });
-const fieldText = z
-  .string()
-  .max(MAX_APPROVAL_FIELD_CHARS, { message: `longer than ${MAX_APPROVAL_FIELD_CHARS} characters` });
-const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
-  const keys = Object.keys(env);
-  if (keys.length > MAX_APPROVAL_ENV_ENTRIES)
-    ctx.addIssue({ code: 'custom', message: `more than ${MAX_APPROVAL_ENV_ENTRIES} environment overrides` });
-  let bytes = 0;
-  for (const key of keys) {
-    if (isReservedObjectKey(key))
-      ctx.addIssue({
-        code: 'custom',
-        path: [key],
-        message: `"${key}" is a reserved object key and cannot be an environment variable name`,
-      });
-    else if (!key || key.length > 256 || /[=\u0000]/.test(key))
-      ctx.addIssue({
-        code: 'custom',
-        path: [key],
-        message: 'an environment variable name must be 1-256 characters without "=" or NUL',
-      });
-    bytes += utf8Bytes(key) + utf8Bytes(env[key]);
-  }
-  if (bytes > MAX_APPROVAL_ENV_BYTES)
-    ctx.addIssue({
-      code: 'custom',
-      message: `environment overrides longer than ${MAX_APPROVAL_ENV_BYTES} bytes in total`,
-    });
-});
-/** Optional ids the reference may send empty: bounded, and never a reserved object key. */
-const optionalId = (max = 512) => safeIdOrEmpty(max).nullable().optional();
-
-const planSchema = z.looseObject({
-  argv: argvSchema.min(1),
-  cwd: fieldText.nullable().optional(),
-  commandText: commandTextSchema.optional(),
-  commandPreview: commandTextSchema.nullable().optional(),
-  agentId: optionalId(),
-  sessionKey: optionalId(),
-  mutableFileOperand: z.unknown().optional(),
-});
-
-const approvalRequestShape = z.looseObject({
-  id: safeId(200).optional(),
-  command: commandTextSchema.optional(),
-  commandArgv: argvSchema.optional(),
-  systemRunPlan: planSchema.nullable().optional(),
-  env: envSchema.nullable().optional(),
-  cwd: fieldText.nullable().optional(),
-  nodeId: optionalId(),
-  host: optionalId(64),
-  security: z.enum(EXEC_SECURITY).nullable().optional(),
-  ask: z.enum(EXEC_ASK).nullable().optional(),
-  /** The policy's askFallback as the requester states it; the gateway never applies one looser than its own. */
-  askFallback: z.enum(EXEC_SECURITY).nullable().optional(),
-  agentId: optionalId(),
-  resolvedPath: fieldText.nullable().optional(),
-  sessionKey: optionalId(),
-  turnSourceChannel: optionalId(),
-  turnSourceTo: optionalId(),
-  turnSourceAccountId: optionalId(),
-  turnSourceThreadId: z
-    .union([safeIdOrEmpty(512), z.number()])
-    .nullable()
-    .optional(),
-  timeoutMs: z
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_APPROVAL_TIMEOUT_MS, { message: `timeoutMs above the maximum of ${MAX_APPROVAL_TIMEOUT_MS} ms (1 h)` })
-    .optional(),
-  twoPhase: z.boolean().optional(),
-});
-export const approvalRequestParams = hardenParams(approvalRequestShape);
-type ApprovalRequestParams = z.infer<typeof approvalRequestShape>;
 
 function isAbsolutePath(p: string): boolean {
   return path.posix.isAbsolute(p) || path.win32.isAbsolute(p);
@@ -270,7 +185,7 @@ interface Binding {
 
 export interface ApprovalRecord {
   id: string;
-  request: Record<string, unknown>;
+  request: FiledApprovalRequest;
   createdAtMs: number;
   expiresAtMs: number;
   requester: ApprovalRequester;
@@ -580,7 +495,7 @@ export class ExecApprovalManager implements GatewayModule {
    * The answer to the requester. Nobody decided: `decision` stays null (the protocol's "no decision") and the
    * gateway's askFallback and what it decided are named; only that decision is honoured by system.run.
    */
-  private outcome(record: ApprovalRecord): Record<string, unknown> {
+  private outcome(record: ApprovalRecord): ExecApprovalOutcome {
     return {
       id: record.id,
       decision: record.decision,
@@ -671,7 +586,7 @@ export class ExecApprovalManager implements GatewayModule {
     );
     const expiresAtMs = createdAtMs + timeoutMs;
     const shown = sanitizeCommandText(commandText);
-    const request: Record<string, unknown> = {
+    const request: FiledApprovalRequest = {
       command: shown,
       commandPreview: shown.length > PREVIEW_CHARS ? `${shown.slice(0, PREVIEW_CHARS - 1)}\u2026` : shown,
       agentCommandText: agentDescription !== null ? sanitizeCommandText(agentDescription) : undefined,
@@ -702,7 +617,7 @@ export class ExecApprovalManager implements GatewayModule {
       turnSourceAccountId: params.turnSourceAccountId ?? undefined,
       turnSourceThreadId: params.turnSourceThreadId ?? undefined,
     };
-    for (const key of Object.keys(request)) if (request[key] === undefined) delete request[key];
+    for (const key of Object.keys(request)) if (request[key] === undefined) delete request[key]; // sent absent, not null
     const sizeBytes = utf8Bytes(JSON.stringify(request));
     if (sizeBytes > MAX_APPROVAL_REQUEST_BYTES) {
       throw new GatewayMethodError(
@@ -746,7 +661,7 @@ export class ExecApprovalManager implements GatewayModule {
   }
 
   /** The request flow: deliver to approval clients, answer at once with null when there are none. */
-  async request(call: MethodCall<ApprovalRequestParams>): Promise<Record<string, unknown>> {
+  async request(call: MethodCall<ApprovalRequestParams>): Promise<ExecApprovalOutcome> {
     const record = this.create(call.params, call.conn);
     if (!this.hasAudience(record.requester)) {
       // Nobody who may decide can be asked: askFallback decides here, at the gateway (issue 9 finding 4).
@@ -955,11 +870,11 @@ export class ExecApprovalManager implements GatewayModule {
    * `exec.approval.list`: the most recent pending approvals, at most `limit` (≤ MAX_APPROVAL_LIST_ENTRIES) and at most
    * MAX_APPROVAL_LIST_BYTES serialized, oldest first among those; a bare array, as the openclaw CLI requires.
    */
-  list(limit = MAX_APPROVAL_LIST_ENTRIES, conn?: GatewayConnection): Array<Record<string, unknown>> {
+  list(limit = MAX_APPROVAL_LIST_ENTRIES, conn?: GatewayConnection): MethodResultInput<'exec.approval.list'> {
     const newestFirst = this.pendingRecords()
       .filter((r) => !conn || isApprovalVisibleTo(r, conn))
       .reverse(); // creation order (a re-filed id moves to the end)
-    const out: Array<Record<string, unknown>> = [];
+    const out: MethodResultInput<'exec.approval.list'> = [];
     let bytes = 2;
     for (const r of newestFirst) {
       if (out.length >= Math.min(limit, MAX_APPROVAL_LIST_ENTRIES)) break;
@@ -973,64 +888,31 @@ export class ExecApprovalManager implements GatewayModule {
   }
 
   methods(): MethodDefinition[] {
-    const idParams = hardenParams(z.looseObject({ id: safeId(200) }));
-    const resolveParams = hardenParams(
-      z.looseObject({ id: safeId(200), decision: z.enum(['allow-once', 'allow-always', 'deny']) }),
-    );
-    const listParams = hardenParams(
-      z.looseObject({ limit: z.number().int().min(1).max(MAX_APPROVAL_LIST_ENTRIES).optional() }),
-    );
     return [
-      {
-        name: 'exec.approval.request',
-        access: { kind: 'scope', scope: 'operator.approvals' },
-        params: approvalRequestParams,
-        handler: (call: MethodCall<ApprovalRequestParams>) => this.request(call),
-      },
-      {
-        name: 'exec.approval.resolve',
-        access: { kind: 'scope', scope: 'operator.approvals' },
-        params: resolveParams,
-        handler: ({ params, conn }: MethodCall<z.infer<typeof resolveParams>>) =>
-          this.resolve(params.id, params.decision, conn),
-      },
-      {
-        name: 'exec.approval.get',
-        access: { kind: 'scope', scope: 'operator.approvals' },
-        params: idParams,
-        handler: ({ params, conn }: MethodCall<{ id: string }>) => {
-          const r = this.lookup(params.id, { pendingOnly: false, conn });
-          return {
-            id: r.id,
-            commandText: r.request.command,
-            commandPreview: r.request.commandPreview ?? r.request.command,
-            allowedDecisions: r.allowed,
-            host: r.request.host,
-            nodeId: r.request.nodeId,
-            agentId: r.request.agentId,
-            createdAtMs: r.createdAtMs,
-            expiresAtMs: r.expiresAtMs,
-            status: r.status,
-            decision: r.decision,
-          };
-        },
-      },
-      {
-        name: 'exec.approval.list',
-        access: { kind: 'scope', scope: 'operator.approvals' },
-        params: listParams,
-        handler: ({ params, conn }: MethodCall<{ limit?: number }>) => this.list(params.limit, conn),
-      },
-      {
-        name: 'exec.approval.waitDecision',
-        access: { kind: 'scope', scope: 'operator.approvals' },
-        params: idParams,
-        handler: async ({ params, conn }: MethodCall<{ id: string }>) => {
-          const r = this.lookup(params.id, { pendingOnly: false, conn });
-          await this.waitFor(r);
-          return this.outcome(r);
-        },
-      },
+      implementMethod('exec.approval.request', (call) => this.request(call)),
+      implementMethod('exec.approval.resolve', ({ params, conn }) => this.resolve(params.id, params.decision, conn)),
+      implementMethod('exec.approval.get', ({ params, conn }) => {
+        const r = this.lookup(params.id, { pendingOnly: false, conn });
+        return {
+          id: r.id,
+          commandText: r.request.command,
+          commandPreview: r.request.commandPreview ?? r.request.command,
+          allowedDecisions: r.allowed,
+          host: r.request.host,
+          nodeId: r.request.nodeId,
+          agentId: r.request.agentId,
+          createdAtMs: r.createdAtMs,
+          expiresAtMs: r.expiresAtMs,
+          status: r.status,
+          decision: r.decision,
+        };
+      }),
+      implementMethod('exec.approval.list', ({ params, conn }) => this.list(params.limit, conn)),
+      implementMethod('exec.approval.waitDecision', async ({ params, conn }) => {
+        const r = this.lookup(params.id, { pendingOnly: false, conn });
+        await this.waitFor(r);
+        return this.outcome(r);
+      }),
     ];
   }
 }

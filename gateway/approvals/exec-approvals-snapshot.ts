@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { z } from 'zod';
 import {
   ExecApprovalsError,
   ExecApprovalsStore,
@@ -8,12 +7,11 @@ import {
   type ExecApprovalsSnapshot,
 } from '../exec/approvals-file';
 import { CLAWDESK_EXEC_DEFAULTS } from '../exec/policy';
-import { hardenParams, safeId } from '../protocol/method-schemas';
 import {
   GatewayMethodError,
   type GatewayHost,
   type GatewayModule,
-  type MethodCall,
+  implementMethod,
   type MethodDefinition,
 } from '../server/gateway-module';
 import type { NodeRegistry } from '../nodes/node-registry';
@@ -115,58 +113,31 @@ export class ExecApprovalsSnapshotModule implements GatewayModule {
   }
 
   methods(): MethodDefinition[] {
-    // Reserved object keys are refused anywhere in the params, the policy file's agent ids included (issue 9 finding 5).
-    const setShape = z.looseObject({ file: z.unknown(), baseHash: z.string().max(200).nullable().optional() });
-    const nodeShape = z.looseObject({ nodeId: safeId() });
-    const nodeSetShape = nodeShape.extend({ file: z.unknown(), baseHash: z.string().max(200).nullable().optional() });
-    const setParams = hardenParams(setShape);
-    const nodeParams = hardenParams(nodeShape);
-    const nodeSetParams = hardenParams(nodeSetShape);
-    const admin = { kind: 'scope', scope: 'operator.admin' } as const;
     return [
-      {
-        name: 'exec.approvals.get',
-        access: admin,
-        params: hardenParams(z.looseObject({})),
-        handler: () => this.snapshot().catch(toMethodError),
-      },
-      {
-        name: 'exec.approvals.set',
-        access: admin,
-        params: setParams,
-        handler: ({ params }: MethodCall<z.infer<typeof setShape>>) =>
-          this.store!.set(params.file, params.baseHash ?? undefined).catch(toMethodError),
-      },
-      {
-        name: 'exec.approvals.node.get',
-        access: admin,
-        params: nodeParams,
-        handler: async ({ params }: MethodCall<z.infer<typeof nodeShape>>) => {
-          const result = await this.registry.invoke({
-            nodeId: params.nodeId,
-            command: 'system.execApprovals.get',
-            params: {},
-            idempotencyKey: randomUUID(),
-            internal: true,
-          });
-          return snapshotShape(result.payload);
-        },
-      },
-      {
-        name: 'exec.approvals.node.set',
-        access: admin,
-        params: nodeSetParams,
-        handler: async ({ params }: MethodCall<z.infer<typeof nodeSetShape>>) => {
-          const result = await this.registry.invoke({
-            nodeId: params.nodeId,
-            command: 'system.execApprovals.set',
-            params: { file: params.file, ...(params.baseHash ? { baseHash: params.baseHash } : {}) },
-            idempotencyKey: randomUUID(),
-            internal: true,
-          });
-          return snapshotShape(result.payload);
-        },
-      },
+      implementMethod('exec.approvals.get', () => this.snapshot().catch(toMethodError)),
+      implementMethod('exec.approvals.set', ({ params }) =>
+        this.store!.set(params.file, params.baseHash ?? undefined).catch(toMethodError),
+      ),
+      implementMethod('exec.approvals.node.get', async ({ params }) => {
+        const result = await this.registry.invoke({
+          nodeId: params.nodeId,
+          command: 'system.execApprovals.get',
+          params: {},
+          idempotencyKey: randomUUID(),
+          internal: true,
+        });
+        return snapshotShape(result.payload);
+      }),
+      implementMethod('exec.approvals.node.set', async ({ params }) => {
+        const result = await this.registry.invoke({
+          nodeId: params.nodeId,
+          command: 'system.execApprovals.set',
+          params: { file: params.file, ...(params.baseHash ? { baseHash: params.baseHash } : {}) },
+          idempotencyKey: randomUUID(),
+          internal: true,
+        });
+        return snapshotShape(result.payload);
+      }),
     ];
   }
 }

@@ -1,4 +1,3 @@
-import { hardenModuleParams } from '../protocol/method-schemas';
 import type { GatewayModule } from '../server/gateway-module';
 import { ApprovalMethodsModule } from './approval-methods';
 import { ExecApprovalManager, type ExecApprovalManagerOptions } from './exec-approval-manager';
@@ -29,8 +28,7 @@ export function createExecModules(options: ExecModulesOptions = {}): ExecModules
   registry.setSystemRunGate((input) => approvals.gateSystemRun(input));
   const snapshot = new ExecApprovalsSnapshotModule(registry, { home: options.home });
   return {
-    // The node registry's schemas live in gateway/nodes/: reserved object keys are refused for its methods here too.
-    modules: [hardenModuleParams(registry), approvals, snapshot, new ApprovalMethodsModule(approvals)],
+    modules: [registry, approvals, snapshot, new ApprovalMethodsModule(approvals)],
     registry,
     approvals,
     approveNodeSilently: (nodeId) => registry.approveNodeSilently(nodeId),

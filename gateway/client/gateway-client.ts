@@ -5,6 +5,15 @@ import { TLSSocket, type PeerCertificate } from 'node:tls';
 import WebSocket from 'ws';
 import { buildDeviceAuthPayloadV3, type DeviceSigner } from '../protocol/device-auth';
 import type { ErrorShape } from '../protocol/frames';
+import type { GatewayMethodName, MethodParams, MethodResult } from '../protocol/gateway-contract';
+
+/** The params `request(method)` takes: the contract's for its methods, anything for the others. */
+export type RequestParams<M extends string> = M extends GatewayMethodName ? MethodParams<M> : unknown;
+/**
+ * What `request(method)` resolves to: the contract's result for its methods; `unknown` for a method only other
+ * gateways (OpenClaw's) serve, for the caller to check before use.
+ */
+export type RequestResult<M extends string> = M extends GatewayMethodName ? MethodResult<M> : unknown;
 
 export interface GatewayClientOptions {
   url: string;
@@ -59,11 +68,11 @@ export class GatewayClientError extends Error {
 }
 
 interface Pending {
-  resolve: (payload: any) => void;
+  resolve: (payload: unknown) => void;
   reject: (error: Error) => void;
   expectFinal: boolean;
   timer?: NodeJS.Timeout;
-  onInterim?: (payload: any) => void;
+  onInterim?: (payload: unknown) => void;
 }
 
 /** One authenticated protocol session: `request()`, and `event` emissions `(name, payload, frame)`. */
@@ -124,16 +133,21 @@ export class GatewaySession extends EventEmitter {
     else pending.reject(new GatewayClientError(frame.error?.message ?? 'request failed', frame.error));
   }
 
-  request<T = any>(
-    method: string,
-    params?: unknown,
-    options: { timeoutMs?: number; expectFinal?: boolean; onInterim?: (payload: any) => void } = {},
-  ): Promise<T> {
+  /**
+   * Calls a gateway method. For a method of the typed contract (gateway/protocol/gateway-contract.ts) the params
+   * and the result are typed from it; any other method answers `unknown`.
+   */
+  request<M extends string>(
+    method: M,
+    params?: RequestParams<M>,
+    options: { timeoutMs?: number; expectFinal?: boolean; onInterim?: (payload: unknown) => void } = {},
+  ): Promise<RequestResult<M>> {
     if (this.closed) return Promise.reject(new GatewayClientError('connection is closed'));
     const id = `${this.nextId++}:${randomUUID()}`;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<RequestResult<M>>((resolve, reject) => {
       const pending: Pending = {
-        resolve,
+        // The gateway's answer is taken as the contract says; method-contracts.test.ts checks the gateway keeps it.
+        resolve: resolve as (payload: unknown) => void,
         reject,
         expectFinal: options.expectFinal ?? false,
         onInterim: options.onInterim,

@@ -3,18 +3,26 @@ import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { createFileExclusive, serialize, writeFileAtomic } from '../fs/atomic-file';
 import { STATE_DIRNAME, samePath } from '../state/state-paths';
+import {
+  EXEC_ASK,
+  EXEC_SECURITY,
+  type ExecAsk,
+  type ExecAskFallback,
+  type ExecSecurity,
+} from '../protocol/exec-vocabulary';
 
 /**
  * OpenClaw's exec-approvals.json (spec 4.1): read, normalized, hashed and written with compare-and-set.
  * The file is the node's own policy; the gateway and the CLI see it only as a redacted snapshot.
  */
 
-export const EXEC_SECURITY = ['deny', 'allowlist', 'full'] as const;
-export const EXEC_ASK = ['off', 'on-miss', 'always'] as const;
-export type ExecSecurity = (typeof EXEC_SECURITY)[number];
-export type ExecAsk = (typeof EXEC_ASK)[number];
-/** askFallback uses the security vocabulary: what happens when a prompt was needed and nobody answered. */
-export type ExecAskFallback = ExecSecurity;
+export {
+  EXEC_ASK,
+  EXEC_SECURITY,
+  type ExecAsk,
+  type ExecAskFallback,
+  type ExecSecurity,
+} from '../protocol/exec-vocabulary';
 
 /** Keys that name Object.prototype's own members: never an agent id, never a key of a client-indexed object. */
 export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);

@@ -1,3 +1,4 @@
+import { APPROVAL_DECISIONS, type ApprovalDecision } from '../protocol/exec-vocabulary';
 import {
   EXEC_ASK,
   EXEC_SECURITY,
@@ -17,8 +18,7 @@ export interface ExecPolicy {
   autoAllowSkills: boolean;
 }
 
-export type ApprovalDecision = 'allow-once' | 'allow-always' | 'deny';
-export const APPROVAL_DECISIONS: readonly ApprovalDecision[] = ['allow-once', 'allow-always', 'deny'];
+export { APPROVAL_DECISIONS, type ApprovalDecision } from '../protocol/exec-vocabulary';
 
 /** Clawdesk's built-in defaults when no file (or no field) says otherwise: the strict end, like macOS and [win]. */
 export const CLAWDESK_EXEC_DEFAULTS: ExecPolicy = {

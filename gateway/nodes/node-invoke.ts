@@ -1,3 +1,4 @@
+import type { nodeInvokeResultParams } from '../protocol/node-schemas';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { relayedNodeErrorDetails } from '../protocol/error-codes';
@@ -21,15 +22,7 @@ export const NODE_INVOKE_CANCEL_EVENT = 'node.invoke.cancel';
 /** How long a settled-or-pending invoke answers retries with the same idempotency key. */
 const IDEMPOTENCY_WINDOW_MS = 60_000;
 
-export const invokeResultParams = z.looseObject({
-  id: z.string().min(1),
-  nodeId: z.string().min(1),
-  ok: z.boolean(),
-  payload: z.unknown().optional(),
-  payloadJSON: z.string().nullable().optional(),
-  error: z.looseObject({ code: z.string().optional(), message: z.string().optional() }).nullable().optional(),
-});
-export type InvokeResultParams = z.infer<typeof invokeResultParams>;
+export type InvokeResultParams = z.infer<typeof nodeInvokeResultParams>;
 
 export interface InvokeOutcome {
   payload: unknown;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import type { nodeSummary } from '../protocol/method-schemas';
 import {
   GatewayMethodError,
   type GatewayConnection,
   type GatewayHost,
   type GatewayModule,
-  type MethodCall,
   type MethodDefinition,
+  implementMethod,
 } from '../server/gateway-module';
 import {
   classifyNodePlatform,
@@ -14,7 +15,7 @@ import {
   requiredApproveScopes,
   type NodeCommandPolicy,
 } from './node-commands';
-import { invokeResultParams, NODE_INVOKE_CANCEL_EVENT, NodeInvokeRouter, type InvokeOutcome } from './node-invoke';
+import { NODE_INVOKE_CANCEL_EVENT, NodeInvokeRouter, type InvokeOutcome } from './node-invoke';
 import { NodePairingStore, type PendingNodeRequest } from './node-pairing-store';
 import { liveNodeMeta, nodeIdOf, NodePresence, type LiveNode } from './node-presence';
 
@@ -23,6 +24,9 @@ import { liveNodeMeta, nodeIdOf, NodePresence, type LiveNode } from './node-pres
  * (who is connected), the platform command policy, node pairing (the command surface stays hidden until
  * `node.pair.approve`, which needs admin for `system.*`) and invoke routing.
  */
+
+/** A node as `node.list` and `node.describe` answer it. */
+export type NodeSummary = z.input<typeof nodeSummary>;
 
 export interface NodeRegistryOptions extends NodeCommandPolicy {
   /** Nodes approved without a prompt when they connect direct-local (Clawdesk's own embedded runner). */
@@ -148,12 +152,12 @@ export class NodeRegistry implements GatewayModule {
     return this.presence.has(nodeId);
   }
 
-  private describe(nodeId: string): Record<string, unknown> | null {
+  private describe(nodeId: string): NodeSummary | null {
     const live = this.presence.get(nodeId);
     const paired = this.pairing.getPaired(nodeId);
     if (!live && !paired) return null;
     const base = live ? liveNodeMeta(live) : { ...paired! };
-    const out: Record<string, unknown> = {
+    const out: NodeSummary = {
       ...base,
       displayName: paired?.displayName ?? base.displayName,
       pathEnv: live?.conn.pathEnv,
@@ -170,7 +174,7 @@ export class NodeRegistry implements GatewayModule {
     return out;
   }
 
-  listNodes(): Record<string, unknown>[] {
+  listNodes(): NodeSummary[] {
     const ids = new Set([...this.pairing.pairedIds(), ...this.presence.ids()]);
     return [...ids]
       .map((id) => this.describe(id)!)
@@ -237,10 +241,7 @@ export class NodeRegistry implements GatewayModule {
     return this.router.send(live, input);
   }
 
-  async approve(
-    requestId: string,
-    callerScopes: readonly string[],
-  ): Promise<{ requestId: string; node: Record<string, unknown> }> {
+  async approve(requestId: string, callerScopes: readonly string[]): Promise<{ requestId: string; node: NodeSummary }> {
     const req = this.pairing.getPending(requestId);
     if (!req) throw new GatewayMethodError('INVALID_REQUEST', 'unknown requestId', { code: 'UNKNOWN_REQUEST_ID' });
     for (const scope of requiredApproveScopes(req.commands ?? [])) {
@@ -274,121 +275,64 @@ export class NodeRegistry implements GatewayModule {
   }
 
   methods(): MethodDefinition[] {
-    const invokeParams = z.looseObject({
-      nodeId: z.string().min(1),
-      command: z.string().min(1),
-      params: z.unknown().optional(),
-      timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-      idempotencyKey: z.string().min(1),
-    });
     return [
-      {
-        name: 'node.list',
-        access: { kind: 'scope', scope: 'operator.read' },
-        params: z.looseObject({}),
-        handler: () => ({ ts: Date.now(), nodes: this.listNodes() }),
-      },
-      {
-        name: 'node.describe',
-        access: { kind: 'scope', scope: 'operator.read' },
-        params: z.looseObject({ nodeId: z.string().min(1) }),
-        handler: ({ params }: MethodCall<{ nodeId: string }>) => {
-          const node = this.describe(params.nodeId);
-          if (!node)
-            throw new GatewayMethodError('INVALID_REQUEST', `unknown node: ${params.nodeId}`, { code: 'UNKNOWN_NODE' });
-          return { ts: Date.now(), ...node };
-        },
-      },
-      {
-        name: 'node.pair.list',
-        access: { kind: 'scope', scope: 'operator.pairing' },
-        params: z.looseObject({}),
-        handler: () => ({
-          pending: this.listPending(),
-          paired: this.pairing.pairedNodes().map((p) => ({ ...p, connected: this.presence.has(p.nodeId) })),
-        }),
-      },
-      {
-        name: 'node.pair.approve',
-        access: { kind: 'scope', scope: 'operator.pairing' },
-        params: z.looseObject({ requestId: z.string().min(1) }),
-        handler: ({ params, conn }: MethodCall<{ requestId: string }>) => this.approve(params.requestId, conn.scopes),
-      },
-      {
-        name: 'node.pair.reject',
-        access: { kind: 'scope', scope: 'operator.pairing' },
-        params: z.looseObject({ requestId: z.string().min(1) }),
-        handler: ({ params }: MethodCall<{ requestId: string }>) => this.reject(params.requestId),
-      },
-      {
-        name: 'node.rename',
-        access: { kind: 'scope', scope: 'operator.pairing' },
-        params: z.looseObject({ nodeId: z.string().min(1), displayName: z.string().trim().min(1).max(200) }),
-        handler: async ({ params }: MethodCall<{ nodeId: string; displayName: string }>) => {
-          if (!(await this.pairing.rename(params.nodeId, params.displayName)))
-            throw new GatewayMethodError('INVALID_REQUEST', `unknown node: ${params.nodeId}`, { code: 'UNKNOWN_NODE' });
-          return { nodeId: params.nodeId, displayName: params.displayName };
-        },
-      },
-      {
-        name: 'node.invoke',
-        access: { kind: 'scope', scope: 'operator.write' },
-        params: invokeParams,
-        handler: ({ params, conn }: MethodCall<z.infer<typeof invokeParams>>) => {
-          const key = `${conn.deviceId ?? conn.connId}\u0000${params.nodeId}\u0000${params.idempotencyKey}`;
-          return this.router.deduplicate(key, conn.connId, async (requesters) => {
-            let forwarded = params.params;
-            this.checkInvocable(params.nodeId, params.command, false);
-            if (params.command === 'system.run') {
-              if (!this.systemRunGate)
-                throw new GatewayMethodError('UNAVAILABLE', 'exec approvals are not available on this gateway');
-              const raw =
-                forwarded && typeof forwarded === 'object' && !Array.isArray(forwarded)
-                  ? (forwarded as Record<string, unknown>)
-                  : {};
-              forwarded = this.systemRunGate({ conn, nodeId: params.nodeId, params: raw });
-            }
-            const result = await this.invoke({ ...params, params: forwarded, requesters });
-            return {
-              ok: true,
-              nodeId: params.nodeId,
-              command: params.command,
-              payload: result.payload,
-              payloadJSON: result.payloadJSON,
-            };
-          });
-        },
-      },
-      {
-        name: 'node.invoke.result',
-        access: { kind: 'node' },
-        params: invokeResultParams,
-        handler: ({ params, conn }: MethodCall<z.infer<typeof invokeResultParams>>) =>
-          this.router.handleResult(conn, params),
-      },
-      {
-        name: 'node.event',
-        access: { kind: 'node' },
-        params: z.looseObject({
-          event: z.string().min(1),
-          payload: z.unknown().optional(),
-          payloadJSON: z.string().nullable().optional(),
-        }),
-        handler: ({ params, conn }: MethodCall<{ event: string; payload?: unknown; payloadJSON?: string | null }>) => {
-          let payload = params.payload;
-          if (params.payloadJSON) {
-            try {
-              payload = JSON.parse(params.payloadJSON);
-            } catch {
-              throw new GatewayMethodError('INVALID_REQUEST', 'malformed payloadJSON');
-            }
+      implementMethod('node.list', () => ({ ts: Date.now(), nodes: this.listNodes() })),
+      implementMethod('node.describe', ({ params }) => {
+        const node = this.describe(params.nodeId);
+        if (!node)
+          throw new GatewayMethodError('INVALID_REQUEST', `unknown node: ${params.nodeId}`, { code: 'UNKNOWN_NODE' });
+        return { ts: Date.now(), ...node };
+      }),
+      implementMethod('node.pair.list', () => ({
+        pending: this.listPending(),
+        paired: this.pairing.pairedNodes().map((p) => ({ ...p, connected: this.presence.has(p.nodeId) })),
+      })),
+      implementMethod('node.pair.approve', ({ params, conn }) => this.approve(params.requestId, conn.scopes)),
+      implementMethod('node.pair.reject', ({ params }) => this.reject(params.requestId)),
+      implementMethod('node.rename', async ({ params }) => {
+        if (!(await this.pairing.rename(params.nodeId, params.displayName)))
+          throw new GatewayMethodError('INVALID_REQUEST', `unknown node: ${params.nodeId}`, { code: 'UNKNOWN_NODE' });
+        return { nodeId: params.nodeId, displayName: params.displayName };
+      }),
+      implementMethod('node.invoke', ({ params, conn }) => {
+        const key = `${conn.deviceId ?? conn.connId}\u0000${params.nodeId}\u0000${params.idempotencyKey}`;
+        return this.router.deduplicate(key, conn.connId, async (requesters) => {
+          let forwarded = params.params;
+          this.checkInvocable(params.nodeId, params.command, false);
+          if (params.command === 'system.run') {
+            if (!this.systemRunGate)
+              throw new GatewayMethodError('UNAVAILABLE', 'exec approvals are not available on this gateway');
+            const raw =
+              forwarded && typeof forwarded === 'object' && !Array.isArray(forwarded)
+                ? (forwarded as Record<string, unknown>)
+                : {};
+            forwarded = this.systemRunGate({ conn, nodeId: params.nodeId, params: raw });
           }
-          const nodeId = nodeIdOf(conn);
-          this.options.onNodeEvent?.(nodeId, params.event, payload);
-          this.host?.broadcast('node.event', { nodeId, event: params.event, payload, ts: Date.now() }, wantsNodeEvents);
-          return { ok: true };
-        },
-      },
+          const result = await this.invoke({ ...params, params: forwarded, requesters });
+          return {
+            ok: true as const,
+            nodeId: params.nodeId,
+            command: params.command,
+            payload: result.payload,
+            payloadJSON: result.payloadJSON,
+          };
+        });
+      }),
+      implementMethod('node.invoke.result', ({ params, conn }) => this.router.handleResult(conn, params)),
+      implementMethod('node.event', ({ params, conn }) => {
+        let payload = params.payload;
+        if (params.payloadJSON) {
+          try {
+            payload = JSON.parse(params.payloadJSON);
+          } catch {
+            throw new GatewayMethodError('INVALID_REQUEST', 'malformed payloadJSON');
+          }
+        }
+        const nodeId = nodeIdOf(conn);
+        this.options.onNodeEvent?.(nodeId, params.event, payload);
+        this.host?.broadcast('node.event', { nodeId, event: params.event, payload, ts: Date.now() }, wantsNodeEvents);
+        return { ok: true as const };
+      }),
     ];
   }
 }

@@ -1,19 +1,11 @@
-import { z } from 'zod';
 import { DevicePairingStore, PairingError, redactPairedDevice } from './device-pairing-store';
-import {
-  deviceIdParams,
-  deviceRoleParams as roleParams,
-  emptyParams,
-  requestIdParams,
-  tokenRotateParams as rotateParams,
-} from '../protocol/method-schemas';
 import {
   GatewayMethodError,
   type GatewayConnection,
   type GatewayHost,
   type GatewayModule,
-  type MethodCall,
   type MethodDefinition,
+  implementMethod,
 } from '../server/gateway-module';
 
 function asMethodError(error: unknown): never {
@@ -56,87 +48,58 @@ export function createDevicePairingModule(store: DevicePairingStore): GatewayMod
   };
 
   const methods: MethodDefinition[] = [
-    {
-      name: 'device.pair.list',
-      access: { kind: 'scope', scope: 'operator.pairing' },
-      params: emptyParams,
-      handler: () => ({ pending: store.listPending(), paired: store.listPaired().map(redactPairedDevice) }),
-    },
-    {
-      name: 'device.pair.approve',
-      access: { kind: 'scope', scope: 'operator.pairing' },
-      params: requestIdParams,
-      handler: async ({ params, conn }: MethodCall<z.infer<typeof requestIdParams>>) => {
-        const { request, device } = await store
-          .approve(params.requestId, { callerScopes: conn.scopes })
-          .catch(asMethodError);
-        host?.broadcast(
-          'device.pair.resolved',
-          { requestId: request.requestId, deviceId: request.deviceId, decision: 'approved', ts: Date.now() },
-          canSeePairingConn,
-        );
-        return { requestId: request.requestId, device: redactPairedDevice(device) };
-      },
-    },
-    {
-      name: 'device.pair.reject',
-      access: { kind: 'scope', scope: 'operator.pairing' },
-      params: requestIdParams,
-      handler: async ({ params }: MethodCall<z.infer<typeof requestIdParams>>) => {
-        const request = await store.reject(params.requestId).catch(asMethodError);
-        host?.broadcast(
-          'device.pair.resolved',
-          { requestId: request.requestId, deviceId: request.deviceId, decision: 'rejected', ts: Date.now() },
-          canSeePairingConn,
-        );
-        return { requestId: request.requestId, deviceId: request.deviceId };
-      },
-    },
-    {
-      name: 'device.pair.remove',
-      access: { kind: 'scope', scope: 'operator.pairing' },
-      params: deviceIdParams,
-      handler: async ({ params, conn }: MethodCall<z.infer<typeof deviceIdParams>>) => {
-        assertMayManage(conn, params.deviceId);
-        await store.remove(params.deviceId).catch(asMethodError);
-        // Answer first, then cut the device's sockets (including, possibly, the caller's own).
-        setImmediate(() => closeDeviceSockets(params.deviceId));
-        return { deviceId: params.deviceId };
-      },
-    },
-    {
-      name: 'device.token.rotate',
-      access: { kind: 'scope', scope: 'operator.pairing' },
-      params: rotateParams,
-      handler: async ({ params, conn }: MethodCall<z.infer<typeof rotateParams>>) => {
-        assertMayManage(conn, params.deviceId);
-        const entry = await store
-          .rotateToken(params.deviceId, params.role, params.scopes, conn.scopes)
-          .catch(asMethodError);
-        setImmediate(() => closeDeviceSockets(params.deviceId, params.role));
-        return {
-          deviceId: params.deviceId,
-          role: params.role,
-          // The new secret goes only to the device itself (or an admin acting for it).
-          ...(conn.deviceId === params.deviceId || conn.scopes.includes('operator.admin')
-            ? { token: entry.token }
-            : {}),
-          scopes: entry.scopes,
-          rotatedAtMs: entry.rotatedAtMs,
-        };
-      },
-    },
-    {
-      name: 'device.token.revoke',
-      access: { kind: 'scope', scope: 'operator.pairing' },
-      params: roleParams,
-      handler: async ({ params, conn }: MethodCall<z.infer<typeof roleParams>>) => {
-        assertMayManage(conn, params.deviceId);
-        const revokedAtMs = await store.revokeToken(params.deviceId, params.role).catch(asMethodError);
-        setImmediate(() => closeDeviceSockets(params.deviceId, params.role));
-        return { deviceId: params.deviceId, role: params.role, revokedAtMs };
-      },
-    },
+    implementMethod('device.pair.list', () => ({
+      pending: store.listPending(),
+      paired: store.listPaired().map(redactPairedDevice),
+    })),
+    implementMethod('device.pair.approve', async ({ params, conn }) => {
+      const { request, device } = await store
+        .approve(params.requestId, { callerScopes: conn.scopes })
+        .catch(asMethodError);
+      host?.broadcast(
+        'device.pair.resolved',
+        { requestId: request.requestId, deviceId: request.deviceId, decision: 'approved', ts: Date.now() },
+        canSeePairingConn,
+      );
+      return { requestId: request.requestId, device: redactPairedDevice(device) };
+    }),
+    implementMethod('device.pair.reject', async ({ params }) => {
+      const request = await store.reject(params.requestId).catch(asMethodError);
+      host?.broadcast(
+        'device.pair.resolved',
+        { requestId: request.requestId, deviceId: request.deviceId, decision: 'rejected', ts: Date.now() },
+        canSeePairingConn,
+      );
+      return { requestId: request.requestId, deviceId: request.deviceId };
+    }),
+    implementMethod('device.pair.remove', async ({ params, conn }) => {
+      assertMayManage(conn, params.deviceId);
+      await store.remove(params.deviceId).catch(asMethodError);
+      // Answer first, then cut the device's sockets (including, possibly, the caller's own).
+      setImmediate(() => closeDeviceSockets(params.deviceId));
+      return { deviceId: params.deviceId };
+    }),
+    implementMethod('device.token.rotate', async ({ params, conn }) => {
+      assertMayManage(conn, params.deviceId);
+      const entry = await store
+        .rotateToken(params.deviceId, params.role, params.scopes, conn.scopes)
+        .catch(asMethodError);
+      setImmediate(() => closeDeviceSockets(params.deviceId, params.role));
+      return {
+        deviceId: params.deviceId,
+        role: params.role,
+        // The new secret goes only to the device itself (or an admin acting for it).
+        ...(conn.deviceId === params.deviceId || conn.scopes.includes('operator.admin') ? { token: entry.token } : {}),
+        scopes: entry.scopes,
+        rotatedAtMs: entry.rotatedAtMs,
+      };
+    }),
+    implementMethod('device.token.revoke', async ({ params, conn }) => {
+      assertMayManage(conn, params.deviceId);
+      const revokedAtMs = await store.revokeToken(params.deviceId, params.role).catch(asMethodError);
+      setImmediate(() => closeDeviceSockets(params.deviceId, params.role));
+      return { deviceId: params.deviceId, role: params.role, revokedAtMs };
+    }),
   ];
 
   return {

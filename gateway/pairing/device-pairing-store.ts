@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, serialize, sweepOrphanedTempFiles, writeJsonAtomic } from '../fs/atomic-file';
 import type { ErrorDetails, PairingReason } from '../protocol/error-codes';
+import type { redactedPairedDevice } from '../protocol/method-schemas';
 import { isOperatorScope, normalizeScopes, scopeSatisfied, scopesCovered } from '../protocol/scopes';
 import { safeEqualSecret } from '../protocol/secret-compare';
 
@@ -513,7 +514,7 @@ export class DevicePairingStore {
     role: string,
     scopes: readonly string[] | undefined,
     callerScopes: readonly string[],
-  ): Promise<DeviceTokenEntry> {
+  ): Promise<DeviceTokenEntry & { rotatedAtMs: number }> {
     const device = this.paired[deviceId];
     const denied = () => new PairingError('device token rotation denied', { deviceId, role });
     if (!device || !rolesOf(device).includes(role)) throw denied();
@@ -525,7 +526,7 @@ export class DevicePairingStore {
     if (!wanted.filter(isOperatorScope).every((s) => scopeSatisfied(callerScopes, s))) throw denied();
     const now = this.now();
     const previous = device.tokens?.[role];
-    const entry: DeviceTokenEntry = {
+    const entry = {
       token: mintDeviceToken(),
       role,
       scopes: wanted,
@@ -565,7 +566,7 @@ export class DevicePairingStore {
 }
 
 /** The shape `device.pair.list` exposes: no token strings, no approvedScopes (docs/protocol.md, Pairing). */
-export function redactPairedDevice(device: PairedDevice): Record<string, unknown> {
+export function redactPairedDevice(device: PairedDevice): z.input<typeof redactedPairedDevice> {
   const { tokens, approvedScopes: _approved, ...rest } = device;
   return {
     ...rest,

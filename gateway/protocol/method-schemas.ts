@@ -115,21 +115,6 @@ export function hardenParams<T extends z.ZodType>(schema: T) {
   }, schema);
 }
 
-/**
- * The same module with every method's params declared through hardenParams: for modules whose schemas are written
- * elsewhere (the node registry), so no method of the gateway takes a reserved key unrefused.
- */
-export function hardenModuleParams<M extends { methods(): Array<{ params: z.ZodType }> }>(module: M): M {
-  return new Proxy(module, {
-    get(target, property) {
-      if (property === 'methods')
-        return () => target.methods().map((method) => ({ ...method, params: hardenParams(method.params) }));
-      const value = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
 /** A record keyed by client-supplied strings: reserved keys are refused by name, entries and key length are bounded. */
 export function safeRecord<V extends z.ZodType>(value: V, options: { maxEntries: number; maxKeyLength?: number }) {
   const maxKey = options.maxKeyLength ?? 256;
@@ -267,6 +252,40 @@ export const deviceTokenRotateResult = z.strictObject({
   rotatedAtMs: int,
 });
 export const deviceTokenRevokeResult = z.strictObject({ deviceId: str, role: str, revokedAtMs: int });
+
+/** A node as `node.list` and `node.describe` show it: approved surface only, never token material. */
+export const nodeSummary = z.looseObject({
+  nodeId: str,
+  displayName: str.optional(),
+  platform: str.optional(),
+  version: str.optional(),
+  deviceFamily: str.optional(),
+  remoteIp: str.optional(),
+  caps: scopeList.optional(),
+  commands: scopeList,
+  paired: z.boolean(),
+  connected: z.boolean(),
+  connectedAtMs: int.optional(),
+  approvedAtMs: int.optional(),
+});
+export const nodeListResult = z.looseObject({ ts: int, nodes: z.array(nodeSummary) });
+
+export const pendingNodeRequest = z.looseObject({
+  requestId: str,
+  nodeId: str,
+  displayName: str.optional(),
+  platform: str.optional(),
+  commands: scopeList.optional(),
+  requiredApproveScopes: scopeList,
+  isRepair: z.boolean().optional(),
+  ts: int,
+});
+export const nodePairListResult = z.looseObject({
+  pending: z.array(pendingNodeRequest),
+  paired: z.array(
+    z.looseObject({ nodeId: str, commands: scopeList.optional(), approvedAtMs: int, connected: z.boolean() }),
+  ),
+});
 
 export const devicePairResolvedEvent = z.strictObject({
   requestId: str,

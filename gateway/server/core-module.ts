@@ -5,24 +5,37 @@ import os from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { redactConfigSecrets } from '../config/secret-redaction';
-import { emptyParams, healthParams } from '../protocol/method-schemas';
+import { emptyParams } from '../protocol/method-schemas';
 import {
   GatewayMethodError,
   type GatewayConnection,
   type GatewayHost,
   type GatewayModule,
   type MethodDefinition,
+  implementMethod,
 } from './gateway-module';
 
 const GATEWAY_VERSION = CLAWDESK_VERSION;
 
+/** The `eventLoop` block of `health` (docs/protocol.md, Methods). */
+type EventLoopFigures = {
+  degraded: boolean;
+  degradedSinceMs: number | null;
+  reasons: string[];
+  intervalMs: number;
+  delayP99Ms: number;
+  delayMaxMs: number;
+  utilization: number;
+  cpuCoreRatio: number;
+};
+
 export interface CoreModuleOptions {
   stateDir: string;
   configPath?: string;
-  authMode: string;
+  authMode: 'none' | 'token' | 'password';
 }
 
-export interface PresenceEntry {
+export type PresenceEntry = {
   host: string;
   ip?: string;
   version: string;
@@ -36,7 +49,7 @@ export interface PresenceEntry {
   scopes?: string[];
   text: string;
   ts: number;
-}
+};
 
 function deviceFamilyOf(platform: NodeJS.Platform): string {
   return platform === 'darwin' ? 'Mac' : platform === 'win32' ? 'Windows' : platform === 'linux' ? 'Linux' : platform;
@@ -97,7 +110,8 @@ export function createCoreModule(options: CoreModuleOptions) {
     at: 0,
     elu: performance.eventLoopUtilization(),
     cpu: process.cpuUsage(),
-    figures: {} as Record<string, unknown>,
+    // Replaced at the first call (its `at` of 0 is always a second old).
+    figures: {} as EventLoopFigures,
   };
   const eventLoop = () => {
     const now = Date.now();
@@ -182,67 +196,47 @@ export function createCoreModule(options: CoreModuleOptions) {
 
   const methods: MethodDefinition[] = [
     ...agentRuntimeMethods(),
-    {
-      name: 'health',
-      access: { kind: 'any' },
-      params: healthParams,
-      handler: () => healthSummary(),
-    },
-    {
-      name: 'status',
-      access: { kind: 'scope', scope: 'operator.read' },
-      params: emptyParams,
-      handler: () => ({
-        ok: true,
-        ts: Date.now(),
+    implementMethod('health', () => healthSummary()),
+    implementMethod('status', () => ({
+      ok: true,
+      ts: Date.now(),
+      version: GATEWAY_VERSION,
+      runtimeVersion: GATEWAY_VERSION,
+      runtime: {
+        name: 'clawdesk',
         version: GATEWAY_VERSION,
-        runtimeVersion: GATEWAY_VERSION,
-        runtime: {
-          name: 'clawdesk',
-          version: GATEWAY_VERSION,
-          node: process.version,
-          platform: process.platform,
-          pid: process.pid,
-        },
-        uptimeMs: Date.now() - startedAt,
-        authMode: options.authMode,
-        stateDir: options.stateDir,
-        heartbeat: { defaultAgentId: 'main', agents: [] },
-        channelSummary: [],
-        queuedSystemEvents: [],
-        sessions: {
-          paths: [sessionsPath],
-          count: 0,
-          defaults: { model: null, contextTokens: null },
-          recent: [],
-          byAgent: [],
-        },
-        connections: [...(host?.connections() ?? [])].length,
-      }),
-    },
-    {
-      name: 'system-presence',
-      access: { kind: 'scope', scope: 'operator.read' },
-      params: emptyParams,
-      handler: () => presence(),
-    },
-    {
-      name: 'config.get',
-      access: { kind: 'scope', scope: 'operator.read' },
-      params: emptyParams,
-      handler: async () => {
-        const { configPath, raw, config, valid, issues } = await readConfig();
-        return {
-          path: configPath,
-          exists: raw !== null,
-          valid,
-          issues,
-          hash: raw === null ? '' : createHash('sha256').update(raw).digest('hex'),
-          config,
-          parsed: config,
-        };
+        node: process.version,
+        platform: process.platform,
+        pid: process.pid,
       },
-    },
+      uptimeMs: Date.now() - startedAt,
+      authMode: options.authMode,
+      stateDir: options.stateDir,
+      heartbeat: { defaultAgentId: 'main', agents: [] },
+      channelSummary: [],
+      queuedSystemEvents: [],
+      sessions: {
+        paths: [sessionsPath],
+        count: 0,
+        defaults: { model: null, contextTokens: null },
+        recent: [],
+        byAgent: [],
+      },
+      connections: [...(host?.connections() ?? [])].length,
+    })),
+    implementMethod('system-presence', () => presence()),
+    implementMethod('config.get', async () => {
+      const { configPath, raw, config, valid, issues } = await readConfig();
+      return {
+        path: configPath,
+        exists: raw !== null,
+        valid,
+        issues,
+        hash: raw === null ? '' : createHash('sha256').update(raw).digest('hex'),
+        config,
+        parsed: config,
+      };
+    }),
   ];
 
   return {

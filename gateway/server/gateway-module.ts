@@ -1,4 +1,12 @@
-import type { ZodType } from 'zod';
+import type { z, ZodType } from 'zod';
+import {
+  GATEWAY_CONTRACT,
+  type GatewayMethodName,
+  type MethodAccess,
+  type MethodContract,
+  type MethodResultInput,
+  type ValidatedParams,
+} from '../protocol/gateway-contract';
 import type { ErrorCode, ErrorDetails } from '../protocol/error-codes';
 import type { OperatorScope } from '../protocol/scopes';
 
@@ -89,8 +97,7 @@ export interface GatewayConnection {
   close(code: number, reason: string): void;
 }
 
-/** Who may call a method: a scope (admin satisfies all, write satisfies read), any authenticated session, or nodes. */
-export type MethodAccess = { kind: 'scope'; scope: OperatorScope } | { kind: 'any' } | { kind: 'node' };
+export type { MethodAccess } from '../protocol/gateway-contract';
 
 /** Thrown by handlers to answer `ok:false` with a protocol error; the connection stays open. */
 export class GatewayMethodError extends Error {
@@ -116,12 +123,42 @@ export interface MethodCall<P> {
   sendInterim(payload: unknown): void;
 }
 
-export interface MethodDefinition<P = any> {
+/**
+ * A method a module serves. The server validates params with `params` before it calls `handler`, so a handler
+ * sees exactly the schema's output: declare methods with `implementMethod` (methods of the typed contract, result
+ * checked too) or `defineMethod` (params checked), which tie the handler's type to the schema.
+ */
+export interface MethodDefinition<P = unknown> {
   name: string;
   access: MethodAccess;
   /** Compiled once at module load; unknown keys should be rejected where the reference does. */
   params: ZodType<P>;
-  handler: (call: MethodCall<P>) => unknown | Promise<unknown>;
+  /** The result schema, for methods of the typed contract: what the server checks answers against in tests. */
+  result?: ZodType;
+  // Method syntax on purpose: a list of definitions with different params types is a MethodDefinition[].
+  handler(call: MethodCall<P>): unknown;
+}
+
+/** A method whose handler is typed by its own params schema. */
+export function defineMethod<S extends ZodType>(definition: {
+  name: string;
+  access: MethodAccess;
+  params: S;
+  handler: (call: MethodCall<z.output<S>>) => unknown;
+}): MethodDefinition {
+  return definition;
+}
+
+/**
+ * A method of the typed gateway contract (gateway/protocol/gateway-contract.ts): access and params come from the
+ * contract, and the handler must return what the contract's result schema accepts.
+ */
+export function implementMethod<M extends GatewayMethodName>(
+  name: M,
+  handler: (call: MethodCall<ValidatedParams<M>>) => MethodResultInput<M> | Promise<MethodResultInput<M>>,
+): MethodDefinition {
+  const contract: MethodContract = GATEWAY_CONTRACT[name];
+  return { name, access: contract.access, params: contract.params, result: contract.result, handler };
 }
 
 export interface GatewayHost {

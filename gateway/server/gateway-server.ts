@@ -94,6 +94,12 @@ export interface GatewayServerOptions {
   /** Consecutive unauthorized calls tolerated before the socket is closed (spec: more than 10). */
   maxUnauthorizedStreak?: number;
   /**
+   * Check every answer of a contract method against its result schema before sending it, and answer
+   * `UNAVAILABLE` naming the breach instead of a result that breaks the contract. For tests (on when
+   * `CLAWDESK_CHECK_RESULTS=1`, which the test configs set): a handler drifting from the contract fails the suite.
+   */
+  checkResults?: boolean;
+  /**
    * Veto on silent local pairing and on the device-less owner session under auth "none" (`deviceId` absent).
    * Default: the peer socket must belong to the gateway's own OS user (peer-user.ts).
    */
@@ -290,6 +296,7 @@ class GatewayServer {
   readonly log: LogFn;
   readonly host: GatewayHost;
   private closing = false;
+  private readonly checkResults: boolean;
 
   constructor(
     readonly options: GatewayServerOptions,
@@ -299,6 +306,7 @@ class GatewayServer {
     readonly modules: GatewayModule[],
   ) {
     this.log = options.log ?? (() => undefined);
+    this.checkResults = options.checkResults ?? process.env.CLAWDESK_CHECK_RESULTS === '1';
     this.rateLimiter = new AuthRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     this.allowedOrigins = new Set((options.allowedOrigins ?? []).map(normalizeOrigin));
     this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
@@ -707,6 +715,14 @@ class GatewayServer {
         requestId: id,
         sendInterim: (payload) => respond(okResponse(id, payload)),
       });
+      const breach = this.checkResults ? contractBreach(method, result ?? {}) : null;
+      if (breach) {
+        this.log('error', `${name} answered outside its contract: ${breach}`);
+        respond(
+          errorResponse(id, { code: 'UNAVAILABLE', message: `${name} answered outside its contract: ${breach}` }),
+        );
+        return;
+      }
       respond(okResponse(id, result ?? {}));
     } catch (error) {
       respond(errorResponse(id, toErrorShape(error, name, this.log)));
@@ -856,4 +872,11 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     pairing,
     close: (reason = 'gateway stopping') => server.close(reason),
   };
+}
+
+/** Why `result` breaks the contract of `method`'s definition, or null when it keeps it (or there is none). */
+function contractBreach(method: MethodDefinition, result: unknown): string | null {
+  if (!method.result) return null;
+  const checked = method.result.safeParse(result);
+  return checked.success ? null : describeZodError(checked.error);
 }

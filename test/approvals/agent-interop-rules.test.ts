@@ -15,6 +15,7 @@ import {
   waitFor,
   type ExecHarness,
 } from './exec-harness';
+import { commandPayload } from '../helpers/node-payload';
 
 /**
  * Issue 10: the rules a real OpenClaw agent and OpenClaw's gateway need, kept at Clawdesk's gateway.
@@ -68,7 +69,7 @@ describe('who sees an exec approval (OpenClaw visibility rule)', () => {
     const pendingFlow = agentFlow(agent, h.nodeId, ['/bin/echo', 'hidden'], { cwd: h.work, ask: 'always' });
     await waitFor(() => id !== '');
     expect(await narrow.request('exec.approval.list', {})).toEqual([]);
-    expect((await admin.request<any[]>('exec.approval.list', {})).map((a) => a.id)).toEqual([id]);
+    expect((await admin.request('exec.approval.list', {})).map((a) => a.id)).toEqual([id]);
     expect((await rejection(narrow.request('approval.get', { id }))).message).toContain('approval not found');
     expect(
       (await rejection(narrow.request('approval.resolve', { id, kind: 'exec', decision: 'allow-once' }))).message,
@@ -123,7 +124,7 @@ describe('the backend replay rule (openclaw agent --local, token mode)', () => {
       scopes: ['operator.write'],
     });
     const res = await invoke(agentDevice, h.nodeId, 'system.run', replayParams(h, flow, argv));
-    const payload = res.payload ?? JSON.parse(res.payloadJSON);
+    const payload = commandPayload(res);
     expect(payload.stdout).toBe('replayed\n');
     // allow-once: once.
     expect(detail(await rejection(invoke(agentDevice, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
@@ -141,7 +142,7 @@ describe('the backend replay rule (openclaw agent --local, token mode)', () => {
     );
     const agentRun = await h.operator({ device: null, ...backend, scopes: ['operator.write', 'operator.approvals'] });
     const res = await invoke(agentRun, h.nodeId, 'system.run', replayParams(h, flow, argv));
-    expect((res.payload ?? JSON.parse(res.payloadJSON)).stdout).toBe('device-less\n');
+    expect(commandPayload(res).stdout).toBe('device-less\n');
     expect(detail(await rejection(invoke(agentRun, h.nodeId, 'system.run', replayParams(h, flow, argv))))).toBe(
       'APPROVAL_CONSUMED',
     );

@@ -22,6 +22,7 @@ async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { agentFlow, rejection, startExecHarness, TOKEN, waitFor, type ExecHarness } from './exec-harness';
+import { commandPayload } from '../helpers/node-payload';
 
 let h: ExecHarness | undefined;
 afterEach(async () => {
@@ -218,7 +219,7 @@ describe('clawdesk node run', () => {
       params: { bins: ['sh'] },
       idempotencyKey: 'w1',
     });
-    expect(which.payload.bins.sh).toBeTruthy();
+    expect(commandPayload(which).bins.sh).toBeTruthy();
     io.stop();
     expect(await done).toBe(0);
     expect(io.out).toContain('Connected.');

@@ -11,6 +11,7 @@ import {
   waitFor,
   type ExecHarness,
 } from './exec-harness';
+import { commandPayload } from '../helpers/node-payload';
 
 let h: ExecHarness | undefined;
 afterEach(async () => {
@@ -72,14 +73,14 @@ describe('the agent flow end to end (prepare → approval → system.run)', () =
       sessionKey: 'agent:main:s1',
       cwd: h.work,
     });
-    expect(prep.payload.execPolicy.requiresApproval).toBe(false);
+    expect(commandPayload(prep).execPolicy.requiresApproval).toBe(false);
     const plain = await invoke(agent, h.nodeId, 'system.run', {
       command: touch('a1'),
       cwd: h.work,
       agentId: 'main',
       sessionKey: 'agent:main:s1',
     });
-    expect(plain.payload.success).toBe(true);
+    expect(commandPayload(plain).success).toBe(true);
     expect(approver.seen).toHaveLength(1);
   });
 
@@ -348,7 +349,7 @@ describe('binding violations are refused with their codes and nothing runs', () 
     for (const [code, call] of cases) expect((await rejection(call)).error.details.code, code).toBe(code);
     expect(existsSync(path.join(h.work, 'v1'))).toBe(false);
     expect(existsSync(path.join(h.work, 'v2'))).toBe(false);
-    expect((await invoke(agent, h.nodeId, 'system.run', base)).payload.success).toBe(true);
+    expect(commandPayload(await invoke(agent, h.nodeId, 'system.run', base)).success).toBe(true);
     expect((await rejection(invoke(agent, h.nodeId, 'system.run', base))).error.details.code).toBe('APPROVAL_CONSUMED');
   });
 
@@ -396,6 +397,6 @@ describe('bad input through the gateway', () => {
         .message,
     ).toMatch(/idempotencyKey/);
     const ok = await invoke(agent, h.nodeId, 'system.run', { command: ['pwd'], cwd: h.work });
-    expect(ok.payload.stdout.trim()).toBe(realpathSync(h.work));
+    expect(commandPayload(ok).stdout.trim()).toBe(realpathSync(h.work));
   });
 });

@@ -14,6 +14,7 @@ import type { Approver } from '../../gateway/approvals/approver';
 import { ExecApprovalsStore } from '../../gateway/exec/approvals-file';
 import { startNodeHost, type NodeHostHandle } from '../../gateway/node-host/node-host';
 import { startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
+import { commandPayload } from '../helpers/node-payload';
 
 export const TOKEN = 'test-token';
 
@@ -188,7 +189,7 @@ export async function agentFlow(
     agentId,
     sessionKey,
   });
-  const plan = prep.payload.plan;
+  const plan = commandPayload(prep).plan;
   let interim: any;
   const approval = await agent.request(
     'exec.approval.request',

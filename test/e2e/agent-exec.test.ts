@@ -55,9 +55,7 @@ async function clawdeskNodeId(approver: ClawdeskApprover, timeoutMs = 30_000): P
     return await waitUntil(
       'a connected node offering system.run',
       async () => {
-        const list = await approver.observer.request<{
-          nodes: Array<{ nodeId: string; connected?: boolean; commands?: string[] }>;
-        }>('node.list', {});
+        const list = await approver.observer.request('node.list', {});
         last = list;
         return list.nodes.find((n) => n.connected && (n.commands ?? []).includes('system.run'))?.nodeId;
       },
@@ -171,7 +169,7 @@ describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () =>
     expect(approver.views.length, `prompted for malformed input: ${JSON.stringify(approver.views.slice(shown))}`).toBe(
       shown,
     );
-    const pending = await approver.observer.request<unknown[]>('exec.approval.list', {});
+    const pending = await approver.observer.request('exec.approval.list', {});
     expect(pending).toEqual([]);
     expect(
       approver.nodeEvents.some(
@@ -209,7 +207,7 @@ describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () =>
         ),
       );
       // No approval was filed for it at all, not merely none shown.
-      const pending = await approver.observer.request<{ approvals?: unknown[] }>('exec.approval.list', {});
+      const pending = await approver.observer.request('exec.approval.list', {});
       expect(JSON.stringify(pending)).not.toContain(second.marker);
       expect(approver.resolved.some((r) => JSON.stringify(r).includes(second.marker))).toBe(false);
     },

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectGateway } from '../../gateway/client/gateway-client';
 import { freePort } from '../helpers/free-port';
+import { commandPayload } from '../helpers/node-payload';
 
 // These run the built CLI (`npm test` builds first), as a person or a service manager would.
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'clawdesk.js');
@@ -76,12 +77,12 @@ describe('clawdesk gateway run', () => {
     const runner = nodes.find((n: any) => n.connected);
     expect(runner?.commands).toEqual(expect.arrayContaining(['system.run', 'system.which']));
     const which = await operator.request('node.invoke', {
-      nodeId: runner.nodeId,
+      nodeId: runner?.nodeId,
       command: 'system.which',
       params: { bins: ['sh'] },
       idempotencyKey: 'which-1',
     });
-    expect(which.payload.bins.sh).toMatch(/\/sh$/);
+    expect(commandPayload(which).bins.sh).toMatch(/\/sh$/);
 
     const closed = new Promise<number>((resolve) => operator.once('close', (code: number) => resolve(code)));
     cli.child.kill('SIGTERM');

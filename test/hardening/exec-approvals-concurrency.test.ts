@@ -160,7 +160,7 @@ describe('exec approvals: 100 concurrent requests, 10 requesters, 3 racing appro
               twoPhase: true,
               timeoutMs: 60_000,
             },
-            { expectFinal: true, onInterim: (p) => gotId(p.id), timeoutMs: 30_000 },
+            { expectFinal: true, onInterim: (p) => gotId((p as { id: string }).id), timeoutMs: 30_000 },
           ),
         };
         interims.set(entry, idPromise);
@@ -269,7 +269,7 @@ describe('exec approvals: who may resolve', () => {
     const final = requester.request(
       'exec.approval.request',
       { command: 'id', commandArgv: argv, nodeId: s.nodeId, twoPhase: true, timeoutMs: 60_000 },
-      { expectFinal: true, onInterim: (p) => (id = p.id), timeoutMs: 20_000 },
+      { expectFinal: true, onInterim: (p) => (id = (p as { id: string }).id), timeoutMs: 20_000 },
     );
     await expect.poll(() => id).not.toBe('');
 

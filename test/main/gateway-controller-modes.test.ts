@@ -126,12 +126,9 @@ describe('gateway modes in the controller', () => {
       displayName: 'agent',
     });
     cleanups.push(() => requester.close());
-    const nodes = await requester.request<{ nodes: Array<{ displayName?: string; connected?: boolean }> }>(
-      'node.list',
-      {},
-    );
+    const nodes = await requester.request('node.list', {});
     expect(nodes.nodes.filter((n) => n.displayName === 'Clawdesk' && n.connected).length).toBe(2);
-    const pending = requester.request<{ decision: string | null }>(
+    const pending = requester.request(
       'exec.approval.request',
       {
         command: 'ls',

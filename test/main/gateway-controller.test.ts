@@ -50,7 +50,7 @@ function controller(
 }
 
 function askApproval(requester: GatewaySession, command: string) {
-  return requester.request<{ decision: string | null }>(
+  return requester.request(
     'exec.approval.request',
     {
       command,
@@ -82,10 +82,7 @@ describe('GatewayController against real gateways', () => {
       displayName: 'agent',
     });
     cleanups.push(() => requester.close());
-    const nodes = await requester.request<{ nodes: Array<{ displayName?: string; connected?: boolean }> }>(
-      'node.list',
-      {},
-    );
+    const nodes = await requester.request('node.list', {});
     expect(nodes.nodes.some((n) => n.displayName === 'Clawdesk' && n.connected)).toBe(true);
 
     const first = askApproval(requester, 'git push origin main');
@@ -107,7 +104,7 @@ describe('GatewayController against real gateways', () => {
       displayName: 'other approver',
     });
     cleanups.push(() => other.close());
-    const list = await other.request<Array<{ id: string }>>('exec.approval.list', {});
+    const list = await other.request('exec.approval.list', {});
     await other.request('exec.approval.resolve', { id: list[0].id, decision: 'deny' });
     expect((await second).decision).toBe('deny');
     await waitFor(() => secondBox.closedBySignal);
@@ -207,7 +204,7 @@ describe('GatewayController against real gateways', () => {
     // The node is back, presenting the reloaded identity.
     const requester = await connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, scopes: ['operator.admin'] });
     cleanups.push(() => requester.close());
-    const nodes = await requester.request<{ nodes: Array<{ nodeId: string; connected?: boolean }> }>('node.list', {});
+    const nodes = await requester.request('node.list', {});
     expect(nodes.nodes.filter((n) => n.connected).map((n) => n.nodeId)).toEqual([persisted.deviceId]);
 
     await c.restart();

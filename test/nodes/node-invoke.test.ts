@@ -209,17 +209,14 @@ describe('system.run as it reaches the node', () => {
 
   /** Files a request nobody can be asked about: it ends at once with no decision (askFallback's case). */
   async function undecided(stack: Stack, operator: GatewaySession): Promise<string> {
-    const answer = await operator.request<{ id: string; decision: null; terminalReason: string }>(
-      'exec.approval.request',
-      {
-        command: '/bin/echo hi',
-        commandArgv: argv,
-        systemRunPlan: plan,
-        nodeId: stack.nodeId,
-        host: 'node',
-        ...binding,
-      },
-    );
+    const answer = await operator.request('exec.approval.request', {
+      command: '/bin/echo hi',
+      commandArgv: argv,
+      systemRunPlan: plan,
+      nodeId: stack.nodeId,
+      host: 'node',
+      ...binding,
+    });
     expect(answer).toMatchObject({ decision: null, terminalReason: 'no-approval-route' });
     return answer.id;
   }

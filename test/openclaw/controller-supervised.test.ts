@@ -88,7 +88,7 @@ describe('GatewayController, OpenClaw (supervised), real package', { timeout: 40
   };
 
   const requestApproval = (requester: GatewaySession, command: string) =>
-    requester.request<{ id?: string; decision?: string | null }>(
+    requester.request(
       'exec.approval.request',
       {
         command,
@@ -135,7 +135,7 @@ describe('GatewayController, OpenClaw (supervised), real package', { timeout: 40
     const shown = dialog.shown.length;
     void requestApproval(requester, 'make deploy').catch(() => undefined);
     const box = await dialog.box(shown);
-    const pendingList = await requester.request<Array<{ id: string }>>('exec.approval.list', {});
+    const pendingList = await requester.request('exec.approval.list', {});
     expect(pendingList).toHaveLength(1);
     const orphanId = pendingList[0].id;
 
@@ -148,8 +148,8 @@ describe('GatewayController, OpenClaw (supervised), real package', { timeout: 40
 
     // Fail closed and recorded: the orphan is no longer pending, and OpenClaw says why.
     const after = await operator();
-    expect(await after.request<Array<{ id: string }>>('exec.approval.list', {})).toEqual([]);
-    const orphan = await after.request<any>('approval.get', { id: orphanId });
+    expect(await after.request('exec.approval.list', {})).toEqual([]);
+    const orphan = await after.request('approval.get', { id: orphanId });
     expect(orphan.approval ?? orphan).toMatchObject({ id: orphanId, status: 'cancelled', reason: 'gateway-restart' });
     // The person is not left answering a request that no longer exists.
     await until('the orphan prompt to close', () => box.closedBySignal, 60_000, 50);

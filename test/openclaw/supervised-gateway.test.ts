@@ -60,11 +60,7 @@ describe('a supervised OpenClaw gateway', () => {
       connectTimeoutMs: 5_000,
     });
     try {
-      const list = await reader.request<{ nodes?: Array<{ nodeId: string; connected?: boolean }> }>(
-        'node.list',
-        {},
-        { timeoutMs: 5_000 },
-      );
+      const list = await reader.request('node.list', {}, { timeoutMs: 5_000 });
       return list.nodes?.find((n) => n.nodeId === identity.deviceId && n.connected);
     } finally {
       await reader.close();

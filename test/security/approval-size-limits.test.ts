@@ -149,6 +149,6 @@ describe('exec.approval.list is bounded', () => {
     const frame = await lister.request('exec.approval.list', {});
     expect(Buffer.byteLength(JSON.stringify(frame))).toBeLessThanOrEqual(MAX_APPROVAL_LIST_BYTES);
     expect(frame.length).toBeLessThan(40);
-    expect(frame.at(-1).id).toBe('big-39');
+    expect(frame.at(-1)?.id).toBe('big-39');
   });
 });

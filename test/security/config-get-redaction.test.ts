@@ -171,9 +171,14 @@ describe('issue 9 finding 11: config.get over a live gateway', () => {
         [],
       );
       expect(result.hash).toBe(createHash('sha256').update(readFileSync(file, 'utf8')).digest('hex'));
-      expect(result.config.gateway.auth.mode).toBe('token');
-      expect(result.config.models.providers.openai.headers.Authorization).toBe(R);
-      expect(result.config.env.DATABASE_URL).toBe(R);
+      const config = result.config as {
+        gateway: { auth: { mode: string } };
+        models: { providers: { openai: { headers: { Authorization: string } } } };
+        env: { DATABASE_URL: string };
+      };
+      expect(config.gateway.auth.mode).toBe('token');
+      expect(config.models.providers.openai.headers.Authorization).toBe(R);
+      expect(config.env.DATABASE_URL).toBe(R);
     } finally {
       await s.close();
     }

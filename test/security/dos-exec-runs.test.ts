@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invoke, rejection, startExecHarness, type ExecHarness } from '../approvals/exec-harness';
 import { processesIn } from '../hardening/helpers/processes';
+import { commandPayload } from '../helpers/node-payload';
 
 /**
  * Issue 9 finding 14 (denial of service): `sleep 300` and `yes` kept running after the invoke timed out and the
@@ -31,7 +32,7 @@ describe.runIf(process.platform === 'linux')(
       const result = await invoke(op, h.nodeId, 'system.run', { command: ['sleep', '300'], cwd }, { timeoutMs: 1_500 });
       // The node's own ceiling (a little under the invoke's timeout) stopped it, so its answer still arrived.
       expect(result.payload).toMatchObject({ timedOut: true, success: false });
-      expect(result.payload.error).toMatch(/timed out after \d+ ms/);
+      expect(commandPayload(result).error).toMatch(/timed out after \d+ ms/);
       expect(Date.now() - started).toBeLessThan(5_000);
       await expect.poll(() => processesIn(cwd), { timeout: 5_000, interval: 25 }).toEqual([]);
     });
@@ -83,8 +84,10 @@ describe.runIf(process.platform === 'linux')(
       const result = await invoke(op, h.nodeId, 'system.run', { command: ['yes'], cwd });
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(result.payload).toMatchObject({ success: false, timedOut: false });
-      expect(result.payload.error).toMatch(/output limit reached \(200000 characters\); the command was stopped/);
-      expect(result.payload.stdout.endsWith('\n... (truncated)')).toBe(true);
+      expect(commandPayload(result).error).toMatch(
+        /output limit reached \(200000 characters\); the command was stopped/,
+      );
+      expect(commandPayload(result).stdout.endsWith('\n... (truncated)')).toBe(true);
       await expect.poll(() => processesIn(cwd), { timeout: 5_000, interval: 25 }).toEqual([]);
     });
   },

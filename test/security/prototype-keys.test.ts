@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ZodType } from 'zod';
 import { connectGateway, type GatewaySession } from '../../gateway/client/gateway-client';
 import { createDevicePairingModule } from '../../gateway/pairing/device-pairing-module';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
@@ -10,6 +9,7 @@ import { CLI_DEFAULT_OPERATOR_SCOPES } from '../../gateway/protocol/scopes';
 import { createCoreModule } from '../../gateway/server/core-module';
 import type { MethodDefinition } from '../../gateway/server/gateway-module';
 import { invoke, rejection, startExecHarness, TOKEN, waitFor, type ExecHarness } from '../approvals/exec-harness';
+import { commandPayload } from '../helpers/node-payload';
 
 /**
  * Issue 9 finding 5: an allow-always approval with `agentId: "__proto__"` set `Object.prototype.allowlist` inside the
@@ -245,7 +245,7 @@ describe('reserved object keys in every field of every advertised method (issue 
     for (const method of methods) {
       const definition = schemas.get(method)!;
       const session = definition.access.kind === 'node' ? nodeSession : admin;
-      const schema = definition.params as ZodType;
+      const schema = definition.params;
       const base = sample(schema);
       for (const slot of slots(schema)) {
         for (const word of RESERVED) {
@@ -363,7 +363,8 @@ describe('the allow-always path with agentId "__proto__", end to end', () => {
       expect(err.message).toContain('reserved object key');
     }
     await waitFor(
-      async () => (await invoke(admin, h.nodeId, 'system.which', { bins: ['sh'] })).payload?.bins?.sh !== undefined,
+      async () =>
+        commandPayload(await invoke(admin, h.nodeId, 'system.which', { bins: ['sh'] })).bins?.sh !== undefined,
     );
     assertNoPollution(fingerprint);
   });

@@ -84,8 +84,10 @@ function formatAge(ms: number): string {
 }
 
 async function pending(session: GatewaySession, io: CliIo, json: boolean): Promise<number> {
-  const result = await session.request('exec.approval.list', {}, { timeoutMs: 10_000 });
-  const list: any[] = Array.isArray(result) ? result : Array.isArray(result?.approvals) ? result.approvals : [];
+  // Read as unknown on purpose: an older OpenClaw gateway answers `{ approvals }` instead of the bare array.
+  const result: unknown = await session.request('exec.approval.list', {}, { timeoutMs: 10_000 });
+  const wrapped = (result as { approvals?: unknown } | null)?.approvals;
+  const list: any[] = Array.isArray(result) ? result : Array.isArray(wrapped) ? wrapped : [];
   if (json) {
     io.stdout(`${JSON.stringify(list, null, 2)}\n`);
     return 0;

@@ -67,11 +67,9 @@ describe.skipIf(Boolean(unavailable))('a CLI and an agent in a container, throug
     nodeId = await waitUntil(
       'Clawdesk’s runner in node.list',
       async () =>
-        (
-          await approver.observer.request<{
-            nodes: Array<{ nodeId: string; connected?: boolean; commands?: string[] }>;
-          }>('node.list', {})
-        ).nodes.find((n) => n.connected && (n.commands ?? []).includes('system.run'))?.nodeId,
+        (await approver.observer.request('node.list', {})).nodes.find(
+          (n) => n.connected && (n.commands ?? []).includes('system.run'),
+        )?.nodeId,
       30_000,
     );
     agentEnv = { PEER_GUARD_ALLOW_HOSTS: container.hostIp };
@@ -110,7 +108,7 @@ describe.skipIf(Boolean(unavailable))('a CLI and an agent in a container, throug
     expectExitZero(status, 'openclaw nodes status in the container');
     expect(status.stdout).toContain(nodeId);
     expect(proxy.connections(), 'it went through the proxy').toBeGreaterThan(before);
-    const pending = await approver.observer.request<{ pending: unknown[] }>('device.pair.list', {});
+    const pending = await approver.observer.request('device.pair.list', {});
     expect(pending.pending, 'no pairing prompt for a shared-token client').toEqual([]);
     expect(readEgressAttempts(cli.egressLog)).toEqual([]);
   });
@@ -146,7 +144,7 @@ describe.skipIf(Boolean(unavailable))('a CLI and an agent in a container, throug
         () => approver.history.query({ text: turn.marker })[0],
       );
       expect(entry).toMatchObject({ decision: 'allow-once', decidedBy: 'you' });
-      const pending = await approver.observer.request<{ pending: unknown[] }>('device.pair.list', {});
+      const pending = await approver.observer.request('device.pair.list', {});
       expect(pending.pending, 'no pairing prompt for the agent either').toEqual([]);
       // Every call of the turn (node.list, prepare, the two-phase request, the wait, the run) crossed both proxies.
       expect(sidecar.connections() - before).toBeGreaterThanOrEqual(4);
@@ -175,11 +173,7 @@ describe.skipIf(Boolean(unavailable))('a CLI and an agent in a container, throug
         const prompt = await waitUntil(
           'the container node’s device pairing request',
           async () =>
-            (
-              await approver.observer.request<{
-                pending: Array<{ deviceId: string; requestId: string; role?: string }>;
-              }>('device.pair.list', {})
-            ).pending.find((p) => p.deviceId === deviceId),
+            (await approver.observer.request('device.pair.list', {})).pending.find((p) => p.deviceId === deviceId),
           120_000,
         );
         expect(prompt.role).toBe('node');
@@ -188,12 +182,9 @@ describe.skipIf(Boolean(unavailable))('a CLI and an agent in a container, throug
         await waitUntil(
           'the container node’s command surface awaiting approval',
           async () =>
-            (
-              await approver.observer.request<{ pending: Array<{ displayName?: string; nodeId: string }> }>(
-                'node.pair.list',
-                {},
-              )
-            ).pending.find((p) => p.displayName === 'container-node' && p.nodeId === deviceId),
+            (await approver.observer.request('node.pair.list', {})).pending.find(
+              (p) => p.displayName === 'container-node' && p.nodeId === deviceId,
+            ),
           120_000,
         );
         expect(readEgressAttempts(nodeEnv.egressLog)).toEqual([]);
