@@ -73,7 +73,10 @@ const INVOKE_TIMEOUT_MS = 15_000;
  * gateway when the decision comes, as it is when a person decides. Not part of either timed span.
  */
 const PARK_MS = 50;
-/** Every run must be approved (spec 4.2): allowlist security, ask always; the command itself is allowlisted. */
+/**
+ * Every run must be approved (docs/exec-policy.md § When a decision is needed): allowlist security, ask always; the
+ * command itself is allowlisted.
+ */
 const ASK_ALWAYS = {
   version: 1,
   defaults: { security: 'allowlist', ask: 'always', askFallback: 'deny' },

@@ -50,7 +50,10 @@ export interface RealSystemRunResult {
 
 const ARGV = ['/bin/true'];
 const INVOKE_TIMEOUT_MS = 15_000;
-/** `security: full, ask: off`: the node runs the command without asking anyone (spec 4.2). */
+/**
+ * `security: full, ask: off`: the node runs the command without asking anyone
+ * (docs/exec-policy.md § When a decision is needed).
+ */
 const RUN_WITHOUT_PROMPT = {
   version: 1,
   defaults: { security: 'full', ask: 'off', askFallback: 'deny' },

@@ -66,7 +66,8 @@ export function describeSettle(s: { waitedMs: number; quiet: boolean }): string 
 }
 
 export function operator(url: string, token: string): Promise<GatewaySession> {
-  // Device-less shared-token operator on loopback: both gateways grant the requested scopes (spec 9.3).
+  // Device-less shared-token operator on loopback: both gateways grant the requested scopes
+  // (docs/protocol.md § Auth modes).
   return connectGateway({
     url,
     token,

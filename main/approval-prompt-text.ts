@@ -11,7 +11,10 @@ import type { ApprovalPromptView, Decision, PromptEffectLine, PromptLine } from 
 import type { MessageBoxOptions } from './electron-facades';
 import { describeEnvKeys, hardenForDisplay, redactSecrets, type HardenedText } from './display-hardening';
 
-/** `exec.approval.requested` as the gateway broadcasts it (spec 4.3); everything but `id` is untrusted input. */
+/**
+ * `exec.approval.requested` as the gateway broadcasts it (docs/protocol.md § Approvals); everything but `id` is
+ * untrusted input.
+ */
 export interface ExecApprovalRequested {
   id: string;
   request: {

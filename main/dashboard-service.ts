@@ -96,7 +96,10 @@ export interface MigrationHooks {
 
 const SECURITY_ORDER = ['deny', 'allowlist', 'full'] as const;
 const ASK_ORDER = ['off', 'on-miss', 'always'] as const;
-/** What applies when neither side sets a field: Clawdesk's strict defaults (spec 4.2, like the macOS app). */
+/**
+ * What applies when neither side sets a field: Clawdesk's strict defaults, like the macOS app
+ * (docs/exec-policy.md § The policy fields).
+ */
 const BUILT_IN: PolicyTriple = { security: 'allowlist', ask: 'on-miss', askFallback: 'deny' };
 
 export const POLICY_PRESETS: ExecPolicyView['presets'] = [
@@ -122,7 +125,10 @@ export const POLICY_PRESETS: ExecPolicyView['presets'] = [
   },
 ];
 
-/** The effective exec policy: per field the stricter of the gateway config and the host file (spec 4.2). */
+/**
+ * The effective exec policy: per field the stricter of the gateway config and the host file
+ * (docs/exec-policy.md § The policy fields).
+ */
 export function effectivePolicy(sources: PolicySources): Pick<ExecPolicyView, 'effective' | 'decidedBy'> {
   const effective = { ...BUILT_IN };
   const decidedBy = {} as ExecPolicyView['decidedBy'];

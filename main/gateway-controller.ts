@@ -521,7 +521,8 @@ export class GatewayController {
       }
       const nodeIdentity = (await this.loadIdentity()).signer;
       if (this.decision.mode === 'embed') {
-        // Never auth "none": loopback clients then get no scopes and approvals have no route (spec 9.9).
+        // Never auth "none": loopback clients then get no scopes and approvals have no route
+        // (docs/desktop-app.md § What happens at start; docs/protocol.md § Auth modes).
         if (!this.options.token && !this.options.password)
           throw new Error('the embedded gateway needs a token or password');
         this.embedded = await startGatewayServer({

@@ -2,7 +2,7 @@ import { hardenForDisplay } from './display-hardening';
 import type { DialogLike, MessageBoxOptions } from './electron-facades';
 import { PromptQueue } from './prompt-queue';
 
-/** `device.pair.requested` (spec 3.1/3.7): the full pending request; every string is untrusted. */
+/** `device.pair.requested` (docs/protocol.md § Pairing): the full pending request; every string is untrusted. */
 export interface DevicePairRequest {
   requestId: string;
   deviceId: string;

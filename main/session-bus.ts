@@ -2,10 +2,10 @@ import net from 'node:net';
 import path from 'node:path';
 
 /**
- * Just enough of the D-Bus wire protocol (spec 0.x, "Message Protocol") to ask the session bus a question: connect
- * over its Unix socket, authenticate with EXTERNAL (the kernel tells the bus our uid), say Hello, call methods whose
- * arguments are strings and uint32s, and read replies of one basic value. Linux only, no new dependency, no process
- * spawned: it is used to ask whether a StatusNotifier host (a tray) exists.
+ * Just enough of the D-Bus wire protocol (the D-Bus Specification, "Message Protocol") to ask the session bus a
+ * question: connect over its Unix socket, authenticate with EXTERNAL (the kernel tells the bus our uid), say Hello,
+ * call methods whose arguments are strings and uint32s, and read replies of one basic value. Linux only, no new
+ * dependency, no process spawned: it is used to ask whether a StatusNotifier host (a tray) exists.
  */
 
 type Arg = { type: 's'; value: string } | { type: 'u'; value: number };

@@ -9,9 +9,11 @@ import { ReconnectingSession, type ReconnectOptions, type SessionStatus } from '
 import type { Approver, ExecApprovalRequestedEvent } from './approver';
 
 /**
- * An approval client (spec 9.7): connects as an operator holding operator.admin and operator.approvals (OpenClaw's
- * gateway shows agent approvals only to admins; docs/protocol.md) and advertising `caps: ["exec-approvals"]`, receives `exec.approval.requested`, asks an Approver, and resolves. When the approver
- * cannot present, or gives no answer in time, askFallback decides; a missing answer never becomes an allow.
+ * An approval client (docs/protocol.md § Approvals): connects as an operator holding operator.admin and
+ * operator.approvals (OpenClaw's gateway shows agent approvals only to admins:
+ * docs/protocol.md § Who sees an exec approval) and advertising `caps: ["exec-approvals"]`, receives
+ * `exec.approval.requested`, asks an Approver, and resolves. When the approver cannot present, or gives no answer in
+ * time, askFallback decides; a missing answer never becomes an allow.
  */
 
 /** How long a person has to answer when nothing else is said (the request's expiry also bounds it). */

@@ -6,7 +6,7 @@ import type { ApprovalDecision } from '../exec/policy';
  * `null` means "no answer" (dismissed, timed out, cannot show): the caller applies askFallback, never an allow.
  */
 
-/** `exec.approval.requested` as delivered to approval clients (spec 4.3, 9.7). */
+/** `exec.approval.requested` as delivered to approval clients (docs/protocol.md § Approvals). */
 export interface ExecApprovalRequestedEvent {
   approvalKind?: string;
   id: string;

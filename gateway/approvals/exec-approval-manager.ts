@@ -30,8 +30,9 @@ import {
 } from '../server/gateway-module';
 
 /**
- * `exec.approval.*` (spec 4.3, 9.7): pending approvals, delivery to approval clients only, resolution,
- * expiry, and the binding that lets `node.invoke system.run` carry `approved: true` (spec 5.4).
+ * `exec.approval.*` (docs/protocol.md § Approvals; docs/protocol.md § The agent's exec flow): pending approvals,
+ * delivery to approval clients only, resolution, expiry, and the binding that lets `node.invoke system.run` carry
+ * `approved: true`.
  */
 
 export const DEFAULT_EXEC_APPROVAL_TIMEOUT_MS = 30 * 60_000;
@@ -61,7 +62,7 @@ export const DEFAULT_GATEWAY_ASK_FALLBACK: ExecAskFallback = 'deny';
 const UI_CLIENT_IDS = new Set(['openclaw-control-ui', 'webchat-ui']);
 
 /**
- * An approval client (spec 9.7): an operator with operator.approvals or admin that advertises the
+ * An approval client (docs/protocol.md § Approvals): an operator with operator.approvals or admin that advertises the
  * `exec-approvals` (or `approvals`) cap, or a known UI client. Scope is required either way.
  */
 export function isApprovalClient(conn: GatewayConnection): boolean {

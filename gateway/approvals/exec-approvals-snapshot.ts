@@ -19,7 +19,7 @@ import type { NodeRegistry } from '../nodes/node-registry';
 /**
  * `exec.approvals.get/set` (the gateway host's file) and `exec.approvals.node.get/set` (relayed to the node's
  * `system.execApprovals.*`), all admin-only, all answering the snapshot `{path, exists, hash, file}` with the
- * socket token redacted (spec 4.3, pitfall 21).
+ * socket token redacted (docs/exec-policy.md § What clients see).
  */
 
 function toMethodError(error: unknown): never {

@@ -43,7 +43,7 @@ export async function readOpenClawConfig(configPath: string): Promise<ConfigRead
   };
 }
 
-/** `OPENCLAW_GATEWAY_PORT` may be `18789`, `host:18789` or `[v6]:18789` (spec 1.1). */
+/** `OPENCLAW_GATEWAY_PORT` may be `18789`, `host:18789` or `[v6]:18789` (docs/protocol.md § Transport). */
 export function parsePortValue(value: string | undefined): number | undefined {
   if (!value) return undefined;
   const match = /^(?:\[[^\]]+\]:|[^:]+:)?(\d{1,5})$/.exec(value.trim());

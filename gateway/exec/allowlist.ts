@@ -12,10 +12,10 @@ import { expandTilde, type FileIdentity, type ResolveContext } from './executabl
 export { analyzeCommand, type AnalyzedProgram, type CommandAnalysis } from './command-analysis';
 
 /**
- * Allowlist matching on real executable files (spec 4.2) and the entries "Always allow" persists. A command is
- * covered only when its analysis is complete and every program it runs (system wrappers and shells aside) matches:
- * an ordinary program by a path pattern over its real file, a dispatcher only by an exact-argv entry.
- * Windows rules are expressed with path.win32 semantics and apply by target platform, not by host.
+ * Allowlist matching on real executable files (docs/exec-policy.md § Matching (`allowlist.ts`)) and the entries "Always
+ * allow" persists. A command is covered only when its analysis is complete and every program it runs (system wrappers
+ * and shells aside) matches: an ordinary program by a path pattern over its real file, a dispatcher only by an
+ * exact-argv entry. Windows rules are expressed with path.win32 semantics and apply by target platform, not by host.
  */
 
 /**
@@ -104,7 +104,7 @@ export function patternMatches(
   let pattern = entry.pattern.trim();
   if (pattern === '*') return argPatternOk(entry, args, windows);
   if (pattern.startsWith('=')) return false;
-  // Basename-only patterns ("rg") are ignored: a name is not a place (spec 4.2).
+  // Basename-only patterns ("rg") are ignored: a name is not a place (docs/exec-policy.md § Matching (`allowlist.ts`)).
   if (!pattern.includes('/') && !pattern.includes('\\') && !pattern.startsWith('~')) return false;
   pattern = expandTilde(pattern, ctx.home, ctx.platform);
   // Only the real file is matched: a link's own path could be retargeted after the decision.
@@ -123,7 +123,8 @@ export function patternMatches(
 }
 
 function argPatternOk(entry: Pick<AllowlistEntry, 'argPattern'>, args: readonly string[], windows: boolean): boolean {
-  // argPattern is a Windows-only refinement (spec 4.2); elsewhere it neither narrows nor widens.
+  // argPattern is a Windows-only refinement; elsewhere it neither narrows nor widens
+  // (docs/exec-policy.md § Matching (`allowlist.ts`)).
   if (!windows || !entry.argPattern) return true;
   try {
     return new RegExp(entry.argPattern).test(args.map((a) => `${a}\u0000`).join(''));
@@ -168,9 +169,9 @@ export function evaluateAllowlist(
 }
 
 /**
- * The entries "Always allow" adds (spec 4.2, pitfalls 12 and 13): the real file of every program the command runs,
- * or, for a dispatcher, an entry bound to that program's exact argv; never a wrapper or a shell. An incomplete analysis
- * gets nothing: what Clawdesk cannot read needs a decision every time.
+ * The entries "Always allow" adds (docs/exec-policy.md § Matching (`allowlist.ts`)): the real file of every program the
+ * command runs, or, for a dispatcher, an entry bound to that program's exact argv; never a wrapper or a shell. An
+ * incomplete analysis gets nothing: what Clawdesk cannot read needs a decision every time.
  */
 export function deriveAllowAlwaysEntries(
   analysis: CommandAnalysis,

@@ -12,8 +12,8 @@ import {
 } from '../protocol/exec-vocabulary';
 
 /**
- * OpenClaw's exec-approvals.json (spec 4.1): read, normalized, hashed and written with compare-and-set.
- * The file is the node's own policy; the gateway and the CLI see it only as a redacted snapshot.
+ * OpenClaw's exec-approvals.json (docs/exec-policy.md § The policy file): read, normalized, hashed and written with
+ * compare-and-set. The file is the node's own policy; the gateway and the CLI see it only as a redacted snapshot.
  */
 
 export {
@@ -70,7 +70,10 @@ export interface ExecApprovalsFile {
   agents: Record<string, AgentApprovals>;
 }
 
-/** `{path, exists, hash, file}`: what exec.approvals.get and system.execApprovals.get answer (spec 4.3, pitfall 21). */
+/**
+ * `{path, exists, hash, file}`: what exec.approvals.get and system.execApprovals.get answer
+ * (docs/exec-policy.md § What clients see).
+ */
 export interface ExecApprovalsSnapshot {
   path: string;
   exists: boolean;
@@ -141,7 +144,7 @@ function normalizeEntry(raw: unknown): AllowlistEntry | null {
   if (typeof raw.lastUsedCommand === 'string') entry.lastUsedCommand = raw.lastUsedCommand;
   if (typeof raw.lastResolvedPath === 'string') entry.lastResolvedPath = raw.lastResolvedPath;
   if (typeof raw.fileIdentity === 'string' && raw.fileIdentity) entry.fileIdentity = raw.fileIdentity;
-  // commandText is deliberately not carried over (spec 4.1).
+  // commandText is deliberately not carried over (docs/exec-policy.md § The policy file).
   return entry;
 }
 
@@ -168,7 +171,10 @@ function normalizeAgent(raw: unknown): AgentApprovals {
   return agent;
 }
 
-/** OpenClaw's load-time normalization (spec 4.1). Never throws: anything unusable becomes the empty policy. */
+/**
+ * OpenClaw's load-time normalization (docs/exec-policy.md § The policy file). Never throws: anything unusable becomes
+ * the empty policy.
+ */
 export function normalizeExecApprovals(raw: unknown): ExecApprovalsFile {
   if (!isRecord(raw) || raw.version !== 1) return { version: 1, agents: emptyAgents() };
   const file: ExecApprovalsFile = { version: 1, agents: emptyAgents() };
@@ -197,7 +203,9 @@ export function normalizeExecApprovals(raw: unknown): ExecApprovalsFile {
   return file;
 }
 
-/** The same file without the socket token: what leaves the node or the host (spec 4.1). */
+/**
+ * The same file without the socket token: what leaves the node or the host (docs/exec-policy.md § What clients see).
+ */
 export function redactExecApprovals(file: ExecApprovalsFile): ExecApprovalsFile {
   const copy = structuredClone(file);
   if (copy.socket) delete copy.socket.token;
@@ -260,7 +268,10 @@ export class ExecApprovalsStore {
     return { file: normalizeExecApprovals(parsed), raw, hash: hashApprovalsText(raw), exists: true };
   }
 
-  /** The redacted snapshot, with the socket path filled in so clients always see `file.socket` (pitfall 21). */
+  /**
+   * The redacted snapshot, with the socket path filled in so clients always see `file.socket`
+   * (docs/exec-policy.md § What clients see).
+   */
   async snapshot(): Promise<ExecApprovalsSnapshot> {
     const state = await this.read();
     const file = redactExecApprovals(state.file);
@@ -380,10 +391,10 @@ export type LegacyApprovalsReport =
   | { kind: 'unreadable'; legacyPath: string; message: string };
 
 /**
- * A `<home>/.openclaw/exec-approvals.json` left behind while the state dir lives elsewhere (pitfall 9) is a
- * second policy the baseline openclaw still obeys. It is imported when the active file is missing, and reported
- * otherwise; never silently ignored. The legacy file is left in place: renaming it would hand the baseline
- * openclaw its permissive built-in defaults.
+ * A `<home>/.openclaw/exec-approvals.json` left behind while the state dir lives elsewhere is a second policy the
+ * baseline openclaw still obeys (docs/state-and-secrets.md § Where OpenClaw's state is). It is imported when the active
+ * file is missing, and reported otherwise; never silently ignored. The legacy file is left in place: renaming it would
+ * hand the baseline openclaw its permissive built-in defaults.
  */
 export async function importLegacyExecApprovals(opts: {
   stateDir: string;

@@ -10,7 +10,7 @@ import {
   type ExecSecurity,
 } from './approvals-file';
 
-/** The resolved policy for one agent (spec 4.2). */
+/** The resolved policy for one agent (docs/exec-policy.md § The policy fields). */
 export interface ExecPolicy {
   security: ExecSecurity;
   ask: ExecAsk;
@@ -30,7 +30,7 @@ export const CLAWDESK_EXEC_DEFAULTS: ExecPolicy = {
 
 export const WILDCARD_AGENT = '*';
 
-/** Scalars resolve agent → "*" → defaults → fallback (spec 4.2). */
+/** Scalars resolve agent → "*" → defaults → fallback (docs/exec-policy.md § The policy fields). */
 export function resolveExecPolicy(
   file: ExecApprovalsFile,
   agentId: string | null | undefined,
@@ -63,7 +63,7 @@ export function agentApprovals(
   return file.agents[agentId];
 }
 
-/** Wildcard entries first, then the agent's own: additive (spec 4.2). */
+/** Wildcard entries first, then the agent's own: additive (docs/exec-policy.md § The policy fields). */
 export function resolveAllowlist(file: ExecApprovalsFile, agentId: string | null | undefined): AllowlistEntry[] {
   const out = [...(agentApprovals(file, WILDCARD_AGENT)?.allowlist ?? [])];
   if (agentId && agentId !== WILDCARD_AGENT) out.push(...(agentApprovals(file, agentId)?.allowlist ?? []));
@@ -102,7 +102,7 @@ export interface ApprovalNeedInput {
   durableAllowAlways?: boolean;
 }
 
-/** requiresExecApproval (spec 4.2). */
+/** OpenClaw's requiresExecApproval (docs/exec-policy.md § When a decision is needed). */
 export function requiresApproval(input: ApprovalNeedInput): boolean {
   const { policy } = input;
   if (policy.security === 'deny') return false; // nothing to approve: it is refused outright
@@ -113,14 +113,17 @@ export function requiresApproval(input: ApprovalNeedInput): boolean {
   );
 }
 
-/** While ask=always, allow-always is not offered: it could never suppress a prompt (spec 4.2). */
+/**
+ * While ask=always, allow-always is not offered: it could never suppress a prompt
+ * (docs/exec-policy.md § When a decision is needed).
+ */
 export function allowedDecisions(ask: ExecAsk): ApprovalDecision[] {
   return ask === 'always' ? ['allow-once', 'deny'] : ['allow-once', 'allow-always', 'deny'];
 }
 
 /**
- * What askFallback decides when a prompt was needed but no approver answered (spec 4.2):
- * deny → deny; allowlist → allow only on a match; full → allow once.
+ * What askFallback decides when a prompt was needed but no approver answered
+ * (docs/exec-policy.md § When a decision is needed): deny → deny; allowlist → allow only on a match; full → allow once.
  */
 export function askFallbackDecision(fallback: ExecAskFallback, allowlistSatisfied: boolean): 'allow-once' | 'deny' {
   if (fallback === 'full') return 'allow-once';

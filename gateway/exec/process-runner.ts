@@ -19,7 +19,7 @@ export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60_000;
 export const TRUNCATION_MARKER = '\n... (truncated)';
 export const ENV_OVERRIDE_REJECTED = 'SYSTEM_RUN_DENIED: environment override rejected';
 
-/** Keys a shell carrier may receive from an override (spec 5.3). */
+/** Keys a shell carrier may receive from an override (docs/exec-policy.md § Running (`system-run.ts`)). */
 function shellSafeEnvKey(key: string): boolean {
   return ['TERM', 'LANG', 'COLORTERM', 'NO_COLOR', 'FORCE_COLOR'].includes(key) || /^LC_[A-Z_]+$/.test(key);
 }

@@ -51,8 +51,9 @@ import {
 } from './process-runner';
 
 /**
- * The node's side of `system.run.prepare` / `system.run` / `system.which` (spec 5.3, 5.4): plans, its own policy
- * re-check (the gateway's approval is necessary, never sufficient), execution and lifecycle events.
+ * The node's side of `system.run.prepare` / `system.run` / `system.which`: plans, its own policy re-check (the
+ * gateway's approval is necessary, never sufficient), execution and lifecycle events
+ * (docs/protocol.md § The agent's exec flow; docs/exec-policy.md § Running (`system-run.ts`)).
  */
 
 /** An error answered in `node.invoke.result` as `{code, message}`; nothing ran. */
@@ -275,7 +276,10 @@ export class SystemRunner {
     };
   }
 
-  /** `rawCommand` must be the canonical rendering of argv, or the payload of a shell carrier (spec 5.3, 9.7). */
+  /**
+   * `rawCommand` must be the canonical rendering of argv, or the payload of a shell carrier
+   * (docs/protocol.md § The agent's exec flow).
+   */
   checkRawCommand(argv: readonly string[], rawCommand: string | null | undefined): void {
     if (rawCommand === undefined || rawCommand === null) return;
     if (rawCommand === renderArgv(argv)) return;
@@ -321,8 +325,9 @@ export class SystemRunner {
     const argv = [resolved, ...input.command.slice(1)];
     const carrier = detectCarrier(argv, this.platform);
     // The text names the resolved executable (what the approver is really allowing), so the agent's later
-    // `system.run {command: plan.argv, rawCommand: plan.commandText}` (spec 9.7) matches its own rendering. A blank
-    // shell payload (`sh -c ""`) would leave no text, and a plan without one is discarded upstream.
+    // `system.run {command: plan.argv, rawCommand: plan.commandText}` matches its own rendering
+    // (docs/protocol.md § The agent's exec flow). A blank shell payload (`sh -c ""`) would leave no text, and a plan
+    // without one is discarded upstream.
     const commandText = carrier && 'payload' in carrier && carrier.payload.trim() ? carrier.payload : renderArgv(argv);
     const plan: SystemRunPlan = {
       argv,
@@ -628,7 +633,10 @@ export class SystemRunner {
     this.running.clear();
   }
 
-  /** allow-always: the node writes the entries itself (spec 5.4), into the agent's list ("*" when none). */
+  /**
+   * allow-always: the node writes the entries itself, into the agent's list ("*" when none)
+   * (docs/protocol.md § The agent's exec flow).
+   */
   private async persistAllowAlways(agentId: string | null, analysis: CommandAnalysis): Promise<void> {
     const entries = deriveAllowAlwaysEntries(analysis, this.platform);
     const key = agentId || WILDCARD_AGENT;

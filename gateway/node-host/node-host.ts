@@ -14,8 +14,9 @@ import { CLAWDESK_VERSION } from '../version';
 import { ReconnectingSession, type ReconnectOptions, type SessionStatus } from './reconnecting-session';
 
 /**
- * Clawdesk's exec runner as an OpenClaw node (spec 5.1–5.3): connects as `node-host`/`node`, declares its commands
- * in `connect`, answers `node.invoke.request` with `node.invoke.result`, and reports `exec.*` through `node.event`.
+ * Clawdesk's exec runner as an OpenClaw node (docs/protocol.md § Nodes): connects as `node-host`/`node`, declares its
+ * commands in `connect`, answers `node.invoke.request` with `node.invoke.result`, and reports `exec.*` through
+ * `node.event`.
  */
 
 export const NODE_COMMANDS = [
@@ -65,7 +66,10 @@ export interface NodeHostHandle {
   stop(): Promise<void>;
 }
 
-/** Stable platform names the gateway's command policy recognizes (never an OS version: pitfall 5). */
+/**
+ * Stable platform names the gateway's command policy recognizes, never an OS version
+ * (docs/protocol.md § One device identity, one look).
+ */
 export function nodePlatform(platform: NodeJS.Platform = process.platform): { platform: string; deviceFamily: string } {
   if (platform === 'win32') return { platform: 'windows', deviceFamily: 'Windows' };
   if (platform === 'darwin') return { platform: 'macos', deviceFamily: 'Mac' };
@@ -114,8 +118,9 @@ interface InvokeRequest {
 }
 
 /**
- * Materializes `<stateDir>/exec-approvals.json` with Clawdesk's defaults when it is missing (spec 4.1: the reference
- * node host writes its file on start). A failure is reported, not fatal: without a file the strict defaults apply.
+ * Materializes `<stateDir>/exec-approvals.json` with Clawdesk's defaults when it is missing, as the reference node host
+ * does on start (docs/exec-policy.md § The policy file). A failure is reported, not fatal: without a file the strict
+ * defaults apply.
  */
 async function ensureApprovalsFile(store: ExecApprovalsStore, log: NonNullable<NodeHostOptions['log']>): Promise<void> {
   try {
@@ -271,7 +276,7 @@ export async function startNodeHost(options: NodeHostOptions): Promise<NodeHostH
       deviceFamily,
       displayName: options.displayName ?? `Clawdesk on ${os.hostname()}`,
       caps: [...NODE_CAPS],
-      // Declared before connect, so the gateway never sees a node without commands (pitfall 16).
+      // Declared before connect, so the gateway never sees a node without commands (docs/protocol.md § Nodes).
       commands: [...NODE_COMMANDS],
       pathEnv: (options.baseEnv ?? process.env).PATH,
       connectTimeoutMs: options.connectTimeoutMs,

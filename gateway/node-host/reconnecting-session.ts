@@ -7,9 +7,9 @@ import {
 } from '../client/gateway-client';
 
 /**
- * Keeps one protocol session alive: reconnects with jittered exponential backoff (1 s doubling to 30 s, ±20 %, so
- * the runners and approvers of one gateway do not come back in lockstep after it restarts), retries on
- * 1012/1013/4001 and transport errors, and stops on the reference's terminal connect errors (spec 1.7).
+ * Keeps one protocol session alive: reconnects with jittered exponential backoff (1 s doubling to 30 s, ±20 %, so the
+ * runners and approvers of one gateway do not come back in lockstep after it restarts), retries on 1012/1013/4001 and
+ * transport errors, and stops on the connect errors a retry cannot fix (docs/remote-gateways.md § Staying connected).
  * `reconnectNow()` skips a pending wait (resume from sleep, the network came back).
  */
 
@@ -131,7 +131,8 @@ export class ReconnectingSession extends EventEmitter {
     const e = error as GatewayClientError;
     const code = e instanceof GatewayClientError ? e.detailCode : undefined;
     const message = (error as Error).message;
-    // One retry with the device token we were issued, and only to a loopback gateway (spec 1.7).
+    // One retry with the device token we were issued, and only to a loopback gateway
+    // (docs/remote-gateways.md § Staying connected).
     if (
       code === 'AUTH_TOKEN_MISMATCH' &&
       this.deviceToken &&

@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 
 export type PortProbe =
   | { kind: 'free' }
-  /** Something answered the OpenClaw handshake (`connect.challenge` first, spec 1.3). */
+  /** Something answered the OpenClaw handshake (`connect.challenge` first: docs/protocol.md § Handshake). */
   | { kind: 'openclaw'; url: string }
   | { kind: 'other'; detail: string };
 

@@ -23,10 +23,10 @@ import { SecretStoreError } from './secret-errors';
 import type { SecretStore } from './secret-store';
 
 /**
- * Clawdesk's own Ed25519 device identity (one per app, never shared with the openclaw CLI: spec 8 pitfall 8) and the
- * device tokens it holds as a client. Both live in the SecretStore; a small public record beside it remembers that
- * an identity exists, so a locked or vanished keychain is reported instead of silently minting a new identity
- * (which would make every gateway ask to pair again).
+ * Clawdesk's own Ed25519 device identity (one per app, never shared with the openclaw CLI:
+ * docs/state-and-secrets.md § Clawdesk's secrets) and the device tokens it holds as a client. Both live in the
+ * SecretStore; a small public record beside it remembers that an identity exists, so a locked or vanished keychain is
+ * reported instead of silently minting a new identity (which would make every gateway ask to pair again).
  */
 export interface DeviceIdentity {
   /** Lowercase hex SHA-256 of the raw public key. */
@@ -267,7 +267,10 @@ export class DeviceIdentityStore {
     await (await this.store()).set(TOKENS_SECRET, JSON.stringify(tokens));
   }
 
-  /** On a token mismatch clear only this role's token for this gateway, keep the keypair, and re-pair (pitfall 8). */
+  /**
+   * On a token mismatch clear only this role's token for this gateway, keep the keypair, and re-pair
+   * (docs/state-and-secrets.md § Clawdesk's secrets).
+   */
   async clearDeviceToken(gatewayUrl: string, role: string): Promise<boolean> {
     const { tokens } = await this.tokens();
     const key = gatewayKey(gatewayUrl);

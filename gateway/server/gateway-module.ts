@@ -18,7 +18,7 @@ import type { OperatorScope } from '../protocol/scopes';
 
 export type ConnectionRole = 'operator' | 'node';
 
-/** Where a connection comes from, for pairing decisions (spec 2.3). */
+/** Where a connection comes from, for pairing decisions (docs/protocol.md § Locality). */
 export type Locality = 'direct_local' | 'cli_container_local' | 'shared_secret_loopback_local' | 'remote';
 
 export interface ClientInfo {
@@ -117,8 +117,8 @@ export interface MethodCall<P> {
   /** The request id, for logging. */
   requestId: string;
   /**
-   * Sends an interim `res` for this request (spec 1.2: `payload.status === "accepted"`); the handler's
-   * return value is then sent as the final `res` with the same id (two-phase requests).
+   * Sends an interim `res` for this request (`payload.status === "accepted"`, docs/protocol.md § Transport); the
+   * handler's return value is then sent as the final `res` with the same id (two-phase requests).
    */
   sendInterim(payload: unknown): void;
 }

@@ -186,7 +186,8 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
     authMethod = shared.method;
   } else {
     if (shared.kind === 'absent' && !device) {
-      // No secret and no identity at all: the reference answers with the identity requirement (spec 9.6).
+      // No secret and no identity at all: the reference answers with the identity requirement
+      // (docs/protocol.md § Connect refusals).
       return fail({
         code: 'NOT_PAIRED',
         message: 'device identity required',
@@ -264,8 +265,8 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
 
   if (!device) {
     // The owner's own machine: shared secret holders, and under auth "none" direct-local clients without a
-    // browser Origin, are served with the scopes they ask for (spec 9.3, 9.9). Nodes always need a device.
-    // A foreign Origin never gets this far, so any Origin here is one the owner allowlisted (the dashboard).
+    // browser Origin, are served with the scopes they ask for (docs/protocol.md § Auth modes). Nodes always need
+    // a device. A foreign Origin never gets this far, so any Origin here is one the owner allowlisted (the dashboard).
     const ownerLocal =
       ctx.auth.mode === 'none' &&
       locality === 'direct_local' &&
@@ -357,7 +358,7 @@ export async function evaluateConnect(ctx: HandshakeContext): Promise<HandshakeR
   }
 
   const paired = ctx.pairing.getPaired(device.id)!;
-  // Pinned metadata replaces what the client claims (spec 3.3 step 2).
+  // Pinned metadata replaces what the client claims (docs/protocol.md § Pairing).
   if (paired.platform) client.platform = paired.platform;
   if (paired.deviceFamily) client.deviceFamily = paired.deviceFamily;
   const token = await ctx.pairing.ensureDeviceToken(device.id, role, requestedScopes);

@@ -6,9 +6,9 @@ import { deviceIdFromPublicKey, publicKeyFromPem } from '../protocol/ed25519';
 import { CONFIG_FILENAME, LEGACY_CONFIG_FILENAMES } from './state-paths';
 
 /**
- * What an OpenClaw state dir holds (spec 6.2, 3.1, 4.1), and readers that never modify anything: the scan, doctor
- * and migration planning must be safe to run on a live directory. (Quarantining corrupt files is a separate,
- * explicit step: doctor --fix.)
+ * What an OpenClaw state dir holds (docs/state-and-secrets.md § What a state directory holds), and readers that never
+ * modify anything: the scan, doctor and migration planning must be safe to run on a live directory. (Quarantining
+ * corrupt files is a separate, explicit step: doctor --fix.)
  */
 
 export type StateItem =

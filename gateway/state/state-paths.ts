@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 
 /**
- * OpenClaw's state-directory resolution (spec 6.1), reproduced exactly so Clawdesk, the openclaw CLI and the
- * embedded gateway agree on where trust state lives. Everything goes through the path API of the *target*
- * platform (path.win32 / path.posix), never the host's, so the Windows rules are exercised on Linux.
+ * OpenClaw's state-directory resolution (docs/state-and-secrets.md § Where OpenClaw's state is), reproduced exactly so
+ * Clawdesk, the openclaw CLI and the embedded gateway agree on where trust state lives. Everything goes through the
+ * path API of the *target* platform (path.win32 / path.posix), never the host's, so the Windows rules are exercised on
+ * Linux.
  */
 
 /** Everything resolution depends on, injectable so each OS layout can be tested on any machine. */

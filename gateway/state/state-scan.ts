@@ -22,7 +22,7 @@ import { STATE_ITEMS, StateItem, itemSpec, locateItem, parserFor, readStateJson 
 /**
  * Finds every directory that may hold OpenClaw state for this user and says what each holds and who uses it.
  * Read-only. Directories are compared by realpath, so a symlinked home or a legacy link to the new dir is an alias,
- * not a second state dir (spec 8 pitfall 22).
+ * not a second state dir (docs/state-and-secrets.md § Looking around: `clawdesk state scan`).
  */
 
 export type Component = 'openclaw-cli' | 'embedded-gateway' | 'exec-approvals-baseline' | 'macos-app';

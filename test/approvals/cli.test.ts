@@ -48,7 +48,7 @@ function captureIo(env: NodeJS.ProcessEnv = {}) {
 describe('clawdesk approvals pending / resolve', () => {
   it('lists a pending approval and resolves it by id prefix; the agent gets the decision', async () => {
     h = await startExecHarness();
-    // An approval client must be connected for the request to be delivered at all (spec 9.7).
+    // An approval client must be connected for the request to be delivered at all (docs/protocol.md § Approvals).
     const ui = await h.operator({ scopes: ['operator.admin', 'operator.approvals'], caps: ['exec-approvals'] });
     // The agent signs in with its own device token, so the CLI (with or without a device, depending on the keychain)
     // holds another credential and may decide for it (issue 9 finding 4).

@@ -253,7 +253,7 @@ describe('ask: always on a loopback gateway (the seed report)', () => {
         auth,
         nodePolicy: { version: 1, agents: { '*': { security: 'full', ask: 'always' } } },
       });
-      // The real CLI connects without a device on loopback (spec 9.3, 9.9).
+      // The real CLI connects without a device on loopback (docs/protocol.md § Auth modes).
       const agent = await h.operator({
         device: null,
         clientId: 'cli',

@@ -164,7 +164,10 @@ export interface AgentRun {
   fallbackRun: () => Promise<any>;
 }
 
-/** The agent's flow (spec 9.7): prepare → exec.approval.request (twoPhase) → system.run with the approval id. */
+/**
+ * The agent's flow (docs/protocol.md § The agent's exec flow): prepare → exec.approval.request (twoPhase) → system.run
+ * with the approval id.
+ */
 export async function agentFlow(
   agent: GatewaySession,
   nodeId: string,

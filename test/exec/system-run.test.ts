@@ -146,7 +146,8 @@ describe('system.run.prepare', () => {
     })) as any;
     expect(path.isAbsolute(plan.argv[0])).toBe(true);
     expect(plan.commandText).toBe(`${plan.argv[0]} -s`);
-    // Spec 9.7 step 6, exactly as the real agent (and the interop suite) sends it.
+    // Step 4 of the agent's flow (docs/protocol.md § The agent's exec flow), exactly as the real agent (and the interop
+    // suite) sends it.
     const ran = await runner.run({
       command: plan.argv,
       rawCommand: plan.commandText,

@@ -10,7 +10,7 @@ import {
   type TestGateway,
 } from '../helpers/gateway-fixture';
 
-describe('connect error catalogue (spec 1.7, 9.6)', () => {
+describe('connect error catalogue (docs/protocol.md § Connect refusals)', () => {
   let gw: TestGateway;
   beforeAll(async () => {
     gw = await startTestGateway({ handshakeTimeoutMs: 400 });

@@ -12,7 +12,9 @@ afterEach(async () => {
   gw = undefined;
 });
 
-/** Headers that make a loopback connection look like it came through a proxy: never local (spec 2.3). */
+/**
+ * Headers that make a loopback connection look like it came through a proxy: never local (docs/protocol.md § Locality).
+ */
 const viaProxy = { 'x-forwarded-for': '203.0.113.7' };
 
 describe('seed report (a): auth none on loopback', () => {

@@ -3,8 +3,9 @@ import { WebSocket } from 'ws';
 
 /**
  * A minimal gateway client for interop tests: connects with (or without) an Ed25519 device identity signed the
- * way the real openclaw CLI signs it (spec 9.4, v3 payload), and can issue requests on the open connection.
- * Deliberately independent of gateway/ so the tests check our server against the spec, not against itself.
+ * way the real openclaw CLI signs it (v3 payload, docs/protocol.md § Handshake), and can issue requests on the open
+ * connection. Deliberately independent of gateway/ so the tests check our server against the documented protocol,
+ * not against itself.
  */
 
 export interface DeviceIdentity {

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { connectGateway, type DeviceIdentity, type OpenClient } from './device-client';
 
 /**
- * The agent's side of an exec approval, as the real gateway and node host do it (spec 9.7): prepare on the node,
- * request an approval, wait for someone to decide, then run with the approval's id. Used by the interop tests
- * with the real openclaw CLI as the one who decides.
+ * The agent's side of an exec approval, as the real gateway and node host do it
+ * (docs/protocol.md § The agent's exec flow): prepare on the node, request an approval, wait for someone to decide,
+ * then run with the approval's id. Used by the interop tests with the real openclaw CLI as the one who decides.
  */
 
 export const AGENT = { agentId: 'main', sessionKey: 'agent:main:main' };

@@ -3,9 +3,9 @@ import net from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 
 /**
- * A logging WebSocket proxy for protocol recon: listens on 127.0.0.1, forwards every connection to an upstream
- * gateway and records every frame both ways (`{conn, dir, iso, frame}`, the format of the shared spec's
- * `frames/`). Plain HTTP requests are forwarded too and recorded as `{conn, dir:"http", ...}`.
+ * A logging WebSocket proxy for protocol recon: listens on 127.0.0.1, forwards every connection to an upstream gateway
+ * and records every frame both ways (`{conn, dir, iso, frame}`, the format of `test/interop/captures/`). Plain HTTP
+ * requests are forwarded too and recorded as `{conn, dir:"http", ...}`.
  */
 
 export interface RecordedFrame {

@@ -43,7 +43,8 @@ function defineSuite(authMode: AuthMode) {
     });
 
     if (authMode === 'none') {
-      // Run first, while the CLI has no device identity yet: the exact situation of the user reports (spec 9.9).
+      // Run first, while the CLI has no device identity yet: the exact situation of the user reports
+      // (docs/interop-notes.md § 4. `auth: none`).
       it('devices list works for a device-less local CLI (the "device identity required" bug)', async () => {
         const result = await cli.run(['devices', 'list', '--json']);
         if (target === 'real') {

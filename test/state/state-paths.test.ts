@@ -86,7 +86,7 @@ describe('resolveStateDir', () => {
     expect(retired).toEqual({ stateDir: '/home/ada/.openclaw', source: 'default-missing', home: '/home/ada' });
   });
 
-  it('OPENCLAW_HOME is a home, not a state dir (pitfall 10: nested .openclaw)', () => {
+  it("OPENCLAW_HOME is a home, not a state dir: nested .openclaw (docs/state-and-secrets.md § Where OpenClaw's state is)", () => {
     const r = resolveStateDir(fakeEnv('linux', { OPENCLAW_HOME: '/home/ada/.openclaw' }));
     expect(r.stateDir).toBe('/home/ada/.openclaw/.openclaw');
   });
