@@ -2,12 +2,14 @@ import type {
   ApprovalHistoryEntry,
   ClawdeskApi,
   Decision,
+  ExecPolicyView,
   HistoryDecision,
   MigrationProgressView,
   MigrationView,
   OpenclawInstallView,
   PendingApprovalView,
   PendingDeviceView,
+  PolicyPreset,
   PolicyTriple,
   SecretsView,
   Topic,
@@ -603,100 +605,144 @@ export const activityView: View = async ({ api }) => {
   );
 };
 
+/** A time as the person's locale writes it, marked up as data (`<time>`). */
+function when(ms: number | undefined): HTMLElement | string {
+  return ms ? h('time', { datetime: new Date(ms).toISOString() }, time(ms)) : '—';
+}
+
+/**
+ * Text main computes (doctor findings, the secrets backend's words): not translated yet, so it is marked as English
+ * for screen readers and isolated from the page's direction.
+ */
+function fromMain(text: string): HTMLElement {
+  return h('bdi', { lang: 'en' }, text);
+}
+
+/** A list of identifiers (roles, scopes, commands) as data, or `empty` when there are none. */
+function ids(values: readonly string[] | undefined, empty = '—'): HTMLElement | string {
+  return values && values.length > 0 ? h('bdi', { dir: 'ltr' }, values.join(', ')) : empty;
+}
+
 export const devicesView: View = async ({ api, act }) => {
   const d = await api.listDevices();
   return h(
     'section',
     { 'aria-labelledby': 'devices-h' },
-    h('h2', { id: 'devices-h' }, 'Devices'),
-    h('h3', {}, 'Waiting for approval'),
+    h('h2', { id: 'devices-h' }, t('nav.devices')),
+    h('h3', {}, t('devices.waiting')),
     table(
-      'Pending pairing requests',
-      ['Device', 'Platform', 'Role', 'Scopes', 'IP', 'Repair', 'Requested', 'Actions'],
-      d.pending.map((p) => [
-        p.displayName ?? p.deviceId,
-        p.platform ?? '—',
-        (p.roles ?? [p.role ?? 'operator']).join(', '),
-        (p.scopes ?? []).join(', ') || 'none',
-        p.remoteIp ?? '—',
-        p.isRepair ? 'yes' : 'no',
-        time(p.ts),
-        h(
-          'span',
-          { className: 'actions' },
+      t('devices.pendingCaption'),
+      [
+        t('devices.colDevice'),
+        t('devices.colPlatform'),
+        t('devices.colRole'),
+        t('devices.colScopes'),
+        t('devices.colIp'),
+        t('devices.colRepair'),
+        t('devices.colRequested'),
+        t('devices.colActions'),
+      ],
+      d.pending.map((p) => {
+        const name = p.displayName ?? p.deviceId;
+        return [
+          h('bdi', {}, name),
+          p.platform ? h('bdi', {}, p.platform) : '—',
+          ids(p.roles ?? [p.role ?? 'operator']),
+          ids(p.scopes, t('card.noScopes')),
+          p.remoteIp ? h('bdi', { dir: 'ltr' }, p.remoteIp) : '—',
+          t(p.isRepair ? 'common.yes' : 'common.no'),
+          when(p.ts),
           h(
-            'button',
-            {
-              type: 'button',
-              'aria-label': `Approve ${p.displayName ?? p.deviceId}`,
-              onclick: () => act('Approve', () => api.approveDevice(p.requestId)),
-            },
-            'Approve',
+            'span',
+            { className: 'actions' },
+            h(
+              'button',
+              {
+                type: 'button',
+                'aria-label': t('pairing.approveNamed', { name }),
+                onclick: () => act(t('pairing.approve'), () => api.approveDevice(p.requestId)),
+              },
+              t('pairing.approve'),
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                className: 'danger',
+                'aria-label': t('pairing.rejectNamed', { name }),
+                onclick: () => act(t('pairing.reject'), () => api.rejectDevice(p.requestId)),
+              },
+              t('pairing.reject'),
+            ),
           ),
+        ];
+      }),
+      t('devices.noneWaiting'),
+    ),
+    h('h3', {}, t('devices.paired')),
+    table(
+      t('devices.pairedCaption'),
+      [
+        t('devices.colDevice'),
+        t('devices.colPlatform'),
+        t('devices.colRolesTokens'),
+        t('devices.colApproved'),
+        t('devices.colActions'),
+      ],
+      d.paired.map((p) => {
+        const name = p.displayName ?? p.deviceId;
+        return [
+          h('bdi', { title: p.deviceId }, p.displayName ?? `${p.deviceId.slice(0, 12)}…`),
+          p.platform ? h('bdi', {}, p.platform) : '—',
+          h(
+            'ul',
+            { className: 'tokens' },
+            ...p.tokens.map((token) =>
+              h(
+                'li',
+                {},
+                t('devices.token', {
+                  role: token.role,
+                  scopes: token.scopes.join(', ') || t('card.noScopes'),
+                  revoked: token.revokedAtMs ? 'yes' : 'no',
+                }),
+                ' ',
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    'aria-label': t('devices.rotateNamed', { role: token.role, name }),
+                    onclick: () => act(t('devices.rotateToken'), () => api.rotateDeviceToken(p.deviceId, token.role)),
+                  },
+                  t('devices.rotate'),
+                ),
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    'aria-label': t('devices.revokeNamed', { role: token.role, name }),
+                    disabled: Boolean(token.revokedAtMs),
+                    onclick: () => act(t('devices.revokeToken'), () => api.revokeDeviceToken(p.deviceId, token.role)),
+                  },
+                  t('devices.revoke'),
+                ),
+              ),
+            ),
+          ),
+          when(p.approvedAtMs),
           h(
             'button',
             {
               type: 'button',
               className: 'danger',
-              'aria-label': `Reject ${p.displayName ?? p.deviceId}`,
-              onclick: () => act('Reject', () => api.rejectDevice(p.requestId)),
+              'aria-label': t('devices.removeNamed', { name }),
+              onclick: () => act(t('devices.removeDevice'), () => api.removeDevice(p.deviceId)),
             },
-            'Reject',
+            t('devices.remove'),
           ),
-        ),
-      ]),
-      'No device is waiting.',
-    ),
-    h('h3', {}, 'Paired'),
-    table(
-      'Paired devices',
-      ['Device', 'Platform', 'Roles and tokens', 'Approved', 'Actions'],
-      d.paired.map((p) => [
-        h('span', { title: p.deviceId }, p.displayName ?? `${p.deviceId.slice(0, 12)}…`),
-        p.platform ?? '—',
-        h(
-          'ul',
-          { className: 'tokens' },
-          ...p.tokens.map((t) =>
-            h(
-              'li',
-              {},
-              `${t.role}: ${t.scopes.join(', ') || 'no scopes'}${t.revokedAtMs ? ' (revoked)' : ''} `,
-              h(
-                'button',
-                {
-                  type: 'button',
-                  'aria-label': `Rotate ${t.role} token of ${p.displayName ?? p.deviceId}`,
-                  onclick: () => act('Rotate token', () => api.rotateDeviceToken(p.deviceId, t.role)),
-                },
-                'Rotate',
-              ),
-              h(
-                'button',
-                {
-                  type: 'button',
-                  'aria-label': `Revoke ${t.role} token of ${p.displayName ?? p.deviceId}`,
-                  disabled: Boolean(t.revokedAtMs),
-                  onclick: () => act('Revoke token', () => api.revokeDeviceToken(p.deviceId, t.role)),
-                },
-                'Revoke',
-              ),
-            ),
-          ),
-        ),
-        time(p.approvedAtMs),
-        h(
-          'button',
-          {
-            type: 'button',
-            className: 'danger',
-            'aria-label': `Remove ${p.displayName ?? p.deviceId}`,
-            onclick: () => act('Remove device', () => api.removeDevice(p.deviceId)),
-          },
-          'Remove',
-        ),
-      ]),
-      'No paired devices.',
+        ];
+      }),
+      t('devices.nonePaired'),
     ),
   );
 };
@@ -706,20 +752,28 @@ export const nodesView: View = async ({ api }) => {
   return h(
     'section',
     { 'aria-labelledby': 'nodes-h' },
-    h('h2', { id: 'nodes-h' }, 'Nodes'),
+    h('h2', { id: 'nodes-h' }, t('nav.nodes')),
     table(
-      'Nodes known to the gateway',
-      ['Node', 'Platform', 'Version', 'Connected', 'Paired', 'Commands', 'IP'],
+      t('nodes.caption'),
+      [
+        t('nodes.colNode'),
+        t('nodes.colPlatform'),
+        t('nodes.colVersion'),
+        t('nodes.colConnected'),
+        t('nodes.colPaired'),
+        t('nodes.colCommands'),
+        t('nodes.colIp'),
+      ],
       nodes.map((n) => [
-        n.displayName ?? n.nodeId,
-        n.platform ?? '—',
-        n.version ?? '—',
-        n.connected ? 'yes' : 'no',
-        n.paired ? 'yes' : 'no',
-        (n.commands ?? []).join(', ') || '—',
-        n.remoteIp ?? '—',
+        h('bdi', {}, n.displayName ?? n.nodeId),
+        n.platform ? h('bdi', {}, n.platform) : '—',
+        n.version ? h('bdi', { dir: 'ltr' }, n.version) : '—',
+        t(n.connected ? 'common.yes' : 'common.no'),
+        t(n.paired ? 'common.yes' : 'common.no'),
+        ids(n.commands),
+        n.remoteIp ? h('bdi', { dir: 'ltr' }, n.remoteIp) : '—',
       ]),
-      'No nodes.',
+      t('nodes.none'),
     ),
   );
 };
@@ -823,13 +877,32 @@ export const approvalsView: View = async (ctx) => {
   );
 };
 
-function policyRow(label: string, key: keyof PolicyTriple, view: Awaited<ReturnType<ClawdeskApi['getExecPolicy']>>) {
+const DECIDED_BY: Record<ExecPolicyView['decidedBy'][keyof PolicyTriple], string> = {
+  'host-file': 'hostFile',
+  config: 'config',
+  both: 'both',
+  'built-in default': 'builtIn',
+};
+
+const PRESET_KEY: Record<PolicyPreset, MessageKey> = {
+  'locked-down': 'policy.presetLockedDown',
+  'ask-every-time': 'policy.presetAskEveryTime',
+  'allowlist-ask-on-miss': 'policy.presetAllowlist',
+  trusted: 'policy.presetTrusted',
+};
+
+/** A setting's value as the files spell it (`allowlist`, `on-miss`): data, not translated. */
+const setting = (value: string) => h('code', { dir: 'ltr' }, value);
+
+function policyRow(label: string, key: keyof PolicyTriple, view: ExecPolicyView) {
+  const config = view.config?.[key];
+  const hostFile = view.hostFile?.[key];
   return [
     label,
-    view.config?.[key] ?? 'not set',
-    view.hostFile?.[key] ?? 'no file',
-    h('strong', {}, view.effective[key]),
-    view.decidedBy[key],
+    config ? setting(config) : t('policy.notSet'),
+    hostFile ? setting(hostFile) : t('policy.noFile'),
+    h('strong', {}, setting(view.effective[key])),
+    t('policy.decidedBy', { side: DECIDED_BY[view.decidedBy[key]] ?? 'builtIn' }),
   ];
 }
 
@@ -838,30 +911,46 @@ export const policyView: View = async ({ api, act }) => {
   return h(
     'section',
     { 'aria-labelledby': 'policy-h' },
-    h('h2', { id: 'policy-h' }, 'Exec policy'),
-    h('p', {}, 'The effective policy is the stricter of the gateway config and the host file, field by field.'),
+    h('h2', { id: 'policy-h' }, t('nav.policy')),
+    h('p', {}, t('policy.intro')),
     table(
-      'Effective exec policy',
-      ['Setting', 'Config (tools.exec)', 'Host file', 'Effective', 'Decided by'],
-      [policyRow('Security', 'security', p), policyRow('Ask', 'ask', p), policyRow('Ask fallback', 'askFallback', p)],
+      t('policy.caption'),
+      [
+        t('policy.colSetting'),
+        t('policy.colConfig', { path: 'tools.exec' }),
+        t('policy.colHostFile'),
+        t('policy.colEffective'),
+        t('policy.colDecidedBy'),
+      ],
+      [
+        policyRow(t('policy.security'), 'security', p),
+        policyRow(t('policy.ask'), 'ask', p),
+        policyRow(t('policy.askFallback'), 'askFallback', p),
+      ],
       '',
     ),
-    h('p', { className: 'meta' }, `Host file: ${p.hostFilePath ?? 'unknown'}`),
-    h('h3', {}, 'Presets'),
-    h('p', {}, 'A preset writes the host file; a stricter config still wins.'),
+    h(
+      'p',
+      { className: 'meta' },
+      p.hostFilePath ? t('policy.hostFilePath', { path: p.hostFilePath }) : t('policy.hostFileUnknown'),
+    ),
+    h('h3', {}, t('policy.presets')),
+    h('p', {}, t('policy.presetsIntro')),
     h(
       'div',
       { className: 'actions' },
-      ...p.presets.map((preset) =>
-        h(
+      ...p.presets.map((preset) => {
+        // A preset main adds before the renderer knows it keeps main's (English) label.
+        const label = PRESET_KEY[preset.id] ? t(PRESET_KEY[preset.id]) : preset.label;
+        return h(
           'button',
           {
             type: 'button',
-            onclick: () => act(`Apply preset ${preset.label}`, () => api.applyPolicyPreset(preset.id)),
+            onclick: () => act(t('policy.apply', { preset: label }), () => api.applyPolicyPreset(preset.id)),
           },
-          preset.label,
-        ),
-      ),
+          label,
+        );
+      }),
     ),
   );
 };
@@ -900,7 +989,7 @@ function migrationResult(m: MigrationView, ctx: ViewContext): HTMLElement {
     h('h4', {}, t(m.dryRun ? 'migration.previewTitle' : m.applied ? 'migration.applied' : 'migration.nothingMigrated')),
     m.steps.length === 0
       ? h('p', { className: 'empty' }, t('migration.nothingToMigrate'))
-      : h('ol', {}, ...m.steps.map((step) => h('li', {}, `${step.action}: ${step.detail}`))),
+      : h('ol', {}, ...m.steps.map((step) => h('li', {}, h('code', {}, step.action), ': ', fromMain(step.detail)))),
     m.dryRun && m.steps.length > 0
       ? h(
           'button',
@@ -934,10 +1023,10 @@ export const stateView: View = async (ctx) => {
       [t('state.colDirectory'), t('state.colSource'), t('state.colExists'), t('state.colActive'), t('state.colNotes')],
       s.dirs.map((d) => [
         h('code', { dir: 'ltr' }, d.path),
-        d.source,
-        t(d.exists ? 'state.yes' : 'state.no'),
-        t(d.active ? 'state.yes' : 'state.no'),
-        d.notes.join('; ') || '—',
+        h('code', {}, d.source),
+        t(d.exists ? 'common.yes' : 'common.no'),
+        t(d.active ? 'common.yes' : 'common.no'),
+        d.notes.length > 0 ? fromMain(d.notes.join('; ')) : '—',
       ]),
       t('state.none'),
     ),
@@ -952,7 +1041,7 @@ export const stateView: View = async (ctx) => {
               'li',
               { className: `finding ${f.severity}` },
               h('strong', {}, `${t('state.severity', { severity: f.severity })}: `),
-              f.message,
+              fromMain(f.message),
               f.fix ? h('span', { className: 'fix' }, ' ', t('state.fix', { fix: f.fix })) : null,
             ),
           ),
@@ -976,13 +1065,7 @@ async function patchMigrationProgress(ctx: ViewContext): Promise<(content: HTMLE
 function ephemeralKeyNotice(ephemeral: NonNullable<SecretsView['ephemeral']>, { api, act }: ViewContext): HTMLElement {
   const fix = ephemeral.keyFileOffered
     ? [
-        h(
-          'p',
-          {},
-          'To fix this, unlock or install a keychain (on Linux, for example GNOME Keyring or KeePassXC with the Secret Service enabled) and reopen Clawdesk. ' +
-            'Or keep the key in a file that only your user account can read. That file is not encrypted: programs running as you, and backups of it, can read the key. ' +
-            'Clawdesk moves the key into a keychain by itself once one works.',
-        ),
+        h('p', {}, t('secrets.fixOffered')),
         h(
           'button',
           {
@@ -990,32 +1073,17 @@ function ephemeralKeyNotice(ephemeral: NonNullable<SecretsView['ephemeral']>, { 
             id: 'accept-key-file',
             onclick: () =>
               act(
-                'Keep the key in a file',
+                t('secrets.keepInFileAction'),
                 () => api.acceptPlaintextKeyStorage(),
-                (r) =>
-                  r.accepted
-                    ? `accepted; the key is now kept in: ${r.secrets.backend}.`
-                    : 'not changed; the key stays in memory only.',
+                (r) => (r.accepted ? t('secrets.accepted', { backend: r.secrets.backend }) : t('secrets.notChanged')),
               ),
           },
-          'Keep the key in a file readable only by me',
+          t('secrets.keepInFile'),
         ),
       ]
     : ephemeral.keyFileAccepted
-      ? [
-          h(
-            'p',
-            {},
-            'You chose to keep the key in a file readable only by you, but that file could not be used either. The reason is below.',
-          ),
-        ]
-      : [
-          h(
-            'p',
-            {},
-            'Your device identity is already stored, in a keychain that cannot be opened right now. Unlock it and reopen Clawdesk. Clawdesk does not replace it with a new identity on its own.',
-          ),
-        ];
+      ? [h('p', {}, t('secrets.fileFailed'))]
+      : [h('p', {}, t('secrets.keychainLocked'))];
   return h(
     'div',
     {
@@ -1024,12 +1092,8 @@ function ephemeralKeyNotice(ephemeral: NonNullable<SecretsView['ephemeral']>, { 
       'aria-labelledby': 'key-ephemeral-h',
       'data-testid': 'key-ephemeral',
     },
-    h('h3', { id: 'key-ephemeral-h' }, 'The device key is not saved'),
-    h(
-      'p',
-      {},
-      'Clawdesk’s device key is held only in memory. After every restart, Clawdesk’s node is a new device: gateways it was paired with will ask you to pair it again.',
-    ),
+    h('h3', { id: 'key-ephemeral-h' }, t('secrets.notSavedTitle')),
+    h('p', {}, t('secrets.ephemeral')),
     ...fix,
   );
 }
@@ -1039,19 +1103,19 @@ export const secretsView: View = async (ctx) => {
   return h(
     'section',
     { 'aria-labelledby': 'secrets-h' },
-    h('h2', { id: 'secrets-h' }, 'Secrets'),
+    h('h2', { id: 'secrets-h' }, t('nav.secrets')),
     s.ephemeral ? ephemeralKeyNotice(s.ephemeral, ctx) : null,
     h(
       'dl',
       {},
-      h('dt', {}, 'Backend'),
-      h('dd', { 'data-testid': 'secrets-backend' }, s.backend),
-      h('dt', {}, 'Available'),
-      h('dd', {}, s.available ? 'yes' : 'no'),
-      h('dt', {}, 'Details'),
-      h('dd', {}, s.detail),
+      h('dt', {}, t('secrets.backend')),
+      h('dd', { 'data-testid': 'secrets-backend' }, fromMain(s.backend)),
+      h('dt', {}, t('secrets.available')),
+      h('dd', {}, t(s.available ? 'common.yes' : 'common.no')),
+      h('dt', {}, t('secrets.details')),
+      h('dd', {}, fromMain(s.detail)),
     ),
-    h('p', { className: 'note' }, 'Secret values are never shown here.'),
+    h('p', { className: 'note' }, t('secrets.neverShown')),
   );
 };
 
@@ -1061,29 +1125,33 @@ export const logsView: View = async ({ api, refresh }) => {
   return h(
     'section',
     { 'aria-labelledby': 'logs-h' },
-    h('h2', { id: 'logs-h' }, 'Logs'),
-    h('button', { type: 'button', onclick: () => refresh() }, 'Refresh'),
-    h('h3', { id: 'app-logs-h' }, 'Clawdesk'),
+    h('h2', { id: 'logs-h' }, t('nav.logs')),
+    h('button', { type: 'button', onclick: () => refresh() }, t('common.refresh')),
+    h('h3', { id: 'app-logs-h' }, t('logs.app')),
     logs.length === 0
-      ? h('p', { className: 'empty' }, 'No log lines yet.')
+      ? h('p', { className: 'empty' }, t('logs.none'))
       : h(
           'pre',
-          { className: 'logs', tabindex: 0, 'aria-labelledby': 'app-logs-h' },
+          { className: 'logs', tabindex: 0, 'aria-labelledby': 'app-logs-h', dir: 'ltr' },
           logs.map((l) => `${new Date(l.ts).toISOString()} ${l.level.padEnd(5)} [${l.source}] ${l.message}`).join('\n'),
         ),
     // OpenClaw's gateway output, when Clawdesk supervises it: the tail of its rotating log (it follows live).
-    supervised ? h('h3', { id: 'gateway-log-h' }, 'OpenClaw gateway') : null,
-    supervised && gatewayLog.file
-      ? h('p', { className: 'note' }, 'Full log: ', h('bdi', { dir: 'ltr' }, gatewayLog.file))
-      : null,
+    supervised ? h('h3', { id: 'gateway-log-h' }, t('logs.gateway')) : null,
+    supervised && gatewayLog.file ? h('p', { className: 'note' }, t('logs.fullLog', { file: gatewayLog.file })) : null,
     supervised
       ? gatewayLog.text
         ? h(
             'pre',
-            { className: 'logs', tabindex: 0, 'aria-labelledby': 'gateway-log-h', 'data-testid': 'gateway-log' },
+            {
+              className: 'logs',
+              tabindex: 0,
+              'aria-labelledby': 'gateway-log-h',
+              'data-testid': 'gateway-log',
+              dir: 'ltr',
+            },
             gatewayLog.text,
           )
-        : h('p', { className: 'empty' }, 'OpenClaw’s gateway has written nothing yet.')
+        : h('p', { className: 'empty' }, t('logs.gatewayEmpty'))
       : null,
   );
 };
@@ -1092,19 +1160,15 @@ export const supportView: View = async ({ api, act }) =>
   h(
     'section',
     { 'aria-labelledby': 'support-h' },
-    h('h2', { id: 'support-h' }, 'Support bundle'),
-    h(
-      'p',
-      {},
-      'A JSON file with app and gateway logs, the doctor’s findings, the state-directory map, the effective exec policy and pairing state. Tokens, keys and passwords are left out.',
-    ),
+    h('h2', { id: 'support-h' }, t('support.title')),
+    h('p', {}, t('support.intro')),
     h(
       'button',
       {
         type: 'button',
-        onclick: () => act('Export support bundle', async () => download(await api.exportSupportBundle())),
+        onclick: () => act(t('support.export'), async () => download(await api.exportSupportBundle())),
       },
-      'Export support bundle',
+      t('support.export'),
     ),
   );
 

@@ -17,9 +17,32 @@ export const USED_IN: Record<Term, readonly MessageKey[]> = {
   allowOnce: ['decision.allowOnce'],
   allowAlways: ['decision.allowAlways'],
   deny: ['decision.deny'],
-  pairing: ['card.pairingKicker', 'overview.pairingsError', 'overview.pendingPairings'],
-  device: ['card.pairingKicker', 'nav.devices'],
-  node: ['nav.nodes', 'overview.nodes', 'overview.nodesConnected'],
+  pairing: [
+    'card.pairingKicker',
+    'overview.pairingsError',
+    'overview.pendingPairings',
+    'devices.pendingCaption',
+    'secrets.ephemeral',
+  ],
+  device: [
+    'card.pairingKicker',
+    'nav.devices',
+    'devices.colDevice',
+    'devices.noneWaiting',
+    'devices.pairedCaption',
+    'devices.removeDevice',
+    'secrets.notSavedTitle',
+    'secrets.ephemeral',
+  ],
+  node: [
+    'nav.nodes',
+    'overview.nodes',
+    'overview.nodesConnected',
+    'nodes.caption',
+    'nodes.colNode',
+    'nodes.none',
+    'secrets.ephemeral',
+  ],
 };
 
 export const GLOSSARY: Record<string, Record<Term, { term: string; forms: readonly string[] }>> = {

@@ -13,7 +13,7 @@ import { ApprovalQueue } from '../../main/approval-queue';
 import { DashboardService, type PolicySources } from '../../main/dashboard-service';
 import { KeyStorageConsent } from '../../main/key-storage-consent';
 import { KeyStorageSettings } from '../../main/key-storage-settings';
-import type { AppEvent, PolicyTriple } from '../../common/ipc-contract';
+import { INVOKE_METHODS, type AppEvent, type InvokeApi, type PolicyTriple } from '../../common/ipc-contract';
 import { LogBuffer } from '../../main/log-buffer';
 import { FakeDialog } from '../main/fakes';
 import { LOCALES, PSEUDO_LOCALE } from '../../renderer/i18n';
@@ -29,6 +29,7 @@ import {
   type ProbedPage,
   type RendererBench,
 } from './renderer-harness';
+import { englishLeftovers, hardCoded, uiText } from './untranslated';
 
 const artifacts = path.join(REPO_ROOT, 'test-artifacts', 'renderer');
 const TOKEN = 'renderer-test-token-0123456789';
@@ -619,7 +620,7 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     await page.close();
   });
 
-  it('every language, the pseudo-locale and right-to-left: translated, nothing overflowing, axe clean', async () => {
+  describe('every language, the pseudo-locale and right-to-left', () => {
     // The OS locale each shipped language is picked from (navigator.languages, as Electron sets it).
     const osLocale: Record<string, string> = {
       en: 'en-US',
@@ -633,38 +634,189 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
       ru: 'ru-RU',
       ar: 'ar-EG',
     };
-    for (const [index, locale] of LOCALES.entries()) {
-      const scheme = index % 2 === 0 ? 'light' : 'dark';
-      const page = await openPage('#status', osLocale[locale.id] ?? 'en-US');
-      await page.emulateMedia({ colorScheme: scheme });
+    /** The views whose every word comes from the catalogue (main's own text is marked, and left out). */
+    const CHECKED = ['devices', 'nodes', 'policy', 'state', 'secrets', 'logs', 'support'] as const;
+    const now = Date.now();
+    /**
+     * The branches the shared gateway does not reach, answered by main's stand-in: empty lists, nodes, a revoked
+     * token, an unset policy, and each of the three reasons the device key is only in memory.
+     */
+    const STATES: Array<{ id: string; views: ReadonlyArray<(typeof CHECKED)[number]>; answers: Partial<InvokeApi> }> = [
+      {
+        id: 'empty',
+        views: ['devices', 'nodes', 'policy', 'state', 'secrets', 'logs'],
+        answers: {
+          listDevices: async () => ({ pending: [], paired: [] }),
+          listNodes: async () => [],
+          getExecPolicy: async () => ({
+            ...(await service.getExecPolicy()),
+            config: null,
+            hostFile: null,
+            hostFilePath: undefined,
+            decidedBy: { security: 'built-in default', ask: 'built-in default', askFallback: 'built-in default' },
+          }),
+          getState: async () => ({ dirs: [], findings: [] }),
+          getSecrets: async () => ({
+            backend: 'keytar',
+            available: false,
+            detail: 'the keychain is locked',
+            ephemeral: { keyFileOffered: false, keyFileAccepted: false },
+          }),
+          getLogs: async () => [],
+          getGatewayLog: async () => ({ mode: 'openclaw-supervised', text: '' }),
+        },
+      },
+      {
+        id: 'filled',
+        views: ['devices', 'nodes', 'policy', 'secrets'],
+        answers: {
+          listDevices: async () => ({
+            pending: [
+              { requestId: 'r1', deviceId: 'd1', displayName: 'Tablet', isRepair: true, scopes: [], ts: now - 1_000 },
+            ],
+            paired: [
+              {
+                deviceId: 'd2'.padEnd(64, '0'),
+                tokens: [
+                  { role: 'operator', scopes: [], createdAtMs: now - 9_000, revokedAtMs: now - 5_000 },
+                  { role: 'node', scopes: ['node.invoke'], createdAtMs: now - 9_000 },
+                ],
+                approvedAtMs: now - 8_000,
+              },
+            ],
+          }),
+          listNodes: async () => [
+            {
+              nodeId: 'n1',
+              displayName: 'Build box',
+              platform: 'linux',
+              version: '2026.10.1',
+              remoteIp: '10.0.0.7',
+              connected: true,
+              paired: true,
+              commands: ['system.run', 'system.which'],
+            },
+            { nodeId: 'n2', connected: false, paired: false },
+          ],
+          getExecPolicy: async () => ({
+            ...(await service.getExecPolicy()),
+            decidedBy: { security: 'both', ask: 'host-file', askFallback: 'config' },
+          }),
+          getSecrets: async () => ({
+            backend: 'in memory only',
+            available: true,
+            detail: 'no keychain answered',
+            ephemeral: { keyFileOffered: true, keyFileAccepted: false },
+          }),
+        },
+      },
+      {
+        id: 'key-file-failed',
+        views: ['secrets'],
+        answers: {
+          getSecrets: async () => ({
+            backend: 'in memory only',
+            available: false,
+            detail: 'the key file could not be read',
+            ephemeral: { keyFileOffered: false, keyFileAccepted: true },
+          }),
+        },
+      },
+    ];
+    /** Main as the page sees it, with some answers replaced. */
+    const answering = (answers: Partial<InvokeApi>): InvokeApi =>
+      Object.fromEntries(
+        INVOKE_METHODS.map((m) => [m, answers[m] ?? ((...args: unknown[]) => (service[m] as any)(...args))]),
+      ) as unknown as InvokeApi;
+
+    async function openIn(locale: (typeof LOCALES)[number], api: InvokeApi = service): Promise<ProbedPage> {
+      const page = await openAppPage(bench, api, {
+        hash: '#status',
+        locale: osLocale[locale.id] ?? 'en-US',
+        rejected: rejectedIpc,
+      });
       if (locale.id === PSEUDO_LOCALE) {
         // Not an OS language: chosen by hand, as the language switch does.
         await page.selectOption('#locale-choice', PSEUDO_LOCALE);
         await page.waitForFunction((id) => document.documentElement.lang === id, PSEUDO_LOCALE);
       }
       await page.waitForSelector('#content[data-view="status"]');
-      expect(await page.getAttribute('html', 'lang')).toBe(locale.id);
-      expect(await page.getAttribute('html', 'dir')).toBe(locale.dir);
-      expect(await page.textContent('#tab-status')).toBe(locale.catalog['nav.status']);
-      for (const id of ['status', 'activity', 'state', 'approvals'] as const) {
-        await showView(page, id);
-        await page.screenshot({ path: path.join(artifacts, `${id}-${locale.id}-${scheme}.png`), fullPage: true });
-        expect(await overflowing(page), `${id} ${locale.id}`).toEqual([]);
-        expect(await axeViolations(page), `${id} ${locale.id}`).toEqual([]);
-      }
-      // Commands stay left-to-right and isolated whatever the page's direction.
-      expect(
-        await page.$$eval('#history-results code', (els) => els.map((el) => getComputedStyle(el).direction)),
-      ).toEqual(expect.arrayContaining(['ltr']));
-      if (locale.dir === 'rtl') {
-        const nav = (await page.locator('nav').boundingBox())!;
-        const main = (await page.locator('main').boundingBox())!;
-        expect(nav.x, 'the navigation is on the right').toBeGreaterThan(main.x);
-      }
-      expect(page.errors, locale.id).toEqual([]);
-      await page.close();
+      return page;
     }
-  }, 400_000);
+
+    /** Every checked view, in the shared gateway's state and in each stand-in state: `check` gets its UI text. */
+    async function eachCheckedView(
+      locale: (typeof LOCALES)[number],
+      page: ProbedPage,
+      check: (where: string, page: ProbedPage, text: string[]) => Promise<void>,
+    ): Promise<void> {
+      for (const id of CHECKED) {
+        await showView(page, id);
+        await check(id, page, await uiText(page));
+      }
+      for (const state of STATES) {
+        const other = await openIn(locale, answering(state.answers));
+        // The page opens on the overview, and each view follows a different one: every wait sees a new render.
+        for (const id of state.views) {
+          await showView(other, id);
+          await check(`${id} (${state.id})`, other, await uiText(other));
+        }
+        expect(other.errors, `${locale.id} ${state.id}`).toEqual([]);
+        await other.close();
+      }
+    }
+
+    /** What English shows on each checked view and state: a translation showing the same words left them English. */
+    const english = new Map<string, Set<string>>();
+    beforeAll(async () => {
+      const en = LOCALES.find((l) => l.id === 'en')!;
+      const page = await openIn(en);
+      await eachCheckedView(en, page, async (where, _page, text) => void english.set(where, new Set(text)));
+      await page.close();
+      expect([...english.keys()]).toHaveLength(CHECKED.length + STATES.reduce((n, s) => n + s.views.length, 0));
+    }, 120_000);
+
+    for (const [index, locale] of LOCALES.entries()) {
+      it(`${locale.id}: every view translated, nothing overflowing, axe clean`, async () => {
+        const scheme = index % 2 === 0 ? 'light' : 'dark';
+        const page = await openIn(locale);
+        await page.emulateMedia({ colorScheme: scheme });
+        expect(await page.getAttribute('html', 'lang')).toBe(locale.id);
+        expect(await page.getAttribute('html', 'dir')).toBe(locale.dir);
+        expect(await page.textContent('#tab-status')).toBe(locale.catalog['nav.status']);
+        for (const id of VIEW_IDS) {
+          await showView(page, id);
+          await page.screenshot({ path: path.join(artifacts, `${id}-${locale.id}-${scheme}.png`), fullPage: true });
+          expect(await overflowing(page), `${id} ${locale.id}`).toEqual([]);
+          expect(await axeViolations(page), `${id} ${locale.id}`).toEqual([]);
+        }
+        // Commands stay left-to-right and isolated whatever the page's direction.
+        await showView(page, 'approvals');
+        expect(
+          await page.$$eval('#history-results code', (els) => els.map((el) => getComputedStyle(el).direction)),
+        ).toEqual(expect.arrayContaining(['ltr']));
+        if (locale.dir === 'rtl') {
+          const nav = (await page.locator('nav').boundingBox())!;
+          const main = (await page.locator('main').boundingBox())!;
+          expect(nav.x, 'the navigation is on the right').toBeGreaterThan(main.x);
+        }
+        // No English left on the views moved onto the catalogue, in any state they are shown in. In the
+        // pseudo-locale every message is marked, so any other word was written into the view.
+        const seen: string[] = [];
+        await eachCheckedView(locale, page, async (where, shown, text) => {
+          seen.push(where);
+          expect(text.length, `${where}: some UI text`).toBeGreaterThan(0);
+          expect(await overflowing(shown), `${where} ${locale.id}`).toEqual([]);
+          if (locale.id === 'en') return;
+          expect(englishLeftovers(text, english.get(where) ?? new Set(), locale), `${where} ${locale.id}`).toEqual([]);
+          if (locale.id === PSEUDO_LOCALE) expect(hardCoded(text), `${where} ${locale.id}`).toEqual([]);
+        });
+        expect(seen.sort()).toEqual([...english.keys()].sort());
+        expect(page.errors, locale.id).toEqual([]);
+        await page.close();
+      }, 150_000);
+    }
+  });
 
   it('a view re-renders only for the topics it follows: a status event leaves the approvals view alone', async () => {
     const page = await openPage('#approvals');

@@ -14,17 +14,10 @@ import { describe, expect, it } from 'vitest';
 import { createTranslator, LOCALES, matchLocale, PSEUDO_LOCALE } from '../../renderer/i18n';
 import { en, type MessageKey } from '../../renderer/locales/en';
 import { EXACT, GLOSSARY, USED_IN } from '../../renderer/locales/glossary';
+import { COGNATES, hasEnglishWords } from './untranslated';
 
 const KEYS = Object.keys(en) as MessageKey[];
 const TRANSLATED = LOCALES.filter((l) => l.id !== 'en' && l.id !== PSEUDO_LOCALE);
-/** Words that stay as they are in every language: names and formats. */
-const NAMES = new Set(['Clawdesk', 'OpenClaw', 'JSON', 'CSV', 'IP', 'Agent', 'Gateway', 'Host', 'Version', 's', 'min']);
-/** Words that are spelled the same in a language and in English. */
-const COGNATES: Record<string, readonly MessageKey[]> = {
-  fr: ['overview.port', 'nav.secrets', 'migration.title'],
-  de: ['migration.title'],
-  es: ['state.no'],
-};
 
 /** Every placeholder a message uses, with its kind: "total:plural", "cwd:argument", nested ones included. */
 function placeholders(elements: MessageFormatElement[], out = new Set<string>()): Set<string> {
@@ -101,10 +94,13 @@ describe('catalogues', () => {
     it(`${locale.id}: no English left (except names and formats)`, () => {
       const left = KEYS.filter((key) => {
         if (locale.catalog[key] !== en[key] || COGNATES[locale.id]?.includes(key)) return false;
-        const words = en[key].replace(/\{[^{}]*\}/g, ' ').match(/\p{L}+/gu) ?? [];
-        return words.some((w) => !NAMES.has(w));
+        return hasEnglishWords(en[key]);
       });
       expect(left).toEqual([]);
+    });
+
+    it(`${locale.id}: every word allowed to stay English still is (the allow-list is not stale)`, () => {
+      for (const key of COGNATES[locale.id] ?? []) expect(locale.catalog[key], key).toBe(en[key]);
     });
 
     it(`${locale.id}: the security terms are the glossary's, everywhere they appear`, () => {
@@ -195,6 +191,17 @@ describe('the translator', () => {
     expect(createTranslator('ar').t('overview.port', { port: 18789 })).toBe('المنفذ 18789');
     expect(createTranslator('ar').t('pairing.approveNamed', { name: 'Pixel 9' })).toBe('قبول \u2068Pixel 9\u2069');
     expect(createTranslator('de').t('pairing.approveNamed', { name: 'Pixel 9' })).toBe('Pixel 9 annehmen');
+    expect(createTranslator('ar').t('logs.fullLog', { file: '/var/log/gw.log' })).toBe(
+      'السجل الكامل: \u2068/var/log/gw.log\u2069',
+    );
+    // A token line: its role and scopes are data, "revoked" is a branch of the message, not a piece glued on.
+    const token = { role: 'operator', scopes: 'operator.read' };
+    expect(createTranslator('de').t('devices.token', { ...token, revoked: 'yes' })).toBe(
+      'operator-Token: operator.read (widerrufen)',
+    );
+    expect(createTranslator('ja').t('devices.token', { ...token, revoked: 'no' })).toBe(
+      'operator トークン: operator.read',
+    );
     // What a select keys on is not wrapped, so the branch still matches.
     const source = { platform: 'p', roles: 'r', scopes: 's', ip: '10.0.0.1' };
     expect(createTranslator('ar').t('card.pairingSource', { ...source, repair: 'yes' })).toContain('اقترن من قبل');
