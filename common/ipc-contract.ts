@@ -31,7 +31,7 @@ export interface AppStatus {
     /** What the user can do about the owner, e.g. how to hand the port over. */
     handOver?: string;
     error?: string;
-    /** The gateway mode chosen for this machine (see docs/openclaw-supervision.md, "Gateway modes"). */
+    /** The gateway mode chosen for this machine (see docs/openclaw-supervision.md § Gateway modes). */
     mode?: GatewayModeId;
     /** "OpenClaw (supervised)", "OpenClaw (external)", "Clawdesk (built-in)". */
     modeLabel?: string;

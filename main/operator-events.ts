@@ -1,4 +1,4 @@
-// What the app does with the operator session's events (docs/protocol.md, Methods and events): pairing prompts,
+// What the app does with the operator session's events (docs/protocol.md § Methods): pairing prompts,
 // the approval history, and which dashboard topics change. Pure: no Electron, no I/O; the effects go to sinks.
 import type { ApprovalHistoryEntry, HistoryDecision, Topic } from '../common/ipc-contract';
 import type { PairingRequest } from './pairing-prompts';

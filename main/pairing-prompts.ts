@@ -167,7 +167,7 @@ export class PairingPrompts {
 
   requested(request: PairingRequest): void {
     if (request.kind === 'device' && request.silent) return;
-    // A new request for the same device/node supersedes the old one (docs/protocol.md, Pairing).
+    // A new request for the same device/node supersedes the old one (docs/protocol.md § Pairing).
     const key = subjectOf(request);
     for (const old of this.pending())
       if (subjectOf(old) === key && old.requestId !== request.requestId) this.resolved(old.requestId);

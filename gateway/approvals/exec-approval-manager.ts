@@ -769,7 +769,7 @@ export class ExecApprovalManager implements GatewayModule {
   }
 
   /**
-   * The gate in front of `node.invoke system.run` (docs/protocol.md, "Approved runs"). Only the fields a node host
+   * The gate in front of `node.invoke system.run` (docs/protocol.md § Approvals). Only the fields a node host
    * knows are forwarded: a node acts on approval fields it is sent, so none may pass unchecked. Without an approval
    * claim the node's own policy decides. With one (`approved` / `approvalDecision`), `runId` must name a decided
    * approval for this node, from the same device (or connection), with the same argv, cwd, agent, session and

@@ -390,7 +390,7 @@ export class SystemRunner {
     return {
       plan,
       execPolicy: {
-        // The policy as it applies to this plan (docs/protocol.md, "What prepare's execPolicy says"): a plan the
+        // The policy as it applies to this plan (docs/protocol.md § What prepare's `execPolicy` says): a plan the
         // allowlist already lets run unasked is reported as `full`, since OpenClaw's agent re-judges a node's
         // allowlist with PATH emptied and would otherwise ask again. Advisory only: run() decides again from the file.
         security: policy.security === 'allowlist' && evaluation.satisfied && !needsApproval ? 'full' : policy.security,

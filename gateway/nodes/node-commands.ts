@@ -1,5 +1,5 @@
 /**
- * Which node commands the gateway lets through, by platform (docs/protocol.md, Nodes): a node's declared commands
+ * Which node commands the gateway lets through, by platform (docs/protocol.md § Nodes): a node's declared commands
  * are cut to its platform's list (and the configured allow/deny lists) before anyone can approve or invoke them.
  */
 
@@ -86,7 +86,7 @@ export function filterDeclaredCommands(
 }
 
 /**
- * Scopes `node.pair.approve` needs for a command surface (docs/protocol.md, Nodes): admin for any `system.*`
+ * Scopes `node.pair.approve` needs for a command surface (docs/protocol.md § Nodes): admin for any `system.*`
  * (it runs programs), write for other commands, pairing alone for none.
  */
 export function requiredApproveScopes(commands: readonly string[]): string[] {

@@ -6,7 +6,7 @@ import { GatewayMethodError, type GatewayConnection } from '../server/gateway-mo
 import type { LiveNode } from './node-presence';
 
 /**
- * Invoke routing (docs/protocol.md, Nodes): a `node.invoke` goes to the node as a `node.invoke.request` event and
+ * Invoke routing (docs/protocol.md § Nodes): a `node.invoke` goes to the node as a `node.invoke.request` event and
  * is settled by the node's `node.invoke.result`, by its timeout, by the node going away, or by the last client
  * waiting for it leaving (then the node is told to cancel). Retries with the same idempotency key join the first.
  */

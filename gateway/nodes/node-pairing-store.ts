@@ -6,7 +6,7 @@ import { readJsonFile, serialize, writeJsonAtomic } from '../fs/atomic-file';
 /**
  * Node pairing, persisted: which command surface each node had approved (`<stateDir>/nodes/paired.json`) and the
  * requests waiting for an operator (`nodes/pending.json`). Both files are written atomically, one write at a time;
- * a corrupt file is moved aside and reported, never trusted (docs/protocol.md, Nodes).
+ * a corrupt file is moved aside and reported, never trusted (docs/protocol.md § Nodes).
  */
 
 const nodeMetaSchema = z.object({

@@ -20,7 +20,7 @@ import { NodePairingStore, type PendingNodeRequest } from './node-pairing-store'
 import { liveNodeMeta, nodeIdOf, NodePresence, type LiveNode } from './node-presence';
 
 /**
- * Nodes on the gateway (docs/protocol.md, Nodes), the module that serves `node.*`: it ties together presence
+ * Nodes on the gateway (docs/protocol.md § Nodes), the module that serves `node.*`: it ties together presence
  * (who is connected), the platform command policy, node pairing (the command surface stays hidden until
  * `node.pair.approve`, which needs admin for `system.*`) and invoke routing.
  */
@@ -188,7 +188,7 @@ export class NodeRegistry implements GatewayModule {
     }));
   }
 
-  /** The gateway's checks before anything reaches the node, in the reference's order (docs/protocol.md, Nodes). */
+  /** The gateway's checks before anything reaches the node, in the reference's order (docs/protocol.md § Nodes). */
   checkInvocable(nodeId: string, command: string, internal: boolean): LiveNode {
     const live = this.presence.get(nodeId);
     if (!live) {

@@ -19,7 +19,7 @@ import {
  * stops or writes anything.
  */
 
-/** The three ways Clawdesk can have a gateway (docs/openclaw-supervision.md, "Gateway modes"). */
+/** The three ways Clawdesk can have a gateway (docs/openclaw-supervision.md § Gateway modes). */
 export type GatewayMode = 'openclaw-supervised' | 'openclaw-external' | 'clawdesk-builtin';
 
 export const GATEWAY_MODES: readonly GatewayMode[] = ['openclaw-supervised', 'openclaw-external', 'clawdesk-builtin'];

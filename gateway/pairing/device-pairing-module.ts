@@ -13,7 +13,7 @@ function asMethodError(error: unknown): never {
   throw error;
 }
 
-/** Non-admin paired-device sessions may manage only their own device (docs/protocol.md, Pairing). */
+/** Non-admin paired-device sessions may manage only their own device (docs/protocol.md § Pairing). */
 function assertMayManage(conn: GatewayConnection, deviceId: string): void {
   if (conn.scopes.includes('operator.admin')) return;
   // Device-less sessions exist only for shared-secret holders and the owner's direct-local "none" session.
@@ -30,14 +30,14 @@ function assertMayManage(conn: GatewayConnection, deviceId: string): void {
   }
 }
 
-/** Pairing events reach only operators holding operator.pairing or admin (docs/protocol.md, Pairing). */
+/** Pairing events reach only operators holding operator.pairing or admin (docs/protocol.md § Pairing). */
 export function canSeePairingConn(conn: GatewayConnection): boolean {
   return (
     conn.role === 'operator' && (conn.scopes.includes('operator.pairing') || conn.scopes.includes('operator.admin'))
   );
 }
 
-/** `device.pair.*` and `device.token.*` (docs/protocol.md, Pairing). */
+/** `device.pair.*` and `device.token.*` (docs/protocol.md § Pairing). */
 export function createDevicePairingModule(store: DevicePairingStore): GatewayModule {
   let host: GatewayHost | undefined;
 

@@ -122,7 +122,7 @@ export interface DevicePairingStoreOptions {
 }
 
 /** A writer that is still alive (another process, e.g. the CLI) may be about to rename its temp file. */
-/** Opaque device tokens: 32 random bytes, b64url (docs/protocol.md, Pairing). */
+/** Opaque device tokens: 32 random bytes, b64url (docs/protocol.md § Pairing). */
 export function mintDeviceToken(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -141,7 +141,7 @@ function rolesOf(record: { role?: string; roles?: string[] }): string[] {
   return union(record.roles, record.role ? [record.role] : []);
 }
 
-/** The scopes a role may carry: operator.* for operators, `<role>.*` for others (docs/protocol.md, Pairing). */
+/** The scopes a role may carry: operator.* for operators, `<role>.*` for others (docs/protocol.md § Pairing). */
 function scopeBelongsToRole(scope: string, role: string): boolean {
   return role === 'operator' ? isOperatorScope(scope) : scope.startsWith(`${role}.`);
 }
@@ -287,7 +287,7 @@ export class DevicePairingStore {
     return this.pending[requestId];
   }
 
-  /** Roles of non-revoked token entries, bounded by the approved roles. A tokenless record has none (docs/protocol.md, Pairing). */
+  /** Roles of non-revoked token entries, bounded by the approved roles. A tokenless record has none (docs/protocol.md § Pairing). */
   effectiveRoles(device: PairedDevice): string[] {
     const approved = rolesOf(device);
     const tokenRoles = Object.values(device.tokens ?? {})
@@ -300,7 +300,7 @@ export class DevicePairingStore {
     return device.approvedScopes ?? device.scopes ?? [];
   }
 
-  /** Why this connect needs (re)pairing, or null when the paired record covers it (docs/protocol.md, Pairing). */
+  /** Why this connect needs (re)pairing, or null when the paired record covers it (docs/protocol.md § Pairing). */
   pairingReason(
     input: {
       deviceId: string;
@@ -325,7 +325,7 @@ export class DevicePairingStore {
     return null;
   }
 
-  /** Files or refreshes a pending request (docs/protocol.md, Pairing). */
+  /** Files or refreshes a pending request (docs/protocol.md § Pairing). */
   async requestPairing(input: PairingRequestInput): Promise<{ request: PendingPairingRequest; created: boolean }> {
     const filed = this.fileRequest(input);
     await this.persistPending();
@@ -386,7 +386,7 @@ export class DevicePairingStore {
   }
 
   /**
-   * Approves a pending request (docs/protocol.md, Pairing). `callerScopes` are the approver's session scopes; `trusted` is
+   * Approves a pending request (docs/protocol.md § Pairing). `callerScopes` are the approver's session scopes; `trusted` is
    * the gateway's own silent approval, where the device approves what it asked for.
    */
   async approve(
@@ -546,7 +546,7 @@ export class DevicePairingStore {
     return entry.revokedAtMs;
   }
 
-  /** Writes connection metadata back to the record (docs/protocol.md, Pairing), only when it changed. */
+  /** Writes connection metadata back to the record (docs/protocol.md § Pairing), only when it changed. */
   async touchMetadata(
     deviceId: string,
     meta: { displayName?: string; clientId?: string; clientMode?: string; remoteIp?: string },
@@ -565,7 +565,7 @@ export class DevicePairingStore {
   }
 }
 
-/** The shape `device.pair.list` exposes: no token strings, no approvedScopes (docs/protocol.md, Pairing). */
+/** The shape `device.pair.list` exposes: no token strings, no approvedScopes (docs/protocol.md § Pairing). */
 export function redactPairedDevice(device: PairedDevice): z.input<typeof redactedPairedDevice> {
   const { tokens, approvedScopes: _approved, ...rest } = device;
   return {

@@ -25,7 +25,7 @@ function decodeBase64Flexible(text: string): Buffer | null {
   }
 }
 
-/** ASCII-only lowercase after trim (docs/protocol.md, Handshake: normalizeDeviceMetadataForAuth). */
+/** ASCII-only lowercase after trim (OpenClaw's normalizeDeviceMetadataForAuth; docs/protocol.md § Handshake). */
 export function normalizeDeviceMetadata(value: string | undefined): string {
   if (!value) return '';
   return value.trim().replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
@@ -73,7 +73,7 @@ export interface DeviceAuthPayloadFields {
   role: string;
   scopes: readonly string[];
   signedAtMs: number;
-  /** `auth.token ?? auth.deviceToken ?? auth.bootstrapToken ?? ""` (docs/protocol.md, Handshake). */
+  /** `auth.token ?? auth.deviceToken ?? auth.bootstrapToken ?? ""` (docs/protocol.md § Handshake). */
   token: string;
   nonce: string;
   platform?: string;
@@ -137,7 +137,7 @@ export interface DeviceProofContext {
   skewMs?: number;
 }
 
-/** Verifies a device proof in the reference's order (docs/protocol.md, Handshake). */
+/** Verifies a device proof in the reference's order (docs/protocol.md § Handshake). */
 export function verifyDeviceProof(proof: DeviceProof, ctx: DeviceProofContext): DeviceProofResult {
   const raw = parsePublicKey(proof.publicKey);
   if (!raw) return { ok: false, code: 'DEVICE_AUTH_PUBLIC_KEY_INVALID' };

@@ -9,7 +9,7 @@ import {
 } from 'node:crypto';
 
 /**
- * Ed25519 primitives for owning and using a device identity (docs/protocol.md, Handshake): deviceId is the lowercase hex SHA-256 of
+ * Ed25519 primitives for owning and using a device identity (docs/protocol.md § Handshake): deviceId is the lowercase hex SHA-256 of
  * the raw 32-byte public key; public keys travel as b64url of the raw key; signatures are b64url.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Every error code and sub-code the gateway sends, in one place (docs/protocol.md, Errors). The wire follows
+ * Every error code and sub-code the gateway sends, in one place (docs/protocol.md § Errors). The wire follows
  * OpenClaw 2026.9.6 exactly: its clients switch on `error.code`, on `details.code` for most failures (pairing,
  * auth, scopes, node invoke) and on `details.reason` for approval failures, so the field a sub-code travels in is
  * part of the contract and is chosen here, not at each call site.

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import type { ErrorCode, ErrorDetails } from './error-codes';
 
-/** Protocol version served; node and probe clients may still speak the previous one (docs/protocol.md, Handshake). */
+/** Protocol version served; node and probe clients may still speak the previous one (docs/protocol.md § Handshake). */
 export const PROTOCOL_VERSION = 4;
 export const MIN_NODE_PROTOCOL_VERSION = 3;
 export const MIN_PROBE_PROTOCOL_VERSION = 3;
 
-/** The port an OpenClaw gateway listens on unless configured otherwise (docs/protocol.md, Transport). */
+/** The port an OpenClaw gateway listens on unless configured otherwise (docs/protocol.md § Transport). */
 export const DEFAULT_GATEWAY_PORT = 18789;
 
-/** Transport limits (docs/protocol.md, Transport). */
+/** Transport limits (docs/protocol.md § Transport). */
 export const MAX_PREAUTH_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
 export const MAX_BUFFERED_BYTES = 50 * 1024 * 1024;
@@ -19,7 +19,7 @@ export const DEVICE_SIGNATURE_SKEW_MS = 120_000;
 
 export { ERROR_CODES, type ErrorCode } from './error-codes';
 
-/** The closed enum of client ids the real 2026.9.6 accepts (docs/protocol.md, Handshake). */
+/** The closed enum of client ids the real 2026.9.6 accepts (docs/protocol.md § Handshake). */
 export const CLIENT_IDS = [
   'webchat-ui',
   'openclaw-control-ui',
@@ -114,12 +114,12 @@ export const connectAuthSchema = z.strictObject({
   agentRuntimeIdentityToken: z.string().optional(),
 });
 
-/** `connect` params: a closed schema, like the reference (docs/protocol.md, Handshake). */
+/** `connect` params: a closed schema, like the reference (docs/protocol.md § Handshake). */
 export const connectParamsSchema = z.strictObject({
   minProtocol: z.number().int().min(1),
   maxProtocol: z.number().int().min(1),
   client: clientInfoSchema,
-  // Role is validated separately so a bad role gets its own "invalid role" answer (docs/protocol.md, Handshake).
+  // Role is validated separately so a bad role gets its own "invalid role" answer (docs/protocol.md § Handshake).
   role: z.string().optional(),
   scopes: z.array(z.string()).max(64).optional(),
   caps: z.array(z.string()).max(256).optional(),

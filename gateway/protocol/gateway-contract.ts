@@ -55,7 +55,7 @@ import {
 import type { OperatorScope } from './scopes';
 
 /**
- * The typed gateway contract (docs/protocol.md, Methods): one definition per method, with who may call it, the
+ * The typed gateway contract (docs/protocol.md § Methods): one definition per method, with who may call it, the
  * params the server validates and the result clients read. The server's handlers are typed from it
  * (`implementMethod` in gateway/server/gateway-module.ts) and so is the client's `request()`
  * (gateway/client/gateway-client.ts); the result schemas are checked against a live gateway by

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Params and results of the gateway's core and device-pairing methods (docs/protocol.md, Pairing and Methods). Params schemas are what the
+ * Params and results of the gateway's core and device-pairing methods (docs/protocol.md § Pairing; docs/protocol.md § Methods). Params schemas are what the
  * server validates; result schemas are the contract clients read, checked by the tests against a live gateway.
  */
 
@@ -215,7 +215,7 @@ export const pendingPairingRequest = z.looseObject({
   ts: int,
 });
 
-/** A paired device as clients see it: token metadata only, never token strings or approvedScopes (docs/protocol.md, Pairing). */
+/** A paired device as clients see it: token metadata only, never token strings or approvedScopes (docs/protocol.md § Pairing). */
 export const redactedPairedDevice = z
   .looseObject({
     deviceId: str,

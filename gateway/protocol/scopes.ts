@@ -1,4 +1,4 @@
-/** Operator scopes (docs/protocol.md, Auth modes). */
+/** Operator scopes (docs/protocol.md § Auth modes). */
 export const OPERATOR_SCOPES = [
   'operator.read',
   'operator.write',
@@ -16,7 +16,7 @@ export function isOperatorScope(scope: string): scope is OperatorScope {
   return OPERATOR_SCOPE_SET.has(scope);
 }
 
-/** admin implies read+write; write implies read (docs/protocol.md, Auth modes). Order kept, duplicates dropped. */
+/** admin implies read+write; write implies read (docs/protocol.md § Auth modes). Order kept, duplicates dropped. */
 export function normalizeScopes(scopes: readonly string[]): string[] {
   const out = [...new Set(scopes)];
   if (out.includes('operator.admin')) {
@@ -38,7 +38,7 @@ export function scopesCovered(approved: readonly string[], requested: readonly s
   return requested.every((scope) => scopeSatisfied(approved, scope));
 }
 
-/** The scope bundle the real CLI asks for (docs/protocol.md, Auth modes; CLI_DEFAULT_OPERATOR_SCOPES). */
+/** The scope bundle the real CLI asks for (docs/protocol.md § Auth modes; CLI_DEFAULT_OPERATOR_SCOPES). */
 export const CLI_DEFAULT_OPERATOR_SCOPES: readonly OperatorScope[] = [
   'operator.admin',
   'operator.read',

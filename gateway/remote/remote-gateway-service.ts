@@ -12,7 +12,7 @@ import { assertGatewayUrlAllowed } from './transport-policy';
 
 /**
  * Runs Clawdesk's approval client against every saved gateway and its exec runner against the ones the person
- * enabled (docs/remote-gateways.md, The runner and the approver). No Electron: the app shows `statuses()`, the
+ * enabled (docs/remote-gateways.md § The runner and the approver on each gateway). No Electron: the app shows `statuses()`, the
  * CLI prints them (`clawdesk gateways connect`). Each gateway gets only its own secret, pin and device token.
  */
 

@@ -6,8 +6,8 @@ import { parseSshTarget, type SshTarget } from './ssh-target';
 import type { SshHostKeyPolicy } from './saved-gateways';
 
 /**
- * A supervised `ssh -N -L` to a gateway that listens on the remote machine's loopback (docs/remote-gateways.md, SSH
- * tunnels). The system's OpenSSH client does the work, with the options OpenClaw's own tunnel uses:
+ * A supervised `ssh -N -L` to a gateway that listens on the remote machine's loopback
+ * (docs/remote-gateways.md § SSH tunnels). The system's OpenSSH client does the work, with the options OpenClaw's own tunnel uses:
  * ExitOnForwardFailure, BatchMode (it never prompts, so an unknown host key or a passphrase fails instead of
  * hanging), keep-alives, and StrictHostKeyChecking=yes unless the person chose `openssh` (defer to their config).
  * An unknown or changed host key and a refused login are final; anything else restarts it with jittered backoff,

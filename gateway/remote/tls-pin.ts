@@ -2,7 +2,7 @@ import tls, { type PeerCertificate } from 'node:tls';
 import { normalizeTlsFingerprint, TlsFingerprintMismatchError } from './transport-policy';
 
 /**
- * Certificate pinning for wss:// gateways (docs/remote-gateways.md, Transport security). With a pin, the pin is
+ * Certificate pinning for wss:// gateways (docs/remote-gateways.md § Transport security). With a pin, the pin is
  * the whole trust decision: a self-signed gateway certificate is the normal case, so the CA chain is not consulted.
  */
 

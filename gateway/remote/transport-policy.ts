@@ -2,8 +2,8 @@ import net from 'node:net';
 import { GatewayClientError } from '../client/gateway-client';
 
 /**
- * What Clawdesk accepts as a way to reach a gateway on another machine (docs/remote-gateways.md, Transport
- * security): wss:// (pinned or CA-trusted), plaintext ws:// only to loopback unless the person opts in, and
+ * What Clawdesk accepts as a way to reach a gateway on another machine
+ * (docs/remote-gateways.md § Transport security): wss:// (pinned or CA-trusted), plaintext ws:// only to loopback unless the person opts in, and
  * certificate fingerprints in the format OpenClaw's `gateway.remote.tlsFingerprint` takes.
  */
 

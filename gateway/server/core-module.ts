@@ -17,7 +17,7 @@ import {
 
 const GATEWAY_VERSION = CLAWDESK_VERSION;
 
-/** The `eventLoop` block of `health` (docs/protocol.md, Methods). */
+/** The `eventLoop` block of `health` (docs/protocol.md § Methods). */
 type EventLoopFigures = {
   degraded: boolean;
   degradedSinceMs: number | null;

@@ -74,7 +74,7 @@ export interface LocalityInput {
  *   the shared token or password, with no Origin and no forwarding headers: a container on this machine reached
  *   through a forwarding proxy (host.docker.internal). The first for the `cli` client, the second for every other
  *   client (the agent runtime's `gateway-client`/`backend` among them). OpenClaw 2026.9.6 draws the same lines
- *   (docs/protocol.md, Locality).
+ *   (docs/protocol.md § Locality).
  * remote: everything else — forwarding headers from any peer make a connection remote.
  */
 export function resolveLocality(input: LocalityInput): Locality {

@@ -849,7 +849,7 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
 /**
  * Runs a migration: recovers an interrupted one first, plans, stages, backs up, swaps, verifies.
  *
- * The data path (docs/state-and-secrets.md, "How the files travel"): the merged result is staged beside the target
+ * The data path (docs/state-and-secrets.md § How the files travel): the merged result is staged beside the target
  * without touching either directory — the target's files and, on the same filesystem, the source's files get a
  * second name there by hard link; across filesystems the source's files are streamed (cloned where possible,
  * holes kept) and checked by size; trust files are always written fresh. Then four journaled renames swap it in

@@ -191,8 +191,8 @@ describe('embedded: Clawdesk’s gateway (token), openclaw agent --local', () =>
       await expectRanOnClawdesk(first, approver, nodeId, 'allow-always');
       // The next turn (same program, other arguments) runs with no prompt. OpenClaw's agent re-judges the node's
       // allowlist itself with PATH emptied, so `basename` in its `sh -lc` payload never matches the node's path entry;
-      // it skips the prompt only because the node's prepare reports the plan as `full` (docs/protocol.md, "What
-      // prepare's execPolicy says"). The node still decides: the run is unapproved and passes on its own allowlist.
+      // it skips the prompt only because the node's prepare reports the plan as `full` (docs/protocol.md
+      // § What prepare's `execPolicy` says). The node still decides: the run is unapproved and passes on its own allowlist.
       approver.answer('never');
       const shown = approver.views.length;
       const second = await onMiss.turn({ command });
@@ -547,7 +547,7 @@ for (const mode of ['token', 'password'] as const) {
  * it lists approvals); any client with a device, paired silently (a `cli` operator and a `node` get device tokens).
  * Refused: a device-less `cli` operator or `node` ("device identity required"), a device-less client from a remote
  * peer (the same), and a remote device until someone approves its pairing request (PAIRING_REQUIRED). So in `none`
- * every local process is an administrator; Clawdesk's gateway in `none` is narrower (docs/protocol.md, "Auth modes").
+ * every local process is an administrator; Clawdesk's gateway in `none` is narrower (docs/protocol.md § Auth modes).
  */
 describe('attach: OpenClaw’s gateway in auth none', () => {
   let real: RealGateway | undefined;

@@ -6,7 +6,7 @@ import {
   requiredApproveScopes,
 } from '../../gateway/nodes/node-commands';
 
-describe('node command policy (docs/protocol.md, Nodes)', () => {
+describe('node command policy (docs/protocol.md § Nodes)', () => {
   it('classifies a node by platform, then by device family', () => {
     expect(classifyNodePlatform('win32')).toBe('windows');
     expect(classifyNodePlatform('darwin')).toBe('macos');

@@ -8,7 +8,7 @@ import { NODE_INVOKE_CANCEL_EVENT } from '../../gateway/nodes/node-invoke';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { nextEvent, startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
 
-/** Invoke routing (docs/protocol.md, Nodes) through a real gateway, with a hand-driven node on a real socket. */
+/** Invoke routing (docs/protocol.md § Nodes) through a real gateway, with a hand-driven node on a real socket. */
 
 const TOKEN = 'test-token';
 const cleanups: Array<() => Promise<void> | void> = [];

@@ -11,7 +11,7 @@ import {
   relayedNodeErrorDetails,
 } from '../../gateway/protocol/error-codes';
 
-describe('error sub-codes (docs/protocol.md, Errors)', () => {
+describe('error sub-codes (docs/protocol.md § Errors)', () => {
   it('puts an approval failure in details.reason only, where OpenClaw approval clients read it', () => {
     const details = approvalReasonDetails('APPROVAL_ALREADY_RESOLVED', { decision: 'deny' });
     expect(details).toEqual({ reason: 'APPROVAL_ALREADY_RESOLVED', decision: 'deny' });
