@@ -1,5 +1,5 @@
 import type { GatewayClientOptions, GatewaySession } from '../client/gateway-client';
-import type { ExecAskFallback } from '../exec/approvals-file';
+import type { ExecAskFallback } from '../protocol/exec-vocabulary';
 import { ExecApprovalsStore } from '../exec/approvals-file';
 import { askFallbackDecision, resolveExecPolicy, type ApprovalDecision } from '../exec/policy';
 import type { DeviceSigner } from '../protocol/device-auth';

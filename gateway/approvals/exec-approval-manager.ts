@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { EXEC_SECURITY, type ExecAskFallback } from '../exec/approvals-file';
+import { EXEC_SECURITY, type ExecAskFallback } from '../protocol/exec-vocabulary';
 import { renderArgv } from '../exec/command-analysis';
 import { allowedDecisions, askFallbackDecision, stricterSecurity, type ApprovalDecision } from '../exec/policy';
 import type { MethodResultInput } from '../protocol/gateway-contract';

@@ -16,14 +16,6 @@ import {
  * compare-and-set. The file is the node's own policy; the gateway and the CLI see it only as a redacted snapshot.
  */
 
-export {
-  EXEC_ASK,
-  EXEC_SECURITY,
-  type ExecAsk,
-  type ExecAskFallback,
-  type ExecSecurity,
-} from '../protocol/exec-vocabulary';
-
 /** Keys that name Object.prototype's own members: never an agent id, never a key of a client-indexed object. */
 export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
 

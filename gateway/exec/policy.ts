@@ -1,14 +1,13 @@
-import { APPROVAL_DECISIONS, type ApprovalDecision } from '../protocol/exec-vocabulary';
 import {
+  APPROVAL_DECISIONS,
   EXEC_ASK,
   EXEC_SECURITY,
-  type AllowlistEntry,
-  type ExecApprovalsFile,
+  type ApprovalDecision,
   type ExecAsk,
   type ExecAskFallback,
-  type ExecPolicyFields,
   type ExecSecurity,
-} from './approvals-file';
+} from '../protocol/exec-vocabulary';
+import type { AllowlistEntry, ExecApprovalsFile, ExecPolicyFields } from './approvals-file';
 
 /** The resolved policy for one agent (docs/exec-policy.md § The policy fields). */
 export interface ExecPolicy {

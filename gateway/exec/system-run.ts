@@ -3,14 +3,8 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
 import { deriveAllowAlwaysEntries, evaluateAllowlist, isAllowAlwaysSource } from './allowlist';
-import {
-  ExecApprovalsStore,
-  EXEC_ASK,
-  EXEC_SECURITY,
-  isReservedKey,
-  type AgentApprovals,
-  type AllowlistEntry,
-} from './approvals-file';
+import { EXEC_ASK, EXEC_SECURITY } from '../protocol/exec-vocabulary';
+import { ExecApprovalsStore, isReservedKey, type AgentApprovals, type AllowlistEntry } from './approvals-file';
 import {
   analyzeCommand,
   commandName,
