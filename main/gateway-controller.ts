@@ -7,6 +7,7 @@ import {
 } from '../gateway/approvals/approval-client';
 import type { Approver } from '../gateway/approvals/approver';
 import { createExecModules } from '../gateway/approvals/exec-modules';
+import { trustOwnClients } from '../gateway/node-host/own-clients';
 import { connectGateway, type GatewaySession } from '../gateway/client/gateway-client';
 import { startNodeHost, type NodeHostHandle } from '../gateway/node-host/node-host';
 import { clawdeskDataDir, loadClawdeskIdentity, type ClawdeskIdentity } from '../gateway/identity/clawdesk-identity';
@@ -525,6 +526,11 @@ export class GatewayController {
         // (docs/desktop-app.md § What happens at start; docs/protocol.md § Auth modes).
         if (!this.options.token && !this.options.password)
           throw new Error('the embedded gateway needs a token or password');
+        const exec = createExecModules({
+          // A request outlives the person's window only under askFallback=allowlist (the client resolves nothing
+          // then): it ends just after the window, so the node's allowlist decides now, not in OpenClaw's 30 min.
+          maxTimeoutMs: (this.options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS) + APPROVAL_EXPIRY_MARGIN_MS,
+        });
         this.embedded = await startGatewayServer({
           port: this.options.port,
           host: this.options.host ?? '127.0.0.1',
@@ -532,14 +538,10 @@ export class GatewayController {
           auth: this.options.token
             ? { mode: 'token', token: this.options.token }
             : { mode: 'password', password: this.options.password },
-          modules: createExecModules({
-            trustedLocalNodeIds: [nodeIdentity.deviceId],
-            // A request outlives the person's window only under askFallback=allowlist (the client resolves nothing
-            // then): it ends just after the window, so the node's allowlist decides now, not in OpenClaw's 30 min.
-            maxTimeoutMs: (this.options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS) + APPROVAL_EXPIRY_MARGIN_MS,
-          }).modules,
+          modules: exec.modules,
           log: (level, message, fields) => log(level, message, fields),
         });
+        await trustOwnClients(this.embedded.pairing, exec, nodeIdentity);
         this.url = this.embedded.url;
       } else {
         this.url = this.decision.url;

@@ -8,7 +8,8 @@ import { CLI_KEYCHAIN_HINT, clawdeskDataDir, loadClawdeskIdentity } from '../ide
 import type { DevicePairingStore } from '../pairing/device-pairing-store';
 import type { GatewayModule } from '../server/gateway-module';
 import type { RunningGateway } from '../server/gateway-server';
-import { nodePlatform, startNodeHost } from './node-host';
+import { startNodeHost } from './node-host';
+import { trustOwnClients } from './own-clients';
 
 /** Extra parts the composition root wires in (the exec runner and approvals). */
 export interface GatewayRunExtensions {
@@ -88,29 +89,14 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
       io.stdout(
         `Device identity: ${identity.deviceId.slice(0, 16)}… (${loaded.persistence === 'ephemeral' ? 'in memory for this run' : `key in ${loaded.persistence}`})\n`,
       );
-      if (exec) {
-        exec.approveNodeSilently(identity.deviceId);
-        if (gateway)
-          await pruneEphemeralDevices(stateDir, gateway.pairing, exec, {
-            deviceId: identity.deviceId,
-            ephemeral: loaded.persistence === 'ephemeral',
-          });
-      }
-      if (gateway) {
-        // Our own runner and approval client live in this process: pair their identity directly, so neither
-        // locality rules nor --always-prompt-pairing can stand between the gateway and its own runner.
-        const metadata = {
+      if (exec && gateway) {
+        await pruneEphemeralDevices(stateDir, gateway.pairing, exec, {
           deviceId: identity.deviceId,
-          publicKey: identity.publicKey,
-          ...nodePlatform(),
-          displayName: 'Clawdesk',
-          silent: true,
-        };
-        const paired = gateway.pairing.getPaired(identity.deviceId);
-        const roles = paired ? gateway.pairing.effectiveRoles(paired) : [];
-        if (!roles.includes('node')) await gateway.pairing.pairSilently({ ...metadata, role: 'node', scopes: [] });
-        if (!roles.includes('operator'))
-          await gateway.pairing.pairSilently({ ...metadata, role: 'operator', scopes: ['operator.approvals'] });
+          ephemeral: loaded.persistence === 'ephemeral',
+        });
+        await trustOwnClients(gateway.pairing, exec, identity);
+      } else {
+        exec?.approveNodeSilently(identity.deviceId);
       }
       const log = (level: string, message: string) => {
         if (level !== 'debug') io.stderr(`[exec] ${message}\n`);

@@ -29,8 +29,6 @@ import { liveNodeMeta, nodeIdOf, NodePresence, type LiveNode } from './node-pres
 export type NodeSummary = z.input<typeof nodeSummary>;
 
 export interface NodeRegistryOptions extends NodeCommandPolicy {
-  /** Nodes approved without a prompt when they connect direct-local (Clawdesk's own embedded runner). */
-  trustedLocalNodeIds?: readonly string[];
   defaultInvokeTimeoutMs?: number;
   /** Called for every `node.event` a node sends. */
   onNodeEvent?: (nodeId: string, event: string, payload: unknown) => void;
@@ -57,11 +55,11 @@ export class NodeRegistry implements GatewayModule {
   private readonly pairing = new NodePairingStore();
   private readonly presence = new NodePresence();
   private readonly router: NodeInvokeRouter;
-  private readonly trusted: Set<string>;
+  /** Nodes approved without a prompt when they connect direct-local (Clawdesk's own runner): approveNodeSilently. */
+  private readonly trusted = new Set<string>();
   private systemRunGate?: SystemRunGate;
 
   constructor(private readonly options: NodeRegistryOptions = {}) {
-    this.trusted = new Set(options.trustedLocalNodeIds ?? []);
     this.router = new NodeInvokeRouter(options.defaultInvokeTimeoutMs);
   }
 

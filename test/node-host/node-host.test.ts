@@ -365,7 +365,8 @@ describe('node host reconnects', () => {
   it('comes back after the gateway restarts (1012), and stops on a wrong token', async () => {
     h = await startExecHarness();
     const port = h.gateway.port;
-    const exec2 = createExecModules({ trustedLocalNodeIds: [h.nodeId] });
+    const exec2 = createExecModules();
+    exec2.approveNodeSilently(h.nodeId);
     await h.gateway.close('restart');
     let again!: Awaited<ReturnType<typeof startGatewayServer>>;
     for (let attempt = 0; ; attempt++) {
