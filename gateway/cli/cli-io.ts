@@ -36,6 +36,26 @@ export function processCliIo(): CliIo {
   };
 }
 
+/**
+ * The prologue `clawdesk <command> <sub> …` commands share: without a sub-command the usage is printed and the
+ * exit status is 2; `--help`, `-h` or `help` prints it and exits 0; a name not in `known` is a usage error. Names
+ * are matched against the list only, so "constructor" or "toString" is unknown, never Object's.
+ */
+export function splitSubcommand<S extends string>(
+  argv: readonly string[],
+  io: Pick<CliIo, 'stdout'>,
+  usage: string,
+  known: readonly S[],
+): { sub: S; rest: string[] } | { exitCode: number } {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
+    io.stdout(usage);
+    return { exitCode: sub ? EXIT_OK : EXIT_USAGE };
+  }
+  if (!(known as readonly string[]).includes(sub)) throw new UsageError(`unknown subcommand "${sub}"\n\n${usage}`);
+  return { sub: sub as S, rest };
+}
+
 /** node:util parseArgs, with its errors (unknown flag, missing value) turned into usage errors that show `usage`. */
 export function parseCommandArgs<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
   try {

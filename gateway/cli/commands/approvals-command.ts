@@ -6,7 +6,7 @@ import { errorSubCode } from '../../protocol/error-codes';
 import { APPROVER_SCOPES, clawdeskDeviceMetadata, cliDeviceSigner } from '../../identity/clawdesk-identity';
 import { GATEWAY_TARGET_OPTIONS, resolveGatewayTarget, type GatewayTarget } from '../../node-host/gateway-target';
 import { CLAWDESK_VERSION } from '../../version';
-import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
+import { EXIT_FAILURE, parseCommandArgs, splitSubcommand, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
 const USAGE = `Usage: clawdesk approvals <pending|resolve|watch> [options]
 
@@ -112,13 +112,9 @@ async function pending(session: GatewaySession, io: CliIo, json: boolean): Promi
 }
 
 export const approvalsCommand: CliCommand = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    io.stdout(USAGE);
-    return sub ? 0 : 2;
-  }
-  if (!['pending', 'resolve', 'watch', 'list'].includes(sub))
-    throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
+  const split = splitSubcommand(argv, io, USAGE, ['pending', 'resolve', 'watch', 'list'] as const);
+  if ('exitCode' in split) return split.exitCode;
+  const { sub, rest } = split;
   const { values, positionals } = parseCommandArgs(
     {
       args: rest,

@@ -9,7 +9,7 @@ import { gatewayRunExtensions } from '../../node-host/gateway-run-extensions';
 import { startGatewayServer, type LogFn } from '../../server/gateway-server';
 import { recoverInterruptedMigrations } from '../../state/state-migration';
 import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../../state/state-paths';
-import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand } from '../cli-io';
+import { EXIT_FAILURE, parseCommandArgs, splitSubcommand, UsageError, type CliCommand } from '../cli-io';
 
 const USAGE = `Usage: clawdesk gateway run [options]
 
@@ -33,12 +33,9 @@ Options:
 `;
 
 export const gatewayCommand: CliCommand = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    io.stdout(USAGE);
-    return sub ? 0 : 2;
-  }
-  if (sub !== 'run') throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
+  const split = splitSubcommand(argv, io, USAGE, ['run'] as const);
+  if ('exitCode' in split) return split.exitCode;
+  const { rest } = split;
   const { values } = parseCommandArgs(
     {
       args: rest,

@@ -2,7 +2,7 @@ import { loadOrCreateFileIdentity } from '../../node-host/file-identity';
 import { clawdeskDataDir, IdentityNotPersistableError, loadClawdeskIdentity } from '../../identity/clawdesk-identity';
 import { GATEWAY_TARGET_OPTIONS, resolveGatewayTarget } from '../../node-host/gateway-target';
 import { startNodeHost } from '../../node-host/node-host';
-import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand } from '../cli-io';
+import { EXIT_FAILURE, parseCommandArgs, splitSubcommand, UsageError, type CliCommand } from '../cli-io';
 
 const USAGE = `Usage: clawdesk node run [options]
 
@@ -23,12 +23,9 @@ Options:
 `;
 
 export const nodeCommand: CliCommand = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    io.stdout(USAGE);
-    return sub ? 0 : 2;
-  }
-  if (sub !== 'run') throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
+  const split = splitSubcommand(argv, io, USAGE, ['run'] as const);
+  if ('exitCode' in split) return split.exitCode;
+  const { rest } = split;
   const { values } = parseCommandArgs(
     {
       args: rest,

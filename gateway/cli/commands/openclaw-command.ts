@@ -24,7 +24,15 @@ import {
   writeSupervisorRecord,
 } from '../../openclaw/supervisor-record';
 import { parsePortValue } from '../../config/gateway-config';
-import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  parseCommandArgs,
+  splitSubcommand,
+  UsageError,
+  type CliCommand,
+  type CliIo,
+} from '../cli-io';
 
 const USAGE = `Usage: clawdesk openclaw start|stop|status|install|uninstall|dashboard [options]
 
@@ -383,15 +391,11 @@ const dashboard = async (io: CliIo, flags: Flags): Promise<number> => {
 };
 
 export const openclawCommand: CliCommand = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    io.stdout(USAGE);
-    return sub ? 0 : 2;
-  }
   const subcommands = { start, stop, status, install, uninstall, dashboard };
-  // Own keys only: "constructor" or "toString" is an unknown subcommand, not Object's.
-  if (!Object.hasOwn(subcommands, sub)) throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
-  const run = subcommands[sub as keyof typeof subcommands];
+  const split = splitSubcommand(argv, io, USAGE, Object.keys(subcommands) as Array<keyof typeof subcommands>);
+  if ('exitCode' in split) return split.exitCode;
+  const { sub, rest } = split;
+  const run = subcommands[sub];
   const { values } = parseCommandArgs({ args: rest, options: OPTIONS, strict: true }, USAGE);
   if (values.help) {
     io.stdout(USAGE);
