@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ApprovalNotifier } from '../../main/approval-notifier';
+import { ApprovalNotifier, MAX_APPROVAL_NOTIFICATIONS } from '../../main/approval-notifier';
 import type { ExecApprovalRequested } from '../../main/approval-prompt-text';
 import { buildApprovalPrompt } from '../../main/approval-prompt-text';
 import { ApprovalQueue } from '../../main/approval-queue';
@@ -100,6 +100,80 @@ describe('ApprovalNotifier', () => {
       onDecide: () => undefined,
     }).notify(view('ls'));
     expect(linux.created[0].options.actions).toEqual([]);
+  });
+});
+
+describe('ApprovalNotifier under a burst', () => {
+  function burst(count: number): ApprovalPromptView[] {
+    return Array.from({ length: count }, (_, i) => {
+      const built = buildApprovalPrompt({
+        id: `burst-${i}`,
+        request: { command: `echo ${i}`, commandArgv: ['echo', String(i)] },
+        createdAtMs: 0,
+        expiresAtMs: Date.now() + 60_000,
+      });
+      if (built.kind !== 'prompt') throw new Error('expected prompt');
+      return built.view;
+    });
+  }
+
+  it(`fifty requests: ${MAX_APPROVAL_NOTIFICATIONS} notifications of their own, then one silent summary drawn once for the whole burst`, () => {
+    const fake = new FakeNotifications();
+    const redraws: Array<() => void> = [];
+    const opened: string[] = [];
+    const notifier = new ApprovalNotifier({
+      notifications: fake.api,
+      platform: 'linux',
+      onOpen: (id) => opened.push(id),
+      onDecide: () => undefined,
+      schedule: (redraw) => redraws.push(redraw),
+    });
+    const views = burst(50);
+    // The queue re-announces every pending view on each change: nothing may be shown twice.
+    for (let i = 0; i < views.length; i++) for (const v of views.slice(0, i + 1)) notifier.notify(v);
+    expect(fake.created).toHaveLength(MAX_APPROVAL_NOTIFICATIONS);
+    expect(redraws).toHaveLength(1);
+    redraws.shift()!();
+    expect(fake.created).toHaveLength(MAX_APPROVAL_NOTIFICATIONS + 1);
+    const summary = fake.created.at(-1)!;
+    expect(summary.shown).toBe(true);
+    expect(summary.options).toMatchObject({
+      title: `${50 - MAX_APPROVAL_NOTIFICATIONS} more commands waiting for approval`,
+      silent: true,
+      actions: [],
+    });
+    summary.handlers.get('click')!();
+    expect(opened).toEqual([views[MAX_APPROVAL_NOTIFICATIONS].promptId]);
+
+    // Decided elsewhere: the summary's count follows, redrawn once per batch; the last one takes it away.
+    for (const v of views.slice(MAX_APPROVAL_NOTIFICATIONS, -1)) notifier.dismiss(v.promptId);
+    expect(redraws).toHaveLength(1);
+    redraws.shift()!();
+    expect(summary.closed).toBe(true);
+    expect(fake.created.at(-1)!.options.title).toBe('1 more command waiting for approval');
+    notifier.dismiss(views.at(-1)!.promptId);
+    redraws.shift()!();
+    expect(fake.created.at(-1)!.closed).toBe(true);
+    expect(fake.created).toHaveLength(MAX_APPROVAL_NOTIFICATIONS + 2);
+    // The first three keep their own notifications until their requests end.
+    expect(fake.created.slice(0, MAX_APPROVAL_NOTIFICATIONS).every((n) => n.shown && !n.closed)).toBe(true);
+  });
+
+  it('once an own notification goes away, the next request gets its own again', () => {
+    const fake = new FakeNotifications();
+    const notifier = new ApprovalNotifier({
+      notifications: fake.api,
+      platform: 'linux',
+      onOpen: () => undefined,
+      onDecide: () => undefined,
+      schedule: () => undefined,
+    });
+    const views = burst(MAX_APPROVAL_NOTIFICATIONS + 2);
+    for (const v of views.slice(0, MAX_APPROVAL_NOTIFICATIONS)) notifier.notify(v);
+    notifier.dismiss(views[0].promptId);
+    notifier.notify(views[MAX_APPROVAL_NOTIFICATIONS]);
+    expect(fake.created).toHaveLength(MAX_APPROVAL_NOTIFICATIONS + 1);
+    expect(fake.created.at(-1)!.options.body).toBe(`echo ${MAX_APPROVAL_NOTIFICATIONS}`);
   });
 });
 
