@@ -371,6 +371,10 @@ export interface ControlUiResult {
   fix?: string;
 }
 
+/** Light, dark, or whatever the OS says: the pages' theme and the one Electron draws native parts in. */
+export const THEME_CHOICES = ['system', 'light', 'dark'] as const;
+export type ThemeChoice = (typeof THEME_CHOICES)[number];
+
 /** Request/response methods: each becomes the IPC channel `clawdesk:<name>`. */
 export interface InvokeApi {
   getStatus(): Promise<AppStatus>;
@@ -378,6 +382,8 @@ export interface InvokeApi {
   /** Opens OpenClaw's Control UI in the browser with a one-time signed-in link (an OpenClaw mode only). */
   openControlUi(): Promise<ControlUiResult>;
   setStartAtLogin(enabled: boolean): Promise<AppStatus>;
+  /** Native parts (message boxes, menus, title bars) follow this too; remembered across starts. */
+  setTheme(choice: ThemeChoice): Promise<void>;
   /** OpenClaw's install as the supervised mode would use it, the pinned version, and a running install. */
   getOpenclawInstall(): Promise<OpenclawInstallView>;
   /** Installs openclaw@<pinned> and its Node runtime into Clawdesk's data dir; resolves when it has ended. */
@@ -427,6 +433,7 @@ export const INVOKE_METHODS = [
   'controlGateway',
   'openControlUi',
   'setStartAtLogin',
+  'setTheme',
   'getOpenclawInstall',
   'installOpenclaw',
   'cancelOpenclawInstall',

@@ -18,6 +18,7 @@ import { installThenResume, type OpenclawInstallService } from './openclaw-insta
 import type { PairingPrompts } from './pairing-prompts';
 import type { StartAtLogin } from './start-at-login';
 import { isVettedExternalUrl } from './window-security';
+import type { Appearance } from './appearance';
 
 export interface DashboardIpcDeps {
   ipcMain: IpcMainLike;
@@ -31,6 +32,7 @@ export interface DashboardIpcDeps {
   history: ApprovalHistory;
   logs: LogBuffer;
   startAtLogin: StartAtLogin;
+  appearance?: Appearance;
   keyStorageConsent: KeyStorageConsent;
   controlUi?: ControlUiOpener;
   openclawInstall?: OpenclawInstallService;
@@ -50,6 +52,7 @@ export function setupDashboardIpc(deps: DashboardIpcDeps): DashboardService {
     controlGateway: (action) =>
       action === 'start' ? controller.start() : action === 'stop' ? controller.stop() : controller.restart(),
     startAtLogin: deps.startAtLogin,
+    appearance: deps.appearance,
     openclawInstall: deps.openclawInstall && {
       view: () => deps.openclawInstall!.view(),
       install: () => installThenResume(deps.openclawInstall!, controller),

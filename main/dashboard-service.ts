@@ -24,6 +24,7 @@ import type {
   PolicyTriple,
   SecretsView,
   StateView,
+  ThemeChoice,
 } from '../common/ipc-contract';
 import type { LogBuffer } from './log-buffer';
 import type { OpenclawInstallService } from './openclaw-install';
@@ -46,6 +47,8 @@ export interface DashboardDeps {
   /** Opens OpenClaw's Control UI (main/control-ui.ts); absent where the app has none to open. */
   openControlUi?(): Promise<ControlUiResult>;
   startAtLogin: { get(): boolean; set(enabled: boolean): void };
+  /** The native theme (main/appearance.ts); absent in tests that do not drive it. */
+  appearance?: { setTheme(choice: ThemeChoice): Promise<void> };
   /** "Install OpenClaw" (main/openclaw-install.ts); absent where the app does not manage an install. */
   openclawInstall?: Pick<OpenclawInstallService, 'view' | 'install' | 'cancel' | 'setPinnedVersion' | 'uninstall'>;
   /** The operator session (approvals + pairing scopes); undefined while disconnected. */
@@ -272,6 +275,10 @@ export class DashboardService implements InvokeApi {
   async controlGateway(action: 'start' | 'stop' | 'restart'): Promise<AppStatus> {
     await this.deps.controlGateway(action);
     return this.getStatus();
+  }
+
+  async setTheme(choice: ThemeChoice): Promise<void> {
+    await this.deps.appearance?.setTheme(choice);
   }
 
   async setStartAtLogin(enabled: boolean): Promise<AppStatus> {

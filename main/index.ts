@@ -7,6 +7,7 @@ import {
   ipcMain,
   Menu,
   nativeImage,
+  nativeTheme,
   Notification,
   powerMonitor,
   protocol,
@@ -24,6 +25,7 @@ import { APP_ID, APP_SCHEME, PRODUCT_NAME } from './app-identity';
 import { setupAppProtocol } from './app-protocol';
 import { setupAppWindows } from './app-windows';
 import { setupApplicationMenu } from './application-menu';
+import { setupAppearance } from './appearance';
 import { setupApprovals } from './approvals';
 import { setupControlUi } from './control-ui';
 import { setupDashboardIpc } from './dashboard-ipc';
@@ -68,6 +70,8 @@ async function start(): Promise<void> {
   const gatewayTarget = await setupGatewayTarget({ env: process.env, log });
   const { stateDir } = gatewayTarget.target;
   const userData = app.getPath('userData');
+  // Before any window: message boxes and title bars come up in the chosen theme from the start.
+  const appearance = await setupAppearance({ nativeTheme, userDataDir: userData, log });
   const windows = setupAppWindows({ BrowserWindow, preloadPath });
   const stealFocus = () => app.focus({ steal: true });
 
@@ -162,6 +166,7 @@ async function start(): Promise<void> {
     history,
     logs,
     startAtLogin,
+    appearance,
     controlUi,
     openclawInstall: gatewayModes.installs,
     keyStorageConsent: new KeyStorageConsent({

@@ -1,9 +1,9 @@
-import { API_GLOBAL, type ApprovalPromptView, type ClawdeskApi } from '../common/ipc-contract';
+import { API_GLOBAL, type ApprovalPromptView, type ClawdeskApi, type ThemeChoice } from '../common/ipc-contract';
 import { h } from './dom';
 import { renderPrompt } from './prompt';
 import { applyLocale, t } from './i18n';
 import { icon } from './icons';
-import { applyTheme, localeSwitch, themeSwitch } from './theme';
+import { applyTheme, localeSwitch, stored as storedTheme, themeSwitch } from './theme';
 import { cleanError, VIEWS, type ViewContext, type ViewState } from './views';
 
 declare global {
@@ -14,6 +14,11 @@ declare global {
 
 const api = (window as unknown as Record<string, ClawdeskApi>)[API_GLOBAL];
 const root = document.getElementById('app')!;
+
+/** A theme main could not take (an older main, a failed write) still applies to the page. */
+function tellMainTheme(choice: ThemeChoice): void {
+  void api.setTheme(choice).catch(() => undefined);
+}
 
 /** Runs `load` and hands its result to `show` only if no later call started meanwhile: a slow, older answer never
  * replaces a newer one on screen. */
@@ -147,7 +152,7 @@ function startDashboard(): void {
       'header',
       { className: 'app-header' },
       h('h1', {}, 'Clawdesk'),
-      h('div', { className: 'header-controls' }, localeSwitch(), themeSwitch()),
+      h('div', { className: 'header-controls' }, localeSwitch(), themeSwitch(tellMainTheme)),
     ),
     h(
       'div',
@@ -165,6 +170,8 @@ function startDashboard(): void {
 }
 
 applyTheme();
+// Main draws native parts in the same theme; this also carries a choice made before main remembered it.
+tellMainTheme(storedTheme());
 applyLocale();
 if (location.hash === '#prompt') void startPrompt();
 else startDashboard();

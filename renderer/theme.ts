@@ -3,10 +3,10 @@
  * nativeTheme, which follows the OS); a manual choice is kept in this origin's localStorage, so the dashboard
  * and the prompt window (same clawdesk://app origin) share it, and it applies to both at once.
  */
+import type { ThemeChoice } from '../common/ipc-contract';
 import { h } from './dom';
 import { LOCALES, storedLocale, storeLocale, t, type MessageKey } from './i18n';
 
-export type ThemeChoice = 'system' | 'light' | 'dark';
 const KEY = 'clawdesk.theme';
 const CHOICES: ReadonlyArray<{ id: ThemeChoice; label: MessageKey }> = [
   { id: 'system', label: 'theme.system' },
@@ -14,7 +14,7 @@ const CHOICES: ReadonlyArray<{ id: ThemeChoice; label: MessageKey }> = [
   { id: 'dark', label: 'theme.dark' },
 ];
 
-function stored(): ThemeChoice {
+export function stored(): ThemeChoice {
   try {
     const value = localStorage.getItem(KEY);
     return value === 'light' || value === 'dark' ? value : 'system';
@@ -34,7 +34,8 @@ window.addEventListener('storage', (event) => {
   if (event.key === KEY) applyTheme();
 });
 
-export function themeSwitch(): HTMLElement {
+/** The choice picker; `onChange` tells main, so native parts (message boxes, title bars) follow it too. */
+export function themeSwitch(onChange: (choice: ThemeChoice) => void = () => undefined): HTMLElement {
   const select = h(
     'select',
     {
@@ -48,6 +49,7 @@ export function themeSwitch(): HTMLElement {
           // Not remembered, but still applied for this window.
         }
         applyTheme(choice);
+        onChange(choice);
       },
     },
     ...CHOICES.map((c) => h('option', { value: c.id }, t(c.label))),

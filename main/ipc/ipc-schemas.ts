@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import type { InvokeApi, InvokeMethod } from '../../common/ipc-contract';
+import { THEME_CHOICES, type InvokeApi, type InvokeMethod } from '../../common/ipc-contract';
 import { OPENCLAW_VERSION_PATTERN } from '../../gateway/openclaw/installer';
+import { APPROVAL_DECISIONS } from '../../gateway/protocol/exec-vocabulary';
 
 /** Argument schemas for every IPC method; the mapped type keeps them in step with InvokeApi. */
 const id = z.string().min(1).max(256);
-const decision = z.enum(['allow-once', 'allow-always', 'deny']);
+const decision = z.enum(APPROVAL_DECISIONS);
 const role = z.string().min(1).max(64);
 
 type ArgSchemas = { [K in InvokeMethod]: z.ZodType<Parameters<InvokeApi[K]>> };
@@ -14,6 +15,7 @@ export const IPC_ARG_SCHEMAS: ArgSchemas = {
   controlGateway: z.tuple([z.enum(['start', 'stop', 'restart'])]),
   openControlUi: z.tuple([]),
   setStartAtLogin: z.tuple([z.boolean()]),
+  setTheme: z.tuple([z.enum(THEME_CHOICES)]),
   getOpenclawInstall: z.tuple([]),
   installOpenclaw: z.tuple([]),
   cancelOpenclawInstall: z.tuple([]),

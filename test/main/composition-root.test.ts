@@ -3,7 +3,7 @@
 // notification actions by platform, per-platform runs). Linux runs get a private session bus, with or without a
 // StatusNotifier host, exactly as the app will ask it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -54,6 +54,8 @@ async function boot(options: {
   platform: 'linux' | 'darwin' | 'win32';
   bus?: string;
   env?: Record<string, string>;
+  /** Files to put in userData before the app starts (name → content). */
+  userData?: Record<string, string>;
 }): Promise<Booted> {
   if (!existsSync(path.join(root, 'dist', 'main', 'index.js')))
     execFileSync(
@@ -65,6 +67,10 @@ async function boot(options: {
   // Registered first, so it runs last: after the app below is gone and no longer writes into the home.
   cleanups.push(() => rmSync(home, { recursive: true, force: true }));
   const port = await freePort();
+  for (const [name, content] of Object.entries(options.userData ?? {})) {
+    mkdirSync(path.join(home, 'userdata'), { recursive: true });
+    writeFileSync(path.join(home, 'userdata', name), content);
+  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HOME: home,
@@ -157,6 +163,27 @@ describe('main/index.ts (the built entry, with the enforcing stand-in Electron)'
     expectElectronRulesKept(app);
     app.send('state');
     expect((await app.waitFor((r) => r.kind === 'state', 'state')).data).toEqual([]);
+  });
+
+  it('the theme chosen last time is applied to nativeTheme before any window opens; a damaged file means the OS setting', async () => {
+    const dark = await boot({
+      platform: 'linux',
+      bus: await privateBus(true),
+      userData: { 'appearance.json': '{"theme":"dark"}' },
+    });
+    await dark.waitFor((r) => r.kind === 'native-theme' && r.data === 'dark', 'native theme dark');
+    const themeAt = dark.reports.findIndex((r) => r.kind === 'native-theme');
+    const firstWindow = dark.reports.findIndex((r) => r.kind === 'window');
+    expect(firstWindow === -1 || themeAt < firstWindow).toBe(true);
+    expectElectronRulesKept(dark);
+
+    const damaged = await boot({
+      platform: 'linux',
+      bus: await privateBus(true),
+      userData: { 'appearance.json': '{"theme":"purple"}' },
+    });
+    await damaged.waitFor((r) => r.kind === 'native-theme' && r.data === 'system', 'native theme system');
+    expect(damaged.of('native-theme')).toEqual(['system']);
   });
 
   it('Linux without a tray host (Fedora GNOME): the dashboard opens at start with Quit and the approvals; closing minimises; Quit stops the gateway', async () => {

@@ -253,6 +253,22 @@ const powerMonitor = Object.assign(emitter(), {
     return 'active';
   },
 });
+// nativeTheme.themeSource accepts only Electron's three values (it throws on anything else) and may be set before
+// `ready`; each change is reported.
+let themeSource = 'system';
+// (defineProperties, not Object.assign: assign would copy the accessors' values, not the accessors.)
+const nativeTheme = Object.defineProperties(emitter(), {
+  themeSource: {
+    get: () => themeSource,
+    set: (value) => {
+      if (!['system', 'light', 'dark'].includes(value))
+        throw new TypeError('themeSource must be system, light or dark');
+      themeSource = value;
+      report('native-theme', value);
+    },
+  },
+  shouldUseDarkColors: { get: () => themeSource === 'dark' },
+});
 const defaultSession = {
   setPermissionRequestHandler: (h) => h(null, 'media', (granted) => report('permission-request', granted), {}),
   setPermissionCheckHandler: (h) => report('permission-check', h(null, 'media', 'x', {})),
@@ -265,6 +281,7 @@ const electron = {
   Tray,
   Notification,
   safeStorage,
+  nativeTheme,
   dialog: {
     showMessageBox: async (...args) => {
       requireReady('dialog');

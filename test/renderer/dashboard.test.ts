@@ -45,6 +45,8 @@ let keyDialog: FakeDialog;
 let keySettings: KeyStorageSettings;
 let keyDataDir: string;
 let history: ApprovalHistory;
+/** What the page told main about the theme (DashboardService.setTheme → main/appearance.ts). */
+const themesToldToMain: string[] = [];
 const rejectedIpc: string[] = [];
 
 /** `locale` is the OS language the page sees (navigator.languages), as Electron reports app.getLocale(). */
@@ -248,6 +250,7 @@ beforeAll(async () => {
     pendingPairingCount: () => 1,
     controlGateway: async () => undefined,
     startAtLogin: { get: () => false, set: () => undefined },
+    appearance: { setTheme: async (choice) => void themesToldToMain.push(choice) },
     gateway: () => operator,
     approvals: {
       pending: () => queue.pending(),
@@ -600,8 +603,11 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('locale-choice');
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('theme-choice');
+    themesToldToMain.length = 0;
     await page.selectOption('#theme-choice', 'light');
     expect(await background()).toBe(light);
+    // Main hears it too, so message boxes and title bars follow the same choice.
+    await expect.poll(() => themesToldToMain).toContain('light');
     expect(await page.getAttribute('html', 'data-theme')).toBe('light');
     await page.reload();
     await page.waitForSelector('#content[data-view="status"]');
