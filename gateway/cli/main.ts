@@ -38,7 +38,8 @@ export async function runCli(argv: string[], io: CliIo = processCliIo()): Promis
     io.stdout(`${CLAWDESK_VERSION}\n`);
     return 0;
   }
-  const load = COMMANDS[name];
+  // Own keys only: "constructor" or "__proto__" is an unknown command, not Object's.
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!load) {
     io.stderr(`clawdesk: unknown command "${name}"\n\n${USAGE}`);
     return EXIT_USAGE;

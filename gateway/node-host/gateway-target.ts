@@ -1,4 +1,5 @@
 import { readOpenClawConfig, parsePortValue } from '../config/gateway-config';
+import { assertGatewayUrlAllowed } from '../remote/transport-policy';
 import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../state/state-paths';
 
 /** Which gateway a headless client talks to, and with what secret (flags, then env, then openclaw.json). */
@@ -19,10 +20,19 @@ export const GATEWAY_TARGET_OPTIONS = {
   password: { type: 'string' },
   'state-dir': { type: 'string' },
   profile: { type: 'string' },
+  'allow-insecure-private-ws': { type: 'boolean' },
 } as const;
 
 export async function resolveGatewayTarget(
-  flags: { url?: string; port?: string; token?: string; password?: string; 'state-dir'?: string; profile?: string },
+  flags: {
+    url?: string;
+    port?: string;
+    token?: string;
+    password?: string;
+    'state-dir'?: string;
+    profile?: string;
+    'allow-insecure-private-ws'?: boolean;
+  },
   env: NodeJS.ProcessEnv,
 ): Promise<GatewayTarget> {
   const pathEnv = { ...currentPathEnvironment(), env };
@@ -33,6 +43,9 @@ export async function resolveGatewayTarget(
   if (explicitUrl) {
     if (!/^wss?:\/\//i.test(explicitUrl))
       throw new Error(`gateway URL must start with ws:// or wss:// (got "${explicitUrl}")`);
+    // The same transport rule as saved gateways (docs/remote-gateways.md § Transport security): the secret and
+    // every command never cross the network in plaintext unless the person opted in for a private network.
+    assertGatewayUrlAllowed(explicitUrl, { allowInsecurePrivateWs: flags['allow-insecure-private-ws'], env });
     // An explicit URL gets only explicit credentials: the local config's secret is not sent to another gateway.
     return { url: explicitUrl, token, password, stateDir, source: flags.url ? '--url' : 'OPENCLAW_GATEWAY_URL' };
   }

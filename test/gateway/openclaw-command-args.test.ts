@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../gateway/cli/cli-io';
 import { openclawCommand } from '../../gateway/cli/commands/openclaw-command';
-import { captureIo } from '../remote/helpers/cli-io';
+import { captureIo } from '../helpers/cli-io';
 
 describe('clawdesk openclaw: subcommand names', () => {
   it('an inherited name (constructor, toString, __proto__) is an unknown subcommand, not something run', async () => {

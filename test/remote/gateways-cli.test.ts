@@ -8,7 +8,7 @@ import { createGatewaysCommand } from '../../gateway/cli/commands/gateways-comma
 import { gatewaySecretName, SAVED_GATEWAYS_FILE } from '../../gateway/remote/saved-gateways';
 import { openSecretStore } from '../../gateway/secrets/secret-store';
 import { startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
-import { captureIo } from './helpers/cli-io';
+import { captureIo } from '../helpers/cli-io';
 import {
   disposeCertificate,
   makeSelfSignedCertificate,

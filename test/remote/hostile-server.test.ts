@@ -8,7 +8,7 @@ import { WebSocketServer } from 'ws';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { RemoteGatewayService, type RemoteGatewayStatus } from '../../gateway/remote/remote-gateway-service';
 import { validateNewGateway } from '../../gateway/remote/saved-gateways';
-import { waitFor } from './helpers/cli-io';
+import { waitFor } from '../helpers/cli-io';
 import { disposeCertificate, makeSelfSignedCertificate, type TestCertificate } from './helpers/tls';
 
 type Mode = 'silent' | 'not-websocket' | 'oversized' | 'record';

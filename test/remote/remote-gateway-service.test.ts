@@ -13,7 +13,7 @@ import {
 import { validateNewGateway } from '../../gateway/remote/saved-gateways';
 import { agentFlow } from '../approvals/exec-harness';
 import { startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
-import { waitFor } from './helpers/cli-io';
+import { waitFor } from '../helpers/cli-io';
 import {
   disposeCertificate,
   makeSelfSignedCertificate,

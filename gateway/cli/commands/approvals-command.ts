@@ -17,6 +17,8 @@ const USAGE = `Usage: clawdesk approvals <pending|resolve|watch> [options]
 
 Options:
   --url ws://HOST:PORT   Gateway URL (default: OPENCLAW_GATEWAY_URL, else the local gateway's port)
+  --allow-insecure-private-ws  Allow plaintext ws:// to a private-network host (the token and commands travel
+                         unencrypted; wss:// or an SSH tunnel is the safe way)
   --port N               Port of the local gateway (when no URL is given)
   --token T / --password P
   --state-dir DIR        State dir (default: OPENCLAW_STATE_DIR or ~/.openclaw)

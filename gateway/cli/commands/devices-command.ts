@@ -1,6 +1,7 @@
 import { connectGateway, GatewayClientError, type GatewaySession } from '../../client/gateway-client';
 import { readOpenClawConfig, resolveGatewaySettings } from '../../config/gateway-config';
 import { DevicePairingStore, PairingError, redactPairedDevice } from '../../pairing/device-pairing-store';
+import { assertGatewayUrlAllowed } from '../../remote/transport-policy';
 import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../../state/state-paths';
 import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
@@ -10,6 +11,8 @@ Manages paired devices. Talks to the running gateway; when none is running, edit
 
 Options:
   --url ws://HOST:PORT   Gateway URL (default: the local gateway's port)
+  --allow-insecure-private-ws  Allow plaintext ws:// to a private-network host (the token and commands travel
+                         unencrypted; wss:// or an SSH tunnel is the safe way)
   --token T              Shared token (default: openclaw.json, then OPENCLAW_GATEWAY_TOKEN)
   --password P           Shared password
   --profile NAME         Use the state dir ~/.openclaw-NAME
@@ -60,13 +63,27 @@ function fileBackend(store: DevicePairingStore): PairingBackend {
 }
 
 async function openBackend(
-  values: { url?: string; token?: string; password?: string; profile?: string },
+  values: {
+    url?: string;
+    token?: string;
+    password?: string;
+    profile?: string;
+    'allow-insecure-private-ws'?: boolean;
+  },
   io: CliIo,
 ): Promise<PairingBackend> {
   const pathEnv = { ...currentPathEnvironment(), env: io.env };
   const { stateDir } = resolveStateDir(pathEnv, { profile: values.profile });
   const config = await readOpenClawConfig(resolveConfigPath(pathEnv, stateDir));
   const settings = resolveGatewaySettings({ token: values.token, password: values.password }, io.env, config);
+  // An explicit URL meets the transport rule of docs/remote-gateways.md § Transport security.
+  if (values.url) {
+    try {
+      assertGatewayUrlAllowed(values.url, { allowInsecurePrivateWs: values['allow-insecure-private-ws'], env: io.env });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
   const url = values.url ?? `ws://127.0.0.1:${settings.port}`;
   try {
     const session = await connectGateway({
@@ -122,6 +139,7 @@ export const devicesCommand: CliCommand = async (argv, io) => {
         token: { type: 'string' },
         password: { type: 'string' },
         profile: { type: 'string' },
+        'allow-insecure-private-ws': { type: 'boolean' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -144,6 +162,7 @@ export const devicesCommand: CliCommand = async (argv, io) => {
   try {
     backend = await openBackend(values, io);
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     io.stderr(`clawdesk devices: ${(error as Error).message}\n`);
     return EXIT_FAILURE;
   }

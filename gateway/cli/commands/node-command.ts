@@ -11,6 +11,8 @@ Commands run under <state dir>/exec-approvals.json.
 
 Options:
   --url ws://HOST:PORT   Gateway URL (default: OPENCLAW_GATEWAY_URL, else the local gateway's port)
+  --allow-insecure-private-ws  Allow plaintext ws:// to a private-network host (the token and commands travel
+                         unencrypted; wss:// or an SSH tunnel is the safe way)
   --port N               Port of the local gateway (when no URL is given)
   --token T              Shared token (default: OPENCLAW_GATEWAY_TOKEN; openclaw.json only without --url)
   --password P           Shared password (default: OPENCLAW_GATEWAY_PASSWORD)

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectExitZero } from '../helpers/cli-io';
+import { expectExitZero } from '../../helpers/cli-io';
 import { createAgent, describeTurn, ensureOpenclawDeviceIdentity, type Agent } from '../../e2e/agent-harness';
 import { waitUntil } from '../../e2e/clawdesk-side';
 import { startModelServer, type ModelServer } from '../../e2e/model-server';

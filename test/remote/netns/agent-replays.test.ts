@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectExitZero } from '../helpers/cli-io';
+import { expectExitZero } from '../../helpers/cli-io';
 import { createAgent, describeTurn, ensureOpenclawDeviceIdentity } from '../../e2e/agent-harness';
 import { startClawdeskApprover, waitUntil, type ClawdeskApprover } from '../../e2e/clawdesk-side';
 import { startModelServer, type ModelServer } from '../../e2e/model-server';

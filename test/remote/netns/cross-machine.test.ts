@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../gateway/cli/cli-io';
 import { createGatewaysCommand } from '../../../gateway/cli/commands/gateways-command';
 import { formatTlsFingerprint } from '../../../gateway/remote/transport-policy';
-import { captureIo, waitFor } from '../helpers/cli-io';
+import { captureIo, waitFor } from '../../helpers/cli-io';
 import { disposeCertificate, makeSelfSignedCertificate, type TestCertificate } from '../helpers/tls';
 import { createTwoMachines, NamespacedProcess, netnsUnavailableReason, runIn, type TwoMachines } from './netns';
 

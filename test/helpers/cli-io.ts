@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { CliIo } from '../../../gateway/cli/cli-io';
+import type { CliIo } from '../../gateway/cli/cli-io';
 
 export type CapturedIo = CliIo & { out: string; err: string; stop: () => void };
 
