@@ -43,9 +43,6 @@ export async function resolveGatewayTarget(
   if (explicitUrl) {
     if (!/^wss?:\/\//i.test(explicitUrl))
       throw new Error(`gateway URL must start with ws:// or wss:// (got "${explicitUrl}")`);
-    // The same transport rule as saved gateways (docs/remote-gateways.md § Transport security): the secret and
-    // every command never cross the network in plaintext unless the person opted in for a private network.
-    assertGatewayUrlAllowed(explicitUrl, { allowInsecurePrivateWs: flags['allow-insecure-private-ws'], env });
     // An explicit URL gets only explicit credentials: the local config's secret is not sent to another gateway.
     return { url: explicitUrl, token, password, stateDir, source: flags.url ? '--url' : 'OPENCLAW_GATEWAY_URL' };
   }
@@ -69,4 +66,17 @@ export async function resolveGatewayTarget(
     stateDir,
     source: 'local gateway',
   };
+}
+
+/**
+ * The transport rule of saved gateways (docs/remote-gateways.md § Transport security) for a client about to
+ * connect to `target`: the secret and every command never cross the network in plaintext unless the person opted in
+ * for a private network. (The desktop app reads only the port of OPENCLAW_GATEWAY_URL, so it does not call this.)
+ */
+export function assertTargetTransport(
+  target: Pick<GatewayTarget, 'url'>,
+  flags: { 'allow-insecure-private-ws'?: boolean },
+  env: NodeJS.ProcessEnv,
+): void {
+  assertGatewayUrlAllowed(target.url, { allowInsecurePrivateWs: flags['allow-insecure-private-ws'], env });
 }

@@ -6,7 +6,7 @@ import { UsageError } from '../../gateway/cli/cli-io';
 import { approvalsCommand } from '../../gateway/cli/commands/approvals-command';
 import { devicesCommand } from '../../gateway/cli/commands/devices-command';
 import { nodeCommand } from '../../gateway/cli/commands/node-command';
-import { resolveGatewayTarget } from '../../gateway/node-host/gateway-target';
+import { assertTargetTransport, resolveGatewayTarget } from '../../gateway/node-host/gateway-target';
 import { captureIo } from '../helpers/cli-io';
 
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-target-'));
@@ -14,41 +14,42 @@ afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 const env = { HOME: stateDir } as NodeJS.ProcessEnv;
 
 describe('an explicit gateway URL meets the transport rule (docs/remote-gateways.md § Transport security)', () => {
+  /** What node run and approvals do: resolve the target, then hold it to the rule. */
+  const checked = async (flags: Parameters<typeof resolveGatewayTarget>[0], environment = env) => {
+    const target = await resolveGatewayTarget({ 'state-dir': stateDir, ...flags }, environment);
+    assertTargetTransport(target, flags, environment);
+    return target.url;
+  };
+
   it('plaintext ws:// leaves this machine only on a private network and only when the person opts in', async () => {
-    await expect(resolveGatewayTarget({ url: 'ws://192.168.1.5:18789', 'state-dir': stateDir }, env)).rejects.toThrow(
+    await expect(checked({ url: 'ws://192.168.1.5:18789' })).rejects.toThrow(
       /refusing plaintext ws:\/\/ to 192\.168\.1\.5:18789.*--allow-insecure-private-ws/,
     );
-    await expect(
-      resolveGatewayTarget(
-        { url: 'ws://203.0.113.7:18789', 'state-dir': stateDir, 'allow-insecure-private-ws': true },
-        env,
-      ),
-    ).rejects.toThrow(/A public address is never allowed over plaintext/);
-    // The URL from the environment is held to the same rule.
-    await expect(
-      resolveGatewayTarget({ 'state-dir': stateDir }, { ...env, OPENCLAW_GATEWAY_URL: 'ws://10.0.0.9:18789' }),
-    ).rejects.toThrow(/refusing plaintext/);
-    expect(
-      (
-        await resolveGatewayTarget(
-          { url: 'ws://192.168.1.5:18789', 'state-dir': stateDir, 'allow-insecure-private-ws': true },
-          env,
-        )
-      ).url,
-    ).toBe('ws://192.168.1.5:18789');
-    expect(
-      (
-        await resolveGatewayTarget(
-          { url: 'ws://192.168.1.5:18789', 'state-dir': stateDir },
-          { ...env, OPENCLAW_ALLOW_INSECURE_PRIVATE_WS: '1' },
-        )
-      ).url,
-    ).toBe('ws://192.168.1.5:18789');
-    for (const url of ['ws://127.0.0.1:18789', 'ws://[::1]:18789', 'wss://gateway.example:443'])
-      expect((await resolveGatewayTarget({ url, 'state-dir': stateDir }, env)).url).toBe(url);
-    await expect(resolveGatewayTarget({ url: 'ws://user:pw@127.0.0.1:1', 'state-dir': stateDir }, env)).rejects.toThrow(
-      /must not carry credentials/,
+    await expect(checked({ url: 'ws://203.0.113.7:18789', 'allow-insecure-private-ws': true })).rejects.toThrow(
+      /A public address is never allowed over plaintext/,
     );
+    // The URL from the environment is held to the same rule.
+    await expect(checked({}, { ...env, OPENCLAW_GATEWAY_URL: 'ws://10.0.0.9:18789' })).rejects.toThrow(
+      /refusing plaintext/,
+    );
+    expect(await checked({ url: 'ws://192.168.1.5:18789', 'allow-insecure-private-ws': true })).toBe(
+      'ws://192.168.1.5:18789',
+    );
+    expect(await checked({ url: 'ws://192.168.1.5:18789' }, { ...env, OPENCLAW_ALLOW_INSECURE_PRIVATE_WS: '1' })).toBe(
+      'ws://192.168.1.5:18789',
+    );
+    for (const url of ['ws://127.0.0.1:18789', 'ws://[::1]:18789', 'wss://gateway.example:443'])
+      expect(await checked({ url })).toBe(url);
+    expect(await checked({})).toBe('ws://127.0.0.1:18789');
+    await expect(checked({ url: 'ws://user:pw@127.0.0.1:1' })).rejects.toThrow(/must not carry credentials/);
+  });
+
+  it('resolving alone still reads any URL: the desktop app takes only its port and serves on loopback', async () => {
+    const target = await resolveGatewayTarget(
+      { 'state-dir': stateDir },
+      { ...env, OPENCLAW_GATEWAY_URL: 'ws://10.0.0.9:18800' },
+    );
+    expect(new URL(target.url).port).toBe('18800');
   });
 
   it('node run, approvals and devices refuse it as a usage error before anything connects', async () => {

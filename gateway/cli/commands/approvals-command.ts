@@ -4,7 +4,12 @@ import { noApprover, TerminalApprover, escapeForTerminal } from '../../approvals
 import { isApprovalDecision } from '../../exec/policy';
 import { errorSubCode } from '../../protocol/error-codes';
 import { APPROVER_SCOPES, clawdeskDeviceMetadata, cliDeviceSigner } from '../../identity/clawdesk-identity';
-import { GATEWAY_TARGET_OPTIONS, resolveGatewayTarget, type GatewayTarget } from '../../node-host/gateway-target';
+import {
+  assertTargetTransport,
+  GATEWAY_TARGET_OPTIONS,
+  resolveGatewayTarget,
+  type GatewayTarget,
+} from '../../node-host/gateway-target';
 import { CLAWDESK_VERSION } from '../../version';
 import { EXIT_FAILURE, parseCommandArgs, splitSubcommand, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
@@ -146,6 +151,7 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
   let target;
   try {
     target = await resolveGatewayTarget(values, io.env);
+    assertTargetTransport(target, values, io.env);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

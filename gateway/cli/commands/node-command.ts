@@ -1,6 +1,6 @@
 import { loadOrCreateFileIdentity } from '../../node-host/file-identity';
 import { clawdeskDataDir, IdentityNotPersistableError, loadClawdeskIdentity } from '../../identity/clawdesk-identity';
-import { GATEWAY_TARGET_OPTIONS, resolveGatewayTarget } from '../../node-host/gateway-target';
+import { assertTargetTransport, GATEWAY_TARGET_OPTIONS, resolveGatewayTarget } from '../../node-host/gateway-target';
 import { startNodeHost } from '../../node-host/node-host';
 import { EXIT_FAILURE, parseCommandArgs, splitSubcommand, UsageError, type CliCommand } from '../cli-io';
 
@@ -50,6 +50,7 @@ export const nodeCommand: CliCommand = async (argv, io) => {
   let target;
   try {
     target = await resolveGatewayTarget(values, io.env);
+    assertTargetTransport(target, values, io.env);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
