@@ -5,6 +5,7 @@ import { approvalsCommand } from '../../gateway/cli/commands/approvals-command';
 import { nodeCommand } from '../../gateway/cli/commands/node-command';
 import { UsageError } from '../../gateway/cli/cli-io';
 import type { CliIo } from '../../gateway/cli/cli-io';
+import { captureIo } from '../helpers/cli-io';
 
 /** Same dispatch as gateway/cli/main.ts (which loads commands from dist at run time). */
 async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -29,21 +30,6 @@ afterEach(async () => {
   await h?.dispose();
   h = undefined;
 });
-
-function captureIo(env: NodeJS.ProcessEnv = {}) {
-  let stop!: (s: NodeJS.Signals) => void;
-  const stopped = new Promise<NodeJS.Signals>((r) => (stop = r));
-  const io: CliIo & { out: string; err: string; stop: () => void } = {
-    out: '',
-    err: '',
-    stdout: (t) => void (io.out += t),
-    stderr: (t) => void (io.err += t),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    waitForStopSignal: () => stopped,
-    stop: () => stop('SIGTERM'),
-  };
-  return io;
-}
 
 describe('clawdesk approvals pending / resolve', () => {
   it('lists a pending approval and resolves it by id prefix; the agent gets the decision', async () => {
