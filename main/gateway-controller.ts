@@ -1,15 +1,14 @@
 import path from 'node:path';
 import {
   DEFAULT_PROMPT_TIMEOUT_MS,
-  startApprovalClient,
   type ApprovalClientHandle,
   type ApprovalClientOutcome,
 } from '../gateway/approvals/approval-client';
 import type { Approver } from '../gateway/approvals/approver';
 import { createExecModules } from '../gateway/approvals/exec-modules';
-import { trustOwnClients } from '../gateway/node-host/own-clients';
+import { startOwnClients, trustOwnClients } from '../gateway/node-host/own-clients';
 import { connectGateway, type GatewaySession } from '../gateway/client/gateway-client';
-import { startNodeHost, type NodeHostHandle } from '../gateway/node-host/node-host';
+import type { NodeHostHandle } from '../gateway/node-host/node-host';
 import { clawdeskDataDir, loadClawdeskIdentity, type ClawdeskIdentity } from '../gateway/identity/clawdesk-identity';
 import { CLI_DEFAULT_OPERATOR_SCOPES } from '../gateway/protocol/scopes';
 import { startGatewayServer, type RunningGateway } from '../gateway/server/gateway-server';
@@ -552,27 +551,24 @@ export class GatewayController {
       }
       const url = this.url;
       const auth = { token: this.options.token, password: this.options.password };
-      this.approvals = await startApprovalClient({
-        url,
-        ...auth,
-        identity: nodeIdentity,
-        approver: this.options.approver,
-        stateDir: this.options.stateDir,
-        promptTimeoutMs: this.options.promptTimeoutMs,
-        clientId: 'cli',
-        clientMode: 'cli',
-        displayName: 'Clawdesk',
-        log,
-        onOutcome: (outcome) => this.options.onApprovalOutcome?.(outcome),
-      });
-      this.node = await startNodeHost({
+      const own = await startOwnClients({
         url,
         ...auth,
         identity: nodeIdentity,
         stateDir: this.options.stateDir,
         displayName: 'Clawdesk',
         log,
+        approvals: {
+          approver: this.options.approver,
+          promptTimeoutMs: this.options.promptTimeoutMs,
+          clientId: 'cli',
+          clientMode: 'cli',
+          displayName: 'Clawdesk',
+          onOutcome: (outcome) => this.options.onApprovalOutcome?.(outcome),
+        },
       });
+      this.approvals = own.approvals;
+      this.node = own.node;
       this.credentials = { url, ...auth };
       await this.connectOperator();
       this.setState(this.decision.mode === 'embed' ? 'running' : 'attached');

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { startApprovalClient, type ApprovalClientHandle } from '../approvals/approval-client';
 import { TerminalApprover } from '../approvals/approver';
 import { createExecModules, type ExecModules } from '../approvals/exec-modules';
 import type { CliIo } from '../cli/cli-io';
@@ -8,8 +7,7 @@ import { CLI_KEYCHAIN_HINT, clawdeskDataDir, loadClawdeskIdentity } from '../ide
 import type { DevicePairingStore } from '../pairing/device-pairing-store';
 import type { GatewayModule } from '../server/gateway-module';
 import type { RunningGateway } from '../server/gateway-server';
-import { startNodeHost } from './node-host';
-import { trustOwnClients } from './own-clients';
+import { startOwnClients, trustOwnClients } from './own-clients';
 
 /** Extra parts the composition root wires in (the exec runner and approvals). */
 export interface GatewayRunExtensions {
@@ -101,31 +99,24 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
       const log = (level: string, message: string) => {
         if (level !== 'debug') io.stderr(`[exec] ${message}\n`);
       };
-      const node = await startNodeHost({ url, token, password, identity, stateDir, log });
-      let approvals: ApprovalClientHandle | undefined;
-      if (deps.isTTY ? deps.isTTY() : Boolean(process.stdin.isTTY)) {
-        approvals = await startApprovalClient({
-          url,
-          token,
-          password,
-          identity,
-          approver: new TerminalApprover(),
-          stateDir,
-          clientId: 'cli',
-          clientMode: 'cli',
-          displayName: 'Clawdesk terminal',
-          log,
-        });
-        io.stdout('Exec approvals: prompting on this terminal\n');
-      } else {
-        io.stdout(
-          'Exec approvals: no terminal here; requests go to a connected approval client (the desktop app, or `clawdesk approvals watch`), otherwise askFallback decides\n',
-        );
-      }
-      return async () => {
-        await approvals?.stop();
-        await node.stop();
-      };
+      const onTerminal = deps.isTTY ? deps.isTTY() : Boolean(process.stdin.isTTY);
+      const own = await startOwnClients({
+        url,
+        token,
+        password,
+        identity,
+        stateDir,
+        log,
+        approvals: onTerminal
+          ? { approver: new TerminalApprover(), clientId: 'cli', clientMode: 'cli', displayName: 'Clawdesk terminal' }
+          : undefined,
+      });
+      io.stdout(
+        onTerminal
+          ? 'Exec approvals: prompting on this terminal\n'
+          : 'Exec approvals: no terminal here; requests go to a connected approval client (the desktop app, or `clawdesk approvals watch`), otherwise askFallback decides\n',
+      );
+      return () => own.stop();
     },
   };
 }

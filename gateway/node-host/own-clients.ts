@@ -1,7 +1,12 @@
+import {
+  startApprovalClient,
+  type ApprovalClientHandle,
+  type ApprovalClientOptions,
+} from '../approvals/approval-client';
 import type { ExecModules } from '../approvals/exec-modules';
 import type { DevicePairingStore } from '../pairing/device-pairing-store';
 import type { DeviceSigner } from '../protocol/device-auth';
-import { nodePlatform } from './node-host';
+import { nodePlatform, startNodeHost, type NodeHostHandle, type NodeHostOptions } from './node-host';
 
 /**
  * Clawdesk's own runner and approval client, trusted by the gateway they run beside: the one way both the desktop
@@ -32,4 +37,51 @@ export async function trustOwnClients(
   if (!roles.includes('node')) await pairing.pairSilently({ ...metadata, role: 'node', scopes: [] });
   if (!roles.includes('operator'))
     await pairing.pairSilently({ ...metadata, role: 'operator', scopes: ['operator.approvals'] });
+}
+
+export interface OwnClientsOptions {
+  url: string;
+  token?: string;
+  password?: string;
+  identity: DeviceSigner;
+  /** The runner's exec-approvals.json, also the approval client's askFallback. */
+  stateDir: string;
+  /** The runner's name in node lists. */
+  displayName?: string;
+  log?: NodeHostOptions['log'];
+  /** The approval client, when this process can ask a person; without one, requests go elsewhere or to askFallback. */
+  approvals?: Omit<ApprovalClientOptions, 'url' | 'token' | 'password' | 'identity' | 'stateDir' | 'log'>;
+}
+
+export interface OwnClients {
+  node: NodeHostHandle;
+  approvals?: ApprovalClientHandle;
+  stop(): Promise<void>;
+}
+
+/**
+ * Clawdesk's own runner and (optionally) approval client on one gateway, as the desktop app and `clawdesk gateway
+ * run` both start them. The approval client comes first, so a request filed the moment the runner connects already
+ * has someone to ask; if the runner cannot start, the approval client is stopped again.
+ */
+export async function startOwnClients(options: OwnClientsOptions): Promise<OwnClients> {
+  const { url, token, password, identity, stateDir, log } = options;
+  const approvals = options.approvals
+    ? await startApprovalClient({ ...options.approvals, url, token, password, identity, stateDir, log })
+    : undefined;
+  let node: NodeHostHandle;
+  try {
+    node = await startNodeHost({ url, token, password, identity, stateDir, displayName: options.displayName, log });
+  } catch (error) {
+    await approvals?.stop().catch(() => undefined);
+    throw error;
+  }
+  return {
+    node,
+    approvals,
+    stop: async () => {
+      await approvals?.stop();
+      await node.stop();
+    },
+  };
 }
