@@ -39,16 +39,11 @@ export async function trustOwnClients(
     await pairing.pairSilently({ ...metadata, role: 'operator', scopes: ['operator.approvals'] });
 }
 
-export interface OwnClientsOptions {
-  url: string;
-  token?: string;
-  password?: string;
-  identity: DeviceSigner;
-  /** The runner's exec-approvals.json, also the approval client's askFallback. */
-  stateDir: string;
-  /** The runner's name in node lists. */
-  displayName?: string;
-  log?: NodeHostOptions['log'];
+/** The runner's options (its stateDir's exec-approvals.json is also the approval client's askFallback), and: */
+export interface OwnClientsOptions extends Pick<
+  NodeHostOptions,
+  'url' | 'token' | 'password' | 'identity' | 'stateDir' | 'displayName' | 'log'
+> {
   /** The approval client, when this process can ask a person; without one, requests go elsewhere or to askFallback. */
   approvals?: Omit<ApprovalClientOptions, 'url' | 'token' | 'password' | 'identity' | 'stateDir' | 'log'>;
 }

@@ -76,7 +76,7 @@ async function openBackend(
   const { stateDir } = resolveStateDir(pathEnv, { profile: values.profile });
   const config = await readOpenClawConfig(resolveConfigPath(pathEnv, stateDir));
   const settings = resolveGatewaySettings({ token: values.token, password: values.password }, io.env, config);
-  // An explicit URL meets the transport rule of docs/remote-gateways.md § Transport security.
+  // An explicit URL meets the transport rule (docs/remote-gateways.md § Transport security).
   if (values.url) {
     try {
       assertGatewayUrlAllowed(values.url, { allowInsecurePrivateWs: values['allow-insecure-private-ws'], env: io.env });
