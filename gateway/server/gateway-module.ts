@@ -1,4 +1,4 @@
-import type { z, ZodType } from 'zod';
+import type { ZodType } from 'zod';
 import {
   GATEWAY_CONTRACT,
   type GatewayMethodName,
@@ -125,8 +125,8 @@ export interface MethodCall<P> {
 
 /**
  * A method a module serves. The server validates params with `params` before it calls `handler`, so a handler
- * sees exactly the schema's output: declare methods with `implementMethod` (methods of the typed contract, result
- * checked too) or `defineMethod` (params checked), which tie the handler's type to the schema.
+ * sees exactly the schema's output. Declare methods with `implementMethod`, which ties the handler's params and
+ * result types to the contract's schemas; only the agent-runtime refusals (core-module.ts) are written out.
  */
 export interface MethodDefinition<P = unknown> {
   name: string;
@@ -137,16 +137,6 @@ export interface MethodDefinition<P = unknown> {
   result?: ZodType;
   // Method syntax on purpose: a list of definitions with different params types is a MethodDefinition[].
   handler(call: MethodCall<P>): unknown;
-}
-
-/** A method whose handler is typed by its own params schema. */
-export function defineMethod<S extends ZodType>(definition: {
-  name: string;
-  access: MethodAccess;
-  params: S;
-  handler: (call: MethodCall<z.output<S>>) => unknown;
-}): MethodDefinition {
-  return definition;
 }
 
 /**
