@@ -42,6 +42,9 @@ describe('an explicit gateway URL meets the transport rule (docs/remote-gateways
       expect(await checked({ url })).toBe(url);
     expect(await checked({})).toBe('ws://127.0.0.1:18789');
     await expect(checked({ url: 'ws://user:pw@127.0.0.1:1' })).rejects.toThrow(/must not carry credentials/);
+    // Names that only look like loopback are other machines.
+    for (const url of ['ws://127.0.0.1.nip.io:18789', 'ws://localhost.evil.example:18789', 'ws://[::ffff:10.0.0.1]:1'])
+      await expect(checked({ url }), url).rejects.toThrow(/refusing plaintext/);
   });
 
   it('resolving alone still reads any URL: the desktop app takes only its port and serves on loopback', async () => {
