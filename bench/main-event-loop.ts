@@ -12,7 +12,7 @@ import { percentile, sleep } from './stats';
  * with that load and `approvals` approvals arriving one every 10 ms and left waiting. The stand-in samples
  * perf_hooks.monitorEventLoopDelay inside the app process. Targets: p99 ≤ 10 ms; each new approval reaches the
  * person's side (the queue, whose change redraws the tray: the stand-in reports the tooltip with the new count)
- * within 20 ms p99 of the request leaving the agent.
+ * within 20 ms p99 of the request leaving the agent. CLAWDESK_BENCH_PROFILE=<dir> writes the app's CPU profile there.
  */
 export interface MainLoopFigures {
   idle: LoopDelay;
@@ -52,6 +52,7 @@ export async function benchMainEventLoop(
   const rps = options.rps ?? 2000;
   const connections = options.connections ?? 4;
   const seconds = options.seconds ?? 5;
+  const profileDir = process.env.CLAWDESK_BENCH_PROFILE;
   const home = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-bench-main-'));
   const port = await freePort();
   const token = 'bench-main-token-0123456789abcdef';
@@ -68,7 +69,13 @@ export async function benchMainEventLoop(
   delete env.DBUS_SESSION_BUS_ADDRESS;
   const child = spawn(
     process.execPath,
-    ['-r', path.join(root, 'test', 'main', 'electron-stub.cjs'), path.join(root, 'dist', 'main', 'index.js')],
+    [
+      // A CPU profile of the app, written when it quits (how the tray redraw was found in the hand-off path).
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=100'] : []),
+      '-r',
+      path.join(root, 'test', 'main', 'electron-stub.cjs'),
+      path.join(root, 'dist', 'main', 'index.js'),
+    ],
     { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const waiters: Array<{ kind: string; resolve(data: any): void }> = [];
@@ -194,6 +201,10 @@ export async function benchMainEventLoop(
       },
     };
   } finally {
+    if (profileDir && child.exitCode === null) {
+      child.stdin.write('quit\n');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
     child.kill('SIGKILL');
   }
 }

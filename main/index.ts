@@ -27,6 +27,7 @@ import { setupAppWindows } from './app-windows';
 import { setupApplicationMenu } from './application-menu';
 import { setupAppearance } from './appearance';
 import { setupApprovals } from './approvals';
+import { coalesce } from './coalesce';
 import { setupControlUi } from './control-ui';
 import { setupDashboardIpc } from './dashboard-ipc';
 import { setupDashboardWindow } from './dashboard-window';
@@ -75,12 +76,17 @@ async function start(): Promise<void> {
   const windows = setupAppWindows({ BrowserWindow, preloadPath });
   const stealFocus = () => app.focus({ steal: true });
 
-  // The tray, the trayless dashboard and the prompts show each other's state: refreshes are late-bound.
+  // The tray, the trayless dashboard and the prompts show each other's state: refreshes are late-bound, and run
+  // on the next turn, once for a burst, so that a new approval reaches its presenter before the tray is redrawn.
   let tray: AppTray | undefined;
-  const refresh = () => {
-    tray?.refresh();
-    dashboard.update();
-  };
+  const refresh = coalesce(() => {
+    try {
+      tray?.refresh();
+      dashboard.update();
+    } catch (error) {
+      log('error', `tray and dashboard refresh: ${(error as Error).message}`);
+    }
+  });
 
   const { queue, history } = await setupApprovals({
     platform,
@@ -187,6 +193,7 @@ async function start(): Promise<void> {
     nativeImage,
     platform,
     iconCacheDir: path.join(userData, 'tray-icons'),
+    log,
     actions: {
       showApproval: () => queue.focus(),
       showPairing: (requestId) => pairing.reopen(requestId),

@@ -1,5 +1,6 @@
 // The tray icon: its picture, tooltip and menu follow the gateway, the waiting approvals and pairings.
 import type { ApprovalPromptView } from '../common/ipc-contract';
+import type { MainLog } from './main-log';
 import type { MenuFactory, NativeImageFactory, TrayLike } from './electron-facades';
 import type { GatewayStatusView } from './gateway-controller';
 import type { PairingRequest } from './pairing-prompts';
@@ -49,6 +50,7 @@ export interface TrayDeps {
   iconCacheDir: string;
   actions: TrayActions;
   state(): TrayState;
+  log?: MainLog;
 }
 
 export interface AppTray {
@@ -63,6 +65,7 @@ export function setupTray(deps: TrayDeps): AppTray {
     platform: deps.platform,
     iconCacheDir: deps.iconCacheDir,
     actions: deps.actions,
+    log: deps.log,
   });
   deps.tray.on('click', () => deps.actions.openDashboard());
   return { refresh: () => controller.update(trayInputs(deps.state())) };

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -347,6 +347,95 @@ describe('TrayController', () => {
     }
     expect(tray.images).toHaveLength(10);
     expect(tray.tooltip).toContain('100 approvals waiting');
+  });
+
+  it('every picture is drawn ahead when idle, one per turn, so a new approval only swaps a ready image', () => {
+    const tray = new FakeTray();
+    const images = fakeImages();
+    const turns: Array<() => void> = [];
+    const controller = new TrayController({
+      tray: tray.api,
+      menu: tray.menu,
+      images,
+      platform: 'linux',
+      iconCacheDir: '/nonexistent',
+      actions,
+      schedule: (work) => turns.push(work),
+    });
+    controller.update(base);
+    expect(images.made).toHaveLength(1);
+    // One picture per turn: the event loop is never held for the whole set.
+    let steps = 0;
+    while (turns.length > 0) {
+      const before = images.made.length;
+      turns.shift()!();
+      expect(images.made.length - before).toBeLessThanOrEqual(1);
+      steps++;
+    }
+    // Ten approval badges (1…9, 9+), ten pairing badges, running, attached, stopped, error.
+    expect(images.made).toHaveLength(24);
+    expect(steps).toBe(24);
+    for (const count of [1, 3, 12]) {
+      controller.update({
+        ...base,
+        pendingApprovals: Array.from({ length: count }, (_, i) => ({ id: `a${i}`, summary: 'x' })),
+      });
+    }
+    expect(images.made).toHaveLength(24);
+    expect(tray.images).toHaveLength(4);
+    expect(new Set(tray.images).size).toBe(4);
+  });
+
+  it('Windows without a writable icon cache: the tray still shows the state, as a PNG, and says why in the log', () => {
+    const tray = new FakeTray();
+    const images = fakeImages();
+    const logged: string[] = [];
+    const iconCacheDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-tray-'));
+    const controller = new TrayController({
+      tray: tray.api,
+      menu: tray.menu,
+      images,
+      platform: 'win32',
+      iconCacheDir,
+      actions,
+      schedule: () => undefined,
+      log: (level, message) => logged.push(`${level} ${message}`),
+    });
+    controller.update(base);
+    expect(images.made[0].source.path).toMatch(/\.ico$/);
+    // The cache directory becomes a file: every later .ico write fails.
+    rmSync(iconCacheDir, { recursive: true });
+    writeFileSync(iconCacheDir, 'not a directory');
+    controller.update({ ...base, gateway: 'error', error: 'boom' });
+    expect(images.made[1].source.buffer!.subarray(1, 4).toString()).toBe('PNG');
+    expect(tray.images).toHaveLength(2);
+    expect(logged.join('\n')).toContain(`warn tray icon cache ${iconCacheDir}`);
+  });
+
+  it('drawing ahead stops quietly on an error: the picture is drawn (and fails visibly) only when shown', () => {
+    const tray = new FakeTray();
+    const images = fakeImages();
+    const turns: Array<() => void> = [];
+    const controller = new TrayController({
+      tray: tray.api,
+      menu: tray.menu,
+      images: {
+        ...images,
+        createFromBuffer: (buffer, options) => {
+          if (images.made.length > 0) throw new Error('out of images');
+          return images.createFromBuffer(buffer, options);
+        },
+      },
+      platform: 'linux',
+      iconCacheDir: '/nonexistent',
+      actions,
+      schedule: (work) => turns.push(work),
+    });
+    controller.update(base);
+    expect(turns).toHaveLength(1);
+    expect(() => turns.shift()!()).not.toThrow();
+    expect(turns).toHaveLength(0);
+    expect(() => controller.update({ ...base, gateway: 'error', error: 'boom' })).toThrow('out of images');
   });
 
   it('the tray lists ten waiting approvals at most, oldest first; the rest open the dashboard', () => {
