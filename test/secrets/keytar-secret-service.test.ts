@@ -190,6 +190,18 @@ describe.skipIf(!haveSecretService)('keytar against a real Secret Service', () =
     expect(unlockedAgain).toEqual({ ok: true, backend: 'keytar', weak: false, deviceId: created.deviceId });
   });
 
+  it('a keychain that locks while Clawdesk runs: the open store keeps working, a new open says "locked"', async () => {
+    const { env, dataDir } = makeHome('locks-while-running');
+    const out = await run({ kind: 'unlocked', password: 'pw' }, env, { dir: dataDir, action: 'lock-while-running' });
+    // The vault's data key was read once, at open: device tokens earned and read later do not need the keychain,
+    // so no pairing or approval is lost when the screen locker locks the keyring.
+    expect(out).toMatchObject({ ok: true, before: 'kept', after: 'written while locked' });
+    expect(out.names).toEqual(expect.arrayContaining(['before', 'after']));
+    // Opening anew (a restart, reloading the identity) cannot read the key: no new identity, and what to do.
+    expect(out.reopened).toMatchObject({ ok: false, code: 'identity-unavailable' });
+    expect(out.reopened.message).toMatch(/is kept in a secret store that is locked .*Unlock the keychain and retry\.$/);
+  });
+
   it('a key accepted into the weak file moves into the keychain once one works, keeping the secrets', async () => {
     const { env, dataDir } = makeHome('upgrade');
     const weak = await run({ kind: 'no-bus' }, env, { dir: dataDir, action: 'identity', allowPlaintextFallback: true });
