@@ -50,6 +50,17 @@ export interface AppStatus {
   pendingPairings: number;
   secretsBackend: string;
   startAtLogin: boolean;
+  /** Problems besides approvals and pairings (a damaged settings file, refused notifications), oldest first. */
+  notices: NoticeView[];
+}
+
+export interface NoticeView {
+  id: string;
+  severity: 'warning' | 'error';
+  /** What happened, and what to do: English, computed by main. */
+  message: string;
+  fix: string;
+  atMs: number;
 }
 
 export interface PendingDeviceView {
@@ -384,6 +395,8 @@ export interface InvokeApi {
   setStartAtLogin(enabled: boolean): Promise<AppStatus>;
   /** Native parts (message boxes, menus, title bars) follow this too; remembered across starts. */
   setTheme(choice: ThemeChoice): Promise<void>;
+  /** The person has read a notice; it goes away until its cause happens again. */
+  dismissNotice(id: string): Promise<AppStatus>;
   /** OpenClaw's install as the supervised mode would use it, the pinned version, and a running install. */
   getOpenclawInstall(): Promise<OpenclawInstallView>;
   /** Installs openclaw@<pinned> and its Node runtime into Clawdesk's data dir; resolves when it has ended. */
@@ -434,6 +447,7 @@ export const INVOKE_METHODS = [
   'openControlUi',
   'setStartAtLogin',
   'setTheme',
+  'dismissNotice',
   'getOpenclawInstall',
   'installOpenclaw',
   'cancelOpenclawInstall',

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { readJsonFile, writeJsonAtomic } from '../gateway/fs/atomic-file';
 import { THEME_CHOICES, type ThemeChoice } from '../common/ipc-contract';
+import { damagedSettings, type NoticeSink } from './app-notices';
 
 /** The slice of Electron's nativeTheme this feature drives. */
 export interface NativeThemeLike {
@@ -11,6 +12,7 @@ export interface AppearanceDeps {
   nativeTheme: NativeThemeLike;
   userDataDir: string;
   log: (level: 'info' | 'warn', message: string) => void;
+  notices?: NoticeSink;
 }
 
 export interface Appearance {
@@ -42,7 +44,12 @@ export async function setupAppearance(deps: AppearanceDeps): Promise<Appearance>
     deps.log('warn', `could not read ${file}: ${(error as Error).message}`);
     return undefined;
   });
-  if (read?.kind === 'corrupt') deps.log('warn', `${read.error}; moved to ${read.quarantinedTo}, following the OS`);
+  if (read?.kind === 'corrupt') {
+    deps.log('warn', `${read.error}; moved to ${read.quarantinedTo}, following the OS`);
+    deps.notices?.report(
+      damagedSettings('appearance', read.quarantinedTo, 'The theme follows the OS until you choose one again.'),
+    );
+  }
   let current: ThemeChoice = read?.kind === 'ok' ? read.value.theme : 'system';
   deps.nativeTheme.themeSource = current;
   return {

@@ -16,13 +16,20 @@ export interface ApprovalNotifierOptions {
   onDecide(id: string, decision: Decision): void;
   /** Runs the summary's redraw later (tests step it by hand). Defaults to SUMMARY_DELAY_MS on an unref'd timer. */
   schedule?: (redraw: () => void) => void;
+  /**
+   * The OS refused to show one (macOS and Windows emit `failed`: notifications turned off for the app, Focus
+   * Assist, no permission). The prompt window does not depend on it; the person is told once how to turn them on.
+   */
+  onFailed?(error: string): void;
+  /** A notification was shown again after a failure. */
+  onShown?(): void;
 }
 
 /**
  * One notification per approval request, for the first MAX_APPROVAL_NOTIFICATIONS waiting at a time; beyond them
  * a burst (an agent filing a hundred requests) shares one silent summary, "N more commands waiting", redrawn at
  * most once per SUMMARY_DELAY_MS, so a flood neither buries the desktop nor beeps a hundred times.
- * Each notification It never allows: allowing happens in the prompt, which shows "What this
+ * A notification never allows: allowing happens in the prompt, which shows "What this
  * does" and holds Allow back until the whole command was on screen (issue 9 finding 3). macOS and Windows get a
  * "Deny" action when the command is short, on one line and shown whole; clicking opens the prompt.
  */
@@ -69,6 +76,9 @@ export class ApprovalNotifier {
       if (decision) this.options.onDecide(view.promptId, decision);
     });
     notification.on('close', () => this.shown.delete(view.promptId));
+    this.watchDelivery(notification, () => {
+      if (this.shown.get(view.promptId) === notification) this.shown.delete(view.promptId);
+    });
     this.shown.set(view.promptId, notification);
     notification.show();
   }
@@ -119,7 +129,19 @@ export class ApprovalNotifier {
     notification.on('close', () => {
       if (this.summary === notification) this.summary = undefined;
     });
+    this.watchDelivery(notification, () => {
+      if (this.summary === notification) this.summary = undefined;
+    });
     this.summary = notification;
     notification.show();
+  }
+
+  private watchDelivery(notification: NotificationLike, forget: () => void): void {
+    notification.on('show', () => this.options.onShown?.());
+    notification.on('failed', (_event, error) => {
+      // A notification that never showed does not hold one of the places of its own.
+      forget();
+      this.options.onFailed?.(String(error));
+    });
   }
 }

@@ -3,6 +3,7 @@
 import type { Topic } from '../common/ipc-contract';
 import { ApprovalHistory } from './approval-history';
 import { ApprovalNotifier } from './approval-notifier';
+import { notificationSettingsHint, type NoticeSink } from './app-notices';
 import { ApprovalQueue } from './approval-queue';
 import type { DialogLike, NotificationFactory } from './electron-facades';
 import type { MainLog } from './main-log';
@@ -24,6 +25,7 @@ export interface ApprovalsDeps {
   broadcast(topics: Topic[]): void;
   /** The waiting approvals changed (the tray and the trayless dashboard show them). */
   onChange(): void;
+  notices: NoticeSink;
   log: MainLog;
 }
 
@@ -34,7 +36,34 @@ export interface Approvals {
 
 export async function setupApprovals(deps: ApprovalsDeps): Promise<Approvals> {
   const history = new ApprovalHistory(deps.historyFile);
-  await history.load().catch((error) => deps.log('warn', `approval history unreadable: ${(error as Error).message}`));
+  await history.load().then(
+    ({ skipped }) => {
+      if (skipped === 0) return;
+      deps.log('warn', `approval history: ${skipped} damaged line(s) skipped`);
+      deps.notices.report({
+        id: 'approval-history',
+        severity: 'warning',
+        message: `${skipped === 1 ? 'One damaged entry' : `${skipped} damaged entries`} in the approval history could not be read and ${skipped === 1 ? 'is' : 'are'} not listed.`,
+        fix: `The rest of the history and every new decision are kept. The file is ${deps.historyFile}.`,
+      });
+    },
+    (error) => {
+      deps.log('warn', `approval history unreadable: ${(error as Error).message}`);
+      deps.notices.report({
+        id: 'approval-history',
+        severity: 'warning',
+        message: `The approval history could not be read (${(error as Error).message}), so earlier decisions are not listed.`,
+        fix: `New decisions are still recorded. To start afresh, move ${deps.historyFile} away and restart Clawdesk.`,
+      });
+    },
+  );
+  if (!deps.notifications.isSupported())
+    deps.notices.report({
+      id: 'notifications',
+      severity: 'warning',
+      message: 'This system cannot show notifications, so a waiting command is not announced.',
+      fix: `Approvals still open their own window. ${notificationSettingsHint(deps.platform)}`,
+    });
   let notifier: ApprovalNotifier | undefined;
   // The prompt presenter sees its window through a narrow slice; the attention request needs the whole window.
   const flashable = new WeakMap<PromptWindowLike, Pick<Electron.BrowserWindow, 'flashFrame'>>();
@@ -76,6 +105,16 @@ export async function setupApprovals(deps: ApprovalsDeps): Promise<Approvals> {
     platform: deps.platform,
     onOpen: () => queue.focus(),
     onDecide: (id, decision) => queue.decide(id, decision),
+    onFailed: (error) => {
+      deps.log('warn', `a notification was not shown: ${error}`);
+      deps.notices.report({
+        id: 'notifications',
+        severity: 'warning',
+        message: `The system did not show Clawdesk's notification (${error}).`,
+        fix: `Approvals still open their own window. ${notificationSettingsHint(deps.platform)}`,
+      });
+    },
+    onShown: () => deps.notices.clear('notifications'),
   });
   return { queue, history };
 }

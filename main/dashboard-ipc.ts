@@ -19,6 +19,7 @@ import type { PairingPrompts } from './pairing-prompts';
 import type { StartAtLogin } from './start-at-login';
 import { isVettedExternalUrl } from './window-security';
 import type { Appearance } from './appearance';
+import type { AppNotices } from './app-notices';
 
 export interface DashboardIpcDeps {
   ipcMain: IpcMainLike;
@@ -33,6 +34,7 @@ export interface DashboardIpcDeps {
   logs: LogBuffer;
   startAtLogin: StartAtLogin;
   appearance?: Appearance;
+  notices?: AppNotices;
   keyStorageConsent: KeyStorageConsent;
   controlUi?: ControlUiOpener;
   openclawInstall?: OpenclawInstallService;
@@ -48,6 +50,7 @@ export function setupDashboardIpc(deps: DashboardIpcDeps): DashboardService {
     platform: deps.platform,
     status: () => ({ gateway: controller.status(), secretsBackend: keyStorageName(controller.identityStatus()) }),
     pendingPairingCount: () => deps.pairing.pending().length,
+    notices: deps.notices,
     openControlUi: deps.controlUi ? () => deps.controlUi!.open() : undefined,
     controlGateway: (action) =>
       action === 'start' ? controller.start() : action === 'stop' ? controller.stop() : controller.restart(),

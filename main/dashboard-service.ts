@@ -4,6 +4,7 @@ import type { ApprovalHistory } from './approval-history';
 import { hardenForDisplay, redactSecrets } from './display-hardening';
 import type {
   AppStatus,
+  NoticeView,
   ControlUiResult,
   ApprovalPromptView,
   Decision,
@@ -41,7 +42,12 @@ export interface PolicySources {
 export interface DashboardDeps {
   version: string;
   platform: string;
-  status(): Omit<AppStatus, 'pendingApprovals' | 'pendingPairings' | 'version' | 'platform' | 'startAtLogin'>;
+  status(): Omit<
+    AppStatus,
+    'pendingApprovals' | 'pendingPairings' | 'version' | 'platform' | 'startAtLogin' | 'notices'
+  >;
+  /** main/app-notices.ts; absent in tests that do not drive it. */
+  notices?: { list(): NoticeView[]; clear(id: string): boolean };
   pendingPairingCount(): number;
   controlGateway(action: 'start' | 'stop' | 'restart'): Promise<void>;
   /** Opens OpenClaw's Control UI (main/control-ui.ts); absent where the app has none to open. */
@@ -265,7 +271,13 @@ export class DashboardService implements InvokeApi {
       pendingApprovals: this.deps.approvals.pending().length,
       pendingPairings: this.deps.pendingPairingCount(),
       startAtLogin: this.deps.startAtLogin.get(),
+      notices: this.deps.notices?.list() ?? [],
     };
+  }
+
+  async dismissNotice(id: string): Promise<AppStatus> {
+    this.deps.notices?.clear(id);
+    return this.getStatus();
   }
 
   async openControlUi(): Promise<ControlUiResult> {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { discoverOpenclaw, locatePreferredInstall } from '../gateway/openclaw/discovery';
 import { supervisorLogPath } from '../gateway/openclaw/supervisor-record';
+import { damagedSettings, type NoticeSink } from './app-notices';
 import type { DialogLike, PowerMonitorLike } from './electron-facades';
 import type { GatewayController, OpenclawModeOptions } from './gateway-controller';
 import {
@@ -36,6 +37,7 @@ export interface GatewayModeSetupOptions {
   notifyInstall?(): void;
   /** A first-run install began: show its progress (the dashboard). */
   showInstallProgress?(): void;
+  notices?: NoticeSink;
 }
 
 export interface GatewayModes {
@@ -55,7 +57,10 @@ export interface GatewayModes {
 
 export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayModes {
   const settings = new GatewayModeSettings(path.join(options.userDataDir, GATEWAY_MODE_SETTINGS_FILE), {
-    onProblem: (message) => options.log('warn', `gateway mode settings: ${message}`),
+    onProblem: (message, movedTo) => {
+      options.log('warn', `gateway mode settings: ${message}`);
+      options.notices?.report(damagedSettings('gateway mode', movedTo, 'Clawdesk asks which gateway to use again.'));
+    },
   });
   let logTimer: NodeJS.Timeout | undefined;
   const onOutput = () => {
@@ -86,6 +91,10 @@ export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayMode
     install: options.install,
     notify: () => options.notifyInstall?.(),
     log: options.log,
+    onSettingsDamaged: (movedTo) =>
+      options.notices?.report(
+        damagedSettings('OpenClaw install', movedTo, 'Install OpenClaw uses the tested version until you pin another.'),
+      ),
   });
   const openclaw: OpenclawModeOptions = {
     locate,

@@ -35,7 +35,7 @@ export type GatewayModeSettingsData = z.infer<typeof settingsSchema>;
 export interface GatewayModeSettingsOptions {
   now?: () => number;
   /** The file could not be read or did not parse (it is moved aside): the first-run choice is offered again. */
-  onProblem?(message: string): void;
+  onProblem?(message: string, movedTo?: string): void;
 }
 
 export class GatewayModeSettings {
@@ -59,6 +59,7 @@ export class GatewayModeSettings {
         if (result.kind === 'corrupt')
           this.options.onProblem?.(
             `${result.error}; moved to ${result.quarantinedTo || '(left in place)'}; the gateway mode will be asked again`,
+            result.quarantinedTo || undefined,
           );
       }
     } catch (error) {

@@ -2,6 +2,8 @@
 // session whose events drive pairing prompts, the approval history and the dashboard.
 import { loadClawdeskIdentity } from '../gateway/identity/clawdesk-identity';
 import type { ApprovalHistory } from './approval-history';
+import type { NoticeSink } from './app-notices';
+import { damagedSettings } from './app-notices';
 import type { ApprovalQueue } from './approval-queue';
 import type { Topic } from '../common/ipc-contract';
 import type { SafeStorageLike } from './electron-facades';
@@ -29,6 +31,7 @@ export interface GatewayDeps {
   broadcast(topics: Topic[]): void;
   /** The gateway's state changed (the tray shows it). */
   onChange(): void;
+  notices?: NoticeSink;
   log: MainLog;
 }
 
@@ -43,7 +46,16 @@ export async function setupGateway(deps: GatewayDeps): Promise<AppGateway> {
   const { dataDir } = deps;
   // The user's answer to "keep the key in a file readable only by me?", remembered across restarts.
   const keyStorage = new KeyStorageSettings(path.join(deps.userDataDir, KEY_STORAGE_SETTINGS_FILE), {
-    onProblem: (message) => log('warn', `key storage settings: ${message}`),
+    onProblem: (message, movedTo) => {
+      log('warn', `key storage settings: ${message}`);
+      deps.notices?.report(
+        damagedSettings(
+          'key storage',
+          movedTo,
+          'No key file is accepted until you choose again in Secrets; the keychain is used when it works.',
+        ),
+      );
+    },
   });
   await keyStorage.load();
   const events = new OperatorEventRouter({
@@ -53,7 +65,15 @@ export async function setupGateway(deps: GatewayDeps): Promise<AppGateway> {
       void deps.history.record(entry).then(
         () => deps.broadcast(['history']),
         // The decision stands at the gateway either way; only its line in the history is missing.
-        (error) => log('error', `could not record approval ${entry.id} in the history: ${(error as Error).message}`),
+        (error) => {
+          log('error', `could not record approval ${entry.id} in the history: ${(error as Error).message}`);
+          deps.notices?.report({
+            id: 'approval-history-write',
+            severity: 'error',
+            message: `Decisions are not being saved to the approval history (${(error as Error).message}).`,
+            fix: 'The decisions themselves stand. Free disk space or fix the permissions of Clawdesk’s data folder.',
+          });
+        },
       ),
     changed: deps.broadcast,
   });

@@ -22,15 +22,17 @@ import path from 'node:path';
 import { clawdeskDataDir } from '../gateway/identity/clawdesk-identity';
 import { vaultExists } from '../gateway/secrets/secret-store';
 import { APP_ID, APP_SCHEME, PRODUCT_NAME } from './app-identity';
+import { AppNotices } from './app-notices';
 import { setupAppProtocol } from './app-protocol';
 import { setupAppWindows } from './app-windows';
 import { setupApplicationMenu } from './application-menu';
 import { setupAppearance } from './appearance';
 import { setupApprovals } from './approvals';
+import { restartBlockers, setupAutoUpdate } from './auto-update';
 import { coalesce } from './coalesce';
 import { setupControlUi } from './control-ui';
 import { setupDashboardIpc } from './dashboard-ipc';
-import { setupDashboardWindow } from './dashboard-window';
+import { setupDashboardWindow, type DashboardWindow } from './dashboard-window';
 import { setupGateway } from './gateway';
 import { setupGatewayModes } from './gateway-mode-setup';
 import { setupGatewayTarget } from './gateway-target';
@@ -71,18 +73,26 @@ async function start(): Promise<void> {
   const gatewayTarget = await setupGatewayTarget({ env: process.env, log });
   const { stateDir } = gatewayTarget.target;
   const userData = app.getPath('userData');
+  // Problems found while starting are kept, and shown once the tray and dashboard exist.
+  let onNoticesChanged = () => {};
+  const notices = new AppNotices({ onChange: () => onNoticesChanged() });
   // Before any window: message boxes and title bars come up in the chosen theme from the start.
-  const appearance = await setupAppearance({ nativeTheme, userDataDir: userData, log });
+  const appearance = await setupAppearance({ nativeTheme, userDataDir: userData, log, notices });
   const windows = setupAppWindows({ BrowserWindow, preloadPath });
   const stealFocus = () => app.focus({ steal: true });
 
   // The tray, the trayless dashboard and the prompts show each other's state: refreshes are late-bound, and run
   // on the next turn, once for a burst, so that a new approval reaches its presenter before the tray is redrawn.
   let tray: AppTray | undefined;
+  let dashboardWindow: DashboardWindow | undefined;
+  onNoticesChanged = () => {
+    refresh();
+    windows.broadcast(['status']);
+  };
   const refresh = coalesce(() => {
     try {
       tray?.refresh();
-      dashboard.update();
+      dashboardWindow?.update();
     } catch (error) {
       log('error', `tray and dashboard refresh: ${(error as Error).message}`);
     }
@@ -98,6 +108,7 @@ async function start(): Promise<void> {
     stealFocus,
     broadcast: windows.broadcast,
     onChange: refresh,
+    notices,
     log,
   });
   const dataDir = clawdeskDataDir(stateDir);
@@ -111,6 +122,7 @@ async function start(): Promise<void> {
     notifyLog: () => windows.broadcast(['gateway-log']),
     notifyInstall: () => windows.broadcast(['openclaw-install']),
     showInstallProgress: () => dashboard.open(),
+    notices,
   });
   const { controller, keyStorage } = await setupGateway({
     gatewayTarget,
@@ -123,6 +135,7 @@ async function start(): Promise<void> {
     pairing: () => pairing,
     broadcast: windows.broadcast,
     onChange: refresh,
+    notices,
     log,
   });
   const pairing = setupPairing({
@@ -157,6 +170,7 @@ async function start(): Promise<void> {
     refreshTray: refresh,
     logs,
   });
+  dashboardWindow = dashboard;
   app.on('second-instance', dashboard.open);
   const controlUi = setupControlUi({ link: () => controller.controlUiLink(), shell, dialog, log });
 
@@ -173,6 +187,7 @@ async function start(): Promise<void> {
     logs,
     startAtLogin,
     appearance,
+    notices,
     controlUi,
     openclawInstall: gatewayModes.installs,
     keyStorageConsent: new KeyStorageConsent({
@@ -185,6 +200,22 @@ async function start(): Promise<void> {
     }),
     isOwnWebContents: windows.isOwnWebContents,
     broadcast: windows.broadcast,
+  });
+
+  // Signed updates; the check starts once the gateway is up (below). Off, and said so, when not packaged.
+  const autoUpdate = await setupAutoUpdate({
+    app,
+    platform,
+    userDataDir: userData,
+    feedFile: () => path.join(process.resourcesPath, 'app-update.yml'),
+    // Loaded only in a packaged app: electron-updater picks the updater for this OS and package type.
+    createUpdater: () => (require('electron-updater') as typeof import('electron-updater')).autoUpdater,
+    busy: () =>
+      restartBlockers({ approvals: queue.pending().length, pairings: pairing.pending().length, stateDirs: [stateDir] }),
+    drainThen: (install) => shutdown.drainThen(install),
+    dialog,
+    onChange: refresh,
+    log,
   });
 
   tray = setupTray({
@@ -205,6 +236,13 @@ async function start(): Promise<void> {
       setGatewayMode: (mode) =>
         void gatewayModes.switchTo(controller, mode as Parameters<typeof controller.setMode>[0]),
       setStartAtLogin: startAtLogin.set,
+      restartToUpdate: () => void autoUpdate.restartToUpdate(),
+      cancelRestartToUpdate: () => autoUpdate.cancelRestart(),
+      setUpdateChannel: (channel) =>
+        void autoUpdate.setChannel(channel).catch((error: Error) => {
+          log('error', `update channel: ${error.message}`);
+          refresh();
+        }),
       quit: () => app.quit(),
     },
     state: () => ({
@@ -213,11 +251,12 @@ async function start(): Promise<void> {
       pairings: pairing.pending(),
       startAtLogin: startAtLogin.get(),
       mode: gatewayModes.trayMode(controller),
+      update: autoUpdate.trayView(),
     }),
   });
   refresh();
 
-  setupShutdown({
+  const shutdown = setupShutdown({
     app,
     platform,
     BrowserWindow,
@@ -237,4 +276,5 @@ async function start(): Promise<void> {
   await gatewayModes.chooseAtStart(controller);
   await controller.start();
   logs.add('app', 'info', `gateway: ${controller.status().state} (${controller.status().owner.description})`);
+  autoUpdate.start();
 }

@@ -21,7 +21,7 @@ const empty = (): Settings => ({ version: 1, plaintextKeyFile: {} });
 export interface KeyStorageSettingsOptions {
   now?: () => number;
   /** The file could not be read, or did not parse and was moved aside: its decisions are not applied (fail closed). */
-  onProblem?(message: string): void;
+  onProblem?(message: string, movedTo?: string): void;
 }
 
 export class KeyStorageSettings {
@@ -74,6 +74,7 @@ export class KeyStorageSettings {
     if (result.kind === 'corrupt') {
       this.options.onProblem?.(
         `${result.error}; moved to ${result.quarantinedTo || '(left in place)'}; no key file is accepted until you choose again`,
+        result.quarantinedTo || undefined,
       );
     }
     return empty();

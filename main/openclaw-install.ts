@@ -44,6 +44,8 @@ export interface OpenclawInstallServiceOptions {
   /** The install changed or its progress moved (the dashboard's `openclaw-install` topic). */
   notify(): void;
   log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** The settings file was damaged and moved aside: the tested version applies. */
+  onSettingsDamaged?(movedTo: string | undefined): void;
   now?(): number;
 }
 
@@ -64,8 +66,10 @@ export class OpenclawInstallService {
         maxBytes: 16 * 1024,
       });
       this.pinned = result.kind === 'ok' ? result.value.pinnedVersion : undefined;
-      if (result.kind === 'corrupt')
+      if (result.kind === 'corrupt') {
         this.options.log('warn', `OpenClaw install settings: ${result.error}; using the tested version`);
+        this.options.onSettingsDamaged?.(result.quarantinedTo || undefined);
+      }
     } catch (error) {
       this.pinned = undefined;
       this.options.log('warn', `OpenClaw install settings unreadable (${(error as Error).message})`);

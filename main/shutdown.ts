@@ -1,5 +1,6 @@
 // Quit and the end of the OS session both drain: pending prompts end (askFallback applies, nothing is allowed),
-// then the gateway and runner stop, then the app exits.
+// then the gateway and runner stop, then the app exits. An update drains the same way and then hands over to the
+// installer (drainThen), whose own quit must then go through untouched.
 import type { MainLog } from './main-log';
 import { secureWebPreferences } from './window-security';
 
@@ -21,10 +22,21 @@ export interface ShutdownDeps {
 export interface Shutdown {
   /** Drains once; later calls get the same promise. */
   drain(): Promise<void>;
+  /**
+   * Drains, then runs `action` (electron-updater's quitAndInstall) instead of exiting. The before-quit that action
+   * causes passes through (no preventDefault, no app.exit: the installer runs from the quit electron-updater
+   * starts). A quit asked for while this drain runs is held and ends the app plainly once the drain is done; when
+   * a quit or the session's end is already draining, `action` never runs.
+   */
+  drainThen(action: () => void): Promise<void>;
 }
 
 export function setupShutdown(deps: ShutdownDeps): Shutdown {
   let quitting = false;
+  /** A drain for an update is running (drainThen). */
+  let updating = false;
+  /** The person quit while it ran: exit once drained, do not install. */
+  let quitAfterDrain = false;
   let drained: Promise<void> | undefined;
   const drain = () =>
     (drained ??= deps
@@ -39,6 +51,11 @@ export function setupShutdown(deps: ShutdownDeps): Shutdown {
   // A tray app stays alive with no windows open.
   deps.app.on('window-all-closed', () => undefined);
   deps.app.on('before-quit', (event) => {
+    if (updating) {
+      event.preventDefault();
+      quitAfterDrain = true;
+      return;
+    }
     if (quitting) return;
     beginQuitting();
     event.preventDefault();
@@ -63,5 +80,21 @@ export function setupShutdown(deps: ShutdownDeps): Shutdown {
     sessionWindow.on('query-session-end', onSessionEnd);
     sessionWindow.on('session-end', onSessionEnd);
   }
-  return { drain };
+  const drainThen = (action: () => void): Promise<void> => {
+    if (quitting) return drain();
+    beginQuitting();
+    updating = true;
+    return drain().then(() => {
+      updating = false;
+      if (quitAfterDrain) return deps.app.exit(0);
+      // Still `quitting`: the before-quit the action causes passes through untouched.
+      try {
+        action();
+      } catch (error) {
+        deps.log('error', `after the drain: ${(error as Error).message}`);
+        deps.app.exit(0);
+      }
+    });
+  };
+  return { drain, drainThen };
 }

@@ -117,7 +117,10 @@ export class TrayController {
       try {
         mkdirSync(this.options.iconCacheDir, { recursive: true });
         writeFileSync(file, encodeIco(TRAY_ICO_SIZES.map((size) => ({ size, png: drawTrayIcon(size, spec).toPng() }))));
-        return images.createFromPath(file);
+        const image = images.createFromPath(file);
+        // Electron answers an unreadable file (removed meanwhile, blocked by antivirus) with an empty image.
+        if (!image.isEmpty()) return image;
+        throw new Error(`${file} could not be loaded`);
       } catch (error) {
         // No writable cache (a full disk, a file in its place): one PNG size still shows the state, less crisply.
         this.options.log?.('warn', `tray icon cache ${this.options.iconCacheDir}: ${(error as Error).message}`);

@@ -17,6 +17,16 @@ export interface TrayInputs {
   fix?: string;
   /** OpenClaw's Control UI can be opened (an OpenClaw mode, its gateway up). */
   controlUi?: boolean;
+  /** The updater (main/auto-update.ts); absent, the menu has no update items. */
+  update?: TrayUpdateView;
+}
+
+export interface TrayUpdateView {
+  channel: 'stable' | 'beta';
+  /** One line: up to date, checking, failed and why, off and why, a version ready. */
+  status: string;
+  /** A downloaded, verified update: "Restart to update" is offered only then. */
+  ready?: { version: string; waiting?: string; installing?: boolean };
 }
 
 export interface TrayActions {
@@ -29,6 +39,9 @@ export interface TrayActions {
   restartGateway(): void;
   setStartAtLogin(enabled: boolean): void;
   setGatewayMode?(mode: string): void;
+  restartToUpdate?(): void;
+  cancelRestartToUpdate?(): void;
+  setUpdateChannel?(channel: 'stable' | 'beta'): void;
   quit(): void;
 }
 
@@ -89,6 +102,38 @@ function listed(items: MenuItemOptions[], actions: TrayActions): MenuItemOptions
     ...items.slice(0, TRAY_LIST_LIMIT),
     { type: 'separator' },
     { label: `${more} more waiting: open the dashboard`, click: () => actions.openDashboard() },
+  ];
+}
+
+const UPDATE_CHANNEL_LABELS = { stable: 'Stable', beta: 'Beta (pre-releases)' } as const;
+
+/** Restart only for an update that is downloaded and verified, and never while it waits for pending work. */
+function updateItems(update: TrayUpdateView | undefined, actions: TrayActions): MenuItemOptions[] {
+  if (!update) return [];
+  const status = update.status.replace(/[\r\n]+/g, ' ');
+  const ready = update.ready;
+  return [
+    { type: 'separator' },
+    { id: 'update-status', label: status.length > 100 ? `${status.slice(0, 99)}…` : status, enabled: false },
+    ...(ready && !ready.waiting && !ready.installing
+      ? [{ id: 'update', label: 'Restart to update', click: () => actions.restartToUpdate?.() }]
+      : []),
+    ...(ready?.waiting
+      ? [{ id: 'update-cancel', label: 'Cancel restart to update', click: () => actions.cancelRestartToUpdate?.() }]
+      : []),
+    {
+      id: 'update-channel',
+      label: 'Update channel',
+      submenu: (['stable', 'beta'] as const).map((channel) => ({
+        id: `update-channel-${channel}`,
+        label: UPDATE_CHANNEL_LABELS[channel],
+        type: 'radio' as const,
+        checked: channel === update.channel,
+        click: () => {
+          if (channel !== update.channel) actions.setUpdateChannel?.(channel);
+        },
+      })),
+    },
   ];
 }
 
@@ -160,6 +205,7 @@ export function trayMenu(inputs: TrayInputs, actions: TrayActions): MenuItemOpti
     { id: 'start', label: 'Start gateway', enabled: embedded && !running, click: () => actions.startGateway() },
     { id: 'stop', label: 'Stop gateway', enabled: embedded && running, click: () => actions.stopGateway() },
     { id: 'restart', label: 'Restart gateway', enabled: embedded && running, click: () => actions.restartGateway() },
+    ...updateItems(inputs.update, actions),
     { type: 'separator' },
     {
       id: 'login',

@@ -13,6 +13,7 @@ export interface TrayState {
   pairings: PairingRequest[];
   startAtLogin: boolean;
   mode?: TrayInputs['mode'];
+  update?: TrayInputs['update'];
 }
 
 const shorten = (text: string) => (text.length > 60 ? `${text.slice(0, 59)}…` : text);
@@ -39,6 +40,7 @@ export function trayInputs(state: TrayState): TrayInputs {
           : `${p.displayName ?? p.nodeId} (node)`,
     })),
     startAtLogin: state.startAtLogin,
+    update: state.update,
   };
 }
 

@@ -6,6 +6,7 @@ import type {
   HistoryDecision,
   MigrationProgressView,
   MigrationView,
+  NoticeView,
   OpenclawInstallView,
   PendingApprovalView,
   PendingDeviceView,
@@ -152,6 +153,30 @@ function pairingCard(p: PendingDeviceView, { api, act }: ViewContext): HTMLEleme
   );
 }
 
+/** A problem main found (a damaged settings file, refused notifications): what happened, what to do, Dismiss. */
+function noticeCard(n: NoticeView, { api, act }: ViewContext): HTMLElement {
+  return h(
+    'li',
+    { className: `card notice-card notice-${n.severity}`, 'data-testid': 'notice' },
+    h(
+      'div',
+      { className: 'card-kicker' },
+      icon(n.severity === 'error' ? 'alert' : 'warning'),
+      h('span', {}, t('card.noticeKicker')),
+    ),
+    h('p', { className: 'card-title' }, fromMain(n.message)),
+    h('p', { className: 'meta' }, fromMain(n.fix)),
+    h(
+      'div',
+      { className: 'actions' },
+      button(t('notice.dismiss'), () => act(t('notice.dismiss'), () => api.dismissNotice(n.id)), {
+        kind: 'quiet',
+        ariaLabel: t('notice.dismissNamed', { message: n.message }),
+      }),
+    ),
+  );
+}
+
 const GATEWAY_HEALTH: Record<string, 'ok' | 'warn' | 'bad'> = {
   running: 'ok',
   attached: 'ok',
@@ -192,6 +217,7 @@ export const statusView: View = async (ctx) => {
   const needs = [
     ...(pending.ok ? pending.value.map((p) => approvalCard(p, ctx)) : []),
     ...(devices.ok ? devices.value.pending.map((p) => pairingCard(p, ctx)) : []),
+    ...s.notices.map((n) => noticeCard(n, ctx)),
   ];
   const connected = nodes.ok ? nodes.value.filter((n) => n.connected) : [];
   return h(

@@ -16,6 +16,7 @@ export const IPC_ARG_SCHEMAS: ArgSchemas = {
   openControlUi: z.tuple([]),
   setStartAtLogin: z.tuple([z.boolean()]),
   setTheme: z.tuple([z.enum(THEME_CHOICES)]),
+  dismissNotice: z.tuple([z.string().min(1).max(200)]),
   getOpenclawInstall: z.tuple([]),
   installOpenclaw: z.tuple([]),
   cancelOpenclawInstall: z.tuple([]),

@@ -37,6 +37,9 @@ export const ar: Catalog = {
   'card.warnings': 'تحذيرات',
   'card.approvalSource': 'المجلد: {cwd} · الوكيل: {agent} · المضيف: {host} · ينتهي: {expires}',
   'card.pairingKicker': 'جهاز يطلب الاقتران',
+  'card.noticeKicker': 'يحتاج إلى إصلاح',
+  'notice.dismiss': 'تجاهل',
+  'notice.dismissNamed': 'تجاهل: {message}',
   'card.pairingSource':
     'المنصة: {platform} · الدور: {roles} · الصلاحيات: {scopes} · عنوان IP: {ip}{repair, select, yes { · اقترن من قبل ويطلب مجددًا} other {}}',
   'card.noScopes': 'لا شيء',

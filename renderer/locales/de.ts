@@ -36,6 +36,9 @@ export const de: Catalog = {
   'card.warnings': 'Warnungen',
   'card.approvalSource': 'Verzeichnis: {cwd} · Agent: {agent} · Host: {host} · Läuft ab: {expires}',
   'card.pairingKicker': 'Gerät bittet um Kopplung',
+  'card.noticeKicker': 'Muss behoben werden',
+  'notice.dismiss': 'Ausblenden',
+  'notice.dismissNamed': 'Ausblenden: {message}',
   'card.pairingSource':
     'Plattform: {platform} · Rolle: {roles} · Berechtigungen: {scopes} · IP: {ip}{repair, select, yes { · war schon gekoppelt, fragt erneut} other {}}',
   'card.noScopes': 'keine',

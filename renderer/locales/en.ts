@@ -38,6 +38,9 @@ export const en = {
   'card.warnings': 'Warnings',
   'card.approvalSource': 'Directory: {cwd} · Agent: {agent} · Host: {host} · Expires: {expires}',
   'card.pairingKicker': 'Device asking to pair',
+  'card.noticeKicker': 'Needs fixing',
+  'notice.dismiss': 'Dismiss',
+  'notice.dismissNamed': 'Dismiss: {message}',
   'card.pairingSource':
     'Platform: {platform} · Role: {roles} · Scopes: {scopes} · IP: {ip}{repair, select, yes { · paired before, asking again} other {}}',
   'card.noScopes': 'none',

@@ -36,6 +36,9 @@ export const es: Catalog = {
   'card.warnings': 'Advertencias',
   'card.approvalSource': 'Carpeta: {cwd} · Agente: {agent} · Equipo: {host} · Caduca: {expires}',
   'card.pairingKicker': 'Un dispositivo pide vinculación',
+  'card.noticeKicker': 'Hay que arreglarlo',
+  'notice.dismiss': 'Descartar',
+  'notice.dismissNamed': 'Descartar: {message}',
   'card.pairingSource':
     'Plataforma: {platform} · Rol: {roles} · Permisos: {scopes} · IP: {ip}{repair, select, yes { · ya estuvo vinculado y vuelve a pedirlo} other {}}',
   'card.noScopes': 'ninguno',

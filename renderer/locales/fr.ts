@@ -36,6 +36,9 @@ export const fr: Catalog = {
   'card.warnings': 'Avertissements',
   'card.approvalSource': 'Dossier : {cwd} · Agent : {agent} · Hôte : {host} · Expire : {expires}',
   'card.pairingKicker': 'Un appareil demande l’association',
+  'card.noticeKicker': 'À corriger',
+  'notice.dismiss': 'Masquer',
+  'notice.dismissNamed': 'Masquer : {message}',
   'card.pairingSource':
     'Plateforme : {platform} · Rôle : {roles} · Droits : {scopes} · IP : {ip}{repair, select, yes { · déjà associé, redemande} other {}}',
   'card.noScopes': 'aucun',

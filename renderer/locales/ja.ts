@@ -36,6 +36,9 @@ export const ja: Catalog = {
   'card.warnings': '警告',
   'card.approvalSource': 'ディレクトリ: {cwd} · エージェント: {agent} · ホスト: {host} · 期限: {expires}',
   'card.pairingKicker': 'ペアリングを求めているデバイス',
+  'card.noticeKicker': '対処が必要',
+  'notice.dismiss': '閉じる',
+  'notice.dismissNamed': '閉じる: {message}',
   'card.pairingSource':
     'プラットフォーム: {platform} · ロール: {roles} · 権限: {scopes} · IP: {ip}{repair, select, yes { · 以前ペアリング済みで再要求} other {}}',
   'card.noScopes': 'なし',

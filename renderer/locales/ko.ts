@@ -36,6 +36,9 @@ export const ko: Catalog = {
   'card.warnings': '경고',
   'card.approvalSource': '디렉터리: {cwd} · 에이전트: {agent} · 호스트: {host} · 만료: {expires}',
   'card.pairingKicker': '페어링을 요청하는 기기',
+  'card.noticeKicker': '해결이 필요함',
+  'notice.dismiss': '닫기',
+  'notice.dismissNamed': '닫기: {message}',
   'card.pairingSource':
     '플랫폼: {platform} · 역할: {roles} · 권한: {scopes} · IP: {ip}{repair, select, yes { · 이전에 페어링되었고 다시 요청함} other {}}',
   'card.noScopes': '없음',

@@ -36,6 +36,9 @@ export const ptBR: Catalog = {
   'card.warnings': 'Avisos',
   'card.approvalSource': 'Pasta: {cwd} · Agente: {agent} · Máquina: {host} · Expira: {expires}',
   'card.pairingKicker': 'Dispositivo pedindo pareamento',
+  'card.noticeKicker': 'Precisa de correção',
+  'notice.dismiss': 'Dispensar',
+  'notice.dismissNamed': 'Dispensar: {message}',
   'card.pairingSource':
     'Plataforma: {platform} · Função: {roles} · Permissões: {scopes} · IP: {ip}{repair, select, yes { · já foi pareado e pede de novo} other {}}',
   'card.noScopes': 'nenhuma',

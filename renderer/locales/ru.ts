@@ -36,6 +36,9 @@ export const ru: Catalog = {
   'card.warnings': 'Предупреждения',
   'card.approvalSource': 'Каталог: {cwd} · Агент: {agent} · Хост: {host} · Истекает: {expires}',
   'card.pairingKicker': 'Устройство просит сопряжения',
+  'card.noticeKicker': 'Нужно исправить',
+  'notice.dismiss': 'Скрыть',
+  'notice.dismissNamed': 'Скрыть: {message}',
   'card.pairingSource':
     'Платформа: {platform} · Роль: {roles} · Права: {scopes} · IP: {ip}{repair, select, yes { · уже было сопряжено и просит снова} other {}}',
   'card.noScopes': 'нет',

@@ -36,6 +36,9 @@ export const zhCN: Catalog = {
   'card.warnings': '警告',
   'card.approvalSource': '目录：{cwd} · 智能体：{agent} · 主机：{host} · 过期时间：{expires}',
   'card.pairingKicker': '请求配对的设备',
+  'card.noticeKicker': '需要处理',
+  'notice.dismiss': '忽略',
+  'notice.dismissNamed': '忽略：{message}',
   'card.pairingSource':
     '平台：{platform} · 角色：{roles} · 权限：{scopes} · IP：{ip}{repair, select, yes { · 曾经配对过，再次请求} other {}}',
   'card.noScopes': '无',

@@ -205,6 +205,40 @@ describe('main/index.ts (the built entry, with the enforcing stand-in Electron)'
     expect(await probeGatewayPort(app.port)).toMatchObject({ kind: 'free' });
   });
 
+  it('bad input at start reaches the person: a damaged settings file and history lines are notices in the dashboard, with what to do', async () => {
+    const app = await boot({
+      platform: 'linux',
+      bus: await privateBus(false),
+      userData: {
+        'appearance.json': '{"theme":"purple"}',
+        'approval-history.jsonl': '{"not json\n',
+      },
+    });
+    const window = (await app.waitFor((r) => r.kind === 'window' && r.data.title === 'Clawdesk', 'dashboard window'))
+      .data;
+    await app.waitFor((r) => r.kind === 'load-url' && r.data.id === window.id, 'dashboard page');
+    const invoke = async (id: number, method: string, args: unknown[]) => {
+      const seen = app.of('invoke-result').length;
+      app.send(`invoke ${id} ${invokeChannel(method as never)} ${JSON.stringify(args)}`);
+      await app.waitFor(() => app.of('invoke-result').length > seen, `${method} answered`);
+      return app.of('invoke-result')[seen];
+    };
+    const status = await invoke(window.id, 'getStatus', []);
+    expect(status.ok).toBe(true);
+    const notices = status.value.notices as Array<{ id: string; message: string; fix: string }>;
+    expect(notices.map((n) => n.id).sort()).toEqual(['approval-history', 'settings:appearance']);
+    expect(notices.find((n) => n.id === 'settings:appearance')!.message).toMatch(
+      /^Clawdesk's appearance settings were damaged and moved to .*appearance\.json\.corrupt-/,
+    );
+    expect(notices.find((n) => n.id === 'approval-history')!.fix).toContain('every new decision are kept');
+    // Read and dismissed: gone from main, not only from the page.
+    const dismissed = await invoke(window.id, 'dismissNotice', ['settings:appearance']);
+    expect(dismissed.value.notices.map((n: { id: string }) => n.id)).toEqual(['approval-history']);
+    // A sender that is not one of Clawdesk's windows is refused, as the real router refuses it.
+    expect(await invoke(9999, 'getStatus', [])).toMatchObject({ ok: false });
+    expect(await invoke(window.id, 'dismissNotice', [{ id: 'x' }])).toMatchObject({ ok: false });
+  });
+
   it('Linux with no session bus at all: treated as no tray (the window opens)', async () => {
     const app = await boot({ platform: 'linux' });
     await app.waitFor((r) => r.kind === 'window' && r.data.title === 'Clawdesk', 'dashboard window');

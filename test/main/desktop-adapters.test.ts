@@ -159,6 +159,33 @@ describe('ApprovalNotifier under a burst', () => {
     expect(fake.created.slice(0, MAX_APPROVAL_NOTIFICATIONS).every((n) => n.shown && !n.closed)).toBe(true);
   });
 
+  it('notifications the OS refuses (failed): reported with the reason, and they do not hold the places of their own', () => {
+    const fake = new FakeNotifications();
+    const failures: string[] = [];
+    let shown = 0;
+    const notifier = new ApprovalNotifier({
+      notifications: fake.api,
+      platform: 'win32',
+      onOpen: () => undefined,
+      onDecide: () => undefined,
+      schedule: () => undefined,
+      onFailed: (error) => failures.push(error),
+      onShown: () => shown++,
+    });
+    const views = burst(MAX_APPROVAL_NOTIFICATIONS + 1);
+    for (const v of views.slice(0, MAX_APPROVAL_NOTIFICATIONS)) {
+      notifier.notify(v);
+      fake.created.at(-1)!.handlers.get('failed')!({}, 'Notifications are disabled for this app');
+    }
+    expect(failures).toEqual(Array(MAX_APPROVAL_NOTIFICATIONS).fill('Notifications are disabled for this app'));
+    // The person turned them on again: the next request still gets a notification of its own, not the summary.
+    notifier.notify(views[MAX_APPROVAL_NOTIFICATIONS]);
+    expect(fake.created).toHaveLength(MAX_APPROVAL_NOTIFICATIONS + 1);
+    expect(fake.created.at(-1)!.options.body).toBe(`echo ${MAX_APPROVAL_NOTIFICATIONS}`);
+    fake.created.at(-1)!.handlers.get('show')!();
+    expect(shown).toBe(1);
+  });
+
   it('once an own notification goes away, the next request gets its own again', () => {
     const fake = new FakeNotifications();
     const notifier = new ApprovalNotifier({

@@ -13,7 +13,10 @@
 //   itself from the session bus; the test runs a private bus);
 // * stdin commands from the test: `session-end <reasons>` sends Windows' query-session-end then session-end to every
 //   window, `quit` calls app.quit() (before-quit as Electron emits it), `state` reports the window list,
-//   `loop-reset` / `loop` reset and report the main process's event-loop delay (npm run bench uses it).
+//   `loop-reset` / `loop` reset and report the main process's event-loop delay (npm run bench uses it),
+//   `invoke <window id> <channel> <json args>` calls an IPC handler as that window's main frame would;
+// * ipcMain.handle refuses a second handler for a channel; STUB_NOTIFICATIONS=denied makes macOS and Windows
+//   notifications emit `failed`, as when the person turned them off.
 const Module = require('node:module');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -24,6 +27,7 @@ if (platform !== process.platform) Object.defineProperty(process, 'platform', { 
 const report = (kind, data) => process.stdout.write(`STUB ${JSON.stringify({ kind, data })}\n`);
 
 let ready = false;
+const ipcHandlers = new Map();
 const requireReady = (what) => {
   if (!ready) {
     const error = new Error(`${what} cannot be used before the app is ready`);
@@ -127,6 +131,7 @@ class BrowserWindow {
   }
   loadURL(url) {
     report('load-url', { id: this.id, url });
+    this.url = url;
     // No renderer here: the page never becomes ready-to-show, and loadURL settles as Electron's does on a page
     // that has not finished (it stays pending), so a prompt falls through only on a real failure.
     return new Promise(() => undefined);
@@ -206,7 +211,13 @@ class Notification {
   static isSupported() {
     return process.env.STUB_NOTIFICATIONS !== 'unsupported';
   }
-  show() {}
+  show() {
+    // STUB_NOTIFICATIONS=denied: the OS refuses (Windows with notifications off for the app, macOS without
+    // permission); Electron then emits `failed` with the reason, on macOS and Windows only.
+    if (process.env.STUB_NOTIFICATIONS === 'denied' && (platform === 'darwin' || platform === 'win32'))
+      setImmediate(() => this.emit('failed', electronEvent(), 'Notifications are turned off for this app'));
+    else setImmediate(() => this.emit('show', electronEvent()));
+  }
   close() {}
 }
 
@@ -290,7 +301,14 @@ const electron = {
       return { response: options?.cancelId ?? 0, checkboxChecked: false };
     },
   },
-  ipcMain: { handle: (channel) => report('ipc', channel), removeHandler() {} },
+  ipcMain: {
+    handle: (channel, handler) => {
+      if (ipcHandlers.has(channel)) throw new Error(`Attempted to register a second handler for '${channel}'`);
+      ipcHandlers.set(channel, handler);
+      report('ipc', channel);
+    },
+    removeHandler: (channel) => ipcHandlers.delete(channel),
+  },
   Menu: { buildFromTemplate: (t) => t, setApplicationMenu: () => report('app-menu') },
   nativeImage: { createEmpty: image, createFromBuffer: image, createFromPath: image },
   powerMonitor: new Proxy(powerMonitor, {
@@ -358,6 +376,24 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
       max: ms(loopDelay.max),
       samples: loopDelay.count,
     });
+  } else if (command === 'invoke') {
+    // `invoke <window id> <channel> <json args array>`: as that window's main frame, showing what it loaded.
+    const [id, channel, ...json] = rest;
+    const window = BrowserWindow.getAllWindows().find((w) => String(w.id) === id);
+    const handler = ipcHandlers.get(channel);
+    const event = {
+      sender: window ? window.webContents : { id: -1 },
+      senderFrame: { url: window?.url ?? 'https://evil.example/', parent: null },
+    };
+    Promise.resolve()
+      .then(() => {
+        if (!handler) throw new Error(`No handler registered for '${channel}'`);
+        return handler(event, ...JSON.parse(json.join(' ') || '[]'));
+      })
+      .then(
+        (value) => report('invoke-result', { channel, ok: true, value }),
+        (error) => report('invoke-result', { channel, ok: false, error: String(error?.message ?? error) }),
+      );
   } else if (command === 'state') {
     report(
       'state',

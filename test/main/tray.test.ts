@@ -412,6 +412,25 @@ describe('TrayController', () => {
     expect(logged.join('\n')).toContain(`warn tray icon cache ${iconCacheDir}`);
   });
 
+  it('Windows: an .ico Electron cannot load (an empty image) falls back to the PNG too', () => {
+    const tray = new FakeTray();
+    const images = fakeImages();
+    const logged: string[] = [];
+    new TrayController({
+      tray: tray.api,
+      menu: tray.menu,
+      images: { ...images, createFromPath: () => ({ isEmpty: () => true }) as unknown as Electron.NativeImage },
+      platform: 'win32',
+      iconCacheDir: mkdtempSync(path.join(os.tmpdir(), 'clawdesk-tray-')),
+      actions,
+      schedule: () => undefined,
+      log: (level, message) => logged.push(`${level} ${message}`),
+    }).update(base);
+    expect(images.made).toHaveLength(1);
+    expect(images.made[0].source.buffer!.subarray(1, 4).toString()).toBe('PNG');
+    expect(logged.join('\n')).toMatch(/could not be loaded/);
+  });
+
   it('drawing ahead stops quietly on an error: the picture is drawn (and fails visibly) only when shown', () => {
     const tray = new FakeTray();
     const images = fakeImages();

@@ -30,6 +30,7 @@ import {
   type RendererBench,
 } from './renderer-harness';
 import { englishLeftovers, hardCoded, uiText } from './untranslated';
+import { AppNotices, damagedSettings } from '../../main/app-notices';
 
 const artifacts = path.join(REPO_ROOT, 'test-artifacts', 'renderer');
 const TOKEN = 'renderer-test-token-0123456789';
@@ -45,6 +46,7 @@ let keyDialog: FakeDialog;
 let keySettings: KeyStorageSettings;
 let keyDataDir: string;
 let history: ApprovalHistory;
+let notices: AppNotices;
 /** What the page told main about the theme (DashboardService.setTheme → main/appearance.ts). */
 const themesToldToMain: string[] = [];
 const rejectedIpc: string[] = [];
@@ -235,9 +237,11 @@ beforeAll(async () => {
       identity = await loadIdentity();
     },
   });
+  notices = new AppNotices({ onChange: () => undefined });
   service = new DashboardService({
     version: '0.1.0',
     platform: 'linux',
+    notices,
     status: () => ({
       gateway: {
         state: 'running',
@@ -556,6 +560,25 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     await page.click('.approval-card button:has-text("Deny")');
     expect((await decision).decision).toBe('deny');
     await page.waitForFunction(() => !document.querySelector('.approval-card'));
+    await page.close();
+  });
+
+  it('a problem main found is a card under "Needs you" with what to do; Dismiss removes it in main too', async () => {
+    notices.report(
+      damagedSettings('appearance', '/home/u/.config/Clawdesk/appearance.json.corrupt-1', 'The theme follows the OS.'),
+    );
+    const page = await openPage('#status');
+    await page.waitForSelector('#content[data-view="status"] [data-testid="notice"]');
+    expect(await page.textContent('[data-testid="notice"] .card-kicker')).toBe('Needs fixing');
+    expect(await page.textContent('[data-testid="notice"] .card-title')).toBe(
+      "Clawdesk's appearance settings were damaged and moved to /home/u/.config/Clawdesk/appearance.json.corrupt-1.",
+    );
+    expect(await page.getAttribute('[data-testid="notice"] .card-title bdi', 'lang')).toBe('en');
+    expect(await page.textContent('[data-testid="notice"] .meta')).toBe('The theme follows the OS.');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.click('[data-testid="notice"] button:has-text("Dismiss")');
+    await page.waitForFunction(() => !document.querySelector('[data-testid="notice"]'));
+    expect(notices.list()).toEqual([]);
     await page.close();
   });
 
