@@ -7,6 +7,7 @@ import type { MainLog } from './main-log';
 import type { TrayUpdateView } from './tray-model';
 import { readFeedFile, type UpdateFeed } from './update-feed';
 import { loadUpdateSettings, type UpdateChannel } from './update-settings';
+import type { NoticeSink } from './app-notices';
 
 /** The slice of electron-updater's AppUpdater this module drives (its autoUpdater in the app, a real one in tests). */
 export type UpdaterLike = Pick<
@@ -78,6 +79,8 @@ export interface AutoUpdateDeps {
   dialog: DialogLike;
   /** The state or the channel changed (the tray redraws). */
   onChange(): void;
+  /** A damaged update.json is told to the person (main/app-notices.ts). */
+  notices?: NoticeSink;
   log: MainLog;
   timers?: UpdateTimers;
   checkIntervalMs?: number;
@@ -121,7 +124,7 @@ const duration = (ms: number) => (ms >= 1000 ? `${Math.round(ms / 1000)} s` : `$
  */
 export async function setupAutoUpdate(deps: AutoUpdateDeps): Promise<AutoUpdate> {
   const timers = deps.timers ?? realTimers;
-  const settings = await loadUpdateSettings(deps.userDataDir, deps.log);
+  const settings = await loadUpdateSettings(deps.userDataDir, deps.log, deps.notices);
   const cancels = new Set<() => void>();
   const schedule = (cancel: () => void) => {
     cancels.add(cancel);

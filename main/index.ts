@@ -215,6 +215,7 @@ async function start(): Promise<void> {
     drainThen: (install) => shutdown.drainThen(install),
     dialog,
     onChange: refresh,
+    notices,
     log,
   });
 
@@ -252,6 +253,7 @@ async function start(): Promise<void> {
       startAtLogin: startAtLogin.get(),
       mode: gatewayModes.trayMode(controller),
       update: autoUpdate.trayView(),
+      notices: notices.list().length,
     }),
   });
   refresh();

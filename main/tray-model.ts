@@ -17,6 +17,8 @@ export interface TrayInputs {
   fix?: string;
   /** OpenClaw's Control UI can be opened (an OpenClaw mode, its gateway up). */
   controlUi?: boolean;
+  /** Problems the dashboard lists under "Needs you" (main/app-notices.ts). */
+  notices?: number;
   /** The updater (main/auto-update.ts); absent, the menu has no update items. */
   update?: TrayUpdateView;
 }
@@ -84,6 +86,7 @@ export function trayTooltip(inputs: TrayInputs): string {
     parts.push(plural(inputs.pendingApprovals.length, 'approval waiting', 'approvals waiting'));
   if (inputs.pendingPairings.length > 0)
     parts.push(plural(inputs.pendingPairings.length, 'pairing request', 'pairing requests'));
+  if (inputs.notices) parts.push(plural(inputs.notices, 'problem to fix', 'problems to fix'));
   const line = parts.join(' · ').replace(/[\r\n]+/g, ' ');
   return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }
@@ -195,6 +198,15 @@ export function trayMenu(inputs: TrayInputs, actions: TrayActions): MenuItemOpti
       enabled: pairings.length > 0,
       ...(pairings.length > 0 ? { submenu: pairings } : {}),
     },
+    ...(inputs.notices
+      ? [
+          {
+            id: 'notices',
+            label: `${plural(inputs.notices, 'problem to fix', 'problems to fix')}: open the dashboard`,
+            click: () => actions.openDashboard(),
+          },
+        ]
+      : []),
     { type: 'separator' },
     { id: 'dashboard', label: 'Open dashboard', click: () => actions.openDashboard() },
     ...(inputs.controlUi && actions.openControlUi

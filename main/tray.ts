@@ -14,6 +14,7 @@ export interface TrayState {
   startAtLogin: boolean;
   mode?: TrayInputs['mode'];
   update?: TrayInputs['update'];
+  notices?: number;
 }
 
 const shorten = (text: string) => (text.length > 60 ? `${text.slice(0, 59)}…` : text);
@@ -40,6 +41,7 @@ export function trayInputs(state: TrayState): TrayInputs {
           : `${p.displayName ?? p.nodeId} (node)`,
     })),
     startAtLogin: state.startAtLogin,
+    notices: state.notices,
     update: state.update,
   };
 }

@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { readJsonFile, writeJsonAtomic } from '../gateway/fs/atomic-file';
+import { damagedSettings, type NoticeSink } from './app-notices';
 import type { MainLog } from './main-log';
 
 export const UPDATE_CHANNELS = ['stable', 'beta'] as const;
@@ -21,7 +22,11 @@ export interface UpdateSettings {
  * and the default (stable) applies; a link in its place is moved aside too, never read or written through. Writes
  * are atomic (temp file, fsync, rename) and refuse a link at the name.
  */
-export async function loadUpdateSettings(userDataDir: string, log: MainLog): Promise<UpdateSettings> {
+export async function loadUpdateSettings(
+  userDataDir: string,
+  log: MainLog,
+  notices?: NoticeSink,
+): Promise<UpdateSettings> {
   const file = path.join(userDataDir, UPDATE_SETTINGS_FILE);
   const link = await fs.lstat(file).then(
     (stat) => stat.isSymbolicLink(),
@@ -45,7 +50,12 @@ export async function loadUpdateSettings(userDataDir: string, log: MainLog): Pro
         log('warn', `could not read ${file}: ${(error as Error).message}`);
         return undefined;
       });
-  if (read?.kind === 'corrupt') log('warn', `${read.error}; moved to ${read.quarantinedTo}, using the stable channel`);
+  if (read?.kind === 'corrupt') {
+    log('warn', `${read.error}; moved to ${read.quarantinedTo}, using the stable channel`);
+    notices?.report(
+      damagedSettings('update', read.quarantinedTo, 'Updates use the stable channel until you choose again.'),
+    );
+  }
   let current: UpdateChannel = read?.kind === 'ok' ? read.value.channel : 'stable';
   return {
     channel: () => current,

@@ -231,6 +231,11 @@ describe('main/index.ts (the built entry, with the enforcing stand-in Electron)'
       /^Clawdesk's appearance settings were damaged and moved to .*appearance\.json\.corrupt-/,
     );
     expect(notices.find((n) => n.id === 'approval-history')!.fix).toContain('every new decision are kept');
+    // The tray counts them too (menu and tooltip), for a person who never opens the dashboard.
+    await app.waitFor(
+      (r) => r.kind === 'menu' && (r.data as string[]).includes('2 problems to fix: open the dashboard'),
+      'tray item for the notices',
+    );
     // Read and dismissed: gone from main, not only from the page.
     const dismissed = await invoke(window.id, 'dismissNotice', ['settings:appearance']);
     expect(dismissed.value.notices.map((n: { id: string }) => n.id)).toEqual(['approval-history']);

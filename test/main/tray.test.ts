@@ -457,6 +457,18 @@ describe('TrayController', () => {
     expect(() => controller.update({ ...base, gateway: 'error', error: 'boom' })).toThrow('out of images');
   });
 
+  it('problems to fix (notices) are counted in the tooltip and one item opens the dashboard; none, no item', () => {
+    const { calls, actions: recorded } = recordingActions();
+    expect(trayMenu(base, recorded).some((i) => i.id === 'notices')).toBe(false);
+    expect(trayTooltip(base)).not.toContain('problem');
+    const menu = trayMenu({ ...base, notices: 2 }, recorded);
+    const item = menu.find((i) => i.id === 'notices')!;
+    expect(item.label).toBe('2 problems to fix: open the dashboard');
+    (item.click as () => void)();
+    expect(calls).toContain('dashboard');
+    expect(trayTooltip({ ...base, notices: 1 })).toBe('Clawdesk: Gateway running on port 18789 · 1 problem to fix');
+  });
+
   it('the tray lists ten waiting approvals at most, oldest first; the rest open the dashboard', () => {
     const { calls, actions: recorded } = recordingActions();
     const pendingApprovals = Array.from({ length: 25 }, (_, i) => ({ id: `a${i + 1}`, summary: `echo ${i + 1}` }));

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkFeed, readFeedFile } from '../../main/update-feed';
 import { loadUpdateSettings } from '../../main/update-settings';
+import { AppNotices } from '../../main/app-notices';
 
 const linux = { platform: 'linux' as const };
 
@@ -93,7 +94,17 @@ describe('the channel file (<userData>/update.json)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-channel-'));
     writeFileSync(path.join(dir, 'update.json'), '{"channel":"nightly"}');
     const { lines, log: write } = log();
-    expect((await loadUpdateSettings(dir, write)).channel()).toBe('stable');
+    const notices = new AppNotices({ onChange: () => undefined });
+    expect((await loadUpdateSettings(dir, write, notices)).channel()).toBe('stable');
+    expect(notices.list()).toEqual([
+      expect.objectContaining({
+        id: 'settings:update',
+        fix: 'Updates use the stable channel until you choose again.',
+        message: expect.stringMatching(
+          /^Clawdesk's update settings were damaged and moved to .*update\.json\.corrupt-/,
+        ),
+      }),
+    ]);
     expect(existsSync(path.join(dir, 'update.json'))).toBe(false);
     expect(readdirSync(dir).some((name) => name.startsWith('update.json.corrupt-'))).toBe(true);
     expect(lines.join('\n')).toMatch(/"channel" must be stable or beta; moved to .*using the stable channel/);
