@@ -38,6 +38,7 @@ import { setupGatewayModes } from './gateway-mode-setup';
 import { setupGatewayTarget } from './gateway-target';
 import { KeyStorageConsent } from './key-storage-consent';
 import { LogBuffer } from './log-buffer';
+import { createMainTranslator, matchMainLocale } from './main-i18n';
 import { createMainLog } from './main-log';
 import { setupPairing } from './pairing';
 import { PresenceMonitor } from './presence';
@@ -226,6 +227,10 @@ async function start(): Promise<void> {
     platform,
     iconCacheDir: path.join(userData, 'tray-icons'),
     log,
+    // The OS's languages, as the dashboard follows them (renderer/i18n.ts).
+    translate: createMainTranslator(matchMainLocale([...app.getPreferredSystemLanguages(), app.getLocale()]), {
+      report: (message) => log('warn', `translation: ${message}`),
+    }),
     actions: {
       showApproval: () => queue.focus(),
       showPairing: (requestId) => pairing.reopen(requestId),

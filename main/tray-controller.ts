@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { badgeLabel, drawTrayIcon, encodeIco, TRAY_ICO_SIZES, type TrayIconSpec } from './icon-art';
+import type { MainTranslate } from './main-i18n';
 import type { MainLog } from './main-log';
 import type { MenuFactory, NativeImageFactory, NativeImageLike, TrayLike } from './electron-facades';
 import { trayIcon, trayMenu, trayTooltip, type TrayActions, type TrayInputs } from './tray-model';
@@ -19,6 +20,8 @@ export interface TrayControllerOptions {
    */
   schedule?: (work: () => void) => void;
   log?: MainLog;
+  /** The menu and tooltip in the person's language (main/main-i18n.ts); English when absent. */
+  translate?: MainTranslate;
 }
 
 /** Every picture the tray can show: each state, and each badge of the approval and pairing states ("9+" last). */
@@ -65,12 +68,12 @@ export class TrayController {
         this.lastTitle = title;
       }
     }
-    const tooltip = trayTooltip(inputs);
+    const tooltip = trayTooltip(inputs, this.options.translate);
     if (tooltip !== this.lastTooltip) {
       tray.setToolTip(tooltip);
       this.lastTooltip = tooltip;
     }
-    tray.setContextMenu(menu.buildFromTemplate(trayMenu(inputs, actions)));
+    tray.setContextMenu(menu.buildFromTemplate(trayMenu(inputs, actions, this.options.translate)));
     this.prewarm();
   }
 

@@ -1,5 +1,6 @@
 import type { TrayIconSpec } from './icon-art';
 import type { MenuItemOptions } from './electron-facades';
+import { englishMain, type MainTranslate } from './main-i18n';
 import type { GatewayState, OwnerView } from '../common/ipc-contract';
 
 /** Everything the tray shows, derived from app state; pure so the rules are tested without Electron. */
@@ -58,35 +59,30 @@ export function trayIcon(inputs: TrayInputs): TrayIconSpec {
   return { state: 'running' };
 }
 
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-export function gatewaySummary(inputs: TrayInputs): string {
+export function gatewaySummary(inputs: TrayInputs, t: MainTranslate = englishMain): string {
+  const port = String(inputs.port);
   switch (inputs.gateway) {
     case 'running':
-      return `Gateway running on port ${inputs.port}`;
+      return t('gateway.running', { port });
     case 'attached':
-      return `Attached to ${inputs.owner.description} on port ${inputs.port}`;
+      return t('gateway.attached', { owner: inputs.owner.description, port });
     case 'starting':
-      return `Gateway starting on port ${inputs.port}`;
+      return t('gateway.starting', { port });
     case 'stopped':
-      return 'Gateway stopped';
+      return t('gateway.stopped');
     case 'degraded':
-      return `Gateway degraded${inputs.error ? `: ${inputs.error}` : ''}`;
+      return inputs.error ? t('gateway.degradedWhy', { error: inputs.error }) : t('gateway.degraded');
     case 'error':
-      return `Gateway error${inputs.error ? `: ${inputs.error}` : ''}`;
+      return inputs.error ? t('gateway.errorWhy', { error: inputs.error }) : t('gateway.error');
   }
 }
 
 /** One line; OS tooltips truncate (Windows at 127 characters), so it is kept short. */
-export function trayTooltip(inputs: TrayInputs): string {
-  const parts = [`Clawdesk: ${gatewaySummary(inputs)}`];
-  if (inputs.pendingApprovals.length > 0)
-    parts.push(plural(inputs.pendingApprovals.length, 'approval waiting', 'approvals waiting'));
-  if (inputs.pendingPairings.length > 0)
-    parts.push(plural(inputs.pendingPairings.length, 'pairing request', 'pairing requests'));
-  if (inputs.notices) parts.push(plural(inputs.notices, 'problem to fix', 'problems to fix'));
+export function trayTooltip(inputs: TrayInputs, t: MainTranslate = englishMain): string {
+  const parts = [`Clawdesk: ${gatewaySummary(inputs, t)}`];
+  if (inputs.pendingApprovals.length > 0) parts.push(t('tooltip.approvals', { count: inputs.pendingApprovals.length }));
+  if (inputs.pendingPairings.length > 0) parts.push(t('tooltip.pairings', { count: inputs.pendingPairings.length }));
+  if (inputs.notices) parts.push(t('tooltip.notices', { count: inputs.notices }));
   const line = parts.join(' · ').replace(/[\r\n]+/g, ' ');
   return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }
@@ -98,20 +94,20 @@ export const TRAY_LIST_LIMIT = 10;
  * A burst of requests must not become a menu taller than the screen (nor a menu rebuilt with every one of them on
  * each arrival): the first TRAY_LIST_LIMIT, oldest first, then "N more…".
  */
-function listed(items: MenuItemOptions[], actions: TrayActions): MenuItemOptions[] {
+function listed(items: MenuItemOptions[], actions: TrayActions, t: MainTranslate): MenuItemOptions[] {
   if (items.length <= TRAY_LIST_LIMIT) return items;
   const more = items.length - TRAY_LIST_LIMIT;
   return [
     ...items.slice(0, TRAY_LIST_LIMIT),
     { type: 'separator' },
-    { label: `${more} more waiting: open the dashboard`, click: () => actions.openDashboard() },
+    { label: t('menu.more', { count: more }), click: () => actions.openDashboard() },
   ];
 }
 
-const UPDATE_CHANNEL_LABELS = { stable: 'Stable', beta: 'Beta (pre-releases)' } as const;
+const UPDATE_CHANNEL_LABELS = { stable: 'menu.channelStable', beta: 'menu.channelBeta' } as const;
 
 /** Restart only for an update that is downloaded and verified, and never while it waits for pending work. */
-function updateItems(update: TrayUpdateView | undefined, actions: TrayActions): MenuItemOptions[] {
+function updateItems(update: TrayUpdateView | undefined, actions: TrayActions, t: MainTranslate): MenuItemOptions[] {
   if (!update) return [];
   const status = update.status.replace(/[\r\n]+/g, ' ');
   const ready = update.ready;
@@ -119,17 +115,17 @@ function updateItems(update: TrayUpdateView | undefined, actions: TrayActions): 
     { type: 'separator' },
     { id: 'update-status', label: status.length > 100 ? `${status.slice(0, 99)}…` : status, enabled: false },
     ...(ready && !ready.waiting && !ready.installing
-      ? [{ id: 'update', label: 'Restart to update', click: () => actions.restartToUpdate?.() }]
+      ? [{ id: 'update', label: t('menu.restartToUpdate'), click: () => actions.restartToUpdate?.() }]
       : []),
     ...(ready?.waiting
-      ? [{ id: 'update-cancel', label: 'Cancel restart to update', click: () => actions.cancelRestartToUpdate?.() }]
+      ? [{ id: 'update-cancel', label: t('menu.cancelRestart'), click: () => actions.cancelRestartToUpdate?.() }]
       : []),
     {
       id: 'update-channel',
-      label: 'Update channel',
+      label: t('menu.updateChannel'),
       submenu: (['stable', 'beta'] as const).map((channel) => ({
         id: `update-channel-${channel}`,
-        label: UPDATE_CHANNEL_LABELS[channel],
+        label: t(UPDATE_CHANNEL_LABELS[channel]),
         type: 'radio' as const,
         checked: channel === update.channel,
         click: () => {
@@ -140,24 +136,26 @@ function updateItems(update: TrayUpdateView | undefined, actions: TrayActions): 
   ];
 }
 
-export function trayMenu(inputs: TrayInputs, actions: TrayActions): MenuItemOptions[] {
+export function trayMenu(inputs: TrayInputs, actions: TrayActions, t: MainTranslate = englishMain): MenuItemOptions[] {
   const embedded = inputs.owner.kind === 'clawdesk' || inputs.owner.kind === 'none';
   const running = inputs.gateway === 'running' || inputs.gateway === 'starting' || inputs.gateway === 'degraded';
   const approvals = listed(
     inputs.pendingApprovals.map((a) => ({ label: a.summary, click: () => actions.showApproval(a.id) })),
     actions,
+    t,
   );
   const pairings = listed(
     inputs.pendingPairings.map((p) => ({ label: p.summary, click: () => actions.showPairing(p.requestId) })),
     actions,
+    t,
   );
   const mode = inputs.mode;
   const modeItems: MenuItemOptions[] = mode
     ? [
-        { id: 'mode', label: `Gateway: ${mode.label}`, enabled: false },
+        { id: 'mode', label: t('menu.mode', { mode: mode.label }), enabled: false },
         {
           id: 'mode-switch',
-          label: 'Gateway mode',
+          label: t('menu.modeSwitch'),
           submenu: mode.choices.map((choice) => ({
             id: `mode-${choice.mode}`,
             label: choice.label,
@@ -172,29 +170,29 @@ export function trayMenu(inputs: TrayInputs, actions: TrayActions): MenuItemOpti
     : [];
   return [
     ...modeItems,
-    { id: 'status', label: gatewaySummary(inputs), enabled: false },
+    { id: 'status', label: gatewaySummary(inputs, t), enabled: false },
     ...(inputs.gateway === 'error' && inputs.fix
       ? [
           {
             id: 'fix',
-            label: `Fix: ${inputs.fix.length > 100 ? `${inputs.fix.slice(0, 99)}…` : inputs.fix}`,
+            label: t('menu.fix', { fix: inputs.fix.length > 100 ? `${inputs.fix.slice(0, 99)}…` : inputs.fix }),
             enabled: false,
           },
         ]
       : []),
     ...(inputs.owner.kind === 'other-process'
-      ? [{ id: 'owner', label: `Owner: ${inputs.owner.description}`, enabled: false }]
+      ? [{ id: 'owner', label: t('menu.owner', { owner: inputs.owner.description }), enabled: false }]
       : []),
     { type: 'separator' },
     {
       id: 'approvals',
-      label: `Pending approvals (${inputs.pendingApprovals.length})`,
+      label: t('menu.approvals', { count: inputs.pendingApprovals.length }),
       enabled: approvals.length > 0,
       ...(approvals.length > 0 ? { submenu: approvals } : {}),
     },
     {
       id: 'pairings',
-      label: `Pending pairings (${inputs.pendingPairings.length})`,
+      label: t('menu.pairings', { count: inputs.pendingPairings.length }),
       enabled: pairings.length > 0,
       ...(pairings.length > 0 ? { submenu: pairings } : {}),
     },
@@ -202,31 +200,31 @@ export function trayMenu(inputs: TrayInputs, actions: TrayActions): MenuItemOpti
       ? [
           {
             id: 'notices',
-            label: `${plural(inputs.notices, 'problem to fix', 'problems to fix')}: open the dashboard`,
+            label: t('menu.notices', { count: inputs.notices }),
             click: () => actions.openDashboard(),
           },
         ]
       : []),
     { type: 'separator' },
-    { id: 'dashboard', label: 'Open dashboard', click: () => actions.openDashboard() },
+    { id: 'dashboard', label: t('menu.dashboard'), click: () => actions.openDashboard() },
     ...(inputs.controlUi && actions.openControlUi
-      ? [{ id: 'control-ui', label: 'Open OpenClaw Control UI', click: () => actions.openControlUi?.() }]
+      ? [{ id: 'control-ui', label: t('menu.controlUi'), click: () => actions.openControlUi?.() }]
       : []),
     { type: 'separator' },
     // Another process owns the port: never offer to start a second gateway on it.
-    { id: 'start', label: 'Start gateway', enabled: embedded && !running, click: () => actions.startGateway() },
-    { id: 'stop', label: 'Stop gateway', enabled: embedded && running, click: () => actions.stopGateway() },
-    { id: 'restart', label: 'Restart gateway', enabled: embedded && running, click: () => actions.restartGateway() },
-    ...updateItems(inputs.update, actions),
+    { id: 'start', label: t('menu.start'), enabled: embedded && !running, click: () => actions.startGateway() },
+    { id: 'stop', label: t('menu.stop'), enabled: embedded && running, click: () => actions.stopGateway() },
+    { id: 'restart', label: t('menu.restart'), enabled: embedded && running, click: () => actions.restartGateway() },
+    ...updateItems(inputs.update, actions, t),
     { type: 'separator' },
     {
       id: 'login',
-      label: 'Start at login',
+      label: t('menu.startAtLogin'),
       type: 'checkbox',
       checked: inputs.startAtLogin,
       click: (item) => actions.setStartAtLogin(item.checked),
     },
     { type: 'separator' },
-    { id: 'quit', label: 'Quit Clawdesk', role: undefined, click: () => actions.quit() },
+    { id: 'quit', label: t('menu.quit'), role: undefined, click: () => actions.quit() },
   ];
 }

@@ -1,5 +1,6 @@
 // The tray icon: its picture, tooltip and menu follow the gateway, the waiting approvals and pairings.
 import type { ApprovalPromptView } from '../common/ipc-contract';
+import type { MainTranslate } from './main-i18n';
 import type { MainLog } from './main-log';
 import type { MenuFactory, NativeImageFactory, TrayLike } from './electron-facades';
 import type { GatewayStatusView } from './gateway-controller';
@@ -55,6 +56,7 @@ export interface TrayDeps {
   actions: TrayActions;
   state(): TrayState;
   log?: MainLog;
+  translate?: MainTranslate;
 }
 
 export interface AppTray {
@@ -70,6 +72,7 @@ export function setupTray(deps: TrayDeps): AppTray {
     iconCacheDir: deps.iconCacheDir,
     actions: deps.actions,
     log: deps.log,
+    translate: deps.translate,
   });
   deps.tray.on('click', () => deps.actions.openDashboard());
   return { refresh: () => controller.update(trayInputs(deps.state())) };

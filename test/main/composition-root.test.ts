@@ -56,6 +56,8 @@ async function boot(options: {
   env?: Record<string, string>;
   /** Files to put in userData before the app starts (name → content). */
   userData?: Record<string, string>;
+  /** How the tray's tooltip says "running" in the app's language, before the port. */
+  runningText?: string;
 }): Promise<Booted> {
   if (!existsSync(path.join(root, 'dist', 'main', 'index.js')))
     execFileSync(
@@ -135,7 +137,8 @@ async function boot(options: {
     exited,
   };
   await booted.waitFor(
-    (r) => r.kind === 'tooltip' && String(r.data).includes(`Gateway running on port ${port}`),
+    (r) =>
+      r.kind === 'tooltip' && String(r.data).includes(`${options.runningText ?? 'Gateway running on port'} ${port}`),
     'running gateway',
   );
   return booted;
@@ -163,6 +166,21 @@ describe('main/index.ts (the built entry, with the enforcing stand-in Electron)'
     expectElectronRulesKept(app);
     app.send('state');
     expect((await app.waitFor((r) => r.kind === 'state', 'state')).data).toEqual([]);
+  });
+
+  it('the tray speaks the OS language (German here), asked of Electron only once it is ready', async () => {
+    const app = await boot({
+      platform: 'linux',
+      bus: await privateBus(true),
+      env: { STUB_LOCALE: 'de-DE' },
+      runningText: 'Gateway läuft auf Port',
+    });
+    const menu = await app.waitFor(
+      (r) => r.kind === 'menu' && (r.data as string[]).includes('Gateway stoppen'),
+      'German tray menu',
+    );
+    expect(menu.data).toEqual(expect.arrayContaining(['Offene Freigaben (0)', 'Clawdesk beenden']));
+    expectElectronRulesKept(app);
   });
 
   it('the theme chosen last time is applied to nativeTheme before any window opens; a damaged file means the OS setting', async () => {

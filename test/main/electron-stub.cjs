@@ -82,6 +82,12 @@ const app = Object.assign(emitter(), {
       }),
     ),
   getVersion: () => '0.0.0-test',
+  // STUB_LOCALE: the OS's language (Electron answers these only once ready).
+  getLocale: () => (requireReady('app.getLocale'), process.env.STUB_LOCALE || 'en-US'),
+  getPreferredSystemLanguages: () => (
+    requireReady('app.getPreferredSystemLanguages'),
+    [process.env.STUB_LOCALE || 'en-US']
+  ),
   getAppPath: () => process.cwd(),
   getPath: () => process.env.STUB_USER_DATA || os.tmpdir(),
   getLoginItemSettings: (options) => ({ openAtLogin: false, options }),

@@ -1,0 +1,145 @@
+import {
+  isArgumentElement,
+  isNumberElement,
+  isPluralElement,
+  isSelectElement,
+  parse,
+  type MessageFormatElement,
+} from '@formatjs/icu-messageformat-parser';
+import { describe, expect, it } from 'vitest';
+import { createMainTranslator, MAIN_LOCALES, matchMainLocale } from '../../main/main-i18n';
+import { en, type MainMessageKey } from '../../main/locales/en';
+import { trayMenu, trayTooltip, type TrayActions, type TrayInputs } from '../../main/tray-model';
+import { GLOSSARY } from '../../renderer/locales/glossary';
+
+const KEYS = Object.keys(en) as MainMessageKey[];
+const TRANSLATED = MAIN_LOCALES.filter((l) => l.id !== 'en');
+/** Identical to English on purpose: the product's own words ("Gateway" is German and Portuguese too). */
+const SAME_AS_ENGLISH: Record<string, readonly MainMessageKey[]> = {
+  de: ['menu.mode'],
+  'pt-BR': ['menu.mode'],
+  fr: ['menu.channelStable'],
+};
+
+function placeholders(elements: MessageFormatElement[], out = new Set<string>()): Set<string> {
+  for (const el of elements) {
+    if (isArgumentElement(el)) out.add(`${el.value}:argument`);
+    else if (isNumberElement(el)) out.add(`${el.value}:number`);
+    else if (isPluralElement(el) || isSelectElement(el)) {
+      out.add(`${el.value}:plural`);
+      for (const option of Object.values(el.options)) placeholders(option.value, out);
+    }
+  }
+  return out;
+}
+/** "count:number" and "count:plural" are the same number given to the message. */
+const names = (text: string) => new Set([...placeholders(parse(text))].map((p) => p.split(':')[0]));
+
+describe('the main process catalogues', () => {
+  it('ship the renderer’s languages (those its glossary fixes terms for), no more and no fewer', () => {
+    expect(MAIN_LOCALES.map((l) => l.id).sort()).toEqual(Object.keys(GLOSSARY).sort());
+  });
+
+  for (const locale of TRANSLATED) {
+    describe(locale.id, () => {
+      it('has exactly the English keys, valid ICU, the same placeholders, and formats every plural form', () => {
+        expect(Object.keys(locale.catalog).sort()).toEqual([...KEYS].sort());
+        for (const key of KEYS) {
+          const text = locale.catalog[key]!;
+          expect(names(text), `${locale.id} ${key}`).toEqual(names(en[key]));
+          const t = createMainTranslator(locale.id, {
+            report: (message) => expect.fail(message),
+          });
+          for (const count of [0, 1, 2, 3, 5, 11, 21, 100]) {
+            const values = Object.fromEntries([...names(en[key])].map((n) => [n, n === 'count' ? count : `«${n}»`]));
+            const out = t(key, values);
+            expect(out, `${locale.id} ${key} ${count}`).not.toMatch(/[{}]/);
+            for (const name of names(en[key])) if (name !== 'count') expect(out).toContain(`«${name}»`);
+          }
+        }
+      });
+
+      it('no English left, except the product’s own words', () => {
+        const same = KEYS.filter((key) => locale.catalog[key] === en[key] && !/^\W*$/.test(en[key]));
+        expect(same).toEqual(SAME_AS_ENGLISH[locale.id] ?? []);
+      });
+
+      it('"pairing" is the glossary’s term for this language', () => {
+        const forms = GLOSSARY[locale.id].pairing.forms;
+        for (const key of ['tooltip.pairings', 'menu.pairings'] as const)
+          expect(
+            forms.some((form) => locale.catalog[key]!.includes(form)),
+            `${key}: ${locale.catalog[key]}`,
+          ).toBe(true);
+      });
+    });
+  }
+
+  it('a missing or broken message falls back to English for that message only, reported once', () => {
+    const reports: string[] = [];
+    const t = createMainTranslator('de', {
+      catalog: { 'menu.quit': 'Clawdesk beenden', 'menu.stop': '{broken' },
+      report: (message) => reports.push(message),
+    });
+    expect(t('menu.quit')).toBe('Clawdesk beenden');
+    expect(t('menu.stop')).toBe('Stop gateway');
+    expect(t('menu.stop')).toBe('Stop gateway');
+    expect(t('menu.start')).toBe('Start gateway');
+    expect(reports).toHaveLength(2);
+    expect(reports[0]).toMatch(/^de: message "menu.stop" does not parse/);
+    expect(reports[1]).toBe('de: message "menu.start" is missing; English is shown');
+  });
+
+  it('follows the OS: the first preference with a shipped language, else English', () => {
+    expect(matchMainLocale(['de-AT', 'en-US'])).toBe('de');
+    expect(matchMainLocale(['pt-PT'])).toBe('pt-BR');
+    expect(matchMainLocale(['zh-Hans-CN'])).toBe('zh-CN');
+    expect(matchMainLocale(['sw', 'ja-JP'])).toBe('ja');
+    expect(matchMainLocale(['sw'])).toBe('en');
+    expect(matchMainLocale([])).toBe('en');
+  });
+});
+
+describe('the tray in the person’s language', () => {
+  const inputs: TrayInputs = {
+    gateway: 'running',
+    port: 18789,
+    owner: { kind: 'clawdesk', description: 'Clawdesk (this app)' },
+    pendingApprovals: [
+      { id: 'a', summary: 'ls' },
+      { id: 'b', summary: 'pwd' },
+    ],
+    pendingPairings: [],
+    startAtLogin: false,
+    notices: 1,
+  };
+  const actions = new Proxy({}, { get: () => () => undefined }) as TrayActions;
+
+  it('German: menu and tooltip, with German plurals; commands in the menu stay as they are', () => {
+    const t = createMainTranslator('de');
+    const menu = trayMenu(inputs, actions, t);
+    const labels = menu.map((i) => i.label).filter(Boolean);
+    expect(labels).toEqual(
+      expect.arrayContaining([
+        'Gateway läuft auf Port 18789',
+        'Offene Freigaben (2)',
+        '1 Problem zu beheben: Dashboard öffnen',
+        'Gateway stoppen',
+        'Bei der Anmeldung starten',
+        'Clawdesk beenden',
+      ]),
+    );
+    const approvals = menu.find((i) => i.id === 'approvals')!.submenu as Array<{ label: string }>;
+    expect(approvals.map((i) => i.label)).toEqual(['ls', 'pwd']);
+    expect(trayTooltip(inputs, t)).toBe(
+      'Clawdesk: Gateway läuft auf Port 18789 · 2 Freigaben warten · 1 Problem zu beheben',
+    );
+  });
+
+  it('Russian picks few/many forms by count', () => {
+    const t = createMainTranslator('ru');
+    expect(t('tooltip.approvals', { count: 1 })).toBe('1 запрос ждёт подтверждения');
+    expect(t('tooltip.approvals', { count: 3 })).toBe('3 запроса ждут подтверждения');
+    expect(t('tooltip.approvals', { count: 5 })).toBe('5 запросов ждут подтверждения');
+  });
+});
