@@ -1,5 +1,6 @@
 import type { NotificationFactory, NotificationLike } from './electron-facades';
 import type { ApprovalPromptView, Decision } from '../common/ipc-contract';
+import { englishMain, type MainTranslate } from './main-i18n';
 
 /** A notification body is short; decisions from it are offered only when the whole command fits. */
 export const NOTIFICATION_COMMAND_MAX = 160;
@@ -23,6 +24,8 @@ export interface ApprovalNotifierOptions {
   onFailed?(error: string): void;
   /** A notification was shown again after a failure. */
   onShown?(): void;
+  /** The notifier's own words in the person's language (main/main-i18n.ts); English when absent. */
+  translate?: MainTranslate;
 }
 
 /**
@@ -42,7 +45,11 @@ export class ApprovalNotifier {
   private summaryCount = 0;
   private redrawQueued = false;
 
-  constructor(private readonly options: ApprovalNotifierOptions) {}
+  private readonly t: MainTranslate;
+
+  constructor(private readonly options: ApprovalNotifierOptions) {
+    this.t = options.translate ?? englishMain;
+  }
 
   notify(view: ApprovalPromptView): void {
     const { notifications, platform } = this.options;
@@ -59,15 +66,15 @@ export class ApprovalNotifier {
       whole && (platform === 'darwin' || platform === 'win32') ? view.decisions.filter((d) => d === 'deny') : [];
     const body = whole
       ? command
-      : `${view.warnings.length > 0 ? 'Has warnings. ' : ''}Open to review the full command.`;
+      : this.t(view.warnings.length > 0 ? 'notify.warningsOpenToReview' : 'notify.openToReview');
     const notification = notifications.create({
       title: view.title,
       body,
       silent: false,
       urgency: 'critical',
       timeoutType: 'never',
-      actions: actions.map(() => ({ type: 'button' as const, text: 'Deny' })),
-      closeButtonText: 'Later',
+      actions: actions.map(() => ({ type: 'button' as const, text: this.t('notify.deny') })),
+      closeButtonText: this.t('notify.later'),
     });
     notification.on('click', () => this.options.onOpen(view.promptId));
     notification.on('action', (details, legacyIndex) => {
@@ -113,14 +120,14 @@ export class ApprovalNotifier {
     previous?.close();
     if (count === 0) return;
     const notification = this.options.notifications.create({
-      title: count === 1 ? '1 more command waiting for approval' : `${count} more commands waiting for approval`,
-      body: 'Open Clawdesk to review them one at a time.',
+      title: this.t('notify.summaryTitle', { count }),
+      body: this.t('notify.summaryBody'),
       // The burst's first notifications already made a sound; the summary only keeps the count.
       silent: true,
       urgency: 'normal',
       timeoutType: 'never',
       actions: [],
-      closeButtonText: 'Later',
+      closeButtonText: this.t('notify.later'),
     });
     notification.on('click', () => {
       const [first] = this.overflow;

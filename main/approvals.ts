@@ -6,6 +6,7 @@ import { ApprovalNotifier } from './approval-notifier';
 import { notificationSettingsHint, type NoticeSink } from './app-notices';
 import { ApprovalQueue } from './approval-queue';
 import type { DialogLike, NotificationFactory } from './electron-facades';
+import type { MainTranslate } from './main-i18n';
 import type { MainLog } from './main-log';
 import { MessageBoxPresenter } from './message-box-presenter';
 import type { PresenceMonitor } from './presence';
@@ -26,6 +27,8 @@ export interface ApprovalsDeps {
   /** The waiting approvals changed (the tray and the trayless dashboard show them). */
   onChange(): void;
   notices: NoticeSink;
+  /** The notifications' own words in the person's language. */
+  translate?: MainTranslate;
   log: MainLog;
 }
 
@@ -115,6 +118,7 @@ export async function setupApprovals(deps: ApprovalsDeps): Promise<Approvals> {
       });
     },
     onShown: () => deps.notices.clear('notifications'),
+    translate: deps.translate,
   });
   return { queue, history };
 }

@@ -99,8 +99,13 @@ async function start(): Promise<void> {
     }
   });
 
+  // The OS's languages, as the dashboard follows them (renderer/i18n.ts).
+  const translate = createMainTranslator(matchMainLocale([...app.getPreferredSystemLanguages(), app.getLocale()]), {
+    report: (message) => log('warn', `translation: ${message}`),
+  });
   const { queue, history } = await setupApprovals({
     platform,
+    translate,
     historyFile: path.join(userData, 'approval-history.jsonl'),
     createWindow: windows.create,
     dialog,
@@ -227,10 +232,7 @@ async function start(): Promise<void> {
     platform,
     iconCacheDir: path.join(userData, 'tray-icons'),
     log,
-    // The OS's languages, as the dashboard follows them (renderer/i18n.ts).
-    translate: createMainTranslator(matchMainLocale([...app.getPreferredSystemLanguages(), app.getLocale()]), {
-      report: (message) => log('warn', `translation: ${message}`),
-    }),
+    translate,
     actions: {
       showApproval: () => queue.focus(),
       showPairing: (requestId) => pairing.reopen(requestId),

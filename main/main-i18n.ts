@@ -1,5 +1,5 @@
 /**
- * The main process's own words (tray menu and tooltip) in the person's language: the same library and rules as
+ * The main process's own words (tray menu and tooltip, the approval notifications' buttons and summary) in the person's language: the same library and rules as
  * the dashboard (renderer/i18n.ts: ICU MessageFormat through intl-messageformat, CLDR plurals from Node's Intl), and
  * the same locales. The locale follows the OS (`app.getPreferredSystemLanguages()`, then `app.getLocale()`); a
  * message missing or broken in a catalogue falls back to English for that message only, reported once.

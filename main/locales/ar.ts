@@ -37,4 +37,11 @@ export const ar: MainCatalog = {
   'menu.channelBeta': 'تجريبية (إصدارات أولية)',
   'menu.startAtLogin': 'التشغيل عند تسجيل الدخول',
   'menu.quit': 'إنهاء Clawdesk',
+  'notify.deny': 'رفض',
+  'notify.later': 'لاحقًا',
+  'notify.openToReview': 'افتح لمراجعة الأمر كاملًا.',
+  'notify.warningsOpenToReview': 'توجد تحذيرات. افتح لمراجعة الأمر كاملًا.',
+  'notify.summaryTitle':
+    '{count, plural, zero {لا أوامر أخرى} one {أمر آخر واحد بانتظار الموافقة} two {أمران آخران بانتظار الموافقة} few {# أوامر أخرى بانتظار الموافقة} many {# أمرًا آخر بانتظار الموافقة} other {# أمر آخر بانتظار الموافقة}}',
+  'notify.summaryBody': 'افتح Clawdesk لمراجعتها واحدًا تلو الآخر.',
 };

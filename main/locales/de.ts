@@ -32,4 +32,11 @@ export const de: MainCatalog = {
   'menu.channelBeta': 'Beta (Vorabversionen)',
   'menu.startAtLogin': 'Bei der Anmeldung starten',
   'menu.quit': 'Clawdesk beenden',
+  'notify.deny': 'Ablehnen',
+  'notify.later': 'Später',
+  'notify.openToReview': 'Öffnen, um den ganzen Befehl zu prüfen.',
+  'notify.warningsOpenToReview': 'Mit Warnungen. Öffnen, um den ganzen Befehl zu prüfen.',
+  'notify.summaryTitle':
+    '{count, plural, one {# weiterer Befehl wartet auf Freigabe} other {# weitere Befehle warten auf Freigabe}}',
+  'notify.summaryBody': 'Öffne Clawdesk, um sie einzeln zu prüfen.',
 };

@@ -1,5 +1,5 @@
 /**
- * What the main process shows itself (the tray's menu and tooltip), in English: ICU MessageFormat, one message per
+ * What the main process shows itself (the tray's menu and tooltip, the approval notifications' own words), in English: ICU MessageFormat, one message per
  * key. Every other catalogue in this folder has exactly these keys (test/main/main-i18n.test.ts).
  */
 export const en = {
@@ -34,6 +34,13 @@ export const en = {
   'menu.channelBeta': 'Beta (pre-releases)',
   'menu.startAtLogin': 'Start at login',
   'menu.quit': 'Quit Clawdesk',
+  'notify.deny': 'Deny',
+  'notify.later': 'Later',
+  'notify.openToReview': 'Open to review the full command.',
+  'notify.warningsOpenToReview': 'Has warnings. Open to review the full command.',
+  'notify.summaryTitle':
+    '{count, plural, one {# more command waiting for approval} other {# more commands waiting for approval}}',
+  'notify.summaryBody': 'Open Clawdesk to review them one at a time.',
 } as const;
 
 export type MainMessageKey = keyof typeof en;

@@ -32,4 +32,11 @@ export const es: MainCatalog = {
   'menu.channelBeta': 'Beta (versiones preliminares)',
   'menu.startAtLogin': 'Abrir al iniciar sesión',
   'menu.quit': 'Salir de Clawdesk',
+  'notify.deny': 'Denegar',
+  'notify.later': 'Más tarde',
+  'notify.openToReview': 'Abre para revisar el comando completo.',
+  'notify.warningsOpenToReview': 'Tiene advertencias. Abre para revisar el comando completo.',
+  'notify.summaryTitle':
+    '{count, plural, one {# comando más espera aprobación} other {# comandos más esperan aprobación}}',
+  'notify.summaryBody': 'Abre Clawdesk para revisarlos de uno en uno.',
 };

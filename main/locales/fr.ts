@@ -33,4 +33,11 @@ export const fr: MainCatalog = {
   'menu.channelBeta': 'Bêta (préversions)',
   'menu.startAtLogin': 'Lancer à l’ouverture de session',
   'menu.quit': 'Quitter Clawdesk',
+  'notify.deny': 'Refuser',
+  'notify.later': 'Plus tard',
+  'notify.openToReview': 'Ouvrir pour examiner la commande entière.',
+  'notify.warningsOpenToReview': 'Avec des avertissements. Ouvrir pour examiner la commande entière.',
+  'notify.summaryTitle':
+    '{count, plural, one {# autre commande attend une autorisation} other {# autres commandes attendent une autorisation}}',
+  'notify.summaryBody': 'Ouvrez Clawdesk pour les examiner une par une.',
 };

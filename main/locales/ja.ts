@@ -32,4 +32,10 @@ export const ja: MainCatalog = {
   'menu.channelBeta': 'ベータ版 (プレリリース)',
   'menu.startAtLogin': 'ログイン時に起動',
   'menu.quit': 'Clawdesk を終了',
+  'notify.deny': '拒否',
+  'notify.later': '後で',
+  'notify.openToReview': '開いてコマンド全体を確認してください。',
+  'notify.warningsOpenToReview': '警告があります。開いてコマンド全体を確認してください。',
+  'notify.summaryTitle': '{count, plural, other {ほかに # 件のコマンドが承認を待っています}}',
+  'notify.summaryBody': 'Clawdesk を開いて 1 件ずつ確認してください。',
 };

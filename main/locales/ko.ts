@@ -32,4 +32,10 @@ export const ko: MainCatalog = {
   'menu.channelBeta': '베타(사전 출시)',
   'menu.startAtLogin': '로그인할 때 시작',
   'menu.quit': 'Clawdesk 종료',
+  'notify.deny': '거부',
+  'notify.later': '나중에',
+  'notify.openToReview': '열어서 전체 명령을 검토하세요.',
+  'notify.warningsOpenToReview': '경고가 있습니다. 열어서 전체 명령을 검토하세요.',
+  'notify.summaryTitle': '{count, plural, other {승인을 기다리는 명령 #개 더}}',
+  'notify.summaryBody': 'Clawdesk를 열어 하나씩 검토하세요.',
 };

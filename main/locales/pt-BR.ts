@@ -32,4 +32,11 @@ export const ptBR: MainCatalog = {
   'menu.channelBeta': 'Beta (pré-lançamentos)',
   'menu.startAtLogin': 'Abrir ao entrar no sistema',
   'menu.quit': 'Sair do Clawdesk',
+  'notify.deny': 'Negar',
+  'notify.later': 'Mais tarde',
+  'notify.openToReview': 'Abra para revisar o comando inteiro.',
+  'notify.warningsOpenToReview': 'Tem avisos. Abra para revisar o comando inteiro.',
+  'notify.summaryTitle':
+    '{count, plural, one {mais # comando aguardando aprovação} other {mais # comandos aguardando aprovação}}',
+  'notify.summaryBody': 'Abra o Clawdesk para revisá-los um por um.',
 };

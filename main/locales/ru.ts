@@ -37,4 +37,11 @@ export const ru: MainCatalog = {
   'menu.channelBeta': 'Бета (предварительные версии)',
   'menu.startAtLogin': 'Запускать при входе в систему',
   'menu.quit': 'Выйти из Clawdesk',
+  'notify.deny': 'Запретить',
+  'notify.later': 'Позже',
+  'notify.openToReview': 'Откройте, чтобы проверить команду целиком.',
+  'notify.warningsOpenToReview': 'Есть предупреждения. Откройте, чтобы проверить команду целиком.',
+  'notify.summaryTitle':
+    '{count, plural, one {Ещё # команда ждёт подтверждения} few {Ещё # команды ждут подтверждения} many {Ещё # команд ждут подтверждения} other {Ещё # команды ждут подтверждения}}',
+  'notify.summaryBody': 'Откройте Clawdesk, чтобы проверить их по одной.',
 };

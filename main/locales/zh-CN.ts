@@ -32,4 +32,10 @@ export const zhCN: MainCatalog = {
   'menu.channelBeta': '测试版（预发布）',
   'menu.startAtLogin': '登录时启动',
   'menu.quit': '退出 Clawdesk',
+  'notify.deny': '拒绝',
+  'notify.later': '稍后',
+  'notify.openToReview': '打开以查看完整命令。',
+  'notify.warningsOpenToReview': '有警告。打开以查看完整命令。',
+  'notify.summaryTitle': '{count, plural, other {另有 # 个命令等待审批}}',
+  'notify.summaryBody': '打开 Clawdesk 逐个查看。',
 };

@@ -20,11 +20,12 @@ import { FakeDialog } from './fakes';
 const TOKEN = 'controller-modes-token-0123456789';
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+  // A cleanup that throws at once (rmSync racing a child that still writes its log) is caught like one that rejects.
+  for (const cleanup of cleanups.splice(0).reverse()) await (async () => cleanup())().catch(() => undefined);
 });
 function tmp(prefix = 'clawdesk-modes-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
   return dir;
 }
 

@@ -7,6 +7,9 @@ import {
   type MessageFormatElement,
 } from '@formatjs/icu-messageformat-parser';
 import { describe, expect, it } from 'vitest';
+import { ApprovalNotifier, MAX_APPROVAL_NOTIFICATIONS } from '../../main/approval-notifier';
+import { buildApprovalPrompt } from '../../main/approval-prompt-text';
+import type { NotificationLike } from '../../main/electron-facades';
 import { createMainTranslator, MAIN_LOCALES, matchMainLocale } from '../../main/main-i18n';
 import { en, type MainMessageKey } from '../../main/locales/en';
 import { trayMenu, trayTooltip, type TrayActions, type TrayInputs } from '../../main/tray-model';
@@ -74,6 +77,48 @@ describe('the main process catalogues', () => {
       });
     });
   }
+
+  it('the notification’s Deny button is the glossary’s exact word for Deny, in every language', () => {
+    for (const locale of MAIN_LOCALES)
+      expect(locale.catalog['notify.deny'], locale.id).toBe(GLOSSARY[locale.id].deny.term);
+  });
+
+  it('German notifications: the Deny action and Later in German, the summary with German plurals', () => {
+    const created: Array<{ title?: string; body?: string; actions?: unknown; closeButtonText?: string }> = [];
+    const notifier = new ApprovalNotifier({
+      notifications: {
+        isSupported: () => true,
+        create: (options) => {
+          created.push(options);
+          const n = { on: () => n, show: () => undefined, close: () => undefined };
+          return n as unknown as NotificationLike;
+        },
+      },
+      platform: 'win32',
+      onOpen: () => undefined,
+      onDecide: () => undefined,
+      schedule: (redraw) => redraw(),
+      translate: createMainTranslator('de'),
+    });
+    const views = Array.from({ length: MAX_APPROVAL_NOTIFICATIONS + 2 }, (_, i) => {
+      const built = buildApprovalPrompt({
+        id: `de-${i}`,
+        request: { command: `echo ${i}`, commandArgv: ['echo', String(i)] },
+        createdAtMs: 0,
+        expiresAtMs: Date.now() + 60_000,
+      });
+      if (built.kind !== 'prompt') throw new Error('expected a prompt');
+      return built.view;
+    });
+    for (const view of views) notifier.notify(view);
+    expect(created[0]).toMatchObject({
+      body: 'echo 0',
+      actions: [{ type: 'button', text: 'Ablehnen' }],
+      closeButtonText: 'Später',
+    });
+    expect(created.at(-1)!.title).toBe('2 weitere Befehle warten auf Freigabe');
+    expect(created.at(-1)!.body).toBe('Öffne Clawdesk, um sie einzeln zu prüfen.');
+  });
 
   it('a missing or broken message falls back to English for that message only, reported once', () => {
     const reports: string[] = [];
