@@ -5,6 +5,7 @@
  * message missing or broken in a catalogue falls back to English for that message only, reported once.
  */
 import { IntlMessageFormat } from 'intl-messageformat';
+import { matchShippedLocale } from '../common/locale-match';
 import { ar } from './locales/ar';
 import { de } from './locales/de';
 import { en, type MainCatalog, type MainMessageKey } from './locales/en';
@@ -33,17 +34,12 @@ export const MAIN_LOCALES: ReadonlyArray<{ id: string; catalog: Partial<MainCata
   { id: 'ar', catalog: ar },
 ];
 
-/** The best shipped locale for a list of preferences ("pt-PT" → "pt-BR", "zh-Hans-CN" → "zh-CN", else English). */
+/** The best shipped locale for a list of preferences (common/locale-match.ts), else English. */
 export function matchMainLocale(preferred: readonly string[]): string {
-  for (const wanted of preferred) {
-    const lower = wanted.toLowerCase();
-    const exact = MAIN_LOCALES.find((l) => l.id.toLowerCase() === lower);
-    if (exact) return exact.id;
-    const language = lower.split(/[-_]/)[0];
-    const sameLanguage = MAIN_LOCALES.find((l) => l.id.toLowerCase().split('-')[0] === language);
-    if (sameLanguage) return sameLanguage.id;
-  }
-  return 'en';
+  return matchShippedLocale(
+    MAIN_LOCALES.map((l) => l.id),
+    preferred,
+  );
 }
 
 export function createMainTranslator(

@@ -12,6 +12,7 @@ import {
   type MessageFormatElement,
 } from '@formatjs/icu-messageformat-parser';
 import { IntlMessageFormat } from 'intl-messageformat';
+import { matchShippedLocale } from '../common/locale-match';
 import { ar } from './locales/ar';
 import { de } from './locales/de';
 import { en, type Catalog, type MessageKey } from './locales/en';
@@ -46,15 +47,10 @@ export const LOCALES: ReadonlyArray<{ id: string; name: string; dir: 'ltr' | 'rt
 
 /** The best shipped locale for a list of preferences ("pt-PT" → "pt-BR", "zh-Hans-CN" → "zh-CN", else English). */
 export function matchLocale(preferred: readonly string[]): string {
-  for (const wanted of preferred) {
-    const lower = wanted.toLowerCase();
-    const exact = LOCALES.find((l) => l.id.toLowerCase() === lower);
-    if (exact) return exact.id;
-    const language = lower.split(/[-_]/)[0];
-    const sameLanguage = LOCALES.find((l) => l.id.toLowerCase().split('-')[0] === language);
-    if (sameLanguage) return sameLanguage.id;
-  }
-  return 'en';
+  return matchShippedLocale(
+    LOCALES.map((l) => l.id),
+    preferred,
+  );
 }
 
 export interface Translator {
