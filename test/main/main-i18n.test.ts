@@ -181,6 +181,21 @@ describe('the tray in the person’s language', () => {
     );
   });
 
+  it('text from the gateway or an agent is data, never a message: ICU syntax in it is shown as it is', () => {
+    const t = createMainTranslator('de');
+    const hostile = "{count, plural, one {Allow} other {#}} '{' <b>x</b>";
+    expect(t('menu.fix', { fix: hostile })).toBe(`Behebung: ${hostile}`);
+    expect(t('gateway.errorWhy', { error: hostile })).toBe(`Gateway-Fehler: ${hostile}`);
+    const menu = trayMenu(
+      { ...inputs, pendingApprovals: [{ id: 'a', summary: hostile }], gateway: 'error', error: hostile, fix: hostile },
+      actions,
+      t,
+    );
+    const approvals = menu.find((i) => i.id === 'approvals')!.submenu as Array<{ label: string }>;
+    expect(approvals[0].label).toBe(hostile);
+    expect(menu.find((i) => i.id === 'status')!.label).toBe(`Gateway-Fehler: ${hostile}`);
+  });
+
   it('Russian picks few/many forms by count', () => {
     const t = createMainTranslator('ru');
     expect(t('tooltip.approvals', { count: 1 })).toBe('1 запрос ждёт подтверждения');
