@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { CliCommand, CliIo, EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError } from '../cli-io';
+import { CliCommand, CliIo, EXIT_FAILURE, EXIT_OK, parseCommandArgs, splitSubcommand, UsageError } from '../cli-io';
 import { DeviceIdentityStore } from '../../secrets/device-identity';
 import { SecretStoreError } from '../../secrets/secret-errors';
 import { openSecretStore } from '../../secrets/secret-store';
@@ -34,11 +34,9 @@ const USAGE = `Usage: clawdesk state <subcommand> [options]
 `;
 
 export const stateCommand: CliCommand = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-    io.stdout(USAGE);
-    return sub ? EXIT_OK : EXIT_FAILURE;
-  }
+  const split = splitSubcommand(argv, io, USAGE, ['scan', 'migrate', 'restore', 'import-identity'] as const);
+  if ('exitCode' in split) return split.exitCode;
+  const { sub, rest } = split;
   const pe: PathEnvironment = { ...currentPathEnvironment(), env: io.env };
   try {
     switch (sub) {
@@ -50,8 +48,6 @@ export const stateCommand: CliCommand = async (argv, io) => {
         return await restoreSub(rest, io, pe);
       case 'import-identity':
         return await importSub(rest, io, pe);
-      default:
-        throw new UsageError(`unknown subcommand "${sub}"\n\n${USAGE}`);
     }
   } catch (error) {
     if (error instanceof InvalidProfileError) throw new UsageError(error.message);
