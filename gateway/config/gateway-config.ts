@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import JSON5 from 'json5';
 import { writeJsonAtomic } from '../fs/atomic-file';
 import type { AuthMode, GatewayAuthConfig } from '../server/shared-auth';
+import type { GatewayTlsRequest } from '../server/gateway-tls';
 import { DEFAULT_GATEWAY_PORT } from '../protocol/frames';
 
 /** The parts of OpenClaw's `openclaw.json` the gateway reads. */
@@ -11,6 +12,8 @@ export interface OpenClawGatewayConfig {
   bind?: string;
   auth?: { mode?: string; token?: string; password?: string };
   controlUi?: { allowedOrigins?: string[] };
+  /** OpenClaw's keys (its docs/gateway/config-gateway.md § gateway.tls). */
+  tls?: { enabled?: unknown; autoGenerate?: unknown; certPath?: unknown; keyPath?: unknown; caPath?: unknown };
 }
 
 export type ConfigReadResult =
@@ -57,6 +60,10 @@ export interface GatewayRunFlags {
   auth?: string;
   token?: string;
   password?: string;
+  /** Serve wss:// (the state dir's certificate, generated on first use, unless gateway.tls names other files). */
+  tls?: boolean;
+  'tls-cert'?: string;
+  'tls-key'?: string;
 }
 
 export interface ResolvedGatewaySettings {
@@ -66,6 +73,8 @@ export interface ResolvedGatewaySettings {
   /** Where each setting came from, for the start-up banner. */
   sources: { port: string; auth: string; secret?: string };
   allowedOrigins: string[];
+  /** Absent: plain ws://. */
+  tls?: GatewayTlsRequest;
 }
 
 const AUTH_MODES: readonly AuthMode[] = ['none', 'token', 'password'];
@@ -135,10 +144,12 @@ export function resolveGatewaySettings(
     ...(mode === 'password' && password ? { password } : {}),
   };
   const origins = gw.controlUi?.allowedOrigins;
+  const tls = resolveTlsRequest(flags, gw.tls);
   return {
     port,
     host,
     auth,
+    ...(tls ? { tls } : {}),
     sources: {
       port: portSource,
       auth: authSource,
@@ -151,6 +162,57 @@ export function resolveGatewaySettings(
     },
     allowedOrigins: Array.isArray(origins) ? origins.filter((o): o is string => typeof o === 'string') : [],
   };
+}
+
+/**
+ * TLS from the flags, else from `gateway.tls` as OpenClaw reads it: on only when `enabled` is true, generating a
+ * missing pair unless `autoGenerate` is false. `--tls-cert`/`--tls-key` name files that must exist (never generated).
+ */
+function resolveTlsRequest(flags: GatewayRunFlags, configured: unknown): GatewayTlsRequest | undefined {
+  if (configured !== undefined && (configured === null || typeof configured !== 'object' || Array.isArray(configured)))
+    throw new ConfigError('gateway.tls must be an object ({ enabled, autoGenerate, certPath, keyPath, caPath })');
+  const cfg = (configured ?? {}) as NonNullable<OpenClawGatewayConfig['tls']>;
+  for (const key of ['enabled', 'autoGenerate'] as const)
+    if (cfg[key] !== undefined && typeof cfg[key] !== 'boolean')
+      throw new ConfigError(`gateway.tls.${key} must be true or false, got ${JSON.stringify(cfg[key])}`);
+  for (const key of ['certPath', 'keyPath', 'caPath'] as const)
+    if (cfg[key] !== undefined && (typeof cfg[key] !== 'string' || !cfg[key].trim()))
+      throw new ConfigError(`gateway.tls.${key} must be a file path, got ${JSON.stringify(cfg[key])}`);
+  const configText = (value: unknown) => (typeof value === 'string' ? value.trim() : undefined);
+  const caPath = configText(cfg.caPath);
+  const certFlag = flags['tls-cert'];
+  const keyFlag = flags['tls-key'];
+  if (certFlag !== undefined || keyFlag !== undefined) {
+    if (!certFlag || !keyFlag) throw new ConfigError('--tls-cert and --tls-key go together: pass both files');
+    return {
+      certPath: certFlag,
+      keyPath: keyFlag,
+      ...(caPath ? { caPath } : {}),
+      autoGenerate: false,
+      source: '--tls-cert',
+    };
+  }
+  if (!flags.tls && cfg.enabled !== true) return undefined;
+  const certPath = configText(cfg.certPath);
+  const keyPath = configText(cfg.keyPath);
+  return {
+    ...(certPath ? { certPath } : {}),
+    ...(keyPath ? { keyPath } : {}),
+    ...(caPath ? { caPath } : {}),
+    autoGenerate: cfg.autoGenerate !== false,
+    source: flags.tls ? '--tls' : 'config gateway.tls',
+  };
+}
+
+/**
+ * A gateway reachable from the network serves TLS: otherwise the shared secret, device tokens and every command
+ * and its output cross the network readable and forgeable by anyone on it.
+ */
+export function requireTlsBeyondLoopback(settings: Pick<ResolvedGatewaySettings, 'host' | 'tls'>): void {
+  if (settings.host === '127.0.0.1' || settings.tls) return;
+  throw new ConfigError(
+    '--bind lan requires TLS: add --tls (a self-signed certificate generated once and kept in the state dir; its fingerprint is printed to pin), or --tls-cert FILE --tls-key FILE, or set gateway.tls.enabled: true in openclaw.json',
+  );
 }
 
 /** 24 random bytes as hex: safe in a shell, a URL and after a flag (base64url may start with "-", read as an option). */

@@ -7,7 +7,7 @@ import { CLI_KEYCHAIN_HINT, clawdeskDataDir, loadClawdeskIdentity } from '../ide
 import type { DevicePairingStore } from '../pairing/device-pairing-store';
 import type { GatewayModule } from '../server/gateway-module';
 import type { RunningGateway } from '../server/gateway-server';
-import { startOwnClients, trustOwnClients } from './own-clients';
+import { startOwnClients, trustOwnClients, type OwnClientsOptions } from './own-clients';
 
 /** Extra parts the composition root wires in (the exec runner and approvals). */
 export interface GatewayRunExtensions {
@@ -26,6 +26,8 @@ export interface GatewayRunExtensions {
     gateway?: RunningGateway;
     /** The user accepted a 0600 key file when no keychain works (--allow-plaintext-keys). */
     allowPlaintextKeys?: boolean;
+    /** On a wss:// gateway: the pin of its own certificate. */
+    connection?: OwnClientsOptions['connection'];
   }) => Promise<() => Promise<void>>;
 }
 
@@ -75,7 +77,7 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
       exec = createExecModules({ maxTimeoutMs: approvalTimeoutMs });
       return exec.modules;
     },
-    startNode: async ({ url, stateDir, token, password, io, gateway, allowPlaintextKeys }) => {
+    startNode: async ({ url, stateDir, token, password, io, gateway, allowPlaintextKeys, connection }) => {
       const loaded = await loadClawdeskIdentity({
         dataDir: clawdeskDataDir(stateDir),
         allowPlaintextFallback: allowPlaintextKeys,
@@ -102,6 +104,7 @@ export function createGatewayRunExtensions(deps: { isTTY?: () => boolean } = {})
       const onTerminal = deps.isTTY ? deps.isTTY() : Boolean(process.stdin.isTTY);
       const own = await startOwnClients({
         url,
+        connection,
         token,
         password,
         identity,

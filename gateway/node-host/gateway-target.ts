@@ -1,5 +1,7 @@
 import { readOpenClawConfig, parsePortValue } from '../config/gateway-config';
-import { assertGatewayUrlAllowed } from '../remote/transport-policy';
+import { pinnedCertificateVerifier } from '../remote/tls-pin';
+import { assertGatewayUrlAllowed, normalizeTlsFingerprint } from '../remote/transport-policy';
+import { localGatewayTlsFingerprint } from '../server/gateway-tls';
 import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../state/state-paths';
 
 /** Which gateway a headless client talks to, and with what secret (flags, then env, then openclaw.json). */
@@ -10,6 +12,15 @@ export interface GatewayTarget {
   stateDir: string;
   /** Where each value came from, for messages. */
   source: string;
+  /** The certificate pin for a wss:// URL: `--tls-fingerprint`, or the local gateway's own certificate. */
+  tlsFingerprint?: string;
+}
+
+/** The client options that pin `target`'s certificate (none for ws:// or an unpinned wss://). */
+export function targetConnection(target: Pick<GatewayTarget, 'url' | 'tlsFingerprint'>) {
+  return target.tlsFingerprint
+    ? { verifyServerCertificate: pinnedCertificateVerifier(new URL(target.url).hostname, target.tlsFingerprint) }
+    : undefined;
 }
 
 /** The flags every headless client command takes to name its gateway (parseArgs options). */
@@ -21,6 +32,7 @@ export const GATEWAY_TARGET_OPTIONS = {
   'state-dir': { type: 'string' },
   profile: { type: 'string' },
   'allow-insecure-private-ws': { type: 'boolean' },
+  'tls-fingerprint': { type: 'string' },
 } as const;
 
 export async function resolveGatewayTarget(
@@ -32,6 +44,7 @@ export async function resolveGatewayTarget(
     'state-dir'?: string;
     profile?: string;
     'allow-insecure-private-ws'?: boolean;
+    'tls-fingerprint'?: string;
   },
   env: NodeJS.ProcessEnv,
 ): Promise<GatewayTarget> {
@@ -43,8 +56,20 @@ export async function resolveGatewayTarget(
   if (explicitUrl) {
     if (!/^wss?:\/\//i.test(explicitUrl))
       throw new Error(`gateway URL must start with ws:// or wss:// (got "${explicitUrl}")`);
+    const pin = flags['tls-fingerprint'];
+    if (pin !== undefined && (!normalizeTlsFingerprint(pin) || !/^wss:/i.test(explicitUrl)))
+      throw new Error(
+        `--tls-fingerprint takes a SHA-256 fingerprint, and a wss:// URL (got "${pin}" for ${explicitUrl})`,
+      );
     // An explicit URL gets only explicit credentials: the local config's secret is not sent to another gateway.
-    return { url: explicitUrl, token, password, stateDir, source: flags.url ? '--url' : 'OPENCLAW_GATEWAY_URL' };
+    return {
+      url: explicitUrl,
+      token,
+      password,
+      stateDir,
+      source: flags.url ? '--url' : 'OPENCLAW_GATEWAY_URL',
+      ...(pin ? { tlsFingerprint: normalizeTlsFingerprint(pin) } : {}),
+    };
   }
   let config: Awaited<ReturnType<typeof readOpenClawConfig>> = { exists: false };
   try {
@@ -59,8 +84,13 @@ export async function resolveGatewayTarget(
     gw.port ??
     18789;
   if (flags.port && !parsePortValue(flags.port)) throw new Error(`invalid --port "${flags.port}"`);
+  if (flags['tls-fingerprint'] !== undefined) throw new Error('--tls-fingerprint goes with a wss:// --url');
+  // A local gateway serving TLS (gateway.tls.enabled) is reached over wss://, pinned to its own certificate.
+  const localPin = await localGatewayTlsFingerprint(stateDir, gw.tls);
+  const tlsEnabled = gw.tls?.enabled === true;
   return {
-    url: `ws://127.0.0.1:${port}`,
+    url: `${tlsEnabled ? 'wss' : 'ws'}://127.0.0.1:${port}`,
+    ...(localPin ? { tlsFingerprint: localPin } : {}),
     token: token ?? gw.auth?.token,
     password: password ?? gw.auth?.password,
     stateDir,

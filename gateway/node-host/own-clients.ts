@@ -42,10 +42,13 @@ export async function trustOwnClients(
 /** The runner's options (its stateDir's exec-approvals.json is also the approval client's askFallback), and: */
 export interface OwnClientsOptions extends Pick<
   NodeHostOptions,
-  'url' | 'token' | 'password' | 'identity' | 'stateDir' | 'displayName' | 'log'
+  'url' | 'token' | 'password' | 'identity' | 'stateDir' | 'displayName' | 'log' | 'connection'
 > {
   /** The approval client, when this process can ask a person; without one, requests go elsewhere or to askFallback. */
-  approvals?: Omit<ApprovalClientOptions, 'url' | 'token' | 'password' | 'identity' | 'stateDir' | 'log'>;
+  approvals?: Omit<
+    ApprovalClientOptions,
+    'url' | 'token' | 'password' | 'identity' | 'stateDir' | 'log' | 'connection'
+  >;
 }
 
 export interface OwnClients {
@@ -60,13 +63,22 @@ export interface OwnClients {
  * has someone to ask; if the runner cannot start, the approval client is stopped again.
  */
 export async function startOwnClients(options: OwnClientsOptions): Promise<OwnClients> {
-  const { url, token, password, identity, stateDir, log } = options;
+  const { url, token, password, identity, stateDir, log, connection } = options;
   const approvals = options.approvals
-    ? await startApprovalClient({ ...options.approvals, url, token, password, identity, stateDir, log })
+    ? await startApprovalClient({ ...options.approvals, url, token, password, identity, stateDir, log, connection })
     : undefined;
   let node: NodeHostHandle;
   try {
-    node = await startNodeHost({ url, token, password, identity, stateDir, displayName: options.displayName, log });
+    node = await startNodeHost({
+      url,
+      token,
+      password,
+      identity,
+      stateDir,
+      displayName: options.displayName,
+      log,
+      connection,
+    });
   } catch (error) {
     await approvals?.stop().catch(() => undefined);
     throw error;

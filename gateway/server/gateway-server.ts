@@ -1,7 +1,9 @@
 import { CLAWDESK_VERSION } from '../version';
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { DevicePairingStore, type PendingPairingRequest } from '../pairing/device-pairing-store';
 import { canSeePairingConn as canSeePairing, createDevicePairingModule } from '../pairing/device-pairing-module';
@@ -34,6 +36,7 @@ import {
   type MethodDefinition,
 } from './gateway-module';
 import { evaluateConnect, type AcceptedConnection } from './handshake';
+import { GATEWAY_TLS_MIN_VERSION, type GatewayTlsMaterial } from './gateway-tls';
 import { isLoopbackAddress, normalizeOrigin } from './locality';
 import {
   addressPeerKey,
@@ -63,8 +66,13 @@ export type LogFn = (
 export interface GatewayServerOptions {
   stateDir: string;
   auth: GatewayAuthConfig;
-  /** Defaults to 127.0.0.1. Anything beyond loopback needs token or password auth. */
+  /** Defaults to 127.0.0.1. Anything beyond loopback needs token or password auth, and TLS. */
   host?: string;
+  /**
+   * Serve wss:// (and the health endpoints over https) with this certificate (gateway-tls.ts loads it), TLS 1.3 at
+   * least. Every connection on the port is TLS, loopback ones too.
+   */
+  tls?: Pick<GatewayTlsMaterial, 'cert' | 'key' | 'ca' | 'fingerprint'>;
   /** 0 picks a free port. */
   port?: number;
   configPath?: string;
@@ -117,7 +125,10 @@ export interface GatewayServerOptions {
 export interface RunningGateway {
   readonly port: number;
   readonly host: string;
+  /** `wss://…` when serving TLS. */
   readonly url: string;
+  /** The served certificate's SHA-256 (lowercase hex), when serving TLS. */
+  readonly tlsFingerprint?: string;
   readonly stateDir: string;
   readonly gatewayHost: GatewayHost;
   readonly pairing: DevicePairingStore;
@@ -256,6 +267,10 @@ class Connection implements GatewayConnection {
   }
 }
 
+function socketTuple(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress}|${socket.localPort}`;
+}
+
 /**
  * A close reason may hold at most 123 UTF-8 bytes (RFC 6455) and ws throws beyond that; reasons can carry
  * client input (an Origin, an unknown key), so cut by bytes, never mid-character.
@@ -268,13 +283,18 @@ function fitCloseReason(reason: string): string {
 }
 
 class GatewayServer {
-  readonly httpServer: http.Server;
+  readonly httpServer: http.Server | https.Server;
   readonly wss: WebSocketServer;
   readonly connections = new Set<Connection>();
   /** Accepted sockets not yet authenticated (TCP accept → hello-ok or close), and open WebSocket connections. */
   private readonly preAuth = new Set<SocketPeer>();
   private readonly openPeers = new Set<SocketPeer>();
   private readonly socketPeers = new WeakMap<Socket, SocketPeer>();
+  /**
+   * TLS only: the admitted TCP sockets by their address pair, so the TLS socket the HTTP layer sees once the
+   * handshake is done is found to be the same peer (a live TCP connection's four-tuple is unique).
+   */
+  private readonly tcpPeersByTuple = new Map<string, SocketPeer>();
   private readonly peerUids = new PeerUidResolver();
   private readonly identifyPeer = createPeerIdentifier({ resolver: this.peerUids });
   private readonly maxConnectionsPerPeer: number;
@@ -318,7 +338,30 @@ class GatewayServer {
     this.maxConnectionsPerPeer = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_PEER;
     this.maxPreAuthPerPeer = options.maxPendingHandshakesPerAddress ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_PEER;
     this.maxPreAuthFromOthers = options.maxPendingHandshakesFromOthers ?? DEFAULT_MAX_PENDING_HANDSHAKES_FROM_OTHERS;
-    this.httpServer = http.createServer((req, res) => this.handleHttp(req, res));
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.handleHttp(req, res);
+    if (options.tls) {
+      this.httpServer = https.createServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+          minVersion: GATEWAY_TLS_MIN_VERSION,
+          // A socket still in its TLS handshake holds a pre-auth slot: it gets no longer than a connect would.
+          handshakeTimeout: this.handshakeTimeoutMs,
+        },
+        onRequest,
+      );
+      this.httpServer.on('secureConnection', (socket: TLSSocket) => {
+        const peer = this.tcpPeersByTuple.get(socketTuple(socket));
+        if (peer) this.socketPeers.set(socket, peer);
+      });
+      this.httpServer.on('tlsClientError', (error: Error, socket: TLSSocket) =>
+        this.log('debug', 'TLS handshake failed', { remoteAddress: socket.remoteAddress, error: error.message }),
+      );
+    } else {
+      this.httpServer = http.createServer(onRequest);
+    }
+    // For https too this is the raw TCP socket, admitted before its handshake.
     this.httpServer.on('connection', (socket: Socket) => this.admitSocket(socket));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PREAUTH_PAYLOAD_BYTES, perMessageDeflate: false });
     this.httpServer.on(
@@ -384,6 +427,13 @@ class GatewayServer {
     this.socketPeers.set(socket, peer);
     this.preAuth.add(peer);
     socket.once('close', () => this.preAuth.delete(peer));
+    if (this.options.tls) {
+      const tuple = socketTuple(socket);
+      this.tcpPeersByTuple.set(tuple, peer);
+      socket.once('close', () => {
+        if (this.tcpPeersByTuple.get(tuple) === peer) this.tcpPeersByTuple.delete(tuple);
+      });
+    }
     if (this.preAuth.size > Math.min(this.maxPreAuthPerPeer, this.maxPreAuthFromOthers))
       peer.admission = this.checkPreAuthCaps(peer);
   }
@@ -418,6 +468,7 @@ class GatewayServer {
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    this.log('debug', 'websocket upgrade request', { remoteAddress: socket.remoteAddress });
     const peer = this.socketPeers.get(socket);
     if (peer) await peer.admission;
     const open = peer && !peer.refused ? await this.openConnectionsOf(peer) : 0;
@@ -838,6 +889,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       `refusing to bind ${host} with auth "none": binding beyond loopback requires token or password auth`,
     );
   }
+  if (!isLoopbackAddress(host) && host !== 'localhost' && !options.tls) {
+    throw new Error(`refusing to bind ${host} without TLS: binding beyond loopback requires a certificate (tls)`);
+  }
   const pairing = await DevicePairingStore.open(options.stateDir);
   for (const report of pairing.corruptFiles) {
     options.log?.('warn', `corrupt state file moved aside: ${report.error}`, {
@@ -866,7 +920,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   return {
     port: address.port,
     host,
-    url: `ws://${urlHost}:${address.port}`,
+    url: `${options.tls ? 'wss' : 'ws'}://${urlHost}:${address.port}`,
+    ...(options.tls ? { tlsFingerprint: options.tls.fingerprint } : {}),
     stateDir: options.stateDir,
     gatewayHost: server.host,
     pairing,

@@ -1,10 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectGateway } from '../../gateway/client/gateway-client';
+import { pinnedCertificateVerifier } from '../../gateway/remote/tls-pin';
 import { freePort } from '../helpers/free-port';
 import { commandPayload } from '../helpers/node-payload';
 
@@ -166,12 +168,100 @@ describe('clawdesk gateway run', () => {
   });
 
   it('refuses to listen beyond loopback without authentication', async () => {
-    const cli = runCli(['gateway', 'run', '--bind', 'lan', '--auth', 'none', '--no-node'], {
+    const cli = runCli(['gateway', 'run', '--bind', 'lan', '--tls', '--auth', 'none', '--no-node'], {
       OPENCLAW_STATE_DIR: tempStateDir(),
     });
     children.push(cli.child);
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toMatch(/--bind lan requires --auth token or --auth password/);
+  });
+
+  it('refuses to listen beyond loopback without TLS, naming the fix, and creates nothing', async () => {
+    const stateDir = tempStateDir();
+    const cli = runCli(['gateway', 'run', '--bind', 'lan', '--token', 't', '--no-node'], {
+      OPENCLAW_STATE_DIR: stateDir,
+    });
+    children.push(cli.child);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr()).toMatch(
+      /--bind lan requires TLS: add --tls .*--tls-cert FILE --tls-key FILE.*gateway\.tls\.enabled/,
+    );
+    expect(cli.stdout()).not.toContain('listening');
+    expect(readdirSync(stateDir)).toEqual([]);
+  });
+
+  it('--tls: serves wss:// with a certificate generated once, prints its fingerprint, and its own runner pins it', async () => {
+    const stateDir = tempStateDir();
+    const port = await freePort();
+    const certPath = path.join(stateDir, 'gateway', 'tls', 'gateway-cert.pem');
+    const start = async (args: string[]) => {
+      const cli = runCli(['gateway', 'run', '--port', String(port), '--token', 'tls-token', ...args], {
+        OPENCLAW_STATE_DIR: stateDir,
+      });
+      children.push(cli.child);
+      await waitForOutput(cli, /Exec runner: connected/, 60_000);
+      return cli;
+    };
+    const cli = await start(['--tls']);
+    expect(cli.stdout()).toContain(`Clawdesk gateway listening on wss://127.0.0.1:${port}`);
+    const fingerprint = new X509Certificate(readFileSync(certPath)).fingerprint256;
+    const hex = fingerprint.replaceAll(':', '').toLowerCase();
+    // The form `openssl x509 -noout -fingerprint -sha256` prints, and the one `clawdesk gateways add` takes.
+    expect(cli.stdout()).toContain(`TLS fingerprint (SHA-256): ${fingerprint}\n`);
+    expect(cli.stdout()).toContain(`--tls-fingerprint ${hex}\n`);
+    expect(cli.stdout()).toContain(`TLS certificate: ${certPath} (generated now`);
+    expect(statSync(path.join(stateDir, 'gateway', 'tls', 'gateway-key.pem')).mode & 0o777).toBe(0o600);
+
+    const operator = await connectGateway({
+      url: `wss://127.0.0.1:${port}`,
+      token: 'tls-token',
+      scopes: ['operator.admin'],
+      verifyServerCertificate: pinnedCertificateVerifier('127.0.0.1', hex),
+    });
+    const { nodes } = await operator.request('node.list', {});
+    expect(nodes.some((n: any) => n.connected)).toBe(true);
+    await operator.close();
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+
+    // Started again from openclaw.json's gateway.tls (as OpenClaw reads it): the same certificate, and a client
+    // on this machine (`clawdesk devices`) finds the wss:// URL and the pin by itself.
+    writeFileSync(
+      path.join(stateDir, 'openclaw.json'),
+      JSON.stringify({ gateway: { port, auth: { mode: 'token', token: 'tls-token' }, tls: { enabled: true } } }),
+    );
+    const again = await start([]);
+    expect(again.stdout()).toContain(`TLS fingerprint (SHA-256): ${fingerprint}\n`);
+    expect(again.stdout()).not.toContain('generated now');
+    const devices = runCli(['devices', 'list', '--json'], { OPENCLAW_STATE_DIR: stateDir });
+    expect(await devices.exited, devices.stderr()).toBe(0);
+    // (The state-dir fallback is taken only when nothing listens: exit 0 here means it spoke wss:// to the gateway.)
+    expect(JSON.parse(devices.stdout()).paired.length).toBeGreaterThan(0);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  });
+
+  it('a mismatched --tls-cert/--tls-key pair is a clear failure before listening', async () => {
+    const dir = tempStateDir();
+    const made = (name: string) => {
+      execFileSync(
+        'openssl',
+        // prettier-ignore
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+          '-subj', `/CN=${name}`, '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`)],
+        { stdio: 'ignore' },
+      );
+    };
+    made('a');
+    made('b');
+    const cli = runCli(
+      ['gateway', 'run', '--tls-cert', path.join(dir, 'a.crt'), '--tls-key', path.join(dir, 'b.key'), '--no-node'],
+      { OPENCLAW_STATE_DIR: tempStateDir() },
+    );
+    children.push(cli.child);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr()).toMatch(/clawdesk gateway: TLS: the key .*b\.key does not belong to the certificate .*a\.crt/);
+    expect(cli.stdout()).not.toContain('listening');
   });
 
   it('a bad flag is a usage error (exit 2), and a port in use is a clear failure', async () => {

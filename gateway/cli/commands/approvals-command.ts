@@ -8,6 +8,7 @@ import {
   assertTargetTransport,
   GATEWAY_TARGET_OPTIONS,
   resolveGatewayTarget,
+  targetConnection,
   type GatewayTarget,
 } from '../../node-host/gateway-target';
 import { CLAWDESK_VERSION } from '../../version';
@@ -22,6 +23,7 @@ const USAGE = `Usage: clawdesk approvals <pending|resolve|watch> [options]
 
 Options:
   --url ws://HOST:PORT   Gateway URL (default: OPENCLAW_GATEWAY_URL, else the local gateway's port)
+  --tls-fingerprint FP   The certificate pin for a wss:// --url (the local gateway's own is found by itself)
   --allow-insecure-private-ws  Allow plaintext ws:// to a private-network host (the token and commands travel
                          unencrypted; wss:// or an SSH tunnel is the safe way)
   --port N               Port of the local gateway (when no URL is given)
@@ -55,8 +57,10 @@ function deviceSigner(target: GatewayTarget, choice: DeviceChoice) {
 }
 
 async function connect(target: GatewayTarget, choice: DeviceChoice): Promise<GatewaySession> {
+  const connection = targetConnection(target);
   return connectGateway({
     url: target.url,
+    ...(connection ?? {}),
     token: target.token,
     password: target.password,
     device: await deviceSigner(target, choice),
@@ -167,6 +171,7 @@ export const approvalsCommand: CliCommand = async (argv, io) => {
     try {
       client = await startApprovalClient({
         url: target.url,
+        connection: targetConnection(target),
         token: target.token,
         password: target.password,
         identity: await deviceSigner(target, choice),

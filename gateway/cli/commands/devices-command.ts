@@ -1,7 +1,9 @@
 import { connectGateway, GatewayClientError, type GatewaySession } from '../../client/gateway-client';
 import { readOpenClawConfig, resolveGatewaySettings } from '../../config/gateway-config';
 import { DevicePairingStore, PairingError, redactPairedDevice } from '../../pairing/device-pairing-store';
-import { assertGatewayUrlAllowed } from '../../remote/transport-policy';
+import { pinnedCertificateVerifier } from '../../remote/tls-pin';
+import { assertGatewayUrlAllowed, normalizeTlsFingerprint } from '../../remote/transport-policy';
+import { localGatewayTlsFingerprint } from '../../server/gateway-tls';
 import { currentPathEnvironment, resolveConfigPath, resolveStateDir } from '../../state/state-paths';
 import { EXIT_FAILURE, parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../cli-io';
 
@@ -11,6 +13,7 @@ Manages paired devices. Talks to the running gateway; when none is running, edit
 
 Options:
   --url ws://HOST:PORT   Gateway URL (default: the local gateway's port)
+  --tls-fingerprint FP   The certificate pin for a wss:// --url (the local gateway's own is found by itself)
   --allow-insecure-private-ws  Allow plaintext ws:// to a private-network host (the token and commands travel
                          unencrypted; wss:// or an SSH tunnel is the safe way)
   --token T              Shared token (default: openclaw.json, then OPENCLAW_GATEWAY_TOKEN)
@@ -69,6 +72,7 @@ async function openBackend(
     password?: string;
     profile?: string;
     'allow-insecure-private-ws'?: boolean;
+    'tls-fingerprint'?: string;
   },
   io: CliIo,
 ): Promise<PairingBackend> {
@@ -84,10 +88,18 @@ async function openBackend(
       throw new UsageError((error as Error).message);
     }
   }
-  const url = values.url ?? `ws://127.0.0.1:${settings.port}`;
+  const pinFlag = values['tls-fingerprint'];
+  if (pinFlag !== undefined && !(values.url?.toLowerCase().startsWith('wss:') && normalizeTlsFingerprint(pinFlag)))
+    throw new UsageError(`--tls-fingerprint takes a SHA-256 fingerprint, with a wss:// --url (got "${pinFlag}")`);
+  // A local gateway serving TLS (gateway.tls.enabled) is reached over wss://, pinned to its own certificate.
+  const pin =
+    pinFlag ??
+    (values.url ? undefined : await localGatewayTlsFingerprint(stateDir, config.exists && config.gateway.tls));
+  const url = values.url ?? `${settings.tls && !values.url ? 'wss' : 'ws'}://127.0.0.1:${settings.port}`;
   try {
     const session = await connectGateway({
       url,
+      ...(pin ? { verifyServerCertificate: pinnedCertificateVerifier(new URL(url).hostname, pin) } : {}),
       clientId: 'cli',
       clientMode: 'cli',
       clientVersion: 'clawdesk',
@@ -140,6 +152,7 @@ export const devicesCommand: CliCommand = async (argv, io) => {
         password: { type: 'string' },
         profile: { type: 'string' },
         'allow-insecure-private-ws': { type: 'boolean' },
+        'tls-fingerprint': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },

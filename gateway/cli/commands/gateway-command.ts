@@ -3,8 +3,16 @@ import {
   createConfigWithToken,
   generateGatewayToken,
   readOpenClawConfig,
+  requireTlsBeyondLoopback,
   resolveGatewaySettings,
 } from '../../config/gateway-config';
+import { pinnedCertificateVerifier } from '../../remote/tls-pin';
+import {
+  describeFingerprint,
+  GatewayTlsError,
+  loadGatewayTls,
+  type GatewayTlsMaterial,
+} from '../../server/gateway-tls';
 import { gatewayRunExtensions } from '../../node-host/gateway-run-extensions';
 import { startGatewayServer, type LogFn } from '../../server/gateway-server';
 import { recoverInterruptedMigrations } from '../../state/state-migration';
@@ -17,7 +25,12 @@ Runs the OpenClaw-compatible gateway in the foreground, with Clawdesk's exec run
 
 Options:
   --port N                 Port (default: OPENCLAW_GATEWAY_PORT, gateway.port in openclaw.json, or 18789)
-  --bind loopback|lan      Listen on 127.0.0.1 (default) or on all interfaces (needs token or password auth)
+  --bind loopback|lan      Listen on 127.0.0.1 (default) or on all interfaces (needs token or password auth,
+                           and TLS)
+  --tls                    Serve wss:// with the certificate in <state dir>/gateway/tls/ (a self-signed one is
+                           generated there on first use and kept); its fingerprint is printed to pin
+  --tls-cert FILE          Serve wss:// with this certificate (PEM) ...
+  --tls-key FILE           ... and this private key (PEM, unencrypted). Also set by gateway.tls in openclaw.json
   --auth none|token|password
   --token T                Shared token (default: gateway.auth.token in openclaw.json, or OPENCLAW_GATEWAY_TOKEN)
   --password P             Shared password (default: gateway.auth.password, or OPENCLAW_GATEWAY_PASSWORD)
@@ -45,6 +58,9 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
         auth: { type: 'string' },
         token: { type: 'string' },
         password: { type: 'string' },
+        tls: { type: 'boolean', default: false },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         'no-node': { type: 'boolean', default: false },
         'allow-plaintext-keys': { type: 'boolean', default: false },
         'allow-origin': { type: 'string', multiple: true },
@@ -84,9 +100,11 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
     return EXIT_FAILURE;
   }
   let settings;
+  let tls: GatewayTlsMaterial | undefined;
   try {
     const config = await readOpenClawConfig(configPath);
     settings = resolveGatewaySettings(values, io.env, config);
+    requireTlsBeyondLoopback(settings);
     if (settings.auth.mode === 'token' && !settings.auth.token) {
       if (config.exists) {
         throw new ConfigError(
@@ -101,8 +119,12 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
         sources: { ...settings.sources, secret: `generated, saved to ${configPath}` },
       };
     }
+    if (settings.tls)
+      tls = await loadGatewayTls(stateDir, settings.tls, (message) =>
+        io.stderr(`clawdesk gateway: warning: ${message}\n`),
+      );
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof GatewayTlsError) {
       io.stderr(`clawdesk gateway: ${error.message}\n`);
       return EXIT_FAILURE;
     }
@@ -125,6 +147,7 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
       host: settings.host,
       port: settings.port,
       auth: settings.auth,
+      ...(tls ? { tls } : {}),
       allowedOrigins: [...settings.allowedOrigins, ...(values['allow-origin'] ?? [])],
       modules: ext.modules ? await ext.modules({ stateDir, approvalTimeoutMs }) : [],
       alwaysPromptPairing: values['always-prompt-pairing'],
@@ -140,6 +163,16 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
     return EXIT_FAILURE;
   }
   io.stdout(`Clawdesk gateway listening on ${gateway.url}\n`);
+  if (tls) {
+    const { colons, hex } = describeFingerprint(tls.fingerprint);
+    io.stdout(
+      `TLS certificate: ${tls.certPath} (${tls.generated ? 'generated now, self-signed' : `valid to ${tls.validTo}`})\n`,
+    );
+    io.stdout(`TLS fingerprint (SHA-256): ${colons}\n`);
+    io.stdout(
+      `  pin it on the other machine: clawdesk gateways add <name> wss://<this machine>:${gateway.port} --tls-fingerprint ${hex}\n`,
+    );
+  }
   io.stdout(`State dir: ${stateDir}\n`);
   io.stdout(
     `Auth: ${settings.auth.mode} (${settings.sources.auth}${settings.sources.secret ? `; secret from ${settings.sources.secret}` : ''})\n`,
@@ -155,6 +188,10 @@ export const gatewayCommand: CliCommand = async (argv, io) => {
         io,
         gateway,
         allowPlaintextKeys: values['allow-plaintext-keys'],
+        // Its own runner pins the certificate this process just loaded: no trust on first use needed.
+        ...(tls
+          ? { connection: { verifyServerCertificate: pinnedCertificateVerifier(gateway.host, tls.fingerprint) } }
+          : {}),
       });
       io.stdout('Exec runner: connected\n');
     } catch (error) {

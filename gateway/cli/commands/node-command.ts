@@ -1,6 +1,11 @@
 import { loadOrCreateFileIdentity } from '../../node-host/file-identity';
 import { clawdeskDataDir, IdentityNotPersistableError, loadClawdeskIdentity } from '../../identity/clawdesk-identity';
-import { assertTargetTransport, GATEWAY_TARGET_OPTIONS, resolveGatewayTarget } from '../../node-host/gateway-target';
+import {
+  assertTargetTransport,
+  GATEWAY_TARGET_OPTIONS,
+  resolveGatewayTarget,
+  targetConnection,
+} from '../../node-host/gateway-target';
 import { startNodeHost } from '../../node-host/node-host';
 import { EXIT_FAILURE, parseCommandArgs, splitSubcommand, UsageError, type CliCommand } from '../cli-io';
 
@@ -11,6 +16,7 @@ Commands run under <state dir>/exec-approvals.json.
 
 Options:
   --url ws://HOST:PORT   Gateway URL (default: OPENCLAW_GATEWAY_URL, else the local gateway's port)
+  --tls-fingerprint FP   The certificate pin for a wss:// --url (the local gateway's own is found by itself)
   --allow-insecure-private-ws  Allow plaintext ws:// to a private-network host (the token and commands travel
                          unencrypted; wss:// or an SSH tunnel is the safe way)
   --port N               Port of the local gateway (when no URL is given)
@@ -82,6 +88,7 @@ export const nodeCommand: CliCommand = async (argv, io) => {
   try {
     node = await startNodeHost({
       url: target.url,
+      connection: targetConnection(target),
       token: target.token,
       password: target.password,
       identity,

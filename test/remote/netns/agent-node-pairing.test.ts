@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,11 +32,19 @@ import {
  * node's command surface then waits for its own approval (as OpenClaw's gateway does), and an agent turn's exec runs
  * on that node.
  *
- * The "server" namespace runs Clawdesk's gateway (`--bind lan`, token) and the agent; the "laptop" namespace, joined
- * by a veth pair, the second CLI and node. The scripted model listens on the host's end of a veth link to the server,
+ * The "server" namespace runs Clawdesk's gateway (`--bind lan --tls`, token: every client, OpenClaw's included,
+ * pins the certificate it generated) and the agent; the "laptop" namespace, joined by a veth pair, the second CLI and
+ * node. The scripted model listens on the host's end of a veth link to the server,
  * the one address beyond loopback the agent's loopback guard lets it reach. The agent asks nothing (`ask: off`, and
  * the nodes' own policy is full/off): the approval path has its own suites; this one is about pairing.
  */
+
+/** Rewrites the `gateway` section of an openclaw.json the harness wrote (plain JSON). */
+function patchConfig(configPath: string, change: (gateway: Record<string, unknown>) => Record<string, unknown>): void {
+  const config = JSON.parse(readFileSync(configPath, 'utf8'));
+  config.gateway = change(config.gateway ?? {});
+  writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+}
 
 const unavailable = netnsUnavailableReason();
 if (unavailable) console.warn(`\n*** agent node pairing across namespaces NOT RUN: ${unavailable} ***\n`);
@@ -53,6 +61,8 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
   let model: ModelServer;
   let root: string;
   let gateway: NamespacedProcess;
+  /** The SHA-256 the gateway printed for its certificate, which every client here pins. */
+  let fingerprint: string;
   let agent: Agent;
   const nodes: OpenclawProcess[] = [];
   const serverState = () => path.join(root, 'server-state');
@@ -65,9 +75,10 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
       process.execPath,
       [
         path.join(__dirname, 'fixtures', 'server-call.cjs'),
-        `ws://127.0.0.1:${PORT}`,
+        `wss://127.0.0.1:${PORT}`,
         TOKEN,
         JSON.stringify([{ method, params }]),
+        fingerprint,
       ],
       serverEnv(),
     );
@@ -81,7 +92,7 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
     runIn(
       m.server,
       process.execPath,
-      [cli, 'devices', ...args, '--url', `ws://127.0.0.1:${PORT}`, '--token', TOKEN],
+      [cli, 'devices', ...args, '--url', `wss://127.0.0.1:${PORT}`, '--tls-fingerprint', fingerprint, '--token', TOKEN],
       serverEnv(),
     );
 
@@ -92,12 +103,15 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
    */
   const person = async (name: string, ns: string, cliHost: string, nodeHost: string) => {
     const environment = openclawEnv({ tmpDir: path.join(root, name), port: PORT, authMode: 'token', token: TOKEN });
-    Object.assign(environment.env, {
-      OPENCLAW_GATEWAY_TOKEN: TOKEN,
-      OPENCLAW_ALLOW_INSECURE_PRIVATE_WS: '1',
-      PEER_GUARD_ALLOW_HOSTS: m.serverIp,
-    });
-    const cliEnv = { ...environment.env, OPENCLAW_GATEWAY_URL: `ws://${cliHost}:${PORT}` };
+    Object.assign(environment.env, { OPENCLAW_GATEWAY_TOKEN: TOKEN, PEER_GUARD_ALLOW_HOSTS: m.serverIp });
+    // OpenClaw's CLI pins a wss:// OPENCLAW_GATEWAY_URL with gateway.remote.tlsFingerprint (in remote mode).
+    const cliUrl = `wss://${cliHost}:${PORT}`;
+    patchConfig(environment.configPath, (gw) => ({
+      ...gw,
+      mode: 'remote',
+      remote: { url: cliUrl, token: TOKEN, tlsFingerprint: fingerprint },
+    }));
+    const cliEnv = { ...environment.env, OPENCLAW_GATEWAY_URL: cliUrl };
     const deviceId = await ensureOpenclawDeviceIdentity(environment.env);
     const policy = await runOpenclaw(['approvals', 'set', '--stdin'], environment.env, {
       input: NODE_POLICY,
@@ -107,7 +121,9 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
     const run = (args: string[]): Promise<RunResult> => runOpenclaw(args, cliEnv, { netns: ns, timeoutMs: 180_000 });
     const startNode = (displayName: string) => {
       const node = spawnOpenclaw(
-        ['node', 'run', '--host', nodeHost, '--port', String(PORT), '--display-name', displayName],
+        // prettier-ignore
+        ['node', 'run', '--host', nodeHost, '--port', String(PORT), '--tls', '--tls-fingerprint', fingerprint,
+          '--display-name', displayName],
         environment.env,
         { netns: ns },
       );
@@ -185,6 +201,7 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
         'run',
         '--bind',
         'lan',
+        '--tls',
         '--port',
         String(PORT),
         '--token',
@@ -194,7 +211,10 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
       ],
       serverEnv(),
     );
-    await gateway.waitForOutput(/Clawdesk gateway listening/, 120_000);
+    await gateway.waitForOutput(/Clawdesk gateway listening on wss:/, 120_000);
+    const printed = /--tls-fingerprint ([0-9a-f]{64})\n/;
+    await gateway.waitForOutput(printed);
+    fingerprint = printed.exec(gateway.stdout)![1];
     agent = createAgent({
       gatewayPort: PORT,
       authMode: 'token',
@@ -204,6 +224,12 @@ describe.skipIf(Boolean(unavailable))('a device paired as operator runs `opencla
       netns: m.server,
       env: { PEER_GUARD_ALLOW_HOSTS: modelLink.hostIp },
     });
+    // The agent reaches the gateway on loopback; with gateway.tls enabled OpenClaw's client dials wss:// and pins
+    // the certificate at certPath, the one the gateway serves.
+    patchConfig(agent.environment.configPath, (gw) => ({
+      ...gw,
+      tls: { enabled: true, certPath: path.join(serverState(), 'gateway', 'tls', 'gateway-cert.pem') },
+    }));
     await agent.ensureDeviceIdentity();
   }, 300_000);
 

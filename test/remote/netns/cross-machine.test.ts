@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,9 +13,10 @@ import { createTwoMachines, NamespacedProcess, netnsUnavailableReason, runIn, ty
 
 /**
  * Gateways on another machine (issue 15), across network namespaces joined by a veth pair: the "server" runs
- * Clawdesk's gateway (bound to its LAN address, behind a real TLS server for wss://) and a real OpenSSH sshd; the
- * "laptop" runs `clawdesk gateways connect` (the approval client on each saved gateway, the runner on the enabled
- * ones). Everything the laptop does goes through the real CLI in its namespace.
+ * Clawdesk's gateway bound to all its addresses and serving wss:// itself (gateway.tls in its openclaw.json: first a
+ * certificate it generates and keeps, later a swapped one), a second one on loopback only for the SSH tunnel, and a
+ * real OpenSSH sshd; the "laptop" runs `clawdesk gateways connect` (the approval client on each saved gateway, the
+ * runner on the enabled ones). Everything the laptop does goes through the real CLI in its namespace.
  */
 
 const unavailable = netnsUnavailableReason();
@@ -25,59 +27,53 @@ const cli = path.join(repo, 'bin', 'clawdesk.js');
 const node = process.execPath;
 const TOKEN = 'remote-test-token';
 const GATEWAY_PORT = 18789;
-const WSS_PORT = 18443;
+/** The loopback-only gateway the SSH tunnel reaches (a tunnel carries ws://, so its end on the server is plaintext). */
+const TUNNEL_GATEWAY_PORT = 18790;
 
 type Status = { name: string; state: string; approvals: any; runner: any; tunnel?: any };
 
 describe.skipIf(Boolean(unavailable))('gateways on another machine (network namespaces)', () => {
   let m: TwoMachines;
   let root: string;
-  let cert: TestCertificate;
+  /** The fingerprint the server's gateway printed for the certificate it generated (what a person pins). */
+  let serverFingerprint: string;
   let swapped: TestCertificate;
   let serverGateway: NamespacedProcess;
-  let tlsFront: NamespacedProcess;
+  let tunnelGateway: NamespacedProcess;
   let sshd: NamespacedProcess;
   let connect: NamespacedProcess | undefined;
-  const dirs = { server: '', serverHome: '', laptop: '', laptopHome: '', ssh: '' };
+  const dirs = { server: '', serverHome: '', tunnelServer: '', laptop: '', laptopHome: '', ssh: '' };
   const serverEnv = () => ({ PATH: process.env.PATH, HOME: dirs.serverHome, OPENCLAW_STATE_DIR: dirs.server });
   const laptopEnv = () => ({ PATH: process.env.PATH, HOME: dirs.laptopHome, OPENCLAW_STATE_DIR: dirs.laptop });
 
-  const startServerGateway = async () => {
+  /** The server's openclaw.json: LAN bind, token, and gateway.tls (the state dir's own pair unless `certificate`). */
+  const writeServerConfig = (certificate?: TestCertificate) =>
+    writeFileSync(
+      path.join(dirs.server, 'openclaw.json'),
+      JSON.stringify({
+        gateway: {
+          port: GATEWAY_PORT,
+          bind: 'lan',
+          auth: { mode: 'token', token: TOKEN },
+          tls: certificate
+            ? { enabled: true, autoGenerate: false, certPath: certificate.certPath, keyPath: certificate.keyPath }
+            : { enabled: true },
+        },
+      }),
+      { mode: 0o600 },
+    );
+  /** Starts the server's gateway; returns the fingerprint it printed. */
+  const startServerGateway = async (): Promise<string> => {
     serverGateway = new NamespacedProcess(
       m.server,
       node,
-      [
-        cli,
-        'gateway',
-        'run',
-        '--bind',
-        'lan',
-        '--port',
-        String(GATEWAY_PORT),
-        '--token',
-        TOKEN,
-        '--no-node',
-        '--allow-plaintext-keys',
-      ],
+      [cli, 'gateway', 'run', '--no-node', '--allow-plaintext-keys'],
       serverEnv(),
     );
-    await serverGateway.waitForOutput(/Clawdesk gateway listening/, 120_000);
-  };
-  const startTlsFront = async (certificate: TestCertificate) => {
-    tlsFront = new NamespacedProcess(
-      m.server,
-      node,
-      [
-        path.join(__dirname, 'fixtures', 'tls-front.mjs'),
-        certificate.certPath,
-        certificate.keyPath,
-        m.serverIp,
-        String(WSS_PORT),
-        String(GATEWAY_PORT),
-      ],
-      {},
-    );
-    await tlsFront.waitForOutput(/listening/);
+    const printed = /--tls-fingerprint ([0-9a-f]{64})\n/;
+    await serverGateway.waitForOutput(/Clawdesk gateway listening on wss:/, 120_000);
+    await serverGateway.waitForOutput(printed);
+    return printed.exec(serverGateway.stdout)![1];
   };
 
   /** `clawdesk gateways …` on the laptop, in-process: it only writes the laptop's files. */
@@ -121,9 +117,10 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
       node,
       [
         path.join(__dirname, 'fixtures', 'server-call.cjs'),
-        `ws://127.0.0.1:${GATEWAY_PORT}`,
+        `wss://127.0.0.1:${GATEWAY_PORT}`,
         TOKEN,
         JSON.stringify(steps),
+        serverFingerprint,
       ],
       serverEnv(),
     );
@@ -138,10 +135,22 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
       dirs[key] = path.join(root, key);
       mkdirSync(dirs[key], { recursive: true, mode: 0o700 });
     }
-    cert = makeSelfSignedCertificate([m.serverIp]);
     swapped = makeSelfSignedCertificate([m.serverIp]);
-    await startServerGateway();
-    await startTlsFront(cert);
+    writeServerConfig();
+    serverFingerprint = await startServerGateway();
+    // It is the certificate the gateway generated and keeps in its state dir.
+    expect(serverFingerprint).toBe(
+      new X509Certificate(readFileSync(path.join(dirs.server, 'gateway', 'tls', 'gateway-cert.pem'))).fingerprint256
+        .replaceAll(':', '')
+        .toLowerCase(),
+    );
+    tunnelGateway = new NamespacedProcess(
+      m.server,
+      node,
+      [cli, 'gateway', 'run', '--port', String(TUNNEL_GATEWAY_PORT), '--token', TOKEN, '--no-node'],
+      { PATH: process.env.PATH, HOME: dirs.serverHome, OPENCLAW_STATE_DIR: dirs.tunnelServer },
+    );
+    await tunnelGateway.waitForOutput(/Clawdesk gateway listening on ws:\/\/127\.0\.0\.1/, 120_000);
 
     // A real sshd on the server's LAN address, with its own host key and the laptop's client key authorized.
     const ssh = dirs.ssh;
@@ -183,9 +192,8 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
 
   afterAll(async () => {
     await connect?.stop();
-    await Promise.allSettled([sshd?.stop(), tlsFront?.stop(), serverGateway?.stop()]);
+    await Promise.allSettled([sshd?.stop(), tunnelGateway?.stop(), serverGateway?.stop()]);
     m?.dispose();
-    if (cert) disposeCertificate(cert);
     if (swapped) disposeCertificate(swapped);
     if (root) rmSync(root, { recursive: true, force: true });
   });
@@ -198,12 +206,21 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
     const tofu = await runIn(
       m.laptop,
       node,
-      [cli, 'gateways', 'add', 'tofu', `wss://${m.serverIp}:${WSS_PORT}`, '--auth', 'none', '--allow-plaintext-keys'],
+      [
+        cli,
+        'gateways',
+        'add',
+        'tofu',
+        `wss://${m.serverIp}:${GATEWAY_PORT}`,
+        '--auth',
+        'none',
+        '--allow-plaintext-keys',
+      ],
       laptopEnv(),
     );
     expect(tofu.code).toBe(1);
-    expect(tofu.stdout).toContain(formatTlsFingerprint(cert.fingerprint));
-    expect(tofu.stderr).toContain(`--tls-fingerprint ${cert.fingerprint}`);
+    expect(tofu.stdout).toContain(formatTlsFingerprint(serverFingerprint));
+    expect(tofu.stderr).toContain(`--tls-fingerprint ${serverFingerprint}`);
     expect(JSON.parse((await laptopGateways(['list', '--json'])).out).gateways).toEqual([]);
   });
 
@@ -213,11 +230,11 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
         await laptopGateways([
           'add',
           'home',
-          `wss://${m.serverIp}:${WSS_PORT}`,
+          `wss://${m.serverIp}:${GATEWAY_PORT}`,
           '--token',
           TOKEN,
           '--tls-fingerprint',
-          cert.fingerprint,
+          serverFingerprint,
           '--runner',
         ])
       ).code,
@@ -227,7 +244,7 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
         await laptopGateways([
           'add',
           'impostor',
-          `wss://${m.serverIp}:${WSS_PORT}`,
+          `wss://${m.serverIp}:${GATEWAY_PORT}`,
           '--token',
           TOKEN,
           '--tls-fingerprint',
@@ -239,27 +256,31 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
 
     const impostor = await waitState('impostor', (s) => s.state === 'pin-mismatch', 'pin mismatch');
     expect(impostor.approvals.detail).toContain(formatTlsFingerprint(swapped.fingerprint));
-    expect(impostor.approvals.detail).toContain(formatTlsFingerprint(cert.fingerprint));
+    expect(impostor.approvals.detail).toContain(formatTlsFingerprint(serverFingerprint));
 
-    // The TLS front on the server hands the gateway a loopback peer whose Host is the server's private address, which
-    // looks like a container's forwarder: the laptop's operator device may be paired silently there (its shared token
-    // already grants an operator as much), but its runner, a node, waits for the person's explicit approval.
-    await waitState('home', (s) => s.runner.state === 'pairing-required', 'the runner: pairing required');
+    // The laptop reaches the gateway directly over wss://, from its own address: a truly remote peer. Neither its
+    // operator device (the approval client) nor its node (the runner) is paired silently; both wait for the person,
+    // who approves them with the real `clawdesk devices approve` on the server. That CLI finds the local gateway's
+    // wss:// URL and its certificate pin in the server's openclaw.json and state dir by itself (no --url).
+    await waitState(
+      'home',
+      (s) => s.approvals.state === 'pairing-required' && s.runner.state === 'pairing-required',
+      'the approval client and the runner: pairing required',
+    );
+    const devices = (args: string[]) => runIn(m.server, node, [cli, 'devices', ...args], serverEnv());
+    const waiting = await devices(['list', '--json']);
+    expect(waiting.code, waiting.stderr).toBe(0);
+    // One request for the laptop's one device identity, holding both roles (as OpenClaw's gateway files it).
+    const fromLaptop = JSON.parse(waiting.stdout).pending.filter((p: any) => p.remoteIp === m.laptopIp);
+    expect(new Set(fromLaptop.flatMap((p: any) => p.roles ?? [p.role])), waiting.stdout).toEqual(
+      new Set(['operator', 'node']),
+    );
     await waitFor(
       async () => {
-        const list = await runIn(
-          m.server,
-          node,
-          [cli, 'devices', 'list', '--json', '--url', `ws://127.0.0.1:${GATEWAY_PORT}`, '--token', TOKEN],
-          serverEnv(),
-        );
-        for (const p of JSON.parse(list.stdout || '{"pending":[]}').pending ?? []) {
-          const approved = await runIn(
-            m.server,
-            node,
-            [cli, 'devices', 'approve', p.requestId, '--url', `ws://127.0.0.1:${GATEWAY_PORT}`, '--token', TOKEN],
-            serverEnv(),
-          );
+        const list = await devices(['list', '--json']);
+        expect(list.code, list.stderr).toBe(0);
+        for (const p of JSON.parse(list.stdout).pending ?? []) {
+          const approved = await devices(['approve', p.requestId]);
           expect(approved.code, approved.stderr).toBe(0);
         }
         const s = statuses().get('home');
@@ -298,7 +319,8 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
   it('link down, a server restart, link up: the laptop reconnects within the backoff bound', async () => {
     m.setLaptopLink(false);
     await serverGateway.stop();
-    await startServerGateway();
+    // The same certificate after the restart: the pin still holds.
+    expect(await startServerGateway()).toBe(serverFingerprint);
     m.setLaptopLink(true);
     await waitState('home', (s) => s.approvals.state !== 'connected', 'the drop noticed', 60_000);
     await waitState(
@@ -310,9 +332,10 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
   });
 
   it('a certificate swapped after pinning is refused with both fingerprints named', async () => {
-    await tlsFront.stop();
-    await startTlsFront(swapped);
-    // The old connections went with the old front; each role (approval client, runner) meets the new certificate
+    await serverGateway.stop();
+    writeServerConfig(swapped);
+    expect(await startServerGateway()).toBe(swapped.fingerprint);
+    // The old connections went with the old gateway; each role (approval client, runner) meets the new certificate
     // on its own reconnect, so wait until both have been refused, not just the first.
     const home = await waitState(
       'home',
@@ -322,7 +345,7 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
     );
     expect(home.state).toBe('pin-mismatch');
     for (const role of [home.approvals, home.runner]) {
-      expect(role.detail).toContain(formatTlsFingerprint(cert.fingerprint));
+      expect(role.detail).toContain(formatTlsFingerprint(serverFingerprint));
       expect(role.detail).toContain(formatTlsFingerprint(swapped.fingerprint));
     }
     await connect?.stop();
@@ -331,7 +354,7 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
 
   it('SSH: the tunnel comes up with the pinned host key, is refused with an unknown one, and comes back when killed', async () => {
     const key = path.join(dirs.ssh, 'client_key');
-    const base = ['--token', TOKEN, '--ssh-identity', key, '--remote-port', String(GATEWAY_PORT)];
+    const base = ['--token', TOKEN, '--ssh-identity', key, '--remote-port', String(TUNNEL_GATEWAY_PORT)];
     expect(
       (
         await laptopGateways([
