@@ -128,6 +128,8 @@ export interface PendingApprovalView {
   warnings: string[];
   createdAtMs: number;
   expiresAtMs: number;
+  /** A request from a gateway on another machine (its name and address), held in this app's prompt queue. */
+  origin?: { gateway: string; address: string };
 }
 
 export type HistoryDecision = Decision | 'expired' | 'no-decision';
@@ -142,6 +144,8 @@ export interface ApprovalHistoryEntry {
   decision: HistoryDecision;
   /** "you" (this app's prompt), "fallback (askFallback=deny)", or another client's name. */
   decidedBy: string;
+  /** The gateway on another machine that asked (name and address); absent for the local gateway. */
+  gateway?: string;
   requestedAtMs: number;
   resolvedAtMs: number;
 }
@@ -351,7 +355,76 @@ export interface ApprovalPromptView {
   footer: string;
   decisions: Decision[];
   expiresAtMs: number;
+  /**
+   * A request from a saved gateway on another machine (docs/remote-gateways.md): which one, and where it is. Absent
+   * for the local gateway. Shown apart from the request's own rows (Agent, Host): this is who asks, not what it says.
+   */
+  origin?: { gateway: string; address: string };
 }
+
+/** How a saved gateway on another machine is doing (gateway/remote/remote-gateway-service.ts RemoteGatewayState). */
+export type RemoteGatewayStateId =
+  | 'connecting'
+  | 'connected'
+  | 'retrying'
+  | 'pairing-required'
+  | 'auth-failed'
+  | 'pin-mismatch'
+  | 'refused'
+  | 'tunnel-failed'
+  | 'failed'
+  | 'stopped';
+
+/** One gateway on another machine, as the dashboard shows it. No secret is ever part of this. */
+export interface RemoteGatewayView {
+  name: string;
+  /** The wss:// URL, or `ssh user@host → 127.0.0.1:port`. */
+  address: string;
+  transport: 'direct' | 'ssh';
+  primary: boolean;
+  /** Whether Clawdesk's exec runner serves this gateway too (the approval client always connects). */
+  runner: boolean;
+  /** openclaw.json's gateway.mode "remote" block: shown, changed only in openclaw.json. */
+  readOnly: boolean;
+  auth: 'token' | 'password' | 'device-token' | 'none';
+  /** The pinned certificate's SHA-256 (lowercase hex), or that the system's CA store decides. */
+  trust?: { kind: 'pin'; fingerprint: string } | { kind: 'system-ca' } | { kind: 'ssh' } | { kind: 'plaintext' };
+  /** The worse of the approval client's and the runner's states; 'stopped' while the app is not connecting. */
+  state: RemoteGatewayStateId;
+  approvals: { state: RemoteGatewayStateId; detail?: string };
+  runnerState?: { state: RemoteGatewayStateId; detail?: string };
+  /** pairing-required: the request to approve on the gateway's machine, and the command that approves it there. */
+  pairing?: { requestId: string; command: string };
+  /** What happened and what to do, for every state that needs the person (pin-mismatch above all). */
+  problem?: { message: string; fix: string };
+}
+
+export interface RemoteGatewaysView {
+  gateways: RemoteGatewayView[];
+  /** openclaw.json problems (a remote block Clawdesk cannot use as written), and a gateways.json that is damaged. */
+  warnings: string[];
+}
+
+/** What the dashboard sends to save a gateway. The secret goes to the vault and is never sent back. */
+export interface NewRemoteGatewayInput {
+  name: string;
+  /** A wss:// (or loopback ws://) URL, or an SSH target `user@host[:port]`. */
+  url?: string;
+  sshTarget?: string;
+  remotePort?: number;
+  auth: 'token' | 'password' | 'device-token' | 'none';
+  secret?: string;
+  runner: boolean;
+  /** The certificate's SHA-256 read on the gateway machine; without it Clawdesk shows the certificate and asks. */
+  tlsFingerprint?: string;
+  /** Trust the system's CA store instead of a pin. */
+  systemTrust?: boolean;
+}
+
+/** How adding went: saved, or why not (the person said no to the certificate, or bad input), in words. */
+export type AddRemoteGatewayResult =
+  | { saved: true; gateways: RemoteGatewaysView }
+  | { saved: false; reason: 'not-trusted' | 'invalid' | 'unreachable'; message: string; gateways: RemoteGatewaysView };
 
 export type Topic =
   | 'status'
@@ -368,7 +441,9 @@ export type Topic =
   /** OpenClaw's gateway wrote output (getGatewayLog); at most twice a second. */
   | 'gateway-log'
   /** Clawdesk's OpenClaw install changed or an install's progress moved (getOpenclawInstall). */
-  | 'openclaw-install';
+  | 'openclaw-install'
+  /** A gateway on another machine was added, removed or changed state (listRemoteGateways). */
+  | 'gateways';
 
 export interface AppEvent {
   type: 'changed';
@@ -436,6 +511,13 @@ export interface InvokeApi {
   getApprovalPrompt(): Promise<ApprovalPromptView | null>;
   decideApprovalPrompt(promptId: string, decision: Decision): Promise<void>;
   openExternal(url: string): Promise<boolean>;
+  /** The gateways on other machines and their states (docs/remote-gateways.md). */
+  listRemoteGateways(): Promise<RemoteGatewaysView>;
+  /** Saves a gateway; a wss:// one without a fingerprint is pinned only after the person trusts it in a native dialog. */
+  addRemoteGateway(input: NewRemoteGatewayInput): Promise<AddRemoteGatewayResult>;
+  removeRemoteGateway(name: string): Promise<RemoteGatewaysView>;
+  setPrimaryRemoteGateway(name: string): Promise<RemoteGatewaysView>;
+  setRemoteGatewayRunner(name: string, enabled: boolean): Promise<RemoteGatewaysView>;
 }
 
 export type InvokeMethod = keyof InvokeApi;
@@ -478,6 +560,11 @@ export const INVOKE_METHODS = [
   'getApprovalPrompt',
   'decideApprovalPrompt',
   'openExternal',
+  'listRemoteGateways',
+  'addRemoteGateway',
+  'removeRemoteGateway',
+  'setPrimaryRemoteGateway',
+  'setRemoteGatewayRunner',
 ] as const satisfies readonly InvokeMethod[];
 
 type Missing = Exclude<InvokeMethod, (typeof INVOKE_METHODS)[number]>;

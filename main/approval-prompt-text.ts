@@ -61,6 +61,18 @@ export type PromptBuild =
 export const PROMPT_TITLE = 'Allow this command?';
 export const PROMPT_MESSAGE = 'Review the command details before allowing.';
 export const PROMPT_FOOTER = 'This runs on this machine.';
+/** Where a request came from: the local gateway, or a saved gateway on another machine (main/remote-gateways.ts). */
+export interface PromptOrigin {
+  gateway: string;
+  address: string;
+}
+export const remotePromptTitle = (gateway: string) => `Allow this command from the gateway "${gateway}"?`;
+export const REMOTE_PROMPT_FOOTER =
+  'This request comes from a gateway on another machine. The command runs where the Host row says, which is this computer only when it names Clawdesk’s runner here.';
+/** A request from another machine has its own id space: it must never share a local request's prompt or answer. */
+export function promptKey(id: string, origin?: PromptOrigin): string {
+  return origin ? `gateway:${origin.gateway}:${id}` : id;
+}
 export const DECISION_LABELS: Record<Decision, string> = {
   'allow-once': 'Allow once',
   'allow-always': 'Always allow',
@@ -257,6 +269,7 @@ export function buildApprovalPrompt(
   event: ExecApprovalRequested,
   limits: PromptLimits = DEFAULT_PROMPT_LIMITS,
   platform: NodeJS.Platform = process.platform,
+  origin?: PromptOrigin,
 ): PromptBuild {
   const r = event.request ?? {};
   const read = argvOf(event, platform);
@@ -393,11 +406,16 @@ export function buildApprovalPrompt(
         ...safely(() => describeShellTextEffects(raw, effectOptions)),
       ];
 
+  // The gateway's name is checked when it is saved (letters, digits, . _ -); the address is the person's own input,
+  // hardened all the same since openclaw.json may hold anything.
+  const shownOrigin = origin
+    ? { gateway: hardenForDisplay(origin.gateway).text, address: hardenForDisplay(origin.address).text }
+    : undefined;
   return {
     kind: 'prompt',
     view: {
-      promptId: event.id,
-      title: PROMPT_TITLE,
+      promptId: promptKey(event.id, origin),
+      title: shownOrigin ? remotePromptTitle(shownOrigin.gateway) : PROMPT_TITLE,
       message: PROMPT_MESSAGE,
       command: { label: 'Command', text: command.text, flags: command.flags },
       commandSource: argv ? 'argv' : 'agent-text',
@@ -406,9 +424,10 @@ export function buildApprovalPrompt(
       effects: effectLines(effects, limits.maxFieldChars),
       context,
       warnings: [...new Set(warnings)],
-      footer: PROMPT_FOOTER,
+      footer: shownOrigin ? REMOTE_PROMPT_FOOTER : PROMPT_FOOTER,
       decisions: allowedDecisionsOf(r.allowedDecisions),
       expiresAtMs: event.expiresAtMs,
+      ...(shownOrigin ? { origin: shownOrigin } : {}),
     },
   };
 }
@@ -433,7 +452,10 @@ function displayedLines(text: string): number {
  * The time check (an Allow sooner than PROMPT_ALLOW_DELAY_MS counts as too fast) is the presenter's.
  */
 export function toMessageBoxOptions(view: ApprovalPromptView): MessageBoxOptions & { decisions: Decision[] } {
+  // Who asks comes first, on its own line, apart from the request's own rows (Agent, Host) further down.
+  const originLines = view.origin ? [`From the gateway: ${view.origin.gateway} (${view.origin.address})`, ''] : [];
   const detailLines = [
+    ...originLines,
     view.message,
     '',
     `Command (${view.commandSource === 'argv' ? 'computed by Clawdesk from the exact arguments that will run' : 'as the agent wrote it; Clawdesk could not verify it'}):`,
@@ -450,7 +472,12 @@ export function toMessageBoxOptions(view: ApprovalPromptView): MessageBoxOptions
   let decisions = view.decisions;
   if (displayedLines(detail) > MESSAGE_BOX_MAX_LINES) {
     decisions = ['deny'];
-    detail = [MESSAGE_BOX_TOO_LONG, '', ...view.context.map((line) => `${line.label}: ${line.text}`)].join('\n');
+    detail = [
+      ...originLines,
+      MESSAGE_BOX_TOO_LONG,
+      '',
+      ...view.context.map((line) => `${line.label}: ${line.text}`),
+    ].join('\n');
   }
   const denyIndex = decisions.indexOf('deny');
   return {

@@ -1,8 +1,10 @@
 import {
   buildApprovalPrompt,
   DEFAULT_PROMPT_LIMITS,
+  promptKey,
   type ExecApprovalRequested,
   type PromptLimits,
+  type PromptOrigin,
 } from './approval-prompt-text';
 import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type Decision } from '../common/ipc-contract';
 import { PromptQueue } from './prompt-queue';
@@ -27,6 +29,7 @@ export type OutcomeSource =
   | 'unreviewable';
 
 export interface ApprovalOutcome {
+  /** The prompt's id (the request's id, prefixed with its gateway's name for a gateway on another machine). */
   id: string;
   /** null: this app does not decide (resolved elsewhere, or the fallback left it to the gateway). */
   decision: Decision | null;
@@ -58,6 +61,8 @@ export interface ApprovalQueueOptions {
 }
 
 interface Entry {
+  /** promptKey(): the request's id, kept apart per gateway on another machine. */
+  key: string;
   event: ExecApprovalRequested;
   view: ApprovalPromptView;
   settle(outcome: ApprovalOutcome): void;
@@ -95,31 +100,37 @@ export class ApprovalQueue {
     return entry?.showing ? entry.view : undefined;
   }
 
-  /** Queues a request; resolves when it has ended one way or another. The same id twice shares one outcome. */
-  request(event: ExecApprovalRequested): Promise<ApprovalOutcome> {
-    const existing = this.entries.get(event.id);
+  /**
+   * Queues a request; resolves when it has ended one way or another. The same id twice from the same gateway shares
+   * one outcome; `origin` names a gateway on another machine, whose ids never meet another gateway's (a remote
+   * gateway reusing a local request's id must not get the person's answer to that one).
+   */
+  request(event: ExecApprovalRequested, origin?: PromptOrigin): Promise<ApprovalOutcome> {
+    const key = promptKey(event.id, origin);
+    const existing = this.entries.get(key);
     if (existing) return existing.done;
 
-    const built = buildApprovalPrompt(event, this.options.limits ?? DEFAULT_PROMPT_LIMITS);
+    const built = buildApprovalPrompt(event, this.options.limits ?? DEFAULT_PROMPT_LIMITS, undefined, origin);
     if (built.kind === 'deny') {
-      const outcome: ApprovalOutcome = { id: event.id, decision: 'deny', source: 'unreviewable', detail: built.detail };
+      const outcome: ApprovalOutcome = { id: key, decision: 'deny', source: 'unreviewable', detail: built.detail };
       this.options.onOutcome?.(event, outcome);
       return Promise.resolve(outcome);
     }
     const blocker = this.options.blocker();
-    if (blocker !== undefined) return this.fallbackWithoutPrompt(event, blocker);
+    if (blocker !== undefined) return this.fallbackWithoutPrompt(key, event, blocker);
 
     let settle!: (outcome: ApprovalOutcome) => void;
     const done = new Promise<ApprovalOutcome>((resolve) => (settle = resolve));
-    const entry: Entry = { event, view: built.view, settle, done, showing: false };
-    this.entries.set(event.id, entry);
+    const entry: Entry = { key, event, view: built.view, settle, done, showing: false };
+    this.entries.set(key, entry);
 
-    const untilExpiry = event.expiresAtMs - this.now();
+    // No usable expiry (a hostile or broken gateway): only the prompt timeout bounds it.
+    const untilExpiry = Number.isFinite(event.expiresAtMs) ? event.expiresAtMs - this.now() : Number.POSITIVE_INFINITY;
     const promptTimeout = this.options.promptTimeoutMs ?? Number.POSITIVE_INFINITY;
     const timeout = Math.max(0, Math.min(promptTimeout, untilExpiry));
     // Expiry first (or already past, e.g. queued late on a loaded machine): the gateway decides, not askFallback.
     const expiresFirst = untilExpiry <= promptTimeout;
-    if (Number.isFinite(timeout)) entry.timer = setTimeout(() => void this.onTimeout(event.id, expiresFirst), timeout);
+    if (Number.isFinite(timeout)) entry.timer = setTimeout(() => void this.onTimeout(key, expiresFirst), timeout);
 
     this.prompts.add(entry);
     this.options.onChange?.();
@@ -165,9 +176,9 @@ export class ApprovalQueue {
   /** Ends everything (app quitting): open prompts close and their requests fall back. */
   async dispose(): Promise<void> {
     for (const entry of [...this.prompts.list()]) {
-      if (this.entries.get(entry.event.id) === entry)
+      if (this.entries.get(entry.key) === entry)
         this.finish(entry, {
-          id: entry.event.id,
+          id: entry.key,
           decision: await this.options.fallback(entry.event, 'disabled'),
           source: 'fallback',
           detail: 'app closing',
@@ -176,11 +187,12 @@ export class ApprovalQueue {
   }
 
   private async fallbackWithoutPrompt(
+    key: string,
     event: ExecApprovalRequested,
     reason: 'timeout' | PresentBlocker,
   ): Promise<ApprovalOutcome> {
     const outcome: ApprovalOutcome = {
-      id: event.id,
+      id: key,
       decision: await this.options.fallback(event, reason),
       source: 'fallback',
       detail: reason,
@@ -209,9 +221,9 @@ export class ApprovalQueue {
   }
 
   private finish(entry: Entry, outcome: ApprovalOutcome): void {
-    if (this.entries.get(entry.event.id) !== entry) return;
+    if (this.entries.get(entry.key) !== entry) return;
     this.remove(entry);
-    this.entries.delete(entry.event.id);
+    this.entries.delete(entry.key);
     entry.settle(outcome);
     this.options.onOutcome?.(entry.event, outcome);
     this.options.onChange?.();
@@ -219,7 +231,7 @@ export class ApprovalQueue {
 
   /** The head of the queue: askFallback when it cannot be shown now, else its prompt until it ends. */
   private async show(entry: Entry, signal: AbortSignal): Promise<void> {
-    const id = entry.event.id;
+    const id = entry.key;
     const blocker = this.options.blocker();
     if (blocker !== undefined) {
       this.remove(entry);

@@ -20,6 +20,7 @@ import type { StartAtLogin } from './start-at-login';
 import { isVettedExternalUrl } from './window-security';
 import type { Appearance } from './appearance';
 import type { AppNotices } from './app-notices';
+import type { RemoteGateways } from './remote-gateways';
 
 export interface DashboardIpcDeps {
   ipcMain: IpcMainLike;
@@ -38,6 +39,7 @@ export interface DashboardIpcDeps {
   keyStorageConsent: KeyStorageConsent;
   controlUi?: ControlUiOpener;
   openclawInstall?: OpenclawInstallService;
+  remoteGateways?: RemoteGateways;
   isOwnWebContents(id: number): boolean;
   broadcast(topics: Topic[]): void;
 }
@@ -94,6 +96,7 @@ export function setupDashboardIpc(deps: DashboardIpcDeps): DashboardService {
       await deps.shell.openExternal(url);
       return true;
     },
+    remoteGateways: deps.remoteGateways,
     notify: deps.broadcast,
   });
   registerIpcHandlers({

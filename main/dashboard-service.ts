@@ -26,6 +26,10 @@ import type {
   SecretsView,
   StateView,
   ThemeChoice,
+  AddRemoteGatewayResult,
+  NewRemoteGatewayInput,
+  RemoteGatewaysView,
+  Topic,
 } from '../common/ipc-contract';
 import type { LogBuffer } from './log-buffer';
 import type { OpenclawInstallService } from './openclaw-install';
@@ -78,12 +82,16 @@ export interface DashboardDeps {
   /** Asks the user to accept a 0600 key file (main/key-storage-consent.ts). */
   acceptPlaintextKeyStorage(): Promise<KeyStorageDecisionView>;
   openExternal(url: string): Promise<boolean>;
+  /** The gateways on other machines (main/remote-gateways.ts); absent in tests that do not drive them. */
+  remoteGateways?: {
+    view(): Promise<RemoteGatewaysView>;
+    add(input: NewRemoteGatewayInput): Promise<AddRemoteGatewayResult>;
+    remove(name: string): Promise<RemoteGatewaysView>;
+    setPrimary(name: string): Promise<RemoteGatewaysView>;
+    setRunner(name: string, enabled: boolean): Promise<RemoteGatewaysView>;
+  };
   /** Tells open windows something changed. */
-  notify?(
-    topics: Array<
-      'status' | 'approvals' | 'devices' | 'nodes' | 'history' | 'policy' | 'state' | 'logs' | 'prompt' | 'migration'
-    >,
-  ): void;
+  notify?(topics: Array<Exclude<Topic, 'gateway-log' | 'openclaw-install'>>): void;
 }
 
 const NO_OPENCLAW_INSTALL: OpenclawInstallView = {
@@ -374,16 +382,26 @@ export class DashboardService implements InvokeApi {
       const list = (
         Array.isArray(result) ? result : ((result as { approvals?: unknown[] })?.approvals ?? [])
       ) as ExecApprovalRequested[];
-      return list.filter((e) => e && typeof e.id === 'string').map(toPendingApproval);
+      // Requests from gateways on other machines are not the local gateway's to list: this app's queue holds them.
+      return [...list.filter((e) => e && typeof e.id === 'string').map(toPendingApproval), ...this.heldApprovals(true)];
     }
-    return this.deps.approvals.pending().map((view) => ({
-      id: view.promptId,
-      command: view.command.text,
-      allowedDecisions: view.decisions,
-      warnings: view.warnings,
-      createdAtMs: 0,
-      expiresAtMs: view.expiresAtMs,
-    }));
+    return this.heldApprovals(false);
+  }
+
+  /** The prompts this app's queue holds (all of them, or only those from gateways on other machines). */
+  private heldApprovals(remoteOnly: boolean): PendingApprovalView[] {
+    return this.deps.approvals
+      .pending()
+      .filter((view) => !remoteOnly || view.origin)
+      .map((view) => ({
+        id: view.promptId,
+        command: view.command.text,
+        allowedDecisions: view.decisions,
+        warnings: view.warnings,
+        createdAtMs: 0,
+        expiresAtMs: view.expiresAtMs,
+        ...(view.origin ? { origin: view.origin } : {}),
+      }));
   }
 
   async resolveApproval(id: string, decision: Decision): Promise<void> {
@@ -525,6 +543,40 @@ export class DashboardService implements InvokeApi {
 
   async openExternal(url: string): Promise<boolean> {
     return this.deps.openExternal(url);
+  }
+
+  private remote(): NonNullable<DashboardDeps['remoteGateways']> {
+    if (!this.deps.remoteGateways) throw new Error('This build does not connect to gateways on other machines.');
+    return this.deps.remoteGateways;
+  }
+
+  async listRemoteGateways(): Promise<RemoteGatewaysView> {
+    return this.deps.remoteGateways?.view() ?? { gateways: [], warnings: [] };
+  }
+
+  /** The secret in `input` goes to the vault; what comes back is the list, which never holds one. */
+  async addRemoteGateway(input: NewRemoteGatewayInput): Promise<AddRemoteGatewayResult> {
+    const result = await this.remote().add(input);
+    if (result.saved) this.deps.notify?.(['gateways', 'status']);
+    return result;
+  }
+
+  async removeRemoteGateway(name: string): Promise<RemoteGatewaysView> {
+    const view = await this.remote().remove(name);
+    this.deps.notify?.(['gateways', 'status']);
+    return view;
+  }
+
+  async setPrimaryRemoteGateway(name: string): Promise<RemoteGatewaysView> {
+    const view = await this.remote().setPrimary(name);
+    this.deps.notify?.(['gateways']);
+    return view;
+  }
+
+  async setRemoteGatewayRunner(name: string, enabled: boolean): Promise<RemoteGatewaysView> {
+    const view = await this.remote().setRunner(name, enabled);
+    this.deps.notify?.(['gateways', 'status']);
+    return view;
   }
 }
 

@@ -7,11 +7,13 @@ import {
 import type { Approver } from '../gateway/approvals/approver';
 import { createExecModules } from '../gateway/approvals/exec-modules';
 import { startOwnClients, trustOwnClients } from '../gateway/node-host/own-clients';
-import { connectGateway, type GatewaySession } from '../gateway/client/gateway-client';
+import { connectGateway, type GatewayClientOptions, type GatewaySession } from '../gateway/client/gateway-client';
 import type { NodeHostHandle } from '../gateway/node-host/node-host';
 import { clawdeskDataDir, loadClawdeskIdentity, type ClawdeskIdentity } from '../gateway/identity/clawdesk-identity';
 import { CLI_DEFAULT_OPERATOR_SCOPES } from '../gateway/protocol/scopes';
 import { startGatewayServer, type RunningGateway } from '../gateway/server/gateway-server';
+import { loadGatewayTls, localGatewayTlsFingerprint, type GatewayTlsRequest } from '../gateway/server/gateway-tls';
+import { pinnedCertificateVerifier } from '../gateway/remote/tls-pin';
 import { attachClawdesk, type ClawdeskAttachment } from '../gateway/openclaw/attach';
 import { ControlUiError, type ControlUiLink } from '../gateway/openclaw/control-ui';
 import { GATEWAY_MODE_LABELS, type GatewayMode } from '../gateway/openclaw/discovery';
@@ -46,6 +48,13 @@ export interface GatewayControllerOptions {
   /** The shared secret for the embedded gateway, or for attaching to one configured in openclaw.json. */
   token?: string;
   password?: string;
+  /**
+   * openclaw.json's `gateway.tls` (built-in and external modes): the embedded gateway serves wss:// with it, and a
+   * gateway already on the port is reached over wss:// pinned to the state dir's certificate.
+   */
+  tls?: GatewayTlsRequest;
+  /** `gateway.tls` could not be read: those modes stop with this instead of serving or trusting plaintext. */
+  tlsProblem?: string;
   approver: Approver;
   /**
    * Clawdesk's device identity (keychain, then safeStorage). Defaults to the keychain without safeStorage; the app
@@ -113,7 +122,13 @@ export class GatewayController {
   private embedded?: RunningGateway;
   private supervisor?: OpenclawSupervisor;
   private attachment?: ClawdeskAttachment;
-  private credentials?: { url: string; token?: string; password?: string };
+  private credentials?: {
+    url: string;
+    token?: string;
+    password?: string;
+    /** The certificate pin of a wss:// gateway (gateway.tls). */
+    connection?: Pick<GatewayClientOptions, 'verifyServerCertificate'>;
+  };
   private ownerView?: OwnerView;
   private detail?: string;
   private fix?: string;
@@ -222,6 +237,11 @@ export class GatewayController {
           deviceId: this.identity.signer.deviceId,
         }
       : undefined;
+  }
+
+  /** The same identity the runner presents (loaded once): the gateways on other machines use it too. */
+  deviceIdentity(): Promise<ClawdeskIdentity> {
+    return this.loadIdentity();
   }
 
   private async loadIdentity(): Promise<ClawdeskIdentity> {
@@ -432,13 +452,37 @@ export class GatewayController {
 
   // --- OpenClaw (external) -------------------------------------------------------------------------------------
 
+  /**
+   * Under gateway.tls a gateway already on the port is only ever taken for one over wss:// with the state dir's
+   * certificate; with no certificate there (null) nothing on the port is trusted. Without gateway.tls: plain ws://.
+   */
+  private async tlsProbe(): Promise<{ tlsFingerprint?: string | null }> {
+    const tls = this.options.tls;
+    if (!tls) return {};
+    const certificate = tls.certPath ? { certPath: tls.certPath } : {};
+    const pin = await localGatewayTlsFingerprint(this.options.stateDir, { enabled: true, ...certificate });
+    return { tlsFingerprint: pin ?? null };
+  }
+
+  /** A malformed gateway.tls stops the modes that read it: neither plaintext served nor a gateway trusted on a guess. */
+  private refuseOnTlsProblem(): boolean {
+    const problem = this.options.tlsProblem;
+    if (!problem) return false;
+    this.options.log('error', `gateway.tls: ${problem}`);
+    this.setState('error', problem, { fix: 'Correct gateway.tls in openclaw.json, then choose Start gateway.' });
+    return true;
+  }
+
   private async startExternal(): Promise<void> {
     const { log } = this.options;
+    if (this.refuseOnTlsProblem()) return;
     this.setState('starting', undefined, { detail: `looking for OpenClaw's gateway on port ${this.options.port}` });
+    const probeTls = await this.tlsProbe();
     const decision = await decideOwnership({
       port: this.options.port,
       host: this.options.host,
       timeoutMs: this.options.probeTimeoutMs,
+      ...probeTls,
     });
     if (decision.mode !== 'attach') {
       const reason =
@@ -454,13 +498,15 @@ export class GatewayController {
     }
     this.decision = decision;
     this.url = decision.url;
-    this.credentials = { url: decision.url, token: this.options.token, password: this.options.password };
+    const connection = pinnedConnection(probeTls.tlsFingerprint);
+    this.credentials = { url: decision.url, token: this.options.token, password: this.options.password, connection };
     try {
       const identity = (await this.loadIdentity()).signer;
       this.attachment = await attachClawdesk({
         url: decision.url,
         token: this.options.token,
         password: this.options.password,
+        connection,
         identity,
         stateDir: this.runnerStateDir(),
         approver: this.options.approver,
@@ -488,6 +534,7 @@ export class GatewayController {
       url: creds.url,
       token: creds.token,
       password: creds.password,
+      ...creds.connection,
       scopes: [...CLI_DEFAULT_OPERATOR_SCOPES],
       displayName: 'Clawdesk dashboard',
       connectTimeoutMs: 10_000,
@@ -507,12 +554,15 @@ export class GatewayController {
 
   private async startBuiltin(): Promise<void> {
     const { log } = this.options;
+    if (this.refuseOnTlsProblem()) return;
     this.setState('starting');
     try {
+      const probeTls = await this.tlsProbe();
       this.decision = await decideOwnership({
         port: this.options.port,
         host: this.options.host,
         timeoutMs: this.options.probeTimeoutMs,
+        ...probeTls,
       });
       if (this.decision.mode === 'blocked') {
         log('error', this.decision.reason);
@@ -520,6 +570,7 @@ export class GatewayController {
         return;
       }
       const nodeIdentity = (await this.loadIdentity()).signer;
+      let connection = pinnedConnection(probeTls.tlsFingerprint);
       if (this.decision.mode === 'embed') {
         // Never auth "none": loopback clients then get no scopes and approvals have no route
         // (docs/desktop-app.md § What happens at start; docs/protocol.md § Auth modes).
@@ -530,6 +581,11 @@ export class GatewayController {
           // then): it ends just after the window, so the node's allowlist decides now, not in OpenClaw's 30 min.
           maxTimeoutMs: (this.options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS) + APPROVAL_EXPIRY_MARGIN_MS,
         });
+        // gateway.tls: served with the state dir's (or the configured) certificate, generated on first use.
+        const tls = this.options.tls
+          ? await loadGatewayTls(this.options.stateDir, this.options.tls, (message) => log('warn', message))
+          : undefined;
+        connection = pinnedConnection(tls?.fingerprint);
         this.embedded = await startGatewayServer({
           port: this.options.port,
           host: this.options.host ?? '127.0.0.1',
@@ -537,9 +593,11 @@ export class GatewayController {
           auth: this.options.token
             ? { mode: 'token', token: this.options.token }
             : { mode: 'password', password: this.options.password },
+          ...(tls ? { tls } : {}),
           modules: exec.modules,
           log: (level, message, fields) => log(level, message, fields),
         });
+        if (tls) log('info', `serving wss:// (gateway.tls), certificate SHA-256 ${tls.fingerprint}`);
         await trustOwnClients(this.embedded.pairing, exec, nodeIdentity);
         this.url = this.embedded.url;
       } else {
@@ -554,6 +612,7 @@ export class GatewayController {
       const own = await startOwnClients({
         url,
         ...auth,
+        connection,
         identity: nodeIdentity,
         stateDir: this.options.stateDir,
         displayName: 'Clawdesk',
@@ -569,7 +628,7 @@ export class GatewayController {
       });
       this.approvals = own.approvals;
       this.node = own.node;
-      this.credentials = { url, ...auth };
+      this.credentials = { url, ...auth, connection };
       await this.connectOperator();
       this.setState(this.decision.mode === 'embed' ? 'running' : 'attached');
     } catch (error) {
@@ -613,4 +672,9 @@ export class GatewayController {
     this.decision = undefined;
     this.setState('stopped');
   }
+}
+
+/** The client options that accept only the certificate with this SHA-256 (none for plain ws://). */
+function pinnedConnection(fingerprint: string | null | undefined) {
+  return fingerprint ? { verifyServerCertificate: pinnedCertificateVerifier('127.0.0.1', fingerprint) } : undefined;
 }

@@ -41,7 +41,7 @@ export interface AppGateway {
 }
 
 export async function setupGateway(deps: GatewayDeps): Promise<AppGateway> {
-  const { target, port, token } = deps.gatewayTarget;
+  const { target, port, token, tls, tlsProblem } = deps.gatewayTarget;
   const { log } = deps;
   const { dataDir } = deps;
   // The user's answer to "keep the key in a file readable only by me?", remembered across restarts.
@@ -91,6 +91,8 @@ export async function setupGateway(deps: GatewayDeps): Promise<AppGateway> {
       }),
     token,
     password: target.password,
+    ...(tls ? { tls } : {}),
+    ...(tlsProblem ? { tlsProblem } : {}),
     approver: new NativeApprover(deps.queue),
     log,
     onChange: () => {

@@ -20,7 +20,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { clawdeskDataDir } from '../gateway/identity/clawdesk-identity';
-import { vaultExists } from '../gateway/secrets/secret-store';
+import { openSecretStore, vaultExists } from '../gateway/secrets/secret-store';
+import { currentPathEnvironment, resolveConfigPath } from '../gateway/state/state-paths';
 import { APP_ID, APP_SCHEME, PRODUCT_NAME } from './app-identity';
 import { AppNotices } from './app-notices';
 import { setupAppProtocol } from './app-protocol';
@@ -41,7 +42,9 @@ import { LogBuffer } from './log-buffer';
 import { createMainTranslator, matchMainLocale } from './main-i18n';
 import { createMainLog } from './main-log';
 import { setupPairing } from './pairing';
+import { NativeApprover } from './native-approver';
 import { PresenceMonitor } from './presence';
+import { setupRemoteGateways } from './remote-gateways';
 import { sessionBusNameHasOwner } from './session-bus';
 import { setupShutdown } from './shutdown';
 import { setupStartAtLogin } from './start-at-login';
@@ -153,6 +156,32 @@ async function start(): Promise<void> {
     },
     log,
   });
+  // Gateways on other machines: their requests come through the same prompt, notifications and history.
+  const remoteGateways = setupRemoteGateways({
+    dataDir,
+    stateDir,
+    configPath: resolveConfigPath(currentPathEnvironment(), stateDir),
+    env: process.env,
+    openSecrets: () =>
+      openSecretStore({
+        dir: dataDir,
+        safeStorage,
+        allowPlaintextFallback: keyStorage.plaintextKeyFileAccepted(dataDir),
+      }),
+    identity: () => controller.deviceIdentity(),
+    approver: new NativeApprover(queue),
+    recordHistory: (entry) =>
+      void history.record(entry).then(
+        () => windows.broadcast(['history']),
+        (error: Error) => log('error', `could not record approval ${entry.id} in the history: ${error.message}`),
+      ),
+    dialog,
+    onChange: () => {
+      refresh();
+      windows.broadcast(['gateways']);
+    },
+    log,
+  });
   const startAtLogin = setupStartAtLogin({
     app,
     platform,
@@ -202,8 +231,9 @@ async function start(): Promise<void> {
       settings: keyStorage,
       identity: () => controller.identityStatus(),
       vaultExists,
-      reloadIdentity: () => controller.reloadIdentity(),
+      reloadIdentity: () => controller.reloadIdentity().then(() => remoteGateways.restart()),
     }),
+    remoteGateways,
     isOwnWebContents: windows.isOwnWebContents,
     broadcast: windows.broadcast,
   });
@@ -261,6 +291,12 @@ async function start(): Promise<void> {
       mode: gatewayModes.trayMode(controller),
       update: autoUpdate.trayView(),
       notices: notices.list().length,
+      remoteGateways: remoteGateways.statuses().map((g) => ({
+        name: g.name,
+        state: g.state,
+        pairingRequestId:
+          g.approvals.pairingRequestId ?? (g.runner.state !== 'disabled' ? g.runner.pairingRequestId : undefined),
+      })),
     }),
   });
   refresh();
@@ -271,7 +307,9 @@ async function start(): Promise<void> {
     BrowserWindow,
     preloadPath,
     drainPrompts: () => queue.dispose(),
-    stopGateway: () => controller.stop(),
+    stopGateway: async () => {
+      await Promise.allSettled([controller.stop(), remoteGateways.stop()]);
+    },
     onQuitting: () => {
       dashboard.quitting();
       dashboard.trayHost.stop();
@@ -282,8 +320,12 @@ async function start(): Promise<void> {
   // Before the gateway: without a tray the window must appear even if the gateway takes long or fails.
   await dashboard.trayHost.start();
   gatewayModes.watchPower(powerMonitor, controller);
+  // Every gateway on another machine waiting out a backoff from before the sleep tries again now.
+  powerMonitor.on('resume', () => remoteGateways.reconnectNow('resumed from sleep'));
   await gatewayModes.chooseAtStart(controller);
   await controller.start();
   logs.add('app', 'info', `gateway: ${controller.status().state} (${controller.status().owner.description})`);
+  // After the local gateway: the device identity is loaded by then, once, for both.
+  void remoteGateways.start().catch((error: Error) => log('error', `remote gateways: ${error.message}`));
   autoUpdate.start();
 }

@@ -1,7 +1,14 @@
 import type { TrayIconSpec } from './icon-art';
 import type { MenuItemOptions } from './electron-facades';
 import { englishMain, type MainTranslate } from './main-i18n';
-import type { GatewayState, OwnerView } from '../common/ipc-contract';
+import type { GatewayState, OwnerView, RemoteGatewayStateId } from '../common/ipc-contract';
+
+/** A gateway on another machine, as the tray shows it (main/remote-gateways.ts). */
+export interface TrayRemoteGateway {
+  name: string;
+  state: RemoteGatewayStateId;
+  pairingRequestId?: string;
+}
 
 /** Everything the tray shows, derived from app state; pure so the rules are tested without Electron. */
 export interface TrayInputs {
@@ -22,6 +29,8 @@ export interface TrayInputs {
   notices?: number;
   /** The updater (main/auto-update.ts); absent, the menu has no update items. */
   update?: TrayUpdateView;
+  /** The saved gateways on other machines, one menu line each. */
+  remoteGateways?: TrayRemoteGateway[];
 }
 
 export interface TrayUpdateView {
@@ -77,12 +86,44 @@ export function gatewaySummary(inputs: TrayInputs, t: MainTranslate = englishMai
   }
 }
 
+const REMOTE_STATE_KEYS = {
+  connecting: 'remote.connecting',
+  connected: 'remote.connected',
+  retrying: 'remote.retrying',
+  'pairing-required': 'remote.pairingRequired',
+  'auth-failed': 'remote.authFailed',
+  'pin-mismatch': 'remote.pinMismatch',
+  refused: 'remote.refused',
+  'tunnel-failed': 'remote.tunnelFailed',
+  failed: 'remote.failed',
+  stopped: 'remote.stopped',
+} as const satisfies Record<RemoteGatewayStateId, string>;
+
+/** States the person has to do something about (the tooltip counts them). */
+const REMOTE_NEEDS_PERSON: ReadonlySet<RemoteGatewayStateId> = new Set([
+  'pairing-required',
+  'auth-failed',
+  'pin-mismatch',
+  'refused',
+  'tunnel-failed',
+  'failed',
+]);
+
+/** "home — connected", "vps — waiting for pairing approval (request 3f2a9c1e…)", "office — certificate changed!". */
+export function remoteGatewayLine(gateway: TrayRemoteGateway, t: MainTranslate = englishMain): string {
+  const id = gateway.pairingRequestId ?? '';
+  const request = id.length > 8 ? `${id.slice(0, 8)}…` : id || '…';
+  return t(REMOTE_STATE_KEYS[gateway.state] ?? 'remote.failed', { name: gateway.name, request });
+}
+
 /** One line; OS tooltips truncate (Windows at 127 characters), so it is kept short. */
 export function trayTooltip(inputs: TrayInputs, t: MainTranslate = englishMain): string {
   const parts = [`Clawdesk: ${gatewaySummary(inputs, t)}`];
   if (inputs.pendingApprovals.length > 0) parts.push(t('tooltip.approvals', { count: inputs.pendingApprovals.length }));
   if (inputs.pendingPairings.length > 0) parts.push(t('tooltip.pairings', { count: inputs.pendingPairings.length }));
   if (inputs.notices) parts.push(t('tooltip.notices', { count: inputs.notices }));
+  const remoteProblems = (inputs.remoteGateways ?? []).filter((g) => REMOTE_NEEDS_PERSON.has(g.state)).length;
+  if (remoteProblems) parts.push(t('tooltip.remoteProblems', { count: remoteProblems }));
   const line = parts.join(' · ').replace(/[\r\n]+/g, ' ');
   return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }
@@ -136,6 +177,24 @@ function updateItems(update: TrayUpdateView | undefined, actions: TrayActions, t
   ];
 }
 
+/** A heading, then a line per gateway on another machine; each opens the dashboard, which says what to do. */
+function remoteItems(gateways: TrayRemoteGateway[], actions: TrayActions, t: MainTranslate): MenuItemOptions[] {
+  if (gateways.length === 0) return [];
+  return [
+    { type: 'separator' },
+    { id: 'remote-header', label: t('remote.header'), enabled: false },
+    ...listed(
+      gateways.map((g) => ({
+        id: `remote-${g.name}`,
+        label: remoteGatewayLine(g, t),
+        click: () => actions.openDashboard(),
+      })),
+      actions,
+      t,
+    ),
+  ];
+}
+
 export function trayMenu(inputs: TrayInputs, actions: TrayActions, t: MainTranslate = englishMain): MenuItemOptions[] {
   const embedded = inputs.owner.kind === 'clawdesk' || inputs.owner.kind === 'none';
   const running = inputs.gateway === 'running' || inputs.gateway === 'starting' || inputs.gateway === 'degraded';
@@ -183,6 +242,7 @@ export function trayMenu(inputs: TrayInputs, actions: TrayActions, t: MainTransl
     ...(inputs.owner.kind === 'other-process'
       ? [{ id: 'owner', label: t('menu.owner', { owner: inputs.owner.description }), enabled: false }]
       : []),
+    ...remoteItems(inputs.remoteGateways ?? [], actions, t),
     { type: 'separator' },
     {
       id: 'approvals',

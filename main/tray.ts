@@ -6,7 +6,7 @@ import type { MenuFactory, NativeImageFactory, TrayLike } from './electron-facad
 import type { GatewayStatusView } from './gateway-controller';
 import type { PairingRequest } from './pairing-prompts';
 import { TrayController } from './tray-controller';
-import type { TrayActions, TrayInputs } from './tray-model';
+import type { TrayActions, TrayInputs, TrayRemoteGateway } from './tray-model';
 
 export interface TrayState {
   gateway: GatewayStatusView;
@@ -16,6 +16,7 @@ export interface TrayState {
   mode?: TrayInputs['mode'];
   update?: TrayInputs['update'];
   notices?: number;
+  remoteGateways?: TrayRemoteGateway[];
 }
 
 const shorten = (text: string) => (text.length > 60 ? `${text.slice(0, 59)}…` : text);
@@ -44,6 +45,7 @@ export function trayInputs(state: TrayState): TrayInputs {
     startAtLogin: state.startAtLogin,
     notices: state.notices,
     update: state.update,
+    remoteGateways: state.remoteGateways,
   };
 }
 

@@ -141,6 +141,21 @@ export function renderPrompt(root: HTMLElement, api: ClawdeskApi, view: Approval
       'main',
       { className: 'prompt', 'aria-labelledby': 'prompt-title', 'aria-describedby': 'prompt-message' },
       h('h1', { id: 'prompt-title' }, view.title),
+      // Who asks, apart from what the request says about itself (Agent, Host): a gateway on another machine.
+      view.origin
+        ? h(
+            'section',
+            { className: 'prompt-origin', 'aria-labelledby': 'prompt-origin-h', 'data-testid': 'prompt-origin' },
+            h('h2', { id: 'prompt-origin-h' }, t('prompt.gateway')),
+            h(
+              'p',
+              {},
+              h('bdi', { className: 'origin-name' }, view.origin.gateway),
+              ' · ',
+              h('bdi', { dir: 'ltr', className: 'origin-address' }, view.origin.address),
+            ),
+          )
+        : null,
       h('p', { id: 'prompt-message' }, view.message),
       h('h2', {}, t('prompt.command')),
       h(

@@ -12,6 +12,8 @@ import type {
   PendingDeviceView,
   PolicyPreset,
   PolicyTriple,
+  RemoteGatewayStateId,
+  RemoteGatewayView,
   SecretsView,
   Topic,
 } from '../common/ipc-contract';
@@ -81,6 +83,18 @@ function approvalCard(p: PendingApprovalView, { api, act }: ViewContext): HTMLEl
     'li',
     { className: 'card approval-card' },
     h('div', { className: 'card-kicker' }, icon('terminal'), h('span', {}, t('card.approvalKicker'))),
+    // Who asks, before what: a gateway on another machine is named on every one of its requests.
+    p.origin
+      ? h(
+          'p',
+          { className: 'card-origin', 'data-testid': 'approval-origin' },
+          t('card.fromGateway'),
+          ' ',
+          h('bdi', {}, p.origin.gateway),
+          ' · ',
+          h('bdi', { dir: 'ltr' }, p.origin.address),
+        )
+      : null,
     h(
       'pre',
       { className: 'command', tabindex: 0, 'aria-label': t('card.command'), dir: 'ltr' },
@@ -203,13 +217,14 @@ export function cleanError(error: unknown): string {
 /** The overview: what needs the person first (approvals, pairings), then gateway and node health, then recent activity. */
 export const statusView: View = async (ctx) => {
   const { api, act } = ctx;
-  const [s, pending, devices, nodes, recent, openclaw] = await Promise.all([
+  const [s, pending, devices, nodes, recent, openclaw, remote] = await Promise.all([
     api.getStatus(),
     attempt(() => api.listPendingApprovals()),
     attempt(() => api.listDevices()),
     attempt(() => api.listNodes()),
     attempt(() => api.queryApprovalHistory({ limit: 5 })),
     attempt(() => api.getOpenclawInstall()),
+    attempt(() => api.listRemoteGateways()),
   ]);
   const owned = s.gateway.owner.kind === 'clawdesk' || s.gateway.owner.kind === 'none';
   const running = s.gateway.state === 'running' || s.gateway.state === 'starting' || s.gateway.state === 'degraded';
@@ -218,6 +233,8 @@ export const statusView: View = async (ctx) => {
     ...(pending.ok ? pending.value.map((p) => approvalCard(p, ctx)) : []),
     ...(devices.ok ? devices.value.pending.map((p) => pairingCard(p, ctx)) : []),
     ...s.notices.map((n) => noticeCard(n, ctx)),
+    // A changed certificate is never something to wait out: it leads, with what to do.
+    ...(remote.ok ? remote.value.gateways.filter((g) => g.state === 'pin-mismatch').map(pinMismatchCard) : []),
   ];
   const connected = nodes.ok ? nodes.value.filter((n) => n.connected) : [];
   return h(
@@ -1198,6 +1215,220 @@ export const supportView: View = async ({ api, act }) =>
     ),
   );
 
+/** How a gateway on another machine is doing, as a select key (ICU keys have no hyphens). */
+const REMOTE_STATE_KEY: Record<RemoteGatewayStateId, string> = {
+  connecting: 'connecting',
+  connected: 'connected',
+  retrying: 'retrying',
+  'pairing-required': 'pairingRequired',
+  'auth-failed': 'authFailed',
+  'pin-mismatch': 'pinMismatch',
+  refused: 'refused',
+  'tunnel-failed': 'tunnelFailed',
+  failed: 'failed',
+  stopped: 'stopped',
+};
+const REMOTE_HEALTH: Record<RemoteGatewayStateId, 'ok' | 'warn' | 'bad'> = {
+  connecting: 'warn',
+  connected: 'ok',
+  retrying: 'warn',
+  'pairing-required': 'warn',
+  'auth-failed': 'bad',
+  'pin-mismatch': 'bad',
+  refused: 'bad',
+  'tunnel-failed': 'bad',
+  failed: 'bad',
+  stopped: 'warn',
+};
+const remoteState = (state: RemoteGatewayStateId) => t('gateways.state', { state: REMOTE_STATE_KEY[state] });
+
+/** A changed certificate, on the overview: it leads "Needs you" until the person deals with it. */
+function pinMismatchCard(g: RemoteGatewayView): HTMLElement {
+  return h(
+    'li',
+    { className: 'card notice-card notice-error', 'data-testid': 'pin-mismatch' },
+    h('div', { className: 'card-kicker' }, icon('danger'), h('span', {}, t('gateways.pinMismatchTitle'))),
+    h('p', { className: 'card-title' }, h('bdi', {}, g.name), ' · ', h('bdi', { dir: 'ltr' }, g.address)),
+    g.problem ? h('p', {}, fromMain(g.problem.message)) : null,
+    g.problem ? h('p', { className: 'meta' }, fromMain(g.problem.fix)) : null,
+  );
+}
+
+function trustText(g: RemoteGatewayView): HTMLElement | string {
+  switch (g.trust?.kind) {
+    case 'pin':
+      return h('code', { dir: 'ltr', className: 'fingerprint' }, g.trust.fingerprint.match(/.{2}/g)!.join(':'));
+    case 'system-ca':
+      return t('gateways.trustSystem');
+    case 'ssh':
+      return t('gateways.trustSsh');
+    default:
+      return t('gateways.trustPlain');
+  }
+}
+
+/** One gateway: its state in words, where it is, how it is trusted, and what the person can change. */
+function remoteGatewayCard(g: RemoteGatewayView, { api, act }: ViewContext): HTMLElement {
+  const mismatch = g.state === 'pin-mismatch';
+  const id = `gw-${g.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  return h(
+    'li',
+    {
+      className: `card gateway-card${mismatch ? ' notice-card notice-error' : ''}`,
+      'data-testid': `gateway-${g.name}`,
+    },
+    h('h4', { id: `${id}-h`, className: 'card-title' }, icon('server'), h('bdi', {}, g.name)),
+    h(
+      'p',
+      { className: `health health-${REMOTE_HEALTH[g.state]}`, role: mismatch ? 'alert' : undefined },
+      h('span', { className: 'dot', 'aria-hidden': 'true' }),
+      h('span', { 'data-testid': 'gateway-remote-state' }, remoteState(g.state)),
+    ),
+    h(
+      'dl',
+      {},
+      h('dt', {}, t('gateways.address')),
+      h('dd', {}, h('bdi', { dir: 'ltr' }, g.address)),
+      h('dt', {}, t('gateways.trust')),
+      h('dd', {}, trustText(g)),
+      h('dt', {}, t('gateways.primary')),
+      h('dd', {}, t(g.primary ? 'gateways.yes' : 'gateways.no')),
+      h('dt', {}, t('gateways.runner')),
+      h(
+        'dd',
+        {},
+        g.runner ? `${t('gateways.yes')} · ${remoteState(g.runnerState?.state ?? 'stopped')}` : t('gateways.no'),
+      ),
+    ),
+    g.pairing
+      ? h(
+          'div',
+          { className: 'pairing-hint', 'data-testid': 'gateway-pairing' },
+          h('p', {}, t('gateways.pairing', { id: g.pairing.requestId })),
+          h(
+            'pre',
+            { className: 'command', dir: 'ltr', tabindex: 0, 'aria-label': t('gateways.pairingCommand') },
+            h('code', {}, g.pairing.command),
+          ),
+        )
+      : null,
+    g.problem && !g.pairing
+      ? h(
+          'div',
+          { className: mismatch ? 'error' : 'note', role: mismatch ? 'alert' : undefined },
+          h('p', {}, fromMain(g.problem.message)),
+          h('p', { className: 'meta' }, fromMain(g.problem.fix)),
+        )
+      : null,
+    g.readOnly
+      ? h('p', { className: 'note' }, t('gateways.readOnly'))
+      : h(
+          'div',
+          { className: 'actions' },
+          h(
+            'label',
+            { className: 'check' },
+            h('input', {
+              type: 'checkbox',
+              id: `${id}-runner`,
+              checked: g.runner,
+              onchange: (e: Event) =>
+                act(t('gateways.runnerToggle'), () =>
+                  api.setRemoteGatewayRunner(g.name, (e.target as HTMLInputElement).checked),
+                ),
+            }),
+            t('gateways.runnerToggle'),
+          ),
+          button(
+            t('gateways.makePrimary'),
+            () => act(t('gateways.makePrimary'), () => api.setPrimaryRemoteGateway(g.name)),
+            {
+              kind: 'quiet',
+              disabled: g.primary,
+              ariaLabel: t('gateways.makePrimaryNamed', { name: g.name }),
+            },
+          ),
+          button(t('gateways.remove'), () => act(t('gateways.remove'), () => api.removeRemoteGateway(g.name)), {
+            kind: 'danger',
+            ariaLabel: t('gateways.removeNamed', { name: g.name }),
+          }),
+        ),
+  );
+}
+
+/** Adding a gateway: the secret goes to main (and its vault) only; a wss:// one is trusted in a native dialog. */
+function addGatewayForm({ api, act }: ViewContext): HTMLElement {
+  const field = (id: string, label: string, input: HTMLElement) =>
+    h('div', { className: 'field' }, h('label', { for: id }, label), input);
+  const name = h('input', { id: 'gw-add-name', type: 'text', required: true, autocomplete: 'off', maxLength: 64 });
+  const where = h('input', {
+    id: 'gw-add-where',
+    type: 'text',
+    required: true,
+    autocomplete: 'off',
+    dir: 'ltr',
+    placeholder: 'wss://192.168.1.20:18789',
+  });
+  const auth = h(
+    'select',
+    { id: 'gw-add-auth' },
+    h('option', { value: 'token' }, t('gateways.authToken')),
+    h('option', { value: 'password' }, t('gateways.authPassword')),
+    h('option', { value: 'device-token' }, t('gateways.authDevice')),
+    h('option', { value: 'none' }, t('gateways.authNone')),
+  );
+  const secret = h('input', { id: 'gw-add-secret', type: 'password', autocomplete: 'off' });
+  const fingerprint = h('input', { id: 'gw-add-fingerprint', type: 'text', autocomplete: 'off', dir: 'ltr' });
+  const runner = h('input', { id: 'gw-add-runner', type: 'checkbox' });
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const target = where.value.trim();
+    const isUrl = /^wss?:\/\//i.test(target);
+    const input = {
+      name: name.value.trim(),
+      ...(isUrl ? { url: target } : { sshTarget: target }),
+      auth: auth.value as 'token' | 'password' | 'device-token' | 'none',
+      ...(secret.value ? { secret: secret.value } : {}),
+      ...(fingerprint.value.trim() ? { tlsFingerprint: fingerprint.value.trim() } : {}),
+      runner: runner.checked,
+    };
+    // The field is emptied at once: the secret is not kept in the page.
+    secret.value = '';
+    void act(t('gateways.add'), async () => {
+      const result = await api.addRemoteGateway(input);
+      if (!result.saved) throw new Error(result.message);
+    });
+  };
+  return h(
+    'form',
+    { className: 'gateway-add', 'aria-labelledby': 'gw-add-h', onsubmit: submit },
+    h('h3', { id: 'gw-add-h' }, t('gateways.addTitle')),
+    field('gw-add-name', t('gateways.name'), name),
+    field('gw-add-where', t('gateways.where'), where),
+    field('gw-add-auth', t('gateways.authKind'), auth),
+    field('gw-add-secret', t('gateways.secret'), secret),
+    field('gw-add-fingerprint', t('gateways.fingerprint'), fingerprint),
+    h('label', { className: 'check' }, runner, t('gateways.runnerToggle')),
+    h('p', { className: 'note' }, t('gateways.addNote')),
+    h('div', { className: 'actions' }, h('button', { type: 'submit', className: 'primary' }, t('gateways.add'))),
+  );
+}
+
+export const gatewaysView: View = async (ctx) => {
+  const view = await ctx.api.listRemoteGateways();
+  return h(
+    'section',
+    { 'aria-labelledby': 'gateways-h' },
+    h('h2', { id: 'gateways-h' }, t('gateways.title')),
+    h('p', { className: 'note' }, t('gateways.intro')),
+    ...view.warnings.map((w) => h('p', { className: 'warning', role: 'alert' }, fromMain(w))),
+    view.gateways.length > 0
+      ? h('ul', { className: 'cards gateway-cards' }, ...view.gateways.map((g) => remoteGatewayCard(g, ctx)))
+      : h('p', { className: 'empty' }, t('gateways.none')),
+    addGatewayForm(ctx),
+  );
+};
+
 export interface ViewDefinition {
   id: string;
   labelKey: MessageKey;
@@ -1217,7 +1448,7 @@ export const VIEWS: readonly ViewDefinition[] = [
     id: 'status',
     labelKey: 'nav.status',
     icon: 'overview',
-    topics: ['status', 'approvals', 'devices', 'nodes', 'history'],
+    topics: ['status', 'approvals', 'devices', 'nodes', 'history', 'gateways'],
     view: statusView,
     patch: { topics: ['openclaw-install'], load: patchOpenclawTile },
   },
@@ -1231,6 +1462,7 @@ export const VIEWS: readonly ViewDefinition[] = [
   },
   { id: 'devices', labelKey: 'nav.devices', icon: 'devices', topics: ['devices'], view: devicesView },
   { id: 'nodes', labelKey: 'nav.nodes', icon: 'nodes', topics: ['nodes'], view: nodesView },
+  { id: 'gateways', labelKey: 'nav.gateways', icon: 'server', topics: ['gateways'], view: gatewaysView },
   { id: 'policy', labelKey: 'nav.policy', icon: 'policy', topics: ['policy'], view: policyView },
   {
     id: 'state',

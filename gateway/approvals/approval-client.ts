@@ -18,6 +18,17 @@ import type { Approver, ExecApprovalRequestedEvent } from './approver';
 
 /** How long a person has to answer when nothing else is said (the request's expiry also bounds it). */
 export const DEFAULT_PROMPT_TIMEOUT_MS = 120_000;
+/**
+ * At most this many requests are open (being presented or delivered) at once. A gateway that floods events gets the
+ * rest ignored, unanswered: nobody decided them, so nothing of theirs runs on this client's word.
+ */
+export const MAX_OPEN_APPROVALS = 64;
+/** Ids already handled and remembered, so a repeated event (or a re-listing) never asks twice. */
+const REMEMBERED_IDS = 2048;
+/** A request longer than this (its JSON) cannot be reviewed by a person; it is not presented. */
+export const MAX_APPROVAL_REQUEST_CHARS = 64 * 1024;
+/** The longest a decision waits for the gateway to be reachable again (the request's expiry bounds it first). */
+const MAX_DELIVERY_WAIT_MS = 3600_000;
 
 export interface ApprovalClientOutcome {
   id: string;
@@ -90,10 +101,10 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
   ): Promise<Omit<ApprovalClientOutcome, 'id' | 'error'>> => {
     const allowed = event.request.allowedDecisions ?? ['allow-once', 'allow-always', 'deny'];
     if (options.approver.canPresent()) {
-      const budget = Math.min(
-        options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS,
-        Math.max(0, event.expiresAtMs - Date.now() - 1000),
-      );
+      // A request without a usable expiry gets the whole prompt time: NaN here once made the timer fire at once, so
+      // askFallback decided before the person could see the prompt.
+      const untilExpiry = Number.isFinite(event.expiresAtMs) ? event.expiresAtMs - Date.now() - 1000 : Infinity;
+      const budget = Math.min(options.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS, Math.max(0, untilExpiry));
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(), budget);
       const both = AbortSignal.any([signal, timeout.signal]);
@@ -117,29 +128,95 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
     return { decision: askFallbackDecision(fallback, false), source: 'fallback', fallback };
   };
 
-  const onRequested = async (session: GatewaySession, event: ExecApprovalRequestedEvent) => {
-    if (!event?.id || active.has(event.id)) return;
+  /** Ids handled (decided, ignored, withdrawn), oldest first: a Set keeps insertion order. */
+  const handled = new Set<string>();
+  const remember = (id: string) => {
+    handled.delete(id);
+    handled.add(id);
+    if (handled.size > REMEMBERED_IDS) handled.delete(handled.values().next().value as string);
+  };
+  let ignoredSinceLastWarning = 0;
+  const ignore = (id: string, why: string) => {
+    remember(id);
+    // One line per burst, not one per event: a flood must not flood the log as well.
+    if (ignoredSinceLastWarning++ === 0) log('warn', `ignoring exec approval requests: ${why}`, { id });
+  };
+
+  /**
+   * The session to deliver a decision on: the live one, or the next one after an outage (a decision made while the
+   * gateway was unreachable is delivered once it is back). undefined when the request expired, was withdrawn, or
+   * the client stopped meanwhile.
+   */
+  const sessionFor = (event: ExecApprovalRequestedEvent, signal: AbortSignal): Promise<GatewaySession | undefined> => {
+    const now = live.session;
+    if (now || signal.aborted) return Promise.resolve(signal.aborted ? undefined : now);
+    return new Promise((resolve) => {
+      const remaining = Number.isFinite(event.expiresAtMs) ? event.expiresAtMs - Date.now() : 0;
+      const done = (session?: GatewaySession) => {
+        clearTimeout(timer);
+        live.off('status', onStatus);
+        signal.removeEventListener('abort', onAbort);
+        resolve(session);
+      };
+      const onStatus = (status: SessionStatus) => {
+        if (status.state === 'connected') done(status.session);
+        else if (status.state === 'stopped') done();
+      };
+      const onAbort = () => done();
+      const timer = setTimeout(done, Math.min(Math.max(0, remaining), MAX_DELIVERY_WAIT_MS));
+      live.on('status', onStatus);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  };
+
+  const onRequested = async (event: ExecApprovalRequestedEvent) => {
+    if (!event || typeof event.id !== 'string' || !event.id || active.has(event.id) || handled.has(event.id)) return;
+    if (!event.request || typeof event.request !== 'object' || typeof event.request.command !== 'string')
+      return ignore(event.id, 'a request without a command');
+    if (active.size >= MAX_OPEN_APPROVALS)
+      return ignore(event.id, `more than ${MAX_OPEN_APPROVALS} open at once (they expire unanswered)`);
+    let size = Infinity;
+    try {
+      size = JSON.stringify(event).length;
+    } catch {
+      // Not serializable: not reviewable either.
+    }
+    if (size > MAX_APPROVAL_REQUEST_CHARS)
+      return ignore(event.id, `a request over ${MAX_APPROVAL_REQUEST_CHARS} characters cannot be reviewed`);
+    ignoredSinceLastWarning = 0;
     const abort = new AbortController();
     active.set(event.id, abort);
     try {
       const { decision, source, fallback } = await decide(event, abort.signal);
-      if (abort.signal.aborted && source === 'approver') return;
       if (abort.signal.aborted) return; // resolved elsewhere meanwhile
       // Told before the gateway is: its exec.approval.resolved broadcast can reach the app's other session before this
       // request's answer, and the app's history must already know the decision was askFallback's, not the person's.
       options.onOutcome?.({ id: event.id, decision, source, fallback });
       if (decision === null) return;
-      try {
-        await session.request('exec.approval.resolve', { id: event.id, decision }, { timeoutMs: 10_000 });
-      } catch (error) {
-        options.onOutcome?.({ id: event.id, decision, source, fallback, error: (error as Error).message });
-        log('debug', 'exec.approval.resolve failed (already resolved elsewhere?)', {
-          id: event.id,
-          error: String(error),
-        });
+      // A session that drops while the answer is on its way: the answer goes again on the next one.
+      for (let attempt = 0; ; attempt++) {
+        const session = await sessionFor(event, abort.signal);
+        if (!session) {
+          if (!abort.signal.aborted)
+            options.onOutcome?.({ id: event.id, decision, source, fallback, error: 'the gateway was not reachable' });
+          return;
+        }
+        try {
+          await session.request('exec.approval.resolve', { id: event.id, decision }, { timeoutMs: 10_000 });
+          return;
+        } catch (error) {
+          if (session.closed && attempt < 3 && !abort.signal.aborted) continue;
+          options.onOutcome?.({ id: event.id, decision, source, fallback, error: (error as Error).message });
+          log('debug', 'exec.approval.resolve failed (already resolved elsewhere?)', {
+            id: event.id,
+            error: String(error),
+          });
+          return;
+        }
       }
     } finally {
       active.delete(event.id);
+      remember(event.id);
     }
   };
 
@@ -173,7 +250,7 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
     }
     const session = status.session;
     session.on('event', (name: string, payload: unknown) => {
-      if (name === 'exec.approval.requested') void onRequested(session, payload as ExecApprovalRequestedEvent);
+      if (name === 'exec.approval.requested') void onRequested(payload as ExecApprovalRequestedEvent);
       else if (name === 'exec.approval.resolved') active.get((payload as { id?: string })?.id ?? '')?.abort();
     });
     // Requests that arrived while we were away; prompts still open from before that the gateway no longer lists
@@ -186,7 +263,8 @@ export async function startApprovalClient(options: ApprovalClientOptions): Promi
         const items: ExecApprovalRequestedEvent[] = Array.isArray(list) ? list : [];
         const listed = new Set(items.map((item) => item?.id));
         for (const id of openBefore) if (!listed.has(id)) active.get(id)?.abort();
-        for (const item of items) void onRequested(session, item);
+        // Ones still open here (on screen, or decided and waiting for this session) are not asked again.
+        for (const item of items) void onRequested(item);
       })
       .catch(() => undefined);
   });

@@ -233,7 +233,7 @@ export function buildConnectParams(
 }
 
 /** ws options that hold the upgrade request back until `verify` accepted the server's certificate. */
-function certificateCheckOptions(verify: NonNullable<GatewayClientOptions['verifyServerCertificate']>) {
+export function certificateCheckOptions(verify: NonNullable<GatewayClientOptions['verifyServerCertificate']>) {
   return {
     rejectUnauthorized: false,
     finishRequest: (request: ClientRequest) => {

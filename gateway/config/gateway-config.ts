@@ -164,10 +164,16 @@ export function resolveGatewaySettings(
   };
 }
 
+/** openclaw.json's `gateway.tls` alone (the desktop app has no flags): undefined when TLS is off; ConfigError when bad. */
+export function configuredTlsRequest(configured: unknown): GatewayTlsRequest | undefined {
+  return resolveTlsRequest({}, configured);
+}
+
 /**
  * TLS from the flags, else from `gateway.tls` as OpenClaw reads it: on only when `enabled` is true, generating a
  * missing pair unless `autoGenerate` is false. `--tls-cert`/`--tls-key` name files that must exist (never generated).
  */
+
 function resolveTlsRequest(flags: GatewayRunFlags, configured: unknown): GatewayTlsRequest | undefined {
   if (configured !== undefined && (configured === null || typeof configured !== 'object' || Array.isArray(configured)))
     throw new ConfigError('gateway.tls must be an object ({ enabled, autoGenerate, certPath, keyPath, caPath })');

@@ -36,6 +36,40 @@ export interface ReconnectOptions {
   jitter?: number;
   /** 0..1; injectable for tests. */
   random?: () => number;
+  /**
+   * Calls reconnectNow() on the session from outside, also while its first connect is still pending (when the
+   * runner's and the approval client's handles do not exist yet): the remote service's network-change watcher.
+   */
+  nudges?: ReconnectNudges;
+  /** How long a live session gets to answer the ping a nudge sends before it is taken for dead (default 5 s). */
+  probeTimeoutMs?: number;
+}
+
+/** What a nudge did to one session. */
+export type NudgeResult = 'reconnecting' | 'probing' | 'nothing';
+
+/** A fan-out of "reconnect now" to the sessions subscribed (gateway/remote/remote-gateway-service.ts). */
+export class ReconnectNudges {
+  private readonly listeners = new Set<() => NudgeResult>();
+
+  subscribe(listener: () => NudgeResult): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /** How many waiting sessions try again now, and how many live ones are pinged. */
+  nudge(): { reconnecting: number; probing: number } {
+    const counts = { reconnecting: 0, probing: 0 };
+    for (const listener of [...this.listeners]) {
+      try {
+        const result = listener();
+        if (result !== 'nothing') counts[result]++;
+      } catch {
+        // One session's trouble is not the others'.
+      }
+    }
+    return counts;
+  }
 }
 
 export type SessionStatus =
@@ -60,6 +94,9 @@ export class ReconnectingSession extends EventEmitter {
   private backoff: number;
   private deviceToken?: string;
   private triedDeviceToken = false;
+  private unsubscribeNudges?: () => void;
+  /** Set when a live session failed its ping: its close is followed by an attempt at once, not a backoff wait. */
+  private deadSession?: GatewaySession;
   status: SessionStatus = { state: 'connecting' };
 
   constructor(
@@ -83,6 +120,9 @@ export class ReconnectingSession extends EventEmitter {
         }
       };
       this.on('status', onStatus);
+      this.unsubscribeNudges ??= this.reconnect.nudges?.subscribe(() =>
+        this.reconnectNow() ? 'reconnecting' : this.probe() ? 'probing' : 'nothing',
+      );
       void this.attempt();
     });
   }
@@ -121,7 +161,14 @@ export class ReconnectingSession extends EventEmitter {
     session.on('close', (code: number, reason: string) => {
       if (this.current === session) this.current = undefined;
       this.emit('disconnected', code, reason);
-      if (!this.stopped) this.schedule(`connection closed (${code}${reason ? ` ${reason}` : ''})`);
+      if (this.stopped) return;
+      if (this.deadSession === session) {
+        this.deadSession = undefined;
+        this.setStatus({ state: 'waiting', retryInMs: 0, error: 'no answer to a ping after the network changed' });
+        void this.attempt();
+        return;
+      }
+      this.schedule(`connection closed (${code}${reason ? ` ${reason}` : ''})`);
     });
     this.setStatus({ state: 'connected', session });
   }
@@ -150,8 +197,9 @@ export class ReconnectingSession extends EventEmitter {
       return;
     }
     if (code && TERMINAL_CONNECT_CODES.has(code)) {
-      this.setStatus({ state: 'stopped', error: message, code });
       this.stopped = true;
+      this.unsubscribeNudges?.();
+      this.setStatus({ state: 'stopped', error: message, code });
       return;
     }
     this.schedule(message);
@@ -179,8 +227,35 @@ export class ReconnectingSession extends EventEmitter {
     return true;
   }
 
+  /**
+   * Checks that a live session still reaches the gateway (a WebSocket ping): after the network changed, a
+   * connection can be dead without either side having said so, and nothing else would notice it for minutes. No
+   * pong in time, and the session is dropped and replaced at once. True when a probe was sent.
+   */
+  probe(timeoutMs = this.reconnect.probeTimeoutMs ?? 5000): boolean {
+    const session = this.session;
+    if (this.stopped || !session || this.status.state !== 'connected') return false;
+    const ws = session.ws;
+    const timer = setTimeout(() => {
+      ws.off('pong', onPong);
+      if (this.current !== session || session.closed) return;
+      this.deadSession = session;
+      ws.terminate();
+    }, timeoutMs);
+    const onPong = () => clearTimeout(timer);
+    ws.once('pong', onPong);
+    session.once('close', () => clearTimeout(timer));
+    try {
+      ws.ping();
+    } catch {
+      // A socket that cannot even send is dead: the timer above replaces it.
+    }
+    return true;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribeNudges?.();
     clearTimeout(this.timer);
     const s = this.current;
     this.current = undefined;

@@ -4,6 +4,7 @@ import {
   type ApprovalClientOutcome,
 } from '../approvals/approval-client';
 import type { Approver } from '../approvals/approver';
+import type { GatewayClientOptions } from '../client/gateway-client';
 import type { DeviceSigner } from '../protocol/device-auth';
 import { startNodeHost, type NodeHostHandle } from '../node-host/node-host';
 import type { ReconnectOptions } from '../node-host/reconnecting-session';
@@ -30,6 +31,8 @@ export interface AttachOptions {
   reconnect?: ReconnectOptions;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   onApprovalOutcome?: (outcome: ApprovalClientOutcome) => void;
+  /** A gateway serving wss:// (gateway.tls): the pin both connections check. */
+  connection?: Pick<GatewayClientOptions, 'verifyServerCertificate'>;
 }
 
 export interface ClawdeskAttachment {
@@ -52,6 +55,7 @@ export async function attachClawdesk(options: AttachOptions): Promise<ClawdeskAt
     displayName: options.displayName ?? 'Clawdesk',
     reconnect,
     log,
+    connection: options.connection,
   });
   let approvals: ApprovalClientHandle | undefined;
   if (options.approver) {
@@ -70,6 +74,7 @@ export async function attachClawdesk(options: AttachOptions): Promise<ClawdeskAt
         reconnect,
         log,
         onOutcome: options.onApprovalOutcome,
+        connection: options.connection,
       });
     } catch (error) {
       await node.stop().catch(() => undefined);

@@ -3,6 +3,8 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
+import { certificateCheckOptions } from '../client/gateway-client';
+import { pinnedCertificateVerifier } from '../remote/tls-pin';
 
 /**
  * Who holds a gateway port: a probe that tells an OpenClaw gateway (it sends `connect.challenge` first) from anything
@@ -19,6 +21,12 @@ export type PortProbe =
 export interface ProbeOptions {
   host?: string;
   timeoutMs?: number;
+  /**
+   * The gateway serves wss:// (openclaw.json `gateway.tls.enabled`): the probe speaks TLS and accepts only this
+   * certificate (SHA-256). `null` when there is no certificate to pin: then nothing on the port is taken for the
+   * gateway, however it answers.
+   */
+  tlsFingerprint?: string | null;
 }
 
 function tcpConnect(host: string, port: number, timeoutMs: number): Promise<'open' | 'refused' | 'timeout'> {
@@ -42,9 +50,18 @@ export async function probeGatewayPort(port: number, options: ProbeOptions = {})
   const tcp = await tcpConnect(host, port, timeoutMs);
   if (tcp === 'refused') return { kind: 'free' };
   if (tcp === 'timeout') return { kind: 'other', detail: 'the port accepts no connection in time' };
-  const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const tls = options.tlsFingerprint !== undefined;
+  const url = `${tls ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const pin = options.tlsFingerprint;
+  const verify = pin
+    ? pinnedCertificateVerifier(host, pin)
+    : () => new Error('gateway.tls is on, but there is no certificate in the state dir to pin the gateway to');
   return new Promise<PortProbe>((resolve) => {
-    const ws = new WebSocket(url, { handshakeTimeout: timeoutMs, maxPayload: 64 * 1024 });
+    const ws = new WebSocket(url, {
+      handshakeTimeout: timeoutMs,
+      maxPayload: 64 * 1024,
+      ...(tls ? certificateCheckOptions(verify) : {}),
+    });
     let settled = false;
     const finish = (probe: PortProbe) => {
       if (settled) return;
@@ -78,7 +95,14 @@ export async function probeGatewayPort(port: number, options: ProbeOptions = {})
     ws.on('unexpected-response', (_req, res) =>
       finish({ kind: 'other', detail: `an HTTP server (status ${res.statusCode}), not a WebSocket gateway` }),
     );
-    ws.on('error', (error) => finish({ kind: 'other', detail: `not a WebSocket gateway (${error.message})` }));
+    ws.on('error', (error) =>
+      finish({
+        kind: 'other',
+        detail: tls
+          ? `no gateway this app can trust over wss:// (${error.message})`
+          : `not a WebSocket gateway (${error.message})`,
+      }),
+    );
     ws.on('close', () => finish({ kind: 'other', detail: 'the connection closed before any handshake' }));
   });
 }

@@ -3,8 +3,14 @@ import { startApprovalClient, type ApprovalClientHandle } from '../approvals/app
 import type { Approver, ExecApprovalRequestedEvent } from '../approvals/approver';
 import type { ApprovalDecision } from '../exec/policy';
 import { startNodeHost, type NodeHostHandle } from '../node-host/node-host';
-import type { SessionStatus } from '../node-host/reconnecting-session';
+import { ReconnectNudges, type SessionStatus } from '../node-host/reconnecting-session';
 import type { DeviceSigner } from '../protocol/device-auth';
+import {
+  describeNetworkChange,
+  NetworkChangeWatcher,
+  type NetworkChange,
+  type NetworkChangeSource,
+} from './network-change';
 import { gatewayTokenKey, type SavedGateway } from './saved-gateways';
 import { SshTunnel, type SshTunnelStatus } from './ssh-tunnel';
 import { pinnedCertificateVerifier } from './tls-pin';
@@ -84,8 +90,13 @@ export interface RemoteGatewayServiceOptions {
   env?: NodeJS.ProcessEnv;
   /** Tests: a known_hosts file per SSH gateway, and faster backoff. */
   knownHostsFile?: (gateway: SavedGateway) => string | undefined;
-  reconnect?: { initialBackoffMs?: number; maxBackoffMs?: number };
+  reconnect?: { initialBackoffMs?: number; maxBackoffMs?: number; probeTimeoutMs?: number };
   promptTimeoutMs?: number;
+  /**
+   * What tells the service the network changed, so every gateway reconnects at once (reconnectNow()). Default: a
+   * NetworkChangeWatcher polling the interfaces; false: none (the caller calls reconnectNow() itself).
+   */
+  networkChanges?: NetworkChangeSource | false;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -130,6 +141,8 @@ function addressOf(gateway: SavedGateway): string {
 /** One gateway: its tunnel (if any), its approval client and (if enabled) its runner. */
 class RemoteGatewayConnection {
   private readonly abort = new AbortController();
+  /** Reaches the approval client's and the runner's sessions, also before their first connect. */
+  private readonly nudges = new ReconnectNudges();
   private tunnel?: SshTunnel;
   private approvals?: ApprovalClientHandle;
   private node?: NodeHostHandle;
@@ -183,8 +196,12 @@ class RemoteGatewayConnection {
         maxBackoffMs: this.options.reconnect?.maxBackoffMs,
         log: (level, message) => log(level, `${g.name}: ${message}`),
       });
+      let wasUp = false;
       this.tunnel.on('status', (tunnel: SshTunnelStatus) => {
         this.update({ tunnel });
+        // A tunnel back after a restart: the clients behind it need not sleep out their backoff.
+        if (tunnel.state === 'up' && wasUp) this.nudges.nudge();
+        if (tunnel.state === 'up') wasUp = true;
         if (tunnel.state === 'failed') this.fail('tunnel-failed', tunnel.error ?? 'the SSH tunnel failed');
       });
       try {
@@ -246,7 +263,7 @@ class RemoteGatewayConnection {
           stateDir: this.options.stateDir,
           promptTimeoutMs: this.options.promptTimeoutMs,
           displayName: 'Clawdesk approvals',
-          reconnect: this.options.reconnect,
+          reconnect: { ...this.options.reconnect, nudges: this.nudges },
           connection: await connectionFor('operator'),
           signal: this.abort.signal,
           log: (level, message) => log(level, `${g.name}: ${message}`),
@@ -265,7 +282,7 @@ class RemoteGatewayConnection {
             ...secret,
             identity: this.options.identity,
             stateDir: this.options.stateDir,
-            reconnect: this.options.reconnect,
+            reconnect: { ...this.options.reconnect, nudges: this.nudges },
             connection: await connectionFor('node'),
             signal: this.abort.signal,
             log: (level, message) => log(level, `${g.name}: ${message}`),
@@ -281,6 +298,19 @@ class RemoteGatewayConnection {
     await Promise.allSettled(starting);
   }
 
+  /**
+   * Every pending wait ends now: the tunnel's restart and both clients' reconnects, backoff reset; live sessions are
+   * pinged, and replaced at once if they do not answer. Says what it did, for the log.
+   */
+  reconnectNow(): string | undefined {
+    if (this.abort.signal.aborted) return undefined;
+    // Behind a restarting tunnel the clients would only find a closed port; the tunnel's `up` nudges them.
+    if (this.tunnel?.restartNow()) return 'restarting the SSH tunnel now';
+    const { reconnecting, probing } = this.nudges.nudge();
+    const done = [...(reconnecting ? ['reconnecting now'] : []), ...(probing ? ['checking the live connections'] : [])];
+    return done.length ? done.join(', ') : undefined;
+  }
+
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.allSettled([this.approvals?.stop(), this.node?.stop()]);
@@ -294,9 +324,31 @@ class RemoteGatewayConnection {
 
 export class RemoteGatewayService extends EventEmitter {
   private readonly connections = new Map<string, RemoteGatewayConnection>();
+  private unsubscribeNetwork?: () => void;
 
   constructor(private readonly options: RemoteGatewayServiceOptions) {
     super();
+  }
+
+  /**
+   * Ends every gateway's pending waits now (the approval client's and the runner's reconnect, a tunnel's restart),
+   * with their backoff reset: the machine woke up or the network changed, so the last failure says nothing about
+   * the next try. Connected sessions are pinged and replaced at once when they do not answer (a connection can die
+   * with the network without either side saying so). `reason` goes into the log line.
+   */
+  reconnectNow(reason = 'asked to'): void {
+    for (const connection of this.connections.values()) {
+      const done = connection.reconnectNow();
+      if (done) this.options.log?.('info', `${connection.status.name}: ${reason}: ${done}`);
+    }
+  }
+
+  private watchNetwork(): void {
+    if (this.unsubscribeNetwork || this.options.networkChanges === false) return;
+    const source = this.options.networkChanges ?? new NetworkChangeWatcher();
+    this.unsubscribeNetwork = source.subscribe((change: NetworkChange) => {
+      this.reconnectNow(describeNetworkChange(change));
+    });
   }
 
   /**
@@ -304,6 +356,7 @@ export class RemoteGatewayService extends EventEmitter {
    * as long as it takes, and reports each step as a `status` event (and in `statuses()`).
    */
   start(targets: readonly RemoteGatewayTarget[]): void {
+    this.watchNetwork();
     for (const target of targets) {
       const key = target.gateway.name.toLowerCase();
       if (this.connections.has(key)) continue;
@@ -324,6 +377,8 @@ export class RemoteGatewayService extends EventEmitter {
   }
 
   async stop(): Promise<void> {
+    this.unsubscribeNetwork?.();
+    this.unsubscribeNetwork = undefined;
     const all = [...this.connections.values()];
     this.connections.clear();
     await Promise.allSettled(all.map((c) => c.stop()));

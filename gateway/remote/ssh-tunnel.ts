@@ -228,7 +228,23 @@ export class SshTunnel extends EventEmitter {
     const wait = Math.round(base * (0.8 + Math.random() * 0.4));
     this.setStatus({ state: 'restarting', localPort: this.localPort, error, retryInMs: wait });
     this.options.log?.('warn', `ssh tunnel to ${this.options.target}: ${error}; restarting in ${wait} ms`);
-    this.timer = setTimeout(() => void this.launch(), wait);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.launch();
+    }, wait);
+  }
+
+  /**
+   * Ends a pending restart wait now, with the backoff back at its start (the network came back: the last failure
+   * says nothing about this try). A running ssh is left alone; false when no restart was pending.
+   */
+  restartNow(): boolean {
+    if (this.stopped || this.status.state !== 'restarting' || !this.timer) return false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.backoffMs = this.options.initialBackoffMs ?? 1000;
+    void this.launch();
+    return true;
   }
 
   /** The pid of the running ssh (tests kill it to see the tunnel come back). */

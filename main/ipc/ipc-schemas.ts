@@ -7,6 +7,27 @@ import { APPROVAL_DECISIONS } from '../../gateway/protocol/exec-vocabulary';
 const id = z.string().min(1).max(256);
 const decision = z.enum(APPROVAL_DECISIONS);
 const role = z.string().min(1).max(64);
+/** A saved gateway's name as gateway/remote/saved-gateways.ts accepts it (openclaw-config is refused there). */
+const gatewayName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const newRemoteGateway = z
+  .object({
+    name: gatewayName,
+    url: z
+      .string()
+      .min(1)
+      .max(2048)
+      .regex(/^wss?:\/\//i)
+      .optional(),
+    sshTarget: z.string().min(1).max(512).optional(),
+    remotePort: z.number().int().min(1).max(65535).optional(),
+    auth: z.enum(['token', 'password', 'device-token', 'none']),
+    secret: z.string().min(1).max(4096).optional(),
+    runner: z.boolean(),
+    tlsFingerprint: z.string().min(1).max(200).optional(),
+    systemTrust: z.boolean().optional(),
+  })
+  .strict()
+  .refine((g) => Boolean(g.url) !== Boolean(g.sshTarget), { message: 'give either a URL or an SSH target' });
 
 type ArgSchemas = { [K in InvokeMethod]: z.ZodType<Parameters<InvokeApi[K]>> };
 
@@ -56,4 +77,9 @@ export const IPC_ARG_SCHEMAS: ArgSchemas = {
   getApprovalPrompt: z.tuple([]),
   decideApprovalPrompt: z.tuple([id, decision]),
   openExternal: z.tuple([z.string().max(2048)]),
+  listRemoteGateways: z.tuple([]),
+  addRemoteGateway: z.tuple([newRemoteGateway]),
+  removeRemoteGateway: z.tuple([gatewayName]),
+  setPrimaryRemoteGateway: z.tuple([gatewayName]),
+  setRemoteGatewayRunner: z.tuple([gatewayName, z.boolean()]),
 };

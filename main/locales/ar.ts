@@ -44,4 +44,17 @@ export const ar: MainCatalog = {
   'notify.summaryTitle':
     '{count, plural, zero {لا أوامر أخرى} one {أمر آخر واحد بانتظار الموافقة} two {أمران آخران بانتظار الموافقة} few {# أوامر أخرى بانتظار الموافقة} many {# أمرًا آخر بانتظار الموافقة} other {# أمر آخر بانتظار الموافقة}}',
   'notify.summaryBody': 'افتح Clawdesk لمراجعتها واحدًا تلو الآخر.',
+  'remote.header': 'البوابات على أجهزة أخرى',
+  'remote.connecting': '{name} — جارٍ الاتصال',
+  'remote.connected': '{name} — متصلة',
+  'remote.retrying': '{name} — جارٍ إعادة الاتصال',
+  'remote.pairingRequired': '{name} — بانتظار الموافقة على الاقتران (الطلب {request})',
+  'remote.authFailed': '{name} — رُفضت بيانات الاعتماد',
+  'remote.pinMismatch': '{name} — تغيّرت الشهادة!',
+  'remote.refused': '{name} — مرفوضة: الاتصال غير آمن',
+  'remote.tunnelFailed': '{name} — فشل نفق SSH',
+  'remote.failed': '{name} — فشلت',
+  'remote.stopped': '{name} — غير متصلة',
+  'tooltip.remoteProblems':
+    '{count, plural, zero {لا توجد بوابات تحتاج إلى انتباه} one {بوابة واحدة تحتاج إلى انتباه} two {بوابتان تحتاجان إلى انتباه} few {# بوابات تحتاج إلى انتباه} many {# بوابة تحتاج إلى انتباه} other {# بوابة تحتاج إلى انتباه}}',
 };

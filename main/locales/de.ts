@@ -39,4 +39,17 @@ export const de: MainCatalog = {
   'notify.summaryTitle':
     '{count, plural, one {# weiterer Befehl wartet auf Freigabe} other {# weitere Befehle warten auf Freigabe}}',
   'notify.summaryBody': 'Öffne Clawdesk, um sie einzeln zu prüfen.',
+  'remote.header': 'Gateways auf anderen Rechnern',
+  'remote.connecting': '{name} — wird verbunden',
+  'remote.connected': '{name} — verbunden',
+  'remote.retrying': '{name} — neuer Verbindungsversuch',
+  'remote.pairingRequired': '{name} — wartet auf Freigabe der Kopplung (Anfrage {request})',
+  'remote.authFailed': '{name} — Zugangsdaten abgelehnt',
+  'remote.pinMismatch': '{name} — Zertifikat geändert!',
+  'remote.refused': '{name} — abgelehnt: keine sichere Verbindung',
+  'remote.tunnelFailed': '{name} — SSH-Tunnel fehlgeschlagen',
+  'remote.failed': '{name} — fehlgeschlagen',
+  'remote.stopped': '{name} — nicht verbunden',
+  'tooltip.remoteProblems':
+    '{count, plural, one {# Gateway braucht Aufmerksamkeit} other {# Gateways brauchen Aufmerksamkeit}}',
 };

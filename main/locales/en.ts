@@ -41,6 +41,18 @@ export const en = {
   'notify.summaryTitle':
     '{count, plural, one {# more command waiting for approval} other {# more commands waiting for approval}}',
   'notify.summaryBody': 'Open Clawdesk to review them one at a time.',
+  'remote.header': 'Gateways on other machines',
+  'remote.connecting': '{name} — connecting',
+  'remote.connected': '{name} — connected',
+  'remote.retrying': '{name} — reconnecting',
+  'remote.pairingRequired': '{name} — waiting for pairing approval (request {request})',
+  'remote.authFailed': '{name} — credentials refused',
+  'remote.pinMismatch': '{name} — certificate changed!',
+  'remote.refused': '{name} — refused: not a secure connection',
+  'remote.tunnelFailed': '{name} — SSH tunnel failed',
+  'remote.failed': '{name} — failed',
+  'remote.stopped': '{name} — not connected',
+  'tooltip.remoteProblems': '{count, plural, one {# gateway needs attention} other {# gateways need attention}}',
 } as const;
 
 export type MainMessageKey = keyof typeof en;

@@ -39,4 +39,17 @@ export const es: MainCatalog = {
   'notify.summaryTitle':
     '{count, plural, one {# comando más espera aprobación} other {# comandos más esperan aprobación}}',
   'notify.summaryBody': 'Abre Clawdesk para revisarlos de uno en uno.',
+  'remote.header': 'Pasarelas en otros equipos',
+  'remote.connecting': '{name} — conectando',
+  'remote.connected': '{name} — conectada',
+  'remote.retrying': '{name} — reconectando',
+  'remote.pairingRequired': '{name} — esperando la aprobación de la vinculación (solicitud {request})',
+  'remote.authFailed': '{name} — credenciales rechazadas',
+  'remote.pinMismatch': '{name} — ¡el certificado ha cambiado!',
+  'remote.refused': '{name} — rechazada: la conexión no es segura',
+  'remote.tunnelFailed': '{name} — falló el túnel SSH',
+  'remote.failed': '{name} — falló',
+  'remote.stopped': '{name} — sin conectar',
+  'tooltip.remoteProblems':
+    '{count, plural, one {# pasarela requiere atención} other {# pasarelas requieren atención}}',
 };

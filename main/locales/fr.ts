@@ -40,4 +40,17 @@ export const fr: MainCatalog = {
   'notify.summaryTitle':
     '{count, plural, one {# autre commande attend une autorisation} other {# autres commandes attendent une autorisation}}',
   'notify.summaryBody': 'Ouvrez Clawdesk pour les examiner une par une.',
+  'remote.header': 'Passerelles sur d’autres machines',
+  'remote.connecting': '{name} — connexion en cours',
+  'remote.connected': '{name} — connectée',
+  'remote.retrying': '{name} — reconnexion en cours',
+  'remote.pairingRequired': '{name} — en attente de l’approbation de l’association (demande {request})',
+  'remote.authFailed': '{name} — identifiants refusés',
+  'remote.pinMismatch': '{name} — certificat modifié !',
+  'remote.refused': '{name} — refusée : connexion non sécurisée',
+  'remote.tunnelFailed': '{name} — échec du tunnel SSH',
+  'remote.failed': '{name} — échec',
+  'remote.stopped': '{name} — non connectée',
+  'tooltip.remoteProblems':
+    '{count, plural, one {# passerelle demande votre attention} other {# passerelles demandent votre attention}}',
 };

@@ -39,4 +39,17 @@ export const ptBR: MainCatalog = {
   'notify.summaryTitle':
     '{count, plural, one {mais # comando aguardando aprovação} other {mais # comandos aguardando aprovação}}',
   'notify.summaryBody': 'Abra o Clawdesk para revisá-los um por um.',
+  'remote.header': 'Gateways em outras máquinas',
+  'remote.connecting': '{name} — conectando',
+  'remote.connected': '{name} — conectado',
+  'remote.retrying': '{name} — reconectando',
+  'remote.pairingRequired': '{name} — aguardando aprovação do pareamento (pedido {request})',
+  'remote.authFailed': '{name} — credenciais recusadas',
+  'remote.pinMismatch': '{name} — o certificado mudou!',
+  'remote.refused': '{name} — recusado: a conexão não é segura',
+  'remote.tunnelFailed': '{name} — falha no túnel SSH',
+  'remote.failed': '{name} — falhou',
+  'remote.stopped': '{name} — desconectado',
+  'tooltip.remoteProblems':
+    '{count, plural, one {# gateway precisa de atenção} other {# gateways precisam de atenção}}',
 };

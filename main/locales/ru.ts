@@ -44,4 +44,17 @@ export const ru: MainCatalog = {
   'notify.summaryTitle':
     '{count, plural, one {Ещё # команда ждёт подтверждения} few {Ещё # команды ждут подтверждения} many {Ещё # команд ждут подтверждения} other {Ещё # команды ждут подтверждения}}',
   'notify.summaryBody': 'Откройте Clawdesk, чтобы проверить их по одной.',
+  'remote.header': 'Шлюзы на других компьютерах',
+  'remote.connecting': '{name} — подключение',
+  'remote.connected': '{name} — подключён',
+  'remote.retrying': '{name} — переподключение',
+  'remote.pairingRequired': '{name} — ждёт подтверждения сопряжения (запрос {request})',
+  'remote.authFailed': '{name} — учётные данные отклонены',
+  'remote.pinMismatch': '{name} — сертификат изменился!',
+  'remote.refused': '{name} — отклонено: соединение не защищено',
+  'remote.tunnelFailed': '{name} — сбой SSH-туннеля',
+  'remote.failed': '{name} — сбой',
+  'remote.stopped': '{name} — не подключён',
+  'tooltip.remoteProblems':
+    '{count, plural, one {# шлюз требует внимания} few {# шлюза требуют внимания} many {# шлюзов требуют внимания} other {# шлюза требуют внимания}}',
 };

@@ -2,7 +2,7 @@
 // Electron 45 enforces (ready-only APIs, privileged schemes first, recorded webPreferences and preload, safeStorage,
 // notification actions by platform, per-platform runs). Linux runs get a private session bus, with or without a
 // StatusNotifier host, exactly as the app will ask it.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,9 @@ import { probeGatewayPort } from '../../main/gateway-ownership';
 import { SessionBus, sessionBusSocket } from '../../main/session-bus';
 import { STATUS_NOTIFIER_WATCHER } from '../../main/tray-host';
 import { INVOKE_METHODS, invokeChannel } from '../../common/ipc-contract';
+import { localGatewayTlsFingerprint } from '../../gateway/server/gateway-tls';
 import { freePort } from '../helpers/free-port';
+import { disposeCertificate, makeSelfSignedCertificate, startTlsFront } from '../remote/helpers/tls';
 
 const root = path.resolve(__dirname, '..', '..');
 const cleanups: Array<() => void | Promise<unknown>> = [];
@@ -42,6 +44,8 @@ async function privateBus(withTrayHost: boolean): Promise<string> {
 interface Booted {
   child: ChildProcess;
   port: number;
+  /** The app's environment (its HOME, state dir, port and token), for a CLI beside it. */
+  env: NodeJS.ProcessEnv;
   reports: Report[];
   of(kind: string): any[];
   /** Resolves with the first report (from now or already seen) that matches. */
@@ -56,6 +60,10 @@ async function boot(options: {
   env?: Record<string, string>;
   /** Files to put in userData before the app starts (name → content). */
   userData?: Record<string, string>;
+  /** Files to put in Clawdesk's data dir (`<state dir>/clawdesk`) before the app starts. */
+  dataDir?: Record<string, string>;
+  /** Files to put in the state dir (e.g. openclaw.json) before the app starts. */
+  state?: Record<string, string>;
   /** How the tray's tooltip says "running" in the app's language, before the port. */
   runningText?: string;
 }): Promise<Booted> {
@@ -72,6 +80,14 @@ async function boot(options: {
   for (const [name, content] of Object.entries(options.userData ?? {})) {
     mkdirSync(path.join(home, 'userdata'), { recursive: true });
     writeFileSync(path.join(home, 'userdata', name), content);
+  }
+  for (const [name, content] of Object.entries(options.state ?? {})) {
+    mkdirSync(path.join(home, 'state'), { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(home, 'state', name), content, { mode: 0o600 });
+  }
+  for (const [name, content] of Object.entries(options.dataDir ?? {})) {
+    mkdirSync(path.join(home, 'state', 'clawdesk'), { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(home, 'state', 'clawdesk', name), content, { mode: 0o600 });
   }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -123,6 +139,7 @@ async function boot(options: {
   const booted: Booted = {
     child,
     port,
+    env,
     reports,
     of: (kind) => reports.filter((r) => r.kind === kind).map((r) => r.data),
     waitFor: (match, what) =>
@@ -280,6 +297,80 @@ describe('main/index.ts (the built entry, with the enforcing stand-in Electron)'
     const deadline = Date.now() + 10_000;
     while ((await probeGatewayPort(app.port)).kind !== 'free')
       if (Date.now() > deadline) throw new Error('the gateway still serves after session-end');
+  });
+
+  it('saved gateways on other machines are connected at start and shown in the tray, a changed certificate as such', async () => {
+    const cert = makeSelfSignedCertificate();
+    const impostor = makeSelfSignedCertificate();
+    const front = await startTlsFront(cert, await freePort());
+    cleanups.push(() => front.close());
+    cleanups.push(() => (disposeCertificate(cert), disposeCertificate(impostor)));
+    const gateways = {
+      version: 1,
+      primary: 'office',
+      gateways: [
+        // Pinned to a certificate the server does not present: refused before anything is sent.
+        {
+          name: 'office',
+          transport: 'direct',
+          url: `wss://127.0.0.1:${front.port}`,
+          tlsFingerprint: impostor.fingerprint,
+          auth: 'none',
+          runner: false,
+          addedAtMs: 1,
+        },
+        {
+          name: 'lab',
+          transport: 'direct',
+          url: `ws://127.0.0.1:${await freePort()}`,
+          auth: 'none',
+          runner: false,
+          addedAtMs: 2,
+        },
+      ],
+    };
+    const app = await boot({
+      platform: 'linux',
+      bus: await privateBus(true),
+      dataDir: { 'gateways.json': JSON.stringify(gateways) },
+    });
+    const menu = await app.waitFor(
+      (r) => r.kind === 'menu' && (r.data as string[]).includes('office — certificate changed!'),
+      'the changed certificate in the tray',
+    );
+    expect(menu.data).toContain('Gateways on other machines');
+    expect((menu.data as string[]).some((label) => /^lab — (connecting|reconnecting)$/.test(label))).toBe(true);
+    await app.waitFor(
+      (r) => r.kind === 'tooltip' && String(r.data).includes('1 gateway needs attention'),
+      'the tooltip counting it',
+    );
+    expect(front.bytesForwarded()).toBe(0);
+    expectElectronRulesKept(app);
+  });
+
+  it('gateway.tls in openclaw.json: the embedded gateway serves wss://, and the local CLI reaches it pinned', async () => {
+    const app = await boot({
+      platform: 'linux',
+      bus: await privateBus(true),
+      state: { 'openclaw.json': JSON.stringify({ gateway: { tls: { enabled: true } } }) },
+    });
+    const stateDir = app.env.OPENCLAW_STATE_DIR!;
+    const pin = await localGatewayTlsFingerprint(stateDir, { enabled: true });
+    expect(pin).toMatch(/^[0-9a-f]{64}$/);
+    expect(await probeGatewayPort(app.port)).toMatchObject({ kind: 'other' });
+    expect(await probeGatewayPort(app.port, { tlsFingerprint: pin })).toEqual({
+      kind: 'openclaw',
+      url: `wss://127.0.0.1:${app.port}`,
+    });
+    // The person's CLI finds wss:// and the pin in the same state dir (as `openclaw` does with gateway.tls).
+    const cli = spawnSync(process.execPath, [path.join(root, 'bin', 'clawdesk.js'), 'devices', 'list', '--json'], {
+      env: app.env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toHaveProperty('paired');
+    expectElectronRulesKept(app);
   });
 
   it('macOS: no Dock icon, an Edit menu, no window at start', async () => {

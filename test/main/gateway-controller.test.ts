@@ -6,8 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEphemeralDeviceSigner } from '../../gateway/protocol/device-auth';
 import { connectGateway, type GatewaySession } from '../../gateway/client/gateway-client';
 import { loadClawdeskIdentity } from '../../gateway/identity/clawdesk-identity';
+import { pinnedCertificateVerifier } from '../../gateway/remote/tls-pin';
+import { localGatewayTlsFingerprint } from '../../gateway/server/gateway-tls';
 import { ApprovalQueue } from '../../main/approval-queue';
-import { GatewayController } from '../../main/gateway-controller';
+import { GatewayController, type GatewayControllerOptions } from '../../main/gateway-controller';
 import { MessageBoxPresenter } from '../../main/message-box-presenter';
 import { NativeApprover } from '../../main/native-approver';
 import { FakeDialog, waitFor } from './fakes';
@@ -26,6 +28,8 @@ function controller(
     stateDir?: string;
     loadIdentity?: ConstructorParameters<typeof GatewayController>[0]['loadIdentity'];
     promptTimeoutMs?: number;
+    tls?: GatewayControllerOptions['tls'];
+    tlsProblem?: string;
   } = {},
 ) {
   // Instant answers: the box's too-fast check is tested in test/main/message-box-presenter.test.ts.
@@ -43,6 +47,8 @@ function controller(
     approver: new NativeApprover(queue),
     probeTimeoutMs: 1000,
     promptTimeoutMs: extra.promptTimeoutMs,
+    ...(extra.tls ? { tls: extra.tls } : {}),
+    ...(extra.tlsProblem ? { tlsProblem: extra.tlsProblem } : {}),
     log: (level, message) => logs.push(`${level}: ${message}`),
   });
   cleanups.push(() => c.stop());
@@ -150,6 +156,63 @@ describe('GatewayController against real gateways', () => {
     // Stopping the attached app leaves the owner's gateway running.
     await second.c.stop();
     expect(owner.c.status().state).toBe('running');
+  });
+
+  it('gateway.tls: serves wss:// and every client pins it; a second app attaches over wss://; no pin, no trust', async () => {
+    const port = await freePort();
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-ctl-tls-'));
+    const tls = { autoGenerate: true, source: 'config gateway.tls' };
+    const dialog = new FakeDialog();
+    const { c, logs } = controller(port, dialog, { stateDir, tls });
+    await c.start();
+    expect(c.status(), logs.join('\n')).toMatchObject({ state: 'running', url: `wss://127.0.0.1:${port}` });
+    expect(c.session()).toBeDefined();
+
+    // What the local CLI pins (gateway/node-host/gateway-target.ts): the certificate generated in the state dir.
+    const pin = await localGatewayTlsFingerprint(stateDir, { enabled: true });
+    expect(pin).toMatch(/^[0-9a-f]{64}$/);
+    const requester = await connectGateway({
+      url: `wss://127.0.0.1:${port}`,
+      token: TOKEN,
+      scopes: ['operator.admin'],
+      verifyServerCertificate: pinnedCertificateVerifier('127.0.0.1', pin!),
+    });
+    cleanups.push(() => requester.close());
+    const nodes = await requester.request('node.list', {});
+    expect(nodes.nodes.some((n) => n.displayName === 'Clawdesk' && n.connected)).toBe(true);
+    const pending = askApproval(requester, 'uname -a');
+    const box = await dialog.box(0);
+    box.answer(0);
+    expect((await pending).decision).toBe('allow-once');
+    await expect(
+      connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, connectTimeoutMs: 3_000 }),
+    ).rejects.toThrow();
+
+    // The same state dir: the gateway on the port is recognised by its certificate and attached to over wss://.
+    const second = controller(port, new FakeDialog(), { stateDir, tls });
+    await second.c.start();
+    expect(second.c.status()).toMatchObject({ state: 'attached', url: `wss://127.0.0.1:${port}` });
+    expect(second.c.session()).toBeDefined();
+
+    // Another state dir has no certificate to pin: whatever answers on the port is not trusted.
+    const stranger = controller(port, new FakeDialog(), { tls });
+    await stranger.c.start();
+    expect(stranger.c.status().state).toBe('error');
+    expect(stranger.c.status().error).toMatch(/no certificate in the state dir to pin/);
+    expect(stranger.c.session()).toBeUndefined();
+  });
+
+  it('a malformed gateway.tls: error state with the reason and the fix, nothing listening', async () => {
+    const port = await freePort();
+    const { c } = controller(port, new FakeDialog(), {
+      tlsProblem: 'gateway.tls.enabled must be true or false, got "yes"',
+    });
+    await c.start();
+    expect(c.status()).toMatchObject({ state: 'error', error: expect.stringContaining('gateway.tls.enabled') });
+    expect(c.status().fix).toMatch(/Correct gateway.tls in openclaw.json/);
+    await expect(
+      connectGateway({ url: `ws://127.0.0.1:${port}`, token: TOKEN, connectTimeoutMs: 2_000 }),
+    ).rejects.toThrow();
   });
 
   it('an unknown service on the port: error state with the reason, nothing started', async () => {

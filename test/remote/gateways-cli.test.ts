@@ -2,13 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../../gateway/cli/cli-io';
 import { runCli } from '../../gateway/cli/main';
 import { createGatewaysCommand } from '../../gateway/cli/commands/gateways-command';
 import { gatewaySecretName, SAVED_GATEWAYS_FILE } from '../../gateway/remote/saved-gateways';
 import { openSecretStore } from '../../gateway/secrets/secret-store';
 import { startTestGateway, type TestGateway } from '../helpers/gateway-fixture';
 import { captureIo } from '../helpers/cli-io';
+import { gatewaysCli } from './helpers/gateways-cli';
 import {
   disposeCertificate,
   makeSelfSignedCertificate,
@@ -30,14 +30,7 @@ beforeEach(() => {
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 const env = () => ({ OPENCLAW_STATE_DIR: stateDir, HOME: root });
-async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  const io = captureIo({ ...env(), ...extraEnv });
-  const code = await createGatewaysCommand()(args, io).catch((error: unknown) => {
-    if (error instanceof UsageError) return 2;
-    throw error;
-  });
-  return { code, out: io.out, err: io.err };
-}
+const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => gatewaysCli(args, { ...env(), ...extraEnv });
 const listJson = async () => JSON.parse((await cli(['list', '--json'])).out);
 const fileText = () => readFileSync(path.join(dataDir, SAVED_GATEWAYS_FILE), 'utf8');
 const FP = 'ab'.repeat(32);

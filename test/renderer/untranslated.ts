@@ -24,8 +24,9 @@ export const NAMES = new Set([
 /** Messages spelled the same in a language and in English. */
 export const COGNATES: Record<string, readonly MessageKey[]> = {
   fr: ['overview.port', 'nav.secrets', 'migration.title', 'devices.colActions'],
-  de: ['migration.title'],
-  es: ['common.no'],
+  de: ['migration.title', 'gateways.runner', 'gateways.name', 'gateways.authToken'],
+  es: ['common.no', 'gateways.no', 'gateways.authToken'],
+  'pt-BR': ['gateways.authToken'],
 };
 
 /** True when `text` (a message, or a piece of a rendered page) has a word that is neither a name nor a format. */

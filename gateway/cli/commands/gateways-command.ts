@@ -1,14 +1,18 @@
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { escapeForTerminal, TerminalApprover } from '../../approvals/approver';
-import { ConfigError, readOpenClawConfig } from '../../config/gateway-config';
 import { clawdeskDataDir, loadClawdeskIdentity } from '../../identity/clawdesk-identity';
-import { readRemoteGatewayConfig } from '../../remote/openclaw-remote-config';
+import { discoverGateways, isHostName, type DiscoveredGateway } from '../../remote/gateway-discovery';
 import {
   RemoteGatewayService,
   type RemoteApprover,
   type RemoteGatewayStatus,
-  type RemoteGatewayTarget,
 } from '../../remote/remote-gateway-service';
+import {
+  loadRemoteGatewayTargets,
+  readConfiguredRemoteGateway,
+  remoteConfigWarnings,
+} from '../../remote/remote-gateway-targets';
 import {
   OPENCLAW_CONFIG_GATEWAY_NAME,
   SavedGatewaysError,
@@ -39,12 +43,16 @@ Commands:
   runner <name> on|off               Whether Clawdesk's exec runner serves this gateway too
   connect                            Run the approval client on every gateway and the runner on the enabled
                                      ones, in the foreground, printing each gateway's state
+  discover [--timeout S]             List the OpenClaw gateways advertising on the local network (mDNS
+                                     _openclaw-gw._tcp) and the command to save each; connects to none of them
 
 Options for add:
   --token T | --password P           The gateway's shared secret
   --auth device-token|none           No shared secret: the device token pairing issued, or nothing
   --tls-fingerprint FP               The certificate's SHA-256 (from the gateway machine); without it, add shows
                                      the certificate and asks before pinning it (on a terminal only)
+  --advertised-fingerprint FP        The fingerprint a discovered gateway advertised (a hint): shown beside the
+                                     certificate the gateway presents; if they differ nothing is pinned
   --system-trust                     Trust the system's CA store instead of a pin
   --allow-insecure-private-ws        Allow plaintext ws:// to this private-network host (or set
                                      OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1); never to a public address
@@ -55,6 +63,10 @@ Options for add:
   --ssh-known-hosts FILE             Pin the host key with this known_hosts file alone (default: yours)
   --runner                           Also run the exec runner against it
   --primary                          Make it the primary
+
+Options for discover:
+  --timeout S                        How long to listen, in seconds (default 3, at most 60)
+  --interface ADDR|NAME[,…]          Browse on these IPv4 interfaces only (default: all)
 
 Common options:
   --profile NAME                     Use the state dir ~/.openclaw-NAME
@@ -91,6 +103,9 @@ const OPTIONS = {
   'ssh-identity': { type: 'string' },
   'ssh-known-hosts': { type: 'string' },
   'tls-fingerprint': { type: 'string' },
+  'advertised-fingerprint': { type: 'string' },
+  timeout: { type: 'string' },
+  interface: { type: 'string' },
   'system-trust': { type: 'boolean', default: false },
   'allow-insecure-private-ws': { type: 'boolean', default: false },
   runner: { type: 'boolean', default: false },
@@ -135,16 +150,6 @@ function publicEntry(g: SavedGateway, primary: boolean, source: 'clawdesk' | 'op
   return { ...g, primary, source };
 }
 
-async function configuredRemote(configPath: string, env: NodeJS.ProcessEnv) {
-  try {
-    const read = await readOpenClawConfig(configPath);
-    return read.exists ? readRemoteGatewayConfig(read.config, env) : ({ kind: 'local' } as const);
-  } catch (error) {
-    if (error instanceof ConfigError) return { kind: 'misconfigured', warning: error.message } as const;
-    throw error;
-  }
-}
-
 function newGatewayFrom(name: string, url: string | undefined, values: Values): NewGateway {
   const auth = (values.auth ?? (values.token ? 'token' : values.password ? 'password' : undefined)) as
     GatewayAuthKind | undefined;
@@ -185,12 +190,29 @@ async function confirmCertificate(
   io: CliIo,
   confirm: NonNullable<GatewaysCommandDeps['confirm']>,
   json: boolean,
+  advertised?: string,
 ): Promise<string | undefined> {
   const cert = await readServerCertificate(url);
   const shown = formatTlsFingerprint(cert.fingerprint);
+  if (advertised && advertised !== cert.fingerprint) {
+    // The advertisement is unauthenticated, but a gateway that presents another certificate than it advertises is
+    // exactly what an impostor on the LAN looks like: fail closed, the person pins explicitly after checking.
+    io.stderr(
+      `clawdesk gateways: WARNING — THE CERTIFICATE DOES NOT MATCH THE ADVERTISED FINGERPRINT.\n` +
+        `  ${url} presents SHA-256 ${shown}\n` +
+        `  its mDNS advertisement said  ${formatTlsFingerprint(advertised)}\n` +
+        'Someone on the network may be impersonating the gateway (or the advertisement is stale). Nothing was pinned ' +
+        'or saved. Read the fingerprint on the gateway machine; only if it is the presented one, run again with ' +
+        `--tls-fingerprint ${cert.fingerprint}\n`,
+    );
+    return undefined;
+  }
   const facts = [
     `The gateway at ${url} presents this certificate:`,
     `  SHA-256:  ${shown}`,
+    ...(advertised
+      ? ['  (the same fingerprint its mDNS advertisement gave; an advertisement proves nothing by itself)']
+      : []),
     `  Subject:  ${escapeForTerminal(cert.subject)}`,
     `  Issuer:   ${escapeForTerminal(cert.issuer)}`,
     `  Valid:    ${cert.validFrom} – ${cert.validTo}`,
@@ -247,6 +269,7 @@ export function createGatewaysCommand(deps: GatewaysCommandDeps = {}): CliComman
             throw new UsageError(`add needs <name> and a wss:// URL or --ssh user@host\n\n${USAGE}`);
           const [name, url] = positionals;
           const input = newGatewayFrom(name, url, values);
+          const advertised = advertisedFingerprint(values, url);
           if (url?.toLowerCase().startsWith('wss:') && !input.tlsFingerprint && !input.systemTrust) {
             // Checked before any network traffic: bad input or a duplicate never costs a connection.
             validateNewGateway({ ...input, systemTrust: true }, io.env);
@@ -254,7 +277,7 @@ export function createGatewaysCommand(deps: GatewaysCommandDeps = {}): CliComman
               throw new SavedGatewaysError(
                 `a gateway named "${name}" already exists; remove it first or pick another name`,
               );
-            const pinned = await confirmCertificate(url, name, io, confirm, values.json);
+            const pinned = await confirmCertificate(url, name, io, confirm, values.json, advertised);
             if (!pinned) return EXIT_FAILURE;
             input.tlsFingerprint = pinned;
           }
@@ -270,12 +293,11 @@ export function createGatewaysCommand(deps: GatewaysCommandDeps = {}): CliComman
         case 'list': {
           if (positionals.length) throw new UsageError(`list takes no arguments\n\n${USAGE}`);
           const file = await store.read();
-          const remote = await configuredRemote(configPath, io.env);
+          const remote = await readConfiguredRemoteGateway(configPath, io.env);
           const entries = file.gateways.map((g) => publicEntry(g, file.primary === g.name, 'clawdesk'));
           if (remote.kind === 'remote')
             entries.push(publicEntry(remote.remote.gateway, entries.length === 0, 'openclaw.json'));
-          const warnings =
-            remote.kind === 'misconfigured' ? [remote.warning] : remote.kind === 'remote' ? remote.warnings : [];
+          const warnings = remoteConfigWarnings(remote);
           if (values.json) {
             io.stdout(
               `${JSON.stringify({ primary: entries.find((e) => e.primary)?.name ?? null, gateways: entries, warnings })}\n`,
@@ -330,6 +352,9 @@ export function createGatewaysCommand(deps: GatewaysCommandDeps = {}): CliComman
           );
           return 0;
         }
+        case 'discover':
+          if (positionals.length) throw new UsageError(`discover takes no arguments\n\n${USAGE}`);
+          return await discover(values, io);
         case 'connect':
           if (positionals.length) throw new UsageError(`connect takes no arguments\n\n${USAGE}`);
           return await connect(values, io, { stateDir, dataDir, store, configPath }, deps);
@@ -342,19 +367,131 @@ export function createGatewaysCommand(deps: GatewaysCommandDeps = {}): CliComman
   };
 }
 
+/** `--advertised-fingerprint` only makes sense where add would show a certificate and ask: wss:// without a pin. */
+function advertisedFingerprint(values: Values, url: string | undefined): string | undefined {
+  const given = values['advertised-fingerprint'];
+  if (given === undefined) return undefined;
+  const normalized = normalizeTlsFingerprint(given);
+  if (!normalized) throw new UsageError(`--advertised-fingerprint "${given}" is not a SHA-256 fingerprint`);
+  if (!url?.toLowerCase().startsWith('wss:') || values['tls-fingerprint'] || values['system-trust'])
+    throw new UsageError(
+      '--advertised-fingerprint goes with a wss:// URL and neither --tls-fingerprint nor --system-trust: it is ' +
+        'compared with the certificate add reads before it asks you',
+    );
+  return normalized;
+}
+
+const DEFAULT_DISCOVERY_SECONDS = 3;
+
+async function discover(values: Values, io: CliIo): Promise<number> {
+  const timeoutText = values.timeout ?? String(DEFAULT_DISCOVERY_SECONDS);
+  const seconds = /^\d+(\.\d+)?$/.test(timeoutText) ? Number(timeoutText) : NaN;
+  if (!(seconds > 0 && seconds <= 60))
+    throw new UsageError(`--timeout must be a number of seconds above 0 and at most 60 (got "${timeoutText}")`);
+  const interfaces = values.interface
+    ?.split(',')
+    .map((i) => i.trim())
+    .filter(Boolean);
+  if (values.interface !== undefined && !interfaces?.length)
+    throw new UsageError('--interface needs an IPv4 address or an interface name');
+  const controller = new AbortController();
+  void io.waitForStopSignal().then(() => controller.abort());
+  const { gateways, dropped } = await discoverGateways({
+    timeoutMs: seconds * 1000,
+    signal: controller.signal,
+    ...(interfaces ? { interfaces } : {}),
+    env: io.env,
+  });
+  const names = new Set<string>();
+  const found = gateways.map((g) => ({ ...g, suggestedName: suggestName(g, names) }));
+  const withCommands = found.map((g) => ({ ...g, addCommand: addCommandFor(g, g.suggestedName) }));
+  if (values.json) {
+    io.stdout(`${JSON.stringify({ gateways: withCommands, dropped, timeoutMs: seconds * 1000 })}\n`);
+    return 0;
+  }
+  if (!withCommands.length) {
+    io.stdout(
+      `No OpenClaw gateway answered on the local network within ${seconds} s. mDNS does not cross routers, and ` +
+        "OpenClaw's gateway advertises on Linux and Windows only after `openclaw plugins enable bonjour` (and " +
+        'not with discovery.mdns.mode "off" or OPENCLAW_DISABLE_BONJOUR=1). Add a gateway by its address with ' +
+        'clawdesk gateways add.\n',
+    );
+  } else {
+    io.stdout(
+      `Found ${withCommands.length} OpenClaw gateway${withCommands.length === 1 ? '' : 's'} on the local network. ` +
+        'Nothing was connected; advertisements are unauthenticated hints, so check before you trust one.\n',
+    );
+  }
+  for (const g of withCommands) {
+    const lines = [
+      '',
+      escapeForTerminal(g.displayName) +
+        (g.displayName === g.instanceName ? '' : `  (instance "${escapeForTerminal(g.instanceName)}")`),
+      `  URL:       ${g.url}   (advertised by ${g.advertisedFrom}${g.host ? `, host ${g.host}` : ''})`,
+      g.tls
+        ? `  TLS:       yes; advertised certificate SHA-256 (a hint, not verified): ${g.tlsFingerprintHint ? formatTlsFingerprint(g.tlsFingerprintHint) : 'none given'}`
+        : `  TLS:       no (plaintext ws://)${g.plaintext.allowed ? '' : ` — ${g.plaintext.reason}`}`,
+      ...(g.sshPort ? [`  SSH port:  ${g.sshPort}`] : []),
+      `  Save it:   ${g.addCommand}`,
+      ...(g.tls
+        ? [
+            '             (add reads the certificate the gateway presents, shows it beside the hint and pins it only on your yes)',
+          ]
+        : g.plaintext.allowed
+          ? []
+          : ['             (through an SSH tunnel to the gateway host; replace $USER with your login there)']),
+    ];
+    io.stdout(`${lines.join('\n')}\n`);
+  }
+  if (dropped)
+    io.stderr(
+      `warning: ${dropped} more advertisement${dropped === 1 ? ' was' : 's were'} ignored (at most 64 are kept); ` +
+        'something on this network is flooding mDNS\n',
+    );
+  return 0;
+}
+
+/** A name `gateways add` accepts, from the advertised host (else the display name), unique in this listing. */
+function suggestName(g: DiscoveredGateway, taken: Set<string>): string {
+  const base =
+    [g.lanHost, g.host, g.displayName]
+      .map((v) =>
+        (v ?? '')
+          .replace(/\.local$/i, '')
+          .split('.')[0]
+          .toLowerCase()
+          .replace(/[^a-z0-9_-]+/g, '-')
+          .replace(/^[-_]+|-+$/g, '')
+          .slice(0, 48),
+      )
+      .find((v) => v && v !== OPENCLAW_CONFIG_GATEWAY_NAME) ?? 'gateway';
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
+  taken.add(name);
+  return name;
+}
+
+/**
+ * The command that saves a discovered gateway. Every part is validated (a host name or IP, a port, hex) so it is
+ * safe to paste into a shell; the secret is left for the person to fill in.
+ */
+function addCommandFor(g: DiscoveredGateway, name: string): string {
+  if (g.tls)
+    return `clawdesk gateways add ${name} ${g.url}${g.tlsFingerprintHint ? ` --advertised-fingerprint ${g.tlsFingerprintHint}` : ''} --token "$TOKEN"`;
+  if (g.plaintext.allowed) return `clawdesk gateways add ${name} ${g.url} --token "$TOKEN"`;
+  const host = new URL(g.url).hostname.replace(/^\[|\]$/g, '');
+  const sshHost = net.isIPv6(host) ? `[${host}]` : isHostName(host) ? host : (g.host ?? host);
+  return `clawdesk gateways add ${name} --ssh "$USER@${sshHost}${g.sshPort && g.sshPort !== 22 ? `:${g.sshPort}` : ''}" --remote-port ${g.port} --token "$TOKEN"`;
+}
+
 async function connect(
   values: Values,
   io: CliIo,
   ctx: ReturnType<typeof context>,
   deps: GatewaysCommandDeps,
 ): Promise<number> {
-  const file = await ctx.store.read();
-  const targets: RemoteGatewayTarget[] = [];
-  for (const g of file.gateways)
-    targets.push({ gateway: g, primary: file.primary === g.name, secret: await ctx.store.secretOf(g) });
-  const remote = await configuredRemote(ctx.configPath, io.env);
-  if (remote.kind === 'remote')
-    targets.push({ gateway: remote.remote.gateway, primary: targets.length === 0, secret: remote.remote.secret });
+  const { targets, warnings } = await loadRemoteGatewayTargets(ctx.store, ctx.configPath, io.env);
+  for (const warning of warnings) io.stderr(`clawdesk gateways connect: ${warning}\n`);
   if (!targets.length) {
     io.stderr('clawdesk gateways connect: no gateways saved (clawdesk gateways add)\n');
     return EXIT_FAILURE;

@@ -4,10 +4,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../../gateway/cli/cli-io';
-import { createGatewaysCommand } from '../../../gateway/cli/commands/gateways-command';
 import { formatTlsFingerprint } from '../../../gateway/remote/transport-policy';
-import { captureIo, waitFor } from '../../helpers/cli-io';
+import { waitFor } from '../../helpers/cli-io';
+import { gatewaysCli } from '../helpers/gateways-cli';
 import { disposeCertificate, makeSelfSignedCertificate, type TestCertificate } from '../helpers/tls';
 import { createTwoMachines, NamespacedProcess, netnsUnavailableReason, runIn, type TwoMachines } from './netns';
 
@@ -77,14 +76,7 @@ describe.skipIf(Boolean(unavailable))('gateways on another machine (network name
   };
 
   /** `clawdesk gateways …` on the laptop, in-process: it only writes the laptop's files. */
-  const laptopGateways = async (args: string[]) => {
-    const io = captureIo(laptopEnv());
-    const code = await createGatewaysCommand()([...args, '--allow-plaintext-keys'], io).catch((e: unknown) => {
-      if (e instanceof UsageError) return 2;
-      throw e;
-    });
-    return { code, out: io.out, err: io.err };
-  };
+  const laptopGateways = (args: string[]) => gatewaysCli([...args, '--allow-plaintext-keys'], laptopEnv());
 
   const statuses = (): Map<string, Status> => {
     const map = new Map<string, Status>();

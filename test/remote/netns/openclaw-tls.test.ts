@@ -2,13 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../../gateway/cli/cli-io';
-import { createGatewaysCommand } from '../../../gateway/cli/commands/gateways-command';
 import { formatTlsFingerprint } from '../../../gateway/remote/transport-policy';
-import { ensureOpenclawInstalled, openclawEnv, type OpenclawEnvironment } from '../../interop/openclaw-harness';
-import { captureIo, waitFor } from '../../helpers/cli-io';
+import { waitFor } from '../../helpers/cli-io';
+import { gatewaysCli } from '../helpers/gateways-cli';
 import { disposeCertificate, makeSelfSignedCertificate, type TestCertificate } from '../helpers/tls';
-import { createTwoMachines, NamespacedProcess, netnsUnavailableReason, runIn, type TwoMachines } from './netns';
+import { createTwoMachines, NamespacedProcess, netnsUnavailableReason, type TwoMachines } from './netns';
+import { laptopEnvironment, openclawTlsServer, type OpenclawTlsServer } from './openclaw-server';
 
 /**
  * The real OpenClaw gateway (the pinned package, `gateway.tls` enabled with a certificate made here, bound to its
@@ -29,18 +28,11 @@ describe.skipIf(Boolean(unavailable))("OpenClaw's own gateway with gateway.tls, 
   let root: string;
   let cert: TestCertificate;
   let other: TestCertificate;
-  let environment: OpenclawEnvironment;
+  let server: OpenclawTlsServer;
   let gateway: NamespacedProcess;
   let connect: NamespacedProcess;
-  let laptop: string;
-  const laptopEnv = () => ({
-    PATH: process.env.PATH,
-    HOME: path.join(root, 'laptop-home'),
-    OPENCLAW_STATE_DIR: laptop,
-  });
-  const install = () => ensureOpenclawInstalled();
-  const openclaw = (args: string[]) =>
-    runIn(m.server, install().nodeBin, [install().openclawEntry, ...args], environment.env, 120_000);
+  const laptopEnv = () => laptopEnvironment(root);
+  const openclaw = (args: string[]) => server.openclaw(args);
 
   const latest = (name: string) => {
     let found: any;
@@ -55,36 +47,12 @@ describe.skipIf(Boolean(unavailable))("OpenClaw's own gateway with gateway.tls, 
   beforeAll(async () => {
     m = createTwoMachines();
     root = mkdtempSync(path.join(os.tmpdir(), 'clawdesk-netns-oc-'));
-    laptop = path.join(root, 'laptop');
-    mkdirSync(laptop, { recursive: true });
-    mkdirSync(path.join(root, 'laptop-home'), { recursive: true });
+    mkdirSync(laptopEnv().OPENCLAW_STATE_DIR!, { recursive: true });
+    mkdirSync(laptopEnv().HOME!, { recursive: true });
     cert = makeSelfSignedCertificate([m.serverIp, '127.0.0.1']);
     other = makeSelfSignedCertificate([m.serverIp]);
-    environment = openclawEnv({
-      tmpDir: path.join(root, 'server'),
-      port: PORT,
-      authMode: 'token',
-      token: TOKEN,
-      extraConfig: {
-        gateway: {
-          mode: 'local',
-          port: PORT,
-          bind: 'lan',
-          auth: { mode: 'token', token: TOKEN },
-          tls: { enabled: true, autoGenerate: false, certPath: cert.certPath, keyPath: cert.keyPath },
-        },
-      },
-    });
-    // The loopback guard (scripts/loopback-guard.cjs) would refuse the LAN bind itself; the namespace, which has no
-    // route anywhere but the laptop's veth, is the containment here instead.
-    delete environment.env.NODE_OPTIONS;
-    const oc = install();
-    gateway = new NamespacedProcess(
-      m.server,
-      oc.nodeBin,
-      [oc.openclawEntry, 'gateway', 'run', '--port', String(PORT), '--bind', 'lan', '--auth', 'token'],
-      environment.env,
-    );
+    server = openclawTlsServer(m, { root, port: PORT, token: TOKEN, cert });
+    gateway = server.start();
   }, 600_000);
 
   afterAll(async () => {
@@ -101,12 +69,8 @@ describe.skipIf(Boolean(unavailable))("OpenClaw's own gateway with gateway.tls, 
     { timeout: 480_000 },
     async () => {
       const add = async (args: string[]) => {
-        const io = captureIo(laptopEnv());
-        const code = await createGatewaysCommand()([...args, '--allow-plaintext-keys'], io).catch((e: unknown) => {
-          if (e instanceof UsageError) return 2;
-          throw e;
-        });
-        expect(code, io.err).toBe(0);
+        const { code, err } = await gatewaysCli([...args, '--allow-plaintext-keys'], laptopEnv());
+        expect(code, err).toBe(0);
       };
       const url = `wss://${m.serverIp}:${PORT}`;
       await add(['add', 'openclaw', url, '--token', TOKEN, '--tls-fingerprint', cert.fingerprint]);
