@@ -173,6 +173,9 @@ describe('installing OpenClaw into Clawdesk’s data dir', { timeout: 300_000 },
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => undefined);
+      // Read (and drop) the request: a socket left paused never sees npm's FIN, so it would sit in
+      // CLOSE-WAIT and 'close' would never fire even though npm is gone.
+      socket.resume();
       connected();
     });
     await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
