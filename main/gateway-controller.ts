@@ -409,6 +409,7 @@ export class GatewayController {
       token: this.credentials.token,
       password: this.credentials.password,
       identity,
+      connection: this.credentials.connection,
       stateDir,
       approver: this.options.approver,
       promptTimeoutMs: this.options.promptTimeoutMs,

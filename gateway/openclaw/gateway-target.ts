@@ -20,6 +20,11 @@ export interface OpenclawTarget {
   port: number;
   token?: string;
   password?: string;
+  /**
+   * `gateway.tls.enabled` is true: OpenClaw serves wss:// with this certificate (the configured one, else the one it
+   * generates in the state dir on first start), and Clawdesk connects pinned to it.
+   */
+  tls?: { certPath?: string };
 }
 
 export async function resolveOpenclawTarget(
@@ -35,7 +40,11 @@ export async function resolveOpenclawTarget(
   };
   const { stateDir } = resolveStateDir(pe, { profile: options.profile });
   const configPath = resolveConfigPath(pe, stateDir);
-  let gateway: { port?: unknown; auth?: { token?: unknown; password?: unknown } } = {};
+  let gateway: {
+    port?: unknown;
+    auth?: { token?: unknown; password?: unknown };
+    tls?: { enabled?: unknown; certPath?: unknown };
+  } = {};
   let configExists: boolean;
   let configProblem: string | undefined;
   try {
@@ -53,6 +62,8 @@ export async function resolveOpenclawTarget(
       : undefined;
   const port = options.port ?? parsePortValue(env.OPENCLAW_GATEWAY_PORT) ?? configPort ?? OPENCLAW_DEFAULT_PORT;
   const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v : undefined);
+  const tlsConfig = gateway.tls && typeof gateway.tls === 'object' ? gateway.tls : undefined;
+  const certPath = str(tlsConfig?.certPath)?.trim();
   return {
     stateDir,
     configPath,
@@ -61,5 +72,6 @@ export async function resolveOpenclawTarget(
     port,
     token: str(env.OPENCLAW_GATEWAY_TOKEN) ?? str(gateway.auth?.token),
     password: str(env.OPENCLAW_GATEWAY_PASSWORD) ?? str(gateway.auth?.password),
+    ...(tlsConfig?.enabled === true ? { tls: certPath ? { certPath } : {} } : {}),
   };
 }

@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { controlUiLink, type ControlUiLink } from './control-ui';
-import { connectGateway, GatewayClientError, type GatewaySession } from '../client/gateway-client';
+import {
+  connectGateway,
+  GatewayClientError,
+  type GatewayClientOptions,
+  type GatewaySession,
+} from '../client/gateway-client';
+import { pinnedCertificateVerifier } from '../remote/tls-pin';
+import { localGatewayTlsFingerprint } from '../server/gateway-tls';
 import { TERMINAL_CONNECT_CODES } from '../node-host/reconnecting-session';
 import { resolveOpenclawTarget, type OpenclawTarget } from './gateway-target';
 import type { OpenclawInstall } from './install';
@@ -295,6 +302,8 @@ export class OpenclawSupervisor extends EventEmitter {
   private readonly output: OutputLog;
   private target?: OpenclawTarget;
   private generatedToken?: string;
+  /** gateway.tls: the SHA-256 of the certificate OpenClaw serves, read from its file at the last connect. */
+  private tlsPin?: string;
   private status_: SupervisorStatus;
   private gen?: Generation;
   private generationIds = 0;
@@ -349,8 +358,36 @@ export class OpenclawSupervisor extends EventEmitter {
   }
 
   /** The shared secret the supervisor uses (and gives the node and approver): from env/config, or generated. */
-  credentials(): { url: string; token?: string; password?: string } {
-    return { url: this.status_.url, token: this.target?.token ?? this.generatedToken, password: this.target?.password };
+  credentials(): {
+    url: string;
+    token?: string;
+    password?: string;
+    connection?: Pick<GatewayClientOptions, 'verifyServerCertificate'>;
+  } {
+    return {
+      url: this.status_.url,
+      token: this.target?.token ?? this.generatedToken,
+      password: this.target?.password,
+      ...(this.target?.tls && this.tlsPin ? { connection: pinnedTo(this.tlsPin) } : {}),
+    };
+  }
+
+  /**
+   * How to reach the gateway now: plain, or under gateway.tls pinned to the certificate in its file. OpenClaw writes
+   * a generated certificate during its first start, so it is read at each connect; none there yet throws, and the
+   * caller retries as for any gateway not ready.
+   */
+  private async connection(): Promise<Pick<GatewayClientOptions, 'verifyServerCertificate'>> {
+    const tls = this.target?.tls;
+    if (!tls) return {};
+    const pin = await localGatewayTlsFingerprint(this.target!.stateDir, { enabled: true, ...tls });
+    if (!pin) throw new Error("gateway.tls is on, but there is no certificate to pin OpenClaw's gateway to yet");
+    this.tlsPin = pin;
+    return pinnedTo(pin);
+  }
+
+  private gatewayUrl(port: number): string {
+    return `${this.target?.tls ? 'wss' : 'ws'}://127.0.0.1:${port}`;
   }
 
   /** The environment for OpenClaw's own CLI against this gateway: its state, config, port and shared secret. */
@@ -428,7 +465,8 @@ export class OpenclawSupervisor extends EventEmitter {
         profile: this.options.profile,
       });
       this.status_.port = this.target.port;
-      this.status_.url = `ws://127.0.0.1:${this.target.port}`;
+      this.tlsPin = undefined;
+      this.status_.url = this.gatewayUrl(this.target.port);
       this.status_.warning = legacyExecApprovalsWarning(this.target.stateDir);
       if (this.status_.warning) this.log('warn', `${this.status_.warning.message}. Fix: ${this.status_.warning.fix}`);
       if (!this.target.configExists && !this.target.token && !this.target.password)
@@ -490,7 +528,13 @@ export class OpenclawSupervisor extends EventEmitter {
   private async spawnGeneration(): Promise<void> {
     const target = this.target!;
     this.set({ state: 'checking', reason: `checking port ${target.port}` });
-    const probe = await (this.options.probe ?? ((port) => probeGatewayPort(port)))(target.port);
+    // Under gateway.tls only a gateway serving the certificate in the state dir is OpenClaw's (none there: nothing is).
+    const tlsProbe = target.tls
+      ? {
+          tlsFingerprint: (await localGatewayTlsFingerprint(target.stateDir, { enabled: true, ...target.tls })) ?? null,
+        }
+      : {};
+    const probe = await (this.options.probe ?? ((port) => probeGatewayPort(port, tlsProbe)))(target.port);
     if (this.stopIntent) return this.set({ state: 'stopped', reason: 'stopped before start' });
     if (probe.kind === 'openclaw') return this.attach(probe.url);
     if (probe.kind === 'other') {
@@ -586,8 +630,16 @@ export class OpenclawSupervisor extends EventEmitter {
       }
       this.counters.readyConnects++;
       let session: GatewaySession;
+      let connection: Pick<GatewayClientOptions, 'verifyServerCertificate'>;
+      try {
+        connection = await this.connection();
+      } catch {
+        await this.pause(250, gen);
+        continue;
+      }
       try {
         session = await connectGateway({
+          ...connection,
           url: creds.url,
           token: creds.token,
           password: creds.password,
@@ -638,6 +690,7 @@ export class OpenclawSupervisor extends EventEmitter {
     const creds = this.credentials();
     try {
       const session = await connectGateway({
+        ...(await this.connection()),
         url: creds.url,
         token: creds.token,
         password: creds.password,
@@ -896,6 +949,7 @@ export class OpenclawSupervisor extends EventEmitter {
     const creds = this.credentials();
     try {
       const session = await connectGateway({
+        ...(await this.connection()),
         url,
         token: creds.token,
         password: creds.password,
@@ -994,4 +1048,8 @@ export class OpenclawSupervisor extends EventEmitter {
     await this.stop();
     await this.output.close();
   }
+}
+
+function pinnedTo(fingerprint: string): Pick<GatewayClientOptions, 'verifyServerCertificate'> {
+  return { verifyServerCertificate: pinnedCertificateVerifier('127.0.0.1', fingerprint) };
 }
