@@ -20,6 +20,11 @@ export interface BackupEntry {
   linkTarget?: string;
   /** Subdirectory of the backup holding the copy (state 'dir'). */
   copy?: string;
+  /**
+   * Directories of this entry a migration moved whole into another directory (`path`, at the same relative
+   * paths) instead of keeping a copy: a restore takes them back from there, as they are then.
+   */
+  movedTo?: { path: string; rels: string[] };
 }
 
 export interface BackupManifest {
@@ -130,6 +135,29 @@ export async function readBackupManifest(backupDir: string): Promise<BackupManif
     ) {
       throw new BackupInvalidError(`${file}: the copy of ${entry.path} is missing from the backup`);
     }
+    if (entry.movedTo !== undefined && !validMovedTo(entry.movedTo))
+      throw new BackupInvalidError(`${file}: the moved directories of ${entry.path} are not listed as expected`);
   }
   return manifest;
+}
+
+/** `movedTo`: an absolute path and relative, normalised names inside it (never `..`, never absolute). */
+function validMovedTo(value: unknown): boolean {
+  const v = value as BackupEntry['movedTo'];
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.path === 'string' &&
+    path.isAbsolute(v.path) &&
+    Array.isArray(v.rels) &&
+    v.rels.every(
+      (rel) =>
+        typeof rel === 'string' &&
+        rel.length > 0 &&
+        !rel.includes('\\') &&
+        !rel.includes('\0') &&
+        rel.split('/').every((part) => part !== '' && part !== '.' && part !== '..') &&
+        !path.isAbsolute(rel),
+    )
+  );
 }

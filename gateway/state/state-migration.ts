@@ -64,6 +64,7 @@ import {
   abortPreparing,
   beginTransaction,
   commitTransaction,
+  moveSubtreesIntoStaging,
   findJournal,
   newTransactionId,
   recoverTransaction,
@@ -222,12 +223,20 @@ interface Recipe {
   /** Regular files the staging places (target's and carried source files), for progress. */
   totals: { files: number; bytes: number };
   devices: { source: number; target: number; backup: number };
-  /** The source dir's mtime when planned (names added or removed at its top level move it). */
+  /** The source dir's real path, and its mtime when planned (names added or removed at its top level move it). */
+  fromReal: string;
   rootMtimeMs?: number;
   sourceEntries: Array<{ rel: string; stat: import('node:fs').Stats }>;
   mkdirs: string[];
   /** `secret`: trust state, written fresh (new inode, 0600) instead of copied with its mode. */
   copies: Array<{ from: string; rel: string; secret?: boolean; skip?: (childRel: string) => boolean }>;
+  /**
+   * Same filesystem: directories only the source has, holding nothing but files carried over as they are, that
+   * move whole by one rename (docs/state-and-secrets.md § How the files travel). `ino` as planned.
+   */
+  subtrees: Array<{ rel: string; ino: number; files: number; bytes: number }>;
+  /** The subtrees that did move (the rest were placed file by file): not in the source any more. */
+  moved: Set<string>;
   writes: Array<{ rel: string; content: string }>;
   /** Parsed inputs and outputs for the staging check. */
   checks: {
@@ -283,9 +292,12 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     identical: [],
     totals: { files: 0, bytes: 0 },
     devices: { source: -1, target: -2, backup: -3 },
+    fromReal: '',
     sourceEntries: [],
     mkdirs: [],
     copies: [],
+    subtrees: [],
+    moved: new Set(),
     writes: [],
     checks: { accounted: [] },
   };
@@ -323,6 +335,7 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   }
   plan.fromReal = fromReal;
   const fromStat = await fs.stat(fromReal);
+  recipe.fromReal = fromReal;
   recipe.rootMtimeMs = fromStat.mtimeMs;
   if (!fromStat.isDirectory()) return block(`the source ${from} is a file, not a state directory`);
   // Trust is taken from the source: another user must not be able to change it, now or while it is copied.
@@ -820,6 +833,9 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     }
   }
 
+  if (plan.strategy === 'same-volume') collapseIntoSubtrees(recipe, fromReal);
+  const movedFiles = recipe.subtrees.reduce((n, t) => n + t.files, 0);
+
   // --- the plan, in words
   const backupRoot = options.backupRoot ?? defaultBackupRoot(toReal);
   plan.backupDir = path.join(backupRoot, '<timestamp>');
@@ -827,7 +843,14 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   plan.steps.push(
     `build the merged state beside ${to} and check it (${
       plan.strategy === 'same-volume'
-        ? 'same file system: files get a second name by hard link, no data is copied but the rewritten trust files'
+        ? `same file system: no data is copied but the rewritten trust files${
+            recipe.subtrees.length > 0
+              ? `; ${recipe.subtrees.length} director${recipe.subtrees.length === 1 ? 'y' : 'ies'} only ${from} has (${movedFiles} file(s)) move in by rename (${recipe.subtrees
+                  .slice(0, 3)
+                  .map((t) => `${t.rel}/`)
+                  .join(', ')}${recipe.subtrees.length > 3 ? ', …' : ''})`
+              : ''
+          }; other files get a second name by hard link`
         : `across file systems: ${formatBytes(sourceSize.apparent)} streamed, cloned where the file system can, sparse files kept sparse`
     })`,
   );
@@ -844,6 +867,55 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       'an OpenClaw gateway lock exists: stop the gateway (and Clawdesk) first, or its next write may go to the old location',
     );
   return { plan, recipe };
+}
+
+/**
+ * Same filesystem: a directory the target lacks, all of whose contents are plain files and directories carried over
+ * unchanged (no trust file, link, socket, temporary file or archived entry anywhere below it), moves whole by one
+ * rename instead of a hard link per file; only the outermost such directories are listed. Their files and
+ * directories leave the per-file recipe; the progress totals (computed before) still count them.
+ */
+function collapseIntoSubtrees(recipe: Recipe, fromReal: string): void {
+  const newDirs = new Set(recipe.mkdirs);
+  const plainFiles = new Set(
+    recipe.copies.filter((c) => !c.secret && !c.skip && c.from === path.join(fromReal, c.rel)).map((c) => c.rel),
+  );
+  const blocked = new Set<string>();
+  for (const { rel, stat } of recipe.sourceEntries) {
+    const plain = stat.isDirectory() ? newDirs.has(rel) : stat.isFile() && plainFiles.has(rel);
+    if (plain) continue;
+    for (let at = stat.isDirectory() ? rel : path.posix.dirname(rel); at !== '.' && !blocked.has(at);) {
+      blocked.add(at);
+      at = path.posix.dirname(at);
+    }
+  }
+  const movable = (rel: string) => newDirs.has(rel) && !blocked.has(rel);
+  const byRel = new Map(recipe.sourceEntries.map((e) => [e.rel, e.stat]));
+  for (const rel of recipe.mkdirs) {
+    const parent = path.posix.dirname(rel);
+    if (!movable(rel) || (parent !== '.' && movable(parent))) continue;
+    recipe.subtrees.push({ rel, ino: byRel.get(rel)!.ino, files: 0, bytes: 0 });
+  }
+  if (recipe.subtrees.length === 0) return;
+  const under = (rel: string) => {
+    for (let at = rel; at !== '.'; at = path.posix.dirname(at)) {
+      const tree = recipe.subtrees.find((t) => t.rel === at);
+      if (tree) return tree;
+    }
+    return undefined;
+  };
+  for (const { rel, stat } of recipe.sourceEntries) {
+    const tree = stat.isFile() ? under(rel) : undefined;
+    if (!tree) continue;
+    tree.files++;
+    tree.bytes += stat.size;
+  }
+  recipe.mkdirs = recipe.mkdirs.filter((rel) => !under(rel));
+  recipe.copies = recipe.copies.filter((c) => c.from !== path.join(fromReal, c.rel) || !under(c.rel));
+  recipe.checks.accounted = [
+    ...recipe.checks.accounted.filter((rel) => !under(rel)),
+    ...recipe.subtrees.map((t) => t.rel),
+  ];
 }
 
 /**
@@ -942,6 +1014,19 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
         progress,
         written,
         twins,
+        moveSubtrees: async (moves) => {
+          // Checked now, while a change can still be seen: once a directory has moved, the source's names differ.
+          const changed = await sourceChanges(fromReal, recipe, true);
+          if (changed.length > 0) throw changedDuringMigration(plan, changed.slice(0, 5).join('; '));
+          const moved = await moveSubtreesIntoStaging(
+            journal,
+            moves.map((m) => ({ ...m, op: 0 })),
+            options.step,
+          );
+          // The renames moved the mtimes of the directories they left: those become the reference for the last check.
+          for (const rel of moved) refreshPlannedStat(recipe, path.posix.dirname(rel));
+          return moved;
+        },
       });
     } catch (error) {
       if (error instanceof SourceChangedError) throw changedDuringMigration(plan, error.message);
@@ -964,7 +1049,13 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
         state: plan.targetExists ? 'dir' : 'missing',
         ...(plan.targetExists ? { copy: 'to-0' } : {}),
       },
-      { role: 'from', path: fromReal, state: 'dir', copy: 'from-1' },
+      {
+        role: 'from',
+        path: fromReal,
+        state: 'dir',
+        copy: 'from-1',
+        ...(recipe.moved.size > 0 ? { movedTo: { path: toReal, rels: [...recipe.moved].sort() } } : {}),
+      },
     ];
     if (plan.targetExists && devices.backup !== devices.target) {
       progress.start('backup');
@@ -1108,6 +1199,8 @@ async function sourceChanges(fromReal: string, recipe: Recipe, sameVolume: boole
   const out: string[] = [];
   for (const { rel, stat } of recipe.sourceEntries) {
     if (!stat.isDirectory() && (sameVolume || !stat.isFile())) continue;
+    // A directory moved whole took whatever was added to it along: nothing of it can be missed.
+    if (isUnder(rel, recipe.moved)) continue;
     const now = await fs.lstat(path.join(fromReal, rel)).catch(() => undefined);
     if (!now) out.push(`${rel} disappeared`);
     else if (now.ino !== stat.ino || now.mtimeMs !== stat.mtimeMs || (stat.isFile() && now.size !== stat.size))
@@ -1117,6 +1210,22 @@ async function sourceChanges(fromReal: string, recipe: Recipe, sameVolume: boole
   if (rootNow && recipe.rootMtimeMs !== undefined && rootNow.mtimeMs !== recipe.rootMtimeMs)
     out.push('entries were added or removed at its top level');
   return out;
+}
+
+/** Whether `rel` is one of `dirs` or inside one. */
+function isUnder(rel: string, dirs: ReadonlySet<string>): boolean {
+  if (dirs.size === 0) return false;
+  for (let at = rel; at !== '.'; at = path.posix.dirname(at)) if (dirs.has(at)) return true;
+  return false;
+}
+
+/** Takes the current stat of a source directory (`.`: the root) as the planned one. */
+function refreshPlannedStat(recipe: Recipe, rel: string): void {
+  const st = lstatSync(rel === '.' ? recipe.fromReal : path.join(recipe.fromReal, rel), { throwIfNoEntry: false });
+  if (!st) return;
+  if (rel === '.') recipe.rootMtimeMs = st.mtimeMs;
+  const entry = recipe.sourceEntries.find((e) => e.rel === rel);
+  if (entry) entry.stat = st;
 }
 
 /**
@@ -1130,7 +1239,14 @@ async function buildStaging(
   staging: string,
   targetReal: string | undefined,
   recipe: Recipe,
-  how: { sameVolume: boolean; progress: ProgressTracker; written: string[]; twins: Map<string, string> },
+  how: {
+    sameVolume: boolean;
+    progress: ProgressTracker;
+    written: string[];
+    twins: Map<string, string>;
+    /** Journals and performs the subtree renames (state-transaction.ts); returns the rels that moved. */
+    moveSubtrees: (moves: Array<{ rel: string; from: string; plannedIno: number }>) => Promise<Set<string>>;
+  },
 ): Promise<void> {
   const ctx = progressContext(how.progress, { onFile: (_b, _h, from, to) => how.twins.set(from, to) });
   if (targetReal) {
@@ -1149,6 +1265,30 @@ async function buildStaging(
     realDirs.add(dir);
   };
   for (const rel of recipe.mkdirs) await ensureDir(path.join(staging, rel));
+  if (recipe.subtrees.length > 0) {
+    for (const { rel } of recipe.subtrees) await ensureDir(path.dirname(path.join(staging, rel)));
+    how.progress.check();
+    const moved = await how.moveSubtrees(
+      recipe.subtrees.map((t) => ({ rel: t.rel, from: path.join(recipe.fromReal, t.rel), plannedIno: t.ino })),
+    );
+    for (const tree of recipe.subtrees) {
+      if (moved.has(tree.rel)) {
+        recipe.moved.add(tree.rel);
+        how.progress.filesAtOnce(tree.files, tree.bytes);
+        continue;
+      }
+      // Not moved (the rename failed: a file held open on Windows, a bind mount): placed file by file instead.
+      const now = lstatSync(path.join(recipe.fromReal, tree.rel), { throwIfNoEntry: false });
+      if (!now?.isDirectory() || now.ino !== tree.ino)
+        throw new SourceChangedError(path.join(recipe.fromReal, tree.rel), 'was replaced since it was planned');
+      const result = await copyTree(path.join(recipe.fromReal, tree.rel), path.join(staging, tree.rel), {
+        link: true,
+        copyIf: isSecretPath,
+        ctx,
+      });
+      how.written.push(...result.written);
+    }
+  }
   const streamed: Array<{ from: string; dest: string; st: import('node:fs').Stats }> = [];
   for (const { from, rel, secret, skip } of recipe.copies) {
     how.progress.check();
@@ -1263,6 +1403,8 @@ async function backUpSourceFromCopies(
   dirs.push({ to: dest, st: await fs.stat(fromReal) });
   for (const { rel, stat } of recipe.sourceEntries) {
     progress.check();
+    // Moved whole into the live dir: the backup's manifest says where it is (movedTo), nothing to keep here.
+    if (isUnder(rel, recipe.moved)) continue;
     const from = path.join(fromReal, rel);
     const to = path.join(dest, rel);
     if (stat.isDirectory()) {
@@ -1391,6 +1533,8 @@ export interface RestoreResult {
   /** A backup of what was there just before the restore, so the restore itself can be undone. */
   safetyBackupDir: string;
   restored: string[];
+  /** What could not be put back (a directory the migration moved, since removed from where it went). */
+  warnings: string[];
 }
 
 /** `clawdesk state restore <backup>`: puts every directory in the backup back as it was, crash-consistently. */
@@ -1449,6 +1593,7 @@ export async function restoreBackup(
     step: options.step,
   });
   const written: string[] = [];
+  const missing: string[] = [];
   try {
     await writeBackup(
       partial,
@@ -1465,6 +1610,18 @@ export async function restoreBackup(
           ...(await copyTree(path.join(resolved, entry.copy!), op.install.staged, { link: true, copyIf: isSecretPath }))
             .written,
         );
+        // Directories the migration moved whole into another dir come back from where they live now, as they are.
+        for (const rel of entry.movedTo?.rels ?? []) {
+          const live = path.join(entry.movedTo!.path, ...rel.split('/'));
+          const st = await fs.lstat(live).catch(() => undefined);
+          if (!st?.isDirectory()) {
+            missing.push(`${rel}/ (moved into ${entry.movedTo!.path} by the migration) is no longer there`);
+            continue;
+          }
+          const dest = path.join(op.install.staged, ...rel.split('/'));
+          await fs.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+          written.push(...(await copyTree(live, dest, { link: true, copyIf: isSecretPath })).written);
+        }
       }
     }
     await options.step?.('staging-built');
@@ -1473,7 +1630,7 @@ export async function restoreBackup(
     throw error;
   }
   await commitTransaction(journal, options.step, { written });
-  return { manifest, safetyBackupDir, restored: paths };
+  return { manifest, safetyBackupDir, restored: paths, warnings: missing };
 }
 
 /** The record of neutralised links, inside the archive dir of a migration. */

@@ -70,6 +70,13 @@ export class ProgressTracker {
     this.send(false);
   }
 
+  /** Many files placed at once (a whole directory moved by one rename). */
+  filesAtOnce(count: number, bytes: number): void {
+    this.files += count;
+    this.bytes += bytes;
+    this.send(false);
+  }
+
   /** The phase's last figures (so a bar ends at its true count). */
   finish(): void {
     this.send(true);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, rmSync } from 'node:fs';
+import { promises as fs, lstatSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeJsonAtomic } from '../fs/atomic-file';
@@ -71,6 +71,20 @@ export interface TxJournal {
   backup?: { partial: string; final: string; moves: Array<{ from: string; to: string }> };
   /** Optional links that could not be created, by op index: why (e.g. "ENOTSUP: …"). */
   skippedLinks?: Record<string, string>;
+  /**
+   * Whole directories moved by one rename from `from` into op `op`'s staged dir at `rel` while preparing (same
+   * filesystem: a tree of transcripts moves without touching its files). Journaled before the first of them moves;
+   * undoing a transaction moves back each one whose inode (`ino`, decimal) is still at its place in the staging,
+   * before the staging is removed.
+   */
+  subtrees?: SubtreeMove[];
+}
+
+export interface SubtreeMove {
+  op: number;
+  rel: string;
+  from: string;
+  ino: string;
 }
 
 export class TransactionInProgressError extends Error {
@@ -298,8 +312,76 @@ async function writeJournal(journal: TxJournal): Promise<void> {
   await writeJsonAtomic(journal.journalPath, journal);
 }
 
+/**
+ * Moves whole directories into op staging dirs by rename, journaled first. `plannedIno` is the inode each was
+ * planned with: a directory swapped for another one (or for a link) since is not moved, and neither is one whose
+ * rename fails (a file held open on Windows, say); the caller places those file by file. Returns the moved `rel`s.
+ */
+export async function moveSubtreesIntoStaging(
+  journal: TxJournal,
+  moves: ReadonlyArray<{ op: number; rel: string; from: string; plannedIno: number }>,
+  step?: StepHook,
+): Promise<Set<string>> {
+  const moved = new Set<string>();
+  if (moves.length === 0) return moved;
+  const planned: SubtreeMove[] = [];
+  for (const m of moves) {
+    const st = lstatSync(m.from, { bigint: true, throwIfNoEntry: false });
+    if (st?.isDirectory() && Number(st.ino) === m.plannedIno)
+      planned.push({ op: m.op, rel: m.rel, from: m.from, ino: st.ino.toString() });
+  }
+  journal.subtrees = [...(journal.subtrees ?? []), ...planned];
+  await writeJournal(journal);
+  await step?.('subtrees-journaled');
+  const parents = new Set<string>();
+  for (const m of planned) {
+    const to = subtreeStagedPath(journal, m);
+    try {
+      // Synchronous: a handful of renames, no thread-pool round trips on the hot path.
+      renameSync(m.from, to);
+    } catch {
+      continue;
+    }
+    moved.add(m.rel);
+    parents.add(path.dirname(m.from));
+    parents.add(path.dirname(to));
+  }
+  for (const parent of parents) await fsyncPath(parent);
+  await step?.('subtrees-moved');
+  return moved;
+}
+
+function subtreeStagedPath(journal: TxJournal, move: SubtreeMove): string {
+  const install = journal.ops[move.op]?.install;
+  if (install?.kind !== 'dir')
+    throw new Error(`journal ${journal.id}: subtree ${move.rel} names op ${move.op}, not a staged dir`);
+  return path.join(install.staged, ...move.rel.split('/'));
+}
+
+/**
+ * Puts every journaled subtree still in a staging dir back where it came from (idempotent; runs before a staging
+ * dir is removed). One whose old place was taken meanwhile goes beside it, never over it, so nothing is lost.
+ */
+async function undoSubtreeMoves(journal: TxJournal): Promise<void> {
+  for (const move of [...(journal.subtrees ?? [])].reverse()) {
+    const to = subtreeStagedPath(journal, move);
+    const st = await fs.lstat(to, { bigint: true }).catch(() => undefined);
+    if (!st?.isDirectory() || st.ino.toString() !== move.ino) continue;
+    await fs.mkdir(path.dirname(move.from), { recursive: true, mode: 0o700 });
+    const back = (await lexists(move.from)) ? `${move.from}.moved-back-${journal.id}` : move.from;
+    await fs.rename(to, back);
+    await fsyncPath(path.dirname(back));
+  }
+}
+
+/** The subtrees moved into op `index`'s staging, as relative paths (not entered by manifests and flushes). */
+function movedInto(journal: TxJournal, index: number): Set<string> {
+  return new Set((journal.subtrees ?? []).filter((m) => m.op === index).map((m) => m.rel));
+}
+
 /** Abandons a transaction that never started committing: staging and scratch go, the old state was never touched. */
 export async function abortPreparing(journal: TxJournal): Promise<void> {
+  await undoSubtreeMoves(journal);
   for (const op of journal.ops) {
     if (op.install.kind === 'dir') await fs.rm(op.install.staged, { recursive: true, force: true });
     await fs.rm(linkTemp(op, journal), { force: true });
@@ -323,8 +405,9 @@ export async function commitTransaction(
   await flushFiles(options.written ?? []);
   for (const [index, op] of journal.ops.entries()) {
     if (op.install.kind !== 'dir') continue;
-    await fsyncDirs(op.install.staged);
-    expected[index] = await treeManifest(op.install.staged, hashedInManifest);
+    const moved = movedInto(journal, index);
+    await fsyncDirs(op.install.staged, moved);
+    expected[index] = await treeManifest(op.install.staged, hashedInManifest, moved);
   }
   await step?.('staging-synced');
   journal.expected = expected;
@@ -423,6 +506,7 @@ async function rollBack(journal: TxJournal, step?: StepHook): Promise<void> {
     }
     await fsyncPath(path.dirname(op.path));
   }
+  await undoSubtreeMoves(journal);
   for (const op of journal.ops)
     if (op.install.kind === 'dir') await fs.rm(op.install.staged, { recursive: true, force: true });
   for (const scratch of journal.scratch) await fs.rm(scratch, { recursive: true, force: true });
@@ -449,7 +533,11 @@ async function verifyInstalled(journal: TxJournal, compareContent: boolean): Pro
         const want = journal.expected[index];
         const diff = diffManifests(
           want,
-          await treeManifest(op.path, (rel) => (want[rel] as { sha256?: string } | undefined)?.sha256 !== undefined),
+          await treeManifest(
+            op.path,
+            (rel) => (want[rel] as { sha256?: string } | undefined)?.sha256 !== undefined,
+            movedInto(journal, index),
+          ),
         );
         if (diff.length > 0) problems.push(`${op.path}: ${diff.join(', ')}`);
       }

@@ -9,7 +9,8 @@ import path from 'node:path';
  */
 
 export type ManifestEntry =
-  | { type: 'dir'; mode: number }
+  /** `moved`: a whole subtree moved in by rename, listed without its contents (nothing in it was written). */
+  | { type: 'dir'; mode: number; moved?: true }
   | { type: 'file'; mode: number; size: number; sha256?: string }
   | { type: 'link'; target: string };
 
@@ -269,15 +270,19 @@ export async function fsyncTree(root: string): Promise<void> {
   await inParallel(byDepth, fsyncPath);
 }
 
-/** Flushes the directories under `root` (deepest first) and `root` itself: new names, not file contents. */
-export async function fsyncDirs(root: string): Promise<void> {
+/**
+ * Flushes the directories under `root` (deepest first) and `root` itself: new names, not file contents. Subtrees
+ * under a `moved` relative path are not entered: moved in by one rename, their own names are as they were.
+ */
+export async function fsyncDirs(root: string, moved: ReadonlySet<string> = new Set()): Promise<void> {
   const dirs: Array<{ depth: number; p: string }> = [];
-  const collect = (p: string, depth: number) => {
+  const collect = (p: string, rel: string, depth: number) => {
     dirs.push({ depth, p });
+    if (moved.has(rel)) return;
     for (const entry of readdirSync(p, { withFileTypes: true }))
-      if (entry.isDirectory()) collect(path.join(p, entry.name), depth + 1);
+      if (entry.isDirectory()) collect(path.join(p, entry.name), rel ? `${rel}/${entry.name}` : entry.name, depth + 1);
   };
-  collect(root, 0);
+  collect(root, '', 0);
   dirs.sort((a, b) => b.depth - a.depth);
   await inParallel(
     dirs.map((d) => d.p),
@@ -352,11 +357,18 @@ export async function fsyncPath(p: string): Promise<void> {
  * What a tree holds: every directory (mode), link (target) and file (mode, size; and its sha256 when `hashIf(rel)`,
  * by default for every file). Links are never followed.
  */
-export async function treeManifest(root: string, hashIf: (rel: string) => boolean = () => true): Promise<TreeManifest> {
+export async function treeManifest(
+  root: string,
+  hashIf: (rel: string) => boolean = () => true,
+  moved: ReadonlySet<string> = new Set(),
+): Promise<TreeManifest> {
   const manifest: TreeManifest = {};
-  for (const { rel, stat } of await walkTree(root)) {
+  for (const { rel, stat } of await walkTree(root, { prune: moved })) {
     if (stat.isSymbolicLink()) manifest[rel] = { type: 'link', target: await fs.readlink(path.join(root, rel)) };
-    else if (stat.isDirectory()) manifest[rel] = { type: 'dir', mode: stat.mode & 0o777 };
+    else if (stat.isDirectory())
+      manifest[rel] = moved.has(rel)
+        ? { type: 'dir', mode: stat.mode & 0o777, moved: true }
+        : { type: 'dir', mode: stat.mode & 0o777 };
     else if (stat.isFile()) {
       manifest[rel] = hashIf(rel)
         ? { type: 'file', mode: stat.mode & 0o777, size: stat.size, sha256: await sha256File(path.join(root, rel)) }
@@ -397,11 +409,12 @@ export function diffManifests(expected: TreeManifest, actual: TreeManifest, limi
  * Walks a tree without following links; returns relative posix paths (sorted) with their lstat. Uses synchronous
  * calls (a state dir holds thousands of small entries; one thread-pool round trip per entry costs more than the
  * call itself) and lets the event loop run every few hundred entries, so signals and progress still get through.
- * With `unopenable`, names Windows lists but cannot open are collected there instead of failing the walk.
+ * With `unopenable`, names Windows lists but cannot open are collected there instead of failing the walk; with
+ * `prune`, the directories at those relative paths are listed but not entered.
  */
 export async function walkTree(
   root: string,
-  options: { unopenable?: string[] } = {},
+  options: { unopenable?: string[]; prune?: ReadonlySet<string> } = {},
 ): Promise<Array<{ rel: string; stat: import('node:fs').Stats }>> {
   const out: Array<{ rel: string; stat: import('node:fs').Stats }> = [];
   let sinceYield = 0;
@@ -425,7 +438,7 @@ export async function walkTree(
         sinceYield = 0;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      if (st.isDirectory()) await walk(childRel);
+      if (st.isDirectory() && !options.prune?.has(childRel)) await walk(childRel);
     }
   };
   await walk('');

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -8,6 +8,7 @@ import { generateEd25519KeyPair } from '../../gateway/protocol/ed25519';
 import { migrateState, recoverInterruptedMigrations } from '../../gateway/state/state-migration';
 import { pairedDevice, populateStateDir, writeExecApprovals } from '../fixtures/state/state-fixtures';
 import { bundleScript } from '../helpers/child-process';
+import { ScratchVolume, mountScratchVolume } from './helpers/second-volume';
 import { leftovers, snapshot } from './helpers/tree-snapshot';
 
 /**
@@ -19,25 +20,35 @@ import { leftovers, snapshot } from './helpers/tree-snapshot';
 const keys = { old: generateEd25519KeyPair(), new: generateEd25519KeyPair() };
 let script: string;
 let base: string;
-let expected: { oldFrom: unknown; oldTo: unknown; newFrom: unknown; newTo: unknown };
-let steps: string[] = [];
-let cleanRunMs = 0;
+let volume: ScratchVolume;
+type Strategy = 'same-volume' | 'cross-volume';
+interface Reference {
+  expected: { oldFrom: unknown; oldTo: unknown; newFrom: unknown; newTo: unknown };
+  steps: string[];
+  cleanRunMs: number;
+}
+const reference = {} as Record<Strategy, Reference>;
 let counter = 0;
 
 interface Fixture {
+  strategy: Strategy;
   root: string;
+  /** Where the target lives across volumes (on the mounted tmpfs); the same as root otherwise. */
+  farRoot: string;
   home: string;
   from: string;
   to: string;
   backupRoot: string;
 }
 
-function buildFixture(): Fixture {
-  const root = path.join(base, `r${counter++}`);
+function buildFixture(strategy: Strategy = 'same-volume'): Fixture {
+  const root = path.join(base, `r${counter}`);
+  const farRoot = strategy === 'same-volume' ? root : path.join(volume.dir, `r${counter}`);
+  counter++;
   const home = path.join(root, 'home');
   mkdirSync(home, { recursive: true });
   const from = path.join(home, '.clawdbot');
-  const to = path.join(home, '.openclaw');
+  const to = strategy === 'same-volume' ? path.join(home, '.openclaw') : path.join(farRoot, 'OpenClaw_Data');
   const shared = 'd'.repeat(64);
   populateStateDir(from, {
     label: 'old',
@@ -55,11 +66,15 @@ function buildFixture(): Fixture {
     sessions: 3,
     devices: [pairedDevice('b'.repeat(64)), pairedDevice(shared)],
   });
+  // Only the source has this agent: its directory moves by rename (issue 16), so kills land around that too.
+  const scout = path.join(from, 'agents', 'scout', 'sessions');
+  mkdirSync(scout, { recursive: true, mode: 0o700 });
+  for (let i = 0; i < 20; i++) writeFileSync(path.join(scout, `s-${i}.jsonl`), `{"turn":${i}}\n`, { mode: 0o600 });
   writeExecApprovals(from, {
     defaults: { security: 'full', ask: 'always' },
     agents: { main: { allowlist: [{ id: '1', pattern: '/usr/bin/old' }] } },
   });
-  return { root, home, from, to, backupRoot: path.join(root, 'backups') };
+  return { strategy, root, farRoot, home, from, to, backupRoot: path.join(root, 'backups') };
 }
 
 function runChild(
@@ -89,9 +104,15 @@ function runChild(
   });
 }
 
+/** A snapshot with the fixture's own roots named, so fixtures compare equal to the reference. */
+function snap(dir: string, fx: Fixture): unknown {
+  return snapshot(dir, fx.root, fx.farRoot === fx.root ? [] : [[fx.farRoot, '<FAR>']]);
+}
+
 function state(fx: Fixture): 'old' | 'new' | 'mixed' {
-  const f = snapshot(fx.from, fx.root);
-  const t = snapshot(fx.to, fx.root);
+  const { expected } = reference[fx.strategy];
+  const f = snap(fx.from, fx);
+  const t = snap(fx.to, fx);
   if (isDeepStrictEqual(f, expected.oldFrom) && isDeepStrictEqual(t, expected.oldTo)) return 'old';
   if (isDeepStrictEqual(f, expected.newFrom) && isDeepStrictEqual(t, expected.newTo)) return 'new';
   return 'mixed';
@@ -99,7 +120,7 @@ function state(fx: Fixture): 'old' | 'new' | 'mixed' {
 
 function debris(fx: Fixture): string[] {
   const partial = existsSync(fx.backupRoot) ? readdirSync(fx.backupRoot).filter((n) => n.startsWith('.partial-')) : [];
-  return [...leftovers(fx.home), ...partial];
+  return [...leftovers(fx.home), ...leftovers(path.dirname(fx.to)), ...partial];
 }
 
 /** After a kill: recover (as the next start does), check old-or-new and no debris, then a rerun must finish the job. */
@@ -118,27 +139,38 @@ async function expectRecoverable(fx: Fixture, label: string): Promise<'old' | 'n
 beforeAll(async () => {
   script = bundleScript(path.join(__dirname, 'fixtures', 'migrate-child.ts'));
   base = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'clawdesk-crash-')));
-  const ref = buildFixture();
-  const oldFrom = snapshot(ref.from, ref.root);
-  const oldTo = snapshot(ref.to, ref.root);
-  // A clean run in a child: the reference result, the step names in order, and how long a migration takes.
-  const clean = await runChild(ref, 'migrate');
-  steps = clean.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('step '))
-    .map((l) => l.slice(5));
-  cleanRunMs = JSON.parse(clean.stdout.trim().split('\n').pop()!).ms;
-  expected = { oldFrom, oldTo, newFrom: snapshot(ref.from, ref.root), newTo: snapshot(ref.to, ref.root) };
+  volume = mountScratchVolume(256);
+  for (const strategy of ['same-volume', 'cross-volume'] as const) {
+    const ref = buildFixture(strategy);
+    const oldFrom = snap(ref.from, ref);
+    const oldTo = snap(ref.to, ref);
+    // A clean run in a child: the reference result, the step names in order, and how long a migration takes.
+    const clean = await runChild(ref, 'migrate');
+    const result = JSON.parse(clean.stdout.trim().split('\n').pop()!);
+    expect(result.strategy).toBe(strategy);
+    reference[strategy] = {
+      steps: clean.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('step '))
+        .map((l) => l.slice(5)),
+      cleanRunMs: result.ms,
+      expected: { oldFrom, oldTo, newFrom: snap(ref.from, ref), newTo: snap(ref.to, ref) },
+    };
+  }
 });
 
 afterAll(() => {
   rmSync(base, { recursive: true, force: true });
+  volume?.unmount();
 });
 
 describe('migration under kill -9', () => {
   it('the clean run goes through every commit step', () => {
+    const { steps, expected } = reference['same-volume'];
     expect(steps).toEqual([
       'journal-written',
+      'subtrees-journaled',
+      'subtrees-moved',
       'backup-published',
       'staging-built',
       'staging-synced',
@@ -155,6 +187,7 @@ describe('migration under kill -9', () => {
   });
 
   it('killed at each step boundary, and again during recovery, it ends wholly old or wholly new', async () => {
+    const { steps } = reference['same-volume'];
     const recoverySteps = ['op0-aside', 'op0-installed', 'op1-aside', 'op1-installed', 'aside-removed', 'rolling-back'];
     const outcomes: string[] = [];
     for (const [index, name] of steps.entries()) {
@@ -172,24 +205,37 @@ describe('migration under kill -9', () => {
       outcomes.push(`${name}:${await expectRecoverable(fx, `kill at ${name}#${occurrence}`)}`);
     }
     // Before the commit point the old state survives; from it on, the migration is finished by recovery.
-    expect(outcomes.slice(0, 4).every((o) => o.endsWith(':old'))).toBe(true);
-    expect(outcomes.slice(4).every((o) => o.endsWith(':new'))).toBe(true);
+    const commitPoint = steps.indexOf('committing');
+    expect(outcomes.slice(0, commitPoint).every((o) => o.endsWith(':old'))).toBe(true);
+    expect(outcomes.slice(commitPoint).every((o) => o.endsWith(':new'))).toBe(true);
   }, 90_000);
 
-  it(
-    'killed at random instants, it ends wholly old or wholly new',
-    async () => {
+  // Issue 16: at least 200 kills a run, at random instants of both strategies (three children at a time).
+  const killsPerStrategy = Number(process.env.CLAWDESK_CRASH_KILLS ?? 100);
+  it.each(['same-volume', 'cross-volume'] as const)(
+    'killed at random instants (%s), it ends wholly old or wholly new',
+    async (strategy) => {
+      const { cleanRunMs } = reference[strategy];
       const seen = new Set<string>();
-      const iterations = Number(process.env.CLAWDESK_CRASH_ITERATIONS ?? 14);
-      for (let i = 0; i < iterations; i++) {
-        const fx = buildFixture();
-        // Spread the kills over the whole run, a little past its end too.
-        const afterMs = Math.random() * (cleanRunMs * 1.3 + 5);
-        await runChild(fx, 'migrate', { afterMs });
-        seen.add(await expectRecoverable(fx, `random kill #${i} after ${afterMs.toFixed(1)} ms`));
-      }
+      let killed = 0;
+      let runs = 0;
+      const worker = async () => {
+        while (killed < killsPerStrategy) {
+          if (++runs > killsPerStrategy * 3) throw new Error(`only ${killed} of ${runs} runs were killed mid-way`);
+          const fx = buildFixture(strategy);
+          // Spread over the whole run, a little past its end too (a kill after the end must change nothing).
+          const afterMs = Math.random() * (cleanRunMs * 1.1 + 2);
+          const child = await runChild(fx, 'migrate', { afterMs });
+          if (child.signal === 'SIGKILL') killed++;
+          seen.add(await expectRecoverable(fx, `${strategy}: random kill after ${afterMs.toFixed(1)} ms`));
+          rmSync(fx.root, { recursive: true, force: true });
+          rmSync(fx.farRoot, { recursive: true, force: true });
+        }
+      };
+      await Promise.all([worker(), worker(), worker()]);
+      expect(killed).toBeGreaterThanOrEqual(killsPerStrategy);
       expect(seen.size).toBeGreaterThan(0);
     },
-    30_000 + 3_000 * Number(process.env.CLAWDESK_CRASH_ITERATIONS ?? 14),
+    60_000 + 1_000 * killsPerStrategy,
   );
 });

@@ -183,13 +183,14 @@ async function restoreSub(argv: string[], io: CliIo, pe: PathEnvironment): Promi
     const result = await restoreBackup(path.resolve(pe.cwd, positionals[0]));
     if (json) {
       io.stdout(
-        `${JSON.stringify({ version: 1, outcome: 'restored', restored: result.restored, safetyBackupDir: result.safetyBackupDir }, null, 2)}\n`,
+        `${JSON.stringify({ version: 1, outcome: 'restored', restored: result.restored, safetyBackupDir: result.safetyBackupDir, warnings: result.warnings }, null, 2)}\n`,
       );
     } else {
       io.stdout(
         [
           `Restored ${result.restored.join(' and ')} from the backup taken ${new Date(result.manifest.createdAtMs).toISOString()}.`,
           `What was there before is saved in ${result.safetyBackupDir}`,
+          ...result.warnings.map((w) => `warning: ${w}`),
         ].join('\n') + '\n',
       );
     }

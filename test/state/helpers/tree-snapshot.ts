@@ -6,26 +6,33 @@ import path from 'node:path';
  * A content snapshot of a directory (links not followed) with `root` replaced by `<ROOT>` inside file contents and
  * link targets, so trees built under different temp roots compare equal when they are "the same state".
  */
-export function snapshot(dir: string, root: string): Record<string, string> | 'missing' | { link: string } {
+export function snapshot(
+  dir: string,
+  root: string,
+  /** More roots to name, in contents and link targets (a target on another volume). */
+  named: ReadonlyArray<[path: string, name: string]> = [],
+): Record<string, string> | 'missing' | { link: string } {
+  const named_ = (text: string) =>
+    [[root, '<ROOT>'] as const, ...named].reduce((t, [from, to]) => t.split(from).join(to), text);
   let st;
   try {
     st = lstatSync(dir);
   } catch {
     return 'missing';
   }
-  if (st.isSymbolicLink()) return { link: readlinkSync(dir).split(root).join('<ROOT>') };
+  if (st.isSymbolicLink()) return { link: named_(readlinkSync(dir)) };
   const out: Record<string, string> = {};
   const walk = (rel: string) => {
     for (const name of readdirSync(path.join(dir, rel)).sort()) {
       const childRel = rel ? `${rel}/${name}` : name;
       const full = path.join(dir, childRel);
       const s = lstatSync(full);
-      if (s.isSymbolicLink()) out[childRel] = `link:${readlinkSync(full).split(root).join('<ROOT>')}`;
+      if (s.isSymbolicLink()) out[childRel] = `link:${named_(readlinkSync(full))}`;
       else if (s.isDirectory()) {
         out[childRel] = `dir:${(s.mode & 0o777).toString(8)}`;
         walk(childRel);
       } else {
-        const text = readFileSync(full, 'utf8').split(root).join('<ROOT>');
+        const text = named_(readFileSync(full, 'utf8'));
         out[childRel] =
           `file:${(s.mode & 0o777).toString(8)}:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
       }
@@ -44,7 +51,7 @@ export function leftovers(dir: string): string[] {
     return [];
   }
   return names.filter((n) =>
-    /\.staging-|\.old-|\.restoring-|\.link-|clawdesk-migration\.json|^\.clawdesk-case-probe-|^\.partial-|\.unexpected-/.test(
+    /\.staging-|\.old-|\.restoring-|\.link-|clawdesk-migration\.json|^\.clawdesk-case-probe-|^\.partial-|\.unexpected-|\.moved-back-/.test(
       n,
     ),
   );
