@@ -229,7 +229,8 @@ interface Recipe {
   sourceEntries: Array<{ rel: string; stat: import('node:fs').Stats }>;
   mkdirs: string[];
   /** `secret`: trust state, written fresh (new inode, 0600) instead of copied with its mode. */
-  copies: Array<{ from: string; rel: string; secret?: boolean; skip?: (childRel: string) => boolean }>;
+  /** `plain`: a file only the source has, carried over as it is to the same relative path. */
+  copies: Array<{ from: string; rel: string; secret?: boolean; plain?: boolean; skip?: (childRel: string) => boolean }>;
   /**
    * Same filesystem: directories only the source has, holding nothing but files carried over as they are, that
    * move whole by one rename (docs/state-and-secrets.md § How the files travel). `ino` as planned.
@@ -784,7 +785,8 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
       continue;
     }
     if (!existing) {
-      recipe.copies.push({ from: path.join(fromReal, rel), rel, secret: isSecretPath(rel) });
+      const secret = isSecretPath(rel);
+      recipe.copies.push({ from: path.join(fromReal, rel), rel, secret, plain: !secret && stat.isFile() });
       recipe.checks.accounted.push(rel);
       continue;
     }
@@ -833,7 +835,7 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
     }
   }
 
-  if (plan.strategy === 'same-volume') collapseIntoSubtrees(recipe, fromReal);
+  if (plan.strategy === 'same-volume') collapseIntoSubtrees(recipe);
   const movedFiles = recipe.subtrees.reduce((n, t) => n + t.files, 0);
 
   // --- the plan, in words
@@ -875,11 +877,9 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
  * rename instead of a hard link per file; only the outermost such directories are listed. Their files and
  * directories leave the per-file recipe; the progress totals (computed before) still count them.
  */
-function collapseIntoSubtrees(recipe: Recipe, fromReal: string): void {
+function collapseIntoSubtrees(recipe: Recipe): void {
   const newDirs = new Set(recipe.mkdirs);
-  const plainFiles = new Set(
-    recipe.copies.filter((c) => !c.secret && !c.skip && c.from === path.join(fromReal, c.rel)).map((c) => c.rel),
-  );
+  const plainFiles = new Set(recipe.copies.filter((c) => c.plain).map((c) => c.rel));
   const blocked = new Set<string>();
   for (const { rel, stat } of recipe.sourceEntries) {
     const plain = stat.isDirectory() ? newDirs.has(rel) : stat.isFile() && plainFiles.has(rel);
@@ -897,9 +897,10 @@ function collapseIntoSubtrees(recipe: Recipe, fromReal: string): void {
     recipe.subtrees.push({ rel, ino: byRel.get(rel)!.ino, files: 0, bytes: 0 });
   }
   if (recipe.subtrees.length === 0) return;
+  const trees = new Map(recipe.subtrees.map((t) => [t.rel, t]));
   const under = (rel: string) => {
     for (let at = rel; at !== '.'; at = path.posix.dirname(at)) {
-      const tree = recipe.subtrees.find((t) => t.rel === at);
+      const tree = trees.get(at);
       if (tree) return tree;
     }
     return undefined;
@@ -911,7 +912,7 @@ function collapseIntoSubtrees(recipe: Recipe, fromReal: string): void {
     tree.bytes += stat.size;
   }
   recipe.mkdirs = recipe.mkdirs.filter((rel) => !under(rel));
-  recipe.copies = recipe.copies.filter((c) => c.from !== path.join(fromReal, c.rel) || !under(c.rel));
+  recipe.copies = recipe.copies.filter((c) => !c.plain || !under(c.rel));
   recipe.checks.accounted = [
     ...recipe.checks.accounted.filter((rel) => !under(rel)),
     ...recipe.subtrees.map((t) => t.rel),
