@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants as fsConstants, promises as fs, linkSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, promises as fs, linkSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -205,6 +205,37 @@ const WINDOWS_MAX_PATH = 260;
 
 /** 16 GiB: far above any OpenClaw state dir, far below what a hostile sparse file could claim. */
 export const DEFAULT_MAX_MIGRATION_BYTES = 16 * 1024 ** 3;
+
+function canRead(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** PATH_MAX of Linux (macOS: 1024), counting the terminating NUL. */
+const POSIX_PATH_MAX = process.platform === 'darwin' ? 1024 : 4096;
+/** As long as the transaction ids the migration will use (newTransactionId), for measuring paths before it has one. */
+const PLACEHOLDER_ID = `${Date.now().toString(36)}-00000000`;
+
+/** The first source entry whose path below one of `roots` reaches PATH_MAX (in bytes, as the kernel counts). */
+function pathsTooLong(
+  entries: ReadonlyArray<{ rel: string }>,
+  roots: readonly string[],
+): { rel: string; bytes: number; under: string } | undefined {
+  const longest = entries.reduce<{ rel: string; bytes: number } | undefined>((a, e) => {
+    const bytes = Buffer.byteLength(e.rel);
+    return !a || bytes > a.bytes ? { rel: e.rel, bytes } : a;
+  }, undefined);
+  if (!longest) return undefined;
+  for (const root of roots) {
+    const bytes = Buffer.byteLength(root) + 1 + longest.bytes;
+    if (bytes >= POSIX_PATH_MAX) return { rel: longest.rel, bytes, under: root };
+  }
+  return undefined;
+}
 /** Room left free after a migration, beyond what its copies take. */
 const FREE_SPACE_MARGIN = 64 * 1024 * 1024;
 
@@ -500,6 +531,23 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   recipe.devices = { source: fromStat.dev, target: await devOf(stagingFs, -2), backup: await devOf(backupFs, -3) };
   const { devices } = recipe;
   plan.strategy = devices.source === devices.target ? 'same-volume' : 'cross-volume';
+  // Files that will be read (all of them across filesystems; trust files, rewritten, always): one that cannot be
+  // would stop the migration half-way, so it is named now, before anything is written.
+  const unreadable = sourceEntries.filter(
+    (e) =>
+      e.stat.isFile() &&
+      (plan.strategy === 'cross-volume' || isSecretPath(e.rel)) &&
+      !canRead(path.join(fromReal, ...e.rel.split('/'))),
+  );
+  if (unreadable.length > 0)
+    return block(
+      `${unreadable.length} file(s) in ${from} cannot be read (${unreadable
+        .slice(0, 5)
+        .map((e) => e.rel)
+        .join(
+          ', ',
+        )}${unreadable.length > 5 ? ', …' : ''}); nothing was changed: make them readable by you (or remove them), then migrate`,
+    );
   // What each filesystem must hold. Directories and trust files are always new (a few KiB each); data is new only
   // where it crosses filesystems: the source's files on the target's; a backup on a third filesystem is a copy.
   const secretBytes = (entries: Array<{ rel: string; stat: import('node:fs').Stats }>) =>
@@ -836,6 +884,27 @@ async function buildPlan(options: MigrateOptions): Promise<{ plan: MigrationPlan
   }
 
   if (plan.strategy === 'same-volume') collapseIntoSubtrees(recipe);
+  if (!rules.windows) {
+    // A path the kernel refuses (ENAMETOOLONG) would stop the migration half-way: refused before anything is written.
+    // What moves whole is only ever reached at the target; everything else also passes the staging and the backup.
+    const moving = new Set(recipe.subtrees.map((t) => t.rel));
+    const backupRoot = options.backupRoot ?? defaultBackupRoot(toReal);
+    const tooLong =
+      pathsTooLong(sourceEntries, [toReal]) ??
+      pathsTooLong(
+        sourceEntries.filter((e) => !isUnder(e.rel, moving)),
+        [
+          path.join(path.dirname(toReal), `.${path.basename(toReal)}.staging-${PLACEHOLDER_ID}`),
+          path.join(backupRoot, `.partial-${PLACEHOLDER_ID}`, 'from-1'),
+          path.join(backupRoot, backupName(Date.now(), PLACEHOLDER_ID), 'from-1'),
+        ],
+      );
+    if (tooLong) {
+      return block(
+        `${tooLong.rel} in ${from} would be a path of ${tooLong.bytes} bytes at ${tooLong.under}, over the ${POSIX_PATH_MAX - 1}-byte limit of this system; nothing was changed: shorten that name (or its directories) in the source, or choose a shorter target or --backup-dir`,
+      );
+    }
+  }
   const movedFiles = recipe.subtrees.reduce((n, t) => n + t.files, 0);
 
   // --- the plan, in words

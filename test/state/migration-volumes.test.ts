@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
+  chmodSync,
   closeSync,
   existsSync,
   lstatSync,
@@ -23,7 +24,7 @@ import { stateCommand } from '../../gateway/cli/commands/state-command';
 import { MigrationProgress } from '../../gateway/state/state-progress';
 import { migrateState, recoverInterruptedMigrations } from '../../gateway/state/state-migration';
 import { pairedDevice, populateStateDir, writeExecApprovals } from '../fixtures/state/state-fixtures';
-import { CHILD_NODE_PATH, bundleScript } from '../helpers/child-process';
+import { CHILD_NODE_PATH, bundleScript, lastJsonLine, runChild } from '../helpers/child-process';
 import { ScratchVolume, mountScratchVolume } from './helpers/second-volume';
 import { leftovers, snapshot } from './helpers/tree-snapshot';
 
@@ -165,6 +166,34 @@ describe('across file systems (a mounted tmpfs)', () => {
     expect(leftovers(home)).toEqual([]);
     expect(leftovers(far)).toEqual([]);
     expect(events.some((e) => e.phase === 'staging' && e.strategy === 'cross-volume')).toBe(true);
+  });
+
+  it('a file that cannot be read is named before anything is written (as an unprivileged user)', async () => {
+    const { from, to } = fixture(2);
+    // Root reads through mode bits: the trees go to an unprivileged account, which runs the migration.
+    const NOBODY = 65534;
+    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, root, far]);
+    chmodSync(path.join(from, 'agents', 'main', 'sessions', 'blob-1.bin'), 0o000);
+    const before = [snapshot(from, root), snapshot(to, root)];
+    const script = bundleScript(path.join(__dirname, 'fixtures', 'migrate-child.ts'));
+    const result = await runChild(
+      'setpriv',
+      [
+        `--reuid=${NOBODY}`,
+        `--regid=${NOBODY}`,
+        '--clear-groups',
+        process.execPath,
+        script,
+        JSON.stringify({ mode: 'migrate', from, to, home, backupRoot: path.join(root, 'backups') }),
+      ],
+      { env: { PATH: process.env.PATH, HOME: home } },
+    );
+    expect(lastJsonLine(result.stdout).error).toMatch(
+      /1 file\(s\) in .* cannot be read \(agents\/main\/sessions\/blob-1\.bin\); nothing was changed: make them readable/,
+    );
+    expect([snapshot(from, root), snapshot(to, root)]).toEqual(before);
+    expect(leftovers(home)).toEqual([]);
+    expect(leftovers(far)).toEqual([]);
   });
 
   it('a target file system without room is refused before anything is written, with the numbers', async () => {

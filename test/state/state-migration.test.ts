@@ -308,6 +308,44 @@ describe('bad input is refused with a clear message and nothing is lost', () => 
     await expectBlocked(from, path.join(home, '.openclaw'), /over the 16777216-byte limit/);
   });
 
+  it('a path that would be too long at the target (or in its staging or backup) is refused before anything is written', async () => {
+    const from = path.join(home, '.clawdbot');
+    const to = path.join(home, '.openclaw');
+    populateStateDir(from, { label: 'x', sessions: 1 });
+    populateStateDir(to, { label: 'y', sessions: 1 });
+    // Nested names bringing the source's deepest path to 4,070 bytes: it exists, but the staging's is longer (a
+    // directory both have is merged file by file through the staging).
+    let deep = path.join(from, 'agents', 'main', 'sessions');
+    while (Buffer.byteLength(deep) < 4070 - 210) deep = path.join(deep, 'd'.repeat(200));
+    deep = path.join(deep, 'x'.repeat(4070 - Buffer.byteLength(deep) - 1));
+    mkdirSync(path.dirname(deep), { recursive: true });
+    writeFileSync(deep, 'transcript');
+    // A link beside it: its directories are merged file by file (through the staging), not moved whole.
+    symlinkSync('x', path.join(path.dirname(deep), 'latest'));
+    const before = [snapshot(from, root), snapshot(to, root)];
+    await expectBlocked(
+      from,
+      to,
+      /would be a path of \d+ bytes at .*, over the 4095-byte limit of this system; nothing was changed: shorten/,
+    );
+    expect([snapshot(from, root), snapshot(to, root)]).toEqual(before);
+    expect(readdirSync(home).sort()).toEqual(['.clawdbot', '.openclaw']);
+    // The same depth in a directory only the source has, holding files only, moves whole: it migrates.
+    rmSync(path.join(path.dirname(deep), 'latest'));
+    const scout = path.join(from, 'agents', 'scout');
+    mkdirSync(scout);
+    execFileSync('mv', [path.join(from, 'agents', 'main', 'sessions', 'd'.repeat(200)), scout]);
+    const result = await migrate(from, to);
+    expect(result.outcome).toBe('migrated');
+    const movedDeep = path.join(
+      to,
+      'agents',
+      'scout',
+      path.relative(path.join(from, 'agents', 'main', 'sessions'), deep),
+    );
+    expect(readFileSync(movedDeep, 'utf8')).toBe('transcript');
+  });
+
   it('an unreadable directory inside the source', async () => {
     const from = path.join(home, '.clawdbot');
     const to = path.join(home, '.openclaw');
