@@ -1191,6 +1191,15 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
     await abortPreparing(journal);
     if (error instanceof MigrationCancelledError)
       throw new MigrationCancelledError('everything was rolled back; nothing was changed');
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT')
+      throw new MigrationBlockedError({
+        ...plan,
+        status: 'blocked',
+        blockers: [
+          `${code === 'ENOSPC' ? 'a file system ran out of space' : 'your disk quota ran out'} while the merged state was being built (${(error as Error).message}); everything was rolled back, nothing was changed: free space at ${path.dirname(toReal)} (and at ${backupRoot}), then migrate again`,
+        ],
+      });
     throw error;
   }
   progress.start('committing');

@@ -168,6 +168,28 @@ describe('across file systems (a mounted tmpfs)', () => {
     expect(events.some((e) => e.phase === 'staging' && e.strategy === 'cross-volume')).toBe(true);
   });
 
+  it('a target file system that fills up during the copy rolls everything back and says so', async () => {
+    // A 2 MiB file system and a statfs that claims room: the copy itself hits ENOSPC.
+    const small = mountScratchVolume(2);
+    try {
+      const from = path.join(home, '.clawdbot');
+      const to = path.join(small.dir, '.openclaw');
+      populateStateDir(from, { label: 'old', sessions: 2, devices: [pairedDevice('a'.repeat(64))] });
+      populateStateDir(to, { label: 'new', devices: [pairedDevice('b'.repeat(64))] });
+      for (let i = 0; i < 8; i++)
+        writeBlob(path.join(from, 'agents', 'main', 'sessions', `blob-${i}.bin`), 512 * 1024, i);
+      const before = [snapshot(from, root), snapshot(to, root)];
+      const error = await migrateState({ from, to, home, freeBytes: async () => 1e12 }).catch((e) => e);
+      expect(error.message).toMatch(
+        /a file system ran out of space while the merged state was being built \(ENOSPC.*\); everything was rolled back, nothing was changed: free space at/,
+      );
+      expect([snapshot(from, root), snapshot(to, root)]).toEqual(before);
+      expect([...leftovers(home), ...leftovers(small.dir)]).toEqual([]);
+    } finally {
+      small.unmount();
+    }
+  });
+
   it('a file that cannot be read is named before anything is written (as an unprivileged user)', async () => {
     const { from, to } = fixture(2);
     // Root reads through mode bits: the trees go to an unprivileged account, which runs the migration.
