@@ -96,6 +96,19 @@ describe('same file system: directories only the source has move by rename', () 
     expect(snapshot(to, root)).toEqual(before.to);
   });
 
+  it('into a target that did not exist: everything but trust state moves, and a restore puts it all back', async () => {
+    rmSync(to, { recursive: true });
+    const before = snapshot(from, root);
+    const sessions = ino(path.join(from, 'agents'));
+    const result = await migrateState({ from, to, home });
+    expect(ino(path.join(to, 'agents'))).toBe(sessions);
+    const restored = await restoreBackup(result.backupDir!);
+    expect(restored.warnings).toEqual([]);
+    expect(snapshot(from, root)).toEqual(before);
+    expect(existsSync(to)).toBe(false);
+    expect(leftovers(home)).toEqual([]);
+  });
+
   it('a restore after the moved directory was deleted from the live dir says what could not come back', async () => {
     const result = await migrateState({ from, to, home });
     rmSync(path.join(to, 'media'), { recursive: true });
