@@ -1188,9 +1188,19 @@ export async function migrateState(options: MigrateOptions): Promise<MigrationRe
     if (changed.length > 0) throw changedDuringMigration(plan, changed.slice(0, 5).join('; '));
     progress.check();
   } catch (error) {
-    await abortPreparing(journal);
+    const beside = await abortPreparing(journal);
+    // Something re-created a moved directory's place while it was away: both are kept, and the person is told.
+    const besideNote =
+      beside.length > 0
+        ? `something re-created ${beside.map((p) => p.replace(/\.moved-back-[^/\\]+$/, '')).join(', ')} while the migration had moved it away: the original is kept beside it (${beside.join(', ')}); merge the two by hand`
+        : undefined;
     if (error instanceof MigrationCancelledError)
-      throw new MigrationCancelledError('everything was rolled back; nothing was changed');
+      throw new MigrationCancelledError(
+        besideNote
+          ? `everything was rolled back, but ${besideNote}`
+          : 'everything was rolled back; nothing was changed',
+      );
+    if (besideNote) (error as Error).message += `; ${besideNote}`;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT')
       throw new MigrationBlockedError({

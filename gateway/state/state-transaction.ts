@@ -360,9 +360,11 @@ function subtreeStagedPath(journal: TxJournal, move: SubtreeMove): string {
 
 /**
  * Puts every journaled subtree still in a staging dir back where it came from (idempotent; runs before a staging
- * dir is removed). One whose old place was taken meanwhile goes beside it, never over it, so nothing is lost.
+ * dir is removed). One whose old place was taken meanwhile goes beside it, never over it, so nothing is lost;
+ * those places are returned.
  */
-async function undoSubtreeMoves(journal: TxJournal): Promise<void> {
+async function undoSubtreeMoves(journal: TxJournal): Promise<string[]> {
+  const beside: string[] = [];
   for (const move of [...(journal.subtrees ?? [])].reverse()) {
     const to = subtreeStagedPath(journal, move);
     const st = await fs.lstat(to, { bigint: true }).catch(() => undefined);
@@ -371,7 +373,9 @@ async function undoSubtreeMoves(journal: TxJournal): Promise<void> {
     const back = (await lexists(move.from)) ? `${move.from}.moved-back-${journal.id}` : move.from;
     await fs.rename(to, back);
     await fsyncPath(path.dirname(back));
+    if (back !== move.from) beside.push(back);
   }
+  return beside;
 }
 
 /** The subtrees moved into op `index`'s staging, as relative paths (not entered by manifests and flushes). */
@@ -379,15 +383,20 @@ function movedInto(journal: TxJournal, index: number): Set<string> {
   return new Set((journal.subtrees ?? []).filter((m) => m.op === index).map((m) => m.rel));
 }
 
-/** Abandons a transaction that never started committing: staging and scratch go, the old state was never touched. */
-export async function abortPreparing(journal: TxJournal): Promise<void> {
-  await undoSubtreeMoves(journal);
+/**
+ * Abandons a transaction that never started committing: staging and scratch go, the old state was never touched
+ * (the directories moved into a staging are moved back). Returns where a moved directory had to go beside its old
+ * place, because something re-created that place meanwhile.
+ */
+export async function abortPreparing(journal: TxJournal): Promise<string[]> {
+  const beside = await undoSubtreeMoves(journal);
   for (const op of journal.ops) {
     if (op.install.kind === 'dir') await fs.rm(op.install.staged, { recursive: true, force: true });
     await fs.rm(linkTemp(op, journal), { force: true });
   }
   for (const scratch of journal.scratch) await fs.rm(scratch, { recursive: true, force: true });
   await finish(journal);
+  return beside;
 }
 
 /**

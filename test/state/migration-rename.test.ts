@@ -138,6 +138,34 @@ describe('same file system: directories only the source has move by rename', () 
     expect(leftovers(home)).toEqual([]);
   });
 
+  it('a place re-created while its directory was moved away keeps both, and the cancel says where', async () => {
+    const media = ino(path.join(from, 'media'));
+    const controller = new AbortController();
+    const error = await migrateState({
+      from,
+      to,
+      home,
+      signal: controller.signal,
+      step: (name) => {
+        if (name !== 'subtrees-moved') return;
+        // A writer (a gateway left running) makes media/ again and saves into it.
+        mkdirSync(path.join(from, 'media', 'inbound'), { recursive: true });
+        writeFileSync(path.join(from, 'media', 'inbound', 'new.bin'), 'new');
+        controller.abort();
+      },
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(MigrationCancelledError);
+    expect(error.message).toMatch(
+      /everything was rolled back, but something re-created .*\/media while the migration had moved it away: the original is kept beside it \(.*\/media\.moved-back-[^)]+\); merge the two by hand/,
+    );
+    const besideName = readdirSync(from).find((n) => n.startsWith('media.moved-back-'))!;
+    expect(ino(path.join(from, besideName))).toBe(media);
+    expect(readFileSync(path.join(from, besideName, 'inbound', 'photo.bin'))).toEqual(Buffer.alloc(4096, 3));
+    expect(readFileSync(path.join(from, 'media', 'inbound', 'new.bin'), 'utf8')).toBe('new');
+    // The other moved directory went back to its place.
+    expect(readdirSync(path.join(from, 'agents', 'scout', 'sessions'))).toHaveLength(50);
+  });
+
   it('a failure after the renames (the merged result fails its check) moves them back too', async () => {
     const before = { from: snapshot(from, root), to: snapshot(to, root) };
     await expect(
