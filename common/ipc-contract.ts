@@ -419,12 +419,52 @@ export interface NewRemoteGatewayInput {
   tlsFingerprint?: string;
   /** Trust the system's CA store instead of a pin. */
   systemTrust?: boolean;
+  /**
+   * The fingerprint a discovered gateway advertised on the network (listDiscoveredGateways): a HINT, never a pin. With
+   * it Clawdesk still reads the certificate the gateway presents and asks; one that differs is refused unasked.
+   */
+  advertisedFingerprint?: string;
 }
 
 /** How adding went: saved, or why not (the person said no to the certificate, or bad input), in words. */
 export type AddRemoteGatewayResult =
   | { saved: true; gateways: RemoteGatewaysView }
   | { saved: false; reason: 'not-trusted' | 'invalid' | 'unreachable'; message: string; gateways: RemoteGatewaysView };
+
+/**
+ * A gateway announcing itself on this network over mDNS (docs/remote-gateways.md § Discovery), as the dashboard lists
+ * it. All of it comes from whoever is on the network, unauthenticated: names are cleaned and cut by main, and shown as
+ * text only.
+ */
+export interface DiscoveredGatewayView {
+  /** The advertised display name (else the instance name), cleaned: at most 64 characters. */
+  name: string;
+  /** The DNS-SD instance name, cleaned (e.g. `box (OpenClaw)`). */
+  instanceName: string;
+  /** The address (or host name) and port the advertisement points at. */
+  host: string;
+  port: number;
+  /** It advertises TLS (`gatewayTls=1`): `url` is wss://. */
+  tls: boolean;
+  /** wss:// when TLS is advertised, else ws://. */
+  url: string;
+  /** The advertised certificate SHA-256, lowercase hex: unverified, from the network. */
+  fingerprintHint?: string;
+  /** Clawdesk's plaintext rule refuses `url` (ws:// beyond this computer): an SSH tunnel is the way to it. */
+  plaintextRefused: boolean;
+  sshPort?: number;
+  /** A name the add form accepts, unique in this list. */
+  suggestedName: string;
+}
+
+export interface DiscoveredGatewaysView {
+  /** Listening now; false with `problem` when mDNS cannot be used here. */
+  browsing: boolean;
+  gateways: DiscoveredGatewayView[];
+  /** Advertisements ignored because the list is full (at most 64 are kept). */
+  dropped: number;
+  problem?: string;
+}
 
 export type Topic =
   | 'status'
@@ -443,7 +483,9 @@ export type Topic =
   /** Clawdesk's OpenClaw install changed or an install's progress moved (getOpenclawInstall). */
   | 'openclaw-install'
   /** A gateway on another machine was added, removed or changed state (listRemoteGateways). */
-  | 'gateways';
+  | 'gateways'
+  /** A gateway announcing itself on this network appeared, changed or went away (listDiscoveredGateways). */
+  | 'discovered-gateways';
 
 export interface AppEvent {
   type: 'changed';
@@ -470,6 +512,8 @@ export interface InvokeApi {
   setStartAtLogin(enabled: boolean): Promise<AppStatus>;
   /** Native parts (message boxes, menus, title bars) follow this too; remembered across starts. */
   setTheme(choice: ThemeChoice): Promise<void>;
+  /** The dashboard's language (a locale id, null for the OS's): the tray and native dialogs follow it; remembered. */
+  setLanguage(locale: string | null): Promise<void>;
   /** The person has read a notice; it goes away until its cause happens again. */
   dismissNotice(id: string): Promise<AppStatus>;
   /** OpenClaw's install as the supervised mode would use it, the pinned version, and a running install. */
@@ -518,6 +562,11 @@ export interface InvokeApi {
   removeRemoteGateway(name: string): Promise<RemoteGatewaysView>;
   setPrimaryRemoteGateway(name: string): Promise<RemoteGatewaysView>;
   setRemoteGatewayRunner(name: string, enabled: boolean): Promise<RemoteGatewaysView>;
+  /**
+   * The gateways announcing themselves on this network. The first call starts listening (mDNS); it goes on until the
+   * dashboard window closes. It never connects to any of them.
+   */
+  listDiscoveredGateways(): Promise<DiscoveredGatewaysView>;
 }
 
 export type InvokeMethod = keyof InvokeApi;
@@ -529,6 +578,7 @@ export const INVOKE_METHODS = [
   'openControlUi',
   'setStartAtLogin',
   'setTheme',
+  'setLanguage',
   'dismissNotice',
   'getOpenclawInstall',
   'installOpenclaw',
@@ -565,6 +615,7 @@ export const INVOKE_METHODS = [
   'removeRemoteGateway',
   'setPrimaryRemoteGateway',
   'setRemoteGatewayRunner',
+  'listDiscoveredGateways',
 ] as const satisfies readonly InvokeMethod[];
 
 type Missing = Exclude<InvokeMethod, (typeof INVOKE_METHODS)[number]>;

@@ -5,11 +5,14 @@ import {
   programName,
   shellPayload,
   type CommandEffect,
+  type DestructiveForm,
+  type WriteWhere,
 } from '../gateway/exec/command-effects';
 import { readCommand } from '../gateway/exec/command-structure';
 import type { ApprovalPromptView, Decision, PromptEffectLine, PromptLine } from '../common/ipc-contract';
 import type { MessageBoxOptions } from './electron-facades';
-import { describeEnvKeys, hardenForDisplay, redactSecrets, type HardenedText } from './display-hardening';
+import { describeEnvKeys, hardenForDisplay, REDACTED, redactSecrets, type HardenedText } from './display-hardening';
+import { englishMain, type MainMessageKey, type MainTranslate } from './main-i18n';
 
 /**
  * `exec.approval.requested` as the gateway broadcasts it (docs/protocol.md § Approvals); everything but `id` is
@@ -58,26 +61,36 @@ export type PromptBuild =
   | { kind: 'prompt'; view: ApprovalPromptView }
   | { kind: 'deny'; reason: 'too-long' | 'no-command' | 'inconsistent'; detail: string };
 
-export const PROMPT_TITLE = 'Allow this command?';
-export const PROMPT_MESSAGE = 'Review the command details before allowing.';
-export const PROMPT_FOOTER = 'This runs on this machine.';
+/*
+ * Every fixed word of the prompt comes from the main catalogues (main/locales/*, in the person's language; `t`
+ * below, English by default). What the request carries (the command, paths, names, hashes) is never translated,
+ * and translated words never go through hardenForDisplay: only untrusted text does, so a marker always means the
+ * request's own characters.
+ */
+export const PROMPT_TITLE = englishMain('prompt.title');
+export const PROMPT_MESSAGE = englishMain('prompt.message');
+export const PROMPT_FOOTER = englishMain('prompt.footer');
 /** Where a request came from: the local gateway, or a saved gateway on another machine (main/remote-gateways.ts). */
 export interface PromptOrigin {
   gateway: string;
   address: string;
 }
-export const remotePromptTitle = (gateway: string) => `Allow this command from the gateway "${gateway}"?`;
-export const REMOTE_PROMPT_FOOTER =
-  'This request comes from a gateway on another machine. The command runs where the Host row says, which is this computer only when it names Clawdesk’s runner here.';
+export const remotePromptTitle = (gateway: string, t: MainTranslate = englishMain) =>
+  t('prompt.titleRemote', { gateway });
+export const REMOTE_PROMPT_FOOTER = englishMain('prompt.footerRemote');
 /** A request from another machine has its own id space: it must never share a local request's prompt or answer. */
 export function promptKey(id: string, origin?: PromptOrigin): string {
   return origin ? `gateway:${origin.gateway}:${id}` : id;
 }
-export const DECISION_LABELS: Record<Decision, string> = {
-  'allow-once': 'Allow once',
-  'allow-always': 'Always allow',
-  deny: 'Deny',
-};
+/** The buttons: the glossary's exact terms (renderer/locales/glossary.ts), the same words as the dashboard's. */
+export function decisionLabels(t: MainTranslate = englishMain): Record<Decision, string> {
+  return {
+    'allow-once': t('decision.allowOnce'),
+    'allow-always': t('decision.allowAlways'),
+    deny: t('decision.deny'),
+  };
+}
+export const DECISION_LABELS: Record<Decision, string> = decisionLabels();
 
 const DECISION_ORDER: Decision[] = ['allow-once', 'allow-always', 'deny'];
 
@@ -86,10 +99,9 @@ export function quoteArgv(argv: readonly string[]): string {
   return argv.map((arg) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
-export const COMMAND_NOTE_VERIFIED = 'Computed by Clawdesk from the exact program and arguments that will run.';
-export const COMMAND_NOTE_UNVERIFIED =
-  'Clawdesk could not verify this command: the request carries only text, not the exact program and arguments that will run.';
-export const AGENT_DESCRIPTION_LABEL = 'The agent describes this as';
+export const COMMAND_NOTE_VERIFIED = englishMain('prompt.noteVerified');
+export const COMMAND_NOTE_UNVERIFIED = englishMain('prompt.noteUnverified');
+export const AGENT_DESCRIPTION_LABEL = englishMain('prompt.agentDescription');
 
 type ArgvRead = { kind: 'argv'; argv: string[] } | { kind: 'none' } | { kind: 'bad'; detail: string };
 
@@ -193,20 +205,115 @@ function describesArgv(text: string, argv: readonly string[], platform: NodeJS.P
   return payload !== undefined && payload.trim() === trimmed && payload.trim().length > 0;
 }
 
-function effectLines(effects: readonly CommandEffect[], maxChars: number): PromptEffectLine[] {
+const FORM_KEYS: Record<DestructiveForm, MainMessageKey> = {
+  'force-recursive-delete': 'effect.form.forceRecursiveDelete',
+  'recursive-delete': 'effect.form.recursiveDelete',
+  'find-delete': 'effect.form.findDelete',
+  'sync-delete': 'effect.form.syncDelete',
+  'raw-write': 'effect.form.rawWrite',
+  'device-write': 'effect.form.deviceWrite',
+  format: 'effect.form.format',
+  wipe: 'effect.form.wipe',
+  partition: 'effect.form.partition',
+  'world-writable': 'effect.form.worldWritable',
+  'recursive-chown': 'effect.form.recursiveChown',
+  shred: 'effect.form.shred',
+  truncate: 'effect.form.truncate',
+};
+const WHERE_KEYS: Record<WriteWhere, MainMessageKey> = {
+  'outside-cwd': 'effect.where.outsideCwd',
+  home: 'effect.where.home',
+  'unknown-target': 'effect.where.unknownTarget',
+  'unknown-cwd': 'effect.where.unknownCwd',
+  remote: 'effect.where.remote',
+};
+/** The analyser's reason when main itself reads agent text as a shell command (the only reason that is main's own). */
+const NO_ARGV_REASON = 'the request has no argument list; the text below is read as a shell command';
+
+/**
+ * One effect in the person's language. Every value from the request (programs, targets, users, the analyser's own
+ * reason) is redacted and hardened on its own, the sentence around it is `t`'s and never hardened. The same sentence
+ * in English (gateway/exec/command-effects.ts effectSentence) is the check: when redacting it whole hides more than
+ * redacting each value did, that English line is shown instead, so a translation never shows a secret.
+ */
+function effectLine(effect: CommandEffect, maxChars: number, t: MainTranslate): Omit<PromptEffectLine, 'kind'> {
+  const flags = new Set<PromptEffectLine['flags'][number]>();
+  let redactions = 0;
+  const v = (value: string): string => {
+    const clipped = value.length > maxChars ? `${value.slice(0, maxChars - 1)}…` : value;
+    const hidden = redactSecrets(clipped);
+    redactions += hidden.redactions;
+    const hardened = hardenForDisplay(hidden.text);
+    for (const flag of hardened.flags) flags.add(flag);
+    return hardened.text;
+  };
+  const quoted = (targets: readonly string[]) => {
+    const list = targets
+      .slice(0, 5)
+      .map((target) => `"${v(target)}"`)
+      .join(', ');
+    return targets.length > 5 ? t('effect.moreTargets', { list, count: targets.length - 5 }) : list;
+  };
+  let text: string;
+  switch (effect.kind) {
+    case 'unreadable':
+      text = t('effect.unreadable', {
+        reason: effect.reason === NO_ARGV_REASON ? t('effect.noArgv') : v(effect.reason),
+      });
+      break;
+    case 'privilege':
+      text = t('effect.privilege', {
+        program: v(effect.program),
+        user:
+          typeof effect.runAs === 'string'
+            ? v(effect.runAs)
+            : t(effect.program === 'runuser' ? 'effect.privilegeOther' : 'effect.privilegeRoot'),
+      });
+      break;
+    case 'download-exec':
+      text = t(effect.how === 'pipe' ? 'effect.downloadExecPiped' : 'effect.downloadExec', {
+        downloader: v(effect.downloader),
+        interpreter: v(effect.interpreter),
+      });
+      break;
+    case 'destructive':
+      text = effect.targets.length
+        ? t('effect.destructiveTargets', {
+            what: t(FORM_KEYS[effect.form]),
+            program: v(effect.program),
+            targets: quoted(effect.targets),
+          })
+        : t('effect.destructive', { what: t(FORM_KEYS[effect.form]), program: v(effect.program) });
+      break;
+    case 'write-outside':
+      text = t('effect.write', { what: t(WHERE_KEYS[effect.where]), target: v(effect.target), by: v(effect.by) });
+      break;
+    case 'runs':
+      text = t(
+        effect.role === 'shell' ? 'effect.runsShell' : effect.role === 'wrapper' ? 'effect.runsWrapper' : 'effect.runs',
+        { program: v(effect.program) },
+      );
+      break;
+  }
+  let english = effectSentence(effect);
+  if (english.length > maxChars) english = `${english.slice(0, maxChars - 1)}…`;
+  const whole = redactSecrets(english);
+  if (whole.redactions > redactions) {
+    const hardened = hardenForDisplay(whole.text);
+    return { text: hardened.text, flags: hardened.flags };
+  }
+  return { text, flags: [...flags] };
+}
+
+function effectLines(effects: readonly CommandEffect[], maxChars: number, t: MainTranslate): PromptEffectLine[] {
   const MAX_PROGRAM_LINES = 20;
   const runs = effects.filter((e) => e.kind === 'runs');
   const shown = [...effects.filter((e) => e.kind !== 'runs'), ...runs.slice(0, MAX_PROGRAM_LINES)];
-  const lines = shown.map((effect) => {
-    let sentence = effectSentence(effect);
-    if (sentence.length > maxChars) sentence = `${sentence.slice(0, maxChars - 1)}…`;
-    const hardened = hardenForDisplay(redactSecrets(sentence).text);
-    return { kind: effect.kind, text: hardened.text, flags: hardened.flags };
-  });
+  const lines: PromptEffectLine[] = shown.map((effect) => ({ kind: effect.kind, ...effectLine(effect, maxChars, t) }));
   if (runs.length > MAX_PROGRAM_LINES)
     lines.push({
       kind: 'runs',
-      text: `…and ${runs.length - MAX_PROGRAM_LINES} more programs (all in the command above).`,
+      text: t('prompt.morePrograms', { count: runs.length - MAX_PROGRAM_LINES }),
       flags: [],
     });
   return lines;
@@ -220,30 +327,39 @@ function safely(compute: () => CommandEffect[]): CommandEffect[] {
   }
 }
 
-function flagWarnings(what: string, hardened: HardenedText): string[] {
+/** The markers display-hardening.ts writes, given to the warnings as data so no translation can change them. */
+const MARKER = '⟨…⟩';
+const BIDI_EXAMPLE = '⟨RLO⟩';
+
+function flagWarnings(what: string, hardened: HardenedText, t: MainTranslate): string[] {
   const out: string[] = [];
   for (const flag of hardened.flags) {
     switch (flag) {
       case 'bidi':
-        out.push(
-          `${what} contains bidirectional control characters that can reorder how text looks (shown as ⟨RLO⟩ etc.).`,
-        );
+        out.push(t('warn.bidi', { what, example: BIDI_EXAMPLE }));
         break;
       case 'invisible':
-        out.push(`${what} contains invisible characters (shown as ⟨…⟩ markers).`);
+        out.push(t('warn.invisible', { what, marker: MARKER }));
         break;
       case 'control':
-        out.push(`${what} contains control characters (shown as ⟨…⟩ markers).`);
+        out.push(t('warn.control', { what, marker: MARKER }));
         break;
       case 'unusual-space':
-        out.push(`${what} contains spaces that are not ordinary spaces (shown as ⟨…⟩ markers).`);
+        out.push(t('warn.unusualSpace', { what, marker: MARKER }));
         break;
       case 'confusable': {
         const examples = [...new Map(hardened.confusables.map((c) => [c.char, c])).values()]
           .slice(0, 5)
-          .map((c) => `"${c.char}" (${c.codePoint}, ${c.script}) looks like "${c.looksLike}"`)
+          .map((c) =>
+            t('warn.confusableExample', {
+              char: c.char,
+              codePoint: c.codePoint,
+              script: c.script,
+              looksLike: c.looksLike,
+            }),
+          )
           .join('; ');
-        out.push(`${what} contains look-alike characters: ${examples}.`);
+        out.push(t('warn.confusable', { what, examples }));
         break;
       }
       case 'non-ascii':
@@ -263,13 +379,16 @@ function allowedDecisionsOf(raw: unknown): Decision[] {
  * Builds the prompt for one request, or a denial when the request cannot be shown whole. The command a person
  * approves is computed here from the argv that will run (`systemRunPlan.argv`, else `commandArgv`), never taken
  * from the requester's text: `command` and `commandText` that differ are shown only as "The agent describes this
- * as", with a warning. Every displayed value goes through redactSecrets then hardenForDisplay.
+ * as", with a warning. Every displayed value goes through redactSecrets then hardenForDisplay; the prompt's own
+ * words are `t`'s (the person's language), never hardened and never mixed into a displayed value. A denial's
+ * `detail` stays English: it is the record's and the log's, not shown in a prompt.
  */
 export function buildApprovalPrompt(
   event: ExecApprovalRequested,
   limits: PromptLimits = DEFAULT_PROMPT_LIMITS,
   platform: NodeJS.Platform = process.platform,
   origin?: PromptOrigin,
+  t: MainTranslate = englishMain,
 ): PromptBuild {
   const r = event.request ?? {};
   const read = argvOf(event, platform);
@@ -305,9 +424,10 @@ export function buildApprovalPrompt(
     };
   }
 
-  const warnings = flagWarnings('The command', command);
+  const warnings = flagWarnings(t('what.command'), command, t);
   let secretsHidden = redacted.redactions;
-  if (!argv) warnings.unshift(COMMAND_NOTE_UNVERIFIED);
+  const noteUnverified = t('prompt.noteUnverified');
+  if (!argv) warnings.unshift(noteUnverified);
 
   // The requester's own words, where they say something else than the argv: shown as its claim, never as the command.
   const agentDescriptions: PromptLine[] = [];
@@ -316,17 +436,13 @@ export function buildApprovalPrompt(
       const hiddenDescription = redactSecrets(text);
       const hardened = hardenForDisplay(hiddenDescription.text, { multiline: true });
       if (hardened.text.length > limits.maxCommandChars || hardened.text.split('\n').length > limits.maxCommandLines) {
-        warnings.unshift(
-          `The agent also sent a description of this command (${text.length.toLocaleString('en-US')} characters) that differs from what will run; it is too long to show. Decide on the command above.`,
-        );
+        warnings.unshift(t('warn.descriptionTooLong', { count: text.length }));
         continue;
       }
       secretsHidden += hiddenDescription.redactions;
-      agentDescriptions.push({ label: AGENT_DESCRIPTION_LABEL, text: hardened.text, flags: hardened.flags });
-      warnings.unshift(
-        `The agent's description of this command differs from what will run. Decide on the command above: it is what runs; the description is only the agent's claim.`,
-      );
-      warnings.push(...flagWarnings("The agent's description", hardened));
+      agentDescriptions.push({ label: t('prompt.agentDescription'), text: hardened.text, flags: hardened.flags });
+      warnings.unshift(t('warn.descriptionDiffers'));
+      warnings.push(...flagWarnings(t('what.agentDescription'), hardened, t));
     }
   }
 
@@ -337,16 +453,15 @@ export function buildApprovalPrompt(
     const hiddenValue = redactSecrets(value);
     secretsHidden += hiddenValue.redactions;
     const hardened = hardenForDisplay(hiddenValue.text);
-    warnings.push(...flagWarnings(label, hardened));
+    warnings.push(...flagWarnings(label, hardened, t));
     return { label, text: hardened.text, flags: hardened.flags };
   };
   const cwd = plan ? (plan.cwd ?? null) : (r.cwd ?? null);
   if (plan && typeof r.cwd === 'string' && typeof plan.cwd === 'string' && r.cwd !== plan.cwd) {
-    const other = field('Other working directory', r.cwd);
+    const other = field(t('field.otherCwd'), r.cwd);
     if (other === 'too-long')
       return { kind: 'deny', reason: 'too-long', detail: 'The other working directory is too long to review.' };
-    if (other)
-      warnings.push(`The request also names the working directory "${other.text}"; the command runs in the one shown.`);
+    if (other) warnings.push(t('warn.otherCwd', { cwd: other.text }));
   }
   // The executable is the argv's own first word; a resolvedPath the request adds is only what it says.
   const resolved = nonEmpty(r.resolvedPath);
@@ -356,43 +471,53 @@ export function buildApprovalPrompt(
     const bare = !/[\\/]/.test(argv[0]);
     if (bare && programName(resolved, platform) === programName(argv[0], platform)) reportedPath = resolved;
     else {
-      const said = field('Reported executable', resolved);
+      const said = field(t('field.reportedExecutable'), resolved);
       if (said === 'too-long')
         return { kind: 'deny', reason: 'too-long', detail: 'The reported executable is too long to review.' };
       if (said)
-        warnings.unshift(
-          `The request says the executable is "${said.text}", but the command runs "${hardenForDisplay(argv[0]).text}".`,
-        );
+        warnings.unshift(t('warn.reportedExecutable', { reported: said.text, actual: hardenForDisplay(argv[0]).text }));
     }
   }
-  const fields: Array<[string, unknown]> = [
-    ['Working directory', cwd],
-    ['Agent', r.agentId ?? plan?.agentId],
-    ['Executable', executable],
-    ['Resolved path (as the request reports it)', reportedPath],
-    ['Host', r.host === 'node' && r.nodeId ? `node ${r.nodeId}` : r.host],
-    ['Security', r.security],
-    ['Ask mode', r.ask],
+  // [label, value, the English label for a denial's detail]. Host, Security and Ask mode show the protocol's own
+  // values (node, allowlist, on-miss), as the request carries them.
+  const fields: Array<[string, unknown, string]> = [
+    [t('field.cwd'), cwd, 'working directory'],
+    [t('field.agent'), r.agentId ?? plan?.agentId, 'agent'],
+    [t('field.executable'), executable, 'executable'],
+    [t('field.resolvedPath'), reportedPath, 'resolved path (as the request reports it)'],
+    [t('field.host'), r.host === 'node' && r.nodeId ? `node ${r.nodeId}` : r.host, 'host'],
+    [t('field.security'), r.security, 'security'],
+    [t('field.ask'), r.ask, 'ask mode'],
   ];
-  for (const [label, value] of fields) {
+  for (const [label, value, english] of fields) {
     const line = field(label, value);
     if (line === 'too-long') {
-      return { kind: 'deny', reason: 'too-long', detail: `The ${label.toLowerCase()} is too long to review.` };
+      return { kind: 'deny', reason: 'too-long', detail: `The ${english} is too long to review.` };
     }
     if (line) context.push(line);
   }
   if (Array.isArray(r.envKeys) && r.envKeys.length > 0) {
     const env = describeEnvKeys(r.envKeys.filter((k): k is string => typeof k === 'string'));
-    const envLine = field(
-      'Environment',
-      env.map((e) => (e.secret ? `${e.name} (secret, value hidden)` : e.name)).join(', '),
-    );
-    if (envLine === 'too-long')
+    const label = t('field.environment');
+    const names = env.map((e) => e.name).join(', ');
+    if (names.length > limits.maxFieldChars)
       return { kind: 'deny', reason: 'too-long', detail: 'The environment list is too long to review.' };
-    if (envLine) context.push(envLine);
+    // Each name is the request's text (hardened); "(secret, value hidden)" is the prompt's own, in the person's
+    // language, and never hardened.
+    const shown = env.map((e) => {
+      const name = field(label, e.name);
+      return name && name !== 'too-long' ? { ...name, secret: e.secret } : undefined;
+    });
+    const parts = shown.filter((p): p is PromptLine & { secret: boolean } => p !== undefined);
+    if (parts.length > 0)
+      context.push({
+        label,
+        text: parts.map((p) => (p.secret ? t('prompt.envSecret', { name: p.text }) : p.text)).join(', '),
+        flags: [...new Set(parts.flatMap((p) => p.flags))],
+      });
   }
   if (secretsHidden > 0) {
-    warnings.push(`${secretsHidden} secret value${secretsHidden === 1 ? ' is' : 's are'} hidden (‹redacted›).`);
+    warnings.push(t('warn.secretsHidden', { count: secretsHidden, marker: REDACTED }));
   }
 
   const effectOptions = { cwd: typeof cwd === 'string' ? cwd : null, platform };
@@ -401,7 +526,7 @@ export function buildApprovalPrompt(
     : [
         {
           kind: 'unreadable' as const,
-          reason: 'the request has no argument list; the text below is read as a shell command',
+          reason: NO_ARGV_REASON,
         },
         ...safely(() => describeShellTextEffects(raw, effectOptions)),
       ];
@@ -415,16 +540,16 @@ export function buildApprovalPrompt(
     kind: 'prompt',
     view: {
       promptId: promptKey(event.id, origin),
-      title: shownOrigin ? remotePromptTitle(shownOrigin.gateway) : PROMPT_TITLE,
-      message: PROMPT_MESSAGE,
-      command: { label: 'Command', text: command.text, flags: command.flags },
+      title: shownOrigin ? remotePromptTitle(shownOrigin.gateway, t) : t('prompt.title'),
+      message: t('prompt.message'),
+      command: { label: t('prompt.command'), text: command.text, flags: command.flags },
       commandSource: argv ? 'argv' : 'agent-text',
-      commandNote: argv ? COMMAND_NOTE_VERIFIED : COMMAND_NOTE_UNVERIFIED,
+      commandNote: argv ? t('prompt.noteVerified') : noteUnverified,
       agentDescriptions,
-      effects: effectLines(effects, limits.maxFieldChars),
+      effects: effectLines(effects, limits.maxFieldChars, t),
       context,
       warnings: [...new Set(warnings)],
-      footer: shownOrigin ? REMOTE_PROMPT_FOOTER : PROMPT_FOOTER,
+      footer: shownOrigin ? t('prompt.footerRemote') : t('prompt.footer'),
       decisions: allowedDecisionsOf(r.allowedDecisions),
       expiresAtMs: event.expiresAtMs,
       ...(shownOrigin ? { origin: shownOrigin } : {}),
@@ -439,8 +564,7 @@ export function buildApprovalPrompt(
 export const MESSAGE_BOX_MAX_LINES = 45;
 export const MESSAGE_BOX_WRAP_CHARS = 90;
 
-export const MESSAGE_BOX_TOO_LONG =
-  'This command is too long to show whole in this dialog, so it can only be denied here. To allow it, review it in the Clawdesk dashboard (Approvals) before denying here.';
+export const MESSAGE_BOX_TOO_LONG = englishMain('box.tooLong');
 
 function displayedLines(text: string): number {
   return text.split('\n').reduce((sum, line) => sum + Math.max(1, Math.ceil(line.length / MESSAGE_BOX_WRAP_CHARS)), 0);
@@ -451,20 +575,25 @@ function displayedLines(text: string): number {
  * Space on the default button and Esc all deny). When the detail would not fit whole, only Deny is offered.
  * The time check (an Allow sooner than PROMPT_ALLOW_DELAY_MS counts as too fast) is the presenter's.
  */
-export function toMessageBoxOptions(view: ApprovalPromptView): MessageBoxOptions & { decisions: Decision[] } {
+export function toMessageBoxOptions(
+  view: ApprovalPromptView,
+  t: MainTranslate = englishMain,
+): MessageBoxOptions & { decisions: Decision[] } {
   // Who asks comes first, on its own line, apart from the request's own rows (Agent, Host) further down.
-  const originLines = view.origin ? [`From the gateway: ${view.origin.gateway} (${view.origin.address})`, ''] : [];
+  const originLines = view.origin
+    ? [t('box.fromGateway', { gateway: view.origin.gateway, address: view.origin.address }), '']
+    : [];
   const detailLines = [
     ...originLines,
     view.message,
     '',
-    `Command (${view.commandSource === 'argv' ? 'computed by Clawdesk from the exact arguments that will run' : 'as the agent wrote it; Clawdesk could not verify it'}):`,
+    t(view.commandSource === 'argv' ? 'box.commandVerified' : 'box.commandUnverified'),
     view.command.text,
-    ...view.agentDescriptions.flatMap((d) => ['', `${d.label} (not what runs):`, d.text]),
-    ...(view.effects.length > 0 ? ['', 'What this does:', ...view.effects.map((e) => `• ${e.text}`)] : []),
+    ...view.agentDescriptions.flatMap((d) => ['', t('box.notWhatRuns', { label: d.label }), d.text]),
+    ...(view.effects.length > 0 ? ['', t('box.effects'), ...view.effects.map((e) => `• ${e.text}`)] : []),
     '',
     ...view.context.map((line) => `${line.label}: ${line.text}`),
-    ...(view.warnings.length > 0 ? ['', 'Warnings:', ...view.warnings.map((w) => `• ${w}`)] : []),
+    ...(view.warnings.length > 0 ? ['', t('box.warnings'), ...view.warnings.map((w) => `• ${w}`)] : []),
     '',
     view.footer,
   ];
@@ -472,12 +601,9 @@ export function toMessageBoxOptions(view: ApprovalPromptView): MessageBoxOptions
   let decisions = view.decisions;
   if (displayedLines(detail) > MESSAGE_BOX_MAX_LINES) {
     decisions = ['deny'];
-    detail = [
-      ...originLines,
-      MESSAGE_BOX_TOO_LONG,
-      '',
-      ...view.context.map((line) => `${line.label}: ${line.text}`),
-    ].join('\n');
+    detail = [...originLines, t('box.tooLong'), '', ...view.context.map((line) => `${line.label}: ${line.text}`)].join(
+      '\n',
+    );
   }
   const denyIndex = decisions.indexOf('deny');
   return {
@@ -485,7 +611,7 @@ export function toMessageBoxOptions(view: ApprovalPromptView): MessageBoxOptions
     title: view.title,
     message: view.title,
     detail,
-    buttons: decisions.map((d) => DECISION_LABELS[d]),
+    buttons: decisions.map((d) => decisionLabels(t)[d]),
     defaultId: denyIndex,
     cancelId: denyIndex,
     noLink: true,

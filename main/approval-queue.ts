@@ -7,6 +7,7 @@ import {
   type PromptOrigin,
 } from './approval-prompt-text';
 import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type Decision } from '../common/ipc-contract';
+import type { MainTranslate } from './main-i18n';
 import { PromptQueue } from './prompt-queue';
 
 /** Shows one prompt and answers with the user's choice. Cancel, Esc and closing must answer `deny`. */
@@ -49,6 +50,8 @@ export interface ApprovalQueueOptions {
   /** How long the person has to answer before askFallback decides; the request's expiry also bounds it. */
   promptTimeoutMs?: number;
   limits?: PromptLimits;
+  /** The prompt's own words in the person's language (main/main-i18n.ts); English when absent. */
+  translate?: MainTranslate;
   now?: () => number;
   /**
    * An Allow that does not come from the dialog itself counts only while its prompt is showing and has been for this
@@ -110,7 +113,13 @@ export class ApprovalQueue {
     const existing = this.entries.get(key);
     if (existing) return existing.done;
 
-    const built = buildApprovalPrompt(event, this.options.limits ?? DEFAULT_PROMPT_LIMITS, undefined, origin);
+    const built = buildApprovalPrompt(
+      event,
+      this.options.limits ?? DEFAULT_PROMPT_LIMITS,
+      undefined,
+      origin,
+      this.options.translate,
+    );
     if (built.kind === 'deny') {
       const outcome: ApprovalOutcome = { id: key, decision: 'deny', source: 'unreviewable', detail: built.detail };
       this.options.onOutcome?.(event, outcome);

@@ -6,7 +6,7 @@ import { ApprovalNotifier } from './approval-notifier';
 import { notificationSettingsHint, type NoticeSink } from './app-notices';
 import { ApprovalQueue } from './approval-queue';
 import type { DialogLike, NotificationFactory } from './electron-facades';
-import type { MainTranslate } from './main-i18n';
+import { englishMain, type MainTranslate } from './main-i18n';
 import type { MainLog } from './main-log';
 import { MessageBoxPresenter } from './message-box-presenter';
 import type { PresenceMonitor } from './presence';
@@ -27,7 +27,7 @@ export interface ApprovalsDeps {
   /** The waiting approvals changed (the tray and the trayless dashboard show them). */
   onChange(): void;
   notices: NoticeSink;
-  /** The notifications' own words in the person's language. */
+  /** The prompt's and the notifications' own words in the person's language. */
   translate?: MainTranslate;
   log: MainLog;
 }
@@ -76,7 +76,7 @@ export async function setupApprovals(deps: ApprovalsDeps): Promise<Approvals> {
         const window = deps.createWindow({
           width: 640,
           height: 560,
-          title: 'Allow this command?',
+          title: (deps.translate ?? englishMain)('prompt.title'),
           alwaysOnTop: true,
           minimizable: false,
           fullscreenable: false,
@@ -84,7 +84,7 @@ export async function setupApprovals(deps: ApprovalsDeps): Promise<Approvals> {
         flashable.set(window, window);
         return window;
       },
-      fallback: new MessageBoxPresenter(deps.dialog),
+      fallback: new MessageBoxPresenter(deps.dialog, { translate: deps.translate }),
       notifyPrompt: () => deps.broadcast(['prompt']),
       requestAttention: (window) => {
         // An LSUIElement app is not brought forward by focus(); Wayland ignores alwaysOnTop and focus requests, so
@@ -94,6 +94,7 @@ export async function setupApprovals(deps: ApprovalsDeps): Promise<Approvals> {
       },
     }),
     blocker: () => deps.presence.blocker(),
+    translate: deps.translate,
     // The approval client applies askFallback itself; the queue only reports "no answer".
     fallback: () => null,
     onChange: () => {

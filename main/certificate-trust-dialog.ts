@@ -5,48 +5,70 @@ import type { ServerCertificateInfo } from '../gateway/remote/tls-pin';
 import { formatTlsFingerprint } from '../gateway/remote/transport-policy';
 import { hardenForDisplay } from './display-hardening';
 import type { DialogLike, MessageBoxOptions } from './electron-facades';
+import { englishMain, type MainTranslate } from './main-i18n';
 
-export const DONT_TRUST = 'Don’t trust';
-export const TRUST_CERTIFICATE = 'Trust this certificate';
+export const DONT_TRUST = englishMain('trust.dontTrust');
+export const TRUST_CERTIFICATE = englishMain('trust.trust');
+/** The buttons' order is fixed: "Don't trust" first (the default and the cancel action), whatever the language. */
+const DONT_TRUST_INDEX = 0;
 const TRUST_INDEX = 1;
 
 export interface CertificateTrustRequest {
   gateway: string;
   url: string;
   certificate: ServerCertificateInfo;
+  /** The fingerprint the gateway advertised on the network (discovery), already found equal to the presented one. */
+  advertisedFingerprint?: string;
 }
 
-/** The box, pure so its wording and its default are tested as they are shown. */
-export function certificateTrustOptions(request: CertificateTrustRequest): MessageBoxOptions {
+/**
+ * The box, pure so its wording and its default are tested as they are shown. The words are `t`'s (the person's
+ * language); what the server presented (its URL, subject, issuer, dates, its TLS error) is shown as it is, hardened,
+ * and the fingerprint is never translated.
+ */
+export function certificateTrustOptions(
+  request: CertificateTrustRequest,
+  t: MainTranslate = englishMain,
+): MessageBoxOptions {
   const { certificate: cert } = request;
   // Subject and issuer are whatever the server chose to put there.
   const shown = (text: string) => hardenForDisplay(text).text;
+  const buttons: string[] = [];
+  buttons[DONT_TRUST_INDEX] = t('trust.dontTrust');
+  buttons[TRUST_INDEX] = t('trust.trust');
   return {
     type: 'warning',
-    title: 'Trust this gateway’s certificate?',
-    message: `Trust the certificate of the gateway "${shown(request.gateway)}"?`,
+    title: t('trust.title'),
+    message: t('trust.message', { gateway: shown(request.gateway) }),
     detail: [
-      `${shown(request.url)} presents this certificate:`,
+      t('trust.presents', { url: shown(request.url) }),
       '',
-      `SHA-256 fingerprint:\n${formatTlsFingerprint(cert.fingerprint)}`,
+      `${t('trust.fingerprint')}\n${formatTlsFingerprint(cert.fingerprint)}`,
+      ...(request.advertisedFingerprint === cert.fingerprint ? [t('trust.advertised')] : []),
       '',
-      `Subject: ${shown(cert.subject) || '(none)'}`,
-      `Issuer: ${shown(cert.issuer) || '(none)'}`,
-      `Valid: ${shown(cert.validFrom)} – ${shown(cert.validTo)}`,
-      `Trusted by this system: ${cert.caTrusted ? 'yes' : `no (${shown(cert.caError ?? 'not issued by a trusted authority')})`}`,
+      t('trust.subject', { subject: shown(cert.subject) || t('trust.none') }),
+      t('trust.issuer', { issuer: shown(cert.issuer) || t('trust.none') }),
+      t('trust.valid', { from: shown(cert.validFrom), to: shown(cert.validTo) }),
+      cert.caTrusted
+        ? t('trust.systemYes')
+        : t('trust.systemNo', { reason: cert.caError ? shown(cert.caError) : t('trust.notIssuedByTrusted') }),
       '',
-      'Compare the fingerprint with the one shown on the gateway machine before you trust it. Once trusted, Clawdesk connects only while the gateway presents exactly this certificate.',
+      t('trust.compare'),
     ].join('\n'),
-    buttons: [DONT_TRUST, TRUST_CERTIFICATE],
-    defaultId: 0,
-    cancelId: 0,
+    buttons,
+    defaultId: DONT_TRUST_INDEX,
+    cancelId: DONT_TRUST_INDEX,
     noLink: true,
     normalizeAccessKeys: false,
   };
 }
 
 /** Asks; true only when the person clicked "Trust this certificate" for exactly the certificate shown. */
-export async function confirmCertificateTrust(dialog: DialogLike, request: CertificateTrustRequest): Promise<boolean> {
-  const { response } = await dialog.showMessageBox(certificateTrustOptions(request));
+export async function confirmCertificateTrust(
+  dialog: DialogLike,
+  request: CertificateTrustRequest,
+  t: MainTranslate = englishMain,
+): Promise<boolean> {
+  const { response } = await dialog.showMessageBox(certificateTrustOptions(request, t));
   return response === TRUST_INDEX;
 }

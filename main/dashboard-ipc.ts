@@ -19,8 +19,10 @@ import type { PairingPrompts } from './pairing-prompts';
 import type { StartAtLogin } from './start-at-login';
 import { isVettedExternalUrl } from './window-security';
 import type { Appearance } from './appearance';
+import type { MainLanguage } from './main-language';
 import type { AppNotices } from './app-notices';
 import type { RemoteGateways } from './remote-gateways';
+import type { DiscoveredGateways } from './discovered-gateways';
 
 export interface DashboardIpcDeps {
   ipcMain: IpcMainLike;
@@ -35,11 +37,15 @@ export interface DashboardIpcDeps {
   logs: LogBuffer;
   startAtLogin: StartAtLogin;
   appearance?: Appearance;
+  /** What main shows itself in; the dashboard's language choice reaches it here. */
+  language?: MainLanguage;
   notices?: AppNotices;
   keyStorageConsent: KeyStorageConsent;
   controlUi?: ControlUiOpener;
   openclawInstall?: OpenclawInstallService;
   remoteGateways?: RemoteGateways;
+  /** The gateways announcing themselves on this network (the Gateways view's "Found on this network"). */
+  discoveredGateways?: DiscoveredGateways;
   isOwnWebContents(id: number): boolean;
   broadcast(topics: Topic[]): void;
 }
@@ -58,6 +64,7 @@ export function setupDashboardIpc(deps: DashboardIpcDeps): DashboardService {
       action === 'start' ? controller.start() : action === 'stop' ? controller.stop() : controller.restart(),
     startAtLogin: deps.startAtLogin,
     appearance: deps.appearance,
+    language: deps.language,
     openclawInstall: deps.openclawInstall && {
       view: () => deps.openclawInstall!.view(),
       install: () => installThenResume(deps.openclawInstall!, controller),
@@ -97,6 +104,7 @@ export function setupDashboardIpc(deps: DashboardIpcDeps): DashboardService {
       return true;
     },
     remoteGateways: deps.remoteGateways,
+    discoveredGateways: deps.discoveredGateways,
     notify: deps.broadcast,
   });
   registerIpcHandlers({

@@ -29,6 +29,7 @@ import type {
   AddRemoteGatewayResult,
   NewRemoteGatewayInput,
   RemoteGatewaysView,
+  DiscoveredGatewaysView,
   Topic,
 } from '../common/ipc-contract';
 import type { LogBuffer } from './log-buffer';
@@ -59,6 +60,8 @@ export interface DashboardDeps {
   startAtLogin: { get(): boolean; set(enabled: boolean): void };
   /** The native theme (main/appearance.ts); absent in tests that do not drive it. */
   appearance?: { setTheme(choice: ThemeChoice): Promise<void> };
+  /** What main shows itself in (main/main-language.ts); absent in tests that do not drive it. */
+  language?: { setLanguage(locale: string | null): Promise<void> };
   /** "Install OpenClaw" (main/openclaw-install.ts); absent where the app does not manage an install. */
   openclawInstall?: Pick<OpenclawInstallService, 'view' | 'install' | 'cancel' | 'setPinnedVersion' | 'uninstall'>;
   /** The operator session (approvals + pairing scopes); undefined while disconnected. */
@@ -90,6 +93,8 @@ export interface DashboardDeps {
     setPrimary(name: string): Promise<RemoteGatewaysView>;
     setRunner(name: string, enabled: boolean): Promise<RemoteGatewaysView>;
   };
+  /** The gateways announcing themselves on this network (main/discovered-gateways.ts); absent where none are looked for. */
+  discoveredGateways?: { list(): Promise<DiscoveredGatewaysView> };
   /** Tells open windows something changed. */
   notify?(topics: Array<Exclude<Topic, 'gateway-log' | 'openclaw-install'>>): void;
 }
@@ -299,6 +304,10 @@ export class DashboardService implements InvokeApi {
 
   async setTheme(choice: ThemeChoice): Promise<void> {
     await this.deps.appearance?.setTheme(choice);
+  }
+
+  async setLanguage(locale: string | null): Promise<void> {
+    await this.deps.language?.setLanguage(locale);
   }
 
   async setStartAtLogin(enabled: boolean): Promise<AppStatus> {
@@ -577,6 +586,18 @@ export class DashboardService implements InvokeApi {
     const view = await this.remote().setRunner(name, enabled);
     this.deps.notify?.(['gateways', 'status']);
     return view;
+  }
+
+  /** Listening starts with the first ask; nothing is connected to or saved. */
+  async listDiscoveredGateways(): Promise<DiscoveredGatewaysView> {
+    return (
+      (await this.deps.discoveredGateways?.list()) ?? {
+        browsing: false,
+        gateways: [],
+        dropped: 0,
+        problem: 'This build does not look for gateways on the network.',
+      }
+    );
   }
 }
 

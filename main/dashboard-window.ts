@@ -21,6 +21,8 @@ export interface DashboardWindowDeps {
   /** The tray host came back: the tray shows its state again. */
   refreshTray(): void;
   logs: LogBuffer;
+  /** The dashboard window is gone (what only it used, such as the gateway discovery, can stop). */
+  onClosed?(): void;
 }
 
 export interface DashboardWindow {
@@ -70,6 +72,10 @@ export function setupDashboardWindow(deps: DashboardWindowDeps): DashboardWindow
       if (quitting || trayHost.visible()) return;
       event.preventDefault();
       window.minimize();
+    });
+    window.once('closed', () => {
+      if (dashboard === window) dashboard = undefined;
+      deps.onClosed?.();
     });
     window.once('ready-to-show', () => {
       window.show();

@@ -34,12 +34,13 @@ import { coalesce } from './coalesce';
 import { setupControlUi } from './control-ui';
 import { setupDashboardIpc } from './dashboard-ipc';
 import { setupDashboardWindow, type DashboardWindow } from './dashboard-window';
+import { setupDiscoveredGateways } from './discovered-gateways';
 import { setupGateway } from './gateway';
 import { setupGatewayModes } from './gateway-mode-setup';
 import { setupGatewayTarget } from './gateway-target';
 import { KeyStorageConsent } from './key-storage-consent';
 import { LogBuffer } from './log-buffer';
-import { createMainTranslator, matchMainLocale } from './main-i18n';
+import { setupMainLanguage } from './main-language';
 import { createMainLog } from './main-log';
 import { setupPairing } from './pairing';
 import { NativeApprover } from './native-approver';
@@ -102,10 +103,16 @@ async function start(): Promise<void> {
     }
   });
 
-  // The OS's languages, as the dashboard follows them (renderer/i18n.ts).
-  const translate = createMainTranslator(matchMainLocale([...app.getPreferredSystemLanguages(), app.getLocale()]), {
-    report: (message) => log('warn', `translation: ${message}`),
+  // The dashboard's language choice, else the OS's languages, as the dashboard follows them (renderer/i18n.ts);
+  // `translate` is late-bound, so a choice made in the dashboard reaches the tray and every later dialog.
+  const language = await setupMainLanguage({
+    userDataDir: userData,
+    systemLanguages: () => [...app.getPreferredSystemLanguages(), app.getLocale()],
+    log,
+    notices,
+    onChange: () => refresh(),
   });
+  const { translate } = language;
   const { queue, history } = await setupApprovals({
     platform,
     translate,
@@ -149,6 +156,7 @@ async function start(): Promise<void> {
   });
   const pairing = setupPairing({
     dialog,
+    translate,
     session: () => controller.session(),
     onChange: () => {
       refresh();
@@ -158,6 +166,7 @@ async function start(): Promise<void> {
   });
   // Gateways on other machines: their requests come through the same prompt, notifications and history.
   const remoteGateways = setupRemoteGateways({
+    translate,
     dataDir,
     stateDir,
     configPath: resolveConfigPath(currentPathEnvironment(), stateDir),
@@ -182,6 +191,13 @@ async function start(): Promise<void> {
     },
     log,
   });
+  // Gateways announcing themselves on this network: listened for only from the Gateways view's first ask until the
+  // dashboard window closes.
+  const discoveredGateways = setupDiscoveredGateways({
+    env: process.env,
+    onChange: () => windows.broadcast(['discovered-gateways']),
+    log,
+  });
   const startAtLogin = setupStartAtLogin({
     app,
     platform,
@@ -204,6 +220,7 @@ async function start(): Promise<void> {
     showApproval: () => queue.focus(),
     refreshTray: refresh,
     logs,
+    onClosed: () => void discoveredGateways.stop().catch(() => undefined),
   });
   dashboardWindow = dashboard;
   app.on('second-instance', dashboard.open);
@@ -222,11 +239,13 @@ async function start(): Promise<void> {
     logs,
     startAtLogin,
     appearance,
+    language,
     notices,
     controlUi,
     openclawInstall: gatewayModes.installs,
     keyStorageConsent: new KeyStorageConsent({
       dialog,
+      translate,
       dataDir,
       settings: keyStorage,
       identity: () => controller.identityStatus(),
@@ -234,6 +253,7 @@ async function start(): Promise<void> {
       reloadIdentity: () => controller.reloadIdentity().then(() => remoteGateways.restart()),
     }),
     remoteGateways,
+    discoveredGateways,
     isOwnWebContents: windows.isOwnWebContents,
     broadcast: windows.broadcast,
   });
@@ -308,7 +328,7 @@ async function start(): Promise<void> {
     preloadPath,
     drainPrompts: () => queue.dispose(),
     stopGateway: async () => {
-      await Promise.allSettled([controller.stop(), remoteGateways.stop()]);
+      await Promise.allSettled([controller.stop(), remoteGateways.stop(), discoveredGateways.stop()]);
     },
     onQuitting: () => {
       dashboard.quitting();

@@ -1,6 +1,7 @@
 import type { DialogLike, MessageBoxOptions } from './electron-facades';
 import type { IdentityStatus } from './gateway-controller';
 import type { KeyStorageDecisionView, SecretsView } from '../common/ipc-contract';
+import { englishMain, type MainTranslate } from './main-i18n';
 
 export interface KeyStorageConsentDeps {
   dialog: DialogLike;
@@ -16,6 +17,8 @@ export interface KeyStorageConsentDeps {
   vaultExists(dataDir: string): Promise<boolean>;
   /** Reloads the identity with the new decision (the gateway controller restarts what runs). */
   reloadIdentity(): Promise<void>;
+  /** The dialog's words in the person's language; English when absent. */
+  translate?: MainTranslate;
 }
 
 const BACKEND_NAMES = {
@@ -31,18 +34,15 @@ export function keyStorageName(identity: IdentityStatus | undefined): string {
 }
 
 /** The native confirmation: No is first, the default, and what Esc or closing the box answers. */
-export function plaintextKeyFileConfirmation(): MessageBoxOptions & { yesResponse: number } {
+export function plaintextKeyFileConfirmation(
+  t: MainTranslate = englishMain,
+): MessageBoxOptions & { yesResponse: number } {
   return {
     type: 'warning',
-    title: 'Keep the device key in a file?',
-    message: 'Keep Clawdesk’s device key in a file readable only by you?',
-    detail:
-      'No keychain can hold it on this computer. The key would be saved unencrypted in Clawdesk’s data folder, with ' +
-      'permissions that let only your user account read it. Programs running as you, and backups of that folder, ' +
-      'could read it and act as this Clawdesk device.\n\n' +
-      'Clawdesk moves the key into a keychain by itself once one works.\n\n' +
-      'If you choose No, the key stays in memory only and Clawdesk’s node is a new device after every restart.',
-    buttons: ['No', 'Keep the key in a file'],
+    title: t('keyFile.title'),
+    message: t('keyFile.message'),
+    detail: t('keyFile.detail'),
+    buttons: [t('keyFile.no'), t('keyFile.yes')],
     defaultId: 0,
     cancelId: 0,
     noLink: true,
@@ -97,7 +97,7 @@ export class KeyStorageConsent {
         'Your device identity is already stored, protected by a keychain that cannot be opened now. Unlock it and reopen Clawdesk; a key file would mean a new identity and is not offered.',
       );
     }
-    const { yesResponse, ...options } = plaintextKeyFileConfirmation();
+    const { yesResponse, ...options } = plaintextKeyFileConfirmation(this.deps.translate);
     const { response } = await this.deps.dialog.showMessageBox(options);
     if (response !== yesResponse) return { accepted: false, secrets: before };
     await this.deps.settings.acceptPlaintextKeyFile(this.deps.dataDir);

@@ -1,6 +1,7 @@
 import type { ApprovalPresenter } from './approval-queue';
 import { toMessageBoxOptions } from './approval-prompt-text';
 import type { DialogLike, MessageBoxOptions } from './electron-facades';
+import { englishMain, type MainTranslate } from './main-i18n';
 import { PROMPT_ALLOW_DELAY_MS, type ApprovalPromptView, type Decision } from '../common/ipc-contract';
 
 export interface MessageBoxPresenterOptions {
@@ -9,10 +10,12 @@ export interface MessageBoxPresenterOptions {
   minDecisionMs?: number;
   /** How many times the box is shown in all; a too-fast Allow on the last one is a Deny. */
   maxAsks?: number;
+  /** The box's own words in the person's language; English when absent. */
+  translate?: MainTranslate;
 }
 
-export function tooFastNote(minDecisionMs: number): string {
-  return `Your answer came less than ${(minDecisionMs / 1000).toLocaleString('en-US')} seconds after this dialog appeared, too soon to have read the command. Read it, then choose again.`;
+export function tooFastNote(minDecisionMs: number, t: MainTranslate = englishMain): string {
+  return t('box.tooFast', { count: minDecisionMs / 1000 });
 }
 
 /**
@@ -29,6 +32,7 @@ export class MessageBoxPresenter implements ApprovalPresenter {
   private readonly now: () => number;
   private readonly minDecisionMs: number;
   private readonly maxAsks: number;
+  private readonly t: MainTranslate;
 
   constructor(
     private readonly dialog: DialogLike,
@@ -37,10 +41,11 @@ export class MessageBoxPresenter implements ApprovalPresenter {
     this.now = options.now ?? Date.now;
     this.minDecisionMs = options.minDecisionMs ?? PROMPT_ALLOW_DELAY_MS;
     this.maxAsks = Math.max(1, options.maxAsks ?? 2);
+    this.t = options.translate ?? englishMain;
   }
 
   async present(view: ApprovalPromptView, signal: AbortSignal): Promise<Decision> {
-    const { decisions, ...base } = toMessageBoxOptions(view);
+    const { decisions, ...base } = toMessageBoxOptions(view, this.t);
     let options: MessageBoxOptions = base;
     for (let ask = 1; ; ask++) {
       const shownAt = this.now();
@@ -49,7 +54,7 @@ export class MessageBoxPresenter implements ApprovalPresenter {
       if (decision === 'deny' || signal.aborted) return 'deny';
       if (this.now() - shownAt >= this.minDecisionMs) return decision;
       if (ask >= this.maxAsks) return 'deny';
-      options = { ...base, detail: `${tooFastNote(this.minDecisionMs)}\n\n${base.detail ?? ''}` };
+      options = { ...base, detail: `${tooFastNote(this.minDecisionMs, this.t)}\n\n${base.detail ?? ''}` };
     }
   }
 }

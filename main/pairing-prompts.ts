@@ -1,5 +1,6 @@
 import { hardenForDisplay } from './display-hardening';
 import type { DialogLike, MessageBoxOptions } from './electron-facades';
+import { englishMain, type MainMessageKey, type MainTranslate } from './main-i18n';
 import { PromptQueue } from './prompt-queue';
 
 /** `device.pair.requested` (docs/protocol.md § Pairing): the full pending request; every string is untrusted. */
@@ -44,81 +45,103 @@ export interface PairingPromptView {
   note?: string;
 }
 
-const SCOPE_WORDS: Record<string, string> = {
-  'operator.read': 'see status, sessions and logs',
-  'operator.write': 'send messages and run agents',
-  'operator.admin': 'full control, including configuration and running commands on nodes',
-  'operator.approvals': 'answer command approval requests',
-  'operator.pairing': 'approve, remove and re-key other devices',
-  'operator.talk.secrets': 'use talk and voice secrets',
+/** What a scope or role lets a device do, in the person's language; the scope's own id is shown next to it. */
+const SCOPE_WORDS: Record<string, MainMessageKey> = {
+  'operator.read': 'scope.read',
+  'operator.write': 'scope.write',
+  'operator.admin': 'scope.admin',
+  'operator.approvals': 'scope.approvals',
+  'operator.pairing': 'scope.pairing',
+  'operator.talk.secrets': 'scope.talkSecrets',
 };
 
-const ROLE_WORDS: Record<string, string> = {
-  operator: 'operator (controls the gateway)',
-  node: 'node (runs commands for agents)',
+const ROLE_WORDS: Record<string, MainMessageKey> = {
+  operator: 'role.operator',
+  node: 'role.node',
 };
 
-function safe(value: string | undefined, max = 200): string {
+/** The request's text, hardened; a clipped value says how long it was in the prompt's own (unhardened) words. */
+function safe(value: string | undefined, t: MainTranslate, max = 200): string {
   if (value === undefined || value === '') return '—';
-  const clipped = value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value;
-  return hardenForDisplay(clipped).text;
+  if (value.length <= max) return hardenForDisplay(value).text;
+  return t('pairing.clipped', { text: hardenForDisplay(value.slice(0, max)).text, count: value.length });
 }
 
-export function describeScopes(scopes: readonly string[] | undefined): string {
-  if (!scopes || scopes.length === 0) return 'none';
+const own = (words: Record<string, MainMessageKey>, id: string): MainMessageKey | undefined =>
+  Object.hasOwn(words, id) ? words[id] : undefined;
+
+export function describeScopes(scopes: readonly string[] | undefined, t: MainTranslate = englishMain): string {
+  if (!scopes || scopes.length === 0) return t('scope.none');
   return scopes
-    .map((s) => (SCOPE_WORDS[s] ? `${SCOPE_WORDS[s]} (${safe(s, 64)})` : `unrecognised scope ${safe(s, 64)}`))
+    .map((s) => {
+      const key = own(SCOPE_WORDS, s);
+      return key ? `${t(key)} (${safe(s, t, 64)})` : t('scope.unrecognised', { scope: safe(s, t, 64) });
+    })
     .join('; ');
 }
 
-export function describeRoles(request: DevicePairRequest): string {
+export function describeRoles(request: DevicePairRequest, t: MainTranslate = englishMain): string {
   const roles = [...new Set([...(request.roles ?? []), ...(request.role ? [request.role] : [])])];
-  if (roles.length === 0) return 'operator (controls the gateway)';
-  return roles.map((r) => ROLE_WORDS[r] ?? `unrecognised role ${safe(r, 64)}`).join(', ');
+  if (roles.length === 0) return t('role.operator');
+  return roles
+    .map((r) => {
+      const key = own(ROLE_WORDS, r);
+      return key ? t(key) : t('role.unrecognised', { role: safe(r, t, 64) });
+    })
+    .join(', ');
 }
 
-export function buildPairingPrompt(request: PairingRequest): PairingPromptView {
+/** The prompt in the person's language (`t`); every value the request carries is hardened, never translated. */
+export function buildPairingPrompt(request: PairingRequest, t: MainTranslate = englishMain): PairingPromptView {
   if (request.kind === 'device') {
     const lines = [
-      { label: 'Device', text: safe(request.displayName || request.deviceId) },
-      { label: 'Platform', text: safe(request.platform) },
-      { label: 'Role', text: describeRoles(request) },
-      { label: 'Scopes', text: describeScopes(request.scopes) },
-      { label: 'IP', text: safe(request.remoteIp) },
+      { label: t('pairing.device'), text: safe(request.displayName || request.deviceId, t) },
+      { label: t('pairing.platform'), text: safe(request.platform, t) },
+      { label: t('pairing.role'), text: describeRoles(request, t) },
+      { label: t('pairing.scopes'), text: describeScopes(request.scopes, t) },
+      { label: t('pairing.ip'), text: safe(request.remoteIp, t) },
     ];
-    if (request.isRepair) lines.push({ label: 'Repair', text: 'yes' });
-    return { requestId: request.requestId, kind: 'device', title: 'Allow device to connect?', lines };
+    if (request.isRepair) lines.push({ label: t('pairing.repair'), text: t('pairing.yes') });
+    return { requestId: request.requestId, kind: 'device', title: t('pairing.deviceTitle'), lines };
   }
   return {
     requestId: request.requestId,
     kind: 'node',
-    title: 'Allow node to connect?',
+    title: t('pairing.nodeTitle'),
     lines: [
-      { label: 'Name', text: safe(request.displayName || request.nodeId) },
-      { label: 'Node ID', text: safe(request.nodeId) },
-      { label: 'Platform', text: safe(request.platform) },
-      { label: 'App', text: safe(request.version) },
-      { label: 'IP', text: safe(request.remoteIp) },
+      { label: t('pairing.name'), text: safe(request.displayName || request.nodeId, t) },
+      { label: t('pairing.nodeId'), text: safe(request.nodeId, t) },
+      { label: t('pairing.platform'), text: safe(request.platform, t) },
+      { label: t('pairing.app'), text: safe(request.version, t) },
+      { label: t('pairing.ip'), text: safe(request.remoteIp, t) },
     ],
-    note: request.isRepair ? 'Note: Repair request (token will rotate).' : undefined,
+    note: request.isRepair ? t('pairing.repairNote') : undefined,
   };
 }
 
-export const PAIRING_BUTTONS: Array<{ label: string; choice: PairingChoice }> = [
-  { label: 'Approve', choice: 'approve' },
-  { label: 'Reject', choice: 'reject' },
-  { label: 'Later', choice: 'later' },
+/** Approve and Reject are the glossary's exact terms (the dashboard's Devices view uses the same words). */
+const PAIRING_BUTTON_KEYS: Array<{ key: MainMessageKey; choice: PairingChoice }> = [
+  { key: 'pairing.approve', choice: 'approve' },
+  { key: 'pairing.reject', choice: 'reject' },
+  { key: 'notify.later', choice: 'later' },
 ];
 
+export function pairingButtons(t: MainTranslate = englishMain): Array<{ label: string; choice: PairingChoice }> {
+  return PAIRING_BUTTON_KEYS.map((b) => ({ label: t(b.key), choice: b.choice }));
+}
+
+export const PAIRING_BUTTONS: Array<{ label: string; choice: PairingChoice }> = pairingButtons();
+
 /** Later is the default and the cancel action: dismissing a prompt never grants or refuses anything. */
-export function toPairingMessageBox(view: PairingPromptView): MessageBoxOptions {
-  const later = PAIRING_BUTTONS.findIndex((b) => b.choice === 'later');
+export function toPairingMessageBox(view: PairingPromptView, t: MainTranslate = englishMain): MessageBoxOptions {
+  const buttons = pairingButtons(t);
+  const later = buttons.findIndex((b) => b.choice === 'later');
   return {
     type: 'question',
     title: view.title,
     message: view.title,
     detail: [...view.lines.map((l) => `${l.label}: ${l.text}`), ...(view.note ? ['', view.note] : [])].join('\n'),
-    buttons: PAIRING_BUTTONS.map((b) => b.label),
+    buttons: buttons.map((b) => b.label),
     defaultId: later,
     cancelId: later,
     noLink: true,
@@ -127,13 +150,19 @@ export function toPairingMessageBox(view: PairingPromptView): MessageBoxOptions 
 
 export interface PairingPresenter {
   present(view: PairingPromptView, signal: AbortSignal): Promise<PairingChoice>;
+  /** The words the view is built in; English when absent. */
+  readonly translate?: MainTranslate;
 }
 
 export class MessageBoxPairingPresenter implements PairingPresenter {
-  constructor(private readonly dialog: DialogLike) {}
+  constructor(
+    private readonly dialog: DialogLike,
+    /** The prompt's words (the person's language); asked at each prompt, so a language chosen meanwhile applies. */
+    readonly translate: MainTranslate = englishMain,
+  ) {}
   async present(view: PairingPromptView, signal: AbortSignal): Promise<PairingChoice> {
-    const result = await this.dialog.showMessageBox({ ...toPairingMessageBox(view), signal });
-    return PAIRING_BUTTONS[result.response]?.choice ?? 'later';
+    const result = await this.dialog.showMessageBox({ ...toPairingMessageBox(view, this.translate), signal });
+    return PAIRING_BUTTON_KEYS[result.response]?.choice ?? 'later';
   }
 }
 
@@ -200,7 +229,8 @@ export class PairingPrompts {
   private async show(request: PairingRequest, signal: AbortSignal): Promise<void> {
     let choice: PairingChoice;
     try {
-      choice = await this.options.presenter.present(buildPairingPrompt(request), signal);
+      const { presenter } = this.options;
+      choice = await presenter.present(buildPairingPrompt(request, presenter.translate), signal);
     } catch {
       choice = 'later';
     }

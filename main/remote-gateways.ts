@@ -29,10 +29,12 @@ import {
   type SavedGateway,
 } from '../gateway/remote/saved-gateways';
 import type { ServerCertificateInfo } from '../gateway/remote/tls-pin';
+import { formatTlsFingerprint, normalizeTlsFingerprint } from '../gateway/remote/transport-policy';
 import type { SecretStore } from '../gateway/secrets/secret-store';
 import type { ApprovalOutcome } from './approval-queue';
 import { confirmCertificateTrust } from './certificate-trust-dialog';
 import type { DialogLike } from './electron-facades';
+import type { MainTranslate } from './main-i18n';
 import type { MainLog } from './main-log';
 import { approverDecision, type NativeApprover } from './native-approver';
 
@@ -61,6 +63,8 @@ export interface RemoteGatewaysDeps {
   /** A gateway was added or removed, or changed state (the tray and the dashboard redraw). */
   onChange(): void;
   log: MainLog;
+  /** The trust dialog's words in the person's language; English when absent. */
+  translate?: MainTranslate;
   /** Tests: read the certificate elsewhere, faster backoff, no network watcher. */
   readCertificate?: (url: string) => Promise<ServerCertificateInfo>;
   reconnect?: { initialBackoffMs?: number; maxBackoffMs?: number };
@@ -333,6 +337,23 @@ export function setupRemoteGateways(deps: RemoteGatewaysDeps): RemoteGateways {
     statuses: () => service?.statuses() ?? [],
     view,
     async add(input) {
+      const invalid = async (message: string): Promise<AddRemoteGatewayResult> => ({
+        saved: false,
+        reason: 'invalid',
+        message,
+        gateways: await view(),
+      });
+      // A discovered gateway's advertised fingerprint is only ever compared with what the gateway presents.
+      const advertised =
+        input.advertisedFingerprint === undefined ? undefined : normalizeTlsFingerprint(input.advertisedFingerprint);
+      if (input.advertisedFingerprint !== undefined) {
+        if (!advertised) return invalid('Not saved: the advertised fingerprint is not a SHA-256 fingerprint.');
+        if (!input.url?.toLowerCase().startsWith('wss:') || input.tlsFingerprint || input.systemTrust)
+          return invalid(
+            'Not saved: an advertised fingerprint goes with a wss:// address and neither a fingerprint nor the system’s certificate authorities.',
+          );
+      }
+      let presentedInstead: string | undefined;
       try {
         const result = await addGatewayWithTrust(
           store,
@@ -350,15 +371,38 @@ export function setupRemoteGateways(deps: RemoteGatewaysDeps): RemoteGateways {
           {
             env: deps.env,
             readCertificate: deps.readCertificate,
-            confirm: (certificate) =>
-              confirmCertificateTrust(deps.dialog, { gateway: input.name, url: input.url ?? '', certificate }),
+            confirm: async (certificate) => {
+              // Presenting another certificate than advertised is what an impostor on the network looks like:
+              // refused without asking, as `clawdesk gateways add --advertised-fingerprint` does.
+              if (advertised && certificate.fingerprint !== advertised) {
+                presentedInstead = certificate.fingerprint;
+                return false;
+              }
+              return confirmCertificateTrust(
+                deps.dialog,
+                {
+                  gateway: input.name,
+                  url: input.url ?? '',
+                  certificate,
+                  ...(advertised ? { advertisedFingerprint: advertised } : {}),
+                },
+                deps.translate,
+              );
+            },
           },
         );
         if (!result.saved) {
-          const message =
-            result.reason === 'not-trusted'
+          const message = presentedInstead
+            ? `Not saved: the certificate does not match the advertised fingerprint. ${input.url} presents SHA-256 ` +
+              `${formatTlsFingerprint(presentedInstead)}; its announcement on this network said ` +
+              `${formatTlsFingerprint(advertised!)}. Someone on the network may be impersonating the gateway (or the ` +
+              'announcement is out of date). Nothing was pinned. Read the fingerprint on the gateway machine; only if ' +
+              'it is the presented one, enter it as the certificate fingerprint and add the gateway again.'
+            : result.reason === 'not-trusted'
               ? 'Not saved: the certificate was not trusted, so nothing was pinned.'
               : `Not saved: ${result.message}`;
+          if (presentedInstead)
+            log('warn', `remote gateway ${input.name}: the certificate does not match the advertised fingerprint`);
           return { saved: false, reason: result.reason, message, gateways: await view() };
         }
         log('info', `remote gateway ${result.saved.name} added (${addressOf(result.saved)})`);

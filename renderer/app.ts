@@ -1,7 +1,7 @@
 import { API_GLOBAL, type ApprovalPromptView, type ClawdeskApi, type ThemeChoice } from '../common/ipc-contract';
 import { h } from './dom';
 import { renderPrompt } from './prompt';
-import { applyLocale, t } from './i18n';
+import { applyLocale, storedLocale, t } from './i18n';
 import { icon } from './icons';
 import { applyTheme, localeSwitch, stored as storedTheme, themeSwitch } from './theme';
 import { cleanError, VIEWS, type ViewContext, type ViewState } from './views';
@@ -18,6 +18,11 @@ const root = document.getElementById('app')!;
 /** A theme main could not take (an older main, a failed write) still applies to the page. */
 function tellMainTheme(choice: ThemeChoice): void {
   void api.setTheme(choice).catch(() => undefined);
+}
+
+/** The same for the language: main's tray, prompts and dialogs follow the dashboard's choice (null: the OS's). */
+function tellMainLanguage(locale: string | null): void {
+  void api.setLanguage(locale).catch(() => undefined);
 }
 
 /** Runs `load` and hands its result to `show` only if no later call started meanwhile: a slow, older answer never
@@ -152,7 +157,7 @@ function startDashboard(): void {
       'header',
       { className: 'app-header' },
       h('h1', {}, 'Clawdesk'),
-      h('div', { className: 'header-controls' }, localeSwitch(), themeSwitch(tellMainTheme)),
+      h('div', { className: 'header-controls' }, localeSwitch(tellMainLanguage), themeSwitch(tellMainTheme)),
     ),
     h(
       'div',
@@ -173,5 +178,6 @@ applyTheme();
 // Main draws native parts in the same theme; this also carries a choice made before main remembered it.
 tellMainTheme(storedTheme());
 applyLocale();
+tellMainLanguage(storedLocale());
 if (location.hash === '#prompt') void startPrompt();
 else startDashboard();

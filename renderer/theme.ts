@@ -58,14 +58,18 @@ export function themeSwitch(onChange: (choice: ThemeChoice) => void = () => unde
   return h('div', { className: 'theme-switch' }, h('label', { for: 'theme-choice' }, t('theme.label')), select);
 }
 
-/** The language: the OS's (navigator.languages, which Electron takes from app.getLocale()) or one chosen here. */
-export function localeSwitch(): HTMLElement {
+/**
+ * The language: the OS's (navigator.languages, which Electron takes from app.getLocale()) or one chosen here;
+ * `onChange` tells main (null: the OS's again), so the tray and native dialogs follow it too.
+ */
+export function localeSwitch(onChange: (locale: string | null) => void = () => undefined): HTMLElement {
   const select = h(
     'select',
     {
       id: 'locale-choice',
       onchange: () => {
         storeLocale(select.value || null);
+        onChange(select.value || null);
         // Every string is rendered in the new language, the open view and its typed input included.
         location.reload();
       },

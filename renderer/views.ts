@@ -2,6 +2,8 @@ import type {
   ApprovalHistoryEntry,
   ClawdeskApi,
   Decision,
+  DiscoveredGatewayView,
+  DiscoveredGatewaysView,
   ExecPolicyView,
   HistoryDecision,
   MigrationProgressView,
@@ -1356,11 +1358,174 @@ function remoteGatewayCard(g: RemoteGatewayView, { api, act }: ViewContext): HTM
   );
 }
 
+/** Text from the network as the page shows it: invisible and direction-changing characters dropped, cut short. */
+const NETWORK_TEXT_UNSAFE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/gu;
+export function networkText(text: unknown, max = 64): string {
+  const clean = String(text ?? '')
+    .slice(0, 4 * max)
+    .replace(NETWORK_TEXT_UNSAFE, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const chars = [...clean];
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : clean;
+}
+
+const hexFingerprint = (text: string) =>
+  text
+    .replace(/^sha256:/i, '')
+    .replace(/[^0-9a-f]/gi, '')
+    .toLowerCase();
+const colonFingerprint = (hex: string) => (hex.toUpperCase().match(/.{2}/g) ?? []).join(':');
+
+/** The add form's fields kept in the view's state (never the secret), so a re-render keeps what was typed or filled. */
+const ADD_FORM = { name: 'add.name', where: 'add.where', fingerprint: 'add.fingerprint', hint: 'add.hint' } as const;
+
+/** The advertised fingerprint in the form, said to come from the network, unverified, while the field still holds it. */
+function advertisedHint(state: ViewContext['state']): HTMLElement {
+  const hint = state[ADD_FORM.hint];
+  const shown = hint && hexFingerprint(state[ADD_FORM.fingerprint] ?? '') === hint;
+  return h(
+    'p',
+    { id: 'gw-add-hint', className: 'warning', hidden: !shown, 'data-testid': 'gw-add-hint' },
+    ...(shown
+      ? [
+          h('span', {}, t('gateways.foundHintLabel')),
+          ' ',
+          h('bdi', { dir: 'ltr' }, h('code', { className: 'fingerprint' }, colonFingerprint(hint))),
+          ' ',
+          h('span', {}, t('gateways.foundHintNote')),
+        ]
+      : []),
+  );
+}
+
+/**
+ * "Add…" on a discovered gateway: fills the add form and nothing else. No IPC, no connection: the person submits the
+ * form, and main's trust on first use decides about the certificate.
+ */
+function prefillAddForm(ctx: ViewContext, g: DiscoveredGatewayView): void {
+  const host = networkText(g.host, 253);
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  const sshPort = g.sshPort && g.sshPort !== 22 ? `:${g.sshPort}` : '';
+  const hint = g.tls && g.fingerprintHint ? hexFingerprint(g.fingerprintHint).slice(0, 64) : '';
+  const values = {
+    [ADD_FORM.name]: networkText(g.suggestedName, 64),
+    // A plaintext gateway the transport rule refuses is reached through an SSH tunnel: the person adds `user@`.
+    [ADD_FORM.where]: g.plaintextRefused
+      ? `${hostInUrl}${sshPort}`
+      : `${g.tls ? 'wss' : 'ws'}://${hostInUrl}:${Number(g.port)}`,
+    [ADD_FORM.fingerprint]: hint ? colonFingerprint(hint) : '',
+    [ADD_FORM.hint]: hint,
+  };
+  Object.assign(ctx.state, values);
+  const form = document.querySelector<HTMLFormElement>('form.gateway-add');
+  if (!form) return;
+  const input = (id: string) => form.querySelector<HTMLInputElement>(`#${id}`)!;
+  input('gw-add-name').value = values[ADD_FORM.name];
+  input('gw-add-where').value = values[ADD_FORM.where];
+  input('gw-add-fingerprint').value = values[ADD_FORM.fingerprint];
+  form.querySelector('#gw-add-hint')?.replaceWith(advertisedHint(ctx.state));
+  form.scrollIntoView({ block: 'nearest' });
+  const where = input('gw-add-where');
+  if (g.plaintextRefused) {
+    where.focus();
+    where.setSelectionRange(0, 0);
+  } else input('gw-add-name').focus();
+}
+
+/** One gateway announcing itself: its name, where it is, whether it says TLS, the fingerprint it gives, and Add…. */
+function discoveredGatewayCard(g: DiscoveredGatewayView, ctx: ViewContext): HTMLElement {
+  const name = networkText(g.name, 64);
+  const instance = networkText(g.instanceName, 64);
+  const host = networkText(g.host, 253);
+  const hint = g.tls && g.fingerprintHint ? hexFingerprint(g.fingerprintHint).slice(0, 64) : '';
+  return h(
+    'li',
+    { className: 'card gateway-card', 'data-testid': 'discovered-gateway' },
+    h('h4', { className: 'card-title' }, icon('server'), h('bdi', {}, name)),
+    instance && instance !== name ? h('p', { className: 'meta' }, h('bdi', {}, instance)) : null,
+    h(
+      'dl',
+      {},
+      h('dt', {}, t('gateways.address')),
+      h(
+        'dd',
+        {},
+        h(
+          'bdi',
+          { dir: 'ltr', 'data-testid': 'discovered-address' },
+          `${host.includes(':') ? `[${host}]` : host}:${Number(g.port)}`,
+        ),
+      ),
+      h('dt', {}, t('gateways.foundTls')),
+      h('dd', { 'data-testid': 'discovered-tls' }, t(g.tls ? 'gateways.foundTlsYes' : 'gateways.foundTlsNo')),
+      hint ? h('dt', {}, t('gateways.foundFingerprint')) : null,
+      hint
+        ? h('dd', {}, h('bdi', { dir: 'ltr' }, h('code', { className: 'fingerprint' }, colonFingerprint(hint))))
+        : null,
+    ),
+    g.plaintextRefused ? h('p', { className: 'note' }, t('gateways.foundSshOnly')) : null,
+    h(
+      'div',
+      { className: 'actions' },
+      button(t('gateways.foundAdd'), () => prefillAddForm(ctx, g), {
+        kind: 'quiet',
+        ariaLabel: t('gateways.foundAddNamed', { name }),
+      }),
+    ),
+  );
+}
+
+/** "Found on this network": what answers the mDNS browse main runs while the dashboard is open. */
+function discoveredGatewaysSection(
+  found: { ok: true; value: DiscoveredGatewaysView } | { ok: false; error: string },
+  ctx: ViewContext,
+): HTMLElement {
+  const view = found.ok ? found.value : undefined;
+  const gateways = (view?.gateways ?? []).slice(0, 64);
+  return h(
+    'section',
+    { className: 'discovered', 'aria-labelledby': 'gw-found-h', 'data-testid': 'discovered-gateways' },
+    h('h3', { id: 'gw-found-h' }, t('gateways.foundTitle')),
+    h('p', { className: 'note' }, t('gateways.foundIntro')),
+    !found.ok
+      ? h('p', { className: 'warning' }, fromMain(found.error))
+      : view?.problem
+        ? h('p', { className: 'warning' }, t('gateways.foundUnavailable'), ' ', fromMain(view.problem))
+        : null,
+    gateways.length > 0
+      ? h('ul', { className: 'cards gateway-cards' }, ...gateways.map((g) => discoveredGatewayCard(g, ctx)))
+      : view?.browsing
+        ? h('p', { className: 'empty' }, t('gateways.foundNone'))
+        : null,
+    view && view.dropped > 0
+      ? h('p', { className: 'warning' }, t('gateways.foundDropped', { count: view.dropped }))
+      : null,
+  );
+}
+
+/** Only the "Found on this network" part follows the discovery: the add form keeps its focus and what was typed. */
+async function patchDiscoveredGateways(ctx: ViewContext): Promise<(content: HTMLElement) => void> {
+  const found = await attempt(() => ctx.api.listDiscoveredGateways());
+  return (content) => {
+    content.querySelector('[data-testid="discovered-gateways"]')?.replaceWith(discoveredGatewaysSection(found, ctx));
+  };
+}
+
 /** Adding a gateway: the secret goes to main (and its vault) only; a wss:// one is trusted in a native dialog. */
-function addGatewayForm({ api, act }: ViewContext): HTMLElement {
+function addGatewayForm({ api, act, state }: ViewContext): HTMLElement {
   const field = (id: string, label: string, input: HTMLElement) =>
     h('div', { className: 'field' }, h('label', { for: id }, label), input);
-  const name = h('input', { id: 'gw-add-name', type: 'text', required: true, autocomplete: 'off', maxLength: 64 });
+  const keep = (key: string) => (event: Event) => void (state[key] = (event.target as HTMLInputElement).value);
+  const name = h('input', {
+    id: 'gw-add-name',
+    type: 'text',
+    required: true,
+    autocomplete: 'off',
+    maxLength: 64,
+    oninput: keep(ADD_FORM.name),
+  });
+  name.value = state[ADD_FORM.name] ?? '';
   const where = h('input', {
     id: 'gw-add-where',
     type: 'text',
@@ -1368,7 +1533,9 @@ function addGatewayForm({ api, act }: ViewContext): HTMLElement {
     autocomplete: 'off',
     dir: 'ltr',
     placeholder: 'wss://192.168.1.20:18789',
+    oninput: keep(ADD_FORM.where),
   });
+  where.value = state[ADD_FORM.where] ?? '';
   const auth = h(
     'select',
     { id: 'gw-add-auth' },
@@ -1378,18 +1545,34 @@ function addGatewayForm({ api, act }: ViewContext): HTMLElement {
     h('option', { value: 'none' }, t('gateways.authNone')),
   );
   const secret = h('input', { id: 'gw-add-secret', type: 'password', autocomplete: 'off' });
-  const fingerprint = h('input', { id: 'gw-add-fingerprint', type: 'text', autocomplete: 'off', dir: 'ltr' });
+  const fingerprint = h('input', {
+    id: 'gw-add-fingerprint',
+    type: 'text',
+    autocomplete: 'off',
+    dir: 'ltr',
+    'aria-describedby': 'gw-add-hint',
+    oninput: (event: Event) => {
+      keep(ADD_FORM.fingerprint)(event);
+      form.querySelector('#gw-add-hint')?.replaceWith(advertisedHint(state));
+    },
+  });
+  fingerprint.value = state[ADD_FORM.fingerprint] ?? '';
   const runner = h('input', { id: 'gw-add-runner', type: 'checkbox' });
   const submit = (event: Event) => {
     event.preventDefault();
     const target = where.value.trim();
     const isUrl = /^wss?:\/\//i.test(target);
+    const typed = fingerprint.value.trim();
+    // The fingerprint a discovered gateway advertised is a hint, never a pin: main compares it with the certificate
+    // the gateway presents and asks. Only a fingerprint the person typed (read on the gateway machine) is a pin.
+    const hint = state[ADD_FORM.hint];
+    const advertised = Boolean(hint) && hexFingerprint(typed) === hint;
     const input = {
       name: name.value.trim(),
       ...(isUrl ? { url: target } : { sshTarget: target }),
       auth: auth.value as 'token' | 'password' | 'device-token' | 'none',
       ...(secret.value ? { secret: secret.value } : {}),
-      ...(fingerprint.value.trim() ? { tlsFingerprint: fingerprint.value.trim() } : {}),
+      ...(typed ? (advertised ? { advertisedFingerprint: hint } : { tlsFingerprint: typed }) : {}),
       runner: runner.checked,
     };
     // The field is emptied at once: the secret is not kept in the page.
@@ -1397,9 +1580,10 @@ function addGatewayForm({ api, act }: ViewContext): HTMLElement {
     void act(t('gateways.add'), async () => {
       const result = await api.addRemoteGateway(input);
       if (!result.saved) throw new Error(result.message);
+      for (const key of Object.values(ADD_FORM)) delete state[key];
     });
   };
-  return h(
+  const form = h(
     'form',
     { className: 'gateway-add', 'aria-labelledby': 'gw-add-h', onsubmit: submit },
     h('h3', { id: 'gw-add-h' }, t('gateways.addTitle')),
@@ -1408,14 +1592,19 @@ function addGatewayForm({ api, act }: ViewContext): HTMLElement {
     field('gw-add-auth', t('gateways.authKind'), auth),
     field('gw-add-secret', t('gateways.secret'), secret),
     field('gw-add-fingerprint', t('gateways.fingerprint'), fingerprint),
+    advertisedHint(state),
     h('label', { className: 'check' }, runner, t('gateways.runnerToggle')),
     h('p', { className: 'note' }, t('gateways.addNote')),
     h('div', { className: 'actions' }, h('button', { type: 'submit', className: 'primary' }, t('gateways.add'))),
   );
+  return form;
 }
 
 export const gatewaysView: View = async (ctx) => {
-  const view = await ctx.api.listRemoteGateways();
+  const [view, found] = await Promise.all([
+    ctx.api.listRemoteGateways(),
+    attempt(() => ctx.api.listDiscoveredGateways()),
+  ]);
   return h(
     'section',
     { 'aria-labelledby': 'gateways-h' },
@@ -1425,6 +1614,7 @@ export const gatewaysView: View = async (ctx) => {
     view.gateways.length > 0
       ? h('ul', { className: 'cards gateway-cards' }, ...view.gateways.map((g) => remoteGatewayCard(g, ctx)))
       : h('p', { className: 'empty' }, t('gateways.none')),
+    discoveredGatewaysSection(found, ctx),
     addGatewayForm(ctx),
   );
 };
@@ -1462,7 +1652,14 @@ export const VIEWS: readonly ViewDefinition[] = [
   },
   { id: 'devices', labelKey: 'nav.devices', icon: 'devices', topics: ['devices'], view: devicesView },
   { id: 'nodes', labelKey: 'nav.nodes', icon: 'nodes', topics: ['nodes'], view: nodesView },
-  { id: 'gateways', labelKey: 'nav.gateways', icon: 'server', topics: ['gateways'], view: gatewaysView },
+  {
+    id: 'gateways',
+    labelKey: 'nav.gateways',
+    icon: 'server',
+    topics: ['gateways'],
+    view: gatewaysView,
+    patch: { topics: ['discovered-gateways'], load: patchDiscoveredGateways },
+  },
   { id: 'policy', labelKey: 'nav.policy', icon: 'policy', topics: ['policy'], view: policyView },
   {
     id: 'state',

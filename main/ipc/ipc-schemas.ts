@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { THEME_CHOICES, type InvokeApi, type InvokeMethod } from '../../common/ipc-contract';
 import { OPENCLAW_VERSION_PATTERN } from '../../gateway/openclaw/installer';
 import { APPROVAL_DECISIONS } from '../../gateway/protocol/exec-vocabulary';
+import { LANGUAGE_TAG } from '../main-language';
 
 /** Argument schemas for every IPC method; the mapped type keeps them in step with InvokeApi. */
 const id = z.string().min(1).max(256);
@@ -25,6 +26,7 @@ const newRemoteGateway = z
     runner: z.boolean(),
     tlsFingerprint: z.string().min(1).max(200).optional(),
     systemTrust: z.boolean().optional(),
+    advertisedFingerprint: z.string().min(1).max(200).optional(),
   })
   .strict()
   .refine((g) => Boolean(g.url) !== Boolean(g.sshTarget), { message: 'give either a URL or an SSH target' });
@@ -37,6 +39,7 @@ export const IPC_ARG_SCHEMAS: ArgSchemas = {
   openControlUi: z.tuple([]),
   setStartAtLogin: z.tuple([z.boolean()]),
   setTheme: z.tuple([z.enum(THEME_CHOICES)]),
+  setLanguage: z.tuple([z.string().max(35).regex(LANGUAGE_TAG).nullable()]),
   dismissNotice: z.tuple([z.string().min(1).max(200)]),
   getOpenclawInstall: z.tuple([]),
   installOpenclaw: z.tuple([]),
@@ -82,4 +85,5 @@ export const IPC_ARG_SCHEMAS: ArgSchemas = {
   removeRemoteGateway: z.tuple([gatewayName]),
   setPrimaryRemoteGateway: z.tuple([gatewayName]),
   setRemoteGatewayRunner: z.tuple([gatewayName, z.boolean()]),
+  listDiscoveredGateways: z.tuple([]),
 };

@@ -289,6 +289,25 @@ export const ar: Catalog = {
   'gateways.addNote':
     'بدون بصمة، يقرأ Clawdesk شهادة البوابة ويسألك في مربع حوار هل تثق بها. يُحفظ الرمز المميز أو كلمة المرور في خزنة Clawdesk المشفّرة.',
   'gateways.add': 'إضافة البوابة',
+  'gateways.foundTitle': 'عُثر عليها في هذه الشبكة',
+  'gateways.foundIntro':
+    'بوابات تعلن عن نفسها في هذه الشبكة. يستطيع أي شخص في الشبكة أن يعلن أي شيء: لا يتصل Clawdesk بأي منها، و«إضافة…» تملأ النموذج أدناه فقط.',
+  'gateways.foundNone':
+    'لم تعلن أي بوابة عن نفسها في هذه الشبكة بعد. يواصل Clawdesk الاستماع ما دامت هذه النافذة مفتوحة.',
+  'gateways.foundUnavailable': 'لا يستطيع Clawdesk الاستماع إلى البوابات في هذه الشبكة:',
+  'gateways.foundDropped':
+    '{count, plural, zero {لم يُتجاهل أي إعلان} one {تُجوهل إعلان واحد آخر} two {تُجوهل إعلانان آخران} few {تُجوهلت # إعلانات أخرى} many {تُجوهل # إعلانًا آخر} other {تُجوهل # إعلان آخر}}: يُحتفظ بـ 64 على الأكثر.',
+  'gateways.foundTls': 'التشفير (TLS)',
+  'gateways.foundTlsYes': 'مُعلن',
+  'gateways.foundTlsNo': 'غير مُعلن (نص غير مشفّر)',
+  'gateways.foundFingerprint': 'البصمة المُعلنة (غير مُتحقق منها)',
+  'gateways.foundSshOnly':
+    'بدون TLS لا يصل Clawdesk إليها إلا عبر نفق SSH: تملأ «إضافة…» مضيفها؛ أضف قبله اسم المستخدم و@.',
+  'gateways.foundAdd': 'إضافة…',
+  'gateways.foundAddNamed': 'إضافة {name}…',
+  'gateways.foundHintLabel': 'بصمة من الشبكة، غير مُتحقق منها:',
+  'gateways.foundHintNote':
+    'يقرأ Clawdesk الشهادة التي تقدّمها البوابة: إن اختلفت لا يُحفظ شيء، وإن تطابقت فستُسأل مع ذلك هل تثق بها.',
   'prompt.gateway': 'طلبته البوابة',
   'card.fromGateway': 'من البوابة:',
 };

@@ -288,6 +288,25 @@ export const de: Catalog = {
   'gateways.addNote':
     'Ohne Fingerabdruck liest Clawdesk das Zertifikat des Gateways und fragt dich in einem Dialog, ob du ihm vertraust. Token oder Passwort bleiben im verschlüsselten Tresor von Clawdesk.',
   'gateways.add': 'Gateway hinzufügen',
+  'gateways.foundTitle': 'In diesem Netzwerk gefunden',
+  'gateways.foundIntro':
+    'Gateways, die sich in diesem Netzwerk ankündigen. Jeder im Netzwerk kann alles ankündigen: Clawdesk verbindet sich mit keinem davon, und „Hinzufügen…“ füllt nur das Formular unten aus.',
+  'gateways.foundNone':
+    'Bisher hat sich kein Gateway in diesem Netzwerk angekündigt. Clawdesk hört weiter zu, solange dieses Fenster offen ist.',
+  'gateways.foundUnavailable': 'Clawdesk kann in diesem Netzwerk nicht nach Gateways horchen:',
+  'gateways.foundDropped':
+    '{count, plural, one {# weitere Ankündigung wurde ignoriert} other {# weitere Ankündigungen wurden ignoriert}}: höchstens 64 werden behalten.',
+  'gateways.foundTls': 'Verschlüsselung (TLS)',
+  'gateways.foundTlsYes': 'Angekündigt',
+  'gateways.foundTlsNo': 'Nicht angekündigt (unverschlüsselt)',
+  'gateways.foundFingerprint': 'Angekündigter Fingerabdruck (nicht geprüft)',
+  'gateways.foundSshOnly':
+    'Ohne TLS erreicht Clawdesk es nur über einen SSH-Tunnel: „Hinzufügen…“ trägt seinen Host ein; setze deinen Benutzernamen und @ davor.',
+  'gateways.foundAdd': 'Hinzufügen…',
+  'gateways.foundAddNamed': '{name} hinzufügen…',
+  'gateways.foundHintLabel': 'Fingerabdruck aus dem Netzwerk, nicht geprüft:',
+  'gateways.foundHintNote':
+    'Clawdesk liest das Zertifikat, das das Gateway vorlegt: Weicht es ab, wird nichts gespeichert; stimmt es überein, wirst du trotzdem gefragt, ob du ihm vertraust.',
   'prompt.gateway': 'Angefragt vom Gateway',
   'card.fromGateway': 'Vom Gateway:',
 };

@@ -287,6 +287,25 @@ export const en = {
   'gateways.addNote':
     'Without a fingerprint, Clawdesk reads the gateway’s certificate and asks you in a dialog whether to trust it. The token or password is kept in Clawdesk’s encrypted vault.',
   'gateways.add': 'Add gateway',
+  'gateways.foundTitle': 'Found on this network',
+  'gateways.foundIntro':
+    'Gateways announcing themselves on this network. Anyone on the network can announce anything: Clawdesk connects to none of them, and Add… only fills in the form below.',
+  'gateways.foundNone':
+    'No gateway has announced itself on this network yet. Clawdesk keeps listening while this window is open.',
+  'gateways.foundUnavailable': 'Clawdesk cannot listen for gateways on this network:',
+  'gateways.foundDropped':
+    '{count, plural, one {# more announcement was ignored} other {# more announcements were ignored}}: at most 64 are kept.',
+  'gateways.foundTls': 'Encryption (TLS)',
+  'gateways.foundTlsYes': 'Announced',
+  'gateways.foundTlsNo': 'Not announced (plaintext)',
+  'gateways.foundFingerprint': 'Announced fingerprint (not verified)',
+  'gateways.foundSshOnly':
+    'Without TLS, Clawdesk reaches it only through an SSH tunnel: Add… fills in its host; put your user name and @ in front of it.',
+  'gateways.foundAdd': 'Add…',
+  'gateways.foundAddNamed': 'Add {name}…',
+  'gateways.foundHintLabel': 'Fingerprint from the network, not verified:',
+  'gateways.foundHintNote':
+    'Clawdesk reads the certificate the gateway presents: if it differs, nothing is saved; if it matches, you are still asked whether to trust it.',
   'prompt.gateway': 'Asked by the gateway',
   'card.fromGateway': 'From the gateway:',
 } as const;

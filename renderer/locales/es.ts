@@ -292,6 +292,25 @@ export const es: Catalog = {
   'gateways.addNote':
     'Sin huella, Clawdesk lee el certificado de la pasarela y te pregunta en un cuadro de diálogo si confías en él. El token o la contraseña se guardan en el almacén cifrado de Clawdesk.',
   'gateways.add': 'Añadir pasarela',
+  'gateways.foundTitle': 'Encontradas en esta red',
+  'gateways.foundIntro':
+    'Pasarelas que se anuncian en esta red. Cualquiera en la red puede anunciar cualquier cosa: Clawdesk no se conecta a ninguna, y «Añadir…» solo rellena el formulario de abajo.',
+  'gateways.foundNone':
+    'Ninguna pasarela se ha anunciado todavía en esta red. Clawdesk sigue escuchando mientras esta ventana esté abierta.',
+  'gateways.foundUnavailable': 'Clawdesk no puede escuchar pasarelas en esta red:',
+  'gateways.foundDropped':
+    '{count, plural, one {# anuncio más se ignoró} other {# anuncios más se ignoraron}}: se guardan 64 como máximo.',
+  'gateways.foundTls': 'Cifrado (TLS)',
+  'gateways.foundTlsYes': 'Anunciado',
+  'gateways.foundTlsNo': 'No anunciado (sin cifrar)',
+  'gateways.foundFingerprint': 'Huella anunciada (sin verificar)',
+  'gateways.foundSshOnly':
+    'Sin TLS, Clawdesk solo llega a ella por un túnel SSH: «Añadir…» rellena su host; escribe delante tu nombre de usuario y @.',
+  'gateways.foundAdd': 'Añadir…',
+  'gateways.foundAddNamed': 'Añadir {name}…',
+  'gateways.foundHintLabel': 'Huella recibida de la red, sin verificar:',
+  'gateways.foundHintNote':
+    'Clawdesk lee el certificado que presenta la pasarela: si es distinto, no se guarda nada; si coincide, igualmente se te pregunta si confías en él.',
   'prompt.gateway': 'Solicitado por la pasarela',
   'card.fromGateway': 'De la pasarela:',
 };

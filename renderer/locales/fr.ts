@@ -291,6 +291,25 @@ export const fr: Catalog = {
   'gateways.addNote':
     'Sans empreinte, Clawdesk lit le certificat de la passerelle et vous demande dans une boîte de dialogue si vous lui faites confiance. Le jeton ou le mot de passe est conservé dans le coffre chiffré de Clawdesk.',
   'gateways.add': 'Ajouter la passerelle',
+  'gateways.foundTitle': 'Trouvées sur ce réseau',
+  'gateways.foundIntro':
+    'Les passerelles qui s’annoncent sur ce réseau. N’importe qui sur le réseau peut annoncer n’importe quoi : Clawdesk ne se connecte à aucune d’elles, et « Ajouter… » remplit seulement le formulaire ci-dessous.',
+  'gateways.foundNone':
+    'Aucune passerelle ne s’est encore annoncée sur ce réseau. Clawdesk reste à l’écoute tant que cette fenêtre est ouverte.',
+  'gateways.foundUnavailable': 'Clawdesk ne peut pas écouter les passerelles sur ce réseau :',
+  'gateways.foundDropped':
+    '{count, plural, one {# autre annonce a été ignorée} other {# autres annonces ont été ignorées}} : 64 au plus sont conservées.',
+  'gateways.foundTls': 'Chiffrement (TLS)',
+  'gateways.foundTlsYes': 'Annoncé',
+  'gateways.foundTlsNo': 'Non annoncé (en clair)',
+  'gateways.foundFingerprint': 'Empreinte annoncée (non vérifiée)',
+  'gateways.foundSshOnly':
+    'Sans TLS, Clawdesk ne la joint que par un tunnel SSH : « Ajouter… » remplit son hôte ; ajoutez devant votre nom d’utilisateur et @.',
+  'gateways.foundAdd': 'Ajouter…',
+  'gateways.foundAddNamed': 'Ajouter {name}…',
+  'gateways.foundHintLabel': 'Empreinte venue du réseau, non vérifiée :',
+  'gateways.foundHintNote':
+    'Clawdesk lit le certificat que présente la passerelle : s’il diffère, rien n’est enregistré ; s’il correspond, on vous demande quand même si vous lui faites confiance.',
   'prompt.gateway': 'Demandé par la passerelle',
   'card.fromGateway': 'De la passerelle :',
 };

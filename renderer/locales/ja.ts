@@ -286,6 +286,24 @@ export const ja: Catalog = {
   'gateways.addNote':
     'フィンガープリントがない場合、Clawdesk はゲートウェイの証明書を読み取り、信頼するかどうかをダイアログで確認します。トークンやパスワードは Clawdesk の暗号化された保管庫に保存されます。',
   'gateways.add': 'ゲートウェイを追加',
+  'gateways.foundTitle': 'このネットワークで見つかったもの',
+  'gateways.foundIntro':
+    'このネットワーク上で自身を告知しているゲートウェイです。ネットワーク上の誰でも何でも告知できます。Clawdesk はどれにも接続せず、「追加…」は下のフォームに入力するだけです。',
+  'gateways.foundNone':
+    'このネットワークで告知しているゲートウェイはまだありません。このウィンドウが開いている間、Clawdesk は受信を続けます。',
+  'gateways.foundUnavailable': 'Clawdesk はこのネットワークでゲートウェイを受信できません:',
+  'gateways.foundDropped': '{count, plural, other {さらに # 件の告知を無視しました}}。保持するのは最大 64 件です。',
+  'gateways.foundTls': '暗号化 (TLS)',
+  'gateways.foundTlsYes': '告知あり',
+  'gateways.foundTlsNo': '告知なし (平文)',
+  'gateways.foundFingerprint': '告知されたフィンガープリント (未検証)',
+  'gateways.foundSshOnly':
+    'TLS がないため、Clawdesk は SSH トンネル経由でのみ接続します。「追加…」はホストを入力するので、その前にユーザー名と @ を付けてください。',
+  'gateways.foundAdd': '追加…',
+  'gateways.foundAddNamed': '{name} を追加…',
+  'gateways.foundHintLabel': 'ネットワークから届いた未検証のフィンガープリント:',
+  'gateways.foundHintNote':
+    'Clawdesk はゲートウェイが提示する証明書を読み取ります。異なれば何も保存されず、一致しても信頼するかどうか確認されます。',
   'prompt.gateway': '要求元のゲートウェイ',
   'card.fromGateway': '要求元のゲートウェイ:',
 };

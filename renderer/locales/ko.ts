@@ -286,6 +286,24 @@ export const ko: Catalog = {
   'gateways.addNote':
     '지문이 없으면 Clawdesk가 게이트웨이의 인증서를 읽고 신뢰할지 대화 상자에서 묻습니다. 토큰이나 비밀번호는 Clawdesk의 암호화된 보관소에 저장됩니다.',
   'gateways.add': '게이트웨이 추가',
+  'gateways.foundTitle': '이 네트워크에서 찾음',
+  'gateways.foundIntro':
+    '이 네트워크에서 스스로를 알리는 게이트웨이입니다. 네트워크의 누구나 무엇이든 알릴 수 있습니다. Clawdesk는 어느 것에도 연결하지 않으며, "추가…"는 아래 양식을 채우기만 합니다.',
+  'gateways.foundNone':
+    '아직 이 네트워크에서 스스로를 알린 게이트웨이가 없습니다. 이 창이 열려 있는 동안 Clawdesk가 계속 수신합니다.',
+  'gateways.foundUnavailable': 'Clawdesk가 이 네트워크에서 게이트웨이를 수신할 수 없습니다:',
+  'gateways.foundDropped': '{count, plural, other {알림 #개를 더 무시했습니다}}. 최대 64개까지만 보관합니다.',
+  'gateways.foundTls': '암호화 (TLS)',
+  'gateways.foundTlsYes': '알림',
+  'gateways.foundTlsNo': '알리지 않음 (평문)',
+  'gateways.foundFingerprint': '알려진 지문 (확인되지 않음)',
+  'gateways.foundSshOnly':
+    'TLS가 없으므로 Clawdesk는 SSH 터널로만 연결합니다. "추가…"가 호스트를 채우면 앞에 사용자 이름과 @를 붙이세요.',
+  'gateways.foundAdd': '추가…',
+  'gateways.foundAddNamed': '{name} 추가…',
+  'gateways.foundHintLabel': '네트워크에서 받은 확인되지 않은 지문:',
+  'gateways.foundHintNote':
+    'Clawdesk는 게이트웨이가 제시하는 인증서를 읽습니다. 다르면 아무것도 저장하지 않고, 같아도 신뢰할지 다시 묻습니다.',
   'prompt.gateway': '요청한 게이트웨이',
   'card.fromGateway': '요청한 게이트웨이:',
 };

@@ -288,6 +288,25 @@ export const ptBR: Catalog = {
   'gateways.addNote':
     'Sem a impressão digital, o Clawdesk lê o certificado do gateway e pergunta a você numa caixa de diálogo se deve confiar nele. O token ou a senha ficam no cofre criptografado do Clawdesk.',
   'gateways.add': 'Adicionar gateway',
+  'gateways.foundTitle': 'Encontrados nesta rede',
+  'gateways.foundIntro':
+    'Gateways que se anunciam nesta rede. Qualquer pessoa na rede pode anunciar qualquer coisa: o Clawdesk não se conecta a nenhum deles, e “Adicionar…” apenas preenche o formulário abaixo.',
+  'gateways.foundNone':
+    'Nenhum gateway se anunciou nesta rede ainda. O Clawdesk continua escutando enquanto esta janela estiver aberta.',
+  'gateways.foundUnavailable': 'O Clawdesk não consegue escutar gateways nesta rede:',
+  'gateways.foundDropped':
+    '{count, plural, one {# anúncio a mais foi ignorado} other {# anúncios a mais foram ignorados}}: no máximo 64 são mantidos.',
+  'gateways.foundTls': 'Criptografia (TLS)',
+  'gateways.foundTlsYes': 'Anunciada',
+  'gateways.foundTlsNo': 'Não anunciada (sem criptografia)',
+  'gateways.foundFingerprint': 'Impressão digital anunciada (não verificada)',
+  'gateways.foundSshOnly':
+    'Sem TLS, o Clawdesk só chega a ele por um túnel SSH: “Adicionar…” preenche o host; coloque seu nome de usuário e @ na frente.',
+  'gateways.foundAdd': 'Adicionar…',
+  'gateways.foundAddNamed': 'Adicionar {name}…',
+  'gateways.foundHintLabel': 'Impressão digital vinda da rede, não verificada:',
+  'gateways.foundHintNote':
+    'O Clawdesk lê o certificado que o gateway apresenta: se for diferente, nada é salvo; se for igual, ainda assim você é perguntado se confia nele.',
   'prompt.gateway': 'Pedido pelo gateway',
   'card.fromGateway': 'Do gateway:',
 };

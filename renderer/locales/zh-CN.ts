@@ -283,6 +283,23 @@ export const zhCN: Catalog = {
   'gateways.addNote':
     '没有指纹时，Clawdesk 会读取网关的证书，并在对话框中询问你是否信任它。令牌或密码保存在 Clawdesk 的加密保管库中。',
   'gateways.add': '添加网关',
+  'gateways.foundTitle': '在此网络上发现',
+  'gateways.foundIntro':
+    '在此网络上自我宣告的网关。网络上的任何人都可以宣告任何内容：Clawdesk 不会连接其中任何一个，“添加…”只会填写下面的表单。',
+  'gateways.foundNone': '此网络上还没有网关宣告自己。此窗口打开期间，Clawdesk 会一直监听。',
+  'gateways.foundUnavailable': 'Clawdesk 无法在此网络上监听网关：',
+  'gateways.foundDropped': '{count, plural, other {另有 # 条宣告被忽略}}：最多保留 64 条。',
+  'gateways.foundTls': '加密（TLS）',
+  'gateways.foundTlsYes': '已宣告',
+  'gateways.foundTlsNo': '未宣告（明文）',
+  'gateways.foundFingerprint': '宣告的指纹（未验证）',
+  'gateways.foundSshOnly':
+    '没有 TLS，Clawdesk 只能通过 SSH 隧道连接它：“添加…”会填入其主机；请在前面加上你的用户名和 @。',
+  'gateways.foundAdd': '添加…',
+  'gateways.foundAddNamed': '添加 {name}…',
+  'gateways.foundHintLabel': '来自网络的指纹，未验证：',
+  'gateways.foundHintNote':
+    'Clawdesk 会读取网关出示的证书：如果不同，则不保存任何内容；如果一致，仍会询问你是否信任它。',
   'prompt.gateway': '发出请求的网关',
   'card.fromGateway': '来自网关：',
 };

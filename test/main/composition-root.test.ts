@@ -200,6 +200,36 @@ describe('main/index.ts (the built entry, with the enforcing stand-in Electron)'
     expectElectronRulesKept(app);
   });
 
+  it('the dashboard’s language chosen last time is the tray’s from the start; a new choice redraws it, null is the OS’s again', async () => {
+    const app = await boot({
+      platform: 'linux',
+      bus: await privateBus(false),
+      env: { STUB_LOCALE: 'de-DE' },
+      userData: { 'language.json': '{"language":"fr"}' },
+      runningText: 'Passerelle active sur le port',
+    });
+    const menuWith = (label: string) =>
+      app.waitFor((r) => r.kind === 'menu' && (r.data as string[]).includes(label), `tray menu with "${label}"`);
+    await menuWith('Quitter Clawdesk');
+    // Never the OS's German before the remembered French.
+    expect(app.of('menu').some((labels) => (labels as string[]).includes('Clawdesk beenden'))).toBe(false);
+    const window = (await app.waitFor((r) => r.kind === 'window' && r.data.title === 'Clawdesk', 'dashboard window'))
+      .data;
+    await app.waitFor((r) => r.kind === 'load-url' && r.data.id === window.id, 'dashboard page');
+    const invoke = async (method: string, args: unknown[]) => {
+      const seen = app.of('invoke-result').length;
+      app.send(`invoke ${window.id} ${invokeChannel(method as never)} ${JSON.stringify(args)}`);
+      await app.waitFor(() => app.of('invoke-result').length > seen, `${method} answered`);
+      return app.of('invoke-result')[seen];
+    };
+    expect(await invoke('setLanguage', ['ja'])).toMatchObject({ ok: true });
+    await menuWith('Clawdesk を終了');
+    expect(await invoke('setLanguage', [null])).toMatchObject({ ok: true });
+    await menuWith('Clawdesk beenden');
+    expect(await invoke('setLanguage', ['<b>'])).toMatchObject({ ok: false });
+    expectElectronRulesKept(app);
+  });
+
   it('the theme chosen last time is applied to nativeTheme before any window opens; a damaged file means the OS setting', async () => {
     const dark = await boot({
       platform: 'linux',

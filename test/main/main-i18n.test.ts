@@ -19,10 +19,27 @@ const KEYS = Object.keys(en) as MainMessageKey[];
 const TRANSLATED = MAIN_LOCALES.filter((l) => l.id !== 'en');
 /** Identical to English on purpose: the product's own words ("Gateway" is German and Portuguese too). */
 const SAME_AS_ENGLISH: Record<string, readonly MainMessageKey[]> = {
-  de: ['menu.mode'],
+  // "Agent" is German too (the dashboard's Activity view says the same); "No" is Spanish.
+  de: ['menu.mode', 'field.agent'],
   'pt-BR': ['menu.mode'],
   fr: ['menu.channelStable'],
+  es: ['keyFile.no'],
 };
+/** Messages that must use the glossary's word for a term, in every language (English included). */
+const USES_TERM: Record<'device' | 'node' | 'pairing', readonly MainMessageKey[]> = {
+  device: ['pairing.deviceTitle', 'pairing.device', 'scope.pairing', 'keyFile.detail'],
+  node: ['pairing.nodeTitle', 'pairing.nodeId', 'role.node', 'scope.admin'],
+  pairing: ['tooltip.pairings', 'menu.pairings', 'pairing.failed', 'pairing.repair', 'pairing.repairNote'],
+};
+/** The decisions a person makes: the glossary's exact words, the same as the dashboard's buttons. */
+const EXACT_TERMS: ReadonlyArray<[MainMessageKey, 'allowOnce' | 'allowAlways' | 'deny' | 'approve' | 'reject']> = [
+  ['decision.allowOnce', 'allowOnce'],
+  ['decision.allowAlways', 'allowAlways'],
+  ['decision.deny', 'deny'],
+  ['notify.deny', 'deny'],
+  ['pairing.approve', 'approve'],
+  ['pairing.reject', 'reject'],
+];
 
 function placeholders(elements: MessageFormatElement[], out = new Set<string>()): Set<string> {
   for (const el of elements) {
@@ -63,20 +80,51 @@ describe('the main process catalogues', () => {
       });
 
       it('no English left, except the product’s own words', () => {
-        const same = KEYS.filter((key) => locale.catalog[key] === en[key] && !/^\W*$/.test(en[key]));
+        // A message of placeholders and punctuation only ("{what} ({program}).") has no words to translate.
+        const words = (key: MainMessageKey) => !/^[^\p{L}]*$/u.test(en[key].replace(/\{[^{}]*\}/g, ''));
+        const same = KEYS.filter((key) => locale.catalog[key] === en[key] && words(key));
         expect(same).toEqual(SAME_AS_ENGLISH[locale.id] ?? []);
       });
 
-      it('"pairing" is the glossary’s term for this language', () => {
-        const forms = GLOSSARY[locale.id].pairing.forms;
-        for (const key of ['tooltip.pairings', 'menu.pairings'] as const)
-          expect(
-            forms.some((form) => locale.catalog[key]!.includes(form)),
-            `${key}: ${locale.catalog[key]}`,
-          ).toBe(true);
+      it('"pairing", "device" and "node" are the glossary’s terms for this language', () => {
+        for (const [term, keys] of Object.entries(USES_TERM)) {
+          const forms = GLOSSARY[locale.id][term as keyof typeof USES_TERM].forms;
+          for (const key of keys)
+            expect(
+              forms.some((form) => locale.catalog[key]!.includes(form)),
+              `${term} in ${key}: ${locale.catalog[key]}`,
+            ).toBe(true);
+        }
+      });
+
+      it('a message that names another one uses that one’s words (the Host row, the No button)', () => {
+        expect(locale.catalog['prompt.footerRemote']).toContain(locale.catalog['field.host']);
+        expect(locale.catalog['keyFile.detail']).toContain(locale.catalog['keyFile.no']);
+        // A message that starts with a field label ({what}) must not parse it as anything but data.
+        const t = createMainTranslator(locale.id, { report: (message) => expect.fail(message) });
+        expect(t('warn.bidi', { what: "{x} '{'", example: '⟨RLO⟩' })).toContain("{x} '{'");
       });
     });
   }
+
+  it('the decision buttons are the glossary’s exact words, in every language, and never read alike', () => {
+    for (const locale of MAIN_LOCALES) {
+      for (const [key, term] of EXACT_TERMS)
+        expect(locale.catalog[key], `${locale.id} ${key}`).toBe(GLOSSARY[locale.id][term].term);
+      const labels = EXACT_TERMS.filter(([key]) => key !== 'notify.deny').map(([key]) => locale.catalog[key]);
+      expect(new Set(labels).size, locale.id).toBe(labels.length);
+    }
+  });
+
+  it('English names its own terms too', () => {
+    for (const [term, keys] of Object.entries(USES_TERM))
+      for (const key of keys)
+        expect(
+          GLOSSARY.en[term as keyof typeof USES_TERM].forms.some((form) => en[key].includes(form)),
+          key,
+        ).toBe(true);
+    expect(en['prompt.footerRemote']).toContain(en['field.host']);
+  });
 
   it('the notification’s Deny button is the glossary’s exact word for Deny, in every language', () => {
     for (const locale of MAIN_LOCALES)

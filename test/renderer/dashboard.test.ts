@@ -49,6 +49,8 @@ let history: ApprovalHistory;
 let notices: AppNotices;
 /** What the page told main about the theme (DashboardService.setTheme → main/appearance.ts). */
 const themesToldToMain: string[] = [];
+/** What the page told main about the language (DashboardService.setLanguage → main/main-language.ts). */
+const languagesToldToMain: Array<string | null> = [];
 const rejectedIpc: string[] = [];
 
 /** `locale` is the OS language the page sees (navigator.languages), as Electron reports app.getLocale(). */
@@ -255,6 +257,7 @@ beforeAll(async () => {
     controlGateway: async () => undefined,
     startAtLogin: { get: () => false, set: () => undefined },
     appearance: { setTheme: async (choice) => void themesToldToMain.push(choice) },
+    language: { setLanguage: async (locale) => void languagesToldToMain.push(locale) },
     gateway: () => operator,
     approvals: {
       pending: () => queue.pending(),
@@ -646,6 +649,25 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#content[data-view="activity"]');
+    await page.close();
+  });
+
+  it('a language chosen by hand reaches main (the tray and native dialogs follow it), and so does going back to the OS’s', async () => {
+    const page = await openPage('#status');
+    await page.waitForSelector('#content[data-view="status"]');
+    // Each page start tells main what the page uses, so a choice made before main remembered it still reaches it.
+    await expect.poll(() => languagesToldToMain).toContain(null);
+    languagesToldToMain.length = 0;
+    await page.selectOption('#locale-choice', 'de');
+    await page.waitForFunction(() => document.documentElement.lang === 'de');
+    await expect.poll(() => languagesToldToMain).toContain('de');
+    expect(languagesToldToMain.every((l) => l === 'de')).toBe(true);
+    languagesToldToMain.length = 0;
+    await page.waitForSelector('#content[data-view="status"]');
+    await page.selectOption('#locale-choice', '');
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    await expect.poll(() => languagesToldToMain).toContain(null);
+    expect(languagesToldToMain).not.toContain('de');
     await page.close();
   });
 
