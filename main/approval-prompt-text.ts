@@ -231,6 +231,86 @@ const WHERE_KEYS: Record<WriteWhere, MainMessageKey> = {
 const NO_ARGV_REASON = 'the request has no argument list; the text below is read as a shell command';
 
 /**
+ * The analyser's reasons (gateway/exec/command-effects.ts, command-structure.ts), which it writes in English, read
+ * back into a message: the fixed words are the catalogue's, every captured part (a program, an option, an error) is
+ * the request's and goes through `v` like any other value. A reason not listed here is shown as it is.
+ */
+const REASONS: ReadonlyArray<[RegExp, MainMessageKey, readonly string[]]> = [
+  [/^shell payloads nested too deeply$/, 'effect.reason.nestedTooDeeply', []],
+  [/^the shell payload is too long to read$/, 'effect.reason.payloadTooLong', []],
+  [/^the shell payload could not be parsed$/, 'effect.reason.payloadUnparsable', []],
+  [/^the shell payload does not parse: ([\s\S]*)$/, 'effect.reason.payloadDoesNotParse', ['error']],
+  [/^code is fed to ([\s\S]+) on its standard input$/, 'effect.reason.stdinCode', ['program']],
+  [/^outside what Clawdesk can analyse$/, 'effect.reason.outsideAnalysis', []],
+  [/^the analysis failed: ([\s\S]*)$/, 'effect.reason.analysisFailed', ['error']],
+  [
+    /^([\s\S]+?) runs the script ([\s\S]+), whose commands Clawdesk does not read$/,
+    'effect.reason.scriptFile',
+    ['program', 'script'],
+  ],
+  [/^([\s\S]+?) reads a script from a file or standard input$/, 'effect.reason.stdinScript', ['program']],
+  [/^([\s\S]+?) without -c reads commands from standard input$/, 'effect.reason.noC', ['program']],
+  [/^([\s\S]+?) -c without a command$/, 'effect.reason.emptyC', ['program']],
+  [
+    /^shell option ([\s\S]+?) is not allowed \(an interactive shell runs rc files\)$/,
+    'effect.reason.interactive',
+    ['option'],
+  ],
+  [/^shell option ([\s\S]+?) is not allowed$/, 'effect.reason.shellOption', ['option']],
+  [/^too many nested wrappers or shells$/, 'effect.reason.tooNested', []],
+  [/^empty command$/, 'effect.reason.empty', []],
+  [/^a login shell \(([\s\S]+)\) inside a shell payload runs profile scripts$/, 'effect.reason.loginShell', ['shell']],
+  [/^shell builtin "([\s\S]*)" is not allowed$/, 'effect.reason.builtin', ['builtin']],
+  [/^printf -v assigns a variable and is not allowed$/, 'effect.reason.printfV', []],
+  [/^([\s\S]+?) payloads are not read by Clawdesk$/, 'effect.reason.notRead', ['program']],
+  [/^PowerShell commands need a decision every time$/, 'effect.reason.powershell', []],
+  [/^env assignment of "([\s\S]*)" is not allowed$/, 'effect.reason.envName', ['name']],
+  [/^environment override of ([\s\S]+) is not allowed$/, 'effect.reason.envOverride', ['name']],
+];
+
+/** What the safe shell subset (gateway/exec/shell-syntax.ts) says "… is (are) not allowed" about. */
+const CONSTRUCTS = new Map<string, MainMessageKey>([
+  ['redirection', 'construct.redirection'],
+  ['shell expansion', 'construct.shellExpansion'],
+  ['command substitution', 'construct.commandSubstitution'],
+  ['arithmetic expansion', 'construct.arithmeticExpansion'],
+  ['process substitution', 'construct.processSubstitution'],
+  ['a glob', 'construct.glob'],
+  ['brace expansion', 'construct.braceExpansion'],
+  ['tilde expansion', 'construct.tildeExpansion'],
+  ['assignment arguments', 'construct.assignmentArguments'],
+  ['variable assignments', 'construct.variableAssignments'],
+  ['function definitions', 'construct.functionDefinitions'],
+  ['subshells and command groups', 'construct.subshells'],
+  ['background jobs ("&")', 'construct.backgroundJobs'],
+]);
+
+/** The reason in the person's language; `v` redacts and hardens each part that came from the request. */
+export function translateReason(reason: string, t: MainTranslate, v: (value: string) => string): string {
+  if (reason === NO_ARGV_REASON) return t('effect.noArgv');
+  const construct = /^(.+) (?:is|are) not allowed$/.exec(reason)?.[1];
+  const constructKey = construct === undefined ? undefined : CONSTRUCTS.get(construct);
+  if (constructKey) return t('effect.reason.notAllowed', { construct: t(constructKey) });
+  for (const [pattern, key, names] of REASONS) {
+    const match = pattern.exec(reason);
+    if (match) return t(key, Object.fromEntries(names.map((name, i) => [name, v(match[i + 1])])));
+  }
+  return v(reason);
+}
+
+const SCRIPT_KEYS: Record<string, MainMessageKey> = {
+  Cyrillic: 'script.cyrillic',
+  Greek: 'script.greek',
+  Armenian: 'script.armenian',
+  Cherokee: 'script.cherokee',
+  Latin: 'script.latin',
+  Han: 'script.han',
+  Arabic: 'script.arabic',
+  Hebrew: 'script.hebrew',
+  other: 'script.other',
+};
+
+/**
  * One effect in the person's language. Every value from the request (programs, targets, users, the analyser's own
  * reason) is redacted and hardened on its own, the sentence around it is `t`'s and never hardened. The same sentence
  * in English (gateway/exec/command-effects.ts effectSentence) is the check: when redacting it whole hides more than
@@ -257,9 +337,7 @@ function effectLine(effect: CommandEffect, maxChars: number, t: MainTranslate): 
   let text: string;
   switch (effect.kind) {
     case 'unreadable':
-      text = t('effect.unreadable', {
-        reason: effect.reason === NO_ARGV_REASON ? t('effect.noArgv') : v(effect.reason),
-      });
+      text = t('effect.unreadable', { reason: translateReason(effect.reason, t, v) });
       break;
     case 'privilege':
       text = t('effect.privilege', {
@@ -280,13 +358,20 @@ function effectLine(effect: CommandEffect, maxChars: number, t: MainTranslate): 
       text = effect.targets.length
         ? t('effect.destructiveTargets', {
             what: t(FORM_KEYS[effect.form]),
-            program: v(effect.program),
+            program: effect.redirect ? t('effect.byRedirection') : v(effect.program),
             targets: quoted(effect.targets),
           })
-        : t('effect.destructive', { what: t(FORM_KEYS[effect.form]), program: v(effect.program) });
+        : t('effect.destructive', {
+            what: t(FORM_KEYS[effect.form]),
+            program: effect.redirect ? t('effect.byRedirection') : v(effect.program),
+          });
       break;
     case 'write-outside':
-      text = t('effect.write', { what: t(WHERE_KEYS[effect.where]), target: v(effect.target), by: v(effect.by) });
+      text = t('effect.write', {
+        what: t(WHERE_KEYS[effect.where]),
+        target: v(effect.target),
+        by: effect.redirect ? t('effect.byRedirection') : v(effect.by),
+      });
       break;
     case 'runs':
       text = t(
@@ -354,7 +439,7 @@ function flagWarnings(what: string, hardened: HardenedText, t: MainTranslate): s
             t('warn.confusableExample', {
               char: c.char,
               codePoint: c.codePoint,
-              script: c.script,
+              script: SCRIPT_KEYS[c.script] ? t(SCRIPT_KEYS[c.script]) : c.script,
               looksLike: c.looksLike,
             }),
           )

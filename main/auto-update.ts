@@ -3,6 +3,7 @@
 import type { AppUpdater, UpdateCheckResult } from 'electron-updater';
 import { findJournal, isProcessAlive } from '../gateway/state/state-transaction';
 import type { DialogLike } from './electron-facades';
+import { englishMain, type MainTranslate } from './main-i18n';
 import type { MainLog } from './main-log';
 import type { TrayUpdateView } from './tray-model';
 import { readFeedFile, type UpdateFeed } from './update-feed';
@@ -82,6 +83,8 @@ export interface AutoUpdateDeps {
   /** A damaged update.json is told to the person (main/app-notices.ts). */
   notices?: NoticeSink;
   log: MainLog;
+  /** Main's words in the person's language (main/main-language.ts, late-bound); English when absent. */
+  translate?: MainTranslate;
   timers?: UpdateTimers;
   checkIntervalMs?: number;
   checkTimeoutMs?: number;
@@ -317,16 +320,15 @@ export async function setupAutoUpdate(deps: AutoUpdateDeps): Promise<AutoUpdate>
     };
     deps.log('info', `restart to update ${version} waits: ${why}`);
     changed();
+    const t = deps.translate ?? englishMain;
     void deps.dialog
       .showMessageBox({
         type: 'info',
-        title: 'Restart to update',
-        message: 'Clawdesk restarts once nothing is waiting for you',
-        detail:
-          `${why}. Clawdesk never restarts while an approval, a pairing or a state migration is pending: it ` +
-          `installs version ${version} and restarts by itself as soon as they are done. "Cancel restart to ` +
-          'update" in the tray keeps this version for now.',
-        buttons: ['OK'],
+        title: t('menu.restartToUpdate'),
+        message: t('update.waitMessage'),
+        // The tray item's own words, so the dialog names what the person will see there.
+        detail: t('update.waitDetail', { why, version, cancel: t('menu.cancelRestart') }),
+        buttons: [t('update.ok')],
       })
       .catch(() => undefined);
   };
@@ -361,7 +363,7 @@ export async function setupAutoUpdate(deps: AutoUpdateDeps): Promise<AutoUpdate>
       const current = state();
       return {
         channel: settings.channel(),
-        status: statusLine(current, deps.app.getVersion()),
+        status: statusLine(current, deps.app.getVersion(), deps.translate),
         ready:
           current.kind === 'ready' || current.kind === 'waiting' || current.kind === 'installing'
             ? {
@@ -380,33 +382,31 @@ export async function setupAutoUpdate(deps: AutoUpdateDeps): Promise<AutoUpdate>
   };
 }
 
-/** The tray's one line about updates. */
-export function statusLine(state: UpdateState, currentVersion: string): string {
+/** The tray's one line about updates; a reason is the updater's or restartBlockers' own text, shown as it is. */
+export function statusLine(state: UpdateState, currentVersion: string, t: MainTranslate = englishMain): string {
   switch (state.kind) {
     case 'off':
-      return `Updates off: ${state.reason}`;
+      return t('update.statusOff', { reason: state.reason });
     case 'idle':
-      return 'Updates: not checked yet';
+      return t('update.statusIdle');
     case 'checking':
-      return 'Checking for updates…';
+      return t('update.statusChecking');
     case 'up-to-date':
-      return `Up to date (${currentVersion})`;
+      return t('update.statusUpToDate', { version: currentVersion });
     case 'check-failed':
-      return `Update check failed: ${state.reason}`;
+      return t('update.statusCheckFailed', { reason: state.reason });
     case 'downloading':
-      return `Downloading update ${state.version}…`;
+      return t('update.statusDownloading', { version: state.version });
     case 'download-failed':
-      return `Update ${state.version} refused: ${state.reason}`;
+      return t('update.statusRefused', { version: state.version, reason: state.reason });
     case 'ready':
-      return `Update ${state.version} ready`;
+      return t('update.statusReady', { version: state.version });
     case 'waiting':
-      return `Update ${state.version} waits: ${state.reason}`;
+      return t('update.statusWaiting', { version: state.version, reason: state.reason });
     case 'installing':
-      return `Restarting to update to ${state.version}…`;
+      return t('update.statusInstalling', { version: state.version });
   }
 }
-
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 /**
  * What a restart must not cut short: approvals and pairings waiting for the person, and a state migration that is
@@ -414,19 +414,21 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
  * (gateway/state/state-transaction.ts), so a journal whose process is alive is a migration in progress; one whose
  * process is gone waits for recovery, which the next start runs, so it does not hold the restart.
  */
-export async function restartBlockers(input: {
-  approvals: number;
-  pairings: number;
-  stateDirs: string[];
-}): Promise<string | undefined> {
+export async function restartBlockers(
+  input: {
+    approvals: number;
+    pairings: number;
+    stateDirs: string[];
+  },
+  t: MainTranslate = englishMain,
+): Promise<string | undefined> {
   const reasons: string[] = [];
-  if (input.approvals > 0) reasons.push(`${plural(input.approvals, 'approval is', 'approvals are')} waiting`);
-  if (input.pairings > 0)
-    reasons.push(`${plural(input.pairings, 'pairing request is', 'pairing requests are')} waiting`);
+  if (input.approvals > 0) reasons.push(t('update.blockApprovals', { count: input.approvals }));
+  if (input.pairings > 0) reasons.push(t('update.blockPairings', { count: input.pairings }));
   for (const dir of input.stateDirs) {
     const found = await findJournal(dir).catch(() => undefined);
     if (found && 'journal' in found && isProcessAlive(found.journal.pid, found.journal.hostname))
-      reasons.push(`a state migration (pid ${found.journal.pid}) is running`);
+      reasons.push(t('update.blockMigration', { pid: String(found.journal.pid) }));
   }
   return reasons.length > 0 ? reasons.join(', ') : undefined;
 }

@@ -1,6 +1,7 @@
 import { ControlUiError, type ControlUiLink } from '../gateway/openclaw/control-ui';
 import type { ControlUiResult } from '../common/ipc-contract';
 import type { DialogLike, ShellLike } from './electron-facades';
+import { englishMain, type MainTranslate } from './main-i18n';
 
 /**
  * "Open OpenClaw Control UI" (tray and dashboard): asks OpenClaw for a one-time signed-in link to the gateway
@@ -12,6 +13,8 @@ export interface ControlUiDeps {
   shell: ShellLike;
   dialog: DialogLike;
   log(level: 'info' | 'warn', message: string): void;
+  /** Main's words in the person's language (main/main-language.ts, late-bound); English when absent. */
+  translate?: MainTranslate;
 }
 
 export interface ControlUiOpener {
@@ -41,8 +44,9 @@ export function setupControlUi(deps: ControlUiDeps): ControlUiOpener {
       if (!result.opened && options.tellPerson) {
         void deps.dialog.showMessageBox({
           type: 'warning',
+          // The title is OpenClaw's product name, the same in every language (the tray's item names it too).
           title: 'OpenClaw Control UI',
-          message: 'OpenClaw’s Control UI did not open',
+          message: (deps.translate ?? englishMain)('controlUi.notOpened'),
           detail: [result.error, result.fix].filter(Boolean).join('\n\n'),
         });
       }

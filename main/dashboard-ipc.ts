@@ -65,6 +65,7 @@ export function setupDashboardIpc(deps: DashboardIpcDeps): DashboardService {
     startAtLogin: deps.startAtLogin,
     appearance: deps.appearance,
     language: deps.language,
+    translate: deps.language?.translate,
     openclawInstall: deps.openclawInstall && {
       view: () => deps.openclawInstall!.view(),
       install: () => installThenResume(deps.openclawInstall!, controller),

@@ -1,7 +1,8 @@
 import type { GatewaySession } from '../gateway/client/gateway-client';
-import { buildApprovalPrompt, type ExecApprovalRequested } from './approval-prompt-text';
+import { buildApprovalPrompt, DEFAULT_PROMPT_LIMITS, type ExecApprovalRequested } from './approval-prompt-text';
 import type { ApprovalHistory } from './approval-history';
 import { hardenForDisplay, redactSecrets } from './display-hardening';
+import { englishMain, type MainMessageKey, type MainTranslate } from './main-i18n';
 import type {
   AppStatus,
   NoticeView,
@@ -62,6 +63,11 @@ export interface DashboardDeps {
   appearance?: { setTheme(choice: ThemeChoice): Promise<void> };
   /** What main shows itself in (main/main-language.ts); absent in tests that do not drive it. */
   language?: { setLanguage(locale: string | null): Promise<void> };
+  /**
+   * Main's words in the person's language (main/main-language.ts, late-bound), the same the approval prompt gets:
+   * the pending-approvals list says what the prompt says. English when absent.
+   */
+  translate?: MainTranslate;
   /** "Install OpenClaw" (main/openclaw-install.ts); absent where the app does not manage an install. */
   openclawInstall?: Pick<OpenclawInstallService, 'view' | 'install' | 'cancel' | 'setPinnedVersion' | 'uninstall'>;
   /** The operator session (approvals + pairing scopes); undefined while disconnected. */
@@ -233,8 +239,23 @@ export function toPairedDevice(raw: any): PairedDeviceView {
   };
 }
 
-export function toPendingApproval(raw: ExecApprovalRequested): PendingApprovalView {
-  const built = buildApprovalPrompt(raw);
+const DENIED: Record<'too-long' | 'no-command' | 'inconsistent', MainMessageKey> = {
+  'too-long': 'pending.tooLong',
+  'no-command': 'pending.noCommand',
+  inconsistent: 'pending.inconsistent',
+};
+
+/**
+ * One request as the dashboard lists it, built by the prompt's own builder with the prompt's translator, so the list
+ * and the prompt say the same words (and harden the same values the same way). A request the prompt would deny is
+ * listed with Deny only and why, in the person's language.
+ */
+export function toPendingApproval(
+  raw: ExecApprovalRequested,
+  t: MainTranslate = englishMain,
+  platform: NodeJS.Platform = process.platform,
+): PendingApprovalView {
+  const built = buildApprovalPrompt(raw, DEFAULT_PROMPT_LIMITS, platform, undefined, t);
   const r = raw.request ?? {};
   const base = {
     id: raw.id,
@@ -247,8 +268,10 @@ export function toPendingApproval(raw: ExecApprovalRequested): PendingApprovalVi
     security: str(r.security),
     ask: str(r.ask),
   };
-  if (built.kind === 'deny')
-    return { ...base, command: `[${built.detail}]`, allowedDecisions: ['deny'], warnings: [built.detail] };
+  if (built.kind === 'deny') {
+    const why = t(DENIED[built.reason]);
+    return { ...base, command: `[${why}]`, allowedDecisions: ['deny'], warnings: [why] };
+  }
   return {
     ...base,
     command: built.view.command.text,
@@ -392,7 +415,11 @@ export class DashboardService implements InvokeApi {
         Array.isArray(result) ? result : ((result as { approvals?: unknown[] })?.approvals ?? [])
       ) as ExecApprovalRequested[];
       // Requests from gateways on other machines are not the local gateway's to list: this app's queue holds them.
-      return [...list.filter((e) => e && typeof e.id === 'string').map(toPendingApproval), ...this.heldApprovals(true)];
+      const t = this.deps.translate ?? englishMain;
+      return [
+        ...list.filter((e) => e && typeof e.id === 'string').map((e) => toPendingApproval(e, t)),
+        ...this.heldApprovals(true),
+      ];
     }
     return this.heldApprovals(false);
   }

@@ -8,10 +8,12 @@ import {
   GATEWAY_MODE_LABELS,
   GATEWAY_MODE_SETTINGS_FILE,
   GATEWAY_MODES,
+  gatewayModeLabel,
   GatewayModeSettings,
   resolveGatewayMode,
   type GatewayMode,
 } from './gateway-mode';
+import { englishMain, type MainTranslate } from './main-i18n';
 import { OPENCLAW_INSTALL_SETTINGS_FILE, OpenclawInstallService } from './openclaw-install';
 import type { TrayInputs } from './tray-model';
 
@@ -38,6 +40,8 @@ export interface GatewayModeSetupOptions {
   /** A first-run install began: show its progress (the dashboard). */
   showInstallProgress?(): void;
   notices?: NoticeSink;
+  /** Main's words in the person's language (main/main-language.ts, late-bound); English when absent. */
+  translate?: MainTranslate;
 }
 
 export interface GatewayModes {
@@ -56,6 +60,8 @@ export interface GatewayModes {
 }
 
 export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayModes {
+  // Late-bound: each dialog and each tray redraw asks for the words of the language chosen by then.
+  const t: MainTranslate = (key, values) => (options.translate ?? englishMain)(key, values);
   const settings = new GatewayModeSettings(path.join(options.userDataDir, GATEWAY_MODE_SETTINGS_FILE), {
     onProblem: (message, movedTo) => {
       options.log('warn', `gateway mode settings: ${message}`);
@@ -112,6 +118,7 @@ export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayMode
       const resolved = await resolveGatewayMode({
         settings,
         dialog: options.dialog,
+        translate: t,
         install: async () => {
           options.showInstallProgress?.();
           const view = await installs.install();
@@ -141,9 +148,9 @@ export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayMode
         options.log('error', `could not remember the gateway mode: ${(error as Error).message}`);
         void options.dialog.showMessageBox({
           type: 'warning',
-          title: 'Gateway mode',
-          message: `Using ${GATEWAY_MODE_LABELS[mode]} until Clawdesk quits`,
-          detail: `The choice could not be saved (${(error as Error).message}); Clawdesk will ask again next time.`,
+          title: t('menu.modeSwitch'),
+          message: t('modeSwitch.unsaved', { mode: gatewayModeLabel(mode, t) }),
+          detail: t('modeSwitch.unsavedDetail', { error: (error as Error).message }),
         });
       }
       await controller.setMode(mode);
@@ -152,8 +159,8 @@ export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayMode
       const current = controller.gatewayMode();
       return {
         current,
-        label: GATEWAY_MODE_LABELS[current],
-        choices: GATEWAY_MODES.map((mode) => ({ mode, label: GATEWAY_MODE_LABELS[mode] })),
+        label: gatewayModeLabel(current, t),
+        choices: GATEWAY_MODES.map((mode) => ({ mode, label: gatewayModeLabel(mode, t) })),
       };
     },
     watchPower(powerMonitor, controller) {

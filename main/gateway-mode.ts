@@ -11,6 +11,7 @@ import {
   type OpenclawFindings,
 } from '../gateway/openclaw/discovery';
 import type { DialogLike } from './electron-facades';
+import { englishMain, type MainMessageKey, type MainTranslate } from './main-i18n';
 
 export { GATEWAY_MODE_LABELS, GATEWAY_MODES, type GatewayMode };
 
@@ -95,6 +96,50 @@ export class GatewayModeSettings {
   }
 }
 
+const MODE_KEYS: Record<GatewayMode, MainMessageKey> = {
+  'openclaw-supervised': 'mode.supervised',
+  'openclaw-external': 'mode.external',
+  'clawdesk-builtin': 'mode.builtin',
+};
+
+/** A mode's name in the person's language (GATEWAY_MODE_LABELS is the English, for logs and the CLI). */
+export function gatewayModeLabel(mode: GatewayMode, t: MainTranslate = englishMain): string {
+  return t(MODE_KEYS[mode]);
+}
+
+/**
+ * The proposal's reason in the person's language, read from the same findings in the same order as
+ * proposeGatewayMode (gateway/openclaw/discovery.ts), which writes it in English for logs; in English the two are
+ * the same sentence (test/main/gateway-mode.test.ts). What the findings name (a port, a service, a path, a version)
+ * is shown as it is. Findings that no longer give the proposal's mode: the English reason.
+ */
+export function proposalReason(proposal: ModeProposal, findings: OpenclawFindings, t: MainTranslate): string {
+  const owner = findings.runningService
+    ? findings.runningService.name
+    : findings.runningOwner
+      ? `${findings.runningOwner.name ? `${findings.runningOwner.name} ` : ''}(PID ${findings.runningOwner.pid})`
+      : t('modeReason.unknownOwner');
+  const install = findings.install;
+  const [mode, reason]: [GatewayMode, string] =
+    findings.probe.kind === 'openclaw'
+      ? ['openclaw-external', t('modeReason.answering', { port: findings.port, owner })]
+      : findings.service
+        ? ['openclaw-external', t('modeReason.service', { service: findings.service.name })]
+        : install.ok
+          ? [
+              'openclaw-supervised',
+              t('modeReason.installed', {
+                version: install.install.openclawVersion,
+                dir: install.install.packageDir,
+                node: install.install.nodeVersion,
+              }),
+            ]
+          : install.code !== 'install-missing'
+            ? ['openclaw-supervised', t('modeReason.cannotRun', { reason: install.reason })]
+            : ['clawdesk-builtin', t('modeReason.missing')];
+  return mode === proposal.mode ? reason : proposal.reason;
+}
+
 /** A first-run answer: a mode, "install OpenClaw, then supervise it", or undefined for "Decide later". */
 export type FirstRunAnswer = GatewayMode | 'install' | undefined;
 
@@ -104,7 +149,13 @@ export type FirstRunAnswer = GatewayMode | 'install' | undefined;
  */
 export function firstRunQuestion(
   proposal: ModeProposal,
-  options: { offerInstall?: boolean } = {},
+  options: {
+    offerInstall?: boolean;
+    /** Main's words in the person's language; English when absent. */
+    t?: MainTranslate;
+    /** What the proposal was made from: its reason in the person's language (else the proposal's English). */
+    findings?: OpenclawFindings;
+  } = {},
 ): {
   options: Electron.MessageBoxOptions;
   answers: FirstRunAnswer[];
@@ -116,31 +167,33 @@ export function firstRunQuestion(
     ...order.slice(1),
     undefined,
   ];
-  const describe: Record<GatewayMode, string> = {
-    'openclaw-supervised': 'Clawdesk starts and watches OpenClaw’s gateway, and stops it when you quit.',
-    'openclaw-external':
-      'Clawdesk attaches to an OpenClaw gateway that something else runs (its service, a terminal) and never stops it.',
-    'clawdesk-builtin': 'Clawdesk runs its own lightweight gateway (no agents or channels of its own).',
+  const t = options.t ?? englishMain;
+  const label = (mode: GatewayMode) => gatewayModeLabel(mode, t);
+  const describe: Record<GatewayMode, MainMessageKey> = {
+    'openclaw-supervised': 'modeChoice.describeSupervised',
+    'openclaw-external': 'modeChoice.describeExternal',
+    'clawdesk-builtin': 'modeChoice.describeBuiltin',
   };
+  const reason = options.findings ? proposalReason(proposal, options.findings, t) : proposal.reason;
   return {
     options: {
       type: 'question',
-      title: 'Choose a gateway',
-      message: `Use ${GATEWAY_MODE_LABELS[proposal.mode]}?`,
+      title: t('modeChoice.title'),
+      message: t('modeChoice.message', { mode: label(proposal.mode) }),
       detail: [
-        `Clawdesk suggests ${GATEWAY_MODE_LABELS[proposal.mode]}: ${proposal.reason}.`,
+        t('modeChoice.suggests', { mode: label(proposal.mode), reason }),
         '',
-        ...order.map((m) => `${GATEWAY_MODE_LABELS[m]}: ${describe[m]}`),
-        ...(options.offerInstall
-          ? [
-              'Install OpenClaw: downloads OpenClaw and a Node runtime from npm into Clawdesk’s own data folder (no administrator rights, nothing global), checks them, then uses OpenClaw (supervised).',
-            ]
-          : []),
+        ...order.map((m) => t('modeChoice.line', { mode: label(m), description: t(describe[m]) })),
+        ...(options.offerInstall ? [t('modeChoice.describeInstall')] : []),
         '',
-        'You can switch later from the tray menu.',
+        t('modeChoice.switchLater'),
       ].join('\n'),
       buttons: answers.map((a) =>
-        a === undefined ? 'Decide later' : a === 'install' ? 'Install OpenClaw' : `Use ${GATEWAY_MODE_LABELS[a]}`,
+        a === undefined
+          ? t('modeChoice.decideLater')
+          : a === 'install'
+            ? t('modeChoice.install')
+            : t('modeChoice.use', { mode: label(a) }),
       ),
       defaultId: 0,
       cancelId: answers.length - 1,
@@ -168,7 +221,10 @@ export async function resolveGatewayMode(deps: {
   /** Installs OpenClaw into Clawdesk's data dir (offered when it is not installed); throws with a `fix` on failure. */
   install?: () => Promise<void>;
   log?: (level: 'info' | 'warn', message: string) => void;
+  /** Main's words in the person's language (main/main-language.ts, late-bound); English when absent. */
+  translate?: MainTranslate;
 }): Promise<ResolvedMode> {
+  const t = deps.translate ?? englishMain;
   const remembered = deps.settings.current() ?? (await deps.settings.load());
   if (remembered) return { mode: remembered.mode, origin: 'remembered' };
   const findings = await deps.discover();
@@ -178,7 +234,7 @@ export async function resolveGatewayMode(deps: {
     proposal.mode === 'clawdesk-builtin' &&
     !findings.install.ok &&
     findings.install.code === 'install-missing';
-  const question = firstRunQuestion(proposal, { offerInstall });
+  const question = firstRunQuestion(proposal, { offerInstall, t, findings });
   const { response } = await deps.dialog.showMessageBox(question.options);
   let answer = question.answers[response];
   if (answer === 'install') {
@@ -191,9 +247,9 @@ export async function resolveGatewayMode(deps: {
       // Said, not silent: the built-in gateway for this run, and the question again next start.
       await deps.dialog.showMessageBox({
         type: 'error',
-        title: 'OpenClaw was not installed',
-        message: 'OpenClaw was not installed',
-        detail: `${(error as Error).message}${fix ? `\n\n${fix}` : ''}\n\nClawdesk uses its built-in gateway for now and asks again at the next start.`,
+        title: t('modeInstall.failed'),
+        message: t('modeInstall.failed'),
+        detail: `${(error as Error).message}${fix ? `\n\n${fix}` : ''}\n\n${t('modeInstall.builtinForNow')}`,
       });
       return { mode: proposal.mode, origin: 'proposed', proposal };
     }

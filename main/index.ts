@@ -139,6 +139,7 @@ async function start(): Promise<void> {
     notifyInstall: () => windows.broadcast(['openclaw-install']),
     showInstallProgress: () => dashboard.open(),
     notices,
+    translate,
   });
   const { controller, keyStorage } = await setupGateway({
     gatewayTarget,
@@ -207,6 +208,7 @@ async function start(): Promise<void> {
     dialog,
     onChange: refresh,
     log,
+    translate,
   });
   const dashboard = setupDashboardWindow({
     platform,
@@ -224,7 +226,7 @@ async function start(): Promise<void> {
   });
   dashboardWindow = dashboard;
   app.on('second-instance', dashboard.open);
-  const controlUi = setupControlUi({ link: () => controller.controlUiLink(), shell, dialog, log });
+  const controlUi = setupControlUi({ link: () => controller.controlUiLink(), shell, dialog, log, translate });
 
   setupDashboardIpc({
     ipcMain,
@@ -267,12 +269,16 @@ async function start(): Promise<void> {
     // Loaded only in a packaged app: electron-updater picks the updater for this OS and package type.
     createUpdater: () => (require('electron-updater') as typeof import('electron-updater')).autoUpdater,
     busy: () =>
-      restartBlockers({ approvals: queue.pending().length, pairings: pairing.pending().length, stateDirs: [stateDir] }),
+      restartBlockers(
+        { approvals: queue.pending().length, pairings: pairing.pending().length, stateDirs: [stateDir] },
+        translate,
+      ),
     drainThen: (install) => shutdown.drainThen(install),
     dialog,
     onChange: refresh,
     notices,
     log,
+    translate,
   });
 
   tray = setupTray({

@@ -1,6 +1,7 @@
 // Start at login: the OS login item (macOS, Windows) or an XDG autostart entry (Linux); a refusal is shown.
 import type { AppLike, DialogLike } from './electron-facades';
 import { LoginItem } from './login-item';
+import { englishMain, type MainTranslate } from './main-i18n';
 import type { MainLog } from './main-log';
 
 export interface StartAtLoginDeps {
@@ -14,6 +15,8 @@ export interface StartAtLoginDeps {
   /** The setting changed, or a change failed (the tray shows the checkbox). */
   onChange(): void;
   log: MainLog;
+  /** Main's words in the person's language (main/main-language.ts, late-bound); English when absent. */
+  translate?: MainTranslate;
 }
 
 export interface StartAtLogin {
@@ -36,10 +39,11 @@ export function setupStartAtLogin(deps: StartAtLoginDeps): StartAtLogin {
       void loginItem.set(enabled).then(deps.onChange, (error) => {
         deps.log('error', `start at login: ${(error as Error).message}`);
         deps.onChange();
+        const t = deps.translate ?? englishMain;
         void deps.dialog.showMessageBox({
           type: 'warning',
-          title: 'Start at login',
-          message: 'Start at login was not changed',
+          title: t('menu.startAtLogin'),
+          message: t('startAtLogin.notChanged'),
           detail: (error as Error).message,
         });
       }),

@@ -47,8 +47,10 @@ export type CommandEffect =
   | { kind: 'unreadable'; reason: string }
   | { kind: 'privilege'; program: string; runAs: string | null }
   | { kind: 'download-exec'; downloader: string; interpreter: string; how: 'pipe' | 'substitution' }
-  | { kind: 'destructive'; program: string; form: DestructiveForm; targets: string[] }
-  | { kind: 'write-outside'; target: string; by: string; where: WriteWhere }
+  /** `redirect`: a device written by a shell redirection (`program` is then the word "redirection"). */
+  | { kind: 'destructive'; program: string; form: DestructiveForm; targets: string[]; redirect?: true }
+  /** `redirect`: written by a shell redirection (`by` is then the word "redirection", never a program's name). */
+  | { kind: 'write-outside'; target: string; by: string; where: WriteWhere; redirect?: true }
   | { kind: 'runs'; program: string; role: ProgramRole };
 
 export interface EffectOptions {
@@ -307,15 +309,37 @@ class EffectList {
   }
 }
 
-function addWrite(out: EffectList, target: string, literal: boolean, by: string, opts: EffectOptions): void {
+/** `by`: the program writing, or REDIRECTION for a shell redirection (kept apart from a program of that name). */
+function addWrite(
+  out: EffectList,
+  target: string,
+  literal: boolean,
+  by: string | typeof REDIRECTION,
+  opts: EffectOptions,
+): void {
   const where = classifyTarget(target, literal, opts);
   if (where === 'inside' || where === 'harmless') return;
+  const name = by === REDIRECTION ? 'redirection' : by;
   if (where === 'device') {
-    out.add({ kind: 'destructive', program: by, form: 'device-write', targets: [target] });
+    out.add({
+      kind: 'destructive',
+      program: name,
+      form: 'device-write',
+      targets: [target],
+      ...(by === REDIRECTION ? { redirect: true as const } : {}),
+    });
     return;
   }
-  out.add({ kind: 'write-outside', target, by, where });
+  out.add({
+    kind: 'write-outside',
+    target,
+    by: name,
+    where,
+    ...(by === REDIRECTION ? { redirect: true as const } : {}),
+  });
 }
+
+const REDIRECTION = Symbol('redirection');
 
 function roleOf(name: string): ProgramRole {
   if (POSIX_SHELLS.has(name) || WINDOWS_SHELLS.has(name)) return 'shell';
@@ -719,7 +743,7 @@ function scanPayload(payload: string, opts: EffectOptions, out: EffectList, dept
           op === '&>>' ||
           op === '<>' ||
           (op === '>&' && !/^(\d+|-)$/.test(redirect.target.text));
-        if (fileWrite) addWrite(out, wordText(redirect.target), wordIsLiteral(redirect.target), 'redirection', opts);
+        if (fileWrite) addWrite(out, wordText(redirect.target), wordIsLiteral(redirect.target), REDIRECTION, opts);
       } else if (INTERPRETER.test(name)) {
         // A here-document or here-string fed to an interpreter is code that runs.
         const body =
@@ -754,7 +778,7 @@ function scanPayload(payload: string, opts: EffectOptions, out: EffectList, dept
       case 'Redirected':
         for (const redirect of node.redirects) {
           if (redirect.type === 'Redirect' && redirect.target && /^(>|>>|>\||&>|&>>|<>)$/.test(redirect.operator)) {
-            addWrite(out, wordText(redirect.target), wordIsLiteral(redirect.target), 'redirection', opts);
+            addWrite(out, wordText(redirect.target), wordIsLiteral(redirect.target), REDIRECTION, opts);
           }
         }
         forEachChild(node, (child) => visit(child, at));

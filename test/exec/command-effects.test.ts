@@ -83,7 +83,7 @@ describe('issue 9 finding 3: "What this does" names every program that will run'
       { kind: 'destructive', program: 'rm', form: 'force-recursive-delete', targets: ['build'] },
     ]);
     expect(of(effects, 'write-outside')).toEqual([
-      { kind: 'write-outside', target: '/tmp/out', by: 'redirection', where: 'outside-cwd' },
+      { kind: 'write-outside', target: '/tmp/out', by: 'redirection', where: 'outside-cwd', redirect: true },
     ]);
   });
 
@@ -198,7 +198,7 @@ describe('issue 9 finding 3: destructive forms', () => {
   it('a redirection onto a disk device', () => {
     const effects = describeEffects(shell('cat image > /dev/sda', [], false, 'redirection is not allowed'), linux);
     expect(of(effects, 'destructive')).toEqual([
-      { kind: 'destructive', program: 'redirection', form: 'device-write', targets: ['/dev/sda'] },
+      { kind: 'destructive', program: 'redirection', form: 'device-write', targets: ['/dev/sda'], redirect: true },
     ]);
     expect(effectSentence(of(effects, 'destructive')[0])).toBe(
       'Writes directly to a disk device, which can destroy everything on it (redirection: "/dev/sda").',
@@ -301,23 +301,23 @@ describe('issue 9 finding 3: writes outside the working directory', () => {
 
   it('redirection targets: absolute outside, .. escaping, home, and names only known at run time', () => {
     expect(redirectCase('echo x > /etc/hosts')).toEqual([
-      { kind: 'write-outside', target: '/etc/hosts', by: 'redirection', where: 'outside-cwd' },
+      { kind: 'write-outside', target: '/etc/hosts', by: 'redirection', where: 'outside-cwd', redirect: true },
     ]);
     expect(redirectCase('echo x >> ../../.bashrc')).toEqual([
-      { kind: 'write-outside', target: '../../.bashrc', by: 'redirection', where: 'outside-cwd' },
+      { kind: 'write-outside', target: '../../.bashrc', by: 'redirection', where: 'outside-cwd', redirect: true },
     ]);
     expect(redirectCase('echo x >> ~/.bashrc')).toEqual([
-      { kind: 'write-outside', target: '~/.bashrc', by: 'redirection', where: 'home' },
+      { kind: 'write-outside', target: '~/.bashrc', by: 'redirection', where: 'home', redirect: true },
     ]);
     expect(redirectCase('echo x > "$HOME/.profile"')).toEqual([
-      { kind: 'write-outside', target: '"$HOME/.profile"', by: 'redirection', where: 'unknown-target' },
+      { kind: 'write-outside', target: '"$HOME/.profile"', by: 'redirection', where: 'unknown-target', redirect: true },
     ]);
     expect(redirectCase('echo x &> /tmp/log')).toEqual([
-      { kind: 'write-outside', target: '/tmp/log', by: 'redirection', where: 'outside-cwd' },
+      { kind: 'write-outside', target: '/tmp/log', by: 'redirection', where: 'outside-cwd', redirect: true },
     ]);
     expect(redirectCase('echo x >| /tmp/a')).toHaveLength(1);
     expect(redirectCase('{ echo x; } > /tmp/group')).toEqual([
-      { kind: 'write-outside', target: '/tmp/group', by: 'redirection', where: 'outside-cwd' },
+      { kind: 'write-outside', target: '/tmp/group', by: 'redirection', where: 'outside-cwd', redirect: true },
     ]);
   });
 
@@ -338,7 +338,7 @@ describe('issue 9 finding 3: writes outside the working directory', () => {
       platform: 'linux',
     });
     expect(of(effects, 'write-outside')).toEqual([
-      { kind: 'write-outside', target: 'out.txt', by: 'redirection', where: 'unknown-cwd' },
+      { kind: 'write-outside', target: 'out.txt', by: 'redirection', where: 'unknown-cwd', redirect: true },
     ]);
   });
 
@@ -466,7 +466,7 @@ describe("issue 9 finding 3: with the analyser's own structure (readCommand)", (
       { kind: 'download-exec', downloader: 'curl', interpreter: 'bash', how: 'pipe' },
     ]);
     expect(of(effects, 'write-outside')).toEqual([
-      { kind: 'write-outside', target: '/tmp/install.log', by: 'redirection', where: 'outside-cwd' },
+      { kind: 'write-outside', target: '/tmp/install.log', by: 'redirection', where: 'outside-cwd', redirect: true },
     ]);
   });
 });

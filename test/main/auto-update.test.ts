@@ -20,6 +20,7 @@ import {
   type UpdaterLike,
   type UpdateTimers,
 } from '../../main/auto-update';
+import { createMainTranslator } from '../../main/main-i18n';
 import { setupShutdown } from '../../main/shutdown';
 import { trayMenu, type TrayActions, type TrayInputs } from '../../main/tray-model';
 import { journalPathFor } from '../../gateway/state/state-transaction';
@@ -461,6 +462,50 @@ describe('auto-update against a loopback feed (real electron-updater)', () => {
     const strict = await setup({ allowLoopbackHttp: false });
     expect(strict.update.state()).toEqual({ kind: 'off', reason: 'the update feed is refused' });
     expect(strict.updaters).toEqual([]);
+  });
+});
+
+describe('"Restart to update" waiting, in the person’s language', () => {
+  for (const id of ['de', 'ar'] as const) {
+    it(`${id}: the dialog, its one button and the tray line are ${id}; the button stays the only (default) one`, async () => {
+      const t = createMainTranslator(id, { report: (message) => expect.fail(message) });
+      feed.publish('latest', { version: '1.1.0' });
+      const { update, dialog } = await setup({
+        translate: t,
+        busy: () => restartBlockers({ approvals: 1, pairings: 2, stateDirs: [] }, t),
+      });
+      await update.check();
+      expect(update.state()).toEqual({ kind: 'ready', version: '1.1.0' });
+      await update.restartToUpdate();
+      const why = `${t('update.blockApprovals', { count: 1 })}, ${t('update.blockPairings', { count: 2 })}`;
+      expect(update.state()).toEqual({ kind: 'waiting', version: '1.1.0', reason: why });
+      const box = await dialog.box(0);
+      expect(box.options).toMatchObject({
+        type: 'info',
+        title: t('menu.restartToUpdate'),
+        message: t('update.waitMessage'),
+        buttons: [t('update.ok')],
+      });
+      // As in English: one button, no other default or cancel than it.
+      expect(box.options.defaultId).toBeUndefined();
+      expect(box.options.cancelId).toBeUndefined();
+      expect(box.options.detail).toBe(
+        t('update.waitDetail', { why, version: '1.1.0', cancel: t('menu.cancelRestart') }),
+      );
+      expect(box.options.detail).toContain('1.1.0');
+      expect(box.options.detail).not.toMatch(/restarts|approval|waiting/);
+      expect(update.trayView().status).toBe(t('update.statusWaiting', { version: '1.1.0', reason: why }));
+      expect(update.trayView().status).not.toMatch(/waits|approval/);
+      update.cancelRestart();
+    });
+  }
+  it('English is what it was', async () => {
+    expect(await restartBlockers({ approvals: 1, pairings: 2, stateDirs: [] }, createMainTranslator('en'))).toBe(
+      '1 approval is waiting, 2 pairing requests are waiting',
+    );
+    expect(await restartBlockers({ approvals: 3, pairings: 0, stateDirs: [] }, createMainTranslator('ru'))).toBe(
+      '3 запроса ждут подтверждения',
+    );
   });
 });
 

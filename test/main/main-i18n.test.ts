@@ -20,16 +20,26 @@ const TRANSLATED = MAIN_LOCALES.filter((l) => l.id !== 'en');
 /** Identical to English on purpose: the product's own words ("Gateway" is German and Portuguese too). */
 const SAME_AS_ENGLISH: Record<string, readonly MainMessageKey[]> = {
   // "Agent" is German too (the dashboard's Activity view says the same); "No" is Spanish.
-  de: ['menu.mode', 'field.agent'],
-  'pt-BR': ['menu.mode'],
-  fr: ['menu.channelStable'],
+  // "OK" is the button's word in these languages too.
+  de: ['menu.mode', 'field.agent', 'update.ok'],
+  'pt-BR': ['menu.mode', 'update.ok'],
+  fr: ['menu.channelStable', 'update.ok', 'construct.redirection'],
   es: ['keyFile.no'],
+  ja: ['update.ok'],
 };
 /** Messages that must use the glossary's word for a term, in every language (English included). */
 const USES_TERM: Record<'device' | 'node' | 'pairing', readonly MainMessageKey[]> = {
   device: ['pairing.deviceTitle', 'pairing.device', 'scope.pairing', 'keyFile.detail'],
   node: ['pairing.nodeTitle', 'pairing.nodeId', 'role.node', 'scope.admin'],
-  pairing: ['tooltip.pairings', 'menu.pairings', 'pairing.failed', 'pairing.repair', 'pairing.repairNote'],
+  pairing: [
+    'tooltip.pairings',
+    'menu.pairings',
+    'pairing.failed',
+    'pairing.repair',
+    'pairing.repairNote',
+    'update.waitDetail',
+    'update.blockPairings',
+  ],
 };
 /** The decisions a person makes: the glossary's exact words, the same as the dashboard's buttons. */
 const EXACT_TERMS: ReadonlyArray<[MainMessageKey, 'allowOnce' | 'allowAlways' | 'deny' | 'approve' | 'reject']> = [
