@@ -64,7 +64,7 @@ export class ApprovalHistory {
       if (query.decision && e.decision !== query.decision) continue;
       if (
         needle &&
-        ![e.command, e.cwd, e.agentId, e.host, e.nodeId, e.decidedBy, e.id].some((v) =>
+        ![e.command, e.cwd, e.agentId, e.host, e.nodeId, e.decidedBy, e.gateway, e.id].some((v) =>
           v?.toLowerCase().includes(needle),
         )
       )
@@ -95,6 +95,7 @@ export class ApprovalHistory {
       'agentId',
       'host',
       'nodeId',
+      'gateway',
     ];
     const rows = [columns.join(','), ...all.map((e) => columns.map((c) => csvCell(e[c])).join(','))];
     return { fileName: `clawdesk-approvals-${stamp}.csv`, mimeType: 'text/csv', content: `${rows.join('\r\n')}\r\n` };

@@ -174,6 +174,7 @@ beforeAll(async () => {
     cwd: '/tmp',
     agentId: 'ops',
     host: 'node',
+    gateway: 'homelab (wss://10.0.0.5:18789)',
     decision: 'expired',
     decidedBy: 'fallback (askFallback=deny)',
     requestedAtMs: now - 10_000,
@@ -415,6 +416,10 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     await page.fill('#history-search', 'git push');
     await page.waitForFunction(() => document.querySelectorAll('#history-results tbody tr').length === 1);
     expect(await page.textContent('#history-results tbody')).toContain('git push origin main');
+    // A request from a gateway on another machine is found by that gateway's name.
+    await page.fill('#history-search', 'homelab');
+    await page.waitForFunction(() => document.querySelectorAll('#history-results tbody tr').length === 1);
+    expect(await page.textContent('#history-results tbody')).toContain('HYPERLINK');
     await page.fill('#history-search', '');
     await page.selectOption('#history-decision', 'deny');
     await page.waitForFunction(() => document.querySelectorAll('#history-results tbody tr').length === 1);
@@ -427,9 +432,10 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     const csv = readFileSync(await csvDownload.path(), 'utf8');
     expect(csvDownload.suggestedFilename()).toMatch(/^clawdesk-approvals-.*\.csv$/);
     expect(csv.split('\r\n')[0]).toBe(
-      'requestedAtMs,resolvedAtMs,id,decision,decidedBy,command,cwd,agentId,host,nodeId',
+      'requestedAtMs,resolvedAtMs,id,decision,decidedBy,command,cwd,agentId,host,nodeId,gateway',
     );
     expect(csv).toContain(`"'=HYPERLINK(""http://evil"")"`);
+    expect(csv).toMatch(/,homelab \(wss:\/\/10\.0\.0\.5:18789\)\r\n/);
     expect(csv).not.toContain(SECRET);
     const [jsonDownload] = await Promise.all([
       page.waitForEvent('download'),
