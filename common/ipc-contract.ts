@@ -20,6 +20,22 @@ export type GatewayState = 'starting' | 'running' | 'attached' | 'stopped' | 'de
 
 export type GatewayModeId = 'openclaw-supervised' | 'openclaw-external' | 'clawdesk-builtin';
 
+/** The dashboard's views, by the id in its URL's fragment (`#gateways`): main opens the dashboard at one. */
+export const DASHBOARD_VIEW_IDS = [
+  'status',
+  'activity',
+  'approvals',
+  'devices',
+  'nodes',
+  'gateways',
+  'policy',
+  'state',
+  'secrets',
+  'logs',
+  'support',
+] as const;
+export type DashboardViewId = (typeof DASHBOARD_VIEW_IDS)[number];
+
 export interface AppStatus {
   version: string;
   platform: string;
@@ -48,7 +64,9 @@ export interface AppStatus {
   };
   pendingApprovals: number;
   pendingPairings: number;
+  /** The secrets backend in English words (support bundles, logs); the dashboard names `secretsBackendId`. */
   secretsBackend: string;
+  secretsBackendId?: SecretsBackendId;
   startAtLogin: boolean;
   /** Problems besides approvals and pairings (a damaged settings file, refused notifications), oldest first. */
   notices: NoticeView[];
@@ -57,10 +75,12 @@ export interface AppStatus {
 export interface NoticeView {
   id: string;
   severity: 'warning' | 'error';
-  /** What happened, and what to do: English, computed by main. */
+  /** What happened, and what to do, computed by main in its language (`lang`). */
   message: string;
   fix: string;
   atMs: number;
+  /** The language main wrote `message` and `fix` in (BCP 47); absent means English. */
+  lang?: string;
 }
 
 export interface PendingDeviceView {
@@ -273,8 +293,13 @@ export interface OpenclawInstallView {
   lastResult?: { ok: boolean; message: string; fix?: string; atMs: number };
 }
 
+/** How the device key is held: the dashboard puts it into words in its own language. */
+export type SecretsBackendId = 'keytar' | 'safe-storage' | 'plaintext-file' | 'ephemeral' | 'not-loaded';
+
 export interface SecretsView {
+  /** The backend in English words; `backendId` is what the dashboard names. */
   backend: string;
+  backendId?: SecretsBackendId;
   available: boolean;
   detail: string;
   /** Present when the device key lives only in memory for this run: Clawdesk's node is a new device after each restart. */

@@ -46,9 +46,7 @@ export async function setupAppearance(deps: AppearanceDeps): Promise<Appearance>
   });
   if (read?.kind === 'corrupt') {
     deps.log('warn', `${read.error}; moved to ${read.quarantinedTo}, following the OS`);
-    deps.notices?.report(
-      damagedSettings('appearance', read.quarantinedTo, 'The theme follows the OS until you choose one again.'),
-    );
+    deps.notices?.report(damagedSettings('appearance', read.quarantinedTo));
   }
   let current: ThemeChoice = read?.kind === 'ok' ? read.value.theme : 'system';
   deps.nativeTheme.themeSource = current;

@@ -46,8 +46,8 @@ export async function setupApprovals(deps: ApprovalsDeps): Promise<Approvals> {
       deps.notices.report({
         id: 'approval-history',
         severity: 'warning',
-        message: `${skipped === 1 ? 'One damaged entry' : `${skipped} damaged entries`} in the approval history could not be read and ${skipped === 1 ? 'is' : 'are'} not listed.`,
-        fix: `The rest of the history and every new decision are kept. The file is ${deps.historyFile}.`,
+        message: { key: 'notice.historyDamaged', values: { count: skipped } },
+        fix: { key: 'notice.historyDamagedFix', values: { path: deps.historyFile } },
       });
     },
     (error) => {
@@ -55,8 +55,8 @@ export async function setupApprovals(deps: ApprovalsDeps): Promise<Approvals> {
       deps.notices.report({
         id: 'approval-history',
         severity: 'warning',
-        message: `The approval history could not be read (${(error as Error).message}), so earlier decisions are not listed.`,
-        fix: `New decisions are still recorded. To start afresh, move ${deps.historyFile} away and restart Clawdesk.`,
+        message: { key: 'notice.historyUnreadable', values: { error: (error as Error).message } },
+        fix: { key: 'notice.historyUnreadableFix', values: { path: deps.historyFile } },
       });
     },
   );
@@ -64,8 +64,8 @@ export async function setupApprovals(deps: ApprovalsDeps): Promise<Approvals> {
     deps.notices.report({
       id: 'notifications',
       severity: 'warning',
-      message: 'This system cannot show notifications, so a waiting command is not announced.',
-      fix: `Approvals still open their own window. ${notificationSettingsHint(deps.platform)}`,
+      message: { key: 'notice.notificationsUnsupported' },
+      fix: notificationSettingsHint(deps.platform),
     });
   let notifier: ApprovalNotifier | undefined;
   // The prompt presenter sees its window through a narrow slice; the attention request needs the whole window.
@@ -114,8 +114,8 @@ export async function setupApprovals(deps: ApprovalsDeps): Promise<Approvals> {
       deps.notices.report({
         id: 'notifications',
         severity: 'warning',
-        message: `The system did not show Clawdesk's notification (${error}).`,
-        fix: `Approvals still open their own window. ${notificationSettingsHint(deps.platform)}`,
+        message: { key: 'notice.notificationFailed', values: { error: String(error) } },
+        fix: notificationSettingsHint(deps.platform),
       });
     },
     onShown: () => deps.notices.clear('notifications'),

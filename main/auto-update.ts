@@ -27,12 +27,19 @@ export type UpdaterLike = Pick<
   | 'logger'
 >;
 
+/**
+ * Clawdesk's own reasons, put into words in the person's language by statusLine; `reason` keeps the English for the
+ * log and the tests. A reason without one is the updater's own text (its error), shown as it is.
+ */
+export type UpdateReason =
+  { why: 'not-packaged' } | { why: 'feed-refused' } | { why: 'cannot-update' } | { why: 'timeout'; seconds: number };
+
 export type UpdateState =
-  | { kind: 'off'; reason: string }
+  | { kind: 'off'; reason: string; own?: UpdateReason }
   | { kind: 'idle' }
   | { kind: 'checking' }
   | { kind: 'up-to-date'; latest: string }
-  | { kind: 'check-failed'; reason: string }
+  | { kind: 'check-failed'; reason: string; own?: UpdateReason }
   | { kind: 'downloading'; version: string }
   | { kind: 'download-failed'; version: string; reason: string }
   | { kind: 'ready'; version: string }
@@ -115,7 +122,11 @@ const firstLine = (error: unknown): string => {
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 };
 
-class CheckTimeout extends Error {}
+class CheckTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`no answer from the update feed within ${duration(ms)}`);
+  }
+}
 
 const duration = (ms: number) => (ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`);
 
@@ -149,7 +160,7 @@ export async function setupAutoUpdate(deps: AutoUpdateDeps): Promise<AutoUpdate>
   let updater: UpdaterLike | undefined;
   let feed: UpdateFeed | undefined;
   if (!deps.app.isPackaged) {
-    status = { kind: 'off', reason: 'not a packaged build' };
+    status = { kind: 'off', reason: 'not a packaged build', own: { why: 'not-packaged' } };
     deps.log('info', 'updates are off: this is not a packaged build (development), so no update check is made');
   } else {
     try {
@@ -158,7 +169,7 @@ export async function setupAutoUpdate(deps: AutoUpdateDeps): Promise<AutoUpdate>
         allowLoopbackHttp: deps.allowLoopbackHttp,
       });
     } catch (error) {
-      status = { kind: 'off', reason: 'the update feed is refused' };
+      status = { kind: 'off', reason: 'the update feed is refused', own: { why: 'feed-refused' } };
       deps.log('warn', `updates are off: ${firstLine(error)}`);
     }
   }
@@ -207,23 +218,23 @@ export async function setupAutoUpdate(deps: AutoUpdateDeps): Promise<AutoUpdate>
         return value;
       });
       const timedOut = new Promise<never>((_, reject) => {
-        cancelTimeout = schedule(
-          timers.after(timeoutMs, () =>
-            reject(new CheckTimeout(`no answer from the update feed within ${duration(timeoutMs)}`)),
-          ),
-        );
+        cancelTimeout = schedule(timers.after(timeoutMs, () => reject(new CheckTimeout(timeoutMs))));
       });
       result = await Promise.race([checked, timedOut]);
     } catch (error) {
       deps.log('warn', `update check failed: ${firstLine(error)}`);
-      setStatus({ kind: 'check-failed', reason: firstLine(error) });
+      setStatus({
+        kind: 'check-failed',
+        reason: firstLine(error),
+        ...(error instanceof CheckTimeout ? { own: { why: 'timeout', seconds: error.ms / 1000 } as const } : {}),
+      });
       return;
     } finally {
       cancelTimeout();
     }
     if (result == null) {
       // electron-updater declines by itself (e.g. a Linux build that is neither an AppImage nor a package).
-      setStatus({ kind: 'off', reason: 'this build cannot update itself' });
+      setStatus({ kind: 'off', reason: 'this build cannot update itself', own: { why: 'cannot-update' } });
       return;
     }
     if (!result.isUpdateAvailable || !result.downloadPromise) {
@@ -382,11 +393,30 @@ export async function setupAutoUpdate(deps: AutoUpdateDeps): Promise<AutoUpdate>
   };
 }
 
-/** The tray's one line about updates; a reason is the updater's or restartBlockers' own text, shown as it is. */
+/** Clawdesk's own reason in words; the updater's text (no `own`) as it is. */
+function reasonWords(state: { reason: string; own?: UpdateReason }, t: MainTranslate): string {
+  switch (state.own?.why) {
+    case 'not-packaged':
+      return t('update.reasonNotPackaged');
+    case 'feed-refused':
+      return t('update.reasonFeedRefused');
+    case 'cannot-update':
+      return t('update.reasonCannotUpdate');
+    case 'timeout':
+      return t('update.reasonTimeout', { seconds: state.own.seconds });
+    default:
+      return state.reason;
+  }
+}
+
+/**
+ * The tray's one line about updates; Clawdesk's own reasons are translated, the updater's error text and
+ * restartBlockers' (already translated) reasons are shown as they are.
+ */
 export function statusLine(state: UpdateState, currentVersion: string, t: MainTranslate = englishMain): string {
   switch (state.kind) {
     case 'off':
-      return t('update.statusOff', { reason: state.reason });
+      return t('update.statusOff', { reason: reasonWords(state, t) });
     case 'idle':
       return t('update.statusIdle');
     case 'checking':
@@ -394,7 +424,7 @@ export function statusLine(state: UpdateState, currentVersion: string, t: MainTr
     case 'up-to-date':
       return t('update.statusUpToDate', { version: currentVersion });
     case 'check-failed':
-      return t('update.statusCheckFailed', { reason: state.reason });
+      return t('update.statusCheckFailed', { reason: reasonWords(state, t) });
     case 'downloading':
       return t('update.statusDownloading', { version: state.version });
     case 'download-failed':

@@ -63,12 +63,17 @@ export function certificateTrustOptions(
   };
 }
 
-/** Asks; true only when the person clicked "Trust this certificate" for exactly the certificate shown. */
+/**
+ * Asks; true only when the person clicked "Trust this certificate" for exactly the certificate shown. With `parent`
+ * (the dashboard the person added the gateway from) the box is modal to it: a sheet on macOS, never behind it.
+ */
 export async function confirmCertificateTrust(
   dialog: DialogLike,
   request: CertificateTrustRequest,
   t: MainTranslate = englishMain,
+  parent?: Electron.BaseWindow,
 ): Promise<boolean> {
-  const { response } = await dialog.showMessageBox(certificateTrustOptions(request, t));
+  const options = certificateTrustOptions(request, t);
+  const { response } = await (parent ? dialog.showMessageBox(parent, options) : dialog.showMessageBox(options));
   return response === TRUST_INDEX;
 }

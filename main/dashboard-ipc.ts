@@ -11,7 +11,7 @@ import type { IpcMainLike, ShellLike } from './electron-facades';
 import type { GatewayController } from './gateway-controller';
 import { registerIpcHandlers } from './ipc/ipc-router';
 import type { KeyStorageConsent } from './key-storage-consent';
-import { keyStorageName } from './key-storage-consent';
+import { keyStorageId, keyStorageName } from './key-storage-consent';
 import type { ControlUiOpener } from './control-ui';
 import type { LogBuffer } from './log-buffer';
 import { installThenResume, type OpenclawInstallService } from './openclaw-install';
@@ -56,7 +56,11 @@ export function setupDashboardIpc(deps: DashboardIpcDeps): DashboardService {
   const service = new DashboardService({
     version: deps.version,
     platform: deps.platform,
-    status: () => ({ gateway: controller.status(), secretsBackend: keyStorageName(controller.identityStatus()) }),
+    status: () => ({
+      gateway: controller.status(),
+      secretsBackend: keyStorageName(controller.identityStatus()),
+      secretsBackendId: keyStorageId(controller.identityStatus()),
+    }),
     pendingPairingCount: () => deps.pairing.pending().length,
     notices: deps.notices,
     openControlUi: deps.controlUi ? () => deps.controlUi!.open() : undefined,

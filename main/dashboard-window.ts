@@ -2,7 +2,10 @@
 // StatusNotifier host, e.g. Fedora GNOME): the dashboard opens at start, a menu holds Quit and the waiting
 // approvals, the counts go in its title, and closing it minimises instead (a hidden window would leave the app
 // invisible).
+import { DASHBOARD_VIEW_IDS, type DashboardViewId } from '../common/ipc-contract';
 import { PRODUCT_NAME } from './app-identity';
+
+const DASHBOARD_URL = 'clawdesk://app/index.html';
 import type { DialogLike, MenuFactory } from './electron-facades';
 import { NO_TRAY_HOST_HELP, TrayHostMonitor, traylessMenu, traylessTitle, type TraylessCounts } from './tray-host';
 import type { LogBuffer } from './log-buffer';
@@ -26,12 +29,15 @@ export interface DashboardWindowDeps {
 }
 
 export interface DashboardWindow {
-  open(): void;
+  /** Shows the dashboard (created if needed), at `view` when given; an open dashboard stays where it is otherwise. */
+  open(view?: DashboardViewId): void;
   /** Title and menu follow the counts and whether a tray host is there. */
   update(): void;
   trayHost: TrayHostMonitor;
   /** From now on closing the window closes it (the app is quitting). */
   quitting(): void;
+  /** The dashboard window when it is open (a parent for dialogs started from it). */
+  current(): Electron.BrowserWindow | undefined;
 }
 
 export function setupDashboardWindow(deps: DashboardWindowDeps): DashboardWindow {
@@ -58,8 +64,12 @@ export function setupDashboardWindow(deps: DashboardWindowDeps): DashboardWindow
       );
     }
   };
-  const open = () => {
+  const open = (view?: DashboardViewId) => {
+    // Only a known view id ever reaches the URL (the tray passes constants; anything else opens the overview).
+    const fragment = view && (DASHBOARD_VIEW_IDS as readonly string[]).includes(view) ? view : undefined;
     if (dashboard && !dashboard.isDestroyed()) {
+      // Same document, new fragment: the page switches view on 'hashchange' without reloading.
+      if (fragment) void dashboard.loadURL(`${DASHBOARD_URL}#${fragment}`);
       if (dashboard.isMinimized()) dashboard.restore();
       dashboard.show();
       dashboard.focus();
@@ -82,7 +92,7 @@ export function setupDashboardWindow(deps: DashboardWindowDeps): DashboardWindow
       if (deps.platform === 'darwin') deps.stealFocus();
     });
     update();
-    void window.loadURL(`clawdesk://app/index.html#status`);
+    void window.loadURL(`${DASHBOARD_URL}#${fragment ?? 'status'}`);
   };
   const trayHost: TrayHostMonitor = new TrayHostMonitor({
     platform: deps.platform,
@@ -98,5 +108,11 @@ export function setupDashboardWindow(deps: DashboardWindowDeps): DashboardWindow
       update();
     },
   });
-  return { open, update, trayHost, quitting: () => void (quitting = true) };
+  return {
+    open,
+    update,
+    trayHost,
+    quitting: () => void (quitting = true),
+    current: () => (dashboard && !dashboard.isDestroyed() ? dashboard : undefined),
+  };
 }

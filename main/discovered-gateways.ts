@@ -12,7 +12,7 @@ import {
   type DiscoveredGateway,
   type GatewayBrowserEvents,
 } from '../gateway/remote/gateway-discovery';
-import { OPENCLAW_CONFIG_GATEWAY_NAME } from '../gateway/remote/saved-gateways';
+import { suggestGatewayName } from '../gateway/remote/saved-gateways';
 import { normalizeTlsFingerprint } from '../gateway/remote/transport-policy';
 import type { MainLog } from './main-log';
 
@@ -43,26 +43,6 @@ const MAX_HOST = 253;
 
 /** Cleaned and cut to MAX_SHOWN_NAME characters: the browser already does it; this holds whatever it is given. */
 const shown = (text: string | undefined): string => cleanName(String(text ?? ''));
-
-/** A name the add form accepts, from the advertised host (else the display name), unique among `taken`. */
-export function suggestGatewayName(g: Pick<DiscoveredGateway, 'lanHost' | 'host' | 'displayName'>, taken: Set<string>) {
-  const base =
-    [g.lanHost, g.host, g.displayName]
-      .map((v) =>
-        (v ?? '')
-          .replace(/\.local$/i, '')
-          .split('.')[0]
-          .toLowerCase()
-          .replace(/[^a-z0-9_-]+/g, '-')
-          .replace(/^[-_]+|-+$/g, '')
-          .slice(0, 48),
-      )
-      .find((v) => v && v !== OPENCLAW_CONFIG_GATEWAY_NAME) ?? 'gateway';
-  let name = base;
-  for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
-  taken.add(name);
-  return name;
-}
 
 /** Only named, checked fields cross to the renderer; nothing here was authenticated. */
 export function discoveredGatewayView(g: DiscoveredGateway, taken: Set<string>): DiscoveredGatewayView | undefined {

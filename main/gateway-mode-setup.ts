@@ -65,7 +65,7 @@ export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayMode
   const settings = new GatewayModeSettings(path.join(options.userDataDir, GATEWAY_MODE_SETTINGS_FILE), {
     onProblem: (message, movedTo) => {
       options.log('warn', `gateway mode settings: ${message}`);
-      options.notices?.report(damagedSettings('gateway mode', movedTo, 'Clawdesk asks which gateway to use again.'));
+      options.notices?.report(damagedSettings('gateway mode', movedTo));
     },
   });
   let logTimer: NodeJS.Timeout | undefined;
@@ -97,10 +97,7 @@ export function setupGatewayModes(options: GatewayModeSetupOptions): GatewayMode
     install: options.install,
     notify: () => options.notifyInstall?.(),
     log: options.log,
-    onSettingsDamaged: (movedTo) =>
-      options.notices?.report(
-        damagedSettings('OpenClaw install', movedTo, 'Install OpenClaw uses the tested version until you pin another.'),
-      ),
+    onSettingsDamaged: (movedTo) => options.notices?.report(damagedSettings('OpenClaw install', movedTo)),
   });
   const openclaw: OpenclawModeOptions = {
     locate,

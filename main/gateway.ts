@@ -2,7 +2,7 @@
 // session whose events drive pairing prompts, the approval history and the dashboard.
 import { loadClawdeskIdentity } from '../gateway/identity/clawdesk-identity';
 import type { ApprovalHistory } from './approval-history';
-import type { NoticeSink } from './app-notices';
+import type { NoticeReport, NoticeSink } from './app-notices';
 import { damagedSettings } from './app-notices';
 import type { ApprovalQueue } from './approval-queue';
 import type { Topic } from '../common/ipc-contract';
@@ -40,6 +40,17 @@ export interface AppGateway {
   keyStorage: KeyStorageSettings;
 }
 
+/** A decision could not be added to the approval history: the decision stands, its line is missing. */
+export function historyWriteNotice(error: Error): NoticeReport {
+  return {
+    id: 'approval-history-write',
+    severity: 'error',
+    // The OS's own words for what went wrong (and the file it names) are data, shown as they are.
+    message: { key: 'notice.historyWrite', values: { error: error.message } },
+    fix: { key: 'notice.historyWriteFix' },
+  };
+}
+
 export async function setupGateway(deps: GatewayDeps): Promise<AppGateway> {
   const { target, port, token, tls, tlsProblem } = deps.gatewayTarget;
   const { log } = deps;
@@ -48,13 +59,7 @@ export async function setupGateway(deps: GatewayDeps): Promise<AppGateway> {
   const keyStorage = new KeyStorageSettings(path.join(deps.userDataDir, KEY_STORAGE_SETTINGS_FILE), {
     onProblem: (message, movedTo) => {
       log('warn', `key storage settings: ${message}`);
-      deps.notices?.report(
-        damagedSettings(
-          'key storage',
-          movedTo,
-          'No key file is accepted until you choose again in Secrets; the keychain is used when it works.',
-        ),
-      );
+      deps.notices?.report(damagedSettings('key storage', movedTo));
     },
   });
   await keyStorage.load();
@@ -67,12 +72,7 @@ export async function setupGateway(deps: GatewayDeps): Promise<AppGateway> {
         // The decision stands at the gateway either way; only its line in the history is missing.
         (error) => {
           log('error', `could not record approval ${entry.id} in the history: ${(error as Error).message}`);
-          deps.notices?.report({
-            id: 'approval-history-write',
-            severity: 'error',
-            message: `Decisions are not being saved to the approval history (${(error as Error).message}).`,
-            fix: 'The decisions themselves stand. Free disk space or fix the permissions of Clawdesk’s data folder.',
-          });
+          deps.notices?.report(historyWriteNotice(error as Error));
         },
       ),
     changed: deps.broadcast,

@@ -113,6 +113,9 @@ async function start(): Promise<void> {
     onChange: () => refresh(),
   });
   const { translate } = language;
+  // Notices are put into words when listed: those raised before this point (a damaged appearance.json or
+  // language.json) are listed in this language too, and in the next one once the person chooses another.
+  notices.useLanguage(language);
   const { queue, history } = await setupApprovals({
     platform,
     translate,
@@ -186,6 +189,8 @@ async function start(): Promise<void> {
         (error: Error) => log('error', `could not record approval ${entry.id} in the history: ${error.message}`),
       ),
     dialog,
+    // Gateways are added from the dashboard: its trust dialog is modal to it.
+    parentWindow: () => dashboardWindow?.current(),
     onChange: () => {
       refresh();
       windows.broadcast(['gateways']);
@@ -225,7 +230,7 @@ async function start(): Promise<void> {
     onClosed: () => void discoveredGateways.stop().catch(() => undefined),
   });
   dashboardWindow = dashboard;
-  app.on('second-instance', dashboard.open);
+  app.on('second-instance', () => dashboard.open());
   const controlUi = setupControlUi({ link: () => controller.controlUiLink(), shell, dialog, log, translate });
 
   setupDashboardIpc({

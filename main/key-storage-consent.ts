@@ -1,6 +1,6 @@
 import type { DialogLike, MessageBoxOptions } from './electron-facades';
 import type { IdentityStatus } from './gateway-controller';
-import type { KeyStorageDecisionView, SecretsView } from '../common/ipc-contract';
+import type { KeyStorageDecisionView, SecretsBackendId, SecretsView } from '../common/ipc-contract';
 import { englishMain, type MainTranslate } from './main-i18n';
 
 export interface KeyStorageConsentDeps {
@@ -28,9 +28,14 @@ const BACKEND_NAMES = {
   ephemeral: 'in memory only',
 } as const;
 
-/** The key storage in words, for the Status view's "Secrets backend". */
+/** The key storage in English words, for support bundles and the log. */
 export function keyStorageName(identity: IdentityStatus | undefined): string {
   return identity ? BACKEND_NAMES[identity.persistence] : 'not loaded yet';
+}
+
+/** The key storage as the dashboard names it in its own language (renderer/locales: secrets.backendName.*). */
+export function keyStorageId(identity: IdentityStatus | undefined): SecretsBackendId {
+  return identity ? identity.persistence : 'not-loaded';
 }
 
 /** The native confirmation: No is first, the default, and what Esc or closing the box answers. */
@@ -65,17 +70,19 @@ export class KeyStorageConsent {
     if (!identity)
       return {
         backend: 'not loaded yet',
+        backendId: 'not-loaded',
         available: false,
         detail: 'The device identity loads when the gateway starts.',
       };
     const backend = keyStorageName(identity);
+    const backendId = keyStorageId(identity);
     const detail =
       identity.warning ??
       `Device ${identity.deviceId.slice(0, 16)}…: the private key is held by the ${backend}, never in plaintext on disk.`;
-    if (identity.persistence !== 'ephemeral') return { backend, available: true, detail };
+    if (identity.persistence !== 'ephemeral') return { backend, backendId, available: true, detail };
     const keyFileAccepted = this.deps.settings.plaintextKeyFileAccepted(this.deps.dataDir);
     const keyFileOffered = !keyFileAccepted && !(await this.deps.vaultExists(this.deps.dataDir));
-    return { backend, available: false, detail, ephemeral: { keyFileOffered, keyFileAccepted } };
+    return { backend, backendId, available: false, detail, ephemeral: { keyFileOffered, keyFileAccepted } };
   }
 
   /** A second click while the box is open shares the same question. */

@@ -55,9 +55,8 @@ export async function setupMainLanguage(deps: MainLanguageDeps): Promise<MainLan
   });
   if (read?.kind === 'corrupt') {
     deps.log('warn', `${read.error}; moved to ${read.quarantinedTo}, following the OS`);
-    deps.notices?.report(
-      damagedSettings('language', read.quarantinedTo, 'The language follows the OS until you choose one again.'),
-    );
+    // Listed in the language resolved below (main/index.ts hands this language to the notices).
+    deps.notices?.report(damagedSettings('language', read.quarantinedTo));
   }
   let chosen: string | null = read?.kind === 'ok' ? read.value.language : null;
   const report = (message: string) => deps.log('warn', `translation: ${message}`);

@@ -65,6 +65,8 @@ export interface RemoteGatewaysDeps {
   log: MainLog;
   /** The trust dialog's words in the person's language; English when absent. */
   translate?: MainTranslate;
+  /** The window the trust dialog is modal to (the dashboard, when open). */
+  parentWindow?: () => Electron.BaseWindow | undefined;
   /** Tests: read the certificate elsewhere, faster backoff, no network watcher. */
   readCertificate?: (url: string) => Promise<ServerCertificateInfo>;
   reconnect?: { initialBackoffMs?: number; maxBackoffMs?: number };
@@ -387,6 +389,7 @@ export function setupRemoteGateways(deps: RemoteGatewaysDeps): RemoteGateways {
                   ...(advertised ? { advertisedFingerprint: advertised } : {}),
                 },
                 deps.translate,
+                deps.parentWindow?.(),
               );
             },
           },

@@ -1,7 +1,7 @@
 import type { TrayIconSpec } from './icon-art';
 import type { MenuItemOptions } from './electron-facades';
 import { englishMain, type MainTranslate } from './main-i18n';
-import type { GatewayState, OwnerView, RemoteGatewayStateId } from '../common/ipc-contract';
+import type { DashboardViewId, GatewayState, OwnerView, RemoteGatewayStateId } from '../common/ipc-contract';
 
 /** A gateway on another machine, as the tray shows it (main/remote-gateways.ts). */
 export interface TrayRemoteGateway {
@@ -44,7 +44,8 @@ export interface TrayUpdateView {
 export interface TrayActions {
   showApproval(id: string): void;
   showPairing(requestId: string): void;
-  openDashboard(): void;
+  /** Opens the dashboard, at `view` when given. */
+  openDashboard(view?: DashboardViewId): void;
   openControlUi?(): void;
   startGateway(): void;
   stopGateway(): void;
@@ -187,7 +188,7 @@ function remoteItems(gateways: TrayRemoteGateway[], actions: TrayActions, t: Mai
       gateways.map((g) => ({
         id: `remote-${g.name}`,
         label: remoteGatewayLine(g, t),
-        click: () => actions.openDashboard(),
+        click: () => actions.openDashboard('gateways'),
       })),
       actions,
       t,

@@ -52,9 +52,7 @@ export async function loadUpdateSettings(
       });
   if (read?.kind === 'corrupt') {
     log('warn', `${read.error}; moved to ${read.quarantinedTo}, using the stable channel`);
-    notices?.report(
-      damagedSettings('update', read.quarantinedTo, 'Updates use the stable channel until you choose again.'),
-    );
+    notices?.report(damagedSettings('update', read.quarantinedTo));
   }
   let current: UpdateChannel = read?.kind === 'ok' ? read.value.channel : 'stable';
   return {

@@ -152,6 +152,12 @@ function startDashboard(): void {
     void render();
   }
 
+  // Main opens the dashboard at a view (the tray's gateway lines: #gateways) by changing the fragment.
+  window.addEventListener('hashchange', () => {
+    const wanted = VIEWS.find((v) => `#${v.id}` === location.hash);
+    if (wanted && wanted !== current) show(wanted.id);
+  });
+
   root.replaceChildren(
     h(
       'header',

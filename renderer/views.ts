@@ -1,4 +1,5 @@
 import type {
+  DashboardViewId,
   ApprovalHistoryEntry,
   ClawdeskApi,
   Decision,
@@ -180,8 +181,8 @@ function noticeCard(n: NoticeView, { api, act }: ViewContext): HTMLElement {
       icon(n.severity === 'error' ? 'alert' : 'warning'),
       h('span', {}, t('card.noticeKicker')),
     ),
-    h('p', { className: 'card-title' }, fromMain(n.message)),
-    h('p', { className: 'meta' }, fromMain(n.fix)),
+    h('p', { className: 'card-title' }, fromMain(n.message, n.lang)),
+    h('p', { className: 'meta' }, fromMain(n.fix, n.lang)),
     h(
       'div',
       { className: 'actions' },
@@ -355,7 +356,7 @@ export const statusView: View = async (ctx) => {
           h('dt', {}, t('overview.pendingPairings')),
           h('dd', {}, s.pendingPairings),
           h('dt', {}, t('overview.secretsBackend')),
-          h('dd', {}, s.secretsBackend),
+          h('dd', { 'data-testid': 'status-secrets-backend' }, backendName(s.secretsBackendId, s.secretsBackend)),
           h('dt', {}, t('overview.version')),
           h('dd', {}, `${s.version} (${s.platform})`),
         ),
@@ -656,11 +657,29 @@ function when(ms: number | undefined): HTMLElement | string {
 }
 
 /**
- * Text main computes (doctor findings, the secrets backend's words): not translated yet, so it is marked as English
- * for screen readers and isolated from the page's direction.
+ * Text main computes (doctor findings, the secrets backend's detail): marked with the language it is in (English,
+ * unless main says otherwise, as notices do) for screen readers, and isolated from the page's direction.
  */
-function fromMain(text: string): HTMLElement {
-  return h('bdi', { lang: 'en' }, text);
+function fromMain(text: string, lang = 'en'): HTMLElement {
+  return h('bdi', { lang }, text);
+}
+
+const BACKEND_NAMES: Record<NonNullable<SecretsView['backendId']>, MessageKey> = {
+  keytar: 'secrets.backendName.keytar',
+  'safe-storage': 'secrets.backendName.safeStorage',
+  'plaintext-file': 'secrets.backendName.plaintextFile',
+  ephemeral: 'secrets.backendName.ephemeral',
+  'not-loaded': 'secrets.backendName.notLoaded',
+};
+
+/** How the device key is held, in the dashboard's language; undefined when main sent no id it knows. */
+function backendText(id: SecretsView['backendId']): string | undefined {
+  return id && Object.hasOwn(BACKEND_NAMES, id) ? t(BACKEND_NAMES[id]) : undefined;
+}
+
+/** The backend's name, or main's English words (marked as English) without an id. */
+function backendName(id: SecretsView['backendId'], english: string): HTMLElement | string {
+  return backendText(id) ?? fromMain(english);
 }
 
 /** A list of identifiers (roles, scopes, commands) as data, or `empty` when there are none. */
@@ -1120,7 +1139,10 @@ function ephemeralKeyNotice(ephemeral: NonNullable<SecretsView['ephemeral']>, { 
               act(
                 t('secrets.keepInFileAction'),
                 () => api.acceptPlaintextKeyStorage(),
-                (r) => (r.accepted ? t('secrets.accepted', { backend: r.secrets.backend }) : t('secrets.notChanged')),
+                (r) =>
+                  r.accepted
+                    ? t('secrets.accepted', { backend: backendText(r.secrets.backendId) ?? r.secrets.backend })
+                    : t('secrets.notChanged'),
               ),
           },
           t('secrets.keepInFile'),
@@ -1154,7 +1176,7 @@ export const secretsView: View = async (ctx) => {
       'dl',
       {},
       h('dt', {}, t('secrets.backend')),
-      h('dd', { 'data-testid': 'secrets-backend' }, fromMain(s.backend)),
+      h('dd', { 'data-testid': 'secrets-backend' }, backendName(s.backendId, s.backend)),
       h('dt', {}, t('secrets.available')),
       h('dd', {}, t(s.available ? 'common.yes' : 'common.no')),
       h('dt', {}, t('secrets.details')),
@@ -1620,7 +1642,7 @@ export const gatewaysView: View = async (ctx) => {
 };
 
 export interface ViewDefinition {
-  id: string;
+  id: DashboardViewId;
   labelKey: MessageKey;
   icon: IconName;
   /** The app-event topics whose change this view shows; any other event leaves it alone. */

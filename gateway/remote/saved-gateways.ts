@@ -294,3 +294,29 @@ function findOrThrow(file: SavedGatewaysFile, name: string): SavedGateway {
   }
   return entry;
 }
+
+/**
+ * A name `gateways add` and the app's add form accept for a gateway found on the network: from its advertised host
+ * (else its display name), lower-case, unique among `taken` (which it joins).
+ */
+export function suggestGatewayName(
+  g: { lanHost?: string; host?: string; displayName?: string },
+  taken: Set<string>,
+): string {
+  const base =
+    [g.lanHost, g.host, g.displayName]
+      .map((v) =>
+        (v ?? '')
+          .replace(/\.local$/i, '')
+          .split('.')[0]
+          .toLowerCase()
+          .replace(/[^a-z0-9_-]+/g, '-')
+          .replace(/^[-_]+|-+$/g, '')
+          .slice(0, 48),
+      )
+      .find((v) => v && v !== OPENCLAW_CONFIG_GATEWAY_NAME) ?? 'gateway';
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
+  taken.add(name);
+  return name;
+}

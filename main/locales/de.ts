@@ -244,6 +244,46 @@ export const de: MainCatalog = {
   'update.statusReady': 'Update {version} bereit',
   'update.statusWaiting': 'Update {version} wartet: {reason}',
   'update.statusInstalling': 'Neustart zum Update auf {version}…',
+  'update.reasonNotPackaged': 'kein paketierter Build',
+  'update.reasonFeedRefused': 'der Update-Feed wird abgelehnt',
+  'update.reasonCannotUpdate': 'dieser Build kann sich nicht selbst aktualisieren',
+  'update.reasonTimeout': 'keine Antwort vom Update-Feed innerhalb von {seconds, number} s',
+  'notice.damagedSettings': 'Clawdesks Einstellungen für {name} waren beschädigt.',
+  'notice.damagedSettingsMoved':
+    'Clawdesks Einstellungen für {name} waren beschädigt und wurden nach {path} verschoben.',
+  'settingsName.appearance': 'Darstellung',
+  'settingsName.language': 'Sprache',
+  'settingsName.update': 'Updates',
+  'settingsName.gatewayMode': 'Gateway-Modus',
+  'settingsName.openclawInstall': 'OpenClaw-Installation',
+  'settingsName.keyStorage': 'Schlüsselspeicherung',
+  'notice.consequence.appearance': 'Das Design folgt dem Betriebssystem, bis du wieder eines wählst.',
+  'notice.consequence.language': 'Die Sprache folgt dem Betriebssystem, bis du wieder eine wählst.',
+  'notice.consequence.update': 'Updates nutzen den stabilen Kanal, bis du wieder einen wählst.',
+  'notice.consequence.gatewayMode': 'Clawdesk fragt erneut, welches Gateway verwendet werden soll.',
+  'notice.consequence.openclawInstall':
+    '„OpenClaw installieren“ verwendet die getestete Version, bis du eine andere festlegst.',
+  'notice.consequence.keyStorage':
+    'Bis du unter „Geheimnisse“ erneut wählst, wird keine Schlüsseldatei akzeptiert; der Schlüsselbund wird verwendet, wenn er funktioniert.',
+  'notice.historyDamaged':
+    '{count, plural, one {Ein beschädigter Eintrag im Freigabeverlauf konnte nicht gelesen werden und wird nicht angezeigt.} other {# beschädigte Einträge im Freigabeverlauf konnten nicht gelesen werden und werden nicht angezeigt.}}',
+  'notice.historyDamagedFix': 'Der übrige Verlauf und jede neue Entscheidung bleiben erhalten. Die Datei ist {path}.',
+  'notice.historyUnreadable':
+    'Der Freigabeverlauf konnte nicht gelesen werden ({error}), daher werden frühere Entscheidungen nicht angezeigt.',
+  'notice.historyUnreadableFix':
+    'Neue Entscheidungen werden weiterhin aufgezeichnet. Um neu anzufangen, verschiebe {path} an einen anderen Ort und starte Clawdesk neu.',
+  'notice.historyWrite': 'Entscheidungen werden nicht im Freigabeverlauf gespeichert ({error}).',
+  'notice.historyWriteFix':
+    'Die Entscheidungen selbst gelten weiter. Gib Speicherplatz frei oder korrigiere die Berechtigungen von Clawdesks Datenordner.',
+  'notice.notificationsUnsupported':
+    'Dieses System kann keine Mitteilungen anzeigen, daher wird ein wartender Befehl nicht angekündigt.',
+  'notice.notificationFailed': 'Das System hat Clawdesks Mitteilung nicht angezeigt ({error}).',
+  'notice.notificationsFix.darwin':
+    'Freigaben öffnen weiterhin ihr eigenes Fenster. Schalte Mitteilungen unter Systemeinstellungen › Mitteilungen › Clawdesk ein, mit dem Stil „Hinweise“.',
+  'notice.notificationsFix.win32':
+    'Freigaben öffnen weiterhin ihr eigenes Fenster. Schalte Benachrichtigungen unter Einstellungen › System › Benachrichtigungen › Clawdesk ein und prüfe, dass „Nicht stören“ aus ist.',
+  'notice.notificationsFix.other':
+    'Freigaben öffnen weiterhin ihr eigenes Fenster. Prüfe, ob der Benachrichtigungsdienst deiner Arbeitsumgebung läuft und Clawdesk in dessen Einstellungen nicht stummgeschaltet ist.',
   'pending.tooLong': 'Dieser Befehl ist zu lang zum Prüfen; er kann nur abgelehnt werden.',
   'pending.noCommand': 'Die Anfrage enthält keinen Befehl zum Prüfen; sie kann nur abgelehnt werden.',
   'pending.inconsistent':

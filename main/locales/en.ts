@@ -248,6 +248,44 @@ export const en = {
   'update.statusReady': 'Update {version} ready',
   'update.statusWaiting': 'Update {version} waits: {reason}',
   'update.statusInstalling': 'Restarting to update to {version}…',
+  'update.reasonNotPackaged': 'not a packaged build',
+  'update.reasonFeedRefused': 'the update feed is refused',
+  'update.reasonCannotUpdate': 'this build cannot update itself',
+  'update.reasonTimeout': 'no answer from the update feed within {seconds, number} s',
+  // App notices (main/app-notices.ts): what happened and what to do, listed under "Needs you". A path and the OS's
+  // error text are values, shown as they are.
+  'notice.damagedSettings': "Clawdesk's {name} settings were damaged.",
+  'notice.damagedSettingsMoved': "Clawdesk's {name} settings were damaged and moved to {path}.",
+  'settingsName.appearance': 'appearance',
+  'settingsName.language': 'language',
+  'settingsName.update': 'update',
+  'settingsName.gatewayMode': 'gateway mode',
+  'settingsName.openclawInstall': 'OpenClaw install',
+  'settingsName.keyStorage': 'key storage',
+  'notice.consequence.appearance': 'The theme follows the OS until you choose one again.',
+  'notice.consequence.language': 'The language follows the OS until you choose one again.',
+  'notice.consequence.update': 'Updates use the stable channel until you choose again.',
+  'notice.consequence.gatewayMode': 'Clawdesk asks which gateway to use again.',
+  'notice.consequence.openclawInstall': 'Install OpenClaw uses the tested version until you pin another.',
+  'notice.consequence.keyStorage':
+    'No key file is accepted until you choose again in Secrets; the keychain is used when it works.',
+  'notice.historyDamaged':
+    '{count, plural, one {One damaged entry in the approval history could not be read and is not listed.} other {# damaged entries in the approval history could not be read and are not listed.}}',
+  'notice.historyDamagedFix': 'The rest of the history and every new decision are kept. The file is {path}.',
+  'notice.historyUnreadable': 'The approval history could not be read ({error}), so earlier decisions are not listed.',
+  'notice.historyUnreadableFix':
+    'New decisions are still recorded. To start afresh, move {path} away and restart Clawdesk.',
+  'notice.historyWrite': 'Decisions are not being saved to the approval history ({error}).',
+  'notice.historyWriteFix':
+    'The decisions themselves stand. Free disk space or fix the permissions of Clawdesk’s data folder.',
+  'notice.notificationsUnsupported': 'This system cannot show notifications, so a waiting command is not announced.',
+  'notice.notificationFailed': "The system did not show Clawdesk's notification ({error}).",
+  'notice.notificationsFix.darwin':
+    'Approvals still open their own window. Turn them on in System Settings › Notifications › Clawdesk, with the "Alerts" style.',
+  'notice.notificationsFix.win32':
+    'Approvals still open their own window. Turn them on in Settings › System › Notifications › Clawdesk, and check that Do not disturb is off.',
+  'notice.notificationsFix.other':
+    "Approvals still open their own window. Check that your desktop's notification service runs and that Clawdesk is not muted in its settings.",
   // The dashboard's pending-approvals list (main/dashboard-service.ts): a request that cannot be shown is denied.
   'pending.tooLong': 'This command is too long to review; it can only be denied.',
   'pending.noCommand': 'The request carries no command to review; it can only be denied.',

@@ -241,6 +241,44 @@ export const es: MainCatalog = {
   'update.statusReady': 'Actualización {version} lista',
   'update.statusWaiting': 'La actualización {version} espera: {reason}',
   'update.statusInstalling': 'Reiniciando para actualizar a {version}…',
+  'update.reasonNotPackaged': 'no es una compilación empaquetada',
+  'update.reasonFeedRefused': 'se rechaza la fuente de actualizaciones',
+  'update.reasonCannotUpdate': 'esta compilación no puede actualizarse a sí misma',
+  'update.reasonTimeout': 'la fuente de actualizaciones no respondió en {seconds, number} s',
+  'notice.damagedSettings': 'Los ajustes de Clawdesk para {name} estaban dañados.',
+  'notice.damagedSettingsMoved': 'Los ajustes de Clawdesk para {name} estaban dañados y se movieron a {path}.',
+  'settingsName.appearance': 'la apariencia',
+  'settingsName.language': 'el idioma',
+  'settingsName.update': 'las actualizaciones',
+  'settingsName.gatewayMode': 'el modo de la pasarela',
+  'settingsName.openclawInstall': 'la instalación de OpenClaw',
+  'settingsName.keyStorage': 'el almacenamiento de claves',
+  'notice.consequence.appearance': 'El tema sigue al sistema hasta que vuelvas a elegir uno.',
+  'notice.consequence.language': 'El idioma sigue al sistema hasta que vuelvas a elegir uno.',
+  'notice.consequence.update': 'Las actualizaciones usan el canal estable hasta que vuelvas a elegir.',
+  'notice.consequence.gatewayMode': 'Clawdesk vuelve a preguntar qué pasarela usar.',
+  'notice.consequence.openclawInstall': '«Instalar OpenClaw» usa la versión probada hasta que fijes otra.',
+  'notice.consequence.keyStorage':
+    'No se acepta ningún archivo de clave hasta que vuelvas a elegir en Secretos; se usa el llavero cuando funciona.',
+  'notice.historyDamaged':
+    '{count, plural, one {# entrada dañada del historial de aprobaciones no se pudo leer y no aparece.} other {# entradas dañadas del historial de aprobaciones no se pudieron leer y no aparecen.}}',
+  'notice.historyDamagedFix': 'El resto del historial y cada nueva decisión se conservan. El archivo es {path}.',
+  'notice.historyUnreadable':
+    'No se pudo leer el historial de aprobaciones ({error}), así que las decisiones anteriores no aparecen.',
+  'notice.historyUnreadableFix':
+    'Las nuevas decisiones se siguen registrando. Para empezar de cero, mueve {path} a otro lugar y reinicia Clawdesk.',
+  'notice.historyWrite': 'Las decisiones no se están guardando en el historial de aprobaciones ({error}).',
+  'notice.historyWriteFix':
+    'Las decisiones en sí siguen vigentes. Libera espacio en disco o corrige los permisos de la carpeta de datos de Clawdesk.',
+  'notice.notificationsUnsupported':
+    'Este sistema no puede mostrar notificaciones, así que un comando en espera no se anuncia.',
+  'notice.notificationFailed': 'El sistema no mostró la notificación de Clawdesk ({error}).',
+  'notice.notificationsFix.darwin':
+    'Las aprobaciones siguen abriendo su propia ventana. Activa las notificaciones en Ajustes del Sistema › Notificaciones › Clawdesk, con el estilo «Alertas».',
+  'notice.notificationsFix.win32':
+    'Las aprobaciones siguen abriendo su propia ventana. Activa las notificaciones en Configuración › Sistema › Notificaciones › Clawdesk y comprueba que «No molestar» esté desactivado.',
+  'notice.notificationsFix.other':
+    'Las aprobaciones siguen abriendo su propia ventana. Comprueba que el servicio de notificaciones de tu escritorio esté en marcha y que Clawdesk no esté silenciado en sus ajustes.',
   'pending.tooLong': 'Este comando es demasiado largo para revisarlo; solo se puede denegar.',
   'pending.noCommand': 'La solicitud no trae ningún comando que revisar; solo se puede denegar.',
   'pending.inconsistent': 'La solicitud nombra más de un comando, o uno mal formado; solo se puede denegar.',

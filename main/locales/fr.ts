@@ -248,6 +248,48 @@ export const fr: MainCatalog = {
   'update.statusReady': 'Mise à jour {version} prête',
   'update.statusWaiting': 'La mise à jour {version} attend : {reason}',
   'update.statusInstalling': 'Redémarrage pour passer à la version {version}…',
+  'update.reasonNotPackaged': 'ce n’est pas une version empaquetée',
+  'update.reasonFeedRefused': 'le flux de mises à jour est refusé',
+  'update.reasonCannotUpdate': 'cette version ne peut pas se mettre à jour elle-même',
+  'update.reasonTimeout': 'aucune réponse du flux de mises à jour en {seconds, number} s',
+  'notice.damagedSettings': 'Les réglages de Clawdesk pour {name} étaient endommagés.',
+  'notice.damagedSettingsMoved':
+    'Les réglages de Clawdesk pour {name} étaient endommagés et ont été déplacés vers {path}.',
+  'settingsName.appearance': 'l’apparence',
+  'settingsName.language': 'la langue',
+  'settingsName.update': 'les mises à jour',
+  'settingsName.gatewayMode': 'le mode de la passerelle',
+  'settingsName.openclawInstall': 'l’installation d’OpenClaw',
+  'settingsName.keyStorage': 'le stockage des clés',
+  'notice.consequence.appearance': 'Le thème suit le système jusqu’à ce que vous en choisissiez de nouveau un.',
+  'notice.consequence.language': 'La langue suit le système jusqu’à ce que vous en choisissiez de nouveau une.',
+  'notice.consequence.update':
+    'Les mises à jour utilisent le canal stable jusqu’à ce que vous fassiez un nouveau choix.',
+  'notice.consequence.gatewayMode': 'Clawdesk vous demande de nouveau quelle passerelle utiliser.',
+  'notice.consequence.openclawInstall':
+    '« Installer OpenClaw » utilise la version testée jusqu’à ce que vous en fixiez une autre.',
+  'notice.consequence.keyStorage':
+    'Aucun fichier de clé n’est accepté tant que vous n’avez pas refait votre choix dans Secrets ; le trousseau est utilisé quand il fonctionne.',
+  'notice.historyDamaged':
+    '{count, plural, one {# entrée endommagée de l’historique des autorisations n’a pas pu être lue et n’est pas affichée.} other {# entrées endommagées de l’historique des autorisations n’ont pas pu être lues et ne sont pas affichées.}}',
+  'notice.historyDamagedFix':
+    'Le reste de l’historique et chaque nouvelle décision sont conservés. Le fichier est {path}.',
+  'notice.historyUnreadable':
+    'L’historique des autorisations n’a pas pu être lu ({error}) : les décisions antérieures ne sont donc pas affichées.',
+  'notice.historyUnreadableFix':
+    'Les nouvelles décisions sont toujours enregistrées. Pour repartir de zéro, déplacez {path} ailleurs et redémarrez Clawdesk.',
+  'notice.historyWrite': 'Les décisions ne sont pas enregistrées dans l’historique des autorisations ({error}).',
+  'notice.historyWriteFix':
+    'Les décisions elles-mêmes restent valables. Libérez de l’espace disque ou corrigez les permissions du dossier de données de Clawdesk.',
+  'notice.notificationsUnsupported':
+    'Ce système ne peut pas afficher de notifications : une commande en attente n’est donc pas annoncée.',
+  'notice.notificationFailed': 'Le système n’a pas affiché la notification de Clawdesk ({error}).',
+  'notice.notificationsFix.darwin':
+    'Les autorisations ouvrent toujours leur propre fenêtre. Activez les notifications dans Réglages Système › Notifications › Clawdesk, avec le style « Alertes ».',
+  'notice.notificationsFix.win32':
+    'Les autorisations ouvrent toujours leur propre fenêtre. Activez les notifications dans Paramètres › Système › Notifications › Clawdesk, et vérifiez que « Ne pas déranger » est désactivé.',
+  'notice.notificationsFix.other':
+    'Les autorisations ouvrent toujours leur propre fenêtre. Vérifiez que le service de notifications de votre bureau fonctionne et que Clawdesk n’y est pas mis en sourdine.',
   'pending.tooLong': 'Cette commande est trop longue pour être examinée ; elle ne peut qu’être refusée.',
   'pending.noCommand': 'La demande ne contient aucune commande à examiner ; elle ne peut qu’être refusée.',
   'pending.inconsistent':

@@ -237,6 +237,43 @@ export const ja: MainCatalog = {
   'update.statusReady': '更新 {version} の準備ができました',
   'update.statusWaiting': '更新 {version} は待機中：{reason}',
   'update.statusInstalling': '{version} に更新するため再起動しています…',
+  'update.reasonNotPackaged': 'パッケージ版のビルドではありません',
+  'update.reasonFeedRefused': '更新フィードが拒否されました',
+  'update.reasonCannotUpdate': 'このビルドは自分自身を更新できません',
+  'update.reasonTimeout': '{seconds, number} 秒以内に更新フィードから応答がありません',
+  'notice.damagedSettings': 'Clawdesk の{name}の設定が破損していました。',
+  'notice.damagedSettingsMoved': 'Clawdesk の{name}の設定が破損していたため、{path} に移動しました。',
+  'settingsName.appearance': '外観',
+  'settingsName.language': '言語',
+  'settingsName.update': '更新',
+  'settingsName.gatewayMode': 'ゲートウェイのモード',
+  'settingsName.openclawInstall': 'OpenClaw のインストール',
+  'settingsName.keyStorage': '鍵の保存方法',
+  'notice.consequence.appearance': 'もう一度選ぶまで、テーマは OS の設定に従います。',
+  'notice.consequence.language': 'もう一度選ぶまで、言語は OS の設定に従います。',
+  'notice.consequence.update': 'もう一度選ぶまで、更新には安定版チャンネルを使います。',
+  'notice.consequence.gatewayMode': 'どのゲートウェイを使うか、Clawdesk がもう一度確認します。',
+  'notice.consequence.openclawInstall':
+    '別のバージョンを固定するまで、「OpenClaw をインストール」はテスト済みのバージョンを使います。',
+  'notice.consequence.keyStorage':
+    '「シークレット」でもう一度選ぶまで、鍵ファイルは受け入れられません。キーチェーンが使えるときはキーチェーンを使います。',
+  'notice.historyDamaged':
+    '{count, plural, other {承認の履歴のうち破損した # 件を読み取れなかったため、表示していません。}}',
+  'notice.historyDamagedFix': '履歴の残りと新しい判断はすべて保持されます。ファイルは {path} です。',
+  'notice.historyUnreadable': '承認の履歴を読み取れなかったため ({error})、以前の判断は表示されません。',
+  'notice.historyUnreadableFix':
+    '新しい判断は引き続き記録されます。最初からやり直すには、{path} を別の場所に移して Clawdesk を再起動してください。',
+  'notice.historyWrite': '判断が承認の履歴に保存されていません ({error})。',
+  'notice.historyWriteFix':
+    '判断そのものは有効なままです。ディスクの空き容量を確保するか、Clawdesk のデータフォルダーのアクセス権を直してください。',
+  'notice.notificationsUnsupported': 'このシステムは通知を表示できないため、待機中のコマンドは知らされません。',
+  'notice.notificationFailed': 'システムが Clawdesk の通知を表示しませんでした ({error})。',
+  'notice.notificationsFix.darwin':
+    '承認は引き続き専用のウインドウで開きます。システム設定 › 通知 › Clawdesk で通知をオンにし、スタイルを「通知パネル」にしてください。',
+  'notice.notificationsFix.win32':
+    '承認は引き続き専用のウインドウで開きます。設定 › システム › 通知 › Clawdesk で通知をオンにし、「応答不可」がオフになっていることを確認してください。',
+  'notice.notificationsFix.other':
+    '承認は引き続き専用のウインドウで開きます。デスクトップの通知サービスが動いていて、その設定で Clawdesk がミュートされていないことを確認してください。',
   'pending.tooLong': 'このコマンドは長すぎて確認できないため、拒否しかできません。',
   'pending.noCommand': 'この要求には確認するコマンドがないため、拒否しかできません。',
   'pending.inconsistent': 'この要求は複数のコマンド、または不正な形式のコマンドを示しているため、拒否しかできません。',

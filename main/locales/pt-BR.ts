@@ -242,6 +242,45 @@ export const ptBR: MainCatalog = {
   'update.statusReady': 'Atualização {version} pronta',
   'update.statusWaiting': 'A atualização {version} aguarda: {reason}',
   'update.statusInstalling': 'Reiniciando para atualizar para {version}…',
+  'update.reasonNotPackaged': 'não é um build empacotado',
+  'update.reasonFeedRefused': 'o feed de atualizações foi recusado',
+  'update.reasonCannotUpdate': 'este build não consegue se atualizar sozinho',
+  'update.reasonTimeout': 'sem resposta do feed de atualizações em {seconds, number} s',
+  'notice.damagedSettings': 'As configurações do Clawdesk para {name} estavam danificadas.',
+  'notice.damagedSettingsMoved':
+    'As configurações do Clawdesk para {name} estavam danificadas e foram movidas para {path}.',
+  'settingsName.appearance': 'a aparência',
+  'settingsName.language': 'o idioma',
+  'settingsName.update': 'as atualizações',
+  'settingsName.gatewayMode': 'o modo do gateway',
+  'settingsName.openclawInstall': 'a instalação do OpenClaw',
+  'settingsName.keyStorage': 'o armazenamento de chaves',
+  'notice.consequence.appearance': 'O tema segue o sistema até você escolher um de novo.',
+  'notice.consequence.language': 'O idioma segue o sistema até você escolher um de novo.',
+  'notice.consequence.update': 'As atualizações usam o canal estável até você escolher de novo.',
+  'notice.consequence.gatewayMode': 'O Clawdesk pergunta de novo qual gateway usar.',
+  'notice.consequence.openclawInstall': '“Instalar OpenClaw” usa a versão testada até você fixar outra.',
+  'notice.consequence.keyStorage':
+    'Nenhum arquivo de chave é aceito até você escolher de novo em Segredos; o chaveiro é usado quando funciona.',
+  'notice.historyDamaged':
+    '{count, plural, one {# entrada danificada do histórico de aprovações não pôde ser lida e não aparece.} other {# entradas danificadas do histórico de aprovações não puderam ser lidas e não aparecem.}}',
+  'notice.historyDamagedFix': 'O resto do histórico e cada nova decisão são mantidos. O arquivo é {path}.',
+  'notice.historyUnreadable':
+    'O histórico de aprovações não pôde ser lido ({error}), então as decisões anteriores não aparecem.',
+  'notice.historyUnreadableFix':
+    'As novas decisões continuam sendo registradas. Para recomeçar do zero, mova {path} para outro lugar e reinicie o Clawdesk.',
+  'notice.historyWrite': 'As decisões não estão sendo salvas no histórico de aprovações ({error}).',
+  'notice.historyWriteFix':
+    'As decisões em si continuam valendo. Libere espaço em disco ou corrija as permissões da pasta de dados do Clawdesk.',
+  'notice.notificationsUnsupported':
+    'Este sistema não consegue mostrar notificações, então um comando em espera não é anunciado.',
+  'notice.notificationFailed': 'O sistema não mostrou a notificação do Clawdesk ({error}).',
+  'notice.notificationsFix.darwin':
+    'As aprovações continuam abrindo a própria janela. Ative as notificações em Ajustes do Sistema › Notificações › Clawdesk, com o estilo “Alertas”.',
+  'notice.notificationsFix.win32':
+    'As aprovações continuam abrindo a própria janela. Ative as notificações em Configurações › Sistema › Notificações › Clawdesk e confira se “Não incomodar” está desativado.',
+  'notice.notificationsFix.other':
+    'As aprovações continuam abrindo a própria janela. Confira se o serviço de notificações da sua área de trabalho está rodando e se o Clawdesk não está silenciado nas configurações dele.',
   'pending.tooLong': 'Este comando é longo demais para revisar; ele só pode ser negado.',
   'pending.noCommand': 'O pedido não traz nenhum comando para revisar; ele só pode ser negado.',
   'pending.inconsistent': 'O pedido indica mais de um comando, ou um malformado; ele só pode ser negado.',

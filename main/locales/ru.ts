@@ -247,6 +247,45 @@ export const ru: MainCatalog = {
   'update.statusReady': 'Обновление {version} готово',
   'update.statusWaiting': 'Обновление {version} ждёт: {reason}',
   'update.statusInstalling': 'Перезапуск для обновления до {version}…',
+  'update.reasonNotPackaged': 'это не пакетная сборка',
+  'update.reasonFeedRefused': 'источник обновлений отклонён',
+  'update.reasonCannotUpdate': 'эта сборка не может обновлять себя сама',
+  'update.reasonTimeout': 'источник обновлений не ответил за {seconds, number} с',
+  'notice.damagedSettings': 'Настройки Clawdesk «{name}» были повреждены.',
+  'notice.damagedSettingsMoved': 'Настройки Clawdesk «{name}» были повреждены и перемещены в {path}.',
+  'settingsName.appearance': 'оформление',
+  'settingsName.language': 'язык',
+  'settingsName.update': 'обновления',
+  'settingsName.gatewayMode': 'режим шлюза',
+  'settingsName.openclawInstall': 'установка OpenClaw',
+  'settingsName.keyStorage': 'хранение ключей',
+  'notice.consequence.appearance': 'Пока вы не выберете тему снова, она следует системе.',
+  'notice.consequence.language': 'Пока вы не выберете язык снова, он следует системе.',
+  'notice.consequence.update': 'Пока вы не выберете снова, обновления идут по стабильному каналу.',
+  'notice.consequence.gatewayMode': 'Clawdesk снова спросит, какой шлюз использовать.',
+  'notice.consequence.openclawInstall':
+    'Пока вы не закрепите другую версию, «Установить OpenClaw» использует проверенную версию.',
+  'notice.consequence.keyStorage':
+    'Пока вы не выберете снова в разделе «Секреты», файл ключа не принимается; когда связка ключей работает, используется она.',
+  'notice.historyDamaged':
+    '{count, plural, one {# повреждённую запись в истории подтверждений не удалось прочитать, она не показана.} few {# повреждённые записи в истории подтверждений не удалось прочитать, они не показаны.} many {# повреждённых записей в истории подтверждений не удалось прочитать, они не показаны.} other {# повреждённой записи в истории подтверждений не удалось прочитать, они не показаны.}}',
+  'notice.historyDamagedFix': 'Остальная история и каждое новое решение сохраняются. Файл: {path}.',
+  'notice.historyUnreadable':
+    'Не удалось прочитать историю подтверждений ({error}), поэтому прежние решения не показаны.',
+  'notice.historyUnreadableFix':
+    'Новые решения по-прежнему записываются. Чтобы начать заново, переместите {path} в другое место и перезапустите Clawdesk.',
+  'notice.historyWrite': 'Решения не сохраняются в истории подтверждений ({error}).',
+  'notice.historyWriteFix':
+    'Сами решения остаются в силе. Освободите место на диске или исправьте права доступа к папке данных Clawdesk.',
+  'notice.notificationsUnsupported':
+    'Эта система не может показывать уведомления, поэтому об ожидающей команде не сообщается.',
+  'notice.notificationFailed': 'Система не показала уведомление Clawdesk ({error}).',
+  'notice.notificationsFix.darwin':
+    'Подтверждения по-прежнему открываются в собственном окне. Включите уведомления в «Системные настройки › Уведомления › Clawdesk» со стилем «Предупреждения».',
+  'notice.notificationsFix.win32':
+    'Подтверждения по-прежнему открываются в собственном окне. Включите уведомления в «Параметры › Система › Уведомления › Clawdesk» и проверьте, что режим «Не беспокоить» выключен.',
+  'notice.notificationsFix.other':
+    'Подтверждения по-прежнему открываются в собственном окне. Проверьте, что служба уведомлений вашего рабочего стола запущена и что Clawdesk не отключён в её настройках.',
   'pending.tooLong': 'Эта команда слишком длинная для проверки; её можно только запретить.',
   'pending.noCommand': 'В запросе нет команды для проверки; его можно только запретить.',
   'pending.inconsistent':

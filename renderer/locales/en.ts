@@ -231,6 +231,12 @@ export const en = {
   'secrets.available': 'Available',
   'secrets.details': 'Details',
   'secrets.neverShown': 'Secret values are never shown here.',
+  // How the device key is held (SecretsView.backendId, main/key-storage-consent.ts).
+  'secrets.backendName.keytar': 'OS keychain',
+  'secrets.backendName.safeStorage': 'Electron safeStorage',
+  'secrets.backendName.plaintextFile': 'file (0600, accepted by you)',
+  'secrets.backendName.ephemeral': 'in memory only',
+  'secrets.backendName.notLoaded': 'not loaded yet',
   'logs.app': 'Clawdesk',
   'logs.none': 'No log lines yet.',
   'logs.gateway': 'OpenClaw gateway',

@@ -8,11 +8,11 @@ describe('AppNotices', () => {
     const notices = new AppNotices({ onChange: () => changes++, now: () => now++ });
     return { notices, changes: () => changes };
   };
-  const notice = (id: string, message = `${id} happened`) => ({
+  const notice = (id: string, error = `${id} happened`) => ({
     id,
     severity: 'warning' as const,
-    message,
-    fix: 'do this',
+    message: { key: 'notice.historyWrite' as const, values: { error } },
+    fix: { key: 'notice.historyWriteFix' as const },
   });
 
   it('a repeat of the same notice changes nothing; a new message for the same cause replaces it', () => {
@@ -23,7 +23,10 @@ describe('AppNotices', () => {
     expect(changes()).toBe(1);
     notices.report(notice('settings:appearance', 'again, differently'));
     expect(notices.list()).toEqual([
-      expect.objectContaining({ id: 'settings:appearance', message: 'again, differently' }),
+      expect.objectContaining({
+        id: 'settings:appearance',
+        message: 'Decisions are not being saved to the approval history (again, differently).',
+      }),
     ]);
     expect(changes()).toBe(2);
   });

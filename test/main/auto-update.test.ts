@@ -349,7 +349,11 @@ describe('auto-update against a loopback feed (real electron-updater)', () => {
     const started = Date.now();
     await update.check();
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(update.state()).toEqual({ kind: 'check-failed', reason: 'no answer from the update feed within 300 ms' });
+    expect(update.state()).toEqual({
+      kind: 'check-failed',
+      reason: 'no answer from the update feed within 300 ms',
+      own: { why: 'timeout', seconds: 0.3 },
+    });
     expect(feed.requests).toEqual([`/${channelFile('latest')}`]);
 
     // The hung request ends (electron-updater keeps sharing it until then); the next checks get an answer.
@@ -439,7 +443,7 @@ describe('auto-update against a loopback feed (real electron-updater)', () => {
     expect(updaters).toEqual([]);
     expect(feed.requests).toEqual([]);
     expect(electron.requests).toEqual([]);
-    expect(update.state()).toEqual({ kind: 'off', reason: 'not a packaged build' });
+    expect(update.state()).toEqual({ kind: 'off', reason: 'not a packaged build', own: { why: 'not-packaged' } });
     expect(logs).toContain(
       'info updates are off: this is not a packaged build (development), so no update check is made',
     );
@@ -454,13 +458,17 @@ describe('auto-update against a loopback feed (real electron-updater)', () => {
     await update.check();
     expect(updaters).toEqual([]);
     expect(electron.requests).toEqual([]);
-    expect(update.state()).toEqual({ kind: 'off', reason: 'the update feed is refused' });
+    expect(update.state()).toEqual({ kind: 'off', reason: 'the update feed is refused', own: { why: 'feed-refused' } });
     expect(logs.join('\n')).toContain('updates are off: the feed url must be https://, not http://');
 
     // And the loopback allowance is for tests only: without it, even 127.0.0.1 over http is refused.
     writeFeedFile(feed.url);
     const strict = await setup({ allowLoopbackHttp: false });
-    expect(strict.update.state()).toEqual({ kind: 'off', reason: 'the update feed is refused' });
+    expect(strict.update.state()).toEqual({
+      kind: 'off',
+      reason: 'the update feed is refused',
+      own: { why: 'feed-refused' },
+    });
     expect(strict.updaters).toEqual([]);
   });
 });

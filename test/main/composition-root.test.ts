@@ -309,6 +309,61 @@ describe('main/index.ts (the built entry, with the enforcing stand-in Electron)'
     expect(await invoke(window.id, 'dismissNotice', [{ id: 'x' }])).toMatchObject({ ok: false });
   });
 
+  it('a notice raised before the language is known (a damaged appearance.json) is counted in German in the tray', async () => {
+    const app = await boot({
+      platform: 'linux',
+      bus: await privateBus(true),
+      env: { STUB_LOCALE: 'de-DE' },
+      userData: { 'appearance.json': '{"theme":"purple"}' },
+      runningText: 'Gateway läuft auf Port',
+    });
+    await app.waitFor(
+      (r) => r.kind === 'tooltip' && String(r.data).includes('1 Problem zu beheben'),
+      'German tray tooltip counting the notice',
+    );
+    await app.waitFor(
+      (r) => r.kind === 'menu' && (r.data as string[]).includes('1 Problem zu beheben: Dashboard öffnen'),
+      'German tray item for the notice',
+    );
+    expectElectronRulesKept(app);
+  });
+
+  it('… and the dashboard lists it in German, with the path as it is; in Arabic once chosen, the path isolated', async () => {
+    const app = await boot({
+      platform: 'linux',
+      bus: await privateBus(false),
+      env: { STUB_LOCALE: 'de-DE' },
+      userData: { 'appearance.json': '{"theme":"purple"}' },
+      runningText: 'Gateway läuft auf Port',
+    });
+    const window = (await app.waitFor((r) => r.kind === 'window' && r.data.title === 'Clawdesk', 'dashboard window'))
+      .data;
+    await app.waitFor((r) => r.kind === 'load-url' && r.data.id === window.id, 'dashboard page');
+    const invoke = async (method: string, args: unknown[]) => {
+      const seen = app.of('invoke-result').length;
+      app.send(`invoke ${window.id} ${invokeChannel(method as never)} ${JSON.stringify(args)}`);
+      await app.waitFor(() => app.of('invoke-result').length > seen, `${method} answered`);
+      return app.of('invoke-result')[seen];
+    };
+    const notice = async () =>
+      ((await invoke('getStatus', [])).value.notices as Array<{ message: string; fix: string; lang: string }>)[0];
+    const german = await notice();
+    expect(german).toMatchObject({
+      lang: 'de',
+      message: expect.stringMatching(
+        /^Clawdesks Einstellungen für Darstellung waren beschädigt und wurden nach \/\S+\/appearance\.json\.corrupt-\S+ verschoben\.$/,
+      ),
+      fix: 'Das Design folgt dem Betriebssystem, bis du wieder eines wählst.',
+    });
+    const movedTo = / nach (\S+) verschoben/.exec(german.message)![1];
+    expect(await invoke('setLanguage', ['ar'])).toMatchObject({ ok: true });
+    const arabic = await notice();
+    expect(arabic.lang).toBe('ar');
+    expect(arabic.message).toContain(`\u2068${movedTo}\u2069`);
+    expect(arabic.message).toContain('المظهر');
+    expectElectronRulesKept(app);
+  });
+
   it('Linux with no session bus at all: treated as no tray (the window opens)', async () => {
     const app = await boot({ platform: 'linux' });
     await app.waitFor((r) => r.kind === 'window' && r.data.title === 'Clawdesk', 'dashboard window');

@@ -9,6 +9,8 @@ import type {
 
 export interface ShownBox {
   options: MessageBoxOptions;
+  /** The window the box was shown modal to, if any. */
+  parent?: Electron.BaseWindow;
   answer(response: number): void;
   /** Esc / window close: Electron answers with cancelId. */
   cancel(): void;
@@ -25,6 +27,7 @@ export class FakeDialog {
       return new Promise<MessageBoxReturnValue>((resolve) => {
         const box: ShownBox = {
           options,
+          ...(args.length === 2 ? { parent: args[0] } : {}),
           closedBySignal: false,
           answer: (response) => resolve({ response, checkboxChecked: false }),
           cancel: () => resolve({ response: options.cancelId ?? 0, checkboxChecked: false }),

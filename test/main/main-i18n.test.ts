@@ -13,6 +13,15 @@ import type { NotificationLike } from '../../main/electron-facades';
 import { createMainTranslator, MAIN_LOCALES, matchMainLocale } from '../../main/main-i18n';
 import { en, type MainMessageKey } from '../../main/locales/en';
 import { trayMenu, trayTooltip, type TrayActions, type TrayInputs } from '../../main/tray-model';
+import { ar as rAr } from '../../renderer/locales/ar';
+import { de as rDe } from '../../renderer/locales/de';
+import { es as rEs } from '../../renderer/locales/es';
+import { fr as rFr } from '../../renderer/locales/fr';
+import { ja as rJa } from '../../renderer/locales/ja';
+import { ko as rKo } from '../../renderer/locales/ko';
+import { ptBR as rPtBR } from '../../renderer/locales/pt-BR';
+import { ru as rRu } from '../../renderer/locales/ru';
+import { zhCN as rZhCN } from '../../renderer/locales/zh-CN';
 import { GLOSSARY } from '../../renderer/locales/glossary';
 
 const KEYS = Object.keys(en) as MainMessageKey[];
@@ -51,6 +60,22 @@ const EXACT_TERMS: ReadonlyArray<[MainMessageKey, 'allowOnce' | 'allowAlways' | 
   ['pairing.reject', 'reject'],
 ];
 
+/** The dashboard's catalogues, for the words a notice names (a view, a button). */
+const DASHBOARD: Record<string, { 'nav.secrets': string }> = {
+  de: rDe,
+  fr: rFr,
+  es: rEs,
+  'pt-BR': rPtBR,
+  ja: rJa,
+  'zh-CN': rZhCN,
+  ko: rKo,
+  ru: rRu,
+  ar: rAr,
+};
+
+/** The notices whose values are data: a path or the OS's error text (main/app-notices.ts). */
+const NOTICE_DATA = KEYS.filter((key) => key.startsWith('notice.') && /\{(path|error)\}/.test(en[key]));
+
 function placeholders(elements: MessageFormatElement[], out = new Set<string>()): Set<string> {
   for (const el of elements) {
     if (isArgumentElement(el)) out.add(`${el.value}:argument`);
@@ -80,11 +105,18 @@ describe('the main process catalogues', () => {
           const t = createMainTranslator(locale.id, {
             report: (message) => expect.fail(message),
           });
-          for (const count of [0, 1, 2, 3, 5, 11, 21, 100]) {
-            const values = Object.fromEntries([...names(en[key])].map((n) => [n, n === 'count' ? count : `«${n}»`]));
+          // A number ("{seconds, number}") or a plural is given a number, the others a marked string.
+          const numeric = new Set(
+            [...placeholders(parse(en[key]))].filter((p) => !p.endsWith(':argument')).map((p) => p.split(':')[0]),
+          );
+          for (const count of [0, 1, 2, 3, 5, 11, 21, 100, 0.3]) {
+            const values = Object.fromEntries(
+              [...names(en[key])].map((n) => [n, n === 'count' || numeric.has(n) ? count : `«${n}»`]),
+            );
             const out = t(key, values);
-            expect(out, `${locale.id} ${key} ${count}`).not.toMatch(/[{}]/);
-            for (const name of names(en[key])) if (name !== 'count') expect(out).toContain(`«${name}»`);
+            expect(out, `${locale.id} ${key} ${count}`).not.toMatch(/[{}]|NaN/);
+            for (const name of names(en[key]))
+              if (!numeric.has(name) && name !== 'count') expect(out).toContain(`«${name}»`);
           }
         }
       });
@@ -113,6 +145,22 @@ describe('the main process catalogues', () => {
         // A message that starts with a field label ({what}) must not parse it as anything but data.
         const t = createMainTranslator(locale.id, { report: (message) => expect.fail(message) });
         expect(t('warn.bidi', { what: "{x} '{'", example: '⟨RLO⟩' })).toContain("{x} '{'");
+        // Notices name the dashboard's Secrets view and the Install OpenClaw button by their words.
+        const dashboard = DASHBOARD[locale.id];
+        expect(locale.catalog['notice.consequence.keyStorage']).toContain(dashboard['nav.secrets']);
+        expect(locale.catalog['notice.consequence.openclawInstall']).toContain(locale.catalog['modeChoice.install']);
+      });
+
+      it('a notice shows a path and the OS’s error text whole, in the right direction', () => {
+        const t = createMainTranslator(locale.id, { report: (message) => expect.fail(message) });
+        const file = '/home/u/.config/Clawdesk/approval-history.jsonl';
+        const error = "EISDIR: illegal operation on a directory, open '/x/y'";
+        for (const key of NOTICE_DATA) {
+          const out = t(key, { path: file, error, count: 2, name: 'x' });
+          const value = en[key].includes('{path}') ? file : error;
+          // Arabic is written right to left: the value is isolated (FSI…PDI) so that its slashes keep their place.
+          expect(out, key).toContain(locale.id === 'ar' ? `\u2068${value}\u2069` : value);
+        }
       });
     });
   }
@@ -124,6 +172,17 @@ describe('the main process catalogues', () => {
       const labels = EXACT_TERMS.filter(([key]) => key !== 'notify.deny').map(([key]) => locale.catalog[key]);
       expect(new Set(labels).size, locale.id).toBe(labels.length);
     }
+  });
+
+  it('notices with data: the six that name a path or an error, none missed', () => {
+    expect(NOTICE_DATA).toEqual([
+      'notice.damagedSettingsMoved',
+      'notice.historyDamagedFix',
+      'notice.historyUnreadable',
+      'notice.historyUnreadableFix',
+      'notice.historyWrite',
+      'notice.notificationFailed',
+    ]);
   });
 
   it('English names its own terms too', () => {

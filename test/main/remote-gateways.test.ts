@@ -73,6 +73,8 @@ describe('the app and gateways on other machines', () => {
   let remote: RemoteGateways;
   let changes = 0;
   const dialog = new FakeDialog();
+  /** Stands in for the dashboard window the gateway is added from. */
+  const dashboardWindow = { id: 'dashboard' } as unknown as Electron.BaseWindow;
   const presenter = new TestPresenter();
   const history: ApprovalHistoryEntry[] = [];
   const queue = new ApprovalQueue({ presenter, blocker: () => undefined, fallback: () => null });
@@ -106,6 +108,7 @@ describe('the app and gateways on other machines', () => {
       approver: new NativeApprover(queue),
       recordHistory: (entry) => void history.push(entry),
       dialog: dialog.api,
+      parentWindow: () => dashboardWindow,
       onChange: () => void changes++,
       log: () => undefined,
       reconnect: { initialBackoffMs: 100, maxBackoffMs: 1000 },
@@ -134,6 +137,8 @@ describe('the app and gateways on other machines', () => {
     const adding = addHome();
     const box = await dialog.box(0);
     expect(box.options.buttons).toEqual([DONT_TRUST, TRUST_CERTIFICATE]);
+    // Modal to the dashboard it was started from, never a free-floating box behind it.
+    expect(box.parent).toBe(dashboardWindow);
     expect(box.options.defaultId).toBe(0);
     expect(box.options.cancelId).toBe(0);
     expect(box.options.detail).toContain(formatTlsFingerprint(cert.fingerprint));
@@ -259,7 +264,10 @@ describe('the app and gateways on other machines', () => {
   it('the tray has a line per gateway, in words, and each opens the dashboard', async () => {
     const opened: string[] = [];
     const actions = new Proxy({} as TrayActions, {
-      get: (_t, name: string) => () => opened.push(name),
+      get:
+        (_t, name: string) =>
+        (...args: unknown[]) =>
+          opened.push([name, ...args].join(':')),
     });
     const inputs: TrayInputs = {
       gateway: 'running',
@@ -276,7 +284,8 @@ describe('the app and gateways on other machines', () => {
     expect(labels).toContain('office — certificate changed!');
     const line = trayMenu(inputs, actions).find((i) => i.label === 'home — connected')!;
     (line.click as () => void)();
-    expect(opened).toEqual(['openDashboard']);
+    // The line opens the dashboard at its Gateways view, where the gateway's state and what to do are shown.
+    expect(opened).toEqual(['openDashboard:gateways']);
     expect(trayTooltip(inputs)).toContain('1 gateway needs attention');
 
     const pairing: TrayInputs = {

@@ -252,7 +252,8 @@ beforeAll(async () => {
         url: gateway.url,
         owner: { kind: 'clawdesk', description: 'Clawdesk (this app)' },
       },
-      secretsBackend: 'libsecret (Secret Service)',
+      secretsBackend: 'OS keychain',
+      secretsBackendId: 'keytar',
     }),
     pendingPairingCount: () => 1,
     controlGateway: async () => undefined,
@@ -528,6 +529,27 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
     await page.close();
   });
 
+  it('secrets in German: the backend’s name is the dashboard’s German word, not main’s English (Status and Secrets)', async () => {
+    const page = await openPage('#secrets', 'de-DE');
+    await page.waitForFunction(() => document.documentElement.lang === 'de');
+    await page.waitForSelector('#content[data-view="secrets"] [data-testid="secrets-backend"]');
+    const backend = page.locator('[data-testid="secrets-backend"]');
+    const expected =
+      (await service.getSecrets()).backendId === 'plaintext-file'
+        ? 'Datei (0600, von dir akzeptiert)'
+        : 'nur im Arbeitsspeicher';
+    expect(await backend.textContent()).toBe(expected);
+    // A word of the page's own language, not text marked as main's English.
+    expect(await backend.locator('[lang]').count()).toBe(0);
+    await showView(page, 'status');
+    await page.waitForSelector('#content[data-view="status"] [data-testid="status-secrets-backend"]');
+    // This stand-in's status names the keychain (main/dashboard-ipc.ts sends the same id as the Secrets view).
+    expect(await page.textContent('[data-testid="status-secrets-backend"]')).toBe('Schlüsselbund des Betriebssystems');
+    expect(await axeViolations(page)).toEqual([]);
+    expect(page.errors).toEqual([]);
+    await page.close();
+  });
+
   it('live updates: an app event re-renders the view', async () => {
     const page = await openPage('#status');
     await page.waitForSelector('#content[data-view="status"]');
@@ -573,9 +595,7 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
   });
 
   it('a problem main found is a card under "Needs you" with what to do; Dismiss removes it in main too', async () => {
-    notices.report(
-      damagedSettings('appearance', '/home/u/.config/Clawdesk/appearance.json.corrupt-1', 'The theme follows the OS.'),
-    );
+    notices.report(damagedSettings('appearance', '/home/u/.config/Clawdesk/appearance.json.corrupt-1'));
     const page = await openPage('#status');
     await page.waitForSelector('#content[data-view="status"] [data-testid="notice"]');
     expect(await page.textContent('[data-testid="notice"] .card-kicker')).toBe('Needs fixing');
@@ -583,7 +603,9 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
       "Clawdesk's appearance settings were damaged and moved to /home/u/.config/Clawdesk/appearance.json.corrupt-1.",
     );
     expect(await page.getAttribute('[data-testid="notice"] .card-title bdi', 'lang')).toBe('en');
-    expect(await page.textContent('[data-testid="notice"] .meta')).toBe('The theme follows the OS.');
+    expect(await page.textContent('[data-testid="notice"] .meta')).toBe(
+      'The theme follows the OS until you choose one again.',
+    );
     expect(await axeViolations(page)).toEqual([]);
     await page.click('[data-testid="notice"] button:has-text("Dismiss")');
     await page.waitForFunction(() => !document.querySelector('[data-testid="notice"]'));
@@ -714,7 +736,8 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
           }),
           getState: async () => ({ dirs: [], findings: [] }),
           getSecrets: async () => ({
-            backend: 'keytar',
+            backend: 'OS keychain',
+            backendId: 'keytar',
             available: false,
             detail: 'the keychain is locked',
             ephemeral: { keyFileOffered: false, keyFileAccepted: false },
@@ -761,6 +784,7 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
           }),
           getSecrets: async () => ({
             backend: 'in memory only',
+            backendId: 'ephemeral',
             available: true,
             detail: 'no keychain answered',
             ephemeral: { keyFileOffered: true, keyFileAccepted: false },
@@ -773,6 +797,7 @@ describe('dashboard in headless Chromium, backed by a real gateway', () => {
         answers: {
           getSecrets: async () => ({
             backend: 'in memory only',
+            backendId: 'ephemeral',
             available: false,
             detail: 'the key file could not be read',
             ephemeral: { keyFileOffered: false, keyFileAccepted: true },

@@ -182,6 +182,25 @@ describe('gateways on other machines, in the dashboard', () => {
     await page.close();
   }, 60_000);
 
+  it('an open dashboard switches to the Gateways view when main changes its fragment (the tray’s gateway lines)', async () => {
+    const page = await openAppPage(bench, service, { hash: '#status', rejected });
+    await page.waitForSelector('#content[data-view="status"]');
+    // What BrowserWindow.loadURL does for the same document with another fragment: an in-page navigation.
+    await page.evaluate(() => {
+      location.hash = '#gateways';
+    });
+    await page.waitForSelector('#content[data-view="gateways"] [data-testid="gateway-home"]');
+    expect(await page.getAttribute('#tab-gateways', 'aria-current')).toBeTruthy();
+    // An unknown fragment leaves the view as it is.
+    await page.evaluate(() => {
+      location.hash = '#nothing-here';
+    });
+    await page.waitForFunction(() => location.hash === '#nothing-here');
+    expect(await page.getAttribute('#content', 'data-view')).toBe('gateways');
+    expect(page.errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it('adding sends the form to main and empties the secret field; main’s refusal is shown', async () => {
     const page = await openAppPage(bench, service, { hash: '#gateways', rejected });
     await page.waitForSelector('#gw-add-name');

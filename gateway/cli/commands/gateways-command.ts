@@ -15,6 +15,7 @@ import {
 } from '../../remote/remote-gateway-targets';
 import {
   OPENCLAW_CONFIG_GATEWAY_NAME,
+  suggestGatewayName,
   SavedGatewaysError,
   SavedGatewayStore,
   type GatewayAuthKind,
@@ -403,7 +404,7 @@ async function discover(values: Values, io: CliIo): Promise<number> {
     env: io.env,
   });
   const names = new Set<string>();
-  const found = gateways.map((g) => ({ ...g, suggestedName: suggestName(g, names) }));
+  const found = gateways.map((g) => ({ ...g, suggestedName: suggestGatewayName(g, names) }));
   const withCommands = found.map((g) => ({ ...g, addCommand: addCommandFor(g, g.suggestedName) }));
   if (values.json) {
     io.stdout(`${JSON.stringify({ gateways: withCommands, dropped, timeoutMs: seconds * 1000 })}\n`);
@@ -449,26 +450,6 @@ async function discover(values: Values, io: CliIo): Promise<number> {
         'something on this network is flooding mDNS\n',
     );
   return 0;
-}
-
-/** A name `gateways add` accepts, from the advertised host (else the display name), unique in this listing. */
-function suggestName(g: DiscoveredGateway, taken: Set<string>): string {
-  const base =
-    [g.lanHost, g.host, g.displayName]
-      .map((v) =>
-        (v ?? '')
-          .replace(/\.local$/i, '')
-          .split('.')[0]
-          .toLowerCase()
-          .replace(/[^a-z0-9_-]+/g, '-')
-          .replace(/^[-_]+|-+$/g, '')
-          .slice(0, 48),
-      )
-      .find((v) => v && v !== OPENCLAW_CONFIG_GATEWAY_NAME) ?? 'gateway';
-  let name = base;
-  for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
-  taken.add(name);
-  return name;
 }
 
 /**
