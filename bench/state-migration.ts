@@ -186,6 +186,9 @@ export async function benchStateMigration(
     const to = path.join(home, '.openclaw');
     smallTarget(to);
     before = allocated(home);
+    // The tree was just written by cp -a: flush it first, or the migration's first fsync (an ext4 journal commit in
+    // ordered mode) waits for the benchmark's own gigabyte of dirty pages and that is what gets timed.
+    execFileSync('sync', ['-f', home]);
     const same = await migrateInChild(from, to);
     rows.push({
       label: 'same volume: clawdesk state migrate',
