@@ -342,6 +342,14 @@ export async function moveSubtreesIntoStaging(
     } catch {
       continue;
     }
+    // rename(2) moves whatever is there now: something swapped in since the check above (a link leading out of the
+    // state dir, another directory) goes straight back, and the caller refuses it as a changed source.
+    const arrived = lstatSync(to, { bigint: true, throwIfNoEntry: false });
+    if (!arrived?.isDirectory() || arrived.ino.toString() !== m.ino) {
+      renameSync(to, m.from);
+      await fsyncPath(path.dirname(m.from));
+      continue;
+    }
     moved.add(m.rel);
     parents.add(path.dirname(m.from));
     parents.add(path.dirname(to));

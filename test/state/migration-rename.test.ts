@@ -236,6 +236,31 @@ describe('same file system: directories only the source has move by rename', () 
     })();
   });
 
+  it('a directory swapped for a link after it was journaled (just before its rename) is never installed', async () => {
+    const outside = path.join(root, 'outside');
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'secret.txt'), 'not state');
+    await expect(
+      migrateState({
+        from,
+        to,
+        home,
+        step: (name) => {
+          // Between the journal's inode check and the rename: the rename would move the link itself.
+          if (name === 'subtrees-journaled') {
+            rmSync(path.join(from, 'media'), { recursive: true });
+            symlinkSync(outside, path.join(from, 'media'));
+          }
+        },
+      }),
+    ).rejects.toThrow(/changed while it was being migrated \(was replaced since it was planned\)/);
+    expect(lstatSync(path.join(from, 'media')).isSymbolicLink()).toBe(true);
+    expect(existsSync(path.join(to, 'media'))).toBe(false);
+    expect(readdirSync(path.join(from, 'agents', 'scout', 'sessions'))).toHaveLength(50);
+    expect(readFileSync(path.join(outside, 'secret.txt'), 'utf8')).toBe('not state');
+    expect(leftovers(home)).toEqual([]);
+  });
+
   it('a moved directory swapped for a link before the rename is not followed: the migration refuses', async () => {
     const outside = path.join(root, 'outside');
     mkdirSync(outside);
