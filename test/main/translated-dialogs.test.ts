@@ -28,6 +28,7 @@ import { setupGatewayModes } from '../../main/gateway-mode-setup';
 import { createMainTranslator, englishMain, type MainTranslate } from '../../main/main-i18n';
 import { setupStartAtLogin } from '../../main/start-at-login';
 import { FakeDialog, waitFor } from './fakes';
+import { hostileApprovalRequest } from './hostile-approval-request';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -260,29 +261,7 @@ describe('the gateway mode dialogs in the person’s language', () => {
   }
 });
 
-/** Every warning the prompt has: BiDi, invisible, control, unusual space, a look-alike letter, secrets, a claim. */
-const hostile: ExecApprovalRequested = {
-  id: 'hostile-list',
-  request: {
-    command: 'ls -la',
-    systemRunPlan: {
-      argv: ['/usr/bin/\u0441url', '--token=s3cr3t-t0k3n', 'invoice\u202Etxt.exe', 'a\u200Bb', 'c\u00A0d', 'e\u0007f'],
-      cwd: '/home/dev/\u202Eproject',
-      commandText: 'ls -la',
-      agentId: 'main',
-    },
-    cwd: '/tmp/other',
-    resolvedPath: '/usr/bin/ls',
-    host: 'node',
-    nodeId: 'node-1',
-    security: 'allowlist',
-    ask: 'on-miss',
-    envKeys: ['PATH', 'GITHUB_TOKEN'],
-    allowedDecisions: ['allow-once', 'allow-always', 'deny'],
-  },
-  createdAtMs: 0,
-  expiresAtMs: 60_000,
-};
+const hostile = hostileApprovalRequest('hostile-list');
 const MARKERS = ['⟨RLO⟩', '⟨…⟩', REDACTED];
 
 describe('the dashboard’s pending-approvals list says what the prompt says', () => {

@@ -3,12 +3,7 @@
 // fingerprints) is shown exactly as it is, with every display-hardening marker.
 import { describe, expect, it } from 'vitest';
 import type { ApprovalPromptView } from '../../common/ipc-contract';
-import {
-  buildApprovalPrompt,
-  DEFAULT_PROMPT_LIMITS,
-  toMessageBoxOptions,
-  type ExecApprovalRequested,
-} from '../../main/approval-prompt-text';
+import { buildApprovalPrompt, DEFAULT_PROMPT_LIMITS, toMessageBoxOptions } from '../../main/approval-prompt-text';
 import { certificateTrustOptions, confirmCertificateTrust, DONT_TRUST } from '../../main/certificate-trust-dialog';
 import { REDACTED } from '../../main/display-hardening';
 import { KeyStorageConsent } from '../../main/key-storage-consent';
@@ -18,37 +13,12 @@ import { MessageBoxPairingPresenter, PairingPrompts, type PairingRequest } from 
 import { formatTlsFingerprint } from '../../gateway/remote/transport-policy';
 import { GLOSSARY } from '../../renderer/locales/glossary';
 import { FakeDialog, waitFor } from './fakes';
+import { hostileApprovalRequest } from './hostile-approval-request';
 
 const DANGEROUS =
   /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|[\u{e0000}-\u{e007f}]/u;
 
-/**
- * A request that sets off every warning the prompt has: BiDi, invisible, control and unusual-space characters and a
- * look-alike letter in the command, a secret in it, a secret environment variable, an agent description that says
- * something else, a reported executable that is not the one that runs, and a second working directory.
- */
-const hostile: ExecApprovalRequested = {
-  id: 'hostile-1',
-  request: {
-    command: 'ls -la',
-    systemRunPlan: {
-      argv: ['/usr/bin/\u0441url', '--token=s3cr3t-t0k3n', 'invoice\u202Etxt.exe', 'a\u200Bb', 'c\u00A0d', 'e\u0007f'],
-      cwd: '/home/dev/\u202Eproject',
-      commandText: 'ls -la',
-      agentId: 'main',
-    },
-    cwd: '/tmp/other',
-    resolvedPath: '/usr/bin/ls',
-    host: 'node',
-    nodeId: 'node-1',
-    security: 'allowlist',
-    ask: 'on-miss',
-    envKeys: ['PATH', 'GITHUB_TOKEN'],
-    allowedDecisions: ['allow-once', 'allow-always', 'deny'],
-  },
-  createdAtMs: 0,
-  expiresAtMs: 60_000,
-};
+const hostile = hostileApprovalRequest('hostile-1');
 
 function built(t: MainTranslate, event = hostile): ApprovalPromptView {
   const result = buildApprovalPrompt(event, DEFAULT_PROMPT_LIMITS, 'linux', undefined, t);
